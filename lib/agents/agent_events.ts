@@ -1,0 +1,18 @@
+import type { RunStatus } from "../memory/agent_state.ts";
+import type { StepRecord, TokenUsageRecord } from "../memory/step_records.ts";
+
+/** What a step emits: the recorded step, and the end of the run when it ended. */
+export type AgentEvent =
+  | { type: "step"; agent: string; step: StepRecord }
+  | { type: "final_answer"; agent: string; status: RunStatus; output: unknown };
+
+/** `run(task, { returnFullResult: true })`'s answer. */
+export interface RunResult {
+  output: unknown;
+  /** `success` or `max_steps_error` as in smolagents; `failed` when the run ended with an error. */
+  state: "success" | "max_steps_error" | "failed";
+  steps: StepRecord[];
+  tokenUsage: TokenUsageRecord | null;
+  timing: { startTime: number; endTime: number; durationMs: number };
+  error: { type: string; message: string } | null;
+}

@@ -1,0 +1,66 @@
+import type { AgentState } from "../memory/agent_state.ts";
+import type { StepRecord } from "../memory/step_records.ts";
+import type { ModelLike } from "../models/model.ts";
+import type { Tool } from "../tools/tool.ts";
+import type { Toolbox } from "../tools/toolbox.ts";
+
+/** Given to step callbacks. `interrupt()` ends the run after this step (status `failed`). */
+export interface StepCallbackContext {
+  state: AgentState;
+  agentName: string;
+  interrupt(reason?: string): void;
+}
+
+export type StepCallback = (step: StepRecord, context: StepCallbackContext) => void | Promise<void>;
+
+/** Called after every step, or per step type (`{ action: [...], planning: [...] }`). */
+export type StepCallbacks =
+  | StepCallback[]
+  | Partial<Record<StepRecord["type"], StepCallback[]>>;
+
+/** Returns false (or throws) to reject a final answer; the run then goes on with the failure as an error. */
+export type FinalAnswerCheck = (
+  answer: unknown,
+  memory: { task: string; steps: StepRecord[] },
+) => boolean | Promise<boolean>;
+
+/** Options shared by every agent; names follow smolagents (camelCase), with transformers-agents aliases. */
+export interface AgentOptions {
+  model?: ModelLike;
+  /** transformers-agents' name for `model`. */
+  llmEngine?: ModelLike;
+  tools?: Tool[] | Toolbox;
+  /** Identifier used in routes, states and managed-agent calls (default "agent"). */
+  name?: string;
+  description?: string;
+  /** Default 20. */
+  maxSteps?: number;
+  /** transformers-agents' name for `maxSteps`. */
+  maxIterations?: number;
+  /** Extra guidance appended to the system prompt. */
+  instructions?: string;
+  /** Replaces the whole system prompt template (`{{tool_descriptions}}`, `{{instructions}}` are filled in). */
+  systemPrompt?: string;
+  stepCallbacks?: StepCallbacks;
+  finalAnswerChecks?: FinalAnswerCheck[];
+  /** Observations longer than this are cut in the middle (default 20,000 characters). */
+  maxObservationChars?: number;
+}
+
+export const DEFAULT_MAX_STEPS = 20;
+export const DEFAULT_MAX_OBSERVATION_CHARS = 20_000;
+
+/** Options of one `run()` / `start()`. */
+export interface RunOptions {
+  /** Start fresh (default) or continue the memory of `state` (or the agent's last run) with a new task. */
+  reset?: boolean;
+  /** The state to continue when `reset` is false. */
+  state?: AgentState;
+  maxSteps?: number;
+  maxIterations?: number;
+  /** Values the agent can use; listed in the task text, and substituted for tool arguments that name them. */
+  additionalArgs?: Record<string, unknown>;
+  /** Image URLs (https: or data:) given with the task. */
+  images?: string[];
+  signal?: AbortSignal;
+}

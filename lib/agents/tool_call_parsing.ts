@@ -1,0 +1,66 @@
+import { AgentParsingError } from "../errors.ts";
+import type { ChatToolCall } from "../models/chat_message.ts";
+
+export interface ParsedToolCall {
+  id: string;
+  name: string;
+  arguments: unknown;
+}
+
+/** Parses `value` as JSON when it is a string holding a JSON object or array; returns it unchanged otherwise. */
+export function parseJsonIfNeeded(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const trimmed = value.trim();
+  if (!(trimmed.startsWith("{") || trimmed.startsWith("["))) return value;
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    return value;
+  }
+}
+
+const EXPECTED_FORMAT = 'Action:\n{\n  "name": "tool_name",\n  "arguments": {"argument_name": "value"}\n}';
+
+/**
+ * Extracts one tool call from a text reply: the JSON blob after "Action:" (or anywhere), taken from the first
+ * `{` to the last `}`. Accepts `{name, arguments}` and the older `{action, action_input}`.
+ */
+export function parseToolCallFromText(text: string): ParsedToolCall {
+  const actionAt = text.lastIndexOf("Action:");
+  const region = actionAt >= 0 ? text.slice(actionAt + "Action:".length) : text;
+  const start = region.indexOf("{");
+  const end = region.lastIndexOf("}");
+  if (start < 0 || end <= start) {
+    throw new AgentParsingError(
+      `No tool call found in the model output. Call a tool, or write your action as a JSON blob like this:\n${EXPECTED_FORMAT}\nModel output was:\n${text}`,
+    );
+  }
+  const blob = region.slice(start, end + 1);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(blob);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new AgentParsingError(
+      `The JSON blob of the action is not valid JSON (${reason}). Write it like this:\n${EXPECTED_FORMAT}\nBlob was:\n${blob}`,
+    );
+  }
+  const object = (parsed ?? {}) as Record<string, unknown>;
+  const name = object.name ?? object.action ?? object.tool_name;
+  if (typeof name !== "string" || name === "") {
+    throw new AgentParsingError(
+      `The action's JSON blob has no "name" key naming the tool. Write it like this:\n${EXPECTED_FORMAT}\nBlob was:\n${blob}`,
+    );
+  }
+  const args = "arguments" in object ? object.arguments : object.action_input ?? {};
+  return { id: "call_0", name, arguments: parseJsonIfNeeded(args) };
+}
+
+/** Normalises native tool calls from the model: ids filled in, JSON string arguments parsed. */
+export function normaliseToolCalls(calls: ChatToolCall[]): ParsedToolCall[] {
+  return calls.map((call, index) => ({
+    id: call.id || `call_${index}`,
+    name: call.function.name,
+    arguments: parseJsonIfNeeded(call.function.arguments ?? {}),
+  }));
+}

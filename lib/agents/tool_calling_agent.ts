@@ -1,0 +1,113 @@
+import { AgentToolCallError, AgentToolExecutionError } from "../errors.ts";
+import { textOf } from "../models/chat_message.ts";
+import { FINAL_ANSWER_TOOL_NAME } from "../tools/final_answer_tool.ts";
+import type { AgentOptions } from "./agent_options.ts";
+import { type ActionDraft, MultiStepAgent, type StepContext } from "./multi_step_agent.ts";
+import { fillPrompt, TOOL_CALLING_SYSTEM_PROMPT } from "./prompts/tool_calling_prompt.ts";
+import { normaliseToolCalls, type ParsedToolCall, parseToolCallFromText } from "./tool_call_parsing.ts";
+import { stringifyObservation, toJsonValue, truncateContent } from "./observations.ts";
+
+/** Stop sequences that keep a text-only model from writing the observation itself. */
+export const TOOL_CALLING_STOP_SEQUENCES = ["Observation:", "Calling tools:"];
+
+type CallOutcome = { ok: true; value: unknown } | { ok: false; error: Error };
+
+/**
+ * Acts by calling tools (smolagents' ToolCallingAgent, transformers-agents' ReactJsonAgent): native tool calls when
+ * the model makes them, otherwise a JSON blob parsed from the text. Several calls in one reply run concurrently.
+ */
+export class ToolCallingAgent extends MultiStepAgent {
+  constructor(options: AgentOptions) {
+    super(options);
+  }
+
+  get kind(): string {
+    return "ToolCallingAgent";
+  }
+
+  get systemPrompt(): string {
+    return fillPrompt(this.systemPromptTemplate ?? TOOL_CALLING_SYSTEM_PROMPT, {
+      tool_descriptions: this.toolbox.showToolDescriptions(),
+      instructions: this.instructions ? `\nAdditional instructions:\n${this.instructions}\n` : "",
+    });
+  }
+
+  protected async actionStep(draft: ActionDraft, { state, signal }: StepContext): Promise<void> {
+    const reply = await this.generate(this.writeMemoryToMessages(state), {
+      stopSequences: TOOL_CALLING_STOP_SEQUENCES,
+      tools: [...this.toolbox.tools.values()].map((tool) => tool.toDefinition()),
+      toolChoice: "required",
+      signal,
+    }, draft);
+    draft.modelOutput = textOf(reply.content) || null;
+    const calls = reply.toolCalls?.length
+      ? normaliseToolCalls(reply.toolCalls)
+      : [parseToolCallFromText(draft.modelOutput ?? "")];
+    draft.toolCalls = calls.map((call) => ({ id: call.id, name: call.name, arguments: call.arguments }));
+
+    if (calls.some((call) => call.name === FINAL_ANSWER_TOOL_NAME)) {
+      if (calls.length > 1) {
+        throw new AgentToolCallError(
+          `'${FINAL_ANSWER_TOOL_NAME}' must be called alone, but this reply also called: ${
+            calls.filter((call) => call.name !== FINAL_ANSWER_TOOL_NAME).map((call) => call.name).join(", ")
+          }. Call the other tools first, then give the final answer in a step of its own.`,
+        );
+      }
+      const answer = await this.#execute(calls[0], state.additionalArgs, signal);
+      draft.actionOutput = toJsonValue(answer);
+      draft.observations = truncateContent(stringifyObservation(answer), this.maxObservationChars);
+      draft.isFinalAnswer = true;
+      return;
+    }
+
+    const outcomes = await Promise.all(calls.map((call) =>
+      this.#execute(call, state.additionalArgs, signal).then(
+        (value): CallOutcome => ({ ok: true, value }),
+        (error): CallOutcome => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
+      )
+    ));
+    const parts = outcomes.flatMap((outcome, index) => {
+      if (!outcome.ok) return [];
+      const text = stringifyObservation(outcome.value);
+      return [calls.length > 1 ? `[${calls[index].name} (${calls[index].id})]\n${text}` : text];
+    });
+    draft.observations = parts.length > 0 ? truncateContent(parts.join("\n"), this.maxObservationChars) : null;
+    const values = outcomes.map((outcome) => outcome.ok ? toJsonValue(outcome.value) : null);
+    draft.actionOutput = values.length === 1 ? values[0] : values;
+    const failure = outcomes.find((outcome): outcome is { ok: false; error: Error } => !outcome.ok);
+    if (failure) throw failure.error;
+  }
+
+  /** Runs one call; string arguments naming an additional argument are replaced by its value. */
+  async #execute(call: ParsedToolCall, additionalArgs: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
+    const tool = this.toolbox.get(call.name);
+    if (!tool) {
+      throw new AgentToolCallError(
+        `Unknown tool '${call.name}'. Available tools: ${this.toolbox.names.join(", ")}.`,
+      );
+    }
+    const args = substituteAdditionalArgs(call.arguments, additionalArgs);
+    try {
+      return await tool.call(args, { signal });
+    } catch (error) {
+      if (error instanceof AgentToolCallError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new AgentToolExecutionError(
+        `Error when executing tool '${call.name}' with arguments ${JSON.stringify(call.arguments)}: ${message}`,
+      );
+    }
+  }
+}
+
+function substituteAdditionalArgs(args: unknown, additionalArgs: Record<string, unknown>): unknown {
+  if (typeof args === "string") return Object.hasOwn(additionalArgs, args) ? additionalArgs[args] : args;
+  if (!args || typeof args !== "object" || Array.isArray(args)) return args;
+  return Object.fromEntries(
+    Object.entries(args).map((
+      [key, value],
+    ) => [key, typeof value === "string" && Object.hasOwn(additionalArgs, value) ? additionalArgs[value] : value]),
+  );
+}
+
+/** transformers-agents' name for the tool-calling agent. */
+export const ReactJsonAgent = ToolCallingAgent;

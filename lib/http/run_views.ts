@@ -1,0 +1,33 @@
+import type { AgentState } from "../memory/agent_state.ts";
+import type { StepRecord } from "../memory/step_records.ts";
+
+/** The JSON shapes the HTTP API answers with. */
+
+export function stepView(state: AgentState, step: StepRecord) {
+  return {
+    status: state.status,
+    stepNumber: state.stepNumber,
+    maxSteps: state.maxSteps,
+    step,
+    ...(state.status !== "running" ? { finalAnswer: state.finalAnswer ?? null } : {}),
+    ...(state.error ? { error: state.error } : {}),
+    tokenUsage: state.tokenUsage,
+  };
+}
+
+export function runView(runId: string, agent: string, state: AgentState) {
+  return {
+    runId,
+    agent,
+    status: state.status,
+    task: state.task,
+    stepNumber: state.stepNumber,
+    maxSteps: state.maxSteps,
+    steps: state.steps,
+    finalAnswer: state.finalAnswer ?? null,
+    error: state.error,
+    tokenUsage: state.tokenUsage,
+    createdAt: new Date(state.createdAt).toISOString(),
+    updatedAt: new Date(state.updatedAt).toISOString(),
+  };
+}

@@ -1,0 +1,61 @@
+import { z } from "zod";
+import { StepErrorSchema, StepRecordSchema, TokenUsageSchema } from "./step_records.ts";
+
+/**
+ * The whole of a run between two steps, as plain JSON. Nothing else is kept in memory between invocations.
+ *
+ * Changelog (bump `STATE_VERSION` and add a line, plus a migration in `parseAgentState`, for every change of
+ * shape that older readers could misread):
+ * - 1: first version: task, steps, counters, status, token totals, additional args, executor variables.
+ */
+export const STATE_VERSION = 1;
+
+export const RunStatusSchema = z.enum(["running", "succeeded", "max_steps_error", "failed"]);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+export const AgentStateSchema = z.object({
+  version: z.literal(STATE_VERSION),
+  /** Name of the agent definition that owns this run; a state is only ever stepped by that agent. */
+  agentName: z.string(),
+  /** The current task (the latest, when the run was continued with `reset: false`). */
+  task: z.string(),
+  status: RunStatusSchema,
+  maxSteps: z.number().int().positive(),
+  /** Action steps taken so far (planning and the max-steps answer are not counted). */
+  stepNumber: z.number().int().nonnegative(),
+  steps: z.array(StepRecordSchema),
+  additionalArgs: z.record(z.string(), z.unknown()),
+  finalAnswer: z.unknown().optional(),
+  /** Why the run ended when it did not succeed. */
+  error: StepErrorSchema.nullable(),
+  /** Totals over all model calls; `null` while no backend reported usage. */
+  tokenUsage: TokenUsageSchema.nullable(),
+  /** Sandbox variables the CodeAgent persists between steps. */
+  variables: z.record(z.string(), z.unknown()).optional(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+
+export type AgentState = z.infer<typeof AgentStateSchema>;
+
+export class StateVersionError extends Error {
+  override name = "StateVersionError";
+}
+
+/** Validates (and, for older versions, migrates) a state read from a store, a token or a request. */
+export function parseAgentState(input: unknown): AgentState {
+  const version = (input as { version?: unknown } | null)?.version;
+  if (typeof version === "number" && version > STATE_VERSION) {
+    throw new StateVersionError(
+      `State version ${version} is newer than this server understands (${STATE_VERSION}); upgrade smolstep.`,
+    );
+  }
+  const result = AgentStateSchema.safeParse(input);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    throw new StateVersionError(
+      `Invalid agent state at '${first.path.join(".") || "(root)"}': ${first.message}`,
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,63 @@
+import type { ChatMessage, ContentPart } from "../models/chat_message.ts";
+import type { AgentState } from "./agent_state.ts";
+import type { ActionStep, StepRecord } from "./step_records.ts";
+
+/** What the model is told after a recorded error. */
+export const RETRY_HINT =
+  "Now let's retry: take care not to repeat previous errors! If you have retried several times, try a completely different approach.";
+
+export interface RenderOptions {
+  /** Summary mode drops the system prompt, plans and raw model output. */
+  summaryMode?: boolean;
+}
+
+function taskContent(task: string, images: string[] | undefined): string | ContentPart[] {
+  const text = `New task:\n${task}`;
+  if (!images?.length) return text;
+  return [{ type: "text", text }, ...images.map((image): ContentPart => ({ type: "image", image }))];
+}
+
+function actionMessages(step: ActionStep, summaryMode: boolean): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (!summaryMode && step.modelOutput) {
+    messages.push({ role: "assistant", content: step.modelOutput.trim() });
+  }
+  if (step.toolCalls.length > 0) {
+    const calls = step.toolCalls.map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments },
+    }));
+    messages.push({ role: "tool-call", content: `Calling tools:\n${JSON.stringify(calls)}` });
+  }
+  if (step.observations != null) {
+    messages.push({ role: "tool-response", content: `Observation:\n${step.observations}` });
+  }
+  if (step.error) {
+    messages.push({ role: "tool-response", content: `Error:\n${step.error.message}\n${RETRY_HINT}` });
+  }
+  return messages;
+}
+
+function stepMessages(step: StepRecord, summaryMode: boolean): ChatMessage[] {
+  switch (step.type) {
+    case "task":
+      return [{ role: "user", content: taskContent(step.task, step.images) }];
+    case "planning":
+      return summaryMode ? [] : [{ role: "assistant", content: step.plan.trim() }];
+    case "action":
+      return actionMessages(step, summaryMode);
+  }
+}
+
+/** Renders the run's memory as chat messages: system prompt, then each step in order. */
+export function memoryToMessages(
+  state: Pick<AgentState, "steps">,
+  systemPrompt: string,
+  options: RenderOptions = {},
+): ChatMessage[] {
+  const summaryMode = options.summaryMode ?? false;
+  const messages: ChatMessage[] = summaryMode ? [] : [{ role: "system", content: systemPrompt }];
+  for (const step of state.steps) messages.push(...stepMessages(step, summaryMode));
+  return messages;
+}

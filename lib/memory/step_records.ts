@@ -1,0 +1,67 @@
+import { z } from "zod";
+
+/** Token counts of one model call; `null` where the backend reported none. */
+export const TokenUsageSchema = z.object({ inputTokens: z.number(), outputTokens: z.number() });
+
+/** Wall-clock times in epoch milliseconds. */
+export const TimingSchema = z.object({ startTime: z.number(), endTime: z.number(), durationMs: z.number() });
+
+export const StepErrorSchema = z.object({ type: z.string(), message: z.string() });
+
+export const ToolCallRecordSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  arguments: z.unknown(),
+});
+
+/** The task the run was given (a run continued with `reset: false` holds several). */
+export const TaskStepSchema = z.object({
+  type: z.literal("task"),
+  task: z.string(),
+  images: z.array(z.string()).optional(),
+});
+
+/** A plan written by the model (issue: planning). Not counted as an action step. */
+export const PlanningStepSchema = z.object({
+  type: z.literal("planning"),
+  plan: z.string(),
+  modelOutput: z.string(),
+  timing: TimingSchema,
+  tokenUsage: TokenUsageSchema.nullable(),
+});
+
+/** One think-act-observe cycle. `error` is fed back to the model on the next step. */
+export const ActionStepSchema = z.object({
+  type: z.literal("action"),
+  stepNumber: z.number().int(),
+  modelOutput: z.string().nullable(),
+  toolCalls: z.array(ToolCallRecordSchema),
+  /** Code the CodeAgent ran, when it is one. */
+  code: z.string().optional(),
+  observations: z.string().nullable(),
+  error: StepErrorSchema.nullable(),
+  actionOutput: z.unknown().optional(),
+  isFinalAnswer: z.boolean(),
+  timing: TimingSchema,
+  tokenUsage: TokenUsageSchema.nullable(),
+});
+
+export const StepRecordSchema = z.discriminatedUnion("type", [
+  TaskStepSchema,
+  PlanningStepSchema,
+  ActionStepSchema,
+]);
+
+export type TokenUsageRecord = z.infer<typeof TokenUsageSchema>;
+export type Timing = z.infer<typeof TimingSchema>;
+export type StepError = z.infer<typeof StepErrorSchema>;
+export type ToolCallRecord = z.infer<typeof ToolCallRecordSchema>;
+export type TaskStep = z.infer<typeof TaskStepSchema>;
+export type PlanningStep = z.infer<typeof PlanningStepSchema>;
+export type ActionStep = z.infer<typeof ActionStepSchema>;
+export type StepRecord = z.infer<typeof StepRecordSchema>;
+
+export function timingSince(startTime: number): Timing {
+  const endTime = Date.now();
+  return { startTime, endTime, durationMs: endTime - startTime };
+}

@@ -1,0 +1,121 @@
+import { type AgentState, parseAgentState } from "../memory/agent_state.ts";
+import { decodeBase64Url, encodeBase64Url } from "./base64url.ts";
+
+/**
+ * Stateless runs: the client carries the run state as a token the server sealed.
+ *
+ * Format: `st1.<payload>.<mac>`, both base64url. The payload is the gzipped JSON `{agent, iat, exp, state}`,
+ * encrypted with AES-GCM (random 12-byte IV in front) unless `encrypt` is false. The MAC is HMAC-SHA256 over
+ * `st1.<payload>`, verified with `crypto.subtle.verify` (constant time) before anything is decrypted or parsed.
+ * Both keys are derived from the secret with HKDF, so one secret serves both purposes safely.
+ */
+
+const PREFIX = "st1";
+
+export type StateTokenErrorCode = "invalid_token" | "token_expired" | "token_agent_mismatch";
+
+export class StateTokenError extends Error {
+  override name = "StateTokenError";
+  constructor(readonly code: StateTokenErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export interface StateTokenOptions {
+  /** Encrypt the state so clients cannot read it (default true). Tokens are always signed. */
+  encrypt?: boolean;
+  /** Lifetime of a token in seconds (default 7 days). */
+  ttlSeconds?: number;
+}
+
+const encoder = new TextEncoder();
+
+async function deriveKeys(secret: string): Promise<{ mac: CryptoKey; enc: CryptoKey }> {
+  if (secret.length < 16) throw new Error("The state secret must be at least 16 characters long.");
+  const base = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
+  const hkdf = (info: string) => ({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(info) });
+  const [mac, enc] = await Promise.all([
+    crypto.subtle.deriveKey(hkdf("smolstep state mac v1"), base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, [
+      "sign",
+      "verify",
+    ]),
+    crypto.subtle.deriveKey(hkdf("smolstep state enc v1"), base, { name: "AES-GCM", length: 256 }, false, [
+      "encrypt",
+      "decrypt",
+    ]),
+  ]);
+  return { mac, enc };
+}
+
+async function transform(bytes: Uint8Array<ArrayBuffer>, stream: CompressionStream | DecompressionStream) {
+  const output = new Blob([bytes]).stream().pipeThrough(stream);
+  return new Uint8Array(await new Response(output).arrayBuffer());
+}
+
+/** Seals and opens state tokens with one secret. */
+export class StateTokenCodec {
+  readonly #keys: Promise<{ mac: CryptoKey; enc: CryptoKey }>;
+  readonly #encrypt: boolean;
+  readonly #ttlSeconds: number;
+
+  constructor(secret: string, options: StateTokenOptions = {}) {
+    this.#keys = deriveKeys(secret);
+    this.#keys.catch(() => {}); // surfaced on first use
+    this.#encrypt = options.encrypt ?? true;
+    this.#ttlSeconds = options.ttlSeconds ?? 7 * 24 * 3600;
+  }
+
+  async seal(agent: string, state: AgentState): Promise<string> {
+    const { mac, enc } = await this.#keys;
+    const iat = Math.floor(Date.now() / 1000);
+    const json = JSON.stringify({ agent, iat, exp: iat + this.#ttlSeconds, state });
+    let payload = await transform(encoder.encode(json), new CompressionStream("gzip"));
+    if (this.#encrypt) {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, enc, payload));
+      payload = new Uint8Array(iv.length + sealed.length);
+      payload.set(iv);
+      payload.set(sealed, iv.length);
+    }
+    const signed = `${PREFIX}.${encodeBase64Url(payload)}`;
+    const signature = new Uint8Array(await crypto.subtle.sign("HMAC", mac, encoder.encode(signed)));
+    return `${signed}.${encodeBase64Url(signature)}`;
+  }
+
+  /** Verifies, decrypts and parses a token made for `agent`; throws `StateTokenError` otherwise. */
+  async open(token: string, agent: string): Promise<AgentState> {
+    const { mac, enc } = await this.#keys;
+    const invalid = (why: string) => new StateTokenError("invalid_token", `Invalid state token: ${why}.`);
+    const parts = typeof token === "string" ? token.split(".") : [];
+    if (parts.length !== 3 || parts[0] !== PREFIX) throw invalid("not a smolstep state token");
+    const payload = decodeBase64Url(parts[1]);
+    const signature = decodeBase64Url(parts[2]);
+    if (!payload || !signature) throw invalid("malformed encoding");
+    const valid = await crypto.subtle.verify("HMAC", mac, signature, encoder.encode(`${parts[0]}.${parts[1]}`));
+    if (!valid) throw invalid("signature mismatch (modified, truncated, or signed with another secret)");
+    let compressed = payload;
+    if (this.#encrypt) {
+      if (payload.length < 13) throw invalid("payload too short");
+      try {
+        compressed = new Uint8Array(
+          await crypto.subtle.decrypt({ name: "AES-GCM", iv: payload.subarray(0, 12) }, enc, payload.subarray(12)),
+        );
+      } catch {
+        throw invalid("cannot decrypt");
+      }
+    }
+    let body: { agent?: unknown; exp?: unknown; state?: unknown };
+    try {
+      body = JSON.parse(new TextDecoder().decode(await transform(compressed, new DecompressionStream("gzip"))));
+    } catch {
+      throw invalid("unreadable payload");
+    }
+    if (body.agent !== agent) {
+      throw new StateTokenError("token_agent_mismatch", `This state token was made for another agent, not '${agent}'.`);
+    }
+    if (typeof body.exp !== "number" || body.exp * 1000 < Date.now()) {
+      throw new StateTokenError("token_expired", "This state token has expired; start a new run.");
+    }
+    return parseAgentState(body.state);
+  }
+}

@@ -1,0 +1,108 @@
+import { z } from "zod";
+import type { ToolDefinition } from "../models/chat_message.ts";
+import { inputsFromZod, type ToolInputs, type ToolInputType, zodFromInputs } from "./tool_inputs.ts";
+import { validateToolArguments } from "./tool_validation.ts";
+
+/** What a tool receives besides its arguments. */
+export interface ToolContext {
+  /** Aborted when the step is cancelled or times out. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A function the agent can call. Subclass it as in smolagents (set `name`, `description`, `inputs`,
+ * `outputType`, implement `forward`), or build one with `tool({...})`.
+ *
+ * `setup()` runs once, lazily, before the first call (load something expensive there, not in the constructor).
+ */
+export abstract class Tool<Args extends Record<string, unknown> = Record<string, unknown>, Output = unknown> {
+  abstract readonly name: string;
+  abstract readonly description: string;
+  /** smolagents-style inputs; derived from `schema` when the tool was built from zod. */
+  abstract readonly inputs: ToolInputs;
+  abstract readonly outputType: ToolInputType;
+
+  abstract forward(args: Args, context: ToolContext): Output | Promise<Output>;
+
+  /** Override for one-time initialisation; awaited before the first `forward`. */
+  setup(): void | Promise<void> {}
+
+  #setupDone: Promise<void> | undefined;
+  #schema: z.ZodType<Args> | undefined;
+
+  /** The strict zod schema arguments are validated against. */
+  get schema(): z.ZodType<Args> {
+    return this.#schema ??= zodFromInputs(this.inputs) as unknown as z.ZodType<Args>;
+  }
+
+  /** The JSON Schema of the arguments, as sent to models for native tool calling. */
+  get parameters(): Record<string, unknown> {
+    const { $schema: _drop, ...schema } = z.toJSONSchema(this.schema, { unrepresentable: "any" }) as Record<
+      string,
+      unknown
+    >;
+    return schema;
+  }
+
+  toDefinition(): ToolDefinition {
+    return { name: this.name, description: this.description, parameters: this.parameters };
+  }
+
+  /** Validates the arguments, runs `setup()` once, then `forward`. Invalid arguments throw `AgentToolCallError`. */
+  async call(args: unknown, context: ToolContext = {}): Promise<Output> {
+    const parsed = validateToolArguments(this.name, this.schema, args, this.inputs);
+    this.#setupDone ??= Promise.resolve(this.setup());
+    await this.#setupDone;
+    return await this.forward(parsed, context);
+  }
+}
+
+export interface ToolSpec<Schema extends z.ZodObject, Output> {
+  name: string;
+  description: string;
+  /** A zod object schema; `.describe()` each field, the descriptions reach the model. */
+  inputs: Schema;
+  /** The output type name shown to the model (default "string"). */
+  output?: ToolInputType;
+  run(args: z.infer<Schema>, context: ToolContext): Output | Promise<Output>;
+  setup?(): void | Promise<void>;
+}
+
+class FunctionTool<Schema extends z.ZodObject, Output> extends Tool<z.infer<Schema>, Output> {
+  readonly name: string;
+  readonly description: string;
+  readonly inputs: ToolInputs;
+  readonly outputType: ToolInputType;
+  readonly #spec: ToolSpec<Schema, Output>;
+  readonly #strict: z.ZodType<z.infer<Schema>>;
+
+  constructor(spec: ToolSpec<Schema, Output>) {
+    super();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(spec.name)) {
+      throw new TypeError(`Tool name '${spec.name}' must be a valid identifier (letters, digits, underscores).`);
+    }
+    this.#spec = spec;
+    this.name = spec.name;
+    this.description = spec.description;
+    this.outputType = spec.output ?? "string";
+    this.#strict = spec.inputs.strict() as unknown as z.ZodType<z.infer<Schema>>;
+    this.inputs = inputsFromZod(spec.inputs);
+  }
+
+  override get schema(): z.ZodType<z.infer<Schema>> {
+    return this.#strict;
+  }
+
+  override setup(): void | Promise<void> {
+    return this.#spec.setup?.();
+  }
+
+  forward(args: z.infer<Schema>, context: ToolContext): Output | Promise<Output> {
+    return this.#spec.run(args, context);
+  }
+}
+
+/** Builds a tool from a zod input schema and a function. */
+export function tool<Schema extends z.ZodObject, Output>(spec: ToolSpec<Schema, Output>): Tool<z.infer<Schema>, Output> {
+  return new FunctionTool(spec);
+}
