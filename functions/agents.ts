@@ -1,0 +1,66 @@
+import {
+  calculatorTool,
+  ConfigurationError,
+  type Model,
+  type MultiStepAgent,
+  OpenAIServerModel,
+  ToolCallingAgent,
+} from "../lib/mod.ts";
+import { currentTimeTool, reverseWordsTool, textStatsTool } from "./example_tools.ts";
+
+/** The environment both entries read (Deno env or Workers vars/secrets). */
+export interface AgentEnv {
+  OPENAI_API_KEY?: string;
+  OPENAI_BASE_URL?: string;
+  SMOLSTEP_MODEL?: string;
+  HF_TOKEN?: string;
+}
+
+const HF_ROUTER_URL = "https://router.huggingface.co/v1";
+
+/**
+ * The model the example agents use: any OpenAI-compatible server (`OPENAI_API_KEY`, `OPENAI_BASE_URL`), or
+ * Hugging Face's router with `HF_TOKEN`. With neither, a model whose every call fails with a clear
+ * configuration error, so the server still starts and serves everything that needs no model.
+ */
+export function createExampleModel(env: AgentEnv): Model {
+  if (env.OPENAI_API_KEY || env.OPENAI_BASE_URL) {
+    return new OpenAIServerModel({
+      modelId: env.SMOLSTEP_MODEL ?? "gpt-4o-mini",
+      apiBase: env.OPENAI_BASE_URL,
+      // A local OpenAI-compatible server may need no key; the client still wants a string.
+      apiKey: env.OPENAI_API_KEY ?? "no-key",
+    });
+  }
+  if (env.HF_TOKEN) {
+    return new OpenAIServerModel({
+      modelId: env.SMOLSTEP_MODEL ?? "Qwen/Qwen2.5-Coder-32B-Instruct",
+      apiBase: HF_ROUTER_URL,
+      apiKey: env.HF_TOKEN,
+    });
+  }
+  return {
+    modelId: "unconfigured",
+    generate() {
+      return Promise.reject(
+        new ConfigurationError(
+          "No model is configured: set OPENAI_API_KEY (and optionally OPENAI_BASE_URL, SMOLSTEP_MODEL) or HF_TOKEN.",
+        ),
+      );
+    },
+  };
+}
+
+/** The example agents served by `functions/deno.ts` and `functions/worker.ts`, by route name. */
+export function createAgents(env: AgentEnv): Record<string, MultiStepAgent> {
+  const model = createExampleModel(env);
+  return {
+    assistant: new ToolCallingAgent({
+      name: "assistant",
+      description: "A general assistant that calculates, tells the time and measures or rearranges text.",
+      model,
+      tools: [calculatorTool, currentTimeTool, textStatsTool, reverseWordsTool],
+      maxSteps: 10,
+    }),
+  };
+}

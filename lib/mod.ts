@@ -1,0 +1,78 @@
+/**
+ * smolstep: smolagents-style agents for edge runtimes, one step per invocation.
+ * Every public name is exported here. Runtime adapters with runtime-specific types live in their own modules:
+ * `lib/stores/deno_kv_store.ts` (Deno KV).
+ */
+
+// Agents
+export { MultiStepAgent, StepRefusedError } from "./agents/multi_step_agent.ts";
+export type { ActionDraft, StepContext, StepResult } from "./agents/multi_step_agent.ts";
+export { ReactJsonAgent, TOOL_CALLING_STOP_SEQUENCES, ToolCallingAgent } from "./agents/tool_calling_agent.ts";
+export type {
+  AgentOptions,
+  FinalAnswerCheck,
+  RunOptions,
+  StepCallback,
+  StepCallbackContext,
+  StepCallbacks,
+} from "./agents/agent_options.ts";
+export type { AgentEvent, RunResult } from "./agents/agent_events.ts";
+export { parseJsonIfNeeded, parseToolCallFromText } from "./agents/tool_call_parsing.ts";
+export { TOOL_CALLING_SYSTEM_PROMPT } from "./agents/prompts/tool_calling_prompt.ts";
+
+// Memory and state
+export { AgentStateSchema, parseAgentState, STATE_VERSION, StateVersionError } from "./memory/agent_state.ts";
+export type { AgentState, RunStatus } from "./memory/agent_state.ts";
+export type { ActionStep, PlanningStep, StepRecord, TaskStep } from "./memory/step_records.ts";
+export { memoryToMessages, RETRY_HINT } from "./memory/memory_to_messages.ts";
+
+// Models
+export type {
+  ChatMessage,
+  ChatMessageStreamDelta,
+  ChatToolCall,
+  ContentPart,
+  MessageRole,
+  TokenUsage,
+  ToolDefinition,
+} from "./models/chat_message.ts";
+export type { GenerateOptions, Model, ModelFunction, ModelLike } from "./models/model.ts";
+export { toModel } from "./models/model.ts";
+export { OpenAIServerModel } from "./models/openai_server_model.ts";
+export type { OpenAIServerModelOptions } from "./models/openai_server_model.ts";
+export { withRetry, RateLimiter } from "./models/retry.ts";
+
+// Tools
+export { Tool, tool } from "./tools/tool.ts";
+export type { ToolContext, ToolSpec } from "./tools/tool.ts";
+export type { ToolInput, ToolInputs, ToolInputType } from "./tools/tool_inputs.ts";
+export { FinalAnswerTool } from "./tools/final_answer_tool.ts";
+export { Toolbox } from "./tools/toolbox.ts";
+export { calculatorTool, evaluateExpression } from "./tools/calculator_tool.ts";
+
+// Stores and runs
+export type { PutOptions, PutResult, StateStore, StoredValue } from "./stores/state_store.ts";
+export { MemoryStore } from "./stores/memory_store.ts";
+export { CloudflareKvStore } from "./stores/cloudflare_kv_store.ts";
+export type { WorkersKvNamespace } from "./stores/cloudflare_kv_store.ts";
+export { RunError, RunService } from "./runs/run_service.ts";
+export type { RunRecord } from "./runs/run_service.ts";
+export { StateTokenCodec, StateTokenError } from "./runs/state_token.ts";
+
+// HTTP
+export { createApp, DEFAULT_MAX_BODY_BYTES } from "./http/app.ts";
+export type { AppOptions } from "./http/app.ts";
+export { HttpError } from "./http/http_errors.ts";
+
+// Errors
+export {
+  AgentError,
+  AgentExecutionError,
+  AgentGenerationError,
+  AgentMaxStepsError,
+  AgentParsingError,
+  AgentToolCallError,
+  AgentToolExecutionError,
+  ConfigurationError,
+  ModelError,
+} from "./errors.ts";

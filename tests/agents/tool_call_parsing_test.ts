@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { AgentParsingError, parseJsonIfNeeded, parseToolCallFromText } from "../../lib/mod.ts";
+
+Deno.test("parseToolCallFromText", async (t) => {
+  await t.step("the JSON blob after Action:", () => {
+    const call = parseToolCallFromText(
+      'Thought: add them.\nAction:\n{"name": "add", "arguments": {"a": 1, "b": {"c": 2}}}\nsome trailing text',
+    );
+    assert.deepEqual(call, { id: "call_0", name: "add", arguments: { a: 1, b: { c: 2 } } });
+  });
+
+  await t.step("the older action / action_input keys", () => {
+    const call = parseToolCallFromText('Action: {"action": "search", "action_input": {"query": "x"}}');
+    assert.equal(call.name, "search");
+    assert.deepEqual(call.arguments, { query: "x" });
+  });
+
+  await t.step("string arguments holding JSON are parsed", () => {
+    const call = parseToolCallFromText('Action: {"name": "add", "arguments": "{\\"a\\": 1}"}');
+    assert.deepEqual(call.arguments, { a: 1 });
+    const plain = parseToolCallFromText('Action: {"action": "final_answer", "action_input": "just text"}');
+    assert.equal(plain.arguments, "just text");
+  });
+
+  await t.step("a blob without Action: is still found, from the first { to the last }", () => {
+    const call = parseToolCallFromText('I will call {"name": "t", "arguments": {"x": "}"}} now');
+    assert.deepEqual(call.arguments, { x: "}" });
+  });
+
+  await t.step("no blob, invalid JSON and missing name are parsing errors with the expected format", () => {
+    assert.throws(() => parseToolCallFromText("I think the answer is 4."), (error: Error) => {
+      assert.ok(error instanceof AgentParsingError);
+      assert.match(error.message, /No tool call found/);
+      assert.match(error.message, /"name": "tool_name"/);
+      return true;
+    });
+    assert.throws(() => parseToolCallFromText('Action: {"name": "t", arguments: }'), /not valid JSON/);
+    assert.throws(() => parseToolCallFromText('Action: {"arguments": {}}'), /no "name" key/);
+  });
+});
+
+Deno.test("parseJsonIfNeeded leaves non-JSON alone", () => {
+  assert.deepEqual(parseJsonIfNeeded('[1, 2]'), [1, 2]);
+  assert.equal(parseJsonIfNeeded("{not json"), "{not json");
+  assert.equal(parseJsonIfNeeded("42"), "42");
+  assert.deepEqual(parseJsonIfNeeded({ a: 1 }), { a: 1 });
+});

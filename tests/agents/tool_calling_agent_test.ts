@@ -1,0 +1,280 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import {
+  type ActionStep,
+  AgentError,
+  AgentGenerationError,
+  type AgentEvent,
+  calculatorTool,
+  ConfigurationError,
+  ReactJsonAgent,
+  RETRY_HINT,
+  StepRefusedError,
+  tool,
+  TOOL_CALLING_STOP_SEQUENCES,
+  ToolCallingAgent,
+} from "../../lib/mod.ts";
+import { functionModel } from "../support/function_model.ts";
+
+const actions = (steps: unknown[]) => steps.filter((s) => (s as ActionStep).type === "action") as ActionStep[];
+
+function slowTool(name: string, ms: number, log: string[]) {
+  return tool({
+    name,
+    description: `waits ${ms} ms`,
+    inputs: z.object({ label: z.string() }),
+    run: async ({ label }) => {
+      log.push(`start ${label}`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      log.push(`end ${label}`);
+      return `done ${label}`;
+    },
+  });
+}
+
+Deno.test("ToolCallingAgent: a full run with native tool calls", async () => {
+  const { model, calls } = functionModel([
+    { calls: [["calculator", { expression: "6 * 7" }]], usage: [100, 10] },
+    { content: "The answer is known.", calls: [["final_answer", { answer: "42" }]], usage: [150, 12] },
+  ]);
+  const agent = new ToolCallingAgent({ model, tools: [calculatorTool], name: "calc" });
+  const result = await agent.run("What is 6 times 7?", { returnFullResult: true });
+  assert.equal(result.output, "42");
+  assert.equal(result.state, "success");
+  assert.deepEqual(result.tokenUsage, { inputTokens: 250, outputTokens: 22 });
+  const [first, second] = actions(result.steps);
+  assert.equal(first.observations, "42");
+  assert.equal(first.actionOutput, 42);
+  assert.equal(second.isFinalAnswer, true);
+  assert.equal(second.modelOutput, "The answer is known.");
+  // What the model saw on the second call: the system prompt, the task, the call and the observation.
+  const seen = calls[1].messages;
+  assert.equal(seen[0].role, "system");
+  assert.match(String(seen[0].content), /calculator: Evaluates an arithmetic expression/);
+  assert.equal(seen[1].content, "New task:\nWhat is 6 times 7?");
+  assert.equal(seen.at(-1)?.content, "Observation:\n42");
+  assert.deepEqual(calls[0].options.stopSequences, TOOL_CALLING_STOP_SEQUENCES);
+  assert.deepEqual(calls[0].options.tools?.map((t) => t.name).sort(), ["calculator", "final_answer"]);
+});
+
+Deno.test("ToolCallingAgent: JSON-blob fallback for text-only models", async () => {
+  const { model } = functionModel([
+    'Thought: compute.\nAction:\n{"name": "calculator", "arguments": {"expression": "2^5"}}',
+    'Action: {"action": "final_answer", "action_input": {"answer": "32"}}',
+  ]);
+  const agent = new ReactJsonAgent({ llmEngine: model, tools: [calculatorTool], maxIterations: 4 });
+  assert.equal(agent.maxSteps, 4);
+  assert.equal(await agent.run("2 to the 5th?"), "32");
+});
+
+Deno.test("ToolCallingAgent: errors are recorded and fed back, and the loop goes on", async (t) => {
+  const { model, calls } = functionModel([
+    "I think it is 4.", // no tool call
+    { calls: [["nope", {}]] }, // unknown tool
+    { calls: [["calculator", { expression: 5 }]] }, // wrong argument type
+    { calls: [["calculator", { expression: "1 +" }]] }, // the tool throws
+    { calls: [["calculator", { expression: "1" }], ["final_answer", { answer: 1 }]] }, // final_answer with others
+    { calls: [["final_answer", { answer: 4 }]] },
+  ]);
+  const agent = new ToolCallingAgent({ model, tools: [calculatorTool] });
+  const result = await agent.run("2+2", { returnFullResult: true });
+  const steps = actions(result.steps);
+  const errors = steps.map((s) => s.error);
+
+  await t.step("each error has its type and a precise message", () => {
+    assert.equal(errors[0]?.type, "AgentParsingError");
+    assert.equal(errors[1]?.type, "AgentToolCallError");
+    assert.match(errors[1]!.message, /Unknown tool 'nope'. Available tools: calculator, final_answer/);
+    assert.match(errors[2]!.message, /argument 'expression' has type integer, expected string/);
+    assert.equal(errors[3]?.type, "AgentToolExecutionError");
+    assert.match(errors[3]!.message, /Error when executing tool 'calculator'.*Cannot evaluate/);
+    assert.match(errors[4]!.message, /'final_answer' must be called alone.*calculator/);
+    assert.equal(errors[5], null);
+    assert.equal(result.output, 4);
+  });
+
+  await t.step("the next model call sees the error and the retry hint", () => {
+    const last = calls[1].messages.at(-1)!;
+    assert.equal(last.role, "tool-response");
+    assert.match(String(last.content), /^Error:\nNo tool call found/);
+    assert.ok(String(last.content).endsWith(RETRY_HINT));
+  });
+});
+
+Deno.test("ToolCallingAgent: several calls in one reply run concurrently, observations in call order", async () => {
+  const log: string[] = [];
+  const { model } = functionModel([
+    { calls: [["slow", { label: "a" }], ["fast", { label: "b" }]] },
+    { calls: [["final_answer", { answer: "ok" }]] },
+  ]);
+  const agent = new ToolCallingAgent({ model, tools: [slowTool("slow", 60, log), slowTool("fast", 1, log)] });
+  const result = await agent.run("go", { returnFullResult: true });
+  assert.deepEqual(log.slice(0, 2), ["start a", "start b"], "both started before either finished");
+  assert.deepEqual(log.slice(2), ["end b", "end a"]);
+  const step = actions(result.steps)[0];
+  assert.match(step.observations!, /^\[slow \(call_1_0\)\]\ndone a\n\[fast \(call_1_1\)\]\ndone b$/);
+  assert.deepEqual(step.actionOutput, ["done a", "done b"]);
+});
+
+Deno.test("ToolCallingAgent: max steps, then one more call for the best answer", async () => {
+  const { model, calls } = functionModel([
+    { calls: [["calculator", { expression: "1" }]], usage: [10, 1] },
+    { calls: [["calculator", { expression: "2" }]], usage: [10, 1] },
+    { content: "Best guess: 2", usage: [30, 3] },
+  ]);
+  const agent = new ToolCallingAgent({ model, tools: [calculatorTool], maxSteps: 2 });
+  const result = await agent.run("count", { returnFullResult: true });
+  assert.equal(result.state, "max_steps_error");
+  assert.equal(result.output, "Best guess: 2");
+  assert.deepEqual(result.tokenUsage, { inputTokens: 50, outputTokens: 5 }, "the extra call is counted");
+  const last = actions(result.steps).at(-1)!;
+  assert.equal(last.error?.type, "AgentMaxStepsError");
+  assert.equal(last.isFinalAnswer, true);
+  assert.equal(calls[2].options.stopSequences, undefined, "no stop sequences for the final call");
+  assert.equal(calls[2].options.tools, undefined);
+  assert.match(String(calls[2].messages.at(-1)?.content), /answer this task now:\ncount/);
+  assert.equal(result.error?.type, "AgentMaxStepsError");
+});
+
+Deno.test("ToolCallingAgent: step() is atomic and leaves its input untouched", async (t) => {
+  const { model } = functionModel([
+    new Error("connection reset"),
+    { calls: [["final_answer", { answer: "done" }]] },
+  ]);
+  const agent = new ToolCallingAgent({ model, name: "atom" });
+  const state = agent.start("task");
+  const snapshot = structuredClone(state);
+
+  await t.step("a model failure throws AgentGenerationError and changes nothing", async () => {
+    await assert.rejects(() => agent.step(state), (error: Error) => {
+      assert.ok(error instanceof AgentGenerationError);
+      assert.match(error.message, /connection reset/);
+      return true;
+    });
+    assert.deepEqual(state, snapshot);
+  });
+
+  await t.step("the same state can then be stepped again; one record is appended", async () => {
+    const { state: next, events } = await agent.step(state);
+    assert.deepEqual(state, snapshot, "input not mutated");
+    assert.equal(next.steps.length, state.steps.length + 1);
+    assert.equal(next.status, "succeeded");
+    assert.equal(next.finalAnswer, "done");
+    assert.deepEqual(events.map((e) => e.type), ["step", "final_answer"]);
+    await assert.rejects(() => agent.step(next), StepRefusedError);
+  });
+
+  await t.step("a state of another agent is refused", async () => {
+    const other = new ToolCallingAgent({ model, name: "other" });
+    await assert.rejects(() => other.step(state), /belongs to agent 'atom'/);
+  });
+});
+
+Deno.test("ToolCallingAgent: run() ends with status failed on a model failure", async () => {
+  const { model } = functionModel([new Error("500 from upstream")]);
+  const agent = new ToolCallingAgent({ model });
+  const result = await agent.run("x", { returnFullResult: true });
+  assert.equal(result.state, "failed");
+  assert.equal(result.error?.type, "AgentGenerationError");
+  await assert.rejects(() => new ToolCallingAgent({ model: functionModel([new Error("boom")]).model }).run("x"), AgentGenerationError);
+});
+
+Deno.test("ToolCallingAgent: configuration errors are not turned into generation errors", async () => {
+  const agent = new ToolCallingAgent({ model: () => Promise.reject(new ConfigurationError("no key")) });
+  await assert.rejects(() => agent.step(agent.start("x")), ConfigurationError);
+});
+
+Deno.test("ToolCallingAgent: additionalArgs are announced and substituted by name", async () => {
+  const seen: unknown[] = [];
+  const echo = tool({
+    name: "echo",
+    description: "echoes",
+    inputs: z.object({ value: z.unknown() }),
+    run: ({ value }) => {
+      seen.push(value);
+      return value;
+    },
+  });
+  const { model, calls } = functionModel([
+    { calls: [["echo", { value: "document" }]] },
+    { calls: [["final_answer", { answer: "document" }]] },
+  ]);
+  const agent = new ToolCallingAgent({ model, tools: [echo] });
+  const answer = await agent.run("summarise", { additionalArgs: { document: { title: "T", pages: 3 } } });
+  assert.deepEqual(seen, [{ title: "T", pages: 3 }]);
+  assert.deepEqual(answer, { title: "T", pages: 3 });
+  assert.match(String(calls[0].messages[1].content), /additional arguments[^]*"document"[^]*"pages": 3/);
+});
+
+Deno.test("ToolCallingAgent: stepCallbacks and finalAnswerChecks", async (t) => {
+  await t.step("callbacks see every step; per-type callbacks only theirs; interrupt ends the run", async () => {
+    const seen: string[] = [];
+    const { model } = functionModel([
+      { calls: [["calculator", { expression: "1" }]] },
+      { calls: [["calculator", { expression: "2" }]] },
+      { calls: [["final_answer", { answer: "never" }]] },
+    ]);
+    const agent = new ToolCallingAgent({
+      model,
+      tools: [calculatorTool],
+      stepCallbacks: {
+        action: [(step, context) => {
+          seen.push(`${step.type}:${(step as ActionStep).stepNumber}`);
+          if ((step as ActionStep).stepNumber === 2) context.interrupt("enough");
+        }],
+        planning: [() => {
+          seen.push("planning");
+        }],
+      },
+    });
+    const result = await agent.run("x", { returnFullResult: true });
+    assert.deepEqual(seen, ["action:1", "action:2"]);
+    assert.equal(result.state, "failed");
+    assert.deepEqual(result.error, { type: "AgentInterruptedError", message: "enough" });
+    await assert.rejects(
+      () => new ToolCallingAgent({ model: functionModel([{ calls: [["calculator", { expression: "1" }]] }]).model, tools: [calculatorTool], stepCallbacks: [(_s, c) => c.interrupt()] }).run("x"),
+      AgentError,
+    );
+  });
+
+  await t.step("a failing check records an error and the run continues", async () => {
+    const { model, calls } = functionModel([
+      { calls: [["final_answer", { answer: "3" }]] },
+      { calls: [["final_answer", { answer: "4" }]] },
+    ]);
+    const isFour = (answer: unknown) => answer === "4";
+    const agent = new ToolCallingAgent({ model, finalAnswerChecks: [isFour] });
+    const result = await agent.run("2+2", { returnFullResult: true });
+    assert.equal(result.output, "4");
+    const first = actions(result.steps)[0];
+    assert.equal(first.isFinalAnswer, false);
+    assert.match(first.error!.message, /Final answer check 'isFour' failed for answer "3"/);
+    assert.match(String(calls[1].messages.at(-1)?.content), /Final answer check 'isFour' failed/);
+  });
+});
+
+Deno.test("ToolCallingAgent: streaming yields step events; reset:false continues the memory", async () => {
+  const { model, calls } = functionModel([
+    { calls: [["calculator", { expression: "2+2" }]] },
+    { calls: [["final_answer", { answer: 4 }]] },
+    { calls: [["final_answer", { answer: 8 }]] },
+  ]);
+  const agent = new ToolCallingAgent({ model, tools: [calculatorTool] });
+  const events: AgentEvent[] = [];
+  for await (const event of agent.run("2+2", { stream: true })) events.push(event);
+  assert.deepEqual(events.map((e) => e.type), ["step", "step", "final_answer"]);
+  assert.deepEqual(events.at(-1), { type: "final_answer", agent: "agent", status: "succeeded", output: 4 });
+
+  const answer = await agent.run("now double it", { reset: false });
+  assert.equal(answer, 8);
+  const seen = calls[2].messages.map((m) => String(m.content));
+  assert.ok(seen.includes("New task:\n2+2"), "the first task is still in memory");
+  assert.equal(seen.at(-1), "New task:\nnow double it");
+  assert.equal(agent.lastState?.steps.filter((s) => s.type === "task").length, 2);
+});
+
+Deno.test("Agent names must be unique among its tools", () => {
+  assert.throws(() => new ToolCallingAgent({ model: () => "", tools: [calculatorTool], name: "calculator" }), /also the name of one of its tools/);
+  assert.throws(() => new ToolCallingAgent({ model: () => "", name: "bad name" }), /must be letters/);
+  assert.throws(() => new ToolCallingAgent({}), /needs a `model`/);
+});

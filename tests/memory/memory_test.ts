@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import {
+  type AgentState,
+  AgentStateSchema,
+  memoryToMessages,
+  parseAgentState,
+  RETRY_HINT,
+  STATE_VERSION,
+  StateVersionError,
+} from "../../lib/mod.ts";
+
+function sampleState(): AgentState {
+  const timing = { startTime: 1, endTime: 2, durationMs: 1 };
+  return {
+    version: STATE_VERSION,
+    agentName: "assistant",
+    task: "What is 2+2?",
+    status: "running",
+    maxSteps: 5,
+    stepNumber: 2,
+    additionalArgs: {},
+    error: null,
+    tokenUsage: { inputTokens: 10, outputTokens: 4 },
+    createdAt: 1,
+    updatedAt: 2,
+    steps: [
+      { type: "task", task: "What is 2+2?", images: ["data:image/png;base64,AAAA"] },
+      { type: "planning", plan: "1. add\n<end_plan>", modelOutput: "plan", timing, tokenUsage: null },
+      {
+        type: "action",
+        stepNumber: 1,
+        modelOutput: "Thought: add",
+        toolCalls: [{ id: "c1", name: "calculator", arguments: { expression: "2+2" } }],
+        observations: "4",
+        error: null,
+        isFinalAnswer: false,
+        timing,
+        tokenUsage: { inputTokens: 5, outputTokens: 2 },
+      },
+      {
+        type: "action",
+        stepNumber: 2,
+        modelOutput: "oops",
+        toolCalls: [],
+        observations: null,
+        error: { type: "AgentParsingError", message: "No tool call found" },
+        isFinalAnswer: false,
+        timing,
+        tokenUsage: { inputTokens: 5, outputTokens: 2 },
+      },
+    ],
+  };
+}
+
+Deno.test("memoryToMessages", async (t) => {
+  await t.step("system prompt, task, plan, model output, tool calls, observation, error with retry hint", () => {
+    const messages = memoryToMessages(sampleState(), "SYSTEM");
+    assert.deepEqual(messages.map((m) => m.role), [
+      "system",
+      "user",
+      "assistant",
+      "assistant",
+      "tool-call",
+      "tool-response",
+      "assistant",
+      "tool-response",
+    ]);
+    assert.equal(messages[0].content, "SYSTEM");
+    assert.deepEqual(messages[1].content, [
+      { type: "text", text: "New task:\nWhat is 2+2?" },
+      { type: "image", image: "data:image/png;base64,AAAA" },
+    ]);
+    assert.match(String(messages[4].content), /^Calling tools:\n\[\{"id":"c1","type":"function","function":\{"name":"calculator"/);
+    assert.equal(messages[5].content, "Observation:\n4");
+    assert.equal(messages[7].content, `Error:\nNo tool call found\n${RETRY_HINT}`);
+    assert.match(RETRY_HINT, /^Now let's retry: take care not to repeat previous errors!/);
+  });
+
+  await t.step("summary mode drops the system prompt, plans and model output", () => {
+    const messages = memoryToMessages(sampleState(), "SYSTEM", { summaryMode: true });
+    assert.deepEqual(messages.map((m) => m.role), ["user", "tool-call", "tool-response", "tool-response"]);
+  });
+});
+
+Deno.test("AgentState schema", async (t) => {
+  await t.step("round-trips through JSON unchanged", () => {
+    const state = sampleState();
+    const parsed = parseAgentState(JSON.parse(JSON.stringify(state)));
+    assert.deepEqual(parsed, state);
+    assert.ok(AgentStateSchema.safeParse(parsed).success);
+  });
+
+  await t.step("rejects newer versions and malformed states with a path", () => {
+    assert.throws(() => parseAgentState({ ...sampleState(), version: STATE_VERSION + 1 }), (error: Error) => {
+      assert.ok(error instanceof StateVersionError);
+      assert.match(error.message, /newer than this server understands/);
+      return true;
+    });
+    assert.throws(() => parseAgentState({ ...sampleState(), stepNumber: -1 }), /'stepNumber'/);
+    assert.throws(
+      () => parseAgentState({ ...sampleState(), steps: [{ type: "bogus" }] }),
+      /Invalid agent state at 'steps.0/,
+    );
+    assert.throws(() => parseAgentState(null), StateVersionError);
+  });
+});

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { StateTokenCodec, StateTokenError, ToolCallingAgent } from "../../lib/mod.ts";
+import { decodeBase64Url, encodeBase64Url } from "../../lib/runs/base64url.ts";
+
+const SECRET = "test-secret-0123456789abcdef";
+const state = new ToolCallingAgent({ model: () => "", name: "assistant" }).start("secret task: 7 + 5", {
+  additionalArgs: { apiHint: "do not leak" },
+});
+
+async function rejectsWith(promise: Promise<unknown>, code: string) {
+  await assert.rejects(promise, (error: Error) => {
+    assert.ok(error instanceof StateTokenError, `expected StateTokenError, got ${error}`);
+    assert.equal(error.code, code);
+    return true;
+  });
+}
+
+Deno.test("state tokens", async (t) => {
+  const codec = new StateTokenCodec(SECRET);
+
+  await t.step("round trip", async () => {
+    const token = await codec.seal("assistant", state);
+    assert.match(token, /^st1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(await codec.open(token, "assistant"), state);
+  });
+
+  await t.step("encrypted by default: the payload does not reveal the state", async () => {
+    const token = await codec.seal("assistant", state);
+    const bytes = decodeBase64Url(token.split(".")[1])!;
+    const text = new TextDecoder("latin1").decode(bytes);
+    assert.ok(!text.includes("secret task"));
+    // Sealing twice gives different tokens (random IV).
+    assert.notEqual(token, await codec.seal("assistant", state));
+  });
+
+  await t.step("unencrypted tokens are still signed", async () => {
+    const plain = new StateTokenCodec(SECRET, { encrypt: false });
+    const token = await plain.seal("assistant", state);
+    assert.deepEqual(await plain.open(token, "assistant"), state);
+    await rejectsWith(codec.open(token, "assistant"), "invalid_token");
+  });
+
+  await t.step("modified, truncated, foreign, other-agent, expired and garbage tokens are rejected", async () => {
+    const token = await codec.seal("assistant", state);
+    const [prefix, payload, mac] = token.split(".");
+    const bytes = decodeBase64Url(payload)!;
+    bytes[bytes.length >> 1] ^= 1;
+    await rejectsWith(codec.open(`${prefix}.${encodeBase64Url(bytes)}.${mac}`, "assistant"), "invalid_token");
+    await rejectsWith(codec.open(token.slice(0, -5), "assistant"), "invalid_token");
+    await rejectsWith(codec.open(`${prefix}.${payload.slice(0, -8)}.${mac}`, "assistant"), "invalid_token");
+    const foreign = new StateTokenCodec("another-secret-0123456789");
+    await rejectsWith(foreign.open(token, "assistant"), "invalid_token");
+    await rejectsWith(codec.open(token, "other_agent"), "token_agent_mismatch");
+    const expired = new StateTokenCodec(SECRET, { ttlSeconds: -10 });
+    await rejectsWith(codec.open(await expired.seal("assistant", state), "assistant"), "token_expired");
+    for (const garbage of ["", "st1", "st1..", "st1.!!!.???", "xx.aaaa.bbbb", "st1.aaaa.bbbb.cccc"]) {
+      await rejectsWith(codec.open(garbage, "assistant"), "invalid_token");
+    }
+  });
+
+  await t.step("short secrets are refused", async () => {
+    await assert.rejects(() => new StateTokenCodec("short").seal("assistant", state), /at least 16 characters/);
+  });
+});

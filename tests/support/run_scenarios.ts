@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import type { ApiClient } from "./http_client.ts";
+import { type ScriptedModelServer, toolCallReply } from "./scripted_model_server.ts";
+
+/**
+ * Full runs of the example `assistant` agent over HTTP, shared by the in-process, Deno-entry and Workers-entry
+ * tests: the scripted model asks for a calculation, then answers with its result.
+ */
+export function scriptCalculation(server: ScriptedModelServer): void {
+  server.enqueue(
+    toolCallReply("calculator", { expression: "6 * 7" }),
+    toolCallReply("final_answer", { answer: "6 times 7 is 42" }),
+  );
+}
+
+/** KV mode: create, step until done (one step per request), read back. */
+export async function kvFullRun(api: ApiClient, server: ScriptedModelServer, agent = "assistant"): Promise<string> {
+  scriptCalculation(server);
+  const created = await api.post(`/v1/agents/${agent}/runs`, { task: "What is 6 times 7?" });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const runId = created.body.runId as string;
+  assert.match(runId, /^[0-9a-f-]{36}$/);
+  assert.equal(created.body.status, "running");
+
+  const first = await api.post(`/v1/runs/${runId}/steps`);
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal(first.body.status, "running");
+  assert.equal(first.body.step.observations, "42");
+  assert.deepEqual(first.body.step.toolCalls.map((c: { name: string }) => c.name), ["calculator"]);
+  assert.equal("finalAnswer" in first.body, false);
+
+  const second = await api.post(`/v1/runs/${runId}/steps`);
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+  assert.equal(second.body.status, "succeeded");
+  assert.equal(second.body.finalAnswer, "6 times 7 is 42");
+
+  const finished = await api.post(`/v1/runs/${runId}/steps`);
+  assert.equal(finished.status, 409);
+  assert.equal(finished.body.error.code, "run_finished");
+
+  const run = await api.get(`/v1/runs/${runId}`);
+  assert.equal(run.status, 200);
+  assert.equal(run.body.status, "succeeded");
+  assert.equal(run.body.task, "What is 6 times 7?");
+  assert.deepEqual(run.body.steps.map((s: { type: string }) => s.type), ["task", "action", "action"]);
+  assert.equal(run.body.finalAnswer, "6 times 7 is 42");
+  assert.ok(run.body.tokenUsage.inputTokens > 0 && run.body.tokenUsage.outputTokens > 0);
+  return runId;
+}
+
+/** Stateless mode: the client carries the signed state from call to call; nothing is stored. */
+export async function statelessFullRun(api: ApiClient, server: ScriptedModelServer, agent = "assistant") {
+  scriptCalculation(server);
+  const created = await api.post(`/v1/agents/${agent}/runs`, { task: "What is 6 times 7?", stateless: true });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.body.runId, undefined);
+  let token = created.body.state as string;
+  assert.match(token, /^st1\./);
+
+  const first = await api.post(`/v1/agents/${agent}/steps`, { state: token });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal(first.body.status, "running");
+  assert.equal(first.body.step.observations, "42");
+  token = first.body.state;
+
+  const second = await api.post(`/v1/agents/${agent}/steps`, { state: token });
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+  assert.equal(second.body.status, "succeeded");
+  assert.equal(second.body.finalAnswer, "6 times 7 is 42");
+
+  const again = await api.post(`/v1/agents/${agent}/steps`, { state: second.body.state });
+  assert.equal(again.status, 409);
+  return { firstToken: created.body.state as string, finalToken: second.body.state as string };
+}
