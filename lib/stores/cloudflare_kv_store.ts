@@ -1,0 +1,98 @@
+/**
+ * `StateStore` over a Cloudflare Workers KV namespace. The only file that touches a `KVNamespace`; the binding
+ * is passed in (`new CloudflareKvStore(env.STATE)`).
+ *
+ * NOT ATOMIC (`atomic = false`). Workers KV is eventually consistent: a write can take 60 seconds or more to
+ * reach other locations, and reads are served from edge caches. Compare-and-set here is read-then-write: the
+ * version is read from the entry's metadata, compared, and the new value is put. Two writers that read the same
+ * version can both "win", and a reader elsewhere can see an older value. This is no lock; it only catches the
+ * plain single-writer mistakes (stale client, replayed request). Runs that need real locking need the Durable
+ * Object store (planned), which is strongly consistent.
+ *
+ * Values go in as-is (Workers KV takes up to 25 MiB per value, so no chunking). The version is a random id kept
+ * in the entry's metadata (`{ v }`, well under the 1,024-byte metadata limit). Keys are used verbatim: Workers
+ * KV allows up to 512 bytes of UTF-8 per key, and rejects "", "." and "..". `expireIn` maps to `expirationTtl`,
+ * which Cloudflare requires to be at least 60 seconds: shorter times are raised to 60, and fractions rounded up.
+ */
+
+import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
+
+/** Metadata stored with every value. */
+interface VersionMetadata {
+  v: string;
+}
+
+/**
+ * The part of a Workers `KVNamespace` this store uses, typed structurally so `lib/` needs no
+ * `@cloudflare/workers-types`. A real binding (and Miniflare's) satisfies it.
+ */
+export interface WorkersKvNamespace {
+  getWithMetadata<Metadata = unknown>(
+    key: string,
+    options: { type: "text"; cacheTtl?: number },
+  ): Promise<{ value: string | null; metadata: Metadata | null }>;
+  put(
+    key: string,
+    value: string,
+    options?: {
+      expirationTtl?: number;
+      expiration?: number;
+      metadata?: unknown;
+    },
+  ): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** Cloudflare's minimum `expirationTtl`, in seconds. */
+export const WORKERS_KV_MIN_TTL_SECONDS = 60;
+
+/** Version reported for a value written without our metadata (by another tool, say). */
+const UNVERSIONED = "unversioned";
+
+export class CloudflareKvStore implements StateStore {
+  readonly atomic = false;
+  readonly #kv: WorkersKvNamespace;
+
+  constructor(kv: WorkersKvNamespace) {
+    this.#kv = kv;
+  }
+
+  async get(key: string): Promise<StoredValue | null> {
+    const { value, metadata } = await this.#kv.getWithMetadata<VersionMetadata>(
+      key,
+      { type: "text" },
+    );
+    if (value === null) return null;
+    return { value, version: metadata?.v ?? UNVERSIONED };
+  }
+
+  async put(
+    key: string,
+    value: string,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
+    const { expectedVersion, expireIn } = options;
+    if (expectedVersion !== undefined) {
+      // Read-then-write: see the module comment for why this is not a real compare-and-set.
+      const current = await this.get(key);
+      if ((current?.version ?? null) !== expectedVersion) return { ok: false };
+    }
+    const version = crypto.randomUUID();
+    const metadata: VersionMetadata = { v: version };
+    await this.#kv.put(
+      key,
+      value,
+      expireIn === undefined ? { metadata } : { metadata, expirationTtl: ttl(expireIn) },
+    );
+    return { ok: true, version };
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#kv.delete(key);
+  }
+}
+
+/** Seconds for `expirationTtl`: a whole number, no less than Cloudflare's minimum. */
+function ttl(expireIn: number): number {
+  return Math.max(WORKERS_KV_MIN_TTL_SECONDS, Math.ceil(expireIn));
+}

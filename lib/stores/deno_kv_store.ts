@@ -1,0 +1,219 @@
+/**
+ * `StateStore` over Deno KV (local SQLite, `:memory:`, or Deno Deploy). The only file that touches `Deno.Kv`;
+ * the handle is passed in, so the store runs wherever the caller opened one.
+ *
+ * Layout under the prefix (default `["smolstep"]`):
+ *   [...prefix, "v", key]      head: { g: generation id, n: chunk count, d: first chunk, e?: expiry epoch ms }
+ *   [...prefix, "c", key, i]   chunk i (1 <= i < n): { g, d }
+ * Values are stored as UTF-8 bytes in chunks of at most 60,000 bytes, below Deno KV's 64 KiB value limit. Most
+ * states fit in the head alone (one key, one read). The version is the head's versionstamp.
+ *
+ * Every write is ONE atomic operation: a check on the head's versionstamp (the compare-and-set, or the one just
+ * read for an unconditional put), the new head, every new chunk, and deletes of the old generation's surplus
+ * chunks. A reader reads the head, then the chunks, and accepts them only if every chunk carries the head's
+ * generation id; otherwise a writer got in between, and it starts over (a bounded number of times). Writes
+ * that meet SQLite's "database is locked" (several connections or processes on one file, e.g. `deno serve
+ * --parallel`) back off briefly and start over, re-reading the head.
+ *
+ * Size ceiling. Deno KV (as enforced by the Deno 2 runtime and the denokv server) limits one atomic operation
+ * to 819,200 bytes (800 KiB) of payload, counted as every check key and mutation key, plus each set's key again
+ * and its value; to 81,920 bytes (80 KiB) of set keys; to 1,000 mutations; and to 100 checks (10 on denokv; we
+ * use 1). A key is at most 2,048 bytes, a value at most 65,536 bytes, and one read at most 10 keys. The payload
+ * budget binds first, so a value is capped at {@link DENO_KV_MAX_VALUE_BYTES} = 12 chunks = 720,000 bytes of
+ * UTF-8. That leaves ~99 KB for keys: at most 25 key charges (the check, 12 sets counted twice) of a store key
+ * up to ~2,000 bytes, which is also the longest store key the 2,048-byte key limit allows once the prefix is
+ * added. Larger values throw a `RangeError` before anything is written; store them by reference instead.
+ *
+ * Strings are stored as UTF-8, so a lone UTF-16 surrogate comes back as U+FFFD (`JSON.stringify` output never
+ * has one). `expireIn` (seconds) maps to Deno KV's `expireIn` on every key of the value, and is also checked on
+ * read, because Deno KV may keep an expired key visible for a while.
+ */
+
+import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
+
+/** Bytes of UTF-8 per chunk: under the 65,536-byte value limit with room for the entry's own fields. */
+export const DENO_KV_CHUNK_BYTES = 60_000;
+/** Most chunks per value; see the module comment for how this follows from the atomic-operation limits. */
+export const DENO_KV_MAX_CHUNKS = 12;
+/** Largest value (UTF-8 bytes) a `DenoKvStore` accepts. */
+export const DENO_KV_MAX_VALUE_BYTES = DENO_KV_CHUNK_BYTES * DENO_KV_MAX_CHUNKS;
+
+/** Deno KV reads at most 10 keys per `getMany`. */
+const READ_BATCH = 10;
+/** Reads restart this many times when writers keep replacing the value underneath. */
+const READ_ATTEMPTS = 8;
+/** Writes retry this many times on a locked SQLite file, unconditional ones also when another writer won. */
+const WRITE_ATTEMPTS = 32;
+
+interface Head {
+  g: string;
+  n: number;
+  d: Uint8Array;
+  e?: number;
+}
+
+interface Chunk {
+  g: string;
+  d: Uint8Array;
+}
+
+const BUSY = Symbol("busy");
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class DenoKvStore implements StateStore {
+  readonly atomic = true;
+  readonly #kv: Deno.Kv;
+  readonly #prefix: Deno.KvKey;
+
+  constructor(kv: Deno.Kv, prefix: Deno.KvKey = ["smolstep"]) {
+    this.#kv = kv;
+    this.#prefix = prefix;
+  }
+
+  async get(key: string): Promise<StoredValue | null> {
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      const head = await this.#kv.get<Head>(this.#headKey(key));
+      if (!isLive(head)) return null;
+      const parts = await this.#readChunks(key, head.value);
+      if (parts) {
+        return {
+          value: decoder.decode(concat(parts)),
+          version: head.versionstamp,
+        };
+      }
+    }
+    throw new Error(
+      `DenoKvStore: "${key}" chunks did not match the head in ${READ_ATTEMPTS} read attempts`,
+    );
+  }
+
+  async put(
+    key: string,
+    value: string,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
+    const { expectedVersion, expireIn } = options;
+    const bytes = encoder.encode(value);
+    if (bytes.length > DENO_KV_MAX_VALUE_BYTES) {
+      throw new RangeError(
+        `DenoKvStore: value for "${key}" is ${bytes.length} bytes of UTF-8; the limit is ${DENO_KV_MAX_VALUE_BYTES}`,
+      );
+    }
+    const n = Math.max(1, Math.ceil(bytes.length / DENO_KV_CHUNK_BYTES));
+    // `slice` copies: Deno KV serializes a view's whole underlying buffer, which would break the size limits.
+    const piece = (i: number) => bytes.slice(i * DENO_KV_CHUNK_BYTES, (i + 1) * DENO_KV_CHUNK_BYTES);
+    const setOptions = expireIn === undefined ? undefined : { expireIn: expireIn * 1000 };
+
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const headKey = this.#headKey(key);
+      const current = await this.#kv.get<Head>(headKey);
+      const liveVersion = isLive(current) ? current.versionstamp : null;
+      if (expectedVersion !== undefined && liveVersion !== expectedVersion) {
+        return { ok: false };
+      }
+
+      const g = crypto.randomUUID();
+      const head: Head = { g, n, d: piece(0) };
+      if (expireIn !== undefined) head.e = Date.now() + expireIn * 1000;
+      const op = this.#kv.atomic().check({
+        key: headKey,
+        versionstamp: current.versionstamp,
+      });
+      op.set(headKey, head, setOptions);
+      for (let i = 1; i < n; i++) {
+        op.set(
+          this.#chunkKey(key, i),
+          { g, d: piece(i) } satisfies Chunk,
+          setOptions,
+        );
+      }
+      for (let i = n; i < (current.value?.n ?? 0); i++) {
+        op.delete(this.#chunkKey(key, i));
+      }
+
+      const result = await commit(op);
+      if (result === BUSY) continue;
+      if (result.ok) return { ok: true, version: result.versionstamp };
+      if (expectedVersion !== undefined) return { ok: false };
+    }
+    throw new Error(
+      `DenoKvStore: put of "${key}" failed ${WRITE_ATTEMPTS} times (lost races or a locked database)`,
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    const headKey = this.#headKey(key);
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const current = await this.#kv.get<Head>(headKey);
+      if (current.versionstamp === null) return;
+      const op = this.#kv.atomic().check(current).delete(headKey);
+      for (let i = 1; i < (current.value?.n ?? 0); i++) {
+        op.delete(this.#chunkKey(key, i));
+      }
+      const result = await commit(op);
+      if (result !== BUSY && result.ok) return;
+    }
+    throw new Error(
+      `DenoKvStore: delete of "${key}" failed ${WRITE_ATTEMPTS} times (lost races or a locked database)`,
+    );
+  }
+
+  /** The value's pieces in order, or null if a chunk is missing or from another generation. */
+  async #readChunks(key: string, head: Head): Promise<Uint8Array[] | null> {
+    const parts = [head.d];
+    for (let start = 1; start < head.n; start += READ_BATCH) {
+      const keys: Deno.KvKey[] = [];
+      for (let i = start; i < Math.min(head.n, start + READ_BATCH); i++) {
+        keys.push(this.#chunkKey(key, i));
+      }
+      for (const entry of await this.#kv.getMany<Chunk[]>(keys)) {
+        if (entry.value?.g !== head.g) return null;
+        parts.push(entry.value.d);
+      }
+    }
+    return parts;
+  }
+
+  #headKey(key: string): Deno.KvKey {
+    return [...this.#prefix, "v", key];
+  }
+
+  #chunkKey(key: string, index: number): Deno.KvKey {
+    return [...this.#prefix, "c", key, index];
+  }
+}
+
+/**
+ * Commits `op`; on SQLite's "database is locked" (another connection to the same file was writing; nothing was
+ * applied) waits a few random milliseconds and reports BUSY, so the caller re-reads and tries again.
+ */
+async function commit(
+  op: Deno.AtomicOperation,
+): Promise<Deno.KvCommitResult | Deno.KvCommitError | typeof BUSY> {
+  try {
+    return await op.commit();
+  } catch (error) {
+    if (
+      !(error instanceof Error) || !/database is locked/i.test(error.message)
+    ) throw error;
+    await new Promise((done) => setTimeout(done, 2 + Math.random() * 20));
+    return BUSY;
+  }
+}
+
+function isLive(entry: Deno.KvEntryMaybe<Head>): entry is Deno.KvEntry<Head> {
+  return entry.value !== null &&
+    (entry.value.e === undefined || Date.now() < entry.value.e);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}

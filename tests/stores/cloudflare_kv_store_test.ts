@@ -1,0 +1,129 @@
+/**
+ * CloudflareKvStore against real Workers KV semantics: the store runs inside workerd (`wrangler dev`, local
+ * Miniflare KV) behind tests/support/workers/store_harness.ts, and the conformance suite drives it over HTTP.
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { CloudflareKvStore, type WorkersKvNamespace } from "../../lib/stores/cloudflare_kv_store.ts";
+import type { PutOptions, PutResult, StateStore, StoredValue } from "../../lib/stores/state_store.ts";
+import { startWranglerDev } from "../support/wrangler_dev.ts";
+import { runStoreConformance } from "./store_conformance.ts";
+
+const CONFIG = fileURLToPath(
+  new URL("../support/workers/store_harness.toml", import.meta.url),
+);
+
+/** A `StateStore` whose every call is a POST to the harness worker. */
+class RemoteStore implements StateStore {
+  constructor(readonly url: string, readonly atomic: boolean) {}
+
+  get(key: string): Promise<StoredValue | null> {
+    return this.#call({ op: "get", key });
+  }
+
+  put(
+    key: string,
+    value: string,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
+    return this.#call({ op: "put", key, value, ...options });
+  }
+
+  delete(key: string): Promise<void> {
+    return this.#call({ op: "delete", key });
+  }
+
+  async #call<T>(body: Record<string, unknown>): Promise<T> {
+    const response = await fetch(`${this.url}/store`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const json = await response.json();
+    if (!response.ok) {
+      throw new Error(`harness answered ${response.status}: ${json.error}`);
+    }
+    return json.result as T;
+  }
+}
+
+Deno.test("CloudflareKvStore under workerd (wrangler dev)", async (t) => {
+  const dev = await startWranglerDev({ config: CONFIG });
+  try {
+    console.log(`wrangler dev answered after ${dev.startupMs} ms`);
+    const info = await (await fetch(dev.url)).json();
+    assert.deepEqual(
+      info,
+      { atomic: false },
+      "the remote store reports itself as not atomic",
+    );
+    const remote = new RemoteStore(dev.url, info.atomic);
+
+    await runStoreConformance(
+      t,
+      () => Promise.resolve({ store: remote, close: () => Promise.resolve() }),
+    );
+
+    await t.step(
+      "expireIn under 60 s is raised to Cloudflare's minimum instead of failing",
+      async () => {
+        const put = await remote.put("ttl/short", "v", { expireIn: 1 });
+        assert.ok(put.ok);
+        await new Promise((done) => setTimeout(done, 1_200));
+        assert.deepEqual(await remote.get("ttl/short"), {
+          value: "v",
+          version: put.version,
+        });
+        assert.ok((await remote.put("ttl/frac", "v", { expireIn: 90.5 })).ok);
+      },
+    );
+
+    await t.step(
+      "keys over Workers KV's 512-byte limit are refused with an error",
+      async () => {
+        await assert.rejects(
+          remote.put("k".repeat(513), "v"),
+          /harness answered 500/,
+        );
+        assert.ok((await remote.put("k".repeat(512), "v")).ok);
+      },
+    );
+
+    await t.step("a 2 MB value round-trips (no chunking needed)", async () => {
+      const value = "0123456789abcdef".repeat(131_072);
+      const put = await remote.put("big/2mb", value);
+      assert.ok(put.ok);
+      assert.ok((await remote.get("big/2mb"))?.value === value);
+    });
+  } finally {
+    await dev.close();
+  }
+});
+
+Deno.test("CloudflareKvStore passes put options to the namespace", async () => {
+  const calls: { key: string; value: string; options: unknown }[] = [];
+  const fake: WorkersKvNamespace = {
+    getWithMetadata: <M>() => Promise.resolve({ value: null, metadata: null as M | null }),
+    put: (key, value, options) => Promise.resolve(void calls.push({ key, value, options })),
+    delete: () => Promise.resolve(),
+  };
+  const store = new CloudflareKvStore(fake);
+  const a = await store.put("a", "1", { expireIn: 5 });
+  const b = await store.put("b", "2", { expireIn: 120.2 });
+  const c = await store.put("c", "3");
+  assert.ok(a.ok && b.ok && c.ok);
+  assert.deepEqual(calls, [
+    {
+      key: "a",
+      value: "1",
+      options: { metadata: { v: a.version }, expirationTtl: 60 },
+    },
+    {
+      key: "b",
+      value: "2",
+      options: { metadata: { v: b.version }, expirationTtl: 121 },
+    },
+    { key: "c", value: "3", options: { metadata: { v: c.version } } },
+  ]);
+});

@@ -1,0 +1,245 @@
+import assert from "node:assert/strict";
+import { DENO_KV_CHUNK_BYTES, DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { runStoreConformance } from "./store_conformance.ts";
+
+/** Raw chunk entries (beyond the head) stored for `key` under the default prefix. */
+async function chunkCount(kv: Deno.Kv, key: string): Promise<number> {
+  let n = 0;
+  for await (const _ of kv.list({ prefix: ["smolstep", "c", key] })) n++;
+  return n;
+}
+
+/** Runs `fn` with a fresh temp dir holding a SQLite path; removes the dir afterwards. */
+async function withTempDb(fn: (path: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "smolstep-kv-" });
+  try {
+    await fn(`${dir}/state.sqlite3`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const opened = async (path: string) => {
+  const kv = await Deno.openKv(path);
+  return {
+    store: new DenoKvStore(kv),
+    close: () => Promise.resolve(kv.close()),
+  };
+};
+
+Deno.test("DenoKvStore (:memory:) passes the store conformance suite", async (t) => {
+  await runStoreConformance(t, () => opened(":memory:"));
+});
+
+Deno.test("DenoKvStore (SQLite file) passes the store conformance suite", async (t) => {
+  await withTempDb((path) => runStoreConformance(t, () => opened(path)));
+});
+
+Deno.test("DenoKvStore chunking on a SQLite file", async (t) => {
+  await withTempDb(async (path) => {
+    const big = "ab€🦕x".repeat(70_000); // 700,000 bytes of UTF-8: 12 chunks
+
+    await t.step(
+      "a large value survives closing and reopening the file",
+      async () => {
+        let kv = await Deno.openKv(path);
+        const put = await new DenoKvStore(kv).put("run/1", big);
+        assert.ok(put.ok);
+        assert.equal(await chunkCount(kv, "run/1"), 11, "head + 11 chunks");
+        kv.close();
+        kv = await Deno.openKv(path);
+        try {
+          assert.deepEqual(await new DenoKvStore(kv).get("run/1"), {
+            value: big,
+            version: put.version,
+          });
+        } finally {
+          kv.close();
+        }
+      },
+    );
+
+    await t.step(
+      "shrinking to fewer chunks deletes the surplus in the same write",
+      async () => {
+        const kv = await Deno.openKv(path);
+        try {
+          const store = new DenoKvStore(kv);
+          const three = "x".repeat(DENO_KV_CHUNK_BYTES * 2 + 1);
+          assert.ok((await store.put("run/1", three)).ok);
+          assert.equal(await chunkCount(kv, "run/1"), 2);
+          assert.equal((await store.get("run/1"))?.value, three);
+          assert.ok((await store.put("run/1", "tiny")).ok);
+          assert.equal(
+            await chunkCount(kv, "run/1"),
+            0,
+            "no stale chunk is left to read",
+          );
+          assert.equal((await store.get("run/1"))?.value, "tiny");
+          assert.ok((await store.put("run/1", big)).ok);
+          await store.delete("run/1");
+          assert.equal(
+            await chunkCount(kv, "run/1"),
+            0,
+            "delete removes every chunk",
+          );
+          assert.equal(await store.get("run/1"), null);
+        } finally {
+          kv.close();
+        }
+      },
+    );
+
+    await t.step(
+      "a value at the ceiling fits even with a ~1,900-byte key; one byte more throws",
+      async () => {
+        const kv = await Deno.openKv(path);
+        try {
+          const store = new DenoKvStore(kv);
+          const key = "k/".repeat(950);
+          const max = "m".repeat(DENO_KV_MAX_VALUE_BYTES);
+          const put = await store.put(key, max);
+          assert.ok(put.ok);
+          assert.ok((await store.get(key))?.value === max);
+          await assert.rejects(store.put(key, max + "!"), RangeError);
+          assert.equal(
+            (await store.get(key))?.version,
+            put.version,
+            "the refused write changed nothing",
+          );
+          assert.ok(
+            (await store.put(key, "é".repeat(DENO_KV_MAX_VALUE_BYTES / 2), {
+              expectedVersion: put.version,
+            })).ok,
+          );
+        } finally {
+          kv.close();
+        }
+      },
+    );
+
+    await t.step(
+      "concurrent readers on another connection never see two generations mixed",
+      async () => {
+        const [writerKv, readerKv] = [
+          await Deno.openKv(path),
+          await Deno.openKv(path),
+        ];
+        try {
+          const writer = new DenoKvStore(writerKv);
+          const reader = new DenoKvStore(readerKv);
+          const values = [
+            "a".repeat(DENO_KV_CHUNK_BYTES * 3),
+            "b".repeat(DENO_KV_CHUNK_BYTES * 5 - 3),
+          ];
+          await writer.put("mix", values[0]);
+          let done = false;
+          const writes = (async () => {
+            for (let i = 1; i <= 40; i++) {
+              assert.ok((await writer.put("mix", values[i % 2])).ok);
+            }
+            done = true;
+          })();
+          let reads = 0;
+          while (!done) {
+            const got = await reader.get("mix");
+            assert.ok(
+              got !== null && values.includes(got.value),
+              "a read returned a mixed or partial value",
+            );
+            reads++;
+          }
+          await writes;
+          assert.ok(reads > 0);
+        } finally {
+          writerKv.close();
+          readerKv.close();
+        }
+      },
+    );
+
+    await t.step(
+      "a chunk of another generation is never returned",
+      async () => {
+        const kv = await Deno.openKv(path);
+        try {
+          const store = new DenoKvStore(kv);
+          assert.ok(
+            (await store.put("torn", "t".repeat(DENO_KV_CHUNK_BYTES * 2 + 5)))
+              .ok,
+          );
+          await kv.set(["smolstep", "c", "torn", 1], {
+            g: "another",
+            d: new Uint8Array(5),
+          });
+          await assert.rejects(store.get("torn"), /did not match/);
+        } finally {
+          kv.close();
+        }
+      },
+    );
+  });
+});
+
+Deno.test("DenoKvStore specifics (:memory:)", async (t) => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await t.step("prefixes keep stores apart", async () => {
+      const a = new DenoKvStore(kv, ["tenant", "a"]);
+      const b = new DenoKvStore(kv, ["tenant", "b"]);
+      assert.ok((await a.put("k", "from a")).ok);
+      assert.equal(await b.get("k"), null);
+      assert.equal(await new DenoKvStore(kv).get("k"), null);
+      const keys = [];
+      for await (const entry of kv.list({ prefix: [] })) keys.push(entry.key);
+      assert.deepEqual(keys, [["tenant", "a", "v", "k"]]);
+    });
+
+    await t.step(
+      "expireIn expires every chunk, and reads honour it at once",
+      async () => {
+        const store = new DenoKvStore(kv);
+        const put = await store.put(
+          "ttl",
+          "e".repeat(DENO_KV_CHUNK_BYTES + 1),
+          { expireIn: 0.3 },
+        );
+        assert.ok(put.ok);
+        assert.equal((await store.get("ttl"))?.version, put.version);
+        await new Promise((done) => setTimeout(done, 400));
+        assert.equal(await store.get("ttl"), null);
+        assert.ok(
+          (await store.put("ttl", "new", { expectedVersion: null })).ok,
+          "an expired key counts as missing",
+        );
+      },
+    );
+
+    await t.step(
+      "concurrent CAS across two connections to one file: exactly one wins",
+      async () => {
+        await withTempDb(async (path) => {
+          const kvs = [await Deno.openKv(path), await Deno.openKv(path)];
+          try {
+            const base = await new DenoKvStore(kvs[0]).put("race", "base");
+            assert.ok(base.ok);
+            const results = await Promise.all(
+              Array.from(
+                { length: 10 },
+                (_, i) =>
+                  new DenoKvStore(kvs[i % 2]).put("race", `w${i}`, {
+                    expectedVersion: base.version,
+                  }),
+              ),
+            );
+            assert.equal(results.filter((r) => r.ok).length, 1);
+          } finally {
+            kvs.forEach((k) => k.close());
+          }
+        });
+      },
+    );
+  } finally {
+    kv.close();
+  }
+});

@@ -1,0 +1,79 @@
+/**
+ * Test worker: the `StateStore` operations of a `CloudflareKvStore` (over the `STORE` KV binding) as JSON over
+ * HTTP, so Deno tests can drive real Workers KV semantics under workerd.
+ *
+ *   GET  /        -> { atomic }                                  (also the readiness probe)
+ *   POST /store   { op: "get", key }                              -> { result: StoredValue | null }
+ *                 { op: "put", key, value, expectedVersion?, expireIn? } -> { result: PutResult }
+ *                 { op: "delete", key }                           -> { result: null }
+ * Failures answer 400 (bad request) or 500 (the store threw) with { error }.
+ */
+
+import { CloudflareKvStore, type WorkersKvNamespace } from "../../../lib/stores/cloudflare_kv_store.ts";
+import type { PutOptions } from "../../../lib/stores/state_store.ts";
+
+interface Env {
+  STORE: WorkersKvNamespace;
+}
+
+interface StoreRequest {
+  op: "get" | "put" | "delete";
+  key: string;
+  value?: string;
+  expectedVersion?: string | null;
+  expireIn?: number;
+}
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const store = new CloudflareKvStore(env.STORE);
+    const { pathname } = new URL(request.url);
+    if (request.method === "GET" && pathname === "/") {
+      return Response.json({ atomic: store.atomic });
+    }
+    if (request.method !== "POST" || pathname !== "/store") {
+      return Response.json({ error: "not found" }, { status: 404 });
+    }
+
+    let body: StoreRequest;
+    try {
+      body = await request.json();
+    } catch {
+      return Response.json({ error: "body is not JSON" }, { status: 400 });
+    }
+    if (typeof body?.key !== "string") {
+      return Response.json({ error: "key must be a string" }, { status: 400 });
+    }
+
+    try {
+      switch (body.op) {
+        case "get":
+          return Response.json({ result: await store.get(body.key) });
+        case "put": {
+          if (typeof body.value !== "string") {
+            return Response.json({ error: "value must be a string" }, {
+              status: 400,
+            });
+          }
+          const options: PutOptions = {};
+          if (body.expectedVersion !== undefined) {
+            options.expectedVersion = body.expectedVersion;
+          }
+          if (body.expireIn !== undefined) options.expireIn = body.expireIn;
+          return Response.json({
+            result: await store.put(body.key, body.value, options),
+          });
+        }
+        case "delete":
+          await store.delete(body.key);
+          return Response.json({ result: null });
+        default:
+          return Response.json({
+            error: `unknown op ${JSON.stringify(body.op)}`,
+          }, { status: 400 });
+      }
+    } catch (error) {
+      return Response.json({ error: String(error) }, { status: 500 });
+    }
+  },
+};
