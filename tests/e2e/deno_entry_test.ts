@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startDenoEntry } from "../support/deno_entry.ts";
+import { apiClient } from "../support/http_client.ts";
+import { kvFullRun, scriptCalculation, statelessFullRun } from "../support/run_scenarios.ts";
+import { startScriptedModelServer } from "../support/scripted_model_server.ts";
+
+Deno.test("Deno entry (functions/deno.ts) end to end", async (t) => {
+  const model = await startScriptedModelServer();
+  const dir = await Deno.makeTempDir({ prefix: "smolstep-e2e-" });
+  const env = {
+    OPENAI_BASE_URL: model.url,
+    OPENAI_API_KEY: "test-key",
+    SMOLSTEP_MODEL: "scripted-model",
+    SMOLSTEP_SECRET: "e2e-secret-0123456789abcdef",
+    SMOLSTEP_KV_PATH: join(dir, "kv.sqlite3"),
+  };
+  let server = await startDenoEntry(env);
+  try {
+    await t.step("KV mode: a full run, one step per request, stored in Deno KV", async () => {
+      await kvFullRun(apiClient(server.url), model);
+      assert.equal(model.lastRequest?.body.model, "scripted-model");
+    });
+
+    await t.step("stateless mode: a full run with the signed state carried by the client", async () => {
+      await statelessFullRun(apiClient(server.url), model);
+    });
+
+    await t.step("a run survives a killed process: the next process continues it", async () => {
+      scriptCalculation(model);
+      const api = apiClient(server.url);
+      const { body: run } = await api.post("/v1/agents/assistant/runs", { task: "What is 6 times 7?" });
+      assert.equal((await api.post(`/v1/runs/${run.runId}/steps`)).body.status, "running");
+      const stateless = await api.post("/v1/agents/assistant/runs", { task: "later", stateless: true });
+      await server.kill();
+
+      server = await startDenoEntry(env);
+      const next = apiClient(server.url);
+      const done = await next.post(`/v1/runs/${run.runId}/steps`);
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+      assert.equal(done.body.status, "succeeded");
+      assert.equal(done.body.finalAnswer, "6 times 7 is 42");
+      assert.equal((await next.get(`/v1/runs/${run.runId}`)).body.steps.length, 3);
+      // A token sealed by the previous process is accepted by the new one (same secret).
+      model.enqueue({ toolCalls: [{ name: "final_answer", arguments: { answer: "fine" } }] });
+      const resumed = await next.post("/v1/agents/assistant/steps", { state: stateless.body.state });
+      assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+      assert.equal(resumed.body.finalAnswer, "fine");
+    });
+  } finally {
+    await server.kill();
+    await model.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { apiClient } from "../support/http_client.ts";
+import { kvFullRun, statelessFullRun } from "../support/run_scenarios.ts";
+import { startScriptedModelServer } from "../support/scripted_model_server.ts";
+import { startWranglerDev } from "../support/wrangler_dev.ts";
+
+Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", async (t) => {
+  const model = await startScriptedModelServer();
+  const worker = await startWranglerDev({
+    config: "wrangler.toml",
+    readyPath: "/health",
+    vars: {
+      OPENAI_BASE_URL: model.url,
+      OPENAI_API_KEY: "test-key",
+      SMOLSTEP_MODEL: "scripted-model",
+      SMOLSTEP_SECRET: "worker-secret-0123456789abcdef",
+      SMOLSTEP_API_KEYS: "worker-key",
+    },
+  });
+  const api = apiClient(worker.url, { apiKey: "worker-key" });
+  try {
+    await t.step("health, agent listing and auth", async () => {
+      assert.equal((await apiClient(worker.url).get("/health")).status, 200);
+      assert.equal((await apiClient(worker.url).get("/v1/agents")).status, 401);
+      const listing = await api.get("/v1/agents");
+      assert.equal(listing.status, 200);
+      assert.deepEqual(listing.body.agents.map((a: { name: string }) => a.name), ["assistant"]);
+    });
+
+    await t.step("KV mode: a full run in workerd with Workers KV", async () => {
+      await kvFullRun(api, model);
+      assert.equal(model.lastRequest?.body.model, "scripted-model");
+    });
+
+    await t.step("stateless mode: a full run in workerd", async () => {
+      await statelessFullRun(api, model);
+    });
+
+    await t.step("errors are JSON 4xx in workerd too", async () => {
+      const bad = await api.post("/v1/agents/assistant/runs", "{oops");
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error.code, "invalid_json");
+      const tampered = await api.post("/v1/agents/assistant/steps", { state: "st1.AAAA.BBBB" });
+      assert.equal(tampered.status, 400);
+      assert.equal(tampered.body.error.code, "invalid_token");
+    });
+  } catch (error) {
+    console.error(worker.logs());
+    throw error;
+  } finally {
+    await worker.close();
+    await model.close();
+  }
+});

@@ -1,0 +1,42 @@
+import { fileURLToPath } from "node:url";
+import { freePort } from "./wrangler_dev.ts";
+
+const ENTRY = fileURLToPath(new URL("../../functions/deno.ts", import.meta.url));
+
+/** Runs `functions/deno.ts` as its own process (as `deno task start` does) and waits until it answers. */
+export async function startDenoEntry(env: Record<string, string>) {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--unstable-kv", ENTRY],
+    env: { ...env, PORT: String(port), HOSTNAME: "127.0.0.1", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/health`);
+      await response.body?.cancel();
+      if (response.ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      await child.status;
+      throw new Error(`functions/deno.ts did not start:\n${(await output).join("\n")}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    /** Stops the process abruptly (SIGKILL), as a crash or a redeploy would. */
+    async kill() {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+      return (await output).join("\n");
+    },
+  };
+}
