@@ -14,9 +14,9 @@ const STEPS = 10;
 
 /** Nine calculator calls, then the final answer: decided from how many observations the request carries. */
 function reply(request: ReceivedRequest) {
-  const observations = (request.body.messages ?? []).filter((m) =>
-    m.role === "tool" || String(m.content ?? "").includes("Observation:")
-  ).length;
+  const observations =
+    (request.body.messages ?? []).filter((m) => m.role === "tool" || String(m.content ?? "").includes("Observation:"))
+      .length;
   return observations < STEPS - 1
     ? { toolCalls: [{ name: "calculator", arguments: { expression: `${observations} + 1` } }] }
     : { toolCalls: [{ name: "final_answer", arguments: { answer: "done" } }] };

@@ -1,10 +1,4 @@
-import {
-  AgentError,
-  AgentGenerationError,
-  AgentMaxStepsError,
-  ConfigurationError,
-  ModelError,
-} from "../errors.ts";
+import { AgentError, AgentGenerationError, AgentMaxStepsError, ConfigurationError, ModelError } from "../errors.ts";
 import { type AgentState, parseAgentState, STATE_VERSION } from "../memory/agent_state.ts";
 import { memoryToMessages } from "../memory/memory_to_messages.ts";
 import {
@@ -123,7 +117,11 @@ export abstract class MultiStepAgent {
     const text = Object.keys(additionalArgs).length > 0
       ? `${task}\n${this.describeAdditionalArgs(additionalArgs)}`
       : task;
-    const taskStep: TaskStep = { type: "task", task: text, ...(options.images?.length ? { images: options.images } : {}) };
+    const taskStep: TaskStep = {
+      type: "task",
+      task: text,
+      ...(options.images?.length ? { images: options.images } : {}),
+    };
     const maxSteps = options.maxSteps ?? options.maxIterations ?? this.maxSteps;
     const previous = options.reset === false ? (options.state ?? this.lastState) : undefined;
     if (previous) {
@@ -329,7 +327,11 @@ export abstract class MultiStepAgent {
     if (options.returnFullResult) {
       return {
         output: state.finalAnswer ?? null,
-        state: state.status === "succeeded" ? "success" : state.status === "max_steps_error" ? "max_steps_error" : "failed",
+        state: state.status === "succeeded"
+          ? "success"
+          : state.status === "max_steps_error"
+          ? "max_steps_error"
+          : "failed",
         steps: state.steps,
         tokenUsage: state.tokenUsage,
         timing: timingSince(startTime),

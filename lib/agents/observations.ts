@@ -13,8 +13,10 @@ export function truncateContent(text: string, maxChars: number): string {
 export function stringifyObservation(value: unknown): string {
   if (typeof value === "string") return value;
   if (value === undefined) return "None";
-  if (typeof value === "object" && value !== null && typeof value.toString === "function" &&
-    value.toString !== Object.prototype.toString && !Array.isArray(value)) {
+  if (
+    typeof value === "object" && value !== null && typeof value.toString === "function" &&
+    value.toString !== Object.prototype.toString && !Array.isArray(value)
+  ) {
     return String(value);
   }
   try {

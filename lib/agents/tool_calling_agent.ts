@@ -79,7 +79,11 @@ export class ToolCallingAgent extends MultiStepAgent {
   }
 
   /** Runs one call; string arguments naming an additional argument are replaced by its value. */
-  async #execute(call: ParsedToolCall, additionalArgs: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
+  async #execute(
+    call: ParsedToolCall,
+    additionalArgs: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     const tool = this.toolbox.get(call.name);
     if (!tool) {
       throw new AgentToolCallError(

@@ -59,14 +59,23 @@ export function createApp(options: AppOptions): Hono {
   };
 
   app.onError(errorHandler);
-  app.notFound((c) => c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404)
+  );
   if (options.cors) app.use("*", cors(options.cors === true ? undefined : options.cors));
-  app.use("/v1/*", bodyLimit({
-    maxSize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    onError: () => {
-      throw new HttpError(413, "payload_too_large", `Request bodies are limited to ${options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes.`);
-    },
-  }));
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      onError: () => {
+        throw new HttpError(
+          413,
+          "payload_too_large",
+          `Request bodies are limited to ${options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes.`,
+        );
+      },
+    }),
+  );
   if (options.apiKeys?.length) app.use("/v1/*", bearerAuth({ token: options.apiKeys }));
 
   app.get("/health", (c) => c.json({ ok: true, agents: Object.keys(options.agents).length }));

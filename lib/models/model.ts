@@ -1,9 +1,4 @@
-import type {
-  ChatMessage,
-  ChatMessageStreamDelta,
-  ContentPart,
-  ToolDefinition,
-} from "./chat_message.ts";
+import type { ChatMessage, ChatMessageStreamDelta, ContentPart, ToolDefinition } from "./chat_message.ts";
 
 export interface GenerateOptions {
   /** Generation stops before any of these strings; backends that cannot stop are cut client-side. */
@@ -39,7 +34,11 @@ export type ModelFunction = (
   options: GenerateOptions,
 ) =>
   | string
-  | { content: string | ContentPart[] | null; toolCalls?: ChatMessage["toolCalls"]; tokenUsage?: ChatMessage["tokenUsage"] }
+  | {
+    content: string | ContentPart[] | null;
+    toolCalls?: ChatMessage["toolCalls"];
+    tokenUsage?: ChatMessage["tokenUsage"];
+  }
   | Promise<
     string | {
       content: string | ContentPart[] | null;

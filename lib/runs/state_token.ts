@@ -33,12 +33,23 @@ const encoder = new TextEncoder();
 async function deriveKeys(secret: string): Promise<{ mac: CryptoKey; enc: CryptoKey }> {
   if (secret.length < 16) throw new Error("The state secret must be at least 16 characters long.");
   const base = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-  const hkdf = (info: string) => ({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(info) });
+  const hkdf = (info: string) => ({
+    name: "HKDF",
+    hash: "SHA-256",
+    salt: new Uint8Array(0),
+    info: encoder.encode(info),
+  });
   const [mac, enc] = await Promise.all([
-    crypto.subtle.deriveKey(hkdf("smolstep state mac v1"), base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, [
-      "sign",
-      "verify",
-    ]),
+    crypto.subtle.deriveKey(
+      hkdf("smolstep state mac v1"),
+      base,
+      { name: "HMAC", hash: "SHA-256", length: 256 },
+      false,
+      [
+        "sign",
+        "verify",
+      ],
+    ),
     crypto.subtle.deriveKey(hkdf("smolstep state enc v1"), base, { name: "AES-GCM", length: 256 }, false, [
       "encrypt",
       "decrypt",

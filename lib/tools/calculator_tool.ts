@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { tool } from "./tool.ts";
+import { type Tool, tool } from "./tool.ts";
 
 /**
  * Evaluates arithmetic without `eval` (forbidden on Workers, and unsafe): a small recursive-descent parser over
@@ -89,7 +89,7 @@ export function evaluateExpression(source: string): number {
 }
 
 /** The `calculator` tool: exact arithmetic the model should not do in its head. */
-export const calculatorTool = tool({
+export const calculatorTool: Tool<{ expression: string }, number> = tool({
   name: "calculator",
   description:
     "Evaluates an arithmetic expression and returns the number. Supports + - * / % ^, parentheses, pi, e, and sqrt, abs, round, floor, ceil, ln, log10, sin, cos, tan, min, max.",

@@ -40,7 +40,7 @@ Deno.test("parseToolCallFromText", async (t) => {
 });
 
 Deno.test("parseJsonIfNeeded leaves non-JSON alone", () => {
-  assert.deepEqual(parseJsonIfNeeded('[1, 2]'), [1, 2]);
+  assert.deepEqual(parseJsonIfNeeded("[1, 2]"), [1, 2]);
   assert.equal(parseJsonIfNeeded("{not json"), "{not json");
   assert.equal(parseJsonIfNeeded("42"), "42");
   assert.deepEqual(parseJsonIfNeeded({ a: 1 }), { a: 1 });

@@ -3,8 +3,8 @@ import { z } from "zod";
 import {
   type ActionStep,
   AgentError,
-  AgentGenerationError,
   type AgentEvent,
+  AgentGenerationError,
   calculatorTool,
   ConfigurationError,
   ReactJsonAgent,
@@ -176,7 +176,10 @@ Deno.test("ToolCallingAgent: run() ends with status failed on a model failure", 
   const result = await agent.run("x", { returnFullResult: true });
   assert.equal(result.state, "failed");
   assert.equal(result.error?.type, "AgentGenerationError");
-  await assert.rejects(() => new ToolCallingAgent({ model: functionModel([new Error("boom")]).model }).run("x"), AgentGenerationError);
+  await assert.rejects(
+    () => new ToolCallingAgent({ model: functionModel([new Error("boom")]).model }).run("x"),
+    AgentGenerationError,
+  );
 });
 
 Deno.test("ToolCallingAgent: configuration errors are not turned into generation errors", async () => {
@@ -232,7 +235,12 @@ Deno.test("ToolCallingAgent: stepCallbacks and finalAnswerChecks", async (t) => 
     assert.equal(result.state, "failed");
     assert.deepEqual(result.error, { type: "AgentInterruptedError", message: "enough" });
     await assert.rejects(
-      () => new ToolCallingAgent({ model: functionModel([{ calls: [["calculator", { expression: "1" }]] }]).model, tools: [calculatorTool], stepCallbacks: [(_s, c) => c.interrupt()] }).run("x"),
+      () =>
+        new ToolCallingAgent({
+          model: functionModel([{ calls: [["calculator", { expression: "1" }]] }]).model,
+          tools: [calculatorTool],
+          stepCallbacks: [(_s, c) => c.interrupt()],
+        }).run("x"),
       AgentError,
     );
   });
@@ -274,7 +282,10 @@ Deno.test("ToolCallingAgent: streaming yields step events; reset:false continues
 });
 
 Deno.test("Agent names must be unique among its tools", () => {
-  assert.throws(() => new ToolCallingAgent({ model: () => "", tools: [calculatorTool], name: "calculator" }), /also the name of one of its tools/);
+  assert.throws(
+    () => new ToolCallingAgent({ model: () => "", tools: [calculatorTool], name: "calculator" }),
+    /also the name of one of its tools/,
+  );
   assert.throws(() => new ToolCallingAgent({ model: () => "", name: "bad name" }), /must be letters/);
   assert.throws(() => new ToolCallingAgent({}), /needs a `model`/);
 });

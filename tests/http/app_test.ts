@@ -13,16 +13,12 @@ import {
 import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { kvFullRun, statelessFullRun } from "../support/run_scenarios.ts";
-import {
-  type ScriptedModelServer,
-  startScriptedModelServer,
-  toolCallReply,
-} from "../support/scripted_model_server.ts";
+import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
 const SECRET = "http-test-secret-0123456789";
 
 /** Serves `createApp(options)` on a real loopback port. */
-async function serve(options: AppOptions) {
+function serve(options: AppOptions) {
   const app = createApp(options);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;

@@ -70,7 +70,10 @@ Deno.test("memoryToMessages", async (t) => {
       { type: "text", text: "New task:\nWhat is 2+2?" },
       { type: "image", image: "data:image/png;base64,AAAA" },
     ]);
-    assert.match(String(messages[4].content), /^Calling tools:\n\[\{"id":"c1","type":"function","function":\{"name":"calculator"/);
+    assert.match(
+      String(messages[4].content),
+      /^Calling tools:\n\[\{"id":"c1","type":"function","function":\{"name":"calculator"/,
+    );
     assert.equal(messages[5].content, "Observation:\n4");
     assert.equal(messages[7].content, `Error:\nNo tool call found\n${RETRY_HINT}`);
     assert.match(RETRY_HINT, /^Now let's retry: take care not to repeat previous errors!/);

@@ -8,7 +8,14 @@ function slowAgent(delayMs: number, answers: string[]) {
     name: "slow",
     model: async () => {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
-      return { content: null, toolCalls: [{ id: "c", type: "function", function: { name: "final_answer", arguments: { answer: queue.shift() } } }] };
+      return {
+        content: null,
+        toolCalls: [{
+          id: "c",
+          type: "function",
+          function: { name: "final_answer", arguments: { answer: queue.shift() } },
+        }],
+      };
     },
   });
 }
