@@ -40,7 +40,7 @@ export type { GenerateOptions, Model, ModelFunction, ModelLike } from "./models/
 export { toModel } from "./models/model.ts";
 export { OpenAIServerModel } from "./models/openai_server_model.ts";
 export type { OpenAIServerModelOptions } from "./models/openai_server_model.ts";
-export { withRetry, RateLimiter } from "./models/retry.ts";
+export { RateLimiter, withRetry } from "./models/retry.ts";
 
 // Tools
 export { Tool, tool } from "./tools/tool.ts";

@@ -103,6 +103,8 @@ class FunctionTool<Schema extends z.ZodObject, Output> extends Tool<z.infer<Sche
 }
 
 /** Builds a tool from a zod input schema and a function. */
-export function tool<Schema extends z.ZodObject, Output>(spec: ToolSpec<Schema, Output>): Tool<z.infer<Schema>, Output> {
+export function tool<Schema extends z.ZodObject, Output>(
+  spec: ToolSpec<Schema, Output>,
+): Tool<z.infer<Schema>, Output> {
   return new FunctionTool(spec);
 }

@@ -69,9 +69,7 @@ type JsonSchema = {
 };
 
 function typeFromJsonSchema(schema: JsonSchema): { type: ToolInputType | ToolInputType[]; nullable: boolean } {
-  const variants = schema.anyOf ?? (Array.isArray(schema.type)
-    ? schema.type.map((type) => ({ type }))
-    : [schema]);
+  const variants = schema.anyOf ?? (Array.isArray(schema.type) ? schema.type.map((type) => ({ type })) : [schema]);
   const types = new Set<ToolInputType>();
   let nullable = false;
   for (const variant of variants) {

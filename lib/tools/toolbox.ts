@@ -49,7 +49,9 @@ export class Toolbox {
   /** One line per tool: `- name: description` with its inputs and output type. */
   showToolDescriptions(): string {
     return [...this.#tools.values()].map((tool) =>
-      `- ${tool.name}: ${tool.description}\n    Takes inputs: ${JSON.stringify(tool.inputs)}\n    Returns an output of type: ${tool.outputType}`
+      `- ${tool.name}: ${tool.description}\n    Takes inputs: ${
+        JSON.stringify(tool.inputs)
+      }\n    Returns an output of type: ${tool.outputType}`
     ).join("\n");
   }
 }
