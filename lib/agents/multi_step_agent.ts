@@ -24,8 +24,17 @@ import {
   type StepCallbacks,
 } from "./agent_options.ts";
 
-/** The part of an action step a subclass fills in; the base class adds numbering, timing and errors. */
-export type ActionDraft = Omit<ActionStep, "type" | "stepNumber" | "timing" | "error">;
+/**
+ * The part of an action step a subclass fills in; the base class adds numbering, timing and errors.
+ * `variables`, when set, replaces the sandbox variables kept in the state (it is not part of the step record).
+ */
+export type ActionDraft = Omit<ActionStep, "type" | "stepNumber" | "timing" | "error"> & {
+  variables?: Record<string, unknown>;
+};
+
+export function emptyDraft(): ActionDraft {
+  return { modelOutput: null, toolCalls: [], observations: null, isFinalAnswer: false, tokenUsage: null };
+}
 
 export interface StepContext {
   state: AgentState;
@@ -172,13 +181,7 @@ export abstract class MultiStepAgent {
     const startTime = Date.now();
     const stepNumber = state.stepNumber + 1;
     const outOfSteps = state.stepNumber >= state.maxSteps;
-    const draft: ActionDraft = {
-      modelOutput: null,
-      toolCalls: [],
-      observations: null,
-      isFinalAnswer: false,
-      tokenUsage: null,
-    };
+    const draft = emptyDraft();
     let error: AgentError | null = null;
     try {
       if (outOfSteps) await this.#answerAfterMaxSteps(draft, state, options.signal);
@@ -191,15 +194,17 @@ export abstract class MultiStepAgent {
     else if (draft.isFinalAnswer && !error) error = await this.#checkFinalAnswer(draft.actionOutput, state);
     if (error && !outOfSteps) draft.isFinalAnswer = false;
 
+    const { variables, ...fields } = draft;
     const record: ActionStep = {
       type: "action",
       stepNumber,
-      ...draft,
+      ...fields,
       error: error ? error.toJSON() : null,
       timing: timingSince(startTime),
     };
     let next: AgentState = {
       ...state,
+      ...(variables ? { variables } : {}),
       steps: [...state.steps, record],
       stepNumber: outOfSteps ? state.stepNumber : stepNumber,
       tokenUsage: addUsage(state.tokenUsage, record.tokenUsage),

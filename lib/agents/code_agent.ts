@@ -1,0 +1,154 @@
+import { AgentExecutionError, ConfigurationError } from "../errors.ts";
+import type { CodeExecutor, SandboxTool } from "../executors/executor.ts";
+import { textOf } from "../models/chat_message.ts";
+import type { AgentOptions, RunOptions } from "./agent_options.ts";
+import { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, parseCodeBlobs } from "./code_parsing.ts";
+import { type ActionDraft, emptyDraft, MultiStepAgent, type StepContext } from "./multi_step_agent.ts";
+import { stringifyObservation, toJsonValue, truncateContent } from "./observations.ts";
+import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
+import { fillPrompt } from "./prompts/tool_calling_prompt.ts";
+
+export interface CodeAgentOptions extends AgentOptions {
+  /**
+   * The sandbox that runs the model's code. Create it once per agent (e.g. `await createQuickJsExecutor(...)`)
+   * and share it: every step gets a fresh context inside it.
+   */
+  executor: CodeExecutor;
+  /** Module names the code may import, as configured on the executor (shown to the model). */
+  authorizedImports?: string[];
+  /** transformers-agents' name for `authorizedImports`. */
+  additionalAuthorizedImports?: string[];
+  /** Tags around code in the model's reply (default `<code>`, `</code>`). */
+  codeBlockTags?: CodeBlockTags;
+  /**
+   * transformers-agents' one-shot CodeAgent: the model writes the whole program once, it runs once, and its
+   * final answer (or last output) ends the run.
+   */
+  oneShot?: boolean;
+}
+
+/** Name under which a code action is recorded as a tool call, as smolagents records its python interpreter. */
+export const CODE_TOOL_NAME = "javascript_interpreter";
+
+/**
+ * Acts by writing JavaScript (smolagents' CodeAgent, transformers-agents' ReactCodeAgent). The code runs in the
+ * executor's sandbox with the tools as async functions; top-level plain-data variables are kept in the run state.
+ */
+export class CodeAgent extends MultiStepAgent {
+  readonly executor: CodeExecutor;
+  readonly authorizedImports: string[];
+  readonly codeBlockTags: CodeBlockTags;
+  readonly oneShot: boolean;
+
+  constructor(options: CodeAgentOptions) {
+    super(options);
+    if (!options.executor) {
+      throw new ConfigurationError("A CodeAgent needs an `executor` (e.g. `await createQuickJsExecutor()`).");
+    }
+    this.executor = options.executor;
+    this.authorizedImports = options.authorizedImports ?? options.additionalAuthorizedImports ?? [];
+    this.codeBlockTags = options.codeBlockTags ?? DEFAULT_CODE_BLOCK_TAGS;
+    this.oneShot = options.oneShot ?? false;
+  }
+
+  get kind(): string {
+    return "CodeAgent";
+  }
+
+  get systemPrompt(): string {
+    const [open, close] = this.codeBlockTags;
+    return fillPrompt(this.systemPromptTemplate ?? CODE_AGENT_SYSTEM_PROMPT, {
+      tool_signatures: [...this.tools.values()].map(toolSignature).join("\n\n"),
+      authorized_imports: this.authorizedImports.length ? this.authorizedImports.join(", ") : "(none)",
+      open,
+      close,
+      instructions: this.instructions ? `\nAdditional instructions:\n${this.instructions}\n` : "",
+    });
+  }
+
+  /** Stop before the model writes the observation itself. */
+  get stopSequences(): string[] {
+    return ["Observation:", "Calling tools:", this.codeBlockTags[1]];
+  }
+
+  protected override describeAdditionalArgs(args: Record<string, unknown>): string {
+    return `You have been provided with these additional arguments, available in your code as variables of the same names:\n${
+      JSON.stringify(args, null, 2)
+    }`;
+  }
+
+  /** Asks the model for code and returns it without running it (transformers-agents' `returnGeneratedCode`). */
+  async generateCode(task: string, options: RunOptions = {}): Promise<string> {
+    const state = this.start(task, options);
+    const draft = emptyDraft();
+    const reply = await this.generate(this.writeMemoryToMessages(state), {
+      stopSequences: this.stopSequences,
+      signal: options.signal,
+    }, draft);
+    return parseCodeBlobs(this.#closeTag(textOf(reply.content)), this.codeBlockTags);
+  }
+
+  protected async actionStep(draft: ActionDraft, { state, signal }: StepContext): Promise<void> {
+    const reply = await this.generate(this.writeMemoryToMessages(state), {
+      stopSequences: this.stopSequences,
+      signal,
+    }, draft);
+    draft.modelOutput = this.#closeTag(textOf(reply.content));
+    const code = parseCodeBlobs(draft.modelOutput, this.codeBlockTags);
+    draft.code = code;
+    draft.toolCalls = [{ id: `call_${state.stepNumber + 1}`, name: CODE_TOOL_NAME, arguments: code }];
+
+    const result = await this.executor.execute(code, {
+      variables: { ...state.additionalArgs, ...(state.variables ?? {}) },
+      tools: this.#sandboxTools(signal),
+    });
+    draft.variables = result.variables;
+    const parts = [`Execution logs:\n${result.logs}`];
+    if (!result.error && !result.finalAnswer) {
+      parts.push(`Last output from code snippet:\n${stringifyObservation(result.output)}`);
+    }
+    if (result.droppedVariables.length > 0) {
+      parts.push(
+        `Note: these variables hold values that cannot be kept for the next steps (functions, class instances...) and were dropped: ${
+          result.droppedVariables.join(", ")
+        }`,
+      );
+    }
+    draft.observations = truncateContent(parts.join("\n"), this.maxObservationChars);
+    if (result.error) {
+      const where = result.error.line ? ` at line ${result.error.line} (${codeLine(code, result.error.line)})` : "";
+      throw new AgentExecutionError(
+        `Code execution failed${where}: ${result.error.name}: ${result.error.message}`,
+      );
+    }
+    if (result.finalAnswer) {
+      draft.actionOutput = toJsonValue(result.finalAnswer.value);
+      draft.isFinalAnswer = true;
+    } else {
+      draft.actionOutput = toJsonValue(result.output);
+      if (this.oneShot) draft.isFinalAnswer = true;
+    }
+  }
+
+  #closeTag(text: string): string {
+    const [open, close] = this.codeBlockTags;
+    return text.includes(open) && !text.trimEnd().endsWith(close) ? `${text.trimEnd()}\n${close}` : text;
+  }
+
+  #sandboxTools(signal?: AbortSignal): Record<string, SandboxTool> {
+    const tools: Record<string, SandboxTool> = {};
+    for (const [name, tool] of this.tools) {
+      if (name === "final_answer") continue; // the sandbox provides its own, which ends the code at once
+      tools[name] = (args) => tool.call(args, { signal });
+    }
+    return tools;
+  }
+}
+
+function codeLine(code: string, line: number): string {
+  const text = code.split("\n")[line - 1]?.trim() ?? "";
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** transformers-agents' name for the step-by-step code agent. */
+export const ReactCodeAgent = CodeAgent;
