@@ -43,6 +43,8 @@ export interface StepContext {
 
 export interface StepResult {
   state: AgentState;
+  /** The record this step produced (a run's closing `final_answer` record follows it in `state.steps`). */
+  step: StepRecord;
   events: AgentEvent[];
 }
 
@@ -211,7 +213,12 @@ export abstract class MultiStepAgent {
       updatedAt: Date.now(),
     };
     if (record.isFinalAnswer) {
-      next = { ...next, status: outOfSteps ? "max_steps_error" : "succeeded", finalAnswer: record.actionOutput };
+      next = {
+        ...next,
+        steps: [...next.steps, { type: "final_answer", output: record.actionOutput }],
+        status: outOfSteps ? "max_steps_error" : "succeeded",
+        finalAnswer: record.actionOutput,
+      };
       if (outOfSteps) next.error = record.error;
     }
     next = await this.#runCallbacks(record, next);
@@ -219,7 +226,7 @@ export abstract class MultiStepAgent {
     if (next.status !== "running") {
       events.push({ type: "final_answer", agent: this.name, status: next.status, output: next.finalAnswer ?? null });
     }
-    return { state: next, events };
+    return { state: next, step: record, events };
   }
 
   /** Calls the model, adding its token usage to `draft`; wraps failures as `AgentGenerationError`. */

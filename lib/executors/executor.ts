@@ -1,33 +1,78 @@
 /**
- * The seam between the CodeAgent and its sandbox (a sketch; the QuickJS executor owns the details).
- * One `execute` call runs one step's code in a fresh context.
+ * The seam between the CodeAgent and its sandbox. One `execute` call runs one step's code in a fresh sandbox;
+ * everything that must survive to the next step comes back in the result (`variables`), so steps can run in
+ * different processes. The QuickJS implementation lives in `quickjs_executor.ts`.
  */
 
-/** A tool as the sandboxed code sees it: an async function taking one object of named arguments. */
-export type SandboxTool = (args: Record<string, unknown>) => Promise<unknown>;
+/** Host-side context of one tool call. */
+export interface ToolCallContext {
+  /** Aborted when the step ends before the call settles (time limit, final answer, caller abort). */
+  signal: AbortSignal;
+}
+
+/**
+ * A tool as the sandboxed code sees it: `const r = await name({ ...namedArgs })`. Arguments arrive as JSON data
+ * (plus `Uint8Array`); the result must be JSON data (plus `Uint8Array`). A thrown error reaches the code as a
+ * fresh sandbox `ToolError` carrying only the message.
+ */
+export type SandboxTool = (args: Record<string, unknown>, context: ToolCallContext) => unknown;
 
 export interface ExecuteOptions {
-  /** Top-level variables persisted by earlier steps, restored before the code runs. */
+  /**
+   * What earlier steps persisted (the previous result's `variables`), restored before the code runs. Plain JSON
+   * values; the entry "@imports" (if present) records import bindings and is restored too.
+   */
   variables: Record<string, unknown>;
-  /** Functions exposed to the code by name (tools, `final_answer` is provided by the executor). */
+  /** Functions exposed to the code by name. `final_answer` is the executor's own; a tool of that name is ignored. */
   tools: Record<string, SandboxTool>;
+  /** Aborts the step (it ends with an `AbortError` result). */
+  signal?: AbortSignal;
+}
+
+/** Why a step failed; the agent shows `name: message` (and the line) to the model. */
+export interface CodeExecutionError {
+  /**
+   * The JavaScript error name (`TypeError`, `SyntaxError`, `ToolError` ...) or a limit: `TimeoutError`,
+   * `MemoryLimitError`, `RangeError` (stack), `PendingPromiseError`, `ToolCallNotAwaitedError`, `AbortError`,
+   * `SandboxCrashError`.
+   */
+  name: string;
+  message: string;
+  /** 1-based line in the model's code where the error was raised, when known. */
+  line?: number;
 }
 
 export interface CodeExecutionResult {
-  /** Value of the last expression statement (JSON-serializable form), `undefined` if none. */
+  /**
+   * Value of the last expression statement ("Last output from code snippet"): the value itself when it is JSON
+   * data, otherwise its printed form (a string); `undefined` when there is none.
+   */
   output: unknown;
-  /** Captured console output (capped). */
+  /** Captured `print` / `console.*` output (capped, with a truncation note). Kept when the code fails. */
   logs: string;
-  /** Set when the code called `final_answer(x)`. */
+  /** Set when the code called `final_answer(x)`: the run is over. */
   finalAnswer?: { value: unknown };
-  /** Set when the code failed; `logs` still holds what was printed before. */
-  error?: { name: string; message: string; line?: number };
-  /** JSON-serializable top-level bindings after the run, to be stored in the run state. */
+  /** Set when the code failed or hit a limit. */
+  error?: CodeExecutionError;
+  /** Variables to pass to the next step (JSON). Unchanged from the input when the sandbox could not be read. */
   variables: Record<string, unknown>;
-  /** Names of top-level bindings that could not be persisted. */
+  /** Top-level names that were not persisted: functions, classes, non-JSON values (cycles, Map, BigInt ...). */
   droppedVariables: string[];
 }
 
 export interface CodeExecutor {
   execute(code: string, options: ExecuteOptions): Promise<CodeExecutionResult>;
+}
+
+/** The "Execution logs / Last output" observation text of a step, as smolagents shows it to the model. */
+export function formatObservation(result: CodeExecutionResult): string {
+  const parts = [`Execution logs:\n${result.logs}`];
+  if (result.error) {
+    const where = result.error.line ? ` (line ${result.error.line})` : "";
+    parts.push(`${result.error.name}${where}: ${result.error.message}`);
+  } else if (result.output !== undefined) {
+    const text = typeof result.output === "string" ? result.output : JSON.stringify(result.output);
+    parts.push(`Last output from code snippet:\n${text}`);
+  }
+  return parts.join("\n");
 }

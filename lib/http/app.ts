@@ -121,8 +121,7 @@ export function createApp(options: AppOptions): Hono {
     const body = await readJson(c, StatelessStepBody);
     const state = await codec.open(body.state, name);
     const result = await agent.step(state, { signal: c.req.raw.signal });
-    const step = result.state.steps[result.state.steps.length - 1];
-    return c.json({ agent: name, ...stepView(result.state, step), state: await codec.seal(name, result.state) });
+    return c.json({ agent: name, ...stepView(result.state, result.step), state: await codec.seal(name, result.state) });
   });
 
   app.post("/v1/runs/:runId/steps", async (c) => {

@@ -47,6 +47,8 @@ function stepMessages(step: StepRecord, summaryMode: boolean): ChatMessage[] {
       return summaryMode ? [] : [{ role: "assistant", content: step.plan.trim() }];
     case "action":
       return actionMessages(step, summaryMode);
+    case "final_answer":
+      return [];
   }
 }
 

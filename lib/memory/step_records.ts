@@ -46,10 +46,17 @@ export const ActionStepSchema = z.object({
   tokenUsage: TokenUsageSchema.nullable(),
 });
 
+/** Appended, after its action step, by the step that ends a run with an answer (as in smolagents' memory). */
+export const FinalAnswerStepSchema = z.object({
+  type: z.literal("final_answer"),
+  output: z.unknown(),
+});
+
 export const StepRecordSchema = z.discriminatedUnion("type", [
   TaskStepSchema,
   PlanningStepSchema,
   ActionStepSchema,
+  FinalAnswerStepSchema,
 ]);
 
 export type TokenUsageRecord = z.infer<typeof TokenUsageSchema>;
@@ -59,6 +66,7 @@ export type ToolCallRecord = z.infer<typeof ToolCallRecordSchema>;
 export type TaskStep = z.infer<typeof TaskStepSchema>;
 export type PlanningStep = z.infer<typeof PlanningStepSchema>;
 export type ActionStep = z.infer<typeof ActionStepSchema>;
+export type FinalAnswerStep = z.infer<typeof FinalAnswerStepSchema>;
 export type StepRecord = z.infer<typeof StepRecordSchema>;
 
 export function timingSince(startTime: number): Timing {

@@ -117,7 +117,7 @@ export class RunService {
         .catch(() => {});
       throw error;
     }
-    const stepIndex = result.state.steps.length - 1;
+    const stepIndex = record.state.steps.length; // where this step's record was appended
     const idempotency = idempotencyKey
       ? [...record.idempotency, [idempotencyKey, stepIndex] as [string, number]].slice(-MAX_IDEMPOTENCY_KEYS)
       : record.idempotency;
@@ -128,7 +128,7 @@ export class RunService {
     if (!committed.ok) {
       throw new RunError("step_lost", "The step's lock expired and another step took over; this step was discarded.");
     }
-    return { record: next, step: result.state.steps[stepIndex], events: result.events, replayed: false };
+    return { record: next, step: result.step, events: result.events, replayed: false };
   }
 
   #busy(): RunError {

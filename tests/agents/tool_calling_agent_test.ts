@@ -154,15 +154,20 @@ Deno.test("ToolCallingAgent: step() is atomic and leaves its input untouched", a
     assert.deepEqual(state, snapshot);
   });
 
-  await t.step("the same state can then be stepped again; one record is appended", async () => {
-    const { state: next, events } = await agent.step(state);
-    assert.deepEqual(state, snapshot, "input not mutated");
-    assert.equal(next.steps.length, state.steps.length + 1);
-    assert.equal(next.status, "succeeded");
-    assert.equal(next.finalAnswer, "done");
-    assert.deepEqual(events.map((e) => e.type), ["step", "final_answer"]);
-    await assert.rejects(() => agent.step(next), StepRefusedError);
-  });
+  await t.step(
+    "the same state can then be stepped again; its action record (and the closing answer) is appended",
+    async () => {
+      const { state: next, events, step } = await agent.step(state);
+      assert.deepEqual(state, snapshot, "input not mutated");
+      assert.deepEqual(next.steps.slice(state.steps.length).map((s) => s.type), ["action", "final_answer"]);
+      assert.equal(next.steps[state.steps.length], step);
+      assert.deepEqual(next.steps.at(-1), { type: "final_answer", output: "done" });
+      assert.equal(next.status, "succeeded");
+      assert.equal(next.finalAnswer, "done");
+      assert.deepEqual(events.map((e) => e.type), ["step", "final_answer"]);
+      await assert.rejects(() => agent.step(next), StepRefusedError);
+    },
+  );
 
   await t.step("a state of another agent is refused", async () => {
     const other = new ToolCallingAgent({ model, name: "other" });

@@ -40,7 +40,7 @@ Deno.test("Deno entry (functions/deno.ts) end to end", async (t) => {
       assert.equal(done.status, 200, JSON.stringify(done.body));
       assert.equal(done.body.status, "succeeded");
       assert.equal(done.body.finalAnswer, "6 times 7 is 42");
-      assert.equal((await next.get(`/v1/runs/${run.runId}`)).body.steps.length, 3);
+      assert.equal((await next.get(`/v1/runs/${run.runId}`)).body.steps.length, 4);
       // A token sealed by the previous process is accepted by the new one (same secret).
       model.enqueue({ toolCalls: [{ name: "final_answer", arguments: { answer: "fine" } }] });
       const resumed = await next.post("/v1/agents/assistant/steps", { state: stateless.body.state });

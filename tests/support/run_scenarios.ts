@@ -42,7 +42,7 @@ export async function kvFullRun(api: ApiClient, server: ScriptedModelServer, age
   assert.equal(run.status, 200);
   assert.equal(run.body.status, "succeeded");
   assert.equal(run.body.task, "What is 6 times 7?");
-  assert.deepEqual(run.body.steps.map((s: { type: string }) => s.type), ["task", "action", "action"]);
+  assert.deepEqual(run.body.steps.map((s: { type: string }) => s.type), ["task", "action", "action", "final_answer"]);
   assert.equal(run.body.finalAnswer, "6 times 7 is 42");
   assert.ok(run.body.tokenUsage.inputTokens > 0 && run.body.tokenUsage.outputTokens > 0);
   return runId;

@@ -1,0 +1,90 @@
+/**
+ * The host side of the value bridge. Only strings cross between host and sandbox: values travel as JSON inside a
+ * `{"v": ...}` envelope (so `undefined` survives), and `Uint8Array`s as `{"\u0000bytes": "<base64>"}`. Nothing
+ * the sandbox sends can become anything but plain data on the host, and the host never hands the sandbox an object.
+ */
+
+/** Key marking an encoded `Uint8Array` (a NUL-prefixed key no real data uses). */
+export const BYTES_TAG = "\u0000bytes";
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+export function toBase64(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += ALPHABET[n >> 18] + ALPHABET[(n >> 12) & 63];
+    out += i + 1 < bytes.length ? ALPHABET[(n >> 6) & 63] : "=";
+    out += i + 2 < bytes.length ? ALPHABET[n & 63] : "=";
+  }
+  return out;
+}
+
+export function fromBase64(text: string): Uint8Array {
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let j = 0;
+  for (const ch of clean) {
+    const v = ALPHABET.indexOf(ch);
+    if (v < 0) throw new SyntaxError("invalid base64");
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[j++] = (acc >> bits) & 255;
+    }
+  }
+  return out.subarray(0, j);
+}
+
+function replacer(_key: string, value: unknown): unknown {
+  if (value instanceof Uint8Array) return { [BYTES_TAG]: toBase64(value) };
+  if (typeof value === "bigint") throw new TypeError("BigInt values cannot cross into the sandbox");
+  return value;
+}
+
+function reviver(_key: string, value: unknown): unknown {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const tagged = (value as Record<string, unknown>)[BYTES_TAG];
+    if (typeof tagged === "string" && Object.keys(value).length === 1) return fromBase64(tagged);
+  }
+  return value;
+}
+
+/** Encodes a host value for the sandbox (throws on values JSON cannot carry, such as cycles or BigInt). */
+export function encodeForSandbox(value: unknown): string {
+  return JSON.stringify({ v: value }, replacer);
+}
+
+/** Decodes an envelope the sandbox produced; malformed input throws. */
+export function decodeFromSandbox(json: string): unknown {
+  const parsed = JSON.parse(json, reviver);
+  if (!parsed || typeof parsed !== "object") throw new TypeError("malformed value from the sandbox");
+  return (parsed as { v?: unknown }).v;
+}
+
+/** Message of a host error as plain text (nothing else of the error object crosses into the sandbox). */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  try {
+    return typeof error === "string" ? error : JSON.stringify(error) ?? String(error);
+  } catch {
+    return "unknown error";
+  }
+}
+
+/** The envelope answering a tool or host-module call that succeeded (or a failure if the value is not data). */
+export function resultEnvelope(value: unknown): string {
+  try {
+    return JSON.stringify({ ok: true, v: value }, replacer);
+  } catch (error) {
+    return failureEnvelope(`its result is not JSON data (${errorMessage(error)})`);
+  }
+}
+
+/** The envelope answering a call that failed: the message only. */
+export function failureEnvelope(message: string): string {
+  return JSON.stringify({ ok: false, error: message });
+}
