@@ -19,8 +19,8 @@ export type SandboxTool = (args: Record<string, unknown>, context: ToolCallConte
 
 export interface ExecuteOptions {
   /**
-   * What earlier steps persisted (the previous result's `variables`), restored before the code runs. Plain JSON
-   * values; the entry "@imports" (if present) records import bindings and is restored too.
+   * What earlier steps persisted (the previous result's `variables`), restored before the code runs: JSON data
+   * (and `Uint8Array`). The entry "@imports", if present, records import bindings and is restored too.
    */
   variables: Record<string, unknown>;
   /** Functions exposed to the code by name. `final_answer` is the executor's own; a tool of that name is ignored. */
@@ -54,7 +54,10 @@ export interface CodeExecutionResult {
   finalAnswer?: { value: unknown };
   /** Set when the code failed or hit a limit. */
   error?: CodeExecutionError;
-  /** Variables to pass to the next step (JSON). Unchanged from the input when the sandbox could not be read. */
+  /**
+   * Variables to pass to the next step: JSON, with `Uint8Array`s encoded as `{"\u0000bytes": "<base64>"}` (decoded
+   * again on restore). Unchanged from the input when the sandbox could not be read.
+   */
   variables: Record<string, unknown>;
   /** Top-level names that were not persisted: functions, classes, non-JSON values (cycles, Map, BigInt ...). */
   droppedVariables: string[];

@@ -34,6 +34,7 @@ export const PRELUDE_SOURCE = String.raw`(function (hostPrint, hostTool, hostCal
   const TAG = "\u0000bytes", IMPORTS = ${JSON.stringify(IMPORTS_KEY)};
   const IDENT = /^[A-Za-z_$][\w$]*$/;
   const LINE = /\bcode\.js:(\d+)/;
+  const MATH_SOURCE = ${JSON.stringify(MATH_MODULE_SOURCE)}; // compiled only when imported
 ${FORMAT_SOURCE}
   const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   function toB64(b) {
@@ -66,8 +67,11 @@ ${FORMAT_SOURCE}
     return v;
   }
   const encode = (v) => stringify({ v }, replacer);
+  // The reviver and replacer cost a call per value: use them only when bytes are (or may be) present.
+  const parseData = (json) => (json.includes("\\u0000bytes") ? parse(json, reviver) : parse(json));
+  let sawBytes = false;
   function unwrap(envelope, label, site) {
-    const r = parse(envelope, reviver);
+    const r = parseData(envelope);
     if (r.ok) return r.v;
     const e = new ErrorCtor(label + " failed: " + r.error);
     e.name = "ToolError";
@@ -140,12 +144,11 @@ ${FORMAT_SOURCE}
     if (!config.authorized.includes(name)) {
       throw new ErrorCtor("Import of module '" + name + "' is not allowed. Authorized imports: " + (config.authorized.join(", ") || "none"));
     }
-    if (!moduleCache.has(name)) moduleCache.set(name, name === "math" ? ${MATH_MODULE_SOURCE} : hostModule(name, config.modules[name]));
+    if (!moduleCache.has(name)) moduleCache.set(name, name === "math" ? geval(MATH_SOURCE) : hostModule(name, config.modules[name]));
     return moduleCache.get(name);
   }
   const importValue = (ref) => (ref[1] === "*" || ref[1] === "default" ? getModule(ref[0]) : getModule(ref[0])[ref[1]]);
 
-  for (const name of config.tools) lock(name, makeTool(name));
   lock("final_answer", final_answer);
   lock("print", print);
   lock("console", O.freeze({ log: print, info: print, warn: print, error: print, debug: print, dir: print, table: print, trace: print }));
@@ -154,12 +157,17 @@ ${FORMAT_SOURCE}
   lock("clearTimeout", named("clearTimeout", clearTimer));
   lock("clearInterval", named("clearInterval", clearTimer));
   O.defineProperty(G, Symbol.for("smolstep.module"), { value: getModule });
+  for (const name of config.tools) {
+    if (O.hasOwn(G, name)) throw new TypeErr("tool name '" + name + "' is taken by a global of the sandbox");
+    lock(name, makeTool(name));
+  }
   const baseline = new Set(O.getOwnPropertyNames(G));
 
   function plain(v, depth, path) {
     if (v === null || typeof v === "string" || typeof v === "boolean") return true;
     if (typeof v === "number") return isFinite(v);
     if (typeof v !== "object" || depth > 100 || path.includes(v)) return false;
+    if (v instanceof Uint8Array) return (sawBytes = true);
     const proto = O.getPrototypeOf(v);
     if (proto !== (isArray(v) ? ArrayProto : ObjectProto) && !(proto === null && !isArray(v))) return false;
     path.push(v);
@@ -187,7 +195,7 @@ ${FORMAT_SOURCE}
     if (v === undefined) return {};
     try {
       if (plain(v, 0, [])) {
-        const json = stringify(v);
+        const json = stringify(v, replacer);
         if (json.length <= config.outputCap) return { json };
       }
     } catch {}
@@ -207,7 +215,7 @@ ${FORMAT_SOURCE}
       }
     },
     restore(json) {
-      const vars = parse(json), skipped = [];
+      const vars = parseData(json), skipped = [];
       for (const name of O.keys(vars)) {
         if (name === IMPORTS) continue;
         if (!IDENT.test(name) || name === "__proto__" || baseline.has(name)) { skipped.push(name); continue; }
@@ -226,7 +234,11 @@ ${FORMAT_SOURCE}
       const { candidates, imports } = parse(json);
       const variables = {}, dropped = [], kept = O.create(null);
       for (const local of O.keys(imports)) {
-        try { if (geval(local) === importValue(imports[local])) kept[local] = imports[local]; } catch {}
+        try {
+          const v = geval(local), ref = imports[local];
+          const namespace = ref[1] === "*" && v !== null && typeof v === "object" && v[Symbol.toStringTag] === "Module";
+          if (namespace || v === importValue(ref)) kept[local] = ref;
+        } catch {}
       }
       const names = new Set(candidates);
       for (const n of O.getOwnPropertyNames(G)) if (!baseline.has(n)) names.add(n);
@@ -238,13 +250,13 @@ ${FORMAT_SOURCE}
         else dropped.push(n);
       }
       if (O.keys(kept).length) variables[IMPORTS] = kept;
-      return stringify({ variables, dropped });
+      return sawBytes ? stringify({ variables, dropped }, replacer) : stringify({ variables, dropped });
     },
     unconsumed: () => stringify(calls.filter((c) => !c.used).map((c) => c.name)),
     nextTimer() {
       let due = -1;
       for (const t of timers.values()) if (due < 0 || t.due < due) due = t.due;
-      return due < 0 ? -1 : M.max(0, due - now());
+      return String(due < 0 ? -1 : M.max(0, due - now()));
     },
     fireTimers() {
       const t0 = now();

@@ -53,6 +53,16 @@ function reviver(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** JSON text of host data, with `Uint8Array`s tagged (as persisted variables keep them). */
+export function encodeJson(value: unknown): string {
+  return JSON.stringify(value, replacer);
+}
+
+/** Parses JSON text from the sandbox, decoding tagged `Uint8Array`s. */
+export function parseJson(text: string): unknown {
+  return JSON.parse(text, reviver);
+}
+
 /** Encodes a host value for the sandbox (throws on values JSON cannot carry, such as cycles or BigInt). */
 export function encodeForSandbox(value: unknown): string {
   return JSON.stringify({ v: value }, replacer);
@@ -65,14 +75,15 @@ export function decodeFromSandbox(json: string): unknown {
   return (parsed as { v?: unknown }).v;
 }
 
-/** Message of a host error as plain text (nothing else of the error object crosses into the sandbox). */
+/**
+ * Message of a host error as plain text: nothing else of the error crosses into the sandbox (no properties,
+ * no cause, no stack). A thrown non-error is not serialized, since it may hold host data.
+ */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  try {
-    return typeof error === "string" ? error : JSON.stringify(error) ?? String(error);
-  } catch {
-    return "unknown error";
-  }
+  if (typeof error === "string") return error;
+  const message = error && typeof error === "object" ? (error as { message?: unknown }).message : undefined;
+  if (typeof message === "string") return message || (error as { name?: string }).name || "Error";
+  return `a non-error value was thrown (${error === null ? "null" : typeof error})`;
 }
 
 /** The envelope answering a tool or host-module call that succeeded (or a failure if the value is not data). */

@@ -1,0 +1,77 @@
+/**
+ * The limits of one step as the interrupt handler applies them: a wall-clock deadline, the caller's abort signal,
+ * and a count of QuickJS interrupt checks. The count matters where the clock stands still during synchronous
+ * execution (Cloudflare Workers): there, only it can stop a tight loop.
+ */
+
+export interface SessionLimits {
+  timeLimitMs: number;
+  memoryLimitBytes: number;
+  maxStackBytes: number;
+  maxOutputChars: number;
+  /** Hard budget of interrupt checks; when undefined, only checks made while the clock stands still count. */
+  maxInterruptChecks?: number;
+}
+
+/** Why the code was stopped: its final answer, the time limit, the CPU budget, or the caller's abort. */
+export type StopReason = "final" | "time" | "checks" | "abort";
+
+/**
+ * Default CPU budget where the clock stands still: interrupt checks per millisecond of the time limit, counting
+ * only checks at which `performance.now()` has not moved (on Workers: all of them; elsewhere: almost none).
+ * About the rate of a tight loop with a small body on a current server core.
+ */
+export const STALLED_CHECKS_PER_MS = 4;
+/** Interrupt checks and time granted to reading results after the step stopped. */
+const GRACE_CHECKS = 2_000;
+const GRACE_MS = 2_000;
+
+export class ExecutionBudget {
+  stop?: StopReason;
+  #deadline: number;
+  #checks = 0;
+  #stalledChecks = 0;
+  #lastCheckAt = -1;
+  #maxChecks: number;
+  #maxStalledChecks: number;
+
+  constructor(limits: SessionLimits, readonly signal?: AbortSignal) {
+    this.#deadline = Date.now() + limits.timeLimitMs;
+    this.#maxChecks = limits.maxInterruptChecks ?? Infinity;
+    this.#maxStalledChecks = limits.maxInterruptChecks ?? limits.timeLimitMs * STALLED_CHECKS_PER_MS;
+  }
+
+  /** The interrupt handler: true stops the code (and keeps stopping it until `grace()`). */
+  check(): boolean {
+    if (this.stop) return true;
+    const at = performance.now();
+    if (at === this.#lastCheckAt) this.#stalledChecks++;
+    this.#lastCheckAt = at;
+    if (this.signal?.aborted) this.stop = "abort";
+    else if (++this.#checks > this.#maxChecks || this.#stalledChecks > this.#maxStalledChecks) this.stop = "checks";
+    else if (Date.now() > this.#deadline) this.stop = "time";
+    return this.stop !== undefined;
+  }
+
+  /** Checks the clock and the signal while the host waits; true when the step must end. */
+  expired(): boolean {
+    if (this.signal?.aborted) this.stop ??= "abort";
+    else if (Date.now() > this.#deadline) this.stop ??= "time";
+    return this.stop !== undefined;
+  }
+
+  /** Milliseconds left before the deadline (at least 0). */
+  remainingMs(): number {
+    return Math.max(0, this.#deadline - Date.now() + 1);
+  }
+
+  /** Lifts the stop and grants a short fresh budget to read results; returns why the code stopped. */
+  grace(): StopReason | undefined {
+    const stop = this.stop;
+    this.stop = undefined;
+    this.#checks = this.#stalledChecks = 0;
+    this.#maxChecks = this.#maxStalledChecks = GRACE_CHECKS;
+    this.#deadline = Date.now() + GRACE_MS;
+    return stop;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The CodeAgent's JavaScript sandbox: QuickJS compiled to WASM (sync variant), one fresh WASM instance with its
+ * own fixed-size memory per step. The WASM module comes from the runtime's adapter, because runtimes load it
+ * differently: in Deno / Node use `createDenoQuickJSExecutor()` from `quickjs_wasm_deno.ts` (it compiles the
+ * packaged .wasm bytes); on Cloudflare Workers, see the recipe below.
+ */
+
+// Cloudflare Workers: no compiling WASM from bytes there, so the worker imports the .wasm file and wrangler's
+// CompiledWasm rule hands it over as a WebAssembly.Module. The import path must end in ".wasm" (the package's
+// "./wasm" export does not match the rule), so point at the file inside node_modules:
+//
+//   // worker entry
+//   import quickjsWasm from "../node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm";
+//   import { QuickJSExecutor } from "../lib/executors/quickjs_executor.ts";
+//   const executor = new QuickJSExecutor({ wasm: quickjsWasm, maxInterruptChecks: 40_000 });
+//
+//   # wrangler.toml
+//   [[rules]]
+//   type = "CompiledWasm"
+//   globs = ["**/*.wasm"]
+//   fallthrough = true
+//
+// Keep maxInterruptChecks below the plan's CPU limit: Date.now() does not advance during synchronous execution
+// on Workers, so only that budget stops a tight loop. tests/support/workers/sandbox_harness.* is a working
+// example, exercised by tests/executors/quickjs_workerd_test.ts.
+
+import {
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
+  type QuickJSSyncVariant,
+  type QuickJSWASMModule,
+} from "quickjs-emscripten-core";
+import variantExport from "@jitl/quickjs-wasmfile-release-sync";
+import { ConfigurationError } from "../errors.ts";
+import type { CodeExecutionResult, CodeExecutor, ExecuteOptions } from "./executor.ts";
+import { BUILTIN_MODULES, type HostModuleSpec, hostModuleSpec, type SandboxModule } from "./sandbox_modules.ts";
+import type { SessionLimits } from "./execution_budget.ts";
+import { SandboxSession } from "./quickjs_session.ts";
+import { scanTopLevel } from "./top_level.ts";
+import { encodeJson } from "./value_bridge.ts";
+import { buildResult, crashResult } from "./step_result.ts";
+
+/** The QuickJS WASM module, or a loader for it (called once, on first use). */
+export type QuickJSWasmSource = WebAssembly.Module | (() => Promise<WebAssembly.Module>);
+
+export interface QuickJSExecutorOptions {
+  wasm: QuickJSWasmSource;
+  /** Wall-clock limit per step, including time spent awaiting tools. Default 30,000 ms. */
+  timeLimitMs?: number;
+  /** Memory the step's code may use. Default 64 MiB (the WASM memory is capped at this plus 16 MiB of engine). */
+  memoryLimitBytes?: number;
+  /** QuickJS stack limit: deep recursion fails with a RangeError. Default 256 KiB (about 1,300 JS frames). */
+  maxStackBytes?: number;
+  /** Cap on captured print output, and on the printed form of the last output. Default 50,000 characters. */
+  maxOutputChars?: number;
+  /**
+   * CPU budget independent of the clock, in QuickJS interrupt checks (one per ~10,000 branches or calls; a tight
+   * loop makes 4,000 to 30,000 a second). It matters on Cloudflare Workers, where the clock stands still during
+   * synchronous execution. When set, it is a hard budget everywhere. By default only checks at which the clock
+   * has not moved count, up to `timeLimitMs * 4` of them: on Workers about the time limit's worth of a tight
+   * loop; elsewhere the wall-clock limit decides.
+   */
+  maxInterruptChecks?: number;
+  /** Modules the code may import. Default `["math"]`. Each must be built in or registered in `modules`. */
+  authorizedImports?: string[];
+  /** Host modules: plain objects of functions (positional JSON arguments, sync or async) and JSON values. */
+  modules?: Record<string, SandboxModule>;
+}
+
+export const EXECUTOR_DEFAULTS = {
+  timeLimitMs: 30_000,
+  memoryLimitBytes: 64 * 1024 * 1024,
+  maxStackBytes: 256 * 1024,
+  maxOutputChars: 50_000,
+  authorizedImports: ["math"],
+} as const;
+
+/** Pages (64 KiB) the engine needs besides the code's heap: its 16 MiB initial memory (data + 5 MiB C stack). */
+const ENGINE_PAGES = 256;
+/** The sync variant (its typings describe a CommonJS module: accept either shape of the default export). */
+const variantImport = variantExport as unknown as QuickJSSyncVariant | { default: QuickJSSyncVariant };
+const variant: QuickJSSyncVariant = "default" in variantImport ? variantImport.default : variantImport;
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+export class QuickJSExecutor implements CodeExecutor {
+  readonly limits: SessionLimits;
+  readonly authorizedImports: string[];
+  readonly modules: Record<string, SandboxModule>;
+  #moduleSpecs: Record<string, HostModuleSpec> = {};
+  #wasm: QuickJSWasmSource;
+  #module?: Promise<WebAssembly.Module>;
+
+  constructor(options: QuickJSExecutorOptions) {
+    const timeLimitMs = options.timeLimitMs ?? EXECUTOR_DEFAULTS.timeLimitMs;
+    this.limits = {
+      timeLimitMs,
+      memoryLimitBytes: options.memoryLimitBytes ?? EXECUTOR_DEFAULTS.memoryLimitBytes,
+      maxStackBytes: options.maxStackBytes ?? EXECUTOR_DEFAULTS.maxStackBytes,
+      maxOutputChars: options.maxOutputChars ?? EXECUTOR_DEFAULTS.maxOutputChars,
+      maxInterruptChecks: options.maxInterruptChecks,
+    };
+    this.modules = { ...options.modules };
+    for (const name of BUILTIN_MODULES) {
+      if (Object.hasOwn(this.modules, name)) throw new ConfigurationError(`Module "${name}" is built in`);
+    }
+    this.authorizedImports = [...(options.authorizedImports ?? EXECUTOR_DEFAULTS.authorizedImports)];
+    for (const name of this.authorizedImports) {
+      if (!(BUILTIN_MODULES as readonly string[]).includes(name) && !Object.hasOwn(this.modules, name)) {
+        throw new ConfigurationError(`Authorized import "${name}" is neither built in nor registered in modules`);
+      }
+      if (Object.hasOwn(this.modules, name)) this.#moduleSpecs[name] = hostModuleSpec(name, this.modules[name]);
+    }
+    this.#wasm = options.wasm;
+  }
+
+  async execute(code: string, options: ExecuteOptions): Promise<CodeExecutionResult> {
+    for (const name of Object.keys(options.tools)) {
+      if (!IDENTIFIER.test(name)) throw new ConfigurationError(`Tool name "${name}" is not a JavaScript identifier`);
+    }
+    const scan = scanTopLevel(code);
+    const variablesJson = encodeJson(options.variables);
+    const memory = new WebAssembly.Memory({
+      initial: ENGINE_PAGES,
+      maximum: ENGINE_PAGES + Math.ceil(this.limits.memoryLimitBytes / 65536),
+    });
+    const quickjs = await this.#instantiate(memory);
+    let session: SandboxSession | undefined;
+    try {
+      session = new SandboxSession(quickjs, {
+        limits: this.limits,
+        tools: options.tools,
+        modules: this.modules,
+        moduleSpecs: this.#moduleSpecs,
+        authorized: this.authorizedImports,
+        signal: options.signal,
+      });
+      const skipped = session.install(variablesJson);
+      const outcome = await session.run(scan.code);
+      const result = buildResult({ session, outcome, scan, options, skipped, memory, limits: this.limits });
+      try {
+        session.close();
+      } catch {
+        // Freeing failed: the instance is garbage either way, and the result is already read.
+      }
+      return result;
+    } catch (error) {
+      if (error instanceof ConfigurationError) throw error;
+      // The engine itself failed (for example the host stack overflowed inside WASM): this instance is dropped
+      // without touching it again.
+      return crashResult(error, session?.output.text ?? "", options.variables);
+    }
+  }
+
+  async #instantiate(memory: WebAssembly.Memory): Promise<QuickJSWASMModule> {
+    this.#module ??= this.#wasm instanceof WebAssembly.Module ? Promise.resolve(this.#wasm) : this.#wasm();
+    const wasmModule = await this.#module.catch((error) => {
+      this.#module = undefined;
+      throw error;
+    });
+    return await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule, wasmMemory: memory }));
+  }
+}

@@ -1,0 +1,38 @@
+/** Shared executor and tools for the executor tests. */
+
+import type { CodeExecutionResult, ExecuteOptions, SandboxTool } from "../../lib/executors/executor.ts";
+import { createDenoQuickJSExecutor } from "../../lib/executors/quickjs_wasm_deno.ts";
+import type { QuickJSExecutorOptions } from "../../lib/executors/quickjs_executor.ts";
+
+export const tools: Record<string, SandboxTool> = {
+  reverse_words: ({ text }) => Promise.resolve(String(text).split(" ").reverse().join(" ")),
+  add: ({ a, b }) => Number(a) + Number(b),
+  echo: (args) => args,
+  bytes: ({ size }) => new Uint8Array(Number(size)).map((_, i) => i % 256),
+  byte_length: ({ data }) => (data instanceof Uint8Array ? data.length : -1),
+  fail: ({ message }) => Promise.reject(new TypeError(String(message ?? "tool failed"))),
+  sleep: ({ ms }, { signal }) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => resolve("slept"), Number(ms));
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(new Error("aborted"));
+      });
+    }),
+};
+
+export const executor = createDenoQuickJSExecutor({ timeLimitMs: 3_000 });
+
+/** Runs `code` with the shared tools (or `options`), on `withExecutor` if given. */
+export function run(
+  code: string,
+  options: Partial<ExecuteOptions> = {},
+  withExecutor = executor,
+): Promise<CodeExecutionResult> {
+  return withExecutor.execute(code, { variables: {}, tools, ...options });
+}
+
+/** An executor with some options changed. */
+export function executorWith(options: Omit<QuickJSExecutorOptions, "wasm">) {
+  return createDenoQuickJSExecutor({ timeLimitMs: 3_000, ...options });
+}
