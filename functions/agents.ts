@@ -1,5 +1,7 @@
 import {
   calculatorTool,
+  CodeAgent,
+  type CodeExecutor,
   ConfigurationError,
   type Model,
   type MultiStepAgent,
@@ -52,15 +54,28 @@ export function createExampleModel(env: AgentEnv): Model {
 }
 
 /** The example agents served by `functions/deno.ts` and `functions/worker.ts`, by route name. */
-export function createAgents(env: AgentEnv): Record<string, MultiStepAgent> {
+export function createAgents(env: AgentEnv, options: { executor?: CodeExecutor } = {}): Record<string, MultiStepAgent> {
   const model = createExampleModel(env);
-  return {
+  const tools = [calculatorTool, currentTimeTool, textStatsTool, reverseWordsTool];
+  const agents: Record<string, MultiStepAgent> = {
     assistant: new ToolCallingAgent({
       name: "assistant",
       description: "A general assistant that calculates, tells the time and measures or rearranges text.",
       model,
-      tools: [calculatorTool, currentTimeTool, textStatsTool, reverseWordsTool],
+      tools,
       maxSteps: 10,
     }),
   };
+  if (options.executor) {
+    agents.coder = new CodeAgent({
+      name: "coder",
+      description: "Solves tasks by writing JavaScript that calls the same tools, in a QuickJS sandbox.",
+      model,
+      tools,
+      executor: options.executor,
+      authorizedImports: ["math"],
+      maxSteps: 10,
+    });
+  }
+  return agents;
 }

@@ -1,7 +1,8 @@
 /**
  * smolstep: smolagents-style agents for edge runtimes, one step per invocation.
  * Every public name is exported here. Runtime adapters with runtime-specific types live in their own modules:
- * `lib/stores/deno_kv_store.ts` (Deno KV).
+ * `lib/stores/deno_kv_store.ts` (Deno KV), `lib/executors/quickjs_wasm_deno.ts` (loads the sandbox's WASM in
+ * Deno/Node; Workers import the .wasm file, see `QuickJSExecutor`).
  */
 
 // Agents
@@ -19,6 +20,16 @@ export type {
 export type { AgentEvent, RunResult } from "./agents/agent_events.ts";
 export { parseJsonIfNeeded, parseToolCallFromText } from "./agents/tool_call_parsing.ts";
 export { TOOL_CALLING_SYSTEM_PROMPT } from "./agents/prompts/tool_calling_prompt.ts";
+export { CODE_TOOL_NAME, CodeAgent, ReactCodeAgent } from "./agents/code_agent.ts";
+export type { CodeAgentOptions } from "./agents/code_agent.ts";
+export { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, parseCodeBlobs } from "./agents/code_parsing.ts";
+export { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./agents/prompts/code_agent_prompt.ts";
+
+// Code sandbox (Deno/Node loader: lib/executors/quickjs_wasm_deno.ts)
+export { formatObservation } from "./executors/executor.ts";
+export type { CodeExecutionResult, CodeExecutor, ExecuteOptions, SandboxTool } from "./executors/executor.ts";
+export { QuickJSExecutor } from "./executors/quickjs_executor.ts";
+export type { QuickJSExecutorOptions } from "./executors/quickjs_executor.ts";
 
 // Memory and state
 export { AgentStateSchema, parseAgentState, STATE_VERSION, StateVersionError } from "./memory/agent_state.ts";

@@ -63,4 +63,6 @@ export interface RunOptions {
   /** Image URLs (https: or data:) given with the task. */
   images?: string[];
   signal?: AbortSignal;
+  /** CodeAgent only (transformers-agents): ask the model for the program and return its code without running it. */
+  returnGeneratedCode?: boolean;
 }

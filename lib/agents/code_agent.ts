@@ -1,17 +1,17 @@
 import { AgentExecutionError, ConfigurationError } from "../errors.ts";
-import type { CodeExecutor, SandboxTool } from "../executors/executor.ts";
+import { type CodeExecutor, formatObservation, type SandboxTool } from "../executors/executor.ts";
 import { textOf } from "../models/chat_message.ts";
 import type { AgentOptions, RunOptions } from "./agent_options.ts";
 import { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, parseCodeBlobs } from "./code_parsing.ts";
 import { type ActionDraft, emptyDraft, MultiStepAgent, type StepContext } from "./multi_step_agent.ts";
-import { stringifyObservation, toJsonValue, truncateContent } from "./observations.ts";
+import { toJsonValue, truncateContent } from "./observations.ts";
 import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
 import { fillPrompt } from "./prompts/tool_calling_prompt.ts";
 
 export interface CodeAgentOptions extends AgentOptions {
   /**
-   * The sandbox that runs the model's code. Create it once per agent (e.g. `await createQuickJsExecutor(...)`)
-   * and share it: every step gets a fresh context inside it.
+   * The sandbox that runs the model's code: `createDenoQuickJSExecutor()` in Deno/Node, `new QuickJSExecutor({
+   * wasm })` with the imported .wasm module on Workers. Create it once and share it; every step is isolated.
    */
   executor: CodeExecutor;
   /** Module names the code may import, as configured on the executor (shown to the model). */
@@ -43,7 +43,9 @@ export class CodeAgent extends MultiStepAgent {
   constructor(options: CodeAgentOptions) {
     super(options);
     if (!options.executor) {
-      throw new ConfigurationError("A CodeAgent needs an `executor` (e.g. `await createQuickJsExecutor()`).");
+      throw new ConfigurationError(
+        "A CodeAgent needs an `executor` (e.g. `createDenoQuickJSExecutor()`, or `new QuickJSExecutor({ wasm })` on Workers).",
+      );
     }
     this.executor = options.executor;
     this.authorizedImports = options.authorizedImports ?? options.additionalAuthorizedImports ?? [];
@@ -78,7 +80,7 @@ export class CodeAgent extends MultiStepAgent {
   }
 
   /** Asks the model for code and returns it without running it (transformers-agents' `returnGeneratedCode`). */
-  async generateCode(task: string, options: RunOptions = {}): Promise<string> {
+  override async generateCode(task: string, options: RunOptions = {}): Promise<string> {
     const state = this.start(task, options);
     const draft = emptyDraft();
     const reply = await this.generate(this.writeMemoryToMessages(state), {
@@ -100,13 +102,13 @@ export class CodeAgent extends MultiStepAgent {
 
     const result = await this.executor.execute(code, {
       variables: { ...state.additionalArgs, ...(state.variables ?? {}) },
-      tools: this.#sandboxTools(signal),
+      tools: this.#sandboxTools(),
+      signal,
     });
     draft.variables = result.variables;
-    const parts = [`Execution logs:\n${result.logs}`];
-    if (!result.error && !result.finalAnswer) {
-      parts.push(`Last output from code snippet:\n${stringifyObservation(result.output)}`);
-    }
+    // Errors go on the step (fed back with the retry hint); the observation keeps what was printed before.
+    const shown = result.error || result.finalAnswer ? { ...result, error: undefined, output: undefined } : result;
+    const parts = [formatObservation(shown)];
     if (result.droppedVariables.length > 0) {
       parts.push(
         `Note: these variables hold values that cannot be kept for the next steps (functions, class instances...) and were dropped: ${
@@ -135,11 +137,11 @@ export class CodeAgent extends MultiStepAgent {
     return text.includes(open) && !text.trimEnd().endsWith(close) ? `${text.trimEnd()}\n${close}` : text;
   }
 
-  #sandboxTools(signal?: AbortSignal): Record<string, SandboxTool> {
+  #sandboxTools(): Record<string, SandboxTool> {
     const tools: Record<string, SandboxTool> = {};
     for (const [name, tool] of this.tools) {
       if (name === "final_answer") continue; // the sandbox provides its own, which ends the code at once
-      tools[name] = (args) => tool.call(args, { signal });
+      tools[name] = (args, { signal }) => tool.call(args, { signal });
     }
     return tools;
   }

@@ -229,6 +229,13 @@ export abstract class MultiStepAgent {
     return { state: next, step: record, events };
   }
 
+  /** Returns the code the model writes for `task` without running it; only code agents can. */
+  generateCode(_task: string, _options: RunOptions = {}): Promise<string> {
+    return Promise.reject(
+      new ConfigurationError(`${this.kind} does not write code; returnGeneratedCode needs a CodeAgent.`),
+    );
+  }
+
   /** Calls the model, adding its token usage to `draft`; wraps failures as `AgentGenerationError`. */
   protected async generate(
     messages: ChatMessage[],
@@ -327,6 +334,7 @@ export abstract class MultiStepAgent {
     options: RunOptions & { stream?: boolean; returnFullResult?: boolean } = {},
   ): AsyncGenerator<AgentEvent, AgentState> | Promise<unknown> {
     if (options.stream) return this.stream(task, options);
+    if (options.returnGeneratedCode) return this.generateCode(task, options);
     return this.#runToEnd(task, options);
   }
 

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startDenoEntry } from "../support/deno_entry.ts";
 import { apiClient } from "../support/http_client.ts";
-import { kvFullRun, scriptCalculation, statelessFullRun } from "../support/run_scenarios.ts";
+import {
+  kvFullRun,
+  scriptCalculation,
+  scriptCodeRun,
+  statelessCodeRun,
+  statelessFullRun,
+} from "../support/run_scenarios.ts";
 import { startScriptedModelServer } from "../support/scripted_model_server.ts";
 
 Deno.test("Deno entry (functions/deno.ts) end to end", async (t) => {
@@ -24,6 +30,19 @@ Deno.test("Deno entry (functions/deno.ts) end to end", async (t) => {
 
     await t.step("stateless mode: a full run with the signed state carried by the client", async () => {
       await statelessFullRun(apiClient(server.url), model);
+    });
+
+    await t.step("CodeAgent: three stateless steps, variables carried in the signed token", async () => {
+      await statelessCodeRun(apiClient(server.url), model);
+    });
+
+    await t.step("CodeAgent in KV mode: variables kept in Deno KV between steps", async () => {
+      scriptCodeRun(model);
+      const api = apiClient(server.url);
+      const { body: run } = await api.post("/v1/agents/coder/runs", { task: "Use the tools." });
+      for (let i = 0; i < 2; i++) assert.equal((await api.post(`/v1/runs/${run.runId}/steps`)).body.status, "running");
+      const last = await api.post(`/v1/runs/${run.runId}/steps`);
+      assert.equal(last.body.finalAnswer, "smol agents on the edge says 42");
     });
 
     await t.step("a run survives a killed process: the next process continues it", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { apiClient } from "../support/http_client.ts";
-import { kvFullRun, statelessFullRun } from "../support/run_scenarios.ts";
+import { kvFullRun, statelessCodeRun, statelessFullRun } from "../support/run_scenarios.ts";
 import { startScriptedModelServer } from "../support/scripted_model_server.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 
@@ -24,7 +24,7 @@ Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", 
       assert.equal((await apiClient(worker.url).get("/v1/agents")).status, 401);
       const listing = await api.get("/v1/agents");
       assert.equal(listing.status, 200);
-      assert.deepEqual(listing.body.agents.map((a: { name: string }) => a.name), ["assistant"]);
+      assert.deepEqual(listing.body.agents.map((a: { name: string }) => a.name), ["assistant", "coder"]);
     });
 
     await t.step("KV mode: a full run in workerd with Workers KV", async () => {
@@ -35,6 +35,13 @@ Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", 
     await t.step("stateless mode: a full run in workerd", async () => {
       await statelessFullRun(api, model);
     });
+
+    await t.step(
+      "CodeAgent: three stateless steps in workerd's QuickJS sandbox, variables carried in the token",
+      async () => {
+        await statelessCodeRun(api, model);
+      },
+    );
 
     await t.step("errors are JSON 4xx in workerd too", async () => {
       const bad = await api.post("/v1/agents/assistant/runs", "{oops");

@@ -72,3 +72,31 @@ export async function statelessFullRun(api: ApiClient, server: ScriptedModelServ
   assert.equal(again.status, 409);
   return { firstToken: created.body.state as string, finalToken: second.body.state as string };
 }
+
+/**
+ * The example `coder` CodeAgent over three invocations: variables set in steps 1 and 2 are used in step 3, so they
+ * must travel in the run state (the signed token in stateless mode).
+ */
+export function scriptCodeRun(server: ScriptedModelServer): void {
+  server.enqueue(
+    'Thought: compute first.\n<code>\nconst base = await calculator({ expression: "6 * 7" });\nconsole.log("base is", base);\n',
+    'Thought: now the words.\n<code>\nconst words = await reverse_words({ text: "edge the on agents smol" });\nwords.length\n</code>',
+    "Thought: combine both.\n<code>\nfinal_answer(`${words} says ${base}`);\n</code>",
+  );
+}
+
+export async function statelessCodeRun(api: ApiClient, server: ScriptedModelServer, agent = "coder") {
+  scriptCodeRun(server);
+  const created = await api.post(`/v1/agents/${agent}/runs`, { task: "Use the tools.", stateless: true });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const first = await api.post(`/v1/agents/${agent}/steps`, { state: created.body.state });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal(first.body.step.observations, "Execution logs:\nbase is 42\n");
+  const second = await api.post(`/v1/agents/${agent}/steps`, { state: first.body.state });
+  assert.equal(second.body.step.observations, "Execution logs:\n\nLast output from code snippet:\n23");
+  const third = await api.post(`/v1/agents/${agent}/steps`, { state: second.body.state });
+  assert.equal(third.status, 200, JSON.stringify(third.body));
+  assert.equal(third.body.status, "succeeded");
+  assert.equal(third.body.finalAnswer, "smol agents on the edge says 42");
+  assert.equal(third.body.step.code, "final_answer(`${words} says ${base}`);");
+}
