@@ -71,3 +71,8 @@ export class ModelError extends Error {
 export class ConfigurationError extends Error {
   override name = "ConfigurationError";
 }
+
+/** Input given to a paused run does not fit what it waits for. */
+export class InvalidInputError extends Error {
+  override name = "InvalidInputError";
+}

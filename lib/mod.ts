@@ -1,7 +1,7 @@
 /**
  * smolstep: smolagents-style agents for edge runtimes, one step per invocation.
  * Every public name is exported here. Runtime adapters with runtime-specific types live in their own modules:
- * `lib/stores/deno_kv_store.ts` (Deno KV), `lib/executors/quickjs_wasm_deno.ts` (loads the sandbox's WASM in
+ * `lib/stores/deno_kv_store.ts` and `lib/runs/deno_kv_queue.ts` (Deno KV), `lib/executors/quickjs_wasm_deno.ts` (loads the sandbox's WASM in
  * Deno/Node; Workers import the .wasm file, see `QuickJSExecutor`).
  */
 
@@ -33,7 +33,7 @@ export type { QuickJSExecutorOptions } from "./executors/quickjs_executor.ts";
 
 // Memory and state
 export { AgentStateSchema, parseAgentState, STATE_VERSION, StateVersionError } from "./memory/agent_state.ts";
-export type { AgentState, RunStatus } from "./memory/agent_state.ts";
+export type { AgentState, PendingInput, RunStatus } from "./memory/agent_state.ts";
 export type { ActionStep, PlanningStep, StepRecord, TaskStep } from "./memory/step_records.ts";
 export { memoryToMessages, RETRY_HINT } from "./memory/memory_to_messages.ts";
 
@@ -58,6 +58,8 @@ export { Tool, tool } from "./tools/tool.ts";
 export type { ToolContext, ToolSpec } from "./tools/tool.ts";
 export type { ToolInput, ToolInputs, ToolInputType } from "./tools/tool_inputs.ts";
 export { FinalAnswerTool } from "./tools/final_answer_tool.ts";
+export { UserInputTool } from "./tools/user_input_tool.ts";
+export type { ApprovalCheck } from "./tools/tool.ts";
 export { Toolbox } from "./tools/toolbox.ts";
 export { calculatorTool, evaluateExpression } from "./tools/calculator_tool.ts";
 
@@ -69,10 +71,19 @@ export type { WorkersKvNamespace } from "./stores/cloudflare_kv_store.ts";
 export { RunError, RunService } from "./runs/run_service.ts";
 export type { RunRecord } from "./runs/run_service.ts";
 export { StateTokenCodec, StateTokenError } from "./runs/state_token.ts";
+export { InProcessQueue, isQueueMessage } from "./runs/run_queue.ts";
+export type { QueueHandler, QueueMessage, RunQueue } from "./runs/run_queue.ts";
+export { CloudflareQueue } from "./runs/cloudflare_queue.ts";
+export type { WorkersQueue } from "./runs/cloudflare_queue.ts";
+export { BackgroundRunner } from "./runs/background_runner.ts";
+export { signPayload, verifyPayload } from "./runs/hmac_signature.ts";
 
 // HTTP
-export { createApp, DEFAULT_MAX_BODY_BYTES } from "./http/app.ts";
-export type { AppOptions } from "./http/app.ts";
+export { createApp, createSmolstep, DEFAULT_MAX_BODY_BYTES } from "./http/app.ts";
+export type { AppOptions, Smolstep } from "./http/app.ts";
+export { renderTaskTemplate, verifyWebhook } from "./http/webhooks.ts";
+export type { WebhookConfig } from "./http/webhooks.ts";
+export type { EventStreamOptions } from "./http/run_events.ts";
 export { HttpError } from "./http/http_errors.ts";
 
 // Errors
@@ -85,5 +96,6 @@ export {
   AgentToolCallError,
   AgentToolExecutionError,
   ConfigurationError,
+  InvalidInputError,
   ModelError,
 } from "./errors.ts";

@@ -1,10 +1,11 @@
-import type { RunStatus } from "../memory/agent_state.ts";
+import type { PendingInput, RunStatus } from "../memory/agent_state.ts";
 import type { StepRecord, TokenUsageRecord } from "../memory/step_records.ts";
 
 /** What a step emits: the recorded step, and the end of the run when it ended. */
 export type AgentEvent =
   | { type: "step"; agent: string; step: StepRecord }
-  | { type: "final_answer"; agent: string; status: RunStatus; output: unknown };
+  | { type: "final_answer"; agent: string; status: RunStatus; output: unknown }
+  | { type: "awaiting_input"; agent: string; pending: PendingInput };
 
 /** `run(task, { returnFullResult: true })`'s answer. */
 export interface RunResult {

@@ -1,4 +1,4 @@
-import type { AgentState } from "../memory/agent_state.ts";
+import type { AgentState, PendingInput } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import type { ModelLike } from "../models/model.ts";
 import type { Tool } from "../tools/tool.ts";
@@ -65,4 +65,9 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** CodeAgent only (transformers-agents): ask the model for the program and return its code without running it. */
   returnGeneratedCode?: boolean;
+  /**
+   * Answers a run that pauses for input (tool approval, `user_input`): return `{approve: true}`, `{approve: false,
+   * reason}` or `{answer}`. Without it, `run()` stops at `awaiting_input`.
+   */
+  onInput?: (pending: PendingInput, state: AgentState) => unknown | Promise<unknown>;
 }

@@ -1,5 +1,5 @@
 import { AgentError, AgentGenerationError, AgentMaxStepsError, ConfigurationError, ModelError } from "../errors.ts";
-import { type AgentState, parseAgentState, STATE_VERSION } from "../memory/agent_state.ts";
+import { type AgentState, parseAgentState, type PendingInput, STATE_VERSION } from "../memory/agent_state.ts";
 import { memoryToMessages } from "../memory/memory_to_messages.ts";
 import {
   type ActionStep,
@@ -8,12 +8,14 @@ import {
   timingSince,
   type TokenUsageRecord,
 } from "../memory/step_records.ts";
-import type { ChatMessage, TokenUsage } from "../models/chat_message.ts";
+import type { ChatMessage } from "../models/chat_message.ts";
 import { type GenerateOptions, type Model, toModel } from "../models/model.ts";
 import { textOf } from "../models/chat_message.ts";
 import type { Tool } from "../tools/tool.ts";
 import { Toolbox } from "../tools/toolbox.ts";
 import type { AgentEvent, RunResult } from "./agent_events.ts";
+import { runToEnd, streamRun } from "./run_loop.ts";
+import { addUsage, checkFinalAnswer, runStepCallbacks } from "./step_hooks.ts";
 import {
   type AgentOptions,
   DEFAULT_MAX_OBSERVATION_CHARS,
@@ -30,6 +32,8 @@ import {
  */
 export type ActionDraft = Omit<ActionStep, "type" | "stepNumber" | "timing" | "error"> & {
   variables?: Record<string, unknown>;
+  /** Set to pause the run (status `awaiting_input`) until `resume()` gets a decision or an answer. */
+  pendingInput?: PendingInput;
 };
 
 export function emptyDraft(): ActionDraft {
@@ -51,14 +55,6 @@ export interface StepResult {
 /** Thrown by `step()` for a state it must not step (finished, or made for another agent). */
 export class StepRefusedError extends Error {
   override name = "StepRefusedError";
-}
-
-function addUsage(total: TokenUsageRecord | null, usage: TokenUsage | null | undefined): TokenUsageRecord | null {
-  if (!usage) return total;
-  return {
-    inputTokens: (total?.inputTokens ?? 0) + usage.inputTokens,
-    outputTokens: (total?.outputTokens ?? 0) + usage.outputTokens,
-  };
 }
 
 /**
@@ -193,37 +189,102 @@ export abstract class MultiStepAgent {
       error = caught;
     }
     if (outOfSteps) error = new AgentMaxStepsError(`Reached max steps (${state.maxSteps}) without a final answer.`);
-    else if (draft.isFinalAnswer && !error) error = await this.#checkFinalAnswer(draft.actionOutput, state);
-    if (error && !outOfSteps) draft.isFinalAnswer = false;
+    return await this.#record(state, draft, error, {
+      index: state.steps.length,
+      replace: 0,
+      startTime,
+      stepNumber,
+      outOfSteps,
+    });
+  }
 
-    const { variables, ...fields } = draft;
+  /**
+   * Gives a paused run (`awaiting_input`) what it waits for, completing its last action step: `{approve, reason?}`
+   * for tool calls that need approval, `{answer}` for a `user_input` question. Atomic like `step()`.
+   */
+  async resume(state: AgentState, input: unknown, options: { signal?: AbortSignal } = {}): Promise<StepResult> {
+    if (state.agentName !== this.name) {
+      throw new StepRefusedError(`This state belongs to agent '${state.agentName}', not '${this.name}'.`);
+    }
+    if (state.status !== "awaiting_input" || !state.pendingInput) {
+      throw new StepRefusedError(`The run is '${state.status}', not waiting for input.`);
+    }
+    const index = state.steps.findLastIndex((step) => step.type === "action");
+    const paused = state.steps[index] as ActionStep;
+    const { type: _type, stepNumber, timing, error: _error, ...fields } = paused;
+    const draft: ActionDraft = { ...fields, observations: null, isFinalAnswer: false };
+    let error: AgentError | null = null;
+    try {
+      await this.completePendingInput(draft, state.pendingInput, input, { state, signal: options.signal });
+    } catch (caught) {
+      if (!(caught instanceof AgentError) || caught instanceof AgentGenerationError) throw caught;
+      error = caught;
+    }
+    return await this.#record(state, draft, error, {
+      index,
+      replace: 1,
+      startTime: timing.startTime,
+      stepNumber,
+      outOfSteps: false,
+    });
+  }
+
+  /** Completes an action step that paused for input; agents that never pause do not override it. */
+  protected completePendingInput(
+    _draft: ActionDraft,
+    _pending: PendingInput,
+    _input: unknown,
+    _context: StepContext,
+  ): Promise<void> {
+    return Promise.reject(new ConfigurationError(`${this.kind} does not pause for input.`));
+  }
+
+  /** Turns a finished draft into the step record and the next state (final answer, pause, callbacks, events). */
+  async #record(
+    state: AgentState,
+    draft: ActionDraft,
+    initialError: AgentError | null,
+    at: { index: number; replace: number; startTime: number; stepNumber: number; outOfSteps: boolean },
+  ): Promise<StepResult> {
+    let error = initialError;
+    if (!at.outOfSteps && draft.isFinalAnswer && !error) {
+      error = await checkFinalAnswer(this.#finalAnswerChecks, draft.actionOutput, state);
+    }
+    if (error && !at.outOfSteps) draft.isFinalAnswer = false;
+    const { variables, pendingInput, ...fields } = draft;
     const record: ActionStep = {
       type: "action",
-      stepNumber,
+      stepNumber: at.stepNumber,
       ...fields,
       error: error ? error.toJSON() : null,
-      timing: timingSince(startTime),
+      timing: timingSince(at.startTime),
     };
+    const steps = [...state.steps.slice(0, at.index), record, ...state.steps.slice(at.index + at.replace)];
+    const paused = pendingInput && !error && !record.isFinalAnswer ? pendingInput : undefined;
     let next: AgentState = {
       ...state,
       ...(variables ? { variables } : {}),
-      steps: [...state.steps, record],
-      stepNumber: outOfSteps ? state.stepNumber : stepNumber,
-      tokenUsage: addUsage(state.tokenUsage, record.tokenUsage),
+      steps,
+      status: paused ? "awaiting_input" : "running",
+      pendingInput: paused,
+      stepNumber: at.outOfSteps ? state.stepNumber : Math.max(state.stepNumber, at.stepNumber),
+      tokenUsage: at.replace ? state.tokenUsage : addUsage(state.tokenUsage, record.tokenUsage),
       updatedAt: Date.now(),
     };
     if (record.isFinalAnswer) {
       next = {
         ...next,
         steps: [...next.steps, { type: "final_answer", output: record.actionOutput }],
-        status: outOfSteps ? "max_steps_error" : "succeeded",
+        status: at.outOfSteps ? "max_steps_error" : "succeeded",
         finalAnswer: record.actionOutput,
       };
-      if (outOfSteps) next.error = record.error;
+      if (at.outOfSteps) next.error = record.error;
     }
-    next = await this.#runCallbacks(record, next);
+    next = await runStepCallbacks(this.#stepCallbacks, record, next, this.name);
     const events: AgentEvent[] = [{ type: "step", agent: this.name, step: record }];
-    if (next.status !== "running") {
+    if (next.status === "awaiting_input" && next.pendingInput) {
+      events.push({ type: "awaiting_input", agent: this.name, pending: next.pendingInput });
+    } else if (next.status !== "running") {
       events.push({ type: "final_answer", agent: this.name, status: next.status, output: next.finalAnswer ?? null });
     }
     return { state: next, step: record, events };
@@ -271,55 +332,9 @@ export abstract class MultiStepAgent {
     draft.isFinalAnswer = true;
   }
 
-  async #checkFinalAnswer(answer: unknown, state: AgentState): Promise<AgentError | null> {
-    for (const [index, check] of this.#finalAnswerChecks.entries()) {
-      const label = check.name || `#${index + 1}`;
-      try {
-        if (await check(answer, { task: state.task, steps: state.steps })) continue;
-        return new AgentError(`Final answer check '${label}' failed for answer ${JSON.stringify(answer)}.`);
-      } catch (caught) {
-        const message = caught instanceof Error ? caught.message : String(caught);
-        return new AgentError(`Final answer check '${label}' failed: ${message}`);
-      }
-    }
-    return null;
-  }
-
-  async #runCallbacks(record: StepRecord, state: AgentState): Promise<AgentState> {
-    const callbacks: StepCallback[] = Array.isArray(this.#stepCallbacks)
-      ? this.#stepCallbacks
-      : this.#stepCallbacks[record.type] ?? [];
-    let interrupted: string | undefined;
-    for (const callback of callbacks) {
-      await callback(record, {
-        state,
-        agentName: this.name,
-        interrupt: (reason) => interrupted = reason ?? "interrupted by a step callback",
-      });
-    }
-    if (interrupted === undefined || state.status !== "running") return state;
-    return { ...state, status: "failed", error: { type: "AgentInterruptedError", message: interrupted } };
-  }
-
-  /** Steps a run until it ends, yielding every event; returns the final state. */
-  async *stream(task: string, options: RunOptions = {}): AsyncGenerator<AgentEvent, AgentState> {
-    let state = this.start(task, options);
-    this.lastState = state;
-    while (state.status === "running") {
-      options.signal?.throwIfAborted();
-      try {
-        const result = await this.step(state, { signal: options.signal });
-        state = result.state;
-        yield* result.events;
-      } catch (caught) {
-        if (!(caught instanceof AgentGenerationError)) throw caught;
-        state = { ...state, status: "failed", error: caught.toJSON(), updatedAt: Date.now() };
-        yield { type: "final_answer", agent: this.name, status: "failed", output: null };
-      } finally {
-        this.lastState = state;
-      }
-    }
-    return state;
+  /** Steps a run until it ends (or pauses without `onInput`), yielding every event; returns the final state. */
+  stream(task: string, options: RunOptions = {}): AsyncGenerator<AgentEvent, AgentState> {
+    return streamRun(this, task, options);
   }
 
   /**
@@ -335,33 +350,6 @@ export abstract class MultiStepAgent {
   ): AsyncGenerator<AgentEvent, AgentState> | Promise<unknown> {
     if (options.stream) return this.stream(task, options);
     if (options.returnGeneratedCode) return this.generateCode(task, options);
-    return this.#runToEnd(task, options);
-  }
-
-  async #runToEnd(task: string, options: RunOptions & { returnFullResult?: boolean }): Promise<unknown> {
-    const startTime = Date.now();
-    const events = this.stream(task, options);
-    let next = await events.next();
-    while (!next.done) next = await events.next();
-    const state = next.value;
-    if (options.returnFullResult) {
-      return {
-        output: state.finalAnswer ?? null,
-        state: state.status === "succeeded"
-          ? "success"
-          : state.status === "max_steps_error"
-          ? "max_steps_error"
-          : "failed",
-        steps: state.steps,
-        tokenUsage: state.tokenUsage,
-        timing: timingSince(startTime),
-        error: state.error,
-      } satisfies RunResult;
-    }
-    if (state.status === "failed") {
-      const message = state.error?.message ?? "The run failed.";
-      throw state.error?.type === "AgentGenerationError" ? new AgentGenerationError(message) : new AgentError(message);
-    }
-    return state.finalAnswer;
+    return runToEnd(this, task, options);
   }
 }

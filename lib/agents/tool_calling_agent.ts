@@ -1,4 +1,8 @@
-import { AgentToolCallError, AgentToolExecutionError } from "../errors.ts";
+import { z } from "zod";
+import { AgentToolCallError, AgentToolExecutionError, InvalidInputError } from "../errors.ts";
+import type { PendingInput } from "../memory/agent_state.ts";
+import { validateToolArguments } from "../tools/tool_validation.ts";
+import { UserInputTool } from "../tools/user_input_tool.ts";
 import { textOf } from "../models/chat_message.ts";
 import { FINAL_ANSWER_TOOL_NAME } from "../tools/final_answer_tool.ts";
 import type { AgentOptions } from "./agent_options.ts";
@@ -60,8 +64,83 @@ export class ToolCallingAgent extends MultiStepAgent {
       return;
     }
 
+    const pending = await this.#pendingInputFor(calls, state.additionalArgs);
+    if (pending) {
+      draft.pendingInput = pending;
+      return;
+    }
+    await this.#runCalls(calls, draft, state.additionalArgs, signal);
+  }
+
+  /** Resumes a paused step: runs the approved calls, or records the rejection or the user's answer. */
+  protected override async completePendingInput(
+    draft: ActionDraft,
+    pending: PendingInput,
+    input: unknown,
+    { state, signal }: StepContext,
+  ): Promise<void> {
+    if (pending.kind === "question") {
+      const parsed = z.strictObject({ answer: z.string() }).safeParse(input);
+      if (!parsed.success) throw new InvalidInputError('The run waits for an answer: send {"answer": "..."}.');
+      draft.observations = truncateContent(parsed.data.answer, this.maxObservationChars);
+      draft.actionOutput = parsed.data.answer;
+      return;
+    }
+    const parsed = z.strictObject({ approve: z.boolean(), reason: z.string().optional() }).safeParse(input);
+    if (!parsed.success) {
+      throw new InvalidInputError(
+        'The run waits for a decision: send {"approve": true} or {"approve": false, "reason": "..."}.',
+      );
+    }
+    if (!parsed.data.approve) {
+      const reason = parsed.data.reason ? `: ${parsed.data.reason}` : ".";
+      draft.observations = `The user rejected this action${reason} Do not repeat it unchanged.`;
+      draft.actionOutput = null;
+      return;
+    }
+    const calls = pending.toolCalls.map((call) => ({ id: call.id, name: call.name, arguments: call.arguments }));
+    await this.#runCalls(calls, draft, state.additionalArgs, signal);
+  }
+
+  /** A `user_input` call, or calls of tools that need approval, pause the step instead of running. */
+  async #pendingInputFor(
+    calls: ParsedToolCall[],
+    additionalArgs: Record<string, unknown>,
+  ): Promise<PendingInput | undefined> {
+    const tools = calls.map((call) => this.toolbox.get(call.name));
+    const asking = calls.findIndex((_call, index) => tools[index] instanceof UserInputTool);
+    if (asking >= 0) {
+      if (calls.length > 1) throw new AgentToolCallError("'user_input' must be called alone.");
+      const { question } = validateToolArguments(
+        "user_input",
+        tools[asking]!.schema,
+        calls[asking].arguments,
+        tools[asking]!.inputs,
+      ) as { question: string };
+      return { kind: "question", question, callId: calls[asking].id };
+    }
+    for (const [index, tool] of tools.entries()) {
+      if (!tool || !tool.needsApproval) continue;
+      const args = substituteAdditionalArgs(calls[index].arguments, additionalArgs);
+      const needed = typeof tool.needsApproval === "function"
+        ? await tool.needsApproval(validateToolArguments(tool.name, tool.schema, args, tool.inputs))
+        : true;
+      if (needed) {
+        return { kind: "approval", toolCalls: calls.map(({ id, name, arguments: a }) => ({ id, name, arguments: a })) };
+      }
+    }
+    return undefined;
+  }
+
+  /** Runs the calls concurrently; observations in call order; the first failure becomes the step's error. */
+  async #runCalls(
+    calls: ParsedToolCall[],
+    draft: ActionDraft,
+    additionalArgs: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const outcomes = await Promise.all(calls.map((call) =>
-      this.#execute(call, state.additionalArgs, signal).then(
+      this.#execute(call, additionalArgs, signal).then(
         (value): CallOutcome => ({ ok: true, value }),
         (error): CallOutcome => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
       )

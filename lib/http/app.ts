@@ -2,61 +2,29 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
-import { RunService } from "../runs/run_service.ts";
-import { StateTokenCodec } from "../runs/state_token.ts";
-import type { StateStore } from "../stores/state_store.ts";
+import type { QueueMessage } from "../runs/run_queue.ts";
+import { mountAgentRoutes } from "./agent_routes.ts";
+import { AppContext, type AppOptions } from "./app_context.ts";
 import { errorHandler, HttpError } from "./http_errors.ts";
-import { CreateRunBody, StatelessStepBody, StepBody } from "./http_schemas.ts";
-import { readJson } from "./request_body.ts";
-import { runView, stepView } from "./run_views.ts";
+import { mountRunRoutes } from "./run_routes.ts";
+import { mountWebhookRoutes } from "./webhook_routes.ts";
 
-export interface AppOptions {
-  /** The agents served, by route name. */
-  agents: Record<string, MultiStepAgent>;
-  /** Where KV-mode runs live. Without it, only stateless runs are served. */
-  store?: StateStore;
-  /** Signs (and encrypts) stateless state tokens; at least 16 characters. Without it, stateless mode is off. */
-  secret?: string;
-  /** When set, `/v1/*` requires `Authorization: Bearer <one of these>` (compared in constant time). */
-  apiKeys?: string[];
-  /** CORS for browser callers: `true` allows any origin, or give Hono's cors options. Off by default. */
-  cors?: boolean | Parameters<typeof cors>[0];
-  /** Request bodies larger than this are rejected with 413 (default 1 MiB). */
-  maxBodyBytes?: number;
-  /** Encrypt stateless tokens (default true); they are always signed. */
-  encryptState?: boolean;
-  /** Lifetime of stateless tokens in seconds (default 7 days). */
-  stateTtlSeconds?: number;
-  /** How long a step may hold a KV run's lock before another step may take over (default 5 minutes). */
-  lockTtlMs?: number;
-}
+export type { AppOptions } from "./app_context.ts";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-/** Builds the smolstep HTTP API as a Hono app (`app.fetch` is a standard fetch handler). */
-export function createApp(options: AppOptions): Hono {
-  const app = new Hono();
-  const runs = options.store ? new RunService(options.store, { lockTtlMs: options.lockTtlMs }) : undefined;
-  const tokens = options.secret
-    ? new StateTokenCodec(options.secret, { encrypt: options.encryptState, ttlSeconds: options.stateTtlSeconds })
-    : undefined;
+export interface Smolstep {
+  /** The HTTP API; `app.fetch` is a standard fetch handler. */
+  app: Hono;
+  /** Give every message of the platform queue to this (Deno KV `listenQueue`, a Worker's `queue()` handler). */
+  handleQueueMessage(message: QueueMessage): Promise<void>;
+}
 
-  const agentNamed = (name: string): MultiStepAgent => {
-    const agent = Object.hasOwn(options.agents, name) ? options.agents[name] : undefined;
-    if (!agent) throw new HttpError(404, "agent_not_found", `No agent named '${name}'.`);
-    return agent;
-  };
-  const requireRuns = (): RunService => {
-    if (!runs) throw new HttpError(501, "store_not_configured", "This server keeps no runs; use stateless mode.");
-    return runs;
-  };
-  const requireTokens = (): StateTokenCodec => {
-    if (!tokens) {
-      throw new HttpError(501, "stateless_not_configured", "Stateless runs need a server secret (SMOLSTEP_SECRET).");
-    }
-    return tokens;
-  };
+/** Builds the HTTP API and the queue consumer that continues background runs. */
+export function createSmolstep(options: AppOptions): Smolstep {
+  const ctx = new AppContext(options);
+  const app = new Hono();
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   app.onError(errorHandler);
   app.notFound((c) =>
@@ -66,86 +34,33 @@ export function createApp(options: AppOptions): Hono {
   app.use(
     "/v1/*",
     bodyLimit({
-      maxSize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      maxSize: maxBodyBytes,
       onError: () => {
-        throw new HttpError(
-          413,
-          "payload_too_large",
-          `Request bodies are limited to ${options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes.`,
-        );
+        throw new HttpError(413, "payload_too_large", `Request bodies are limited to ${maxBodyBytes} bytes.`);
       },
     }),
   );
-  if (options.apiKeys?.length) app.use("/v1/*", bearerAuth({ token: options.apiKeys }));
+  // Webhooks authenticate by signature, not by API key.
+  if (options.apiKeys?.length) {
+    const auth = bearerAuth({ token: options.apiKeys });
+    app.use("/v1/*", (c, next) => c.req.path.startsWith("/v1/hooks/") ? next() : auth(c, next));
+  }
 
   app.get("/health", (c) => c.json({ ok: true, agents: Object.keys(options.agents).length }));
+  mountAgentRoutes(app, ctx);
+  mountRunRoutes(app, ctx);
+  mountWebhookRoutes(app, ctx);
 
-  app.get("/v1/agents", (c) =>
-    c.json({
-      agents: Object.entries(options.agents).map(([name, agent]) => ({
-        name,
-        kind: agent.kind,
-        description: agent.description,
-        maxSteps: agent.maxSteps,
-        tools: [...agent.tools.values()].map((tool) => ({
-          name: tool.name,
-          description: tool.description,
-          inputs: tool.inputs,
-          outputType: tool.outputType,
-          parameters: tool.parameters,
-        })),
-      })),
-      modes: { kv: Boolean(runs), stateless: Boolean(tokens) },
-    }));
+  return {
+    app,
+    handleQueueMessage: async (message) => {
+      if (!ctx.background) throw new Error("This server has no store and queue for background runs.");
+      await ctx.background.handle(message);
+    },
+  };
+}
 
-  app.post("/v1/agents/:name/runs", async (c) => {
-    const name = c.req.param("name");
-    const agent = agentNamed(name);
-    const body = await readJson(c, CreateRunBody);
-    const state = agent.start(body.task, {
-      maxSteps: body.maxSteps ?? body.maxIterations,
-      additionalArgs: body.additionalArgs,
-      images: body.images,
-    });
-    if (body.stateless) {
-      return c.json({ agent: name, status: state.status, state: await requireTokens().seal(name, state) }, 201);
-    }
-    const record = await requireRuns().create(name, state);
-    return c.json({ ...runView(record.runId, name, state) }, 201, { Location: `/v1/runs/${record.runId}` });
-  });
-
-  app.post("/v1/agents/:name/steps", async (c) => {
-    const name = c.req.param("name");
-    const agent = agentNamed(name);
-    const codec = requireTokens();
-    const body = await readJson(c, StatelessStepBody);
-    const state = await codec.open(body.state, name);
-    const result = await agent.step(state, { signal: c.req.raw.signal });
-    return c.json({ agent: name, ...stepView(result.state, result.step), state: await codec.seal(name, result.state) });
-  });
-
-  app.post("/v1/runs/:runId/steps", async (c) => {
-    const service = requireRuns();
-    await readJson(c, StepBody, { optional: true });
-    const runId = c.req.param("runId");
-    const idempotencyKey = c.req.header("Idempotency-Key");
-    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
-      throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
-    }
-    const found = await service.get(runId);
-    if (!found) throw new HttpError(404, "run_not_found", `No run with id '${runId}'.`);
-    const agent = agentNamed(found.record.agent);
-    const outcome = await service.step(runId, agent, { idempotencyKey, signal: c.req.raw.signal });
-    const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
-    return c.json({ runId, ...stepView(outcome.record.state, outcome.step) }, 200, headers);
-  });
-
-  app.get("/v1/runs/:runId", async (c) => {
-    const runId = c.req.param("runId");
-    const found = await requireRuns().get(runId);
-    if (!found) throw new HttpError(404, "run_not_found", `No run with id '${runId}'.`);
-    return c.json(runView(runId, found.record.agent, found.record.state));
-  });
-
-  return app;
+/** The HTTP API alone (see `createSmolstep` for background runs). */
+export function createApp(options: AppOptions): Hono {
+  return createSmolstep(options).app;
 }

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { StepRefusedError } from "../agents/multi_step_agent.ts";
-import { AgentGenerationError, ConfigurationError } from "../errors.ts";
+import { AgentGenerationError, ConfigurationError, InvalidInputError } from "../errors.ts";
 import { StateVersionError } from "../memory/agent_state.ts";
 import { RunError } from "../runs/run_service.ts";
 import { StateTokenError } from "../runs/state_token.ts";
@@ -20,6 +20,7 @@ const RUN_ERROR_STATUS = {
   run_finished: 409,
   step_in_progress: 409,
   step_lost: 409,
+  not_awaiting_input: 409,
 } as const;
 
 const TOKEN_ERROR_STATUS = { invalid_token: 400, token_expired: 410, token_agent_mismatch: 400 } as const;
@@ -39,6 +40,7 @@ export function classifyError(error: unknown): HttpError {
   if (error instanceof StateTokenError) return new HttpError(TOKEN_ERROR_STATUS[error.code], error.code, error.message);
   if (error instanceof StateVersionError) return new HttpError(400, "invalid_state", error.message);
   if (error instanceof StepRefusedError) return new HttpError(409, "step_refused", error.message);
+  if (error instanceof InvalidInputError) return new HttpError(400, "invalid_input", error.message);
   if (error instanceof ConfigurationError) return new HttpError(503, "not_configured", error.message);
   if (error instanceof AgentGenerationError) {
     return new HttpError(502, "model_error", `${error.message} The run was not changed; the step can be retried.`);

@@ -3,14 +3,17 @@ import type { StepRecord } from "../memory/step_records.ts";
 
 /** The JSON shapes the HTTP API answers with. */
 
-export function stepView(state: AgentState, step: StepRecord) {
+export function stepView(state: AgentState, step: StepRecord | null) {
   return {
     status: state.status,
     stepNumber: state.stepNumber,
     maxSteps: state.maxSteps,
     step,
-    ...(state.status !== "running" ? { finalAnswer: state.finalAnswer ?? null } : {}),
+    ...(state.status !== "running" && state.status !== "awaiting_input"
+      ? { finalAnswer: state.finalAnswer ?? null }
+      : {}),
     ...(state.error ? { error: state.error } : {}),
+    ...(state.pendingInput ? { pendingInput: state.pendingInput } : {}),
     tokenUsage: state.tokenUsage,
   };
 }
@@ -26,6 +29,7 @@ export function runView(runId: string, agent: string, state: AgentState) {
     steps: state.steps,
     finalAnswer: state.finalAnswer ?? null,
     error: state.error,
+    pendingInput: state.pendingInput ?? null,
     tokenUsage: state.tokenUsage,
     createdAt: new Date(state.createdAt).toISOString(),
     updatedAt: new Date(state.updatedAt).toISOString(),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { StepErrorSchema, StepRecordSchema, TokenUsageSchema } from "./step_records.ts";
+import { StepErrorSchema, StepRecordSchema, TokenUsageSchema, ToolCallRecordSchema } from "./step_records.ts";
 
 /**
  * The whole of a run between two steps, as plain JSON. Nothing else is kept in memory between invocations.
@@ -7,11 +7,27 @@ import { StepErrorSchema, StepRecordSchema, TokenUsageSchema } from "./step_reco
  * Changelog (bump `STATE_VERSION` and add a line, plus a migration in `parseAgentState`, for every change of
  * shape that older readers could misread):
  * - 1: first version: task, steps, counters, status, token totals, additional args, executor variables.
+ * - 2: statuses `cancelled` and `awaiting_input`; `pendingInput` (tool calls waiting for approval, or a question
+ *   for the user). A v1 state is a valid v2 state without them, so reading v1 only bumps the number.
  */
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
-export const RunStatusSchema = z.enum(["running", "succeeded", "max_steps_error", "failed"]);
+export const RunStatusSchema = z.enum([
+  "running",
+  "succeeded",
+  "max_steps_error",
+  "failed",
+  "cancelled",
+  "awaiting_input",
+]);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+/** Tool calls of the last action step that need a human decision, or a question the agent asked the user. */
+export const PendingInputSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("approval"), toolCalls: z.array(ToolCallRecordSchema) }),
+  z.object({ kind: z.literal("question"), question: z.string(), callId: z.string() }),
+]);
+export type PendingInput = z.infer<typeof PendingInputSchema>;
 
 export const AgentStateSchema = z.object({
   version: z.literal(STATE_VERSION),
@@ -32,6 +48,8 @@ export const AgentStateSchema = z.object({
   tokenUsage: TokenUsageSchema.nullable(),
   /** Sandbox variables the CodeAgent persists between steps. */
   variables: z.record(z.string(), z.unknown()).optional(),
+  /** Set while `status` is `awaiting_input`: what the run waits for before its last action step can finish. */
+  pendingInput: PendingInputSchema.optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
 });
@@ -42,6 +60,13 @@ export class StateVersionError extends Error {
   override name = "StateVersionError";
 }
 
+/** Brings an older state up to `STATE_VERSION`. */
+function migrate(input: unknown): unknown {
+  const state = input as { version?: unknown } | null;
+  if (state && typeof state === "object" && state.version === 1) return { ...state, version: 2 };
+  return input;
+}
+
 /** Validates (and, for older versions, migrates) a state read from a store, a token or a request. */
 export function parseAgentState(input: unknown): AgentState {
   const version = (input as { version?: unknown } | null)?.version;
@@ -50,7 +75,7 @@ export function parseAgentState(input: unknown): AgentState {
       `State version ${version} is newer than this server understands (${STATE_VERSION}); upgrade smolstep.`,
     );
   }
-  const result = AgentStateSchema.safeParse(input);
+  const result = AgentStateSchema.safeParse(migrate(input));
   if (!result.success) {
     const first = result.error.issues[0];
     throw new StateVersionError(

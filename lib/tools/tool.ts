@@ -3,6 +3,9 @@ import type { ToolDefinition } from "../models/chat_message.ts";
 import { inputsFromZod, type ToolInputs, type ToolInputType, zodFromInputs } from "./tool_inputs.ts";
 import { validateToolArguments } from "./tool_validation.ts";
 
+/** Decides per call whether a human must approve it (method syntax keeps tools of any argument type assignable). */
+export type ApprovalCheck<Args> = { check(args: Args): boolean | Promise<boolean> }["check"];
+
 /** What a tool receives besides its arguments. */
 export interface ToolContext {
   /** Aborted when the step is cancelled or times out. */
@@ -23,6 +26,12 @@ export abstract class Tool<Args extends Record<string, unknown> = Record<string,
   abstract readonly outputType: ToolInputType;
 
   abstract forward(args: Args, context: ToolContext): Output | Promise<Output>;
+
+  /**
+   * Human in the loop: when true (or when the function says so for these arguments), a ToolCallingAgent pauses
+   * the run in `awaiting_input` before calling this tool, until the call is approved or rejected.
+   */
+  needsApproval: boolean | ApprovalCheck<Args> = false;
 
   /** Override for one-time initialisation; awaited before the first `forward`. */
   setup(): void | Promise<void> {}
@@ -66,6 +75,8 @@ export interface ToolSpec<Schema extends z.ZodObject, Output> {
   output?: ToolInputType;
   run(args: z.infer<Schema>, context: ToolContext): Output | Promise<Output>;
   setup?(): void | Promise<void>;
+  /** Pause for a human decision before each call (or when the function returns true). */
+  needsApproval?: boolean | ApprovalCheck<z.infer<Schema>>;
 }
 
 class FunctionTool<Schema extends z.ZodObject, Output> extends Tool<z.infer<Schema>, Output> {
@@ -86,6 +97,7 @@ class FunctionTool<Schema extends z.ZodObject, Output> extends Tool<z.infer<Sche
     this.description = spec.description;
     this.outputType = spec.output ?? "string";
     this.#strict = spec.inputs.strict() as unknown as z.ZodType<z.infer<Schema>>;
+    this.needsApproval = spec.needsApproval ?? false;
     this.inputs = inputsFromZod(spec.inputs);
   }
 

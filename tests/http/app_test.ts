@@ -57,7 +57,7 @@ Deno.test("HTTP API over loopback", async (t) => {
       assert.equal(calculator.parameters.type, "object");
       assert.deepEqual(calculator.parameters.required, ["expression"]);
       assert.ok(assistant.tools.some((x: { name: string }) => x.name === "final_answer"));
-      assert.deepEqual(listing.body.modes, { kv: true, stateless: true });
+      assert.deepEqual(listing.body.modes, { kv: true, stateless: true, background: false });
     });
 
     for (const [label, store] of stores) {

@@ -1,0 +1,70 @@
+import { AgentError, AgentGenerationError } from "../errors.ts";
+import type { AgentState } from "../memory/agent_state.ts";
+import { timingSince } from "../memory/step_records.ts";
+import type { AgentEvent, RunResult } from "./agent_events.ts";
+import type { RunOptions } from "./agent_options.ts";
+import type { MultiStepAgent } from "./multi_step_agent.ts";
+
+/**
+ * `run()` and `stream()` as loops over `step()`. A run waiting for input is resumed with `options.onInput` when
+ * given; otherwise the loop stops there and the state says `awaiting_input`.
+ */
+export async function* streamRun(
+  agent: MultiStepAgent,
+  task: string,
+  options: RunOptions,
+): AsyncGenerator<AgentEvent, AgentState> {
+  let state = agent.start(task, options);
+  agent.lastState = state;
+  while (state.status === "running" || (state.status === "awaiting_input" && options.onInput)) {
+    options.signal?.throwIfAborted();
+    try {
+      const result = state.status === "awaiting_input"
+        ? await agent.resume(state, await options.onInput!(state.pendingInput!, state), { signal: options.signal })
+        : await agent.step(state, { signal: options.signal });
+      state = result.state;
+      yield* result.events;
+    } catch (caught) {
+      if (!(caught instanceof AgentGenerationError)) throw caught;
+      state = { ...state, status: "failed", error: caught.toJSON(), updatedAt: Date.now() };
+      yield { type: "final_answer", agent: agent.name, status: "failed", output: null };
+    } finally {
+      agent.lastState = state;
+    }
+  }
+  return state;
+}
+
+export async function runToEnd(
+  agent: MultiStepAgent,
+  task: string,
+  options: RunOptions & { returnFullResult?: boolean },
+): Promise<unknown> {
+  const startTime = Date.now();
+  const events = streamRun(agent, task, options);
+  let next = await events.next();
+  while (!next.done) next = await events.next();
+  const state = next.value;
+  if (options.returnFullResult) {
+    return {
+      output: state.finalAnswer ?? null,
+      state: state.status === "succeeded"
+        ? "success"
+        : state.status === "max_steps_error"
+        ? "max_steps_error"
+        : "failed",
+      steps: state.steps,
+      tokenUsage: state.tokenUsage,
+      timing: timingSince(startTime),
+      error: state.error,
+    } satisfies RunResult;
+  }
+  if (state.status === "awaiting_input") {
+    throw new AgentError("The run is waiting for input; pass `onInput` to run(), or use step() and resume().");
+  }
+  if (state.status === "failed") {
+    const message = state.error?.message ?? "The run failed.";
+    throw state.error?.type === "AgentGenerationError" ? new AgentGenerationError(message) : new AgentError(message);
+  }
+  return state.finalAnswer;
+}

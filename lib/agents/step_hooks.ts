@@ -1,0 +1,62 @@
+import { AgentError } from "../errors.ts";
+import type { AgentState } from "../memory/agent_state.ts";
+import type { StepRecord, TokenUsageRecord } from "../memory/step_records.ts";
+import type { TokenUsage } from "../models/chat_message.ts";
+import type { FinalAnswerCheck, StepCallback, StepCallbacks } from "./agent_options.ts";
+
+/** What happens around a step: token totals, final-answer checks, step callbacks. */
+
+export function addUsage(
+  total: TokenUsageRecord | null,
+  usage: TokenUsage | null | undefined,
+): TokenUsageRecord | null {
+  if (!usage) return total;
+  return {
+    inputTokens: (total?.inputTokens ?? 0) + usage.inputTokens,
+    outputTokens: (total?.outputTokens ?? 0) + usage.outputTokens,
+  };
+}
+
+/** Runs the checks in order; the first that returns false (or throws) becomes the step's error. */
+export async function checkFinalAnswer(
+  checks: FinalAnswerCheck[],
+  answer: unknown,
+  state: AgentState,
+): Promise<AgentError | null> {
+  for (const [index, check] of checks.entries()) {
+    const label = check.name || `#${index + 1}`;
+    try {
+      if (await check(answer, { task: state.task, steps: state.steps })) continue;
+      return new AgentError(`Final answer check '${label}' failed for answer ${JSON.stringify(answer)}.`);
+    } catch (caught) {
+      const message = caught instanceof Error ? caught.message : String(caught);
+      return new AgentError(`Final answer check '${label}' failed: ${message}`);
+    }
+  }
+  return null;
+}
+
+/** Calls the callbacks registered for `record`; one that calls `interrupt()` ends the run as `failed`. */
+export async function runStepCallbacks(
+  callbacks: StepCallbacks,
+  record: StepRecord,
+  state: AgentState,
+  agentName: string,
+): Promise<AgentState> {
+  const selected: StepCallback[] = Array.isArray(callbacks) ? callbacks : callbacks[record.type] ?? [];
+  let interrupted: string | undefined;
+  for (const callback of selected) {
+    await callback(record, {
+      state,
+      agentName,
+      interrupt: (reason) => interrupted = reason ?? "interrupted by a step callback",
+    });
+  }
+  if (interrupted === undefined || state.status === "succeeded" || state.status === "max_steps_error") return state;
+  return {
+    ...state,
+    status: "failed",
+    pendingInput: undefined,
+    error: { type: "AgentInterruptedError", message: interrupted },
+  };
+}

@@ -1,0 +1,78 @@
+import type { Hono } from "hono";
+import type { AppContext } from "./app_context.ts";
+import { HttpError } from "./http_errors.ts";
+import { CreateRunBody, StatelessInputBody, StatelessStepBody } from "./http_schemas.ts";
+import { readJson } from "./request_body.ts";
+import { runView, stepView } from "./run_views.ts";
+
+/** Agent listing, run creation (KV, stateless, background) and the stateless step / input routes. */
+export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
+  app.get("/v1/agents", (c) =>
+    c.json({
+      agents: Object.entries(ctx.options.agents).map(([name, agent]) => ({
+        name,
+        kind: agent.kind,
+        description: agent.description,
+        maxSteps: agent.maxSteps,
+        tools: [...agent.tools.values()].map((tool) => ({
+          name: tool.name,
+          description: tool.description,
+          inputs: tool.inputs,
+          outputType: tool.outputType,
+          parameters: tool.parameters,
+          ...(tool.needsApproval ? { needsApproval: true } : {}),
+        })),
+        webhook: Boolean(ctx.options.webhooks?.[name]),
+      })),
+      modes: { kv: Boolean(ctx.runs), stateless: Boolean(ctx.tokens), background: Boolean(ctx.background) },
+    }));
+
+  app.post("/v1/agents/:name/runs", async (c) => {
+    const name = c.req.param("name");
+    const agent = ctx.agent(name);
+    const body = await readJson(c, CreateRunBody);
+    if (body.stateless && (body.background || body.callbackUrl)) {
+      throw new HttpError(400, "invalid_request", "A stateless run cannot run in the background.");
+    }
+    if (body.callbackUrl && !body.background) {
+      throw new HttpError(400, "invalid_request", "callbackUrl needs background: true.");
+    }
+    const state = agent.start(body.task, {
+      maxSteps: body.maxSteps ?? body.maxIterations,
+      additionalArgs: body.additionalArgs,
+      images: body.images,
+    });
+    if (body.stateless) {
+      return c.json({ agent: name, status: state.status, state: await ctx.requireTokens().seal(name, state) }, 201);
+    }
+    const background = body.background ? ctx.requireBackground() : undefined;
+    const record = await ctx.requireRuns().create(name, state, {
+      background: Boolean(background),
+      callbackUrl: body.callbackUrl,
+    });
+    await background?.start(record);
+    return c.json({ ...runView(record.runId, name, state), background: Boolean(background) }, 201, {
+      Location: `/v1/runs/${record.runId}`,
+    });
+  });
+
+  app.post("/v1/agents/:name/steps", async (c) => {
+    const name = c.req.param("name");
+    const agent = ctx.agent(name);
+    const codec = ctx.requireTokens();
+    const body = await readJson(c, StatelessStepBody);
+    const state = await codec.open(body.state, name);
+    const result = await agent.step(state, { signal: c.req.raw.signal });
+    return c.json({ agent: name, ...stepView(result.state, result.step), state: await codec.seal(name, result.state) });
+  });
+
+  app.post("/v1/agents/:name/input", async (c) => {
+    const name = c.req.param("name");
+    const agent = ctx.agent(name);
+    const codec = ctx.requireTokens();
+    const { state: token, ...input } = await readJson(c, StatelessInputBody);
+    const state = await codec.open(token, name);
+    const result = await agent.resume(state, input, { signal: c.req.raw.signal });
+    return c.json({ agent: name, ...stepView(result.state, result.step), state: await codec.seal(name, result.state) });
+  });
+}

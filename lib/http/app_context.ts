@@ -1,0 +1,94 @@
+import type { cors } from "hono/cors";
+import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
+import { BackgroundRunner } from "../runs/background_runner.ts";
+import type { RunQueue } from "../runs/run_queue.ts";
+import { RunService } from "../runs/run_service.ts";
+import { StateTokenCodec } from "../runs/state_token.ts";
+import type { StateStore } from "../stores/state_store.ts";
+import { HttpError } from "./http_errors.ts";
+import type { EventStreamOptions } from "./run_events.ts";
+import type { WebhookConfig } from "./webhooks.ts";
+
+export interface AppOptions {
+  /** The agents served, by route name. */
+  agents: Record<string, MultiStepAgent>;
+  /** Where KV-mode runs live. Without it, only stateless runs are served. */
+  store?: StateStore;
+  /** Signs (and encrypts) stateless state tokens; at least 16 characters. Without it, stateless mode is off. */
+  secret?: string;
+  /** When set, `/v1/*` requires `Authorization: Bearer <one of these>` (compared in constant time). */
+  apiKeys?: string[];
+  /** CORS for browser callers: `true` allows any origin, or give Hono's cors options. Off by default. */
+  cors?: boolean | Parameters<typeof cors>[0];
+  /** Request bodies larger than this are rejected with 413 (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Encrypt stateless tokens (default true); they are always signed. */
+  encryptState?: boolean;
+  /** Lifetime of stateless tokens in seconds (default 7 days). */
+  stateTtlSeconds?: number;
+  /** How long a step may hold a KV run's lock before another step may take over (default 5 minutes). */
+  lockTtlMs?: number;
+  /** Continues background and webhook runs, one step per message. Without it, `background` runs are refused. */
+  queue?: RunQueue;
+  /** Verifies `POST /v1/hooks/{agent}` deliveries and signs result callbacks. */
+  webhookSecret?: string;
+  /** Agents that accept webhooks, and how a payload becomes a task. */
+  webhooks?: Record<string, WebhookConfig>;
+  /** Accepted clock difference for signed webhook timestamps (default 300 s). */
+  webhookToleranceSeconds?: number;
+  /** Attempts for a background step whose model call fails, and for callbacks (default 5). */
+  maxAttempts?: number;
+  /** First retry delay of background steps and callbacks, doubling per attempt (default 1000 ms). */
+  retryDelayMs?: number;
+  /** Server-Sent Events of `GET /v1/runs/{runId}/events`. */
+  events?: EventStreamOptions;
+}
+
+/** What the route modules share: the options and the services built from them. */
+export class AppContext {
+  readonly runs: RunService | undefined;
+  readonly tokens: StateTokenCodec | undefined;
+  readonly background: BackgroundRunner | undefined;
+
+  constructor(readonly options: AppOptions) {
+    this.runs = options.store ? new RunService(options.store, { lockTtlMs: options.lockTtlMs }) : undefined;
+    this.tokens = options.secret
+      ? new StateTokenCodec(options.secret, { encrypt: options.encryptState, ttlSeconds: options.stateTtlSeconds })
+      : undefined;
+    this.background = this.runs && options.queue
+      ? new BackgroundRunner({
+        runs: this.runs,
+        queue: options.queue,
+        agents: options.agents,
+        callbackSecret: options.webhookSecret,
+        maxAttempts: options.maxAttempts,
+        retryDelayMs: options.retryDelayMs,
+      })
+      : undefined;
+  }
+
+  agent(name: string): MultiStepAgent {
+    const agent = Object.hasOwn(this.options.agents, name) ? this.options.agents[name] : undefined;
+    if (!agent) throw new HttpError(404, "agent_not_found", `No agent named '${name}'.`);
+    return agent;
+  }
+
+  requireRuns(): RunService {
+    if (!this.runs) throw new HttpError(501, "store_not_configured", "This server keeps no runs; use stateless mode.");
+    return this.runs;
+  }
+
+  requireTokens(): StateTokenCodec {
+    if (!this.tokens) {
+      throw new HttpError(501, "stateless_not_configured", "Stateless runs need a server secret (SMOLSTEP_SECRET).");
+    }
+    return this.tokens;
+  }
+
+  requireBackground(): BackgroundRunner {
+    if (!this.background) {
+      throw new HttpError(501, "queue_not_configured", "Background runs need a store and a queue on this server.");
+    }
+    return this.background;
+  }
+}

@@ -1,0 +1,46 @@
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { RunService } from "../runs/run_service.ts";
+
+export interface EventStreamOptions {
+  /** How often the store is read for new steps (default 500 ms). */
+  pollMs?: number;
+  /** A stream ends after this long; clients reconnect with `Last-Event-ID` (default 25 s). */
+  maxDurationMs?: number;
+}
+
+/**
+ * `GET /v1/runs/{runId}/events`: Server-Sent Events of a run's step records. Each `step` event's id is the
+ * record's index, so a client reconnecting with `Last-Event-ID` continues after it. The stream ends with an
+ * `end` event (status, final answer, error) once the run has ended; `awaiting_input` is announced when it pauses.
+ * The store is polled, which works the same on every runtime.
+ */
+export function streamRunEvents(c: Context, runs: RunService, runId: string, options: EventStreamOptions) {
+  const pollMs = options.pollMs ?? 500;
+  const deadline = Date.now() + (options.maxDurationMs ?? 25_000);
+  const lastId = Number(c.req.header("Last-Event-ID") ?? c.req.query("after") ?? -1);
+  let next = Number.isInteger(lastId) && lastId >= -1 ? lastId + 1 : 0;
+  return streamSSE(c, async (stream) => {
+    let announcedPause = false;
+    while (!stream.aborted && Date.now() < deadline) {
+      const found = await runs.get(runId);
+      if (!found) return;
+      const { state } = found.record;
+      for (; next < state.steps.length; next++) {
+        await stream.writeSSE({ event: "step", id: String(next), data: JSON.stringify(state.steps[next]) });
+      }
+      if (state.status === "awaiting_input" && !announcedPause) {
+        await stream.writeSSE({ event: "awaiting_input", data: JSON.stringify(state.pendingInput ?? null) });
+        announcedPause = true;
+      } else if (state.status === "running") {
+        announcedPause = false;
+      }
+      if (state.status !== "running" && state.status !== "awaiting_input") {
+        const end = { status: state.status, finalAnswer: state.finalAnswer ?? null, error: state.error };
+        await stream.writeSSE({ event: "end", data: JSON.stringify(end) });
+        return;
+      }
+      await stream.sleep(pollMs);
+    }
+  });
+}

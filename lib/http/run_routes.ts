@@ -1,0 +1,63 @@
+import type { Hono } from "hono";
+import type { AppContext } from "./app_context.ts";
+import { HttpError } from "./http_errors.ts";
+import { InputBody, StepBody } from "./http_schemas.ts";
+import { readJson } from "./request_body.ts";
+import { streamRunEvents } from "./run_events.ts";
+import { runView, stepView } from "./run_views.ts";
+
+/** KV-mode run routes: step, read, follow (SSE), cancel, answer input. */
+export function mountRunRoutes(app: Hono, ctx: AppContext): void {
+  const load = async (runId: string) => {
+    const found = await ctx.requireRuns().get(runId);
+    if (!found) throw new HttpError(404, "run_not_found", `No run with id '${runId}'.`);
+    return found.record;
+  };
+
+  app.post("/v1/runs/:runId/steps", async (c) => {
+    await readJson(c, StepBody, { optional: true });
+    const runId = c.req.param("runId");
+    const idempotencyKey = c.req.header("Idempotency-Key");
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
+      throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
+    }
+    const record = await load(runId);
+    const outcome = await ctx.requireRuns().step(runId, ctx.agent(record.agent), {
+      idempotencyKey,
+      signal: c.req.raw.signal,
+    });
+    const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
+    return c.json({ runId, ...stepView(outcome.record.state, outcome.step) }, 200, headers);
+  });
+
+  app.get("/v1/runs/:runId", async (c) => {
+    const runId = c.req.param("runId");
+    const record = await load(runId);
+    return c.json({ ...runView(runId, record.agent, record.state), background: Boolean(record.background) });
+  });
+
+  app.get("/v1/runs/:runId/events", async (c) => {
+    const runId = c.req.param("runId");
+    await load(runId);
+    return streamRunEvents(c, ctx.requireRuns(), runId, ctx.options.events ?? {});
+  });
+
+  app.post("/v1/runs/:runId/cancel", async (c) => {
+    const runId = c.req.param("runId");
+    await load(runId);
+    const record = await ctx.requireRuns().cancel(runId);
+    const status = record.state.status;
+    return c.json({ runId, status, cancelled: status === "cancelled" }, status === "cancelled" ? 200 : 202);
+  });
+
+  app.post("/v1/runs/:runId/input", async (c) => {
+    const runId = c.req.param("runId");
+    const input = await readJson(c, InputBody);
+    const record = await load(runId);
+    const outcome = await ctx.requireRuns().resume(runId, ctx.agent(record.agent), input, { signal: c.req.raw.signal });
+    if (outcome.record.background && outcome.record.state.status === "running") {
+      await ctx.requireBackground().start(outcome.record);
+    }
+    return c.json({ runId, ...stepView(outcome.record.state, outcome.step) });
+  });
+}

@@ -1,0 +1,134 @@
+import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
+import { AgentGenerationError, ConfigurationError } from "../errors.ts";
+import { signPayload } from "./hmac_signature.ts";
+import type { QueueMessage, RunQueue } from "./run_queue.ts";
+import { RunError, type RunRecord, type RunService } from "./run_service.ts";
+
+export interface BackgroundOptions {
+  runs: RunService;
+  queue: RunQueue;
+  agents: Record<string, MultiStepAgent>;
+  /** Signs result callbacks (`X-Smolstep-Signature`). */
+  callbackSecret?: string;
+  /** Attempts per step (model failures) and per callback before giving up (default 5). */
+  maxAttempts?: number;
+  /** First retry delay; doubles per attempt (default 1000 ms). */
+  retryDelayMs?: number;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Handles queue messages: steps background runs one step per message and delivers result callbacks.
+ *
+ * Exactly once: a step message carries the number of step records the run had when it was enqueued (`seq`); it
+ * steps only a running run that still has exactly that many, under the run's lock, with the idempotency key
+ * `bg:<seq>`. A redelivered message whose step was already committed re-enqueues the continuation only if nothing
+ * newer happened, so a crash between commit and enqueue does not stall the run.
+ */
+export class BackgroundRunner {
+  readonly #options: BackgroundOptions;
+  readonly #maxAttempts: number;
+  readonly #retryDelayMs: number;
+
+  constructor(options: BackgroundOptions) {
+    this.#options = options;
+    this.#maxAttempts = options.maxAttempts ?? 5;
+    this.#retryDelayMs = options.retryDelayMs ?? 1000;
+  }
+
+  /** Enqueues the first step of a background run. */
+  async start(record: RunRecord): Promise<void> {
+    await this.#options.queue.enqueue({
+      type: "step",
+      runId: record.runId,
+      seq: record.state.steps.length,
+      attempt: 1,
+    });
+  }
+
+  /** Process one message. Throws only for transient conditions the platform should redeliver later. */
+  async handle(message: QueueMessage): Promise<void> {
+    if (message.type === "callback") return await this.#deliverCallback(message);
+    const { runs, agents, queue } = this.#options;
+    const found = await runs.get(message.runId);
+    if (!found) return;
+    const { record } = found;
+    const agent = agents[record.agent];
+    if (!agent || record.state.status !== "running" || record.state.steps.length !== message.seq) {
+      return await this.#afterDuplicate(record, message);
+    }
+    try {
+      const outcome = await runs.step(record.runId, agent, { idempotencyKey: `bg:${message.seq}` });
+      await this.#continue(outcome.record);
+    } catch (error) {
+      if (error instanceof RunError && error.code === "step_in_progress") throw error; // redeliver later
+      if (error instanceof RunError) return;
+      if (!(error instanceof AgentGenerationError || error instanceof ConfigurationError)) throw error;
+      if (message.attempt < this.#maxAttempts) {
+        const delayMs = this.#retryDelayMs * 2 ** (message.attempt - 1);
+        await queue.enqueue({ ...message, attempt: message.attempt + 1 }, { delayMs });
+        return;
+      }
+      const failed = await runs.fail(record.runId, {
+        type: error.name,
+        message: `${error.message} (gave up after ${message.attempt} attempts)`,
+      });
+      if (failed) await this.#continue(failed);
+    }
+  }
+
+  /** Next step, or the callback once the run has ended. */
+  async #continue(record: RunRecord): Promise<void> {
+    const { queue } = this.#options;
+    if (record.state.status === "running") {
+      await queue.enqueue({ type: "step", runId: record.runId, seq: record.state.steps.length, attempt: 1 });
+    } else if (record.callbackUrl && record.state.status !== "awaiting_input") {
+      await queue.enqueue({ type: "callback", runId: record.runId, attempt: 1 });
+    }
+  }
+
+  async #afterDuplicate(record: RunRecord, message: Extract<QueueMessage, { type: "step" }>): Promise<void> {
+    const own = record.idempotency.find(([key]) => key === `bg:${message.seq}`);
+    if (!own) return;
+    const latest = record.state.steps.length - 1;
+    const ownIsLatest = own[1] === latest ||
+      (own[1] === latest - 1 && record.state.steps[latest].type === "final_answer");
+    if (ownIsLatest) await this.#continue(record);
+  }
+
+  async #deliverCallback(message: Extract<QueueMessage, { type: "callback" }>): Promise<void> {
+    const { runs, queue, callbackSecret } = this.#options;
+    const found = await runs.get(message.runId);
+    const callbackUrl = found?.record.callbackUrl;
+    if (!found || !callbackUrl) return;
+    const { record } = found;
+    const body = JSON.stringify({
+      runId: record.runId,
+      agent: record.agent,
+      status: record.state.status,
+      finalAnswer: record.state.finalAnswer ?? null,
+      error: record.state.error,
+      tokenUsage: record.state.tokenUsage,
+    });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const headers: Record<string, string> = {
+      "Content-Type": "application/json",
+      "X-Smolstep-Delivery": `${record.runId}:result`,
+      "X-Smolstep-Timestamp": timestamp,
+    };
+    if (callbackSecret) headers["X-Smolstep-Signature"] = await signPayload(callbackSecret, `${timestamp}.${body}`);
+    let ok = false;
+    try {
+      const response = await (this.#options.fetch ?? fetch)(callbackUrl, { method: "POST", headers, body });
+      await response.body?.cancel();
+      ok = response.ok;
+    } catch {
+      ok = false;
+    }
+    if (!ok && message.attempt < this.#maxAttempts) {
+      await queue.enqueue({ ...message, attempt: message.attempt + 1 }, {
+        delayMs: this.#retryDelayMs * 2 ** (message.attempt - 1),
+      });
+    }
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The continuation seam: after each committed step of a background run, "step run X at sequence N" is enqueued on
+ * the platform queue (Deno KV queue, Cloudflare Queue, or the in-process queue for tests and local dev).
+ *
+ * A message only acts when the run still has exactly `seq` step records and is running, so a retried or
+ * duplicated delivery never runs a step twice.
+ */
+
+export type QueueMessage =
+  | { type: "step"; runId: string; seq: number; attempt: number }
+  | { type: "callback"; runId: string; attempt: number };
+
+export interface RunQueue {
+  enqueue(message: QueueMessage, options?: { delayMs?: number }): Promise<void>;
+}
+
+export type QueueHandler = (message: QueueMessage) => Promise<void>;
+
+/** Checks the shape of a message coming from a platform queue. */
+export function isQueueMessage(value: unknown): value is QueueMessage {
+  const message = value as Partial<QueueMessage> | null;
+  if (!message || typeof message !== "object" || typeof message.runId !== "string") return false;
+  if (typeof message.attempt !== "number") return false;
+  return message.type === "callback" || (message.type === "step" && typeof message.seq === "number");
+}
+
+/**
+ * A queue inside this process: deliveries run on timers, a handler that throws is retried (up to `maxDeliveries`
+ * times, with a growing delay), like the platform queues do. `idle()` resolves when nothing is pending.
+ */
+export class InProcessQueue implements RunQueue {
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #maxDeliveries: number;
+  #handler: QueueHandler | undefined;
+  #idleWaiters: Array<() => void> = [];
+  /** Every message handed to the handler, in order (tests inspect it). */
+  readonly delivered: QueueMessage[] = [];
+
+  constructor(options: { maxDeliveries?: number } = {}) {
+    this.#maxDeliveries = options.maxDeliveries ?? 5;
+  }
+
+  listen(handler: QueueHandler): void {
+    this.#handler = handler;
+  }
+
+  enqueue(message: QueueMessage, options: { delayMs?: number } = {}): Promise<void> {
+    this.#schedule(structuredClone(message), options.delayMs ?? 0, 1);
+    return Promise.resolve();
+  }
+
+  #schedule(message: QueueMessage, delayMs: number, delivery: number): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      const run = this.#deliver(message, delivery).finally(() => {
+        this.#running.delete(run);
+        this.#checkIdle();
+      });
+      this.#running.add(run);
+    }, delayMs);
+    this.#timers.add(timer);
+  }
+
+  async #deliver(message: QueueMessage, delivery: number): Promise<void> {
+    if (!this.#handler) throw new Error("InProcessQueue: no handler; call listen() first.");
+    this.delivered.push(message);
+    try {
+      await this.#handler(message);
+    } catch (error) {
+      if (delivery >= this.#maxDeliveries) {
+        console.error("smolstep: queue message dropped after retries", message, error);
+        return;
+      }
+      this.#schedule(message, 2 ** delivery * 10, delivery + 1);
+    }
+  }
+
+  #checkIdle(): void {
+    if (this.#timers.size > 0 || this.#running.size > 0) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves once no message is scheduled or being handled. */
+  idle(): Promise<void> {
+    if (this.#timers.size === 0 && this.#running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Drops scheduled deliveries (those being handled finish). */
+  close(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#checkIdle();
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * `SmolstepStateObject`: the Durable Object behind `DurableObjectStore`. Export it from the Worker entry and bind
+ * it with a `new_sqlite_classes` migration (it needs SQLite-backed storage: `ctx.storage.sql`).
+ *
+ * A plain class with `fetch()`, so it needs nothing from "cloudflare:workers" and stays importable from Deno; the
+ * runtime passes `(ctx, env)` to the constructor. Tables (names prefixed `smolstep_`):
+ *   smolstep_entries (key, version, chunks, expires_at)   one row per live key
+ *   smolstep_chunks  (key, idx, data BLOB)                the value's UTF-8 bytes, 1 MiB per row
+ *
+ * Atomicity. A Durable Object runs one JavaScript thread, but an `await` lets another request in. So each
+ * operation first awaits what it needs from the request (the body), then does all its storage work in one
+ * synchronous `transactionSync`: read the entry, compare the version, delete the old chunks, write the new ones and
+ * the entry. Nothing can interleave with a synchronous block, the transaction makes the write all-or-nothing (a
+ * failure midway rolls back), and the output gate holds the response until the write is durable. Of N concurrent
+ * compare-and-sets on one version, the first to reach the object wins and the others see the new version: 409.
+ *
+ * Expiry. `expires_at` (epoch ms) is checked on every read, so an expired value is gone at once; an alarm set to
+ * the earliest `expires_at` deletes the rows. The alarm is rescheduled synchronously after each write that touches
+ * an expiring entry, so calls reach storage in the order of the table states they were computed from.
+ */
+
+import { DURABLE_OBJECT_CHUNK_BYTES, DURABLE_OBJECT_MAX_VALUE_BYTES, WIRE } from "./durable_object_store.ts";
+
+/** The SQL cursor, as much of it as this class uses. */
+export interface SqlCursorLike {
+  toArray(): Record<string, unknown>[];
+}
+
+/** The `ctx` (DurableObjectState) the runtime passes, typed structurally (no @cloudflare/workers-types). */
+export interface DurableObjectContextLike {
+  storage: {
+    sql: { exec(query: string, ...bindings: unknown[]): SqlCursorLike };
+    transactionSync<T>(fn: () => T): T;
+    setAlarm(scheduledTime: number): Promise<void>;
+    deleteAlarm(): Promise<void>;
+  };
+}
+
+interface Entry {
+  version: string;
+  chunks: number;
+  expiresAt: number | null;
+}
+
+/** A malformed request from the store (400), as opposed to a storage failure (500). */
+class BadRequest extends Error {}
+
+const TABLES = [
+  `CREATE TABLE IF NOT EXISTS smolstep_entries (
+     key TEXT PRIMARY KEY, version TEXT NOT NULL, chunks INTEGER NOT NULL, expires_at INTEGER)`,
+  `CREATE TABLE IF NOT EXISTS smolstep_chunks (
+     key TEXT NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (key, idx))`,
+  `CREATE INDEX IF NOT EXISTS smolstep_entries_expiry ON smolstep_entries (expires_at)
+     WHERE expires_at IS NOT NULL`,
+];
+
+export class SmolstepStateObject {
+  readonly #ctx: DurableObjectContextLike;
+
+  constructor(ctx: DurableObjectContextLike, _env?: unknown) {
+    this.#ctx = ctx;
+    // Synchronous, so it completes before the first request is delivered.
+    for (const statement of TABLES) ctx.storage.sql.exec(statement);
+  }
+
+  async fetch(request: Request): Promise<Response> {
+    try {
+      const key = decodeHeader(request.headers.get(WIRE.key), "key");
+      switch (request.method) {
+        case "GET":
+          return this.#get(key);
+        case "PUT": {
+          const expected = parseExpected(request.headers.get(WIRE.expected));
+          const expireIn = parseExpireIn(request.headers.get(WIRE.expireIn));
+          const body = new Uint8Array(await request.arrayBuffer());
+          if (body.length > DURABLE_OBJECT_MAX_VALUE_BYTES) throw new BadRequest("value too large");
+          return await this.#put(key, body, expected, expireIn);
+        }
+        case "DELETE":
+          await this.#write(() => [null, this.#drop(key)]);
+          return new Response(null, { status: 204 });
+        default:
+          throw new BadRequest(`method ${request.method} not allowed`);
+      }
+    } catch (error) {
+      return new Response(String(error), { status: error instanceof BadRequest ? 400 : 500 });
+    }
+  }
+
+  /** Alarm handler: deletes every expired entry, then schedules the next expiry. */
+  alarm(): Promise<void> {
+    const now = Date.now();
+    return this.#write(() => {
+      this.#sql(
+        "DELETE FROM smolstep_chunks WHERE key IN (SELECT key FROM smolstep_entries WHERE expires_at <= ?)",
+        now,
+      );
+      this.#sql("DELETE FROM smolstep_entries WHERE expires_at <= ?", now);
+      return [undefined, true];
+    });
+  }
+
+  #get(key: string): Response {
+    const found = this.#ctx.storage.transactionSync(() => {
+      const entry = this.#live(key, Date.now());
+      if (!entry) return null;
+      const rows = this.#sql("SELECT data FROM smolstep_chunks WHERE key = ? ORDER BY idx", key);
+      if (rows.length !== entry.chunks) throw new Error(`"${key}" has ${rows.length} of ${entry.chunks} chunks`);
+      return { version: entry.version, parts: rows.map((row) => row.data as ArrayBuffer) };
+    });
+    if (!found) return new Response(null, { status: 404 });
+    return new Response(new Blob(found.parts), { headers: { [WIRE.version]: found.version } });
+  }
+
+  async #put(
+    key: string,
+    bytes: Uint8Array,
+    expected: string | null | undefined,
+    expireIn?: number,
+  ): Promise<Response> {
+    const version = await this.#write((): [string | null, boolean] => {
+      const now = Date.now();
+      const current = this.#live(key, now);
+      if (expected !== undefined && (current?.version ?? null) !== expected) return [null, false];
+      const expiresAt = expireIn === undefined ? null : now + Math.ceil(expireIn * 1000);
+      const chunks = Math.ceil(bytes.length / DURABLE_OBJECT_CHUNK_BYTES);
+      this.#sql("DELETE FROM smolstep_chunks WHERE key = ?", key);
+      for (let i = 0; i < chunks; i++) {
+        const data = bytes.subarray(i * DURABLE_OBJECT_CHUNK_BYTES, (i + 1) * DURABLE_OBJECT_CHUNK_BYTES);
+        this.#sql("INSERT INTO smolstep_chunks (key, idx, data) VALUES (?, ?, ?)", key, i, data);
+      }
+      const version = crypto.randomUUID();
+      this.#sql(
+        `INSERT INTO smolstep_entries (key, version, chunks, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET
+           version = excluded.version, chunks = excluded.chunks, expires_at = excluded.expires_at`,
+        key,
+        version,
+        chunks,
+        expiresAt,
+      );
+      return [version, expiresAt !== null || (current !== null && current.expiresAt !== null)];
+    });
+    if (version === null) return new Response(null, { status: 409 });
+    return new Response(null, { headers: { [WIRE.version]: version } });
+  }
+
+  /**
+   * Runs `change` in one synchronous transaction. `change` returns its result and whether expiries changed; if so,
+   * the alarm is re-aimed in the same synchronous turn (so concurrent writers cannot reorder the alarm calls).
+   */
+  async #write<T>(change: () => [T, boolean]): Promise<T> {
+    const storage = this.#ctx.storage;
+    const [result, expiryChanged] = storage.transactionSync(change);
+    if (expiryChanged) {
+      const next = this.#sql("SELECT MIN(expires_at) AS next FROM smolstep_entries")[0]?.next;
+      await (typeof next === "number" ? storage.setAlarm(next) : storage.deleteAlarm());
+    }
+    return result;
+  }
+
+  /** The key's entry, or null if missing; an expired entry is deleted here and reads as missing. */
+  #live(key: string, now: number): Entry | null {
+    const row = this.#sql("SELECT version, chunks, expires_at FROM smolstep_entries WHERE key = ?", key)[0];
+    if (!row) return null;
+    const entry: Entry = {
+      version: row.version as string,
+      chunks: row.chunks as number,
+      expiresAt: row.expires_at as number | null,
+    };
+    if (entry.expiresAt !== null && now >= entry.expiresAt) {
+      this.#drop(key);
+      return null;
+    }
+    return entry;
+  }
+
+  /** Deletes the key's rows; true if they held an expiring entry (so the alarm needs re-aiming). */
+  #drop(key: string): boolean {
+    const gone = this.#sql("DELETE FROM smolstep_entries WHERE key = ? RETURNING expires_at", key)[0];
+    this.#sql("DELETE FROM smolstep_chunks WHERE key = ?", key);
+    return gone !== undefined && gone.expires_at !== null;
+  }
+
+  #sql(query: string, ...bindings: unknown[]): Record<string, unknown>[] {
+    return this.#ctx.storage.sql.exec(query, ...bindings).toArray();
+  }
+}
+
+function decodeHeader(raw: string | null, name: string): string {
+  if (raw === null) throw new BadRequest(`missing ${name}`);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new BadRequest(`malformed ${name}`);
+  }
+}
+
+/** `undefined` (unconditional), `null` (create only) or a version string. */
+function parseExpected(raw: string | null): string | null | undefined {
+  if (raw === null) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decodeHeader(raw, "expected version"));
+  } catch (error) {
+    throw error instanceof BadRequest ? error : new BadRequest("malformed expected version");
+  }
+  if (parsed !== null && typeof parsed !== "string") throw new BadRequest("expected version must be a string or null");
+  return parsed;
+}
+
+function parseExpireIn(raw: string | null): number | undefined {
+  if (raw === null) return undefined;
+  const seconds = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(seconds) || seconds < 0) throw new BadRequest("malformed expireIn");
+  return seconds;
+}

@@ -1,0 +1,154 @@
+/**
+ * `StateStore` over a Cloudflare Durable Object namespace: strongly consistent, with a real compare-and-set.
+ * The binding is passed in (`new DurableObjectStore(env.STATE)`); the object class it talks to is
+ * `SmolstepStateObject` (`./durable_object_class.ts`), which the Worker must export and bind with a
+ * `new_sqlite_classes` migration.
+ *
+ * ATOMIC (`atomic = true`). Every key lives in exactly one object (`idFromName(objectName(key))`), and a Durable
+ * Object runs one JavaScript thread: the object checks the version and writes the new one inside a single
+ * synchronous SQLite transaction, so no other request to the same key can run in between. See the class file.
+ *
+ * Placement. By default the object name is the key itself, so `RunService` (`runs/<id>`) gets one object per run:
+ * runs never queue behind each other, and each run's lock and commit are served by the object that owns it.
+ * `objectName` may group keys (say, a run and the blobs it stores by reference) into one object; the store
+ * semantics stay per key either way.
+ *
+ * Limits. SQLite-backed Durable Objects refuse any string, BLOB or row over 2,000,000 bytes, so values travel as
+ * UTF-8 and are stored in chunks of {@link DURABLE_OBJECT_CHUNK_BYTES} (1 MiB). A value may be at most
+ * {@link DURABLE_OBJECT_MAX_VALUE_BYTES} (25 MiB of UTF-8, the same ceiling as Workers KV, so switching stores
+ * does not change what fits); a key at most {@link DURABLE_OBJECT_MAX_KEY_BYTES}. Larger ones throw a
+ * `RangeError` before anything is sent. A lone UTF-16 surrogate comes back as U+FFFD (`JSON.stringify` output
+ * never has one). `expireIn` is exact: an expired value reads as missing at once, and an alarm deletes it.
+ *
+ * The object is called with `fetch` (a small HTTP protocol, below) rather than RPC: RPC needs the class to extend
+ * `DurableObject` from "cloudflare:workers", which Deno cannot load, and this file and the class are reachable
+ * from `lib/mod.ts`.
+ */
+
+import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
+
+/** Bytes of UTF-8 per stored chunk: well under the 2,000,000-byte row limit, with room for the key. */
+export const DURABLE_OBJECT_CHUNK_BYTES = 1_048_576;
+/** Largest value (UTF-8 bytes) a `DurableObjectStore` accepts: 25 MiB. */
+export const DURABLE_OBJECT_MAX_VALUE_BYTES = 25 * 1_048_576;
+/** Longest key (UTF-8 bytes). */
+export const DURABLE_OBJECT_MAX_KEY_BYTES = 2_048;
+
+/**
+ * The wire protocol between `DurableObjectStore` and `SmolstepStateObject` (internal; both ends ship together).
+ * GET / PUT / DELETE on {@link WIRE.url}; the key in a header, URI-encoded. A PUT's body is the value's UTF-8
+ * bytes; a GET answers them (200, or 404 when missing). `expected` is the URI-encoded JSON of `expectedVersion`
+ * (absent: unconditional); a lost compare-and-set answers 409. The new or current version comes back in `version`.
+ */
+export const WIRE = {
+  url: "https://smolstep-state.internal/entry",
+  key: "x-smolstep-key",
+  expected: "x-smolstep-expected-version",
+  expireIn: "x-smolstep-expire-in",
+  version: "x-smolstep-version",
+} as const;
+
+/** The part of a Durable Object stub this store uses. */
+export interface DurableObjectStubLike {
+  fetch(request: Request): Promise<Response>;
+}
+
+/**
+ * The part of a Workers `DurableObjectNamespace` this store uses, typed structurally so `lib/` needs no
+ * `@cloudflare/workers-types`. A real binding (and Miniflare's) satisfies it.
+ */
+export interface DurableObjectNamespaceLike {
+  idFromName(name: string): unknown;
+  get(id: unknown): DurableObjectStubLike;
+}
+
+export interface DurableObjectStoreOptions {
+  /** Name of the object that holds `key`; the key itself by default (one object per key, i.e. per run). */
+  objectName?: (key: string) => string;
+}
+
+const encoder = new TextEncoder();
+// ignoreBOM: a value that starts with U+FEFF must keep it (Response.text() would strip it).
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+export class DurableObjectStore implements StateStore {
+  readonly atomic = true;
+  readonly #namespace: DurableObjectNamespaceLike;
+  readonly #objectName: (key: string) => string;
+
+  constructor(namespace: DurableObjectNamespaceLike, options: DurableObjectStoreOptions = {}) {
+    this.#namespace = namespace;
+    this.#objectName = options.objectName ?? ((key) => key);
+  }
+
+  async get(key: string): Promise<StoredValue | null> {
+    const response = await this.#send(key, "GET", {});
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return null;
+    }
+    await expectStatus(response, 200, "get", key);
+    return { value: decoder.decode(await response.arrayBuffer()), version: versionOf(response) };
+  }
+
+  async put(key: string, value: string, options: PutOptions = {}): Promise<PutResult> {
+    const { expectedVersion, expireIn } = options;
+    const bytes = encoder.encode(value);
+    if (bytes.length > DURABLE_OBJECT_MAX_VALUE_BYTES) {
+      throw new RangeError(
+        `DurableObjectStore: value for "${key}" is ${bytes.length} bytes of UTF-8; the limit is ${DURABLE_OBJECT_MAX_VALUE_BYTES}`,
+      );
+    }
+    if (expireIn !== undefined && !(Number.isFinite(expireIn) && expireIn >= 0)) {
+      throw new RangeError(`DurableObjectStore: expireIn must be a finite number of seconds >= 0, got ${expireIn}`);
+    }
+    const headers: Record<string, string> = {};
+    if (expectedVersion !== undefined) headers[WIRE.expected] = encodeURIComponent(JSON.stringify(expectedVersion));
+    if (expireIn !== undefined) headers[WIRE.expireIn] = String(expireIn);
+    const response = await this.#send(key, "PUT", headers, bytes);
+    if (response.status === 409) {
+      await response.body?.cancel();
+      return { ok: false };
+    }
+    await expectStatus(response, 200, "put", key);
+    await response.body?.cancel();
+    return { ok: true, version: versionOf(response) };
+  }
+
+  async delete(key: string): Promise<void> {
+    const response = await this.#send(key, "DELETE", {});
+    await expectStatus(response, 204, "delete", key);
+    await response.body?.cancel();
+  }
+
+  #send(
+    key: string,
+    method: string,
+    headers: Record<string, string>,
+    body?: Uint8Array<ArrayBuffer>,
+  ): Promise<Response> {
+    const keyBytes = encoder.encode(key).length;
+    if (keyBytes > DURABLE_OBJECT_MAX_KEY_BYTES) {
+      throw new RangeError(
+        `DurableObjectStore: key is ${keyBytes} bytes of UTF-8; the limit is ${DURABLE_OBJECT_MAX_KEY_BYTES}`,
+      );
+    }
+    // encodeURIComponent throws a URIError on a lone surrogate, so such a key is refused, never mangled.
+    headers[WIRE.key] = encodeURIComponent(key);
+    const stub = this.#namespace.get(this.#namespace.idFromName(this.#objectName(key)));
+    return stub.fetch(new Request(WIRE.url, { method, headers, body }));
+  }
+}
+
+/** Throws with the object's error text unless `response` has the expected status. */
+async function expectStatus(response: Response, status: number, op: string, key: string): Promise<void> {
+  if (response.status === status) return;
+  const text = await response.text().catch(() => "");
+  throw new Error(`DurableObjectStore: ${op} of "${key}" failed (${response.status}): ${text}`);
+}
+
+function versionOf(response: Response): string {
+  const version = response.headers.get(WIRE.version);
+  if (!version) throw new Error("DurableObjectStore: the object answered without a version");
+  return version;
+}
