@@ -3,7 +3,8 @@
  * it with a `new_sqlite_classes` migration (it needs SQLite-backed storage: `ctx.storage.sql`).
  *
  * A plain class with `fetch()`, so it needs nothing from "cloudflare:workers" and stays importable from Deno; the
- * runtime passes `(ctx, env)` to the constructor. Tables (names prefixed `smolstep_`):
+ * runtime passes `(ctx, env)` to the constructor. Tables, created by the first write and dropped again when the last
+ * entry is deleted or expires (so reads of missing keys store nothing, and an emptied object holds no rows):
  *   smolstep_entries (key, version, chunks, expires_at)   one row per live key
  *   smolstep_chunks  (key, idx, data BLOB)                the value's UTF-8 bytes, 1 MiB per row
  *
@@ -21,15 +22,10 @@
 
 import { DURABLE_OBJECT_CHUNK_BYTES, DURABLE_OBJECT_MAX_VALUE_BYTES, WIRE } from "./durable_object_store.ts";
 
-/** The SQL cursor, as much of it as this class uses. */
-export interface SqlCursorLike {
-  toArray(): Record<string, unknown>[];
-}
-
 /** The `ctx` (DurableObjectState) the runtime passes, typed structurally (no @cloudflare/workers-types). */
 export interface DurableObjectContextLike {
   storage: {
-    sql: { exec(query: string, ...bindings: unknown[]): SqlCursorLike };
+    sql: { exec(query: string, ...bindings: unknown[]): { toArray(): Record<string, unknown>[] } };
     transactionSync<T>(fn: () => T): T;
     setAlarm(scheduledTime: number): Promise<void>;
     deleteAlarm(): Promise<void>;
@@ -50,17 +46,16 @@ const TABLES = [
      key TEXT PRIMARY KEY, version TEXT NOT NULL, chunks INTEGER NOT NULL, expires_at INTEGER)`,
   `CREATE TABLE IF NOT EXISTS smolstep_chunks (
      key TEXT NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (key, idx))`,
-  `CREATE INDEX IF NOT EXISTS smolstep_entries_expiry ON smolstep_entries (expires_at)
-     WHERE expires_at IS NOT NULL`,
 ];
 
 export class SmolstepStateObject {
   readonly #ctx: DurableObjectContextLike;
+  /** Whether our tables exist: created by the first write, dropped when the last entry goes. */
+  #ready: boolean;
 
   constructor(ctx: DurableObjectContextLike, _env?: unknown) {
     this.#ctx = ctx;
-    // Synchronous, so it completes before the first request is delivered.
-    for (const statement of TABLES) ctx.storage.sql.exec(statement);
+    this.#ready = this.#tablesExist();
   }
 
   async fetch(request: Request): Promise<Response> {
@@ -89,19 +84,21 @@ export class SmolstepStateObject {
 
   /** Alarm handler: deletes every expired entry, then schedules the next expiry. */
   alarm(): Promise<void> {
-    const now = Date.now();
     return this.#write(() => {
+      if (!this.#ready) return [undefined, true];
+      const now = Date.now();
       this.#sql(
         "DELETE FROM smolstep_chunks WHERE key IN (SELECT key FROM smolstep_entries WHERE expires_at <= ?)",
         now,
       );
       this.#sql("DELETE FROM smolstep_entries WHERE expires_at <= ?", now);
+      this.#dropTablesIfEmpty();
       return [undefined, true];
     });
   }
 
   #get(key: string): Response {
-    const found = this.#ctx.storage.transactionSync(() => {
+    const found = this.#transaction(() => {
       const entry = this.#live(key, Date.now());
       if (!entry) return null;
       const rows = this.#sql("SELECT data FROM smolstep_chunks WHERE key = ? ORDER BY idx", key);
@@ -122,6 +119,10 @@ export class SmolstepStateObject {
       const now = Date.now();
       const current = this.#live(key, now);
       if (expected !== undefined && (current?.version ?? null) !== expected) return [null, false];
+      if (!this.#ready) {
+        for (const statement of TABLES) this.#sql(statement);
+        this.#ready = true;
+      }
       const expiresAt = expireIn === undefined ? null : now + Math.ceil(expireIn * 1000);
       const chunks = Math.ceil(bytes.length / DURABLE_OBJECT_CHUNK_BYTES);
       this.#sql("DELETE FROM smolstep_chunks WHERE key = ?", key);
@@ -150,17 +151,28 @@ export class SmolstepStateObject {
    * the alarm is re-aimed in the same synchronous turn (so concurrent writers cannot reorder the alarm calls).
    */
   async #write<T>(change: () => [T, boolean]): Promise<T> {
-    const storage = this.#ctx.storage;
-    const [result, expiryChanged] = storage.transactionSync(change);
+    const [result, expiryChanged] = this.#transaction(change);
     if (expiryChanged) {
-      const next = this.#sql("SELECT MIN(expires_at) AS next FROM smolstep_entries")[0]?.next;
+      const next = this.#ready ? this.#sql("SELECT MIN(expires_at) AS next FROM smolstep_entries")[0]?.next : null;
+      const storage = this.#ctx.storage;
       await (typeof next === "number" ? storage.setAlarm(next) : storage.deleteAlarm());
     }
     return result;
   }
 
+  /** `transactionSync`, re-reading whether the tables exist if it rolled back (it may have undone a CREATE). */
+  #transaction<T>(fn: () => T): T {
+    try {
+      return this.#ctx.storage.transactionSync(fn);
+    } catch (error) {
+      this.#ready = this.#tablesExist();
+      throw error;
+    }
+  }
+
   /** The key's entry, or null if missing; an expired entry is deleted here and reads as missing. */
   #live(key: string, now: number): Entry | null {
+    if (!this.#ready) return null;
     const row = this.#sql("SELECT version, chunks, expires_at FROM smolstep_entries WHERE key = ?", key)[0];
     if (!row) return null;
     const entry: Entry = {
@@ -177,9 +189,23 @@ export class SmolstepStateObject {
 
   /** Deletes the key's rows; true if they held an expiring entry (so the alarm needs re-aiming). */
   #drop(key: string): boolean {
+    if (!this.#ready) return false;
     const gone = this.#sql("DELETE FROM smolstep_entries WHERE key = ? RETURNING expires_at", key)[0];
     this.#sql("DELETE FROM smolstep_chunks WHERE key = ?", key);
+    this.#dropTablesIfEmpty();
     return gone !== undefined && gone.expires_at !== null;
+  }
+
+  /** An object whose last entry went keeps no tables, so a finished, deleted run leaves nothing stored. */
+  #dropTablesIfEmpty(): void {
+    if (this.#sql("SELECT 1 FROM smolstep_entries LIMIT 1").length > 0) return;
+    this.#sql("DROP TABLE smolstep_chunks");
+    this.#sql("DROP TABLE smolstep_entries");
+    this.#ready = false;
+  }
+
+  #tablesExist(): boolean {
+    return this.#sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'smolstep_entries'").length > 0;
   }
 
   #sql(query: string, ...bindings: unknown[]): Record<string, unknown>[] {

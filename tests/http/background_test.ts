@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import { createAgents } from "../../functions/agents.ts";
+import {
+  type AppOptions,
+  createSmolstep,
+  InProcessQueue,
+  MemoryStore,
+  OpenAIServerModel,
+  signPayload,
+  ToolCallingAgent,
+  verifyPayload,
+} from "../../lib/mod.ts";
+import { apiClient } from "../support/http_client.ts";
+import { scriptCalculation } from "../support/run_scenarios.ts";
+import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+
+const HOOK_SECRET = "hook-secret-0123456789";
+
+/** The app with an in-process queue, served on loopback. */
+function serveBackground(options: Omit<AppOptions, "queue">) {
+  const queue = new InProcessQueue();
+  const smolstep = createSmolstep({ retryDelayMs: 5, ...options, queue });
+  queue.listen(smolstep.handleQueueMessage);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, smolstep.app.fetch);
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  return {
+    url,
+    queue,
+    api: apiClient(url),
+    handle: smolstep.handleQueueMessage,
+    async close() {
+      await queue.idle();
+      queue.close();
+      await server.shutdown();
+    },
+  };
+}
+
+async function signedHook(url: string, body: string, headers: Record<string, string> = {}, secret = HOOK_SECRET) {
+  const timestamp = headers["X-Smolstep-Timestamp"] ?? String(Math.floor(Date.now() / 1000));
+  const signature = await signPayload(secret, `${timestamp}.${body}`);
+  const response = await fetch(url, {
+    method: "POST",
+    body,
+    headers: {
+      "Content-Type": "application/json",
+      "X-Smolstep-Timestamp": timestamp,
+      "X-Smolstep-Delivery": crypto.randomUUID(),
+      "X-Smolstep-Signature": signature,
+      ...headers,
+    },
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t) => {
+  const model = await startScriptedModelServer();
+  const received: Array<{ headers: Headers; body: string }> = [];
+  let callbackFailures = 1;
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+    received.push({ headers: request.headers, body: await request.text() });
+    return new Response(null, { status: callbackFailures-- > 0 ? 500 : 204 });
+  });
+  const callbackUrl = `http://127.0.0.1:${receiver.addr.port}/done`;
+  const agents = {
+    ...createAgents({ OPENAI_BASE_URL: model.url, OPENAI_API_KEY: "k" }),
+    fragile: new ToolCallingAgent({
+      name: "fragile",
+      model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
+    }),
+  };
+  const app = serveBackground({
+    agents,
+    store: new MemoryStore(),
+    webhookSecret: HOOK_SECRET,
+    webhooks: { assistant: { task: "Issue opened: {{issue.title}} (by {{issue.user.login}})", callbackUrl } },
+  });
+
+  try {
+    await t.step("a background run finishes with nobody polling", async () => {
+      model.reset();
+      scriptCalculation(model);
+      const created = await app.api.post("/v1/agents/assistant/runs", { task: "6*7?", background: true });
+      assert.equal(created.status, 201);
+      assert.equal(created.body.background, true);
+      await app.queue.idle();
+      const run = await app.api.get(`/v1/runs/${created.body.runId}`);
+      assert.equal(run.body.status, "succeeded");
+      assert.equal(run.body.finalAnswer, "6 times 7 is 42");
+      assert.equal(model.requests.length, 2);
+    });
+
+    await t.step("duplicate and stale queue deliveries change nothing", async () => {
+      model.reset();
+      scriptCalculation(model);
+      const { body } = await app.api.post("/v1/agents/assistant/runs", { task: "6*7?", background: true });
+      // The platform delivers the first message three times at once.
+      const first = { type: "step" as const, runId: body.runId, seq: 1, attempt: 1 };
+      await Promise.allSettled([app.handle(first), app.handle(first), app.handle(first)]);
+      await app.queue.idle();
+      const before = (await app.api.get(`/v1/runs/${body.runId}`)).body;
+      assert.equal(before.status, "succeeded");
+      assert.deepEqual(before.steps.map((s: { type: string }) => s.type), ["task", "action", "action", "final_answer"]);
+      assert.equal(model.requests.length, 2, "each step called the model once");
+      await app.handle(first);
+      await app.handle({ ...first, seq: 2 });
+      await app.queue.idle();
+      assert.deepEqual((await app.api.get(`/v1/runs/${body.runId}`)).body, before);
+      assert.equal(model.requests.length, 2);
+
+      // A message made stale by a step that came another way (a client's POST) does not step again.
+      model.reset();
+      model.enqueue(toolCallReply("calculator", { expression: "1" }), toolCallReply("calculator", { expression: "2" }));
+      const { body: manual } = await app.api.post("/v1/agents/assistant/runs", { task: "count" });
+      await app.api.post(`/v1/runs/${manual.runId}/steps`);
+      await app.handle({ type: "step", runId: manual.runId, seq: 1, attempt: 1 });
+      await app.queue.idle();
+      assert.equal((await app.api.get(`/v1/runs/${manual.runId}`)).body.steps.length, 2);
+      assert.equal(model.requests.length, 1);
+    });
+
+    await t.step("model failures are retried by the runner, then give up with status failed", async () => {
+      model.reset();
+      model.enqueue({ status: 500, error: "flaky" }, toolCallReply("final_answer", { answer: "made it" }));
+      const ok = await app.api.post("/v1/agents/fragile/runs", { task: "x", background: true });
+      await app.queue.idle();
+      assert.equal((await app.api.get(`/v1/runs/${ok.body.runId}`)).body.finalAnswer, "made it");
+      model.reset();
+      model.setHandler(() => ({ status: 503, error: "down for good" }));
+      const bad = await app.api.post("/v1/agents/fragile/runs", { task: "x", background: true });
+      await app.queue.idle();
+      const failed = (await app.api.get(`/v1/runs/${bad.body.runId}`)).body;
+      assert.equal(failed.status, "failed");
+      assert.match(failed.error.message, /down for good.*gave up after 5 attempts/);
+      assert.equal(model.requests.length, 5);
+      model.setHandler(undefined);
+    });
+
+    await t.step(
+      "a signed webhook starts a background run; its result is POSTed back, signed, with retries",
+      async () => {
+        model.reset();
+        received.length = 0;
+        model.enqueue(toolCallReply("final_answer", { answer: "triaged" }));
+        const payload = JSON.stringify({ issue: { title: "Crash on start", user: { login: "ada" } } });
+        const hook = await signedHook(`${app.url}/v1/hooks/assistant`, payload);
+        assert.equal(hook.status, 202, JSON.stringify(hook.body));
+        await app.queue.idle();
+        const run = (await app.api.get(`/v1/runs/${hook.body.runId}`)).body;
+        assert.equal(run.task, "Issue opened: Crash on start (by ada)");
+        assert.equal(run.status, "succeeded");
+        assert.equal(received.length, 2, "the first callback got a 500 and was retried");
+        const last = received[1];
+        const timestamp = last.headers.get("X-Smolstep-Timestamp");
+        assert.ok(
+          await verifyPayload(HOOK_SECRET, `${timestamp}.${last.body}`, last.headers.get("X-Smolstep-Signature")),
+        );
+        assert.deepEqual(JSON.parse(last.body).finalAnswer, "triaged");
+        assert.equal(last.headers.get("X-Smolstep-Delivery"), `${hook.body.runId}:result`);
+      },
+    );
+
+    await t.step(
+      "a replayed webhook changes nothing; bad, stale, unsigned and oversized ones are refused",
+      async () => {
+        model.reset();
+        model.enqueue(toolCallReply("final_answer", { answer: "once" }));
+        const headers = { "X-Smolstep-Delivery": "delivery-42" };
+        const first = await signedHook(`${app.url}/v1/hooks/assistant`, "{}", headers);
+        const replay = await signedHook(`${app.url}/v1/hooks/assistant`, "{}", headers);
+        assert.equal(first.status, 202);
+        assert.deepEqual(replay, { status: 200, body: { duplicate: true, runId: first.body.runId } });
+        await app.queue.idle();
+        assert.equal(model.requests.length, 1);
+
+        const url = `${app.url}/v1/hooks/assistant`;
+        const wrongSecret = await signedHook(url, "{}", {}, "not-the-secret-at-all");
+        assert.deepEqual([wrongSecret.status, wrongSecret.body.error.code], [401, "invalid_signature"]);
+        const stale = await signedHook(url, "{}", {
+          "X-Smolstep-Timestamp": String(Math.floor(Date.now() / 1000) - 3600),
+        });
+        assert.deepEqual([stale.status, stale.body.error.code], [401, "stale_timestamp"]);
+        const unsigned = await fetch(url, { method: "POST", body: "{}" });
+        assert.deepEqual([unsigned.status, (await unsigned.json()).error.code], [401, "missing_signature"]);
+        const huge = await signedHook(url, JSON.stringify({ blob: "x".repeat(1024 * 1024) }));
+        assert.deepEqual([huge.status, huge.body.error.code], [413, "payload_too_large"]);
+        const tampered = await fetch(url, {
+          method: "POST",
+          body: '{"issue":{"title":"evil"}}',
+          headers: {
+            "X-Smolstep-Timestamp": String(Math.floor(Date.now() / 1000)),
+            "X-Smolstep-Delivery": "d-9",
+            "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${Math.floor(Date.now() / 1000)}.{}`),
+          },
+        });
+        assert.equal(tampered.status, 401);
+        await tampered.body?.cancel();
+        const noHook = await signedHook(`${app.url}/v1/hooks/fragile`, "{}");
+        assert.deepEqual([noHook.status, noHook.body.error.code], [404, "webhook_not_configured"]);
+      },
+    );
+
+    await t.step("GitHub-style signatures (X-Hub-Signature-256 over the raw body) are accepted", async () => {
+      model.reset();
+      model.enqueue(toolCallReply("final_answer", { answer: "gh" }));
+      const body = JSON.stringify({ issue: { title: "From GitHub", user: { login: "octocat" } } });
+      const response = await fetch(`${app.url}/v1/hooks/assistant`, {
+        method: "POST",
+        body,
+        headers: { "X-Hub-Signature-256": await signPayload(HOOK_SECRET, body), "X-GitHub-Delivery": "gh-1" },
+      });
+      assert.equal(response.status, 202);
+      const { runId } = await response.json();
+      await app.queue.idle();
+      assert.equal((await app.api.get(`/v1/runs/${runId}`)).body.task, "Issue opened: From GitHub (by octocat)");
+    });
+
+    await t.step("background needs a queue; stateless runs cannot be background runs", async () => {
+      const noQueue = createSmolstep({ agents, store: new MemoryStore() }).app;
+      const response = await noQueue.request("/v1/agents/assistant/runs", {
+        method: "POST",
+        body: JSON.stringify({ task: "x", background: true }),
+      });
+      assert.equal(response.status, 501);
+      assert.equal((await response.json()).error.code, "queue_not_configured");
+      const mixed = await app.api.post("/v1/agents/assistant/runs", { task: "x", background: true, stateless: true });
+      assert.equal(mixed.status, 400);
+    });
+  } finally {
+    await app.close();
+    await receiver.shutdown();
+    await model.close();
+  }
+});
