@@ -1,16 +1,9 @@
 import { AgentError, AgentGenerationError, AgentMaxStepsError, ConfigurationError, ModelError } from "../errors.ts";
 import { type AgentState, parseAgentState, type PendingInput, STATE_VERSION } from "../memory/agent_state.ts";
 import { memoryToMessages } from "../memory/memory_to_messages.ts";
-import {
-  type ActionStep,
-  type StepRecord,
-  type TaskStep,
-  timingSince,
-  type TokenUsageRecord,
-} from "../memory/step_records.ts";
-import type { ChatMessage } from "../models/chat_message.ts";
+import { type ActionStep, type StepRecord, type TaskStep, timingSince } from "../memory/step_records.ts";
+import { type ChatMessage, textOf } from "../models/chat_message.ts";
 import { type GenerateOptions, type Model, toModel } from "../models/model.ts";
-import { textOf } from "../models/chat_message.ts";
 import type { Tool } from "../tools/tool.ts";
 import { Toolbox } from "../tools/toolbox.ts";
 import type { AgentEvent, RunResult } from "./agent_events.ts";
@@ -22,7 +15,6 @@ import {
   DEFAULT_MAX_STEPS,
   type FinalAnswerCheck,
   type RunOptions,
-  type StepCallback,
   type StepCallbacks,
 } from "./agent_options.ts";
 

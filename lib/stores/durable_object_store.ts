@@ -8,10 +8,12 @@
  * Object runs one JavaScript thread: the object checks the version and writes the new one inside a single
  * synchronous SQLite transaction, so no other request to the same key can run in between. See the class file.
  *
- * Placement. By default the object name is the key itself, so `RunService` (`runs/<id>`) gets one object per run:
- * runs never queue behind each other, and each run's lock and commit are served by the object that owns it.
- * `objectName` may group keys (say, a run and the blobs it stores by reference) into one object; the store
- * semantics stay per key either way.
+ * Placement: one object per run. By default a key lives in the object named by its first two `/`-separated
+ * segments ({@link runObjectName}), so `RunService`'s keys for a run (`runs/<id>`, `runs/<id>/cancel`, and anything
+ * it later stores by reference under that prefix) share one object, and different runs never share one: runs
+ * never queue behind each other, and a run's lock, commit and cancel flag are served by the one object that owns
+ * it. `objectName` may place keys differently (`(key) => key` for one object per key); the store semantics stay
+ * per key either way.
  *
  * Limits. SQLite-backed Durable Objects refuse any string, BLOB or row over 2,000,000 bytes, so values travel as
  * UTF-8 and are stored in chunks of {@link DURABLE_OBJECT_CHUNK_BYTES} (1 MiB). A value may be at most
@@ -63,8 +65,13 @@ export interface DurableObjectNamespaceLike {
 }
 
 export interface DurableObjectStoreOptions {
-  /** Name of the object that holds `key`; the key itself by default (one object per key, i.e. per run). */
+  /** Name of the object that holds `key`; {@link runObjectName} by default. */
   objectName?: (key: string) => string;
+}
+
+/** The default placement: the key's first two `/`-separated segments ("runs/<id>/cancel" -> "runs/<id>"). */
+export function runObjectName(key: string): string {
+  return key.split("/", 2).join("/");
 }
 
 const encoder = new TextEncoder();
@@ -78,7 +85,7 @@ export class DurableObjectStore implements StateStore {
 
   constructor(namespace: DurableObjectNamespaceLike, options: DurableObjectStoreOptions = {}) {
     this.#namespace = namespace;
-    this.#objectName = options.objectName ?? ((key) => key);
+    this.#objectName = options.objectName ?? runObjectName;
   }
 
   async get(key: string): Promise<StoredValue | null> {
