@@ -1,29 +1,74 @@
 /**
- * Cloudflare Workers entry: the example agents over HTTP, runs kept in Workers KV (binding `RUNS`).
- * Vars and secrets (OPENAI_API_KEY, SMOLSTEP_SECRET, ...) come from `env`, so the app is built on first request.
+ * Cloudflare Workers entry: the example agents over HTTP, runs kept in Durable Objects (binding `STATE`, one
+ * object per run; Workers KV `RUNS` as a fallback), background
+ * runs continued through a Cloudflare Queue (binding `STEPS`, consumed by `queue()` below).
+ * Vars and secrets (OPENAI_API_KEY, SMOLSTEP_SECRET, ...) come from `env`, so everything is built on first use.
  */
-import type { Hono } from "hono";
 // Workers cannot compile WASM from bytes: the sandbox's .wasm is imported as a module (wrangler CompiledWasm rule).
 // @ts-types="../lib/executors/quickjs_wasm_module.d.ts"
 import quickjsWasm from "../node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm";
-import { CloudflareKvStore, createApp, QuickJSExecutor, type WorkersKvNamespace } from "../lib/mod.ts";
+import {
+  CloudflareKvStore,
+  CloudflareQueue,
+  createSmolstep,
+  isQueueMessage,
+  QuickJSExecutor,
+  type Smolstep,
+  type WorkersKvNamespace,
+  type WorkersQueue,
+} from "../lib/mod.ts";
+import { type DurableObjectNamespaceLike, DurableObjectStore } from "../lib/stores/durable_object_store.ts";
 import { type AgentEnv, createAgents } from "./agents.ts";
 import { type ServerEnv, serverOptions } from "./server_options.ts";
 
+// The Durable Object class behind DurableObjectStore: workerd finds it by this export name (wrangler.toml).
+export { SmolstepStateObject } from "../lib/stores/durable_object_class.ts";
+
 interface WorkerEnv extends AgentEnv, ServerEnv {
-  RUNS: WorkersKvNamespace;
+  /** Runs, one Durable Object each (strongly consistent: the default). */
+  STATE?: DurableObjectNamespaceLike;
+  /** Workers KV, used for runs only when no STATE binding exists (eventually consistent). */
+  RUNS?: WorkersKvNamespace;
+  STEPS?: WorkersQueue;
 }
 
-let app: Hono | undefined;
+interface QueueBatch {
+  messages: Array<{ body: unknown; ack(): void; retry(options?: { delaySeconds?: number }): void }>;
+}
+
+let smolstep: Smolstep | undefined;
+
+function build(env: WorkerEnv): Smolstep {
+  // Deployed Workers freeze the clock while code runs: the interrupt budget bounds tight loops (see QuickJSExecutor).
+  const executor = new QuickJSExecutor({ wasm: quickjsWasm, maxInterruptChecks: 40_000 });
+  const agents = createAgents(env, { executor });
+  return createSmolstep({
+    agents,
+    store: env.STATE ? new DurableObjectStore(env.STATE) : env.RUNS ? new CloudflareKvStore(env.RUNS) : undefined,
+    queue: env.STEPS ? new CloudflareQueue(env.STEPS) : undefined,
+    ...serverOptions(env, Object.keys(agents)),
+  });
+}
 
 export default {
   fetch(request: Request, env: WorkerEnv, ctx: unknown): Response | Promise<Response> {
-    app ??= createApp({
-      // Deployed Workers freeze the clock while code runs: the interrupt budget bounds tight loops (see QuickJSExecutor).
-      agents: createAgents(env, { executor: new QuickJSExecutor({ wasm: quickjsWasm, maxInterruptChecks: 40_000 }) }),
-      store: new CloudflareKvStore(env.RUNS),
-      ...serverOptions(env),
-    });
-    return app.fetch(request, env, ctx as never);
+    smolstep ??= build(env);
+    return smolstep.app.fetch(request, env, ctx as never);
+  },
+
+  async queue(batch: QueueBatch, env: WorkerEnv): Promise<void> {
+    smolstep ??= build(env);
+    for (const message of batch.messages) {
+      if (!isQueueMessage(message.body)) {
+        message.ack();
+        continue;
+      }
+      try {
+        await smolstep.handleQueueMessage(message.body);
+        message.ack();
+      } catch {
+        message.retry({ delaySeconds: 2 });
+      }
+    }
   },
 };

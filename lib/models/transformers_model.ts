@@ -43,7 +43,7 @@ export interface TransformersModelOptions extends LoadOptions {
 }
 
 /** What `TransformersModel` keeps once loaded: the backend, and whether it owns (and may dispose) it. */
-interface Loaded {
+export interface LoadedBackend {
   backend: TextGenerationBackend;
   owned: boolean;
 }
@@ -51,14 +51,14 @@ interface Loaded {
 /**
  * A local causal LM through transformers.js: the tokenizer's chat template renders the messages, `generate()`
  * writes the reply (greedy unless the generation config samples). Loading is lazy and happens once per instance.
- * `responseFormat` / `grammar` are not supported by transformers.js and are ignored; tools are passed to the chat
- * template, and tool calls come back as text for the agent to parse.
+ * Tools are passed to the chat template, and tool calls come back as text for the agent to parse. Constrained
+ * output (`responseFormat` / `grammar`) is not available in transformers.js: asking for it is a `ConfigurationError`.
  */
 export class TransformersModel implements Model {
   readonly modelId: string;
   readonly maxNewTokens: number;
   readonly #options: TransformersModelOptions;
-  #loaded: Promise<Loaded> | undefined;
+  #loaded: Promise<LoadedBackend> | undefined;
 
   constructor(options: TransformersModelOptions) {
     if (!options?.modelId) throw new ConfigurationError("TransformersModel: `modelId` is required");
@@ -78,7 +78,10 @@ export class TransformersModel implements Model {
     await this.#load();
   }
 
-  /** Releases the ONNX sessions of a model this instance loaded; the next call loads it again. */
+  /**
+   * Releases the ONNX sessions of a model this instance loaded (call it when no generation is running); the next
+   * call loads the model again. A `TransformersEngine` leaves its pipeline alone.
+   */
   async dispose(): Promise<void> {
     const loaded = this.#loaded;
     this.#loaded = undefined;
@@ -87,7 +90,7 @@ export class TransformersModel implements Model {
   }
 
   /** The loaded pipeline; subclasses may supply their own (see `TransformersEngine`). */
-  protected loadBackend(): Promise<Loaded> {
+  protected loadBackend(): Promise<LoadedBackend> {
     return loadTextGeneration(this.modelId, this.#options).then((backend) => ({ backend, owned: true }));
   }
 
@@ -136,6 +139,11 @@ export class TransformersModel implements Model {
 
   async #generate(messages: ChatMessage[], options: GenerateOptions, onText?: (text: string) => void) {
     const { signal } = options;
+    if (options.responseFormat !== undefined || options.grammar !== undefined) {
+      throw new ConfigurationError(
+        `TransformersModel "${this.modelId}": constrained output (responseFormat / grammar) is not supported by transformers.js`,
+      );
+    }
     signal?.throwIfAborted();
     const { backend } = await whenNotAborted(this.#load(), signal);
     const { customRoleConversions, flattenMessagesAsText = true } = this.#options;
@@ -163,7 +171,7 @@ export class TransformersModel implements Model {
     }
   }
 
-  #load(): Promise<Loaded> {
+  #load(): Promise<LoadedBackend> {
     this.#loaded ??= this.loadBackend().catch((error) => {
       this.#loaded = undefined; // a failed load is retried by the next call
       throw error;
@@ -193,7 +201,7 @@ export class TransformersEngine extends TransformersModel {
     this.pipeline = pipeline;
   }
 
-  protected override loadBackend(): Promise<Loaded> {
+  protected override loadBackend(): Promise<LoadedBackend> {
     return Promise.resolve({ backend: this.pipeline, owned: false });
   }
 }

@@ -24,6 +24,10 @@ export interface BackgroundOptions {
  * steps only a running run that still has exactly that many, under the run's lock, with the idempotency key
  * `bg:<seq>`. A redelivered message whose step was already committed re-enqueues the continuation only if nothing
  * newer happened, so a crash between commit and enqueue does not stall the run.
+ *
+ * Watchdog: before stepping, a delayed copy of the message is enqueued to arrive after the lock expires. If the
+ * step commits, the copy finds nothing to do; if the process died mid-step, the copy takes the expired lock and
+ * runs the step. This does not depend on how (or whether) a platform redelivers a message whose consumer died.
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
@@ -57,6 +61,7 @@ export class BackgroundRunner {
     if (!agent || record.state.status !== "running" || record.state.steps.length !== message.seq) {
       return await this.#afterDuplicate(record, message);
     }
+    await queue.enqueue(message, { delayMs: runs.lockTtlMs + 1000 });
     try {
       const outcome = await runs.step(record.runId, agent, { idempotencyKey: `bg:${message.seq}` });
       await this.#continue(outcome.record);
@@ -91,9 +96,8 @@ export class BackgroundRunner {
     const own = record.idempotency.find(([key]) => key === `bg:${message.seq}`);
     if (!own) return;
     const latest = record.state.steps.length - 1;
-    const ownIsLatest = own[1] === latest ||
-      (own[1] === latest - 1 && record.state.steps[latest].type === "final_answer");
-    if (ownIsLatest) await this.#continue(record);
+    // Only a running run is continued from here: a finished run's callback was queued by the step that ended it.
+    if (own[1] === latest && record.state.status === "running") await this.#continue(record);
   }
 
   async #deliverCallback(message: Extract<QueueMessage, { type: "callback" }>): Promise<void> {

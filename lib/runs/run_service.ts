@@ -67,6 +67,10 @@ export class RunService {
     return this.#store;
   }
 
+  get lockTtlMs(): number {
+    return this.#lockTtlMs;
+  }
+
   #key(runId: string): string {
     return `runs/${runId}`;
   }

@@ -19,7 +19,7 @@ const HOOK_SECRET = "hook-secret-0123456789";
 /** The app with an in-process queue, served on loopback. */
 function serveBackground(options: Omit<AppOptions, "queue">) {
   const queue = new InProcessQueue();
-  const smolstep = createSmolstep({ retryDelayMs: 5, ...options, queue });
+  const smolstep = createSmolstep({ retryDelayMs: 5, lockTtlMs: 200, ...options, queue });
   queue.listen(smolstep.handleQueueMessage);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, smolstep.app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;
@@ -149,7 +149,7 @@ Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t
         const run = (await app.api.get(`/v1/runs/${hook.body.runId}`)).body;
         assert.equal(run.task, "Issue opened: Crash on start (by ada)");
         assert.equal(run.status, "succeeded");
-        assert.equal(received.length, 2, "the first callback got a 500 and was retried");
+      assert.equal(received.length, 2, "the first callback got a 500 and was retried");
         const last = received[1];
         const timestamp = last.headers.get("X-Smolstep-Timestamp");
         assert.ok(

@@ -6,47 +6,13 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CloudflareKvStore, type WorkersKvNamespace } from "../../lib/stores/cloudflare_kv_store.ts";
-import type { PutOptions, PutResult, StateStore, StoredValue } from "../../lib/stores/state_store.ts";
+import { RemoteStore } from "../support/remote_store_client.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 import { runStoreConformance } from "./store_conformance.ts";
 
 const CONFIG = fileURLToPath(
   new URL("../support/workers/store_harness.toml", import.meta.url),
 );
-
-/** A `StateStore` whose every call is a POST to the harness worker. */
-class RemoteStore implements StateStore {
-  constructor(readonly url: string, readonly atomic: boolean) {}
-
-  get(key: string): Promise<StoredValue | null> {
-    return this.#call({ op: "get", key });
-  }
-
-  put(
-    key: string,
-    value: string,
-    options: PutOptions = {},
-  ): Promise<PutResult> {
-    return this.#call({ op: "put", key, value, ...options });
-  }
-
-  delete(key: string): Promise<void> {
-    return this.#call({ op: "delete", key });
-  }
-
-  async #call<T>(body: Record<string, unknown>): Promise<T> {
-    const response = await fetch(`${this.url}/store`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const json = await response.json();
-    if (!response.ok) {
-      throw new Error(`harness answered ${response.status}: ${json.error}`);
-    }
-    return json.result as T;
-  }
-}
 
 Deno.test("CloudflareKvStore under workerd (wrangler dev)", async (t) => {
   const dev = await startWranglerDev({ config: CONFIG });

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { signPayload } from "../../lib/mod.ts";
+import { startDenoEntry } from "../support/deno_entry.ts";
+import { apiClient } from "../support/http_client.ts";
+import { scriptCalculation } from "../support/run_scenarios.ts";
+import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+
+const HOOK_SECRET = "e2e-hook-secret-0123456789";
+
+async function hook(url: string, payload: unknown, delivery: string) {
+  const body = JSON.stringify(payload);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const response = await fetch(`${url}/v1/hooks/assistant`, {
+    method: "POST",
+    body,
+    headers: {
+      "X-Smolstep-Timestamp": timestamp,
+      "X-Smolstep-Delivery": delivery,
+      "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${timestamp}.${body}`),
+    },
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** Waits (bounded) until the run reaches one of `statuses`; the run itself is driven by the queue, not by this. */
+async function waitForStatus(url: string, runId: string, statuses: string[], timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await apiClient(url).get(`/v1/runs/${runId}`);
+    if (statuses.includes(run.body.status)) return run.body;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.body.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+Deno.test("Deno entry: durable background runs on the Deno KV queue", async (t) => {
+  const model = await startScriptedModelServer();
+  const dir = await Deno.makeTempDir({ prefix: "smolstep-durable-" });
+  const kvPath = join(dir, "kv.sqlite3");
+  const env = {
+    OPENAI_BASE_URL: model.url,
+    OPENAI_API_KEY: "k",
+    SMOLSTEP_SECRET: "durable-secret-0123456789abcdef",
+    SMOLSTEP_WEBHOOK_SECRET: HOOK_SECRET,
+    SMOLSTEP_KV_PATH: kvPath,
+    SMOLSTEP_LOCK_TTL_MS: "1000",
+    SMOLSTEP_RETRY_DELAY_MS: "50",
+  };
+  let server = await startDenoEntry(env);
+  try {
+    await t.step("a webhook run finishes in the background; SSE shows every step", async () => {
+      scriptCalculation(model);
+      const started = await hook(server.url, { task: "What is 6 times 7?" }, "d-1");
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const events = await (await fetch(`${server.url}/v1/runs/${started.body.runId}/events`)).text();
+      const names = [...events.matchAll(/^event: (\w+)$/gm)].map((match) => match[1]);
+      assert.deepEqual(names, ["step", "step", "step", "step", "end"]);
+      assert.match(events, /"finalAnswer":"6 times 7 is 42"/);
+    });
+
+    await t.step("a replayed webhook and a duplicate queue message change nothing", async () => {
+      const before = model.requests.length;
+      const replay = await hook(server.url, { task: "What is 6 times 7?" }, "d-1");
+      assert.equal(replay.status, 200);
+      assert.equal(replay.body.duplicate, true);
+      const run = (await apiClient(server.url).get(`/v1/runs/${replay.body.runId}`)).body;
+      // Inject stale and duplicate messages straight into the platform queue.
+      const kv = await Deno.openKv(kvPath);
+      for (const seq of [1, 2, 3]) await kv.enqueue({ type: "step", runId: run.runId, seq, attempt: 1 });
+      kv.close();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.deepEqual((await apiClient(server.url).get(`/v1/runs/${run.runId}`)).body, run);
+      assert.equal(model.requests.length, before);
+    });
+
+    await t.step("a process killed mid-step loses nothing; the run completes after restart", async () => {
+      model.enqueue({ ...toolCallReply("final_answer", { answer: "never delivered" }), delayMs: 5_000 });
+      model.enqueue(toolCallReply("final_answer", { answer: "after restart" }));
+      const before = model.requests.length;
+      const started = await hook(server.url, { task: "survive a crash" }, "d-2");
+      assert.equal(started.status, 202);
+      while (model.requests.length === before) await new Promise((resolve) => setTimeout(resolve, 20));
+      await server.kill(); // the model call of the step is in flight
+
+      server = await startDenoEntry(env);
+      const done = await waitForStatus(server.url, started.body.runId, ["succeeded", "failed"]);
+      assert.equal(done.status, "succeeded");
+      assert.equal(done.finalAnswer, "after restart");
+      assert.deepEqual(done.steps.map((s: { type: string }) => s.type), ["task", "action", "final_answer"]);
+    });
+
+    await t.step("bad signature, stale timestamp and oversized payload are 4xx", async () => {
+      const bad = await fetch(`${server.url}/v1/hooks/assistant`, {
+        method: "POST",
+        body: "{}",
+        headers: {
+          "X-Smolstep-Timestamp": String(Math.floor(Date.now() / 1000)),
+          "X-Smolstep-Delivery": "x",
+          "X-Smolstep-Signature": `sha256=${"0".repeat(64)}`,
+        },
+      });
+      assert.equal(bad.status, 401);
+      await bad.body?.cancel();
+      const old = String(Math.floor(Date.now() / 1000) - 3600);
+      const stale = await fetch(`${server.url}/v1/hooks/assistant`, {
+        method: "POST",
+        body: "{}",
+        headers: {
+          "X-Smolstep-Timestamp": old,
+          "X-Smolstep-Delivery": "y",
+          "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${old}.{}`),
+        },
+      });
+      assert.equal(stale.status, 401);
+      assert.equal((await stale.json()).error.code, "stale_timestamp");
+      const huge = await hook(server.url, { task: "x".repeat(1024 * 1024) }, "z");
+      assert.equal(huge.status, 413);
+    });
+  } finally {
+    await server.kill();
+    await model.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

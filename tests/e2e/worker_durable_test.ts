@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { signPayload } from "../../lib/mod.ts";
+import { apiClient } from "../support/http_client.ts";
+import { scriptCalculation } from "../support/run_scenarios.ts";
+import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+import { startWranglerDev } from "../support/wrangler_dev.ts";
+
+const HOOK_SECRET = "worker-hook-secret-0123456789";
+
+Deno.test("Workers entry: durable runs in workerd (Durable Object store, Cloudflare Queue)", async (t) => {
+  const model = await startScriptedModelServer();
+  const worker = await startWranglerDev({
+    config: "wrangler.toml",
+    readyPath: "/health",
+    vars: {
+      OPENAI_BASE_URL: model.url,
+      OPENAI_API_KEY: "k",
+      SMOLSTEP_SECRET: "worker-durable-secret-0123456789",
+      SMOLSTEP_WEBHOOK_SECRET: HOOK_SECRET,
+      SMOLSTEP_LOCK_TTL_MS: "2000",
+    },
+  });
+  const api = apiClient(worker.url);
+  try {
+    await t.step("a webhook run finishes in the background; SSE shows every step", async () => {
+      scriptCalculation(model);
+      const body = JSON.stringify({ task: "What is 6 times 7?" });
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const response = await fetch(`${worker.url}/v1/hooks/assistant`, {
+        method: "POST",
+        body,
+        headers: {
+          "X-Smolstep-Timestamp": timestamp,
+          "X-Smolstep-Delivery": "w-1",
+          "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${timestamp}.${body}`),
+        },
+      });
+      assert.equal(response.status, 202);
+      const { runId } = await response.json();
+      const events = await (await fetch(`${worker.url}/v1/runs/${runId}/events`)).text();
+      const names = [...events.matchAll(/^event: (\w+)$/gm)].map((match) => match[1]);
+      assert.deepEqual(names, ["step", "step", "step", "step", "end"], events);
+      assert.match(events, /"finalAnswer":"6 times 7 is 42"/);
+      const replay = await fetch(`${worker.url}/v1/hooks/assistant`, {
+        method: "POST",
+        body,
+        headers: {
+          "X-Smolstep-Timestamp": timestamp,
+          "X-Smolstep-Delivery": "w-1",
+          "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${timestamp}.${body}`),
+        },
+      });
+      assert.deepEqual(await replay.json(), { duplicate: true, runId });
+    });
+
+    await t.step("20 concurrent step requests on one run produce exactly one step", async () => {
+      model.reset();
+      model.enqueue({ ...toolCallReply("calculator", { expression: "1 + 1" }), delayMs: 300 });
+      const { body: run } = await api.post("/v1/agents/assistant/runs", { task: "1+1" });
+      const responses = await Promise.all(Array.from({ length: 20 }, () => api.post(`/v1/runs/${run.runId}/steps`)));
+      assert.deepEqual(responses.map((r) => r.status).sort(), [200, ...Array(19).fill(409)]);
+      assert.equal(model.requests.length, 1);
+      assert.equal((await api.get(`/v1/runs/${run.runId}`)).body.steps.length, 2);
+    });
+
+    await t.step("cancel a background run between steps", async () => {
+      model.reset();
+      model.setHandler(() => ({ ...toolCallReply("calculator", { expression: "2 + 2" }), delayMs: 200 }));
+      const { body: run } = await api.post("/v1/agents/assistant/runs", { task: "loop", background: true });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const cancel = await api.post(`/v1/runs/${run.runId}/cancel`);
+      assert.ok([200, 202].includes(cancel.status));
+      const deadline = Date.now() + 10_000;
+      let status = "";
+      while (Date.now() < deadline && status !== "cancelled") {
+        status = (await api.get(`/v1/runs/${run.runId}`)).body.status;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(status, "cancelled");
+      const steps = (await api.get(`/v1/runs/${run.runId}`)).body.steps.length;
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      assert.equal((await api.get(`/v1/runs/${run.runId}`)).body.steps.length, steps, "no step after cancel");
+      model.setHandler(undefined);
+    });
+  } catch (error) {
+    console.error(worker.logs().slice(-4000));
+    throw error;
+  } finally {
+    await worker.close();
+    await model.close();
+  }
+});

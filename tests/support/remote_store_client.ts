@@ -1,0 +1,37 @@
+/**
+ * A `StateStore` whose every call is a JSON POST to a harness worker running under `wrangler dev`
+ * (tests/support/workers/store_harness.ts, do_store_harness.ts), so the conformance suite can drive a store that
+ * only exists inside workerd. A store failure inside the worker rejects with "harness answered <status>: <error>".
+ */
+
+import type { PutOptions, PutResult, StateStore, StoredValue } from "../../lib/stores/state_store.ts";
+
+export class RemoteStore implements StateStore {
+  /** `url` is the worker's base URL; `path` the harness route that serves the store. */
+  constructor(readonly url: string, readonly atomic: boolean, readonly path = "/store") {}
+
+  get(key: string): Promise<StoredValue | null> {
+    return this.#call({ op: "get", key });
+  }
+
+  put(key: string, value: string, options: PutOptions = {}): Promise<PutResult> {
+    return this.#call({ op: "put", key, value, ...options });
+  }
+
+  delete(key: string): Promise<void> {
+    return this.#call({ op: "delete", key });
+  }
+
+  async #call<T>(body: Record<string, unknown>): Promise<T> {
+    const response = await fetch(`${this.url}${this.path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const json = await response.json();
+    if (!response.ok) {
+      throw new Error(`harness answered ${response.status}: ${json.error}`);
+    }
+    return json.result as T;
+  }
+}
