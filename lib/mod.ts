@@ -3,6 +3,12 @@
  * Every public name is exported here. Runtime adapters with runtime-specific types live in their own modules:
  * `lib/stores/deno_kv_store.ts` and `lib/runs/deno_kv_queue.ts` (Deno KV), `lib/executors/quickjs_wasm_deno.ts` (loads the sandbox's WASM in
  * Deno/Node; Workers import the .wasm file, see `QuickJSExecutor`).
+ * Hugging Face's client is a separate entry too: import `InferenceClientModel` from
+ * `lib/models/inference_client_model.ts` and `HfApiEngine` from `lib/models/hf_api_engine.ts`. `@huggingface/inference`
+ * cannot be tree-shaken (about 118 KiB gzip), so exporting it here would grow every Workers bundle.
+ * Local models are a separate entry, deliberately not re-exported here: import `TransformersModel` and
+ * `TransformersEngine` from `lib/models/transformers_model.ts` (transformers.js + ONNX Runtime, Deno/Node only), so
+ * that heavy dependency never reaches bundles built from this module, such as the Workers bundle.
  */
 
 // Agents
@@ -51,6 +57,16 @@ export type { GenerateOptions, Model, ModelFunction, ModelLike } from "./models/
 export { toModel } from "./models/model.ts";
 export { OpenAIServerModel } from "./models/openai_server_model.ts";
 export type { OpenAIServerModelOptions } from "./models/openai_server_model.ts";
+export { OpenAIClientModel } from "./models/openai_client_model.ts";
+export type { RemoteModelOptions } from "./models/request_runner.ts";
+export { AzureOpenAIServerModel } from "./models/azure_openai_server_model.ts";
+export type { AzureOpenAIEnv, AzureOpenAIServerModelOptions } from "./models/azure_openai_server_model.ts";
+export { LiteLLMModel, resolveLiteLLMRoute } from "./models/litellm_model.ts";
+export type { LiteLLMModelOptions, LiteLLMRoute } from "./models/litellm_model.ts";
+export { LITELLM_PROVIDERS } from "./models/litellm_providers.ts";
+export type { LiteLLMProvider } from "./models/litellm_providers.ts";
+export { MLX_DEFAULT_API_BASE, MLXModel } from "./models/mlx_model.ts";
+export type { MLXModelOptions } from "./models/mlx_model.ts";
 export { RateLimiter, withRetry } from "./models/retry.ts";
 
 // Tools

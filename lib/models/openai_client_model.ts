@@ -76,11 +76,14 @@ export abstract class OpenAIClientModel implements Model {
   }
 
   /** Streams deltas (usage arrives in the last one). Only opening the stream is retried. */
-  generateStream(messages: ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<ChatMessageStreamDelta> {
+  async *generateStream(
+    messages: ChatMessage[],
+    options: GenerateOptions = {},
+  ): AsyncGenerator<ChatMessageStreamDelta> {
     const body = { ...this.prepareRequest(messages, options), ...STREAM_FIELDS } as unknown as Streaming;
     const open = (signal?: AbortSignal) => this.#getClient().chat.completions.create(body, { signal });
     const deltas = this.#runner.stream(open, toStreamDelta, options.signal);
-    return cutStreamAtStopSequences(deltas, options.stopSequences);
+    yield* cutStreamAtStopSequences(deltas, options.stopSequences);
   }
 
   #getClient(): OpenAI {

@@ -149,7 +149,7 @@ Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t
         const run = (await app.api.get(`/v1/runs/${hook.body.runId}`)).body;
         assert.equal(run.task, "Issue opened: Crash on start (by ada)");
         assert.equal(run.status, "succeeded");
-      assert.equal(received.length, 2, "the first callback got a 500 and was retried");
+        assert.equal(received.length, 2, "the first callback got a 500 and was retried");
         const last = received[1];
         const timestamp = last.headers.get("X-Smolstep-Timestamp");
         assert.ok(

@@ -10,6 +10,7 @@ import {
   startScriptedModelServer,
   toolCallReply,
 } from "../support/scripted_model_server.ts";
+import { runBackendConformance } from "./backend_conformance.ts";
 
 const user = (text: string): ChatMessage => ({ role: "user", content: text });
 
@@ -51,12 +52,6 @@ Deno.test("OpenAIServerModel against the scripted server", async (t) => {
     assert.equal(server.lastRequest?.headers.authorization, "Bearer sk-test");
   });
 
-  await step("explicit usage from the server is reported as is", async () => {
-    server.enqueue({ content: "x", usage: { prompt_tokens: 123, completion_tokens: 45 } });
-    const reply = await modelFor(server).generate([user("Hi")]);
-    assert.deepEqual(reply.tokenUsage, { inputTokens: 123, outputTokens: 45 });
-  });
-
   await step("the exact request body", async () => {
     server.enqueue("ok");
     const model = modelFor(server, { kwargs: { temperature: 0.2, max_tokens: 64, model: "ignored" } });
@@ -95,34 +90,6 @@ Deno.test("OpenAIServerModel against the scripted server", async (t) => {
       tools: [{ type: "function", function: searchTool }],
       tool_choice: "required",
     });
-  });
-
-  await step("flattenMessagesAsText sends plain strings", async () => {
-    server.enqueue("ok");
-    await modelFor(server, { flattenMessagesAsText: true }).generate([
-      { role: "system", content: [{ type: "text", text: "sys" }] },
-      {
-        role: "user",
-        content: [{ type: "text", text: "a" }, { type: "image", image: "data:," }, { type: "text", text: "b" }],
-      },
-    ]);
-    assert.deepEqual(server.lastRequest?.body.messages, [
-      { role: "system", content: "sys" },
-      { role: "user", content: "a\nb" },
-    ]);
-  });
-
-  await step("customRoleConversions", async () => {
-    server.enqueue("ok");
-    await modelFor(server, { customRoleConversions: { system: "user" } }).generate([
-      { role: "system", content: "rules" },
-      user("question"),
-      { role: "tool-call", content: "call" },
-    ]);
-    assert.deepEqual(server.lastRequest?.body.messages, [
-      { role: "user", content: "rules\nquestion" },
-      { role: "assistant", content: "call" },
-    ]);
   });
 
   await step("tool calls come back with parsed arguments", async () => {
@@ -223,14 +190,6 @@ Deno.test("OpenAIServerModel against the scripted server", async (t) => {
     assert.equal(server.requests.length, 1);
   });
 
-  await step("requestsPerMinute spaces the calls", async () => {
-    server.enqueue("1", "2", "3");
-    const model = modelFor(server, { requestsPerMinute: 1_200 }); // 50 ms apart
-    const started = performance.now();
-    for (let i = 0; i < 3; i++) await model.generate([user("q")]);
-    assert.ok(performance.now() - started >= 80);
-  });
-
   await step("a missing API key is a ConfigurationError at the first call", async () => {
     const model = new OpenAIServerModel({ modelId: "test-model", apiBase: server.url });
     const error = await model.generate([user("q")]).catch((e) => e);
@@ -291,4 +250,13 @@ Deno.test("OpenAIServerModel: construction", () => {
   const model = new OpenAIServerModel({ modelId: "gpt-4o-mini", kwargs: { temperature: 0 } });
   assert.equal(model.modelId, "gpt-4o-mini");
   assert.deepEqual(model.kwargs, { temperature: 0 });
+});
+
+Deno.test("OpenAIServerModel: backend conformance", async (t) => {
+  await using server = await startScriptedModelServer();
+  await runBackendConformance(t, {
+    server,
+    expectedModel: "test-model",
+    create: (options) => modelFor(server, options),
+  });
 });

@@ -33,6 +33,8 @@ export interface ScriptedReplyObject {
   delayMs?: number;
   /** Default: "tool_calls" when there are tool calls, else "stop". */
   finishReason?: string;
+  /** Reply as a server without `stop` support would: the request's stop sequences are not applied. */
+  ignoreStop?: boolean;
 }
 
 /** Assistant text, or a full reply. */
@@ -54,8 +56,12 @@ export interface ScriptedRequestBody {
 
 export interface ReceivedRequest {
   method: string;
+  /** The full URL as received, query string included. */
+  url: string;
   /** Path without the query string, e.g. "/v1/chat/completions". */
   path: string;
+  /** Query parameters (the last value of a repeated name). */
+  query: Record<string, string>;
   /** Header names lowercased. */
   headers: Record<string, string>;
   /** Parsed JSON body (`{}` for GET). */
@@ -120,8 +126,12 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
   const modelId = options.modelId ?? "scripted-model";
 
   const serve = async (req: Request): Promise<Response> => {
-    const path = new URL(req.url).pathname.replace(/\/+$/, "");
-    const route = `${req.method} ${path.replace(/^\/v1/, "")}`;
+    const url = new URL(req.url);
+    const path = url.pathname.replace(/\/+$/, "");
+    // Any POST path ending in /chat/completions is a completion (Azure's /openai/deployments/{name}/..., routers'
+    // /{provider}/v1/...).
+    const completion = req.method === "POST" && path.endsWith("/chat/completions");
+    const route = completion ? "POST /chat/completions" : `${req.method} ${path.replace(/^\/v1/, "")}`;
     let body: ScriptedRequestBody = {};
     if (req.method === "POST") {
       try {
@@ -130,7 +140,8 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
         return errorResponse(400, "scripted model server: body is not JSON");
       }
     }
-    const received = { method: req.method, path, headers: Object.fromEntries(req.headers), body };
+    const query = Object.fromEntries(url.searchParams);
+    const received = { method: req.method, url: req.url, path, query, headers: Object.fromEntries(req.headers), body };
     requests.push(received);
     if (route === "GET /models") {
       return Response.json({ object: "list", data: [{ id: modelId, object: "model", created: CREATED }] });
@@ -152,7 +163,8 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
   /** Applies `stop`, fills ids and usage, and renders the non-streaming JSON. */
   const build = (body: ScriptedRequestBody, reply: ScriptedReplyObject) => {
     const text = reply.content ?? null;
-    const content = text && cutAtStopSequences(text, typeof body.stop === "string" ? [body.stop] : body.stop);
+    const stop = reply.ignoreStop ? undefined : typeof body.stop === "string" ? [body.stop] : body.stop;
+    const content = text && cutAtStopSequences(text, stop);
     const calls = reply.toolCalls?.map((call) => ({
       id: call.id ?? `call_${++callIds}`,
       type: "function",
