@@ -27,6 +27,9 @@ export type { AgentEvent, RunResult } from "./agents/agent_events.ts";
 export { parseJsonIfNeeded, parseToolCallFromText } from "./agents/tool_call_parsing.ts";
 export { TOOL_CALLING_SYSTEM_PROMPT } from "./agents/prompts/tool_calling_prompt.ts";
 export { CODE_TOOL_NAME, CodeAgent, ReactCodeAgent } from "./agents/code_agent.ts";
+export { ManagedAgent } from "./agents/managed_agent.ts";
+export type { ManagedAgentOptions } from "./agents/managed_agent.ts";
+export { END_PLAN, INITIAL_PLAN_PROMPT, UPDATE_PLAN_PROMPT } from "./agents/prompts/planning_prompts.ts";
 export type { CodeAgentOptions } from "./agents/code_agent.ts";
 export { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, parseCodeBlobs } from "./agents/code_parsing.ts";
 export { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./agents/prompts/code_agent_prompt.ts";
@@ -39,7 +42,7 @@ export type { QuickJSExecutorOptions } from "./executors/quickjs_executor.ts";
 
 // Memory and state
 export { AgentStateSchema, parseAgentState, STATE_VERSION, StateVersionError } from "./memory/agent_state.ts";
-export type { AgentState, PendingInput, RunStatus } from "./memory/agent_state.ts";
+export type { AgentState, PendingInput, RunStatus, SubRun } from "./memory/agent_state.ts";
 export type { ActionStep, PlanningStep, StepRecord, TaskStep } from "./memory/step_records.ts";
 export { memoryToMessages, RETRY_HINT } from "./memory/memory_to_messages.ts";
 

@@ -3,6 +3,8 @@ import type { StepRecord } from "../memory/step_records.ts";
 import type { ModelLike } from "../models/model.ts";
 import type { Tool } from "../tools/tool.ts";
 import type { Toolbox } from "../tools/toolbox.ts";
+import type { ManagedAgent } from "./managed_agent.ts";
+import type { MultiStepAgent } from "./multi_step_agent.ts";
 
 /** Given to step callbacks. `interrupt()` ends the run after this step (status `failed`). */
 export interface StepCallbackContext {
@@ -45,6 +47,10 @@ export interface AgentOptions {
   finalAnswerChecks?: FinalAnswerCheck[];
   /** Observations longer than this are cut in the middle (default 20,000 characters). */
   maxObservationChars?: number;
+  /** Agents this one can hand tasks to, like tools (`ManagedAgent` wrappers, or agents with a name and description). */
+  managedAgents?: Array<ManagedAgent | MultiStepAgent>;
+  /** A planning step before action step 1 and then every `planningInterval` steps (1, 1+k, 1+2k ...). */
+  planningInterval?: number;
 }
 
 export const DEFAULT_MAX_STEPS = 20;

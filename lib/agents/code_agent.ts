@@ -6,6 +6,9 @@ import { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, parseCodeBlobs } from "./c
 import { type ActionDraft, emptyDraft, MultiStepAgent, type StepContext } from "./multi_step_agent.ts";
 import { toJsonValue, truncateContent } from "./observations.ts";
 import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
+import type { AgentState } from "../memory/agent_state.ts";
+import { type ManagedAgent, ManagedCallArgs } from "./managed_agent.ts";
+import type { ManagedCall, ManagedReport } from "./sub_runs.ts";
 import { fillPrompt } from "./prompts/tool_calling_prompt.ts";
 
 export interface CodeAgentOptions extends AgentOptions {
@@ -60,7 +63,10 @@ export class CodeAgent extends MultiStepAgent {
   get systemPrompt(): string {
     const [open, close] = this.codeBlockTags;
     return fillPrompt(this.systemPromptTemplate ?? CODE_AGENT_SYSTEM_PROMPT, {
-      tool_signatures: [...this.tools.values()].map(toolSignature).join("\n\n"),
+      tool_signatures: [
+        ...[...this.tools.values()].map(toolSignature),
+        ...[...this.managedAgents.values()].map(managedSignature),
+      ].join("\n\n"),
       authorized_imports: this.authorizedImports.length ? this.authorizedImports.join(", ") : "(none)",
       open,
       close,
@@ -100,12 +106,35 @@ export class CodeAgent extends MultiStepAgent {
     draft.code = code;
     draft.toolCalls = [{ id: `call_${state.stepNumber + 1}`, name: CODE_TOOL_NAME, arguments: code }];
 
+    // A managed-agent call ends the code at that call: its sub-run then runs, one step per invocation.
+    const handover = new AbortController();
+    let managedCall: ManagedCall | undefined;
+    const tools = this.#sandboxTools();
+    for (const name of this.managedAgents.keys()) {
+      tools[name] = (args) => {
+        const parsed = ManagedCallArgs.safeParse(args);
+        if (!parsed.success) throw new Error(`Call ${name}({ task: "<a detailed task>" }).`);
+        managedCall = {
+          callId: `call_${state.stepNumber + 1}`,
+          agentName: name,
+          task: parsed.data.task,
+          additionalArgs: parsed.data.additional_args ?? undefined,
+        };
+        handover.abort();
+        return new Promise(() => {});
+      };
+    }
     const result = await this.executor.execute(code, {
       variables: { ...state.additionalArgs, ...(state.variables ?? {}) },
-      tools: this.#sandboxTools(),
-      signal,
+      tools,
+      signal: signal ? AbortSignal.any([signal, handover.signal]) : handover.signal,
     });
     draft.variables = result.variables;
+    if (managedCall) {
+      draft.observations = formatObservation({ ...result, error: undefined, output: undefined });
+      draft.managedCalls = [managedCall];
+      return;
+    }
     // Errors go on the step (fed back with the retry hint); the observation keeps what was printed before.
     const shown = result.error || result.finalAnswer ? { ...result, error: undefined, output: undefined } : result;
     const parts = [formatObservation(shown)];
@@ -132,6 +161,13 @@ export class CodeAgent extends MultiStepAgent {
     }
   }
 
+  /** The answer also becomes the variable `<agent>_answer` for the next code steps. */
+  protected override completeManagedCalls(draft: ActionDraft, reports: ManagedReport[], state: AgentState): void {
+    super.completeManagedCalls(draft, reports, state);
+    const answers = Object.fromEntries(reports.map((report) => [`${report.agentName}_answer`, report.answer]));
+    draft.variables = { ...(state.variables ?? {}), ...answers };
+  }
+
   #closeTag(text: string): string {
     const [open, close] = this.codeBlockTags;
     return text.includes(open) && !text.trimEnd().endsWith(close) ? `${text.trimEnd()}\n${close}` : text;
@@ -145,6 +181,17 @@ export class CodeAgent extends MultiStepAgent {
     }
     return tools;
   }
+}
+
+function managedSignature(agent: ManagedAgent): string {
+  return [
+    "/**",
+    ` * Team member (managed agent): ${agent.description}`,
+    " * Calling it ENDS your code at this call; its answer comes back as the observation and in the variable",
+    ` * \`${agent.name}_answer\`. Call it last in your code block.`,
+    " */",
+    `declare function ${agent.name}(args: { task: string; additional_args?: Record<string, unknown> }): Promise<string>;`,
+  ].join("\n");
 }
 
 function codeLine(code: string, line: number): string {

@@ -9,6 +9,9 @@ import { Toolbox } from "../tools/toolbox.ts";
 import type { AgentEvent, RunResult } from "./agent_events.ts";
 import { runToEnd, streamRun } from "./run_loop.ts";
 import { addUsage, checkFinalAnswer, runStepCallbacks } from "./step_hooks.ts";
+import { ManagedAgent } from "./managed_agent.ts";
+import { needsPlanning, planningStep } from "./planning_step.ts";
+import { afterSubRunStep, type ManagedCall, type ManagedReport, startSubRun } from "./sub_runs.ts";
 import {
   type AgentOptions,
   DEFAULT_MAX_OBSERVATION_CHARS,
@@ -26,6 +29,8 @@ export type ActionDraft = Omit<ActionStep, "type" | "stepNumber" | "timing" | "e
   variables?: Record<string, unknown>;
   /** Set to pause the run (status `awaiting_input`) until `resume()` gets a decision or an answer. */
   pendingInput?: PendingInput;
+  /** Managed agents this step called: their sub-runs are stepped by the next invocations, then this step completes. */
+  managedCalls?: ManagedCall[];
 };
 
 export function emptyDraft(): ActionDraft {
@@ -39,6 +44,8 @@ export interface StepContext {
 
 export interface StepResult {
   state: AgentState;
+  /** Which agent took the step: this one, or a managed agent's path such as `manager/researcher`. */
+  agent: string;
   /** The record this step produced (a run's closing `final_answer` record follows it in `state.steps`). */
   step: StepRecord;
   events: AgentEvent[];
@@ -62,6 +69,9 @@ export abstract class MultiStepAgent {
   readonly maxSteps: number;
   readonly instructions: string | undefined;
   readonly maxObservationChars: number;
+  /** Managed agents by the name this agent calls them. */
+  readonly managedAgents: ReadonlyMap<string, ManagedAgent>;
+  readonly planningInterval: number | undefined;
   protected readonly systemPromptTemplate: string | undefined;
   readonly #stepCallbacks: StepCallbacks;
   readonly #finalAnswerChecks: FinalAnswerCheck[];
@@ -87,6 +97,18 @@ export abstract class MultiStepAgent {
     if (this.toolbox.get(this.name)) {
       throw new ConfigurationError(`Agent name '${this.name}' is also the name of one of its tools.`);
     }
+    this.planningInterval = options.planningInterval;
+    const managed = new Map<string, ManagedAgent>();
+    for (const entry of options.managedAgents ?? []) {
+      const wrapped = entry instanceof ManagedAgent ? entry : new ManagedAgent(entry);
+      if (wrapped.name === this.name || this.toolbox.get(wrapped.name) || managed.has(wrapped.name)) {
+        throw new ConfigurationError(
+          `Managed agent name '${wrapped.name}' is already taken: names must be unique across the agent, its tools and its managed agents.`,
+        );
+      }
+      managed.set(wrapped.name, wrapped);
+    }
+    this.managedAgents = managed;
   }
 
   /** Which agent class this is, for listings ("ToolCallingAgent", "CodeAgent"). */
@@ -167,7 +189,9 @@ export abstract class MultiStepAgent {
     if (state.agentName !== this.name) {
       throw new StepRefusedError(`This state belongs to agent '${state.agentName}', not '${this.name}'.`);
     }
+    if (state.subRun) return await this.#stepSubRun(state, (agent, child) => agent.step(child, options));
     if (state.status !== "running") throw new StepRefusedError(`The run has already ended (${state.status}).`);
+    if (needsPlanning(state, this.planningInterval)) return await this.#plan(state, options.signal);
     const startTime = Date.now();
     const stepNumber = state.stepNumber + 1;
     const outOfSteps = state.stepNumber >= state.maxSteps;
@@ -198,6 +222,7 @@ export abstract class MultiStepAgent {
     if (state.agentName !== this.name) {
       throw new StepRefusedError(`This state belongs to agent '${state.agentName}', not '${this.name}'.`);
     }
+    if (state.subRun) return await this.#stepSubRun(state, (agent, child) => agent.resume(child, input, options));
     if (state.status !== "awaiting_input" || !state.pendingInput) {
       throw new StepRefusedError(`The run is '${state.status}', not waiting for input.`);
     }
@@ -243,7 +268,7 @@ export abstract class MultiStepAgent {
       error = await checkFinalAnswer(this.#finalAnswerChecks, draft.actionOutput, state);
     }
     if (error && !at.outOfSteps) draft.isFinalAnswer = false;
-    const { variables, pendingInput, ...fields } = draft;
+    const { variables, pendingInput, managedCalls, ...fields } = draft;
     const record: ActionStep = {
       type: "action",
       stepNumber: at.stepNumber,
@@ -263,6 +288,7 @@ export abstract class MultiStepAgent {
       tokenUsage: at.replace ? state.tokenUsage : addUsage(state.tokenUsage, record.tokenUsage),
       updatedAt: Date.now(),
     };
+    if (managedCalls?.length && !error && !paused) next.subRun = startSubRun(this.managedAgents, managedCalls);
     if (record.isFinalAnswer) {
       next = {
         ...next,
@@ -279,7 +305,73 @@ export abstract class MultiStepAgent {
     } else if (next.status !== "running") {
       events.push({ type: "final_answer", agent: this.name, status: next.status, output: next.finalAnswer ?? null });
     }
-    return { state: next, step: record, events };
+    return { state: next, step: record, agent: this.name, events };
+  }
+
+  /** A planning step of its own: the initial plan, or an update every `planningInterval` steps. */
+  async #plan(state: AgentState, signal?: AbortSignal): Promise<StepResult> {
+    const draft = emptyDraft();
+    const record = await planningStep(state, {
+      systemPrompt: this.systemPrompt,
+      toolDescriptions: this.toolbox.showToolDescriptions(),
+      generate: (messages, stopSequences) => this.generate(messages, { stopSequences, signal }, draft),
+    });
+    let next: AgentState = {
+      ...state,
+      steps: [...state.steps, record],
+      tokenUsage: addUsage(state.tokenUsage, record.tokenUsage),
+      updatedAt: Date.now(),
+    };
+    next = await runStepCallbacks(this.#stepCallbacks, record, next, this.name);
+    return { state: next, step: record, agent: this.name, events: [{ type: "step", agent: this.name, step: record }] };
+  }
+
+  /**
+   * One step of the innermost active managed agent. When the sub-run (and any further managed call of the same
+   * step) has answered, the manager's waiting action step is completed with the reports in the same invocation.
+   */
+  async #stepSubRun(
+    state: AgentState,
+    advance: (agent: MultiStepAgent, child: AgentState) => Promise<StepResult>,
+  ): Promise<StepResult> {
+    const subRun = state.subRun!;
+    const managed = this.managedAgents.get(subRun.agentName);
+    if (!managed) throw new StepRefusedError(`This run waits on an unknown managed agent '${subRun.agentName}'.`);
+    const result = await advance(managed.agent, subRun.state);
+    const after = afterSubRunStep(this.managedAgents, subRun, result.state);
+    const usage = result.step.type === "task" || result.step.type === "final_answer" ? null : result.step.tokenUsage;
+    const agent = `${this.name}/${result.agent}`;
+    const childPaused = after.subRun?.state.status === "awaiting_input" ? after.subRun.state.pendingInput : undefined;
+    const next: AgentState = {
+      ...state,
+      subRun: after.subRun,
+      status: childPaused ? "awaiting_input" : "running",
+      pendingInput: childPaused,
+      tokenUsage: addUsage(state.tokenUsage, usage),
+      updatedAt: Date.now(),
+    };
+    if (!after.reports) return { state: next, step: result.step, agent, events: result.events };
+
+    const index = next.steps.findLastIndex((step) => step.type === "action");
+    const waiting = next.steps[index] as ActionStep;
+    const { type: _type, stepNumber, timing, error: _error, ...fields } = waiting;
+    const draft: ActionDraft = { ...fields };
+    this.completeManagedCalls(draft, after.reports, next);
+    const completed = await this.#record(next, draft, null, {
+      index,
+      replace: 1,
+      startTime: timing.startTime,
+      stepNumber,
+      outOfSteps: false,
+    });
+    return { ...completed, step: result.step, agent, events: [...result.events, ...completed.events] };
+  }
+
+  /** Adds the managed agents' reports to the waiting step's observations (CodeAgent also keeps them as variables). */
+  protected completeManagedCalls(draft: ActionDraft, reports: ManagedReport[], _state: AgentState): void {
+    const text = reports.map((report) => report.text).join("\n\n");
+    draft.observations = draft.observations ? `${draft.observations}\n\n${text}` : text;
+    draft.actionOutput = reports.length === 1 ? reports[0].answer : reports.map((report) => report.answer);
   }
 
   /** Returns the code the model writes for `task` without running it; only code agents can. */

@@ -3,6 +3,8 @@ import { AgentToolCallError, AgentToolExecutionError, InvalidInputError } from "
 import type { PendingInput } from "../memory/agent_state.ts";
 import { validateToolArguments } from "../tools/tool_validation.ts";
 import { UserInputTool } from "../tools/user_input_tool.ts";
+import { type ManagedAgent, ManagedCallArgs } from "./managed_agent.ts";
+import type { ManagedCall } from "./sub_runs.ts";
 import { textOf } from "../models/chat_message.ts";
 import { FINAL_ANSWER_TOOL_NAME } from "../tools/final_answer_tool.ts";
 import type { AgentOptions } from "./agent_options.ts";
@@ -31,7 +33,7 @@ export class ToolCallingAgent extends MultiStepAgent {
 
   get systemPrompt(): string {
     return fillPrompt(this.systemPromptTemplate ?? TOOL_CALLING_SYSTEM_PROMPT, {
-      tool_descriptions: this.toolbox.showToolDescriptions(),
+      tool_descriptions: this.toolbox.showToolDescriptions() + describeManagedAgents(this.managedAgents),
       instructions: this.instructions ? `\nAdditional instructions:\n${this.instructions}\n` : "",
     });
   }
@@ -39,7 +41,10 @@ export class ToolCallingAgent extends MultiStepAgent {
   protected async actionStep(draft: ActionDraft, { state, signal }: StepContext): Promise<void> {
     const reply = await this.generate(this.writeMemoryToMessages(state), {
       stopSequences: TOOL_CALLING_STOP_SEQUENCES,
-      tools: [...this.toolbox.tools.values()].map((tool) => tool.toDefinition()),
+      tools: [
+        ...[...this.toolbox.tools.values()].map((tool) => tool.toDefinition()),
+        ...[...this.managedAgents.values()].map((agent) => agent.toDefinition()),
+      ],
       toolChoice: "required",
       signal,
     }, draft);
@@ -64,12 +69,18 @@ export class ToolCallingAgent extends MultiStepAgent {
       return;
     }
 
-    const pending = await this.#pendingInputFor(calls, state.additionalArgs);
+    const managedCalls = calls.filter((call) => this.managedAgents.has(call.name)).map(toManagedCall);
+    const toolCalls = calls.filter((call) => !this.managedAgents.has(call.name));
+    const pending = await this.#pendingInputFor(toolCalls, state.additionalArgs);
     if (pending) {
+      if (managedCalls.length) {
+        throw new AgentToolCallError("Call managed agents in a step of their own, not with tools that need approval.");
+      }
       draft.pendingInput = pending;
       return;
     }
-    await this.#runCalls(calls, draft, state.additionalArgs, signal);
+    if (toolCalls.length) await this.#runCalls(toolCalls, draft, state.additionalArgs, signal);
+    if (managedCalls.length) draft.managedCalls = managedCalls;
   }
 
   /** Resumes a paused step: runs the approved calls, or records the rejection or the user's answer. */
@@ -166,7 +177,9 @@ export class ToolCallingAgent extends MultiStepAgent {
     const tool = this.toolbox.get(call.name);
     if (!tool) {
       throw new AgentToolCallError(
-        `Unknown tool '${call.name}'. Available tools: ${this.toolbox.names.join(", ")}.`,
+        `Unknown tool '${call.name}'. Available tools: ${
+          [...this.toolbox.names, ...this.managedAgents.keys()].join(", ")
+        }.`,
       );
     }
     const args = substituteAdditionalArgs(call.arguments, additionalArgs);
@@ -180,6 +193,29 @@ export class ToolCallingAgent extends MultiStepAgent {
       );
     }
   }
+}
+
+function toManagedCall(call: ParsedToolCall): ManagedCall {
+  const parsed = ManagedCallArgs.safeParse(call.arguments ?? {});
+  if (!parsed.success) {
+    throw new AgentToolCallError(
+      `Invalid call to managed agent '${call.name}': give it {"task": "<a detailed task>"} (and optionally "additional_args").`,
+    );
+  }
+  return {
+    callId: call.id,
+    agentName: call.name,
+    task: parsed.data.task,
+    additionalArgs: parsed.data.additional_args ?? undefined,
+  };
+}
+
+function describeManagedAgents(managed: ReadonlyMap<string, ManagedAgent>): string {
+  if (managed.size === 0) return "";
+  const lines = [...managed.values()].map((agent) =>
+    `- ${agent.name}: ${agent.description}\n    Takes inputs: {"task": string (required, detailed), "additional_args": object (optional)}\n    Returns: its final answer, as a report`
+  );
+  return `\n\nYou can also hand tasks to these team members (managed agents), called like tools:\n${lines.join("\n")}`;
 }
 
 function substituteAdditionalArgs(args: unknown, additionalArgs: Record<string, unknown>): unknown {

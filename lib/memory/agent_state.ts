@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { StepErrorSchema, StepRecordSchema, TokenUsageSchema, ToolCallRecordSchema } from "./step_records.ts";
+import {
+  type StepError,
+  StepErrorSchema,
+  type StepRecord,
+  StepRecordSchema,
+  type TokenUsageRecord,
+  TokenUsageSchema,
+  ToolCallRecordSchema,
+} from "./step_records.ts";
 
 /**
  * The whole of a run between two steps, as plain JSON. Nothing else is kept in memory between invocations.
@@ -9,8 +17,10 @@ import { StepErrorSchema, StepRecordSchema, TokenUsageSchema, ToolCallRecordSche
  * - 1: first version: task, steps, counters, status, token totals, additional args, executor variables.
  * - 2: statuses `cancelled` and `awaiting_input`; `pendingInput` (tool calls waiting for approval, or a question
  *   for the user). A v1 state is a valid v2 state without them, so reading v1 only bumps the number.
+ * - 3: `subRun` (a managed agent's nested run, stepped one step per invocation until it answers) and the optional
+ *   `stepNumber` of planning steps. Additive: v1 and v2 states read as v3 unchanged.
  */
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
 export const RunStatusSchema = z.enum([
   "running",
@@ -29,7 +39,35 @@ export const PendingInputSchema = z.discriminatedUnion("kind", [
 ]);
 export type PendingInput = z.infer<typeof PendingInputSchema>;
 
-export const AgentStateSchema = z.object({
+/** A managed agent's run nested in its manager's state, with the manager's further managed calls of that step. */
+export interface SubRun {
+  /** The managed agent's name, as the manager calls it. */
+  agentName: string;
+  /** The manager's tool-call id this run answers. */
+  callId: string;
+  state: AgentState;
+  /** Managed calls of the same manager step still to run, in order. */
+  queue: Array<{ callId: string; agentName: string; task: string; additionalArgs?: Record<string, unknown> }>;
+  /** Reports of the managed calls of this step that already answered. */
+  reports: Array<{ callId: string; agentName: string; text: string; answer: unknown }>;
+}
+
+const SubRunSchema: z.ZodType<SubRun> = z.lazy(() =>
+  z.object({
+    agentName: z.string(),
+    callId: z.string(),
+    state: AgentStateSchema,
+    queue: z.array(z.object({
+      callId: z.string(),
+      agentName: z.string(),
+      task: z.string(),
+      additionalArgs: z.record(z.string(), z.unknown()).optional(),
+    })),
+    reports: z.array(z.object({ callId: z.string(), agentName: z.string(), text: z.string(), answer: z.unknown() })),
+  })
+);
+
+export const AgentStateSchema: z.ZodType<AgentState> = z.object({
   version: z.literal(STATE_VERSION),
   /** Name of the agent definition that owns this run; a state is only ever stepped by that agent. */
   agentName: z.string(),
@@ -50,11 +88,31 @@ export const AgentStateSchema = z.object({
   variables: z.record(z.string(), z.unknown()).optional(),
   /** Set while `status` is `awaiting_input`: what the run waits for before its last action step can finish. */
   pendingInput: PendingInputSchema.optional(),
+  /** Set while a managed agent called by the last action step is running. */
+  subRun: SubRunSchema.optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
 });
 
-export type AgentState = z.infer<typeof AgentStateSchema>;
+/** See `AgentStateSchema` (written out because the schema is recursive through `subRun`). */
+export interface AgentState {
+  version: typeof STATE_VERSION;
+  agentName: string;
+  task: string;
+  status: RunStatus;
+  maxSteps: number;
+  stepNumber: number;
+  steps: StepRecord[];
+  additionalArgs: Record<string, unknown>;
+  finalAnswer?: unknown;
+  error: StepError | null;
+  tokenUsage: TokenUsageRecord | null;
+  variables?: Record<string, unknown>;
+  pendingInput?: PendingInput;
+  subRun?: SubRun;
+  createdAt: number;
+  updatedAt: number;
+}
 
 export class StateVersionError extends Error {
   override name = "StateVersionError";
@@ -63,7 +121,9 @@ export class StateVersionError extends Error {
 /** Brings an older state up to `STATE_VERSION`. */
 function migrate(input: unknown): unknown {
   const state = input as { version?: unknown } | null;
-  if (state && typeof state === "object" && state.version === 1) return { ...state, version: 2 };
+  if (state && typeof state === "object" && (state.version === 1 || state.version === 2)) {
+    return { ...state, version: STATE_VERSION };
+  }
   return input;
 }
 

@@ -44,7 +44,10 @@ function stepMessages(step: StepRecord, summaryMode: boolean): ChatMessage[] {
     case "task":
       return [{ role: "user", content: taskContent(step.task, step.images) }];
     case "planning":
-      return summaryMode ? [] : [{ role: "assistant", content: step.plan.trim() }];
+      return summaryMode ? [] : [
+        { role: "assistant", content: step.plan.trim() },
+        { role: "user", content: "Now go on and carry out this plan." },
+      ];
     case "action":
       return actionMessages(step, summaryMode);
     case "final_answer":

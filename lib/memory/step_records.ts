@@ -24,6 +24,8 @@ export const TaskStepSchema = z.object({
 /** A plan written by the model (issue: planning). Not counted as an action step. */
 export const PlanningStepSchema = z.object({
   type: z.literal("planning"),
+  /** The action step this plan precedes. */
+  stepNumber: z.number().int().optional(),
   plan: z.string(),
   modelOutput: z.string(),
   timing: TimingSchema,

@@ -59,6 +59,7 @@ Deno.test("memoryToMessages", async (t) => {
       "system",
       "user",
       "assistant",
+      "user",
       "assistant",
       "tool-call",
       "tool-response",
@@ -70,12 +71,14 @@ Deno.test("memoryToMessages", async (t) => {
       { type: "text", text: "New task:\nWhat is 2+2?" },
       { type: "image", image: "data:image/png;base64,AAAA" },
     ]);
+    assert.equal(messages[3].content, "Now go on and carry out this plan.");
     assert.match(
-      String(messages[4].content),
+      String(messages[5].content),
       /^Calling tools:\n\[\{"id":"c1","type":"function","function":\{"name":"calculator"/,
     );
-    assert.equal(messages[5].content, "Observation:\n4");
-    assert.equal(messages[7].content, `Error:\nNo tool call found\n${RETRY_HINT}`);
+    assert.equal(messages[6].content, "Observation:\n4");
+    assert.equal(messages[7].content, "oops");
+    assert.equal(messages[8].content, `Error:\nNo tool call found\n${RETRY_HINT}`);
     assert.match(RETRY_HINT, /^Now let's retry: take care not to repeat previous errors!/);
   });
 

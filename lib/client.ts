@@ -1,0 +1,378 @@
+/**
+ * A typed client for a smolstep server over plain `fetch`: browsers, Deno, Node 18+ and Workers.
+ *
+ * This module is its own entry point and is not re-exported from `lib/mod.ts`. It has no runtime imports: everything
+ * it takes from lib/ is `import type`, erased when bundling, so a browser bundle built from it contains no hono, zod
+ * or openai (tests/client_test.ts checks its module graph).
+ *
+ * ```ts
+ * const client = createClient({ baseUrl: "https://agents.example.com", apiKey });
+ * const { runId } = await client.startRun("assistant", { task: "What is 6 times 7?" });
+ * const run = await client.runToEnd(runId, { onStep: ({ step }) => console.log(step) });
+ * ```
+ */
+import type { PendingInput, RunStatus } from "./memory/agent_state.ts";
+import type { StepError, StepRecord, TokenUsageRecord } from "./memory/step_records.ts";
+import type { ToolInputs, ToolInputType } from "./tools/tool_inputs.ts";
+
+export type { PendingInput, RunStatus, StepError, StepRecord, TokenUsageRecord };
+
+export interface ClientOptions {
+  /** Where the server is, e.g. "https://agents.example.com" (a path prefix is kept). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <apiKey>`, for servers with `apiKeys`. */
+  apiKey?: string;
+  /** The fetch to call (default: the global `fetch`). */
+  fetch?: typeof fetch;
+  /** Retries of a step whose response was lost, and of an event stream that failed, in a row (default 3). */
+  retries?: number;
+  /** Delay before the first of those retries, doubling after each (default 250 ms). */
+  retryDelayMs?: number;
+}
+
+export interface ToolInfo {
+  name: string;
+  description: string;
+  inputs: ToolInputs;
+  outputType: ToolInputType;
+  /** The inputs as a JSON Schema. */
+  parameters: Record<string, unknown>;
+  needsApproval?: true;
+}
+
+export interface AgentList {
+  agents: Array<
+    { name: string; kind: string; description: string; maxSteps: number; tools: ToolInfo[]; webhook: boolean }
+  >;
+  modes: { kv: boolean; stateless: boolean; background: boolean };
+}
+
+/** The fields every step and input response has. */
+export interface StepView {
+  status: RunStatus;
+  stepNumber: number;
+  maxSteps: number;
+  /** The action (or planning) record; null when the call only applied a pending cancellation. */
+  step: StepRecord | null;
+  /** Present once the run has ended (null when it ended without an answer). */
+  finalAnswer?: unknown;
+  error?: StepError;
+  /** Present while the run is `awaiting_input`. */
+  pendingInput?: PendingInput;
+  tokenUsage: TokenUsageRecord | null;
+}
+
+export interface RunStepView extends StepView {
+  runId: string;
+}
+
+export interface StepResponse extends RunStepView {
+  /** True when the idempotency key matched a step already taken: nothing ran, the recorded step came back. */
+  replayed: boolean;
+}
+
+export interface RunView {
+  runId: string;
+  agent: string;
+  status: RunStatus;
+  task: string;
+  stepNumber: number;
+  maxSteps: number;
+  steps: StepRecord[];
+  finalAnswer: unknown;
+  error: StepError | null;
+  pendingInput: PendingInput | null;
+  tokenUsage: TokenUsageRecord | null;
+  /** ISO 8601 times. */
+  createdAt: string;
+  updatedAt: string;
+  background: boolean;
+}
+
+export interface CancelResult {
+  runId: string;
+  status: RunStatus;
+  /** False while a step is in flight: the run ends right after it. */
+  cancelled: boolean;
+}
+
+export interface RunOptions {
+  task: string;
+  maxSteps?: number;
+  additionalArgs?: Record<string, unknown>;
+  /** https: or data:image/ URLs. */
+  images?: string[];
+}
+
+export interface StartRunOptions extends RunOptions {
+  /** Step the run on the server's queue; follow it with `events()`. */
+  background?: boolean;
+  /** Background runs: where the server POSTs the signed result. */
+  callbackUrl?: string;
+}
+
+export interface StatelessRun {
+  agent: string;
+  status: RunStatus;
+  /** The signed state token to pass to the next call. */
+  state: string;
+}
+
+export interface StatelessStep extends StepView {
+  agent: string;
+  state: string;
+}
+
+/** Approve or reject the pending tool calls, or answer the agent's question. */
+export type RunInput = { approve: boolean; reason?: string } | { answer: string };
+
+/** What `events()` yields. A `step`'s id is the record's index in the run's `steps`. */
+export type RunEvent =
+  | { type: "step"; id: number; step: StepRecord }
+  | { type: "awaiting_input"; pendingInput: PendingInput | null }
+  | { type: "end"; status: RunStatus; finalAnswer: unknown; error: StepError | null };
+
+/** A non-2xx answer: the HTTP status and the server's `{error: {code, message}}`. */
+export class SmolstepClientError extends Error {
+  override name = "SmolstepClientError";
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/** Creates a client for one server; see the module comment. */
+export function createClient(options: ClientOptions) {
+  const base = options.baseUrl.replace(/\/+$/, "");
+  const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const retries = options.retries ?? 3;
+  const backoff = (attempt: number) => (options.retryDelayMs ?? 250) * 2 ** attempt;
+  const run = (runId: string) => `/v1/runs/${encodeURIComponent(runId)}`;
+  const agentPath = (agent: string) => `/v1/agents/${encodeURIComponent(agent)}`;
+
+  async function send(
+    method: string,
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers };
+    if (options.apiKey) headers.Authorization = `Bearer ${options.apiKey}`;
+    if (init.body !== undefined) headers["Content-Type"] = "application/json";
+    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+    const response = await doFetch(base + path, { method, headers, body, signal: init.signal });
+    if (!response.ok) throw await errorFrom(response);
+    return response;
+  }
+
+  const json = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> =>
+    await (await send(method, path, { body, signal })).json() as T;
+
+  const client = {
+    listAgents: (signal?: AbortSignal) => json<AgentList>("GET", "/v1/agents", undefined, signal),
+
+    /** Creates a KV-mode run (201). With `background: true` the server steps it; follow it with `events()`. */
+    startRun: (agent: string, body: StartRunOptions) => json<RunView>("POST", `${agentPath(agent)}/runs`, body),
+
+    getRun: (runId: string, signal?: AbortSignal) => json<RunView>("GET", run(runId), undefined, signal),
+
+    /** Asks the run to stop: at once when idle, right after the step in flight otherwise. */
+    cancel: (runId: string) => json<CancelResult>("POST", `${run(runId)}/cancel`),
+
+    /** Answers a run in `awaiting_input`. Not retried: a resumed run refuses a second answer with 409. */
+    submitInput: (runId: string, input: RunInput) => json<RunStepView>("POST", `${run(runId)}/input`, input),
+
+    /**
+     * Runs exactly one step. Every call sends an `Idempotency-Key` (a fresh random one unless given), and a call
+     * whose response is lost on the network is retried with the same key, so the server replays the step it took
+     * instead of taking a second one (`replayed: true`). Pass your own key to make retries across calls safe too.
+     */
+    async step(runId: string, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<StepResponse> {
+      const key = opts.idempotencyKey ?? randomKey();
+      let lost = false;
+      for (let attempt = 0;; attempt++) {
+        try {
+          const response = await send("POST", `${run(runId)}/steps`, {
+            headers: { "Idempotency-Key": key },
+            signal: opts.signal,
+          });
+          const view = await response.json() as RunStepView;
+          return { ...view, replayed: response.headers.get("Idempotent-Replayed") === "true" };
+        } catch (error) {
+          // After a lost response, `step_in_progress` is most likely our own step still running.
+          const retry = error instanceof SmolstepClientError
+            ? lost && error.code === "step_in_progress"
+            : !opts.signal?.aborted;
+          if (!retry || attempt >= retries) throw error;
+          lost = true;
+          await sleep(backoff(attempt), opts.signal);
+        }
+      }
+    },
+
+    /**
+     * Steps the run until it is no longer `running` (ended, or `awaiting_input`: answer with `submitInput` and call
+     * again), then returns the run. Not for background runs, which the server steps itself.
+     */
+    async runToEnd(
+      runId: string,
+      opts: { onStep?: (result: StepResponse) => void | Promise<void>; signal?: AbortSignal } = {},
+    ): Promise<RunView> {
+      for (;;) {
+        let result: StepResponse;
+        try {
+          result = await client.step(runId, { signal: opts.signal });
+        } catch (error) {
+          const stopped = error instanceof SmolstepClientError &&
+            (error.code === "run_finished" || error.code === "not_awaiting_input");
+          if (stopped) break;
+          throw error;
+        }
+        await opts.onStep?.(result);
+        if (result.status !== "running") break;
+      }
+      return await client.getRun(runId, opts.signal);
+    },
+
+    /**
+     * Follows a run's Server-Sent Events until its `end` event. When the server closes the stream earlier (it does
+     * every `events.maxDurationMs`), reconnects with `Last-Event-ID`, so every step is yielded once; a repeated
+     * `awaiting_input` is yielded once per pause. Failed connections are retried `retries` times in a row.
+     */
+    async *events(
+      runId: string,
+      opts: { lastEventId?: number | string; signal?: AbortSignal } = {},
+    ): AsyncGenerator<RunEvent, void, undefined> {
+      let lastId = opts.lastEventId === undefined ? undefined : String(opts.lastEventId);
+      let [failures, paused] = [0, false];
+      for (;;) {
+        opts.signal?.throwIfAborted();
+        const connection = new AbortController();
+        const abort = () => connection.abort(opts.signal?.reason);
+        opts.signal?.addEventListener("abort", abort, { once: true });
+        let received = false;
+        try {
+          const headers: Record<string, string> = { Accept: "text/event-stream" };
+          if (lastId !== undefined) headers["Last-Event-ID"] = lastId;
+          const response = await send("GET", `${run(runId)}/events`, { headers, signal: connection.signal });
+          for await (const message of readSse(response.body!)) {
+            received = true;
+            if (message.id !== undefined) lastId = message.id;
+            const event = toRunEvent(message);
+            if (!event || (event.type === "awaiting_input" && paused)) continue;
+            paused = event.type === "awaiting_input";
+            yield event;
+            if (event.type === "end") return;
+          }
+          failures = 0;
+        } catch (error) {
+          opts.signal?.throwIfAborted();
+          const fatal = error instanceof SmolstepClientError && !RETRYABLE_STATUS.has(error.status);
+          failures = received ? 1 : failures + 1;
+          if (fatal || failures > retries) throw error;
+        } finally {
+          opts.signal?.removeEventListener("abort", abort);
+          connection.abort();
+        }
+        // A clean close with news reconnects at once; otherwise wait, so a misbehaving server is not hammered.
+        if (failures > 0 || !received) await sleep(backoff(Math.max(0, failures - 1)), opts.signal);
+      }
+    },
+
+    /** Stateless mode: nothing is stored; the returned token is the run. */
+    startStatelessRun: (agent: string, body: RunOptions) =>
+      json<StatelessRun>("POST", `${agentPath(agent)}/runs`, { ...body, stateless: true }),
+
+    /** One stateless step. Retrying with the same token is safe for the server (it stores nothing). */
+    statelessStep: (agent: string, token: string, signal?: AbortSignal) =>
+      json<StatelessStep>("POST", `${agentPath(agent)}/steps`, { state: token }, signal),
+
+    statelessInput: (agent: string, token: string, input: RunInput) =>
+      json<StatelessStep>("POST", `${agentPath(agent)}/input`, { state: token, ...input }),
+  };
+  return client;
+}
+
+export type SmolstepClient = ReturnType<typeof createClient>;
+
+async function errorFrom(response: Response): Promise<SmolstepClientError> {
+  const text = await response.text().catch(() => "");
+  let error: { code?: unknown; message?: unknown } | undefined;
+  try {
+    error = JSON.parse(text)?.error;
+  } catch { /* not JSON: a proxy or gateway answered */ }
+  const code = typeof error?.code === "string" ? error.code : "http_error";
+  const message = typeof error?.message === "string"
+    ? error.message
+    : text.slice(0, 300) || `HTTP ${response.status} ${response.statusText}`;
+  return new SmolstepClientError(response.status, code, message);
+}
+
+/** 128 random bits as hex; `crypto.getRandomValues` works outside secure contexts, unlike `randomUUID`. */
+function randomKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+interface SseMessage {
+  event: string;
+  data: string;
+  id?: string;
+}
+
+/** Parses a `text/event-stream` body (WHATWG rules: any line ending, comments, multi-line data, BOM). */
+async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let [buffer, event, data, id] = ["", "", [] as string[], undefined as string | undefined];
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      for (let end = buffer.search(/[\r\n]/); end >= 0; end = buffer.search(/[\r\n]/)) {
+        // A lone "\r" at the end may be the first half of "\r\n": wait for the next chunk.
+        if (buffer[end] === "\r" && end === buffer.length - 1) break;
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + (buffer.startsWith("\r\n", end) ? 2 : 1));
+        if (line === "") {
+          if (data.length) yield { event: event || "message", data: data.join("\n"), id };
+          [event, data] = ["", []];
+          continue;
+        }
+        const colon = line.indexOf(":");
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const text = colon < 0 ? "" : line.slice(colon + (line[colon + 1] === " " ? 2 : 1));
+        if (field === "event") event = text;
+        else if (field === "data") data.push(text);
+        else if (field === "id" && !text.includes("\0")) id = text;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+function toRunEvent(message: SseMessage): RunEvent | undefined {
+  const data = JSON.parse(message.data);
+  if (message.event === "step") return { type: "step", id: Number(message.id), step: data };
+  if (message.event === "awaiting_input") return { type: "awaiting_input", pendingInput: data };
+  if (message.event === "end") {
+    return { type: "end", status: data.status, finalAnswer: data.finalAnswer ?? null, error: data.error ?? null };
+  }
+  return undefined; // an event this client does not know yet
+}
