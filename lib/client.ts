@@ -4,12 +4,8 @@
  * This module is its own entry point and is not re-exported from `lib/mod.ts`. It has no runtime imports: everything
  * it takes from lib/ is `import type`, erased when bundling, so a browser bundle built from it contains no hono, zod
  * or openai (tests/client_test.ts checks its module graph).
- *
- * ```ts
- * const client = createClient({ baseUrl: "https://agents.example.com", apiKey });
- * const { runId } = await client.startRun("assistant", { task: "What is 6 times 7?" });
- * const run = await client.runToEnd(runId, { onStep: ({ step }) => console.log(step) });
- * ```
+ * Usage: `const client = createClient({ baseUrl, apiKey })`, then `client.startRun(agent, { task })` and
+ * `client.runToEnd(runId)`, or `for await (const event of client.events(runId))` for background runs.
  */
 import type { PendingInput, RunStatus } from "./memory/agent_state.ts";
 import type { StepError, StepRecord, TokenUsageRecord } from "./memory/step_records.ts";
@@ -30,24 +26,26 @@ export interface ClientOptions {
   retryDelayMs?: number;
 }
 
-export interface ToolInfo {
+/** A tool as `listAgents()` describes it; `parameters` is its inputs as a JSON Schema. */
+export type ToolInfo = {
   name: string;
   description: string;
   inputs: ToolInputs;
   outputType: ToolInputType;
-  /** The inputs as a JSON Schema. */
   parameters: Record<string, unknown>;
   needsApproval?: true;
-}
+};
+export type AgentInfo = {
+  name: string;
+  kind: string;
+  description: string;
+  maxSteps: number;
+  tools: ToolInfo[];
+  webhook: boolean;
+};
+export type AgentList = { agents: AgentInfo[]; modes: { kv: boolean; stateless: boolean; background: boolean } };
 
-export interface AgentList {
-  agents: Array<
-    { name: string; kind: string; description: string; maxSteps: number; tools: ToolInfo[]; webhook: boolean }
-  >;
-  modes: { kv: boolean; stateless: boolean; background: boolean };
-}
-
-/** The fields every step and input response has. */
+/** The fields of every step and input response. */
 export interface StepView {
   status: RunStatus;
   stepNumber: number;
@@ -61,67 +59,37 @@ export interface StepView {
   pendingInput?: PendingInput;
   tokenUsage: TokenUsageRecord | null;
 }
+export type RunStepView = StepView & { runId: string };
+/** `replayed`: the idempotency key matched a step already taken, so nothing ran and that step came back. */
+export type StepResponse = RunStepView & { replayed: boolean };
 
-export interface RunStepView extends StepView {
-  runId: string;
-}
-
-export interface StepResponse extends RunStepView {
-  /** True when the idempotency key matched a step already taken: nothing ran, the recorded step came back. */
-  replayed: boolean;
-}
-
-export interface RunView {
+/** A stored run; `createdAt` and `updatedAt` are ISO 8601. */
+export type RunView = Omit<StepView, "step" | "finalAnswer" | "error" | "pendingInput"> & {
   runId: string;
   agent: string;
-  status: RunStatus;
   task: string;
-  stepNumber: number;
-  maxSteps: number;
   steps: StepRecord[];
   finalAnswer: unknown;
   error: StepError | null;
   pendingInput: PendingInput | null;
-  tokenUsage: TokenUsageRecord | null;
-  /** ISO 8601 times. */
   createdAt: string;
   updatedAt: string;
   background: boolean;
-}
+};
+/** `cancelled` is false while a step is in flight: the run ends right after it. */
+export type CancelResult = { runId: string; status: RunStatus; cancelled: boolean };
 
-export interface CancelResult {
-  runId: string;
-  status: RunStatus;
-  /** False while a step is in flight: the run ends right after it. */
-  cancelled: boolean;
-}
-
-export interface RunOptions {
+export type RunOptions = {
   task: string;
   maxSteps?: number;
   additionalArgs?: Record<string, unknown>;
-  /** https: or data:image/ URLs. */
   images?: string[];
-}
-
-export interface StartRunOptions extends RunOptions {
-  /** Step the run on the server's queue; follow it with `events()`. */
-  background?: boolean;
-  /** Background runs: where the server POSTs the signed result. */
-  callbackUrl?: string;
-}
-
-export interface StatelessRun {
-  agent: string;
-  status: RunStatus;
-  /** The signed state token to pass to the next call. */
-  state: string;
-}
-
-export interface StatelessStep extends StepView {
-  agent: string;
-  state: string;
-}
+};
+/** `background`: the server steps the run on its queue (follow it with `events()`), POSTing the result to `callbackUrl`. */
+export type StartRunOptions = RunOptions & { background?: boolean; callbackUrl?: string };
+/** `state` is the signed token that carries a stateless run from call to call. */
+export type StatelessRun = { agent: string; status: RunStatus; state: string };
+export type StatelessStep = StepView & { agent: string; state: string };
 
 /** Approve or reject the pending tool calls, or answer the agent's question. */
 export type RunInput = { approve: boolean; reason?: string } | { answer: string };
@@ -132,7 +100,7 @@ export type RunEvent =
   | { type: "awaiting_input"; pendingInput: PendingInput | null }
   | { type: "end"; status: RunStatus; finalAnswer: unknown; error: StepError | null };
 
-/** A non-2xx answer: the HTTP status and the server's `{error: {code, message}}`. */
+/** A non-2xx answer: the HTTP status and the server's `{error: {code, message}}` (`http_error` if it sent none). */
 export class SmolstepClientError extends Error {
   override name = "SmolstepClientError";
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -141,6 +109,8 @@ export class SmolstepClientError extends Error {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const STOPPED = new Set(["run_finished", "not_awaiting_input"]);
+type SendInit = { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal };
 
 /** Creates a client for one server; see the module comment. */
 export function createClient(options: ClientOptions) {
@@ -151,11 +121,7 @@ export function createClient(options: ClientOptions) {
   const run = (runId: string) => `/v1/runs/${encodeURIComponent(runId)}`;
   const agentPath = (agent: string) => `/v1/agents/${encodeURIComponent(agent)}`;
 
-  async function send(
-    method: string,
-    path: string,
-    init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
-  ): Promise<Response> {
+  async function send(method: string, path: string, init: SendInit = {}): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
     if (options.apiKey) headers.Authorization = `Bearer ${options.apiKey}`;
     if (init.body !== undefined) headers["Content-Type"] = "application/json";
@@ -164,22 +130,17 @@ export function createClient(options: ClientOptions) {
     if (!response.ok) throw await errorFrom(response);
     return response;
   }
-
   const json = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> =>
     await (await send(method, path, { body, signal })).json() as T;
 
   const client = {
     listAgents: (signal?: AbortSignal) => json<AgentList>("GET", "/v1/agents", undefined, signal),
-
-    /** Creates a KV-mode run (201). With `background: true` the server steps it; follow it with `events()`. */
+    /** Creates a KV-mode run. With `background: true` the server steps it; follow it with `events()`. */
     startRun: (agent: string, body: StartRunOptions) => json<RunView>("POST", `${agentPath(agent)}/runs`, body),
-
     getRun: (runId: string, signal?: AbortSignal) => json<RunView>("GET", run(runId), undefined, signal),
-
     /** Asks the run to stop: at once when idle, right after the step in flight otherwise. */
     cancel: (runId: string) => json<CancelResult>("POST", `${run(runId)}/cancel`),
-
-    /** Answers a run in `awaiting_input`. Not retried: a resumed run refuses a second answer with 409. */
+    /** Answers a run in `awaiting_input`. Not retried: a resumed run refuses a second answer (409). */
     submitInput: (runId: string, input: RunInput) => json<RunStepView>("POST", `${run(runId)}/input`, input),
 
     /**
@@ -188,18 +149,15 @@ export function createClient(options: ClientOptions) {
      * instead of taking a second one (`replayed: true`). Pass your own key to make retries across calls safe too.
      */
     async step(runId: string, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<StepResponse> {
-      const key = opts.idempotencyKey ?? randomKey();
+      const headers = { "Idempotency-Key": opts.idempotencyKey ?? randomKey() };
       let lost = false;
       for (let attempt = 0;; attempt++) {
         try {
-          const response = await send("POST", `${run(runId)}/steps`, {
-            headers: { "Idempotency-Key": key },
-            signal: opts.signal,
-          });
+          const response = await send("POST", `${run(runId)}/steps`, { headers, signal: opts.signal });
           const view = await response.json() as RunStepView;
           return { ...view, replayed: response.headers.get("Idempotent-Replayed") === "true" };
         } catch (error) {
-          // After a lost response, `step_in_progress` is most likely our own step still running.
+          // After a lost response, `step_in_progress` is most likely our own step, still running.
           const retry = error instanceof SmolstepClientError
             ? lost && error.code === "step_in_progress"
             : !opts.signal?.aborted;
@@ -211,23 +169,19 @@ export function createClient(options: ClientOptions) {
     },
 
     /**
-     * Steps the run until it is no longer `running` (ended, or `awaiting_input`: answer with `submitInput` and call
-     * again), then returns the run. Not for background runs, which the server steps itself.
+     * Steps the run until it is no longer `running` (ended, or `awaiting_input`: answer with `submitInput`, then
+     * call again), and returns the run. Not for background runs: the server steps those itself.
      */
     async runToEnd(
       runId: string,
       opts: { onStep?: (result: StepResponse) => void | Promise<void>; signal?: AbortSignal } = {},
     ): Promise<RunView> {
       for (;;) {
-        let result: StepResponse;
-        try {
-          result = await client.step(runId, { signal: opts.signal });
-        } catch (error) {
-          const stopped = error instanceof SmolstepClientError &&
-            (error.code === "run_finished" || error.code === "not_awaiting_input");
-          if (stopped) break;
+        const result = await client.step(runId, { signal: opts.signal }).catch((error) => {
+          if (error instanceof SmolstepClientError && STOPPED.has(error.code)) return null;
           throw error;
-        }
+        });
+        if (!result) break;
         await opts.onStep?.(result);
         if (result.status !== "running") break;
       }
@@ -236,8 +190,8 @@ export function createClient(options: ClientOptions) {
 
     /**
      * Follows a run's Server-Sent Events until its `end` event. When the server closes the stream earlier (it does
-     * every `events.maxDurationMs`), reconnects with `Last-Event-ID`, so every step is yielded once; a repeated
-     * `awaiting_input` is yielded once per pause. Failed connections are retried `retries` times in a row.
+     * every `events.maxDurationMs`), reconnects with `Last-Event-ID`, so every step is yielded once; a pause is
+     * announced once however often the server repeats it. Failing connections are retried `retries` times in a row.
      */
     async *events(
       runId: string,
@@ -274,7 +228,7 @@ export function createClient(options: ClientOptions) {
           opts.signal?.removeEventListener("abort", abort);
           connection.abort();
         }
-        // A clean close with news reconnects at once; otherwise wait, so a misbehaving server is not hammered.
+        // Reconnect at once after a clean close that brought news; otherwise wait, so no server is hammered.
         if (failures > 0 || !received) await sleep(backoff(Math.max(0, failures - 1)), opts.signal);
       }
     },
@@ -282,11 +236,8 @@ export function createClient(options: ClientOptions) {
     /** Stateless mode: nothing is stored; the returned token is the run. */
     startStatelessRun: (agent: string, body: RunOptions) =>
       json<StatelessRun>("POST", `${agentPath(agent)}/runs`, { ...body, stateless: true }),
-
-    /** One stateless step. Retrying with the same token is safe for the server (it stores nothing). */
     statelessStep: (agent: string, token: string, signal?: AbortSignal) =>
       json<StatelessStep>("POST", `${agentPath(agent)}/steps`, { state: token }, signal),
-
     statelessInput: (agent: string, token: string, input: RunInput) =>
       json<StatelessStep>("POST", `${agentPath(agent)}/input`, { state: token, ...input }),
   };
@@ -302,13 +253,11 @@ async function errorFrom(response: Response): Promise<SmolstepClientError> {
     error = JSON.parse(text)?.error;
   } catch { /* not JSON: a proxy or gateway answered */ }
   const code = typeof error?.code === "string" ? error.code : "http_error";
-  const message = typeof error?.message === "string"
-    ? error.message
-    : text.slice(0, 300) || `HTTP ${response.status} ${response.statusText}`;
-  return new SmolstepClientError(response.status, code, message);
+  const message = typeof error?.message === "string" ? error.message : text.slice(0, 300) || response.statusText;
+  return new SmolstepClientError(response.status, code, message || `HTTP ${response.status}`);
 }
 
-/** 128 random bits as hex; `crypto.getRandomValues` works outside secure contexts, unlike `randomUUID`. */
+/** 128 random bits in hex: `crypto.getRandomValues` works outside secure contexts, unlike `randomUUID`. */
 function randomKey(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -316,25 +265,16 @@ function randomKey(): string {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     signal?.throwIfAborted();
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const done = () => (signal?.removeEventListener("abort", aborted), resolve());
+    const aborted = () => (clearTimeout(timer), reject(signal!.reason));
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", aborted, { once: true });
   });
 }
 
-interface SseMessage {
-  event: string;
-  data: string;
-  id?: string;
-}
+type SseMessage = { event: string; data: string; id?: string };
 
-/** Parses a `text/event-stream` body (WHATWG rules: any line ending, comments, multi-line data, BOM). */
+/** Parses a `text/event-stream` body by the WHATWG rules (any line ending, comments, multi-line data, BOM). */
 async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -345,8 +285,7 @@ async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMes
       if (done) return;
       buffer += decoder.decode(value, { stream: true });
       for (let end = buffer.search(/[\r\n]/); end >= 0; end = buffer.search(/[\r\n]/)) {
-        // A lone "\r" at the end may be the first half of "\r\n": wait for the next chunk.
-        if (buffer[end] === "\r" && end === buffer.length - 1) break;
+        if (buffer[end] === "\r" && end === buffer.length - 1) break; // maybe half of "\r\n": wait for more
         const line = buffer.slice(0, end);
         buffer = buffer.slice(end + (buffer.startsWith("\r\n", end) ? 2 : 1));
         if (line === "") {
@@ -367,12 +306,11 @@ async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMes
   }
 }
 
+/** A server event as a `RunEvent`; undefined for events this client does not know (yet). */
 function toRunEvent(message: SseMessage): RunEvent | undefined {
   const data = JSON.parse(message.data);
   if (message.event === "step") return { type: "step", id: Number(message.id), step: data };
   if (message.event === "awaiting_input") return { type: "awaiting_input", pendingInput: data };
-  if (message.event === "end") {
-    return { type: "end", status: data.status, finalAnswer: data.finalAnswer ?? null, error: data.error ?? null };
-  }
-  return undefined; // an event this client does not know yet
+  if (message.event !== "end") return undefined;
+  return { type: "end", status: data.status, finalAnswer: data.finalAnswer ?? null, error: data.error ?? null };
 }

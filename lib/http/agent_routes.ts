@@ -63,7 +63,11 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     const body = await readJson(c, StatelessStepBody);
     const state = await codec.open(body.state, name);
     const result = await agent.step(state, { signal: c.req.raw.signal });
-    return c.json({ agent: name, ...stepView(result.state, result.step), state: await codec.seal(name, result.state) });
+    return c.json({
+      agent: name,
+      ...stepView(result.state, result.step, result.agent),
+      state: await codec.seal(name, result.state),
+    });
   });
 
   app.post("/v1/agents/:name/input", async (c) => {
@@ -73,6 +77,10 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     const { state: token, ...input } = await readJson(c, StatelessInputBody);
     const state = await codec.open(token, name);
     const result = await agent.resume(state, input, { signal: c.req.raw.signal });
-    return c.json({ agent: name, ...stepView(result.state, result.step), state: await codec.seal(name, result.state) });
+    return c.json({
+      agent: name,
+      ...stepView(result.state, result.step, result.agent),
+      state: await codec.seal(name, result.state),
+    });
   });
 }

@@ -27,7 +27,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
       signal: c.req.raw.signal,
     });
     const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
-    return c.json({ runId, ...stepView(outcome.record.state, outcome.step) }, 200, headers);
+    return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) }, 200, headers);
   });
 
   app.get("/v1/runs/:runId", async (c) => {
@@ -58,6 +58,6 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     if (outcome.record.background && outcome.record.state.status === "running") {
       await ctx.requireBackground().start(outcome.record);
     }
-    return c.json({ runId, ...stepView(outcome.record.state, outcome.step) });
+    return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) });
   });
 }

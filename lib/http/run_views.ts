@@ -3,9 +3,10 @@ import type { StepRecord } from "../memory/step_records.ts";
 
 /** The JSON shapes the HTTP API answers with. */
 
-export function stepView(state: AgentState, step: StepRecord | null) {
+export function stepView(state: AgentState, step: StepRecord | null, stepAgent?: string) {
   return {
     status: state.status,
+    ...(stepAgent ? { stepAgent } : {}),
     stepNumber: state.stepNumber,
     maxSteps: state.maxSteps,
     step,

@@ -45,6 +45,8 @@ export interface StepOutcome {
   events: AgentEvent[];
   /** True when the idempotency key matched an earlier step and nothing ran. */
   replayed: boolean;
+  /** Which agent took the step (`manager/researcher` for a managed agent's step); absent when nothing ran. */
+  agent?: string;
 }
 
 type Operation = (state: AgentState) => Promise<StepResult>;
@@ -218,7 +220,7 @@ export class RunService {
     if (ACTIVE.has(next.state.status) && await this.#cancelRequested(runId)) {
       next = await this.#applyCancel(next, committed.version) ?? next;
     }
-    return { record: next, step: result.step, events: result.events, replayed: false };
+    return { record: next, step: result.step, events: result.events, replayed: false, agent: result.agent };
   }
 
   #busy(): RunError {

@@ -68,23 +68,25 @@ export function decodeWav(bytes: Uint8Array): PcmAudio {
 }
 
 function readSamples(view: DataView, start: number, end: number, format: number, bits: number): Float32Array {
-  const width = bits / 8;
-  const count = Math.floor((end - start) / width);
-  const out = new Float32Array(count);
-  const read: ((at: number) => number) | undefined = format === 3 && bits === 32
-    ? (at) => view.getFloat32(at, true)
-    : format !== 1
-    ? undefined
-    : bits === 8
-    ? (at) => (view.getUint8(at) - 128) / 128
-    : bits === 16
-    ? (at) => view.getInt16(at, true) / 0x8000
-    : bits === 24
-    ? (at) => ((view.getUint8(at + 2) << 24 | view.getUint8(at + 1) << 16 | view.getUint8(at) << 8) >> 8) / 0x800000
-    : bits === 32
-    ? (at) => view.getInt32(at, true) / 0x80000000
-    : undefined;
+  const read = sampleReader(view, format, bits);
   if (!read) throw new TypeError(`unsupported WAV encoding (format ${format}, ${bits} bits per sample)`);
-  for (let i = 0; i < count; i++) out[i] = read(start + i * width);
+  const width = bits / 8;
+  const out = new Float32Array(Math.floor((end - start) / width));
+  for (let i = 0; i < out.length; i++) out[i] = read(start + i * width);
   return out;
+}
+
+/** Reads one little-endian sample at a byte offset, scaled to [-1, 1]. Format 1 is integer PCM, 3 is float. */
+function sampleReader(view: DataView, format: number, bits: number): ((at: number) => number) | undefined {
+  if (format === 3 && bits === 32) return (at) => view.getFloat32(at, true);
+  if (format !== 1) return undefined;
+  if (bits === 8) return (at) => (view.getUint8(at) - 128) / 128;
+  if (bits === 16) return (at) => view.getInt16(at, true) / 0x8000;
+  if (bits === 32) return (at) => view.getInt32(at, true) / 0x80000000;
+  if (bits === 24) {
+    // Three bytes, least significant first: shift into the top of an int32 and back to sign-extend.
+    return (at) =>
+      ((view.getUint8(at + 2) << 24 | view.getUint8(at + 1) << 16 | view.getUint8(at) << 8) >> 8) / 0x800000;
+  }
+  return undefined;
 }
