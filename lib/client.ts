@@ -4,12 +4,10 @@
  * This module is its own entry point and is not re-exported from `lib/mod.ts`. It has no runtime imports: everything
  * it takes from lib/ is `import type`, erased when bundling, so a browser bundle built from it contains no hono, zod
  * or openai (tests/client_test.ts checks its module graph).
- * Usage: `const client = createClient({ baseUrl, apiKey })`, then `client.startRun(agent, { task })` and
- * `client.runToEnd(runId)`, or `for await (const event of client.events(runId))` for background runs.
  */
 import type { PendingInput, RunStatus } from "./memory/agent_state.ts";
 import type { StepError, StepRecord, TokenUsageRecord } from "./memory/step_records.ts";
-import type { ToolInputs, ToolInputType } from "./tools/tool_inputs.ts";
+import type { Tool } from "./tools/tool.ts";
 
 export type { PendingInput, RunStatus, StepError, StepRecord, TokenUsageRecord };
 
@@ -27,23 +25,15 @@ export interface ClientOptions {
 }
 
 /** A tool as `listAgents()` describes it; `parameters` is its inputs as a JSON Schema. */
-export type ToolInfo = {
-  name: string;
-  description: string;
-  inputs: ToolInputs;
-  outputType: ToolInputType;
-  parameters: Record<string, unknown>;
+export type ToolInfo = Pick<Tool, "name" | "description" | "inputs" | "outputType" | "parameters"> & {
   needsApproval?: true;
 };
-export type AgentInfo = {
-  name: string;
-  kind: string;
-  description: string;
-  maxSteps: number;
-  tools: ToolInfo[];
-  webhook: boolean;
+export type AgentList = {
+  agents: Array<
+    { name: string; kind: string; description: string; maxSteps: number; webhook: boolean; tools: ToolInfo[] }
+  >;
+  modes: { kv: boolean; stateless: boolean; background: boolean };
 };
-export type AgentList = { agents: AgentInfo[]; modes: { kv: boolean; stateless: boolean; background: boolean } };
 
 /** The fields of every step and input response. */
 export interface StepView {
@@ -79,17 +69,23 @@ export type RunView = Omit<StepView, "step" | "finalAnswer" | "error" | "pending
 /** `cancelled` is false while a step is in flight: the run ends right after it. */
 export type CancelResult = { runId: string; status: RunStatus; cancelled: boolean };
 
+/** `images` are https: or data:image/ URLs. */
 export type RunOptions = {
   task: string;
   maxSteps?: number;
   additionalArgs?: Record<string, unknown>;
   images?: string[];
 };
-/** `background`: the server steps the run on its queue (follow it with `events()`), POSTing the result to `callbackUrl`. */
+/** `background`: the server steps the run on its queue (follow it with `events()`) and POSTs it to `callbackUrl`. */
 export type StartRunOptions = RunOptions & { background?: boolean; callbackUrl?: string };
 /** `state` is the signed token that carries a stateless run from call to call. */
 export type StatelessRun = { agent: string; status: RunStatus; state: string };
 export type StatelessStep = StepView & { agent: string; state: string };
+
+export type StepOptions = { idempotencyKey?: string; signal?: AbortSignal };
+export type RunToEndOptions = { onStep?: (result: StepResponse) => void | Promise<void>; signal?: AbortSignal };
+/** `lastEventId`: start after this record index (what a step event's `id` says). */
+export type EventsOptions = { lastEventId?: number | string; signal?: AbortSignal };
 
 /** Approve or reject the pending tool calls, or answer the agent's question. */
 export type RunInput = { approve: boolean; reason?: string } | { answer: string };
@@ -144,38 +140,31 @@ export function createClient(options: ClientOptions) {
     submitInput: (runId: string, input: RunInput) => json<RunStepView>("POST", `${run(runId)}/input`, input),
 
     /**
-     * Runs exactly one step. Every call sends an `Idempotency-Key` (a fresh random one unless given), and a call
-     * whose response is lost on the network is retried with the same key, so the server replays the step it took
-     * instead of taking a second one (`replayed: true`). Pass your own key to make retries across calls safe too.
+     * Runs exactly one step. Sends an `Idempotency-Key` (random unless given) and retries a lost response with it,
+     * so the server replays the step it took (`replayed: true`) instead of taking a second one.
      */
-    async step(runId: string, opts: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<StepResponse> {
-      const headers = { "Idempotency-Key": opts.idempotencyKey ?? randomKey() };
-      let lost = false;
+    async step(runId: string, { idempotencyKey, signal }: StepOptions = {}): Promise<StepResponse> {
+      const headers = { "Idempotency-Key": idempotencyKey ?? randomKey() };
       for (let attempt = 0;; attempt++) {
         try {
-          const response = await send("POST", `${run(runId)}/steps`, { headers, signal: opts.signal });
+          const response = await send("POST", `${run(runId)}/steps`, { headers, signal });
           const view = await response.json() as RunStepView;
           return { ...view, replayed: response.headers.get("Idempotent-Replayed") === "true" };
         } catch (error) {
           // After a lost response, `step_in_progress` is most likely our own step, still running.
           const retry = error instanceof SmolstepClientError
-            ? lost && error.code === "step_in_progress"
-            : !opts.signal?.aborted;
+            ? attempt > 0 && error.code === "step_in_progress"
+            : !signal?.aborted;
           if (!retry || attempt >= retries) throw error;
-          lost = true;
-          await sleep(backoff(attempt), opts.signal);
+          await sleep(backoff(attempt), signal);
         }
       }
     },
-
     /**
      * Steps the run until it is no longer `running` (ended, or `awaiting_input`: answer with `submitInput`, then
      * call again), and returns the run. Not for background runs: the server steps those itself.
      */
-    async runToEnd(
-      runId: string,
-      opts: { onStep?: (result: StepResponse) => void | Promise<void>; signal?: AbortSignal } = {},
-    ): Promise<RunView> {
+    async runToEnd(runId: string, opts: RunToEndOptions = {}): Promise<RunView> {
       for (;;) {
         const result = await client.step(runId, { signal: opts.signal }).catch((error) => {
           if (error instanceof SmolstepClientError && STOPPED.has(error.code)) return null;
@@ -187,16 +176,12 @@ export function createClient(options: ClientOptions) {
       }
       return await client.getRun(runId, opts.signal);
     },
-
     /**
      * Follows a run's Server-Sent Events until its `end` event. When the server closes the stream earlier (it does
      * every `events.maxDurationMs`), reconnects with `Last-Event-ID`, so every step is yielded once; a pause is
      * announced once however often the server repeats it. Failing connections are retried `retries` times in a row.
      */
-    async *events(
-      runId: string,
-      opts: { lastEventId?: number | string; signal?: AbortSignal } = {},
-    ): AsyncGenerator<RunEvent, void, undefined> {
+    async *events(runId: string, opts: EventsOptions = {}): AsyncGenerator<RunEvent, void, undefined> {
       let lastId = opts.lastEventId === undefined ? undefined : String(opts.lastEventId);
       let [failures, paused] = [0, false];
       for (;;) {
@@ -265,9 +250,8 @@ function randomKey(): string {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     signal?.throwIfAborted();
-    const done = () => (signal?.removeEventListener("abort", aborted), resolve());
     const aborted = () => (clearTimeout(timer), reject(signal!.reason));
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(() => (signal?.removeEventListener("abort", aborted), resolve()), ms);
     signal?.addEventListener("abort", aborted, { once: true });
   });
 }
@@ -291,7 +275,6 @@ async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMes
         if (line === "") {
           if (data.length) yield { event: event || "message", data: data.join("\n"), id };
           [event, data] = ["", []];
-          continue;
         }
         const colon = line.indexOf(":");
         const field = colon < 0 ? line : line.slice(0, colon);

@@ -1,14 +1,15 @@
-import { AgentError, AgentGenerationError, AgentMaxStepsError, ConfigurationError, ModelError } from "../errors.ts";
-import { type AgentState, parseAgentState, type PendingInput, STATE_VERSION } from "../memory/agent_state.ts";
-import { memoryToMessages } from "../memory/memory_to_messages.ts";
-import { type ActionStep, type StepRecord, type TaskStep, timingSince } from "../memory/step_records.ts";
+import { AgentError, AgentGenerationError, AgentMaxStepsError, ConfigurationError } from "../errors.ts";
+import type { AgentState, PendingInput } from "../memory/agent_state.ts";
+import { maxStepsAnswerMessages, memoryToMessages } from "../memory/memory_to_messages.ts";
+import { type ActionStep, type StepRecord, timingSince } from "../memory/step_records.ts";
 import { type ChatMessage, textOf } from "../models/chat_message.ts";
 import { type GenerateOptions, type Model, toModel } from "../models/model.ts";
 import type { Tool } from "../tools/tool.ts";
 import { Toolbox } from "../tools/toolbox.ts";
 import type { AgentEvent, RunResult } from "./agent_events.ts";
 import { runToEnd, streamRun } from "./run_loop.ts";
-import { addUsage, checkFinalAnswer, runStepCallbacks } from "./step_hooks.ts";
+import { createRunState } from "./run_state.ts";
+import { addUsage, callModel, checkFinalAnswer, runStepCallbacks } from "./step_hooks.ts";
 import { ManagedAgent } from "./managed_agent.ts";
 import { needsPlanning, planningStep } from "./planning_step.ts";
 import { afterSubRunStep, type ManagedCall, type ManagedReport, startSubRun } from "./sub_runs.ts";
@@ -133,47 +134,18 @@ export abstract class MultiStepAgent {
 
   /** Creates the state of a new run (or continues `options.state` with a new task when `reset` is false). */
   start(task: string, options: RunOptions = {}): AgentState {
-    const now = Date.now();
     const additionalArgs = options.additionalArgs ?? {};
-    const text = Object.keys(additionalArgs).length > 0
-      ? `${task}\n${this.describeAdditionalArgs(additionalArgs)}`
-      : task;
-    const taskStep: TaskStep = {
-      type: "task",
-      task: text,
-      ...(options.images?.length ? { images: options.images } : {}),
-    };
-    const maxSteps = options.maxSteps ?? options.maxIterations ?? this.maxSteps;
-    const previous = options.reset === false ? (options.state ?? this.lastState) : undefined;
-    if (previous) {
-      const state = parseAgentState(previous);
-      return {
-        ...state,
-        task,
-        status: "running",
-        maxSteps,
-        stepNumber: 0,
-        steps: [...state.steps, taskStep],
-        additionalArgs: { ...state.additionalArgs, ...additionalArgs },
-        finalAnswer: undefined,
-        error: null,
-        updatedAt: now,
-      };
-    }
-    return {
-      version: STATE_VERSION,
+    return createRunState({
       agentName: this.name,
       task,
-      status: "running",
-      maxSteps,
-      stepNumber: 0,
-      steps: [taskStep],
+      taskText: Object.keys(additionalArgs).length > 0
+        ? `${task}\n${this.describeAdditionalArgs(additionalArgs)}`
+        : task,
+      images: options.images,
       additionalArgs,
-      error: null,
-      tokenUsage: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+      maxSteps: options.maxSteps ?? options.maxIterations ?? this.maxSteps,
+      previous: options.reset === false ? (options.state ?? this.lastState) : undefined,
+    });
   }
 
   /** Renders the memory of `state` as the messages the model sees next. */
@@ -387,30 +359,13 @@ export abstract class MultiStepAgent {
     options: GenerateOptions,
     draft: ActionDraft,
   ): Promise<ChatMessage> {
-    let reply: ChatMessage;
-    try {
-      reply = await this.model.generate(messages, options);
-    } catch (caught) {
-      if (caught instanceof ConfigurationError) throw caught;
-      const retryable = caught instanceof ModelError ? caught.retryable : !(caught instanceof AgentError);
-      const message = caught instanceof Error ? caught.message : String(caught);
-      throw new AgentGenerationError(`Error while generating output: ${message}`, { cause: caught, retryable });
-    }
+    const reply = await callModel(this.model, messages, options);
     draft.tokenUsage = addUsage(draft.tokenUsage, reply.tokenUsage);
     return reply;
   }
 
   async #answerAfterMaxSteps(draft: ActionDraft, state: AgentState, signal?: AbortSignal): Promise<void> {
-    const messages: ChatMessage[] = [
-      {
-        role: "system",
-        content:
-          "An assistant worked on the user's task below but used up its steps before giving an answer. Its notes, tool calls and observations follow. Give the best final answer you can from them.",
-      },
-      ...memoryToMessages(state, this.systemPrompt).slice(1),
-      { role: "user", content: `Using everything above, answer this task now:\n${state.task}` },
-    ];
-    const reply = await this.generate(messages, { signal }, draft);
+    const reply = await this.generate(maxStepsAnswerMessages(state, this.systemPrompt), { signal }, draft);
     draft.modelOutput = textOf(reply.content);
     draft.actionOutput = draft.modelOutput;
     draft.isFinalAnswer = true;

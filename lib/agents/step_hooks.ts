@@ -1,7 +1,8 @@
-import { AgentError } from "../errors.ts";
+import { AgentError, AgentGenerationError, ConfigurationError, ModelError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { StepRecord, TokenUsageRecord } from "../memory/step_records.ts";
-import type { TokenUsage } from "../models/chat_message.ts";
+import type { ChatMessage, TokenUsage } from "../models/chat_message.ts";
+import type { GenerateOptions, Model } from "../models/model.ts";
 import type { FinalAnswerCheck, StepCallback, StepCallbacks } from "./agent_options.ts";
 
 /** What happens around a step: token totals, final-answer checks, step callbacks. */
@@ -59,4 +60,16 @@ export async function runStepCallbacks(
     pendingInput: undefined,
     error: { type: "AgentInterruptedError", message: interrupted },
   };
+}
+
+/** Calls the model; a failure becomes `AgentGenerationError` (configuration errors pass through as they are). */
+export async function callModel(model: Model, messages: ChatMessage[], options: GenerateOptions): Promise<ChatMessage> {
+  try {
+    return await model.generate(messages, options);
+  } catch (caught) {
+    if (caught instanceof ConfigurationError) throw caught;
+    const retryable = caught instanceof ModelError ? caught.retryable : !(caught instanceof AgentError);
+    const message = caught instanceof Error ? caught.message : String(caught);
+    throw new AgentGenerationError(`Error while generating output: ${message}`, { cause: caught, retryable });
+  }
 }

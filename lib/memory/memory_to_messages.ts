@@ -66,3 +66,16 @@ export function memoryToMessages(
   for (const step of state.steps) messages.push(...stepMessages(step, summaryMode));
   return messages;
 }
+
+/** What the model gets when a run is out of steps: its memory, then a request for the best answer it can give. */
+export function maxStepsAnswerMessages(state: Pick<AgentState, "steps" | "task">, systemPrompt: string): ChatMessage[] {
+  return [
+    {
+      role: "system",
+      content:
+        "An assistant worked on the user's task below but used up its steps before giving an answer. Its notes, tool calls and observations follow. Give the best final answer you can from them.",
+    },
+    ...memoryToMessages(state, systemPrompt).slice(1),
+    { role: "user", content: `Using everything above, answer this task now:\n${state.task}` },
+  ];
+}

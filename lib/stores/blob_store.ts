@@ -54,16 +54,14 @@ export interface BlobStorage {
 }
 
 /** Resolves a `data:` URL anywhere, and a blob ref through `blobs`; without `blobs` a ref is refused clearly. */
-export function resolveRef(ref: string, blobs?: BlobStorage): Promise<BlobContent> {
-  if (blobs) return blobs.resolve(ref);
-  if (isDataUrl(ref)) return Promise.resolve(parseDataUrl(ref));
+export async function resolveRef(ref: string, blobs?: BlobStorage): Promise<BlobContent> {
+  if (blobs) return await blobs.resolve(ref);
+  if (isDataUrl(ref)) return parseDataUrl(ref);
   parseBlobRef(ref); // throws invalid_ref for anything that is not a ref
-  return Promise.reject(
-    new BlobError(
-      "no_store",
-      `${ref} cannot be resolved: this run has no blob store (stateless mode). Pass images and audio as data: ` +
-        `URLs of at most ${MAX_BLOB_BYTES} bytes, or as https: URLs`,
-    ),
+  throw new BlobError(
+    "no_store",
+    `${ref} cannot be resolved: this run has no blob store (stateless mode). Pass images and audio as data: ` +
+      `URLs of at most ${MAX_BLOB_BYTES} bytes, or as https: URLs`,
   );
 }
 

@@ -21,13 +21,14 @@ export class AgentAudio extends AgentMedia {
   /** Takes mono samples (`Float32Array`), an encoded file, a data:/https: URL or a blob ref. */
   constructor(value: MediaValue | Float32Array | AgentAudio, options: AudioOptions = {}) {
     const samplerate = options.samplerate ?? (value instanceof AgentAudio ? value.samplerate : 16_000);
-    if (value instanceof Float32Array) {
-      super(encodeWav(value, samplerate), { ...options, mimeType: "audio/wav" }, "audio/wav", "AgentAudio");
-      this.#samples = value;
-    } else {
-      super(value, options, "audio/wav", "AgentAudio");
-      if (value instanceof AgentAudio) this.#samples = value.#samples;
-    }
+    const fromSamples = value instanceof Float32Array;
+    super(
+      fromSamples ? encodeWav(value, samplerate) : value,
+      fromSamples ? { ...options, mimeType: "audio/wav" } : options,
+      "audio/wav",
+      "AgentAudio",
+    );
+    this.#samples = fromSamples ? value : value instanceof AgentAudio ? value.#samples : undefined;
     this.#samplerate = samplerate;
   }
 

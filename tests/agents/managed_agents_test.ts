@@ -14,7 +14,6 @@ import {
   ToolCallingAgent,
 } from "../../lib/mod.ts";
 import { functionModel } from "../support/function_model.ts";
-import { apiClient } from "../support/http_client.ts";
 import { type ReceivedRequest, startScriptedModelServer } from "../support/scripted_model_server.ts";
 
 const executor = createDenoQuickJSExecutor({ timeLimitMs: 2_000 });
@@ -194,7 +193,7 @@ Deno.test("planning steps: cadence for intervals 1, 2 and 3", async (t) => {
       const seen: string[] = [];
       let actions = 0;
       const agent = new ToolCallingAgent({
-        model: (messages, options) => {
+        model: (_messages, options) => {
           if (options.stopSequences?.includes("<end_plan>")) {
             seen.push("P");
             return "## 1. Facts survey\n...\n## 2. Plan\n1. Count.\n<end_plan>";
