@@ -123,7 +123,7 @@ export function createClient(options: ClientOptions) {
     if (init.body !== undefined) headers["Content-Type"] = "application/json";
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     const response = await doFetch(base + path, { method, headers, body, signal: init.signal });
-    if (!response.ok) throw await errorFrom(response);
+
     return response;
   }
   const json = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> =>

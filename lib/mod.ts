@@ -45,6 +45,7 @@ export { AgentStateSchema, parseAgentState, STATE_VERSION, StateVersionError } f
 export type { AgentState, PendingInput, RunStatus, SubRun } from "./memory/agent_state.ts";
 export type { ActionStep, PlanningStep, StepRecord, TaskStep } from "./memory/step_records.ts";
 export { memoryToMessages, RETRY_HINT } from "./memory/memory_to_messages.ts";
+export { boundedMemoryToMessages, estimateTokens } from "./memory/bounded_memory.ts";
 
 // Models
 export type {
@@ -58,6 +59,7 @@ export type {
 } from "./models/chat_message.ts";
 export type { GenerateOptions, Model, ModelFunction, ModelLike } from "./models/model.ts";
 export { toModel } from "./models/model.ts";
+export { textOf } from "./models/chat_message.ts";
 export { OpenAIServerModel } from "./models/openai_server_model.ts";
 export type { OpenAIServerModelOptions } from "./models/openai_server_model.ts";
 export { OpenAIClientModel } from "./models/openai_client_model.ts";

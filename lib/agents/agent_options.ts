@@ -51,6 +51,11 @@ export interface AgentOptions {
   managedAgents?: Array<ManagedAgent | MultiStepAgent>;
   /** A planning step before action step 1 and then every `planningInterval` steps (1, 1+k, 1+2k ...). */
   planningInterval?: number;
+  /**
+   * Context budget (estimated tokens) for what the model is shown each step. Past it, older action steps are
+   * condensed; the system prompt, the tasks, the latest plan and the latest steps stay verbatim. Default: no budget.
+   */
+  maxContextTokens?: number;
 }
 
 export const DEFAULT_MAX_STEPS = 20;

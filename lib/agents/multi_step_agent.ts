@@ -1,6 +1,7 @@
 import { AgentError, AgentGenerationError, AgentMaxStepsError, ConfigurationError } from "../errors.ts";
 import type { AgentState, PendingInput } from "../memory/agent_state.ts";
 import { maxStepsAnswerMessages, memoryToMessages } from "../memory/memory_to_messages.ts";
+import { boundedMemoryToMessages } from "../memory/bounded_memory.ts";
 import { type ActionStep, type StepRecord, timingSince } from "../memory/step_records.ts";
 import { type ChatMessage, textOf } from "../models/chat_message.ts";
 import { type GenerateOptions, type Model, toModel } from "../models/model.ts";
@@ -73,6 +74,7 @@ export abstract class MultiStepAgent {
   /** Managed agents by the name this agent calls them. */
   readonly managedAgents: ReadonlyMap<string, ManagedAgent>;
   readonly planningInterval: number | undefined;
+  readonly maxContextTokens: number | undefined;
   protected readonly systemPromptTemplate: string | undefined;
   readonly #stepCallbacks: StepCallbacks;
   readonly #finalAnswerChecks: FinalAnswerCheck[];
@@ -99,6 +101,7 @@ export abstract class MultiStepAgent {
       throw new ConfigurationError(`Agent name '${this.name}' is also the name of one of its tools.`);
     }
     this.planningInterval = options.planningInterval;
+    this.maxContextTokens = options.maxContextTokens;
     const managed = new Map<string, ManagedAgent>();
     for (const entry of options.managedAgents ?? []) {
       const wrapped = entry instanceof ManagedAgent ? entry : new ManagedAgent(entry);
@@ -150,6 +153,9 @@ export abstract class MultiStepAgent {
 
   /** Renders the memory of `state` as the messages the model sees next. */
   writeMemoryToMessages(state: AgentState, options: { summaryMode?: boolean } = {}): ChatMessage[] {
+    if (this.maxContextTokens && !options.summaryMode) {
+      return boundedMemoryToMessages(state, this.systemPrompt, this.maxContextTokens);
+    }
     return memoryToMessages(state, this.systemPrompt, options);
   }
 
@@ -284,7 +290,10 @@ export abstract class MultiStepAgent {
   async #plan(state: AgentState, signal?: AbortSignal): Promise<StepResult> {
     const draft = emptyDraft();
     const record = await planningStep(state, {
-      systemPrompt: this.systemPrompt,
+      memory: (current) =>
+        this.maxContextTokens
+          ? this.writeMemoryToMessages(current)
+          : memoryToMessages(current, this.systemPrompt, { summaryMode: true }),
       toolDescriptions: this.toolbox.showToolDescriptions(),
       generate: (messages, stopSequences) => this.generate(messages, { stopSequences, signal }, draft),
     });

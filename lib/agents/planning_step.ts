@@ -1,5 +1,4 @@
 import type { AgentState } from "../memory/agent_state.ts";
-import { memoryToMessages } from "../memory/memory_to_messages.ts";
 import { type PlanningStep, timingSince } from "../memory/step_records.ts";
 import { type ChatMessage, textOf } from "../models/chat_message.ts";
 import { END_PLAN, INITIAL_PLAN_PROMPT, planFromOutput, UPDATE_PLAN_PROMPT } from "./prompts/planning_prompts.ts";
@@ -21,7 +20,8 @@ export function needsPlanning(state: AgentState, planningInterval: number | unde
 export async function planningStep(
   state: AgentState,
   context: {
-    systemPrompt: string;
+    /** The run's memory as the planner sees it (summary mode, or the bounded rendering under a context budget). */
+    memory(state: AgentState): ChatMessage[];
     toolDescriptions: string;
     generate(messages: ChatMessage[], stopSequences: string[]): Promise<ChatMessage>;
   },
@@ -34,7 +34,7 @@ export async function planningStep(
     remaining_steps: String(state.maxSteps - state.stepNumber),
   };
   const messages: ChatMessage[] = next === 1 ? [{ role: "user", content: fillPrompt(INITIAL_PLAN_PROMPT, values) }] : [
-    ...memoryToMessages(state, context.systemPrompt, { summaryMode: true }),
+    ...context.memory(state),
     { role: "user", content: fillPrompt(UPDATE_PLAN_PROMPT, values) },
   ];
   const reply = await context.generate(messages, [END_PLAN]);

@@ -39,7 +39,7 @@ function actionMessages(step: ActionStep, summaryMode: boolean): ChatMessage[] {
   return messages;
 }
 
-function stepMessages(step: StepRecord, summaryMode: boolean): ChatMessage[] {
+export function stepMessages(step: StepRecord, summaryMode: boolean): ChatMessage[] {
   switch (step.type) {
     case "task":
       return [{ role: "user", content: taskContent(step.task, step.images) }];
