@@ -84,6 +84,13 @@ export type { ApprovalCheck } from "./tools/tool.ts";
 export { Toolbox } from "./tools/toolbox.ts";
 export { calculatorTool, evaluateExpression } from "./tools/calculator_tool.ts";
 
+// Agent types and blobs
+export { AgentAudio, AgentImage, AgentText } from "./types/agent_types.ts";
+export { isAgentType, unwrapAgentValue, unwrapToolArguments, wrapToolOutput } from "./types/agent_values.ts";
+export type { AgentType } from "./types/agent_values.ts";
+export { BlobStore, MemoryBlobStore, resolveRef } from "./stores/blob_store.ts";
+export type { BlobStorage } from "./stores/blob_store.ts";
+
 // Stores and runs
 export type { PutOptions, PutResult, StateStore, StoredValue } from "./stores/state_store.ts";
 export { MemoryStore } from "./stores/memory_store.ts";

@@ -5,6 +5,8 @@ import type { AgentOptions, RunOptions } from "./agent_options.ts";
 import { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, parseCodeBlobs } from "./code_parsing.ts";
 import { type ActionDraft, emptyDraft, MultiStepAgent, type StepContext } from "./multi_step_agent.ts";
 import { toJsonValue, truncateContent } from "./observations.ts";
+import type { BlobStorage } from "../stores/blob_store.ts";
+import { invokeTool, toPlainValue } from "./tool_invocation.ts";
 import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import { type ManagedAgent, ManagedCallArgs } from "./managed_agent.ts";
@@ -96,7 +98,7 @@ export class CodeAgent extends MultiStepAgent {
     return parseCodeBlobs(this.#closeTag(textOf(reply.content)), this.codeBlockTags);
   }
 
-  protected async actionStep(draft: ActionDraft, { state, signal }: StepContext): Promise<void> {
+  protected async actionStep(draft: ActionDraft, { state, signal, blobs }: StepContext): Promise<void> {
     const reply = await this.generate(this.writeMemoryToMessages(state), {
       stopSequences: this.stopSequences,
       signal,
@@ -109,7 +111,7 @@ export class CodeAgent extends MultiStepAgent {
     // A managed-agent call ends the code at that call: its sub-run then runs, one step per invocation.
     const handover = new AbortController();
     let managedCall: ManagedCall | undefined;
-    const tools = this.#sandboxTools();
+    const tools = this.#sandboxTools(blobs);
     for (const name of this.managedAgents.keys()) {
       tools[name] = (args) => {
         const parsed = ManagedCallArgs.safeParse(args);
@@ -173,11 +175,11 @@ export class CodeAgent extends MultiStepAgent {
     return text.includes(open) && !text.trimEnd().endsWith(close) ? `${text.trimEnd()}\n${close}` : text;
   }
 
-  #sandboxTools(): Record<string, SandboxTool> {
+  #sandboxTools(blobs?: BlobStorage): Record<string, SandboxTool> {
     const tools: Record<string, SandboxTool> = {};
     for (const [name, tool] of this.tools) {
       if (name === "final_answer") continue; // the sandbox provides its own, which ends the code at once
-      tools[name] = (args, { signal }) => tool.call(args, { signal });
+      tools[name] = async (args, { signal }) => toPlainValue(await invokeTool(tool, args, { signal, blobs }));
     }
     return tools;
   }

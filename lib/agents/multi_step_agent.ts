@@ -7,6 +7,7 @@ import { type ChatMessage, textOf } from "../models/chat_message.ts";
 import { type GenerateOptions, type Model, toModel } from "../models/model.ts";
 import type { Tool } from "../tools/tool.ts";
 import { Toolbox } from "../tools/toolbox.ts";
+import type { BlobStorage } from "../stores/blob_store.ts";
 import type { AgentEvent, RunResult } from "./agent_events.ts";
 import { runToEnd, streamRun } from "./run_loop.ts";
 import { createRunState } from "./run_state.ts";
@@ -42,6 +43,13 @@ export function emptyDraft(): ActionDraft {
 export interface StepContext {
   state: AgentState;
   signal?: AbortSignal;
+  /** Where media tool outputs are stored and referenced (a run store's blobs); without it bytes stay unstored. */
+  blobs?: BlobStorage;
+}
+
+export interface StepOptions {
+  signal?: AbortSignal;
+  blobs?: BlobStorage;
 }
 
 export interface StepResult {
@@ -163,7 +171,7 @@ export abstract class MultiStepAgent {
    * Runs exactly one step. Model failures throw `AgentGenerationError` (or `ConfigurationError`) and leave the
    * run as it was; errors of the action itself are recorded on the step and fed back to the model.
    */
-  async step(state: AgentState, options: { signal?: AbortSignal } = {}): Promise<StepResult> {
+  async step(state: AgentState, options: StepOptions = {}): Promise<StepResult> {
     if (state.agentName !== this.name) {
       throw new StepRefusedError(`This state belongs to agent '${state.agentName}', not '${this.name}'.`);
     }
@@ -177,7 +185,7 @@ export abstract class MultiStepAgent {
     let error: AgentError | null = null;
     try {
       if (outOfSteps) await this.#answerAfterMaxSteps(draft, state, options.signal);
-      else await this.actionStep(draft, { state, signal: options.signal });
+      else await this.actionStep(draft, { state, signal: options.signal, blobs: options.blobs });
     } catch (caught) {
       if (!(caught instanceof AgentError) || caught instanceof AgentGenerationError) throw caught;
       error = caught;
@@ -196,7 +204,7 @@ export abstract class MultiStepAgent {
    * Gives a paused run (`awaiting_input`) what it waits for, completing its last action step: `{approve, reason?}`
    * for tool calls that need approval, `{answer}` for a `user_input` question. Atomic like `step()`.
    */
-  async resume(state: AgentState, input: unknown, options: { signal?: AbortSignal } = {}): Promise<StepResult> {
+  async resume(state: AgentState, input: unknown, options: StepOptions = {}): Promise<StepResult> {
     if (state.agentName !== this.name) {
       throw new StepRefusedError(`This state belongs to agent '${state.agentName}', not '${this.name}'.`);
     }
@@ -210,7 +218,7 @@ export abstract class MultiStepAgent {
     const draft: ActionDraft = { ...fields, observations: null, isFinalAnswer: false };
     let error: AgentError | null = null;
     try {
-      await this.completePendingInput(draft, state.pendingInput, input, { state, signal: options.signal });
+      await this.completePendingInput(draft, state.pendingInput, input, { state, ...options });
     } catch (caught) {
       if (!(caught instanceof AgentError) || caught instanceof AgentGenerationError) throw caught;
       error = caught;

@@ -4,6 +4,8 @@ import type { PendingInput } from "../memory/agent_state.ts";
 import { validateToolArguments } from "../tools/tool_validation.ts";
 import { UserInputTool } from "../tools/user_input_tool.ts";
 import { type ManagedAgent, ManagedCallArgs } from "./managed_agent.ts";
+import type { BlobStorage } from "../stores/blob_store.ts";
+import { invokeTool } from "./tool_invocation.ts";
 import type { ManagedCall } from "./sub_runs.ts";
 import { textOf } from "../models/chat_message.ts";
 import { FINAL_ANSWER_TOOL_NAME } from "../tools/final_answer_tool.ts";
@@ -38,7 +40,8 @@ export class ToolCallingAgent extends MultiStepAgent {
     });
   }
 
-  protected async actionStep(draft: ActionDraft, { state, signal }: StepContext): Promise<void> {
+  protected async actionStep(draft: ActionDraft, context: StepContext): Promise<void> {
+    const { state, signal } = context;
     const reply = await this.generate(this.writeMemoryToMessages(state), {
       stopSequences: TOOL_CALLING_STOP_SEQUENCES,
       tools: [
@@ -62,7 +65,7 @@ export class ToolCallingAgent extends MultiStepAgent {
           }. Call the other tools first, then give the final answer in a step of its own.`,
         );
       }
-      const answer = await this.#execute(calls[0], state.additionalArgs, signal);
+      const answer = await this.#execute(calls[0], state.additionalArgs, context);
       draft.actionOutput = toJsonValue(answer);
       draft.observations = truncateContent(stringifyObservation(answer), this.maxObservationChars);
       draft.isFinalAnswer = true;
@@ -79,7 +82,7 @@ export class ToolCallingAgent extends MultiStepAgent {
       draft.pendingInput = pending;
       return;
     }
-    if (toolCalls.length) await this.#runCalls(toolCalls, draft, state.additionalArgs, signal);
+    if (toolCalls.length) await this.#runCalls(toolCalls, draft, state.additionalArgs, context);
     if (managedCalls.length) draft.managedCalls = managedCalls;
   }
 
@@ -88,8 +91,9 @@ export class ToolCallingAgent extends MultiStepAgent {
     draft: ActionDraft,
     pending: PendingInput,
     input: unknown,
-    { state, signal }: StepContext,
+    context: StepContext,
   ): Promise<void> {
+    const { state } = context;
     if (pending.kind === "question") {
       const parsed = z.strictObject({ answer: z.string() }).safeParse(input);
       if (!parsed.success) throw new InvalidInputError('The run waits for an answer: send {"answer": "..."}.');
@@ -110,7 +114,7 @@ export class ToolCallingAgent extends MultiStepAgent {
       return;
     }
     const calls = pending.toolCalls.map((call) => ({ id: call.id, name: call.name, arguments: call.arguments }));
-    await this.#runCalls(calls, draft, state.additionalArgs, signal);
+    await this.#runCalls(calls, draft, state.additionalArgs, context);
   }
 
   /** A `user_input` call, or calls of tools that need approval, pause the step instead of running. */
@@ -148,10 +152,10 @@ export class ToolCallingAgent extends MultiStepAgent {
     calls: ParsedToolCall[],
     draft: ActionDraft,
     additionalArgs: Record<string, unknown>,
-    signal?: AbortSignal,
+    context: { signal?: AbortSignal; blobs?: BlobStorage },
   ): Promise<void> {
     const outcomes = await Promise.all(calls.map((call) =>
-      this.#execute(call, additionalArgs, signal).then(
+      this.#execute(call, additionalArgs, context).then(
         (value): CallOutcome => ({ ok: true, value }),
         (error): CallOutcome => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
       )
@@ -172,7 +176,7 @@ export class ToolCallingAgent extends MultiStepAgent {
   async #execute(
     call: ParsedToolCall,
     additionalArgs: Record<string, unknown>,
-    signal?: AbortSignal,
+    { signal, blobs }: { signal?: AbortSignal; blobs?: BlobStorage },
   ): Promise<unknown> {
     const tool = this.toolbox.get(call.name);
     if (!tool) {
@@ -184,7 +188,7 @@ export class ToolCallingAgent extends MultiStepAgent {
     }
     const args = substituteAdditionalArgs(call.arguments, additionalArgs);
     try {
-      return await tool.call(args, { signal });
+      return await invokeTool(tool, args, { signal, blobs });
     } catch (error) {
       if (error instanceof AgentToolCallError) throw error;
       const message = error instanceof Error ? error.message : String(error);

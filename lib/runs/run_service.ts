@@ -3,6 +3,7 @@ import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
 import { type AgentState, parseAgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import type { StateStore } from "../stores/state_store.ts";
+import { BlobStore } from "../stores/blob_store.ts";
 
 /**
  * KV-mode run lifecycle over a `StateStore`.
@@ -57,12 +58,15 @@ const ACTIVE = new Set(["running", "awaiting_input"]);
 export class RunService {
   readonly #store: StateStore;
   readonly #lockTtlMs: number;
+  /** Media tool outputs of this store's runs, content-addressed beside them. */
+  readonly blobs: BlobStore;
   /** Runs stepping in this isolate: a cheap first line of defence, and the only one for non-atomic stores. */
   readonly #inFlight = new Set<string>();
 
   constructor(store: StateStore, options: { lockTtlMs?: number } = {}) {
     this.#store = store;
     this.#lockTtlMs = options.lockTtlMs ?? 5 * 60_000;
+    this.blobs = new BlobStore(store);
   }
 
   get store(): StateStore {
@@ -102,12 +106,22 @@ export class RunService {
     agent: MultiStepAgent,
     options: { idempotencyKey?: string; signal?: AbortSignal } = {},
   ): Promise<StepOutcome> {
-    return this.#locked(runId, options.idempotencyKey, "running", (state) => agent.step(state, options));
+    return this.#locked(
+      runId,
+      options.idempotencyKey,
+      "running",
+      (state) => agent.step(state, { signal: options.signal, blobs: this.blobs }),
+    );
   }
 
   /** Answers a run waiting in `awaiting_input` (approve or reject tool calls, or answer its question). */
   resume(runId: string, agent: MultiStepAgent, input: unknown, options: { signal?: AbortSignal } = {}) {
-    return this.#locked(runId, undefined, "awaiting_input", (state) => agent.resume(state, input, options));
+    return this.#locked(
+      runId,
+      undefined,
+      "awaiting_input",
+      (state) => agent.resume(state, input, { signal: options.signal, blobs: this.blobs }),
+    );
   }
 
   /** Asks the run to stop. Returns its status: `cancelled` at once, or unchanged while a step is in flight. */
