@@ -28,6 +28,9 @@ export { parseJsonIfNeeded, parseToolCallFromText } from "./agents/tool_call_par
 export { TOOL_CALLING_SYSTEM_PROMPT } from "./agents/prompts/tool_calling_prompt.ts";
 export { CODE_TOOL_NAME, CodeAgent, ReactCodeAgent } from "./agents/code_agent.ts";
 export { ManagedAgent } from "./agents/managed_agent.ts";
+export { modelFactory } from "./agents/agent_definition.ts";
+export type { AgentDefinition, AgentDependencies } from "./agents/agent_definition.ts";
+export { formatReplay } from "./memory/replay.ts";
 export type { ManagedAgentOptions } from "./agents/managed_agent.ts";
 export { END_PLAN, INITIAL_PLAN_PROMPT, UPDATE_PLAN_PROMPT } from "./agents/prompts/planning_prompts.ts";
 export type { CodeAgentOptions } from "./agents/code_agent.ts";

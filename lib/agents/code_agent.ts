@@ -9,7 +9,9 @@ import type { BlobStorage } from "../stores/blob_store.ts";
 import { invokeTool, toPlainValue } from "./tool_invocation.ts";
 import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
 import type { AgentState } from "../memory/agent_state.ts";
+import type { AgentDefinition } from "./agent_definition.ts";
 import { type ManagedAgent, ManagedCallArgs } from "./managed_agent.ts";
+import { registerAgentKind } from "./agent_definition.ts";
 import type { ManagedCall, ManagedReport } from "./sub_runs.ts";
 import { fillPrompt } from "./prompts/tool_calling_prompt.ts";
 
@@ -74,6 +76,10 @@ export class CodeAgent extends MultiStepAgent {
       close,
       instructions: this.instructions ? `\nAdditional instructions:\n${this.instructions}\n` : "",
     });
+  }
+
+  protected override definitionExtras(): Partial<AgentDefinition> {
+    return { authorizedImports: this.authorizedImports, codeBlockTags: this.codeBlockTags, oneShot: this.oneShot };
   }
 
   /** Stop before the model writes the observation itself. */
@@ -200,6 +206,19 @@ function codeLine(code: string, line: number): string {
   const text = code.split("\n")[line - 1]?.trim() ?? "";
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
+
+registerAgentKind("CodeAgent", (options, definition, dependencies) => {
+  if (!dependencies.executor) {
+    throw new ConfigurationError("Rebuilding a CodeAgent needs `executor` in the dependencies.");
+  }
+  return new CodeAgent({
+    ...options,
+    executor: dependencies.executor,
+    authorizedImports: definition.authorizedImports,
+    codeBlockTags: definition.codeBlockTags,
+    oneShot: definition.oneShot,
+  });
+});
 
 /** transformers-agents' name for the step-by-step code agent. */
 export const ReactCodeAgent = CodeAgent;

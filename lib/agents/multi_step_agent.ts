@@ -2,7 +2,7 @@ import { AgentError, AgentGenerationError, AgentMaxStepsError, ConfigurationErro
 import type { AgentState, PendingInput } from "../memory/agent_state.ts";
 import { maxStepsAnswerMessages, memoryToMessages } from "../memory/memory_to_messages.ts";
 import { boundedMemoryToMessages } from "../memory/bounded_memory.ts";
-import { type ActionStep, type StepRecord, timingSince } from "../memory/step_records.ts";
+import type { ActionStep, StepRecord } from "../memory/step_records.ts";
 import { type ChatMessage, textOf } from "../models/chat_message.ts";
 import { type GenerateOptions, type Model, toModel } from "../models/model.ts";
 import type { Tool } from "../tools/tool.ts";
@@ -11,10 +11,13 @@ import type { BlobStorage } from "../stores/blob_store.ts";
 import type { AgentEvent, RunResult } from "./agent_events.ts";
 import { runToEnd, streamRun } from "./run_loop.ts";
 import { createRunState } from "./run_state.ts";
-import { addUsage, callModel, checkFinalAnswer, runStepCallbacks } from "./step_hooks.ts";
+import { recordActionStep, type RecordPosition } from "./record_step.ts";
+import { type AgentDefinition, type AgentDependencies, agentFromJSON, agentToJSON } from "./agent_definition.ts";
+import { formatReplay } from "../memory/replay.ts";
+import { addUsage, callModel, runStepCallbacks } from "./step_hooks.ts";
 import { ManagedAgent } from "./managed_agent.ts";
 import { needsPlanning, planningStep } from "./planning_step.ts";
-import { afterSubRunStep, type ManagedCall, type ManagedReport, startSubRun } from "./sub_runs.ts";
+import { afterSubRunStep, type ManagedCall, type ManagedReport } from "./sub_runs.ts";
 import {
   type AgentOptions,
   DEFAULT_MAX_OBSERVATION_CHARS,
@@ -243,55 +246,18 @@ export abstract class MultiStepAgent {
   }
 
   /** Turns a finished draft into the step record and the next state (final answer, pause, callbacks, events). */
-  async #record(
+  #record(
     state: AgentState,
     draft: ActionDraft,
-    initialError: AgentError | null,
-    at: { index: number; replace: number; startTime: number; stepNumber: number; outOfSteps: boolean },
+    error: AgentError | null,
+    at: RecordPosition,
   ): Promise<StepResult> {
-    let error = initialError;
-    if (!at.outOfSteps && draft.isFinalAnswer && !error) {
-      error = await checkFinalAnswer(this.#finalAnswerChecks, draft.actionOutput, state);
-    }
-    if (error && !at.outOfSteps) draft.isFinalAnswer = false;
-    const { variables, pendingInput, managedCalls, ...fields } = draft;
-    const record: ActionStep = {
-      type: "action",
-      stepNumber: at.stepNumber,
-      ...fields,
-      error: error ? error.toJSON() : null,
-      timing: timingSince(at.startTime),
-    };
-    const steps = [...state.steps.slice(0, at.index), record, ...state.steps.slice(at.index + at.replace)];
-    const paused = pendingInput && !error && !record.isFinalAnswer ? pendingInput : undefined;
-    let next: AgentState = {
-      ...state,
-      ...(variables ? { variables } : {}),
-      steps,
-      status: paused ? "awaiting_input" : "running",
-      pendingInput: paused,
-      stepNumber: at.outOfSteps ? state.stepNumber : Math.max(state.stepNumber, at.stepNumber),
-      tokenUsage: at.replace ? state.tokenUsage : addUsage(state.tokenUsage, record.tokenUsage),
-      updatedAt: Date.now(),
-    };
-    if (managedCalls?.length && !error && !paused) next.subRun = startSubRun(this.managedAgents, managedCalls);
-    if (record.isFinalAnswer) {
-      next = {
-        ...next,
-        steps: [...next.steps, { type: "final_answer", output: record.actionOutput }],
-        status: at.outOfSteps ? "max_steps_error" : "succeeded",
-        finalAnswer: record.actionOutput,
-      };
-      if (at.outOfSteps) next.error = record.error;
-    }
-    next = await runStepCallbacks(this.#stepCallbacks, record, next, this.name);
-    const events: AgentEvent[] = [{ type: "step", agent: this.name, step: record }];
-    if (next.status === "awaiting_input" && next.pendingInput) {
-      events.push({ type: "awaiting_input", agent: this.name, pending: next.pendingInput });
-    } else if (next.status !== "running") {
-      events.push({ type: "final_answer", agent: this.name, status: next.status, output: next.finalAnswer ?? null });
-    }
-    return { state: next, step: record, agent: this.name, events };
+    return recordActionStep(state, draft, error, at, {
+      agentName: this.name,
+      finalAnswerChecks: this.#finalAnswerChecks,
+      stepCallbacks: this.#stepCallbacks,
+      managedAgents: this.managedAgents,
+    });
   }
 
   /** A planning step of its own: the initial plan, or an update every `planningInterval` steps. */
@@ -386,6 +352,29 @@ export abstract class MultiStepAgent {
     draft.modelOutput = textOf(reply.content);
     draft.actionOutput = draft.modelOutput;
     draft.isFinalAnswer = true;
+  }
+
+  /** A readable log of a run (the last `run()`'s by default), printed with `log` and returned. */
+  replay(state: AgentState | undefined = this.lastState, log: (text: string) => void = console.log): string {
+    if (!state) throw new StepRefusedError("Nothing to replay: run the agent first or pass a state.");
+    const text = formatReplay(state);
+    log(text);
+    return text;
+  }
+
+  /** The agent's definition as JSON: settings, tool names, the model's class and id, managed agents. No secrets. */
+  toJSON(): AgentDefinition {
+    return agentToJSON(this, { systemPrompt: this.systemPromptTemplate, ...this.definitionExtras() });
+  }
+
+  /** Fields of a subclass's definition (CodeAgent: imports, tags, one-shot). */
+  protected definitionExtras(): Partial<AgentDefinition> {
+    return {};
+  }
+
+  /** Rebuilds an agent from `toJSON()`'s output, with tools, model and executor supplied by the caller. */
+  static fromJSON(definition: AgentDefinition, dependencies: AgentDependencies): MultiStepAgent {
+    return agentFromJSON(definition, dependencies);
   }
 
   /** Steps a run until it ends (or pauses without `onInput`), yielding every event; returns the final state. */

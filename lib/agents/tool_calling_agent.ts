@@ -4,6 +4,7 @@ import type { PendingInput } from "../memory/agent_state.ts";
 import { validateToolArguments } from "../tools/tool_validation.ts";
 import { UserInputTool } from "../tools/user_input_tool.ts";
 import { type ManagedAgent, ManagedCallArgs } from "./managed_agent.ts";
+import { registerAgentKind } from "./agent_definition.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import { invokeTool } from "./tool_invocation.ts";
 import type { ManagedCall } from "./sub_runs.ts";
@@ -231,6 +232,8 @@ function substituteAdditionalArgs(args: unknown, additionalArgs: Record<string, 
     ) => [key, typeof value === "string" && Object.hasOwn(additionalArgs, value) ? additionalArgs[value] : value]),
   );
 }
+
+registerAgentKind("ToolCallingAgent", (options) => new ToolCallingAgent(options));
 
 /** transformers-agents' name for the tool-calling agent. */
 export const ReactJsonAgent = ToolCallingAgent;
