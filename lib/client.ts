@@ -38,6 +38,8 @@ export type AgentList = {
 /** The fields of every step and input response. */
 export interface StepView {
   status: RunStatus;
+  /** The agent that took the step (`manager/researcher` for a managed agent's step). */
+  stepAgent?: string;
   stepNumber: number;
   maxSteps: number;
   /** The action (or planning) record; null when the call only applied a pending cancellation. */
@@ -116,14 +118,13 @@ export function createClient(options: ClientOptions) {
   const backoff = (attempt: number) => (options.retryDelayMs ?? 250) * 2 ** attempt;
   const run = (runId: string) => `/v1/runs/${encodeURIComponent(runId)}`;
   const agentPath = (agent: string) => `/v1/agents/${encodeURIComponent(agent)}`;
-
   async function send(method: string, path: string, init: SendInit = {}): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
     if (options.apiKey) headers.Authorization = `Bearer ${options.apiKey}`;
     if (init.body !== undefined) headers["Content-Type"] = "application/json";
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     const response = await doFetch(base + path, { method, headers, body, signal: init.signal });
-
+    if (!response.ok) throw await errorFrom(response);
     return response;
   }
   const json = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> =>
@@ -138,7 +139,6 @@ export function createClient(options: ClientOptions) {
     cancel: (runId: string) => json<CancelResult>("POST", `${run(runId)}/cancel`),
     /** Answers a run in `awaiting_input`. Not retried: a resumed run refuses a second answer (409). */
     submitInput: (runId: string, input: RunInput) => json<RunStepView>("POST", `${run(runId)}/input`, input),
-
     /**
      * Runs exactly one step. Sends an `Idempotency-Key` (random unless given) and retries a lost response with it,
      * so the server replays the step it took (`replayed: true`) instead of taking a second one.

@@ -3,36 +3,25 @@ import { z } from "zod";
 import { createAgents } from "../functions/agents.ts";
 import { createClient, type RunEvent, type RunView, SmolstepClientError, type StepView } from "../lib/client.ts";
 import type { runView, stepView } from "../lib/http/run_views.ts";
-import {
-  type AppOptions,
-  createSmolstep,
-  InProcessQueue,
-  MemoryStore,
-  OpenAIServerModel,
-  tool,
-  ToolCallingAgent,
-} from "../lib/mod.ts";
+import { createSmolstep, InProcessQueue, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent } from "../lib/mod.ts";
 import { scriptCalculation } from "./support/run_scenarios.ts";
 import { startScriptedModelServer, toolCallReply } from "./support/scripted_model_server.ts";
 
-// Compile time: what the server's views produce is assignable to the client's response types.
+// Compile time: what the server's views produce is assignable to the client's types, which name all its fields.
 const _viewsMatch: Array<(view: never) => StepView | RunView> = [
   (view: ReturnType<typeof stepView>): StepView => view,
   (view: ReturnType<typeof runView> & { background: boolean }): RunView => view,
 ];
+type Unnamed<View, Client> = Exclude<View extends unknown ? keyof View : never, keyof Client>;
+const _allNamed: Unnamed<ReturnType<typeof stepView>, StepView> | Unnamed<ReturnType<typeof runView>, RunView> extends
+  never ? true : false = true;
 
 /** A smolstep server on loopback: KV store, in-process queue, stateless secret, event streams cut after 60 ms. */
-function serve(options: Pick<AppOptions, "agents"> & Partial<AppOptions>) {
+function serve(agents: Parameters<typeof createSmolstep>[0]["agents"], apiKeys?: string[]) {
   const queue = new InProcessQueue();
-  const smolstep = createSmolstep({
-    store: new MemoryStore(),
-    queue,
-    lockTtlMs: 200,
-    retryDelayMs: 5,
-    secret: "client-test-secret-0123456789",
-    events: { pollMs: 10, maxDurationMs: 60 },
-    ...options,
-  });
+  const secret = "client-test-secret-0123456789";
+  const events = { pollMs: 10, maxDurationMs: 60 }; // streams end early, so clients must reconnect
+  const smolstep = createSmolstep({ agents, apiKeys, store: new MemoryStore(), queue, lockTtlMs: 200, secret, events });
   queue.listen(smolstep.handleQueueMessage);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, smolstep.app.fetch);
   return {
@@ -46,18 +35,21 @@ function serve(options: Pick<AppOptions, "agents"> & Partial<AppOptions>) {
 }
 
 /** A fetch that records every request (path, Last-Event-ID, Idempotency-Key) and runs `before` first. */
-function recordingFetch(before?: (calls: Array<Record<string, string | null>>) => void) {
+function recordingFetch(before?: () => void) {
   const calls: Array<Record<string, string | null>> = [];
   const recorded: typeof fetch = (input, init) => {
     const headers = new Headers(init?.headers);
     const path = new URL(String(input)).pathname;
     calls.push({ path, lastEventId: headers.get("Last-Event-ID"), key: headers.get("Idempotency-Key") });
-    before?.(calls);
+    before?.();
     return fetch(input, init);
   };
   return { calls, fetch: recorded, streams: () => calls.filter((call) => call.path!.endsWith("/events")) };
 }
 
+const calculate = (expression: string) => toolCallReply("calculator", { expression });
+const answer = (answer: string) => toolCallReply("final_answer", { answer });
+const ended = (finalAnswer: string) => ({ type: "end", status: "succeeded", finalAnswer, error: null });
 const label = (event: RunEvent) => event.type === "step" ? `${event.id}:${event.step.type}` : event.type;
 const isError = (status: number, code: string) => (error: unknown) =>
   error instanceof SmolstepClientError && error.status === status && error.code === code;
@@ -92,7 +84,7 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
       tools: [deleteFile],
     }),
   };
-  const app = serve({ agents });
+  const app = serve(agents);
   const client = createClient({ baseUrl: `${app.url}/` });
 
   try {
@@ -120,10 +112,7 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
 
     await t.step("step: a repeated idempotency key replays; a lost response is retried with its key", async () => {
       model.reset();
-      model.enqueue(
-        toolCallReply("calculator", { expression: "1 + 1" }),
-        toolCallReply("calculator", { expression: "2 + 2" }),
-      );
+      model.enqueue(calculate("1 + 1"), calculate("2 + 2"));
       const { runId } = await client.startRun("assistant", { task: "count" });
       const first = await client.step(runId, { idempotencyKey: "step-1" });
       const again = await client.step(runId, { idempotencyKey: "step-1" });
@@ -162,12 +151,7 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
       assert.equal(run.background, true);
       const events = await collect(client.events(run.runId));
       assert.deepEqual(events.map(label), ["0:task", "1:action", "2:action", "3:final_answer", "end"]);
-      assert.deepEqual(events.at(-1), {
-        type: "end",
-        status: "succeeded",
-        finalAnswer: "6 times 7 is 42",
-        error: null,
-      });
+      assert.deepEqual(events.at(-1), ended("6 times 7 is 42"));
       const resumed = await collect(client.events(run.runId, { lastEventId: 1 }));
       assert.deepEqual(resumed.map(label), ["2:action", "3:final_answer", "end"]);
     });
@@ -179,16 +163,16 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
       const recorder = recordingFetch(() => recorder.streams().length >= 2 && reconnected.resolve());
       model.setHandler(async (request) => {
         if (JSON.stringify(request.body.messages?.at(-1)).includes("Observation:")) {
-          return toolCallReply("final_answer", { answer: "42" });
+          return answer("42");
         }
         await reconnected.promise;
-        return toolCallReply("calculator", { expression: "6 * 7" });
+        return calculate("6 * 7");
       });
       const follower = createClient({ baseUrl: app.url, fetch: recorder.fetch });
       const { runId } = await follower.startRun("assistant", { task: "multiply six by seven", background: true });
       const events = await collect(follower.events(runId));
       assert.deepEqual(events.map(label), ["0:task", "1:action", "2:action", "3:final_answer", "end"]);
-      assert.deepEqual(events.at(-1), { type: "end", status: "succeeded", finalAnswer: "42", error: null });
+      assert.deepEqual(events.at(-1), ended("42"));
       const streams = recorder.streams();
       assert.ok(streams.length >= 2);
       assert.deepEqual([streams[0].lastEventId, streams[1].lastEventId], [null, "0"]);
@@ -221,10 +205,7 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
     await t.step("approval: runToEnd stops at the pause, events() announces it once, submitInput resumes", async () => {
       model.reset();
       executed.length = 0;
-      model.enqueue(
-        toolCallReply("delete_file", { path: "/home/ada/notes" }),
-        toolCallReply("final_answer", { answer: "removed" }),
-      );
+      model.enqueue(toolCallReply("delete_file", { path: "/home/ada/notes" }), answer("removed"));
       const { runId } = await client.startRun("ops", { task: "remove notes" });
       const paused = await client.runToEnd(runId);
       assert.equal(paused.status, "awaiting_input");
@@ -242,14 +223,8 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
       });
       const events = await collect(follower.events(runId));
       const done = await approving;
-      assert.deepEqual(events.map(label), [
-        "0:task",
-        "1:action",
-        "awaiting_input",
-        "2:action",
-        "3:final_answer",
-        "end",
-      ]);
+      const expected = ["0:task", "1:action", "awaiting_input", "2:action", "3:final_answer", "end"];
+      assert.deepEqual(events.map(label), expected, "each step once, the pause once");
       assert.deepEqual([done.status, done.finalAnswer, executed], ["succeeded", "removed", ["/home/ada/notes"]]);
       await assert.rejects(client.submitInput(runId, { approve: true }), isError(409, "not_awaiting_input"));
     });
@@ -257,10 +232,7 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
     await t.step("stateless: start, step to a pause, reject, step to the end", async () => {
       model.reset();
       executed.length = 0;
-      model.enqueue(
-        toolCallReply("delete_file", { path: "/etc/passwd" }),
-        toolCallReply("final_answer", { answer: "kept it" }),
-      );
+      model.enqueue(toolCallReply("delete_file", { path: "/etc/passwd" }), answer("kept it"));
       const started = await client.startStatelessRun("ops", { task: "tidy up" });
       assert.deepEqual([started.agent, started.status], ["ops", "running"]);
       assert.match(started.state, /^st1\./);
@@ -280,14 +252,11 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
         assert.ok(isError(400, "invalid_request")(error));
         return /task must not be empty/.test(error.message);
       });
-      const gateway = createClient({
-        baseUrl: app.url,
-        fetch: () =>
-          Promise.resolve(new Response("upstream timed out", { status: 504, statusText: "Gateway Timeout" })),
-      });
+      const timeout = new Response("upstream timed out", { status: 504, statusText: "Gateway Timeout" });
+      const gateway = createClient({ baseUrl: app.url, fetch: () => Promise.resolve(timeout) });
       await assert.rejects(gateway.listAgents(), { status: 504, code: "http_error", message: "upstream timed out" });
 
-      const locked = serve({ agents, apiKeys: ["sk-right"] });
+      const locked = serve(agents, ["sk-right"]);
       try {
         await assert.rejects(createClient({ baseUrl: locked.url }).listAgents(), isError(401, "unauthorized"));
         const wrong = createClient({ baseUrl: locked.url, apiKey: "sk-wrong" });
