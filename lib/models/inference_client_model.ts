@@ -25,7 +25,6 @@ import {
 import type { ChatMessage, ChatMessageStreamDelta } from "./chat_message.ts";
 import type { GenerateOptions, Model } from "./model.ts";
 import { ConfigurationError } from "../errors.ts";
-import { supportsStopParameter } from "./message_utils.ts";
 import {
   buildChatRequest,
   type ChatRequestBody,
@@ -91,14 +90,11 @@ export class InferenceClientModel implements Model {
   /** The request body for these messages and options (without streaming fields). */
   prepareRequest(messages: ChatMessage[], options: GenerateOptions = {}): ChatRequestBody {
     const { customRoleConversions, flattenMessagesAsText } = this.#options;
-    const model = this.modelId;
-    const omitStop = !supportsStopParameter(model);
     return buildChatRequest(messages, options, {
-      model,
+      model: this.modelId,
       customRoleConversions,
       flattenMessagesAsText,
       kwargs: this.kwargs,
-      omitStop,
     });
   }
 

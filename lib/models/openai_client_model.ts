@@ -7,7 +7,6 @@
 import OpenAI, { type ClientOptions } from "openai";
 import type { ChatMessage, ChatMessageStreamDelta } from "./chat_message.ts";
 import type { GenerateOptions, Model } from "./model.ts";
-import { supportsStopParameter } from "./message_utils.ts";
 import { defaultClassify, type RetryDecision } from "./retry.ts";
 import {
   buildChatRequest,
@@ -55,14 +54,11 @@ export abstract class OpenAIClientModel implements Model {
   /** The request body for these messages and options (without streaming fields). */
   prepareRequest(messages: ChatMessage[], options: GenerateOptions = {}): ChatRequestBody {
     const { customRoleConversions, flattenMessagesAsText } = this.#settings;
-    const model = this.requestModel;
-    const omitStop = !supportsStopParameter(model);
     return buildChatRequest(messages, options, {
-      model,
+      model: this.requestModel,
       customRoleConversions,
       flattenMessagesAsText,
       kwargs: this.kwargs,
-      omitStop,
     });
   }
 

@@ -6,7 +6,13 @@
 
 import type { ChatMessage, ChatMessageStreamDelta, ChatToolCall, ContentPart, TokenUsage } from "./chat_message.ts";
 import type { GenerateOptions } from "./model.ts";
-import { cutAtStopSequences, parseToolCallArguments, prepareMessages, type RoleConversions } from "./message_utils.ts";
+import {
+  cutAtStopSequences,
+  parseToolCallArguments,
+  prepareMessages,
+  type RoleConversions,
+  supportsStopParameter,
+} from "./message_utils.ts";
 
 export type WirePart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
 export interface WireMessage {
@@ -24,7 +30,10 @@ export interface ChatRequestSettings {
   flattenMessagesAsText?: boolean;
   /** Extra request fields; the fields computed here win over them. */
   kwargs?: Readonly<Record<string, unknown>>;
-  /** Leave `stop` out (for models that reject it); replies are cut client-side anyway. */
+  /**
+   * Leave `stop` out; replies are cut client-side anyway. Default: left out for models known to reject it
+   * (`supportsStopParameter`).
+   */
   omitStop?: boolean;
 }
 
@@ -70,7 +79,8 @@ export function buildChatRequest(
   const { customRoleConversions, flattenMessagesAsText } = settings;
   const prepared = prepareMessages(messages, { customRoleConversions, flattenMessagesAsText });
   const body: ChatRequestBody = { ...settings.kwargs, model: settings.model, messages: prepared.map(toWireMessage) };
-  if (options.stopSequences?.length && !settings.omitStop) body.stop = [...options.stopSequences];
+  const omitStop = settings.omitStop ?? !supportsStopParameter(settings.model);
+  if (options.stopSequences?.length && !omitStop) body.stop = [...options.stopSequences];
   const responseFormat = options.responseFormat ?? options.grammar;
   if (responseFormat !== undefined) body.response_format = responseFormat;
   if (options.tools?.length) {
