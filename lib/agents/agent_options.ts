@@ -56,6 +56,11 @@ export interface AgentOptions {
    * condensed; the system prompt, the tasks, the latest plan and the latest steps stay verbatim. Default: no budget.
    */
   maxContextTokens?: number;
+  /**
+   * Observations longer than this (characters) are stored in the run's blob store and kept in the state as a
+   * preview plus a reference; the model still reads them in full (default 4,000; only where a store is given).
+   */
+  largeObservationChars?: number;
 }
 
 export const DEFAULT_MAX_STEPS = 20;

@@ -14,9 +14,10 @@ import { createRunState } from "./run_state.ts";
 import { recordActionStep, type RecordPosition } from "./record_step.ts";
 import { type AgentDefinition, type AgentDependencies, agentFromJSON, agentToJSON } from "./agent_definition.ts";
 import { formatReplay } from "../memory/replay.ts";
-import { addUsage, callModel, runStepCallbacks } from "./step_hooks.ts";
+import { externalizeActionOutput, externalizeObservation, hydrateObservations } from "../memory/large_observations.ts";
+import { addUsage, callModel } from "./step_hooks.ts";
 import { ManagedAgent } from "./managed_agent.ts";
-import { needsPlanning, planningStep } from "./planning_step.ts";
+import { needsPlanning, planningStepResult } from "./planning_step.ts";
 import { afterSubRunStep, type ManagedCall, type ManagedReport } from "./sub_runs.ts";
 import {
   type AgentOptions,
@@ -86,6 +87,7 @@ export abstract class MultiStepAgent {
   readonly managedAgents: ReadonlyMap<string, ManagedAgent>;
   readonly planningInterval: number | undefined;
   readonly maxContextTokens: number | undefined;
+  readonly largeObservationChars: number;
   protected readonly systemPromptTemplate: string | undefined;
   readonly #stepCallbacks: StepCallbacks;
   readonly #finalAnswerChecks: FinalAnswerCheck[];
@@ -113,6 +115,7 @@ export abstract class MultiStepAgent {
     }
     this.planningInterval = options.planningInterval;
     this.maxContextTokens = options.maxContextTokens;
+    this.largeObservationChars = options.largeObservationChars ?? 4_000;
     const managed = new Map<string, ManagedAgent>();
     for (const entry of options.managedAgents ?? []) {
       const wrapped = entry instanceof ManagedAgent ? entry : new ManagedAgent(entry);
@@ -175,20 +178,22 @@ export abstract class MultiStepAgent {
    * run as it was; errors of the action itself are recorded on the step and fed back to the model.
    */
   async step(state: AgentState, options: StepOptions = {}): Promise<StepResult> {
-    if (state.agentName !== this.name) {
-      throw new StepRefusedError(`This state belongs to agent '${state.agentName}', not '${this.name}'.`);
+    this.#assertOwn(state);
+    if (state.subRun) {
+      return await this.#stepSubRun(state, (agent, child) => agent.step(child, options), options.blobs);
     }
-    if (state.subRun) return await this.#stepSubRun(state, (agent, child) => agent.step(child, options));
     if (state.status !== "running") throw new StepRefusedError(`The run has already ended (${state.status}).`);
-    if (needsPlanning(state, this.planningInterval)) return await this.#plan(state, options.signal);
+    // What the model reads: referenced observations in full again. The record is appended to `state` itself.
+    const view = await hydrateObservations(state, options.blobs);
+    if (needsPlanning(state, this.planningInterval)) return await this.#plan(state, view, options.signal);
     const startTime = Date.now();
     const stepNumber = state.stepNumber + 1;
     const outOfSteps = state.stepNumber >= state.maxSteps;
     const draft = emptyDraft();
     let error: AgentError | null = null;
     try {
-      if (outOfSteps) await this.#answerAfterMaxSteps(draft, state, options.signal);
-      else await this.actionStep(draft, { state, signal: options.signal, blobs: options.blobs });
+      if (outOfSteps) await this.#answerAfterMaxSteps(draft, view, options.signal);
+      else await this.actionStep(draft, { state: view, signal: options.signal, blobs: options.blobs });
     } catch (caught) {
       if (!(caught instanceof AgentError) || caught instanceof AgentGenerationError) throw caught;
       error = caught;
@@ -200,7 +205,7 @@ export abstract class MultiStepAgent {
       startTime,
       stepNumber,
       outOfSteps,
-    });
+    }, options.blobs);
   }
 
   /**
@@ -208,17 +213,17 @@ export abstract class MultiStepAgent {
    * for tool calls that need approval, `{answer}` for a `user_input` question. Atomic like `step()`.
    */
   async resume(state: AgentState, input: unknown, options: StepOptions = {}): Promise<StepResult> {
-    if (state.agentName !== this.name) {
-      throw new StepRefusedError(`This state belongs to agent '${state.agentName}', not '${this.name}'.`);
+    this.#assertOwn(state);
+    if (state.subRun) {
+      return await this.#stepSubRun(state, (agent, child) => agent.resume(child, input, options), options.blobs);
     }
-    if (state.subRun) return await this.#stepSubRun(state, (agent, child) => agent.resume(child, input, options));
     if (state.status !== "awaiting_input" || !state.pendingInput) {
       throw new StepRefusedError(`The run is '${state.status}', not waiting for input.`);
     }
     const index = state.steps.findLastIndex((step) => step.type === "action");
     const paused = state.steps[index] as ActionStep;
     const { type: _type, stepNumber, timing, error: _error, ...fields } = paused;
-    const draft: ActionDraft = { ...fields, observations: null, isFinalAnswer: false };
+    const draft: ActionDraft = { ...fields, observations: null, observationsRef: undefined, isFinalAnswer: false };
     let error: AgentError | null = null;
     try {
       await this.completePendingInput(draft, state.pendingInput, input, { state, ...options });
@@ -232,7 +237,12 @@ export abstract class MultiStepAgent {
       startTime: timing.startTime,
       stepNumber,
       outOfSteps: false,
-    });
+    }, options.blobs);
+  }
+
+  #assertOwn(state: AgentState): void {
+    if (state.agentName === this.name) return;
+    throw new StepRefusedError(`This state belongs to agent '${state.agentName}', not '${this.name}'.`);
   }
 
   /** Completes an action step that paused for input; agents that never pause do not override it. */
@@ -246,13 +256,19 @@ export abstract class MultiStepAgent {
   }
 
   /** Turns a finished draft into the step record and the next state (final answer, pause, callbacks, events). */
-  #record(
+  async #record(
     state: AgentState,
     draft: ActionDraft,
     error: AgentError | null,
     at: RecordPosition,
+    blobs?: BlobStorage,
   ): Promise<StepResult> {
-    return recordActionStep(state, draft, error, at, {
+    const stored = await externalizeObservation(draft.observations, blobs, this.largeObservationChars);
+    if (stored) Object.assign(draft, stored);
+    if (!draft.isFinalAnswer) {
+      draft.actionOutput = await externalizeActionOutput(draft.actionOutput, blobs, this.largeObservationChars);
+    }
+    return await recordActionStep(state, draft, error, at, {
       agentName: this.name,
       finalAnswerChecks: this.#finalAnswerChecks,
       stepCallbacks: this.#stepCallbacks,
@@ -261,9 +277,11 @@ export abstract class MultiStepAgent {
   }
 
   /** A planning step of its own: the initial plan, or an update every `planningInterval` steps. */
-  async #plan(state: AgentState, signal?: AbortSignal): Promise<StepResult> {
+  #plan(state: AgentState, view: AgentState, signal?: AbortSignal): Promise<StepResult> {
     const draft = emptyDraft();
-    const record = await planningStep(state, {
+    return planningStepResult(state, view, {
+      agentName: this.name,
+      stepCallbacks: this.#stepCallbacks,
       memory: (current) =>
         this.maxContextTokens
           ? this.writeMemoryToMessages(current)
@@ -271,14 +289,6 @@ export abstract class MultiStepAgent {
       toolDescriptions: this.toolbox.showToolDescriptions(),
       generate: (messages, stopSequences) => this.generate(messages, { stopSequences, signal }, draft),
     });
-    let next: AgentState = {
-      ...state,
-      steps: [...state.steps, record],
-      tokenUsage: addUsage(state.tokenUsage, record.tokenUsage),
-      updatedAt: Date.now(),
-    };
-    next = await runStepCallbacks(this.#stepCallbacks, record, next, this.name);
-    return { state: next, step: record, agent: this.name, events: [{ type: "step", agent: this.name, step: record }] };
   }
 
   /**
@@ -288,6 +298,7 @@ export abstract class MultiStepAgent {
   async #stepSubRun(
     state: AgentState,
     advance: (agent: MultiStepAgent, child: AgentState) => Promise<StepResult>,
+    blobs?: BlobStorage,
   ): Promise<StepResult> {
     const subRun = state.subRun!;
     const managed = this.managedAgents.get(subRun.agentName);
@@ -308,8 +319,9 @@ export abstract class MultiStepAgent {
     if (!after.reports) return { state: next, step: result.step, agent, events: result.events };
 
     const index = next.steps.findLastIndex((step) => step.type === "action");
-    const waiting = next.steps[index] as ActionStep;
-    const { type: _type, stepNumber, timing, error: _error, ...fields } = waiting;
+    // The waiting step's own observation in full (it may be a stored preview), before the reports are added.
+    const waiting = (await hydrateObservations(next, blobs)).steps[index] as ActionStep;
+    const { type: _type, stepNumber, timing, error: _error, observationsRef: _ref, ...fields } = waiting;
     const draft: ActionDraft = { ...fields };
     this.completeManagedCalls(draft, after.reports, next);
     const completed = await this.#record(next, draft, null, {
@@ -318,7 +330,7 @@ export abstract class MultiStepAgent {
       startTime: timing.startTime,
       stepNumber,
       outOfSteps: false,
-    });
+    }, blobs);
     return { ...completed, step: result.step, agent, events: [...result.events, ...completed.events] };
   }
 

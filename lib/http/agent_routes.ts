@@ -62,7 +62,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     const codec = ctx.requireTokens();
     const body = await readJson(c, StatelessStepBody);
     const state = await codec.open(body.state, name);
-    const result = await agent.step(state, { signal: c.req.raw.signal });
+    const result = await agent.step(state, { signal: c.req.raw.signal, blobs: ctx.runs?.blobs });
     return c.json({
       agent: name,
       ...stepView(result.state, result.step, result.agent),
@@ -76,7 +76,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     const codec = ctx.requireTokens();
     const { state: token, ...input } = await readJson(c, StatelessInputBody);
     const state = await codec.open(token, name);
-    const result = await agent.resume(state, input, { signal: c.req.raw.signal });
+    const result = await agent.resume(state, input, { signal: c.req.raw.signal, blobs: ctx.runs?.blobs });
     return c.json({
       agent: name,
       ...stepView(result.state, result.step, result.agent),

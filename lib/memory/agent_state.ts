@@ -19,8 +19,10 @@ import {
  *   for the user). A v1 state is a valid v2 state without them, so reading v1 only bumps the number.
  * - 3: `subRun` (a managed agent's nested run, stepped one step per invocation until it answers) and the optional
  *   `stepNumber` of planning steps. Additive: v1 and v2 states read as v3 unchanged.
+ * - 4: `observationsRef` on action steps (a long observation stored as a blob; `observations` holds a preview).
+ *   Additive; bumped so that an older reader refuses these states instead of dropping the references.
  */
-export const STATE_VERSION = 3;
+export const STATE_VERSION = 4;
 
 export const RunStatusSchema = z.enum([
   "running",
@@ -121,7 +123,7 @@ export class StateVersionError extends Error {
 /** Brings an older state up to `STATE_VERSION`. */
 function migrate(input: unknown): unknown {
   const state = input as { version?: unknown } | null;
-  if (state && typeof state === "object" && (state.version === 1 || state.version === 2)) {
+  if (state && typeof state === "object" && (state.version === 1 || state.version === 2 || state.version === 3)) {
     return { ...state, version: STATE_VERSION };
   }
   return input;

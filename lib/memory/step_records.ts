@@ -41,6 +41,8 @@ export const ActionStepSchema = z.object({
   /** Code the CodeAgent ran, when it is one. */
   code: z.string().optional(),
   observations: z.string().nullable(),
+  /** Set when the observation was too long to keep inline: `observations` is then a preview (see large_observations). */
+  observationsRef: z.string().optional(),
   error: StepErrorSchema.nullable(),
   actionOutput: z.unknown().optional(),
   isFinalAnswer: z.boolean(),
