@@ -265,7 +265,7 @@ export abstract class MultiStepAgent {
   ): Promise<StepResult> {
     const stored = await externalizeObservation(draft.observations, blobs, this.largeObservationChars);
     if (stored) Object.assign(draft, stored);
-    if (!draft.isFinalAnswer) {
+    if (!draft.isFinalAnswer && draft.actionOutput !== undefined) {
       draft.actionOutput = await externalizeActionOutput(draft.actionOutput, blobs, this.largeObservationChars);
     }
     return await recordActionStep(state, draft, error, at, {
