@@ -53,6 +53,43 @@ Deno.test("Workers entry: durable runs in workerd (Durable Object store, Cloudfl
       assert.deepEqual(await replay.json(), { duplicate: true, runId });
     });
 
+    await t.step("bad signature, stale timestamp and oversized payload are 4xx in workerd", async () => {
+      const url = `${worker.url}/v1/hooks/assistant`;
+      const now = String(Math.floor(Date.now() / 1000));
+      const bad = await fetch(url, {
+        method: "POST",
+        body: "{}",
+        headers: {
+          "X-Smolstep-Timestamp": now,
+          "X-Smolstep-Delivery": "b",
+          "X-Smolstep-Signature": `sha256=${"0".repeat(64)}`,
+        },
+      });
+      assert.deepEqual([bad.status, (await bad.json()).error.code], [401, "invalid_signature"]);
+      const old = String(Math.floor(Date.now() / 1000) - 3600);
+      const stale = await fetch(url, {
+        method: "POST",
+        body: "{}",
+        headers: {
+          "X-Smolstep-Timestamp": old,
+          "X-Smolstep-Delivery": "s",
+          "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${old}.{}`),
+        },
+      });
+      assert.deepEqual([stale.status, (await stale.json()).error.code], [401, "stale_timestamp"]);
+      const huge = JSON.stringify({ task: "x".repeat(1024 * 1024) });
+      const oversized = await fetch(url, {
+        method: "POST",
+        body: huge,
+        headers: {
+          "X-Smolstep-Timestamp": now,
+          "X-Smolstep-Delivery": "o",
+          "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${now}.${huge}`),
+        },
+      });
+      assert.deepEqual([oversized.status, (await oversized.json()).error.code], [413, "payload_too_large"]);
+    });
+
     await t.step("20 concurrent step requests on one run produce exactly one step", async () => {
       model.reset();
       model.enqueue({ ...toolCallReply("calculator", { expression: "1 + 1" }), delayMs: 300 });

@@ -119,9 +119,9 @@ Deno.test("HTTP API over loopback", async (t) => {
       model.reset();
       model.enqueue({ ...toolCallReply("wait", { ms: 1 }), delayMs: 300 });
       const { body: run } = await api.post("/v1/agents/noretry/runs", { task: "wait" });
-      const responses = await Promise.all(Array.from({ length: 10 }, () => api.post(`/v1/runs/${run.runId}/steps`)));
+      const responses = await Promise.all(Array.from({ length: 20 }, () => api.post(`/v1/runs/${run.runId}/steps`)));
       const statuses = responses.map((r) => r.status).sort();
-      assert.deepEqual(statuses, [200, ...Array(9).fill(409)]);
+      assert.deepEqual(statuses, [200, ...Array(19).fill(409)]);
       assert.ok(responses.filter((r) => r.status === 409).every((r) => r.body.error.code === "step_in_progress"));
       assert.equal(model.requests.length, 1);
       const stored = await api.get(`/v1/runs/${run.runId}`);
