@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ConfigurationError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import { memoryToMessages } from "../memory/memory_to_messages.ts";
 import { textOf } from "../models/chat_message.ts";
@@ -96,4 +97,22 @@ export class ManagedAgent {
     }
     return text;
   }
+}
+
+/** Wraps plain agents and checks that every name is free (`taken`: the manager's own name and its tools). */
+export function collectManagedAgents(
+  entries: Array<ManagedAgent | MultiStepAgent>,
+  taken: (name: string) => boolean,
+): Map<string, ManagedAgent> {
+  const managed = new Map<string, ManagedAgent>();
+  for (const entry of entries) {
+    const wrapped = entry instanceof ManagedAgent ? entry : new ManagedAgent(entry);
+    if (taken(wrapped.name) || managed.has(wrapped.name)) {
+      throw new ConfigurationError(
+        `Managed agent name '${wrapped.name}' is already taken: names must be unique across the agent, its tools and its managed agents.`,
+      );
+    }
+    managed.set(wrapped.name, wrapped);
+  }
+  return managed;
 }

@@ -16,7 +16,7 @@ import { type AgentDefinition, type AgentDependencies, agentFromJSON, agentToJSO
 import { formatReplay } from "../memory/replay.ts";
 import { externalizeActionOutput, externalizeObservation, hydrateObservations } from "../memory/large_observations.ts";
 import { addUsage, callModel } from "./step_hooks.ts";
-import { ManagedAgent } from "./managed_agent.ts";
+import { collectManagedAgents, type ManagedAgent } from "./managed_agent.ts";
 import { needsPlanning, planningStepResult } from "./planning_step.ts";
 import { afterSubRunStep, type ManagedCall, type ManagedReport } from "./sub_runs.ts";
 import {
@@ -116,17 +116,10 @@ export abstract class MultiStepAgent {
     this.planningInterval = options.planningInterval;
     this.maxContextTokens = options.maxContextTokens;
     this.largeObservationChars = options.largeObservationChars ?? 4_000;
-    const managed = new Map<string, ManagedAgent>();
-    for (const entry of options.managedAgents ?? []) {
-      const wrapped = entry instanceof ManagedAgent ? entry : new ManagedAgent(entry);
-      if (wrapped.name === this.name || this.toolbox.get(wrapped.name) || managed.has(wrapped.name)) {
-        throw new ConfigurationError(
-          `Managed agent name '${wrapped.name}' is already taken: names must be unique across the agent, its tools and its managed agents.`,
-        );
-      }
-      managed.set(wrapped.name, wrapped);
-    }
-    this.managedAgents = managed;
+    this.managedAgents = collectManagedAgents(
+      options.managedAgents ?? [],
+      (name) => name === this.name || this.toolbox.get(name) !== undefined,
+    );
   }
 
   /** Which agent class this is, for listings ("ToolCallingAgent", "CodeAgent"). */
