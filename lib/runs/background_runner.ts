@@ -20,10 +20,10 @@ export interface BackgroundOptions {
 /**
  * Handles queue messages: steps background runs one step per message and delivers result callbacks.
  *
- * Exactly once: a step message carries the number of step records the run had when it was enqueued (`seq`); it
- * steps only a running run that still has exactly that many, under the run's lock, with the idempotency key
- * `bg:<seq>`. A redelivered message whose step was already committed re-enqueues the continuation only if nothing
- * newer happened, so a crash between commit and enqueue does not stall the run.
+ * Exactly once: a step message carries the run's sequence number when it was enqueued (`seq`, the count of
+ * committed steps, managed agents' included); it steps only a running run still at that number, under the run's
+ * lock, with the idempotency key `bg:<seq>`. A redelivered message whose step was already committed re-enqueues the
+ * continuation only if nothing newer happened, so a crash between commit and enqueue does not stall the run.
  *
  * Watchdog: before stepping, a delayed copy of the message is enqueued to arrive after the lock expires. If the
  * step commits, the copy finds nothing to do; if the process died mid-step, the copy takes the expired lock and
@@ -42,12 +42,7 @@ export class BackgroundRunner {
 
   /** Enqueues the first step of a background run. */
   async start(record: RunRecord): Promise<void> {
-    await this.#options.queue.enqueue({
-      type: "step",
-      runId: record.runId,
-      seq: record.state.steps.length,
-      attempt: 1,
-    });
+    await this.#options.queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
   }
 
   /** Process one message. Throws only for transient conditions the platform should redeliver later. */
@@ -58,7 +53,7 @@ export class BackgroundRunner {
     if (!found) return;
     const { record } = found;
     const agent = agents[record.agent];
-    if (!agent || record.state.status !== "running" || record.state.steps.length !== message.seq) {
+    if (!agent || record.state.status !== "running" || record.seq !== message.seq) {
       return await this.#afterDuplicate(record, message);
     }
     await queue.enqueue(message, { delayMs: runs.lockTtlMs + 1000 });
@@ -86,18 +81,17 @@ export class BackgroundRunner {
   async #continue(record: RunRecord): Promise<void> {
     const { queue } = this.#options;
     if (record.state.status === "running") {
-      await queue.enqueue({ type: "step", runId: record.runId, seq: record.state.steps.length, attempt: 1 });
+      await queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
     } else if (record.callbackUrl && record.state.status !== "awaiting_input") {
       await queue.enqueue({ type: "callback", runId: record.runId, attempt: 1 });
     }
   }
 
   async #afterDuplicate(record: RunRecord, message: Extract<QueueMessage, { type: "step" }>): Promise<void> {
-    const own = record.idempotency.find(([key]) => key === `bg:${message.seq}`);
-    if (!own) return;
-    const latest = record.state.steps.length - 1;
-    // Only a running run is continued from here: a finished run's callback was queued by the step that ended it.
-    if (own[1] === latest && record.state.status === "running") await this.#continue(record);
+    const own = record.idempotency.some(([key]) => key === `bg:${message.seq}`);
+    // Our step was committed and nothing came after it. Only a running run is continued from here: a finished
+    // run's callback was queued by the step that ended it.
+    if (own && record.seq === message.seq + 1 && record.state.status === "running") await this.#continue(record);
   }
 
   async #deliverCallback(message: Extract<QueueMessage, { type: "callback" }>): Promise<void> {

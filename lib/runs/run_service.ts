@@ -21,9 +21,17 @@ export interface RunRecord {
   runId: string;
   agent: string;
   state: AgentState;
-  /** Idempotency key -> index in `state.steps` of the step it produced (most recent last, bounded). */
-  idempotency: Array<[key: string, stepIndex: number]>;
+  /**
+   * Idempotency key -> what the step produced (most recent last, bounded): its index in `state.steps`, or, for a
+   * managed agent's step (which lives in the nested sub-run and goes away with it), a copy of the record.
+   */
+  idempotency: Array<[key: string, step: number | StepRecord]>;
   lock: { id: string; expiresAt: number } | null;
+  /**
+   * Steps committed so far, managed agents' steps included (they do not add records to `state.steps`). Background
+   * messages carry it, so each delivery can run at most the one step it was sent for.
+   */
+  seq: number;
   /** Stepped by the queue rather than by the caller. */
   background?: boolean;
   /** Where the final result is POSTed (signed) when the run ends. */
@@ -86,7 +94,15 @@ export class RunService {
     state: AgentState,
     options: { background?: boolean; callbackUrl?: string } = {},
   ): Promise<RunRecord> {
-    const record: RunRecord = { runId: crypto.randomUUID(), agent, state, idempotency: [], lock: null, ...options };
+    const record: RunRecord = {
+      runId: crypto.randomUUID(),
+      agent,
+      state,
+      idempotency: [],
+      lock: null,
+      seq: 0,
+      ...options,
+    };
     const result = await this.#store.put(this.#key(record.runId), JSON.stringify(record), { expectedVersion: null });
     if (!result.ok) throw new Error("Run id collision; try again.");
     return record;
@@ -97,7 +113,7 @@ export class RunService {
     const stored = await this.#store.get(this.#key(runId));
     if (!stored) return null;
     const raw = JSON.parse(stored.value) as RunRecord;
-    return { record: { ...raw, state: parseAgentState(raw.state) }, version: stored.version };
+    return { record: { ...raw, seq: raw.seq ?? 0, state: parseAgentState(raw.state) }, version: stored.version };
   }
 
   /** Runs exactly one step of the run with `agent`, or replays the step recorded under `idempotencyKey`. */
@@ -185,7 +201,10 @@ export class RunService {
     if (!current) throw new RunError("run_not_found", `No run with id '${runId}'.`);
     const { record, version } = current;
     const replay = idempotencyKey ? record.idempotency.find(([key]) => key === idempotencyKey) : undefined;
-    if (replay) return { record, step: record.state.steps[replay[1]], events: [], replayed: true };
+    if (replay) {
+      const step = typeof replay[1] === "number" ? record.state.steps[replay[1]] : replay[1];
+      return { record, step, events: [], replayed: true };
+    }
     if (record.lock && record.lock.expiresAt > Date.now()) throw this.#busy();
     if (ACTIVE.has(record.state.status) && await this.#cancelRequested(runId)) {
       const cancelled = await this.#applyCancel(record, version);
@@ -221,10 +240,13 @@ export class RunService {
       throw error;
     }
     const stepIndex = result.state.steps.indexOf(result.step);
+    const produced: number | StepRecord = stepIndex >= 0 ? stepIndex : result.step;
     const idempotency = idempotencyKey
-      ? [...record.idempotency, [idempotencyKey, stepIndex] as [string, number]].slice(-MAX_IDEMPOTENCY_KEYS)
+      ? [...record.idempotency, [idempotencyKey, produced] as RunRecord["idempotency"][number]].slice(
+        -MAX_IDEMPOTENCY_KEYS,
+      )
       : record.idempotency;
-    let next: RunRecord = { ...record, state: result.state, idempotency, lock: null };
+    let next: RunRecord = { ...record, state: result.state, idempotency, lock: null, seq: record.seq + 1 };
     const committed = await this.#store.put(this.#key(runId), JSON.stringify(next), {
       expectedVersion: locked.version,
     });

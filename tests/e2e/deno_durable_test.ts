@@ -67,7 +67,7 @@ Deno.test("Deno entry: durable background runs on the Deno KV queue", async (t) 
       const run = (await apiClient(server.url).get(`/v1/runs/${replay.body.runId}`)).body;
       // Inject stale and duplicate messages straight into the platform queue.
       const kv = await Deno.openKv(kvPath);
-      for (const seq of [1, 2, 3]) await kv.enqueue({ type: "step", runId: run.runId, seq, attempt: 1 });
+      for (const seq of [0, 1, 2, 3]) await kv.enqueue({ type: "step", runId: run.runId, seq, attempt: 1 });
       kv.close();
       await new Promise((resolve) => setTimeout(resolve, 1500));
       assert.deepEqual((await apiClient(server.url).get(`/v1/runs/${run.runId}`)).body, run);

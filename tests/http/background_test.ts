@@ -95,7 +95,8 @@ Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t
       scriptCalculation(model);
       const { body } = await app.api.post("/v1/agents/assistant/runs", { task: "6*7?", background: true });
       // The platform delivers the first message three times at once.
-      const first = { type: "step" as const, runId: body.runId, seq: 1, attempt: 1 };
+      // (`seq` is the run's count of committed steps: 0 for the first step.)
+      const first = { type: "step" as const, runId: body.runId, seq: 0, attempt: 1 };
       await Promise.allSettled([app.handle(first), app.handle(first), app.handle(first)]);
       await app.queue.idle();
       const before = (await app.api.get(`/v1/runs/${body.runId}`)).body;
@@ -103,7 +104,7 @@ Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t
       assert.deepEqual(before.steps.map((s: { type: string }) => s.type), ["task", "action", "action", "final_answer"]);
       assert.equal(model.requests.length, 2, "each step called the model once");
       await app.handle(first);
-      await app.handle({ ...first, seq: 2 });
+      await app.handle({ ...first, seq: 1 });
       await app.queue.idle();
       assert.deepEqual((await app.api.get(`/v1/runs/${body.runId}`)).body, before);
       assert.equal(model.requests.length, 2);
@@ -113,7 +114,7 @@ Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t
       model.enqueue(toolCallReply("calculator", { expression: "1" }), toolCallReply("calculator", { expression: "2" }));
       const { body: manual } = await app.api.post("/v1/agents/assistant/runs", { task: "count" });
       await app.api.post(`/v1/runs/${manual.runId}/steps`);
-      await app.handle({ type: "step", runId: manual.runId, seq: 1, attempt: 1 });
+      await app.handle({ type: "step", runId: manual.runId, seq: 0, attempt: 1 });
       await app.queue.idle();
       assert.equal((await app.api.get(`/v1/runs/${manual.runId}`)).body.steps.length, 2);
       assert.equal(model.requests.length, 1);
@@ -230,5 +231,40 @@ Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t
     await app.close();
     await receiver.shutdown();
     await model.close();
+  }
+});
+
+Deno.test("a background run with a managed agent finishes (sub-run steps advance the run's sequence)", async () => {
+  const helper = new ToolCallingAgent({
+    name: "helper",
+    description: "Answers.",
+    model: () => ({
+      content: null,
+      toolCalls: [{ id: "h", type: "function", function: { name: "final_answer", arguments: { answer: 41 } } }],
+    }),
+  });
+  let managerCalls = 0;
+  const manager = new ToolCallingAgent({
+    name: "boss",
+    model: () => {
+      managerCalls++;
+      const call = managerCalls === 1
+        ? { name: "helper", arguments: { task: "your number?" } }
+        : { name: "final_answer", arguments: { answer: "42" } };
+      return { content: null, toolCalls: [{ id: `m${managerCalls}`, type: "function" as const, function: call }] };
+    },
+    managedAgents: [helper],
+  });
+  const app = serveBackground({ agents: { boss: manager }, store: new MemoryStore() });
+  try {
+    const { body } = await app.api.post("/v1/agents/boss/runs", { task: "x", background: true });
+    await app.queue.idle();
+    const run = (await app.api.get(`/v1/runs/${body.runId}`)).body;
+    assert.equal(run.status, "succeeded");
+    assert.equal(run.finalAnswer, "42");
+    assert.equal(managerCalls, 2);
+    assert.ok(app.queue.delivered.length < 20, `${app.queue.delivered.length} deliveries`);
+  } finally {
+    await app.close();
   }
 });

@@ -102,3 +102,24 @@ Deno.test("RunService: idempotency keys are bounded and replay exactly their ste
   assert.equal(stored.record.idempotency.length, 50);
   assert.equal(stored.record.state.stepNumber, 55);
 });
+
+Deno.test("RunService: an idempotency key replays a managed agent's step too", async () => {
+  const helper = new ToolCallingAgent({
+    name: "helper",
+    description: "Answers.",
+    model: functionModel([{ calls: [["calculator_free", {}]] }, { calls: [["final_answer", { answer: 1 }]] }]).model,
+  });
+  const manager = new ToolCallingAgent({
+    name: "boss",
+    model: functionModel([{ calls: [["helper", { task: "help" }]] }]).model,
+    managedAgents: [helper],
+  });
+  const service = new RunService(new MemoryStore());
+  const { runId } = await service.create("boss", manager.start("task"));
+  await service.step(runId, manager); // the manager calls the helper
+  const first = await service.step(runId, manager, { idempotencyKey: "k1" }); // the helper's first step
+  assert.equal(first.agent, "boss/helper");
+  const replay = await service.step(runId, manager, { idempotencyKey: "k1" });
+  assert.equal(replay.replayed, true);
+  assert.deepEqual(replay.step, first.step);
+});
