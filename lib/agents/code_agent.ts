@@ -95,24 +95,24 @@ export class CodeAgent extends MultiStepAgent {
 
   /** Asks the model for code and returns it without running it (transformers-agents' `returnGeneratedCode`). */
   override async generateCode(task: string, options: RunOptions = {}): Promise<string> {
-    const state = this.start(task, options);
-    const draft = emptyDraft();
-    const reply = await this.generate(this.writeMemoryToMessages(state), {
-      stopSequences: this.stopSequences,
-      signal: options.signal,
-    }, draft);
-    return parseCodeBlobs(this.#closeTag(textOf(reply.content)), this.codeBlockTags);
+    return (await this.#askForCode(this.start(task, options), emptyDraft(), options.signal)).code;
   }
 
-  protected async actionStep(draft: ActionDraft, { state, signal, blobs }: StepContext): Promise<void> {
+  /** One model call; the reply (closing tag restored) goes on the draft, the code is parsed out of it. */
+  async #askForCode(state: AgentState, draft: ActionDraft, signal?: AbortSignal): Promise<{ code: string }> {
     const reply = await this.generate(this.writeMemoryToMessages(state), {
       stopSequences: this.stopSequences,
       signal,
     }, draft);
     draft.modelOutput = this.#closeTag(textOf(reply.content));
-    const code = parseCodeBlobs(draft.modelOutput, this.codeBlockTags);
+    return { code: parseCodeBlobs(draft.modelOutput, this.codeBlockTags) };
+  }
+
+  protected async actionStep(draft: ActionDraft, { state, signal, blobs }: StepContext): Promise<void> {
+    const { code } = await this.#askForCode(state, draft, signal);
+    const callId = `call_${state.stepNumber + 1}`;
     draft.code = code;
-    draft.toolCalls = [{ id: `call_${state.stepNumber + 1}`, name: CODE_TOOL_NAME, arguments: code }];
+    draft.toolCalls = [{ id: callId, name: CODE_TOOL_NAME, arguments: code }];
 
     // A managed-agent call ends the code at that call: its sub-run then runs, one step per invocation.
     const handover = new AbortController();
@@ -123,7 +123,7 @@ export class CodeAgent extends MultiStepAgent {
         const parsed = ManagedCallArgs.safeParse(args);
         if (!parsed.success) throw new Error(`Call ${name}({ task: "<a detailed task>" }).`);
         managedCall = {
-          callId: `call_${state.stepNumber + 1}`,
+          callId,
           agentName: name,
           task: parsed.data.task,
           additionalArgs: parsed.data.additional_args ?? undefined,
