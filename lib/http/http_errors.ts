@@ -23,7 +23,12 @@ const RUN_ERROR_STATUS = {
   not_awaiting_input: 409,
 } as const;
 
-const TOKEN_ERROR_STATUS = { invalid_token: 400, token_expired: 410, token_agent_mismatch: 400 } as const;
+const TOKEN_ERROR_STATUS = {
+  invalid_token: 400,
+  token_expired: 410,
+  token_agent_mismatch: 400,
+  token_replayed: 409,
+} as const;
 
 /** nginx's "client closed request": only logs see it, the caller is gone. */
 const CLIENT_CLOSED_REQUEST = 499 as ContentfulStatusCode;
