@@ -80,6 +80,7 @@ export { RateLimiter, withRetry } from "./models/retry.ts";
 // Tools
 export { Tool, tool } from "./tools/tool.ts";
 export type { ToolContext, ToolSpec } from "./tools/tool.ts";
+export { DEFAULT_TOOL_TIMEOUT_MS, ToolTimeoutError } from "./tools/tool_time_limit.ts";
 export type { ToolInput, ToolInputs, ToolInputType } from "./tools/tool_inputs.ts";
 export { FinalAnswerTool } from "./tools/final_answer_tool.ts";
 export { UserInputTool } from "./tools/user_input_tool.ts";

@@ -21,6 +21,8 @@ export interface AgentDefinition {
   planningInterval?: number;
   maxContextTokens?: number;
   maxObservationChars: number;
+  /** Time limit of a tool call without its own (ms); absent in definitions written before it existed (60 s). */
+  toolTimeoutMs?: number;
   /** Tool names (`final_answer` is implied). */
   tools: string[];
   /** The model's class and id; keys, URLs and headers are never included. */
@@ -102,6 +104,7 @@ export function agentToJSON(agent: MultiStepAgent, extras: Partial<AgentDefiniti
     ...(agent.planningInterval ? { planningInterval: agent.planningInterval } : {}),
     ...(agent.maxContextTokens ? { maxContextTokens: agent.maxContextTokens } : {}),
     maxObservationChars: agent.maxObservationChars,
+    toolTimeoutMs: agent.toolTimeoutMs,
     tools: agent.toolbox.names.filter((name) => name !== "final_answer"),
     model: { class: !modelClass || modelClass === "Object" ? "function" : modelClass, modelId: agent.model.modelId },
     managedAgents: [...agent.managedAgents.values()].map((managed) => ({
@@ -127,6 +130,7 @@ export function agentFromJSON(definition: AgentDefinition, dependencies: AgentDe
     planningInterval: definition.planningInterval,
     maxContextTokens: definition.maxContextTokens,
     maxObservationChars: definition.maxObservationChars,
+    toolTimeoutMs: definition.toolTimeoutMs,
     tools: resolveTools(definition, dependencies),
     model: resolveModel(definition, dependencies),
     managedAgents: definition.managedAgents.map((managed) =>

@@ -61,6 +61,12 @@ export interface AgentOptions {
    * preview plus a reference; the model still reads them in full (default 4,000; only where a store is given).
    */
   largeObservationChars?: number;
+  /**
+   * Time limit of one tool call in milliseconds, for tools that set no `timeoutMs` of their own (default 60,000).
+   * Past it the tool's signal aborts and the model sees a timeout error; the step goes on. Applies to tool calls
+   * from CodeAgent code too. Keep it under the server's `lockTtlMs`.
+   */
+  toolTimeoutMs?: number;
 }
 
 export const DEFAULT_MAX_STEPS = 20;

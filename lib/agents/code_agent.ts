@@ -185,7 +185,8 @@ export class CodeAgent extends MultiStepAgent {
     const tools: Record<string, SandboxTool> = {};
     for (const [name, tool] of this.tools) {
       if (name === "final_answer") continue; // the sandbox provides its own, which ends the code at once
-      tools[name] = async (args, { signal }) => toPlainValue(await invokeTool(tool, args, { signal, blobs }));
+      tools[name] = async (args, { signal }) =>
+        toPlainValue(await invokeTool(tool, args, { signal, blobs, timeoutMs: this.toolTimeoutMs }));
     }
     return tools;
   }

@@ -7,6 +7,7 @@ import { type ChatMessage, textOf } from "../models/chat_message.ts";
 import { type GenerateOptions, type Model, toModel } from "../models/model.ts";
 import type { Tool } from "../tools/tool.ts";
 import { Toolbox } from "../tools/toolbox.ts";
+import { checkTimeoutMs, DEFAULT_TOOL_TIMEOUT_MS } from "../tools/tool_time_limit.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import type { AgentEvent, RunResult } from "./agent_events.ts";
 import { runToEnd, streamRun } from "./run_loop.ts";
@@ -88,6 +89,8 @@ export abstract class MultiStepAgent {
   readonly planningInterval: number | undefined;
   readonly maxContextTokens: number | undefined;
   readonly largeObservationChars: number;
+  /** Time limit of a tool call, for tools without their own `timeoutMs`. */
+  readonly toolTimeoutMs: number;
   protected readonly systemPromptTemplate: string | undefined;
   readonly #stepCallbacks: StepCallbacks;
   readonly #finalAnswerChecks: FinalAnswerCheck[];
@@ -116,6 +119,7 @@ export abstract class MultiStepAgent {
     this.planningInterval = options.planningInterval;
     this.maxContextTokens = options.maxContextTokens;
     this.largeObservationChars = options.largeObservationChars ?? 4_000;
+    this.toolTimeoutMs = checkTimeoutMs(options.toolTimeoutMs, "toolTimeoutMs") ?? DEFAULT_TOOL_TIMEOUT_MS;
     this.managedAgents = collectManagedAgents(
       options.managedAgents ?? [],
       (name) => name === this.name || this.toolbox.get(name) !== undefined,

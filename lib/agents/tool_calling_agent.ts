@@ -170,6 +170,7 @@ export class ToolCallingAgent extends MultiStepAgent {
     const values = outcomes.map((outcome) => outcome.ok ? toJsonValue(outcome.value) : null);
     draft.actionOutput = values.length === 1 ? values[0] : values;
     const failure = outcomes.find((outcome): outcome is { ok: false; error: Error } => !outcome.ok);
+    if (failure && context.signal?.aborted) throw context.signal.reason;
     if (failure) throw failure.error;
   }
 
@@ -189,9 +190,11 @@ export class ToolCallingAgent extends MultiStepAgent {
     }
     const args = substituteAdditionalArgs(call.arguments, additionalArgs);
     try {
-      return await invokeTool(tool, args, { signal, blobs });
+      return await invokeTool(tool, args, { signal, blobs, timeoutMs: this.toolTimeoutMs });
     } catch (error) {
       if (error instanceof AgentToolCallError) throw error;
+      // The request was aborted: the step is abandoned and the run stays as it was (nothing is recorded).
+      if (signal?.aborted) throw signal.reason;
       const message = error instanceof Error ? error.message : String(error);
       throw new AgentToolExecutionError(
         `Error when executing tool '${call.name}' with arguments ${JSON.stringify(call.arguments)}: ${message}`,

@@ -4,6 +4,7 @@ import { HttpError } from "./http_errors.ts";
 import { CreateRunBody, StatelessInputBody, StatelessStepBody } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
 import { runView, stepView } from "./run_views.ts";
+import { assertStatelessAllowed, statelessStep } from "./stateless_steps.ts";
 
 /** Agent listing, run creation (KV, stateless, background) and the stateless step / input routes. */
 export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
@@ -43,7 +44,9 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
       images: body.images,
     });
     if (body.stateless) {
-      return c.json({ agent: name, status: state.status, state: await ctx.requireTokens().seal(name, state) }, 201);
+      const codec = ctx.requireTokens();
+      assertStatelessAllowed(ctx, name, agent);
+      return c.json({ agent: name, status: state.status, state: await codec.seal(name, state) }, 201);
     }
     const background = body.background ? ctx.requireBackground() : undefined;
     const record = await ctx.requireRuns().create(name, state, {
@@ -56,31 +59,30 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     });
   });
 
+  // Stateless steps: each token steps once where there is a store (a replay is 409 token_replayed).
   app.post("/v1/agents/:name/steps", async (c) => {
     const name = c.req.param("name");
     const agent = ctx.agent(name);
-    const codec = ctx.requireTokens();
+    ctx.requireTokens();
     const body = await readJson(c, StatelessStepBody);
-    const state = await codec.open(body.state, name);
-    const result = await agent.step(state, { signal: c.req.raw.signal, blobs: ctx.runs?.blobs });
-    return c.json({
-      agent: name,
-      ...stepView(result.state, result.step, result.agent),
-      state: await codec.seal(name, result.state),
-    });
+    const options = { signal: c.req.raw.signal, blobs: ctx.runs?.blobs };
+    const { result, token } = await statelessStep(ctx, name, agent, body.state, (state) => agent.step(state, options));
+    return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
   });
 
   app.post("/v1/agents/:name/input", async (c) => {
     const name = c.req.param("name");
     const agent = ctx.agent(name);
-    const codec = ctx.requireTokens();
-    const { state: token, ...input } = await readJson(c, StatelessInputBody);
-    const state = await codec.open(token, name);
-    const result = await agent.resume(state, input, { signal: c.req.raw.signal, blobs: ctx.runs?.blobs });
-    return c.json({
-      agent: name,
-      ...stepView(result.state, result.step, result.agent),
-      state: await codec.seal(name, result.state),
-    });
+    ctx.requireTokens();
+    const { state: sealed, ...input } = await readJson(c, StatelessInputBody);
+    const options = { signal: c.req.raw.signal, blobs: ctx.runs?.blobs };
+    const { result, token } = await statelessStep(
+      ctx,
+      name,
+      agent,
+      sealed,
+      (state) => agent.resume(state, input, options),
+    );
+    return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
   });
 }

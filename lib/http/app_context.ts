@@ -4,6 +4,7 @@ import { BackgroundRunner } from "../runs/background_runner.ts";
 import type { RunQueue } from "../runs/run_queue.ts";
 import { RunService } from "../runs/run_service.ts";
 import { StateTokenCodec } from "../runs/state_token.ts";
+import { TokenLedger } from "../runs/token_ledger.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { HttpError } from "./http_errors.ts";
 import type { EventStreamOptions } from "./run_events.ts";
@@ -26,6 +27,12 @@ export interface AppOptions {
   encryptState?: boolean;
   /** Lifetime of stateless tokens in seconds (default 7 days). */
   stateTtlSeconds?: number;
+  /**
+   * Serve stateless runs of agents with tools that need approval on a server without a store (off by default).
+   * Without a store a used token cannot be recognised, so replaying an approved token runs the tool again; with a
+   * store every token steps once and this option changes nothing.
+   */
+  allowStatelessReplay?: boolean;
   /** How long a step may hold a KV run's lock before another step may take over (default 5 minutes). */
   lockTtlMs?: number;
   /** Continues background and webhook runs, one step per message. Without it, `background` runs are refused. */
@@ -49,11 +56,16 @@ export class AppContext {
   readonly runs: RunService | undefined;
   readonly tokens: StateTokenCodec | undefined;
   readonly background: BackgroundRunner | undefined;
+  /** Remembers used stateless tokens (where there is a store), so a replayed one runs nothing. */
+  readonly ledger: TokenLedger | undefined;
 
   constructor(readonly options: AppOptions) {
     this.runs = options.store ? new RunService(options.store, { lockTtlMs: options.lockTtlMs }) : undefined;
     this.tokens = options.secret
       ? new StateTokenCodec(options.secret, { encrypt: options.encryptState, ttlSeconds: options.stateTtlSeconds })
+      : undefined;
+    this.ledger = this.runs && options.store
+      ? new TokenLedger(options.store, { claimTtlMs: this.runs.lockTtlMs })
       : undefined;
     this.background = this.runs && options.queue
       ? new BackgroundRunner({

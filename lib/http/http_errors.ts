@@ -23,7 +23,15 @@ const RUN_ERROR_STATUS = {
   not_awaiting_input: 409,
 } as const;
 
-const TOKEN_ERROR_STATUS = { invalid_token: 400, token_expired: 410, token_agent_mismatch: 400 } as const;
+const TOKEN_ERROR_STATUS = {
+  invalid_token: 400,
+  token_expired: 410,
+  token_agent_mismatch: 400,
+  token_replayed: 409,
+} as const;
+
+/** nginx's "client closed request": only logs see it, the caller is gone. */
+const CLIENT_CLOSED_REQUEST = 499 as ContentfulStatusCode;
 
 const EXCEPTION_CODES: Record<number, string> = {
   400: "bad_request",
@@ -44,6 +52,10 @@ export function classifyError(error: unknown): HttpError {
   if (error instanceof ConfigurationError) return new HttpError(503, "not_configured", error.message);
   if (error instanceof AgentGenerationError) {
     return new HttpError(502, "model_error", `${error.message} The run was not changed; the step can be retried.`);
+  }
+  if (error instanceof DOMException && error.name === "AbortError") {
+    // The caller went away mid-step (a tool or the model call was abandoned); the run was not changed.
+    return new HttpError(CLIENT_CLOSED_REQUEST, "request_aborted", "The request was aborted; the run was not changed.");
   }
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;

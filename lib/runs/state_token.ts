@@ -4,15 +4,18 @@ import { decodeBase64Url, encodeBase64Url } from "./base64url.ts";
 /**
  * Stateless runs: the client carries the run state as a token the server sealed.
  *
- * Format: `st1.<payload>.<mac>`, both base64url. The payload is the gzipped JSON `{agent, iat, exp, state}`,
+ * Format: `st1.<payload>.<mac>`, both base64url. The payload is the gzipped JSON `{agent, id, iat, exp, state}`,
  * encrypted with AES-GCM (random 12-byte IV in front) unless `encrypt` is false. The MAC is HMAC-SHA256 over
  * `st1.<payload>`, verified with `crypto.subtle.verify` (constant time) before anything is decrypted or parsed.
  * Both keys are derived from the secret with HKDF, so one secret serves both purposes safely.
+ *
+ * `id` is random per token (128 bits): where the server has a store, it remembers the ids of tokens already
+ * stepped (`TokenLedger`), so a replayed token runs nothing. The token itself cannot know it was used.
  */
 
 const PREFIX = "st1";
 
-export type StateTokenErrorCode = "invalid_token" | "token_expired" | "token_agent_mismatch";
+export type StateTokenErrorCode = "invalid_token" | "token_expired" | "token_agent_mismatch" | "token_replayed";
 
 export class StateTokenError extends Error {
   override name = "StateTokenError";
@@ -26,6 +29,15 @@ export interface StateTokenOptions {
   encrypt?: boolean;
   /** Lifetime of a token in seconds (default 7 days). */
   ttlSeconds?: number;
+}
+
+/** What an opened token carries besides the state. */
+export interface OpenedStateToken {
+  state: AgentState;
+  /** Unique per sealed token; absent in tokens sealed before ids existed. */
+  id?: string;
+  /** Epoch seconds after which the token is refused. */
+  exp: number;
 }
 
 const encoder = new TextEncoder();
@@ -79,7 +91,8 @@ export class StateTokenCodec {
   async seal(agent: string, state: AgentState): Promise<string> {
     const { mac, enc } = await this.#keys;
     const iat = Math.floor(Date.now() / 1000);
-    const json = JSON.stringify({ agent, iat, exp: iat + this.#ttlSeconds, state });
+    const id = encodeBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+    const json = JSON.stringify({ agent, id, iat, exp: iat + this.#ttlSeconds, state });
     let payload = await transform(encoder.encode(json), new CompressionStream("gzip"));
     if (this.#encrypt) {
       const iv = crypto.getRandomValues(new Uint8Array(12));
@@ -95,6 +108,11 @@ export class StateTokenCodec {
 
   /** Verifies, decrypts and parses a token made for `agent`; throws `StateTokenError` otherwise. */
   async open(token: string, agent: string): Promise<AgentState> {
+    return (await this.read(token, agent)).state;
+  }
+
+  /** Like `open`, with the token's id and expiry (for replay detection). */
+  async read(token: string, agent: string): Promise<OpenedStateToken> {
     const { mac, enc } = await this.#keys;
     const invalid = (why: string) => new StateTokenError("invalid_token", `Invalid state token: ${why}.`);
     const parts = typeof token === "string" ? token.split(".") : [];
@@ -115,7 +133,7 @@ export class StateTokenCodec {
         throw invalid("cannot decrypt");
       }
     }
-    let body: { agent?: unknown; exp?: unknown; state?: unknown };
+    let body: { agent?: unknown; id?: unknown; exp?: unknown; state?: unknown };
     try {
       body = JSON.parse(new TextDecoder().decode(await transform(compressed, new DecompressionStream("gzip"))));
     } catch {
@@ -127,6 +145,7 @@ export class StateTokenCodec {
     if (typeof body.exp !== "number" || body.exp * 1000 < Date.now()) {
       throw new StateTokenError("token_expired", "This state token has expired; start a new run.");
     }
-    return parseAgentState(body.state);
+    const id = typeof body.id === "string" ? body.id : undefined;
+    return { state: parseAgentState(body.state), id, exp: body.exp };
   }
 }

@@ -2,13 +2,17 @@ import { z } from "zod";
 import type { ToolDefinition } from "../models/chat_message.ts";
 import { inputsFromZod, type ToolInputs, type ToolInputType, zodFromInputs } from "./tool_inputs.ts";
 import { validateToolArguments } from "./tool_validation.ts";
+import { checkTimeoutMs } from "./tool_time_limit.ts";
 
 /** Decides per call whether a human must approve it (method syntax keeps tools of any argument type assignable). */
 export type ApprovalCheck<Args> = { check(args: Args): boolean | Promise<boolean> }["check"];
 
 /** What a tool receives besides its arguments. */
 export interface ToolContext {
-  /** Aborted when the step is cancelled or times out. */
+  /**
+   * Aborted when the call reaches its time limit (reason: a `TimeoutError`) or the step is cancelled (the
+   * request's abort). Agents always pass one; honour it (pass it to `fetch`) so abandoned work stops.
+   */
   signal?: AbortSignal;
 }
 
@@ -32,6 +36,12 @@ export abstract class Tool<Args extends Record<string, unknown> = Record<string,
    * the run in `awaiting_input` before calling this tool, until the call is approved or rejected.
    */
   needsApproval: boolean | ApprovalCheck<Args> = false;
+
+  /**
+   * Time limit of one call in milliseconds; unset, the agent's `toolTimeoutMs` applies (default 60 s). Past it the
+   * call's signal aborts and the model sees a timeout error naming the tool and the limit.
+   */
+  timeoutMs: number | undefined = undefined;
 
   /** Override for one-time initialisation; awaited before the first `forward`. */
   setup(): void | Promise<void> {}
@@ -77,6 +87,8 @@ export interface ToolSpec<Schema extends z.ZodObject, Output> {
   setup?(): void | Promise<void>;
   /** Pause for a human decision before each call (or when the function returns true). */
   needsApproval?: boolean | ApprovalCheck<z.infer<Schema>>;
+  /** Time limit of one call in milliseconds (default: the agent's `toolTimeoutMs`). */
+  timeoutMs?: number;
 }
 
 class FunctionTool<Schema extends z.ZodObject, Output> extends Tool<z.infer<Schema>, Output> {
@@ -98,6 +110,7 @@ class FunctionTool<Schema extends z.ZodObject, Output> extends Tool<z.infer<Sche
     this.outputType = spec.output ?? "string";
     this.#strict = spec.inputs.strict() as unknown as z.ZodType<z.infer<Schema>>;
     this.needsApproval = spec.needsApproval ?? false;
+    this.timeoutMs = checkTimeoutMs(spec.timeoutMs, `The timeoutMs of tool '${spec.name}'`);
     this.inputs = inputsFromZod(spec.inputs);
   }
 

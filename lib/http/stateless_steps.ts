@@ -1,0 +1,58 @@
+import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
+import type { AgentState } from "../memory/agent_state.ts";
+import type { AppContext } from "./app_context.ts";
+import { HttpError } from "./http_errors.ts";
+
+/**
+ * Stateless steps and their replay semantics. With a store, every token steps once (`TokenLedger`): a replayed
+ * token, on `/steps` or `/input`, is a 409 `token_replayed` and runs nothing. Without a store a token cannot be
+ * known as used, so replaying it re-runs its step, tools included: agents with a tool that needs approval are
+ * then refused stateless mode, unless the deployer opted in with `allowStatelessReplay`.
+ */
+
+/** The first tool needing approval in the agent or its managed agents, as `agent/tool`. */
+function approvalGatedTool(agent: MultiStepAgent): string | undefined {
+  const own = [...agent.tools.values()].find((tool) => tool.needsApproval);
+  if (own) return `${agent.name}/${own.name}`;
+  for (const managed of agent.managedAgents.values()) {
+    const found = approvalGatedTool(managed.agent);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Refuses stateless mode where a replayed token could run an approved call again. */
+export function assertStatelessAllowed(ctx: AppContext, name: string, agent: MultiStepAgent): void {
+  if (ctx.ledger || ctx.options.allowStatelessReplay) return;
+  const gated = approvalGatedTool(agent);
+  if (!gated) return;
+  throw new HttpError(
+    403,
+    "stateless_replay_unsafe",
+    `Agent '${name}' has a tool that needs approval ('${gated}'), and this server has no store to remember used state tokens: a replayed token would run the approved call again. Use a KV-mode run on a server with a store, or have the deployer set allowStatelessReplay.`,
+  );
+}
+
+/** One stateless step (or input): opens the token, claims it where there is a store, runs, seals the next token. */
+export async function statelessStep(
+  ctx: AppContext,
+  name: string,
+  agent: MultiStepAgent,
+  token: string,
+  operation: (state: AgentState) => Promise<StepResult>,
+): Promise<{ result: StepResult; token: string }> {
+  const codec = ctx.requireTokens();
+  assertStatelessAllowed(ctx, name, agent);
+  const opened = await codec.read(token, name);
+  const claim = await ctx.ledger?.claim(opened);
+  let result: StepResult;
+  try {
+    result = await operation(opened.state);
+  } catch (error) {
+    await claim?.free();
+    throw error;
+  }
+  const next = await codec.seal(name, result.state);
+  await claim?.used();
+  return { result, token: next };
+}

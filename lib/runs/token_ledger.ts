@@ -1,0 +1,83 @@
+import type { StateStore } from "../stores/state_store.ts";
+import { type OpenedStateToken, StateTokenError } from "./state_token.ts";
+
+/**
+ * Replay protection of stateless tokens where the server has a store. A token is single-use: the first request
+ * that steps it (or answers it, on `/input`) claims its id, and the id is remembered as used until the token
+ * expires; the same token again is refused with `token_replayed` before anything runs.
+ *
+ * A claim is taken with a compare-and-set write before the step and works like a KV run's lock: a step that fails
+ * (model error, refused input, abort) frees the token again, so the client can retry it; a claim whose process
+ * died frees itself after `claimTtlMs`. On a non-atomic store (Workers KV) detection is best effort.
+ */
+
+/** What the store keeps per token id. */
+type Entry = { status: "running"; until: number } | { status: "used" } | { status: "free" };
+
+/** A token claimed by one request: mark it used after the step, or free it when the step failed. */
+export interface TokenClaim {
+  used(): Promise<void>;
+  free(): Promise<void>;
+}
+
+/** Seconds an entry outlives its token, for clock differences between instances. */
+const EXPIRY_MARGIN_SECONDS = 60;
+const CLAIM_ATTEMPTS = 3;
+
+export class TokenLedger {
+  readonly #store: StateStore;
+  readonly #claimTtlMs: number;
+
+  constructor(store: StateStore, options: { claimTtlMs: number }) {
+    this.#store = store;
+    this.#claimTtlMs = options.claimTtlMs;
+  }
+
+  /** Claims the token for one step; throws `token_replayed` when it was used or is in use. */
+  async claim(token: OpenedStateToken): Promise<TokenClaim> {
+    if (!token.id || !/^[A-Za-z0-9_-]{16,64}$/.test(token.id)) {
+      throw new StateTokenError(
+        "invalid_token",
+        "Invalid state token: it carries no id, so a replay could not be detected (sealed by an older server); start a new run.",
+      );
+    }
+    const key = `tokens/${token.id}`;
+    const expireIn = Math.max(1, token.exp - Math.floor(Date.now() / 1000) + EXPIRY_MARGIN_SECONDS);
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const current = await this.#store.get(key);
+      const entry = current ? JSON.parse(current.value) as Entry : undefined;
+      if (entry?.status === "used") {
+        throw new StateTokenError(
+          "token_replayed",
+          "This state token was already used: each token steps once. Continue with the token the step returned.",
+        );
+      }
+      if (entry?.status === "running" && entry.until > Date.now()) throw this.#inUse();
+      const running: Entry = { status: "running", until: Date.now() + this.#claimTtlMs };
+      const claimed = await this.#store.put(key, JSON.stringify(running), {
+        expectedVersion: current?.version ?? null,
+        expireIn,
+      });
+      if (claimed.ok) {
+        return {
+          // Unconditional: even if our claim expired meanwhile, this token has now been stepped.
+          used: async () => void await this.#store.put(key, JSON.stringify({ status: "used" }), { expireIn }),
+          // Only while the claim is still ours, so a takeover after expiry is not undone.
+          free: async () =>
+            void await this.#store.put(key, JSON.stringify({ status: "free" }), {
+              expectedVersion: claimed.version,
+              expireIn,
+            }).catch(() => {}),
+        };
+      }
+    }
+    throw this.#inUse();
+  }
+
+  #inUse(): StateTokenError {
+    return new StateTokenError(
+      "token_replayed",
+      "This state token is being used by another request; each token steps once.",
+    );
+  }
+}

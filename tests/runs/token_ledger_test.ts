@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { MemoryStore, StateTokenCodec, StateTokenError, ToolCallingAgent } from "../../lib/mod.ts";
+import { TokenLedger } from "../../lib/runs/token_ledger.ts";
+
+const codec = new StateTokenCodec("ledger-secret-0123456789abcdef", { ttlSeconds: 3600 });
+const state = new ToolCallingAgent({ model: () => "", name: "assistant" }).start("x");
+const isCode = (code: string) => (error: Error) => error instanceof StateTokenError && error.code === code;
+
+Deno.test("token ledger", async (t) => {
+  await t.step("every sealed token has its own id, inside the signed payload", async () => {
+    const [a, b] = [
+      await codec.read(await codec.seal("assistant", state), "assistant"),
+      await codec.seal("assistant", state),
+    ];
+    const other = await codec.read(b, "assistant");
+    assert.match(a.id!, /^[A-Za-z0-9_-]{22}$/);
+    assert.notEqual(a.id, other.id);
+    assert.ok(a.exp > Date.now() / 1000 + 3500);
+  });
+
+  await t.step("used: refused for the token's lifetime; the entry expires with the token", async () => {
+    let now = Date.now();
+    const store = new MemoryStore({ now: () => now });
+    const ledger = new TokenLedger(store, { claimTtlMs: 60_000 });
+    const token = await codec.read(await codec.seal("assistant", state), "assistant");
+    await (await ledger.claim(token)).used();
+    await assert.rejects(ledger.claim(token), isCode("token_replayed"));
+    now += 3_600_000; // the token's last second
+    await assert.rejects(ledger.claim(token), isCode("token_replayed"));
+    now += 120_000; // past its expiry (and the margin): the codec refuses it now, the store may forget it
+    assert.equal(await store.get(`tokens/${token.id}`), null);
+  });
+
+  await t.step("in use: refused; freed: claimable again; a dead claim frees itself after claimTtlMs", async () => {
+    const ledger = new TokenLedger(new MemoryStore(), { claimTtlMs: 50 });
+    const token = await codec.read(await codec.seal("assistant", state), "assistant");
+    const first = await ledger.claim(token);
+    await assert.rejects(ledger.claim(token), isCode("token_replayed"));
+    await first.free();
+    const second = await ledger.claim(token); // claimed again, then "dies" without freeing
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const third = await ledger.claim(token);
+    await second.free(); // the dead claim's late free does not undo the takeover
+    await assert.rejects(ledger.claim(token), isCode("token_replayed"));
+    await third.used();
+    await assert.rejects(ledger.claim(token), isCode("token_replayed"));
+  });
+
+  await t.step("a token without an id (sealed before ids existed) is refused where replays are checked", async () => {
+    const ledger = new TokenLedger(new MemoryStore(), { claimTtlMs: 50 });
+    await assert.rejects(ledger.claim({ state, exp: Date.now() / 1000 + 60 }), isCode("invalid_token"));
+  });
+});
