@@ -6,7 +6,10 @@ import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 import { taskFromPayload } from "./webhooks.ts";
 
-/** How long a delivery's replay key is remembered (signed timestamps are refused long before). */
+/**
+ * How long a delivery's replay key is remembered: far longer than a signed timestamp is accepted (Standard Webhooks,
+ * Stripe), and the only bound on GitHub replays, which carry no signed time.
+ */
 const REPLAY_WINDOW_SECONDS = 7 * 24 * 3600;
 
 /**
@@ -29,12 +32,13 @@ export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
     const background = ctx.requireBackground();
 
     const body = new Uint8Array(await c.req.arrayBuffer());
-    const delivery = await verifyWebhook(c.req.raw.headers, body, secret, {
-      schemes: config.schemes,
-      toleranceSeconds: ctx.options.webhookToleranceSeconds,
-    }).catch((error) => {
-      throw error instanceof WebhookVerificationError ? new HttpError(error.status, error.code, error.message) : error;
-    });
+    const toleranceSeconds = ctx.options.webhookToleranceSeconds ?? 300;
+    const delivery = await verifyWebhook(c.req.raw.headers, body, secret, { schemes: config.schemes, toleranceSeconds })
+      .catch((error) => {
+        throw error instanceof WebhookVerificationError
+          ? new HttpError(error.status, error.code, error.message)
+          : error;
+      });
     let payload: unknown;
     try {
       payload = body.length ? JSON.parse(new TextDecoder().decode(body)) : {};
@@ -44,7 +48,10 @@ export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
     const { task, additionalArgs } = await taskFromPayload(config, payload, c.req.raw.headers);
     const state = agent.start(task, { additionalArgs, maxSteps: config.maxSteps });
 
-    const claims = new DeliveryClaims(runs.store, { lockTtlMs: runs.lockTtlMs, windowSeconds: REPLAY_WINDOW_SECONDS });
+    const claims = new DeliveryClaims(runs.store, {
+      lockTtlMs: runs.lockTtlMs,
+      windowSeconds: Math.max(REPLAY_WINDOW_SECONDS, 2 * toleranceSeconds),
+    });
     const claim = await claims.claim(name, delivery.replayKey);
     if (claim.status === "duplicate") return c.json({ duplicate: true, runId: claim.runId }, 200);
     if (claim.status === "in_progress") {
