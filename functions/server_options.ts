@@ -1,4 +1,4 @@
-import type { WebhookConfig } from "../lib/mod.ts";
+import { InvalidInputError, WEBHOOK_SCHEME_NAMES, type WebhookConfig, type WebhookSchemeName } from "../lib/mod.ts";
 
 /** Server settings shared by both entries, read from the environment. */
 export interface ServerEnv {
@@ -10,6 +10,8 @@ export interface ServerEnv {
   SMOLSTEP_CORS_ORIGINS?: string;
   /** Verifies webhooks (`POST /v1/hooks/{agent}`) and signs result callbacks. */
   SMOLSTEP_WEBHOOK_SECRET?: string;
+  /** Comma-separated webhook schemes accepted: `standard`, `github`, `stripe` (default all, picked by header). */
+  SMOLSTEP_WEBHOOK_SCHEMES?: string;
   /** How long a step may hold a run's lock before another may take over (ms; default 5 minutes). */
   SMOLSTEP_LOCK_TTL_MS?: string;
   /** First retry delay of background steps and callbacks (ms; default 1000). */
@@ -17,26 +19,43 @@ export interface ServerEnv {
 }
 
 /**
- * The example webhook: any agent accepts `{"task": "..."}` payloads (and `additionalArgs`), and a GitHub
- * "issues" event becomes a triage task.
+ * The example webhook: any agent accepts `{"task": "...", "additionalArgs": {...}}` payloads, and a GitHub "issues"
+ * event becomes a triage task. A payload with fields of the wrong type is refused (400) before anything is written.
  */
-export function exampleWebhook(): WebhookConfig {
+export function exampleWebhook(schemes?: WebhookSchemeName[]): WebhookConfig {
   return {
+    schemes,
     task: (payload) => {
-      const body = (payload ?? {}) as {
-        task?: unknown;
-        additionalArgs?: Record<string, unknown>;
-        issue?: { title?: string; body?: string; html_url?: string };
-      };
-      if (typeof body.task === "string") return { task: body.task, additionalArgs: body.additionalArgs };
-      if (body.issue?.title) {
-        return `Triage this GitHub issue (${body.issue.html_url ?? "no link"}): ${body.issue.title}\n\n${
-          body.issue.body ?? ""
-        }`;
+      if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+        throw new InvalidInputError("The payload must be a JSON object.");
+      }
+      const body = payload as { task?: unknown; additionalArgs?: unknown; issue?: unknown };
+      if (body.task !== undefined || body.additionalArgs !== undefined) {
+        if (typeof body.task !== "string") throw new InvalidInputError("'task' must be a string.");
+        const args = body.additionalArgs;
+        if (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args))) {
+          throw new InvalidInputError("'additionalArgs' must be an object.");
+        }
+        return { task: body.task, additionalArgs: args as Record<string, unknown> | undefined };
+      }
+      const issue = body.issue as { title?: unknown; body?: unknown; html_url?: unknown } | undefined;
+      if (typeof issue?.title === "string" && issue.title) {
+        const link = typeof issue.html_url === "string" ? issue.html_url : "no link";
+        const text = typeof issue.body === "string" ? issue.body : "";
+        return `Triage this GitHub issue (${link}): ${issue.title}\n\n${text}`;
       }
       return "";
     },
   };
+}
+
+/** Refuses unknown names at startup rather than accepting every scheme by mistake. */
+function webhookSchemes(value: string | undefined): WebhookSchemeName[] | undefined {
+  const names = value?.split(",").map((name) => name.trim()).filter(Boolean);
+  if (!names?.length) return undefined;
+  const unknown = names.filter((name) => !(WEBHOOK_SCHEME_NAMES as string[]).includes(name));
+  if (unknown.length) throw new Error(`SMOLSTEP_WEBHOOK_SCHEMES: unknown scheme(s) ${unknown.join(", ")}.`);
+  return names as WebhookSchemeName[];
 }
 
 function number(value: string | undefined): number | undefined {
@@ -47,12 +66,13 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
   const apiKeys = env.SMOLSTEP_API_KEYS?.split(",").map((key) => key.trim()).filter(Boolean);
   const origins = env.SMOLSTEP_CORS_ORIGINS?.split(",").map((origin) => origin.trim()).filter(Boolean);
   const webhookSecret = env.SMOLSTEP_WEBHOOK_SECRET || undefined;
+  const schemes = webhookSchemes(env.SMOLSTEP_WEBHOOK_SCHEMES);
   return {
     secret: env.SMOLSTEP_SECRET,
     apiKeys: apiKeys?.length ? apiKeys : undefined,
     cors: origins?.length ? { origin: origins.includes("*") ? "*" : origins } : undefined,
     webhookSecret,
-    webhooks: webhookSecret ? Object.fromEntries(agentNames.map((name) => [name, exampleWebhook()])) : undefined,
+    webhooks: webhookSecret ? Object.fromEntries(agentNames.map((name) => [name, exampleWebhook(schemes)])) : undefined,
     lockTtlMs: number(env.SMOLSTEP_LOCK_TTL_MS),
     retryDelayMs: number(env.SMOLSTEP_RETRY_DELAY_MS),
   };

@@ -113,8 +113,13 @@ export { signPayload, verifyPayload } from "./runs/hmac_signature.ts";
 // HTTP
 export { createApp, createSmolstep, DEFAULT_MAX_BODY_BYTES } from "./http/app.ts";
 export type { AppOptions, Smolstep } from "./http/app.ts";
-export { renderTaskTemplate, verifyWebhook } from "./http/webhooks.ts";
-export type { WebhookConfig } from "./http/webhooks.ts";
+export { renderTaskTemplate } from "./http/webhooks.ts";
+export type { WebhookConfig, WebhookTask } from "./http/webhooks.ts";
+export { verifyWebhook, WEBHOOK_SCHEME_NAMES } from "./webhooks/verify_webhook.ts";
+export type { VerifyWebhookOptions } from "./webhooks/verify_webhook.ts";
+export { signStandardWebhook } from "./webhooks/standard_webhooks.ts";
+export { WebhookVerificationError } from "./webhooks/webhook_scheme.ts";
+export type { VerifiedDelivery, WebhookSchemeName } from "./webhooks/webhook_scheme.ts";
 export type { EventStreamOptions } from "./http/run_events.ts";
 export { HttpError } from "./http/http_errors.ts";
 

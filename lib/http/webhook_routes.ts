@@ -1,18 +1,29 @@
 import type { Hono } from "hono";
+import { DeliveryClaims } from "../webhooks/delivery_claims.ts";
+import { verifyWebhook } from "../webhooks/verify_webhook.ts";
+import { WebhookVerificationError } from "../webhooks/webhook_scheme.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
-import { renderTaskTemplate, verifyWebhook } from "./webhooks.ts";
+import { taskFromPayload } from "./webhooks.ts";
 
+/**
+ * How long a delivery's replay key is remembered: far longer than a signed timestamp is accepted (Standard Webhooks,
+ * Stripe), and the only bound on GitHub replays, which carry no signed time.
+ */
 const REPLAY_WINDOW_SECONDS = 7 * 24 * 3600;
 
 /**
  * `POST /v1/hooks/{agent}`: a signed webhook delivery starts a background run and answers 202 `{runId}` at once.
- * A delivery id seen before answers 200 with the original run, and starts nothing.
+ *
+ * Order matters: signature, payload and task are checked before anything is written, so a refused delivery (4xx)
+ * leaves no trace and its corrected retry is not mistaken for a replay. Then the delivery's replay key (what the
+ * sender signed) is claimed: a delivery seen before answers 200 `{duplicate: true, runId}` and starts nothing; one
+ * whose run another request is creating right now answers 409 `delivery_in_progress`.
  */
 export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
   app.post("/v1/hooks/:name", async (c) => {
     const name = c.req.param("name");
-    ctx.agent(name);
+    const agent = ctx.agent(name);
     const config = ctx.options.webhooks?.[name];
     if (!config) throw new HttpError(404, "webhook_not_configured", `Agent '${name}' takes no webhooks.`);
     const secret = config.secret ?? ctx.options.webhookSecret;
@@ -21,30 +32,45 @@ export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
     const background = ctx.requireBackground();
 
     const body = new Uint8Array(await c.req.arrayBuffer());
-    const deliveryId = await verifyWebhook(c.req.raw.headers, body, secret, ctx.options.webhookToleranceSeconds ?? 300);
+    const toleranceSeconds = ctx.options.webhookToleranceSeconds ?? 300;
+    const delivery = await verifyWebhook(c.req.raw.headers, body, secret, { schemes: config.schemes, toleranceSeconds })
+      .catch((error) => {
+        throw error instanceof WebhookVerificationError
+          ? new HttpError(error.status, error.code, error.message)
+          : error;
+      });
     let payload: unknown;
     try {
       payload = body.length ? JSON.parse(new TextDecoder().decode(body)) : {};
     } catch {
       throw new HttpError(400, "invalid_json", "The webhook body must be JSON.");
     }
-    const made = typeof config.task === "string"
-      ? renderTaskTemplate(config.task, payload)
-      : await config.task(payload, c.req.raw.headers);
-    const { task, additionalArgs } = typeof made === "string" ? { task: made, additionalArgs: undefined } : made;
-    if (!task.trim()) throw new HttpError(422, "empty_task", "The webhook payload produced an empty task.");
+    const { task, additionalArgs } = await taskFromPayload(config, payload, c.req.raw.headers);
+    const state = agent.start(task, { additionalArgs, maxSteps: config.maxSteps });
 
-    // Claim the delivery id first: a replay (or a concurrent duplicate) finds it and starts nothing.
-    const markerKey = `hooks/${name}/${deliveryId}`;
-    const claimed = await runs.store.put(markerKey, "", { expectedVersion: null, expireIn: REPLAY_WINDOW_SECONDS });
-    if (!claimed.ok) {
-      const existing = await runs.store.get(markerKey);
-      return c.json({ duplicate: true, runId: existing?.value || null }, 200);
+    const claims = new DeliveryClaims(runs.store, {
+      lockTtlMs: runs.lockTtlMs,
+      windowSeconds: Math.max(REPLAY_WINDOW_SECONDS, 2 * toleranceSeconds),
+    });
+    const claim = await claims.claim(name, delivery.replayKey);
+    if (claim.status === "duplicate") return c.json({ duplicate: true, runId: claim.runId }, 200);
+    if (claim.status === "in_progress") {
+      throw new HttpError(409, "delivery_in_progress", "This delivery is starting a run right now; retry shortly.");
     }
-    const state = ctx.agent(name).start(task, { additionalArgs, maxSteps: config.maxSteps });
-    const record = await runs.create(name, state, { background: true, callbackUrl: config.callbackUrl });
-    await runs.store.put(markerKey, record.runId, { expireIn: REPLAY_WINDOW_SECONDS });
-    await background.start(record);
-    return c.json({ runId: record.runId, status: record.state.status }, 202);
+    let runId: string | undefined;
+    try {
+      const record = await runs.create(name, state, { background: true, callbackUrl: config.callbackUrl });
+      runId = record.runId;
+      await claim.complete(record.runId);
+      await background.start(record);
+      return c.json({ runId: record.runId, status: record.state.status }, 202);
+    } catch (error) {
+      // Leave no run that nothing steps, and no claim that would answer the sender's retry as a duplicate.
+      if (runId) {
+        await runs.fail(runId, { type: "WebhookError", message: "The run could not be started." }).catch(() => {});
+      }
+      await claim.release().catch(() => {});
+      throw error;
+    }
   });
 }

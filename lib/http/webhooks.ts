@@ -1,21 +1,30 @@
-import { verifyPayload } from "../runs/hmac_signature.ts";
+import { z } from "zod";
+import { InvalidInputError } from "../errors.ts";
+import type { WebhookSchemeName } from "../webhooks/webhook_scheme.ts";
 import { HttpError } from "./http_errors.ts";
+
+/** What a webhook's task function returns: the task text, or the task with its `additionalArgs`. */
+export type WebhookTask = string | { task: string; additionalArgs?: Record<string, unknown> };
 
 /** How a webhook for one agent becomes a task. */
 export interface WebhookConfig {
   /**
    * The task: a template whose `{{dotted.path}}` placeholders are filled from the JSON payload (objects as JSON,
    * `{{payload}}` for the whole payload), or a function of the payload returning the task text or
-   * `{task, additionalArgs}`.
+   * `{task, additionalArgs}`. A function refuses a payload by throwing (an `InvalidInputError`'s message is shown to
+   * the sender); either way the delivery is a 400 and nothing is written.
    */
-  task:
-    | string
-    | ((payload: unknown, headers: Headers) =>
-      | string
-      | { task: string; additionalArgs?: Record<string, unknown> }
-      | Promise<string | { task: string; additionalArgs?: Record<string, unknown> }>);
-  /** Overrides the app's `webhookSecret` for this agent. */
+  task: string | ((payload: unknown, headers: Headers) => WebhookTask | Promise<WebhookTask>);
+  /**
+   * Overrides the app's `webhookSecret` for this agent. Standard Webhooks: `whsec_<base64>` (decoded) or any other
+   * text (used as UTF-8); GitHub and Stripe: the secret exactly as they show it (used as UTF-8).
+   */
   secret?: string;
+  /**
+   * The signature schemes accepted (default all, picked by header): `standard` (Standard Webhooks), `github`
+   * (`X-Hub-Signature-256`), `stripe` (`Stripe-Signature`). Restrict to the one sender you use.
+   */
+  schemes?: WebhookSchemeName[];
   /** Where the final result is POSTed (signed) when the run ends. */
   callbackUrl?: string;
   maxSteps?: number;
@@ -40,48 +49,41 @@ export function renderTaskTemplate(template: string, payload: unknown): string {
   });
 }
 
-/**
- * Verifies a webhook delivery and returns its delivery id (for replay protection).
- *
- * - smolstep scheme: `X-Smolstep-Timestamp: <unix seconds>`, `X-Smolstep-Delivery: <unique id>`,
- *   `X-Smolstep-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`; timestamps older or newer than
- *   `toleranceSeconds` are refused.
- * - GitHub scheme: `X-Hub-Signature-256: sha256=<hex HMAC of the raw body>` with `X-GitHub-Delivery`. GitHub
- *   sends no timestamp, so replays are caught by the delivery id alone.
- */
-export async function verifyWebhook(
-  headers: Headers,
-  body: Uint8Array<ArrayBuffer>,
-  secret: string,
-  toleranceSeconds: number,
-): Promise<string> {
-  const github = headers.get("X-Hub-Signature-256");
-  const ours = headers.get("X-Smolstep-Signature");
-  if (!ours && github) {
-    const delivery = headers.get("X-GitHub-Delivery");
-    if (!await verifyPayload(secret, body, github)) throw badSignature();
-    if (!delivery) throw new HttpError(400, "missing_delivery_id", "X-GitHub-Delivery is required.");
-    return `github:${delivery}`;
-  }
-  if (!ours) throw new HttpError(401, "missing_signature", "Sign the body: X-Smolstep-Signature: sha256=<hex>.");
-  const timestamp = headers.get("X-Smolstep-Timestamp") ?? "";
-  const delivery = headers.get("X-Smolstep-Delivery");
-  if (!/^\d{1,12}$/.test(timestamp)) {
-    throw new HttpError(400, "missing_timestamp", "X-Smolstep-Timestamp (unix seconds) is required.");
-  }
-  const signed = new Uint8Array(timestamp.length + 1 + body.length);
-  signed.set(new TextEncoder().encode(`${timestamp}.`));
-  signed.set(body, timestamp.length + 1);
-  if (!await verifyPayload(secret, signed, ours)) throw badSignature();
-  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > toleranceSeconds) {
-    throw new HttpError(401, "stale_timestamp", `The timestamp is more than ${toleranceSeconds} s away from now.`);
-  }
-  if (!delivery || delivery.length > 200) {
-    throw new HttpError(400, "missing_delivery_id", "X-Smolstep-Delivery (a unique id, <= 200 chars) is required.");
-  }
-  return `smolstep:${delivery}`;
-}
+const TaskShape = z.strictObject({
+  task: z.string(),
+  additionalArgs: z.record(z.string(), z.unknown()).optional(),
+});
 
-function badSignature(): HttpError {
-  return new HttpError(401, "invalid_signature", "The webhook signature does not match the body.");
+/**
+ * The task a verified payload asks for, checked before anything is written: a task function that throws, or returns
+ * fields of the wrong type, is a 400 `invalid_payload`; an empty task is a 422.
+ */
+export async function taskFromPayload(
+  config: WebhookConfig,
+  payload: unknown,
+  headers: Headers,
+): Promise<{ task: string; additionalArgs?: Record<string, unknown> }> {
+  let made: WebhookTask;
+  try {
+    made = typeof config.task === "string"
+      ? renderTaskTemplate(config.task, payload)
+      : await config.task(payload, headers);
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    // Only an InvalidInputError's message is meant for the sender; others may carry internals.
+    const reason = error instanceof InvalidInputError ? `: ${error.message}` : ".";
+    throw new HttpError(400, "invalid_payload", `The webhook payload was refused${reason}`);
+  }
+  const parsed = TaskShape.safeParse(typeof made === "string" ? { task: made } : made);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `'${issue.path.join(".")}': ${issue.message}`);
+    throw new HttpError(400, "invalid_payload", `The webhook payload gave an invalid task: ${problems.join("; ")}`);
+  }
+  if (!parsed.data.task.trim()) throw new HttpError(422, "empty_task", "The webhook payload produced an empty task.");
+  try {
+    JSON.stringify(parsed.data.additionalArgs);
+  } catch {
+    throw new HttpError(400, "invalid_payload", "additionalArgs must be plain JSON.");
+  }
+  return parsed.data;
 }

@@ -1,6 +1,6 @@
 import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { AgentGenerationError, ConfigurationError } from "../errors.ts";
-import { signPayload } from "./hmac_signature.ts";
+import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
 import { RunError, type RunRecord, type RunService } from "./run_service.ts";
 
@@ -8,7 +8,7 @@ export interface BackgroundOptions {
   runs: RunService;
   queue: RunQueue;
   agents: Record<string, MultiStepAgent>;
-  /** Signs result callbacks (`X-Smolstep-Signature`). */
+  /** Signs result callbacks (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`). */
   callbackSecret?: string;
   /** Attempts per step (model failures) and per callback before giving up (default 5). */
   maxAttempts?: number;
@@ -108,13 +108,14 @@ export class BackgroundRunner {
       error: record.state.error,
       tokenUsage: record.state.tokenUsage,
     });
-    const timestamp = String(Math.floor(Date.now() / 1000));
+    // Standard Webhooks headers: receivers verify with any Standard Webhooks library and dedupe retries on the id.
+    const delivery = { id: `${record.runId}:result`, timestamp: Math.floor(Date.now() / 1000), body };
     const headers: Record<string, string> = {
       "Content-Type": "application/json",
-      "X-Smolstep-Delivery": `${record.runId}:result`,
-      "X-Smolstep-Timestamp": timestamp,
+      ...callbackSecret
+        ? await signStandardWebhook(callbackSecret, delivery)
+        : { "webhook-id": delivery.id, "webhook-timestamp": String(delivery.timestamp) },
     };
-    if (callbackSecret) headers["X-Smolstep-Signature"] = await signPayload(callbackSecret, `${timestamp}.${body}`);
     let ok = false;
     try {
       const response = await (this.#options.fetch ?? fetch)(callbackUrl, { method: "POST", headers, body });

@@ -1,40 +1,72 @@
 /**
- * HMAC-SHA256 signatures for webhooks (incoming) and result callbacks (outgoing), hex encoded as `sha256=<hex>`.
- * Verification uses `crypto.subtle.verify`, which compares in constant time.
+ * HMAC-SHA256 over Web Crypto, for webhooks (incoming) and result callbacks (outgoing). Verification uses
+ * `crypto.subtle.verify`, which compares in constant time; nothing here compares MACs with `===`.
  */
+import { encodeBase64 } from "./base64url.ts";
 
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
-function keyFor(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
+/** A secret as text (used as its UTF-8 bytes) or as raw bytes (a decoded `whsec_` secret). */
+export type HmacSecret = string | Uint8Array<ArrayBuffer>;
+
+function keyFor(secret: HmacSecret): Promise<CryptoKey> {
+  const id = typeof secret === "string" ? `s:${secret}` : `b:${encodeBase64(secret)}`;
+  let key = keys.get(id);
   if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-      "verify",
-    ]);
+    const raw = typeof secret === "string" ? encoder.encode(secret) : secret;
+    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
     if (keys.size > 100) keys.clear();
-    keys.set(secret, key);
+    keys.set(id, key);
   }
   return key;
 }
 
-function toHex(bytes: Uint8Array): string {
+/** The bytes of `parts` one after the other (text as UTF-8): how signed content is assembled without copies of strings. */
+export function concatBytes(...parts: Array<string | Uint8Array>): Uint8Array<ArrayBuffer> {
+  const chunks = parts.map((part) => typeof part === "string" ? encoder.encode(part) : part);
+  const out = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** HMAC-SHA256(secret, data). */
+export async function hmacSha256(
+  secret: HmacSecret,
+  data: string | Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await keyFor(secret), bytes));
+}
+
+/** Whether `mac` is HMAC-SHA256(secret, data), compared in constant time. */
+export async function verifyHmacSha256(
+  secret: HmacSecret,
+  mac: Uint8Array<ArrayBuffer>,
+  data: string | Uint8Array<ArrayBuffer>,
+): Promise<boolean> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  return await crypto.subtle.verify("HMAC", await keyFor(secret), mac, bytes);
+}
+
+export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-function fromHex(text: string): Uint8Array<ArrayBuffer> | null {
+export function fromHex(text: string): Uint8Array<ArrayBuffer> | null {
   if (!/^([0-9a-f]{2})+$/i.test(text)) return null;
   const bytes = new Uint8Array(text.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
   return bytes;
 }
 
-/** `sha256=<hex>` of HMAC-SHA256(secret, payload). */
+/** `sha256=<hex>` of HMAC-SHA256(secret, payload): GitHub's `X-Hub-Signature-256` format. */
 export async function signPayload(secret: string, payload: string | Uint8Array<ArrayBuffer>): Promise<string> {
-  const data = typeof payload === "string" ? encoder.encode(payload) : payload;
-  const mac = await crypto.subtle.sign("HMAC", await keyFor(secret), data);
-  return `sha256=${toHex(new Uint8Array(mac))}`;
+  return `sha256=${toHex(await hmacSha256(secret, payload))}`;
 }
 
 /** Checks a `sha256=<hex>` header value against the payload, in constant time. */
@@ -45,7 +77,5 @@ export async function verifyPayload(
 ): Promise<boolean> {
   const match = header?.trim().match(/^sha256=([0-9a-fA-F]{64})$/);
   const signature = match ? fromHex(match[1]) : null;
-  if (!signature) return false;
-  const data = typeof payload === "string" ? encoder.encode(payload) : payload;
-  return await crypto.subtle.verify("HMAC", await keyFor(secret), signature, data);
+  return signature ? await verifyHmacSha256(secret, signature, payload) : false;
 }

@@ -1,26 +1,20 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { signPayload } from "../../lib/mod.ts";
 import { startDenoEntry } from "../support/deno_entry.ts";
 import { apiClient } from "../support/http_client.ts";
 import { scriptCalculation } from "../support/run_scenarios.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+import { nowSeconds, postHook, standardHeaders, whsecSecret } from "../support/webhook_senders.ts";
 
-const HOOK_SECRET = "e2e-hook-secret-0123456789";
+const HOOK_SECRET = whsecSecret("e2e-hook-secret-0123456789");
 
-async function hook(url: string, payload: unknown, delivery: string) {
+/** A Standard Webhooks delivery signed by the reference library. */
+function hook(url: string, payload: unknown, delivery: string, extraHeaders: Record<string, string> = {}) {
   const body = JSON.stringify(payload);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const response = await fetch(`${url}/v1/hooks/assistant`, {
-    method: "POST",
-    body,
-    headers: {
-      "X-Smolstep-Timestamp": timestamp,
-      "X-Smolstep-Delivery": delivery,
-      "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${timestamp}.${body}`),
-    },
+  return postHook(`${url}/v1/hooks/assistant`, body, {
+    ...standardHeaders(HOOK_SECRET, body, { id: delivery }),
+    ...extraHeaders,
   });
-  return { status: response.status, body: await response.json() };
 }
 
 /** Waits (bounded) until the run reaches one of `statuses`; the run itself is driven by the queue, not by this. */
@@ -61,7 +55,11 @@ Deno.test("Deno entry: durable background runs on the Deno KV queue", async (t) 
 
     await t.step("a replayed webhook and a duplicate queue message change nothing", async () => {
       const before = model.requests.length;
-      const replay = await hook(server.url, { task: "What is 6 times 7?" }, "d-1");
+      // The sender's retry (same id, new timestamp), with new unsigned headers an attacker could add.
+      const replay = await hook(server.url, { task: "What is 6 times 7?" }, "d-1", {
+        "X-Smolstep-Delivery": "new-id",
+        "X-GitHub-Delivery": "new-id",
+      });
       assert.equal(replay.status, 200);
       assert.equal(replay.body.duplicate, true);
       const run = (await apiClient(server.url).get(`/v1/runs/${replay.body.runId}`)).body;
@@ -90,30 +88,14 @@ Deno.test("Deno entry: durable background runs on the Deno KV queue", async (t) 
       assert.deepEqual(done.steps.map((s: { type: string }) => s.type), ["task", "action", "final_answer"]);
     });
 
-    await t.step("bad signature, stale timestamp and oversized payload are 4xx", async () => {
-      const bad = await fetch(`${server.url}/v1/hooks/assistant`, {
-        method: "POST",
-        body: "{}",
-        headers: {
-          "X-Smolstep-Timestamp": String(Math.floor(Date.now() / 1000)),
-          "X-Smolstep-Delivery": "x",
-          "X-Smolstep-Signature": `sha256=${"0".repeat(64)}`,
-        },
-      });
-      assert.equal(bad.status, 401);
-      await bad.body?.cancel();
-      const old = String(Math.floor(Date.now() / 1000) - 3600);
-      const stale = await fetch(`${server.url}/v1/hooks/assistant`, {
-        method: "POST",
-        body: "{}",
-        headers: {
-          "X-Smolstep-Timestamp": old,
-          "X-Smolstep-Delivery": "y",
-          "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${old}.{}`),
-        },
-      });
-      assert.equal(stale.status, 401);
-      assert.equal((await stale.json()).error.code, "stale_timestamp");
+    await t.step("bad signature, stale timestamp, invalid payload and oversized payload are 4xx", async () => {
+      const url = `${server.url}/v1/hooks/assistant`;
+      const bad = await postHook(url, "{}", { ...standardHeaders(HOOK_SECRET, "{}"), "webhook-id": "forged" });
+      assert.deepEqual([bad.status, bad.body.error.code], [401, "invalid_signature"]);
+      const stale = await postHook(url, "{}", standardHeaders(HOOK_SECRET, "{}", { timestamp: nowSeconds() - 3600 }));
+      assert.deepEqual([stale.status, stale.body.error.code], [401, "stale_timestamp"]);
+      const invalid = await hook(server.url, { task: "x", additionalArgs: "not an object" }, "d-3");
+      assert.deepEqual([invalid.status, invalid.body.error.code], [400, "invalid_payload"]);
       const huge = await hook(server.url, { task: "x".repeat(1024 * 1024) }, "z");
       assert.equal(huge.status, 413);
     });

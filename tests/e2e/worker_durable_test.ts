@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { signPayload } from "../../lib/mod.ts";
 import { apiClient } from "../support/http_client.ts";
 import { scriptCalculation } from "../support/run_scenarios.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+import { nowSeconds, postHook, standardHeaders, whsecSecret } from "../support/webhook_senders.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 
-const HOOK_SECRET = "worker-hook-secret-0123456789";
+const HOOK_SECRET = whsecSecret("worker-hook-secret-0123456789");
 
 Deno.test("Workers entry: durable runs in workerd (Durable Object store, Cloudflare Queue)", async (t) => {
   const model = await startScriptedModelServer();
@@ -25,70 +25,38 @@ Deno.test("Workers entry: durable runs in workerd (Durable Object store, Cloudfl
     await t.step("a webhook run finishes in the background; SSE shows every step", async () => {
       scriptCalculation(model);
       const body = JSON.stringify({ task: "What is 6 times 7?" });
-      const timestamp = String(Math.floor(Date.now() / 1000));
-      const response = await fetch(`${worker.url}/v1/hooks/assistant`, {
-        method: "POST",
-        body,
-        headers: {
-          "X-Smolstep-Timestamp": timestamp,
-          "X-Smolstep-Delivery": "w-1",
-          "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${timestamp}.${body}`),
-        },
-      });
-      assert.equal(response.status, 202);
-      const { runId } = await response.json();
+      const headers = standardHeaders(HOOK_SECRET, body, { id: "w-1" });
+      const started = await postHook(`${worker.url}/v1/hooks/assistant`, body, headers);
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const { runId } = started.body;
       const events = await (await fetch(`${worker.url}/v1/runs/${runId}/events`)).text();
       const names = [...events.matchAll(/^event: (\w+)$/gm)].map((match) => match[1]);
       assert.deepEqual(names, ["step", "step", "step", "step", "end"], events);
       assert.match(events, /"finalAnswer":"6 times 7 is 42"/);
-      const replay = await fetch(`${worker.url}/v1/hooks/assistant`, {
-        method: "POST",
-        body,
-        headers: {
-          "X-Smolstep-Timestamp": timestamp,
-          "X-Smolstep-Delivery": "w-1",
-          "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${timestamp}.${body}`),
-        },
+      // The captured delivery replayed with a new unsigned delivery header starts nothing.
+      const replay = await postHook(`${worker.url}/v1/hooks/assistant`, body, {
+        ...headers,
+        "X-GitHub-Delivery": "another-id",
       });
-      assert.deepEqual(await replay.json(), { duplicate: true, runId });
+      assert.deepEqual(replay, { status: 200, body: { duplicate: true, runId } });
     });
 
-    await t.step("bad signature, stale timestamp and oversized payload are 4xx in workerd", async () => {
-      const url = `${worker.url}/v1/hooks/assistant`;
-      const now = String(Math.floor(Date.now() / 1000));
-      const bad = await fetch(url, {
-        method: "POST",
-        body: "{}",
-        headers: {
-          "X-Smolstep-Timestamp": now,
-          "X-Smolstep-Delivery": "b",
-          "X-Smolstep-Signature": `sha256=${"0".repeat(64)}`,
-        },
-      });
-      assert.deepEqual([bad.status, (await bad.json()).error.code], [401, "invalid_signature"]);
-      const old = String(Math.floor(Date.now() / 1000) - 3600);
-      const stale = await fetch(url, {
-        method: "POST",
-        body: "{}",
-        headers: {
-          "X-Smolstep-Timestamp": old,
-          "X-Smolstep-Delivery": "s",
-          "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${old}.{}`),
-        },
-      });
-      assert.deepEqual([stale.status, (await stale.json()).error.code], [401, "stale_timestamp"]);
-      const huge = JSON.stringify({ task: "x".repeat(1024 * 1024) });
-      const oversized = await fetch(url, {
-        method: "POST",
-        body: huge,
-        headers: {
-          "X-Smolstep-Timestamp": now,
-          "X-Smolstep-Delivery": "o",
-          "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${now}.${huge}`),
-        },
-      });
-      assert.deepEqual([oversized.status, (await oversized.json()).error.code], [413, "payload_too_large"]);
-    });
+    await t.step(
+      "bad signature, stale timestamp, invalid payload and oversized payload are 4xx in workerd",
+      async () => {
+        const url = `${worker.url}/v1/hooks/assistant`;
+        const bad = await postHook(url, "{}", { ...standardHeaders(HOOK_SECRET, "{}"), "webhook-id": "forged" });
+        assert.deepEqual([bad.status, bad.body.error.code], [401, "invalid_signature"]);
+        const stale = await postHook(url, "{}", standardHeaders(HOOK_SECRET, "{}", { timestamp: nowSeconds() - 3600 }));
+        assert.deepEqual([stale.status, stale.body.error.code], [401, "stale_timestamp"]);
+        const invalid = JSON.stringify({ task: "x", additionalArgs: [1, 2] });
+        const refused = await postHook(url, invalid, standardHeaders(HOOK_SECRET, invalid));
+        assert.deepEqual([refused.status, refused.body.error.code], [400, "invalid_payload"]);
+        const huge = JSON.stringify({ task: "x".repeat(1024 * 1024) });
+        const oversized = await postHook(url, huge, standardHeaders(HOOK_SECRET, huge));
+        assert.deepEqual([oversized.status, oversized.body.error.code], [413, "payload_too_large"]);
+      },
+    );
 
     await t.step("20 concurrent step requests on one run produce exactly one step", async () => {
       model.reset();

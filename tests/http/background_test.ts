@@ -1,56 +1,22 @@
 import assert from "node:assert/strict";
 import { createAgents } from "../../functions/agents.ts";
-import {
-  type AppOptions,
-  createSmolstep,
-  InProcessQueue,
-  MemoryStore,
-  OpenAIServerModel,
-  signPayload,
-  ToolCallingAgent,
-  verifyPayload,
-} from "../../lib/mod.ts";
-import { apiClient } from "../support/http_client.ts";
+import { Webhook } from "standardwebhooks";
+import { createSmolstep, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { serveBackground } from "../support/background_app.ts";
 import { scriptCalculation } from "../support/run_scenarios.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+import { githubHeaders, nowSeconds, postHook, standardHeaders, whsecSecret } from "../support/webhook_senders.ts";
 
-const HOOK_SECRET = "hook-secret-0123456789";
+const HOOK_SECRET = whsecSecret("hook-secret-0123456789");
 
-/** The app with an in-process queue, served on loopback. */
-function serveBackground(options: Omit<AppOptions, "queue">) {
-  const queue = new InProcessQueue();
-  const smolstep = createSmolstep({ retryDelayMs: 5, lockTtlMs: 200, ...options, queue });
-  queue.listen(smolstep.handleQueueMessage);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, smolstep.app.fetch);
-  const url = `http://127.0.0.1:${server.addr.port}`;
-  return {
-    url,
-    queue,
-    api: apiClient(url),
-    handle: smolstep.handleQueueMessage,
-    async close() {
-      await queue.idle();
-      queue.close();
-      await server.shutdown();
-    },
-  };
-}
-
-async function signedHook(url: string, body: string, headers: Record<string, string> = {}, secret = HOOK_SECRET) {
-  const timestamp = headers["X-Smolstep-Timestamp"] ?? String(Math.floor(Date.now() / 1000));
-  const signature = await signPayload(secret, `${timestamp}.${body}`);
-  const response = await fetch(url, {
-    method: "POST",
-    body,
-    headers: {
-      "Content-Type": "application/json",
-      "X-Smolstep-Timestamp": timestamp,
-      "X-Smolstep-Delivery": crypto.randomUUID(),
-      "X-Smolstep-Signature": signature,
-      ...headers,
-    },
-  });
-  return { status: response.status, body: await response.json() };
+/** A webhook signed by the reference Standard Webhooks library. */
+function signedHook(
+  url: string,
+  body: string,
+  delivery: { id?: string; timestamp?: number } = {},
+  secret = HOOK_SECRET,
+) {
+  return postHook(url, body, standardHeaders(secret, body, delivery));
 }
 
 Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t) => {
@@ -152,12 +118,14 @@ Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t
         assert.equal(run.status, "succeeded");
         assert.equal(received.length, 2, "the first callback got a 500 and was retried");
         const last = received[1];
-        const timestamp = last.headers.get("X-Smolstep-Timestamp");
-        assert.ok(
-          await verifyPayload(HOOK_SECRET, `${timestamp}.${last.body}`, last.headers.get("X-Smolstep-Signature")),
+        // The reference Standard Webhooks library verifies the callback (signature, id, timestamp).
+        const verified = new Webhook(HOOK_SECRET).verify(last.body, Object.fromEntries(last.headers));
+        assert.deepEqual((verified as { finalAnswer: string }).finalAnswer, "triaged");
+        assert.equal(last.headers.get("webhook-id"), `${hook.body.runId}:result`);
+        assert.equal(received[0].headers.get("webhook-id"), last.headers.get("webhook-id"), "retries keep the id");
+        assert.throws(() =>
+          new Webhook(whsecSecret("another secret")).verify(last.body, Object.fromEntries(last.headers))
         );
-        assert.deepEqual(JSON.parse(last.body).finalAnswer, "triaged");
-        assert.equal(last.headers.get("X-Smolstep-Delivery"), `${hook.body.runId}:result`);
       },
     );
 
@@ -166,36 +134,24 @@ Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t
       async () => {
         model.reset();
         model.enqueue(toolCallReply("final_answer", { answer: "once" }));
-        const headers = { "X-Smolstep-Delivery": "delivery-42" };
-        const first = await signedHook(`${app.url}/v1/hooks/assistant`, "{}", headers);
-        const replay = await signedHook(`${app.url}/v1/hooks/assistant`, "{}", headers);
+        const first = await signedHook(`${app.url}/v1/hooks/assistant`, "{}", { id: "delivery-42" });
+        const replay = await signedHook(`${app.url}/v1/hooks/assistant`, "{}", { id: "delivery-42" });
         assert.equal(first.status, 202);
         assert.deepEqual(replay, { status: 200, body: { duplicate: true, runId: first.body.runId } });
         await app.queue.idle();
         assert.equal(model.requests.length, 1);
 
         const url = `${app.url}/v1/hooks/assistant`;
-        const wrongSecret = await signedHook(url, "{}", {}, "not-the-secret-at-all");
+        const wrongSecret = await signedHook(url, "{}", {}, whsecSecret("not-the-secret-at-all"));
         assert.deepEqual([wrongSecret.status, wrongSecret.body.error.code], [401, "invalid_signature"]);
-        const stale = await signedHook(url, "{}", {
-          "X-Smolstep-Timestamp": String(Math.floor(Date.now() / 1000) - 3600),
-        });
+        const stale = await signedHook(url, "{}", { timestamp: nowSeconds() - 3600 });
         assert.deepEqual([stale.status, stale.body.error.code], [401, "stale_timestamp"]);
         const unsigned = await fetch(url, { method: "POST", body: "{}" });
         assert.deepEqual([unsigned.status, (await unsigned.json()).error.code], [401, "missing_signature"]);
         const huge = await signedHook(url, JSON.stringify({ blob: "x".repeat(1024 * 1024) }));
         assert.deepEqual([huge.status, huge.body.error.code], [413, "payload_too_large"]);
-        const tampered = await fetch(url, {
-          method: "POST",
-          body: '{"issue":{"title":"evil"}}',
-          headers: {
-            "X-Smolstep-Timestamp": String(Math.floor(Date.now() / 1000)),
-            "X-Smolstep-Delivery": "d-9",
-            "X-Smolstep-Signature": await signPayload(HOOK_SECRET, `${Math.floor(Date.now() / 1000)}.{}`),
-          },
-        });
-        assert.equal(tampered.status, 401);
-        await tampered.body?.cancel();
+        const tampered = await postHook(url, '{"issue":{"title":"evil"}}', standardHeaders(HOOK_SECRET, "{}"));
+        assert.deepEqual([tampered.status, tampered.body.error.code], [401, "invalid_signature"]);
         const noHook = await signedHook(`${app.url}/v1/hooks/fragile`, "{}");
         assert.deepEqual([noHook.status, noHook.body.error.code], [404, "webhook_not_configured"]);
       },
@@ -205,15 +161,11 @@ Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t
       model.reset();
       model.enqueue(toolCallReply("final_answer", { answer: "gh" }));
       const body = JSON.stringify({ issue: { title: "From GitHub", user: { login: "octocat" } } });
-      const response = await fetch(`${app.url}/v1/hooks/assistant`, {
-        method: "POST",
-        body,
-        headers: { "X-Hub-Signature-256": await signPayload(HOOK_SECRET, body), "X-GitHub-Delivery": "gh-1" },
-      });
+      const response = await postHook(`${app.url}/v1/hooks/assistant`, body, githubHeaders(HOOK_SECRET, body));
       assert.equal(response.status, 202);
-      const { runId } = await response.json();
       await app.queue.idle();
-      assert.equal((await app.api.get(`/v1/runs/${runId}`)).body.task, "Issue opened: From GitHub (by octocat)");
+      const run = (await app.api.get(`/v1/runs/${response.body.runId}`)).body;
+      assert.equal(run.task, "Issue opened: From GitHub (by octocat)");
     });
 
     await t.step("background needs a queue; stateless runs cannot be background runs", async () => {

@@ -1,0 +1,61 @@
+import { toHex } from "../runs/hmac_signature.ts";
+import type { StateStore } from "../stores/state_store.ts";
+
+/** What claiming a delivery found. */
+export type DeliveryClaim =
+  | {
+    status: "claimed";
+    /** Records the run the delivery started: replays are answered with it from now on. */
+    complete(runId: string): Promise<void>;
+    /** Forgets the claim (the run could not be created), so the sender's retry starts the run. */
+    release(): Promise<void>;
+  }
+  | { status: "duplicate"; runId: string }
+  /** Another request holds the claim and is creating the run right now; try again shortly. */
+  | { status: "in_progress" };
+
+const PENDING = "pending:";
+
+/**
+ * Remembers which run each webhook delivery started, by replay key (what the sender signed), for `windowSeconds`,
+ * so a delivery starts at most one run.
+ *
+ * The route claims a delivery only once its payload is known to be valid, then creates the run and completes the
+ * claim with the run id. A claim whose run could not be created is released; one left by a process that died
+ * in between expires after `lockTtlMs`, like a step lock, and the next delivery takes it over. A replay is never
+ * answered without the run id it started.
+ */
+export class DeliveryClaims {
+  readonly #store: StateStore;
+  readonly #lockTtlMs: number;
+  readonly #windowSeconds: number;
+
+  constructor(store: StateStore, options: { lockTtlMs: number; windowSeconds: number }) {
+    this.#store = store;
+    this.#lockTtlMs = options.lockTtlMs;
+    this.#windowSeconds = options.windowSeconds;
+  }
+
+  async claim(agent: string, replayKey: string): Promise<DeliveryClaim> {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(replayKey));
+    const key = `hooks/${agent}/${toHex(new Uint8Array(digest))}`;
+    const expireIn = this.#windowSeconds;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const existing = await this.#store.get(key);
+      if (existing?.value && !existing.value.startsWith(PENDING)) return { status: "duplicate", runId: existing.value };
+      if (existing && Number(existing.value.slice(PENDING.length)) > Date.now()) return { status: "in_progress" };
+      const pending = `${PENDING}${Date.now() + this.#lockTtlMs}`;
+      const written = await this.#store.put(key, pending, { expectedVersion: existing?.version ?? null, expireIn });
+      if (written.ok) {
+        return {
+          status: "claimed",
+          complete: async (runId) => {
+            await this.#store.put(key, runId, { expireIn });
+          },
+          release: () => this.#store.delete(key),
+        };
+      }
+    }
+    return { status: "in_progress" };
+  }
+}
