@@ -32,12 +32,16 @@ Deno.test("DurableObjectStore under workerd (wrangler dev)", async (t) => {
   try {
     console.log(`wrangler dev answered after ${dev.startupMs} ms`);
     const info = await (await fetch(dev.url)).json();
-    assert.deepEqual(info, { atomic: true }, "the remote store reports itself as atomic");
-    const remote = new RemoteStore(dev.url, info.atomic);
+    assert.deepEqual(
+      info,
+      { atomic: true, maxValueBytes: DURABLE_OBJECT_MAX_VALUE_BYTES },
+      "the remote store reports itself as atomic, with its value ceiling",
+    );
+    const remote = new RemoteStore(dev.url, info.atomic, info.maxValueBytes);
     const rows = async (object: string) =>
       await (await fetch(`${dev.url}/debug/rows?object=${encodeURIComponent(object)}`)).json();
 
-    const perKey = new RemoteStore(dev.url, info.atomic, "/per-key-store");
+    const perKey = new RemoteStore(dev.url, info.atomic, info.maxValueBytes, "/per-key-store");
     for (const [name, store] of [["one object per run (default)", remote], ["one object per key", perKey]] as const) {
       await t.step(
         `conformance, ${name}`,
