@@ -271,7 +271,7 @@ export abstract class MultiStepAgent {
     }
     await externalizeLongFields(draft, blobs, this.largeObservationChars);
     // Error messages come from code and tools (a thrown 1 MB string): keep them bounded too.
-    if (error) error.message = truncateWithMarker(error.message, TRUNCATED_CHARS);
+    if (error) error.message = truncateWithMarker(error.message, this.largeObservationChars);
     const result = await recordActionStep(state, draft, error, at, {
       agentName: this.name,
       finalAnswerChecks: this.#finalAnswerChecks,

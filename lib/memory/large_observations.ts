@@ -11,8 +11,8 @@ import type { ActionStep, StepRecord } from "./step_records.ts";
  * again (`hydrateObservations`), so what the model reads does not change.
  *
  * A text a blob cannot hold (over the blob store's `maxBytes`, 512 KiB by default, or a store that refuses it)
- * is cut to {@link TRUNCATED_CHARS} characters with a visible marker saying how much was removed; the model then
- * reads the cut text. The run's final answer is kept inline in `state.finalAnswer` up to
+ * is cut to the threshold (head and tail) with a visible marker saying how much was removed; the model then reads
+ * the cut text. Plans and error messages, never stored by reference, are cut at {@link TRUNCATED_CHARS}. The run's final answer is kept inline in `state.finalAnswer` up to
  * {@link MAX_INLINE_FINAL_ANSWER_CHARS} characters of JSON (the steps hold its ref); a longer one is cut to that
  * with a marker naming the ref of the full answer. Without a blob store (stateless mode) nothing is changed.
  */
@@ -23,7 +23,7 @@ const CACHE_LIMIT_CHARS = 16_000_000;
 const cache = new Map<string, string>();
 let cachedChars = 0;
 
-/** Length a text is cut to when no blob can hold it. */
+/** Length plans and error messages are cut to (they are never stored by reference). */
 export const TRUNCATED_CHARS = 20_000;
 /** Longest final answer (characters of JSON) kept in full in `state.finalAnswer`. */
 export const MAX_INLINE_FINAL_ANSWER_CHARS = 100_000;
@@ -53,15 +53,19 @@ async function tryStore(text: string, blobs: BlobStorage, mimeType: string): Pro
   }
 }
 
-/** The inline form of a long text: a preview and its ref, or the text cut with a marker when no blob holds it. */
+/**
+ * The inline form of a long text: a preview and its ref, or, when no blob holds it, the text cut to `cutChars`
+ * (the threshold, so a step's inline size stays bounded either way) with a marker.
+ */
 async function inlineForm(
   text: string,
   blobs: BlobStorage,
   mimeType: string,
   what: string,
+  cutChars: number,
 ): Promise<{ inline: string; ref: string | null }> {
   const ref = await tryStore(text, blobs, mimeType);
-  return ref ? { inline: previewOf(text, ref, what), ref } : { inline: truncateWithMarker(text, TRUNCATED_CHARS), ref };
+  return ref ? { inline: previewOf(text, ref, what), ref } : { inline: truncateWithMarker(text, cutChars), ref };
 }
 
 /** Stores `observations` when longer than `threshold` and returns the preview and reference, else null. */
@@ -71,7 +75,7 @@ export async function externalizeObservation(
   threshold: number,
 ): Promise<{ observations: string; observationsRef?: string } | null> {
   if (!blobs || observations == null || observations.length <= threshold) return null;
-  const { inline, ref } = await inlineForm(observations, blobs, "text/plain", "observation");
+  const { inline, ref } = await inlineForm(observations, blobs, "text/plain", "observation", threshold);
   return ref ? { observations: inline, observationsRef: ref } : { observations: inline };
 }
 
@@ -94,7 +98,7 @@ export async function externalizeLongFields(
     const text = typeof value === "string" ? value : JSON.stringify(value);
     if (text === undefined || text.length <= threshold) return value;
     const type = typeof value === "string" ? "text/plain" : "application/json";
-    const { inline, ref } = await inlineForm(text, blobs, type, field);
+    const { inline, ref } = await inlineForm(text, blobs, type, field, threshold);
     if (ref) stored[field] = ref;
     return inline;
   };
@@ -125,7 +129,7 @@ export async function externalizeFinalAnswer<T extends { state: AgentState; step
   const text = typeof answer === "string" ? answer : JSON.stringify(answer);
   if (text === undefined || text.length <= threshold) return result;
   const ref = await tryStore(text, blobs, typeof answer === "string" ? "text/plain" : "application/json");
-  const short = ref ?? truncateWithMarker(text, TRUNCATED_CHARS);
+  const short = ref ?? truncateWithMarker(text, threshold);
   const record: ActionStep = { ...step, actionOutput: short };
   const steps = state.steps.map((s) => s === step ? record : s.type === "final_answer" ? { ...s, output: short } : s);
   const finalAnswer = text.length <= MAX_INLINE_FINAL_ANSWER_CHARS
@@ -191,5 +195,5 @@ export async function externalizeActionOutput(
   const text = typeof output === "string" ? output : JSON.stringify(output);
   if (text === undefined || text.length <= threshold) return output;
   return await tryStore(text, blobs, typeof output === "string" ? "text/plain" : "application/json") ??
-    truncateWithMarker(text, TRUNCATED_CHARS);
+    truncateWithMarker(text, threshold);
 }

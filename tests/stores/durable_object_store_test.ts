@@ -16,6 +16,7 @@ import {
 import { RemoteStore } from "../support/remote_store_client.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 import { runStoreConformance } from "./store_conformance.ts";
+import { StoreLimitError } from "../../lib/stores/store_limit_error.ts";
 
 const CONFIG = fileURLToPath(new URL("../support/workers/do_store_harness.toml", import.meta.url));
 
@@ -96,7 +97,10 @@ Deno.test("DurableObjectStore under workerd (wrangler dev)", async (t) => {
       const got = await remote.get("big/max");
       assert.equal(got?.version, version);
       assert.ok(got?.value === max, "max-size value differs");
-      await assert.rejects(remote.put("big/max", max + "x"), /RangeError.*the limit is 26214400/);
+      await assert.rejects(
+        remote.put("big/max", max + "x"),
+        (error) => error instanceof StoreLimitError && error.bytes === 26214401 && error.limit === 26214400,
+      );
       assert.equal((await remote.get("big/max"))?.version, version, "the refused put changed nothing");
       await remote.delete("big/max");
       assert.deepEqual(await rows("big/max"), { tables: false }, "deleting the last entry drops the tables");
