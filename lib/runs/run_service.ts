@@ -123,6 +123,21 @@ export class RunService {
     state: AgentState,
     options: { background?: boolean; callbackUrl?: string } = {},
   ): Promise<RunRecord> {
+    const { record, json } = this.#newRecord(agent, state, options);
+    const result = await this.#put(record.runId, json, null, "task_too_large");
+    if (!result.ok) throw new Error("Run id collision; try again.");
+    return record;
+  }
+
+  /**
+   * Throws `task_too_large` when `create` would refuse this run for its size, without writing anything: for
+   * callers that write something of their own first (a webhook's delivery marker).
+   */
+  checkSize(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string } = {}): void {
+    this.#newRecord(agent, state, options);
+  }
+
+  #newRecord(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string }) {
     const record: RunRecord = {
       runId: crypto.randomUUID(),
       agent,
@@ -143,9 +158,7 @@ export class RunService {
           "Pass large inputs by URL or shorten them.",
       );
     }
-    const result = await this.#put(record.runId, json, null, "task_too_large");
-    if (!result.ok) throw new Error("Run id collision; try again.");
-    return record;
+    return { record, json };
   }
 
   /** Writes a run record; a store limit becomes `RunError(tooLarge)` (or `store_full`), the record unchanged. */

@@ -14,6 +14,8 @@ import {
   MemoryStore,
   type MultiStepAgent,
   OpenAIServerModel,
+  RunError,
+  RunService,
   tool,
   ToolCallingAgent,
 } from "../../lib/mod.ts";
@@ -196,6 +198,20 @@ Deno.test("attack: an 800 KB task answers 413 task_too_large before anything is 
   } finally {
     await app.close();
   }
+});
+
+Deno.test("RunService.checkSize refuses an oversized run without writing, as create does", async () => {
+  const store = new MemoryStore();
+  const runs = new RunService(store);
+  const agent = coder(new OpenAIServerModel({ modelId: "m", apiBase: "http://127.0.0.1:9/v1", apiKey: "k" })).coder;
+  assert.throws(() => runs.checkSize("coder", agent.start("x".repeat(400_000))), /task_too_large|at most 357952/);
+  assert.equal(store.size, 0);
+  runs.checkSize("coder", agent.start("x".repeat(300_000)));
+  await assert.rejects(runs.create("coder", agent.start("x".repeat(400_000))), (error) => {
+    assert.ok(error instanceof RunError && error.code === "task_too_large");
+    return true;
+  });
+  assert.equal(store.size, 0);
 });
 
 /** A tool that needs approval; the model calls it with `size` bytes of text. */
