@@ -254,6 +254,10 @@ class MeteredStore implements StateStore {
     return this.inner.atomic;
   }
 
+  get maxValueBytes(): number {
+    return this.inner.maxValueBytes;
+  }
+
   reset(): void {
     this.getMs = [];
     this.putMs = [];

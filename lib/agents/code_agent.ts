@@ -14,6 +14,13 @@ import { type ManagedAgent, ManagedCallArgs } from "./managed_agent.ts";
 import { registerAgentKind } from "./agent_definition.ts";
 import type { ManagedCall, ManagedReport } from "./sub_runs.ts";
 import { fillPrompt } from "./prompts/tool_calling_prompt.ts";
+import {
+  capVariables,
+  DEFAULT_MAX_VARIABLE_BYTES,
+  DEFAULT_MAX_VARIABLES_BYTES,
+  tooLargeNote,
+  type VariableCaps,
+} from "./persisted_variables.ts";
 
 export interface CodeAgentOptions extends AgentOptions {
   /**
@@ -32,6 +39,13 @@ export interface CodeAgentOptions extends AgentOptions {
    * final answer (or last output) ends the run.
    */
   oneShot?: boolean;
+  /**
+   * Largest variable kept in the run state between steps, in UTF-8 bytes of its JSON (default 100,000). A larger
+   * one is dropped and the model is told so in the observation.
+   */
+  maxVariableBytes?: number;
+  /** Largest total of the kept variables (default 250,000 bytes); the largest are dropped first. */
+  maxVariablesBytes?: number;
 }
 
 /** Name under which a code action is recorded as a tool call, as smolagents records its python interpreter. */
@@ -46,6 +60,7 @@ export class CodeAgent extends MultiStepAgent {
   readonly authorizedImports: string[];
   readonly codeBlockTags: CodeBlockTags;
   readonly oneShot: boolean;
+  readonly variableCaps: VariableCaps;
 
   constructor(options: CodeAgentOptions) {
     super(options);
@@ -58,6 +73,10 @@ export class CodeAgent extends MultiStepAgent {
     this.authorizedImports = options.authorizedImports ?? options.additionalAuthorizedImports ?? [];
     this.codeBlockTags = options.codeBlockTags ?? DEFAULT_CODE_BLOCK_TAGS;
     this.oneShot = options.oneShot ?? false;
+    this.variableCaps = {
+      maxVariableBytes: options.maxVariableBytes ?? DEFAULT_MAX_VARIABLE_BYTES,
+      maxVariablesBytes: options.maxVariablesBytes ?? DEFAULT_MAX_VARIABLES_BYTES,
+    };
   }
 
   get kind(): string {
@@ -137,9 +156,12 @@ export class CodeAgent extends MultiStepAgent {
       tools,
       signal: signal ? AbortSignal.any([signal, handover.signal]) : handover.signal,
     });
-    draft.variables = result.variables;
+    const capped = capVariables(result.variables, state.additionalArgs, this.variableCaps);
+    draft.variables = capped.variables;
+    const sizeNote = capped.tooLarge.length > 0 ? [tooLargeNote(capped.tooLarge, this.variableCaps)] : [];
     if (managedCall) {
-      draft.observations = formatObservation({ ...result, error: undefined, output: undefined });
+      draft.observations = [formatObservation({ ...result, error: undefined, output: undefined }), ...sizeNote]
+        .join("\n");
       draft.managedCalls = [managedCall];
       return;
     }
@@ -153,6 +175,7 @@ export class CodeAgent extends MultiStepAgent {
         }`,
       );
     }
+    parts.push(...sizeNote);
     draft.observations = truncateContent(parts.join("\n"), this.maxObservationChars);
     if (result.error) {
       const where = result.error.line ? ` at line ${result.error.line} (${codeLine(code, result.error.line)})` : "";
@@ -173,7 +196,11 @@ export class CodeAgent extends MultiStepAgent {
   protected override completeManagedCalls(draft: ActionDraft, reports: ManagedReport[], state: AgentState): void {
     super.completeManagedCalls(draft, reports, state);
     const answers = Object.fromEntries(reports.map((report) => [`${report.agentName}_answer`, report.answer]));
-    draft.variables = { ...(state.variables ?? {}), ...answers };
+    const capped = capVariables({ ...(state.variables ?? {}), ...answers }, state.additionalArgs, this.variableCaps);
+    draft.variables = capped.variables;
+    if (capped.tooLarge.length > 0) {
+      draft.observations = `${draft.observations ?? ""}\n${tooLargeNote(capped.tooLarge, this.variableCaps)}`;
+    }
   }
 
   #closeTag(text: string): string {

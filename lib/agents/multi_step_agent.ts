@@ -15,7 +15,15 @@ import { createRunState } from "./run_state.ts";
 import { recordActionStep, type RecordPosition } from "./record_step.ts";
 import { type AgentDefinition, type AgentDependencies, agentFromJSON, agentToJSON } from "./agent_definition.ts";
 import { formatReplay } from "../memory/replay.ts";
-import { externalizeActionOutput, externalizeObservation, hydrateObservations } from "../memory/large_observations.ts";
+import {
+  externalizeActionOutput,
+  externalizeFinalAnswer,
+  externalizeLongFields,
+  externalizeObservation,
+  hydrateObservations,
+  TRUNCATED_CHARS,
+  truncateWithMarker,
+} from "../memory/large_observations.ts";
 import { addUsage, callModel } from "./step_hooks.ts";
 import { collectManagedAgents, type ManagedAgent } from "./managed_agent.ts";
 import { needsPlanning, planningStepResult } from "./planning_step.ts";
@@ -265,12 +273,16 @@ export abstract class MultiStepAgent {
     if (!draft.isFinalAnswer && draft.actionOutput !== undefined) {
       draft.actionOutput = await externalizeActionOutput(draft.actionOutput, blobs, this.largeObservationChars);
     }
-    return await recordActionStep(state, draft, error, at, {
+    await externalizeLongFields(draft, blobs, this.largeObservationChars);
+    // Error messages come from code and tools (a thrown 1 MB string): keep them bounded too.
+    if (error) error.message = truncateWithMarker(error.message, this.largeObservationChars);
+    const result = await recordActionStep(state, draft, error, at, {
       agentName: this.name,
       finalAnswerChecks: this.#finalAnswerChecks,
       stepCallbacks: this.#stepCallbacks,
       managedAgents: this.managedAgents,
     });
+    return await externalizeFinalAnswer(result, blobs, this.largeObservationChars);
   }
 
   /** A planning step of its own: the initial plan, or an update every `planningInterval` steps. */
@@ -284,7 +296,11 @@ export abstract class MultiStepAgent {
           ? this.writeMemoryToMessages(current)
           : memoryToMessages(current, this.systemPrompt, { summaryMode: true }),
       toolDescriptions: this.toolbox.showToolDescriptions(),
-      generate: (messages, stopSequences) => this.generate(messages, { stopSequences, signal }, draft),
+      // A plan is kept twice (plan and reply) and never stored by reference: cut a runaway reply with a marker.
+      generate: async (messages, stopSequences) => {
+        const reply = await this.generate(messages, { stopSequences, signal }, draft);
+        return { ...reply, content: truncateWithMarker(textOf(reply.content), TRUNCATED_CHARS) };
+      },
     });
   }
 
@@ -318,7 +334,8 @@ export abstract class MultiStepAgent {
     const index = next.steps.findLastIndex((step) => step.type === "action");
     // The waiting step's own observation in full (it may be a stored preview), before the reports are added.
     const waiting = (await hydrateObservations(next, blobs)).steps[index] as ActionStep;
-    const { type: _type, stepNumber, timing, error: _error, observationsRef: _ref, ...fields } = waiting;
+    const { type: _type, stepNumber, timing, error: _error, observationsRef: _ref, storedFields: _s, ...fields } =
+      waiting;
     const draft: ActionDraft = { ...fields };
     this.completeManagedCalls(draft, after.reports, next);
     const completed = await this.#record(next, draft, null, {

@@ -21,6 +21,9 @@ const RUN_ERROR_STATUS = {
   step_in_progress: 409,
   step_lost: 409,
   not_awaiting_input: 409,
+  task_too_large: 413,
+  state_too_large: 507,
+  store_full: 507,
 } as const;
 
 const TOKEN_ERROR_STATUS = {

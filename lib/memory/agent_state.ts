@@ -21,8 +21,12 @@ import {
  *   `stepNumber` of planning steps. Additive: v1 and v2 states read as v3 unchanged.
  * - 4: `observationsRef` on action steps (a long observation stored as a blob; `observations` holds a preview).
  *   Additive; bumped so that an older reader refuses these states instead of dropping the references.
+ * - 5: the stored form keeps the task once: `packState` leaves `task` out when the last task record starts with
+ *   it and writes its length as `taskChars`; `parseAgentState` restores it. Action steps may carry `storedFields`
+ *   (long fields kept as blobs, see large_observations). Additive for readers; bumped so that an older reader
+ *   refuses these states instead of failing on the missing `task` or dropping the references.
  */
-export const STATE_VERSION = 4;
+export const STATE_VERSION = 5;
 
 export const RunStatusSchema = z.enum([
   "running",
@@ -123,7 +127,10 @@ export class StateVersionError extends Error {
 /** Brings an older state up to `STATE_VERSION`. */
 function migrate(input: unknown): unknown {
   const state = input as { version?: unknown } | null;
-  if (state && typeof state === "object" && (state.version === 1 || state.version === 2 || state.version === 3)) {
+  if (
+    state && typeof state === "object" &&
+    (state.version === 1 || state.version === 2 || state.version === 3 || state.version === 4)
+  ) {
     return { ...state, version: STATE_VERSION };
   }
   return input;
@@ -137,7 +144,7 @@ export function parseAgentState(input: unknown): AgentState {
       `State version ${version} is newer than this server understands (${STATE_VERSION}); upgrade smolstep.`,
     );
   }
-  const result = AgentStateSchema.safeParse(migrate(input));
+  const result = AgentStateSchema.safeParse(unpackState(migrate(input)));
   if (!result.success) {
     const first = result.error.issues[0];
     throw new StateVersionError(
@@ -145,4 +152,38 @@ export function parseAgentState(input: unknown): AgentState {
     );
   }
   return result.data;
+}
+
+/** A stored state as `packState` wrote it: the task may be left out, with the length to cut it back. */
+type PackedState = Omit<AgentState, "task" | "subRun"> & {
+  task?: string;
+  taskChars?: number;
+  subRun?: Omit<SubRun, "state"> & { state: PackedState };
+};
+
+/**
+ * The state as it is stored: the task once. `state.task` is the task as given; the last task record holds it too
+ * (followed by the additional arguments announced to the model). When that record starts with the task, `task`
+ * is left out and `taskChars` says how much of the record to take back. The same for a managed agent's sub-run.
+ */
+export function packState(state: AgentState): PackedState {
+  const { task, subRun, ...rest } = state;
+  const packed: PackedState = { ...rest, ...(subRun ? { subRun: { ...subRun, state: packState(subRun.state) } } : {}) };
+  const last = state.steps.findLast((step) => step.type === "task");
+  if (last?.type === "task" && last.task.startsWith(task)) packed.taskChars = task.length;
+  else packed.task = task;
+  return packed;
+}
+
+/** Puts back what `packState` left out (anything else passes through unchanged, for the schema to judge). */
+function unpackState(input: unknown): unknown {
+  if (!input || typeof input !== "object") return input;
+  const { taskChars, ...state } = input as Record<string, unknown>;
+  if (typeof state.task !== "string" && typeof taskChars === "number" && Array.isArray(state.steps)) {
+    const last = state.steps.findLast((step) => step?.type === "task");
+    if (typeof last?.task === "string") state.task = last.task.slice(0, taskChars);
+  }
+  const subRun = state.subRun as { state?: unknown } | undefined;
+  if (subRun && typeof subRun === "object") state.subRun = { ...subRun, state: unpackState(migrate(subRun.state)) };
+  return state;
 }

@@ -43,6 +43,11 @@ export const ActionStepSchema = z.object({
   observations: z.string().nullable(),
   /** Set when the observation was too long to keep inline: `observations` is then a preview (see large_observations). */
   observationsRef: z.string().optional(),
+  /**
+   * Other fields too long to keep inline (`modelOutput`, `code`, `toolCalls.<i>.arguments`) -> the blob ref of the
+   * full value; the field then holds a preview (see large_observations).
+   */
+  storedFields: z.record(z.string(), z.string()).optional(),
   error: StepErrorSchema.nullable(),
   actionOutput: z.unknown().optional(),
   isFinalAnswer: z.boolean(),

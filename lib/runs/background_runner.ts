@@ -28,6 +28,9 @@ export interface BackgroundOptions {
  * Watchdog: before stepping, a delayed copy of the message is enqueued to arrive after the lock expires. If the
  * step commits, the copy finds nothing to do; if the process died mid-step, the copy takes the expired lock and
  * runs the step. This does not depend on how (or whether) a platform redelivers a message whose consumer died.
+ *
+ * A step whose new record is too large for the store (`state_too_large`) ends the run `failed` at once: the run
+ * is still at its previous step, and stepping it again would call the model again for the same outcome.
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
@@ -62,6 +65,12 @@ export class BackgroundRunner {
       await this.#continue(outcome.record);
     } catch (error) {
       if (error instanceof RunError && error.code === "step_in_progress") throw error; // redeliver later
+      if (error instanceof RunError && error.code === "state_too_large") {
+        // Retrying would run the same step on the same state again (and call the model again): end the run.
+        const failed = await runs.fail(record.runId, { type: "StateTooLargeError", message: error.message });
+        if (failed) await this.#continue(failed);
+        return;
+      }
       if (error instanceof RunError) return;
       if (!(error instanceof AgentGenerationError || error instanceof ConfigurationError)) throw error;
       if (message.attempt < this.#maxAttempts) {

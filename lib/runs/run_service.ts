@@ -1,9 +1,10 @@
 import type { AgentEvent } from "../agents/agent_events.ts";
 import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
-import { type AgentState, parseAgentState } from "../memory/agent_state.ts";
+import { type AgentState, packState, parseAgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { BlobStore } from "../stores/blob_store.ts";
+import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
 
 /**
  * KV-mode run lifecycle over a `StateStore`.
@@ -14,6 +15,15 @@ import { BlobStore } from "../stores/blob_store.ts";
  * the run record, so a retried request returns the recorded step instead of running another one. A cancellation
  * is written under its own key, so it never collides with a step in flight; the next step (or the commit of the
  * current one) turns it into the `cancelled` status.
+ *
+ * Size. A run is one record, so it must fit the store's `maxValueBytes` (Deno KV 720,000 bytes; Workers KV and
+ * Durable Objects 25 MiB; MemoryStore 720,000 by default). `maxRecordBytes` keeps {@link RECORD_RESERVE_BYTES}
+ * of that free, so the lock, a cancellation or a failure can always be written over a record that fits. A new
+ * run may use at most half of `maxRecordBytes` (the rest is for its steps), else `create` refuses it with
+ * `task_too_large` before writing anything. The task is stored once (`packState`). Agents keep each step small
+ * (long texts go to blobs, see lib/memory/large_observations.ts; CodeAgent drops oversized variables); if a
+ * commit still does not fit, the step is discarded: the lock is released, the run stays exactly at its previous
+ * step, and the step fails with `state_too_large`.
  */
 
 /** What the store holds per run (JSON). */
@@ -38,7 +48,18 @@ export interface RunRecord {
   callbackUrl?: string;
 }
 
-export type RunErrorCode = "run_not_found" | "run_finished" | "step_in_progress" | "step_lost" | "not_awaiting_input";
+export type RunErrorCode =
+  | "run_not_found"
+  | "run_finished"
+  | "step_in_progress"
+  | "step_lost"
+  | "not_awaiting_input"
+  /** The new run's record (task, additional arguments, images) is over half of `maxRecordBytes`. */
+  | "task_too_large"
+  /** The step's new record is over `maxRecordBytes`: the step was discarded, the run is unchanged. */
+  | "state_too_large"
+  /** The store refused the write for lack of room (MemoryStore's `maxTotalBytes`). */
+  | "store_full";
 
 export class RunError extends Error {
   override name = "RunError";
@@ -61,19 +82,27 @@ export interface StepOutcome {
 type Operation = (state: AgentState) => Promise<StepResult>;
 
 const MAX_IDEMPOTENCY_KEYS = 50;
+/** Bytes of a store's `maxValueBytes` a committed record leaves free for the lock, a cancellation or a failure. */
+export const RECORD_RESERVE_BYTES = 4_096;
+/** Longest failure message `fail` stores (it stays within the reserve). */
+const MAX_FAILURE_MESSAGE_CHARS = 1_000;
 const ACTIVE = new Set(["running", "awaiting_input"]);
 
 export class RunService {
   readonly #store: StateStore;
   readonly #lockTtlMs: number;
+  /** Largest record a step may commit (UTF-8 bytes of its JSON); see the class comment. */
+  readonly maxRecordBytes: number;
   /** Media tool outputs of this store's runs, content-addressed beside them. */
   readonly blobs: BlobStore;
   /** Runs stepping in this isolate: a cheap first line of defence, and the only one for non-atomic stores. */
   readonly #inFlight = new Set<string>();
 
-  constructor(store: StateStore, options: { lockTtlMs?: number } = {}) {
+  constructor(store: StateStore, options: { lockTtlMs?: number; maxRecordBytes?: number } = {}) {
     this.#store = store;
     this.#lockTtlMs = options.lockTtlMs ?? 5 * 60_000;
+    const ceiling = store.maxValueBytes - RECORD_RESERVE_BYTES;
+    this.maxRecordBytes = Math.min(options.maxRecordBytes ?? ceiling, ceiling);
     this.blobs = new BlobStore(store);
   }
 
@@ -94,6 +123,21 @@ export class RunService {
     state: AgentState,
     options: { background?: boolean; callbackUrl?: string } = {},
   ): Promise<RunRecord> {
+    const { record, json } = this.#newRecord(agent, state, options);
+    const result = await this.#put(record.runId, json, null, "task_too_large");
+    if (!result.ok) throw new Error("Run id collision; try again.");
+    return record;
+  }
+
+  /**
+   * Throws `task_too_large` when `create` would refuse this run for its size, without writing anything: for
+   * callers that write something of their own first (a webhook's delivery marker).
+   */
+  checkSize(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string } = {}): void {
+    this.#newRecord(agent, state, options);
+  }
+
+  #newRecord(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string }) {
     const record: RunRecord = {
       runId: crypto.randomUUID(),
       agent,
@@ -103,9 +147,36 @@ export class RunService {
       seq: 0,
       ...options,
     };
-    const result = await this.#store.put(this.#key(record.runId), JSON.stringify(record), { expectedVersion: null });
-    if (!result.ok) throw new Error("Run id collision; try again.");
-    return record;
+    const json = encodeRecord(record);
+    const bytes = utf8Length(json);
+    const limit = Math.floor(this.maxRecordBytes / 2);
+    if (bytes > limit) {
+      throw new RunError(
+        "task_too_large",
+        `The new run's record (task, additional arguments and images) is ${bytes} bytes of JSON; this server takes ` +
+          `at most ${limit} (half of a run's ${this.maxRecordBytes}-byte record, the rest is for its steps). ` +
+          "Pass large inputs by URL or shorten them.",
+      );
+    }
+    return { record, json };
+  }
+
+  /** Writes a run record; a store limit becomes `RunError(tooLarge)` (or `store_full`), the record unchanged. */
+  async #put(
+    runId: string,
+    json: string,
+    expectedVersion: string | null,
+    tooLarge: "task_too_large" | "state_too_large",
+  ) {
+    try {
+      return await this.#store.put(this.#key(runId), json, { expectedVersion });
+    } catch (error) {
+      if (!(error instanceof StoreLimitError)) throw error;
+      if (error.kind === "store_full") {
+        throw new RunError("store_full", "The run store is full; try again later.");
+      }
+      throw new RunError(tooLarge, `The run record does not fit the store: ${error.message}.`);
+    }
   }
 
   async get(runId: string): Promise<{ record: RunRecord; version: string } | null> {
@@ -154,9 +225,10 @@ export class RunService {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.get(runId);
       if (!current || !ACTIVE.has(current.record.state.status)) return current?.record ?? null;
-      const state: AgentState = { ...current.record.state, status: "failed", error, updatedAt: Date.now() };
+      const clipped = { type: error.type, message: error.message.slice(0, MAX_FAILURE_MESSAGE_CHARS) };
+      const state: AgentState = { ...current.record.state, status: "failed", error: clipped, updatedAt: Date.now() };
       const next = { ...current.record, state, lock: null };
-      const written = await this.#store.put(this.#key(runId), JSON.stringify(next), {
+      const written = await this.#store.put(this.#key(runId), encodeRecord(next), {
         expectedVersion: current.version,
       });
       if (written.ok) return next;
@@ -168,7 +240,7 @@ export class RunService {
     if (record.lock && record.lock.expiresAt > Date.now()) return null;
     const state: AgentState = { ...record.state, status: "cancelled", pendingInput: undefined, updatedAt: Date.now() };
     const next: RunRecord = { ...record, state, lock: null };
-    const written = await this.#store.put(this.#key(record.runId), JSON.stringify(next), { expectedVersion: version });
+    const written = await this.#store.put(this.#key(record.runId), encodeRecord(next), { expectedVersion: version });
     return written.ok ? next : null;
   }
 
@@ -225,18 +297,17 @@ export class RunService {
     }
 
     const lock = { id: crypto.randomUUID(), expiresAt: Date.now() + this.#lockTtlMs };
-    const locked = await this.#store.put(this.#key(runId), JSON.stringify({ ...record, lock }), {
-      expectedVersion: version,
-    });
+    const locked = await this.#put(runId, encodeRecord({ ...record, lock }), version, "state_too_large");
     if (!locked.ok) throw this.#busy();
+    // Leave the run exactly as it was: drop our lock if it is still ours.
+    const unlock = () =>
+      this.#store.put(this.#key(runId), encodeRecord(record), { expectedVersion: locked.version }).catch(() => {});
 
     let result: StepResult;
     try {
       result = await operation(record.state);
     } catch (error) {
-      // Leave the run exactly as it was: drop our lock if it is still ours.
-      await this.#store.put(this.#key(runId), JSON.stringify(record), { expectedVersion: locked.version })
-        .catch(() => {});
+      await unlock();
       throw error;
     }
     const stepIndex = result.state.steps.indexOf(result.step);
@@ -247,9 +318,26 @@ export class RunService {
       )
       : record.idempotency;
     let next: RunRecord = { ...record, state: result.state, idempotency, lock: null, seq: record.seq + 1 };
-    const committed = await this.#store.put(this.#key(runId), JSON.stringify(next), {
-      expectedVersion: locked.version,
-    });
+    const json = encodeRecord(next);
+    const bytes = utf8Length(json);
+    let committed;
+    try {
+      if (bytes > this.maxRecordBytes) {
+        throw new RunError(
+          "state_too_large",
+          `The step would make the run record ${bytes} bytes of JSON; this store keeps at most ${this.maxRecordBytes}.`,
+        );
+      }
+      committed = await this.#put(runId, json, locked.version, "state_too_large");
+    } catch (error) {
+      await unlock();
+      if (!(error instanceof RunError)) throw error;
+      throw new RunError(
+        error.code,
+        `${error.message} The step was discarded and the run is unchanged at its previous step; a retry runs the ` +
+          "step again (and calls the model again).",
+      );
+    }
     if (!committed.ok) {
       throw new RunError("step_lost", "The step's lock expired and another step took over; this step was discarded.");
     }
@@ -262,4 +350,9 @@ export class RunService {
   #busy(): RunError {
     return new RunError("step_in_progress", "Another step of this run is in progress; retry when it has finished.");
   }
+}
+
+/** A run record as stored: JSON, with the state's task kept once. */
+function encodeRecord(record: RunRecord): string {
+  return JSON.stringify({ ...record, state: packState(record.state) });
 }

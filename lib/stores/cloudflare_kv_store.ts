@@ -9,13 +9,15 @@
  * plain single-writer mistakes (stale client, replayed request). Runs that need real locking need the Durable
  * Object store (planned), which is strongly consistent.
  *
- * Values go in as-is (Workers KV takes up to 25 MiB per value, so no chunking). The version is a random id kept
+ * Values go in as-is (Workers KV takes up to 25 MiB per value, so no chunking); a larger one is refused with
+ * `StoreLimitError` before it is sent ({@link WORKERS_KV_MAX_VALUE_BYTES}, `maxValueBytes`). The version is a random id kept
  * in the entry's metadata (`{ v }`, well under the 1,024-byte metadata limit). Keys are used verbatim: Workers
  * KV allows up to 512 bytes of UTF-8 per key, and rejects "", "." and "..". `expireIn` maps to `expirationTtl`,
  * which Cloudflare requires to be at least 60 seconds: shorter times are raised to 60, and fractions rounded up.
  */
 
 import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
+import { checkValueSize } from "./store_limit_error.ts";
 
 /** Metadata stored with every value. */
 interface VersionMetadata {
@@ -46,11 +48,15 @@ export interface WorkersKvNamespace {
 /** Cloudflare's minimum `expirationTtl`, in seconds. */
 export const WORKERS_KV_MIN_TTL_SECONDS = 60;
 
+/** Workers KV's largest value: 25 MiB. */
+export const WORKERS_KV_MAX_VALUE_BYTES = 25 * 1_048_576;
+
 /** Version reported for a value written without our metadata (by another tool, say). */
 const UNVERSIONED = "unversioned";
 
 export class CloudflareKvStore implements StateStore {
   readonly atomic = false;
+  readonly maxValueBytes = WORKERS_KV_MAX_VALUE_BYTES;
   readonly #kv: WorkersKvNamespace;
 
   constructor(kv: WorkersKvNamespace) {
@@ -72,6 +78,7 @@ export class CloudflareKvStore implements StateStore {
     options: PutOptions = {},
   ): Promise<PutResult> {
     const { expectedVersion, expireIn } = options;
+    checkValueSize("CloudflareKvStore", key, value, WORKERS_KV_MAX_VALUE_BYTES);
     if (expectedVersion !== undefined) {
       // Read-then-write: see the module comment for why this is not a real compare-and-set.
       const current = await this.get(key);

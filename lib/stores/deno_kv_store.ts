@@ -22,7 +22,8 @@
  * budget binds first, so a value is capped at {@link DENO_KV_MAX_VALUE_BYTES} = 12 chunks = 720,000 bytes of
  * UTF-8. That leaves ~99 KB for keys: at most 25 key charges (the check, 12 sets counted twice) of a store key
  * up to ~2,000 bytes, which is also the longest store key the 2,048-byte key limit allows once the prefix is
- * added. Larger values throw a `RangeError` before anything is written; store them by reference instead.
+ * added. Larger values throw a `StoreLimitError` (a `RangeError`) before anything is written; store them by
+ * reference instead. `maxValueBytes` reports the ceiling.
  *
  * Strings are stored as UTF-8, so a lone UTF-16 surrogate comes back as U+FFFD (`JSON.stringify` output never
  * has one). `expireIn` (seconds) maps to Deno KV's `expireIn` on every key of the value, and is also checked on
@@ -30,6 +31,7 @@
  */
 
 import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
+import { checkValueSize } from "./store_limit_error.ts";
 
 /** Bytes of UTF-8 per chunk: under the 65,536-byte value limit with room for the entry's own fields. */
 export const DENO_KV_CHUNK_BYTES = 60_000;
@@ -63,6 +65,7 @@ const decoder = new TextDecoder();
 
 export class DenoKvStore implements StateStore {
   readonly atomic = true;
+  readonly maxValueBytes = DENO_KV_MAX_VALUE_BYTES;
   readonly #kv: Deno.Kv;
   readonly #prefix: Deno.KvKey;
 
@@ -95,11 +98,7 @@ export class DenoKvStore implements StateStore {
   ): Promise<PutResult> {
     const { expectedVersion, expireIn } = options;
     const bytes = encoder.encode(value);
-    if (bytes.length > DENO_KV_MAX_VALUE_BYTES) {
-      throw new RangeError(
-        `DenoKvStore: value for "${key}" is ${bytes.length} bytes of UTF-8; the limit is ${DENO_KV_MAX_VALUE_BYTES}`,
-      );
-    }
+    checkValueSize("DenoKvStore", key, bytes, DENO_KV_MAX_VALUE_BYTES);
     const n = Math.max(1, Math.ceil(bytes.length / DENO_KV_CHUNK_BYTES));
     // `slice` copies: Deno KV serializes a view's whole underlying buffer, which would break the size limits.
     const piece = (i: number) => bytes.slice(i * DENO_KV_CHUNK_BYTES, (i + 1) * DENO_KV_CHUNK_BYTES);

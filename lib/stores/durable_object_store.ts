@@ -18,8 +18,8 @@
  * Limits. SQLite-backed Durable Objects refuse any string, BLOB or row over 2,000,000 bytes, so values travel as
  * UTF-8 and are stored in chunks of {@link DURABLE_OBJECT_CHUNK_BYTES} (1 MiB). A value may be at most
  * {@link DURABLE_OBJECT_MAX_VALUE_BYTES} (25 MiB of UTF-8, the same ceiling as Workers KV, so switching stores
- * does not change what fits); a key at most {@link DURABLE_OBJECT_MAX_KEY_BYTES}. Larger ones throw a
- * `RangeError` before anything is sent. A lone UTF-16 surrogate comes back as U+FFFD (`JSON.stringify` output
+ * does not change what fits; `maxValueBytes`); a key at most {@link DURABLE_OBJECT_MAX_KEY_BYTES}. A larger value
+ * throws `StoreLimitError` (a `RangeError`), a longer key a `RangeError`, before anything is sent. A lone UTF-16 surrogate comes back as U+FFFD (`JSON.stringify` output
  * never has one). `expireIn` is exact: an expired value reads as missing at once, and an alarm deletes it.
  *
  * The object is called with `fetch` (a small HTTP protocol, below) rather than RPC: RPC needs the class to extend
@@ -28,6 +28,7 @@
  */
 
 import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
+import { checkValueSize } from "./store_limit_error.ts";
 
 /** Bytes of UTF-8 per stored chunk: well under the 2,000,000-byte row limit, with room for the key. */
 export const DURABLE_OBJECT_CHUNK_BYTES = 1_048_576;
@@ -80,6 +81,7 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 export class DurableObjectStore implements StateStore {
   readonly atomic = true;
+  readonly maxValueBytes = DURABLE_OBJECT_MAX_VALUE_BYTES;
   readonly #namespace: DurableObjectNamespaceLike;
   readonly #objectName: (key: string) => string;
 
@@ -101,11 +103,7 @@ export class DurableObjectStore implements StateStore {
   async put(key: string, value: string, options: PutOptions = {}): Promise<PutResult> {
     const { expectedVersion, expireIn } = options;
     const bytes = encoder.encode(value);
-    if (bytes.length > DURABLE_OBJECT_MAX_VALUE_BYTES) {
-      throw new RangeError(
-        `DurableObjectStore: value for "${key}" is ${bytes.length} bytes of UTF-8; the limit is ${DURABLE_OBJECT_MAX_VALUE_BYTES}`,
-      );
-    }
+    checkValueSize("DurableObjectStore", key, bytes, DURABLE_OBJECT_MAX_VALUE_BYTES);
     if (expireIn !== undefined && !(Number.isFinite(expireIn) && expireIn >= 0)) {
       throw new RangeError(`DurableObjectStore: expireIn must be a finite number of seconds >= 0, got ${expireIn}`);
     }

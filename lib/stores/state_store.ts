@@ -2,7 +2,8 @@
  * The storage seam: a key-value store of strings with compare-and-set.
  *
  * Every backend (memory, Deno KV, Workers KV, Durable Object) implements this and passes the conformance suite in
- * `tests/stores/`. The run layer builds locking and idempotency on `put` with `expectedVersion`.
+ * `tests/stores/`. The run layer builds locking and idempotency on `put` with `expectedVersion`. A write that does
+ * not fit (`maxValueBytes`, or a memory cap) throws `StoreLimitError` (./store_limit_error.ts) and changes nothing.
  */
 
 export interface StoredValue {
@@ -33,4 +34,9 @@ export interface StateStore {
    * single-writer semantics for such stores.
    */
   readonly atomic: boolean;
+  /**
+   * Largest value (UTF-8 bytes) `put` accepts. A larger one is refused with `StoreLimitError` before anything is
+   * written. The run layer keeps each run record under it (see `RunService`).
+   */
+  readonly maxValueBytes: number;
 }

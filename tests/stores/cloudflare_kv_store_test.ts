@@ -21,14 +21,15 @@ Deno.test("CloudflareKvStore under workerd (wrangler dev)", async (t) => {
     const info = await (await fetch(dev.url)).json();
     assert.deepEqual(
       info,
-      { atomic: false },
-      "the remote store reports itself as not atomic",
+      { atomic: false, maxValueBytes: 25 * 1_048_576 },
+      "the remote store reports itself as not atomic, taking values up to Workers KV's 25 MiB",
     );
-    const remote = new RemoteStore(dev.url, info.atomic);
+    const remote = new RemoteStore(dev.url, info.atomic, info.maxValueBytes);
 
     await runStoreConformance(
       t,
       () => Promise.resolve({ store: remote, close: () => Promise.resolve() }),
+      { expectedMaxValueBytes: 25 * 1_048_576 },
     );
 
     await t.step(

@@ -28,11 +28,11 @@ const opened = async (path: string) => {
 };
 
 Deno.test("DenoKvStore (:memory:) passes the store conformance suite", async (t) => {
-  await runStoreConformance(t, () => opened(":memory:"));
+  await runStoreConformance(t, () => opened(":memory:"), { expectedMaxValueBytes: 720_000 });
 });
 
 Deno.test("DenoKvStore (SQLite file) passes the store conformance suite", async (t) => {
-  await withTempDb((path) => runStoreConformance(t, () => opened(path)));
+  await withTempDb((path) => runStoreConformance(t, () => opened(path), { expectedMaxValueBytes: 720_000 }));
 });
 
 Deno.test("DenoKvStore chunking on a SQLite file", async (t) => {

@@ -16,6 +16,7 @@ import {
 import { RemoteStore } from "../support/remote_store_client.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 import { runStoreConformance } from "./store_conformance.ts";
+import { StoreLimitError } from "../../lib/stores/store_limit_error.ts";
 
 const CONFIG = fileURLToPath(new URL("../support/workers/do_store_harness.toml", import.meta.url));
 
@@ -32,12 +33,16 @@ Deno.test("DurableObjectStore under workerd (wrangler dev)", async (t) => {
   try {
     console.log(`wrangler dev answered after ${dev.startupMs} ms`);
     const info = await (await fetch(dev.url)).json();
-    assert.deepEqual(info, { atomic: true }, "the remote store reports itself as atomic");
-    const remote = new RemoteStore(dev.url, info.atomic);
+    assert.deepEqual(
+      info,
+      { atomic: true, maxValueBytes: DURABLE_OBJECT_MAX_VALUE_BYTES },
+      "the remote store reports itself as atomic, with its value ceiling",
+    );
+    const remote = new RemoteStore(dev.url, info.atomic, info.maxValueBytes);
     const rows = async (object: string) =>
       await (await fetch(`${dev.url}/debug/rows?object=${encodeURIComponent(object)}`)).json();
 
-    const perKey = new RemoteStore(dev.url, info.atomic, "/per-key-store");
+    const perKey = new RemoteStore(dev.url, info.atomic, info.maxValueBytes, "/per-key-store");
     for (const [name, store] of [["one object per run (default)", remote], ["one object per key", perKey]] as const) {
       await t.step(
         `conformance, ${name}`,
@@ -92,7 +97,10 @@ Deno.test("DurableObjectStore under workerd (wrangler dev)", async (t) => {
       const got = await remote.get("big/max");
       assert.equal(got?.version, version);
       assert.ok(got?.value === max, "max-size value differs");
-      await assert.rejects(remote.put("big/max", max + "x"), /RangeError.*the limit is 26214400/);
+      await assert.rejects(
+        remote.put("big/max", max + "x"),
+        (error) => error instanceof StoreLimitError && error.bytes === 26214401 && error.limit === 26214400,
+      );
       assert.equal((await remote.get("big/max"))?.version, version, "the refused put changed nothing");
       await remote.delete("big/max");
       assert.deepEqual(await rows("big/max"), { tables: false }, "deleting the last entry drops the tables");

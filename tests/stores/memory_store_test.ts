@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { MemoryStore } from "../../lib/stores/memory_store.ts";
+import {
+  MEMORY_STORE_MAX_TOTAL_BYTES,
+  MEMORY_STORE_MAX_VALUE_BYTES,
+  MemoryStore,
+} from "../../lib/stores/memory_store.ts";
+import { StoreLimitError } from "../../lib/stores/store_limit_error.ts";
 import { runStoreConformance } from "./store_conformance.ts";
 
 Deno.test("MemoryStore passes the store conformance suite", async (t) => {
@@ -10,7 +15,62 @@ Deno.test("MemoryStore passes the store conformance suite", async (t) => {
         store: new MemoryStore(),
         close: () => Promise.resolve(),
       }),
+    { expectedMaxValueBytes: MEMORY_STORE_MAX_VALUE_BYTES },
   );
+});
+
+Deno.test("MemoryStore passes the conformance suite with a configured maxValueBytes", async (t) => {
+  await runStoreConformance(
+    t,
+    () => Promise.resolve({ store: new MemoryStore({ maxValueBytes: 5_000 }), close: () => Promise.resolve() }),
+    { largeValueChars: 1_000, expectedMaxValueBytes: 5_000 },
+  );
+});
+
+Deno.test("MemoryStore caps its memory: attack: filling the store past maxTotalBytes is refused", async (t) => {
+  await t.step("defaults are documented constants", () => {
+    const store = new MemoryStore();
+    assert.equal(store.maxValueBytes, 720_000);
+    assert.equal(store.maxTotalBytes, MEMORY_STORE_MAX_TOTAL_BYTES);
+    assert.equal(MEMORY_STORE_MAX_TOTAL_BYTES, 256 * 1_048_576);
+  });
+
+  await t.step("writes beyond maxTotalBytes throw store_full and change nothing", async () => {
+    const store = new MemoryStore({ maxTotalBytes: 10_000 });
+    const value = "v".repeat(1_000);
+    let stored = 0;
+    let refused: unknown;
+    for (let i = 0; i < 20 && !refused; i++) {
+      try {
+        assert.ok((await store.put(`k${i}`, value)).ok);
+        stored++;
+      } catch (error) {
+        refused = error;
+      }
+    }
+    assert.equal(stored, 9, "nine entries of 1,002 bytes fit in 10,000");
+    assert.ok(refused instanceof StoreLimitError && refused.kind === "store_full", String(refused));
+    assert.equal(refused.limit, 10_000);
+    assert.ok(store.totalBytes <= 10_000, `holds ${store.totalBytes} bytes`);
+    assert.equal(await store.get("k9"), null, "the refused key was not written");
+    // Overwriting or deleting frees room.
+    assert.ok((await store.put("k0", "small")).ok);
+    assert.ok((await store.put("k9", value)).ok);
+    await store.delete("k1");
+    assert.ok((await store.put("k10", value)).ok);
+    assert.ok(store.totalBytes <= 10_000);
+  });
+
+  await t.step("expired entries are swept to make room", async () => {
+    let now = 1_000;
+    const store = new MemoryStore({ maxTotalBytes: 3_000, now: () => now });
+    assert.ok((await store.put("a", "x".repeat(1_400), { expireIn: 1 })).ok);
+    assert.ok((await store.put("b", "x".repeat(1_400))).ok);
+    await assert.rejects(store.put("c", "x".repeat(1_400)), StoreLimitError);
+    now += 2_000;
+    assert.ok((await store.put("c", "x".repeat(1_400))).ok, "the expired entry made room");
+    assert.equal(store.size, 2);
+  });
 });
 
 Deno.test("MemoryStore specifics", async (t) => {

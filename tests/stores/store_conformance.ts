@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { isDeepStrictEqual } from "node:util";
 import type { PutOptions, StateStore } from "../../lib/stores/state_store.ts";
+import { StoreLimitError } from "../../lib/stores/store_limit_error.ts";
 
 export interface StoreUnderTest {
   store: StateStore;
@@ -23,6 +24,8 @@ export interface ConformanceOptions {
   largeValueChars?: number;
   /** Concurrent compare-and-set writers in the race step; 8 by default. */
   writers?: number;
+  /** The store's declared `maxValueBytes`, checked before the size-limit step runs (catches a wrong declaration). */
+  expectedMaxValueBytes?: number;
 }
 
 type Step = (store: StateStore, key: (name: string) => string) => Promise<void>;
@@ -144,6 +147,34 @@ export async function runStoreConformance(
       expireIn: 120,
     });
   });
+
+  await step(
+    "a value of exactly maxValueBytes round-trips; one byte more is refused with StoreLimitError",
+    async (store, key) => {
+      const max = store.maxValueBytes;
+      assert.ok(Number.isSafeInteger(max) && max > 0, `maxValueBytes is ${max}`);
+      if (options.expectedMaxValueBytes !== undefined) assert.equal(max, options.expectedMaxValueBytes);
+      // Counted in UTF-8 bytes, not UTF-16 units: the over-limit value is only `max` code units long.
+      const atLimit = "x".repeat(max - 2) + "é";
+      const overLimit = "x".repeat(max - 1) + "é";
+      const version = await mustPut(store, key("limit"), atLimit);
+      const got = await store.get(key("limit"));
+      assert.equal(got?.version, version);
+      assert.ok(got?.value === atLimit, "the value at the limit came back different");
+      for (const options of [{}, { expectedVersion: version }, { expectedVersion: null }]) {
+        await assert.rejects(store.put(key("limit"), overLimit, options), (error) => {
+          assert.ok(error instanceof StoreLimitError, `not a StoreLimitError: ${error}`);
+          assert.equal(error.kind, "value_too_large");
+          assert.equal(error.bytes, max + 1);
+          assert.equal(error.limit, max);
+          return true;
+        });
+      }
+      assert.equal((await store.get(key("limit")))?.version, version, "a refused put changed the stored value");
+      await assert.rejects(store.put(key("new"), overLimit, { expectedVersion: null }), StoreLimitError);
+      assert.equal(await store.get(key("new")), null, "a refused put created the key");
+    },
+  );
 
   await step(`${writers} concurrent CAS writers`, async (store, key) => {
     const base = await mustPut(store, key("race"), "base");

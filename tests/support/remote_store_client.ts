@@ -1,14 +1,21 @@
 /**
  * A `StateStore` whose every call is a JSON POST to a harness worker running under `wrangler dev`
  * (tests/support/workers/store_harness.ts, do_store_harness.ts), so the conformance suite can drive a store that
- * only exists inside workerd. A store failure inside the worker rejects with "harness answered <status>: <error>".
+ * only exists inside workerd. A store failure inside the worker rejects with "harness answered <status>: <error>";
+ * a `StoreLimitError` thrown inside the worker is rethrown as one here (rebuilt from its message).
  */
 
 import type { PutOptions, PutResult, StateStore, StoredValue } from "../../lib/stores/state_store.ts";
+import { StoreLimitError } from "../../lib/stores/store_limit_error.ts";
 
 export class RemoteStore implements StateStore {
   /** `url` is the worker's base URL; `path` the harness route that serves the store. */
-  constructor(readonly url: string, readonly atomic: boolean, readonly path = "/store") {}
+  constructor(
+    readonly url: string,
+    readonly atomic: boolean,
+    readonly maxValueBytes: number,
+    readonly path = "/store",
+  ) {}
 
   get(key: string): Promise<StoredValue | null> {
     return this.#call({ op: "get", key });
@@ -30,6 +37,8 @@ export class RemoteStore implements StateStore {
     });
     const json = await response.json();
     if (!response.ok) {
+      const limit = /^StoreLimitError: (.* is (\d+) bytes.*the limit is (\d+))$/s.exec(String(json.error));
+      if (limit) throw new StoreLimitError("value_too_large", Number(limit[2]), Number(limit[3]), limit[1]);
       throw new Error(`harness answered ${response.status}: ${json.error}`);
     }
     return json.result as T;

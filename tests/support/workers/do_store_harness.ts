@@ -2,7 +2,7 @@
  * Test worker: the `StateStore` operations of a `DurableObjectStore` (over the `STATE` Durable Object binding) as
  * JSON over HTTP, so Deno tests can drive real Durable Object semantics under workerd.
  *
- *   GET  /                -> { atomic }                                   (also the readiness probe)
+ *   GET  /                -> { atomic, maxValueBytes }                    (also the readiness probe)
  *   POST /store           { op: "get", key }                              -> { result: StoredValue | null }
  *                         { op: "put", key, value, expectedVersion?, expireIn? } -> { result: PutResult }
  *                         { op: "delete", key }                           -> { result: null }
@@ -60,7 +60,9 @@ export default {
       "/per-key-store": new DurableObjectStore(env.STATE, { objectName: (key) => key }),
     };
     const url = new URL(request.url);
-    if (request.method === "GET" && url.pathname === "/") return json({ atomic: stores["/store"].atomic });
+    if (request.method === "GET" && url.pathname === "/") {
+      return json({ atomic: stores["/store"].atomic, maxValueBytes: stores["/store"].maxValueBytes });
+    }
     if (request.method === "GET" && url.pathname === "/debug/rows") {
       const stub = env.STATE.get(env.STATE.idFromName(url.searchParams.get("object") ?? ""));
       return stub.fetch(new Request("https://debug.internal/", { headers: { [DEBUG_HEADER]: "rows" } }));

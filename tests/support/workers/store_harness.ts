@@ -2,7 +2,7 @@
  * Test worker: the `StateStore` operations of a `CloudflareKvStore` (over the `STORE` KV binding) as JSON over
  * HTTP, so Deno tests can drive real Workers KV semantics under workerd.
  *
- *   GET  /        -> { atomic }                                  (also the readiness probe)
+ *   GET  /        -> { atomic, maxValueBytes }                                (also the readiness probe)
  *   POST /store   { op: "get", key }                              -> { result: StoredValue | null }
  *                 { op: "put", key, value, expectedVersion?, expireIn? } -> { result: PutResult }
  *                 { op: "delete", key }                           -> { result: null }
@@ -29,7 +29,7 @@ export default {
     const store = new CloudflareKvStore(env.STORE);
     const { pathname } = new URL(request.url);
     if (request.method === "GET" && pathname === "/") {
-      return Response.json({ atomic: store.atomic });
+      return Response.json({ atomic: store.atomic, maxValueBytes: store.maxValueBytes });
     }
     if (request.method !== "POST" || pathname !== "/store") {
       return Response.json({ error: "not found" }, { status: 404 });
