@@ -15,7 +15,7 @@ const REPLAY_WINDOW_SECONDS = 7 * 24 * 3600;
 /**
  * `POST /v1/hooks/{agent}`: a signed webhook delivery starts a background run and answers 202 `{runId}` at once.
  *
- * Order matters: signature, payload and task are checked before anything is written, so a refused delivery (4xx)
+ * Order matters: signature, payload, task and its size are checked before anything is written, so a refused delivery (4xx)
  * leaves no trace and its corrected retry is not mistaken for a replay. Then the delivery's replay key (what the
  * sender signed) is claimed: a delivery seen before answers 200 `{duplicate: true, runId}` and starts nothing; one
  * whose run another request is creating right now answers 409 `delivery_in_progress`.
@@ -47,6 +47,7 @@ export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
     }
     const { task, additionalArgs } = await taskFromPayload(config, payload, c.req.raw.headers);
     const state = agent.start(task, { additionalArgs, maxSteps: config.maxSteps });
+    runs.checkSize(name, state, { background: true, callbackUrl: config.callbackUrl });
 
     const claims = new DeliveryClaims(runs.store, {
       lockTtlMs: runs.lockTtlMs,

@@ -29,6 +29,10 @@ class RecordingStore implements StateStore {
   readonly writes: string[] = [];
   beforeWrite: ((key: string, kind: "put" | "delete") => void | Promise<void>) | undefined;
 
+  get maxValueBytes(): number {
+    return this.#inner.maxValueBytes;
+  }
+
   get(key: string) {
     return this.#inner.get(key);
   }
@@ -207,7 +211,7 @@ Deno.test("webhook replay attacks are refused over the real app", async (t) => {
     });
 
     await t.step(
-      "attack: a payload with invalid fields is a 400 that writes nothing; the corrected delivery then starts the run",
+      "attack: a payload with invalid fields (or an oversized task) is a 4xx that writes nothing; the corrected delivery then starts the run",
       async () => {
         const id = "msg_fix_and_retry";
         await app.queue.idle(); // the background runs started so far are done writing
@@ -233,6 +237,9 @@ Deno.test("webhook replay attacks are refused over the real app", async (t) => {
           400,
           "The webhook payload was refused: kind 'refused' is not handled",
         ]);
+        const huge = JSON.stringify({ task: "x".repeat(400_000) });
+        const tooLarge = await postHook(hook("assistant"), huge, standardHeaders(SECRET, huge, { id }));
+        assert.deepEqual([tooLarge.status, tooLarge.body.error.code], [413, "task_too_large"]);
         assert.equal(store.writes.length, before, "no delivery marker, no run record");
 
         const body = JSON.stringify({ task: "fixed", additionalArgs: { ticket: 7 } });
