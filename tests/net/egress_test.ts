@@ -1,0 +1,309 @@
+import assert from "node:assert/strict";
+import { checkUrl, EgressError, type EgressPolicy, guardedFetch } from "../../lib/mod.ts";
+import { classifyIpAddress } from "../../lib/net/ip_address.ts";
+
+/** SSRF attack URLs: every spelling of loopback, private, link-local and metadata targets. Refused by default. */
+const ATTACKS: Array<[attack: string, url: string, reason: string]> = [
+  ["loopback", "https://127.0.0.1/", "loopback"],
+  ["loopback with port and path", "https://127.0.0.1:8443/cb", "loopback"],
+  ["loopback elsewhere in 127/8", "https://127.255.0.9/", "loopback"],
+  ["decimal loopback", "https://2130706433/", "loopback"],
+  ["octal loopback", "https://0177.0.0.1/", "loopback"],
+  ["octal short loopback", "https://0177.1/", "loopback"],
+  ["hex short loopback", "https://0x7f.1/", "loopback"],
+  ["hex dotted loopback", "https://0x7f.0x0.0x0.0x1/", "loopback"],
+  ["hex loopback", "https://0x7f000001/", "loopback"],
+  ["octal 32-bit loopback", "https://017700000001/", "loopback"],
+  ["short-form loopback", "https://127.1/", "loopback"],
+  ["zero-padded loopback", "https://127.000.000.001/", "loopback"],
+  ["trailing-dot loopback", "https://127.0.0.1./", "loopback"],
+  ["percent-encoded loopback", "https://127.0.0.%31/", "loopback"],
+  ["fullwidth-digit loopback", "https://\uff11\uff12\uff17\uff0e\uff10\uff0e\uff10\uff0e\uff11/", "loopback"],
+  ["userinfo in front of loopback", "https://evil@127.0.0.1/", "credentials"],
+  ["userinfo looking like a host", "https://example.com@127.0.0.1/", "credentials"],
+  ["localhost", "https://localhost/", "localhost"],
+  ["uppercase localhost", "https://LOCALHOST/", "localhost"],
+  ["trailing-dot localhost", "https://localhost./", "localhost"],
+  ["subdomain of localhost", "https://evil.localhost/", "localhost"],
+  ["percent-encoded localhost", "https://%6c%6fcalhost/", "localhost"],
+  ["IDN-mapped localhost", "https://\u24dbocalhost/", "localhost"],
+  ["IPv6 loopback", "https://[::1]/", "loopback"],
+  ["long IPv6 loopback", "https://[0:0:0:0:0:0:0:1]/", "loopback"],
+  ["IPv6 unspecified", "https://[::]/", "unspecified"],
+  ["zero address", "https://0.0.0.0/", "this network"],
+  ["zero short form", "https://0/", "this network"],
+  ["private 10/8 short form", "https://10.1/", "private"],
+  ["private 10/8", "https://10.0.0.1/", "private"],
+  ["private 172.16/12", "https://172.16.0.1/", "private"],
+  ["private 172.16/12 upper end", "https://172.31.255.255/", "private"],
+  ["private 192.168/16", "https://192.168.1.1/", "private"],
+  ["CGNAT 100.64/10", "https://100.64.0.1/", "CGNAT"],
+  ["link-local 169.254/16", "https://169.254.0.1/", "link-local"],
+  ["multicast", "https://224.0.0.1/", "multicast"],
+  ["broadcast", "https://255.255.255.255/", "broadcast"],
+  ["reserved 240/4", "https://240.0.0.1/", "broadcast"],
+  ["benchmarking 198.18/15", "https://198.18.0.1/", "benchmarking"],
+  ["documentation 192.0.2/24", "https://192.0.2.1/", "documentation"],
+  ["AWS/GCP/Azure metadata address", "https://169.254.169.254/latest/meta-data/", "cloud metadata"],
+  ["decimal metadata address", "https://2852039166/", "cloud metadata"],
+  ["hex metadata address", "https://0xa9fea9fe/", "cloud metadata"],
+  ["AWS ECS credentials address", "https://169.254.170.2/v2/credentials", "cloud metadata"],
+  ["Alibaba metadata address", "https://100.100.100.200/", "cloud metadata"],
+  ["Azure WireServer address", "https://168.63.129.16/", "cloud metadata"],
+  ["AWS IPv6 metadata address", "https://[fd00:ec2::254]/", "cloud metadata"],
+  ["GCP metadata name", "https://metadata.google.internal/computeMetadata/v1/", "cloud metadata"],
+  ["uppercase trailing-dot GCP metadata name", "https://METADATA.GOOGLE.INTERNAL./", "cloud metadata"],
+  ["short metadata name", "https://metadata/", "cloud metadata"],
+  ["AWS instance-data name", "https://instance-data/", "cloud metadata"],
+  ["IPv4-mapped IPv6 loopback", "https://[::ffff:127.0.0.1]/", "IPv4-mapped"],
+  ["IPv4-mapped IPv6 loopback in hex", "https://[::ffff:7f00:1]/", "IPv4-mapped"],
+  ["IPv4-mapped IPv6 metadata", "https://[::ffff:169.254.169.254]/", "IPv4-mapped"],
+  ["IPv4-mapped IPv6 public address", "https://[::ffff:8.8.8.8]/", "IPv4-mapped"],
+  ["IPv4-compatible IPv6 loopback", "https://[::127.0.0.1]/", "IPv4-compatible"],
+  ["IPv4-translated IPv6 loopback", "https://[::ffff:0:7f00:1]/", "IPv4-translated"],
+  ["NAT64 loopback", "https://[64:ff9b::7f00:1]/", "NAT64"],
+  ["NAT64 metadata", "https://[64:ff9b::169.254.169.254]/", "NAT64"],
+  ["local-use NAT64", "https://[64:ff9b:1::a00:1]/", "NAT64"],
+  ["6to4 embedding loopback", "https://[2002:7f00:1::1]/", "6to4"],
+  ["6to4 embedding metadata", "https://[2002:a9fe:a9fe::1]/", "cloud metadata"],
+  ["6to4 embedding private", "https://[2002:c0a8:101::1]/", "6to4"],
+  ["Teredo", "https://[2001:0:4136:e378::1]/", "Teredo"],
+  ["IPv6 link-local", "https://[fe80::1]/", "link-local"],
+  ["IPv6 unique-local", "https://[fd12:3456::1]/", "unique-local"],
+  ["IPv6 unique-local fc00", "https://[fc00::1]/", "unique-local"],
+  ["IPv6 site-local", "https://[fec0::1]/", "site-local"],
+  ["IPv6 multicast", "https://[ff02::1]/", "multicast"],
+  ["IPv6 documentation", "https://[2001:db8::1]/", "documentation"],
+  ["IPv6 discard prefix", "https://[100::1]/", "global unicast"],
+  ["mDNS name", "https://printer.local/", "private-use"],
+  ["private-use .internal name", "https://db.internal/", "private-use"],
+  ["Kubernetes service name", "https://kubernetes.default.svc/", "private-use"],
+  ["single-label intranet name", "https://intranet/", "single-label"],
+  ["plain http to a public host", "http://example.com/", "https only"],
+  ["credentials to a public host", "https://user:secret@example.com/", "credentials"],
+  ["credentials looking like a loopback host", "https://127.0.0.1:443@example.com/", "credentials"],
+  ["file scheme", "file:///etc/passwd", "scheme"],
+  ["ftp scheme", "ftp://example.com/", "scheme"],
+  ["javascript scheme", "javascript:alert(1)", "scheme"],
+  ["data scheme", "data:text/plain,hi", "scheme"],
+  ["not a URL", "not a url", "not a valid URL"],
+  ["invalid IPv4", "https://256.0.0.1/", "not a valid URL"],
+];
+
+const ORDINARY: string[] = [
+  "https://example.com/",
+  "https://EXAMPLE.com./a?b=c#d",
+  "https://api.github.com/repos/o/r/issues",
+  "https://hooks.example.org:8443/smolstep",
+  "https://8.8.8.8/",
+  "https://1.1.1.1:8443/x",
+  "https://11.0.0.1/",
+  "https://172.15.255.255/",
+  "https://172.32.0.1/",
+  "https://100.63.255.255/",
+  "https://100.128.0.1/",
+  "https://169.253.255.255/",
+  "https://[2606:4700:4700::1111]/",
+  "https://[2002:808:808::1]/",
+  "https://b\u00fccher.example/",
+  "https://localhost.example.com/",
+  "https://metadata.example.com/",
+];
+
+const LOCAL_DEV: EgressPolicy = { allowPrivateNetwork: true };
+
+Deno.test("SSRF: checkUrl refuses every spelling of loopback, private, link-local and metadata targets", async (t) => {
+  for (const [attack, url, reason] of ATTACKS) {
+    await t.step(`${attack}: ${url}`, () => {
+      const check = checkUrl(url);
+      assert.equal(check.allowed, false, `${url} was allowed`);
+      if (!check.allowed) assert.ok(check.reason.includes(reason), `${url}: refused for "${check.reason}"`);
+    });
+  }
+  await t.step("userinfo tricks stay refused for their host when credentials are allowed", () => {
+    for (const url of ["https://evil@127.0.0.1/", "https://example.com@127.0.0.1/", "https://u:p@[::1]/"]) {
+      const check = checkUrl(url, { allowCredentials: true });
+      assert.ok(!check.allowed && check.reason.includes("loopback"), url);
+    }
+  });
+});
+
+Deno.test("checkUrl allows ordinary public https URLs", () => {
+  for (const url of ORDINARY) {
+    const check = checkUrl(url);
+    assert.ok(check.allowed, `${url}: ${check.allowed ? "" : check.reason}`);
+  }
+});
+
+Deno.test("checkUrl says why, and returns the normalised URL it checked", () => {
+  const refused = checkUrl("https://0x7f.1/");
+  assert.deepEqual(refused, { allowed: false, reason: "127.0.0.1 is loopback (127/8)" });
+  const metadata = checkUrl("https://metadata.google.internal./");
+  assert.deepEqual(metadata, { allowed: false, reason: "metadata.google.internal is cloud metadata name" });
+  const ok = checkUrl("https://EXAMPLE.com./a");
+  assert.ok(ok.allowed);
+  if (ok.allowed) assert.equal(ok.url.href, "https://example.com./a");
+});
+
+Deno.test("local-development opt-in allows http and loopback / private hosts, never metadata", () => {
+  for (
+    const url of [
+      "http://127.0.0.1:8080/cb",
+      "http://localhost:3000/",
+      "https://[::1]/",
+      "http://10.0.0.5/",
+      "http://192.168.1.20:9000/",
+      "http://intranet/",
+      "http://model-server.internal/",
+      "http://[fd12::1]/",
+      "http://example.com/",
+    ]
+  ) {
+    const check = checkUrl(url, LOCAL_DEV);
+    assert.ok(check.allowed, `${url}: ${check.allowed ? "" : check.reason}`);
+  }
+  for (
+    const url of [
+      "http://169.254.169.254/",
+      "http://2852039166/",
+      "http://metadata.google.internal/",
+      "http://metadata/",
+      "http://[fd00:ec2::254]/",
+      "http://100.100.100.200/",
+      "http://0.0.0.0/",
+      "http://[::ffff:127.0.0.1]/",
+      "http://[64:ff9b::7f00:1]/",
+      "http://224.0.0.1/",
+      "http://user:pass@127.0.0.1/",
+      "file:///etc/passwd",
+    ]
+  ) {
+    assert.equal(checkUrl(url, LOCAL_DEV).allowed, false, `${url} was allowed in local development`);
+  }
+});
+
+Deno.test("allowHosts admits listed hosts and origins, and nothing next to them", () => {
+  const origin: EgressPolicy = { allowHosts: ["http://127.0.0.1:9999"] };
+  assert.ok(checkUrl("http://127.0.0.1:9999/x", origin).allowed);
+  assert.ok(checkUrl("http://2130706433:9999/x", origin).allowed, "origins are normalised like URLs");
+  assert.equal(checkUrl("http://127.0.0.1:9998/", origin).allowed, false, "another port");
+  assert.equal(checkUrl("https://127.0.0.1:9999/", origin).allowed, false, "another scheme");
+  assert.equal(checkUrl("http://u:p@127.0.0.1:9999/", origin).allowed, false, "credentials stay refused");
+
+  const host: EgressPolicy = { allowHosts: ["10.0.0.7", "*.cluster.local", " Metadata.Google.Internal "] };
+  assert.ok(checkUrl("https://10.0.0.7/", host).allowed);
+  assert.ok(checkUrl("https://012.0.0.7:8443/", host).allowed, "octal spelling of the listed address");
+  assert.equal(checkUrl("https://10.0.0.8/", host).allowed, false);
+  assert.equal(checkUrl("http://10.0.0.7/", host).allowed, false, "host entries are https only");
+  assert.ok(checkUrl("http://10.0.0.7/", { ...host, allowHttp: true }).allowed);
+  assert.ok(checkUrl("https://api.ns.svc.cluster.local/", host).allowed);
+  assert.equal(checkUrl("https://cluster.local/", host).allowed, false, "a wildcard covers subdomains only");
+  assert.equal(checkUrl("https://evilcluster.local/", host).allowed, false);
+  assert.ok(checkUrl("https://metadata.google.internal/", host).allowed, "an explicit entry wins");
+
+  const port: EgressPolicy = { allowHosts: ["10.0.0.7:8443"] };
+  assert.ok(checkUrl("https://10.0.0.7:8443/", port).allowed);
+  assert.equal(checkUrl("https://10.0.0.7/", port).allowed, false);
+});
+
+Deno.test("allowHttp opens http: to public hosts only; allowCredentials opens user:password@", () => {
+  assert.ok(checkUrl("http://example.com/", { allowHttp: true }).allowed);
+  assert.equal(checkUrl("http://127.0.0.1/", { allowHttp: true }).allowed, false);
+  assert.ok(checkUrl("https://u:p@example.com/", { allowCredentials: true }).allowed);
+});
+
+Deno.test("DNS answers in every textual form are classified (resolveHost results)", () => {
+  const kind = (text: string) => classifyIpAddress(text)?.kind;
+  assert.equal(kind("::ffff:127.0.0.1"), "reserved");
+  assert.equal(kind("0:0:0:0:0:ffff:7f00:1"), "reserved");
+  assert.equal(kind("::1"), "local");
+  assert.equal(kind("fd00:ec2:0:0:0:0:0:254"), "metadata");
+  assert.equal(kind("1:2:3:4:5:6:7:8:9"), "reserved", "unparsable IPv6 is never public");
+  assert.equal(kind("2606:4700::1111"), "public");
+  assert.equal(kind("93.184.216.34"), "public");
+  assert.equal(kind("example.com"), undefined);
+});
+
+/** A transport that answers from a table and records each request. */
+function scriptedTransport(routes: Record<string, (request: Request) => Response>) {
+  const requests: Request[] = [];
+  const transport = (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    requests.push(request);
+    const route = routes[request.url];
+    return Promise.resolve(route ? route(request) : new Response("no route", { status: 404 }));
+  };
+  return { requests, transport: transport as typeof fetch };
+}
+
+const redirect = (location: string, status = 302) => () => new Response(null, { status, headers: { location } });
+
+Deno.test("SSRF: guardedFetch refuses before sending anything", async () => {
+  const { requests, transport } = scriptedTransport({});
+  for (const [, url] of ATTACKS) {
+    await assert.rejects(guardedFetch(url, {}, {}, transport), EgressError);
+  }
+  assert.equal(requests.length, 0);
+});
+
+Deno.test("SSRF: a redirect to loopback or metadata is not followed (each hop is re-checked)", async () => {
+  for (const target of ["http://127.0.0.1/", "https://127.1/", "https://[::1]/", "https://169.254.169.254/"]) {
+    const { requests, transport } = scriptedTransport({ "https://public.example/": redirect(target) });
+    const error = await guardedFetch("https://public.example/", {}, {}, transport).catch((e) => e);
+    assert.ok(error instanceof EgressError, String(error));
+    assert.equal(error.code, "url_not_allowed");
+    assert.deepEqual(requests.map((r) => [r.url, r.redirect]), [["https://public.example/", "manual"]]);
+  }
+});
+
+Deno.test("guardedFetch follows checked redirects like fetch, up to maxRedirects", async () => {
+  const { requests, transport } = scriptedTransport({
+    "https://a.example/start": redirect("/second", 307),
+    "https://a.example/second": redirect("https://b.example/third", 308),
+    "https://b.example/third": redirect("https://c.example/end", 303),
+    "https://c.example/end": (request) => new Response(`${request.method} ${request.headers.get("authorization")}`),
+  });
+  const init = { method: "POST", body: "payload", headers: { Authorization: "Bearer t", "Content-Type": "text/x" } };
+  const response = await guardedFetch("https://a.example/start", init, {}, transport);
+  assert.equal(await response.text(), "GET null", "303 continues as GET; the token stays with its origin");
+  assert.deepEqual(requests.map((r) => [r.method, r.url]), [
+    ["POST", "https://a.example/start"],
+    ["POST", "https://a.example/second"],
+    ["POST", "https://b.example/third"],
+    ["GET", "https://c.example/end"],
+  ]);
+  assert.equal(await requests[1].text(), "payload", "307 resends the body");
+  assert.equal(requests[1].headers.get("authorization"), "Bearer t", "same origin keeps the token");
+  assert.equal(requests[2].headers.get("authorization"), null, "a cross-origin hop drops the token");
+
+  await assert.rejects(guardedFetch("https://a.example/start", init, { maxRedirects: 2 }, transport), /more than 2/);
+  await assert.rejects(guardedFetch("https://a.example/start", {}, { maxRedirects: 0 }, transport), EgressError);
+  const manual = await guardedFetch("https://a.example/start", { redirect: "manual" }, {}, transport);
+  assert.equal(manual.status, 307);
+  await assert.rejects(guardedFetch("https://a.example/start", { redirect: "error" }, {}, transport), TypeError);
+});
+
+Deno.test("SSRF: a public name that resolves to a private address is refused when resolveHost is given", async () => {
+  const dns: Record<string, string[]> = {
+    "127.0.0.1.nip.io": ["127.0.0.1"],
+    "mixed.example": ["93.184.216.34", "10.0.0.1"],
+    "v6.example": ["::ffff:169.254.169.254"],
+    "public.example": ["93.184.216.34", "2606:2800:220:1::1"],
+  };
+  const policy: EgressPolicy = {
+    resolveHost: (name) => dns[name] ? Promise.resolve(dns[name]) : Promise.reject(new Error("NXDOMAIN")),
+  };
+  const { requests, transport } = scriptedTransport({ "https://public.example/": () => new Response("ok") });
+  for (
+    const url of ["https://127.0.0.1.nip.io/", "https://mixed.example/", "https://v6.example/", "https://nx.example/"]
+  ) {
+    await assert.rejects(guardedFetch(url, {}, policy, transport), EgressError, url);
+  }
+  assert.equal(requests.length, 0);
+  assert.equal(await (await guardedFetch("https://public.example/", {}, policy, transport)).text(), "ok");
+  const local = { ...policy, allowPrivateNetwork: true };
+  assert.equal(await (await guardedFetch("https://public.example/", {}, local, transport)).text(), "ok");
+  const dev = await guardedFetch("https://127.0.0.1.nip.io/", {}, local, transport);
+  assert.equal(dev.status, 404, "in local development a name resolving to loopback is fetched");
+  await dev.body?.cancel();
+});
