@@ -14,6 +14,10 @@ export interface ServerEnv {
   SMOLSTEP_LOCK_TTL_MS?: string;
   /** First retry delay of background steps and callbacks (ms; default 1000). */
   SMOLSTEP_RETRY_DELAY_MS?: string;
+  /** `1`: callbacks and image URLs may also reach http: and loopback / private hosts (local development only). */
+  SMOLSTEP_EGRESS_ALLOW_PRIVATE?: string;
+  /** Comma-separated hosts (`api.internal`, `*.corp.example`, `10.0.0.7`) or origins allowed regardless. */
+  SMOLSTEP_EGRESS_ALLOW_HOSTS?: string;
 }
 
 /**
@@ -47,6 +51,7 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
   const apiKeys = env.SMOLSTEP_API_KEYS?.split(",").map((key) => key.trim()).filter(Boolean);
   const origins = env.SMOLSTEP_CORS_ORIGINS?.split(",").map((origin) => origin.trim()).filter(Boolean);
   const webhookSecret = env.SMOLSTEP_WEBHOOK_SECRET || undefined;
+  const allowHosts = env.SMOLSTEP_EGRESS_ALLOW_HOSTS?.split(",").map((host) => host.trim()).filter(Boolean);
   return {
     secret: env.SMOLSTEP_SECRET,
     apiKeys: apiKeys?.length ? apiKeys : undefined,
@@ -55,5 +60,6 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
     webhooks: webhookSecret ? Object.fromEntries(agentNames.map((name) => [name, exampleWebhook()])) : undefined,
     lockTtlMs: number(env.SMOLSTEP_LOCK_TTL_MS),
     retryDelayMs: number(env.SMOLSTEP_RETRY_DELAY_MS),
+    egress: { allowPrivateNetwork: /^(1|true)$/i.test(env.SMOLSTEP_EGRESS_ALLOW_PRIVATE ?? ""), allowHosts },
   };
 }
