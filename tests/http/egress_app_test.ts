@@ -11,6 +11,7 @@ import {
   ToolCallingAgent,
 } from "../../lib/mod.ts";
 import { serverOptions } from "../../functions/server_options.ts";
+import { startCallbackReceiver } from "../support/callback_receiver.ts";
 import { apiClient } from "../support/http_client.ts";
 import { SSRF_ATTACKS } from "../support/ssrf_urls.ts";
 
@@ -60,24 +61,6 @@ function serve(options: Partial<AppOptions> = {}) {
   };
 }
 
-/** A loopback server that counts requests per path; `respond` decides the answer. */
-function countingServer(respond: (url: URL) => Response = () => new Response(null, { status: 204 })) {
-  const hits: string[] = [];
-  const bodies: string[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
-    hits.push(new URL(request.url).pathname);
-    bodies.push(await request.text());
-    return respond(new URL(request.url));
-  });
-  return {
-    hits,
-    bodies,
-    port: server.addr.port,
-    url: `http://127.0.0.1:${server.addr.port}`,
-    close: () => server.shutdown(),
-  };
-}
-
 Deno.test("SSRF: run creation refuses each attack callbackUrl with 400 url_not_allowed and writes nothing", async (t) => {
   const app = serve();
   try {
@@ -117,7 +100,7 @@ Deno.test("SSRF: image URLs naming internal hosts are refused with 400 url_not_a
 });
 
 Deno.test("SSRF: a callback to an allowed URL that redirects to loopback is not followed, nor retried", async () => {
-  const secret = countingServer();
+  const secret = startCallbackReceiver();
   const targets: Record<string, string> = {
     "/to-ip": `http://127.0.0.1:${secret.port}/`,
     "/to-name": `http://localhost:${secret.port}/`,
@@ -125,7 +108,7 @@ Deno.test("SSRF: a callback to an allowed URL that redirects to loopback is not 
     "/to-mapped": `http://[::ffff:127.0.0.1]:${secret.port}/`,
     "/to-metadata": "http://169.254.169.254/latest/meta-data/",
   };
-  const redirector = countingServer((url) =>
+  const redirector = startCallbackReceiver((url) =>
     new Response(null, { status: url.pathname === "/to-ip" ? 307 : 302, headers: { Location: targets[url.pathname] } })
   );
   // The deployer allows the redirector's origin only (http allowed, to prove the hop is refused for its host).
@@ -149,7 +132,7 @@ Deno.test("SSRF: a callback to an allowed URL that redirects to loopback is not 
 });
 
 Deno.test("SSRF: a stored callbackUrl is checked again at delivery (the policy may have changed)", async () => {
-  const receiver = countingServer();
+  const receiver = startCallbackReceiver();
   const store = new MemoryStore();
   const runs = new RunService(store);
   const queue = new InProcessQueue();
@@ -173,7 +156,7 @@ Deno.test("SSRF: a stored callbackUrl is checked again at delivery (the policy m
 });
 
 Deno.test("local-development opt-in: background callbacks are delivered to loopback", async () => {
-  const receiver = countingServer();
+  const receiver = startCallbackReceiver();
   const app = serve({ egress: { allowPrivateNetwork: true } });
   try {
     const callbackUrl = `${receiver.url}/hook`;
