@@ -1,4 +1,4 @@
-import type { WebhookConfig } from "../lib/mod.ts";
+import type { EgressPolicy, WebhookConfig } from "../lib/mod.ts";
 
 /** Server settings shared by both entries, read from the environment. */
 export interface ServerEnv {
@@ -52,6 +52,10 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
   const origins = env.SMOLSTEP_CORS_ORIGINS?.split(",").map((origin) => origin.trim()).filter(Boolean);
   const webhookSecret = env.SMOLSTEP_WEBHOOK_SECRET || undefined;
   const allowHosts = env.SMOLSTEP_EGRESS_ALLOW_HOSTS?.split(",").map((host) => host.trim()).filter(Boolean);
+  const egress: EgressPolicy = {
+    allowPrivateNetwork: /^(1|true)$/i.test(env.SMOLSTEP_EGRESS_ALLOW_PRIVATE ?? ""),
+    allowHosts,
+  };
   return {
     secret: env.SMOLSTEP_SECRET,
     apiKeys: apiKeys?.length ? apiKeys : undefined,
@@ -60,6 +64,6 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
     webhooks: webhookSecret ? Object.fromEntries(agentNames.map((name) => [name, exampleWebhook()])) : undefined,
     lockTtlMs: number(env.SMOLSTEP_LOCK_TTL_MS),
     retryDelayMs: number(env.SMOLSTEP_RETRY_DELAY_MS),
-    egress: { allowPrivateNetwork: /^(1|true)$/i.test(env.SMOLSTEP_EGRESS_ALLOW_PRIVATE ?? ""), allowHosts },
+    egress,
   };
 }
