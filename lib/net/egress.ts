@@ -97,7 +97,8 @@ export function assertUrlAllowed(input: string | URL, policy: EgressPolicy = {})
  * `fetch` for URLs from outside: the URL and every redirect hop are checked against the policy (and resolved with
  * `policy.resolveHost` when given). Throws `EgressError` for a refused URL or hop, or past `maxRedirects`.
  * `init.redirect: "manual"` returns the first 3xx as it is; `"error"` throws on one. A redirect that would resend a
- * streamed body is returned as it is (a stream cannot be sent twice). `transport` performs each hop (default: global `fetch`).
+ * streamed body is returned as it is (a stream cannot be sent twice). `transport` performs each hop (default: the
+ * global `fetch`).
  */
 export async function guardedFetch(
   input: string | URL,

@@ -4,9 +4,10 @@
  * can read and pass on to the next tool; bytes never go into text.
  *
  * Bytes that are not in hand are loaded on demand with `await media.bytes()`: a ref through a `BlobStorage`
- * (given to the constructor or to the call), a URL through the egress guard (`guardedFetch`: public https hosts only
- * unless `egress` says otherwise, redirects re-checked, at most the blob size limit read). `toRaw()` is the synchronous view of what is
- * in hand and throws when nothing is. `store()` puts the bytes into a `BlobStorage` and remembers the ref.
+ * (given to the constructor or to the call), a URL through the egress guard (`guardedFetch`: public https hosts
+ * only unless `egress` says otherwise, each redirect re-checked, at most the blob size limit read). `toRaw()` is
+ * the synchronous view of what is in hand and throws when nothing is. `store()` puts the bytes into a
+ * `BlobStorage` and remembers the ref.
  */
 
 import { type EgressPolicy, guardedFetch } from "../net/egress.ts";
