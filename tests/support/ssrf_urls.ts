@@ -24,6 +24,8 @@ export const SSRF_ATTACKS: Array<[attack: string, url: string, reason: string]> 
   ["localhost", "https://localhost/", "localhost"],
   ["uppercase localhost", "https://LOCALHOST/", "localhost"],
   ["trailing-dot localhost", "https://localhost./", "localhost"],
+  ["double-trailing-dot localhost", "https://localhost../", "localhost"],
+  ["double-trailing-dot loopback", "https://127.0.0.1../", "numeric host"],
   ["subdomain of localhost", "https://evil.localhost/", "localhost"],
   ["percent-encoded localhost", "https://%6c%6fcalhost/", "localhost"],
   ["IDN-mapped localhost", "https://\u24dbocalhost/", "localhost"],
