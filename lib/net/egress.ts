@@ -22,7 +22,7 @@ import { classifyHostName } from "./host_name.ts";
 export interface EgressPolicy {
   /**
    * Allowed regardless of the address rules: host names or IP addresses (`"api.internal.example"`,
-   * `"*.corp.example"` for its subdomains, `"10.0.0.7"`, `"[fd00::7]"`; https only unless `allowHttp`), or
+   * `"*.corp.example"` for its subdomains, `"10.0.0.7"`, `"fd00::7"`; https only unless `allowHttp`), or
    * origins (`"http://10.0.0.7:8080"`: exactly that scheme, host and port). Entries are normalised like URLs.
    */
   allowHosts?: readonly string[];
@@ -155,7 +155,9 @@ function allowlistMatch(url: URL, entries: readonly string[]): "origin" | "host"
       continue;
     }
     const wildcard = trimmed.startsWith("*.");
-    const pattern = parseOrNull(`https://${wildcard ? trimmed.slice(2) : trimmed}`);
+    const bare = wildcard ? trimmed.slice(2) : trimmed;
+    const bracketed = !bare.startsWith("[") && bare.split(":").length > 2 ? `[${bare}]` : bare; // a bare IPv6
+    const pattern = parseOrNull(`https://${bracketed}`);
     if (!pattern || (pattern.port && pattern.port !== url.port)) continue;
     const [want, have] = [trimDots(pattern.hostname), trimDots(url.hostname)];
     if (wildcard ? have.endsWith(`.${want}`) : have === want) host = true;

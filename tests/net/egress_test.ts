@@ -114,6 +114,11 @@ Deno.test("allowHosts admits listed hosts and origins, and nothing next to them"
   assert.equal(checkUrl("https://evilcluster.local/", host).allowed, false);
   assert.ok(checkUrl("https://metadata.google.internal/", host).allowed, "an explicit entry wins");
 
+  const v6: EgressPolicy = { allowHosts: ["fd00::7", "[fd00::8]"] };
+  assert.ok(checkUrl("https://[fd00:0::7]/", v6).allowed, "a bare IPv6 entry");
+  assert.ok(checkUrl("https://[fd00::8]:8443/", v6).allowed, "a bracketed IPv6 entry");
+  assert.equal(checkUrl("https://[fd00::9]/", v6).allowed, false);
+
   const port: EgressPolicy = { allowHosts: ["10.0.0.7:8443"] };
   assert.ok(checkUrl("https://10.0.0.7:8443/", port).allowed);
   assert.equal(checkUrl("https://10.0.0.7/", port).allowed, false);
