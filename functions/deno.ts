@@ -3,6 +3,7 @@
  * Deno KV queue. Local: `deno task start`.
  */
 import { createSmolstep } from "../lib/mod.ts";
+import { denoResolveHost } from "../lib/adapters/deno/deno_resolve_host.ts";
 import { createDenoQuickJSExecutor } from "../lib/executors/quickjs_wasm_deno.ts";
 import { DenoKvQueue } from "../lib/runs/deno_kv_queue.ts";
 import { DenoKvStore } from "../lib/stores/deno_kv_store.ts";
@@ -13,6 +14,8 @@ const env = Deno.env.toObject();
 const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);
 const agents = createAgents(env, { executor: createDenoQuickJSExecutor() });
 const options = serverOptions(env, Object.keys(agents));
+// Opt-in: look callback and media host names up first, refusing names that point at private addresses.
+if (env.SMOLSTEP_EGRESS_RESOLVE_DNS === "1") options.egress.resolveHost = denoResolveHost();
 if (!options.secret) {
   options.secret = crypto.randomUUID() + crypto.randomUUID();
   console.warn("SMOLSTEP_SECRET is not set: stateless tokens are signed with a random key and die with this process.");

@@ -1,4 +1,10 @@
-import { InvalidInputError, WEBHOOK_SCHEME_NAMES, type WebhookConfig, type WebhookSchemeName } from "../lib/mod.ts";
+import {
+  type EgressPolicy,
+  InvalidInputError,
+  WEBHOOK_SCHEME_NAMES,
+  type WebhookConfig,
+  type WebhookSchemeName,
+} from "../lib/mod.ts";
 
 /** Server settings shared by both entries, read from the environment. */
 export interface ServerEnv {
@@ -16,6 +22,10 @@ export interface ServerEnv {
   SMOLSTEP_LOCK_TTL_MS?: string;
   /** First retry delay of background steps and callbacks (ms; default 1000). */
   SMOLSTEP_RETRY_DELAY_MS?: string;
+  /** `1`: callbacks and image URLs may also reach http: and loopback / private hosts (local development only). */
+  SMOLSTEP_EGRESS_ALLOW_PRIVATE?: string;
+  /** Comma-separated hosts (`api.internal`, `*.corp.example`, `10.0.0.7`) or origins allowed regardless. */
+  SMOLSTEP_EGRESS_ALLOW_HOSTS?: string;
 }
 
 /**
@@ -67,6 +77,11 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
   const origins = env.SMOLSTEP_CORS_ORIGINS?.split(",").map((origin) => origin.trim()).filter(Boolean);
   const webhookSecret = env.SMOLSTEP_WEBHOOK_SECRET || undefined;
   const schemes = webhookSchemes(env.SMOLSTEP_WEBHOOK_SCHEMES);
+  const allowHosts = env.SMOLSTEP_EGRESS_ALLOW_HOSTS?.split(",").map((host) => host.trim()).filter(Boolean);
+  const egress: EgressPolicy = {
+    allowPrivateNetwork: /^(1|true)$/i.test(env.SMOLSTEP_EGRESS_ALLOW_PRIVATE ?? ""),
+    allowHosts,
+  };
   return {
     secret: env.SMOLSTEP_SECRET,
     apiKeys: apiKeys?.length ? apiKeys : undefined,
@@ -75,5 +90,6 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
     webhooks: webhookSecret ? Object.fromEntries(agentNames.map((name) => [name, exampleWebhook(schemes)])) : undefined,
     lockTtlMs: number(env.SMOLSTEP_LOCK_TTL_MS),
     retryDelayMs: number(env.SMOLSTEP_RETRY_DELAY_MS),
+    egress,
   };
 }

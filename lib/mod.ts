@@ -110,6 +110,11 @@ export type { WorkersQueue } from "./runs/cloudflare_queue.ts";
 export { BackgroundRunner } from "./runs/background_runner.ts";
 export { signPayload, verifyPayload } from "./runs/hmac_signature.ts";
 
+// Egress (every server-side fetch of a URL from outside)
+export { assertUrlAllowed, checkUrl, EgressError, guardedFetch } from "./net/egress.ts";
+export type { EgressPolicy, UrlCheck } from "./net/egress.ts";
+export { BodyTooLargeError, readBodyCapped } from "./net/read_body.ts";
+
 // HTTP
 export { createApp, createSmolstep, DEFAULT_MAX_BODY_BYTES } from "./http/app.ts";
 export type { AppOptions, Smolstep } from "./http/app.ts";

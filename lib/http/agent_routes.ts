@@ -38,6 +38,9 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     if (body.callbackUrl && !body.background) {
       throw new HttpError(400, "invalid_request", "callbackUrl needs background: true.");
     }
+    if (body.callbackUrl) ctx.requireAllowedUrl("callbackUrl", body.callbackUrl);
+    // https: images are fetched by the model server, which may sit inside the deployer's network.
+    for (const image of body.images ?? []) if (!image.startsWith("data:")) ctx.requireAllowedUrl("images", image);
     const state = agent.start(body.task, {
       maxSteps: body.maxSteps ?? body.maxIterations,
       additionalArgs: body.additionalArgs,

@@ -1,5 +1,7 @@
 import type { cors } from "hono/cors";
 import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
+import { ConfigurationError } from "../errors.ts";
+import { checkUrl, type EgressPolicy } from "../net/egress.ts";
 import { BackgroundRunner } from "../runs/background_runner.ts";
 import type { RunQueue } from "../runs/run_queue.ts";
 import { RunService } from "../runs/run_service.ts";
@@ -49,6 +51,11 @@ export interface AppOptions {
   retryDelayMs?: number;
   /** Server-Sent Events of `GET /v1/runs/{runId}/events`. */
   events?: EventStreamOptions;
+  /**
+   * Which URLs from outside the server may fetch (run callbacks, image URLs). Default: public https hosts only;
+   * `{ allowPrivateNetwork: true }` for local development, `allowHosts` for internal services.
+   */
+  egress?: EgressPolicy;
 }
 
 /** What the route modules share: the options and the services built from them. */
@@ -75,8 +82,21 @@ export class AppContext {
         callbackSecret: options.webhookSecret,
         maxAttempts: options.maxAttempts,
         retryDelayMs: options.retryDelayMs,
+        egress: options.egress,
       })
       : undefined;
+    for (const [name, config] of Object.entries(options.webhooks ?? {})) {
+      const check = config.callbackUrl ? checkUrl(config.callbackUrl, options.egress) : undefined;
+      if (check && !check.allowed) {
+        throw new ConfigurationError(`webhooks.${name}.callbackUrl is refused by the egress policy (${check.reason}).`);
+      }
+    }
+  }
+
+  /** 400 `url_not_allowed` when the egress policy refuses a URL a request asks the server to fetch. */
+  requireAllowedUrl(field: string, url: string): void {
+    const check = checkUrl(url, this.options.egress);
+    if (!check.allowed) throw new HttpError(400, "url_not_allowed", `${field} is not allowed: ${check.reason}.`);
   }
 
   agent(name: string): MultiStepAgent {

@@ -1,5 +1,6 @@
 import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { AgentGenerationError, ConfigurationError } from "../errors.ts";
+import { EgressError, type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
 import { RunError, type RunRecord, type RunService } from "./run_service.ts";
@@ -14,6 +15,8 @@ export interface BackgroundOptions {
   maxAttempts?: number;
   /** First retry delay; doubles per attempt (default 1000 ms). */
   retryDelayMs?: number;
+  /** Which callback URLs may be called, checked again at each delivery (default: public https hosts only). */
+  egress?: EgressPolicy;
   fetch?: typeof fetch;
 }
 
@@ -127,10 +130,16 @@ export class BackgroundRunner {
     };
     let ok = false;
     try {
-      const response = await (this.#options.fetch ?? fetch)(callbackUrl, { method: "POST", headers, body });
+      const init = { method: "POST", headers, body };
+      const response = await guardedFetch(callbackUrl, init, this.#options.egress, this.#options.fetch);
       await response.body?.cancel();
       ok = response.ok;
-    } catch {
+    } catch (error) {
+      // A refused URL (or redirect hop) stays refused: not retried.
+      if (error instanceof EgressError) {
+        console.warn(`smolstep: callback of run ${record.runId} not sent: ${error.message}`);
+        return;
+      }
       ok = false;
     }
     if (!ok && message.attempt < this.#maxAttempts) {

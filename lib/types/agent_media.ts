@@ -4,10 +4,14 @@
  * can read and pass on to the next tool; bytes never go into text.
  *
  * Bytes that are not in hand are loaded on demand with `await media.bytes()`: a ref through a `BlobStorage`
- * (given to the constructor or to the call), a URL with `fetch`. `toRaw()` is the synchronous view of what is
- * in hand and throws when nothing is. `store()` puts the bytes into a `BlobStorage` and remembers the ref.
+ * (given to the constructor or to the call), a URL through the egress guard (`guardedFetch`: public https hosts
+ * only unless `egress` says otherwise, each redirect re-checked, at most the blob size limit read). `toRaw()` is
+ * the synchronous view of what is in hand and throws when nothing is. `store()` puts the bytes into a
+ * `BlobStorage` and remembers the ref.
  */
 
+import { type EgressPolicy, guardedFetch } from "../net/egress.ts";
+import { BodyTooLargeError, readBodyCapped } from "../net/read_body.ts";
 import { type BlobStorage, resolveRef } from "../stores/blob_store.ts";
 import {
   BlobError,
@@ -20,6 +24,7 @@ import {
   parseBlobRef,
   parseDataUrl,
   toDataUrl,
+  tooLarge,
 } from "./blob_ref.ts";
 import { sniffMediaType } from "./media_type.ts";
 import { writeFileBytes } from "./save_file.ts";
@@ -32,6 +37,8 @@ export interface MediaOptions {
   mimeType?: string;
   /** Store to resolve a ref from and to `store()` bytes into, unless a call passes another. */
   blobs?: BlobStorage;
+  /** Which URLs `bytes()` may fetch (default: public https hosts only; see `EgressPolicy`). */
+  egress?: EgressPolicy;
 }
 
 export abstract class AgentMedia {
@@ -40,6 +47,7 @@ export abstract class AgentMedia {
   #url: string | undefined;
   #mimeType: string | undefined;
   #blobs: BlobStorage | undefined;
+  #egress: EgressPolicy | undefined;
   readonly #defaultType: string;
   readonly #label: string;
 
@@ -47,9 +55,11 @@ export abstract class AgentMedia {
     this.#defaultType = defaultType;
     this.#label = label;
     this.#blobs = options.blobs;
+    this.#egress = options.egress;
     if (value instanceof AgentMedia) {
       [this.#bytes, this.#ref, this.#url, this.#mimeType] = [value.#bytes, value.#ref, value.#url, value.#mimeType];
       this.#blobs ??= value.#blobs;
+      this.#egress ??= value.#egress;
     } else if (value instanceof Uint8Array) {
       this.#bytes = value;
     } else if (value instanceof ArrayBuffer) {
@@ -108,12 +118,15 @@ export abstract class AgentMedia {
       if (content.mimeType !== "application/octet-stream") this.#mimeType ??= content.mimeType;
       return content.bytes;
     }
-    const response = await fetch(this.#url!);
+    const response = await guardedFetch(this.#url!, {}, this.#egress);
     if (!response.ok) {
       await response.body?.cancel();
       throw new Error(`${this.#label}: fetching ${clip(this.#url!)} answered ${response.status}`);
     }
-    this.#bytes = new Uint8Array(await response.arrayBuffer());
+    const maxBytes = (blobs ?? this.#blobs)?.maxBytes ?? MAX_BLOB_BYTES;
+    this.#bytes = await readBodyCapped(response, maxBytes).catch((error) => {
+      throw error instanceof BodyTooLargeError ? tooLarge(clip(this.#url!), error.size, maxBytes) : error;
+    });
     const header = normalizeMimeType(response.headers.get("content-type") ?? "");
     this.#mimeType ??= sniffMediaType(this.#bytes) ?? header;
     return this.#bytes;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { startCallbackReceiver } from "../support/callback_receiver.ts";
 import { startDenoEntry } from "../support/deno_entry.ts";
 import { apiClient } from "../support/http_client.ts";
 import { scriptCalculation } from "../support/run_scenarios.ts";
@@ -40,6 +41,8 @@ Deno.test("Deno entry: durable background runs on the Deno KV queue", async (t) 
     SMOLSTEP_KV_PATH: kvPath,
     SMOLSTEP_LOCK_TTL_MS: "1000",
     SMOLSTEP_RETRY_DELAY_MS: "50",
+    // Result callbacks go to a loopback receiver: the local-development egress opt-in.
+    SMOLSTEP_EGRESS_ALLOW_PRIVATE: "1",
   };
   let server = await startDenoEntry(env);
   try {
@@ -98,6 +101,27 @@ Deno.test("Deno entry: durable background runs on the Deno KV queue", async (t) 
       assert.deepEqual([invalid.status, invalid.body.error.code], [400, "invalid_payload"]);
       const huge = await hook(server.url, { task: "x".repeat(1024 * 1024) }, "z");
       assert.equal(huge.status, 413);
+    });
+
+    await t.step("with SMOLSTEP_EGRESS_ALLOW_PRIVATE=1 the result callback reaches a loopback receiver", async () => {
+      const receiver = startCallbackReceiver();
+      try {
+        model.enqueue(toolCallReply("final_answer", { answer: "called back" }));
+        const callbackUrl = `${receiver.url}/done`;
+        const api = apiClient(server.url);
+        const started = await api.post("/v1/agents/assistant/runs", { task: "x", background: true, callbackUrl });
+        assert.equal(started.status, 201, JSON.stringify(started.body));
+        await receiver.waitForHits(1);
+        assert.equal(JSON.parse(receiver.bodies[0]).finalAnswer, "called back");
+        const metadata = await api.post("/v1/agents/assistant/runs", {
+          task: "x",
+          background: true,
+          callbackUrl: "http://169.254.169.254/latest/meta-data/",
+        });
+        assert.deepEqual([metadata.status, metadata.body.error?.code], [400, "url_not_allowed"], "never metadata");
+      } finally {
+        await receiver.close();
+      }
     });
   } finally {
     await server.kill();

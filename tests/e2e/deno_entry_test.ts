@@ -66,6 +66,17 @@ Deno.test("Deno entry (functions/deno.ts) end to end", async (t) => {
       assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
       assert.equal(resumed.body.finalAnswer, "fine");
     });
+
+    await t.step(
+      "SSRF: without the egress opt-in, loopback and metadata callbackUrls are 400 url_not_allowed",
+      async () => {
+        const api = apiClient(server.url);
+        for (const callbackUrl of ["http://127.0.0.1:9/done", "https://2130706433/", "https://169.254.169.254/"]) {
+          const refused = await api.post("/v1/agents/assistant/runs", { task: "x", background: true, callbackUrl });
+          assert.deepEqual([refused.status, refused.body.error?.code], [400, "url_not_allowed"], callbackUrl);
+        }
+      },
+    );
   } finally {
     await server.kill();
     await model.close();

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { startCallbackReceiver } from "../support/callback_receiver.ts";
 import { apiClient } from "../support/http_client.ts";
 import { scriptCalculation } from "../support/run_scenarios.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
@@ -18,6 +19,8 @@ Deno.test("Workers entry: durable runs in workerd (Durable Object store, Cloudfl
       SMOLSTEP_SECRET: "worker-durable-secret-0123456789",
       SMOLSTEP_WEBHOOK_SECRET: HOOK_SECRET,
       SMOLSTEP_LOCK_TTL_MS: "2000",
+      // Result callbacks go to loopback receivers: the local-development egress opt-in.
+      SMOLSTEP_EGRESS_ALLOW_PRIVATE: "1",
     },
   });
   const api = apiClient(worker.url);
@@ -87,6 +90,38 @@ Deno.test("Workers entry: durable runs in workerd (Durable Object store, Cloudfl
       assert.equal((await api.get(`/v1/runs/${run.runId}`)).body.steps.length, steps, "no step after cancel");
       model.setHandler(undefined);
     });
+
+    await t.step(
+      "callbacks in workerd: delivered to loopback (opt-in); a redirect to a refused host is not followed",
+      async () => {
+        model.reset();
+        model.setHandler(() => toolCallReply("final_answer", { answer: "from workerd" }));
+        const secret = startCallbackReceiver();
+        // [::ffff:127.0.0.1] reaches the same loopback server, and stays refused even with the opt-in.
+        const target = `http://[::ffff:127.0.0.1]:${secret.port}/stolen`;
+        const receiver = startCallbackReceiver((url) =>
+          url.pathname === "/redirect"
+            ? new Response(null, { status: 307, headers: { Location: target } })
+            : new Response(null, { status: 204 })
+        );
+        try {
+          for (const path of ["/done", "/redirect"]) {
+            const callbackUrl = `${receiver.url}${path}`;
+            const started = await api.post("/v1/agents/assistant/runs", { task: "x", background: true, callbackUrl });
+            assert.equal(started.status, 201, JSON.stringify(started.body));
+          }
+          await receiver.waitForHits(2);
+          assert.equal(JSON.parse(receiver.bodies[receiver.hits.indexOf("/done")]).finalAnswer, "from workerd");
+          await new Promise((resolve) => setTimeout(resolve, 2500)); // a retry would come after 1 s
+          assert.deepEqual(receiver.hits.sort(), ["/done", "/redirect"], "the refused redirect was not retried");
+          assert.deepEqual(secret.hits, [], "the redirect target was never reached");
+          assert.match(worker.logs(), /callback of run \S+ not sent: URL not allowed \(\S+ is IPv4-mapped IPv6/);
+        } finally {
+          model.setHandler(undefined);
+          await Promise.all([receiver.close(), secret.close()]);
+        }
+      },
+    );
   } catch (error) {
     console.error(worker.logs().slice(-4000));
     throw error;

@@ -40,6 +40,8 @@ Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t
     store: new MemoryStore(),
     webhookSecret: HOOK_SECRET,
     webhooks: { assistant: { task: "Issue opened: {{issue.title}} (by {{issue.user.login}})", callbackUrl } },
+    // The callback receiver is on loopback: the local-development egress opt-in.
+    egress: { allowPrivateNetwork: true },
   });
 
   try {

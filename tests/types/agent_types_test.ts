@@ -14,6 +14,7 @@ import {
   wrapToolOutput,
 } from "../../lib/types/agent_types.ts";
 import { bytesToBase64 } from "../../lib/types/blob_ref.ts";
+import { EgressError } from "../../lib/net/egress.ts";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 7, 7, 7]);
 const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
@@ -82,19 +83,51 @@ Deno.test("AgentImage", async (t) => {
     assert.equal(String(remote), "https://example.invalid/cat.png");
   });
 
-  await t.step("an http(s): URL is fetched on bytes()", async () => {
+  await t.step("an http(s): URL is fetched on bytes() (loopback through the local-network opt-in)", async () => {
     const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, (request) => {
       if (new URL(request.url).pathname === "/cat.jpg") return new Response(JPEG);
+      if (new URL(request.url).pathname === "/huge.png") return new Response(new Uint8Array(2048));
       return new Response("nope", { status: 404 });
     });
     try {
       const base = `http://127.0.0.1:${server.addr.port}`;
-      const image = new AgentImage(`${base}/cat.jpg`);
+      const egress = { allowPrivateNetwork: true };
+      const image = new AgentImage(`${base}/cat.jpg`, { egress });
       assert.deepEqual(await image.bytes(), JPEG);
       assert.equal(image.mimeType, "image/jpeg");
-      await assert.rejects(new AgentImage(`${base}/missing.png`).bytes(), /answered 404/);
+      assert.deepEqual(await new AgentImage(image).bytes(), JPEG, "a copy keeps the policy");
+      await assert.rejects(new AgentImage(`${base}/missing.png`, { egress }).bytes(), /answered 404/);
+      const huge = new AgentImage(`${base}/huge.png`, { egress });
+      await rejectsWith(huge.bytes(new MemoryBlobStore({ maxBytes: 1024 })), "too_large");
     } finally {
       await server.shutdown();
+    }
+  });
+
+  await t.step("SSRF: a media URL naming loopback, or redirecting there, is not fetched", async () => {
+    let secretHits = 0;
+    const secret = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, () => {
+      secretHits++;
+      return new Response(PNG);
+    });
+    const target = `http://127.0.0.1:${secret.addr.port}/admin.png`;
+    const redirector = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, () => {
+      return new Response(null, { status: 302, headers: { Location: target } });
+    });
+    try {
+      for (const url of [target, `http://2130706433:${secret.addr.port}/`, `http://localhost:${secret.addr.port}/`]) {
+        await assert.rejects(new AgentImage(url).bytes(), EgressError, url);
+        await assert.rejects(new AgentAudio(url).bytes(), EgressError, url);
+      }
+      // The deployer allows the redirector's origin only; its redirect to the loopback target is re-checked.
+      const egress = { allowHosts: [`http://127.0.0.1:${redirector.addr.port}`], allowHttp: true };
+      await assert.rejects(new AgentImage(`http://127.0.0.1:${redirector.addr.port}/cat.png`, { egress }).bytes(), {
+        name: "EgressError",
+        message: /loopback/,
+      });
+      assert.equal(secretHits, 0);
+    } finally {
+      await Promise.all([secret.shutdown(), redirector.shutdown()]);
     }
   });
 

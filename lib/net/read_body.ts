@@ -1,0 +1,41 @@
+/**
+ * Reads a response body into memory with a ceiling, so a URL from outside cannot make the server buffer an
+ * unbounded download. Stops reading (and cancels the stream) as soon as the ceiling is passed.
+ */
+
+/** Thrown when a body is larger than allowed; `size` is what was announced or read so far. */
+export class BodyTooLargeError extends Error {
+  override name = "BodyTooLargeError";
+  constructor(readonly size: number, readonly maxBytes: number) {
+    super(`the response body holds more than ${maxBytes} bytes (${size} seen)`);
+  }
+}
+
+export async function readBodyCapped(response: Response, maxBytes: number): Promise<Uint8Array> {
+  const announced = Number(response.headers.get("content-length"));
+  if (announced > maxBytes) {
+    await response.body?.cancel();
+    throw new BodyTooLargeError(announced, maxBytes);
+  }
+  if (!response.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new BodyTooLargeError(size, maxBytes);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
