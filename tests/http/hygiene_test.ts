@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createAgents } from "../../functions/agents.ts";
 import { type AppOptions, createApp } from "../../lib/mod.ts";
 import { corsPolicy } from "../../lib/http/cors_policy.ts";
+import { MAX_ADDITIONAL_ARGS, MAX_IMAGES } from "../../lib/http/http_schemas.ts";
 import { DEFAULT_JSON_LIMITS, parseJsonBounded } from "../../lib/http/json_limits.ts";
 import { isJsonContentType } from "../../lib/http/request_body.ts";
 import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
@@ -165,13 +166,23 @@ Deno.test("request hygiene: media types, JSON caps, CORS", async (t) => {
       assert.deepEqual([over.status, over.body.error.code], [400, "json_too_deep"]);
     });
 
-    await t.step("too many entries is 400 json_too_large; malformed JSON is 400 invalid_json", async () => {
-      const many = `{"task":"x","additionalArgs":{"list":[${"0,".repeat(DEFAULT_JSON_LIMITS.maxEntries)}0]}}`;
-      const large = await api.post("/v1/agents/assistant/runs", many);
-      assert.deepEqual([large.status, large.body.error.code], [400, "json_too_large"]);
-      const malformed = await api.post("/v1/agents/assistant/runs", '{"task": "x",');
-      assert.deepEqual([malformed.status, malformed.body.error.code], [400, "invalid_json"]);
-    });
+    await t.step(
+      "too many entries is 400 json_too_large, too many args or images 400; malformed JSON is 400 invalid_json",
+      async () => {
+        const many = `{"task":"x","additionalArgs":{"list":[${"0,".repeat(DEFAULT_JSON_LIMITS.maxEntries)}0]}}`;
+        const large = await api.post("/v1/agents/assistant/runs", many);
+        assert.deepEqual([large.status, large.body.error.code], [400, "json_too_large"]);
+        const args = Object.fromEntries(Array.from({ length: MAX_ADDITIONAL_ARGS + 1 }, (_, i) => [`a${i}`, i]));
+        for (
+          const body of [{ additionalArgs: args }, { images: Array(MAX_IMAGES + 1).fill("https://x.example/a.png") }]
+        ) {
+          const refused = await api.post("/v1/agents/assistant/runs", { task: "x", ...body });
+          assert.deepEqual([refused.status, refused.body.error.code], [400, "invalid_request"]);
+        }
+        const malformed = await api.post("/v1/agents/assistant/runs", '{"task": "x",');
+        assert.deepEqual([malformed.status, malformed.body.error.code], [400, "invalid_json"]);
+      },
+    );
 
     await t.step("preflight: client headers allowed, cached with Max-Age, methods of the API only", async () => {
       const preflight = await fetch(`${server.url}/v1/runs/${run.runId}/steps`, {
