@@ -108,12 +108,14 @@ export class RunService {
     return record;
   }
 
-  async get(runId: string): Promise<{ record: RunRecord; version: string } | null> {
+  /** `stored` is the record's text as stored, for putting it back byte for byte. */
+  async get(runId: string): Promise<{ record: RunRecord; version: string; stored: string } | null> {
     if (!/^[A-Za-z0-9-]{1,64}$/.test(runId)) return null;
     const stored = await this.#store.get(this.#key(runId));
     if (!stored) return null;
     const raw = JSON.parse(stored.value) as RunRecord;
-    return { record: { ...raw, seq: raw.seq ?? 0, state: parseAgentState(raw.state) }, version: stored.version };
+    const record = { ...raw, seq: raw.seq ?? 0, state: parseAgentState(raw.state) };
+    return { record, version: stored.version, stored: stored.value };
   }
 
   /** Runs exactly one step of the run with `agent`, or replays the step recorded under `idempotencyKey`. */
@@ -234,8 +236,9 @@ export class RunService {
     try {
       result = await operation(record.state);
     } catch (error) {
-      // Leave the run exactly as it was: drop our lock if it is still ours.
-      await this.#store.put(this.#key(runId), JSON.stringify(record), { expectedVersion: locked.version })
+      // Leave the run exactly as it was, byte for byte (the parsed record may order keys differently): drop our lock
+      // if it is still ours.
+      await this.#store.put(this.#key(runId), current.stored, { expectedVersion: locked.version })
         .catch(() => {});
       throw error;
     }

@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { chromium, type Page } from "playwright-core";
-import { z } from "zod";
-import { createSmolstep, InProcessQueue, OpenAIServerModel, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { createSmolstep, InProcessQueue, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
 import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { deleteFileTool, echoTool } from "../support/approval_tools.ts";
 import { kvSnapshot } from "../support/kv_snapshot.ts";
 import { type ReceivedRequest, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
@@ -91,16 +91,7 @@ Deno.test({
   const agent = new ToolCallingAgent({
     name: "ops",
     model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
-    tools: [
-      tool({ name: "echo", description: "Echoes.", inputs: z.object({ text: z.string() }), run: ({ text }) => text }),
-      tool({
-        name: "delete_file",
-        description: "Deletes a file.",
-        inputs: z.object({ path: z.string() }),
-        needsApproval: true,
-        run: ({ path }) => (deleted.push(path), `deleted ${path}`),
-      }),
-    ],
+    tools: [echoTool, deleteFileTool(deleted)],
     maxSteps: 8,
   });
 

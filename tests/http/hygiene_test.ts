@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { createAgents } from "../../functions/agents.ts";
-import { type AppOptions, createApp } from "../../lib/mod.ts";
+import { type AppOptions, createApp, ToolCallingAgent } from "../../lib/mod.ts";
 import { corsPolicy } from "../../lib/http/cors_policy.ts";
 import { MAX_ADDITIONAL_ARGS, MAX_IMAGES } from "../../lib/http/http_schemas.ts";
 import { DEFAULT_JSON_LIMITS, parseJsonBounded } from "../../lib/http/json_limits.ts";
 import { isJsonContentType } from "../../lib/http/request_body.ts";
 import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
 import { apiClient } from "../support/http_client.ts";
-import { kvSnapshot } from "../support/kv_snapshot.ts";
+import { deleteFileTool } from "../support/approval_tools.ts";
+import { functionModel } from "../support/function_model.ts";
+import { kvSnapshot, storeSnapshot } from "../support/kv_snapshot.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
 const SECRET = "hygiene-secret-0123456789";
@@ -289,4 +291,31 @@ Deno.test("parseJsonBounded counts depth and entries outside strings only", asyn
     const text = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ i, s: 'x,[{\\"' })));
     assert.deepEqual(parseJsonBounded(text), JSON.parse(text));
   });
+});
+
+Deno.test("a refused answer to an approval (400 invalid_input) puts the run back byte for byte", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new DenoKvStore(kv);
+  const { model } = functionModel([{ calls: [["delete_file", { path: "/x" }]] }]);
+  const app = createApp({
+    agents: { ops: new ToolCallingAgent({ name: "ops", model, tools: [deleteFileTool()] }) },
+    store,
+  });
+  const post = async (path: string, body?: unknown) => {
+    const init = body === undefined
+      ? {}
+      : { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+    const response = await app.request(path, { method: "POST", ...init });
+    return { status: response.status, body: await response.json() };
+  };
+  try {
+    const { body: run } = await post("/v1/agents/ops/runs", { task: "clean up" });
+    assert.equal((await post(`/v1/runs/${run.runId}/steps`)).body.status, "awaiting_input");
+    const before = await storeSnapshot(kv, store);
+    const refused = await post(`/v1/runs/${run.runId}/input`, { answer: "an answer where a decision is due" });
+    assert.deepEqual([refused.status, refused.body.error.code], [400, "invalid_input"]);
+    assert.deepEqual(await storeSnapshot(kv, store), before);
+  } finally {
+    kv.close();
+  }
 });
