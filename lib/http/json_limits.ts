@@ -1,62 +1,17 @@
+import { JsonLimitError, type JsonLimits, parseJsonWithin } from "../json_limits.ts";
 import { HttpError } from "./http_errors.ts";
 
-/**
- * Bounds on JSON that comes from outside (request bodies, webhook payloads). Deep nesting is refused before parsing:
- * `JSON.parse` copes with it, but every recursive walk afterwards (`JSON.stringify`, `structuredClone`, schema
- * checks) overflows the stack, which would be a 500 and, in a step, a run that cannot move.
- */
-export interface JsonLimits {
-  /** Arrays and objects nested deeper than this are refused (`{"a":1}` has depth 1). */
-  maxDepth: number;
-  /** Array items plus object members over the whole document. */
-  maxEntries: number;
-}
-
-export const DEFAULT_JSON_LIMITS: JsonLimits = { maxDepth: 64, maxEntries: 100_000 };
-
-const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c;
-const OPEN_ARRAY = 0x5b, CLOSE_ARRAY = 0x5d, OPEN_OBJECT = 0x7b, CLOSE_OBJECT = 0x7d;
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+export { DEFAULT_JSON_LIMITS, type JsonLimits } from "../json_limits.ts";
 
 /**
- * Parses JSON text within `limits`: 400 `json_too_deep`, 400 `json_too_large` (too many entries) or 400
- * `invalid_json` (malformed), never a stack overflow. The limits are checked by one linear scan of the text before
- * `JSON.parse` sees it, so a refused document costs no parsing and no allocation.
+ * Parses JSON from a request (a body, a webhook payload) within `limits` (default: depth 64, 100,000 entries):
+ * 400 `invalid_json`, `json_too_deep` or `json_too_large`, never a stack overflow later on.
  */
 export function parseJsonBounded(text: string, limits: Partial<JsonLimits> = {}): unknown {
-  const { maxDepth, maxEntries } = { ...DEFAULT_JSON_LIMITS, ...limits };
-  let [depth, entries, inString, justOpened] = [0, 0, false, false];
-  for (let i = 0; i < text.length; i++) {
-    const char = text.charCodeAt(i);
-    if (inString) {
-      if (char === BACKSLASH) i++;
-      else if (char === QUOTE) inString = false;
-      continue;
-    }
-    if (WHITESPACE.has(char)) continue;
-    // The first entry of a container has no comma before it: count it when something other than the close follows.
-    if (justOpened && char !== CLOSE_ARRAY && char !== CLOSE_OBJECT) entries++;
-    justOpened = false;
-    if (char === QUOTE) inString = true;
-    else if (char === OPEN_ARRAY || char === OPEN_OBJECT) {
-      if (++depth > maxDepth) {
-        throw new HttpError(400, "json_too_deep", `JSON nested deeper than ${maxDepth} levels is refused.`);
-      }
-      justOpened = true;
-    } else if (char === CLOSE_ARRAY || char === CLOSE_OBJECT) {
-      if (--depth < 0) break; // unbalanced: JSON.parse names the problem
-    } else if (char === COMMA) entries++;
-    if (entries > maxEntries) {
-      throw new HttpError(
-        400,
-        "json_too_large",
-        `JSON with more than ${maxEntries} array items and members is refused.`,
-      );
-    }
-  }
   try {
-    return JSON.parse(text);
+    return parseJsonWithin(text, limits);
   } catch (error) {
-    throw new HttpError(400, "invalid_json", `Malformed JSON: ${(error as Error).message}`);
+    if (error instanceof JsonLimitError) throw new HttpError(400, error.code, error.message);
+    throw error;
   }
 }

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { createAgents } from "../../functions/agents.ts";
-import { type AppOptions, createApp, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createApp, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { nestsDeeperThan } from "../../lib/json_limits.ts";
 import { corsPolicy } from "../../lib/http/cors_policy.ts";
 import { MAX_ADDITIONAL_ARGS, MAX_IMAGES } from "../../lib/http/http_schemas.ts";
 import { DEFAULT_JSON_LIMITS, parseJsonBounded } from "../../lib/http/json_limits.ts";
 import { isJsonContentType } from "../../lib/http/request_body.ts";
 import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
 import { apiClient } from "../support/http_client.ts";
-import { deleteFileTool } from "../support/approval_tools.ts";
+import { deleteFileTool, echoTool } from "../support/approval_tools.ts";
 import { functionModel } from "../support/function_model.ts";
 import { kvSnapshot, storeSnapshot } from "../support/kv_snapshot.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
@@ -318,4 +319,43 @@ Deno.test("a refused answer to an approval (400 invalid_input) puts the run back
   } finally {
     kv.close();
   }
+});
+
+Deno.test("attack: a model's tool call nested 50,000 deep (a 500 and a stuck lock, before) is an error the model sees", async () => {
+  const model = await startScriptedModelServer();
+  const deep = `{"text":${nested(50_000)}}`;
+  model.enqueue(
+    toolCallReply("echo", deep),
+    { content: `Thought: again, as text.\nAction:\n{"name": "echo", "arguments": ${deep}}` },
+    toolCallReply("final_answer", { answer: "flat at last" }),
+  );
+  const agent = new ToolCallingAgent({
+    name: "ops",
+    model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
+    tools: [echoTool],
+  });
+  const server = serve({ agents: { ops: agent }, store: new MemoryStore() });
+  const api = apiClient(server.url);
+  try {
+    const { body: run } = await api.post("/v1/agents/ops/runs", { task: "echo something" });
+    for (let i = 0; i < 2; i++) {
+      const step = await api.post(`/v1/runs/${run.runId}/steps`);
+      assert.equal(step.status, 200, JSON.stringify(step.body).slice(0, 300));
+      assert.equal(step.body.step.error.type, "AgentParsingError");
+      assert.match(step.body.step.error.message, /nest deeper than 64 levels/);
+    }
+    const done = await api.post(`/v1/runs/${run.runId}/steps`);
+    assert.deepEqual([done.status, done.body.finalAnswer], [200, "flat at last"]);
+    assert.match(JSON.stringify(model.requests[2].body.messages), /nest deeper than 64 levels/, "the model saw why");
+  } finally {
+    await server.close();
+    await model.close();
+  }
+});
+
+Deno.test("nestsDeeperThan walks parsed values without recursion", () => {
+  assert.equal(nestsDeeperThan({ a: [1, { b: 2 }] }, 3), false);
+  assert.equal(nestsDeeperThan({ a: [1, { b: [] }] }, 3), true);
+  assert.equal(nestsDeeperThan("[[[[", 1), false, "strings are values, not structure");
+  assert.equal(nestsDeeperThan(JSON.parse(nested(100_000)), 64), true);
 });
