@@ -8,6 +8,8 @@ export interface ServerEnv {
   SMOLSTEP_API_KEYS?: string;
   /** Comma-separated allowed origins for browsers, or `*`. */
   SMOLSTEP_CORS_ORIGINS?: string;
+  /** How long browsers may cache a CORS preflight (seconds; default 7200). */
+  SMOLSTEP_CORS_MAX_AGE?: string;
   /** Verifies webhooks (`POST /v1/hooks/{agent}`) and signs result callbacks. */
   SMOLSTEP_WEBHOOK_SECRET?: string;
   /** How long a step may hold a run's lock before another may take over (ms; default 5 minutes). */
@@ -50,7 +52,9 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
   return {
     secret: env.SMOLSTEP_SECRET,
     apiKeys: apiKeys?.length ? apiKeys : undefined,
-    cors: origins?.length ? { origin: origins.includes("*") ? "*" : origins } : undefined,
+    cors: origins?.length
+      ? { origin: origins.includes("*") ? "*" : origins, maxAge: number(env.SMOLSTEP_CORS_MAX_AGE) }
+      : undefined,
     webhookSecret,
     webhooks: webhookSecret ? Object.fromEntries(agentNames.map((name) => [name, exampleWebhook()])) : undefined,
     lockTtlMs: number(env.SMOLSTEP_LOCK_TTL_MS),

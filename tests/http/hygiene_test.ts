@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createAgents } from "../../functions/agents.ts";
+import { serverOptions } from "../../functions/server_options.ts";
 import { type AppOptions, createApp, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
 import { nestsDeeperThan } from "../../lib/json_limits.ts";
 import { corsPolicy } from "../../lib/http/cors_policy.ts";
@@ -237,7 +238,7 @@ Deno.test("request hygiene: media types, JSON caps, CORS", async (t) => {
   }
 });
 
-Deno.test("CORS defaults are merged into the deployer's options", () => {
+Deno.test("CORS defaults are merged into the deployer's options (and SMOLSTEP_CORS_MAX_AGE)", () => {
   const merged = corsPolicy({ origin: [ORIGIN], exposeHeaders: ["X-Trace", "location"], allowHeaders: ["X-Tenant"] });
   assert.deepEqual(merged.origin, [ORIGIN]);
   assert.deepEqual(merged.exposeHeaders, [
@@ -257,6 +258,9 @@ Deno.test("CORS defaults are merged into the deployer's options", () => {
   assert.equal(merged.maxAge, 7200);
   assert.equal(corsPolicy({ maxAge: 60 }).maxAge, 60);
   assert.equal(corsPolicy(true).origin, "*");
+  const fromEnv = serverOptions({ SMOLSTEP_CORS_ORIGINS: ORIGIN, SMOLSTEP_CORS_MAX_AGE: "60" }, []).cors!;
+  assert.deepEqual([corsPolicy(fromEnv).origin, corsPolicy(fromEnv).maxAge], [[ORIGIN], 60]);
+  assert.equal(corsPolicy(serverOptions({ SMOLSTEP_CORS_ORIGINS: "*" }, []).cors!).maxAge, 7200);
 });
 
 Deno.test("parseJsonBounded counts depth and entries outside strings only", async (t) => {
