@@ -121,6 +121,15 @@ Deno.test({
     return response;
   });
   const api = `http://127.0.0.1:${apiServer.addr.port}`;
+  // The same agents behind API keys: the client's Authorization header must pass the preflight.
+  const keyed = createSmolstep({
+    agents: { ops: agent },
+    secret: "browser-secret-0123456789",
+    apiKeys: ["page-key"],
+    cors: { origin: [originB] },
+  });
+  const keyedServer = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, keyed.app.fetch);
+  const keyedApi = `http://127.0.0.1:${keyedServer.addr.port}`;
 
   const userDataDir = await Deno.makeTempDir({ prefix: "smolstep-chromium-" });
   const browser = await chromium.launchPersistentContext(userDataDir, {
@@ -222,6 +231,18 @@ Deno.test({
       assert.deepEqual(deleted, ["/data/report", "/data/report"]);
     });
 
+    await t.step("API keys: Authorization passes the preflight; a wrong key is a readable 401", async () => {
+      const result = await inPage<unknown[]>(pageB, keyedApi, async ({ createClient, api }) => {
+        const good = createClient({ baseUrl: api, apiKey: "page-key" });
+        let view = await good.startStatelessRun("ops", { task: "keyed steps:1" });
+        while (view.status === "running") view = await good.statelessStep("ops", view.state);
+        const bad = createClient({ baseUrl: api, apiKey: "wrong-key" });
+        const refused = await bad.listAgents().catch((e: { status: number; code: string }) => e);
+        return [view.status, refused.status, refused.code];
+      });
+      assert.deepEqual(result, ["succeeded", 401, "unauthorized"]);
+    });
+
     await t.step("a page on a refused origin gets CORS failures and changes nothing", async () => {
       const before = await kvSnapshot(kv);
       const modelCalls = model.requests.length;
@@ -269,6 +290,7 @@ Deno.test({
     queue.close(); // drops the watchdog copies, due after the lock TTL
     await queue.idle();
     await apiServer.shutdown();
+    await keyedServer.shutdown();
     await pagesB.shutdown();
     await pagesC.shutdown();
     kv.close();
