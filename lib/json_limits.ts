@@ -20,12 +20,21 @@ export class JsonLimitError extends Error {
   }
 }
 
-const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c;
+const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, SPACE = 0x20;
 const OPEN_ARRAY = 0x5b, CLOSE_ARRAY = 0x5d, OPEN_OBJECT = 0x7b, CLOSE_OBJECT = 0x7d;
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 const tooDeep = (maxDepth: number) =>
   new JsonLimitError("json_too_deep", `JSON nested deeper than ${maxDepth} levels is refused.`);
+
+/** Index of the quote closing the string whose first character is at `from` (text.length if none). */
+function stringEnd(text: string, from: number): number {
+  for (let quote = text.indexOf('"', from); quote >= 0; quote = text.indexOf('"', quote + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+  }
+  return text.length;
+}
 
 /**
  * Parses JSON text within `limits`, or throws a `JsonLimitError`. The limits are checked by one linear scan of the
@@ -33,31 +42,28 @@ const tooDeep = (maxDepth: number) =>
  */
 export function parseJsonWithin(text: string, limits: Partial<JsonLimits> = {}): unknown {
   const { maxDepth, maxEntries } = { ...DEFAULT_JSON_LIMITS, ...limits };
-  let [depth, entries, inString, justOpened] = [0, 0, false, false];
+  let [depth, entries, justOpened] = [0, 0, false];
   for (let i = 0; i < text.length; i++) {
     const char = text.charCodeAt(i);
-    if (inString) {
-      if (char === BACKSLASH) i++;
-      else if (char === QUOTE) inString = false;
-      continue;
-    }
-    if (WHITESPACE.has(char)) continue;
+    if (char <= SPACE) continue; // whitespace (other control characters are JSON.parse's to refuse)
     // The first entry of a container has no comma before it: count it when something other than the close follows.
     if (justOpened && char !== CLOSE_ARRAY && char !== CLOSE_OBJECT) entries++;
     justOpened = false;
-    if (char === QUOTE) inString = true;
+    if (char === QUOTE) i = stringEnd(text, i + 1);
     else if (char === OPEN_ARRAY || char === OPEN_OBJECT) {
       if (++depth > maxDepth) throw tooDeep(maxDepth);
       justOpened = true;
     } else if (char === CLOSE_ARRAY || char === CLOSE_OBJECT) {
       if (--depth < 0) break; // unbalanced: JSON.parse names the problem
-    } else if (char === COMMA) entries++;
-    if (entries > maxEntries) {
+    } else if (char === COMMA && ++entries > maxEntries) {
       throw new JsonLimitError(
         "json_too_large",
         `JSON with more than ${maxEntries} array items and members is refused.`,
       );
     }
+  }
+  if (entries > maxEntries) {
+    throw new JsonLimitError("json_too_large", `JSON with more than ${maxEntries} array items and members is refused.`);
   }
   try {
     return JSON.parse(text);
