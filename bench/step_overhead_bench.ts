@@ -60,6 +60,7 @@ Deno.bench("ToolCallingAgent.run (library)", { group: "10-step run" }, async () 
 Deno.bench("HTTP KV mode (app.fetch + MemoryStore)", { group: "10-step run" }, async () => {
   const created = await app.request("/v1/agents/bench/runs", {
     method: "POST",
+    headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ task: "Count to ten." }),
   });
   const { runId } = await created.json();
@@ -73,12 +74,14 @@ Deno.bench("HTTP KV mode (app.fetch + MemoryStore)", { group: "10-step run" }, a
 Deno.bench("HTTP stateless mode (signed, encrypted token)", { group: "10-step run" }, async () => {
   const created = await app.request("/v1/agents/bench/runs", {
     method: "POST",
+    headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ task: "Count to ten.", stateless: true }),
   });
   let body = await created.json();
   while (body.status === "running") {
     body = await (await app.request("/v1/agents/bench/steps", {
       method: "POST",
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ state: body.state }),
     })).json();
   }

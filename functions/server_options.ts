@@ -14,6 +14,8 @@ export interface ServerEnv {
   SMOLSTEP_API_KEYS?: string;
   /** Comma-separated allowed origins for browsers, or `*`. */
   SMOLSTEP_CORS_ORIGINS?: string;
+  /** How long browsers may cache a CORS preflight (seconds; default 7200). */
+  SMOLSTEP_CORS_MAX_AGE?: string;
   /** Verifies webhooks (`POST /v1/hooks/{agent}`) and signs result callbacks. */
   SMOLSTEP_WEBHOOK_SECRET?: string;
   /** Comma-separated webhook schemes accepted: `standard`, `github`, `stripe` (default all, picked by header). */
@@ -85,7 +87,9 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
   return {
     secret: env.SMOLSTEP_SECRET,
     apiKeys: apiKeys?.length ? apiKeys : undefined,
-    cors: origins?.length ? { origin: origins.includes("*") ? "*" : origins } : undefined,
+    cors: origins?.length
+      ? { origin: origins.includes("*") ? "*" : origins, maxAge: number(env.SMOLSTEP_CORS_MAX_AGE) }
+      : undefined,
     webhookSecret,
     webhooks: webhookSecret ? Object.fromEntries(agentNames.map((name) => [name, exampleWebhook(schemes)])) : undefined,
     lockTtlMs: number(env.SMOLSTEP_LOCK_TTL_MS),

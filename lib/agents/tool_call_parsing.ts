@@ -1,4 +1,5 @@
 import { AgentParsingError } from "../errors.ts";
+import { DEFAULT_JSON_LIMITS, nestsDeeperThan } from "../json_limits.ts";
 import type { ChatToolCall } from "../models/chat_message.ts";
 
 export interface ParsedToolCall {
@@ -53,7 +54,7 @@ export function parseToolCallFromText(text: string): ParsedToolCall {
     );
   }
   const args = "arguments" in object ? object.arguments : object.action_input ?? {};
-  return { id: "call_0", name, arguments: parseJsonIfNeeded(args) };
+  return { id: "call_0", name, arguments: bounded(name, parseJsonIfNeeded(args)) };
 }
 
 /** Normalises native tool calls from the model: ids filled in, JSON string arguments parsed. */
@@ -61,6 +62,15 @@ export function normaliseToolCalls(calls: ChatToolCall[]): ParsedToolCall[] {
   return calls.map((call, index) => ({
     id: call.id || `call_${index}`,
     name: call.function.name,
-    arguments: parseJsonIfNeeded(call.function.arguments ?? {}),
+    arguments: bounded(call.function.name, parseJsonIfNeeded(call.function.arguments ?? {})),
   }));
+}
+
+/** Refuses arguments nested too deep to store or print: an error the model sees, not a stack overflow later. */
+function bounded(name: string, args: unknown): unknown {
+  const { maxDepth } = DEFAULT_JSON_LIMITS;
+  if (!nestsDeeperThan(args, maxDepth)) return args;
+  throw new AgentParsingError(
+    `The arguments of the call to '${name}' nest deeper than ${maxDepth} levels; pass flatter arguments.`,
+  );
 }

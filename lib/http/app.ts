@@ -5,7 +5,9 @@ import { cors } from "hono/cors";
 import type { QueueMessage } from "../runs/run_queue.ts";
 import { mountAgentRoutes } from "./agent_routes.ts";
 import { AppContext, type AppOptions } from "./app_context.ts";
+import { corsPolicy } from "./cors_policy.ts";
 import { errorHandler, HttpError } from "./http_errors.ts";
+import { requireJsonBody } from "./request_body.ts";
 import { mountRunRoutes } from "./run_routes.ts";
 import { mountWebhookRoutes } from "./webhook_routes.ts";
 
@@ -30,7 +32,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404)
   );
-  if (options.cors) app.use("*", cors(options.cors === true ? undefined : options.cors));
+  if (options.cors) app.use("*", cors(corsPolicy(options.cors)));
   app.use(
     "/v1/*",
     bodyLimit({
@@ -45,6 +47,11 @@ export function createSmolstep(options: AppOptions): Smolstep {
     const auth = bearerAuth({ token: options.apiKeys });
     app.use("/v1/*", (c, next) => c.req.path.startsWith("/v1/hooks/") ? next() : auth(c, next));
   }
+  // JSON only, so no page can reach the API with a CORS "simple request" (no preflight). Webhooks are signed instead.
+  app.use("/v1/*", async (c, next) => {
+    if (c.req.method === "POST" && !c.req.path.startsWith("/v1/hooks/")) await requireJsonBody(c);
+    await next();
+  });
 
   app.get("/health", (c) => c.json({ ok: true, agents: Object.keys(options.agents).length }));
   mountAgentRoutes(app, ctx);

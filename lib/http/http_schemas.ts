@@ -1,13 +1,21 @@
 import { z } from "zod";
 
+/** Caps on run inputs beyond the body size and JSON caps (`json_limits.ts`): each name becomes a variable or a key. */
+export const MAX_ADDITIONAL_ARGS = 1000;
+export const MAX_ARG_NAME_LENGTH = 256;
+export const MAX_IMAGES = 32;
+
 /** `POST /v1/agents/{name}/runs` */
 export const CreateRunBody = z.strictObject({
   task: z.string().min(1, "task must not be empty"),
   maxSteps: z.number().int().positive().max(1000).optional(),
   /** transformers-agents' name for maxSteps. */
   maxIterations: z.number().int().positive().max(1000).optional(),
-  additionalArgs: z.record(z.string(), z.unknown()).optional(),
-  images: z.array(z.string().regex(/^(https:|data:image\/)/, "images must be https: or data:image/ URLs")).optional(),
+  additionalArgs: z.record(z.string().min(1).max(MAX_ARG_NAME_LENGTH), z.unknown())
+    .refine((args) => Object.keys(args).length <= MAX_ADDITIONAL_ARGS, `at most ${MAX_ADDITIONAL_ARGS} additionalArgs`)
+    .optional(),
+  images: z.array(z.string().regex(/^(https:|data:image\/)/, "images must be https: or data:image/ URLs"))
+    .max(MAX_IMAGES).optional(),
   /** Return the state as a signed token instead of storing it. */
   stateless: z.boolean().optional(),
   /** Step the run on the platform queue, one step per message, without anyone polling. */

@@ -4,6 +4,7 @@ import { verifyWebhook } from "../webhooks/verify_webhook.ts";
 import { WebhookVerificationError } from "../webhooks/webhook_scheme.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
+import { parseJsonBounded } from "./json_limits.ts";
 import { taskFromPayload } from "./webhooks.ts";
 
 /**
@@ -39,12 +40,8 @@ export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
           ? new HttpError(error.status, error.code, error.message)
           : error;
       });
-    let payload: unknown;
-    try {
-      payload = body.length ? JSON.parse(new TextDecoder().decode(body)) : {};
-    } catch {
-      throw new HttpError(400, "invalid_json", "The webhook body must be JSON.");
-    }
+    // Depth and size caps: a signed payload is still outside input (a deep one would overflow the stack later).
+    const payload = body.length ? parseJsonBounded(new TextDecoder().decode(body)) : {};
     const { task, additionalArgs } = await taskFromPayload(config, payload, c.req.raw.headers);
     const state = agent.start(task, { additionalArgs, maxSteps: config.maxSteps });
     runs.checkSize(name, state, { background: true, callbackUrl: config.callbackUrl });

@@ -179,12 +179,14 @@ export class RunService {
     }
   }
 
-  async get(runId: string): Promise<{ record: RunRecord; version: string } | null> {
+  /** `stored` is the record's text as stored, for putting it back byte for byte. */
+  async get(runId: string): Promise<{ record: RunRecord; version: string; stored: string } | null> {
     if (!/^[A-Za-z0-9-]{1,64}$/.test(runId)) return null;
     const stored = await this.#store.get(this.#key(runId));
     if (!stored) return null;
     const raw = JSON.parse(stored.value) as RunRecord;
-    return { record: { ...raw, seq: raw.seq ?? 0, state: parseAgentState(raw.state) }, version: stored.version };
+    const record = { ...raw, seq: raw.seq ?? 0, state: parseAgentState(raw.state) };
+    return { record, version: stored.version, stored: stored.value };
   }
 
   /** Runs exactly one step of the run with `agent`, or replays the step recorded under `idempotencyKey`. */
@@ -299,9 +301,10 @@ export class RunService {
     const lock = { id: crypto.randomUUID(), expiresAt: Date.now() + this.#lockTtlMs };
     const locked = await this.#put(runId, encodeRecord({ ...record, lock }), version, "state_too_large");
     if (!locked.ok) throw this.#busy();
-    // Leave the run exactly as it was: drop our lock if it is still ours.
+    // Leave the run exactly as it was, byte for byte (re-encoding the parsed record may order keys differently):
+    // drop our lock if it is still ours.
     const unlock = () =>
-      this.#store.put(this.#key(runId), encodeRecord(record), { expectedVersion: locked.version }).catch(() => {});
+      this.#store.put(this.#key(runId), current.stored, { expectedVersion: locked.version }).catch(() => {});
 
     let result: StepResult;
     try {

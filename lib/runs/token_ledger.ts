@@ -1,4 +1,4 @@
-import type { StateStore } from "../stores/state_store.ts";
+import type { StateStore, StoredValue } from "../stores/state_store.ts";
 import { type OpenedStateToken, StateTokenError } from "./state_token.ts";
 
 /**
@@ -12,7 +12,7 @@ import { type OpenedStateToken, StateTokenError } from "./state_token.ts";
  */
 
 /** What the store keeps per token id. */
-type Entry = { status: "running"; until: number } | { status: "used" } | { status: "free" };
+type Entry = { status: "running"; until: number } | { status: "used" };
 
 /** A token claimed by one request: mark it used after the step, or free it when the step failed. */
 export interface TokenClaim {
@@ -62,16 +62,26 @@ export class TokenLedger {
         return {
           // Unconditional: even if our claim expired meanwhile, this token has now been stepped.
           used: async () => void await this.#store.put(key, JSON.stringify({ status: "used" }), { expireIn }),
-          // Only while the claim is still ours, so a takeover after expiry is not undone.
-          free: async () =>
-            void await this.#store.put(key, JSON.stringify({ status: "free" }), {
-              expectedVersion: claimed.version,
-              expireIn,
-            }).catch(() => {}),
+          // Puts the ledger back as it was (a refused step leaves no trace), only while the claim is still ours,
+          // so a takeover after expiry is not undone.
+          free: () => this.#restore(key, claimed.version, current, expireIn),
         };
       }
     }
     throw this.#inUse();
+  }
+
+  async #restore(key: string, claimedVersion: string, previous: StoredValue | null, expireIn: number) {
+    try {
+      if (previous) {
+        await this.#store.put(key, previous.value, { expectedVersion: claimedVersion, expireIn });
+        return;
+      }
+      // Stores have no conditional delete: check that the claim is still ours just before removing it.
+      if ((await this.#store.get(key))?.version === claimedVersion) await this.#store.delete(key);
+    } catch {
+      // The claim expires by itself after claimTtlMs.
+    }
   }
 
   #inUse(): StateTokenError {

@@ -67,7 +67,11 @@ Deno.test("manager (ToolCallingAgent) -> managed CodeAgent over HTTP, one step p
   const base = `http://127.0.0.1:${http.addr.port}`;
   const api = {
     request: (path: string, body?: unknown) =>
-      fetch(`${base}${path}`, { method: "POST", body: JSON.stringify(body ?? {}) }),
+      fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body ?? {}),
+      }),
   };
 
   for (const mode of ["kv", "stateless"] as const) {

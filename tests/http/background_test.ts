@@ -174,6 +174,7 @@ Deno.test("background runs, webhooks and callbacks (in-process queue)", async (t
       const noQueue = createSmolstep({ agents, store: new MemoryStore() }).app;
       const response = await noQueue.request("/v1/agents/assistant/runs", {
         method: "POST",
+        headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ task: "x", background: true }),
       });
       assert.equal(response.status, 501);

@@ -211,7 +211,7 @@ Deno.test("webhook replay attacks are refused over the real app", async (t) => {
     });
 
     await t.step(
-      "attack: a payload with invalid fields (or an oversized task) is a 4xx that writes nothing; the corrected delivery then starts the run",
+      "attack: a payload with invalid fields (too deep, or an oversized task) is a 4xx that writes nothing; the corrected delivery then starts the run",
       async () => {
         const id = "msg_fix_and_retry";
         await app.queue.idle(); // the background runs started so far are done writing
@@ -237,6 +237,9 @@ Deno.test("webhook replay attacks are refused over the real app", async (t) => {
           400,
           "The webhook payload was refused: kind 'refused' is not handled",
         ]);
+        const deep = `{"task":"x","additionalArgs":${'{"a":'.repeat(50_000)}1${"}".repeat(50_000)}}`;
+        const tooDeep = await postHook(hook("assistant"), deep, standardHeaders(SECRET, deep, { id }));
+        assert.deepEqual([tooDeep.status, tooDeep.body.error.code], [400, "json_too_deep"]);
         const huge = JSON.stringify({ task: "x".repeat(400_000) });
         const tooLarge = await postHook(hook("assistant"), huge, standardHeaders(SECRET, huge, { id }));
         assert.deepEqual([tooLarge.status, tooLarge.body.error.code], [413, "task_too_large"]);
