@@ -128,6 +128,8 @@ Deno.test({
   // The same agents behind API keys: the client's Authorization header must pass the preflight.
   const keyed = createSmolstep({
     agents: { ops: agent },
+    // A store remembers used stateless tokens (an agent with an approval tool refuses stateless mode without one).
+    store: new DenoKvStore(kv),
     secret: "browser-secret-0123456789",
     apiKeys: ["page-key"],
     cors: { origin: [originB] },
