@@ -81,6 +81,7 @@ export class SandboxSession {
       ctx.newFunction("callTool", (name, args) => this.#callTool(name, args)),
       ctx.newFunction("callModule", (module, fn, args) => this.#callModule(module, fn, args)),
       ctx.newFunction("finalAnswer", (value) => void this.#final(value)),
+      ctx.newFunction("work", (elements) => this.#budget.chargeNative(ctx.getNumber(elements)) ? ctx.true : ctx.false),
       ctx.newString(JSON.stringify(config)),
     ];
     const factory = ctx.unwrapResult(ctx.evalCode(PRELUDE_SOURCE, "prelude.js", { type: "global", strict: true }));

@@ -2,7 +2,8 @@
  * Source of `format(value)`, evaluated inside the sandbox: renders values for `print` / `console.log` and the
  * "Last output" observation in a readable, JSON-like way (strings raw at the top level, quoted inside
  * structures; one line when short, indented otherwise; cycles, depth and long collections are cut).
- * It is spliced into the prelude and uses the prelude's captured intrinsics (`O`, `isArray`, `stringify`).
+ * It is spliced into the prelude and uses the prelude's captured intrinsics (`O`, `isArray`, `stringify`) and
+ * `formatBigInt` from the native bounds.
  */
 export const FORMAT_SOURCE = String.raw`
   const MAX_ITEMS = 100, MAX_DEPTH = 5, WIDTH = 72;
@@ -33,7 +34,7 @@ export const FORMAT_SOURCE = String.raw`
     switch (typeof v) {
       case "string": return top ? v : quote(v);
       case "number": return O.is(v, -0) ? "-0" : String(v);
-      case "bigint": return String(v) + "n";
+      case "bigint": return formatBigInt(v) + "n";
       case "boolean": case "undefined": return String(v);
       case "symbol": return v.toString();
       case "function": {

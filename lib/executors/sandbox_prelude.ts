@@ -5,6 +5,7 @@
  * returns the functions the host drives the step with (restore, finish, snapshot, timers).
  */
 
+import { BOUNDS_SOURCE } from "./sandbox_bounds.ts";
 import { FORMAT_SOURCE } from "./sandbox_format.ts";
 import { MATH_MODULE_SOURCE } from "./sandbox_modules.ts";
 
@@ -21,7 +22,7 @@ export interface PreludeConfig {
   outputCap: number;
 }
 
-export const PRELUDE_SOURCE = String.raw`(function (hostPrint, hostTool, hostCall, hostFinal, configJson) {
+export const PRELUDE_SOURCE = String.raw`(function (hostPrint, hostTool, hostCall, hostFinal, hostWork, configJson) {
   "use strict";
   const G = globalThis, O = Object, M = Math, isArray = Array.isArray;
   const ArrayProto = Array.prototype, ObjectProto = O.prototype;
@@ -36,7 +37,9 @@ export const PRELUDE_SOURCE = String.raw`(function (hostPrint, hostTool, hostCal
   const LINE = /\bcode\.js:(\d+)/;
   const MATH_SOURCE = ${JSON.stringify(MATH_MODULE_SOURCE)}; // compiled only when imported
 ${FORMAT_SOURCE}
-  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+${BOUNDS_SOURCE}
+  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", B64_CODES = [];
+  for (let i = 0; i < 64; i++) B64_CODES[B64.charCodeAt(i)] = i;
   function toB64(b) {
     let s = "";
     for (let i = 0; i < b.length; i += 3) {
@@ -50,7 +53,7 @@ ${FORMAT_SOURCE}
     const out = new Uint8Array(M.floor(s.length * 3 / 4));
     let acc = 0, bits = 0, j = 0;
     for (let i = 0; i < s.length; i++) {
-      acc = (acc << 6) | B64.indexOf(s[i]); bits += 6;
+      acc = (acc << 6) | B64_CODES[s.charCodeAt(i)]; bits += 6;
       if (bits >= 8) { bits -= 8; out[j++] = (acc >> bits) & 255; }
     }
     return out.subarray(0, j);
@@ -166,7 +169,8 @@ ${FORMAT_SOURCE}
   function plain(v, depth, path) {
     if (v === null || typeof v === "string" || typeof v === "boolean") return true;
     if (typeof v === "number") return isFinite(v);
-    if (typeof v !== "object" || depth > 100 || path.includes(v)) return false;
+    if (typeof v !== "object" || depth > 100 || isProxy(v) || path.includes(v)) return false;
+    if (isArray(v) && v.length > LIMIT) return false; // serializing its holes would run natively for too long
     if (v instanceof Uint8Array) return (sawBytes = true);
     const proto = O.getPrototypeOf(v);
     if (proto !== (isArray(v) ? ArrayProto : ObjectProto) && !(proto === null && !isArray(v))) return false;
