@@ -26,17 +26,17 @@ export const WORK_STEP = 2 ** 16;
 /** Uses from the prelude: `O`, `M`, `isArray`, `ArrayProto`, `TypeErr`, and the bridge function `hostWork`. */
 export const BOUNDS_SOURCE = String.raw`
   const LIMIT = ${MAX_NATIVE_LENGTH}, STRING_LIMIT = ${MAX_NATIVE_STRING}, BITS_LIMIT = ${MAX_BIGINT_TEXT_BITS};
+  const SEARCH_WORK = ${SEARCH_WORK};
   const ArrayCtor = Array, RangeErr = RangeError, RegExpCtor = RegExp, apply = Reflect.apply, hasOwn = O.hasOwn;
   const gopd = O.getOwnPropertyDescriptor, getProto = O.getPrototypeOf, defProp = O.defineProperty;
-  const floor = M.floor, min = M.min, clz32 = M.clz32, NumberCtor = Number, bind = Function.prototype.bind;
+  const floor = M.floor, min = M.min, max = M.max, clz32 = M.clz32, NumberCtor = Number, bind = Function.prototype.bind;
   const NativeProxy = Proxy, proxies = new WeakSet(), StringCtor = String, trunc = M.trunc;
   const isProxy = apply(bind, WeakSet.prototype.has, [proxies]), addProxy = apply(bind, WeakSet.prototype.add, [proxies]);
   const TA_LENGTH = gopd(getProto(Uint8Array.prototype), "length").get;
   const SPECIES = Symbol.species, SPECIES_GETTER = gopd(ArrayCtor, SPECIES).get, SPREAD = Symbol.isConcatSpreadable;
   const StringProto = String.prototype, BigIntProto = BigInt.prototype;
-  const { indexOf: strIndexOf, slice: strSlice, replace: strReplace, split: strSplit } = StringProto;
-  const reExec = RegExpCtor.prototype.exec, bigToString = BigIntProto.toString, bigValueOf = BigIntProto.valueOf;
-  const ESCAPE = /[\\^$.*+?()[\]{}|]/g;
+  const { indexOf: strIndexOf, lastIndexOf: strLastIndexOf, slice: strSlice } = StringProto;
+  const bigToString = BigIntProto.toString, bigValueOf = BigIntProto.valueOf;
   let work = 0;
 
   const unsafe = (label) => new TypeErr(label + " refuses an array-like whose length is computed by code (a getter, valueOf or Proxy): the sandbox could not bound its loop");
@@ -169,8 +169,9 @@ export const BOUNDS_SOURCE = String.raw`
   } }.revocable, writable: true, configurable: true });
   defProp(G, "Proxy", { value: SandboxProxy, writable: false, enumerable: false, configurable: false });
 
-  // Strings: building is bounded by the result's length; searching is O(haystack × needle) natively, so a long
-  // search becomes a RegExp with the needle escaped (same matches, and the regexp engine checks the interrupt).
+  // Strings: building is bounded by the result's length. Searching is O(haystack × needle) natively, and a RegExp
+  // would not help (lre_exec checks the interrupt only when it backtracks, not while it compares a long literal):
+  // a long search runs the native search over windows of bounded work, charged one by one.
   const toLen = (v) => { v = +v; return v > 0 ? (v === Infinity ? v : floor(v)) : 0; };
   /** ToString without the model's help: a Symbol throws, as in the builtins. */
   const text = (v) => {
@@ -199,13 +200,41 @@ export const BOUNDS_SOURCE = String.raw`
       return apply(native, s, [n, f]);
     } }[name], 1);
   }
-  const escapeRe = (t) => apply(strReplace, t, [ESCAPE, "\\$&"]);
-  const slow = (s, t) => t.length > 1 && s.length * t.length > ${SEARCH_WORK};
-  function search(s, t, pos) {
-    const re = new RegExpCtor(escapeRe(t), "g");
-    re.lastIndex = pos;
-    const m = apply(reExec, re, [s]);
-    return m ? m.index : -1;
+  const slow = (s, t) => t.length > 1 && s.length * t.length > SEARCH_WORK;
+  /** Native searches over windows of start positions, each at most SEARCH_WORK compares, charged one by one. */
+  const windowOf = (t) => max(1, floor(SEARCH_WORK / t.length));
+  function indexIn(s, t, pos) {
+    const step = windowOf(t);
+    for (let i = pos; i + t.length <= s.length; i += step) {
+      charge(SEARCH_WORK >> 6);
+      const j = apply(strIndexOf, apply(strSlice, s, [i, i + step + t.length - 1]), [t]);
+      if (j >= 0) return i + j;
+    }
+    return -1;
+  }
+  function lastIndexIn(s, t, pos) {
+    const step = windowOf(t);
+    for (let hi = min(pos, s.length - t.length); hi >= 0; hi -= step) {
+      charge(SEARCH_WORK >> 6);
+      const lo = max(0, hi - step + 1), j = apply(strLastIndexOf, apply(strSlice, s, [lo, hi + t.length]), [t]);
+      if (j >= 0) return lo + j;
+    }
+    return -1;
+  }
+  /** GetSubstitution for a string pattern: $$, $&, $\` and $' (no capture groups). */
+  function substitute(rep, matched, pos, s) {
+    if (apply(strIndexOf, rep, ["$"]) < 0) return rep;
+    let out = "";
+    for (let i = 0; i < rep.length; i++) {
+      const c = rep[i], d = rep[i + 1];
+      if (c !== "$" || d === undefined) out += c;
+      else if (d === "$") out += "$", i++;
+      else if (d === "&") out += matched, i++;
+      else if (d === "\u0060") out += apply(strSlice, s, [0, pos]), i++;
+      else if (d === "'") out += apply(strSlice, s, [pos + matched.length]), i++;
+      else out += c;
+    }
+    return out;
   }
   const isRegExp = (v) => v !== null && typeof v === "object" && (v[Symbol.match] !== undefined ? !!v[Symbol.match] : v instanceof RegExpCtor);
   for (const name of ["indexOf", "includes", "lastIndexOf"]) {
@@ -213,18 +242,12 @@ export const BOUNDS_SOURCE = String.raw`
     install(StringProto, name, { [name](searchString, position) {
       const s = toStr(this, label);
       if (name === "includes" && isRegExp(searchString)) throw new TypeErr(label + ": the argument must not be a regular expression");
-      const t = text(searchString);
-      let pos = name === "lastIndexOf" ? +position : toLen(position);
+      const t = text(searchString), pos = name === "lastIndexOf" ? +position : toLen(position);
       charge(floor(s.length / 16));
       if (!slow(s, t)) return apply(native, s, [t, pos]);
-      if (name !== "lastIndexOf") {
-        const i = search(s, t, min(pos, s.length));
-        return name === "includes" ? i >= 0 : i;
-      }
-      pos = pos === pos ? toLen(pos) : Infinity;
-      const hay = apply(strSlice, s, [0, min(pos + t.length, s.length)]);
-      const m = apply(reExec, new RegExpCtor("^[\\s\\S]*(?=" + escapeRe(t) + ")"), [hay]);
-      return m ? m[0].length : -1;
+      if (name === "lastIndexOf") return lastIndexIn(s, t, pos === pos ? toLen(pos) : Infinity);
+      const i = indexIn(s, t, min(pos, s.length));
+      return name === "includes" ? i >= 0 : i;
     } }[name], 1);
   }
   for (const [name, symbol] of [["replace", Symbol.replace], ["replaceAll", Symbol.replace], ["split", Symbol.split]]) {
@@ -244,14 +267,29 @@ export const BOUNDS_SOURCE = String.raw`
       const rest = name === "split" ? limit : typeof second === "function" ? second : text(second);
       charge(floor(s.length / 16));
       if (!slow(s, t)) return apply(native, s, [t, rest]);
-      return apply(native, s, [new RegExpCtor(escapeRe(t), name === "replaceAll" ? "g" : ""), rest]);
+      if (limit === 0) return [];
+      const found = [];
+      for (let j = indexIn(s, t, 0); j >= 0; j = name === "replace" ? -1 : indexIn(s, t, j + t.length)) {
+        found[found.length] = j;
+        if (name === "split" && found.length === limit) break;
+      }
+      let out = name === "split" ? [] : "", from = 0;
+      for (let k = 0; k < found.length; k++) {
+        const j = found[k], before = apply(strSlice, s, [from, j]);
+        if (name === "split") out[out.length] = before;
+        else out += before + (typeof rest === "function" ? text(rest(t, j, s)) : substitute(rest, t, j, s));
+        from = j + t.length;
+      }
+      if (name !== "split") return out + apply(strSlice, s, [from]);
+      if (limit === undefined || out.length < limit) out[out.length] = apply(strSlice, s, [from]);
+      return out;
     } }[name], 2);
   }
 
   // BigInt: converting to a radix that is not a power of two is quadratic in QuickJS.
   const bigBits = (x) => apply(bigToString, x < 0n ? -x : x, [16]).length * 4;
   function bigText(x, radix, label) {
-    if ((radix & (radix - 1)) !== 0 && bigBits(x) > BITS_LIMIT) throw tooLong(label, bigBits(x), BITS_LIMIT, "BigInt of bits");
+    if ((radix & (radix - 1)) !== 0 && bigBits(x) > BITS_LIMIT) throw tooLong(label, bigBits(x), BITS_LIMIT, "bit length");
     return apply(bigToString, x, [radix]);
   }
   install(BigIntProto, "toString", { toString(radix) {
