@@ -58,8 +58,7 @@ export class ExecutionBudget {
     if (this.signal?.aborted) this.stop = "abort";
     else if ((this.#checks += weight) > this.#maxChecks || this.#stalledChecks > this.#maxStalledChecks) {
       this.stop = "checks";
-    }
-    else if (Date.now() > this.#deadline) this.stop = "time";
+    } else if (Date.now() > this.#deadline) this.stop = "time";
     return this.stop !== undefined;
   }
 

@@ -1,15 +1,17 @@
 /**
  * Source of the native bounds, spliced into the sandbox prelude. QuickJS checks its interrupt handler only between
- * bytecode instructions (and inside the regexp engine), never inside other builtins: once a builtin loops natively
- * (over the holes of an array-like with a huge `length`, over the positions of a long string search, over the
- * digits of a huge BigInt) nothing can stop it, and on Cloudflare Workers nothing but the platform's CPU limit.
- * These wrappers decide before such a builtin starts: over a cap it is a RangeError naming the operation and the
- * cap; long string searches run through the regexp engine, which does check the interrupt; and the native work is
- * counted, so the host checks its limits every WORK_STEP elements even in a loop of medium-sized calls (QuickJS
- * itself consults the handler only every 10,000 bytecode branches or calls, however long each call takes).
- * The wrappers replace the builtins as non-writable, non-configurable properties: the originals stay reachable only
+ * bytecode instructions (and, while backtracking, inside the regexp engine), never inside other builtins: once a
+ * builtin loops natively (over the holes of an array-like with a huge `length`, over the positions of a long string
+ * search, over the digits of a huge BigInt) nothing stops it, on Cloudflare Workers nothing but the platform's CPU
+ * limit. These wrappers decide before such a builtin starts: over a cap it is a RangeError naming the operation and
+ * the cap; a long string search runs the native search over windows of bounded work; and native work is counted, so
+ * the host checks its limits every WORK_STEP elements even in a loop of medium-sized calls (QuickJS itself consults
+ * the handler only every 10,000 bytecode branches or calls, however long each call takes).
+ * The wrappers replace the builtins as non-writable, non-configurable properties; the originals stay reachable only
  * here. A length read must not run the sandbox's code (a getter, valueOf or Proxy could report a small length to
  * the check and a huge one to the builtin), so such array-likes are refused with a TypeError.
+ * Only the Array core is compiled with the prelude (compiling costs every step); the string, concat / flat and
+ * BigInt paths are compiled the first time a step calls one of them.
  */
 
 /** Most elements a natively looping Array builtin may visit: no dense array fits more in the default 64 MiB. */
@@ -18,26 +20,241 @@ export const MAX_NATIVE_LENGTH = 2 ** 23;
 export const MAX_NATIVE_STRING = 2 ** 25;
 /** Largest BigInt (bits) converted to a string in a radix that is not a power of two (quadratic in QuickJS). */
 export const MAX_BIGINT_TEXT_BITS = 2 ** 17;
-/** Worst-case string search work (haystack × needle length) above which the search goes through a RegExp. */
-const SEARCH_WORK = 2 ** 22;
+/** Worst-case compares (haystack × needle length) of one native string search; longer ones run in windows. */
+export const MAX_SEARCH_WORK = 2 ** 22;
 /** Native work (elements visited) after which the host checks its limits. */
 export const WORK_STEP = 2 ** 16;
 
-/** Uses from the prelude: `O`, `M`, `isArray`, `ArrayProto`, `TypeErr`, and the bridge function `hostWork`. */
+/** Names the kits receive from the core (`k`): a kit is compiled at global scope, so it must name no global. */
+const KIT_NAMES = "O, isArray, apply, floor, min, max, trunc, charge, stableGet, lengthOf, tooLong, unsafe, TypeErr, " +
+  "StringCtor, ArrayCtor, RegExpCtor, SPREAD, SPECIES, MATCH, LIMIT, StringProto, natives";
+
+/** String builders and searches: bounded result lengths; long searches in windows of MAX_SEARCH_WORK compares. */
+export const STRINGS_KIT_SOURCE = String.raw`(function (k) {
+  "use strict";
+  const { ${KIT_NAMES} } = k;
+  const strIndexOf = natives.indexOf, strLastIndexOf = natives.lastIndexOf, strSlice = StringProto.slice;
+  const STRING_LIMIT = ${MAX_NATIVE_STRING}, SEARCH_WORK = ${MAX_SEARCH_WORK};
+  const toLen = (v) => { v = +v; return v > 0 ? (v === 1 / 0 ? v : floor(v)) : 0; };
+  // ToString as the builtins do it (a Symbol throws), done once, so the builtin sees the checked value.
+  const text = (v) => {
+    if (typeof v === "symbol") throw new TypeErr("Cannot convert a Symbol value to a string");
+    return typeof v === "string" ? v : StringCtor(v);
+  };
+  const toStr = (v, label) => {
+    if (v === null || v === undefined) throw new TypeErr(label + " called on null or undefined");
+    return text(v);
+  };
+  const isRegExp = (v) => v !== null && typeof v === "object" && (v[MATCH] !== undefined ? !!v[MATCH] : v instanceof RegExpCtor);
+  const slow = (s, t) => t.length > 1 && s.length * t.length > SEARCH_WORK;
+  const windowOf = (t) => max(1, floor(SEARCH_WORK / t.length));
+  function indexIn(s, t, pos) {
+    const step = windowOf(t);
+    for (let i = pos; i + t.length <= s.length; i += step) {
+      charge(SEARCH_WORK >> 6);
+      const j = apply(strIndexOf, apply(strSlice, s, [i, i + step + t.length - 1]), [t]);
+      if (j >= 0) return i + j;
+    }
+    return -1;
+  }
+  function lastIndexIn(s, t, pos) {
+    const step = windowOf(t);
+    for (let hi = min(pos, s.length - t.length); hi >= 0; hi -= step) {
+      charge(SEARCH_WORK >> 6);
+      const lo = max(0, hi - step + 1), j = apply(strLastIndexOf, apply(strSlice, s, [lo, hi + t.length]), [t]);
+      if (j >= 0) return lo + j;
+    }
+    return -1;
+  }
+  // GetSubstitution for a string pattern: $$, $&, $\u0060 and $' (a string pattern has no capture groups).
+  function substitute(rep, matched, pos, s) {
+    if (apply(strIndexOf, rep, ["$"]) < 0) return rep;
+    let out = "";
+    for (let i = 0; i < rep.length; i++) {
+      const c = rep[i], d = rep[i + 1];
+      if (c !== "$" || d === undefined) out += c;
+      else if (d === "$") out += "$", i++;
+      else if (d === "&") out += matched, i++;
+      else if (d === "\u0060") out += apply(strSlice, s, [0, pos]), i++;
+      else if (d === "'") out += apply(strSlice, s, [pos + matched.length]), i++;
+      else out += c;
+    }
+    return out;
+  }
+  function replaceOrSplit(name, s, t, rest, limit) {
+    if (limit === 0) return [];
+    const found = [];
+    for (let j = indexIn(s, t, 0); j >= 0; j = name === "replace" ? -1 : indexIn(s, t, j + t.length)) {
+      found[found.length] = j;
+      if (name === "split" && found.length === limit) break;
+    }
+    let out = name === "split" ? [] : "", from = 0;
+    for (let i = 0; i < found.length; i++) {
+      const j = found[i], before = apply(strSlice, s, [from, j]);
+      if (name === "split") out[out.length] = before;
+      else out += before + (typeof rest === "function" ? text(rest(t, j, s)) : substitute(rest, t, j, s));
+      from = j + t.length;
+    }
+    if (name !== "split") return out + apply(strSlice, s, [from]);
+    if (limit === undefined || out.length < limit) out[out.length] = apply(strSlice, s, [from]);
+    return out;
+  }
+  const kit = {};
+  for (const name of ["indexOf", "includes", "lastIndexOf"]) {
+    const native = natives[name], label = "String.prototype." + name;
+    kit[name] = (self, [searchString, position]) => {
+      const s = toStr(self, label);
+      if (name === "includes" && isRegExp(searchString)) throw new TypeErr(label + ": the argument must not be a regular expression");
+      const t = text(searchString), pos = name === "lastIndexOf" ? +position : toLen(position);
+      charge(floor(s.length / 16));
+      if (!slow(s, t)) return apply(native, s, [t, pos]);
+      if (name === "lastIndexOf") return lastIndexIn(s, t, pos === pos ? toLen(pos) : 1 / 0);
+      const i = indexIn(s, t, min(pos, s.length));
+      return name === "includes" ? i >= 0 : i;
+    };
+  }
+  for (const name of ["replace", "replaceAll", "split"]) {
+    const native = natives[name], label = "String.prototype." + name;
+    const symbol = name === "split" ? k.SPLIT : k.REPLACE;
+    kit[name] = (self, [pattern, second]) => {
+      if (self === null || self === undefined) throw new TypeErr(label + " called on null or undefined");
+      if (pattern !== null && pattern !== undefined) {
+        if (name === "replaceAll" && isRegExp(pattern) && apply(strIndexOf, text(pattern.flags), ["g"]) < 0) {
+          throw new TypeErr(label + " must be called with a global RegExp");
+        }
+        const method = typeof pattern === "object" || typeof pattern === "function" ? pattern[symbol] : undefined;
+        if (method !== undefined && method !== null) return apply(method, pattern, [self, second]);
+      }
+      const s = toStr(self, label);
+      const limit = name === "split" && second !== undefined ? second >>> 0 : undefined;
+      const t = text(pattern);
+      const rest = name === "split" ? limit : typeof second === "function" ? second : text(second);
+      charge(floor(s.length / 16));
+      if (!slow(s, t)) return apply(native, s, [t, rest]);
+      return replaceOrSplit(name, s, t, rest, limit);
+    };
+  }
+  const nativeRepeat = natives.repeat;
+  kit.repeat = (self, [count]) => {
+    const s = toStr(self, "String.prototype.repeat"), c = +count || 0, n = s.length * floor(c);
+    if (c >= 0 && c !== 1 / 0 && n > STRING_LIMIT) throw tooLong("String.prototype.repeat", n, STRING_LIMIT, "result length");
+    charge(floor(n / 16));
+    return apply(nativeRepeat, s, [c]);
+  };
+  for (const name of ["padStart", "padEnd"]) {
+    const native = natives[name], label = "String.prototype." + name;
+    kit[name] = (self, [maxLength, fill]) => {
+      const s = toStr(self, label), n = toLen(maxLength), f = fill === undefined ? " " : toStr(fill, label);
+      if (n > s.length && f !== "") {
+        if (n > STRING_LIMIT) throw tooLong(label, n, STRING_LIMIT, "result length");
+        charge(floor(n / 16));
+      }
+      return apply(native, s, [n, f]);
+    };
+  }
+  return kit;
+})`;
+
+/** concat, flat and flatMap (their arguments and nested arrays are beyond the core's check), and BigInt text. */
+export const RARE_KIT_SOURCE = String.raw`(function (k) {
+  "use strict";
+  const { ${KIT_NAMES} } = k;
+  const nativeConcat = natives.concat, BITS_LIMIT = ${MAX_BIGINT_TEXT_BITS};
+  // concat reads its arguments after ArraySpeciesCreate and after the elements of earlier arguments (both may run
+  // code): each object argument is checked right before a native call of its own.
+  function speciesSafe(a, label) {
+    let c = stableGet(a, "constructor", label);
+    if (c !== null && (typeof c === "object" || typeof c === "function")) c = stableGet(c, SPECIES, label);
+    if (c !== undefined && c !== null && c !== ArrayCtor) throw unsafe(label);
+  }
+  function concat(self, items) {
+    const label = "Array.prototype.concat";
+    if (self === null || self === undefined) return apply(nativeConcat, self, items);
+    let out = [], batch = [];
+    const all = [O(self)];
+    for (let i = 0; i < items.length; i++) all[i + 1] = items[i];
+    for (let i = 0; i < all.length; i++) {
+      const x = all[i];
+      if (x === null || (typeof x !== "object" && typeof x !== "function")) { batch[batch.length] = x; continue; }
+      const s = stableGet(x, SPREAD, label);
+      const n = (s === undefined ? isArray(x) : !!s) ? lengthOf(x, label) : 1;
+      if (batch.length) out = apply(nativeConcat, out, batch), batch = [];
+      if (out.length + n > LIMIT) throw tooLong(label, out.length + n, LIMIT, "result length");
+      charge(out.length + n);
+      speciesSafe(out, label);
+      out = apply(nativeConcat, out, [x]);
+    }
+    return batch.length ? apply(nativeConcat, out, batch) : out;
+  }
+  // flat and flatMap reach nested arrays the outer check cannot see: they run as bytecode (interruptible).
+  function flatInto(out, src, depth, label) {
+    const len = +src.length > 0 ? floor(+src.length) : 0;
+    if (len > LIMIT) throw tooLong(label, len, LIMIT, "length");
+    for (let i = 0; i < len; i++) {
+      if (!(i in src)) continue;
+      const v = src[i];
+      if (depth > 0 && isArray(v)) flatInto(out, v, depth - 1, label);
+      else out[out.length] = v;
+    }
+    return out;
+  }
+  const object = (v, label) => {
+    if (v === null || v === undefined) throw new TypeErr(label + " called on null or undefined");
+    return O(v);
+  };
+  function flat(self, [depth]) {
+    const d = depth === undefined ? 1 : trunc(+depth) || 0;
+    return flatInto([], object(self, "Array.prototype.flat"), d, "Array.prototype.flat");
+  }
+  function flatMap(self, [fn, thisArg]) {
+    const label = "Array.prototype.flatMap", o = object(self, label);
+    const len = +o.length > 0 ? floor(+o.length) : 0;
+    if (typeof fn !== "function") throw new TypeErr(label + ": the callback is not a function");
+    if (len > LIMIT) throw tooLong(label, len, LIMIT, "length");
+    const out = [];
+    for (let i = 0; i < len; i++) {
+      if (!(i in o)) continue;
+      const v = apply(fn, thisArg, [o[i], i, o]);
+      if (isArray(v)) flatInto(out, v, 0, label);
+      else out[out.length] = v;
+    }
+    return out;
+  }
+  // BigInt to a radix that is not a power of two is quadratic in QuickJS.
+  const bigToString = natives.toString, bigValueOf = natives.valueOf;
+  const bits = (x) => apply(bigToString, x < 0n ? -x : x, [16]).length * 4;
+  function bigText(x, radix, label) {
+    if ((radix & (radix - 1)) !== 0 && bits(x) > BITS_LIMIT) throw tooLong(label, bits(x), BITS_LIMIT, "bit length");
+    return apply(bigToString, x, [radix]);
+  }
+  const toString = (self, [radix]) =>
+    bigText(apply(bigValueOf, self, []), radix === undefined ? 10 : trunc(+radix) || 0, "BigInt.prototype.toString");
+  const toLocaleString = (self) => bigText(apply(bigValueOf, self, []), 10, "BigInt.prototype.toLocaleString");
+  // The printed form of a BigInt: hexadecimal when decimal would take too long.
+  const format = (x) => (bits(x) > BITS_LIMIT ? (x < 0n ? "-0x" : "0x") + apply(bigToString, x < 0n ? -x : x, [16]) : apply(bigToString, x, [10]));
+  return { concat: (self, items) => concat(self, items), flat, flatMap, toString, toLocaleString, format };
+})`;
+
+/**
+ * Uses from the prelude: `O`, `M`, `G`, `geval`, `isArray`, `ArrayProto`, `TypeErr`, the bridge `hostWork`, and
+ * the kits' sources `stringsKitSource` and `rareKitSource` (the host passes them as strings: cheaper than parsing
+ * them as literals every step).
+ */
 export const BOUNDS_SOURCE = String.raw`
-  const LIMIT = ${MAX_NATIVE_LENGTH}, STRING_LIMIT = ${MAX_NATIVE_STRING}, BITS_LIMIT = ${MAX_BIGINT_TEXT_BITS};
-  const SEARCH_WORK = ${SEARCH_WORK};
-  const ArrayCtor = Array, RangeErr = RangeError, RegExpCtor = RegExp, apply = Reflect.apply, hasOwn = O.hasOwn;
+  const LIMIT = ${MAX_NATIVE_LENGTH};
+  const ArrayCtor = Array, RangeErr = RangeError, RegExpCtor = RegExp, StringCtor = String, NumberCtor = Number;
+  const apply = Reflect.apply, hasOwn = O.hasOwn, bind = Function.prototype.bind;
   const gopd = O.getOwnPropertyDescriptor, getProto = O.getPrototypeOf, defProp = O.defineProperty;
-  const floor = M.floor, min = M.min, max = M.max, clz32 = M.clz32, NumberCtor = Number, bind = Function.prototype.bind;
-  const NativeProxy = Proxy, proxies = new WeakSet(), StringCtor = String, trunc = M.trunc;
+  const floor = M.floor, min = M.min, max = M.max, trunc = M.trunc, clz32 = M.clz32;
+  const NativeProxy = Proxy, proxies = new WeakSet();
   const isProxy = apply(bind, WeakSet.prototype.has, [proxies]), addProxy = apply(bind, WeakSet.prototype.add, [proxies]);
   const TA_LENGTH = gopd(getProto(Uint8Array.prototype), "length").get;
   const SPECIES = Symbol.species, SPECIES_GETTER = gopd(ArrayCtor, SPECIES).get, SPREAD = Symbol.isConcatSpreadable;
+  const MATCH = Symbol.match, REPLACE = Symbol.replace, SPLIT = Symbol.split;
   const StringProto = String.prototype, BigIntProto = BigInt.prototype;
-  const { indexOf: strIndexOf, lastIndexOf: strLastIndexOf, slice: strSlice } = StringProto;
-  const bigToString = BigIntProto.toString, bigValueOf = BigIntProto.valueOf;
-  let work = 0;
+  /** The builtins replaced by wrappers compiled on first use, by name (the kits call these). */
+  const natives = { valueOf: BigIntProto.valueOf };
+  let work = 0, strings, rare;
 
   const unsafe = (label) => new TypeErr(label + " refuses an array-like whose length is computed by code (a getter, valueOf or Proxy): the sandbox could not bound its loop");
   const tooLong = (label, n, cap, what) => new RangeErr(label + ": " + what + " " + n + " is over the sandbox's limit of " + cap + " (builtins that loop natively cannot be interrupted)");
@@ -74,83 +291,37 @@ export const BOUNDS_SOURCE = String.raw`
     defProp(fn, "length", { value: length });
     defProp(proto, name, { value: fn, writable: false, enumerable: false, configurable: false });
   }
-  function guard(proto, prefix, names, measure) {
+  function guard(names, measure) {
     for (const name of names) {
-      const native = proto[name], label = prefix + name;
-      install(proto, name, { [name](...args) { measure(this, label, args); return apply(native, this, args); } }[name], native.length);
+      const native = ArrayProto[name], label = "Array.prototype." + name;
+      install(ArrayProto, name, { [name](...args) { measure(this, label); return apply(native, this, args); } }[name], native.length);
     }
   }
-  guard(ArrayProto, "Array.prototype.", ["indexOf", "lastIndexOf", "includes", "join", "toLocaleString", "reverse",
-    "fill", "copyWithin", "splice", "slice", "every", "some", "forEach", "map", "filter", "reduce", "reduceRight",
-    "unshift", "shift", "with", "toReversed", "toSpliced"], (o, label) => charge(lengthOf(o, label)));
-  guard(ArrayProto, "Array.prototype.", ["sort", "toSorted"], (o, label) => {
+  guard(["indexOf", "lastIndexOf", "includes", "join", "toLocaleString", "reverse", "fill", "copyWithin", "splice",
+    "slice", "every", "some", "forEach", "map", "filter", "reduce", "reduceRight", "unshift", "shift", "with",
+    "toReversed", "toSpliced"], (o, label) => charge(lengthOf(o, label)));
+  guard(["sort", "toSorted"], (o, label) => {
     const n = lengthOf(o, label);
     charge(n * (32 - clz32(n)));
   });
 
-  // concat reads its arguments after ArraySpeciesCreate and after reading the elements of earlier arguments (both
-  // may run code): each object argument is checked right before a native call of its own.
-  const nativeConcat = ArrayProto.concat;
-  function speciesSafe(a, label) {
-    let c = stableGet(a, "constructor", label);
-    if (c !== null && (typeof c === "object" || typeof c === "function")) c = stableGet(c, SPECIES, label);
-    if (c !== undefined && c !== null && c !== ArrayCtor) throw unsafe(label);
+  const kit = () => ({ O, isArray, apply, floor, min, max, trunc, charge, stableGet, lengthOf, tooLong, unsafe,
+    TypeErr, StringCtor, ArrayCtor, RegExpCtor, SPREAD, SPECIES, MATCH, REPLACE, SPLIT, LIMIT, StringProto, natives });
+  const stringKit = () => (strings ??= geval(stringsKitSource)(kit()));
+  const rareKit = () => (rare ??= geval(rareKitSource)(kit()));
+  /** Installs a wrapper whose implementation is compiled on first use. */
+  function later(proto, name, length, load) {
+    natives[name] = proto[name];
+    install(proto, name, { [name](...args) { return load()[name](this, args); } }[name], length);
   }
-  install(ArrayProto, "concat", { concat(...items) {
-    const label = "Array.prototype.concat";
-    if (this === null || this === undefined) return apply(nativeConcat, this, items);
-    let out = [], batch = [];
-    const all = [O(this)];
-    for (let i = 0; i < items.length; i++) all[i + 1] = items[i];
-    for (let i = 0; i < all.length; i++) {
-      const x = all[i];
-      if (x === null || (typeof x !== "object" && typeof x !== "function")) { batch[batch.length] = x; continue; }
-      const s = stableGet(x, SPREAD, label);
-      const n = (s === undefined ? isArray(x) : !!s) ? lengthOf(x, label) : 1;
-      if (batch.length) out = apply(nativeConcat, out, batch), batch = [];
-      if (out.length + n > LIMIT) throw tooLong(label, out.length + n, LIMIT, "result length");
-      charge(out.length + n);
-      speciesSafe(out, label);
-      out = apply(nativeConcat, out, [x]);
-    }
-    return batch.length ? apply(nativeConcat, out, batch) : out;
-  } }.concat, 1);
-
-  // flat and flatMap reach nested arrays the outer check cannot see: they run as bytecode (interruptible).
-  function flatInto(out, src, depth, label) {
-    const len = +src.length > 0 ? floor(+src.length) : 0;
-    if (len > LIMIT) throw tooLong(label, len, LIMIT, "length");
-    for (let k = 0; k < len; k++) {
-      if (!(k in src)) continue;
-      const v = src[k];
-      if (depth > 0 && isArray(v)) flatInto(out, v, depth - 1, label);
-      else out[out.length] = v;
-    }
-    return out;
-  }
-  const object = (v, label) => {
-    if (v === null || v === undefined) throw new TypeErr(label + " called on null or undefined");
-    return O(v);
-  };
-  install(ArrayProto, "flat", { flat(depth) {
-    const o = object(this, "Array.prototype.flat");
-    return flatInto([], o, depth === undefined ? 1 : trunc(+depth) || 0, "Array.prototype.flat");
-  } }.flat, 0);
-  install(ArrayProto, "flatMap", { flatMap(fn, thisArg) {
-    const label = "Array.prototype.flatMap";
-    const o = object(this, label);
-    const len = +o.length > 0 ? floor(+o.length) : 0;
-    if (typeof fn !== "function") throw new TypeErr(label + ": the callback is not a function");
-    if (len > LIMIT) throw tooLong(label, len, LIMIT, "length");
-    const out = [];
-    for (let k = 0; k < len; k++) {
-      if (!(k in o)) continue;
-      const v = apply(fn, thisArg, [o[k], k, o]);
-      if (isArray(v)) flatInto(out, v, 0, label);
-      else out[out.length] = v;
-    }
-    return out;
-  } }.flatMap, 1);
+  for (const [name, length] of [["indexOf", 1], ["includes", 1], ["lastIndexOf", 1], ["replace", 2],
+    ["replaceAll", 2], ["split", 2], ["repeat", 1], ["padStart", 1], ["padEnd", 1]]) later(StringProto, name, length, stringKit);
+  later(ArrayProto, "concat", 1, rareKit);
+  later(ArrayProto, "flat", 0, rareKit);
+  later(ArrayProto, "flatMap", 1, rareKit);
+  later(BigIntProto, "toString", 0, rareKit);
+  later(BigIntProto, "toLocaleString", 0, rareKit);
+  const formatBigInt = (x) => rareKit().format(x);
 
   // Proxies are recorded so that a length read through one is recognised (and refused) above.
   const SandboxProxy = apply(bind, function (target, handler) {
@@ -168,137 +339,4 @@ export const BOUNDS_SOURCE = String.raw`
     return r;
   } }.revocable, writable: true, configurable: true });
   defProp(G, "Proxy", { value: SandboxProxy, writable: false, enumerable: false, configurable: false });
-
-  // Strings: building is bounded by the result's length. Searching is O(haystack × needle) natively, and a RegExp
-  // would not help (lre_exec checks the interrupt only when it backtracks, not while it compares a long literal):
-  // a long search runs the native search over windows of bounded work, charged one by one.
-  const toLen = (v) => { v = +v; return v > 0 ? (v === Infinity ? v : floor(v)) : 0; };
-  /** ToString without the model's help: a Symbol throws, as in the builtins. */
-  const text = (v) => {
-    if (typeof v === "symbol") throw new TypeErr("Cannot convert a Symbol value to a string");
-    return typeof v === "string" ? v : StringCtor(v);
-  };
-  const toStr = (v, label) => {
-    if (v === null || v === undefined) throw new TypeErr(label + " called on null or undefined");
-    return text(v);
-  };
-  const { repeat: nativeRepeat, padStart: nativePadStart, padEnd: nativePadEnd } = StringProto;
-  install(StringProto, "repeat", { repeat(count) {
-    const s = toStr(this, "String.prototype.repeat"), c = +count || 0;
-    if (c >= 0 && c !== Infinity && s.length * floor(c) > STRING_LIMIT) throw tooLong("String.prototype.repeat", s.length * floor(c), STRING_LIMIT, "result length");
-    charge(floor((s.length * floor(c)) / 16));
-    return apply(nativeRepeat, s, [c]);
-  } }.repeat, 1);
-  for (const [name, native] of [["padStart", nativePadStart], ["padEnd", nativePadEnd]]) {
-    const label = "String.prototype." + name;
-    install(StringProto, name, { [name](maxLength, fill) {
-      const s = toStr(this, label), n = toLen(maxLength), f = fill === undefined ? " " : toStr(fill, label);
-      if (n > s.length && f !== "") {
-        if (n > STRING_LIMIT) throw tooLong(label, n, STRING_LIMIT, "result length");
-        charge(floor(n / 16));
-      }
-      return apply(native, s, [n, f]);
-    } }[name], 1);
-  }
-  const slow = (s, t) => t.length > 1 && s.length * t.length > SEARCH_WORK;
-  /** Native searches over windows of start positions, each at most SEARCH_WORK compares, charged one by one. */
-  const windowOf = (t) => max(1, floor(SEARCH_WORK / t.length));
-  function indexIn(s, t, pos) {
-    const step = windowOf(t);
-    for (let i = pos; i + t.length <= s.length; i += step) {
-      charge(SEARCH_WORK >> 6);
-      const j = apply(strIndexOf, apply(strSlice, s, [i, i + step + t.length - 1]), [t]);
-      if (j >= 0) return i + j;
-    }
-    return -1;
-  }
-  function lastIndexIn(s, t, pos) {
-    const step = windowOf(t);
-    for (let hi = min(pos, s.length - t.length); hi >= 0; hi -= step) {
-      charge(SEARCH_WORK >> 6);
-      const lo = max(0, hi - step + 1), j = apply(strLastIndexOf, apply(strSlice, s, [lo, hi + t.length]), [t]);
-      if (j >= 0) return lo + j;
-    }
-    return -1;
-  }
-  /** GetSubstitution for a string pattern: $$, $&, $\` and $' (no capture groups). */
-  function substitute(rep, matched, pos, s) {
-    if (apply(strIndexOf, rep, ["$"]) < 0) return rep;
-    let out = "";
-    for (let i = 0; i < rep.length; i++) {
-      const c = rep[i], d = rep[i + 1];
-      if (c !== "$" || d === undefined) out += c;
-      else if (d === "$") out += "$", i++;
-      else if (d === "&") out += matched, i++;
-      else if (d === "\u0060") out += apply(strSlice, s, [0, pos]), i++;
-      else if (d === "'") out += apply(strSlice, s, [pos + matched.length]), i++;
-      else out += c;
-    }
-    return out;
-  }
-  const isRegExp = (v) => v !== null && typeof v === "object" && (v[Symbol.match] !== undefined ? !!v[Symbol.match] : v instanceof RegExpCtor);
-  for (const name of ["indexOf", "includes", "lastIndexOf"]) {
-    const native = StringProto[name], label = "String.prototype." + name;
-    install(StringProto, name, { [name](searchString, position) {
-      const s = toStr(this, label);
-      if (name === "includes" && isRegExp(searchString)) throw new TypeErr(label + ": the argument must not be a regular expression");
-      const t = text(searchString), pos = name === "lastIndexOf" ? +position : toLen(position);
-      charge(floor(s.length / 16));
-      if (!slow(s, t)) return apply(native, s, [t, pos]);
-      if (name === "lastIndexOf") return lastIndexIn(s, t, pos === pos ? toLen(pos) : Infinity);
-      const i = indexIn(s, t, min(pos, s.length));
-      return name === "includes" ? i >= 0 : i;
-    } }[name], 1);
-  }
-  for (const [name, symbol] of [["replace", Symbol.replace], ["replaceAll", Symbol.replace], ["split", Symbol.split]]) {
-    const native = StringProto[name], label = "String.prototype." + name;
-    install(StringProto, name, { [name](pattern, second) {
-      if (this === null || this === undefined) throw new TypeErr(label + " called on null or undefined");
-      if (pattern !== null && pattern !== undefined) {
-        if (name === "replaceAll" && isRegExp(pattern) && apply(strIndexOf, text(pattern.flags), ["g"]) < 0) {
-          throw new TypeErr(label + " must be called with a global RegExp");
-        }
-        const method = typeof pattern === "object" || typeof pattern === "function" ? pattern[symbol] : undefined;
-        if (method !== undefined && method !== null) return apply(method, pattern, [this, second]);
-      }
-      const s = toStr(this, label);
-      const limit = name === "split" && second !== undefined ? second >>> 0 : undefined;
-      const t = text(pattern);
-      const rest = name === "split" ? limit : typeof second === "function" ? second : text(second);
-      charge(floor(s.length / 16));
-      if (!slow(s, t)) return apply(native, s, [t, rest]);
-      if (limit === 0) return [];
-      const found = [];
-      for (let j = indexIn(s, t, 0); j >= 0; j = name === "replace" ? -1 : indexIn(s, t, j + t.length)) {
-        found[found.length] = j;
-        if (name === "split" && found.length === limit) break;
-      }
-      let out = name === "split" ? [] : "", from = 0;
-      for (let k = 0; k < found.length; k++) {
-        const j = found[k], before = apply(strSlice, s, [from, j]);
-        if (name === "split") out[out.length] = before;
-        else out += before + (typeof rest === "function" ? text(rest(t, j, s)) : substitute(rest, t, j, s));
-        from = j + t.length;
-      }
-      if (name !== "split") return out + apply(strSlice, s, [from]);
-      if (limit === undefined || out.length < limit) out[out.length] = apply(strSlice, s, [from]);
-      return out;
-    } }[name], 2);
-  }
-
-  // BigInt: converting to a radix that is not a power of two is quadratic in QuickJS.
-  const bigBits = (x) => apply(bigToString, x < 0n ? -x : x, [16]).length * 4;
-  function bigText(x, radix, label) {
-    if ((radix & (radix - 1)) !== 0 && bigBits(x) > BITS_LIMIT) throw tooLong(label, bigBits(x), BITS_LIMIT, "bit length");
-    return apply(bigToString, x, [radix]);
-  }
-  install(BigIntProto, "toString", { toString(radix) {
-    const x = apply(bigValueOf, this, []);
-    return bigText(x, radix === undefined ? 10 : trunc(+radix) || 0, "BigInt.prototype.toString");
-  } }.toString, 0);
-  install(BigIntProto, "toLocaleString", { toLocaleString() {
-    return bigText(apply(bigValueOf, this, []), 10, "BigInt.prototype.toLocaleString");
-  } }.toLocaleString, 0);
-  /** The printed form of a BigInt: hexadecimal when decimal would take too long. */
-  const formatBigInt = (x) => (bigBits(x) > BITS_LIMIT ? (x < 0n ? "-0x" : "0x") + apply(bigToString, x < 0n ? -x : x, [16]) : apply(bigToString, x, [10]));
 `;

@@ -1,8 +1,9 @@
 /**
  * Source of the sandbox prelude: a function evaluated inside QuickJS before the step's code. Called with the host
- * bridge functions (which take and return strings only) and a JSON config, it installs the sandbox API as locked
- * globals (tools, `final_answer`, `print`, `console`, timers), keeps the bridge functions in its closure, and
- * returns the functions the host drives the step with (restore, finish, snapshot, timers).
+ * bridge functions (which take and return strings only), a JSON config and the sources of the lazily compiled
+ * bounds kits (sandbox_bounds.ts), it installs the sandbox API as locked globals (tools, `final_answer`, `print`,
+ * `console`, timers), bounds the natively looping builtins, keeps the bridge functions in its closure, and returns
+ * the functions the host drives the step with (restore, finish, snapshot, timers).
  */
 
 import { BOUNDS_SOURCE } from "./sandbox_bounds.ts";
@@ -22,7 +23,8 @@ export interface PreludeConfig {
   outputCap: number;
 }
 
-export const PRELUDE_SOURCE = String.raw`(function (hostPrint, hostTool, hostCall, hostFinal, hostWork, configJson) {
+export const PRELUDE_SOURCE = String
+  .raw`(function (hostPrint, hostTool, hostCall, hostFinal, hostWork, configJson, stringsKitSource, rareKitSource) {
   "use strict";
   const G = globalThis, O = Object, M = Math, isArray = Array.isArray;
   const ArrayProto = Array.prototype, ObjectProto = O.prototype;
@@ -30,6 +32,8 @@ export const PRELUDE_SOURCE = String.raw`(function (hostPrint, hostTool, hostCal
   const PromiseCtor = Promise, promiseThen = Promise.prototype.then;
   const ErrorCtor = Error, TypeErr = TypeError;
   const geval = eval; // indirect eval sees global bindings, including top-level let/const of the step
+  // The prelude's own string work calls the builtins directly (the bounds wrap them, lazily: see sandbox_bounds.ts).
+  const { includes: strIncludes, replace: strReplace } = String.prototype;
   const now = Date.now;
   const config = parse(configJson);
   const TAG = "\u0000bytes", IMPORTS = ${JSON.stringify(IMPORTS_KEY)};
@@ -49,7 +53,7 @@ ${BOUNDS_SOURCE}
     return s;
   }
   function fromB64(s) {
-    s = s.replace(/=+$/, "");
+    s = apply(strReplace, s, [/=+$/, ""]);
     const out = new Uint8Array(M.floor(s.length * 3 / 4));
     let acc = 0, bits = 0, j = 0;
     for (let i = 0; i < s.length; i++) {
@@ -71,7 +75,7 @@ ${BOUNDS_SOURCE}
   }
   const encode = (v) => stringify({ v }, replacer);
   // The reviver and replacer cost a call per value: use them only when bytes are (or may be) present.
-  const parseData = (json) => (json.includes("\\u0000bytes") ? parse(json, reviver) : parse(json));
+  const parseData = (json) => (apply(strIncludes, json, ["\\u0000bytes"]) ? parse(json, reviver) : parse(json));
   let sawBytes = false;
   function unwrap(envelope, label, site) {
     const r = parseData(envelope);
