@@ -26,13 +26,20 @@ export const MAX_SEARCH_WORK = 2 ** 22;
 export const WORK_STEP = 2 ** 16;
 
 /** Names the kits receive from the core (`k`): a kit is compiled at global scope, so it must name no global. */
-const KIT_NAMES = "O, isArray, apply, floor, min, max, trunc, charge, stableGet, lengthOf, tooLong, unsafe, TypeErr, " +
-  "StringCtor, ArrayCtor, RegExpCtor, SPREAD, SPECIES, MATCH, LIMIT, StringProto, natives";
+const KIT_NAMES = "O, isArray, apply, defProp, floor, min, max, trunc, charge, stableGet, lengthOf, tooLong, unsafe, " +
+  "TypeErr, StringCtor, ArrayCtor, RegExpCtor, SPREAD, SPECIES, MATCH, LIMIT, StringProto, natives";
+/**
+ * Kits run after the model's code has started: they append with `add` (CreateDataProperty: an index setter the model
+ * put on Array.prototype must not see, or change, an array the kit is about to hand to a builtin) and use no
+ * iterator (for-of, spread, array destructuring run Array.prototype[Symbol.iterator], which the model may replace).
+ */
+const KIT_PRELUDE = String.raw`"use strict";
+  const { ${KIT_NAMES} } = k;
+  const add = (a, v) => defProp(a, a.length, { value: v, writable: true, enumerable: true, configurable: true });`;
 
 /** String builders and searches: bounded result lengths; long searches in windows of MAX_SEARCH_WORK compares. */
 export const STRINGS_KIT_SOURCE = String.raw`(function (k) {
-  "use strict";
-  const { ${KIT_NAMES} } = k;
+  ${KIT_PRELUDE}
   const strIndexOf = natives.indexOf, strLastIndexOf = natives.lastIndexOf, strSlice = StringProto.slice;
   const STRING_LIMIT = ${MAX_NATIVE_STRING}, SEARCH_WORK = ${MAX_SEARCH_WORK};
   const toLen = (v) => { v = +v; return v > 0 ? (v === 1 / 0 ? v : floor(v)) : 0; };
@@ -85,24 +92,26 @@ export const STRINGS_KIT_SOURCE = String.raw`(function (k) {
     if (limit === 0) return [];
     const found = [];
     for (let j = indexIn(s, t, 0); j >= 0; j = name === "replace" ? -1 : indexIn(s, t, j + t.length)) {
-      found[found.length] = j;
+      add(found, j);
       if (name === "split" && found.length === limit) break;
     }
     let out = name === "split" ? [] : "", from = 0;
     for (let i = 0; i < found.length; i++) {
       const j = found[i], before = apply(strSlice, s, [from, j]);
-      if (name === "split") out[out.length] = before;
+      if (name === "split") add(out, before);
       else out += before + (typeof rest === "function" ? text(rest(t, j, s)) : substitute(rest, t, j, s));
       from = j + t.length;
     }
     if (name !== "split") return out + apply(strSlice, s, [from]);
-    if (limit === undefined || out.length < limit) out[out.length] = apply(strSlice, s, [from]);
+    if (limit === undefined || out.length < limit) add(out, apply(strSlice, s, [from]));
     return out;
   }
-  const kit = {};
-  for (const name of ["indexOf", "includes", "lastIndexOf"]) {
-    const native = natives[name], label = "String.prototype." + name;
-    kit[name] = (self, [searchString, position]) => {
+  const kit = {}, searches = ["indexOf", "includes", "lastIndexOf"], builders = ["replace", "replaceAll", "split"];
+  const put = (name, fn) => defProp(kit, name, { value: fn });
+  for (let n = 0; n < searches.length; n++) {
+    const name = searches[n], native = natives[name], label = "String.prototype." + name;
+    put(name, (self, args) => {
+      const searchString = args[0], position = args[1];
       const s = toStr(self, label);
       if (name === "includes" && isRegExp(searchString)) throw new TypeErr(label + ": the argument must not be a regular expression");
       const t = text(searchString), pos = name === "lastIndexOf" ? +position : toLen(position);
@@ -111,12 +120,13 @@ export const STRINGS_KIT_SOURCE = String.raw`(function (k) {
       if (name === "lastIndexOf") return lastIndexIn(s, t, pos === pos ? toLen(pos) : 1 / 0);
       const i = indexIn(s, t, min(pos, s.length));
       return name === "includes" ? i >= 0 : i;
-    };
+    });
   }
-  for (const name of ["replace", "replaceAll", "split"]) {
-    const native = natives[name], label = "String.prototype." + name;
+  for (let n = 0; n < builders.length; n++) {
+    const name = builders[n], native = natives[name], label = "String.prototype." + name;
     const symbol = name === "split" ? k.SPLIT : k.REPLACE;
-    kit[name] = (self, [pattern, second]) => {
+    put(name, (self, args) => {
+      const pattern = args[0], second = args[1];
       if (self === null || self === undefined) throw new TypeErr(label + " called on null or undefined");
       if (pattern !== null && pattern !== undefined) {
         if (name === "replaceAll" && isRegExp(pattern) && apply(strIndexOf, text(pattern.flags), ["g"]) < 0) {
@@ -132,33 +142,33 @@ export const STRINGS_KIT_SOURCE = String.raw`(function (k) {
       charge(floor(s.length / 16));
       if (!slow(s, t)) return apply(native, s, [t, rest]);
       return replaceOrSplit(name, s, t, rest, limit);
-    };
+    });
   }
   const nativeRepeat = natives.repeat;
-  kit.repeat = (self, [count]) => {
-    const s = toStr(self, "String.prototype.repeat"), c = +count || 0, n = s.length * floor(c);
+  put("repeat", (self, args) => {
+    const s = toStr(self, "String.prototype.repeat"), c = +args[0] || 0, n = s.length * floor(c);
     if (c >= 0 && c !== 1 / 0 && n > STRING_LIMIT) throw tooLong("String.prototype.repeat", n, STRING_LIMIT, "result length");
     charge(floor(n / 16));
     return apply(nativeRepeat, s, [c]);
-  };
-  for (const name of ["padStart", "padEnd"]) {
-    const native = natives[name], label = "String.prototype." + name;
-    kit[name] = (self, [maxLength, fill]) => {
-      const s = toStr(self, label), n = toLen(maxLength), f = fill === undefined ? " " : toStr(fill, label);
+  });
+  for (let p = 0; p < 2; p++) {
+    const name = p ? "padEnd" : "padStart", native = natives[name], label = "String.prototype." + name;
+    put(name, (self, args) => {
+      const s = toStr(self, label), n = toLen(args[0]), fill = args[1];
+      const f = fill === undefined ? " " : toStr(fill, label);
       if (n > s.length && f !== "") {
         if (n > STRING_LIMIT) throw tooLong(label, n, STRING_LIMIT, "result length");
         charge(floor(n / 16));
       }
       return apply(native, s, [n, f]);
-    };
+    });
   }
   return kit;
 })`;
 
 /** concat, flat and flatMap (their arguments and nested arrays are beyond the core's check), and BigInt text. */
 export const RARE_KIT_SOURCE = String.raw`(function (k) {
-  "use strict";
-  const { ${KIT_NAMES} } = k;
+  ${KIT_PRELUDE}
   const nativeConcat = natives.concat, BITS_LIMIT = ${MAX_BIGINT_TEXT_BITS};
   // concat reads its arguments after ArraySpeciesCreate and after the elements of earlier arguments (both may run
   // code): each object argument is checked right before a native call of its own.
@@ -172,10 +182,10 @@ export const RARE_KIT_SOURCE = String.raw`(function (k) {
     if (self === null || self === undefined) return apply(nativeConcat, self, items);
     let out = [], batch = [];
     const all = [O(self)];
-    for (let i = 0; i < items.length; i++) all[i + 1] = items[i];
+    for (let i = 0; i < items.length; i++) add(all, items[i]);
     for (let i = 0; i < all.length; i++) {
       const x = all[i];
-      if (x === null || (typeof x !== "object" && typeof x !== "function")) { batch[batch.length] = x; continue; }
+      if (x === null || (typeof x !== "object" && typeof x !== "function")) { add(batch, x); continue; }
       const s = stableGet(x, SPREAD, label);
       const n = (s === undefined ? isArray(x) : !!s) ? lengthOf(x, label) : 1;
       if (batch.length) out = apply(nativeConcat, out, batch), batch = [];
@@ -194,7 +204,7 @@ export const RARE_KIT_SOURCE = String.raw`(function (k) {
       if (!(i in src)) continue;
       const v = src[i];
       if (depth > 0 && isArray(v)) flatInto(out, v, depth - 1, label);
-      else out[out.length] = v;
+      else add(out, v);
     }
     return out;
   }
@@ -202,11 +212,13 @@ export const RARE_KIT_SOURCE = String.raw`(function (k) {
     if (v === null || v === undefined) throw new TypeErr(label + " called on null or undefined");
     return O(v);
   };
-  function flat(self, [depth]) {
+  function flat(self, args) {
+    const depth = args[0];
     const d = depth === undefined ? 1 : trunc(+depth) || 0;
     return flatInto([], object(self, "Array.prototype.flat"), d, "Array.prototype.flat");
   }
-  function flatMap(self, [fn, thisArg]) {
+  function flatMap(self, args) {
+    const fn = args[0], thisArg = args[1];
     const label = "Array.prototype.flatMap", o = object(self, label);
     const len = +o.length > 0 ? floor(+o.length) : 0;
     if (typeof fn !== "function") throw new TypeErr(label + ": the callback is not a function");
@@ -216,7 +228,7 @@ export const RARE_KIT_SOURCE = String.raw`(function (k) {
       if (!(i in o)) continue;
       const v = apply(fn, thisArg, [o[i], i, o]);
       if (isArray(v)) flatInto(out, v, 0, label);
-      else out[out.length] = v;
+      else add(out, v);
     }
     return out;
   }
@@ -227,8 +239,8 @@ export const RARE_KIT_SOURCE = String.raw`(function (k) {
     if ((radix & (radix - 1)) !== 0 && bits(x) > BITS_LIMIT) throw tooLong(label, bits(x), BITS_LIMIT, "bit length");
     return apply(bigToString, x, [radix]);
   }
-  const toString = (self, [radix]) =>
-    bigText(apply(bigValueOf, self, []), radix === undefined ? 10 : trunc(+radix) || 0, "BigInt.prototype.toString");
+  const toString = (self, args) =>
+    bigText(apply(bigValueOf, self, []), args[0] === undefined ? 10 : trunc(+args[0]) || 0, "BigInt.prototype.toString");
   const toLocaleString = (self) => bigText(apply(bigValueOf, self, []), 10, "BigInt.prototype.toLocaleString");
   // The printed form of a BigInt: hexadecimal when decimal would take too long.
   const format = (x) => (bits(x) > BITS_LIMIT ? (x < 0n ? "-0x" : "0x") + apply(bigToString, x < 0n ? -x : x, [16]) : apply(bigToString, x, [10]));
@@ -305,7 +317,7 @@ export const BOUNDS_SOURCE = String.raw`
     charge(n * (32 - clz32(n)));
   });
 
-  const kit = () => ({ O, isArray, apply, floor, min, max, trunc, charge, stableGet, lengthOf, tooLong, unsafe,
+  const kit = () => ({ O, isArray, apply, defProp, floor, min, max, trunc, charge, stableGet, lengthOf, tooLong, unsafe,
     TypeErr, StringCtor, ArrayCtor, RegExpCtor, SPREAD, SPECIES, MATCH, REPLACE, SPLIT, LIMIT, StringProto, natives });
   const stringKit = () => (strings ??= geval(stringsKitSource)(kit()));
   const rareKit = () => (rare ??= geval(rareKitSource)(kit()));

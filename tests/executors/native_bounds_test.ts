@@ -239,6 +239,26 @@ Deno.test("native bounds: lengths computed by code cannot slip past the check", 
     assertRefused(r, "concat", "Array.prototype.concat", "length", HUGE, MAX_NATIVE_LENGTH);
   });
 
+  await t.step("an index setter on Array.prototype cannot slip an unchecked argument into concat", async () => {
+    const r = await attack(
+      "const big = { length: 2 ** 40, [Symbol.isConcatSpreadable]: true };\n" +
+        "Object.defineProperty(Array.prototype, 0, { configurable: true, set(v) {\n" +
+        "  Object.defineProperty(this, 0, { value: v, writable: true, enumerable: true, configurable: true });\n" +
+        "  this.push(big);\n} });\n" +
+        "const r = [].concat(1, 2);\ndelete Array.prototype[0];\nr",
+    );
+    assert.equal(r.error, undefined, JSON.stringify(r.error));
+    assert.deepEqual(r.output, [1, 2]);
+  });
+
+  await t.step("a replaced Array iterator cannot rewire the lazily compiled wrappers", async () => {
+    const r = await attack(
+      "let calls = 0;\nArray.prototype[Symbol.iterator] = function* () { if (calls++ === 0) yield 'padStart' };\n" +
+        "'a'.padStart(2 ** 26)",
+    );
+    assertRefused(r, "padStart", "String.prototype.padStart", "result length", 2 ** 26, MAX_NATIVE_STRING);
+  });
+
   await t.step("the wrappers cannot be replaced, and the original builtins are out of reach", async () => {
     const r = await attack(
       "const d = Object.getOwnPropertyDescriptor(Array.prototype, 'indexOf');\n" +
