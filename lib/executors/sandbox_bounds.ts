@@ -163,6 +163,15 @@ export const STRINGS_KIT_SOURCE = String.raw`(function (k) {
       return apply(native, s, [n, f]);
     });
   }
+  // String.raw walks template.raw by its length natively, one index at a time.
+  put("raw", (self, args) => {
+    const template = args[0], label = "String.raw";
+    if (template !== null && template !== undefined) {
+      const raw = stableGet(O(template), "raw", label);
+      if (raw !== null && raw !== undefined) charge(lengthOf(O(raw), label));
+    }
+    return apply(natives.raw, self, args);
+  });
   return kit;
 })`;
 
@@ -328,6 +337,7 @@ export const BOUNDS_SOURCE = String.raw`
   }
   for (const [name, length] of [["indexOf", 1], ["includes", 1], ["lastIndexOf", 1], ["replace", 2],
     ["replaceAll", 2], ["split", 2], ["repeat", 1], ["padStart", 1], ["padEnd", 1]]) later(StringProto, name, length, stringKit);
+  later(StringCtor, "raw", 1, stringKit);
   later(ArrayProto, "concat", 1, rareKit);
   later(ArrayProto, "flat", 0, rareKit);
   later(ArrayProto, "flatMap", 1, rareKit);

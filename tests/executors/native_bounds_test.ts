@@ -118,6 +118,11 @@ Deno.test("native bounds: attacks that froze the host are refused before they st
     }
   });
 
+  await t.step("String.raw with a raw array-like of length 2 ** 40", async () => {
+    const code = "String.raw({ raw: { length: 2 ** 40 } }, 'x')";
+    assertRefused(await attack(code), code, "String.raw", "length", HUGE, MAX_NATIVE_LENGTH);
+  });
+
   await t.step("BigInt to a decimal string (quadratic natively)", async () => {
     const code = "(7n ** 200000n).toString()";
     const r = await attack(code);
@@ -305,6 +310,7 @@ const ORDINARY = [
   "['a-b-c'.replace('-', '+'), 'a-b-c'.replaceAll('-', '$&$&'), 'a-b'.replace('-', (m, i, s) => i + s), 'aXbX'.replace(/x/gi, '_')]",
   "[(255n).toString(16), (255n).toString(), (-255n).toString(7), (2n ** 100n).toString(), (10n).toLocaleString()]",
   "[String(12345678901234567890n), `${2n ** 64n}`]",
+  "[String.raw`a\\n${1}b${2}`, String.raw({ raw: ['x', 'y', 'z'] }, 1, 2, 3), String.raw({ raw: 'abc' }, '-', '+')]",
   "(() => { const p = new Proxy({ a: 1 }, { get: (t, k) => (k in t ? t[k] : 'default') }); return [p.a, p.b] })()",
 ];
 
