@@ -259,9 +259,11 @@ export const RARE_KIT_SOURCE = String.raw`(function (k) {
 /**
  * Uses from the prelude: `O`, `M`, `G`, `geval`, `isArray`, `ArrayProto`, `TypeErr`, the bridge `hostWork`, and
  * the kits' sources `stringsKitSource` and `rareKitSource` (the host passes them as strings: cheaper than parsing
- * them as literals every step).
+ * them as literals every step). Gives the prelude `apply`, `isProxy`, `formatBigInt` and `LIMIT`.
  */
 export const BOUNDS_SOURCE = String.raw`
+  // In a scope of its own: the prelude sees only what it uses.
+  const { apply, isProxy, formatBigInt, LIMIT } = (() => {
   const LIMIT = ${MAX_NATIVE_LENGTH};
   const ArrayCtor = Array, RangeErr = RangeError, RegExpCtor = RegExp, StringCtor = String, NumberCtor = Number;
   const apply = Reflect.apply, hasOwn = O.hasOwn, bind = Function.prototype.bind;
@@ -361,4 +363,6 @@ export const BOUNDS_SOURCE = String.raw`
     return r;
   } }.revocable, writable: true, configurable: true });
   defProp(G, "Proxy", { value: SandboxProxy, writable: false, enumerable: false, configurable: false });
+  return { apply, isProxy, formatBigInt, LIMIT };
+  })();
 `;
