@@ -22,6 +22,11 @@ export type StopReason = "final" | "time" | "checks" | "abort";
  * About the rate of a tight loop with a small body on a current server core.
  */
 export const STALLED_CHECKS_PER_MS = 4;
+/**
+ * Elements a native builtin visits in about the time a tight loop takes between two interrupt checks (a check
+ * comes every 10,000 bytecode branches; a native element visit costs a few of them).
+ */
+export const NATIVE_ELEMENTS_PER_CHECK = 4_096;
 /** Interrupt checks and time granted to reading results after the step stopped. */
 const GRACE_CHECKS = 2_000;
 const GRACE_MS = 2_000;
@@ -41,16 +46,28 @@ export class ExecutionBudget {
     this.#maxStalledChecks = limits.maxInterruptChecks ?? limits.timeLimitMs * STALLED_CHECKS_PER_MS;
   }
 
-  /** The interrupt handler: true stops the code (and keeps stopping it until `grace()`). */
-  check(): boolean {
+  /**
+   * The interrupt handler: true stops the code (and keeps stopping it until `grace()`). `weight` counts native
+   * work the sandbox reports (`chargeNative`) as that many checks.
+   */
+  check(weight = 1): boolean {
     if (this.stop) return true;
     const at = performance.now();
-    if (at === this.#lastCheckAt) this.#stalledChecks++;
+    if (at === this.#lastCheckAt) this.#stalledChecks += weight;
     this.#lastCheckAt = at;
     if (this.signal?.aborted) this.stop = "abort";
-    else if (++this.#checks > this.#maxChecks || this.#stalledChecks > this.#maxStalledChecks) this.stop = "checks";
-    else if (Date.now() > this.#deadline) this.stop = "time";
+    else if ((this.#checks += weight) > this.#maxChecks || this.#stalledChecks > this.#maxStalledChecks) {
+      this.stop = "checks";
+    } else if (Date.now() > this.#deadline) this.stop = "time";
     return this.stop !== undefined;
+  }
+
+  /**
+   * Native work reported by the sandbox's bounded builtins (elements visited, which no interrupt check saw): counted
+   * as checks at NATIVE_ELEMENTS_PER_CHECK, then the limits are checked at once; true when the step must end.
+   */
+  chargeNative(elements: number): boolean {
+    return this.check(Math.max(0, elements) / NATIVE_ELEMENTS_PER_CHECK);
   }
 
   /** Checks the clock and the signal while the host waits; true when the step must end. */

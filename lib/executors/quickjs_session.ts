@@ -16,6 +16,7 @@ import { ConfigurationError } from "../errors.ts";
 import type { SandboxTool } from "./executor.ts";
 import { CapturedOutput } from "./captured_output.ts";
 import { CODE_FILE, PRELUDE_SOURCE, type PreludeConfig } from "./sandbox_prelude.ts";
+import { RARE_KIT_SOURCE, STRINGS_KIT_SOURCE } from "./sandbox_bounds.ts";
 import { type HostModuleSpec, moduleExports, moduleLoaderSource, type SandboxModule } from "./sandbox_modules.ts";
 import { ExecutionBudget, type SessionLimits, type StopReason } from "./execution_budget.ts";
 import { decodeFromSandbox, errorMessage, failureEnvelope, resultEnvelope } from "./value_bridge.ts";
@@ -81,7 +82,10 @@ export class SandboxSession {
       ctx.newFunction("callTool", (name, args) => this.#callTool(name, args)),
       ctx.newFunction("callModule", (module, fn, args) => this.#callModule(module, fn, args)),
       ctx.newFunction("finalAnswer", (value) => void this.#final(value)),
+      ctx.newFunction("work", (elements) => this.#budget.chargeNative(ctx.getNumber(elements)) ? ctx.true : ctx.false),
       ctx.newString(JSON.stringify(config)),
+      ctx.newString(STRINGS_KIT_SOURCE),
+      ctx.newString(RARE_KIT_SOURCE),
     ];
     const factory = ctx.unwrapResult(ctx.evalCode(PRELUDE_SOURCE, "prelude.js", { type: "global", strict: true }));
     const made = ctx.callFunction(factory, ctx.undefined, fns);

@@ -2,7 +2,8 @@
  * Source of `format(value)`, evaluated inside the sandbox: renders values for `print` / `console.log` and the
  * "Last output" observation in a readable, JSON-like way (strings raw at the top level, quoted inside
  * structures; one line when short, indented otherwise; cycles, depth and long collections are cut).
- * It is spliced into the prelude and uses the prelude's captured intrinsics (`O`, `isArray`, `stringify`).
+ * It is spliced into the prelude and uses the prelude's captured intrinsics (`O`, `isArray`, `stringify`,
+ * `strIncludes`) and `apply` and `formatBigInt` from the native bounds.
  */
 export const FORMAT_SOURCE = String.raw`
   const MAX_ITEMS = 100, MAX_DEPTH = 5, WIDTH = 72;
@@ -25,7 +26,7 @@ export const FORMAT_SOURCE = String.raw`
   }
   function wrap(open, close, items, prefix, indent) {
     const single = prefix + open + items.join(", ") + close;
-    if (single.length <= WIDTH && !items.some((s) => s.includes("\n"))) return single;
+    if (single.length <= WIDTH && !items.some((s) => apply(strIncludes, s, ["\n"]))) return single;
     const pad = indent + "  ";
     return prefix + open + "\n" + items.map((s) => pad + s).join(",\n") + "\n" + indent + close;
   }
@@ -33,7 +34,7 @@ export const FORMAT_SOURCE = String.raw`
     switch (typeof v) {
       case "string": return top ? v : quote(v);
       case "number": return O.is(v, -0) ? "-0" : String(v);
-      case "bigint": return String(v) + "n";
+      case "bigint": return formatBigInt(v) + "n";
       case "boolean": case "undefined": return String(v);
       case "symbol": return v.toString();
       case "function": {
@@ -55,7 +56,10 @@ export const FORMAT_SOURCE = String.raw`
       const sub = (x) => format(x, false, depth + 1, seen, inner);
       seen.push(v);
       try {
-        const more = (n) => (n > MAX_ITEMS ? ["... " + (n - MAX_ITEMS) + " more items"] : []);
+        const more = (items, n) => {
+          if (n > MAX_ITEMS) items.push("... " + (n - MAX_ITEMS) + " more items");
+          return items;
+        };
         if (v instanceof Map || v instanceof Set) {
           const items = [];
           for (const entry of v) {
@@ -63,23 +67,23 @@ export const FORMAT_SOURCE = String.raw`
             items.push(v instanceof Map ? sub(entry[0]) + " => " + sub(entry[1]) : sub(entry));
           }
           const name = v instanceof Map ? "Map" : "Set";
-          return wrap("{", "}", items.concat(more(v.size)), name + "(" + v.size + ") ", indent);
+          return wrap("{", "}", more(items, v.size), name + "(" + v.size + ") ", indent);
         }
         const typed = typedArrayName(v);
         if (typed) {
           const items = [];
           for (let i = 0; i < v.length && i < MAX_ITEMS; i++) items.push(String(v[i]));
-          return wrap("[", "]", items.concat(more(v.length)), typed + "(" + v.length + ") ", indent);
+          return wrap("[", "]", more(items, v.length), typed + "(" + v.length + ") ", indent);
         }
         if (isArray(v)) {
           const items = [];
           for (let i = 0; i < v.length && i < MAX_ITEMS; i++) items.push(sub(v[i]));
-          return wrap("[", "]", items.concat(more(v.length)), "", indent);
+          return wrap("[", "]", more(items, v.length), "", indent);
         }
         const name = className(v);
         const keys = O.keys(v);
         const items = keys.slice(0, MAX_ITEMS).map((k) => keyText(k) + ": " + sub(v[k]));
-        return wrap("{", "}", items.concat(more(keys.length)), name ? name + " " : "", indent);
+        return wrap("{", "}", more(items, keys.length), name ? name + " " : "", indent);
       } finally {
         seen.pop();
       }

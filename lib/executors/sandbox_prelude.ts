@@ -1,10 +1,12 @@
 /**
  * Source of the sandbox prelude: a function evaluated inside QuickJS before the step's code. Called with the host
- * bridge functions (which take and return strings only) and a JSON config, it installs the sandbox API as locked
- * globals (tools, `final_answer`, `print`, `console`, timers), keeps the bridge functions in its closure, and
- * returns the functions the host drives the step with (restore, finish, snapshot, timers).
+ * bridge functions (which take and return strings only), a JSON config and the sources of the lazily compiled
+ * bounds kits (sandbox_bounds.ts), it installs the sandbox API as locked globals (tools, `final_answer`, `print`,
+ * `console`, timers), bounds the natively looping builtins, keeps the bridge functions in its closure, and returns
+ * the functions the host drives the step with (restore, finish, snapshot, timers).
  */
 
+import { BOUNDS_SOURCE } from "./sandbox_bounds.ts";
 import { FORMAT_SOURCE } from "./sandbox_format.ts";
 import { MATH_MODULE_SOURCE } from "./sandbox_modules.ts";
 
@@ -21,7 +23,8 @@ export interface PreludeConfig {
   outputCap: number;
 }
 
-export const PRELUDE_SOURCE = String.raw`(function (hostPrint, hostTool, hostCall, hostFinal, configJson) {
+export const PRELUDE_SOURCE = String
+  .raw`(function (hostPrint, hostTool, hostCall, hostFinal, hostWork, configJson, stringsKitSource, rareKitSource) {
   "use strict";
   const G = globalThis, O = Object, M = Math, isArray = Array.isArray;
   const ArrayProto = Array.prototype, ObjectProto = O.prototype;
@@ -29,6 +32,8 @@ export const PRELUDE_SOURCE = String.raw`(function (hostPrint, hostTool, hostCal
   const PromiseCtor = Promise, promiseThen = Promise.prototype.then;
   const ErrorCtor = Error, TypeErr = TypeError;
   const geval = eval; // indirect eval sees global bindings, including top-level let/const of the step
+  // The prelude's own string work calls the builtins directly (the bounds wrap them, lazily: see sandbox_bounds.ts).
+  const { includes: strIncludes, replace: strReplace } = String.prototype;
   const now = Date.now;
   const config = parse(configJson);
   const TAG = "\u0000bytes", IMPORTS = ${JSON.stringify(IMPORTS_KEY)};
@@ -36,7 +41,9 @@ export const PRELUDE_SOURCE = String.raw`(function (hostPrint, hostTool, hostCal
   const LINE = /\bcode\.js:(\d+)/;
   const MATH_SOURCE = ${JSON.stringify(MATH_MODULE_SOURCE)}; // compiled only when imported
 ${FORMAT_SOURCE}
-  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+${BOUNDS_SOURCE}
+  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", B64_CODES = [];
+  for (let i = 0; i < 64; i++) B64_CODES[B64.charCodeAt(i)] = i;
   function toB64(b) {
     let s = "";
     for (let i = 0; i < b.length; i += 3) {
@@ -46,11 +53,11 @@ ${FORMAT_SOURCE}
     return s;
   }
   function fromB64(s) {
-    s = s.replace(/=+$/, "");
+    s = apply(strReplace, s, [/=+$/, ""]);
     const out = new Uint8Array(M.floor(s.length * 3 / 4));
     let acc = 0, bits = 0, j = 0;
     for (let i = 0; i < s.length; i++) {
-      acc = (acc << 6) | B64.indexOf(s[i]); bits += 6;
+      acc = (acc << 6) | B64_CODES[s.charCodeAt(i)]; bits += 6;
       if (bits >= 8) { bits -= 8; out[j++] = (acc >> bits) & 255; }
     }
     return out.subarray(0, j);
@@ -68,7 +75,7 @@ ${FORMAT_SOURCE}
   }
   const encode = (v) => stringify({ v }, replacer);
   // The reviver and replacer cost a call per value: use them only when bytes are (or may be) present.
-  const parseData = (json) => (json.includes("\\u0000bytes") ? parse(json, reviver) : parse(json));
+  const parseData = (json) => (apply(strIncludes, json, ["\\u0000bytes"]) ? parse(json, reviver) : parse(json));
   let sawBytes = false;
   function unwrap(envelope, label, site) {
     const r = parseData(envelope);
@@ -166,7 +173,8 @@ ${FORMAT_SOURCE}
   function plain(v, depth, path) {
     if (v === null || typeof v === "string" || typeof v === "boolean") return true;
     if (typeof v === "number") return isFinite(v);
-    if (typeof v !== "object" || depth > 100 || path.includes(v)) return false;
+    if (typeof v !== "object" || depth > 100 || isProxy(v) || path.includes(v)) return false;
+    if (isArray(v) && v.length > LIMIT) return false; // serializing its holes would run natively for too long
     if (v instanceof Uint8Array) return (sawBytes = true);
     const proto = O.getPrototypeOf(v);
     if (proto !== (isArray(v) ? ArrayProto : ObjectProto) && !(proto === null && !isArray(v))) return false;

@@ -80,6 +80,66 @@ Deno.test({
         },
       );
 
+      await t.step("natively looping builtins are refused before they start (no threads to fall back on)", async () => {
+        const limit = "is over the sandbox's limit of 8388608 (builtins that loop natively cannot be interrupted)";
+        for (
+          const [code, message] of [
+            [
+              "Array.prototype.indexOf.call({ length: 2 ** 40 }, 1)",
+              `Array.prototype.indexOf: length ${2 ** 40} ${limit}`,
+            ],
+            [
+              "const s = [];\ns.length = 2 ** 32 - 1;\ns.join('')",
+              `Array.prototype.join: length ${2 ** 32 - 1} ${limit}`,
+            ],
+            [
+              "Array.prototype.reverse.call({ length: 2 ** 40 })",
+              `Array.prototype.reverse: length ${2 ** 40} ${limit}`,
+            ],
+            [
+              "'ab'.repeat(2 ** 28)",
+              `String.prototype.repeat: result length ${
+                2 ** 29
+              } is over the sandbox's limit of 33554432 (builtins that loop natively cannot be interrupted)`,
+            ],
+          ]
+        ) {
+          const start = performance.now();
+          const r = await execute(code, { timeLimitMs: 2_000 });
+          assert.deepEqual(r.error && { name: r.error.name, message: r.error.message }, {
+            name: "RangeError",
+            message,
+          });
+          assert.ok(performance.now() - start < 10_000);
+        }
+        const getter = await execute(
+          "let n = 0;\nArray.prototype.includes.call({ get length() { return n++ ? 2 ** 40 : 1 } }, 1)",
+        );
+        assert.equal(getter.error?.name, "TypeError");
+        assert.match(
+          getter.error!.message,
+          /^Array\.prototype\.includes refuses an array-like whose length is computed/,
+        );
+      });
+
+      await t.step(
+        "a loop of medium native calls is charged to the CPU budget while the clock stands still",
+        async () => {
+          const start = performance.now();
+          const r = await execute("for (;;) Array.prototype.indexOf.call({ length: 2 ** 20 }, 1)", {
+            timeLimitMs: 60_000,
+            maxInterruptChecks: 2_000,
+          });
+          assert.equal(r.error?.message, "Execution exceeded its CPU budget (2000 interrupt checks)");
+          const search = await execute(
+            "const h = 'a'.repeat(2 ** 20), n = 'a'.repeat(2 ** 19) + 'b';\nh.indexOf(n)",
+            { timeLimitMs: 60_000, maxInterruptChecks: 2_000 },
+          );
+          assert.equal(search.error?.message, "Execution exceeded its CPU budget (2000 interrupt checks)");
+          assert.ok(performance.now() - start < 30_000);
+        },
+      );
+
       await t.step("memory and stack limits, then the worker still serves", async () => {
         const memory = await execute("const a = [];\nwhile (true) a.push('x'.repeat(1e5) + a.length)", {
           memoryLimitBytes: 16 * 1024 * 1024,
