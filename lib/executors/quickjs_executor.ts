@@ -67,6 +67,14 @@ export interface QuickJSExecutorOptions {
   modules?: Record<string, SandboxModule>;
 }
 
+/** `ExecuteOptions` plus what a thread running the step needs to pass on. */
+export interface QuickJSExecuteOptions extends ExecuteOptions {
+  /** Sees each printed text as it is captured (the isolated executor streams it to the host). */
+  onPrint?: (text: string) => void;
+  /** Polled at every interrupt check: true stops the step as an abort would. */
+  stopRequested?: () => boolean;
+}
+
 export const EXECUTOR_DEFAULTS = {
   timeLimitMs: 30_000,
   memoryLimitBytes: 64 * 1024 * 1024,
@@ -113,7 +121,7 @@ export class QuickJSExecutor implements CodeExecutor {
     this.#wasm = options.wasm;
   }
 
-  async execute(code: string, options: ExecuteOptions): Promise<CodeExecutionResult> {
+  async execute(code: string, options: QuickJSExecuteOptions): Promise<CodeExecutionResult> {
     for (const name of Object.keys(options.tools)) {
       if (!IDENTIFIER.test(name)) throw new ConfigurationError(`Tool name "${name}" is not a JavaScript identifier`);
     }
@@ -133,6 +141,8 @@ export class QuickJSExecutor implements CodeExecutor {
         moduleSpecs: this.#moduleSpecs,
         authorized: this.authorizedImports,
         signal: options.signal,
+        onPrint: options.onPrint,
+        stopRequested: options.stopRequested,
       });
       const skipped = session.install(variablesJson);
       const outcome = await session.run(scan.code);
