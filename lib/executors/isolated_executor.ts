@@ -3,8 +3,9 @@
  * code can never stall the host, not even inside a native builtin that QuickJS's interrupt check cannot reach.
  * The thread applies the usual limits; the host keeps a wall clock too and terminates a thread that has not
  * answered by the time limit plus `killGraceMs`: the step ends with the same `TimeoutError` the model sees for any
- * timeout, the earlier variables kept and the output printed so far. The caller's abort signal terminates the
- * thread at once. Tools and host modules run here on the host, called by name from the thread.
+ * timeout, the earlier variables kept and the output printed so far. The caller's abort signal ends the step as in
+ * one thread (variables kept), and terminates the thread if it has not answered within `killGraceMs`. Tools and
+ * host modules run here on the host, called by name from the thread.
  * Runtime-free: the adapter supplies the threads (`lib/adapters/deno`, `lib/adapters/node`).
  */
 
@@ -17,7 +18,7 @@ import { type HostModuleSpec, hostModuleSpec, type SandboxModule } from "./sandb
 import type { SpawnSandboxThread, ThreadMessage, ThreadStepConfig } from "./sandbox_thread_protocol.ts";
 import { type PooledThread, SandboxThreadPool } from "./sandbox_thread_pool.ts";
 import { crashResult, stopError } from "./step_result.ts";
-import { ANSWERED, answerSync, DEFERRED } from "./thread_channel.ts";
+import { ANSWERED, answerSync, DEFERRED, requestStop } from "./thread_channel.ts";
 import { encodeJson, errorMessage, failureEnvelope, parseJson, resultEnvelope } from "./value_bridge.ts";
 
 export interface IsolatedExecutorOptions extends Omit<QuickJSExecutorOptions, "wasm"> {
@@ -128,8 +129,13 @@ export class IsolatedQuickJSExecutor implements CodeExecutor, AsyncDisposable {
         else reject(outcome.error);
       };
       const kill = (error: CodeExecutionError) => end({ result: killedResult(options, output.text, error) }, false);
-      const timer = setTimeout(() => kill(stopError("time", this.limits)), this.limits.timeLimitMs + this.killGraceMs);
-      const onAbort = () => kill(stopError("abort", this.limits));
+      let timer = setTimeout(() => kill(stopError("time", this.limits)), this.limits.timeLimitMs + this.killGraceMs);
+      const onAbort = () => {
+        requestStop(thread.channel);
+        thread.post({ type: "stop" });
+        clearTimeout(timer);
+        timer = setTimeout(() => kill(stopError("abort", this.limits)), this.killGraceMs);
+      };
       options.signal?.addEventListener("abort", onAbort, { once: true });
       thread.onExit = (reason) =>
         end({ result: crashResult(new Error(reason), output.text, options.variables) }, false);

@@ -73,6 +73,28 @@ export interface QuickJSExecuteOptions extends ExecuteOptions {
   onPrint?: (text: string) => void;
   /** Polled at every interrupt check: true stops the step as an abort would. */
   stopRequested?: () => boolean;
+  /** A fresh instance made ahead (`instantiateQuickJS`), used when its memory limit matches; never reuse one. */
+  instance?: QuickJSInstance;
+}
+
+/** A QuickJS WASM instance with its own memory, for exactly one step. */
+export interface QuickJSInstance {
+  memoryLimitBytes: number;
+  memory: WebAssembly.Memory;
+  quickjs: QuickJSWASMModule;
+}
+
+/** Instantiates QuickJS with a fresh memory capped for `memoryLimitBytes` of code heap (plus the engine's). */
+export async function instantiateQuickJS(
+  wasmModule: WebAssembly.Module,
+  memoryLimitBytes: number,
+): Promise<QuickJSInstance> {
+  const memory = new WebAssembly.Memory({
+    initial: ENGINE_PAGES,
+    maximum: ENGINE_PAGES + Math.ceil(memoryLimitBytes / 65536),
+  });
+  const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule, wasmMemory: memory }));
+  return { memoryLimitBytes, memory, quickjs };
 }
 
 export const EXECUTOR_DEFAULTS = {
@@ -127,11 +149,9 @@ export class QuickJSExecutor implements CodeExecutor {
     }
     const scan = scanTopLevel(code);
     const variablesJson = encodeJson(options.variables);
-    const memory = new WebAssembly.Memory({
-      initial: ENGINE_PAGES,
-      maximum: ENGINE_PAGES + Math.ceil(this.limits.memoryLimitBytes / 65536),
-    });
-    const quickjs = await this.#instantiate(memory);
+    const { memory, quickjs } = options.instance?.memoryLimitBytes === this.limits.memoryLimitBytes
+      ? options.instance
+      : await this.#instantiate();
     let session: SandboxSession | undefined;
     try {
       session = new SandboxSession(quickjs, {
@@ -161,12 +181,12 @@ export class QuickJSExecutor implements CodeExecutor {
     }
   }
 
-  async #instantiate(memory: WebAssembly.Memory): Promise<QuickJSWASMModule> {
+  async #instantiate(): Promise<QuickJSInstance> {
     this.#module ??= this.#wasm instanceof WebAssembly.Module ? Promise.resolve(this.#wasm) : this.#wasm();
     const wasmModule = await this.#module.catch((error) => {
       this.#module = undefined;
       throw error;
     });
-    return await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule, wasmMemory: memory }));
+    return await instantiateQuickJS(wasmModule, this.limits.memoryLimitBytes);
   }
 }

@@ -7,7 +7,7 @@
 import { ConfigurationError } from "../errors.ts";
 import type { SandboxTool } from "./executor.ts";
 import type { SandboxModule } from "./sandbox_modules.ts";
-import { QuickJSExecutor } from "./quickjs_executor.ts";
+import { EXECUTOR_DEFAULTS, instantiateQuickJS, QuickJSExecutor, type QuickJSInstance } from "./quickjs_executor.ts";
 import type { HostMessage, ThreadPort, ThreadStepConfig } from "./sandbox_thread_protocol.ts";
 import { crashResult } from "./step_result.ts";
 import { armAnswer, awaitAnswer, DEFERRED, markRunning, stopRequested } from "./thread_channel.ts";
@@ -23,6 +23,12 @@ export function serveSandboxThread(port: ThreadPort): void {
   /** Calls awaiting a "settled" message, by call id (ids are never reused, so late answers find nothing). */
   const pending = new Map<number, (envelope: string) => void>();
   let queue = Promise.resolve();
+  let stepAbort: AbortController | undefined;
+  /** The next step's QuickJS instance, made while the thread idles (it is most of a small step's cost). */
+  let spare: Promise<QuickJSInstance | undefined> | undefined;
+  const prepare = (memoryLimitBytes: number) => {
+    spare = instantiateQuickJS(wasm!, memoryLimitBytes).catch(() => undefined);
+  };
 
   const awaitSettled = (callId: number) =>
     new Promise<unknown>((resolve, reject) => {
@@ -53,12 +59,17 @@ export function serveSandboxThread(port: ThreadPort): void {
     pending.clear();
     const tools = Object.fromEntries(run.tools.map((name) => [name, tool(name)]));
     let printed = 0;
+    stepAbort = new AbortController();
     markRunning(channel!, true);
     try {
       const executor = new QuickJSExecutor({ ...run.config, wasm: wasm!, modules: hostModules(run.config) });
+      const instance = await spare;
+      spare = undefined;
       const result = await executor.execute(run.code, {
+        instance,
         variables: run.variables,
         tools,
+        signal: stepAbort.signal,
         onPrint: (text) => {
           // Streamed up to the cap only: the host needs no more to show a killed step's output.
           if (printed > run.config.maxOutputChars) return;
@@ -75,6 +86,7 @@ export function serveSandboxThread(port: ThreadPort): void {
     } finally {
       markRunning(channel!, false);
       pending.clear();
+      prepare(run.config.memoryLimitBytes);
     }
   };
 
@@ -82,11 +94,14 @@ export function serveSandboxThread(port: ThreadPort): void {
     if (message.type === "start") {
       wasm = message.wasm;
       channel = message.channel;
+      prepare(EXECUTOR_DEFAULTS.memoryLimitBytes);
       port.postMessage({ type: "ready" });
     } else if (message.type === "settled") {
       const settle = pending.get(message.callId);
       pending.delete(message.callId);
       settle?.(message.envelope);
+    } else if (message.type === "stop") {
+      stepAbort?.abort();
     } else if (message.type === "run") {
       queue = queue.then(() => runStep(message));
     }

@@ -25,7 +25,9 @@ export type HostMessage =
   | { type: "start"; wasm: WebAssembly.Module; channel: SharedArrayBuffer }
   | { type: "run"; code: string; variables: Record<string, unknown>; tools: string[]; config: ThreadStepConfig }
   /** A tool call or an async module call settled: a `resultEnvelope` / `failureEnvelope`. */
-  | { type: "settled"; callId: number; envelope: string };
+  | { type: "settled"; callId: number; envelope: string }
+  /** The caller aborted: end the step as an abort ends it (the channel's stop flag reaches busy code too). */
+  | { type: "stop" };
 
 /** Thread to host. */
 export type ThreadMessage =

@@ -6,6 +6,7 @@
 import type { CodeExecutionResult, CodeExecutor, ExecuteOptions, SandboxTool } from "../../lib/executors/executor.ts";
 import { createDenoQuickJSExecutor } from "../../lib/executors/quickjs_wasm_deno.ts";
 import type { QuickJSExecutorOptions } from "../../lib/executors/quickjs_executor.ts";
+import { IsolatedQuickJSExecutor } from "../../lib/executors/isolated_executor.ts";
 
 const inThread = Deno.env.get("SMOLSTEP_EXECUTOR") === "in-thread";
 
@@ -39,5 +40,8 @@ export function run(
 
 /** An executor with some options changed. */
 export function executorWith(options: Omit<QuickJSExecutorOptions, "wasm">): CodeExecutor {
-  return createDenoQuickJSExecutor({ timeLimitMs: 3_000, ...options, inThread });
+  const created = createDenoQuickJSExecutor({ timeLimitMs: 3_000, ...options, inThread });
+  // Threads start now rather than in the first timed step (as a server's warmUp() at startup would).
+  if (created instanceof IsolatedQuickJSExecutor) created.warmUp().catch(() => {});
+  return created;
 }
