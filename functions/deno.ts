@@ -11,7 +11,10 @@ import { serverOptions } from "./server_options.ts";
 
 const env = Deno.env.toObject();
 const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);
-const agents = createAgents(env, { executor: createDenoQuickJSExecutor() });
+// Code steps run on worker threads (time limit: SMOLSTEP_CODE_TIME_LIMIT_MS, default 30 s); start them now.
+const executor = createDenoQuickJSExecutor({ timeLimitMs: Number(env.SMOLSTEP_CODE_TIME_LIMIT_MS) || undefined });
+executor.warmUp().catch((error) => console.warn(`The sandbox threads did not start: ${error.message}`));
+const agents = createAgents(env, { executor });
 const options = serverOptions(env, Object.keys(agents));
 if (!options.secret) {
   options.secret = crypto.randomUUID() + crypto.randomUUID();
