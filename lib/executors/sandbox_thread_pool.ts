@@ -35,6 +35,7 @@ export class PooledThread {
   /** The runtime reported the thread gone (Node does after `terminate()`; Deno never does). */
   gone = false;
   #thread?: SandboxThread;
+  #idle = false;
 
   constructor(options: ThreadPoolOptions, onExit: (thread: PooledThread, reason: string) => void) {
     this.channel = createThreadChannel(options.maxAnswerBytes);
@@ -66,6 +67,7 @@ export class PooledThread {
         },
       });
       this.#thread.postMessage({ type: "start", wasm, channel: this.channel });
+      if (this.#idle) this.#thread.idle?.(true);
     }).catch((error) => exit(errorMessage(error)));
   }
 
@@ -77,6 +79,7 @@ export class PooledThread {
   }
 
   idle(idle: boolean): void {
+    this.#idle = idle;
     this.#thread?.idle?.(idle);
   }
 }
@@ -108,7 +111,7 @@ export class SandboxThreadPool {
 
   /** Starts the warm threads and waits until they can take a step. */
   async warm(): Promise<void> {
-    while (!this.#closed && this.#all.size < this.options.size && this.#hasRoom()) this.#idle.push(this.#spawn());
+    while (!this.#closed && this.#all.size < this.options.size && this.#hasRoom()) this.#idle.push(this.#spawnIdle());
     await Promise.all(this.#idle.map((thread) => thread.ready));
   }
 
@@ -164,6 +167,12 @@ export class SandboxThreadPool {
     while (this.#waiting.length && this.#hasRoom()) this.#waiting.shift()!.resolve(this.#spawn());
   }
 
+  #spawnIdle(): PooledThread {
+    const thread = this.#spawn();
+    thread.idle(true);
+    return thread;
+  }
+
   #spawn(): PooledThread {
     const thread = new PooledThread(this.options, (gone, reason) => this.#gone(gone, reason));
     this.#all.add(thread);
@@ -186,7 +195,7 @@ export class SandboxThreadPool {
     }
     const next = this.#hasRoom() ? this.#waiting.shift() : undefined;
     if (next) next.resolve(this.#spawn());
-    else if (this.#all.size < this.options.size && this.#hasRoom()) this.#idle.push(this.#spawn());
+    else if (this.#all.size < this.options.size && this.#hasRoom()) this.#idle.push(this.#spawnIdle());
   }
 
   #wait(signal?: AbortSignal): Promise<PooledThread> {
