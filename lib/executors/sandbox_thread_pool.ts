@@ -7,8 +7,8 @@
  */
 
 import type { HostMessage, SandboxThread, SpawnSandboxThread, ThreadMessage } from "./sandbox_thread_protocol.ts";
-import { createThreadChannel, isRunning, requestStop } from "./thread_channel.ts";
-import { errorMessage } from "./value_bridge.ts";
+import { ANSWERED, answerSync, createThreadChannel, isRunning, requestStop } from "./thread_channel.ts";
+import { errorMessage, failureEnvelope } from "./value_bridge.ts";
 
 export interface ThreadPoolOptions {
   spawn: SpawnSandboxThread;
@@ -47,6 +47,7 @@ export class PooledThread {
       if (this.exited) return;
       this.exited = true;
       requestStop(this.channel);
+      this.#refuseCall();
       this.#thread?.terminate();
       failed(new Error(`The sandbox thread could not start: ${reason}`));
       this.onExit?.(reason);
@@ -57,9 +58,12 @@ export class PooledThread {
       if (this.exited) return;
       this.#thread = options.spawn({
         message: (message) => {
-          if (message.type !== "ready") return this.onMessage?.(message);
-          this.started = true;
-          started();
+          if (message.type === "ready") {
+            this.started = true;
+            return started();
+          }
+          if (this.onMessage) return this.onMessage(message);
+          if (message.type === "module") this.#refuseCall();
         },
         error: (reason) => {
           this.gone = true;
@@ -73,6 +77,11 @@ export class PooledThread {
 
   /** Asks the thread to stop, terminates it (where the runtime can) and tells the running step why. */
   readonly exit: (reason: string) => void;
+
+  /** Wakes the thread if it waits on a host-module answer no step will give (the step is over). */
+  #refuseCall(): void {
+    answerSync(this.channel, ANSWERED, failureEnvelope("the step is over"));
+  }
 
   post(message: HostMessage): void {
     this.#thread!.postMessage(message);
