@@ -99,6 +99,10 @@ export class IsolatedQuickJSExecutor implements CodeExecutor, AsyncDisposable {
       if (options.signal?.aborted) return aborted();
       throw error;
     }
+    if (options.signal?.aborted) {
+      this.#pool.release(thread);
+      return aborted();
+    }
     return await this.#runOn(thread, code, options);
   }
 
