@@ -11,8 +11,12 @@ import { serverOptions } from "./server_options.ts";
 
 const env = Deno.env.toObject();
 const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);
-// Code steps run on worker threads (time limit: SMOLSTEP_CODE_TIME_LIMIT_MS, default 30 s); start them now.
-const executor = createDenoQuickJSExecutor({ timeLimitMs: Number(env.SMOLSTEP_CODE_TIME_LIMIT_MS) || undefined });
+// Code steps run on worker threads without permissions ("worker-options" is enabled in deno.json), with a time
+// limit of SMOLSTEP_CODE_TIME_LIMIT_MS (default 30 s); the threads start now.
+const executor = createDenoQuickJSExecutor({
+  timeLimitMs: Number(env.SMOLSTEP_CODE_TIME_LIMIT_MS) || undefined,
+  workerPermissions: "none",
+});
 executor.warmUp().catch((error) => console.warn(`The sandbox threads did not start: ${error.message}`));
 const agents = createAgents(env, { executor });
 const options = serverOptions(env, Object.keys(agents));

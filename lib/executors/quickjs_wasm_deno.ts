@@ -33,6 +33,11 @@ async function readWasm(): Promise<BufferSource> {
 /** Options of `createDenoQuickJSExecutor`: the executor's, the pool's, and the opt-out of threads. */
 export interface DenoQuickJSExecutorOptions extends Omit<IsolatedExecutorOptions, "wasm" | "spawn"> {
   /**
+   * Deno only: the worker threads' permissions. "none" needs `--unstable-worker-options` (without it Deno exits);
+   * the default "inherit" gives them the host's (the sandboxed code reaches none of them either way).
+   */
+  workerPermissions?: "none" | "inherit";
+  /**
    * Run steps on the calling thread (the plain `QuickJSExecutor`), as on Workers and in browsers. Then a native
    * builtin looping inside the sandbox, or a tight loop until the time limit, blocks the host meanwhile.
    */
@@ -54,12 +59,12 @@ export function createDenoQuickJSExecutor(
 export function createDenoQuickJSExecutor(
   options: DenoQuickJSExecutorOptions = {},
 ): QuickJSExecutor | IsolatedQuickJSExecutor {
-  const { inThread, poolSize, maxThreads, killGraceMs, ...executor } = options;
+  const { inThread, poolSize, maxThreads, killGraceMs, workerPermissions, ...executor } = options;
   const deno = "Deno" in globalThis;
   // Deno without Web Workers (some hosted platforms): steps run in-thread there.
   if (inThread || (deno && typeof Worker === "undefined")) {
     return new QuickJSExecutor({ ...executor, wasm: loadQuickJSWasm });
   }
-  const create = deno ? createDenoIsolatedExecutor : createNodeIsolatedExecutor;
-  return create({ ...executor, poolSize, maxThreads, killGraceMs, wasm: loadQuickJSWasm });
+  const isolation = { ...executor, poolSize, maxThreads, killGraceMs, wasm: loadQuickJSWasm };
+  return deno ? createDenoIsolatedExecutor({ ...isolation, workerPermissions }) : createNodeIsolatedExecutor(isolation);
 }

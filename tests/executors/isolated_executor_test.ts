@@ -240,6 +240,17 @@ Deno.test("createDenoQuickJSExecutor isolates by default; inThread opts out", as
   assert.equal((await isolatedByDefault.execute("6 * 7", { variables: {}, tools })).output, 42);
   assert.equal(isolatedByDefault.threads, 2, "two warm threads by default");
   assert.ok(createDenoQuickJSExecutor({ inThread: true }) instanceof QuickJSExecutor);
+  // Threads without any permission (deno.json enables "worker-options") run steps, tools and modules alike.
+  await using unprivileged = createDenoQuickJSExecutor({
+    workerPermissions: "none",
+    authorizedImports: ["text"],
+    modules: { text: { upper: (s: string) => s.toUpperCase() } },
+  });
+  const r = await unprivileged.execute('import { upper } from "text";\nupper(await reverse_words({ text: "b a" }))', {
+    variables: {},
+    tools,
+  });
+  assert.equal(r.output, "A B");
 });
 
 Deno.test("Node adapter (worker_threads, run here under Deno's node:worker_threads)", async () => {

@@ -1,8 +1,9 @@
 /**
- * Deno: the isolated QuickJS executor on Web Workers. Each worker gets no permissions at all where Deno allows
- * choosing them (`--unstable-worker-options`, or "worker-options" in deno.json's "unstable"): it receives the
- * compiled QuickJS module by message and needs nothing else. Without that flag the worker inherits the host's
- * permissions (the sandboxed code still reaches none of them: QuickJS exposes no host API).
+ * Deno: the isolated QuickJS executor on Web Workers. A worker needs no permission at all (it receives the
+ * compiled QuickJS module by message), and `workerPermissions: "none"` gives it none; Deno allows choosing a
+ * worker's permissions only under `--unstable-worker-options` (or "worker-options" in deno.json's "unstable") and
+ * exits the process otherwise, so the default is to inherit the host's. Either way the sandboxed code reaches no
+ * Deno API: QuickJS exposes none.
  */
 
 import { type IsolatedExecutorOptions, IsolatedQuickJSExecutor } from "../../executors/isolated_executor.ts";
@@ -11,35 +12,36 @@ import type { SandboxThreadEvents, SpawnSandboxThread } from "../../executors/sa
 /** Resolved from this module (not the working directory), so bundles and `deno compile --include` find it. */
 const WORKER_URL = new URL("./quickjs_worker.ts", import.meta.url);
 
-export type DenoIsolatedExecutorOptions = Omit<IsolatedExecutorOptions, "spawn">;
-
-export function createDenoIsolatedExecutor(options: DenoIsolatedExecutorOptions): IsolatedQuickJSExecutor {
-  return new IsolatedQuickJSExecutor({ ...options, spawn: spawnDenoWorker });
+export interface DenoIsolatedExecutorOptions extends Omit<IsolatedExecutorOptions, "spawn"> {
+  /** "none" (needs `--unstable-worker-options`) or "inherit" (the default). */
+  workerPermissions?: "none" | "inherit";
 }
 
-let permissionsSupported = true;
+export function createDenoIsolatedExecutor(options: DenoIsolatedExecutorOptions): IsolatedQuickJSExecutor {
+  const { workerPermissions = "inherit", ...rest } = options;
+  return new IsolatedQuickJSExecutor({ ...rest, spawn: denoWorkerSpawner(workerPermissions) });
+}
 
-/** Starts a module worker with no permissions (or inherited ones where permissions cannot be set). */
-export const spawnDenoWorker: SpawnSandboxThread = (events: SandboxThreadEvents) => {
-  let worker: Worker;
-  try {
-    worker = permissionsSupported
-      ? new Worker(WORKER_URL, { type: "module", deno: { permissions: "none" } } as WorkerOptions)
-      : new Worker(WORKER_URL, { type: "module" });
-  } catch (error) {
-    if (!permissionsSupported || !/unstable/i.test(String(error))) throw error;
-    permissionsSupported = false;
-    worker = new Worker(WORKER_URL, { type: "module" });
-  }
-  worker.onmessage = (event) => events.message(event.data);
-  worker.onmessageerror = () => events.error("a message from the sandbox thread could not be read");
-  worker.onerror = (event) => {
-    // Handled here: an error in a worker must not take the host process down.
-    event.preventDefault();
-    events.error(event.message || "the sandbox thread failed");
+/** Starts module workers with the given permissions. */
+export function denoWorkerSpawner(permissions: "none" | "inherit"): SpawnSandboxThread {
+  const options = permissions === "none"
+    ? { type: "module", deno: { permissions: "none" } } as WorkerOptions
+    : { type: "module" } as const;
+  return (events: SandboxThreadEvents) => {
+    const worker = new Worker(WORKER_URL, options);
+    worker.onmessage = (event) => events.message(event.data);
+    worker.onmessageerror = () => events.error("a message from the sandbox thread could not be read");
+    worker.onerror = (event) => {
+      // Handled here: an error in a worker must not take the host process down.
+      event.preventDefault();
+      events.error(event.message || "the sandbox thread failed");
+    };
+    return {
+      postMessage: (message) => worker.postMessage(message),
+      terminate: () => worker.terminate(),
+    };
   };
-  return {
-    postMessage: (message) => worker.postMessage(message),
-    terminate: () => worker.terminate(),
-  };
-};
+}
+
+/** Workers that inherit the host's permissions. */
+export const spawnDenoWorker: SpawnSandboxThread = denoWorkerSpawner("inherit");
