@@ -92,12 +92,19 @@ export class IsolatedQuickJSExecutor implements CodeExecutor, AsyncDisposable {
     if (this.#pool.closed) throw new Error("The executor is closed");
     const aborted = () => killedResult(options, "", stopError("abort", this.limits));
     if (options.signal?.aborted) return aborted();
+    // Waiting for a free thread counts against the time limit: a step never waits longer than it could run.
+    const waited = new AbortController();
+    const timer = setTimeout(() => waited.abort(), this.limits.timeLimitMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, waited.signal]) : waited.signal;
     let thread: PooledThread;
     try {
-      thread = await this.#pool.acquire(options.signal);
+      thread = await this.#pool.acquire(signal);
     } catch (error) {
       if (options.signal?.aborted) return aborted();
+      if (waited.signal.aborted) return killedResult(options, "", stopError("time", this.limits));
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
     if (options.signal?.aborted) {
       this.#pool.release(thread);

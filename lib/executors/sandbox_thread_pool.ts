@@ -128,7 +128,9 @@ export class SandboxThreadPool {
   async acquire(signal?: AbortSignal): Promise<PooledThread> {
     if (this.#closed) throw new Error("The executor is closed");
     void this.warm().catch(() => {});
-    let thread = this.#idle.pop();
+    // A started thread first (the newest idle one may still be starting).
+    const startedAt = this.#idle.findLastIndex((t) => t.started);
+    let thread = startedAt >= 0 ? this.#idle.splice(startedAt, 1)[0] : this.#idle.pop();
     if (!thread && this.#hasRoom()) thread = this.#spawn();
     thread ??= await this.#wait(signal);
     thread.idle(false);

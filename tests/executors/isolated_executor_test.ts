@@ -220,6 +220,22 @@ Deno.test("isolated executor: the pool", async (t) => {
     assert.equal((await busy).output, "slept");
   });
 
+  await t.step("a step that finds no free thread within its time limit ends with the time-limit error", async () => {
+    await using executor = isolated({ poolSize: 1, maxThreads: 1, timeLimitMs: 500 });
+    await executor.warmUp();
+    const busy = executor.execute("await sleep({ ms: 100 })", { variables: {}, tools });
+    const starved = executor.execute("1", { variables: { kept: 1 }, tools });
+    const [first, second] = await Promise.all([busy, starved]);
+    assert.equal(first.output, "slept");
+    // The first step's thread frees up within the second step's time limit, so both ran.
+    assert.equal(second.output, 1);
+    const blocking = executor.execute("await sleep({ ms: 5000 })", { variables: {}, tools });
+    const late = await executor.execute("1", { variables: { kept: 1 }, tools });
+    assert.deepEqual(late.error, { name: "TimeoutError", message: "Execution exceeded the time limit of 0.5 s" });
+    assert.deepEqual(late.variables, { kept: 1 });
+    assert.equal((await blocking).error?.name, "TimeoutError");
+  });
+
   await t.step("close() ends every thread and refuses further steps", async () => {
     const executor = isolated({ poolSize: 2 });
     await executor.warmUp();
