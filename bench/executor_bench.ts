@@ -1,11 +1,15 @@
 /**
  * Per-step overhead of the QuickJS sandbox: a fresh WASM instance and context, variable restore, the run and the
- * variable snapshot. `deno bench -A bench/executor_bench.ts`
+ * variable snapshot; in-thread, and isolated on a worker thread (the default on Deno and Node: the same step plus
+ * the message round trips to the thread, and for tools the round trip back to the host).
+ * `deno bench -A bench/executor_bench.ts`
  */
 
+import type { CodeExecutor } from "../lib/executors/executor.ts";
 import { createDenoQuickJSExecutor } from "../lib/executors/quickjs_wasm_deno.ts";
 
-const executor = createDenoQuickJSExecutor();
+const inThread = createDenoQuickJSExecutor({ inThread: true });
+const isolated = createDenoQuickJSExecutor({ poolSize: 1 });
 const tools = { add: ({ a, b }: Record<string, unknown>) => Number(a) + Number(b) };
 
 /** About 100 KiB of JSON: 400 records with a few fields and a 210-character note each. */
@@ -17,23 +21,30 @@ const bigVariables: Record<string, unknown> = { records, summary: { count: recor
 const bigSize = JSON.stringify(bigVariables).length;
 if (bigSize < 100 * 1024 || bigSize > 110 * 1024) throw new Error(`fixture is ${bigSize} bytes, expected ~100 KiB`);
 
-// Warm up: compile the WASM module and load the JS once.
-await executor.execute("1", { variables: {}, tools });
+// Warm up: compile the WASM module, load the JS once, start the thread.
+await isolated.warmUp();
+for (const executor of [inThread, isolated]) await executor.execute("1", { variables: {}, tools });
 
-Deno.bench("small step (restore 2 variables, run, snapshot)", { group: "step", baseline: true }, async () => {
-  const r = await executor.execute("const total = a + b;\ntotal * 2", { variables: { a: 1, b: 2 }, tools });
-  if (r.output !== 6) throw new Error("unexpected output");
-});
+const benches: [string, (executor: CodeExecutor) => Promise<void>][] = [
+  ["small step (restore 2 variables, run, snapshot)", async (executor) => {
+    const r = await executor.execute("const total = a + b;\ntotal * 2", { variables: { a: 1, b: 2 }, tools });
+    if (r.output !== 6) throw new Error("unexpected output");
+  }],
+  ["small step with one tool call", async (executor) => {
+    const r = await executor.execute("const s = await add({ a: 1, b: 2 });\ns", { variables: {}, tools });
+    if (r.output !== 3) throw new Error("unexpected output");
+  }],
+  ["step with 100 KiB of persisted variables", async (executor) => {
+    const r = await executor.execute("records[0].name = 'first';\nconst n = records.length;\nn", {
+      variables: bigVariables,
+      tools,
+    });
+    if (r.output !== 400) throw new Error("unexpected output");
+  }],
+];
 
-Deno.bench("small step with one tool call", { group: "step" }, async () => {
-  const r = await executor.execute("const s = await add({ a: 1, b: 2 });\ns", { variables: {}, tools });
-  if (r.output !== 3) throw new Error("unexpected output");
-});
-
-Deno.bench("step with 100 KiB of persisted variables", { group: "step" }, async () => {
-  const r = await executor.execute("records[0].name = 'first';\nconst n = records.length;\nn", {
-    variables: bigVariables,
-    tools,
-  });
-  if (r.output !== 400) throw new Error("unexpected output");
-});
+for (const [name, body] of benches) {
+  // Async functions, so that the runner awaits each iteration.
+  Deno.bench(`in-thread: ${name}`, { group: name, baseline: true }, async () => await body(inThread));
+  Deno.bench(`isolated (worker thread): ${name}`, { group: name }, async () => await body(isolated));
+}

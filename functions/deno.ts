@@ -12,7 +12,14 @@ import { serverOptions } from "./server_options.ts";
 
 const env = Deno.env.toObject();
 const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);
-const agents = createAgents(env, { executor: createDenoQuickJSExecutor() });
+// Code steps run on worker threads without permissions ("worker-options" is enabled in deno.json), with a time
+// limit of SMOLSTEP_CODE_TIME_LIMIT_MS (default 30 s); the threads start now.
+const executor = createDenoQuickJSExecutor({
+  timeLimitMs: Number(env.SMOLSTEP_CODE_TIME_LIMIT_MS) || undefined,
+  workerPermissions: "none",
+});
+executor.warmUp().catch((error) => console.warn(`The sandbox threads did not start: ${error.message}`));
+const agents = createAgents(env, { executor });
 const options = serverOptions(env, Object.keys(agents));
 // Opt-in: look callback and media host names up first, refusing names that point at private addresses.
 if (env.SMOLSTEP_EGRESS_RESOLVE_DNS === "1") options.egress.resolveHost = denoResolveHost();

@@ -40,7 +40,8 @@ export class ExecutionBudget {
   #maxChecks: number;
   #maxStalledChecks: number;
 
-  constructor(limits: SessionLimits, readonly signal?: AbortSignal) {
+  /** `stopRequested`: a stop asked from elsewhere (another thread), read at every check like the signal. */
+  constructor(limits: SessionLimits, readonly signal?: AbortSignal, readonly stopRequested?: () => boolean) {
     this.#deadline = Date.now() + limits.timeLimitMs;
     this.#maxChecks = limits.maxInterruptChecks ?? Infinity;
     this.#maxStalledChecks = limits.maxInterruptChecks ?? limits.timeLimitMs * STALLED_CHECKS_PER_MS;
@@ -55,7 +56,7 @@ export class ExecutionBudget {
     const at = performance.now();
     if (at === this.#lastCheckAt) this.#stalledChecks += weight;
     this.#lastCheckAt = at;
-    if (this.signal?.aborted) this.stop = "abort";
+    if (this.signal?.aborted || this.stopRequested?.()) this.stop = "abort";
     else if ((this.#checks += weight) > this.#maxChecks || this.#stalledChecks > this.#maxStalledChecks) {
       this.stop = "checks";
     } else if (Date.now() > this.#deadline) this.stop = "time";
@@ -72,7 +73,7 @@ export class ExecutionBudget {
 
   /** Checks the clock and the signal while the host waits; true when the step must end. */
   expired(): boolean {
-    if (this.signal?.aborted) this.stop ??= "abort";
+    if (this.signal?.aborted || this.stopRequested?.()) this.stop ??= "abort";
     else if (Date.now() > this.#deadline) this.stop ??= "time";
     return this.stop !== undefined;
   }

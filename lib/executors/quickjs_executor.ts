@@ -67,6 +67,36 @@ export interface QuickJSExecutorOptions {
   modules?: Record<string, SandboxModule>;
 }
 
+/** `ExecuteOptions` plus what a thread running the step needs to pass on. */
+export interface QuickJSExecuteOptions extends ExecuteOptions {
+  /** Sees each printed text as it is captured (the isolated executor streams it to the host). */
+  onPrint?: (text: string) => void;
+  /** Polled at every interrupt check: true stops the step as an abort would. */
+  stopRequested?: () => boolean;
+  /** A fresh instance made ahead (`instantiateQuickJS`), used when its memory limit matches; never reuse one. */
+  instance?: QuickJSInstance;
+}
+
+/** A QuickJS WASM instance with its own memory, for exactly one step. */
+export interface QuickJSInstance {
+  memoryLimitBytes: number;
+  memory: WebAssembly.Memory;
+  quickjs: QuickJSWASMModule;
+}
+
+/** Instantiates QuickJS with a fresh memory capped for `memoryLimitBytes` of code heap (plus the engine's). */
+export async function instantiateQuickJS(
+  wasmModule: WebAssembly.Module,
+  memoryLimitBytes: number,
+): Promise<QuickJSInstance> {
+  const memory = new WebAssembly.Memory({
+    initial: ENGINE_PAGES,
+    maximum: ENGINE_PAGES + Math.ceil(memoryLimitBytes / 65536),
+  });
+  const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule, wasmMemory: memory }));
+  return { memoryLimitBytes, memory, quickjs };
+}
+
 export const EXECUTOR_DEFAULTS = {
   timeLimitMs: 30_000,
   memoryLimitBytes: 64 * 1024 * 1024,
@@ -113,17 +143,15 @@ export class QuickJSExecutor implements CodeExecutor {
     this.#wasm = options.wasm;
   }
 
-  async execute(code: string, options: ExecuteOptions): Promise<CodeExecutionResult> {
+  async execute(code: string, options: QuickJSExecuteOptions): Promise<CodeExecutionResult> {
     for (const name of Object.keys(options.tools)) {
       if (!IDENTIFIER.test(name)) throw new ConfigurationError(`Tool name "${name}" is not a JavaScript identifier`);
     }
     const scan = scanTopLevel(code);
     const variablesJson = encodeJson(options.variables);
-    const memory = new WebAssembly.Memory({
-      initial: ENGINE_PAGES,
-      maximum: ENGINE_PAGES + Math.ceil(this.limits.memoryLimitBytes / 65536),
-    });
-    const quickjs = await this.#instantiate(memory);
+    const { memory, quickjs } = options.instance?.memoryLimitBytes === this.limits.memoryLimitBytes
+      ? options.instance
+      : await this.#instantiate();
     let session: SandboxSession | undefined;
     try {
       session = new SandboxSession(quickjs, {
@@ -133,6 +161,8 @@ export class QuickJSExecutor implements CodeExecutor {
         moduleSpecs: this.#moduleSpecs,
         authorized: this.authorizedImports,
         signal: options.signal,
+        onPrint: options.onPrint,
+        stopRequested: options.stopRequested,
       });
       const skipped = session.install(variablesJson);
       const outcome = await session.run(scan.code);
@@ -151,12 +181,12 @@ export class QuickJSExecutor implements CodeExecutor {
     }
   }
 
-  async #instantiate(memory: WebAssembly.Memory): Promise<QuickJSWASMModule> {
+  async #instantiate(): Promise<QuickJSInstance> {
     this.#module ??= this.#wasm instanceof WebAssembly.Module ? Promise.resolve(this.#wasm) : this.#wasm();
     const wasmModule = await this.#module.catch((error) => {
       this.#module = undefined;
       throw error;
     });
-    return await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule, wasmMemory: memory }));
+    return await instantiateQuickJS(wasmModule, this.limits.memoryLimitBytes);
   }
 }

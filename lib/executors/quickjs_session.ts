@@ -32,6 +32,8 @@ export interface SessionSetup {
   moduleSpecs: Record<string, HostModuleSpec>;
   authorized: string[];
   signal?: AbortSignal;
+  onPrint?: (text: string) => void;
+  stopRequested?: () => boolean;
 }
 
 /** How the step's code ended, as read from the sandbox (a JSON envelope) or decided by the host. */
@@ -54,7 +56,7 @@ export class SandboxSession {
   constructor(quickjs: QuickJSWASMModule, readonly setup: SessionSetup) {
     const { limits } = setup;
     this.output = new CapturedOutput(limits.maxOutputChars);
-    this.#budget = new ExecutionBudget(limits, setup.signal);
+    this.#budget = new ExecutionBudget(limits, setup.signal, setup.stopRequested);
     this.#rt = quickjs.newRuntime();
     this.#rt.setMemoryLimit(limits.memoryLimitBytes);
     this.#rt.setMaxStackSize(limits.maxStackBytes);
@@ -232,7 +234,10 @@ export class SandboxSession {
   }
 
   #print(text: QuickJSHandle): void {
-    if (!this.#over) this.output.write(this.#string(text));
+    if (this.#over) return;
+    const printed = this.#string(text);
+    this.output.write(printed);
+    this.setup.onPrint?.(printed);
   }
 
   #final(value: QuickJSHandle): void {

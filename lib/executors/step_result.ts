@@ -83,7 +83,8 @@ export function crashResult(error: unknown, logs: string, variables: Record<stri
   };
 }
 
-function stopError(reason: "time" | "checks" | "abort", limits: SessionLimits): CodeExecutionError {
+/** The error of a step stopped by a limit or the caller. */
+export function stopError(reason: "time" | "checks" | "abort", limits: SessionLimits): CodeExecutionError {
   const seconds = limits.timeLimitMs / 1000;
   if (reason === "abort") return { name: "AbortError", message: "Execution was aborted" };
   if (reason === "checks") {

@@ -1,8 +1,14 @@
-/** Shared executor and tools for the executor tests. */
+/**
+ * Shared executor and tools for the executor tests. The suite runs against the isolated executor (steps on worker
+ * threads, the default); `SMOLSTEP_EXECUTOR=in-thread` runs the same tests against the in-thread one.
+ */
 
-import type { CodeExecutionResult, ExecuteOptions, SandboxTool } from "../../lib/executors/executor.ts";
+import type { CodeExecutionResult, CodeExecutor, ExecuteOptions, SandboxTool } from "../../lib/executors/executor.ts";
 import { createDenoQuickJSExecutor } from "../../lib/executors/quickjs_wasm_deno.ts";
 import type { QuickJSExecutorOptions } from "../../lib/executors/quickjs_executor.ts";
+import { IsolatedQuickJSExecutor } from "../../lib/executors/isolated_executor.ts";
+
+const inThread = Deno.env.get("SMOLSTEP_EXECUTOR") === "in-thread";
 
 export const tools: Record<string, SandboxTool> = {
   reverse_words: ({ text }) => Promise.resolve(String(text).split(" ").reverse().join(" ")),
@@ -21,18 +27,21 @@ export const tools: Record<string, SandboxTool> = {
     }),
 };
 
-export const executor = createDenoQuickJSExecutor({ timeLimitMs: 3_000 });
+export const executor: CodeExecutor = executorWith({});
 
 /** Runs `code` with the shared tools (or `options`), on `withExecutor` if given. */
 export function run(
   code: string,
   options: Partial<ExecuteOptions> = {},
-  withExecutor = executor,
+  withExecutor: CodeExecutor = executor,
 ): Promise<CodeExecutionResult> {
   return withExecutor.execute(code, { variables: {}, tools, ...options });
 }
 
 /** An executor with some options changed. */
-export function executorWith(options: Omit<QuickJSExecutorOptions, "wasm">) {
-  return createDenoQuickJSExecutor({ timeLimitMs: 3_000, ...options });
+export function executorWith(options: Omit<QuickJSExecutorOptions, "wasm">): CodeExecutor {
+  const created = createDenoQuickJSExecutor({ timeLimitMs: 3_000, ...options, inThread });
+  // Threads start now rather than in the first timed step (as a server's warmUp() at startup would).
+  if (created instanceof IsolatedQuickJSExecutor) created.warmUp().catch(() => {});
+  return created;
 }
