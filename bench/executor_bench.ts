@@ -1,7 +1,9 @@
 /**
  * Per-step overhead of the QuickJS sandbox: a fresh WASM instance and context, variable restore, the run and the
  * variable snapshot; in-thread, and isolated on a worker thread (the default on Deno and Node: the same step plus
- * the message round trips to the thread, and for tools the round trip back to the host).
+ * the message round trips to the thread, and for tools the round trip back to the host). An idle thread prepares
+ * the next step's sandbox (instance and prelude, most of a small step's cost): back-to-back steps on one thread
+ * wait for it; steps after a pause, as between model calls, find it ready.
  * `deno bench -A bench/executor_bench.ts`
  */
 
@@ -43,8 +45,17 @@ const benches: [string, (executor: CodeExecutor) => Promise<void>][] = [
   }],
 ];
 
+/** Between two steps of a run the model is called (tens of ms at least): the thread prepares the next sandbox. */
+const IDLE_MS = 25;
+
 for (const [name, body] of benches) {
   // Async functions, so that the runner awaits each iteration.
   Deno.bench(`in-thread: ${name}`, { group: name, baseline: true }, async () => await body(inThread));
-  Deno.bench(`isolated (worker thread): ${name}`, { group: name }, async () => await body(isolated));
+  Deno.bench(`isolated (worker thread), back to back: ${name}`, { group: name }, async () => await body(isolated));
+  Deno.bench(`isolated (worker thread), after ${IDLE_MS} ms idle: ${name}`, { group: name }, async (b) => {
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    b.start();
+    await body(isolated);
+    b.end();
+  });
 }

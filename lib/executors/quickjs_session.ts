@@ -36,6 +36,9 @@ export interface SessionSetup {
   stopRequested?: () => boolean;
 }
 
+/** What changes from one step to the next in a session prepared ahead (see `SandboxSession.bind`). */
+export type StepBindings = Pick<SessionSetup, "tools" | "modules" | "signal" | "onPrint" | "stopRequested">;
+
 /** How the step's code ended, as read from the sandbox (a JSON envelope) or decided by the host. */
 export type CodeOutcome = { envelope: string } | { stopped: StopReason } | { stalled: true } | { compileError: string };
 
@@ -53,7 +56,7 @@ export class SandboxSession {
   #wake?: () => void;
   #closed = false;
 
-  constructor(quickjs: QuickJSWASMModule, readonly setup: SessionSetup) {
+  constructor(quickjs: QuickJSWASMModule, public setup: SessionSetup) {
     const { limits } = setup;
     this.output = new CapturedOutput(limits.maxOutputChars);
     this.#budget = new ExecutionBudget(limits, setup.signal, setup.stopRequested);
@@ -65,13 +68,33 @@ export class SandboxSession {
         const allowed = setup.authorized.join(", ") || "none";
         return { error: new Error(`Import of module '${name}' is not allowed. Authorized imports: ${allowed}`) };
       }
-      return moduleLoaderSource(name, moduleExports(name, setup.modules));
+      return moduleLoaderSource(name, moduleExports(name, this.setup.modules));
     });
     this.#ctx = this.#rt.newContext();
   }
 
   /** Installs the sandbox API and restores persisted variables; returns the names that could not be restored. */
   install(variablesJson: string): string[] {
+    this.installPrelude();
+    return this.restore(variablesJson);
+  }
+
+  /**
+   * Binds a session prepared ahead (prelude installed, no code run yet) to the step about to run: its tools and
+   * modules, signal and hooks, and a fresh budget, so the time limit counts from here.
+   */
+  bind(step: StepBindings): void {
+    this.setup = { ...this.setup, ...step };
+    this.#budget = new ExecutionBudget(this.setup.limits, step.signal, step.stopRequested);
+  }
+
+  /** Restores persisted variables; returns the names that could not be restored. */
+  restore(variablesJson: string): string[] {
+    return JSON.parse(this.callString("restore", variablesJson) ?? "[]");
+  }
+
+  /** Installs the sandbox API (the prelude): the most costly part of a small step, so it can be done ahead. */
+  installPrelude(): void {
     const ctx = this.#ctx;
     const config: PreludeConfig = {
       tools: Object.keys(this.setup.tools).filter((name) => name !== "final_answer"),
@@ -99,7 +122,6 @@ export class SandboxSession {
     const api = made.value;
     for (const name of API) this.#api.set(name, ctx.getProp(api, name));
     for (const h of [...fns, factory, api]) h.dispose();
-    return JSON.parse(this.callString("restore", variablesJson) ?? "[]");
   }
 
   /** Evaluates the (already rewritten) code and drives it to its end, under the limits. */

@@ -7,7 +7,13 @@
 import { ConfigurationError } from "../errors.ts";
 import type { SandboxTool } from "./executor.ts";
 import type { SandboxModule } from "./sandbox_modules.ts";
-import { EXECUTOR_DEFAULTS, instantiateQuickJS, QuickJSExecutor, type QuickJSInstance } from "./quickjs_executor.ts";
+import {
+  EXECUTOR_DEFAULTS,
+  instantiateQuickJS,
+  type PreparedSandbox,
+  QuickJSExecutor,
+  type QuickJSInstance,
+} from "./quickjs_executor.ts";
 import type { HostMessage, ThreadPort, ThreadStepConfig } from "./sandbox_thread_protocol.ts";
 import { crashResult } from "./step_result.ts";
 import { armAnswer, awaitAnswer, DEFERRED, markRunning, stopRequested } from "./thread_channel.ts";
@@ -24,10 +30,21 @@ export function serveSandboxThread(port: ThreadPort): void {
   const pending = new Map<number, (envelope: string) => void>();
   let queue = Promise.resolve();
   let stepAbort: AbortController | undefined;
-  /** The next step's QuickJS instance, made while the thread idles (it is most of a small step's cost). */
-  let spare: Promise<QuickJSInstance | undefined> | undefined;
-  const prepare = (memoryLimitBytes: number) => {
-    spare = instantiateQuickJS(wasm!, memoryLimitBytes).catch(() => undefined);
+  /**
+   * The next step's sandbox, made while the thread idles (instance and prelude are most of a small step's cost):
+   * a fresh instance, and once a step has shown the tools and settings, the prelude installed for the same ones.
+   */
+  let spare: Promise<{ instance?: QuickJSInstance; prepared?: PreparedSandbox }> | undefined;
+  const prepare = (run?: RunMessage) => {
+    spare = (async () => {
+      const instance = await instantiateQuickJS(
+        wasm!,
+        run?.config.memoryLimitBytes ?? EXECUTOR_DEFAULTS.memoryLimitBytes,
+      );
+      if (!run) return { instance };
+      const executor = new QuickJSExecutor({ ...run.config, wasm: wasm!, modules: hostModules(run.config) });
+      return { prepared: await executor.prepare(run.tools, instance) };
+    })().catch(() => ({}));
   };
 
   const awaitSettled = (callId: number) =>
@@ -63,10 +80,10 @@ export function serveSandboxThread(port: ThreadPort): void {
     markRunning(channel!, true);
     try {
       const executor = new QuickJSExecutor({ ...run.config, wasm: wasm!, modules: hostModules(run.config) });
-      const instance = await spare;
+      const ahead = await spare;
       spare = undefined;
       const result = await executor.execute(run.code, {
-        instance,
+        ...ahead,
         variables: run.variables,
         tools,
         signal: stepAbort.signal,
@@ -86,7 +103,7 @@ export function serveSandboxThread(port: ThreadPort): void {
     } finally {
       markRunning(channel!, false);
       pending.clear();
-      prepare(run.config.memoryLimitBytes);
+      prepare(run);
     }
   };
 
@@ -94,7 +111,7 @@ export function serveSandboxThread(port: ThreadPort): void {
     if (message.type === "start") {
       wasm = message.wasm;
       channel = message.channel;
-      prepare(EXECUTOR_DEFAULTS.memoryLimitBytes);
+      prepare();
       port.postMessage({ type: "ready" });
     } else if (message.type === "settled") {
       const settle = pending.get(message.callId);

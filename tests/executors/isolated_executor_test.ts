@@ -287,3 +287,45 @@ Deno.test("Node adapter (worker_threads, run here under Deno's node:worker_threa
   const spin = await executor.execute("while (true) {}", { variables: {}, tools });
   assert.equal(spin.error?.name, "TimeoutError");
 });
+
+Deno.test("sandboxes prepared ahead by an idle thread", async (t) => {
+  // One thread, so every step after the first finds the sandbox that thread prepared after the previous one.
+  await using executor = createDenoQuickJSExecutor({ poolSize: 1, maxThreads: 1, timeLimitMs: 400 });
+  const idle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const add = ({ a, b }: Record<string, unknown>) => Number(a) + Number(b);
+  const mul = ({ a, b }: Record<string, unknown>) => Number(a) * Number(b);
+
+  await t.step("a sandbox prepared for other tools is not used: each step sees exactly its own tools", async () => {
+    const first = await executor.execute("await add({ a: 2, b: 3 })", { variables: {}, tools: { add } });
+    assert.equal(first.output, 5);
+    await idle(50);
+    const probe = "[typeof add, typeof mul, await mul({ a: 2, b: 3 })]";
+    const second = await executor.execute(probe, { variables: {}, tools: { mul } });
+    assert.deepEqual(second.output, ["undefined", "function", 6], JSON.stringify(second.error));
+  });
+
+  await t.step("nothing leaks from one step into the sandbox prepared for the next", async () => {
+    await executor.execute("globalThis.leak = 1; Object.prototype.polluted = 2; const kept = 3;", {
+      variables: {},
+      tools: { add },
+    });
+    await idle(50);
+    const r = await executor.execute("[typeof leak, typeof ({}).polluted, typeof kept]", {
+      variables: {},
+      tools: { add },
+    });
+    assert.deepEqual(r.output, ["undefined", "undefined", "undefined"]);
+  });
+
+  await t.step("the time limit counts from the step, not from when its sandbox was prepared", async () => {
+    await executor.execute("1", { variables: {}, tools: { add } });
+    await idle(600); // longer than the 400 ms limit: a deadline set at preparation would have passed
+    const r = await executor.execute("let i = 0; const t = Date.now(); while (Date.now() - t < 150) i++; 'done'", {
+      variables: {},
+      tools: { add },
+    });
+    assert.equal(r.output, "done", JSON.stringify(r.error));
+    const spin = await executor.execute("while (true) {}", { variables: {}, tools: { add } });
+    assert.match(spin.error?.message ?? "", /time limit of 0.4 s/);
+  });
+});
