@@ -49,6 +49,8 @@ export interface AppOptions {
   maxAttempts?: number;
   /** First retry delay of background steps and callbacks, doubling per attempt (default 1000 ms). */
   retryDelayMs?: number;
+  /** How long one result-callback attempt may take before it counts as failed (default 10,000 ms). */
+  callbackTimeoutMs?: number;
   /** Server-Sent Events of `GET /v1/runs/{runId}/events`. */
   events?: EventStreamOptions;
   /**
@@ -82,6 +84,7 @@ export class AppContext {
         callbackSecret: options.webhookSecret,
         maxAttempts: options.maxAttempts,
         retryDelayMs: options.retryDelayMs,
+        callbackTimeoutMs: options.callbackTimeoutMs,
         egress: options.egress,
       })
       : undefined;

@@ -17,8 +17,15 @@ export interface BackgroundOptions {
   retryDelayMs?: number;
   /** Which callback URLs may be called, checked again at each delivery (default: public https hosts only). */
   egress?: EgressPolicy;
+  /**
+   * How long one callback attempt may take, redirects included (default 10,000 ms): a receiver that never answers
+   * must not hold the queue consumer; the attempt fails and is retried like any other failure.
+   */
+  callbackTimeoutMs?: number;
   fetch?: typeof fetch;
 }
+
+const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
 
 /**
  * Handles queue messages: steps background runs one step per message and delivers result callbacks.
@@ -130,7 +137,8 @@ export class BackgroundRunner {
     };
     let ok = false;
     try {
-      const init = { method: "POST", headers, body };
+      const signal = AbortSignal.timeout(this.#options.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS);
+      const init = { method: "POST", headers, body, signal };
       const response = await guardedFetch(callbackUrl, init, this.#options.egress, this.#options.fetch);
       await response.body?.cancel();
       ok = response.ok;

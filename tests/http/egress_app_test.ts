@@ -196,3 +196,30 @@ Deno.test("server entries read the egress opt-ins from the environment", () => {
   });
   assert.equal(serverOptions({ SMOLSTEP_EGRESS_ALLOW_PRIVATE: "0" }, []).egress.allowPrivateNetwork, false);
 });
+
+Deno.test("attack: a callback receiver that never answers does not hold the queue; each attempt times out and is retried", async () => {
+  const hits: number[] = [];
+  const hold = Promise.withResolvers<void>();
+  // Accepts the request and never answers (until the test ends).
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+    hits.push(Date.now());
+    await hold.promise;
+    return new Response(null, { status: 204 });
+  });
+  const app = serve({ egress: { allowPrivateNetwork: true }, callbackTimeoutMs: 100, maxAttempts: 3 });
+  try {
+    const callbackUrl = `http://127.0.0.1:${receiver.addr.port}/slow`;
+    const created = await app.api.post("/v1/agents/quick/runs", { task: "x", background: true, callbackUrl });
+    assert.equal(created.status, 201);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stuck = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the queue is still busy with the callback after 10 s")), 10_000);
+    });
+    await Promise.race([app.queue.idle(), stuck]).finally(() => clearTimeout(timer));
+    assert.equal(hits.length, 3, "three attempts, each abandoned at its time limit");
+  } finally {
+    hold.resolve();
+    await app.close();
+    await receiver.shutdown();
+  }
+});
