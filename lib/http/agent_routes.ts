@@ -4,7 +4,7 @@ import { HttpError } from "./http_errors.ts";
 import { CreateRunBody, StatelessInputBody, StatelessStepBody } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
 import { runView, stepView } from "./run_views.ts";
-import { assertStatelessAllowed, statelessStep } from "./stateless_steps.ts";
+import { assertStatelessAllowed, assertTokenFits, statelessStep } from "./stateless_steps.ts";
 
 /** Agent listing, run creation (KV, stateless, background) and the stateless step / input routes. */
 export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
@@ -49,7 +49,9 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     if (body.stateless) {
       const codec = ctx.requireTokens();
       assertStatelessAllowed(ctx, name, agent);
-      return c.json({ agent: name, status: state.status, state: await codec.seal(name, state) }, 201);
+      const token = await codec.seal(name, state);
+      assertTokenFits(ctx, token, "nothing was started", true);
+      return c.json({ agent: name, status: state.status, state: token }, 201);
     }
     const background = body.background ? ctx.requireBackground() : undefined;
     const record = await ctx.requireRuns().create(name, state, {

@@ -4,7 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { QueueMessage } from "../runs/run_queue.ts";
 import { mountAgentRoutes } from "./agent_routes.ts";
-import { AppContext, type AppOptions } from "./app_context.ts";
+import { AppContext, type AppOptions, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
 import { corsPolicy } from "./cors_policy.ts";
 import { errorHandler, HttpError } from "./http_errors.ts";
 import { requireJsonBody } from "./request_body.ts";
@@ -13,7 +13,7 @@ import { mountWebhookRoutes } from "./webhook_routes.ts";
 
 export type { AppOptions } from "./app_context.ts";
 
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export { DEFAULT_MAX_BODY_BYTES };
 
 export interface Smolstep {
   /** The HTTP API; `app.fetch` is a standard fetch handler. */

@@ -12,6 +12,9 @@ import { HttpError } from "./http_errors.ts";
 import type { EventStreamOptions } from "./run_events.ts";
 import type { WebhookConfig } from "./webhooks.ts";
 
+/** Request bodies larger than this are refused with 413 unless `maxBodyBytes` says otherwise. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
 export interface AppOptions {
   /** The agents served, by route name. */
   agents: Record<string, MultiStepAgent>;

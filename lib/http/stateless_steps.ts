@@ -1,6 +1,6 @@
 import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
 import type { AgentState } from "../memory/agent_state.ts";
-import type { AppContext } from "./app_context.ts";
+import { type AppContext, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 
 /**
@@ -9,6 +9,9 @@ import { HttpError } from "./http_errors.ts";
  * known as used, so replaying it re-runs its step, tools included: agents with a tool that needs approval are
  * then refused stateless mode, unless the deployer opted in with `allowStatelessReplay`.
  */
+
+/** Room left in a request body beside the token (the JSON around it, an approval's reason or an answer). */
+const TOKEN_BODY_MARGIN = 16 * 1024;
 
 /** The first tool needing approval in the agent or its managed agents, as `agent/tool`. */
 function approvalGatedTool(agent: MultiStepAgent): string | undefined {
@@ -53,6 +56,29 @@ export async function statelessStep(
     throw error;
   }
   const next = await codec.seal(name, result.state);
+  try {
+    assertTokenFits(ctx, next, "the step was not kept, so the token you sent is still valid");
+  } catch (error) {
+    await claim?.free();
+    throw error;
+  }
   await claim?.used();
   return { result, token: next };
+}
+
+/**
+ * A token must fit in a request body, or the client could never send it back and the run would end there: 507
+ * `state_too_large` (413 `task_too_large` for a new run), and nothing is kept.
+ */
+export function assertTokenFits(ctx: AppContext, token: string, consequence: string, newRun = false): void {
+  const maxBodyBytes = ctx.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (token.length + TOKEN_BODY_MARGIN <= maxBodyBytes) return;
+  const [status, code] = newRun ? [413, "task_too_large"] as const : [507, "state_too_large"] as const;
+  throw new HttpError(
+    status,
+    code,
+    `The state token would be ${token.length} bytes, more than a request body may carry (${maxBodyBytes} bytes, ` +
+      `${TOKEN_BODY_MARGIN} of them kept for the rest of the request): ${consequence}. Use a KV-mode run, or a ` +
+      "server with a store, which keeps long texts out of tokens.",
+  );
 }
