@@ -7,10 +7,15 @@ import { StateVersionError } from "../memory/agent_state.ts";
 import { RunError } from "../runs/run_service.ts";
 import { StateTokenError } from "../runs/state_token.ts";
 
-/** An error with an HTTP status and a stable machine-readable code. */
+/** An error with an HTTP status and a stable machine-readable code (and response headers, e.g. `Retry-After`). */
 export class HttpError extends Error {
   override name = "HttpError";
-  constructor(readonly status: ContentfulStatusCode, readonly code: string, message: string) {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -71,7 +76,7 @@ export function classifyError(error: unknown): HttpError {
 export function errorHandler(error: Error, c: Context): Response {
   const http = classifyError(error);
   if (http.status >= 500 && http.code === "internal_error") console.error("smolstep: unhandled error", error);
-  const response = c.json({ error: { code: http.code, message: http.message } }, http.status);
+  const response = c.json({ error: { code: http.code, message: http.message } }, http.status, http.headers);
   if (error instanceof HTTPException) {
     const challenge = error.getResponse().headers.get("WWW-Authenticate");
     if (challenge) response.headers.set("WWW-Authenticate", challenge);

@@ -53,7 +53,9 @@ export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
     const claim = await claims.claim(name, delivery.replayKey);
     if (claim.status === "duplicate") return c.json({ duplicate: true, runId: claim.runId }, 200);
     if (claim.status === "in_progress") {
-      throw new HttpError(409, "delivery_in_progress", "This delivery is starting a run right now; retry shortly.");
+      throw new HttpError(409, "delivery_in_progress", "This delivery is starting a run right now; retry shortly.", {
+        "Retry-After": "1",
+      });
     }
     let runId: string | undefined;
     try {

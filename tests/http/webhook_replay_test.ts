@@ -283,8 +283,14 @@ Deno.test("webhook replay attacks are refused over the real app", async (t) => {
         };
         const first = postHook(hook("assistant"), body, headers);
         await claimed;
-        const concurrent = await postHook(hook("assistant"), body, headers);
-        assert.deepEqual([concurrent.status, concurrent.body.error.code], [409, "delivery_in_progress"]);
+        const concurrent = await fetch(hook("assistant"), {
+          method: "POST",
+          body,
+          headers: { "Content-Type": "application/json", ...headers },
+        });
+        const answer = await concurrent.json();
+        assert.deepEqual([concurrent.status, answer.error.code], [409, "delivery_in_progress"]);
+        assert.equal(concurrent.headers.get("Retry-After"), "1", "senders are told when to retry");
         release();
         const started = await first;
         assert.equal(started.status, 202);
