@@ -21,7 +21,8 @@ export const CreateRunBody = z.strictObject({
   /** Step the run on the platform queue, one step per message, without anyone polling. */
   background: z.boolean().optional(),
   /** Background runs: where the final result is POSTed (signed) when the run ends. */
-  callbackUrl: z.url({ protocol: /^https?$/ }).optional(),
+  // Checked by the egress guard (scheme, host, credentials: 400 url_not_allowed), after the schema.
+  callbackUrl: z.string().min(1).max(2048).optional(),
 });
 
 /** `POST /v1/runs/{runId}/input`: approve or reject pending tool calls, or answer the agent's question. */

@@ -64,9 +64,7 @@ function serve(options: Partial<AppOptions> = {}) {
 Deno.test("SSRF: run creation refuses each attack callbackUrl with 400 url_not_allowed and writes nothing", async (t) => {
   const app = serve();
   try {
-    for (
-      const [attack, url] of SSRF_ATTACKS.filter(([, , reason]) => reason !== "scheme" && reason !== "not a valid URL")
-    ) {
+    for (const [attack, url] of SSRF_ATTACKS) {
       await t.step(`${attack}: ${url}`, async () => {
         const response = await app.api.post("/v1/agents/quick/runs", { task: "x", background: true, callbackUrl: url });
         assert.equal(response.status, 400);
