@@ -25,6 +25,8 @@ const OPEN_ARRAY = 0x5b, CLOSE_ARRAY = 0x5d, OPEN_OBJECT = 0x7b, CLOSE_OBJECT = 
 
 const tooDeep = (maxDepth: number) =>
   new JsonLimitError("json_too_deep", `JSON nested deeper than ${maxDepth} levels is refused.`);
+const tooLarge = (maxEntries: number) =>
+  new JsonLimitError("json_too_large", `JSON with more than ${maxEntries} array items and members is refused.`);
 
 /** Index of the quote closing the string whose first character is at `from` (text.length if none). */
 function stringEnd(text: string, from: number): number {
@@ -55,16 +57,9 @@ export function parseJsonWithin(text: string, limits: Partial<JsonLimits> = {}):
       justOpened = true;
     } else if (char === CLOSE_ARRAY || char === CLOSE_OBJECT) {
       if (--depth < 0) break; // unbalanced: JSON.parse names the problem
-    } else if (char === COMMA && ++entries > maxEntries) {
-      throw new JsonLimitError(
-        "json_too_large",
-        `JSON with more than ${maxEntries} array items and members is refused.`,
-      );
-    }
+    } else if (char === COMMA && ++entries > maxEntries) throw tooLarge(maxEntries);
   }
-  if (entries > maxEntries) {
-    throw new JsonLimitError("json_too_large", `JSON with more than ${maxEntries} array items and members is refused.`);
-  }
+  if (entries > maxEntries) throw tooLarge(maxEntries);
   try {
     return JSON.parse(text);
   } catch (error) {

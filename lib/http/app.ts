@@ -15,6 +15,9 @@ export type { AppOptions } from "./app_context.ts";
 
 export { DEFAULT_MAX_BODY_BYTES };
 
+/** Webhook deliveries authenticate by their signature and keep the sender's media type: no API key, no 415. */
+const isWebhook = (path: string) => path.startsWith("/v1/hooks/");
+
 export interface Smolstep {
   /** The HTTP API; `app.fetch` is a standard fetch handler. */
   app: Hono;
@@ -42,14 +45,13 @@ export function createSmolstep(options: AppOptions): Smolstep {
       },
     }),
   );
-  // Webhooks authenticate by signature, not by API key.
   if (options.apiKeys?.length) {
     const auth = bearerAuth({ token: options.apiKeys });
-    app.use("/v1/*", (c, next) => c.req.path.startsWith("/v1/hooks/") ? next() : auth(c, next));
+    app.use("/v1/*", (c, next) => isWebhook(c.req.path) ? next() : auth(c, next));
   }
   // JSON only, so no page can reach the API with a CORS "simple request" (no preflight). Webhooks are signed instead.
   app.use("/v1/*", async (c, next) => {
-    if (c.req.method === "POST" && !c.req.path.startsWith("/v1/hooks/")) await requireJsonBody(c);
+    if (c.req.method === "POST" && !isWebhook(c.req.path)) await requireJsonBody(c);
     await next();
   });
 

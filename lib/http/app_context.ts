@@ -76,9 +76,7 @@ export class AppContext {
     this.tokens = options.secret
       ? new StateTokenCodec(options.secret, { encrypt: options.encryptState, ttlSeconds: options.stateTtlSeconds })
       : undefined;
-    this.ledger = this.runs && options.store
-      ? new TokenLedger(options.store, { claimTtlMs: this.runs.lockTtlMs })
-      : undefined;
+    this.ledger = this.runs ? new TokenLedger(this.runs.store, { claimTtlMs: this.runs.lockTtlMs }) : undefined;
     this.background = this.runs && options.queue
       ? new BackgroundRunner({
         runs: this.runs,

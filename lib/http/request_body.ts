@@ -34,11 +34,10 @@ export async function requireJsonBody(c: Context): Promise<void> {
 }
 
 /**
- * Reads and validates a JSON body; non-JSON media types are 415s, malformed or too deeply nested JSON and schema
- * mismatches are 400s naming the problem.
+ * Reads and validates a JSON body; malformed or too deeply nested JSON and schema mismatches are 400s naming the
+ * problem. The media type was checked by the app's middleware (`requireJsonBody` on every `/v1` POST).
  */
 export async function readJson<T>(c: Context, schema: z.ZodType<T>, options: { optional?: boolean } = {}): Promise<T> {
-  await requireJsonBody(c);
   const text = await c.req.text();
   let body: unknown = {};
   if (text.trim() === "") {

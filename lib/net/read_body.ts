@@ -3,6 +3,8 @@
  * unbounded download. Stops reading (and cancels the stream) as soon as the ceiling is passed.
  */
 
+import { concatBytes } from "../bytes.ts";
+
 /** Thrown when a body is larger than allowed; `size` is what was announced or read so far. */
 export class BodyTooLargeError extends Error {
   override name = "BodyTooLargeError";
@@ -31,11 +33,5 @@ export async function readBodyCapped(response: Response, maxBytes: number): Prom
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(...chunks);
 }

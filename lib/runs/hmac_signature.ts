@@ -22,18 +22,6 @@ function keyFor(secret: HmacSecret): Promise<CryptoKey> {
   return key;
 }
 
-/** The bytes of `parts` one after the other (text as UTF-8): how signed content is assembled without copies of strings. */
-export function concatBytes(...parts: Array<string | Uint8Array>): Uint8Array<ArrayBuffer> {
-  const chunks = parts.map((part) => typeof part === "string" ? encoder.encode(part) : part);
-  const out = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
 /** HMAC-SHA256(secret, data). */
 export async function hmacSha256(
   secret: HmacSecret,

@@ -30,6 +30,7 @@
  * read, because Deno KV may keep an expired key visible for a while.
  */
 
+import { concatBytes } from "../bytes.ts";
 import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
 import { checkValueSize } from "./store_limit_error.ts";
 
@@ -81,7 +82,7 @@ export class DenoKvStore implements StateStore {
       const parts = await this.#readChunks(key, head.value);
       if (parts) {
         return {
-          value: decoder.decode(concat(parts)),
+          value: decoder.decode(concatBytes(...parts)),
           version: head.versionstamp,
         };
       }
@@ -204,15 +205,4 @@ async function commit(
 function isLive(entry: Deno.KvEntryMaybe<Head>): entry is Deno.KvEntry<Head> {
   return entry.value !== null &&
     (entry.value.e === undefined || Date.now() < entry.value.e);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }

@@ -11,7 +11,8 @@
  */
 import { ConfigurationError } from "../errors.ts";
 import { decodeBase64, encodeBase64 } from "../runs/base64url.ts";
-import { concatBytes, hmacSha256 } from "../runs/hmac_signature.ts";
+import { concatBytes } from "../bytes.ts";
+import { hmacSha256 } from "../runs/hmac_signature.ts";
 import {
   checkFreshness,
   matchingSignature,

@@ -5,7 +5,8 @@
  * The replay key is the event id inside the signed body (`{"id": "evt_..."}`), so Stripe's retries of one event
  * (new `t`, new signature) start one run; a body without an id falls back to the signed `t` and signature.
  */
-import { concatBytes, fromHex, toHex } from "../runs/hmac_signature.ts";
+import { concatBytes } from "../bytes.ts";
+import { fromHex, toHex } from "../runs/hmac_signature.ts";
 import {
   checkFreshness,
   matchingSignature,
