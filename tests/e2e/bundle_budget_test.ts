@@ -1,0 +1,58 @@
+/**
+ * The Workers bundle's size budget: `wrangler deploy --dry-run` builds functions/worker.ts exactly as a deploy
+ * would, and the gzip size of what it would upload (the script and the sandbox's .wasm module) must stay within
+ * WORKERS_GZIP_BUDGET_KIB. Cold starts and Cloudflare's upload limit (3 MiB gzip on the free plan) depend on it;
+ * new capabilities belong in their own entry points, not in the core bundle.
+ *
+ * When a change needs a bigger budget, raise it here with the reason in the commit message, and update the
+ * figure in the README.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+
+/** 634 KiB at the time of writing (README "Performance"), plus room for small features. */
+const WORKERS_GZIP_BUDGET_KIB = 700;
+/** Modules that must never reach the Workers bundle (they have their own entry points). */
+const FORBIDDEN = ["onnxruntime", "@huggingface/transformers"];
+
+async function gzipBytes(bytes: Uint8Array): Promise<number> {
+  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
+  return (await new Response(stream).arrayBuffer()).byteLength;
+}
+
+Deno.test("the Workers bundle stays within its gzip budget", async () => {
+  const outdir = await Deno.makeTempDir({ prefix: "smolstep-bundle-" });
+  try {
+    const build = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "npm:wrangler@4.153.0", "deploy", "--dry-run", "--outdir", outdir],
+      env: { WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const log = new TextDecoder().decode(build.stdout) + new TextDecoder().decode(build.stderr);
+    assert.ok(build.success, `wrangler deploy --dry-run failed:\n${log}`);
+
+    let gzipTotal = 0;
+    const modules: string[] = [];
+    for await (const entry of Deno.readDir(outdir)) {
+      if (!entry.isFile || !/\.(js|mjs|wasm)$/.test(entry.name)) continue;
+      const bytes = await Deno.readFile(join(outdir, entry.name));
+      gzipTotal += await gzipBytes(bytes);
+      modules.push(entry.name);
+      if (entry.name.endsWith("js")) {
+        const text = new TextDecoder().decode(bytes);
+        for (const name of FORBIDDEN) assert.ok(!text.includes(name), `${name} reached the Workers bundle`);
+      }
+    }
+    assert.ok(modules.some((name) => name === "worker.js"), `no worker.js in ${modules.join(", ")}`);
+    assert.ok(modules.some((name) => name.endsWith(".wasm")), "the sandbox's .wasm module was not emitted");
+    const kib = gzipTotal / 1024;
+    console.log(`Workers bundle: ${kib.toFixed(1)} KiB gzip (budget ${WORKERS_GZIP_BUDGET_KIB} KiB)`);
+    assert.ok(
+      kib <= WORKERS_GZIP_BUDGET_KIB,
+      `${kib.toFixed(1)} KiB gzip is over the ${WORKERS_GZIP_BUDGET_KIB} KiB budget`,
+    );
+  } finally {
+    await Deno.remove(outdir, { recursive: true });
+  }
+});
