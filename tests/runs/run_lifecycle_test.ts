@@ -210,3 +210,27 @@ Deno.test("run lifecycle: a run active past blobSeconds/2 rewrites its blobs, so
     assert.equal(await new BlobStore(store, { prefix: `runs/${runId}/blobs/` }).resolveText(ref), PAGE);
   });
 });
+
+Deno.test("run lifecycle: a run written before blobs were per run still reads them, and its next step moves them", async () => {
+  await withKv(async (kv, store) => {
+    const runs = new RunService(store);
+    const agent = reader(2);
+    const { runId } = await runs.create("reader", agent.start("read"));
+    const first = await runs.step(runId, agent);
+    const ref = (first.step as { observationsRef?: string }).observationsRef!;
+    const sha = ref.slice("blob:sha256:".length, "blob:sha256:".length + 64);
+    // What an older server left: the blob under the shared prefix, no expiry anywhere, no `blobsUntil`.
+    const blob = (await store.get(`runs/${runId}/blobs/${sha}`))!.value;
+    await store.put(`blobs/${sha}`, blob);
+    await store.delete(`runs/${runId}/blobs/${sha}`);
+    const { blobsUntil: _, ...legacy } = JSON.parse((await store.get(`runs/${runId}`))!.value);
+    await store.put(`runs/${runId}`, JSON.stringify(legacy));
+
+    assert.equal(await runs.blobsFor(runId).resolveText(ref), PAGE, "reads fall back to the shared prefix");
+    const second = await runs.step(runId, agent);
+    assert.ok(second.record.blobsUntil, "the commit sets blobsUntil");
+    assert.equal((await store.get(`runs/${runId}/blobs/${sha}`))?.value, blob, "the blob now lives with the run");
+    const expiry = await storedExpiry(kv, `runs/${runId}/blobs/${sha}`);
+    assert.ok(expiry !== undefined && expiry >= second.record.blobsUntil!, "and expires no earlier than blobsUntil");
+  });
+});
