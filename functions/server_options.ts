@@ -22,6 +22,10 @@ export interface ServerEnv {
   SMOLSTEP_WEBHOOK_SCHEMES?: string;
   /** How long a step may hold a run's lock before another may take over (ms; default 5 minutes). */
   SMOLSTEP_LOCK_TTL_MS?: string;
+  /** Seconds a finished run (and its blobs) is kept before it expires (default 604800, 7 days). */
+  SMOLSTEP_RUN_TTL_SECONDS?: string;
+  /** Seconds an active run may go without a step before it reads as `expired` (default 604800, 7 days). */
+  SMOLSTEP_IDLE_RUN_TTL_SECONDS?: string;
   /** First retry delay of background steps and callbacks (ms; default 1000). */
   SMOLSTEP_RETRY_DELAY_MS?: string;
   /** `1`: callbacks and image URLs may also reach http: and loopback / private hosts (local development only). */
@@ -93,6 +97,8 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
     webhookSecret,
     webhooks: webhookSecret ? Object.fromEntries(agentNames.map((name) => [name, exampleWebhook(schemes)])) : undefined,
     lockTtlMs: number(env.SMOLSTEP_LOCK_TTL_MS),
+    runTtlSeconds: number(env.SMOLSTEP_RUN_TTL_SECONDS),
+    idleRunTtlSeconds: number(env.SMOLSTEP_IDLE_RUN_TTL_SECONDS),
     retryDelayMs: number(env.SMOLSTEP_RETRY_DELAY_MS),
     egress,
   };

@@ -137,6 +137,14 @@ export function createClient(options: ClientOptions) {
     getRun: (runId: string, signal?: AbortSignal) => json<RunView>("GET", run(runId), undefined, signal),
     /** Asks the run to stop: at once when idle, right after the step in flight otherwise. */
     cancel: (runId: string) => json<CancelResult>("POST", `${run(runId)}/cancel`),
+    /**
+     * Deletes a run with its blobs (404 `run_not_found` if absent; 409 `step_in_progress` while a step runs: retry
+     * when it has finished). Not retried.
+     */
+    async deleteRun(runId: string): Promise<void> {
+      const response = await send("DELETE", run(runId));
+      await response.body?.cancel();
+    },
     /** Answers a run in `awaiting_input`. Not retried: a resumed run refuses a second answer (409). */
     submitInput: (runId: string, input: RunInput) => json<RunStepView>("POST", `${run(runId)}/input`, input),
     /**

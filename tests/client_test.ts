@@ -202,6 +202,16 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
       assert.equal((await client.runToEnd(runId)).status, "cancelled");
     });
 
+    await t.step("deleteRun removes a run; a second delete and a read are 404 run_not_found", async () => {
+      model.reset();
+      scriptCalculation(model);
+      const { runId } = await client.startRun("assistant", { task: "What is 6 times 7?" });
+      assert.equal((await client.runToEnd(runId)).status, "succeeded");
+      assert.equal(await client.deleteRun(runId), undefined);
+      await assert.rejects(client.getRun(runId), isError(404, "run_not_found"));
+      await assert.rejects(client.deleteRun(runId), isError(404, "run_not_found"));
+    });
+
     await t.step("approval: runToEnd stops at the pause, events() announces it once, submitInput resumes", async () => {
       model.reset();
       executed.length = 0;

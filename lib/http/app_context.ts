@@ -40,6 +40,16 @@ export interface AppOptions {
   allowStatelessReplay?: boolean;
   /** How long a step may hold a KV run's lock before another step may take over (default 5 minutes). */
   lockTtlMs?: number;
+  /**
+   * Seconds a finished KV run is kept (with its blobs, cancel flag and idempotency data) before the store drops
+   * it; default 7 days. See lib/runs/run_lifecycle.ts.
+   */
+  runTtlSeconds?: number;
+  /**
+   * Seconds an active KV run (`running`, `awaiting_input`) may go without a step before it reads as `expired` and
+   * refuses further steps (409 `run_finished`); it is then kept `runTtlSeconds` more. Default 7 days.
+   */
+  idleRunTtlSeconds?: number;
   /** Continues background and webhook runs, one step per message. Without it, `background` runs are refused. */
   queue?: RunQueue;
   /** Verifies `POST /v1/hooks/{agent}` deliveries and signs result callbacks. */
@@ -72,7 +82,13 @@ export class AppContext {
   readonly ledger: TokenLedger | undefined;
 
   constructor(readonly options: AppOptions) {
-    this.runs = options.store ? new RunService(options.store, { lockTtlMs: options.lockTtlMs }) : undefined;
+    this.runs = options.store
+      ? new RunService(options.store, {
+        lockTtlMs: options.lockTtlMs,
+        runTtlSeconds: options.runTtlSeconds,
+        idleRunTtlSeconds: options.idleRunTtlSeconds,
+      })
+      : undefined;
     this.tokens = options.secret
       ? new StateTokenCodec(options.secret, { encrypt: options.encryptState, ttlSeconds: options.stateTtlSeconds })
       : undefined;

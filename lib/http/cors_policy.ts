@@ -24,7 +24,7 @@ export function corsPolicy(options: true | CorsOptions): CorsOptions {
   return {
     ...given,
     origin: given.origin ?? "*",
-    allowMethods: given.allowMethods ?? ["GET", "HEAD", "POST"],
+    allowMethods: given.allowMethods ?? ["GET", "HEAD", "POST", "DELETE"],
     allowHeaders: union(CLIENT_REQUEST_HEADERS, given.allowHeaders),
     exposeHeaders: union(CLIENT_RESPONSE_HEADERS, given.exposeHeaders),
     maxAge: given.maxAge ?? DEFAULT_CORS_MAX_AGE,

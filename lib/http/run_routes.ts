@@ -6,7 +6,7 @@ import { readJson } from "./request_body.ts";
 import { streamRunEvents } from "./run_events.ts";
 import { runView, stepView } from "./run_views.ts";
 
-/** KV-mode run routes: step, read, follow (SSE), cancel, answer input. */
+/** KV-mode run routes: step, read, follow (SSE), cancel, answer input, delete. */
 export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   const load = async (runId: string) => {
     const found = await ctx.requireRuns().get(runId);
@@ -48,6 +48,12 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     const record = await ctx.requireRuns().cancel(runId);
     const status = record.state.status;
     return c.json({ runId, status, cancelled: status === "cancelled" }, status === "cancelled" ? 200 : 202);
+  });
+
+  // Removes the run, its cancel flag and its blobs: 204; 404 run_not_found; 409 step_in_progress while a step runs.
+  app.delete("/v1/runs/:runId", async (c) => {
+    await ctx.requireRuns().delete(c.req.param("runId"));
+    return c.body(null, 204);
   });
 
   app.post("/v1/runs/:runId/input", async (c) => {

@@ -25,6 +25,9 @@ import {
  *   it and writes its length as `taskChars`; `parseAgentState` restores it. Action steps may carry `storedFields`
  *   (long fields kept as blobs, see large_observations). Additive for readers; bumped so that an older reader
  *   refuses these states instead of failing on the missing `task` or dropping the references.
+ * - 5 (no bump): status `expired`, for a KV run abandoned while active (lib/runs/run_lifecycle.ts). `RunService`
+ *   computes it when it reads an idle run and never commits it, so stored states do not carry it and older
+ *   readers are unaffected; it is in the schema so views, the typed client and tokens can name it.
  */
 export const STATE_VERSION = 5;
 
@@ -35,6 +38,8 @@ export const RunStatusSchema = z.enum([
   "failed",
   "cancelled",
   "awaiting_input",
+  /** A KV run nobody stepped for `idleRunTtlSeconds` while it was active; it takes no more steps. */
+  "expired",
 ]);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 

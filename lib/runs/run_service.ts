@@ -5,6 +5,8 @@ import type { StepRecord } from "../memory/step_records.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { BlobStore } from "../stores/blob_store.ts";
 import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
+import { deleteRunBlobs, keepRunBlobs, RunBlobStore, SHARED_BLOB_PREFIX } from "./run_blobs.ts";
+import { RunLifecycle, type RunLifecycleOptions } from "./run_lifecycle.ts";
 
 /**
  * KV-mode run lifecycle over a `StateStore`.
@@ -24,6 +26,11 @@ import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
  * (long texts go to blobs, see lib/memory/large_observations.ts; CodeAgent drops oversized variables); if a
  * commit still does not fit, the step is discarded: the lock is released, the run stays exactly at its previous
  * step, and the step fails with `state_too_large`.
+ *
+ * Lifetime (./run_lifecycle.ts). Every write of a run passes an `expireIn` computed from its state, and so does its
+ * cancel flag; its blobs live under its own prefix (./run_blobs.ts) until `blobsUntil`. A finished run goes
+ * `runTtlSeconds` after it ended; an active run nobody steps for `idleRunTtlSeconds` reads as `expired` and goes
+ * `runTtlSeconds` later. `delete` removes a run, its cancel flag and its blobs at once.
  */
 
 /** What the store holds per run (JSON). */
@@ -46,6 +53,11 @@ export interface RunRecord {
   background?: boolean;
   /** Where the final result is POSTed (signed) when the run ends. */
   callbackUrl?: string;
+  /**
+   * Epoch ms until which every blob this record refers to is kept (at least the record's own deadline); absent on
+   * runs written before blobs expired. See ./run_lifecycle.ts.
+   */
+  blobsUntil?: number;
 }
 
 export type RunErrorCode =
@@ -97,13 +109,31 @@ export class RunService {
   readonly blobs: BlobStore;
   /** Runs stepping in this isolate: a cheap first line of defence, and the only one for non-atomic stores. */
   readonly #inFlight = new Set<string>();
+  /** How long runs, their cancel flags and their blobs are kept. */
+  readonly lifecycle: RunLifecycle;
 
-  constructor(store: StateStore, options: { lockTtlMs?: number; maxRecordBytes?: number } = {}) {
+  constructor(
+    store: StateStore,
+    options: { lockTtlMs?: number; maxRecordBytes?: number } & RunLifecycleOptions = {},
+  ) {
     this.#store = store;
     this.#lockTtlMs = options.lockTtlMs ?? 5 * 60_000;
     const ceiling = store.maxValueBytes - RECORD_RESERVE_BYTES;
     this.maxRecordBytes = Math.min(options.maxRecordBytes ?? ceiling, ceiling);
-    this.blobs = new BlobStore(store);
+    this.lifecycle = new RunLifecycle(options);
+    // Stateless steps have no run record to keep their blobs alive: each put keeps a blob `blobSeconds` (twice a
+    // KV run's longest idle life), so a stateless run continued longer than that may find its oldest blobs gone.
+    this.blobs = new BlobStore(store, { prefix: SHARED_BLOB_PREFIX, expireIn: this.lifecycle.blobSeconds });
+  }
+
+  /** One run's blobs (steps write through this; see ./run_blobs.ts). */
+  blobsFor(runId: string): BlobStore {
+    return new RunBlobStore(this.#store, runId, { expireIn: this.lifecycle.blobSeconds });
+  }
+
+  /** Seconds the store keeps a run in this state (and its cancel flag). */
+  #expireIn(state: AgentState): number {
+    return this.lifecycle.expireIn(state);
   }
 
   get store(): StateStore {
@@ -124,7 +154,7 @@ export class RunService {
     options: { background?: boolean; callbackUrl?: string } = {},
   ): Promise<RunRecord> {
     const { record, json } = this.#newRecord(agent, state, options);
-    const result = await this.#put(record.runId, json, null, "task_too_large");
+    const result = await this.#put(record.runId, json, null, "task_too_large", this.#expireIn(state));
     if (!result.ok) throw new Error("Run id collision; try again.");
     return record;
   }
@@ -146,6 +176,7 @@ export class RunService {
       lock: null,
       seq: 0,
       ...options,
+      blobsUntil: Date.now() + this.lifecycle.blobSeconds * 1000,
     };
     const json = encodeRecord(record);
     const bytes = utf8Length(json);
@@ -167,9 +198,10 @@ export class RunService {
     json: string,
     expectedVersion: string | null,
     tooLarge: "task_too_large" | "state_too_large",
+    expireIn: number,
   ) {
     try {
-      return await this.#store.put(this.#key(runId), json, { expectedVersion });
+      return await this.#store.put(this.#key(runId), json, { expectedVersion, expireIn });
     } catch (error) {
       if (!(error instanceof StoreLimitError)) throw error;
       if (error.kind === "store_full") {
@@ -179,13 +211,19 @@ export class RunService {
     }
   }
 
-  /** `stored` is the record's text as stored, for putting it back byte for byte. */
+  /**
+   * `stored` is the record's text as stored, for putting it back byte for byte. An abandoned run (active, idle past
+   * `idleRunTtlSeconds`, no step in flight) comes back as status `expired`: computed here, never written.
+   */
   async get(runId: string): Promise<{ record: RunRecord; version: string; stored: string } | null> {
     if (!/^[A-Za-z0-9-]{1,64}$/.test(runId)) return null;
     const stored = await this.#store.get(this.#key(runId));
     if (!stored) return null;
     const raw = JSON.parse(stored.value) as RunRecord;
     const record = { ...raw, seq: raw.seq ?? 0, state: parseAgentState(raw.state) };
+    if (this.lifecycle.isAbandoned(record.state, record.lock)) {
+      record.state = { ...record.state, status: "expired", pendingInput: undefined };
+    }
     return { record, version: stored.version, stored: stored.value };
   }
 
@@ -199,7 +237,7 @@ export class RunService {
       runId,
       options.idempotencyKey,
       "running",
-      (state) => agent.step(state, { signal: options.signal, blobs: this.blobs }),
+      (state) => agent.step(state, { signal: options.signal, blobs: this.blobsFor(runId) }),
     );
   }
 
@@ -209,7 +247,7 @@ export class RunService {
       runId,
       undefined,
       "awaiting_input",
-      (state) => agent.resume(state, input, { signal: options.signal, blobs: this.blobs }),
+      (state) => agent.resume(state, input, { signal: options.signal, blobs: this.blobsFor(runId) }),
     );
   }
 
@@ -218,7 +256,8 @@ export class RunService {
     const current = await this.get(runId);
     if (!current) throw new RunError("run_not_found", `No run with id '${runId}'.`);
     if (!ACTIVE.has(current.record.state.status)) return current.record;
-    await this.#store.put(`${this.#key(runId)}/cancel`, String(Date.now()));
+    const expireIn = this.#expireIn(current.record.state);
+    await this.#store.put(`${this.#key(runId)}/cancel`, String(Date.now()), { expireIn });
     return await this.#applyCancel(current.record, current.version) ?? current.record;
   }
 
@@ -232,6 +271,7 @@ export class RunService {
       const next = { ...current.record, state, lock: null };
       const written = await this.#store.put(this.#key(runId), encodeRecord(next), {
         expectedVersion: current.version,
+        expireIn: this.#expireIn(state),
       });
       if (written.ok) return next;
     }
@@ -242,7 +282,10 @@ export class RunService {
     if (record.lock && record.lock.expiresAt > Date.now()) return null;
     const state: AgentState = { ...record.state, status: "cancelled", pendingInput: undefined, updatedAt: Date.now() };
     const next: RunRecord = { ...record, state, lock: null };
-    const written = await this.#store.put(this.#key(record.runId), encodeRecord(next), { expectedVersion: version });
+    const written = await this.#store.put(this.#key(record.runId), encodeRecord(next), {
+      expectedVersion: version,
+      expireIn: this.#expireIn(state),
+    });
     return written.ok ? next : null;
   }
 
@@ -299,12 +342,13 @@ export class RunService {
     }
 
     const lock = { id: crypto.randomUUID(), expiresAt: Date.now() + this.#lockTtlMs };
-    const locked = await this.#put(runId, encodeRecord({ ...record, lock }), version, "state_too_large");
+    const expireIn = this.#expireIn(record.state);
+    const locked = await this.#put(runId, encodeRecord({ ...record, lock }), version, "state_too_large", expireIn);
     if (!locked.ok) throw this.#busy();
     // Leave the run exactly as it was, byte for byte (re-encoding the parsed record may order keys differently):
     // drop our lock if it is still ours.
     const unlock = () =>
-      this.#store.put(this.#key(runId), current.stored, { expectedVersion: locked.version }).catch(() => {});
+      this.#store.put(this.#key(runId), current.stored, { expectedVersion: locked.version, expireIn }).catch(() => {});
 
     let result: StepResult;
     try {
@@ -321,6 +365,10 @@ export class RunService {
       )
       : record.idempotency;
     let next: RunRecord = { ...record, state: result.state, idempotency, lock: null, seq: record.seq + 1 };
+    next = await this.#keepBlobs(next).catch(async (error) => {
+      await unlock();
+      throw error;
+    });
     const json = encodeRecord(next);
     const bytes = utf8Length(json);
     let committed;
@@ -331,7 +379,7 @@ export class RunService {
           `The step would make the run record ${bytes} bytes of JSON; this store keeps at most ${this.maxRecordBytes}.`,
         );
       }
-      committed = await this.#put(runId, json, locked.version, "state_too_large");
+      committed = await this.#put(runId, json, locked.version, "state_too_large", this.#expireIn(next.state));
     } catch (error) {
       await unlock();
       if (!(error instanceof RunError)) throw error;
@@ -348,6 +396,40 @@ export class RunService {
       next = await this.#applyCancel(next, committed.version) ?? next;
     }
     return { record: next, step: result.step, events: result.events, replayed: false, agent: result.agent };
+  }
+
+  /**
+   * Deletes the run, its cancel flag and its blobs. Refused with `step_in_progress` while a step holds the run:
+   * the run's lock is taken first, like a step's, so no step can start (or commit) while the run goes. The record
+   * goes first, so a delete cut short leaves blobs no record refers to, and they expire.
+   */
+  async delete(runId: string): Promise<void> {
+    const current = await this.get(runId);
+    if (!current) throw new RunError("run_not_found", `No run with id '${runId}'.`);
+    const { record, version, stored } = current;
+    if (this.#inFlight.has(runId) || (record.lock && record.lock.expiresAt > Date.now())) throw this.#busy();
+    const lock = { id: crypto.randomUUID(), expiresAt: Date.now() + this.#lockTtlMs };
+    // The stored record with our lock, not `record`: that may carry the `expired` status `get` computed.
+    const locked = await this.#store.put(this.#key(runId), JSON.stringify({ ...JSON.parse(stored), lock }), {
+      expectedVersion: version,
+      expireIn: this.#expireIn(record.state),
+    });
+    if (!locked.ok) throw this.#busy();
+    await this.#store.delete(this.#key(runId));
+    await this.#store.delete(`${this.#key(runId)}/cancel`);
+    await deleteRunBlobs(this.#store, runId, stored);
+  }
+
+  /**
+   * Keeps the blobs of `next` at least as long as `next` itself: when its deadline passes `blobsUntil` (a run
+   * active for over `blobSeconds / 2`, or written before blobs expired), every blob it refers to is rewritten
+   * under the run's prefix with a new expiry, before the record that relies on it is committed.
+   */
+  async #keepBlobs(next: RunRecord): Promise<RunRecord> {
+    if (this.lifecycle.deadline(next.state) <= (next.blobsUntil ?? 0)) return next;
+    const blobsUntil = Date.now() + this.lifecycle.blobSeconds * 1000;
+    await keepRunBlobs(this.#store, next.runId, encodeRecord(next), this.lifecycle.blobSeconds);
+    return { ...next, blobsUntil };
   }
 
   #busy(): RunError {

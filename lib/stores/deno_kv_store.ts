@@ -103,7 +103,9 @@ export class DenoKvStore implements StateStore {
     const n = Math.max(1, Math.ceil(bytes.length / DENO_KV_CHUNK_BYTES));
     // `slice` copies: Deno KV serializes a view's whole underlying buffer, which would break the size limits.
     const piece = (i: number) => bytes.slice(i * DENO_KV_CHUNK_BYTES, (i + 1) * DENO_KV_CHUNK_BYTES);
-    const setOptions = expireIn === undefined ? undefined : { expireIn: expireIn * 1000 };
+    // Deno KV takes whole milliseconds (it throws on 1234.0000000000002, which 1.234 * 1000 gives).
+    const expireInMs = expireIn === undefined ? undefined : Math.ceil(expireIn * 1000);
+    const setOptions = expireInMs === undefined ? undefined : { expireIn: expireInMs };
 
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const headKey = this.#headKey(key);
@@ -115,7 +117,7 @@ export class DenoKvStore implements StateStore {
 
       const g = crypto.randomUUID();
       const head: Head = { g, n, d: piece(0) };
-      if (expireIn !== undefined) head.e = Date.now() + expireIn * 1000;
+      if (expireInMs !== undefined) head.e = Date.now() + expireInMs;
       const op = this.#kv.atomic().check({
         key: headKey,
         versionstamp: current.versionstamp,

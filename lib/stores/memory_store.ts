@@ -11,6 +11,10 @@
  * all live keys and values together at most `maxTotalBytes` of UTF-8 ({@link MEMORY_STORE_MAX_TOTAL_BYTES} =
  * 256 MiB by default; the heap holds strings as UTF-16, so at most about twice that). A write over either throws
  * `StoreLimitError` (`value_too_large` or `store_full`) and changes nothing; expired entries are swept first.
+ *
+ * Expiry. An expired entry reads as missing at once and is dropped when touched; besides, a write sweeps every
+ * expired entry at most once per {@link MEMORY_STORE_SWEEP_INTERVAL_MS}, so entries nobody reads again (finished
+ * runs, their blobs) do not hold memory until the store is full. No timer: the sweep rides on writes.
  */
 
 import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
@@ -20,6 +24,8 @@ import { checkValueSize, StoreLimitError, utf8Length } from "./store_limit_error
 export const MEMORY_STORE_MAX_VALUE_BYTES = 720_000;
 /** Default `maxTotalBytes`: 256 MiB of UTF-8 over all keys and values. */
 export const MEMORY_STORE_MAX_TOTAL_BYTES = 256 * 1_048_576;
+/** Writes sweep expired entries at most this often (ms of the store's clock). */
+export const MEMORY_STORE_SWEEP_INTERVAL_MS = 60_000;
 
 interface Entry {
   value: string;
@@ -47,6 +53,7 @@ export class MemoryStore implements StateStore {
   readonly #now: () => number;
   #counter = 0;
   #total = 0;
+  #nextSweep = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -72,6 +79,10 @@ export class MemoryStore implements StateStore {
   #put(key: string, value: string, options: PutOptions): PutResult {
     const { expectedVersion, expireIn } = options;
     const valueBytes = checkValueSize("MemoryStore", key, value, this.maxValueBytes);
+    if (this.#now() >= this.#nextSweep) {
+      this.#sweep();
+      this.#nextSweep = this.#now() + MEMORY_STORE_SWEEP_INTERVAL_MS;
+    }
     const current = this.#live(key);
     if (
       expectedVersion !== undefined &&

@@ -62,7 +62,7 @@ Deno.test("agent types: media outputs become blob references, references come ba
       const ref = drawn.body.step.observations as string;
       assert.match(ref, /^blob:sha256:[0-9a-f]{64};type=image\/png$/);
       assert.equal(drawn.body.step.actionOutput, ref);
-      const stored = await new BlobStore(store).resolve(ref);
+      const stored = await new BlobStore(store, { prefix: `runs/${run.runId}/blobs/` }).resolve(ref); // per run
       assert.deepEqual(stored.bytes, PNG);
 
       server.enqueue(toolCallReply("measure", { image: ref }));

@@ -205,7 +205,7 @@ Deno.test("request hygiene: media types, JSON caps, CORS", async (t) => {
         preflight.headers.get("Access-Control-Allow-Headers")?.toLowerCase().split(","),
         ["authorization", "content-type", "idempotency-key", "last-event-id"],
       );
-      assert.equal(preflight.headers.get("Access-Control-Allow-Methods"), "GET,HEAD,POST");
+      assert.equal(preflight.headers.get("Access-Control-Allow-Methods"), "GET,HEAD,POST,DELETE");
       const refused = await fetch(`${server.url}/v1/agents`, {
         method: "OPTIONS",
         headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "POST" },

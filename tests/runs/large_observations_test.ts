@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { type ActionStep, BlobStore, RunService, textOf, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { type ActionStep, RunService, textOf, tool, ToolCallingAgent } from "../../lib/mod.ts";
 import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
 
 Deno.test("large observations are stored by reference: a 100-step run stays small, the model reads them in full", async () => {
@@ -42,7 +42,7 @@ Deno.test("large observations are stored by reference: a 100-step run stays smal
     const first = record.state.steps.find((s: ActionStep) => s.type === "action") as ActionStep;
     assert.match(first.observationsRef!, /^blob:sha256:[0-9a-f]{64};type=text\/plain$/);
     assert.match(first.observations!, /\.\.\.\[the full observation \(\d+ characters\) is stored as blob:sha256:/);
-    assert.equal(await new BlobStore(store).resolveText(first.observationsRef!), pageText(1));
+    assert.equal(await runs.blobsFor(runId).resolveText(first.observationsRef!), pageText(1));
     // The model was shown the full text of the previous observation, not the preview.
     assert.equal(lastSeen, `Observation:\n${pageText(100)}`);
   } finally {

@@ -145,7 +145,7 @@ Deno.test("attack: a 900 KB model reply (and a 300 KB final answer) fits the rec
       assert.match(step.storedFields[field], /^blob:sha256:[0-9a-f]{64};type=text\/plain$/, field);
     }
     assert.match(step.modelOutput, /\.\.\.\[the full modelOutput \(\d+ characters\) is stored as blob:sha256:/);
-    const blobs = new BlobStore(app.store);
+    const blobs = new BlobStore(app.store, { prefix: `runs/${runId}/blobs/` }); // the run's own blobs
     assert.equal(await blobs.resolveText(step.storedFields.code), longCode);
 
     const third = await app.api.post(`/v1/runs/${runId}/steps`);

@@ -212,6 +212,8 @@ Deno.test("DenoKvStore specifics (:memory:)", async (t) => {
           (await store.put("ttl", "new", { expectedVersion: null })).ok,
           "an expired key counts as missing",
         );
+        // 1.234 * 1000 is 1234.0000000000002 in floating point, which Deno KV refuses as an expireIn.
+        assert.ok((await store.put("ttl-ms", "v", { expireIn: 1.234 })).ok, "expireIn to the millisecond");
       },
     );
 

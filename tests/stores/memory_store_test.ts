@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   MEMORY_STORE_MAX_TOTAL_BYTES,
   MEMORY_STORE_MAX_VALUE_BYTES,
+  MEMORY_STORE_SWEEP_INTERVAL_MS,
   MemoryStore,
 } from "../../lib/stores/memory_store.ts";
 import { StoreLimitError } from "../../lib/stores/store_limit_error.ts";
@@ -113,6 +114,22 @@ Deno.test("MemoryStore specifics", async (t) => {
       );
     },
   );
+
+  await t.step("writes sweep expired entries nobody reads again, at most once per interval", async () => {
+    let now = 5_000_000;
+    const store = new MemoryStore({ now: () => now });
+    for (let i = 0; i < 20; i++) assert.ok((await store.put(`run/${i}`, "x".repeat(100), { expireIn: 10 })).ok);
+    assert.ok((await store.put("kept", "v")).ok);
+    const full = store.totalBytes;
+    now += 10_000;
+    assert.ok((await store.put("other", "v")).ok);
+    assert.equal(store.size, 22, "no sweep yet: the last one ran less than an interval ago");
+    now += MEMORY_STORE_SWEEP_INTERVAL_MS;
+    assert.ok((await store.put("other", "v2")).ok);
+    assert.equal(store.size, 2, "the expired entries are gone without being read");
+    assert.ok(store.totalBytes < full / 10, `${store.totalBytes} bytes left of ${full}`);
+    assert.equal((await store.get("kept"))?.value, "v");
+  });
 
   await t.step("an unconditional put clears an earlier expiry", async () => {
     let now = 0;

@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DeliveryClaims } from "../../lib/webhooks/delivery_claims.ts";
+
+Deno.test("delivery claims expire after their window, so they do not pile up in the store", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const claims = new DeliveryClaims(new DenoKvStore(kv), { lockTtlMs: 60_000, windowSeconds: 1 });
+    const first = await claims.claim("triage", "delivery-1");
+    assert.equal(first.status, "claimed");
+    if (first.status === "claimed") await first.complete("run-1");
+    assert.deepEqual(await claims.claim("triage", "delivery-1"), { status: "duplicate", runId: "run-1" });
+    const heads = await Array.fromAsync(kv.list<{ e?: number }>({ prefix: ["smolstep", "v"] }));
+    assert.equal(heads.length, 1);
+    const expiry = heads[0].value.e;
+    assert.ok(expiry !== undefined && expiry <= Date.now() + 1_000, `the claim is stored with an expiry (${expiry})`);
+
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiry - Date.now() + 50)));
+    assert.equal((await claims.claim("triage", "delivery-1")).status, "claimed", "past the window it is forgotten");
+  } finally {
+    kv.close();
+  }
+});
