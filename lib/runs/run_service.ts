@@ -2,6 +2,8 @@ import type { AgentEvent } from "../agents/agent_events.ts";
 import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
 import { type AgentState, packState, parseAgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
+import type { ModelObserver } from "../models/model_observer.ts";
+import type { RunObserver } from "./run_observer.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { BlobStore } from "../stores/blob_store.ts";
 import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
@@ -97,9 +99,23 @@ export class RunService {
   readonly blobs: BlobStore;
   /** Runs stepping in this isolate: a cheap first line of defence, and the only one for non-atomic stores. */
   readonly #inFlight = new Set<string>();
+  readonly #observer: RunObserver | undefined;
+  readonly #modelObserver: ModelObserver | undefined;
 
-  constructor(store: StateStore, options: { lockTtlMs?: number; maxRecordBytes?: number } = {}) {
+  constructor(
+    store: StateStore,
+    options: {
+      lockTtlMs?: number;
+      maxRecordBytes?: number;
+      /** Told when runs are created and end (metrics). */
+      observer?: RunObserver;
+      /** Given to every step's model calls (metrics). */
+      modelObserver?: ModelObserver;
+    } = {},
+  ) {
     this.#store = store;
+    this.#observer = options.observer;
+    this.#modelObserver = options.modelObserver;
     this.#lockTtlMs = options.lockTtlMs ?? 5 * 60_000;
     const ceiling = store.maxValueBytes - RECORD_RESERVE_BYTES;
     this.maxRecordBytes = Math.min(options.maxRecordBytes ?? ceiling, ceiling);
@@ -126,6 +142,7 @@ export class RunService {
     const { record, json } = this.#newRecord(agent, state, options);
     const result = await this.#put(record.runId, json, null, "task_too_large");
     if (!result.ok) throw new Error("Run id collision; try again.");
+    this.#observer?.runCreated(agent, options.background ? "background" : "kv");
     return record;
   }
 
@@ -199,7 +216,7 @@ export class RunService {
       runId,
       options.idempotencyKey,
       "running",
-      (state) => agent.step(state, { signal: options.signal, blobs: this.blobs }),
+      (state) => agent.step(state, { signal: options.signal, blobs: this.blobs, modelObserver: this.#modelObserver }),
     );
   }
 
@@ -209,7 +226,8 @@ export class RunService {
       runId,
       undefined,
       "awaiting_input",
-      (state) => agent.resume(state, input, { signal: options.signal, blobs: this.blobs }),
+      (state) =>
+        agent.resume(state, input, { signal: options.signal, blobs: this.blobs, modelObserver: this.#modelObserver }),
     );
   }
 
@@ -233,7 +251,10 @@ export class RunService {
       const written = await this.#store.put(this.#key(runId), encodeRecord(next), {
         expectedVersion: current.version,
       });
-      if (written.ok) return next;
+      if (written.ok) {
+        this.#observer?.runEnded(next.agent, "failed");
+        return next;
+      }
     }
     return null;
   }
@@ -243,7 +264,9 @@ export class RunService {
     const state: AgentState = { ...record.state, status: "cancelled", pendingInput: undefined, updatedAt: Date.now() };
     const next: RunRecord = { ...record, state, lock: null };
     const written = await this.#store.put(this.#key(record.runId), encodeRecord(next), { expectedVersion: version });
-    return written.ok ? next : null;
+    if (!written.ok) return null;
+    this.#observer?.runEnded(record.agent, "cancelled");
+    return next;
   }
 
   async #cancelRequested(runId: string): Promise<boolean> {
@@ -344,6 +367,7 @@ export class RunService {
     if (!committed.ok) {
       throw new RunError("step_lost", "The step's lock expired and another step took over; this step was discarded.");
     }
+    if (!ACTIVE.has(next.state.status)) this.#observer?.runEnded(next.agent, next.state.status);
     if (ACTIVE.has(next.state.status) && await this.#cancelRequested(runId)) {
       next = await this.#applyCancel(next, committed.version) ?? next;
     }
