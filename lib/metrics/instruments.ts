@@ -60,7 +60,7 @@ export class Counter<L extends string = never> {
 
   add(labels: LabelValues<L>, value = 1): void {
     this.#series.cell(labels).value += value;
-    this.otel?.add(value, labels as Attributes);
+    mirror(() => this.otel?.add(value, labels as Attributes));
   }
 
   value(labels: LabelValues<L>): number {
@@ -82,7 +82,7 @@ export class Gauge<L extends string = never> {
 
   add(labels: LabelValues<L>, delta: number): void {
     this.#series.cell(labels).value += delta;
-    this.otel?.add(delta, labels as Attributes);
+    mirror(() => this.otel?.add(delta, labels as Attributes));
   }
 
   value(labels: LabelValues<L>): number {
@@ -111,7 +111,7 @@ export class Histogram<L extends string = never> {
     if (index >= 0) cell.buckets[index]++;
     cell.sum += value;
     cell.count++;
-    this.otel?.record(value, labels as Attributes);
+    mirror(() => this.otel?.record(value, labels as Attributes));
   }
 
   render(): string[] {
@@ -128,6 +128,15 @@ export class Histogram<L extends string = never> {
       lines.push(`${name}_count${formatLabels(pairs)} ${cell.count}`);
     }
     return lines;
+  }
+}
+
+/** Records to an OpenTelemetry instrument: a failing SDK or exporter must never fail the request being counted. */
+function mirror(record: () => void): void {
+  try {
+    record();
+  } catch {
+    // The Prometheus side has the value; the OTel pipeline reports its own errors.
   }
 }
 

@@ -41,10 +41,15 @@ export class Metrics implements ModelObserver, RunObserver, StepObserver {
 
   constructor(options: MetricsOptions = {}) {
     const meter = (options.meterProvider ?? otelMetrics.getMeterProvider()).getMeter("smolstep", VERSION);
+    // Default value type (double): Deno's built-in meter (OTEL_DENO=true) refuses `ValueType.INT`.
     const seconds = (otelName: string, description: string, bounds: number[]) =>
-      meter.createHistogram(otelName, { description, unit: "s", advice: { explicitBucketBoundaries: bounds } });
-    const counter = (otelName: string, description: string) => meter.createCounter(otelName, { description });
-    const upDown = (otelName: string, description: string) => meter.createUpDownCounter(otelName, { description });
+      optional(() =>
+        meter.createHistogram(otelName, { description, unit: "s", advice: { explicitBucketBoundaries: bounds } })
+      );
+    const counter = (otelName: string, description: string) =>
+      optional(() => meter.createCounter(otelName, { description }));
+    const upDown = (otelName: string, description: string) =>
+      optional(() => meter.createUpDownCounter(otelName, { description }));
 
     let help = "HTTP requests being handled.";
     this.httpRequestsInFlight = new Gauge(
@@ -163,5 +168,15 @@ export class Metrics implements ModelObserver, RunObserver, StepObserver {
   storeOperationEnded(operation: string, seconds: number, ok: boolean): void {
     this.storeOperationDuration.observe({ operation }, seconds);
     if (!ok) this.storeErrors.add({ operation });
+  }
+}
+
+/** An OTel instrument, or none when the provider refuses to make it: the app and `/metrics` work without it. */
+function optional<T>(create: () => T): T | undefined {
+  try {
+    return create();
+  } catch (error) {
+    console.warn(`smolstep: an OpenTelemetry instrument could not be created, so it is not mirrored: ${error}`);
+    return undefined;
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { metrics as otelMetrics } from "@opentelemetry/api";
+import { type MeterProvider as OtelMeterProvider, metrics as otelMetrics } from "@opentelemetry/api";
 import {
   DataPointType,
   type HistogramMetricData,
@@ -106,4 +106,40 @@ Deno.test("OTel records only through a registered or given MeterProvider; the Pr
   assert.equal(point((await collected(reader)).get("smolstep.runs.created"), { agent: "a", mode: "kv" }), 1);
   assert.equal(unregistered.runsCreated.value({ agent: "a", mode: "kv" }), 2);
   await provider.shutdown();
+});
+
+Deno.test("a failing OTel provider never fails the app: refused instruments and throwing records are skipped", async () => {
+  const fail = () => {
+    throw new Error("exporter down");
+  };
+  const throwingInstrument = { add: fail, record: fail };
+  const recordsFail = {
+    getMeter: () => ({
+      createCounter: () => throwingInstrument,
+      createUpDownCounter: () => throwingInstrument,
+      createHistogram: () => throwingInstrument,
+    }),
+  };
+  const refusesAll = { getMeter: () => ({ createCounter: fail, createUpDownCounter: fail, createHistogram: fail }) };
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (message: string) => void warnings.push(message);
+  try {
+    for (const provider of [recordsFail, refusesAll]) {
+      const metrics = new Metrics({ meterProvider: provider as unknown as OtelMeterProvider });
+      const smolstep = createSmolstep({ agents: {}, metrics });
+      assert.equal((await smolstep.app.request("/health")).status, 200);
+      metrics.runCreated("a", "kv");
+      metrics.stepStarted("kv")("a", "ok");
+      assert.equal(metrics.runsCreated.value({ agent: "a", mode: "kv" }), 1);
+      const scrape = await smolstep.app.request("/metrics");
+      assert.match(
+        await scrape.text(),
+        /^smolstep_http_responses_total\{method="GET",route="\/health",status="200"\} 1$/m,
+      );
+    }
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(warnings.length, 12, "one warning per instrument the provider refused");
 });
