@@ -42,15 +42,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404)
   );
-  if (metrics) {
-    app.use("*", requestMetrics(metrics));
-    // The agent label: a stateless step names a configured agent; a KV run's route notes its record's agent.
-    const agentOf = (c: Context) => {
-      const name = c.req.path.startsWith("/v1/agents/") ? c.req.param("name") : ctx.stepAgents.get(c.req.raw);
-      return name !== undefined && Object.hasOwn(options.agents, name) ? name : undefined;
-    };
-    for (const path of STEP_ROUTES) app.use(path, stepMetrics(metrics, agentOf));
-  }
+  if (metrics) app.use("*", requestMetrics(metrics));
   if (options.cors) app.use("*", cors(corsPolicy(options.cors)));
   app.use(
     "/v1/*",
@@ -71,6 +63,15 @@ export function createSmolstep(options: AppOptions): Smolstep {
     if (c.req.method === "POST" && !isWebhook(c.req.path)) await requireJsonBody(c);
     await next();
   });
+  if (metrics) {
+    // Requests that passed the checks above are steps. The agent label: a stateless step names a configured agent;
+    // a KV run's route notes its record's agent.
+    const agentOf = (c: Context) => {
+      const name = c.req.path.startsWith("/v1/agents/") ? c.req.param("name") : ctx.stepAgents.get(c.req.raw);
+      return name !== undefined && Object.hasOwn(options.agents, name) ? name : undefined;
+    };
+    for (const path of STEP_ROUTES) app.use(path, stepMetrics(metrics, agentOf));
+  }
 
   app.get("/health", (c) => c.json(healthView(Object.keys(options.agents).length, startedAt, metrics)));
   if (metrics) app.get("/metrics", metricsEndpoint(metrics));

@@ -109,7 +109,8 @@ Deno.test("/metrics over loopback: exact counts after real steps", async (t) => 
       assert.equal(model.pending, 0);
     });
 
-    await t.step("refused steps: unknown run, unknown agent", async () => {
+    await t.step("refused steps: unknown run, unknown agent; no API key (not a step)", async () => {
+      assert.equal((await apiClient(server.url).post(`/v1/runs/${crypto.randomUUID()}/steps`)).status, 401);
       assert.equal((await api.post(`/v1/runs/${crypto.randomUUID()}/steps`)).status, 404);
       assert.equal((await api.post("/v1/agents/no-such-agent/steps", { state: "x" })).status, 404);
       assert.equal((await api.get("/no/such/path")).status, 404);
@@ -164,6 +165,7 @@ Deno.test("/metrics over loopback: exact counts after real steps", async (t) => 
       assert.equal(responses("POST", "/v1/runs/:runId/steps", 200), 2);
       assert.equal(responses("POST", "/v1/runs/:runId/steps", 502), 1);
       assert.equal(responses("POST", "/v1/runs/:runId/steps", 404), 1);
+      assert.equal(responses("POST", "/v1/runs/:runId/steps", 401), 1);
       assert.equal(responses("POST", "/v1/agents/:name/steps", 200), 1);
       assert.equal(responses("POST", "/v1/agents/:name/steps", 404), 1);
       assert.equal(responses("POST", "/v1/runs/:runId/cancel", 200), 1);
