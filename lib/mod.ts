@@ -119,6 +119,17 @@ export { BodyTooLargeError, readBodyCapped } from "./net/read_body.ts";
 // HTTP
 export { createApp, createSmolstep, DEFAULT_MAX_BODY_BYTES } from "./http/app.ts";
 export type { AppOptions, Smolstep } from "./http/app.ts";
+export type { Health } from "./http/health.ts";
+
+// Metrics (Prometheus text on GET /metrics, OpenTelemetry through @opentelemetry/api)
+export { Metrics } from "./metrics/metrics.ts";
+export type { MetricsOptions } from "./metrics/metrics.ts";
+export { PROMETHEUS_CONTENT_TYPE } from "./metrics/prometheus_text.ts";
+export { instrumentStore } from "./metrics/instrumented_store.ts";
+export type { StoreObserver } from "./metrics/instrumented_store.ts";
+export type { ModelCallOutcome, ModelObserver } from "./models/model_observer.ts";
+export type { RunMode, RunObserver, StepObserver, StepOutcomeKind } from "./runs/run_observer.ts";
+export { VERSION } from "./version.ts";
 export { renderTaskTemplate } from "./http/webhooks.ts";
 export type { WebhookConfig, WebhookTask } from "./http/webhooks.ts";
 export { verifyWebhook, WEBHOOK_SCHEME_NAMES } from "./webhooks/verify_webhook.ts";

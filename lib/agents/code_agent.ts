@@ -114,21 +114,27 @@ export class CodeAgent extends MultiStepAgent {
 
   /** Asks the model for code and returns it without running it (transformers-agents' `returnGeneratedCode`). */
   override async generateCode(task: string, options: RunOptions = {}): Promise<string> {
-    return (await this.#askForCode(this.start(task, options), emptyDraft(), options.signal)).code;
+    return (await this.#askForCode(this.start(task, options), emptyDraft(), options)).code;
   }
 
   /** One model call; the reply (closing tag restored) goes on the draft, the code is parsed out of it. */
-  async #askForCode(state: AgentState, draft: ActionDraft, signal?: AbortSignal): Promise<{ code: string }> {
+  async #askForCode(
+    state: AgentState,
+    draft: ActionDraft,
+    context: Omit<StepContext, "state">,
+  ): Promise<{ code: string }> {
     const reply = await this.generate(this.writeMemoryToMessages(state), {
       stopSequences: this.stopSequences,
-      signal,
+      signal: context.signal,
+      observer: context.modelObserver,
     }, draft);
     draft.modelOutput = this.#closeTag(textOf(reply.content));
     return { code: parseCodeBlobs(draft.modelOutput, this.codeBlockTags) };
   }
 
-  protected async actionStep(draft: ActionDraft, { state, signal, blobs }: StepContext): Promise<void> {
-    const { code } = await this.#askForCode(state, draft, signal);
+  protected async actionStep(draft: ActionDraft, context: StepContext): Promise<void> {
+    const { state, signal, blobs } = context;
+    const { code } = await this.#askForCode(state, draft, context);
     const callId = `call_${state.stepNumber + 1}`;
     draft.code = code;
     draft.toolCalls = [{ id: callId, name: CODE_TOOL_NAME, arguments: code }];

@@ -5,6 +5,7 @@ import { boundedMemoryToMessages } from "../memory/bounded_memory.ts";
 import type { ActionStep, StepRecord } from "../memory/step_records.ts";
 import { type ChatMessage, textOf } from "../models/chat_message.ts";
 import { type GenerateOptions, type Model, toModel } from "../models/model.ts";
+import type { ModelObserver } from "../models/model_observer.ts";
 import type { Tool } from "../tools/tool.ts";
 import { Toolbox } from "../tools/toolbox.ts";
 import { checkTimeoutMs, DEFAULT_TOOL_TIMEOUT_MS } from "../tools/tool_time_limit.ts";
@@ -58,11 +59,15 @@ export interface StepContext {
   signal?: AbortSignal;
   /** Where media tool outputs are stored and referenced (a run store's blobs); without it bytes stay unstored. */
   blobs?: BlobStorage;
+  /** Told about each model call of the step (pass it to `generate`). */
+  modelObserver?: ModelObserver;
 }
 
 export interface StepOptions {
   signal?: AbortSignal;
   blobs?: BlobStorage;
+  /** Told about each model call of the step, managed agents' included (metrics). */
+  modelObserver?: ModelObserver;
 }
 
 export interface StepResult {
@@ -190,15 +195,15 @@ export abstract class MultiStepAgent {
     if (state.status !== "running") throw new StepRefusedError(`The run has already ended (${state.status}).`);
     // What the model reads: referenced observations in full again. The record is appended to `state` itself.
     const view = await hydrateObservations(state, options.blobs);
-    if (needsPlanning(state, this.planningInterval)) return await this.#plan(state, view, options.signal);
+    if (needsPlanning(state, this.planningInterval)) return await this.#plan(state, view, options);
     const startTime = Date.now();
     const stepNumber = state.stepNumber + 1;
     const outOfSteps = state.stepNumber >= state.maxSteps;
     const draft = emptyDraft();
     let error: AgentError | null = null;
     try {
-      if (outOfSteps) await this.#answerAfterMaxSteps(draft, view, options.signal);
-      else await this.actionStep(draft, { state: view, signal: options.signal, blobs: options.blobs });
+      if (outOfSteps) await this.#answerAfterMaxSteps(draft, view, options);
+      else await this.actionStep(draft, { ...options, state: view });
     } catch (caught) {
       if (!(caught instanceof AgentError) || caught instanceof AgentGenerationError) throw caught;
       error = caught;
@@ -286,7 +291,7 @@ export abstract class MultiStepAgent {
   }
 
   /** A planning step of its own: the initial plan, or an update every `planningInterval` steps. */
-  #plan(state: AgentState, view: AgentState, signal?: AbortSignal): Promise<StepResult> {
+  #plan(state: AgentState, view: AgentState, { signal, modelObserver }: StepOptions): Promise<StepResult> {
     const draft = emptyDraft();
     return planningStepResult(state, view, {
       agentName: this.name,
@@ -298,7 +303,7 @@ export abstract class MultiStepAgent {
       toolDescriptions: this.toolbox.showToolDescriptions(),
       // A plan is kept twice (plan and reply) and never stored by reference: cut a runaway reply with a marker.
       generate: async (messages, stopSequences) => {
-        const reply = await this.generate(messages, { stopSequences, signal }, draft);
+        const reply = await this.generate(messages, { stopSequences, signal, observer: modelObserver }, draft);
         return { ...reply, content: truncateWithMarker(textOf(reply.content), TRUNCATED_CHARS) };
       },
     });
@@ -362,19 +367,23 @@ export abstract class MultiStepAgent {
     );
   }
 
-  /** Calls the model, adding its token usage to `draft`; wraps failures as `AgentGenerationError`. */
+  /**
+   * Calls the model, adding its token usage to `draft`; wraps failures as `AgentGenerationError`. `observer` (the
+   * step's `modelObserver`) is told how the call went; it is not passed to the model.
+   */
   protected async generate(
     messages: ChatMessage[],
-    options: GenerateOptions,
+    { observer, ...options }: GenerateOptions & { observer?: ModelObserver },
     draft: ActionDraft,
   ): Promise<ChatMessage> {
-    const reply = await callModel(this.model, messages, options);
+    const reply = await callModel(this.model, messages, options, observer);
     draft.tokenUsage = addUsage(draft.tokenUsage, reply.tokenUsage);
     return reply;
   }
 
-  async #answerAfterMaxSteps(draft: ActionDraft, state: AgentState, signal?: AbortSignal): Promise<void> {
-    const reply = await this.generate(maxStepsAnswerMessages(state, this.systemPrompt), { signal }, draft);
+  async #answerAfterMaxSteps(draft: ActionDraft, state: AgentState, options: StepOptions): Promise<void> {
+    const messages = maxStepsAnswerMessages(state, this.systemPrompt);
+    const reply = await this.generate(messages, { signal: options.signal, observer: options.modelObserver }, draft);
     draft.modelOutput = textOf(reply.content);
     draft.actionOutput = draft.modelOutput;
     draft.isFinalAnswer = true;

@@ -3,6 +3,7 @@ import type { AgentState } from "../memory/agent_state.ts";
 import type { StepRecord, TokenUsageRecord } from "../memory/step_records.ts";
 import type { ChatMessage, TokenUsage } from "../models/chat_message.ts";
 import type { GenerateOptions, Model } from "../models/model.ts";
+import type { ModelCallOutcome, ModelObserver } from "../models/model_observer.ts";
 import type { FinalAnswerCheck, StepCallback, StepCallbacks } from "./agent_options.ts";
 
 /** What happens around a step: token totals, final-answer checks, step callbacks. */
@@ -62,11 +63,30 @@ export async function runStepCallbacks(
   };
 }
 
-/** Calls the model; a failure becomes `AgentGenerationError` (configuration errors pass through as they are). */
-export async function callModel(model: Model, messages: ChatMessage[], options: GenerateOptions): Promise<ChatMessage> {
+/**
+ * Calls the model; a failure becomes `AgentGenerationError` (configuration errors pass through as they are).
+ * `observer` hears of the call's end and, through `onRetry`, of each retry the backend makes.
+ */
+export async function callModel(
+  model: Model,
+  messages: ChatMessage[],
+  options: GenerateOptions,
+  observer?: ModelObserver,
+): Promise<ChatMessage> {
+  const modelId = model.modelId ?? "unknown";
+  const started = performance.now();
+  const ended = (outcome: ModelCallOutcome) =>
+    observer?.modelCallEnded(modelId, (performance.now() - started) / 1000, outcome);
+  const onRetry = options.onRetry;
+  const observed: GenerateOptions = observer
+    ? { ...options, onRetry: (info) => (observer.modelRetried(modelId, info), onRetry?.(info)) }
+    : options;
   try {
-    return await model.generate(messages, options);
+    const reply = await model.generate(messages, observed);
+    ended("ok");
+    return reply;
   } catch (caught) {
+    ended(options.signal?.aborted ? "aborted" : "error");
     if (caught instanceof ConfigurationError) throw caught;
     const retryable = caught instanceof ModelError ? caught.retryable : !(caught instanceof AgentError);
     const message = caught instanceof Error ? caught.message : String(caught);

@@ -51,6 +51,7 @@ export class ToolCallingAgent extends MultiStepAgent {
       ],
       toolChoice: "required",
       signal,
+      observer: context.modelObserver,
     }, draft);
     draft.modelOutput = textOf(reply.content) || null;
     const calls = reply.toolCalls?.length

@@ -51,6 +51,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
       assertStatelessAllowed(ctx, name, agent);
       const token = await codec.seal(name, state);
       assertTokenFits(ctx, token, "nothing was started", true);
+      ctx.metrics?.runCreated(name, "stateless");
       return c.json({ agent: name, status: state.status, state: token }, 201);
     }
     const background = body.background ? ctx.requireBackground() : undefined;
@@ -70,7 +71,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     const agent = ctx.agent(name);
     ctx.requireTokens();
     const body = await readJson(c, StatelessStepBody);
-    const options = { signal: c.req.raw.signal, blobs: ctx.runs?.blobs };
+    const options = { signal: c.req.raw.signal, blobs: ctx.runs?.blobs, modelObserver: ctx.metrics };
     const { result, token } = await statelessStep(ctx, name, agent, body.state, (state) => agent.step(state, options));
     return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
   });
@@ -80,7 +81,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     const agent = ctx.agent(name);
     ctx.requireTokens();
     const { state: sealed, ...input } = await readJson(c, StatelessInputBody);
-    const options = { signal: c.req.raw.signal, blobs: ctx.runs?.blobs };
+    const options = { signal: c.req.raw.signal, blobs: ctx.runs?.blobs, modelObserver: ctx.metrics };
     const { result, token } = await statelessStep(
       ctx,
       name,

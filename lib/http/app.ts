@@ -1,11 +1,14 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { metricsEndpoint, requestMetrics, STEP_ROUTES, stepMetrics } from "../metrics/http_metrics.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { QueueMessage } from "../runs/run_queue.ts";
 import { mountAgentRoutes } from "./agent_routes.ts";
 import { AppContext, type AppOptions, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
 import { corsPolicy } from "./cors_policy.ts";
+import { healthView } from "./health.ts";
 import { errorHandler, HttpError } from "./http_errors.ts";
 import { requireJsonBody } from "./request_body.ts";
 import { mountRunRoutes } from "./run_routes.ts";
@@ -23,6 +26,8 @@ export interface Smolstep {
   app: Hono;
   /** Give every message of the platform queue to this (Deno KV `listenQueue`, a Worker's `queue()` handler). */
   handleQueueMessage(message: QueueMessage): Promise<void>;
+  /** This app's metrics (also on `GET /metrics`); undefined with `metrics: false`. */
+  metrics: Metrics | undefined;
 }
 
 /** Builds the HTTP API and the queue consumer that continues background runs. */
@@ -30,11 +35,14 @@ export function createSmolstep(options: AppOptions): Smolstep {
   const ctx = new AppContext(options);
   const app = new Hono();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const startedAt = Date.now();
+  const { metrics } = ctx;
 
   app.onError(errorHandler);
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404)
   );
+  if (metrics) app.use("*", requestMetrics(metrics));
   if (options.cors) app.use("*", cors(corsPolicy(options.cors)));
   app.use(
     "/v1/*",
@@ -48,14 +56,25 @@ export function createSmolstep(options: AppOptions): Smolstep {
   if (options.apiKeys?.length) {
     const auth = bearerAuth({ token: options.apiKeys });
     app.use("/v1/*", (c, next) => isWebhook(c.req.path) ? next() : auth(c, next));
+    app.use("/metrics", auth);
   }
   // JSON only, so no page can reach the API with a CORS "simple request" (no preflight). Webhooks are signed instead.
   app.use("/v1/*", async (c, next) => {
     if (c.req.method === "POST" && !isWebhook(c.req.path)) await requireJsonBody(c);
     await next();
   });
+  if (metrics) {
+    // Requests that passed the checks above are steps. The agent label: a stateless step names a configured agent;
+    // a KV run's route notes its record's agent.
+    const agentOf = (c: Context) => {
+      const name = c.req.path.startsWith("/v1/agents/") ? c.req.param("name") : ctx.stepAgents.get(c.req.raw);
+      return name !== undefined && Object.hasOwn(options.agents, name) ? name : undefined;
+    };
+    for (const path of STEP_ROUTES) app.use(path, stepMetrics(metrics, agentOf));
+  }
 
-  app.get("/health", (c) => c.json({ ok: true, agents: Object.keys(options.agents).length }));
+  app.get("/health", (c) => c.json(healthView(Object.keys(options.agents).length, startedAt, metrics)));
+  if (metrics) app.get("/metrics", metricsEndpoint(metrics));
   mountAgentRoutes(app, ctx);
   mountRunRoutes(app, ctx);
   mountWebhookRoutes(app, ctx);
@@ -66,6 +85,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
       if (!ctx.background) throw new Error("This server has no store and queue for background runs.");
       await ctx.background.handle(message);
     },
+    metrics,
   };
 }
 

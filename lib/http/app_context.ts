@@ -1,6 +1,8 @@
 import type { cors } from "hono/cors";
 import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { ConfigurationError } from "../errors.ts";
+import { instrumentStore } from "../metrics/instrumented_store.ts";
+import { Metrics } from "../metrics/metrics.ts";
 import { checkUrl, type EgressPolicy } from "../net/egress.ts";
 import { BackgroundRunner } from "../runs/background_runner.ts";
 import type { RunQueue } from "../runs/run_queue.ts";
@@ -71,6 +73,11 @@ export interface AppOptions {
    * `{ allowPrivateNetwork: true }` for local development, `allowHosts` for internal services.
    */
   egress?: EgressPolicy;
+  /**
+   * Counters and histograms, served on `GET /metrics` (Prometheus text) and mirrored to OpenTelemetry. Default: a
+   * new `Metrics` for this app; `false` turns metrics off (no `/metrics`, no store timing).
+   */
+  metrics?: Metrics | false;
 }
 
 /** What the route modules share: the options and the services built from them. */
@@ -80,13 +87,21 @@ export class AppContext {
   readonly background: BackgroundRunner | undefined;
   /** Remembers used stateless tokens (where there is a store), so a replayed one runs nothing. */
   readonly ledger: TokenLedger | undefined;
+  readonly metrics: Metrics | undefined;
+  /** The agent of each step request, noted by the route once known (a KV run's is in its record): a metric label. */
+  readonly stepAgents = new WeakMap<Request, string>();
 
   constructor(readonly options: AppOptions) {
-    this.runs = options.store
-      ? new RunService(options.store, {
+    const metrics = options.metrics === false ? undefined : options.metrics ?? new Metrics();
+    this.metrics = metrics;
+    const store = options.store && metrics ? instrumentStore(options.store, metrics) : options.store;
+    this.runs = store
+      ? new RunService(store, {
         lockTtlMs: options.lockTtlMs,
         runTtlSeconds: options.runTtlSeconds,
         idleRunTtlSeconds: options.idleRunTtlSeconds,
+        observer: metrics,
+        modelObserver: metrics,
       })
       : undefined;
     this.tokens = options.secret
@@ -103,6 +118,7 @@ export class AppContext {
         retryDelayMs: options.retryDelayMs,
         callbackTimeoutMs: options.callbackTimeoutMs,
         egress: options.egress,
+        steps: metrics,
       })
       : undefined;
     for (const [name, config] of Object.entries(options.webhooks ?? {})) {

@@ -22,6 +22,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
       throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
     }
     const record = await load(runId);
+    ctx.stepAgents.set(c.req.raw, record.agent);
     const outcome = await ctx.requireRuns().step(runId, ctx.agent(record.agent), {
       idempotencyKey,
       signal: c.req.raw.signal,
@@ -60,6 +61,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     const runId = c.req.param("runId");
     const input = await readJson(c, InputBody);
     const record = await load(runId);
+    ctx.stepAgents.set(c.req.raw, record.agent);
     const outcome = await ctx.requireRuns().resume(runId, ctx.agent(record.agent), input, { signal: c.req.raw.signal });
     if (outcome.record.background && outcome.record.state.status === "running") {
       await ctx.requireBackground().start(outcome.record);

@@ -63,6 +63,10 @@ export async function statelessStep(
     throw error;
   }
   await claim?.used();
+  const ended = result.state.status;
+  if (ended !== opened.state.status && !["running", "awaiting_input"].includes(ended)) {
+    ctx.metrics?.runEnded(name, ended);
+  }
   return { result, token: next };
 }
 

@@ -104,6 +104,7 @@ export class InferenceClientModel implements Model {
     const reply = await this.#runner.send(
       (signal) => this.#attempt(signal, (requestOptions) => client.chatCompletion(args, requestOptions)),
       options.signal,
+      options.onRetry,
     );
     const message = toChatMessage(reply, options.stopSequences);
     if (!message) throw this.#runner.badReply("the reply has no choices");
@@ -125,7 +126,7 @@ export class InferenceClientModel implements Model {
         (requestOptions) => started(this.#getClient().chatCompletionStream(args, requestOptions)),
       );
     try {
-      const deltas = this.#runner.stream<WireChunk>(open, toStreamDelta, signal);
+      const deltas = this.#runner.stream<WireChunk>(open, toStreamDelta, signal, options.onRetry);
       yield* cutStreamAtStopSequences(deltas, options.stopSequences);
     } finally {
       done.abort();

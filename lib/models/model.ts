@@ -1,4 +1,5 @@
 import type { ChatMessage, ChatMessageStreamDelta, ContentPart, ToolDefinition } from "./chat_message.ts";
+import type { RetryInfo } from "./retry.ts";
 
 export interface GenerateOptions {
   /** Generation stops before any of these strings; backends that cannot stop are cut client-side. */
@@ -12,6 +13,8 @@ export interface GenerateOptions {
   /** "required" forces a tool call when the backend supports it. */
   toolChoice?: "auto" | "required" | "none";
   signal?: AbortSignal;
+  /** Called before each retry of this call, by backends that retry (the OpenAI-compatible ones, InferenceClientModel). */
+  onRetry?: (info: RetryInfo) => void;
 }
 
 /** Anything that turns chat messages into a reply. */

@@ -65,7 +65,8 @@ export abstract class OpenAIClientModel implements Model {
   async generate(messages: ChatMessage[], options: GenerateOptions = {}): Promise<ChatMessage> {
     const body = this.prepareRequest(messages, options) as unknown as NonStreaming;
     const client = this.#getClient();
-    const reply = await this.#runner.send((signal) => client.chat.completions.create(body, { signal }), options.signal);
+    const attempt = (signal?: AbortSignal) => client.chat.completions.create(body, { signal });
+    const reply = await this.#runner.send(attempt, options.signal, options.onRetry);
     const message = toChatMessage(reply, options.stopSequences);
     if (!message) throw this.#runner.badReply("the reply has no choices");
     return message;
@@ -78,7 +79,7 @@ export abstract class OpenAIClientModel implements Model {
   ): AsyncGenerator<ChatMessageStreamDelta> {
     const body = { ...this.prepareRequest(messages, options), ...STREAM_FIELDS } as unknown as Streaming;
     const open = (signal?: AbortSignal) => this.#getClient().chat.completions.create(body, { signal });
-    const deltas = this.#runner.stream(open, toStreamDelta, options.signal);
+    const deltas = this.#runner.stream(open, toStreamDelta, options.signal, options.onRetry);
     yield* cutStreamAtStopSequences(deltas, options.stopSequences);
   }
 

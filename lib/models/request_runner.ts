@@ -7,7 +7,14 @@
 import type { ChatMessageStreamDelta } from "./chat_message.ts";
 import type { RoleConversions } from "./message_utils.ts";
 import { ConfigurationError, ModelError } from "../errors.ts";
-import { defaultClassify, RateLimiter, type RetryDecision, type RetryOptions, withRetry } from "./retry.ts";
+import {
+  defaultClassify,
+  RateLimiter,
+  type RetryDecision,
+  type RetryInfo,
+  type RetryOptions,
+  withRetry,
+} from "./retry.ts";
 
 /** Options shared by the remote backends (each adds its own). */
 export interface RemoteModelOptions {
@@ -46,14 +53,27 @@ export class RequestRunner {
     this.#limiter = options.requestsPerMinute ? new RateLimiter(options.requestsPerMinute) : undefined;
   }
 
-  /** One logical call: each attempt waits for the rate limiter; a final failure becomes a `ModelError`. */
-  async send<T>(attempt: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /**
+   * One logical call: each attempt waits for the rate limiter; a final failure becomes a `ModelError`. `onRetry`
+   * (the call's own, from `GenerateOptions`) is told of each retry after the backend's `retry.onRetry`.
+   */
+  async send<T>(
+    attempt: (signal: AbortSignal | undefined) => Promise<T>,
+    signal?: AbortSignal,
+    onRetry?: (info: RetryInfo) => void,
+  ): Promise<T> {
     const { retry, maxRetries = 4, classify = defaultClassify } = this.#options;
+    const notify = onRetry
+      ? (info: RetryInfo) => {
+        retry?.onRetry?.(info);
+        onRetry(info);
+      }
+      : retry?.onRetry;
     try {
       return await withRetry(async () => {
         await this.#limiter?.acquire(signal);
         return await attempt(signal);
-      }, { ...retry, maxRetries, signal, classify });
+      }, { ...retry, maxRetries, signal, classify, onRetry: notify });
     } catch (error) {
       throw this.failure(error, signal);
     }
@@ -67,8 +87,9 @@ export class RequestRunner {
     open: (signal: AbortSignal | undefined) => Promise<AsyncIterable<C>>,
     toDelta: (chunk: C) => ChatMessageStreamDelta | undefined,
     signal?: AbortSignal,
+    onRetry?: (info: RetryInfo) => void,
   ): AsyncGenerator<ChatMessageStreamDelta> {
-    const chunks = await this.send(open, signal);
+    const chunks = await this.send(open, signal, onRetry);
     try {
       for await (const chunk of chunks) {
         const delta = toDelta(chunk);

@@ -2,6 +2,7 @@ import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { AgentGenerationError, ConfigurationError } from "../errors.ts";
 import { EgressError, type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
+import type { StepObserver } from "./run_observer.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
 import { RunError, type RunRecord, type RunService } from "./run_service.ts";
 
@@ -23,6 +24,8 @@ export interface BackgroundOptions {
    */
   callbackTimeoutMs?: number;
   fetch?: typeof fetch;
+  /** Told when each background step begins and ends (metrics). */
+  steps?: StepObserver;
 }
 
 const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
@@ -70,10 +73,13 @@ export class BackgroundRunner {
       return await this.#afterDuplicate(record, message);
     }
     await queue.enqueue(message, { delayMs: runs.lockTtlMs + 1000 });
+    const stepEnded = this.#options.steps?.stepStarted("background");
     try {
       const outcome = await runs.step(record.runId, agent, { idempotencyKey: `bg:${message.seq}` });
+      stepEnded?.(record.agent, outcome.replayed ? "replayed" : "ok");
       await this.#continue(outcome.record);
     } catch (error) {
+      stepEnded?.(record.agent, error instanceof RunError && error.code !== "state_too_large" ? "rejected" : "error");
       if (error instanceof RunError && error.code === "step_in_progress") throw error; // redeliver later
       if (error instanceof RunError && error.code === "state_too_large") {
         // Retrying would run the same step on the same state again (and call the model again): end the run.

@@ -2,6 +2,8 @@ import type { AgentEvent } from "../agents/agent_events.ts";
 import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
 import { type AgentState, packState, parseAgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
+import type { ModelObserver } from "../models/model_observer.ts";
+import type { RunObserver } from "./run_observer.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { BlobStore } from "../stores/blob_store.ts";
 import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
@@ -111,12 +113,23 @@ export class RunService {
   readonly #inFlight = new Set<string>();
   /** How long runs, their cancel flags and their blobs are kept. */
   readonly lifecycle: RunLifecycle;
+  readonly #observer: RunObserver | undefined;
+  readonly #modelObserver: ModelObserver | undefined;
 
   constructor(
     store: StateStore,
-    options: { lockTtlMs?: number; maxRecordBytes?: number } & RunLifecycleOptions = {},
+    options: {
+      lockTtlMs?: number;
+      maxRecordBytes?: number;
+      /** Told when runs are created and end (metrics). */
+      observer?: RunObserver;
+      /** Given to every step's model calls (metrics). */
+      modelObserver?: ModelObserver;
+    } & RunLifecycleOptions = {},
   ) {
     this.#store = store;
+    this.#observer = options.observer;
+    this.#modelObserver = options.modelObserver;
     this.#lockTtlMs = options.lockTtlMs ?? 5 * 60_000;
     const ceiling = store.maxValueBytes - RECORD_RESERVE_BYTES;
     this.maxRecordBytes = Math.min(options.maxRecordBytes ?? ceiling, ceiling);
@@ -156,6 +169,7 @@ export class RunService {
     const { record, json } = this.#newRecord(agent, state, options);
     const result = await this.#put(record.runId, json, null, "task_too_large", this.#expireIn(state));
     if (!result.ok) throw new Error("Run id collision; try again.");
+    this.#observer?.runCreated(agent, options.background ? "background" : "kv");
     return record;
   }
 
@@ -237,7 +251,8 @@ export class RunService {
       runId,
       options.idempotencyKey,
       "running",
-      (state) => agent.step(state, { signal: options.signal, blobs: this.blobsFor(runId) }),
+      (state) =>
+        agent.step(state, { signal: options.signal, blobs: this.blobsFor(runId), modelObserver: this.#modelObserver }),
     );
   }
 
@@ -247,7 +262,12 @@ export class RunService {
       runId,
       undefined,
       "awaiting_input",
-      (state) => agent.resume(state, input, { signal: options.signal, blobs: this.blobsFor(runId) }),
+      (state) =>
+        agent.resume(state, input, {
+          signal: options.signal,
+          blobs: this.blobsFor(runId),
+          modelObserver: this.#modelObserver,
+        }),
     );
   }
 
@@ -273,7 +293,10 @@ export class RunService {
         expectedVersion: current.version,
         expireIn: this.#expireIn(state),
       });
-      if (written.ok) return next;
+      if (written.ok) {
+        this.#observer?.runEnded(next.agent, "failed");
+        return next;
+      }
     }
     return null;
   }
@@ -286,7 +309,9 @@ export class RunService {
       expectedVersion: version,
       expireIn: this.#expireIn(state),
     });
-    return written.ok ? next : null;
+    if (!written.ok) return null;
+    this.#observer?.runEnded(record.agent, "cancelled");
+    return next;
   }
 
   async #cancelRequested(runId: string): Promise<boolean> {
@@ -392,6 +417,7 @@ export class RunService {
     if (!committed.ok) {
       throw new RunError("step_lost", "The step's lock expired and another step took over; this step was discarded.");
     }
+    if (!ACTIVE.has(next.state.status)) this.#observer?.runEnded(next.agent, next.state.status);
     if (ACTIVE.has(next.state.status) && await this.#cancelRequested(runId)) {
       next = await this.#applyCancel(next, committed.version) ?? next;
     }

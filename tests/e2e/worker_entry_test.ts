@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { PROMETHEUS_CONTENT_TYPE } from "../../lib/mod.ts";
 import { apiClient } from "../support/http_client.ts";
+import { histogramSeries, parsePrometheusText, sampleValue } from "../support/prometheus_text_parser.ts";
 import { kvFullRun, statelessCodeRun, statelessFullRun } from "../support/run_scenarios.ts";
 import { startScriptedModelServer } from "../support/scripted_model_server.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
@@ -50,6 +52,24 @@ Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", 
       const tampered = await api.post("/v1/agents/assistant/steps", { state: "st1.AAAA.BBBB" });
       assert.equal(tampered.status, 400);
       assert.equal(tampered.body.error.code, "invalid_token");
+    });
+
+    await t.step("/metrics in workerd: behind the API key, parseable, the steps above counted", async () => {
+      const refused = await fetch(`${worker.url}/metrics`);
+      await refused.body?.cancel();
+      assert.equal(refused.status, 401);
+      const response = await fetch(`${worker.url}/metrics`, { headers: { Authorization: "Bearer worker-key" } });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("Content-Type"), PROMETHEUS_CONTENT_TYPE);
+      const families = parsePrometheusText(await response.text());
+      const calls = sampleValue(families, "smolstep_model_calls_total", { model: "scripted-model" }) ?? 0;
+      assert.ok(calls >= 3, `model calls: ${calls}`);
+      const steps = histogramSeries(families.get("smolstep_step_duration_seconds")!);
+      assert.ok(steps.some((s) => s.labels.mode === "kv" && s.labels.outcome === "ok" && s.count > 0));
+      const gets = sampleValue(families, "smolstep_store_operation_duration_seconds_count", { operation: "get" });
+      assert.ok(gets !== undefined && gets > 0);
+      const health = await apiClient(worker.url).get("/health");
+      assert.equal(health.body.stepsInFlight, 0);
     });
   } catch (error) {
     console.error(worker.logs());

@@ -9,6 +9,7 @@ import {
   type StateStore,
   tool,
   ToolCallingAgent,
+  VERSION,
 } from "../../lib/mod.ts";
 import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
 import { apiClient } from "../support/http_client.ts";
@@ -49,7 +50,9 @@ Deno.test("HTTP API over loopback", async (t) => {
   try {
     await t.step("health and agent listing with tool schemas", async () => {
       const health = await api.get("/health");
-      assert.deepEqual(health.body, { ok: true, agents: 2 });
+      const { uptimeSeconds, ...rest } = health.body;
+      assert.deepEqual(rest, { ok: true, agents: 2, version: VERSION, stepsInFlight: 0 });
+      assert.ok(Number.isInteger(uptimeSeconds) && uptimeSeconds >= 0);
       const listing = await api.get("/v1/agents");
       const assistant = listing.body.agents.find((a: { name: string }) => a.name === "assistant");
       assert.equal(assistant.kind, "ToolCallingAgent");

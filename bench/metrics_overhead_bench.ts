@@ -1,0 +1,65 @@
+/**
+ * What metrics cost: a 10-step KV-mode run over `app.fetch` (Deno KV in memory, instant scripted model) with the
+ * default metrics and with `metrics: false`, and one `/metrics` render after those runs.
+ *
+ *   deno bench -A --unstable-kv bench/metrics_overhead_bench.ts
+ */
+import { calculatorTool, createSmolstep, Metrics, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
+import { DenoKvStore } from "../lib/stores/deno_kv_store.ts";
+import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";
+
+const STEPS = 10;
+
+function reply(request: ReceivedRequest) {
+  const observations =
+    (request.body.messages ?? []).filter((m) => m.role === "tool" || String(m.content ?? "").includes("Observation:"))
+      .length;
+  return observations < STEPS - 1
+    ? { toolCalls: [{ name: "calculator", arguments: { expression: `${observations} + 1` } }] }
+    : { toolCalls: [{ name: "final_answer", arguments: { answer: "done" } }] };
+}
+
+const server = await startScriptedModelServer({ replies: reply });
+const model = new OpenAIServerModel({ modelId: "scripted", apiBase: server.url, apiKey: "k" });
+const agent = new ToolCallingAgent({ name: "bench", model, tools: [calculatorTool], maxSteps: STEPS + 2 });
+const kv = await Deno.openKv(":memory:");
+const metrics = new Metrics();
+const withMetrics = createSmolstep({ agents: { bench: agent }, store: new DenoKvStore(kv, ["on"]), metrics }).app;
+const without = createSmolstep({ agents: { bench: agent }, store: new DenoKvStore(kv, ["off"]), metrics: false }).app;
+
+async function run(app: typeof withMetrics) {
+  const created = await app.request("/v1/agents/bench/runs", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ task: "Count to ten." }),
+  });
+  const { runId } = await created.json();
+  let status = "running";
+  while (status === "running") {
+    status = (await (await app.request(`/v1/runs/${runId}/steps`, { method: "POST" })).json()).status;
+  }
+  if (status !== "succeeded") throw new Error(status);
+}
+
+// Fail loudly before measuring anything that does not run.
+await run(without);
+await run(withMetrics);
+
+Deno.bench("KV mode, metrics: false", { group: "10-step run", baseline: true }, async () => await run(without));
+Deno.bench("KV mode, default metrics", { group: "10-step run" }, async () => await run(withMetrics));
+Deno.bench("GET /metrics render", async () => {
+  const response = await withMetrics.request("/metrics");
+  await response.text();
+});
+
+// The records one KV step makes (request, step, 8 store operations, one model call), without any I/O.
+const records = new Metrics();
+Deno.bench("one step's metric records", () => {
+  records.httpRequestsInFlight.add({}, 1);
+  const ended = records.stepStarted("kv");
+  for (let i = 0; i < 8; i++) records.storeOperationEnded(i % 2 ? "get" : "put", 0.001, true);
+  records.modelCallEnded("scripted", 0.05, "ok");
+  ended("bench", "ok");
+  records.httpRequestsInFlight.add({}, -1);
+  records.httpResponses.add({ method: "POST", route: "/v1/runs/:runId/steps", status: "200" });
+});

@@ -1,0 +1,66 @@
+import type { Context, Handler, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
+import type { StepOutcomeKind } from "../runs/run_observer.ts";
+import type { Metrics } from "./metrics.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
+
+/** The routes that run a step: their POSTs count as steps (in flight, latency). */
+export const STEP_ROUTES = [
+  "/v1/runs/:runId/steps",
+  "/v1/runs/:runId/input",
+  "/v1/agents/:name/steps",
+  "/v1/agents/:name/input",
+] as const;
+
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/**
+ * The pattern of the route that matched, e.g. `/v1/runs/:runId/steps`: never the raw path, whose run ids would make
+ * a series per run. `unmatched` when only middleware matched (404s, wrong methods).
+ */
+export function routePattern(c: Context): string {
+  return matchedRoutes(c).findLast((route) => route.method !== "ALL")?.path ?? "unmatched";
+}
+
+/** Requests in flight, and every response by method, route pattern and status. Mount first, on `*`. */
+export function requestMetrics(metrics: Metrics): MiddlewareHandler {
+  return async (c, next) => {
+    metrics.httpRequestsInFlight.add({}, 1);
+    try {
+      await next();
+    } finally {
+      metrics.httpRequestsInFlight.add({}, -1);
+      const method = METHODS.has(c.req.method) ? c.req.method : "OTHER";
+      metrics.httpResponses.add({ method, route: routePattern(c), status: String(c.res.status) });
+    }
+  };
+}
+
+/**
+ * Steps in flight and step latency for the `STEP_ROUTES`. The agent label is what `agentOf` says once the route
+ * has run (empty when the request named no known agent or run), so unknown names never become series.
+ */
+export function stepMetrics(metrics: Metrics, agentOf: (c: Context) => string | undefined): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.req.method !== "POST") return await next();
+    const ended = metrics.stepStarted(c.req.path.startsWith("/v1/runs/") ? "kv" : "stateless");
+    try {
+      await next();
+    } finally {
+      ended(agentOf(c) ?? "", stepOutcome(c.res));
+    }
+  };
+}
+
+/** From the response: 2xx `ok` (`replayed` for an idempotent replay), 499 `aborted`, 4xx `rejected`, 5xx `error`. */
+export function stepOutcome(response: Response): StepOutcomeKind {
+  const { status } = response;
+  if (status < 300) return response.headers.get("Idempotent-Replayed") === "true" ? "replayed" : "ok";
+  if (status === 499) return "aborted";
+  return status < 500 ? "rejected" : "error";
+}
+
+/** `GET /metrics`: the registry in the Prometheus text format 0.0.4. */
+export function metricsEndpoint(metrics: Metrics): Handler {
+  return (c) => c.body(metrics.render(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
+}
