@@ -105,6 +105,10 @@ interface PhaseResult {
   rssPeakBytes?: number;
   rssEndBytes?: number;
   kvBytes?: number;
+  /** Runs holding an unexpired lock right after the level (all its clients stopped). */
+  lockedAfter?: number;
+  /** `running` runs nobody will step, all levels so far. */
+  orphanedSoFar?: number;
 }
 
 const scratch = await Deno.makeTempDir({ prefix: "smolstep-load-" });
@@ -152,6 +156,10 @@ try {
       : await measure(level, "smolstep", smolstep.url, statelessProtocol(AGENT), smolstep.process);
     smolstepResult.kvBytes = await sqliteBytes(kvPath);
     await setFaults(model.ready.controlUrl, undefined);
+    // Right after the level: locks held by steps whose clients have gone, and runs nobody will step.
+    const after = auditRuns(await readRuns(kvPath), { now: Date.now(), lockTtlMs, leftByTimeLimit });
+    smolstepResult.lockedAfter = after.locked;
+    smolstepResult.orphanedSoFar = after.runningOrphaned;
     results.push({ level, floor: floorResult, smolstep: smolstepResult });
     printLevel(level, floorResult, smolstepResult);
   }
@@ -309,7 +317,9 @@ function printLevel(level: Level, floor: PhaseResult, smolstep: PhaseResult): vo
         ms(p99)
       } ms  ${r.requests} requests, errors: ${r.errorText}; runs ${r.runsStarted} started, ${r.runsFinished} ended, ` +
         `${r.runsAbandoned} given up; RSS peak ${mb(r.rssPeakBytes)} MB` +
-        (r.kvBytes === undefined ? "" : `; KV ${(r.kvBytes / 1e6).toFixed(1)} MB`),
+        (r.kvBytes === undefined ? "" : `; KV ${(r.kvBytes / 1e6).toFixed(1)} MB`) +
+        (r.lockedAfter === undefined ? "" : `; right after: ${r.lockedAfter} runs locked, `) +
+        (r.orphanedSoFar === undefined ? "" : `${r.orphanedSoFar} orphaned so far`),
     );
   }
 }
