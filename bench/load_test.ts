@@ -8,12 +8,16 @@
  *   deno run -A --unstable-kv bench/load_test.ts            # ~4 minutes
  *   deno run -A --unstable-kv bench/load_test.ts --quick    # ~1 minute, 3 s per level
  *   deno task load [--quick] [--levels=kv10,overload] [--duration=12] [--json=out.json]
+ *   deno task load --workers --levels=kv10,kv50      # functions/worker.ts under wrangler dev (Durable Objects)
  *
  * Levels, each measured beside the floor in the same run: 10, 50, 200 clients; overload (1,000 clients that give
  * up after 2 s and retry); model faults (50 clients, 20% of model replies 500 and 10% 429); stateless mode (50).
  * Clients follow bench/load/retry_policy.ts: they retry the same run (same Idempotency-Key) on 409 step_in_progress,
  * 429, 499, 5xx (503 honouring Retry-After up to 2 s), their own timeouts and connection failures, and start a new
  * run only when one ends. Useful throughput = steps committed per second, seen by the clients.
+ *
+ * With --workers, (b) is functions/worker.ts under `wrangler dev --local` (workerd, runs in local Durable Objects);
+ * RSS is then summed over wrangler's process group, storage is the state directory, and the run audit is skipped.
  *
  * The smolstep server gets every SMOLSTEP_* variable of this process's environment (admission limits, TTLs...),
  * so a setting can be measured without editing this file. Figures are only comparable within one run.
@@ -28,16 +32,10 @@ import {
   statelessProtocol,
 } from "./load/client.ts";
 import { type Faults, TOOL_STEPS } from "./load/model_server.ts";
-import {
-  freePort,
-  type ServerProcess,
-  spawnDeno,
-  sqliteBytes,
-  startServer,
-  waitUntilAnswers,
-} from "./load/processes.ts";
+import { startServer } from "./load/processes.ts";
 import { DEFAULT_RETRY_POLICY } from "./load/retry_policy.ts";
-import { auditRuns, readRuns } from "./load/run_audit.ts";
+import { auditRuns, type RunAudit } from "./load/run_audit.ts";
+import { startDenoTarget, startWorkersTarget } from "./load/targets.ts";
 import { latencySummary, LevelRecorder } from "./load/stats.ts";
 
 interface Level {
@@ -79,6 +77,7 @@ const { values: flags } = parseArgs({
     duration: { type: "string" },
     "model-delay-ms": { type: "string", default: "50" },
     json: { type: "string" },
+    workers: { type: "boolean", default: false },
   },
 });
 const durationMs = 1000 * Number(flags.duration ?? (flags.quick ? 3 : 12));
@@ -113,7 +112,7 @@ interface PhaseResult {
 
 const scratch = await Deno.makeTempDir({ prefix: "smolstep-load-" });
 const kvPath = `${scratch}/runs.sqlite3`;
-const servers: ServerProcess[] = [];
+const servers: Array<{ stop(): Promise<void> }> = [];
 const interrupted = new AbortController();
 Deno.addSignalListener("SIGINT", () => interrupted.abort());
 
@@ -130,8 +129,10 @@ try {
     `--model-url=${model.ready.modelUrl}`,
   ]);
   servers.push(floor.process);
-  const smolstep = await startDenoEntry(model.ready.modelUrl);
-  servers.push(smolstep.process);
+  const smolstep = flags.workers
+    ? await startWorkersTarget(model.ready.modelUrl, `${scratch}/wrangler-state`)
+    : await startDenoTarget(model.ready.modelUrl, kvPath);
+  servers.push(smolstep);
   const lockTtlMs = Number(Deno.env.get("SMOLSTEP_LOCK_TTL_MS")) || DEFAULT_LOCK_TTL_MS;
 
   console.log(
@@ -139,8 +140,7 @@ try {
       `model ${flags["model-delay-ms"]} ms/reply, ${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}`,
   );
   console.log(
-    `KV file: ${kvPath}; servers: model pid ${model.process.pid}, floor pid ${floor.process.pid}, ` +
-      `smolstep pid ${smolstep.process.pid}\n`,
+    `smolstep: ${smolstep.label}\nmodel server pid ${model.process.pid}, floor server pid ${floor.process.pid}\n`,
   );
 
   const results: Array<{ level: Level; floor: PhaseResult; smolstep: PhaseResult }> = [];
@@ -150,16 +150,18 @@ try {
     await setFaults(model.ready.controlUrl, level.faults);
     const floorResult = await measure(level, "floor", floor.ready.url, floorProtocol(TOOL_STEPS + 1), floor.process);
     const smolstepResult = level.mode === "kv"
-      ? await measure(level, "smolstep", smolstep.url, kvProtocol(AGENT), smolstep.process, (left) => {
+      ? await measure(level, "smolstep", smolstep.url, kvProtocol(AGENT), smolstep, (left) => {
         for (const run of left) leftByTimeLimit.add(run.runId);
       })
-      : await measure(level, "smolstep", smolstep.url, statelessProtocol(AGENT), smolstep.process);
-    smolstepResult.kvBytes = await sqliteBytes(kvPath);
+      : await measure(level, "smolstep", smolstep.url, statelessProtocol(AGENT), smolstep);
+    smolstepResult.kvBytes = await smolstep.storageBytes();
     await setFaults(model.ready.controlUrl, undefined);
-    // Right after the level: locks held by steps whose clients have gone, and runs nobody will step.
-    const after = auditRuns(await readRuns(kvPath), { now: Date.now(), lockTtlMs, leftByTimeLimit });
-    smolstepResult.lockedAfter = after.locked;
-    smolstepResult.orphanedSoFar = after.runningOrphaned;
+    if (smolstep.runs) {
+      // Right after the level: locks held by steps whose clients have gone, and runs nobody will step.
+      const after = auditRuns(await smolstep.runs(), { now: Date.now(), lockTtlMs, leftByTimeLimit });
+      smolstepResult.lockedAfter = after.locked;
+      smolstepResult.orphanedSoFar = after.runningOrphaned;
+    }
     results.push({ level, floor: floorResult, smolstep: smolstepResult });
     printLevel(level, floorResult, smolstepResult);
   }
@@ -169,35 +171,32 @@ try {
 
   // Read every run back from disk. Steps whose clients have gone may still be running in the server: re-read until
   // no lock is held (or the settle time is up), and report both counts.
-  const audit = async () => auditRuns(await readRuns(kvPath), { now: Date.now(), lockTtlMs, leftByTimeLimit });
-  const lastLevelEnd = Date.now();
-  const first = await audit();
-  let settled = first;
-  while (settled.locked > 0 && Date.now() - lastLevelEnd < settleMs && !interrupted.signal.aborted) {
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    settled = await audit();
+  const runs = smolstep.runs;
+  let audit: { first: RunAudit; settled: RunAudit } | undefined;
+  if (runs) {
+    const read = async () => auditRuns(await runs(), { now: Date.now(), lockTtlMs, leftByTimeLimit });
+    const lastLevelEnd = Date.now();
+    const first = await read();
+    let settled = first;
+    while (settled.locked > 0 && Date.now() - lastLevelEnd < settleMs && !interrupted.signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      settled = await read();
+    }
+    audit = { first, settled };
+    printAudit(first, settled, ((Date.now() - lastLevelEnd) / 1000).toFixed(0), lockTtlMs);
+  } else {
+    console.log("\nRun audit: not available here (the runs live inside workerd's Durable Objects).");
   }
-  const settleSeconds = ((Date.now() - lastLevelEnd) / 1000).toFixed(0);
-  console.log(`\nRuns in the KV file: ${settled.runs} (${JSON.stringify(settled.byStatus)})`);
-  console.log(`  locked right after the last level:      ${first.locked}   (steps still in flight in the server)`);
-  console.log(`  locked ${settleSeconds} s later (lock not expired):   ${settled.locked}   (expected 0)`);
-  console.log(`  stale locks (expired, never released):  ${settled.staleLocks}   (expected 0)`);
-  console.log(`  running, left by the time limit:        ${settled.runningLeftByTimeLimit}   (the bench stopped them)`);
   console.log(
-    `  running, orphaned (nobody will step):    ${settled.runningOrphaned}   ` +
-      `(${settled.orphanedNeverStepped} never stepped: creates whose client gave up)`,
-  );
-  console.log(`  running, idle past the lock TTL (${lockTtlMs / 1000} s):  ${settled.runningIdlePastLockTtl}`);
-  console.log(
-    `KV file: ${(await sqliteBytes(kvPath) / 1e6).toFixed(1)} MB; smolstep RSS at the end: ${
-      mb(await smolstep.process.rss())
+    `Run storage on disk: ${(await smolstep.storageBytes() / 1e6).toFixed(1)} MB; smolstep RSS at the end: ${
+      mb(await smolstep.rss())
     } MB`,
   );
   if (flags.json) {
     await Deno.writeTextFile(
       flags.json,
       JSON.stringify(
-        { date: new Date().toISOString(), durationMs, results, audit: settled, lockedAtEnd: first.locked },
+        { date: new Date().toISOString(), target: smolstep.label, durationMs, results, audit },
         null,
         2,
       ),
@@ -207,41 +206,6 @@ try {
 } finally {
   for (const server of servers.reverse()) await server.stop();
   await Deno.remove(scratch, { recursive: true }).catch(() => {});
-}
-
-/** functions/deno.ts as `deno task start` runs it, on the scripted model and a KV file in the scratch dir. */
-async function startDenoEntry(modelUrl: string) {
-  const port = freePort();
-  const passThrough = Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith("SMOLSTEP_")),
-  );
-  const { process } = spawnDeno("smolstep (functions/deno.ts)", [
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-write",
-    "--unstable-kv",
-    new URL("../functions/deno.ts", import.meta.url).pathname,
-  ], {
-    env: {
-      ...passThrough,
-      OPENAI_BASE_URL: modelUrl,
-      OPENAI_API_KEY: "load-test",
-      SMOLSTEP_MODEL: "scripted",
-      SMOLSTEP_KV_PATH: kvPath,
-      SMOLSTEP_SECRET: "load-test-secret-0123456789abcdef",
-      PORT: String(port),
-      HOSTNAME: "127.0.0.1",
-    },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitUntilAnswers(`${url}/health`, process);
-  } catch (error) {
-    await process.stop();
-    throw error;
-  }
-  return { url, process };
 }
 
 async function setFaults(controlUrl: string, faults: Faults | undefined): Promise<void> {
@@ -256,7 +220,7 @@ async function measure<Run>(
   target: PhaseResult["target"],
   baseUrl: string,
   protocol: RunProtocol<Run>,
-  server: ServerProcess,
+  server: { rss(): Promise<number | undefined> },
   onLeft?: (runs: Run[]) => void,
 ): Promise<PhaseResult> {
   const start = Date.now();
@@ -350,4 +314,17 @@ function printSummary(results: Array<{ level: Level; floor: PhaseResult; smolste
   console.log(line(header));
   console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
   for (const row of rows) console.log(line(row));
+}
+
+function printAudit(first: RunAudit, settled: RunAudit, settleSeconds: string, lockTtlMs: number): void {
+  console.log(`\nRuns in the KV file: ${settled.runs} (${JSON.stringify(settled.byStatus)})`);
+  console.log(`  locked right after the last level:      ${first.locked}   (steps still in flight in the server)`);
+  console.log(`  locked ${settleSeconds} s later (lock not expired):   ${settled.locked}   (expected 0)`);
+  console.log(`  stale locks (expired, never released):  ${settled.staleLocks}   (expected 0)`);
+  console.log(`  running, left by the time limit:        ${settled.runningLeftByTimeLimit}   (the bench stopped them)`);
+  console.log(
+    `  running, orphaned (nobody will step):    ${settled.runningOrphaned}   ` +
+      `(${settled.orphanedNeverStepped} never stepped: creates whose client gave up)`,
+  );
+  console.log(`  running, idle past the lock TTL (${lockTtlMs / 1000} s):  ${settled.runningIdlePastLockTtl}`);
 }

@@ -153,3 +153,46 @@ export function freePort(): number {
   listener.close();
   return port;
 }
+
+/** Summed VmRSS of every process in process group `pgid` (a detached child and everything it started). */
+export async function readGroupRss(pgid: number): Promise<number | undefined> {
+  let total: number | undefined;
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      // Field 5 of /proc/<pid>/stat is the process group; the command name (field 2) may hold spaces, so count from
+      // its closing parenthesis.
+      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue;
+      const rss = await readRss(Number(entry.name));
+      if (rss !== undefined) total = (total ?? 0) + rss;
+    } catch { /* gone meanwhile */ }
+  }
+  return total;
+}
+
+/** The pid of the first process whose command line contains `needle`, if any. */
+export async function findProcess(needle: string): Promise<number | undefined> {
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).replaceAll("\0", " ");
+      if (cmdline.includes(needle)) return Number(entry.name);
+    } catch { /* gone meanwhile */ }
+  }
+  return undefined;
+}
+
+/** Bytes of every file under `dir` (recursively); 0 when it does not exist. */
+export async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) total += await directoryBytes(path);
+      else if (entry.isFile) total += (await Deno.stat(path).catch(() => ({ size: 0 }))).size;
+    }
+  } catch { /* not there */ }
+  return total;
+}

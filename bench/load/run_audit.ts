@@ -6,7 +6,7 @@
 import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
 
 /** The fields of a stored run record the audit reads. */
-interface StoredRun {
+export interface StoredRun {
   state?: { status?: string; updatedAt?: number; stepNumber?: number };
   lock?: { expiresAt: number } | null;
 }
