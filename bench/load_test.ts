@@ -68,6 +68,9 @@ const AGENT = "assistant";
 const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
 /** Clients without a level timeout still give up on one attempt after this long. */
 const DEFAULT_CLIENT_TIMEOUT_MS = 30_000;
+/** When SMOLSTEP_API_KEYS is set (it is passed to the server), the clients use its first key. */
+const apiKey = Deno.env.get("SMOLSTEP_API_KEYS")?.split(",")[0]?.trim();
+const authorization = apiKey ? { authorization: `Bearer ${apiKey}` } : undefined;
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -168,6 +171,7 @@ try {
 
   console.log("\nSummary (steps/s = steps committed per second seen by clients; x floor = smolstep / floor):\n");
   printSummary(results);
+  printGoals(results);
 
   // Read every run back from disk. Steps whose clients have gone may still be running in the server: re-read until
   // no lock is held (or the settle time is up), and report both counts.
@@ -236,6 +240,7 @@ async function measure<Run>(
   for (let i = 0; i < level.clients; i++) {
     clients.push(runClient(protocol, {
       baseUrl,
+      headers: target === "smolstep" ? authorization : undefined,
       recorder,
       policy: DEFAULT_RETRY_POLICY,
       timeoutMs: level.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
@@ -327,4 +332,25 @@ function printAudit(first: RunAudit, settled: RunAudit, settleSeconds: string, l
       `(${settled.orphanedNeverStepped} never stepped: creates whose client gave up)`,
   );
   console.log(`  running, idle past the lock TTL (${lockTtlMs / 1000} s):  ${settled.runningIdlePastLockTtl}`);
+}
+
+/** Issue 10's goals, where this run measured the levels they name. */
+function printGoals(results: Array<{ level: Level; floor: PhaseResult; smolstep: PhaseResult }>): void {
+  const byId = new Map(results.map((r) => [r.level.id, r]));
+  const ratio = (id: string) => {
+    const r = byId.get(id);
+    return r && r.floor.stepsPerSecond > 0 ? r.smolstep.stepsPerSecond / r.floor.stepsPerSecond : undefined;
+  };
+  const lines: string[] = [];
+  const kv50 = ratio("kv50");
+  if (kv50 !== undefined) lines.push(`KV at 50 clients: ${kv50.toFixed(2)}x floor (goal >= 0.5)`);
+  const stateless = ratio("stateless50");
+  if (stateless !== undefined) lines.push(`stateless at 50 clients: ${stateless.toFixed(2)}x floor (goal >= 0.8)`);
+  const overload = byId.get("overload");
+  const best = Math.max(0, ...["kv10", "kv50", "kv200"].map((id) => byId.get(id)?.smolstep.stepsPerSecond ?? 0));
+  if (overload && best > 0) {
+    const share = (100 * overload.smolstep.stepsPerSecond / best).toFixed(0);
+    lines.push(`overload: ${share}% of the best lower level's steps/s (goal >= 80%)`);
+  }
+  if (lines.length) console.log(`\nGoals: ${lines.join("; ")}`);
 }

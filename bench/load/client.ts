@@ -69,12 +69,16 @@ export function floorProtocol(stepsPerRun: number): RunProtocol<{ left: number }
 
 export interface ClientOptions {
   baseUrl: string;
+  /** Sent with every request (e.g. Authorization). */
+  headers?: Record<string, string>;
   recorder: LevelRecorder;
   policy: RetryPolicy;
   /** The client aborts an attempt after this long (a user who gives up); none by default. */
   timeoutMs?: number;
   /** No new run starts after this time (epoch ms); the current run is still stepped until `stopAt`. */
   newRunsUntil: number;
+  /** Start at most this many runs (default: no limit). */
+  maxRuns?: number;
   /** Every attempt in flight is aborted and the client returns (epoch ms). */
   stopAt: number;
   /** Aborts everything at once (e.g. Ctrl-C). */
@@ -93,7 +97,8 @@ export async function runClient<Run>(protocol: RunProtocol<Run>, options: Client
   const { recorder } = options;
   const stop = AbortSignal.any([AbortSignal.timeout(Math.max(0, options.stopAt - Date.now())), options.signal]
     .filter((s): s is AbortSignal => s !== undefined));
-  while (Date.now() < options.newRunsUntil && !stop.aborted) {
+  let runs = 0;
+  while (runs < (options.maxRuns ?? Infinity) && Date.now() < options.newRunsUntil && !stop.aborted) {
     let run: Run | undefined;
     const spec = protocol.create();
     if (spec === null) run = protocol.started(null);
@@ -103,6 +108,7 @@ export async function runClient<Run>(protocol: RunProtocol<Run>, options: Client
       if (created.outcome !== "done") continue; // a new create, as a client whose create failed would do
       run = protocol.started(created.body);
     }
+    runs++;
     recorder.run("started", Date.now());
     for (;;) {
       const stepStart = Date.now();
@@ -147,7 +153,7 @@ async function untilDone(spec: RequestSpec, options: ClientOptions, stop: AbortS
 /** One attempt, with the client's own timeout; never throws. */
 export async function sendOnce(
   spec: RequestSpec,
-  options: Pick<ClientOptions, "baseUrl" | "timeoutMs">,
+  options: Pick<ClientOptions, "baseUrl" | "headers" | "timeoutMs">,
   stop?: AbortSignal,
 ): Promise<{ outcome: AttemptOutcome; body?: unknown }> {
   const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
@@ -155,7 +161,7 @@ export async function sendOnce(
   try {
     const response = await fetch(options.baseUrl + spec.path, {
       method: "POST",
-      headers: { "content-type": "application/json", ...spec.headers },
+      headers: { "content-type": "application/json", ...options.headers, ...spec.headers },
       body: JSON.stringify(spec.body ?? {}),
       signal: signals.length ? AbortSignal.any(signals) : undefined,
     });

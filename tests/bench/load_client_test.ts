@@ -47,11 +47,12 @@ Deno.test("KV client: every step retried on 503 and 409 with the same Idempotenc
     baseUrl: await server.url,
     recorder,
     policy: fast,
-    newRunsUntil: Date.now() + 200,
+    maxRuns: 3,
+    newRunsUntil: Date.now() + 60_000,
     stopAt: Date.now() + 30_000,
   });
   assert.equal(result.unfinished, undefined);
-  assert.ok(runs >= 1);
+  assert.equal(runs, 3);
   for (const [runId, attempts] of keys) {
     assert.equal(attempts.size, 3, `${runId}: one key per step`);
     for (const count of attempts.values()) assert.equal(count, 3, `${runId}: each step tried 3 times`);
@@ -87,7 +88,8 @@ Deno.test("KV client: a step it timed out on is retried with the same key; the t
     recorder,
     policy: fast,
     timeoutMs: 100,
-    newRunsUntil: Date.now() + 1, // exactly one run
+    maxRuns: 1,
+    newRunsUntil: Date.now() + 60_000,
     stopAt: Date.now() + 30_000,
   });
   assert.deepEqual([...attemptsByKey.values()], [2, 2, 2]);
@@ -109,7 +111,8 @@ Deno.test("KV client: stopped mid-run, it reports the run it leaves behind", asy
     baseUrl: await server.url,
     recorder,
     policy: fast,
-    newRunsUntil: Date.now() + 1,
+    maxRuns: 1,
+    newRunsUntil: Date.now() + 60_000,
     stopAt: Date.now() + 300,
   });
   assert.deepEqual(result.unfinished, { runId: "left" });
@@ -120,8 +123,10 @@ Deno.test("KV client: stopped mid-run, it reports the run it leaves behind", asy
 Deno.test("stateless client: a replayed token gives the run up and starts a new one", async () => {
   let creates = 0;
   const tokens: string[] = [];
+  const authorizations = new Set<string | null>();
   await using server = serve(async (req) => {
     const path = new URL(req.url).pathname;
+    authorizations.add(req.headers.get("authorization"));
     const body = await req.json();
     if (path === "/v1/agents/a/runs") {
       assert.equal(body.stateless, true);
@@ -136,14 +141,17 @@ Deno.test("stateless client: a replayed token gives the run up and starts a new 
   const recorder = wideOpen();
   await runClient(statelessProtocol("a"), {
     baseUrl: await server.url,
+    headers: { authorization: "Bearer key-1" },
     recorder,
     policy: fast,
-    newRunsUntil: Date.now() + 200,
+    maxRuns: 3,
+    newRunsUntil: Date.now() + 60_000,
     stopAt: Date.now() + 30_000,
   });
-  assert.ok(creates >= 2, "a new run after each one given up");
+  assert.equal(creates, 3, "a new run after each one given up");
   assert.deepEqual(tokens.slice(0, 4), ["t1.0", "t1.1", "t2.0", "t2.1"], "each answer's token is sent next");
   assert.equal(recorder.runsAbandoned, creates);
   assert.equal(recorder.steps, creates);
   assert.deepEqual(recorder.errors.entries(), [["409 token_replayed", creates]]);
+  assert.deepEqual([...authorizations], ["Bearer key-1"], "the client's headers go with every request");
 });
