@@ -196,11 +196,15 @@ try {
       mb(await smolstep.rss())
     } MB`,
   );
+  const metrics = await scrapeMetrics(smolstep.url);
+  if (metrics !== undefined) {
+    console.log(`GET /metrics: ${metrics.split("\n").filter((l) => /^[a-z]/.test(l)).length} samples`);
+  }
   if (flags.json) {
     await Deno.writeTextFile(
       flags.json,
       JSON.stringify(
-        { date: new Date().toISOString(), target: smolstep.label, durationMs, results, audit },
+        { date: new Date().toISOString(), target: smolstep.label, durationMs, results, audit, metrics },
         null,
         2,
       ),
@@ -210,6 +214,17 @@ try {
 } finally {
   for (const server of servers.reverse()) await server.stop();
   await Deno.remove(scratch, { recursive: true }).catch(() => {});
+}
+
+/** The server's /metrics text after the run, where it has that endpoint (kept in the --json output). */
+async function scrapeMetrics(url: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${url}/metrics`, { headers: authorization });
+    const text = await response.text();
+    return response.ok ? text : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function setFaults(controlUrl: string, faults: Faults | undefined): Promise<void> {
