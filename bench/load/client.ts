@@ -105,7 +105,11 @@ export async function runClient<Run>(protocol: RunProtocol<Run>, options: Client
     else {
       const created = await untilDone(spec, options, stop);
       if (created.outcome === "stopped") return {};
-      if (created.outcome !== "done") continue; // a new create, as a client whose create failed would do
+      if (created.outcome !== "done") {
+        // Try a new create, as a client whose create failed would, after a pause (a refusal comes back at once).
+        if (!await sleep(options.policy.baseDelayMs, stop)) return {};
+        continue;
+      }
       run = protocol.started(created.body);
     }
     runs++;
