@@ -1,0 +1,371 @@
+/**
+ * Load test, as the operator of a busy deployment would run it: closed-loop clients over loopback against
+ *   (a) the floor, a bare `Deno.serve` making one model call per request (bench/load/floor_server.ts), and
+ *   (b) the real Deno entry (functions/deno.ts) with Deno KV in a file on disk,
+ * both calling the same scripted model (bench/load/model_server.ts, 50 ms per reply; a run is 3 steps: two tool
+ * calls, then final_answer). Each server, the model included, is its own process; this one only generates load.
+ *
+ *   deno run -A --unstable-kv bench/load_test.ts            # ~4 minutes
+ *   deno run -A --unstable-kv bench/load_test.ts --quick    # ~1 minute, 3 s per level
+ *   deno task load [--quick] [--levels=kv10,overload] [--duration=12] [--json=out.json]
+ *   deno task load --workers --levels=kv10,kv50      # functions/worker.ts under wrangler dev (Durable Objects)
+ *
+ * Levels, each measured beside the floor in the same run: 10, 50, 200 clients; overload (1,000 clients that give
+ * up after 2 s and retry); model faults (50 clients, 20% of model replies 500 and 10% 429); stateless mode (50).
+ * Clients follow bench/load/retry_policy.ts: they retry the same run (same Idempotency-Key) on 409 step_in_progress,
+ * 429, 499, 5xx (503 honouring Retry-After up to 2 s), their own timeouts and connection failures, and start a new
+ * run only when one ends. Useful throughput = steps committed per second, seen by the clients.
+ *
+ * With --workers, (b) is functions/worker.ts under `wrangler dev --local` (workerd, runs in local Durable Objects);
+ * RSS is then summed over wrangler's process group, storage is the state directory, and the run audit is skipped.
+ *
+ * The smolstep server gets every SMOLSTEP_* variable of this process's environment (admission limits, TTLs...),
+ * so a setting can be measured without editing this file. Figures are only comparable within one run.
+ */
+import { parseArgs } from "node:util";
+import {
+  type ClientResult,
+  floorProtocol,
+  kvProtocol,
+  runClient,
+  type RunProtocol,
+  statelessProtocol,
+} from "./load/client.ts";
+import { type Faults, TOOL_STEPS } from "./load/model_server.ts";
+import { startServer } from "./load/processes.ts";
+import { DEFAULT_RETRY_POLICY } from "./load/retry_policy.ts";
+import { auditRuns, type RunAudit } from "./load/run_audit.ts";
+import { startDenoTarget, startWorkersTarget } from "./load/targets.ts";
+import { latencySummary, LevelRecorder } from "./load/stats.ts";
+
+interface Level {
+  id: string;
+  label: string;
+  clients: number;
+  mode: "kv" | "stateless";
+  /** Clients abort an attempt after this long. */
+  timeoutMs?: number;
+  faults?: Faults;
+}
+
+const LEVELS: Level[] = [
+  { id: "kv10", label: "KV, 10 clients", clients: 10, mode: "kv" },
+  { id: "kv50", label: "KV, 50 clients", clients: 50, mode: "kv" },
+  { id: "kv200", label: "KV, 200 clients", clients: 200, mode: "kv" },
+  { id: "overload", label: "KV, 1000 clients, 2 s timeout", clients: 1000, mode: "kv", timeoutMs: 2_000 },
+  {
+    id: "faults",
+    label: "KV, 50 clients, model 20% 500 + 10% 429",
+    clients: 50,
+    mode: "kv",
+    faults: { error500: 0.2, error429: 0.1 },
+  },
+  { id: "stateless50", label: "stateless, 50 clients", clients: 50, mode: "stateless" },
+];
+
+const AGENT = "assistant";
+/** The lock TTL the Deno entry uses unless SMOLSTEP_LOCK_TTL_MS says otherwise (RunService's default). */
+const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
+/** Clients without a level timeout still give up on one attempt after this long. */
+const DEFAULT_CLIENT_TIMEOUT_MS = 30_000;
+/** When SMOLSTEP_API_KEYS is set (it is passed to the server), the clients use its first key. */
+const apiKey = Deno.env.get("SMOLSTEP_API_KEYS")?.split(",")[0]?.trim();
+const authorization = apiKey ? { authorization: `Bearer ${apiKey}` } : undefined;
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    levels: { type: "string" },
+    duration: { type: "string" },
+    "model-delay-ms": { type: "string", default: "50" },
+    json: { type: "string" },
+    workers: { type: "boolean", default: false },
+  },
+});
+const durationMs = 1000 * Number(flags.duration ?? (flags.quick ? 3 : 12));
+const warmupMs = flags.quick ? 500 : 1_000;
+/** After the window, clients finish the run they are on for at most this long (no new runs). */
+const drainMs = flags.quick ? 3_000 : 8_000;
+/** At the end, how long to wait for steps still in flight in the server to release their locks. */
+const settleMs = flags.quick ? 10_000 : 30_000;
+const wanted = flags.levels?.split(",").map((id) => id.trim());
+const levels = wanted ? LEVELS.filter((level) => wanted.includes(level.id)) : LEVELS;
+if (levels.length === 0) throw new Error(`--levels: none of ${wanted} (known: ${LEVELS.map((l) => l.id).join(", ")})`);
+
+interface PhaseResult {
+  target: "floor" | "smolstep";
+  stepsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number };
+  steps: number;
+  requests: number;
+  errors: Array<[string, number]>;
+  errorText: string;
+  runsStarted: number;
+  runsFinished: number;
+  runsAbandoned: number;
+  rssPeakBytes?: number;
+  rssEndBytes?: number;
+  kvBytes?: number;
+  /** Runs holding an unexpired lock right after the level (all its clients stopped). */
+  lockedAfter?: number;
+  /** `running` runs nobody will step, all levels so far. */
+  orphanedSoFar?: number;
+}
+
+const scratch = await Deno.makeTempDir({ prefix: "smolstep-load-" });
+const kvPath = `${scratch}/runs.sqlite3`;
+const servers: Array<{ stop(): Promise<void> }> = [];
+const interrupted = new AbortController();
+Deno.addSignalListener("SIGINT", () => interrupted.abort());
+
+try {
+  const model = await startServer<{ modelUrl: string; controlUrl: string }>("model server", [
+    "-A",
+    new URL("./load/model_server.ts", import.meta.url).pathname,
+    `--delay-ms=${flags["model-delay-ms"]}`,
+  ]);
+  servers.push(model.process);
+  const floor = await startServer<{ url: string }>("floor server", [
+    "-A",
+    new URL("./load/floor_server.ts", import.meta.url).pathname,
+    `--model-url=${model.ready.modelUrl}`,
+  ]);
+  servers.push(floor.process);
+  const smolstep = flags.workers
+    ? await startWorkersTarget(model.ready.modelUrl, `${scratch}/wrangler-state`)
+    : await startDenoTarget(model.ready.modelUrl, kvPath);
+  servers.push(smolstep);
+  const lockTtlMs = Number(Deno.env.get("SMOLSTEP_LOCK_TTL_MS")) || DEFAULT_LOCK_TTL_MS;
+
+  console.log(
+    `smolstep load test: ${levels.length} levels, ${durationMs / 1000} s each (after ${warmupMs} ms warm-up), ` +
+      `model ${flags["model-delay-ms"]} ms/reply, ${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}`,
+  );
+  console.log(
+    `smolstep: ${smolstep.label}\nmodel server pid ${model.process.pid}, floor server pid ${floor.process.pid}\n`,
+  );
+
+  const results: Array<{ level: Level; floor: PhaseResult; smolstep: PhaseResult }> = [];
+  const leftByTimeLimit = new Set<string>();
+  for (const level of levels) {
+    if (interrupted.signal.aborted) break;
+    await setFaults(model.ready.controlUrl, level.faults);
+    const floorResult = await measure(level, "floor", floor.ready.url, floorProtocol(TOOL_STEPS + 1), floor.process);
+    const smolstepResult = level.mode === "kv"
+      ? await measure(level, "smolstep", smolstep.url, kvProtocol(AGENT), smolstep, (left) => {
+        for (const run of left) leftByTimeLimit.add(run.runId);
+      })
+      : await measure(level, "smolstep", smolstep.url, statelessProtocol(AGENT), smolstep);
+    smolstepResult.kvBytes = await smolstep.storageBytes();
+    await setFaults(model.ready.controlUrl, undefined);
+    if (smolstep.runs) {
+      // Right after the level: locks held by steps whose clients have gone, and runs nobody will step.
+      const after = auditRuns(await smolstep.runs(), { now: Date.now(), lockTtlMs, leftByTimeLimit });
+      smolstepResult.lockedAfter = after.locked;
+      smolstepResult.orphanedSoFar = after.runningOrphaned;
+    }
+    results.push({ level, floor: floorResult, smolstep: smolstepResult });
+    printLevel(level, floorResult, smolstepResult);
+  }
+
+  console.log("\nSummary (steps/s = steps committed per second seen by clients; x floor = smolstep / floor):\n");
+  printSummary(results);
+  printGoals(results);
+
+  // Read every run back from disk. Steps whose clients have gone may still be running in the server: re-read until
+  // no lock is held (or the settle time is up), and report both counts.
+  const runs = smolstep.runs;
+  let audit: { first: RunAudit; settled: RunAudit } | undefined;
+  if (runs) {
+    const read = async () => auditRuns(await runs(), { now: Date.now(), lockTtlMs, leftByTimeLimit });
+    const lastLevelEnd = Date.now();
+    const first = await read();
+    let settled = first;
+    while (settled.locked > 0 && Date.now() - lastLevelEnd < settleMs && !interrupted.signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      settled = await read();
+    }
+    audit = { first, settled };
+    printAudit(first, settled, ((Date.now() - lastLevelEnd) / 1000).toFixed(0), lockTtlMs);
+  } else {
+    console.log("\nRun audit: not available here (the runs live inside workerd's Durable Objects).");
+  }
+  console.log(
+    `Run storage on disk: ${(await smolstep.storageBytes() / 1e6).toFixed(1)} MB; smolstep RSS at the end: ${
+      mb(await smolstep.rss())
+    } MB`,
+  );
+  const metrics = await scrapeMetrics(smolstep.url);
+  if (metrics !== undefined) {
+    console.log(`GET /metrics: ${metrics.split("\n").filter((l) => /^[a-z]/.test(l)).length} samples`);
+  }
+  if (flags.json) {
+    await Deno.writeTextFile(
+      flags.json,
+      JSON.stringify(
+        { date: new Date().toISOString(), target: smolstep.label, durationMs, results, audit, metrics },
+        null,
+        2,
+      ),
+    );
+    console.log(`Results written to ${flags.json}`);
+  }
+} finally {
+  for (const server of servers.reverse()) await server.stop();
+  await Deno.remove(scratch, { recursive: true }).catch(() => {});
+}
+
+/** The server's /metrics text after the run, where it has that endpoint (kept in the --json output). */
+async function scrapeMetrics(url: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${url}/metrics`, { headers: authorization });
+    const text = await response.text();
+    return response.ok ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function setFaults(controlUrl: string, faults: Faults | undefined): Promise<void> {
+  const response = await fetch(`${controlUrl}/faults`, { method: "POST", body: JSON.stringify(faults ?? {}) });
+  await response.body?.cancel();
+  if (!response.ok) throw new Error(`model server: /faults answered ${response.status}`);
+}
+
+/** One phase: `level.clients` closed-loop clients against one server, for the warm-up, the window and the drain. */
+async function measure<Run>(
+  level: Level,
+  target: PhaseResult["target"],
+  baseUrl: string,
+  protocol: RunProtocol<Run>,
+  server: { rss(): Promise<number | undefined> },
+  onLeft?: (runs: Run[]) => void,
+): Promise<PhaseResult> {
+  const start = Date.now();
+  const windowStart = start + warmupMs;
+  const windowEnd = windowStart + durationMs;
+  const recorder = new LevelRecorder(windowStart, windowEnd);
+  let rssPeak: number | undefined;
+  const sampling = setInterval(async () => {
+    const rss = await server.rss();
+    if (rss !== undefined) rssPeak = Math.max(rssPeak ?? 0, rss);
+  }, 250);
+  const clients: Array<Promise<ClientResult<Run>>> = [];
+  for (let i = 0; i < level.clients; i++) {
+    clients.push(runClient(protocol, {
+      baseUrl,
+      headers: target === "smolstep" ? authorization : undefined,
+      recorder,
+      policy: DEFAULT_RETRY_POLICY,
+      timeoutMs: level.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
+      newRunsUntil: windowEnd,
+      stopAt: windowEnd + drainMs,
+      signal: interrupted.signal,
+    }));
+  }
+  const finished = await Promise.all(clients);
+  clearInterval(sampling);
+  onLeft?.(finished.flatMap((result) => result.unfinished === undefined ? [] : [result.unfinished]));
+  return {
+    target,
+    stepsPerSecond: recorder.stepsPerSecond,
+    latencyMs: latencySummary(recorder.latencies),
+    steps: recorder.steps,
+    requests: recorder.requests,
+    errors: recorder.errors.entries(),
+    errorText: recorder.errors.format(),
+    runsStarted: recorder.runsStarted,
+    runsFinished: recorder.runsFinished,
+    runsAbandoned: recorder.runsAbandoned,
+    rssPeakBytes: rssPeak,
+    rssEndBytes: await server.rss(),
+  };
+}
+
+function mb(bytes: number | undefined): string {
+  return bytes === undefined ? "?" : (bytes / 1e6).toFixed(0);
+}
+
+function ms(value: number): string {
+  return Number.isNaN(value) ? "-" : value >= 10_000 ? value.toFixed(0) : value.toFixed(0);
+}
+
+function printLevel(level: Level, floor: PhaseResult, smolstep: PhaseResult): void {
+  const ratio = floor.stepsPerSecond > 0 ? smolstep.stepsPerSecond / floor.stepsPerSecond : NaN;
+  console.log(`${level.label}: smolstep ${smolstep.stepsPerSecond.toFixed(1)} steps/s = ${ratio.toFixed(2)}x floor`);
+  for (const r of [floor, smolstep]) {
+    const { p50, p90, p99 } = r.latencyMs;
+    console.log(
+      `  ${r.target.padEnd(8)} ${r.stepsPerSecond.toFixed(1).padStart(7)} steps/s  p50/p90/p99 ${ms(p50)}/${ms(p90)}/${
+        ms(p99)
+      } ms  ${r.requests} requests, errors: ${r.errorText}; runs ${r.runsStarted} started, ${r.runsFinished} ended, ` +
+        `${r.runsAbandoned} given up; RSS peak ${mb(r.rssPeakBytes)} MB` +
+        (r.kvBytes === undefined ? "" : `; KV ${(r.kvBytes / 1e6).toFixed(1)} MB`) +
+        (r.lockedAfter === undefined ? "" : `; right after: ${r.lockedAfter} runs locked, `) +
+        (r.orphanedSoFar === undefined ? "" : `${r.orphanedSoFar} orphaned so far`),
+    );
+  }
+}
+
+function printSummary(results: Array<{ level: Level; floor: PhaseResult; smolstep: PhaseResult }>): void {
+  const header = [
+    "level",
+    "floor st/s",
+    "smolstep st/s",
+    "x floor",
+    "p50/p90/p99 ms",
+    "errors (smolstep)",
+    "RSS MB",
+    "KV MB",
+  ];
+  const rows = results.map(({ level, floor, smolstep }) => [
+    level.label,
+    floor.stepsPerSecond.toFixed(0),
+    smolstep.stepsPerSecond.toFixed(0),
+    floor.stepsPerSecond > 0 ? (smolstep.stepsPerSecond / floor.stepsPerSecond).toFixed(2) : "-",
+    `${ms(smolstep.latencyMs.p50)}/${ms(smolstep.latencyMs.p90)}/${ms(smolstep.latencyMs.p99)}`,
+    smolstep.errorText,
+    mb(smolstep.rssPeakBytes),
+    smolstep.kvBytes === undefined ? "?" : (smolstep.kvBytes / 1e6).toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => "| " + cells.map((cell, i) => cell.padEnd(widths[i])).join(" | ") + " |";
+  console.log(line(header));
+  console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
+  for (const row of rows) console.log(line(row));
+}
+
+function printAudit(first: RunAudit, settled: RunAudit, settleSeconds: string, lockTtlMs: number): void {
+  console.log(`\nRuns in the KV file: ${settled.runs} (${JSON.stringify(settled.byStatus)})`);
+  console.log(`  locked right after the last level:      ${first.locked}   (steps still in flight in the server)`);
+  console.log(`  locked ${settleSeconds} s later (lock not expired):   ${settled.locked}   (expected 0)`);
+  console.log(`  stale locks (expired, never released):  ${settled.staleLocks}   (expected 0)`);
+  console.log(`  running, left by the time limit:        ${settled.runningLeftByTimeLimit}   (the bench stopped them)`);
+  console.log(
+    `  running, orphaned (nobody will step):    ${settled.runningOrphaned}   ` +
+      `(${settled.orphanedNeverStepped} never stepped: creates whose client gave up)`,
+  );
+  console.log(`  running, idle past the lock TTL (${lockTtlMs / 1000} s):  ${settled.runningIdlePastLockTtl}`);
+}
+
+/** Issue 10's goals, where this run measured the levels they name. */
+function printGoals(results: Array<{ level: Level; floor: PhaseResult; smolstep: PhaseResult }>): void {
+  const byId = new Map(results.map((r) => [r.level.id, r]));
+  const ratio = (id: string) => {
+    const r = byId.get(id);
+    return r && r.floor.stepsPerSecond > 0 ? r.smolstep.stepsPerSecond / r.floor.stepsPerSecond : undefined;
+  };
+  const lines: string[] = [];
+  const kv50 = ratio("kv50");
+  if (kv50 !== undefined) lines.push(`KV at 50 clients: ${kv50.toFixed(2)}x floor (goal >= 0.5)`);
+  const stateless = ratio("stateless50");
+  if (stateless !== undefined) lines.push(`stateless at 50 clients: ${stateless.toFixed(2)}x floor (goal >= 0.8)`);
+  const overload = byId.get("overload");
+  const best = Math.max(0, ...["kv10", "kv50", "kv200"].map((id) => byId.get(id)?.smolstep.stepsPerSecond ?? 0));
+  if (overload && best > 0) {
+    const share = (100 * overload.smolstep.stepsPerSecond / best).toFixed(0);
+    lines.push(`overload: ${share}% of the best lower level's steps/s (goal >= 80%)`);
+  }
+  if (lines.length) console.log(`\nGoals: ${lines.join("; ")}`);
+}
