@@ -8,26 +8,36 @@
  * Values are stored as UTF-8 bytes in chunks of at most 60,000 bytes, below Deno KV's 64 KiB value limit. Most
  * states fit in the head alone (one key, one read). The version is the head's versionstamp.
  *
- * Every write is ONE atomic operation: a check on the head's versionstamp (the compare-and-set, or the one just
- * read for an unconditional put), the new head, every new chunk, and deletes of the old generation's surplus
- * chunks. A reader reads the head, then the chunks, and accepts them only if every chunk carries the head's
- * generation id; otherwise a writer got in between, and it starts over (a bounded number of times). Writes
- * that meet SQLite's "database is locked" (several connections or processes on one file, e.g. `deno serve
- * --parallel`) back off briefly and start over, re-reading the head.
+ * Every write is ONE atomic operation and, normally, ONE round trip: no read before it. A compare-and-set is a
+ * check of the head's versionstamp (`expectedVersion`, or its absence for `null`); an unconditional put has no
+ * check. The operation sets the new head and every new chunk, and deletes every chunk index the new value does
+ * not use, up to {@link DENO_KV_MAX_CHUNKS} - 1, whether or not an earlier value had it (deleting an absent key
+ * is a no-op), so the old chunk count need not be read. `delete` likewise deletes the head and every chunk
+ * index blindly. A reader reads the head (`getMany`: up to 10 heads in one read), then the chunks, and accepts
+ * them only if every chunk carries the head's generation id; otherwise a writer got in between, and it starts
+ * over on that key (a bounded number of times). Writes that meet SQLite's "database is locked" (several
+ * connections or processes on one file, e.g. `deno serve --parallel`) back off briefly and commit again.
  *
  * Size ceiling. Deno KV (as enforced by the Deno 2 runtime and the denokv server) limits one atomic operation
  * to 819,200 bytes (800 KiB) of payload, counted as every check key and mutation key, plus each set's key again
  * and its value; to 81,920 bytes (80 KiB) of set keys; to 1,000 mutations; and to 100 checks (10 on denokv; we
- * use 1). A key is at most 2,048 bytes, a value at most 65,536 bytes, and one read at most 10 keys. The payload
- * budget binds first, so a value is capped at {@link DENO_KV_MAX_VALUE_BYTES} = 12 chunks = 720,000 bytes of
- * UTF-8. That leaves ~99 KB for keys: at most 25 key charges (the check, 12 sets counted twice) of a store key
- * up to ~2,000 bytes, which is also the longest store key the 2,048-byte key limit allows once the prefix is
- * added. Larger values throw a `StoreLimitError` (a `RangeError`) before anything is written; store them by
- * reference instead. `maxValueBytes` reports the ceiling.
+ * use at most 1). A key is at most 2,048 bytes, a value at most 65,536 bytes, and one read at most 10 keys. The
+ * payload budget binds first, so a value is capped at {@link DENO_KV_MAX_VALUE_BYTES} = 12 chunks = 720,000
+ * bytes of UTF-8. A write of n chunks carries 1 check, n sets (keys counted twice) and 12 - n deletes: 13 + n
+ * key charges, at most 25 (n = 12, when there is nothing to delete), and 12 mutations. That leaves ~99 KB for
+ * keys beside the largest value: 25 key charges of a store key up to ~2,000 bytes, which is also the longest
+ * store key the 2,048-byte key limit allows once the prefix is added. Larger values throw a `StoreLimitError`
+ * (a `RangeError`) before anything is written; store them by reference instead. `maxValueBytes` reports the
+ * ceiling.
+ *
+ * Expiry. `expireIn` (seconds) maps to Deno KV's `expireIn` on every key of the value, and is also checked on
+ * read (the head keeps the deadline), because Deno KV may keep an expired key visible for a while. Such a key
+ * reads as missing, and a create-if-missing (`expectedVersion: null`) that meets it reads the head once and
+ * writes over it. A compare-and-set against the version of a value that has just expired, while Deno KV still
+ * shows it, may succeed (the check sees the versionstamp, not the deadline).
  *
  * Strings are stored as UTF-8, so a lone UTF-16 surrogate comes back as U+FFFD (`JSON.stringify` output never
- * has one). `expireIn` (seconds) maps to Deno KV's `expireIn` on every key of the value, and is also checked on
- * read, because Deno KV may keep an expired key visible for a while.
+ * has one).
  */
 
 import { concatBytes } from "../bytes.ts";
@@ -45,7 +55,7 @@ export const DENO_KV_MAX_VALUE_BYTES = DENO_KV_CHUNK_BYTES * DENO_KV_MAX_CHUNKS;
 const READ_BATCH = 10;
 /** Reads restart this many times when writers keep replacing the value underneath. */
 const READ_ATTEMPTS = 8;
-/** Writes retry this many times on a locked SQLite file, unconditional ones also when another writer won. */
+/** Writes retry this many times on a locked SQLite file (or a create-if-missing on an expired head). */
 const WRITE_ATTEMPTS = 32;
 
 interface Head {
@@ -76,22 +86,43 @@ export class DenoKvStore implements StateStore {
   }
 
   async get(key: string): Promise<StoredValue | null> {
+    return (await this.getMany([key]))[0];
+  }
+
+  /**
+   * One `kv.getMany` for the heads (per 10 keys), then the chunks of the values that have any. A value whose
+   * chunks do not match its head (a writer got in between) is read again on its own.
+   */
+  async getMany(keys: string[]): Promise<(StoredValue | null)[]> {
+    const results: (StoredValue | null)[] = [];
+    for (let start = 0; start < keys.length; start += READ_BATCH) {
+      const batch = keys.slice(start, start + READ_BATCH);
+      const heads = await this.#kv.getMany<Head[]>(batch.map((key) => this.#headKey(key)));
+      for (const [i, head] of heads.entries()) results.push(await this.#assemble(batch[i], head));
+    }
+    return results;
+  }
+
+  /** The value `head` starts, or null if missing; re-reads from scratch when its chunks are of another write. */
+  async #assemble(key: string, head: Deno.KvEntryMaybe<Head>): Promise<StoredValue | null> {
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-      const head = await this.#kv.get<Head>(this.#headKey(key));
+      if (attempt > 0) head = await this.#kv.get<Head>(this.#headKey(key));
       if (!isLive(head)) return null;
       const parts = await this.#readChunks(key, head.value);
-      if (parts) {
-        return {
-          value: decoder.decode(concatBytes(...parts)),
-          version: head.versionstamp,
-        };
-      }
+      if (parts) return { value: decoder.decode(concatBytes(...parts)), version: head.versionstamp };
     }
     throw new Error(
       `DenoKvStore: "${key}" chunks did not match the head in ${READ_ATTEMPTS} read attempts`,
     );
   }
 
+  /**
+   * One atomic commit, with no read before it: the compare-and-set is a check of the head's versionstamp against
+   * `expectedVersion` (or of its absence, for `null`), and chunks the value no longer needs are deleted blindly
+   * (every index from the new count to the most a value can have; deleting an absent key is a no-op), so the old
+   * head need not be read. Only when the check fails is the head read, to tell a value that expired but is still
+   * visible (which counts as missing) from a lost race.
+   */
   async put(
     key: string,
     value: string,
@@ -104,59 +135,52 @@ export class DenoKvStore implements StateStore {
     // `slice` copies: Deno KV serializes a view's whole underlying buffer, which would break the size limits.
     const piece = (i: number) => bytes.slice(i * DENO_KV_CHUNK_BYTES, (i + 1) * DENO_KV_CHUNK_BYTES);
     const setOptions = expireIn === undefined ? undefined : { expireIn: expireIn * 1000 };
+    const headKey = this.#headKey(key);
+    // The versionstamp the head must have; undefined = no check. An expired head found after a failed check
+    // replaces `null` (see above).
+    let check: string | null | undefined = expectedVersion;
 
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const headKey = this.#headKey(key);
-      const current = await this.#kv.get<Head>(headKey);
-      const liveVersion = isLive(current) ? current.versionstamp : null;
-      if (expectedVersion !== undefined && liveVersion !== expectedVersion) {
-        return { ok: false };
-      }
-
       const g = crypto.randomUUID();
       const head: Head = { g, n, d: piece(0) };
       if (expireIn !== undefined) head.e = Date.now() + expireIn * 1000;
-      const op = this.#kv.atomic().check({
-        key: headKey,
-        versionstamp: current.versionstamp,
-      });
+      const op = this.#kv.atomic();
+      if (check !== undefined) op.check({ key: headKey, versionstamp: check });
       op.set(headKey, head, setOptions);
       for (let i = 1; i < n; i++) {
-        op.set(
-          this.#chunkKey(key, i),
-          { g, d: piece(i) } satisfies Chunk,
-          setOptions,
-        );
+        op.set(this.#chunkKey(key, i), { g, d: piece(i) } satisfies Chunk, setOptions);
       }
-      for (let i = n; i < (current.value?.n ?? 0); i++) {
-        op.delete(this.#chunkKey(key, i));
-      }
+      this.#deleteChunks(op, key, n);
 
       const result = await commit(op);
       if (result === BUSY) continue;
       if (result.ok) return { ok: true, version: result.versionstamp };
-      if (expectedVersion !== undefined) return { ok: false };
+      // The check failed. Only a create-if-missing can still win: when the head it met has expired.
+      if (expectedVersion !== null) return { ok: false };
+      const current = await this.#kv.get<Head>(headKey);
+      if (isLive(current)) return { ok: false };
+      check = current.versionstamp;
     }
     throw new Error(
       `DenoKvStore: put of "${key}" failed ${WRITE_ATTEMPTS} times (lost races or a locked database)`,
     );
   }
 
+  /** One atomic commit, no read: the head and every chunk index a value can have. */
   async delete(key: string): Promise<void> {
-    const headKey = this.#headKey(key);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const current = await this.#kv.get<Head>(headKey);
-      if (current.versionstamp === null) return;
-      const op = this.#kv.atomic().check(current).delete(headKey);
-      for (let i = 1; i < (current.value?.n ?? 0); i++) {
-        op.delete(this.#chunkKey(key, i));
-      }
-      const result = await commit(op);
-      if (result !== BUSY && result.ok) return;
+      const op = this.#kv.atomic().delete(this.#headKey(key));
+      this.#deleteChunks(op, key, 1);
+      if (await commit(op) !== BUSY) return;
     }
     throw new Error(
-      `DenoKvStore: delete of "${key}" failed ${WRITE_ATTEMPTS} times (lost races or a locked database)`,
+      `DenoKvStore: delete of "${key}" failed ${WRITE_ATTEMPTS} times (a locked database)`,
     );
+  }
+
+  /** Adds deletes of chunks `from` .. MAX_CHUNKS-1: whatever an earlier, larger value left there. */
+  #deleteChunks(op: Deno.AtomicOperation, key: string, from: number): void {
+    for (let i = from; i < DENO_KV_MAX_CHUNKS; i++) op.delete(this.#chunkKey(key, i));
   }
 
   /** The value's pieces in order, or null if a chunk is missing or from another generation. */
@@ -186,7 +210,7 @@ export class DenoKvStore implements StateStore {
 
 /**
  * Commits `op`; on SQLite's "database is locked" (another connection to the same file was writing; nothing was
- * applied) waits a few random milliseconds and reports BUSY, so the caller re-reads and tries again.
+ * applied) waits a few random milliseconds and reports BUSY, so the caller tries again.
  */
 async function commit(
   op: Deno.AtomicOperation,

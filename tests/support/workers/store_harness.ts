@@ -4,6 +4,7 @@
  *
  *   GET  /        -> { atomic, maxValueBytes }                                (also the readiness probe)
  *   POST /store   { op: "get", key }                              -> { result: StoredValue | null }
+ *                 { op: "getMany", keys }                       -> { result: (StoredValue | null)[] }
  *                 { op: "put", key, value, expectedVersion?, expireIn? } -> { result: PutResult }
  *                 { op: "delete", key }                           -> { result: null }
  * Failures answer 400 (bad request) or 500 (the store threw) with { error }.
@@ -17,8 +18,9 @@ interface Env {
 }
 
 interface StoreRequest {
-  op: "get" | "put" | "delete";
+  op: "get" | "getMany" | "put" | "delete";
   key: string;
+  keys?: string[];
   value?: string;
   expectedVersion?: string | null;
   expireIn?: number;
@@ -40,6 +42,14 @@ export default {
       body = await request.json();
     } catch {
       return Response.json({ error: "body is not JSON" }, { status: 400 });
+    }
+    if (body?.op === "getMany") {
+      if (!Array.isArray(body.keys)) return Response.json({ error: "keys must be an array" }, { status: 400 });
+      try {
+        return Response.json({ result: await store.getMany(body.keys) });
+      } catch (error) {
+        return Response.json({ error: String(error) }, { status: 500 });
+      }
     }
     if (typeof body?.key !== "string") {
       return Response.json({ error: "key must be a string" }, { status: 400 });
