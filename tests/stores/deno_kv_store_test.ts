@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { DENO_KV_CHUNK_BYTES, DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { countingDenoKv } from "../support/round_trip_counter.ts";
 import { runStoreConformance } from "./store_conformance.ts";
 
 /** Raw chunk entries (beyond the head) stored for `key` under the default prefix. */
@@ -241,5 +242,59 @@ Deno.test("DenoKvStore specifics (:memory:)", async (t) => {
     );
   } finally {
     kv.close();
+  }
+});
+
+Deno.test("DenoKvStore round trips: writes commit once without reading; getMany reads heads together", async (t) => {
+  const real = await Deno.openKv(":memory:");
+  const { kv, trips } = countingDenoKv(real);
+  const store = new DenoKvStore(kv);
+  try {
+    await t.step("create, compare-and-set, unconditional put, delete: one commit each, no read", async () => {
+      const created = await store.put("k", "a", { expectedVersion: null });
+      assert.ok(created.ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 });
+      const swapped = await store.put("k", "b".repeat(DENO_KV_CHUNK_BYTES * 3), { expectedVersion: created.version });
+      assert.ok(swapped.ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 });
+      assert.deepEqual(await store.put("k", "c", { expectedVersion: created.version }), { ok: false });
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 }, "a lost compare-and-set reads nothing either");
+      assert.deepEqual(await store.put("k", "c", { expectedVersion: null }), { ok: false });
+      assert.deepEqual(trips.take(), { reads: 1, writes: 1 }, "a lost create reads the head: it may have expired");
+      assert.ok((await store.put("k", "d")).ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 });
+      assert.equal(await chunkCount(real, "k"), 0, "the 3-chunk value's chunks went with the blind deletes");
+      await store.delete("k");
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 });
+    });
+
+    await t.step("getMany: one read for up to 10 heads, one per 10 chunks of a large value", async () => {
+      for (let i = 0; i < 12; i++) await store.put(`m${i}`, `v${i}`);
+      await store.put("large", "z".repeat(DENO_KV_MAX_VALUE_BYTES));
+      trips.take();
+      const keys = ["m0", "missing", "m1"];
+      assert.deepEqual((await store.getMany(keys)).map((v) => v?.value ?? null), ["v0", null, "v1"]);
+      assert.deepEqual(trips.take(), { reads: 1, writes: 0 });
+      const twelve = Array.from({ length: 12 }, (_, i) => `m${i}`);
+      assert.equal((await store.getMany(twelve)).filter((v) => v).length, 12);
+      assert.deepEqual(trips.take(), { reads: 2, writes: 0 }, "Deno KV reads at most 10 keys at once");
+      assert.equal((await store.get("large"))?.value.length, DENO_KV_MAX_VALUE_BYTES);
+      assert.deepEqual(trips.take(), { reads: 3, writes: 0 }, "the head, then chunks 1-10 and 11");
+    });
+
+    await t.step("every chunk count fits with a ~1,900-byte key, blind deletes included", async () => {
+      const key = "k/".repeat(950);
+      let version: string | null = null;
+      for (const n of [12, 1, 2, 6, 11, 12, 3, 1]) {
+        const value = "é".repeat((DENO_KV_CHUNK_BYTES * n) / 2);
+        const put = await store.put(key, value, { expectedVersion: version });
+        assert.ok(put.ok, `a ${n}-chunk value`);
+        version = put.version;
+        assert.equal(await chunkCount(real, key), n - 1);
+        assert.ok((await store.get(key))?.value === value);
+      }
+    });
+  } finally {
+    real.close();
   }
 });
