@@ -8,10 +8,15 @@
  *
  *   deno run -A --unstable-kv bench/kv_step_throughput.ts                  # levels 1, 10, 50 clients, 5 s each
  *   CLIENTS=50 SECONDS=10 MODEL_DELAY_MS=50 deno run -A --unstable-kv bench/kv_step_throughput.ts
+ *   KV_DELAY_MS=2 deno run -A --unstable-kv bench/kv_step_throughput.ts   # each read and commit 2 ms later,
+ *                                                                          # as over a network (Deno Deploy)
  *
- * It prints one line per level: clients, steps/s, p50 / p99 step latency, KV reads and commits per step.
+ * It prints one line per level: clients, steps/s, p50 / p99 step latency, CPU time of this process (clients,
+ * server and Deno KV's SQLite thread together) per step, and KV reads and commits per step. On a shared machine
+ * steps/s swings with the load; CPU per step much less, so compare that first.
  */
 
+import { cpuUsage } from "node:process";
 import { createApp, ToolCallingAgent } from "../lib/mod.ts";
 import { DenoKvStore } from "../lib/stores/deno_kv_store.ts";
 import { echoTool } from "../tests/support/approval_tools.ts";
@@ -24,7 +29,7 @@ const STEPS_PER_RUN = 10;
 
 const dir = await Deno.makeTempDir({ prefix: "smolstep-kv-bench-" });
 const real = await Deno.openKv(`${dir}/kv.sqlite3`);
-const { kv, trips } = countingDenoKv(real);
+const { kv, trips } = countingDenoKv(real, { delayMs: Number(Deno.env.get("KV_DELAY_MS") ?? 0) });
 /** Nine echo calls, then the final answer: decided from how many tool results the run already has. */
 const agent = new ToolCallingAgent({
   name: "bench",
@@ -73,14 +78,17 @@ try {
   for (const clients of levels) {
     const latencies: number[] = [];
     trips.take();
+    const cpu = cpuUsage();
     const started = performance.now();
     await Promise.all(Array.from({ length: clients }, () => client(Date.now() + seconds * 1_000, latencies)));
     const elapsed = (performance.now() - started) / 1_000;
     const { reads, writes } = trips.take();
+    const { user, system } = cpuUsage(cpu);
     const sorted = latencies.sort((a, b) => a - b);
     console.log(
       `clients=${clients} steps/s=${(latencies.length / elapsed).toFixed(0)} ` +
         `p50=${percentile(sorted, 0.5).toFixed(1)}ms p99=${percentile(sorted, 0.99).toFixed(1)}ms ` +
+        `cpu/step=${((user + system) / 1_000 / latencies.length).toFixed(2)}ms ` +
         `kv reads/step=${(reads / latencies.length).toFixed(2)} commits/step=${(writes / latencies.length).toFixed(2)}`,
     );
   }

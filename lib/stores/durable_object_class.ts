@@ -14,6 +14,7 @@
  * the entry. Nothing can interleave with a synchronous block, the transaction makes the write all-or-nothing (a
  * failure midway rolls back), and the output gate holds the response until the write is durable. Of N concurrent
  * compare-and-sets on one version, the first to reach the object wins and the others see the new version: 409.
+ * A read of several keys (`getMany`, a POST) reads them all in one transaction too: one consistent snapshot.
  *
  * Expiry. `expires_at` (epoch ms) is checked on every read, so an expired value is gone at once; an alarm set to
  * the earliest `expires_at` deletes the rows. The alarm is rescheduled synchronously after each write that touches

@@ -27,33 +27,50 @@ export class RoundTrips {
 const KV_READS = new Set(["get", "getMany", "list"]);
 const KV_WRITES = new Set(["set", "delete"]);
 
-/** Wraps `kv`; methods that return the atomic operation itself (check, set, ...) keep returning the wrapper. */
-export function countingDenoKv(kv: Deno.Kv): { kv: Deno.Kv; trips: RoundTrips } {
+/**
+ * Wraps `kv`; methods that return the atomic operation itself (check, set, ...) keep returning the wrapper.
+ * `delayMs` holds every read and commit back that long, as a remote Deno KV (Deno Deploy) would (for benches).
+ */
+export function countingDenoKv(kv: Deno.Kv, options: { delayMs?: number } = {}): { kv: Deno.Kv; trips: RoundTrips } {
   const trips = new RoundTrips();
+  const delayed = async (call: () => unknown) => {
+    if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+    return await call();
+  };
   const wrapped = new Proxy(kv, {
     get(target, property) {
       const member = Reflect.get(target, property, target);
       if (typeof member !== "function") return member;
       const name = String(property);
       return (...args: unknown[]) => {
+        const call = () => member.apply(target, args);
+        if (name === "atomic") return countingAtomic(call(), trips, delayed);
         if (KV_READS.has(name)) trips.reads++;
         if (KV_WRITES.has(name)) trips.writes++;
-        const result = member.apply(target, args);
-        return name === "atomic" ? countingAtomic(result, trips) : result;
+        // `list` answers an iterator at once: counted, never delayed.
+        return (KV_READS.has(name) || KV_WRITES.has(name)) && name !== "list" ? delayed(call) : call();
       };
     },
   });
   return { kv: wrapped, trips };
 }
 
-function countingAtomic(op: Deno.AtomicOperation, trips: RoundTrips): Deno.AtomicOperation {
+function countingAtomic(
+  op: Deno.AtomicOperation,
+  trips: RoundTrips,
+  delayed: (call: () => unknown) => Promise<unknown>,
+): Deno.AtomicOperation {
   const wrapped: Deno.AtomicOperation = new Proxy(op, {
     get(target, property) {
       const member = Reflect.get(target, property, target);
       if (typeof member !== "function") return member;
       return (...args: unknown[]) => {
-        if (property === "commit") trips.writes++;
-        const result = member.apply(target, args);
+        const call = () => member.apply(target, args);
+        if (property === "commit") {
+          trips.writes++;
+          return delayed(call);
+        }
+        const result = call();
         return result === target ? wrapped : result;
       };
     },
