@@ -58,6 +58,21 @@ Deno.test("CloudflareKvStore under workerd (wrangler dev)", async (t) => {
       },
     );
 
+    await t.step("the binding's bulk read answers a Map of { value, metadata } (what getMany relies on)", async () => {
+      const put = await remote.put("bulk/a", "A");
+      assert.ok(put.ok);
+      const response = await fetch(`${dev.url}/bulk-probe`, {
+        method: "POST",
+        body: JSON.stringify({ keys: ["bulk/a", "bulk/missing"] }),
+      });
+      const probe = await response.json();
+      assert.equal(probe.map, true, JSON.stringify(probe));
+      const entries = new Map(probe.entries);
+      assert.deepEqual(entries.get("bulk/a"), { value: "A", metadata: { v: put.version } });
+      const missing = entries.get("bulk/missing") as { value: null } | null;
+      assert.ok(missing === null || missing.value === null, JSON.stringify(missing));
+    });
+
     await t.step("a 2 MB value round-trips (no chunking needed)", async () => {
       const value = "0123456789abcdef".repeat(131_072);
       const put = await remote.put("big/2mb", value);

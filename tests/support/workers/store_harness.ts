@@ -7,6 +7,7 @@
  *                 { op: "getMany", keys }                       -> { result: (StoredValue | null)[] }
  *                 { op: "put", key, value, expectedVersion?, expireIn? } -> { result: PutResult }
  *                 { op: "delete", key }                           -> { result: null }
+ *   POST /bulk-probe { keys } -> { map, entries }: what the binding's own bulk read (`getWithMetadata(keys)`) answers
  * Failures answer 400 (bad request) or 500 (the store threw) with { error }.
  */
 
@@ -32,6 +33,12 @@ export default {
     const { pathname } = new URL(request.url);
     if (request.method === "GET" && pathname === "/") {
       return Response.json({ atomic: store.atomic, maxValueBytes: store.maxValueBytes });
+    }
+    if (request.method === "POST" && pathname === "/bulk-probe") {
+      const { keys } = await request.json() as { keys: string[] };
+      const bulk = env.STORE as unknown as { getWithMetadata(keys: string[], options: { type: "text" }): unknown };
+      const answer = await bulk.getWithMetadata(keys, { type: "text" });
+      return Response.json({ map: answer instanceof Map, entries: answer instanceof Map ? [...answer] : answer });
     }
     if (request.method !== "POST" || pathname !== "/store") {
       return Response.json({ error: "not found" }, { status: 404 });
