@@ -9,24 +9,27 @@
  * states fit in the head alone (one key, one read). The version is the head's versionstamp.
  *
  * Every write is ONE atomic operation and, normally, ONE round trip: no read before it. A compare-and-set is a
- * check of the head's versionstamp (`expectedVersion`, or its absence for `null`); an unconditional put has no
- * check. The operation sets the new head and every new chunk, and deletes every chunk index the new value does
- * not use, up to {@link DENO_KV_MAX_CHUNKS} - 1, whether or not an earlier value had it (deleting an absent key
- * is a no-op), so the old chunk count need not be read. `delete` likewise deletes the head and every chunk
- * index blindly. A reader reads the head (`getMany`: up to 10 heads in one read), then the chunks, and accepts
- * them only if every chunk carries the head's generation id; otherwise a writer got in between, and it starts
- * over on that key (a bounded number of times). Writes that meet SQLite's "database is locked" (several
- * connections or processes on one file, e.g. `deno serve --parallel`) back off briefly and commit again.
+ * check of the head's versionstamp (`expectedVersion`, or its absence for `null`). The operation sets the new
+ * head and every new chunk, and deletes the chunks of the old value beyond the new count. The old count is
+ * known without a read when this store read or wrote the version being checked (it remembers the chunk count
+ * of the last version per key, for 1,024 keys); a create replaces no chunks; otherwise every chunk index up to
+ * {@link DENO_KV_MAX_CHUNKS} - 1 is deleted blindly (deleting an absent key is a no-op). An unconditional put
+ * checks the version it remembers, and only if another writer replaced it writes again without a check,
+ * deleting blindly. `delete` deletes the head and every chunk index blindly. A reader reads the head
+ * (`getMany`: up to 10 heads in one read), then the chunks, and accepts them only if every chunk carries the
+ * head's generation id; otherwise a writer got in between, and it starts over on that key (a bounded number of
+ * times). Writes that meet SQLite's "database is locked" (several connections or processes on one file, e.g.
+ * `deno serve --parallel`) back off briefly and commit again.
  *
  * Size ceiling. Deno KV (as enforced by the Deno 2 runtime and the denokv server) limits one atomic operation
  * to 819,200 bytes (800 KiB) of payload, counted as every check key and mutation key, plus each set's key again
  * and its value; to 81,920 bytes (80 KiB) of set keys; to 1,000 mutations; and to 100 checks (10 on denokv; we
  * use at most 1). A key is at most 2,048 bytes, a value at most 65,536 bytes, and one read at most 10 keys. The
  * payload budget binds first, so a value is capped at {@link DENO_KV_MAX_VALUE_BYTES} = 12 chunks = 720,000
- * bytes of UTF-8. A write of n chunks carries 1 check, n sets (keys counted twice) and 12 - n deletes: 13 + n
- * key charges, at most 25 (n = 12, when there is nothing to delete), and 12 mutations. That leaves ~99 KB for
- * keys beside the largest value: 25 key charges of a store key up to ~2,000 bytes, which is also the longest
- * store key the 2,048-byte key limit allows once the prefix is added. Larger values throw a `StoreLimitError`
+ * bytes of UTF-8. A write of n chunks carries 1 check, n sets (keys counted twice) and at most 12 - n deletes:
+ * at most 13 + n key charges, so at most 25 (n = 12, when there is nothing to delete), and at most 12
+ * mutations. That leaves ~99 KB for keys beside the largest value: 25 key charges of a store key up to ~2,000
+ * bytes, which is also the longest store key the 2,048-byte key limit allows once the prefix is added. Larger values throw a `StoreLimitError`
  * (a `RangeError`) before anything is written; store them by reference instead. `maxValueBytes` reports the
  * ceiling.
  *
@@ -55,7 +58,7 @@ export const DENO_KV_MAX_VALUE_BYTES = DENO_KV_CHUNK_BYTES * DENO_KV_MAX_CHUNKS;
 const READ_BATCH = 10;
 /** Reads restart this many times when writers keep replacing the value underneath. */
 const READ_ATTEMPTS = 8;
-/** Writes retry this many times on a locked SQLite file (or a create-if-missing on an expired head). */
+/** Writes retry this many times on a locked SQLite file (or after a check that failed for want of knowledge). */
 const WRITE_ATTEMPTS = 32;
 
 interface Head {
@@ -70,6 +73,15 @@ interface Chunk {
   d: Uint8Array;
 }
 
+/** Chunk counts remembered per key (see `#known`). */
+const KNOWN_KEYS = 1_024;
+
+/** What a write checks, and how many chunks the value it replaces has (DENO_KV_MAX_CHUNKS when unknown). */
+interface WritePlan {
+  check: string | null | undefined;
+  replaces: number;
+}
+
 const BUSY = Symbol("busy");
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -79,6 +91,13 @@ export class DenoKvStore implements StateStore {
   readonly maxValueBytes = DENO_KV_MAX_VALUE_BYTES;
   readonly #kv: Deno.Kv;
   readonly #prefix: Deno.KvKey;
+  /**
+   * Key -> the chunk count of the version this store last read or wrote (the most recent {@link KNOWN_KEYS}).
+   * A versionstamp names one write, so when a write checks that version its old chunks are known exactly and
+   * only the surplus is deleted; without this, every write would delete all 11 possible chunk keys blindly,
+   * which costs about as much as the read it replaces.
+   */
+  readonly #known = new Map<string, { version: string; n: number }>();
 
   constructor(kv: Deno.Kv, prefix: Deno.KvKey = ["smolstep"]) {
     this.#kv = kv;
@@ -109,6 +128,7 @@ export class DenoKvStore implements StateStore {
       if (attempt > 0) head = await this.#kv.get<Head>(this.#headKey(key));
       if (!isLive(head)) return null;
       const parts = await this.#readChunks(key, head.value);
+      if (parts) this.#remember(key, head.versionstamp, head.value.n);
       if (parts) return { value: decoder.decode(concatBytes(...parts)), version: head.versionstamp };
     }
     throw new Error(
@@ -117,11 +137,14 @@ export class DenoKvStore implements StateStore {
   }
 
   /**
-   * One atomic commit, with no read before it: the compare-and-set is a check of the head's versionstamp against
-   * `expectedVersion` (or of its absence, for `null`), and chunks the value no longer needs are deleted blindly
-   * (every index from the new count to the most a value can have; deleting an absent key is a no-op), so the old
-   * head need not be read. Only when the check fails is the head read, to tell a value that expired but is still
-   * visible (which counts as missing) from a lost race.
+   * One atomic commit, with no read before it. The compare-and-set is a check of the head's versionstamp against
+   * `expectedVersion` (or of its absence, for `null`). The chunks the old value had beyond the new one's are
+   * deleted in the same commit: exactly those when this store knows the version checked (it read or wrote it:
+   * `#known`), none for a create (no head, so no chunks but leftovers of an expired value, which expire too),
+   * else every index up to the most a value can have (deleting an absent key is a no-op). An unconditional put
+   * checks the version it knows, and writes blind only if that check fails. The head is read only when a
+   * create's check fails, to tell a value that expired but is still visible (which counts as missing) from a
+   * lost race.
    */
   async put(
     key: string,
@@ -136,30 +159,37 @@ export class DenoKvStore implements StateStore {
     const piece = (i: number) => bytes.slice(i * DENO_KV_CHUNK_BYTES, (i + 1) * DENO_KV_CHUNK_BYTES);
     const setOptions = expireIn === undefined ? undefined : { expireIn: expireIn * 1000 };
     const headKey = this.#headKey(key);
-    // The versionstamp the head must have; undefined = no check. An expired head found after a failed check
-    // replaces `null` (see above).
-    let check: string | null | undefined = expectedVersion;
+    let plan = this.#plan(key, expectedVersion);
 
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const g = crypto.randomUUID();
       const head: Head = { g, n, d: piece(0) };
       if (expireIn !== undefined) head.e = Date.now() + expireIn * 1000;
       const op = this.#kv.atomic();
-      if (check !== undefined) op.check({ key: headKey, versionstamp: check });
+      if (plan.check !== undefined) op.check({ key: headKey, versionstamp: plan.check });
       op.set(headKey, head, setOptions);
       for (let i = 1; i < n; i++) {
         op.set(this.#chunkKey(key, i), { g, d: piece(i) } satisfies Chunk, setOptions);
       }
-      this.#deleteChunks(op, key, n);
+      for (let i = n; i < plan.replaces; i++) op.delete(this.#chunkKey(key, i));
 
       const result = await commit(op);
       if (result === BUSY) continue;
-      if (result.ok) return { ok: true, version: result.versionstamp };
+      if (result.ok) {
+        this.#remember(key, result.versionstamp, n);
+        return { ok: true, version: result.versionstamp };
+      }
+      this.#known.delete(key);
+      if (expectedVersion === undefined) {
+        // Another writer replaced the version we knew: write without a check, deleting every chunk index.
+        plan = { check: undefined, replaces: DENO_KV_MAX_CHUNKS };
+        continue;
+      }
       // The check failed. Only a create-if-missing can still win: when the head it met has expired.
       if (expectedVersion !== null) return { ok: false };
       const current = await this.#kv.get<Head>(headKey);
       if (isLive(current)) return { ok: false };
-      check = current.versionstamp;
+      plan = { check: current.versionstamp, replaces: (current.value as Head | null)?.n ?? 1 };
     }
     throw new Error(
       `DenoKvStore: put of "${key}" failed ${WRITE_ATTEMPTS} times (lost races or a locked database)`,
@@ -168,9 +198,10 @@ export class DenoKvStore implements StateStore {
 
   /** One atomic commit, no read: the head and every chunk index a value can have. */
   async delete(key: string): Promise<void> {
+    this.#known.delete(key);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const op = this.#kv.atomic().delete(this.#headKey(key));
-      this.#deleteChunks(op, key, 1);
+      for (let i = 1; i < DENO_KV_MAX_CHUNKS; i++) op.delete(this.#chunkKey(key, i));
       if (await commit(op) !== BUSY) return;
     }
     throw new Error(
@@ -178,9 +209,19 @@ export class DenoKvStore implements StateStore {
     );
   }
 
-  /** Adds deletes of chunks `from` .. MAX_CHUNKS-1: whatever an earlier, larger value left there. */
-  #deleteChunks(op: Deno.AtomicOperation, key: string, from: number): void {
-    for (let i = from; i < DENO_KV_MAX_CHUNKS; i++) op.delete(this.#chunkKey(key, i));
+  #plan(key: string, expectedVersion: string | null | undefined): WritePlan {
+    if (expectedVersion === null) return { check: null, replaces: 1 };
+    const known = this.#known.get(key);
+    if (known && (expectedVersion === undefined || expectedVersion === known.version)) {
+      return { check: known.version, replaces: known.n };
+    }
+    return { check: expectedVersion, replaces: DENO_KV_MAX_CHUNKS };
+  }
+
+  #remember(key: string, version: string, n: number): void {
+    this.#known.delete(key);
+    this.#known.set(key, { version, n });
+    if (this.#known.size > KNOWN_KEYS) this.#known.delete(this.#known.keys().next().value!);
   }
 
   /** The value's pieces in order, or null if a chunk is missing or from another generation. */

@@ -282,17 +282,39 @@ Deno.test("DenoKvStore round trips: writes commit once without reading; getMany 
       assert.deepEqual(trips.take(), { reads: 3, writes: 0 }, "the head, then chunks 1-10 and 11");
     });
 
-    await t.step("every chunk count fits with a ~1,900-byte key, blind deletes included", async () => {
+    await t.step("every chunk count fits with a ~1,900-byte key, with known or blind deletes", async () => {
       const key = "k/".repeat(950);
       let version: string | null = null;
-      for (const n of [12, 1, 2, 6, 11, 12, 3, 1]) {
-        const value = "é".repeat((DENO_KV_CHUNK_BYTES * n) / 2);
-        const put = await store.put(key, value, { expectedVersion: version });
-        assert.ok(put.ok, `a ${n}-chunk value`);
-        version = put.version;
-        assert.equal(await chunkCount(real, key), n - 1);
-        assert.ok((await store.get(key))?.value === value);
+      const known = new DenoKvStore(real);
+      for (const blind of [true, false]) {
+        for (const n of [12, 1, 2, 6, 11, 12, 3, 1]) {
+          // A fresh store has not seen the version, so it deletes all 11 chunk indexes the value might have.
+          const writer = blind ? new DenoKvStore(real) : known;
+          const value = "é".repeat((DENO_KV_CHUNK_BYTES * n) / 2);
+          const put = await writer.put(key, value, { expectedVersion: version });
+          assert.ok(put.ok, `a ${n}-chunk value`);
+          version = put.version;
+          assert.equal(await chunkCount(real, key), n - 1);
+          assert.ok((await writer.get(key))?.value === value);
+        }
       }
+    });
+
+    await t.step("a version replaced by another writer: the unconditional put writes again, blind", async () => {
+      const [a, b] = [new DenoKvStore(kv), new DenoKvStore(kv)];
+      assert.ok((await a.put("shared", "a".repeat(DENO_KV_CHUNK_BYTES * 2 + 1))).ok); // a knows: 3 chunks
+      assert.ok((await b.put("shared", "b".repeat(DENO_KV_CHUNK_BYTES * 7 + 1))).ok); // 8 chunks, unknown to a
+      trips.take();
+      assert.ok((await a.put("shared", "small")).ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 2 }, "the checked write failed, the blind one won");
+      assert.equal(await chunkCount(real, "shared"), 0, "b's chunks are gone too");
+      assert.ok((await a.put("shared", "again")).ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 }, "its own last write is known again");
+      const seen = await b.get("shared");
+      trips.take();
+      assert.ok((await b.put("shared", "c".repeat(DENO_KV_CHUNK_BYTES * 4), { expectedVersion: seen!.version })).ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 }, "a version read is known too");
+      assert.equal((await a.get("shared"))?.value.length, DENO_KV_CHUNK_BYTES * 4);
     });
   } finally {
     real.close();
