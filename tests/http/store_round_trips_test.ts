@@ -34,7 +34,9 @@ type Phase =
   | "pendingCancel"
   | "stepBeforeModel"
   | "cancelBusy"
-  | "stepAfterModel";
+  | "stepAfterModel"
+  | "statelessStep"
+  | "statelessReplay";
 
 /** [reads, writes] per request (or part of one). */
 type Budget = Record<Phase, [number, number]>;
@@ -54,7 +56,12 @@ const ATOMIC: Budget = {
   stepBeforeModel: [1, 1],
   cancelBusy: [1, 1],
   stepAfterModel: [1, 1],
+  statelessStep: [0, 2],
+  statelessReplay: [1, 1],
 };
+
+/** Deno KV: a refused create reads the head once (it may have expired, which counts as missing). */
+const DENO_KV: Budget = { ...ATOMIC, statelessReplay: [2, 1] };
 
 /** Workers KV: a compare-and-set is a read and a write. */
 const WORKERS_KV: Budget = {
@@ -68,6 +75,8 @@ const WORKERS_KV: Budget = {
   pendingCancel: [2, 1],
   stepBeforeModel: [2, 1],
   stepAfterModel: [2, 1],
+  statelessStep: [1, 2],
+  statelessReplay: [2, 0],
 };
 
 async function roundTrips(
@@ -82,7 +91,7 @@ async function roundTrips(
     model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
     tools: [echoTool, deleteFileTool()],
   });
-  const app = createApp({ agents: { ops: agent }, store });
+  const app = createApp({ agents: { ops: agent }, store, secret: "round-trips-secret-0123456789" });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const api = apiClient(`http://127.0.0.1:${server.addr.port}`);
   const expect = (phase: Phase) => {
@@ -183,6 +192,19 @@ async function roundTrips(
       assert.deepEqual([stepped.body.step.observations, stepped.body.status], ["late", "cancelled"]);
       expect("stepAfterModel");
     });
+
+    await t.step("stateless: a step claims and spends its token with two writes; a replay is refused", async () => {
+      model.reset();
+      model.enqueue(toolCallReply("echo", { text: "hi" }));
+      const created = await api.post("/v1/agents/ops/runs", { task: "t", stateless: true });
+      trips.take();
+      const stepped = await api.post("/v1/agents/ops/steps", { state: created.body.state });
+      assert.equal(stepped.body.step.observations, "hi");
+      expect("statelessStep");
+      const replayed = await api.post("/v1/agents/ops/steps", { state: created.body.state });
+      assert.deepEqual([replayed.status, replayed.body.error.code], [409, "token_replayed"]);
+      expect("statelessReplay");
+    });
   } finally {
     await server.shutdown();
   }
@@ -195,7 +217,7 @@ Deno.test("store round trips per request over the real app", async (t) => {
     const real = await Deno.openKv(":memory:");
     try {
       const { kv, trips } = countingDenoKv(real);
-      await roundTrips(t, model, new DenoKvStore(kv), trips, ATOMIC);
+      await roundTrips(t, model, new DenoKvStore(kv), trips, DENO_KV);
     } finally {
       real.close();
     }
