@@ -271,6 +271,13 @@ class MeteredStore implements StateStore {
     return value;
   }
 
+  async getMany(keys: string[]): Promise<(StoredValue | null)[]> {
+    const start = performance.now();
+    const values = await this.inner.getMany(keys);
+    this.getMs.push(performance.now() - start);
+    return values;
+  }
+
   async put(key: string, value: string, options?: PutOptions): Promise<PutResult> {
     const start = performance.now();
     this.putChars += value.length;

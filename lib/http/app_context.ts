@@ -141,6 +141,12 @@ export class AppContext {
     return agent;
   }
 
+  /** The agent of a KV run's step, once its record is read; notes it for the step's metric label. */
+  stepAgent(request: Request, name: string): MultiStepAgent {
+    this.stepAgents.set(request, name);
+    return this.agent(name);
+  }
+
   requireRuns(): RunService {
     if (!this.runs) throw new HttpError(501, "store_not_configured", "This server keeps no runs; use stateless mode.");
     return this.runs;

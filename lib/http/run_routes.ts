@@ -21,9 +21,8 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
       throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
     }
-    const record = await load(runId);
-    ctx.stepAgents.set(c.req.raw, record.agent);
-    const outcome = await ctx.requireRuns().step(runId, ctx.agent(record.agent), {
+    // The service reads the record once and picks its agent (404 agent_not_found before any write).
+    const outcome = await ctx.requireRuns().step(runId, (record) => ctx.stepAgent(c.req.raw, record.agent), {
       idempotencyKey,
       signal: c.req.raw.signal,
     });
@@ -45,8 +44,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
 
   app.post("/v1/runs/:runId/cancel", async (c) => {
     const runId = c.req.param("runId");
-    await load(runId);
-    const record = await ctx.requireRuns().cancel(runId);
+    const record = await ctx.requireRuns().cancel(runId); // 404 run_not_found when missing
     const status = record.state.status;
     return c.json({ runId, status, cancelled: status === "cancelled" }, status === "cancelled" ? 200 : 202);
   });
@@ -60,9 +58,9 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   app.post("/v1/runs/:runId/input", async (c) => {
     const runId = c.req.param("runId");
     const input = await readJson(c, InputBody);
-    const record = await load(runId);
-    ctx.stepAgents.set(c.req.raw, record.agent);
-    const outcome = await ctx.requireRuns().resume(runId, ctx.agent(record.agent), input, { signal: c.req.raw.signal });
+    const outcome = await ctx.requireRuns().resume(runId, (record) => ctx.stepAgent(c.req.raw, record.agent), input, {
+      signal: c.req.raw.signal,
+    });
     if (outcome.record.background && outcome.record.state.status === "running") {
       await ctx.requireBackground().start(outcome.record);
     }

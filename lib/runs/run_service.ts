@@ -4,7 +4,7 @@ import { type AgentState, packState, parseAgentState } from "../memory/agent_sta
 import type { StepRecord } from "../memory/step_records.ts";
 import type { ModelObserver } from "../models/model_observer.ts";
 import type { RunObserver } from "./run_observer.ts";
-import type { StateStore } from "../stores/state_store.ts";
+import type { StateStore, StoredValue } from "../stores/state_store.ts";
 import { BlobStore } from "../stores/blob_store.ts";
 import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
 import { deleteRunBlobs, keepRunBlobs, RunBlobStore, SHARED_BLOB_PREFIX } from "./run_blobs.ts";
@@ -17,8 +17,17 @@ import { RunLifecycle, type RunLifecycleOptions } from "./run_lifecycle.ts";
  * compare-and-set against the locked version. A concurrent step sees the lock (409); a step whose process dies
  * leaves a lock that expires after `lockTtlMs`, and the run stays at the previous step. Idempotency keys are kept in
  * the run record, so a retried request returns the recorded step instead of running another one. A cancellation
- * is written under its own key, so it never collides with a step in flight; the next step (or the commit of the
- * current one) turns it into the `cancelled` status.
+ * of an idle run is written into its record at once; while a step holds the lock it is written under its own key
+ * (`runs/<id>/cancel`), so it never collides with the step in flight, and the commit of that step (or the next
+ * step) turns it into the `cancelled` status.
+ *
+ * Round trips. A step (or an answer to a question) reads the record and its cancel flag together (`getMany`: one
+ * read), takes the lock (one compare-and-set), runs, reads the cancel flag once more, and commits (one
+ * compare-and-set, which writes `cancelled` at once when a cancellation came in meanwhile): 2 reads and 2 writes.
+ * A replayed step is 1 read; a step that only applies a pending cancellation 1 read and 1 write; a failed step
+ * 1 read and 2 writes (the lock, then the record put back). `cancel` is 1 read and 1 write (2 writes when a step
+ * takes the lock between the two). Pass the agent as a function of the record (`(record) => agents[record.agent]`)
+ * so the caller need not read the record first.
  *
  * Size. A run is one record, so it must fit the store's `maxValueBytes` (Deno KV 720,000 bytes; Workers KV and
  * Durable Objects 25 MiB; MemoryStore 720,000 by default). `maxRecordBytes` keeps {@link RECORD_RESERVE_BYTES}
@@ -93,7 +102,10 @@ export interface StepOutcome {
   agent?: string;
 }
 
-type Operation = (state: AgentState) => Promise<StepResult>;
+/** The agent that steps a run, chosen from its record (it may throw, e.g. for an unknown agent: nothing is written). */
+export type AgentForRun = (record: RunRecord) => MultiStepAgent;
+
+type Operation = (state: AgentState, agent: MultiStepAgent) => Promise<StepResult>;
 
 const MAX_IDEMPOTENCY_KEYS = 50;
 /** Bytes of a store's `maxValueBytes` a committed record leaves free for the lock, a cancellation or a failure. */
@@ -159,6 +171,10 @@ export class RunService {
 
   #key(runId: string): string {
     return `runs/${runId}`;
+  }
+
+  #cancelKey(runId: string): string {
+    return `${this.#key(runId)}/cancel`;
   }
 
   async create(
@@ -232,37 +248,58 @@ export class RunService {
   async get(runId: string): Promise<{ record: RunRecord; version: string; stored: string } | null> {
     if (!/^[A-Za-z0-9-]{1,64}$/.test(runId)) return null;
     const stored = await this.#store.get(this.#key(runId));
-    if (!stored) return null;
-    const raw = JSON.parse(stored.value) as RunRecord;
-    const record = { ...raw, seq: raw.seq ?? 0, state: parseAgentState(raw.state) };
+    return stored && this.#parse(stored);
+  }
+
+  /** A stored record, parsed; an abandoned run (see `get`) comes back as `expired`. */
+  #parse(stored: StoredValue): { record: RunRecord; version: string; stored: string } {
+    const parsed = parseStored(stored);
+    const { record } = parsed;
     if (this.lifecycle.isAbandoned(record.state, record.lock)) {
       record.state = { ...record.state, status: "expired", pendingInput: undefined };
     }
-    return { record, version: stored.version, stored: stored.value };
+    return parsed;
   }
 
-  /** Runs exactly one step of the run with `agent`, or replays the step recorded under `idempotencyKey`. */
+  /** The record and whether a cancellation was asked for, in one read; see the class comment. */
+  async #load(runId: string) {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(runId)) return null;
+    const [stored, cancel] = await this.#store.getMany([this.#key(runId), this.#cancelKey(runId)]);
+    return stored && { ...this.#parse(stored), cancelRequested: cancel !== null };
+  }
+
+  /**
+   * Runs exactly one step of the run with `agent`, or replays the step recorded under `idempotencyKey`. `agent`
+   * may be a function of the run's record, called once the record is read and before anything is written.
+   */
   step(
     runId: string,
-    agent: MultiStepAgent,
+    agent: MultiStepAgent | AgentForRun,
     options: { idempotencyKey?: string; signal?: AbortSignal } = {},
   ): Promise<StepOutcome> {
     return this.#locked(
       runId,
+      agent,
       options.idempotencyKey,
       "running",
-      (state) =>
+      (state, agent) =>
         agent.step(state, { signal: options.signal, blobs: this.blobsFor(runId), modelObserver: this.#modelObserver }),
     );
   }
 
   /** Answers a run waiting in `awaiting_input` (approve or reject tool calls, or answer its question). */
-  resume(runId: string, agent: MultiStepAgent, input: unknown, options: { signal?: AbortSignal } = {}) {
+  resume(
+    runId: string,
+    agent: MultiStepAgent | AgentForRun,
+    input: unknown,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<StepOutcome> {
     return this.#locked(
       runId,
+      agent,
       undefined,
       "awaiting_input",
-      (state) =>
+      (state, agent) =>
         agent.resume(state, input, {
           signal: options.signal,
           blobs: this.blobsFor(runId),
@@ -271,14 +308,21 @@ export class RunService {
     );
   }
 
-  /** Asks the run to stop. Returns its status: `cancelled` at once, or unchanged while a step is in flight. */
+  /**
+   * Asks the run to stop. Returns its status: `cancelled` at once, or unchanged while a step is in flight. An idle
+   * run is cancelled with one compare-and-set on its record; only when a step holds the lock (or takes it first)
+   * is the cancel flag written, for that step's commit or the next step to apply.
+   */
   async cancel(runId: string): Promise<RunRecord> {
     const current = await this.get(runId);
     if (!current) throw new RunError("run_not_found", `No run with id '${runId}'.`);
     if (!ACTIVE.has(current.record.state.status)) return current.record;
-    const expireIn = this.#expireIn(current.record.state);
-    await this.#store.put(`${this.#key(runId)}/cancel`, String(Date.now()), { expireIn });
-    return await this.#applyCancel(current.record, current.version) ?? current.record;
+    const ended = await this.#applyCancel(current.record, current.version);
+    if (ended) return ended;
+    await this.#store.put(this.#cancelKey(runId), String(Date.now()), {
+      expireIn: this.#expireIn(current.record.state),
+    });
+    return current.record;
   }
 
   /** Ends a run as `failed` (used when background attempts are exhausted). */
@@ -303,11 +347,10 @@ export class RunService {
 
   async #applyCancel(record: RunRecord, version: string): Promise<RunRecord | null> {
     if (record.lock && record.lock.expiresAt > Date.now()) return null;
-    const state: AgentState = { ...record.state, status: "cancelled", pendingInput: undefined, updatedAt: Date.now() };
-    const next: RunRecord = { ...record, state, lock: null };
+    const next = cancelled(record);
     const written = await this.#store.put(this.#key(record.runId), encodeRecord(next), {
       expectedVersion: version,
-      expireIn: this.#expireIn(state),
+      expireIn: this.#expireIn(next.state),
     });
     if (!written.ok) return null;
     this.#observer?.runEnded(record.agent, "cancelled");
@@ -315,11 +358,12 @@ export class RunService {
   }
 
   async #cancelRequested(runId: string): Promise<boolean> {
-    return (await this.#store.get(`${this.#key(runId)}/cancel`)) !== null;
+    return (await this.#store.get(this.#cancelKey(runId))) !== null;
   }
 
   async #locked(
     runId: string,
+    agent: MultiStepAgent | AgentForRun,
     idempotencyKey: string | undefined,
     expectedStatus: "running" | "awaiting_input",
     operation: Operation,
@@ -327,7 +371,7 @@ export class RunService {
     if (this.#inFlight.has(runId)) throw this.#busy();
     this.#inFlight.add(runId);
     try {
-      return await this.#run(runId, idempotencyKey, expectedStatus, operation);
+      return await this.#run(runId, agent, idempotencyKey, expectedStatus, operation);
     } finally {
       this.#inFlight.delete(runId);
     }
@@ -335,23 +379,25 @@ export class RunService {
 
   async #run(
     runId: string,
+    agentFor: MultiStepAgent | AgentForRun,
     idempotencyKey: string | undefined,
     expectedStatus: "running" | "awaiting_input",
     operation: Operation,
   ): Promise<StepOutcome> {
-    const current = await this.get(runId);
+    const current = await this.#load(runId);
     if (!current) throw new RunError("run_not_found", `No run with id '${runId}'.`);
     const { record, version } = current;
+    const agent = typeof agentFor === "function" ? agentFor(record) : agentFor;
     const replay = idempotencyKey ? record.idempotency.find(([key]) => key === idempotencyKey) : undefined;
     if (replay) {
       const step = typeof replay[1] === "number" ? record.state.steps[replay[1]] : replay[1];
       return { record, step, events: [], replayed: true };
     }
     if (record.lock && record.lock.expiresAt > Date.now()) throw this.#busy();
-    if (ACTIVE.has(record.state.status) && await this.#cancelRequested(runId)) {
-      const cancelled = await this.#applyCancel(record, version);
-      if (!cancelled) throw this.#busy();
-      return { record: cancelled, step: null, events: [], replayed: false };
+    if (ACTIVE.has(record.state.status) && current.cancelRequested) {
+      const ended = await this.#applyCancel(record, version);
+      if (!ended) throw this.#busy();
+      return { record: ended, step: null, events: [], replayed: false };
     }
     if (record.state.status !== expectedStatus) {
       if (expectedStatus === "awaiting_input") {
@@ -377,7 +423,7 @@ export class RunService {
 
     let result: StepResult;
     try {
-      result = await operation(record.state);
+      result = await operation(record.state, agent);
     } catch (error) {
       await unlock();
       throw error;
@@ -390,6 +436,8 @@ export class RunService {
       )
       : record.idempotency;
     let next: RunRecord = { ...record, state: result.state, idempotency, lock: null, seq: record.seq + 1 };
+    // A cancellation asked for during the step ends the run in this very commit (no write of its own).
+    if (ACTIVE.has(next.state.status) && await this.#cancelRequested(runId)) next = cancelled(next);
     next = await this.#keepBlobs(next).catch(async (error) => {
       await unlock();
       throw error;
@@ -418,9 +466,6 @@ export class RunService {
       throw new RunError("step_lost", "The step's lock expired and another step took over; this step was discarded.");
     }
     if (!ACTIVE.has(next.state.status)) this.#observer?.runEnded(next.agent, next.state.status);
-    if (ACTIVE.has(next.state.status) && await this.#cancelRequested(runId)) {
-      next = await this.#applyCancel(next, committed.version) ?? next;
-    }
     return { record: next, step: result.step, events: result.events, replayed: false, agent: result.agent };
   }
 
@@ -461,6 +506,19 @@ export class RunService {
   #busy(): RunError {
     return new RunError("step_in_progress", "Another step of this run is in progress; retry when it has finished.");
   }
+}
+
+/** A run record parsed from the store, with `stored` (its text as stored) for putting it back byte for byte. */
+function parseStored(stored: StoredValue): { record: RunRecord; version: string; stored: string } {
+  const raw = JSON.parse(stored.value) as RunRecord;
+  const record = { ...raw, seq: raw.seq ?? 0, state: parseAgentState(raw.state) };
+  return { record, version: stored.version, stored: stored.value };
+}
+
+/** The record ended as `cancelled`, unlocked. */
+function cancelled(record: RunRecord): RunRecord {
+  const state: AgentState = { ...record.state, status: "cancelled", pendingInput: undefined, updatedAt: Date.now() };
+  return { ...record, state, lock: null };
 }
 
 /** A run record as stored: JSON, with the state's task kept once. */

@@ -9,6 +9,11 @@ import { type OpenedStateToken, StateTokenError } from "./state_token.ts";
  * A claim is taken with a compare-and-set write before the step and works like a KV run's lock: a step that fails
  * (model error, refused input, abort) frees the token again, so the client can retry it; a claim whose process
  * died frees itself after `claimTtlMs`. On a non-atomic store (Workers KV) detection is best effort.
+ *
+ * Round trips (Deno KV, Durable Objects): a fresh token costs two writes and no read (a create-if-missing claim,
+ * then `used`); a replayed one a refused write and a read (two on Deno KV, whose refused create reads the head).
+ * Freeing a claim costs a write (and a read, when the token was fresh). Workers KV adds a read to each
+ * compare-and-set.
  */
 
 /** What the store keeps per token id. */
@@ -43,16 +48,21 @@ export class TokenLedger {
     }
     const key = `tokens/${token.id}`;
     const expireIn = Math.max(1, token.exp - Math.floor(Date.now() / 1000) + EXPIRY_MARGIN_SECONDS);
-    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const current = await this.#store.get(key);
-      const entry = current ? JSON.parse(current.value) as Entry : undefined;
-      if (entry?.status === "used") {
-        throw new StateTokenError(
-          "token_replayed",
-          "This state token was already used: each token steps once. Continue with the token the step returned.",
-        );
+    // A token is normally fresh: claim it with a create-if-missing write and no read. Only when that loses is the
+    // entry read, to tell a used token from one in use or a claim that expired.
+    let current: StoredValue | null = null;
+    for (let attempt = 0; attempt <= CLAIM_ATTEMPTS; attempt++) {
+      if (attempt > 0) {
+        current = await this.#store.get(key);
+        const entry = current ? JSON.parse(current.value) as Entry : undefined;
+        if (entry?.status === "used") {
+          throw new StateTokenError(
+            "token_replayed",
+            "This state token was already used: each token steps once. Continue with the token the step returned.",
+          );
+        }
+        if (entry?.status === "running" && entry.until > Date.now()) throw this.#inUse();
       }
-      if (entry?.status === "running" && entry.until > Date.now()) throw this.#inUse();
       const running: Entry = { status: "running", until: Date.now() + this.#claimTtlMs };
       const claimed = await this.#store.put(key, JSON.stringify(running), {
         expectedVersion: current?.version ?? null,

@@ -45,6 +45,22 @@ export interface WorkersKvNamespace {
   delete(key: string): Promise<void>;
 }
 
+/**
+ * Workers KV's bulk read: `getWithMetadata` with an array of up to 100 keys answers a `Map` from key to
+ * `{ value, metadata }` (null, or a null value, where missing). Real bindings and Miniflare have it since 2025;
+ * it is not part of {@link WorkersKvNamespace}, so a binding (or a fake) without it still fits, and `getMany`
+ * then reads the keys in parallel instead.
+ */
+interface BulkReadNamespace {
+  getWithMetadata(
+    keys: string[],
+    options: { type: "text" },
+  ): Promise<Map<string, { value: string | null; metadata: VersionMetadata | null } | null> | unknown>;
+}
+
+/** Keys per bulk read (Cloudflare's limit). */
+const BULK_READ_KEYS = 100;
+
 /** Cloudflare's minimum `expirationTtl`, in seconds. */
 export const WORKERS_KV_MIN_TTL_SECONDS = 60;
 
@@ -58,6 +74,8 @@ export class CloudflareKvStore implements StateStore {
   readonly atomic = false;
   readonly maxValueBytes = WORKERS_KV_MAX_VALUE_BYTES;
   readonly #kv: WorkersKvNamespace;
+  /** Whether the binding answered a bulk read with a Map; false after one that did not (an older runtime). */
+  #bulk = true;
 
   constructor(kv: WorkersKvNamespace) {
     this.#kv = kv;
@@ -70,6 +88,27 @@ export class CloudflareKvStore implements StateStore {
     );
     if (value === null) return null;
     return { value, version: metadata?.v ?? UNVERSIONED };
+  }
+
+  /** One bulk read per 100 keys where the binding has it, else one read per key, all at once. */
+  async getMany(keys: string[]): Promise<(StoredValue | null)[]> {
+    if (keys.length > 1 && this.#bulk) {
+      const found = new Map<string, { value: string | null; metadata: VersionMetadata | null } | null>();
+      for (let start = 0; start < keys.length && this.#bulk; start += BULK_READ_KEYS) {
+        const batch = [...new Set(keys.slice(start, start + BULK_READ_KEYS))];
+        const answer = await (this.#kv as unknown as BulkReadNamespace).getWithMetadata(batch, { type: "text" });
+        if (answer instanceof Map) { for (const [key, entry] of answer) found.set(key, entry); }
+        else this.#bulk = false;
+      }
+      if (this.#bulk) {
+        return keys.map((key) => {
+          const entry = found.get(key);
+          if (!entry || entry.value === null) return null;
+          return { value: entry.value, version: entry.metadata?.v ?? UNVERSIONED };
+        });
+      }
+    }
+    return await Promise.all(keys.map((key) => this.get(key)));
   }
 
   async put(

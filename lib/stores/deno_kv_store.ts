@@ -8,26 +8,39 @@
  * Values are stored as UTF-8 bytes in chunks of at most 60,000 bytes, below Deno KV's 64 KiB value limit. Most
  * states fit in the head alone (one key, one read). The version is the head's versionstamp.
  *
- * Every write is ONE atomic operation: a check on the head's versionstamp (the compare-and-set, or the one just
- * read for an unconditional put), the new head, every new chunk, and deletes of the old generation's surplus
- * chunks. A reader reads the head, then the chunks, and accepts them only if every chunk carries the head's
- * generation id; otherwise a writer got in between, and it starts over (a bounded number of times). Writes
- * that meet SQLite's "database is locked" (several connections or processes on one file, e.g. `deno serve
- * --parallel`) back off briefly and start over, re-reading the head.
+ * Every write is ONE atomic operation and, normally, ONE round trip: no read before it. A compare-and-set is a
+ * check of the head's versionstamp (`expectedVersion`, or its absence for `null`). The operation sets the new
+ * head and every new chunk, and deletes the chunks of the old value beyond the new count. The old count is
+ * known without a read when this store read or wrote the version being checked (it remembers the chunk count
+ * of the last version per key, for 1,024 keys); a create replaces no chunks; otherwise every chunk index up to
+ * {@link DENO_KV_MAX_CHUNKS} - 1 is deleted blindly (deleting an absent key is a no-op). An unconditional put
+ * checks the version it remembers, and only if another writer replaced it writes again without a check,
+ * deleting blindly. `delete` deletes the head and every chunk index blindly. A reader reads the head
+ * (`getMany`: up to 10 heads in one read), then the chunks, and accepts them only if every chunk carries the
+ * head's generation id; otherwise a writer got in between, and it starts over on that key (a bounded number of
+ * times). Writes that meet SQLite's "database is locked" (several connections or processes on one file, e.g.
+ * `deno serve --parallel`) back off briefly and commit again.
  *
  * Size ceiling. Deno KV (as enforced by the Deno 2 runtime and the denokv server) limits one atomic operation
  * to 819,200 bytes (800 KiB) of payload, counted as every check key and mutation key, plus each set's key again
  * and its value; to 81,920 bytes (80 KiB) of set keys; to 1,000 mutations; and to 100 checks (10 on denokv; we
- * use 1). A key is at most 2,048 bytes, a value at most 65,536 bytes, and one read at most 10 keys. The payload
- * budget binds first, so a value is capped at {@link DENO_KV_MAX_VALUE_BYTES} = 12 chunks = 720,000 bytes of
- * UTF-8. That leaves ~99 KB for keys: at most 25 key charges (the check, 12 sets counted twice) of a store key
- * up to ~2,000 bytes, which is also the longest store key the 2,048-byte key limit allows once the prefix is
- * added. Larger values throw a `StoreLimitError` (a `RangeError`) before anything is written; store them by
- * reference instead. `maxValueBytes` reports the ceiling.
+ * use at most 1). A key is at most 2,048 bytes, a value at most 65,536 bytes, and one read at most 10 keys. The
+ * payload budget binds first, so a value is capped at {@link DENO_KV_MAX_VALUE_BYTES} = 12 chunks = 720,000
+ * bytes of UTF-8. A write of n chunks carries 1 check, n sets (keys counted twice) and at most 12 - n deletes:
+ * at most 13 + n key charges, so at most 25 (n = 12, when there is nothing to delete), and at most 12
+ * mutations. That leaves ~99 KB for keys beside the largest value: 25 key charges of a store key up to ~2,000
+ * bytes, which is also the longest store key the 2,048-byte key limit allows once the prefix is added. Larger values throw a `StoreLimitError`
+ * (a `RangeError`) before anything is written; store them by reference instead. `maxValueBytes` reports the
+ * ceiling.
+ *
+ * Expiry. `expireIn` (seconds) maps to Deno KV's `expireIn` on every key of the value, and is also checked on
+ * read (the head keeps the deadline), because Deno KV may keep an expired key visible for a while. Such a key
+ * reads as missing, and a create-if-missing (`expectedVersion: null`) that meets it reads the head once and
+ * writes over it. A compare-and-set against the version of a value that has just expired, while Deno KV still
+ * shows it, may succeed (the check sees the versionstamp, not the deadline).
  *
  * Strings are stored as UTF-8, so a lone UTF-16 surrogate comes back as U+FFFD (`JSON.stringify` output never
- * has one). `expireIn` (seconds) maps to Deno KV's `expireIn` on every key of the value, and is also checked on
- * read, because Deno KV may keep an expired key visible for a while.
+ * has one).
  */
 
 import { concatBytes } from "../bytes.ts";
@@ -45,7 +58,7 @@ export const DENO_KV_MAX_VALUE_BYTES = DENO_KV_CHUNK_BYTES * DENO_KV_MAX_CHUNKS;
 const READ_BATCH = 10;
 /** Reads restart this many times when writers keep replacing the value underneath. */
 const READ_ATTEMPTS = 8;
-/** Writes retry this many times on a locked SQLite file, unconditional ones also when another writer won. */
+/** Writes retry this many times on a locked SQLite file (or after a check that failed for want of knowledge). */
 const WRITE_ATTEMPTS = 32;
 
 interface Head {
@@ -60,6 +73,15 @@ interface Chunk {
   d: Uint8Array;
 }
 
+/** Chunk counts remembered per key (see `#known`). */
+const KNOWN_KEYS = 1_024;
+
+/** What a write checks, and how many chunks the value it replaces has (DENO_KV_MAX_CHUNKS when unknown). */
+interface WritePlan {
+  check: string | null | undefined;
+  replaces: number;
+}
+
 const BUSY = Symbol("busy");
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -69,6 +91,13 @@ export class DenoKvStore implements StateStore {
   readonly maxValueBytes = DENO_KV_MAX_VALUE_BYTES;
   readonly #kv: Deno.Kv;
   readonly #prefix: Deno.KvKey;
+  /**
+   * Key -> the chunk count of the version this store last read or wrote (the most recent {@link KNOWN_KEYS}).
+   * A versionstamp names one write, so when a write checks that version its old chunks are known exactly and
+   * only the surplus is deleted; without this, every write would delete all 11 possible chunk keys blindly,
+   * which costs about as much as the read it replaces.
+   */
+  readonly #known = new Map<string, { version: string; n: number }>();
 
   constructor(kv: Deno.Kv, prefix: Deno.KvKey = ["smolstep"]) {
     this.#kv = kv;
@@ -76,22 +105,47 @@ export class DenoKvStore implements StateStore {
   }
 
   async get(key: string): Promise<StoredValue | null> {
+    return (await this.getMany([key]))[0];
+  }
+
+  /**
+   * One `kv.getMany` for the heads (per 10 keys), then the chunks of the values that have any. A value whose
+   * chunks do not match its head (a writer got in between) is read again on its own.
+   */
+  async getMany(keys: string[]): Promise<(StoredValue | null)[]> {
+    const results: (StoredValue | null)[] = [];
+    for (let start = 0; start < keys.length; start += READ_BATCH) {
+      const batch = keys.slice(start, start + READ_BATCH);
+      const heads = await this.#kv.getMany<Head[]>(batch.map((key) => this.#headKey(key)));
+      for (const [i, head] of heads.entries()) results.push(await this.#assemble(batch[i], head));
+    }
+    return results;
+  }
+
+  /** The value `head` starts, or null if missing; re-reads from scratch when its chunks are of another write. */
+  async #assemble(key: string, head: Deno.KvEntryMaybe<Head>): Promise<StoredValue | null> {
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-      const head = await this.#kv.get<Head>(this.#headKey(key));
+      if (attempt > 0) head = await this.#kv.get<Head>(this.#headKey(key));
       if (!isLive(head)) return null;
       const parts = await this.#readChunks(key, head.value);
-      if (parts) {
-        return {
-          value: decoder.decode(concatBytes(...parts)),
-          version: head.versionstamp,
-        };
-      }
+      if (parts) this.#remember(key, head.versionstamp, head.value.n);
+      if (parts) return { value: decoder.decode(concatBytes(...parts)), version: head.versionstamp };
     }
     throw new Error(
       `DenoKvStore: "${key}" chunks did not match the head in ${READ_ATTEMPTS} read attempts`,
     );
   }
 
+  /**
+   * One atomic commit, with no read before it. The compare-and-set is a check of the head's versionstamp against
+   * `expectedVersion` (or of its absence, for `null`). The chunks the old value had beyond the new one's are
+   * deleted in the same commit: exactly those when this store knows the version checked (it read or wrote it:
+   * `#known`), none for a create (no head, so no chunks but leftovers of an expired value, which expire too),
+   * else every index up to the most a value can have (deleting an absent key is a no-op). An unconditional put
+   * checks the version it knows, and writes blind only if that check fails. The head is read only when a
+   * create's check fails, to tell a value that expired but is still visible (which counts as missing) from a
+   * lost race.
+   */
   async put(
     key: string,
     value: string,
@@ -106,59 +160,70 @@ export class DenoKvStore implements StateStore {
     // Deno KV takes whole milliseconds (it throws on 1234.0000000000002, which 1.234 * 1000 gives).
     const expireInMs = expireIn === undefined ? undefined : Math.ceil(expireIn * 1000);
     const setOptions = expireInMs === undefined ? undefined : { expireIn: expireInMs };
+    const headKey = this.#headKey(key);
+    let plan = this.#plan(key, expectedVersion);
 
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const headKey = this.#headKey(key);
-      const current = await this.#kv.get<Head>(headKey);
-      const liveVersion = isLive(current) ? current.versionstamp : null;
-      if (expectedVersion !== undefined && liveVersion !== expectedVersion) {
-        return { ok: false };
-      }
-
       const g = crypto.randomUUID();
       const head: Head = { g, n, d: piece(0) };
       if (expireInMs !== undefined) head.e = Date.now() + expireInMs;
-      const op = this.#kv.atomic().check({
-        key: headKey,
-        versionstamp: current.versionstamp,
-      });
+      const op = this.#kv.atomic();
+      if (plan.check !== undefined) op.check({ key: headKey, versionstamp: plan.check });
       op.set(headKey, head, setOptions);
       for (let i = 1; i < n; i++) {
-        op.set(
-          this.#chunkKey(key, i),
-          { g, d: piece(i) } satisfies Chunk,
-          setOptions,
-        );
+        op.set(this.#chunkKey(key, i), { g, d: piece(i) } satisfies Chunk, setOptions);
       }
-      for (let i = n; i < (current.value?.n ?? 0); i++) {
-        op.delete(this.#chunkKey(key, i));
-      }
+      for (let i = n; i < plan.replaces; i++) op.delete(this.#chunkKey(key, i));
 
       const result = await commit(op);
       if (result === BUSY) continue;
-      if (result.ok) return { ok: true, version: result.versionstamp };
-      if (expectedVersion !== undefined) return { ok: false };
+      if (result.ok) {
+        this.#remember(key, result.versionstamp, n);
+        return { ok: true, version: result.versionstamp };
+      }
+      this.#known.delete(key);
+      if (expectedVersion === undefined) {
+        // Another writer replaced the version we knew: write without a check, deleting every chunk index.
+        plan = { check: undefined, replaces: DENO_KV_MAX_CHUNKS };
+        continue;
+      }
+      // The check failed. Only a create-if-missing can still win: when the head it met has expired.
+      if (expectedVersion !== null) return { ok: false };
+      const current = await this.#kv.get<Head>(headKey);
+      if (isLive(current)) return { ok: false };
+      plan = { check: current.versionstamp, replaces: (current.value as Head | null)?.n ?? 1 };
     }
     throw new Error(
       `DenoKvStore: put of "${key}" failed ${WRITE_ATTEMPTS} times (lost races or a locked database)`,
     );
   }
 
+  /** One atomic commit, no read: the head and every chunk index a value can have. */
   async delete(key: string): Promise<void> {
-    const headKey = this.#headKey(key);
+    this.#known.delete(key);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const current = await this.#kv.get<Head>(headKey);
-      if (current.versionstamp === null) return;
-      const op = this.#kv.atomic().check(current).delete(headKey);
-      for (let i = 1; i < (current.value?.n ?? 0); i++) {
-        op.delete(this.#chunkKey(key, i));
-      }
-      const result = await commit(op);
-      if (result !== BUSY && result.ok) return;
+      const op = this.#kv.atomic().delete(this.#headKey(key));
+      for (let i = 1; i < DENO_KV_MAX_CHUNKS; i++) op.delete(this.#chunkKey(key, i));
+      if (await commit(op) !== BUSY) return;
     }
     throw new Error(
-      `DenoKvStore: delete of "${key}" failed ${WRITE_ATTEMPTS} times (lost races or a locked database)`,
+      `DenoKvStore: delete of "${key}" failed ${WRITE_ATTEMPTS} times (a locked database)`,
     );
+  }
+
+  #plan(key: string, expectedVersion: string | null | undefined): WritePlan {
+    if (expectedVersion === null) return { check: null, replaces: 1 };
+    const known = this.#known.get(key);
+    if (known && (expectedVersion === undefined || expectedVersion === known.version)) {
+      return { check: known.version, replaces: known.n };
+    }
+    return { check: expectedVersion, replaces: DENO_KV_MAX_CHUNKS };
+  }
+
+  #remember(key: string, version: string, n: number): void {
+    this.#known.delete(key);
+    this.#known.set(key, { version, n });
+    if (this.#known.size > KNOWN_KEYS) this.#known.delete(this.#known.keys().next().value!);
   }
 
   /** The value's pieces in order, or null if a chunk is missing or from another generation. */
@@ -188,7 +253,7 @@ export class DenoKvStore implements StateStore {
 
 /**
  * Commits `op`; on SQLite's "database is locked" (another connection to the same file was writing; nothing was
- * applied) waits a few random milliseconds and reports BUSY, so the caller re-reads and tries again.
+ * applied) waits a few random milliseconds and reports BUSY, so the caller tries again.
  */
 async function commit(
   op: Deno.AtomicOperation,

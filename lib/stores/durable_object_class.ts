@@ -14,6 +14,7 @@
  * the entry. Nothing can interleave with a synchronous block, the transaction makes the write all-or-nothing (a
  * failure midway rolls back), and the output gate holds the response until the write is durable. Of N concurrent
  * compare-and-sets on one version, the first to reach the object wins and the others see the new version: 409.
+ * A read of several keys (`getMany`, a POST) reads them all in one transaction too: one consistent snapshot.
  *
  * Expiry. `expires_at` (epoch ms) is checked on every read, so an expired value is gone at once; an alarm set to
  * the earliest `expires_at` deletes the rows. The alarm is rescheduled synchronously after each write that touches
@@ -60,6 +61,7 @@ export class SmolstepStateObject {
 
   async fetch(request: Request): Promise<Response> {
     try {
+      if (request.method === "POST") return this.#getMany(parseKeys(await request.text()));
       const key = decodeHeader(request.headers.get(WIRE.key), "key");
       switch (request.method) {
         case "GET":
@@ -100,13 +102,32 @@ export class SmolstepStateObject {
   #get(key: string): Response {
     const found = this.#transaction(() => {
       const entry = this.#live(key, Date.now());
-      if (!entry) return null;
-      const rows = this.#sql("SELECT data FROM smolstep_chunks WHERE key = ? ORDER BY idx", key);
-      if (rows.length !== entry.chunks) throw new Error(`"${key}" has ${rows.length} of ${entry.chunks} chunks`);
-      return { version: entry.version, parts: rows.map((row) => row.data as ArrayBuffer) };
+      return entry && { version: entry.version, parts: this.#chunks(key, entry) };
     });
     if (!found) return new Response(null, { status: 404 });
     return new Response(new Blob(found.parts), { headers: { [WIRE.version]: found.version } });
+  }
+
+  /** Several keys in one transaction: one consistent snapshot, one response. */
+  #getMany(keys: string[]): Response {
+    const found = this.#transaction(() => {
+      const now = Date.now();
+      return keys.map((key) => {
+        const entry = this.#live(key, now);
+        return entry && { version: entry.version, parts: this.#chunks(key, entry) };
+      });
+    });
+    const entries = found.map((entry) => entry && [entry.version, entry.parts.reduce((n, p) => n + p.byteLength, 0)]);
+    return new Response(new Blob(found.flatMap((entry) => entry?.parts ?? [])), {
+      headers: { [WIRE.entries]: JSON.stringify(entries) },
+    });
+  }
+
+  /** The entry's chunks in order; throws if some are missing. */
+  #chunks(key: string, entry: Entry): ArrayBuffer[] {
+    const rows = this.#sql("SELECT data FROM smolstep_chunks WHERE key = ? ORDER BY idx", key);
+    if (rows.length !== entry.chunks) throw new Error(`"${key}" has ${rows.length} of ${entry.chunks} chunks`);
+    return rows.map((row) => row.data as ArrayBuffer);
   }
 
   async #put(
@@ -220,6 +241,20 @@ function decodeHeader(raw: string | null, name: string): string {
   } catch {
     throw new BadRequest(`malformed ${name}`);
   }
+}
+
+/** A getMany body: a JSON array of key strings. */
+function parseKeys(body: string): string[] {
+  let keys: unknown;
+  try {
+    keys = JSON.parse(body);
+  } catch {
+    throw new BadRequest("malformed keys");
+  }
+  if (!Array.isArray(keys) || !keys.every((key) => typeof key === "string")) {
+    throw new BadRequest("keys must be an array of strings");
+  }
+  return keys;
 }
 
 /** `undefined` (unconditional), `null` (create only) or a version string. */

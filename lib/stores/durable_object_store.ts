@@ -42,6 +42,9 @@ export const DURABLE_OBJECT_MAX_KEY_BYTES = 2_048;
  * GET / PUT / DELETE on {@link WIRE.url}; the key in a header, URI-encoded. A PUT's body is the value's UTF-8
  * bytes; a GET answers them (200, or 404 when missing). `expected` is the URI-encoded JSON of `expectedVersion`
  * (absent: unconditional); a lost compare-and-set answers 409. The new or current version comes back in `version`.
+ * A POST reads several keys of one object at once (`getMany`): its body is the JSON array of keys, and the answer
+ * (200) lists, in `entries`, the JSON array of `[version, byteLength]` (or null where missing) per key, with the
+ * values' UTF-8 bytes one after the other as the body.
  */
 export const WIRE = {
   url: "https://smolstep-state.internal/entry",
@@ -49,7 +52,11 @@ export const WIRE = {
   expected: "x-smolstep-expected-version",
   expireIn: "x-smolstep-expire-in",
   version: "x-smolstep-version",
+  entries: "x-smolstep-entries",
 } as const;
+
+/** Keys per `getMany` request to one object, which keeps the `entries` header small (~50 bytes a key). */
+const MANY_KEYS_PER_REQUEST = 64;
 
 /** The part of a Durable Object stub this store uses. */
 export interface DurableObjectStubLike {
@@ -100,6 +107,54 @@ export class DurableObjectStore implements StateStore {
     return { value: decoder.decode(await response.arrayBuffer()), version: versionOf(response) };
   }
 
+  /**
+   * One request per object holding some of the keys (in parallel), up to 64 keys each: a run's record and cancel
+   * flag share one object, so they come back in one round trip, read in one transaction.
+   */
+  async getMany(keys: string[]): Promise<(StoredValue | null)[]> {
+    const byObject = new Map<string, number[]>();
+    for (const [i, key] of keys.entries()) {
+      checkKey(key);
+      encodeURIComponent(key); // throws a URIError on a lone surrogate, as `get` does
+      const name = this.#objectName(key);
+      byObject.set(name, [...byObject.get(name) ?? [], i]);
+    }
+    const results: (StoredValue | null)[] = new Array(keys.length).fill(null);
+    const requests: Promise<void>[] = [];
+    for (const [name, indexes] of byObject) {
+      for (let start = 0; start < indexes.length; start += MANY_KEYS_PER_REQUEST) {
+        const batch = indexes.slice(start, start + MANY_KEYS_PER_REQUEST);
+        requests.push(
+          this.#readMany(name, batch.map((i) => keys[i])).then((values) => {
+            for (const [j, value] of values.entries()) results[batch[j]] = value;
+          }),
+        );
+      }
+    }
+    await Promise.all(requests);
+    return results;
+  }
+
+  async #readMany(objectName: string, keys: string[]): Promise<(StoredValue | null)[]> {
+    const stub = this.#namespace.get(this.#namespace.idFromName(objectName));
+    const response = await stub.fetch(new Request(WIRE.url, { method: "POST", body: JSON.stringify(keys) }));
+    await expectStatus(response, 200, "getMany", keys.join(", "));
+    const entries = JSON.parse(response.headers.get(WIRE.entries) ?? "null") as ([string, number] | null)[] | null;
+    if (!Array.isArray(entries) || entries.length !== keys.length) {
+      await response.body?.cancel();
+      throw new Error("DurableObjectStore: the object answered a getMany without its entries");
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    let offset = 0;
+    return entries.map((entry) => {
+      if (entry === null) return null;
+      const [version, length] = entry;
+      const value = decoder.decode(bytes.subarray(offset, offset + length));
+      offset += length;
+      return { value, version };
+    });
+  }
+
   async put(key: string, value: string, options: PutOptions = {}): Promise<PutResult> {
     const { expectedVersion, expireIn } = options;
     const bytes = encoder.encode(value);
@@ -132,16 +187,21 @@ export class DurableObjectStore implements StateStore {
     headers: Record<string, string>,
     body?: Uint8Array<ArrayBuffer>,
   ): Promise<Response> {
-    const keyBytes = encoder.encode(key).length;
-    if (keyBytes > DURABLE_OBJECT_MAX_KEY_BYTES) {
-      throw new RangeError(
-        `DurableObjectStore: key is ${keyBytes} bytes of UTF-8; the limit is ${DURABLE_OBJECT_MAX_KEY_BYTES}`,
-      );
-    }
+    checkKey(key);
     // encodeURIComponent throws a URIError on a lone surrogate, so such a key is refused, never mangled.
     headers[WIRE.key] = encodeURIComponent(key);
     const stub = this.#namespace.get(this.#namespace.idFromName(this.#objectName(key)));
     return stub.fetch(new Request(WIRE.url, { method, headers, body }));
+  }
+}
+
+/** A key over {@link DURABLE_OBJECT_MAX_KEY_BYTES} is refused before anything is sent. */
+function checkKey(key: string): void {
+  const keyBytes = encoder.encode(key).length;
+  if (keyBytes > DURABLE_OBJECT_MAX_KEY_BYTES) {
+    throw new RangeError(
+      `DurableObjectStore: key is ${keyBytes} bytes of UTF-8; the limit is ${DURABLE_OBJECT_MAX_KEY_BYTES}`,
+    );
   }
 }
 

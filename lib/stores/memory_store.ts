@@ -68,6 +68,11 @@ export class MemoryStore implements StateStore {
     );
   }
 
+  /** All keys read in one synchronous pass: one instant. */
+  getMany(keys: string[]): Promise<(StoredValue | null)[]> {
+    return Promise.all(keys.map((key) => this.get(key)));
+  }
+
   put(key: string, value: string, options: PutOptions = {}): Promise<PutResult> {
     try {
       return Promise.resolve(this.#put(key, value, options));

@@ -26,6 +26,12 @@ export type PutResult = { ok: true; version: string } | { ok: false };
 
 export interface StateStore {
   get(key: string): Promise<StoredValue | null>;
+  /**
+   * The values of several keys, in the order asked (null where missing), in as few round trips as the backend
+   * allows (one for a run's record and its cancel flag on Deno KV and on Durable Objects). Each value is read
+   * whole and consistent on its own, as `get` would return it; the keys are not promised one common snapshot.
+   */
+  getMany(keys: string[]): Promise<(StoredValue | null)[]>;
   put(key: string, value: string, options?: PutOptions): Promise<PutResult>;
   delete(key: string): Promise<void>;
   /**

@@ -177,8 +177,8 @@ Deno.test("/metrics over loopback: exact counts after real steps", async (t) => 
       assert.ok(!text.includes("no-such-agent"));
       assert.ok(!text.includes("/no/such/path"));
 
-      // Deno KV round trips, timed per operation.
-      for (const operation of ["get", "put"]) {
+      // Deno KV round trips, timed per operation (a KV step reads its record and cancel flag with one getMany).
+      for (const operation of ["getMany", "put"]) {
         const count = value("smolstep_store_operation_duration_seconds_count", { operation });
         assert.ok(count !== undefined && count >= runIds.length, `${operation}: ${count}`);
         const sum = value("smolstep_store_operation_duration_seconds_sum", { operation })!;

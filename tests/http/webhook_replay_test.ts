@@ -37,6 +37,10 @@ class RecordingStore implements StateStore {
     return this.#inner.get(key);
   }
 
+  getMany(keys: string[]) {
+    return this.#inner.getMany(keys);
+  }
+
   async put(key: string, value: string, options?: PutOptions) {
     await this.beforeWrite?.(key, "put");
     this.writes.push(key);

@@ -120,7 +120,7 @@ Deno.test("instrumentStore: the wrapped store passes the store conformance suite
 Deno.test("instrumentStore forwards properties and any other method, timing the asynchronous ones", async () => {
   class StoreWithExtras extends MemoryStore {
     readonly #secret = "private fields still work";
-    getMany(keys: string[]): Promise<Array<StoredValue | null>> {
+    override getMany(keys: string[]): Promise<Array<StoredValue | null>> {
       return Promise.all(keys.map((key) => this.get(key)));
     }
     describe(): string {

@@ -83,7 +83,7 @@ Deno.test("the same counters reach OpenTelemetry through a registered global Met
     assert.deepEqual(stepPoint.value.buckets.boundaries.slice(0, 3), [0.005, 0.01, 0.025]);
 
     const store = metrics.get("smolstep.store.operation.duration") as HistogramMetricData;
-    const gets = store.dataPoints.find((p) => p.attributes.operation === "get");
+    const gets = store.dataPoints.find((p) => p.attributes.operation === "getMany");
     assert.ok(gets && gets.value.count > 0);
     // Both paths saw the same thing.
     assert.equal(smolstep.metrics!.modelRetries.value({ model: "otel-model" }), 1);

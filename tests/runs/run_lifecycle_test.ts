@@ -113,10 +113,24 @@ Deno.test("run lifecycle: a run with a step in flight is not abandoned, whatever
 Deno.test("run lifecycle: the cancel flag expires with the run", async () => {
   await withKv(async (kv, store) => {
     const runs = new RunService(store, { runTtlSeconds: 1, idleRunTtlSeconds: 1 });
-    const agent = answerer();
+    // The flag is written only when a cancel meets a step in flight (an idle run is cancelled in its record).
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => release = resolve);
+    const agent = new ToolCallingAgent({
+      name: "answerer",
+      model: async () => {
+        await gate;
+        return { content: "Finishing." };
+      },
+    });
     const { runId, state } = await runs.create("answerer", agent.start("task"));
-    const cancelled = await runs.cancel(runId);
-    assert.equal(cancelled.state.status, "cancelled");
+    const stepping = runs.step(runId, agent);
+    while (!(await runs.get(runId))?.record.lock) await sleep(5);
+    const pending = await runs.cancel(runId);
+    assert.equal(pending.state.status, "running", "the step in flight holds the run");
+    release();
+    const cancelled = (await stepping).record;
+    assert.equal(cancelled.state.status, "cancelled", "the step's commit applied the cancellation");
     const flagExpiry = await storedExpiry(kv, `runs/${runId}/cancel`);
     assert.ok(flagExpiry !== undefined && flagExpiry <= state.updatedAt + 2_000 + 1_000, `flag expiry ${flagExpiry}`);
     assertNear(await storedExpiry(kv, `runs/${runId}`), cancelled.state.updatedAt + 1_000, "cancelled: ttl");

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { MemoryStore, StateTokenCodec, StateTokenError, ToolCallingAgent } from "../../lib/mod.ts";
 import { TokenLedger } from "../../lib/runs/token_ledger.ts";
+import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { countingDenoKv } from "../support/round_trip_counter.ts";
 
 const codec = new StateTokenCodec("ledger-secret-0123456789abcdef", { ttlSeconds: 3600 });
 const state = new ToolCallingAgent({ model: () => "", name: "assistant" }).start("x");
@@ -49,5 +51,26 @@ Deno.test("token ledger", async (t) => {
   await t.step("a token without an id (sealed before ids existed) is refused where replays are checked", async () => {
     const ledger = new TokenLedger(new MemoryStore(), { claimTtlMs: 50 });
     await assert.rejects(ledger.claim({ state, exp: Date.now() / 1000 + 60 }), isCode("invalid_token"));
+  });
+
+  await t.step("round trips on Deno KV: a fresh token is two commits and no read", async () => {
+    const real = await Deno.openKv(":memory:");
+    try {
+      const { kv, trips } = countingDenoKv(real);
+      const ledger = new TokenLedger(new DenoKvStore(kv), { claimTtlMs: 60_000 });
+      const token = await codec.read(await codec.seal("assistant", state), "assistant");
+      const claim = await ledger.claim(token);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 });
+      await claim.used();
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 });
+      await assert.rejects(ledger.claim(token), isCode("token_replayed"));
+      assert.deepEqual(trips.take(), { reads: 2, writes: 1 }, "a replay: the refused create, its head, the entry");
+      const other = await ledger.claim(await codec.read(await codec.seal("assistant", state), "assistant"));
+      trips.take();
+      await other.free();
+      assert.deepEqual(trips.take(), { reads: 1, writes: 1 }, "freeing a fresh claim checks it is still ours");
+    } finally {
+      real.close();
+    }
   });
 });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CloudflareKvStore, type WorkersKvNamespace } from "../../lib/stores/cloudflare_kv_store.ts";
 import { RemoteStore } from "../support/remote_store_client.ts";
+import { countingWorkersKv } from "../support/round_trip_counter.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 import { runStoreConformance } from "./store_conformance.ts";
 
@@ -57,6 +58,21 @@ Deno.test("CloudflareKvStore under workerd (wrangler dev)", async (t) => {
       },
     );
 
+    await t.step("the binding's bulk read answers a Map of { value, metadata } (what getMany relies on)", async () => {
+      const put = await remote.put("bulk/a", "A");
+      assert.ok(put.ok);
+      const response = await fetch(`${dev.url}/bulk-probe`, {
+        method: "POST",
+        body: JSON.stringify({ keys: ["bulk/a", "bulk/missing"] }),
+      });
+      const probe = await response.json();
+      assert.equal(probe.map, true, JSON.stringify(probe));
+      const entries = new Map(probe.entries);
+      assert.deepEqual(entries.get("bulk/a"), { value: "A", metadata: { v: put.version } });
+      const missing = entries.get("bulk/missing") as { value: null } | null;
+      assert.ok(missing === null || missing.value === null, JSON.stringify(missing));
+    });
+
     await t.step("a 2 MB value round-trips (no chunking needed)", async () => {
       const value = "0123456789abcdef".repeat(131_072);
       const put = await remote.put("big/2mb", value);
@@ -93,4 +109,39 @@ Deno.test("CloudflareKvStore passes put options to the namespace", async () => {
     },
     { key: "c", value: "3", options: { metadata: { v: c.version } } },
   ]);
+});
+
+Deno.test("CloudflareKvStore over an in-memory binding with bulk reads passes the conformance suite", async (t) => {
+  await runStoreConformance(t, () =>
+    Promise.resolve({
+      store: new CloudflareKvStore(countingWorkersKv().binding),
+      close: () => Promise.resolve(),
+    }));
+});
+
+Deno.test("CloudflareKvStore.getMany: one bulk read per 100 keys; parallel reads where the binding has none", async () => {
+  const { binding, trips } = countingWorkersKv();
+  const store = new CloudflareKvStore(binding);
+  const keys = Array.from({ length: 150 }, (_, i) => `k${i}`);
+  for (const key of keys.slice(0, 120)) await store.put(key, `v ${key}`);
+  trips.take();
+  const values = await store.getMany(keys);
+  assert.deepEqual(values.map((v) => v?.value ?? null), keys.map((key, i) => i < 120 ? `v ${key}` : null));
+  assert.deepEqual(trips.take(), { reads: 2, writes: 0 });
+
+  // An older binding takes no array: it answers one (meaningless) entry, not a Map.
+  const single: WorkersKvNamespace = {
+    getWithMetadata: <M>(key: string | string[]) =>
+      Promise.resolve(
+        Array.isArray(key)
+          ? { value: null, metadata: null as M | null }
+          : { value: `v ${key}`, metadata: { v: `ver ${key}` } as M },
+      ),
+    put: () => Promise.resolve(),
+    delete: () => Promise.resolve(),
+  };
+  const fallback = new CloudflareKvStore(single);
+  const expected = [{ value: "v a", version: "ver a" }, { value: "v b", version: "ver b" }];
+  assert.deepEqual(await fallback.getMany(["a", "b"]), expected);
+  assert.deepEqual(await fallback.getMany(["a", "b"]), expected, "and keeps reading key by key");
 });

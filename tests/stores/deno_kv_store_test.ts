@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { DENO_KV_CHUNK_BYTES, DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { countingDenoKv } from "../support/round_trip_counter.ts";
 import { runStoreConformance } from "./store_conformance.ts";
 
 /** Raw chunk entries (beyond the head) stored for `key` under the default prefix. */
@@ -243,5 +244,81 @@ Deno.test("DenoKvStore specifics (:memory:)", async (t) => {
     );
   } finally {
     kv.close();
+  }
+});
+
+Deno.test("DenoKvStore round trips: writes commit once without reading; getMany reads heads together", async (t) => {
+  const real = await Deno.openKv(":memory:");
+  const { kv, trips } = countingDenoKv(real);
+  const store = new DenoKvStore(kv);
+  try {
+    await t.step("create, compare-and-set, unconditional put, delete: one commit each, no read", async () => {
+      const created = await store.put("k", "a", { expectedVersion: null });
+      assert.ok(created.ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 });
+      const swapped = await store.put("k", "b".repeat(DENO_KV_CHUNK_BYTES * 3), { expectedVersion: created.version });
+      assert.ok(swapped.ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 });
+      assert.deepEqual(await store.put("k", "c", { expectedVersion: created.version }), { ok: false });
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 }, "a lost compare-and-set reads nothing either");
+      assert.deepEqual(await store.put("k", "c", { expectedVersion: null }), { ok: false });
+      assert.deepEqual(trips.take(), { reads: 1, writes: 1 }, "a lost create reads the head: it may have expired");
+      assert.ok((await store.put("k", "d")).ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 });
+      assert.equal(await chunkCount(real, "k"), 0, "the 3-chunk value's chunks went with the blind deletes");
+      await store.delete("k");
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 });
+    });
+
+    await t.step("getMany: one read for up to 10 heads, one per 10 chunks of a large value", async () => {
+      for (let i = 0; i < 12; i++) await store.put(`m${i}`, `v${i}`);
+      await store.put("large", "z".repeat(DENO_KV_MAX_VALUE_BYTES));
+      trips.take();
+      const keys = ["m0", "missing", "m1"];
+      assert.deepEqual((await store.getMany(keys)).map((v) => v?.value ?? null), ["v0", null, "v1"]);
+      assert.deepEqual(trips.take(), { reads: 1, writes: 0 });
+      const twelve = Array.from({ length: 12 }, (_, i) => `m${i}`);
+      assert.equal((await store.getMany(twelve)).filter((v) => v).length, 12);
+      assert.deepEqual(trips.take(), { reads: 2, writes: 0 }, "Deno KV reads at most 10 keys at once");
+      assert.equal((await store.get("large"))?.value.length, DENO_KV_MAX_VALUE_BYTES);
+      assert.deepEqual(trips.take(), { reads: 3, writes: 0 }, "the head, then chunks 1-10 and 11");
+    });
+
+    await t.step("every chunk count fits with a ~1,900-byte key, with known or blind deletes", async () => {
+      const key = "k/".repeat(950);
+      let version: string | null = null;
+      const known = new DenoKvStore(real);
+      for (const blind of [true, false]) {
+        for (const n of [12, 1, 2, 6, 11, 12, 3, 1]) {
+          // A fresh store has not seen the version, so it deletes all 11 chunk indexes the value might have.
+          const writer = blind ? new DenoKvStore(real) : known;
+          const value = "é".repeat((DENO_KV_CHUNK_BYTES * n) / 2);
+          const put = await writer.put(key, value, { expectedVersion: version });
+          assert.ok(put.ok, `a ${n}-chunk value`);
+          version = put.version;
+          assert.equal(await chunkCount(real, key), n - 1);
+          assert.ok((await writer.get(key))?.value === value);
+        }
+      }
+    });
+
+    await t.step("a version replaced by another writer: the unconditional put writes again, blind", async () => {
+      const [a, b] = [new DenoKvStore(kv), new DenoKvStore(kv)];
+      assert.ok((await a.put("shared", "a".repeat(DENO_KV_CHUNK_BYTES * 2 + 1))).ok); // a knows: 3 chunks
+      assert.ok((await b.put("shared", "b".repeat(DENO_KV_CHUNK_BYTES * 7 + 1))).ok); // 8 chunks, unknown to a
+      trips.take();
+      assert.ok((await a.put("shared", "small")).ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 2 }, "the checked write failed, the blind one won");
+      assert.equal(await chunkCount(real, "shared"), 0, "b's chunks are gone too");
+      assert.ok((await a.put("shared", "again")).ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 }, "its own last write is known again");
+      const seen = await b.get("shared");
+      trips.take();
+      assert.ok((await b.put("shared", "c".repeat(DENO_KV_CHUNK_BYTES * 4), { expectedVersion: seen!.version })).ok);
+      assert.deepEqual(trips.take(), { reads: 0, writes: 1 }, "a version read is known too");
+      assert.equal((await a.get("shared"))?.value.length, DENO_KV_CHUNK_BYTES * 4);
+    });
+  } finally {
+    real.close();
   }
 });

@@ -14,6 +14,8 @@ import {
   WIRE,
 } from "../../lib/stores/durable_object_store.ts";
 import { RemoteStore } from "../support/remote_store_client.ts";
+import { countingDurableObjects } from "../support/round_trip_counter.ts";
+import { sqliteDurableObjects } from "../support/sqlite_durable_object.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 import { runStoreConformance } from "./store_conformance.ts";
 import { StoreLimitError } from "../../lib/stores/store_limit_error.ts";
@@ -234,4 +236,35 @@ Deno.test("DurableObjectStore client: routing, headers and limits (fake namespac
     await assert.rejects(store.put("k", "v", { expireIn: NaN }), RangeError);
     assert.equal(sent.length, 0);
   });
+});
+
+Deno.test("DurableObjectStore over SmolstepStateObject on node:sqlite passes the conformance suite", async (t) => {
+  const objects = sqliteDurableObjects();
+  try {
+    await runStoreConformance(
+      t,
+      () => Promise.resolve({ store: new DurableObjectStore(objects.namespace), close: () => Promise.resolve() }),
+    );
+  } finally {
+    objects.close();
+  }
+});
+
+Deno.test("DurableObjectStore.getMany: one request per object, keys of one run together", async () => {
+  const { namespace, trips, close } = countingDurableObjects();
+  try {
+    const store = new DurableObjectStore(namespace);
+    for (const key of ["runs/a", "runs/a/cancel", "runs/b"]) assert.ok((await store.put(key, key)).ok);
+    trips.take();
+    const [a, flag] = await store.getMany(["runs/a", "runs/a/cancel"]);
+    assert.deepEqual([a?.value, flag?.value], ["runs/a", "runs/a/cancel"]);
+    assert.deepEqual(trips.take(), { reads: 1, writes: 0 }, "a run's record and flag: one request");
+    const values = await store.getMany(["runs/b", "runs/a", "runs/c/cancel", "runs/a/cancel"]);
+    assert.deepEqual(values.map((v) => v?.value ?? null), ["runs/b", "runs/a", null, "runs/a/cancel"]);
+    assert.deepEqual(trips.take(), { reads: 3, writes: 0 }, "three objects, three requests");
+    await assert.rejects(store.getMany(["ok", "lone \uD800 surrogate"]), URIError);
+    assert.equal(trips.take().reads, 0, "a bad key is refused before anything is sent");
+  } finally {
+    close();
+  }
 });

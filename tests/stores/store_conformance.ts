@@ -127,6 +127,29 @@ export async function runStoreConformance(
     assert.ok((await store.get(key("big")))?.value === larger, "regrown");
   });
 
+  await step("getMany answers each key as get does, in order, with one call", async (store, key) => {
+    assert.deepEqual(await store.getMany([]), []);
+    const large = bigValue(largeChars);
+    // A run's record and its cancel flag (one Durable Object), another run, a large value, an odd key.
+    const names = ["runs/r1", "runs/r1/cancel", "runs/r2", "big", "ключ/🔑 x"];
+    const values = ["record", "1", "other", large, "odd"];
+    for (const [i, name] of names.entries()) await mustPut(store, key(name), values[i]);
+    const asked = ["runs/r1", "missing", "runs/r1/cancel", "big", "runs/r2", "runs/r1", "ключ/🔑 x", "runs/r9"];
+    const many = await store.getMany(asked.map(key));
+    const one = await Promise.all(asked.map((name) => store.get(key(name))));
+    assert.equal(many.length, asked.length);
+    for (const [i, name] of asked.entries()) {
+      assert.equal(many[i]?.version, one[i]?.version, `version of ${name}`);
+      assert.ok(many[i]?.value === one[i]?.value, `value of ${name} differs`);
+      assert.equal(many[i] === null, !names.includes(name), `${name} present?`);
+    }
+    assert.equal(many[0]?.value, "record");
+    assert.ok(many[3]?.value === large, "the large value came back different");
+    const v2 = await mustPut(store, key("runs/r1/cancel"), "2", { expectedVersion: many[2]!.version });
+    await store.delete(key("runs/r1"));
+    assert.deepEqual(await store.getMany([key("runs/r1"), key("runs/r1/cancel")]), [null, { value: "2", version: v2 }]);
+  });
+
   await step("keys with odd characters are distinct", async (store, key) => {
     const names = ["a/b", "a:b", "a/b/", "a b", "r:42/s:7", "ключ/🔑", "%2F"];
     names.push("a\\b", "A/B", "..", "a//b");

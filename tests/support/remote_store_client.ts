@@ -21,6 +21,10 @@ export class RemoteStore implements StateStore {
     return this.#call({ op: "get", key });
   }
 
+  getMany(keys: string[]): Promise<(StoredValue | null)[]> {
+    return this.#call({ op: "getMany", keys });
+  }
+
   put(key: string, value: string, options: PutOptions = {}): Promise<PutResult> {
     return this.#call({ op: "put", key, value, ...options });
   }

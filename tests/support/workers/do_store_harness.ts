@@ -4,6 +4,7 @@
  *
  *   GET  /                -> { atomic, maxValueBytes }                    (also the readiness probe)
  *   POST /store           { op: "get", key }                              -> { result: StoredValue | null }
+ *                         { op: "getMany", keys }                       -> { result: (StoredValue | null)[] }
  *                         { op: "put", key, value, expectedVersion?, expireIn? } -> { result: PutResult }
  *                         { op: "delete", key }                           -> { result: null }
  *   POST /per-key-store   the same, with one object per key instead of the default one per two-segment prefix
@@ -23,8 +24,9 @@ interface Env {
 }
 
 interface StoreRequest {
-  op: "get" | "put" | "delete";
+  op: "get" | "getMany" | "put" | "delete";
   key: string;
+  keys?: string[];
   value?: string;
   expectedVersion?: string | null;
   expireIn?: number;
@@ -87,6 +89,14 @@ export default {
       body = await request.json();
     } catch {
       return json({ error: "body is not JSON" }, 400);
+    }
+    if (body?.op === "getMany") {
+      if (!Array.isArray(body.keys)) return json({ error: "keys must be an array" }, 400);
+      try {
+        return json({ result: await store.getMany(body.keys) });
+      } catch (error) {
+        return json({ error: String(error) }, 500);
+      }
     }
     if (typeof body?.key !== "string") return json({ error: "key must be a string" }, 400);
 

@@ -4,8 +4,10 @@
  *
  *   GET  /        -> { atomic, maxValueBytes }                                (also the readiness probe)
  *   POST /store   { op: "get", key }                              -> { result: StoredValue | null }
+ *                 { op: "getMany", keys }                       -> { result: (StoredValue | null)[] }
  *                 { op: "put", key, value, expectedVersion?, expireIn? } -> { result: PutResult }
  *                 { op: "delete", key }                           -> { result: null }
+ *   POST /bulk-probe { keys } -> { map, entries }: what the binding's own bulk read (`getWithMetadata(keys)`) answers
  * Failures answer 400 (bad request) or 500 (the store threw) with { error }.
  */
 
@@ -17,8 +19,9 @@ interface Env {
 }
 
 interface StoreRequest {
-  op: "get" | "put" | "delete";
+  op: "get" | "getMany" | "put" | "delete";
   key: string;
+  keys?: string[];
   value?: string;
   expectedVersion?: string | null;
   expireIn?: number;
@@ -31,6 +34,12 @@ export default {
     if (request.method === "GET" && pathname === "/") {
       return Response.json({ atomic: store.atomic, maxValueBytes: store.maxValueBytes });
     }
+    if (request.method === "POST" && pathname === "/bulk-probe") {
+      const { keys } = await request.json() as { keys: string[] };
+      const bulk = env.STORE as unknown as { getWithMetadata(keys: string[], options: { type: "text" }): unknown };
+      const answer = await bulk.getWithMetadata(keys, { type: "text" });
+      return Response.json({ map: answer instanceof Map, entries: answer instanceof Map ? [...answer] : answer });
+    }
     if (request.method !== "POST" || pathname !== "/store") {
       return Response.json({ error: "not found" }, { status: 404 });
     }
@@ -40,6 +49,14 @@ export default {
       body = await request.json();
     } catch {
       return Response.json({ error: "body is not JSON" }, { status: 400 });
+    }
+    if (body?.op === "getMany") {
+      if (!Array.isArray(body.keys)) return Response.json({ error: "keys must be an array" }, { status: 400 });
+      try {
+        return Response.json({ result: await store.getMany(body.keys) });
+      } catch (error) {
+        return Response.json({ error: String(error) }, { status: 500 });
+      }
     }
     if (typeof body?.key !== "string") {
       return Response.json({ error: "key must be a string" }, { status: 400 });
