@@ -3,6 +3,7 @@ import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { QueueMessage } from "../runs/run_queue.ts";
+import { STEP_ROUTES } from "./admission.ts";
 import { mountAgentRoutes } from "./agent_routes.ts";
 import { AppContext, type AppOptions, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
 import { corsPolicy } from "./cors_policy.ts";
@@ -49,6 +50,8 @@ export function createSmolstep(options: AppOptions): Smolstep {
     const auth = bearerAuth({ token: options.apiKeys });
     app.use("/v1/*", (c, next) => isWebhook(c.req.path) ? next() : auth(c, next));
   }
+  // Admission before the body is read or the store touched: an overloaded process refuses at once (503).
+  app.on("POST", STEP_ROUTES, ctx.admission.middleware());
   // JSON only, so no page can reach the API with a CORS "simple request" (no preflight). Webhooks are signed instead.
   app.use("/v1/*", async (c, next) => {
     if (c.req.method === "POST" && !isWebhook(c.req.path)) await requireJsonBody(c);
@@ -64,7 +67,13 @@ export function createSmolstep(options: AppOptions): Smolstep {
     app,
     handleQueueMessage: async (message) => {
       if (!ctx.background) throw new Error("This server has no store and queue for background runs.");
-      await ctx.background.handle(message);
+      // A background step counts as in flight (it shares the model and the store) but is never refused.
+      const release = message.type === "step" ? ctx.admission.enter() : undefined;
+      try {
+        await ctx.background.handle(message);
+      } finally {
+        release?.();
+      }
     },
   };
 }

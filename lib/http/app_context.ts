@@ -5,9 +5,11 @@ import { checkUrl, type EgressPolicy } from "../net/egress.ts";
 import { BackgroundRunner } from "../runs/background_runner.ts";
 import type { RunQueue } from "../runs/run_queue.ts";
 import { RunService } from "../runs/run_service.ts";
+import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, stepSignal } from "../runs/step_deadline.ts";
 import { StateTokenCodec } from "../runs/state_token.ts";
 import { TokenLedger } from "../runs/token_ledger.ts";
 import type { StateStore } from "../stores/state_store.ts";
+import { StepAdmission } from "./admission.ts";
 import { HttpError } from "./http_errors.ts";
 import type { EventStreamOptions } from "./run_events.ts";
 import type { WebhookConfig } from "./webhooks.ts";
@@ -40,6 +42,16 @@ export interface AppOptions {
   allowStatelessReplay?: boolean;
   /** How long a step may hold a KV run's lock before another step may take over (default 5 minutes). */
   lockTtlMs?: number;
+  /**
+   * How long a step may take from the request's arrival, model retries and waits included (default 90% of
+   * `lockTtlMs`; must be shorter than it). Past it the step is abandoned (504 `step_timeout`), the run unchanged.
+   */
+  stepTimeoutMs?: number;
+  /**
+   * Steps this process runs at once (default 100); a step request beyond it is refused with 503 `overloaded` and
+   * `Retry-After` before any store work. Background steps are counted but never refused.
+   */
+  maxStepsInFlight?: number;
   /** Continues background and webhook runs, one step per message. Without it, `background` runs are refused. */
   queue?: RunQueue;
   /** Verifies `POST /v1/hooks/{agent}` deliveries and signs result callbacks. */
@@ -70,9 +82,19 @@ export class AppContext {
   readonly background: BackgroundRunner | undefined;
   /** Remembers used stateless tokens (where there is a store), so a replayed one runs nothing. */
   readonly ledger: TokenLedger | undefined;
+  /** Steps in flight in this process, and the cap on them. */
+  readonly admission: StepAdmission;
+  /** A step's time from its request's arrival (see `stepSignal`). */
+  readonly stepTimeoutMs: number;
 
   constructor(readonly options: AppOptions) {
-    this.runs = options.store ? new RunService(options.store, { lockTtlMs: options.lockTtlMs }) : undefined;
+    this.admission = new StepAdmission(options.maxStepsInFlight);
+    this.runs = options.store
+      ? new RunService(options.store, { lockTtlMs: options.lockTtlMs, stepTimeoutMs: options.stepTimeoutMs })
+      : undefined;
+    // Stateless steps hold no lock, but their token claim lasts the lock's time: the same bound applies.
+    this.stepTimeoutMs = this.runs?.stepTimeoutMs ??
+      options.stepTimeoutMs ?? defaultStepTimeoutMs(options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS);
     this.tokens = options.secret
       ? new StateTokenCodec(options.secret, { encrypt: options.encryptState, ttlSeconds: options.stateTtlSeconds })
       : undefined;
@@ -95,6 +117,11 @@ export class AppContext {
         throw new ConfigurationError(`webhooks.${name}.callbackUrl is refused by the egress policy (${check.reason}).`);
       }
     }
+  }
+
+  /** The signal a step request runs under: the client's, and the step's deadline counted from now. */
+  stepSignal(requestSignal: AbortSignal): AbortSignal {
+    return stepSignal(this.stepTimeoutMs, requestSignal);
   }
 
   /** 400 `url_not_allowed` when the egress policy refuses a URL a request asks the server to fetch. */

@@ -15,6 +15,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   };
 
   app.post("/v1/runs/:runId/steps", async (c) => {
+    const signal = ctx.stepSignal(c.req.raw.signal);
     await readJson(c, StepBody, { optional: true });
     const runId = c.req.param("runId");
     const idempotencyKey = c.req.header("Idempotency-Key");
@@ -24,7 +25,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     const record = await load(runId);
     const outcome = await ctx.requireRuns().step(runId, ctx.agent(record.agent), {
       idempotencyKey,
-      signal: c.req.raw.signal,
+      signal,
     });
     const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
     return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) }, 200, headers);
@@ -51,10 +52,11 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   });
 
   app.post("/v1/runs/:runId/input", async (c) => {
+    const signal = ctx.stepSignal(c.req.raw.signal);
     const runId = c.req.param("runId");
     const input = await readJson(c, InputBody);
     const record = await load(runId);
-    const outcome = await ctx.requireRuns().resume(runId, ctx.agent(record.agent), input, { signal: c.req.raw.signal });
+    const outcome = await ctx.requireRuns().resume(runId, ctx.agent(record.agent), input, { signal });
     if (outcome.record.background && outcome.record.state.status === "running") {
       await ctx.requireBackground().start(outcome.record);
     }

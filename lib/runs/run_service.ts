@@ -5,6 +5,7 @@ import type { StepRecord } from "../memory/step_records.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { BlobStore } from "../stores/blob_store.ts";
 import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
+import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, stepSignal } from "./step_deadline.ts";
 
 /**
  * KV-mode run lifecycle over a `StateStore`.
@@ -79,7 +80,8 @@ export interface StepOutcome {
   agent?: string;
 }
 
-type Operation = (state: AgentState) => Promise<StepResult>;
+/** One step on `state`, stopping when `signal` aborts (the caller went away or the step's deadline passed). */
+type Operation = (state: AgentState, signal: AbortSignal) => Promise<StepResult>;
 
 const MAX_IDEMPOTENCY_KEYS = 50;
 /** Bytes of a store's `maxValueBytes` a committed record leaves free for the lock, a cancellation or a failure. */
@@ -91,6 +93,8 @@ const ACTIVE = new Set(["running", "awaiting_input"]);
 export class RunService {
   readonly #store: StateStore;
   readonly #lockTtlMs: number;
+  /** How long a step may take, model retries included; shorter than the lock (see lib/runs/step_deadline.ts). */
+  readonly stepTimeoutMs: number;
   /** Largest record a step may commit (UTF-8 bytes of its JSON); see the class comment. */
   readonly maxRecordBytes: number;
   /** Media tool outputs of this store's runs, content-addressed beside them. */
@@ -98,9 +102,19 @@ export class RunService {
   /** Runs stepping in this isolate: a cheap first line of defence, and the only one for non-atomic stores. */
   readonly #inFlight = new Set<string>();
 
-  constructor(store: StateStore, options: { lockTtlMs?: number; maxRecordBytes?: number } = {}) {
+  constructor(
+    store: StateStore,
+    options: { lockTtlMs?: number; stepTimeoutMs?: number; maxRecordBytes?: number } = {},
+  ) {
     this.#store = store;
-    this.#lockTtlMs = options.lockTtlMs ?? 5 * 60_000;
+    this.#lockTtlMs = options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
+    this.stepTimeoutMs = options.stepTimeoutMs ?? defaultStepTimeoutMs(this.#lockTtlMs);
+    if (!(this.stepTimeoutMs > 0 && this.stepTimeoutMs < this.#lockTtlMs)) {
+      throw new RangeError(
+        `stepTimeoutMs (${this.stepTimeoutMs}) must be positive and shorter than lockTtlMs (${this.#lockTtlMs}), ` +
+          "so a step always ends while it holds its lock.",
+      );
+    }
     const ceiling = store.maxValueBytes - RECORD_RESERVE_BYTES;
     this.maxRecordBytes = Math.min(options.maxRecordBytes ?? ceiling, ceiling);
     this.blobs = new BlobStore(store);
@@ -189,7 +203,11 @@ export class RunService {
     return { record, version: stored.version, stored: stored.value };
   }
 
-  /** Runs exactly one step of the run with `agent`, or replays the step recorded under `idempotencyKey`. */
+  /**
+   * Runs exactly one step of the run with `agent`, or replays the step recorded under `idempotencyKey`. The step
+   * stops when `signal` aborts or after `stepTimeoutMs`: it then takes no lock, or gives it back with the run
+   * unchanged, and throws the signal's reason (a `StepTimeoutError` for the deadline).
+   */
   step(
     runId: string,
     agent: MultiStepAgent,
@@ -199,7 +217,8 @@ export class RunService {
       runId,
       options.idempotencyKey,
       "running",
-      (state) => agent.step(state, { signal: options.signal, blobs: this.blobs }),
+      options.signal,
+      (state, signal) => agent.step(state, { signal, blobs: this.blobs }),
     );
   }
 
@@ -209,7 +228,8 @@ export class RunService {
       runId,
       undefined,
       "awaiting_input",
-      (state) => agent.resume(state, input, { signal: options.signal, blobs: this.blobs }),
+      options.signal,
+      (state, signal) => agent.resume(state, input, { signal, blobs: this.blobs }),
     );
   }
 
@@ -254,12 +274,15 @@ export class RunService {
     runId: string,
     idempotencyKey: string | undefined,
     expectedStatus: "running" | "awaiting_input",
+    caller: AbortSignal | undefined,
     operation: Operation,
   ): Promise<StepOutcome> {
+    const signal = stepSignal(this.stepTimeoutMs, caller);
+    signal.throwIfAborted(); // the caller has gone already: not even a read
     if (this.#inFlight.has(runId)) throw this.#busy();
     this.#inFlight.add(runId);
     try {
-      return await this.#run(runId, idempotencyKey, expectedStatus, operation);
+      return await this.#run(runId, idempotencyKey, expectedStatus, signal, operation);
     } finally {
       this.#inFlight.delete(runId);
     }
@@ -269,6 +292,7 @@ export class RunService {
     runId: string,
     idempotencyKey: string | undefined,
     expectedStatus: "running" | "awaiting_input",
+    signal: AbortSignal,
     operation: Operation,
   ): Promise<StepOutcome> {
     const current = await this.get(runId);
@@ -298,6 +322,8 @@ export class RunService {
       );
     }
 
+    // A caller that has gone, or a deadline that passed while waiting for the store, takes no lock.
+    signal.throwIfAborted();
     const lock = { id: crypto.randomUUID(), expiresAt: Date.now() + this.#lockTtlMs };
     const locked = await this.#put(runId, encodeRecord({ ...record, lock }), version, "state_too_large");
     if (!locked.ok) throw this.#busy();
@@ -308,10 +334,12 @@ export class RunService {
 
     let result: StepResult;
     try {
-      result = await operation(record.state);
+      signal.throwIfAborted(); // the lock write took long enough for the deadline to pass: no model call
+      result = await operation(record.state, signal);
     } catch (error) {
       await unlock();
-      throw error;
+      // An abandoned step fails with why it stopped, whatever the agent made of the abort (a model error, say).
+      throw signal.aborted ? signal.reason : error;
     }
     const stepIndex = result.state.steps.indexOf(result.step);
     const produced: number | StepRecord = stepIndex >= 0 ? stepIndex : result.step;
