@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { type AppOptions, createApp, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import {
+  type AppOptions,
+  createApp,
+  createSmolstep,
+  MemoryStore,
+  OpenAIServerModel,
+  type QueueMessage,
+  RunService,
+  ToolCallingAgent,
+} from "../../lib/mod.ts";
 import { CountingStore } from "../support/counting_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { type HungModelServer, startHungModelServer } from "../support/hung_model_server.ts";
@@ -115,6 +124,41 @@ Deno.test("deadlines: a hung model is cut at stepTimeoutMs; a client that leaves
   } finally {
     await app.close();
     await patient.close();
+    await model.close();
+  }
+});
+
+Deno.test("deadlines: a background step past its deadline is retried later, the run unchanged", async () => {
+  const model = startHungModelServer();
+  const enqueued: Array<{ message: QueueMessage; delayMs?: number }> = [];
+  const store = new MemoryStore();
+  const agent = new ToolCallingAgent({
+    name: "assistant",
+    model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
+  });
+  const smolstep = createSmolstep({
+    agents: { assistant: agent },
+    store,
+    lockTtlMs: 60_000,
+    stepTimeoutMs: 200,
+    retryDelayMs: 5,
+    queue: { enqueue: (message, options) => Promise.resolve(void enqueued.push({ message, ...options })) },
+  });
+  try {
+    const runs = new RunService(store);
+    const { runId } = await runs.create("assistant", agent.start("hang"), { background: true });
+    const before = (await store.get(`runs/${runId}`))?.value;
+    await smolstep.handleQueueMessage({ type: "step", runId, seq: 0, attempt: 1 });
+    assert.equal((await store.get(`runs/${runId}`))?.value, before);
+    // The watchdog copy (after the lock) and the retry of the timed-out step.
+    assert.deepEqual(
+      enqueued.map(({ message, delayMs }) => [message.type, (message as { attempt: number }).attempt, delayMs]),
+      [
+        ["step", 1, 61_000],
+        ["step", 2, 5],
+      ],
+    );
+  } finally {
     await model.close();
   }
 });
