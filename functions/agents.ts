@@ -4,18 +4,40 @@ import {
   type CodeExecutor,
   ConfigurationError,
   type Model,
+  type ModelTimeLimits,
+  modelTimeLimits,
   type MultiStepAgent,
   OpenAIServerModel,
   ToolCallingAgent,
 } from "../lib/mod.ts";
 import { currentTimeTool, reverseWordsTool, textStatsTool } from "./example_tools.ts";
+import { type ServerEnv, stepTimeoutFromEnv, wholeNumber } from "./server_options.ts";
 
 /** The environment both entries read (Deno env or Workers vars/secrets). */
-export interface AgentEnv {
+export interface AgentEnv extends Pick<ServerEnv, "SMOLSTEP_LOCK_TTL_MS" | "SMOLSTEP_STEP_TIMEOUT_MS"> {
   OPENAI_API_KEY?: string;
   OPENAI_BASE_URL?: string;
   SMOLSTEP_MODEL?: string;
   HF_TOKEN?: string;
+  /** Per-attempt model timeout (ms; default: what fits the step deadline with the retries, at most 60 s). */
+  SMOLSTEP_MODEL_TIMEOUT_MS?: string;
+  /** Model retries after the first attempt, on 429 / 5xx / network errors / timeouts (default 2). */
+  SMOLSTEP_MODEL_MAX_RETRIES?: string;
+  /** First backoff between model attempts, doubling per retry (ms; default 1000). */
+  SMOLSTEP_MODEL_RETRY_DELAY_MS?: string;
+}
+
+/**
+ * The example model's time limits: the variables set, the rest sized so that every attempt and every wait fit in
+ * the step deadline (SMOLSTEP_STEP_TIMEOUT_MS, by default 90% of SMOLSTEP_LOCK_TTL_MS); see `modelTimeLimits`.
+ */
+export function exampleModelTimeLimits(env: AgentEnv): ModelTimeLimits {
+  const vars = env as Record<string, string | undefined>;
+  return modelTimeLimits(stepTimeoutFromEnv(env), {
+    timeoutMs: wholeNumber(vars, "SMOLSTEP_MODEL_TIMEOUT_MS"),
+    maxRetries: wholeNumber(vars, "SMOLSTEP_MODEL_MAX_RETRIES", 0),
+    baseDelayMs: wholeNumber(vars, "SMOLSTEP_MODEL_RETRY_DELAY_MS", 0),
+  });
 }
 
 const HF_ROUTER_URL = "https://router.huggingface.co/v1";
@@ -28,6 +50,7 @@ const HF_ROUTER_URL = "https://router.huggingface.co/v1";
 export function createExampleModel(env: AgentEnv): Model {
   if (env.OPENAI_API_KEY || env.OPENAI_BASE_URL) {
     return new OpenAIServerModel({
+      ...exampleModelTimeLimits(env),
       modelId: env.SMOLSTEP_MODEL ?? "gpt-4o-mini",
       apiBase: env.OPENAI_BASE_URL,
       // A local OpenAI-compatible server may need no key; the client still wants a string.
@@ -36,6 +59,7 @@ export function createExampleModel(env: AgentEnv): Model {
   }
   if (env.HF_TOKEN) {
     return new OpenAIServerModel({
+      ...exampleModelTimeLimits(env),
       modelId: env.SMOLSTEP_MODEL ?? "Qwen/Qwen2.5-Coder-32B-Instruct",
       apiBase: HF_ROUTER_URL,
       apiKey: env.HF_TOKEN,

@@ -1,4 +1,7 @@
 import {
+  ConfigurationError,
+  DEFAULT_LOCK_TTL_MS,
+  defaultStepTimeoutMs,
   type EgressPolicy,
   InvalidInputError,
   WEBHOOK_SCHEME_NAMES,
@@ -26,6 +29,10 @@ export interface ServerEnv {
   SMOLSTEP_RUN_TTL_SECONDS?: string;
   /** Seconds an active run may go without a step before it reads as `expired` (default 604800, 7 days). */
   SMOLSTEP_IDLE_RUN_TTL_SECONDS?: string;
+  /** How long a step may take from its request's arrival (ms; default 90% of the lock; must be shorter). */
+  SMOLSTEP_STEP_TIMEOUT_MS?: string;
+  /** Steps this process runs at once; more are refused with 503 and Retry-After (default 100). */
+  SMOLSTEP_MAX_STEPS_IN_FLIGHT?: string;
   /** First retry delay of background steps and callbacks (ms; default 1000). */
   SMOLSTEP_RETRY_DELAY_MS?: string;
   /** `1`: callbacks and image URLs may also reach http: and loopback / private hosts (local development only). */
@@ -78,6 +85,24 @@ function number(value: string | undefined): number | undefined {
   return value && Number.isFinite(Number(value)) ? Number(value) : undefined;
 }
 
+/** A whole number >= `min` from the environment, or undefined when unset; anything else stops the start. */
+export function wholeNumber(env: Record<string, string | undefined>, name: string, min = 1): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new ConfigurationError(`${name} must be a whole number of at least ${min} (got '${raw.slice(0, 40)}').`);
+  }
+  return value;
+}
+
+/** The step deadline both entries size things by: SMOLSTEP_STEP_TIMEOUT_MS, else 90% of SMOLSTEP_LOCK_TTL_MS. */
+export function stepTimeoutFromEnv(env: ServerEnv): number {
+  const lockTtlMs = number(env.SMOLSTEP_LOCK_TTL_MS) ?? DEFAULT_LOCK_TTL_MS;
+  return wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_STEP_TIMEOUT_MS") ??
+    defaultStepTimeoutMs(lockTtlMs);
+}
+
 export function serverOptions(env: ServerEnv, agentNames: string[]) {
   const apiKeys = env.SMOLSTEP_API_KEYS?.split(",").map((key) => key.trim()).filter(Boolean);
   const origins = env.SMOLSTEP_CORS_ORIGINS?.split(",").map((origin) => origin.trim()).filter(Boolean);
@@ -97,8 +122,10 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
     webhookSecret,
     webhooks: webhookSecret ? Object.fromEntries(agentNames.map((name) => [name, exampleWebhook(schemes)])) : undefined,
     lockTtlMs: number(env.SMOLSTEP_LOCK_TTL_MS),
-    runTtlSeconds: number(env.SMOLSTEP_RUN_TTL_SECONDS),
-    idleRunTtlSeconds: number(env.SMOLSTEP_IDLE_RUN_TTL_SECONDS),
+    runTtlSeconds: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_RUN_TTL_SECONDS"),
+    idleRunTtlSeconds: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_IDLE_RUN_TTL_SECONDS"),
+    stepTimeoutMs: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_STEP_TIMEOUT_MS"),
+    maxStepsInFlight: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_MAX_STEPS_IN_FLIGHT"),
     retryDelayMs: number(env.SMOLSTEP_RETRY_DELAY_MS),
     egress,
   };

@@ -76,6 +76,8 @@ export type { LiteLLMProvider } from "./models/litellm_providers.ts";
 export { MLX_DEFAULT_API_BASE, MLXModel } from "./models/mlx_model.ts";
 export type { MLXModelOptions } from "./models/mlx_model.ts";
 export { RateLimiter, withRetry } from "./models/retry.ts";
+export { modelTimeLimits, worstCaseMs } from "./models/model_time_limits.ts";
+export type { ModelTimeLimitChoices, ModelTimeLimits } from "./models/model_time_limits.ts";
 
 // Tools
 export { Tool, tool } from "./tools/tool.ts";
@@ -109,6 +111,7 @@ export type { QueueHandler, QueueMessage, RunQueue } from "./runs/run_queue.ts";
 export { CloudflareQueue } from "./runs/cloudflare_queue.ts";
 export type { WorkersQueue } from "./runs/cloudflare_queue.ts";
 export { BackgroundRunner } from "./runs/background_runner.ts";
+export { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, stepSignal, StepTimeoutError } from "./runs/step_deadline.ts";
 export { signPayload, verifyPayload } from "./runs/hmac_signature.ts";
 
 // Egress (every server-side fetch of a URL from outside)
@@ -139,6 +142,7 @@ export { WebhookVerificationError } from "./webhooks/webhook_scheme.ts";
 export type { VerifiedDelivery, WebhookSchemeName } from "./webhooks/webhook_scheme.ts";
 export type { EventStreamOptions } from "./http/run_events.ts";
 export { HttpError } from "./http/http_errors.ts";
+export { DEFAULT_MAX_STEPS_IN_FLIGHT, StepAdmission } from "./http/admission.ts";
 
 // Errors
 export {

@@ -2,9 +2,10 @@ import { type Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { metricsEndpoint, requestMetrics, STEP_ROUTES, stepMetrics } from "../metrics/http_metrics.ts";
+import { metricsEndpoint, requestMetrics, stepMetrics } from "../metrics/http_metrics.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { QueueMessage } from "../runs/run_queue.ts";
+import { STEP_ROUTES } from "./step_routes.ts";
 import { mountAgentRoutes } from "./agent_routes.ts";
 import { AppContext, type AppOptions, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
 import { corsPolicy } from "./cors_policy.ts";
@@ -58,6 +59,8 @@ export function createSmolstep(options: AppOptions): Smolstep {
     app.use("/v1/*", (c, next) => isWebhook(c.req.path) ? next() : auth(c, next));
     app.use("/metrics", auth);
   }
+  // Admission before the body is read or the store touched: an overloaded process refuses at once (503).
+  app.on("POST", STEP_ROUTES, ctx.admission.middleware());
   // JSON only, so no page can reach the API with a CORS "simple request" (no preflight). Webhooks are signed instead.
   app.use("/v1/*", async (c, next) => {
     if (c.req.method === "POST" && !isWebhook(c.req.path)) await requireJsonBody(c);
@@ -73,7 +76,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
     for (const path of STEP_ROUTES) app.use(path, stepMetrics(metrics, agentOf));
   }
 
-  app.get("/health", (c) => c.json(healthView(Object.keys(options.agents).length, startedAt, metrics)));
+  app.get("/health", (c) => c.json(healthView(Object.keys(options.agents).length, startedAt, ctx.admission)));
   if (metrics) app.get("/metrics", metricsEndpoint(metrics));
   mountAgentRoutes(app, ctx);
   mountRunRoutes(app, ctx);
@@ -83,7 +86,13 @@ export function createSmolstep(options: AppOptions): Smolstep {
     app,
     handleQueueMessage: async (message) => {
       if (!ctx.background) throw new Error("This server has no store and queue for background runs.");
-      await ctx.background.handle(message);
+      // A background step counts as in flight (it shares the model and the store) but is never refused.
+      const release = message.type === "step" ? ctx.admission.enter() : undefined;
+      try {
+        await ctx.background.handle(message);
+      } finally {
+        release?.();
+      }
     },
     metrics,
   };

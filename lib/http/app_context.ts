@@ -7,9 +7,11 @@ import { checkUrl, type EgressPolicy } from "../net/egress.ts";
 import { BackgroundRunner } from "../runs/background_runner.ts";
 import type { RunQueue } from "../runs/run_queue.ts";
 import { RunService } from "../runs/run_service.ts";
+import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, stepSignal } from "../runs/step_deadline.ts";
 import { StateTokenCodec } from "../runs/state_token.ts";
 import { TokenLedger } from "../runs/token_ledger.ts";
 import type { StateStore } from "../stores/state_store.ts";
+import { StepAdmission } from "./admission.ts";
 import { HttpError } from "./http_errors.ts";
 import type { EventStreamOptions } from "./run_events.ts";
 import type { WebhookConfig } from "./webhooks.ts";
@@ -52,6 +54,16 @@ export interface AppOptions {
    * refuses further steps (409 `run_finished`); it is then kept `runTtlSeconds` more. Default 7 days.
    */
   idleRunTtlSeconds?: number;
+  /**
+   * How long a step may take from the request's arrival, model retries and waits included (default 90% of
+   * `lockTtlMs`; must be shorter than it). Past it the step is abandoned (504 `step_timeout`), the run unchanged.
+   */
+  stepTimeoutMs?: number;
+  /**
+   * Steps this process runs at once (default 100); a step request beyond it is refused with 503 `overloaded` and
+   * `Retry-After` before any store work. Background steps are counted but never refused.
+   */
+  maxStepsInFlight?: number;
   /** Continues background and webhook runs, one step per message. Without it, `background` runs are refused. */
   queue?: RunQueue;
   /** Verifies `POST /v1/hooks/{agent}` deliveries and signs result callbacks. */
@@ -90,20 +102,29 @@ export class AppContext {
   readonly metrics: Metrics | undefined;
   /** The agent of each step request, noted by the route once known (a KV run's is in its record): a metric label. */
   readonly stepAgents = new WeakMap<Request, string>();
+  /** Steps in flight in this process, and the cap on them. */
+  readonly admission: StepAdmission;
+  /** A step's time from its request's arrival (see `stepSignal`). */
+  readonly stepTimeoutMs: number;
 
   constructor(readonly options: AppOptions) {
+    this.admission = new StepAdmission(options.maxStepsInFlight);
     const metrics = options.metrics === false ? undefined : options.metrics ?? new Metrics();
     this.metrics = metrics;
     const store = options.store && metrics ? instrumentStore(options.store, metrics) : options.store;
     this.runs = store
       ? new RunService(store, {
         lockTtlMs: options.lockTtlMs,
+        stepTimeoutMs: options.stepTimeoutMs,
         runTtlSeconds: options.runTtlSeconds,
         idleRunTtlSeconds: options.idleRunTtlSeconds,
         observer: metrics,
         modelObserver: metrics,
       })
       : undefined;
+    // Stateless steps hold no lock, but their token claim lasts the lock's time: the same bound applies.
+    this.stepTimeoutMs = this.runs?.stepTimeoutMs ??
+      options.stepTimeoutMs ?? defaultStepTimeoutMs(options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS);
     this.tokens = options.secret
       ? new StateTokenCodec(options.secret, { encrypt: options.encryptState, ttlSeconds: options.stateTtlSeconds })
       : undefined;
@@ -127,6 +148,11 @@ export class AppContext {
         throw new ConfigurationError(`webhooks.${name}.callbackUrl is refused by the egress policy (${check.reason}).`);
       }
     }
+  }
+
+  /** The signal a step request runs under: the client's, and the step's deadline counted from now. */
+  stepSignal(requestSignal: AbortSignal): AbortSignal {
+    return stepSignal(this.stepTimeoutMs, requestSignal);
   }
 
   /** 400 `url_not_allowed` when the egress policy refuses a URL a request asks the server to fetch. */

@@ -6,6 +6,7 @@ import { AgentGenerationError, ConfigurationError, InvalidInputError } from "../
 import { StateVersionError } from "../memory/agent_state.ts";
 import { RunError } from "../runs/run_service.ts";
 import { StateTokenError } from "../runs/state_token.ts";
+import { StepTimeoutError } from "../runs/step_deadline.ts";
 
 /** An error with an HTTP status and a stable machine-readable code (and response headers, e.g. `Retry-After`). */
 export class HttpError extends Error {
@@ -60,6 +61,10 @@ export function classifyError(error: unknown): HttpError {
   if (error instanceof ConfigurationError) return new HttpError(503, "not_configured", error.message);
   if (error instanceof AgentGenerationError) {
     return new HttpError(502, "model_error", `${error.message} The run was not changed; the step can be retried.`);
+  }
+  if (error instanceof StepTimeoutError) {
+    // 504: the model (upstream) did not answer in time; retryable, nothing was kept.
+    return new HttpError(504, "step_timeout", `${error.message} The run was not changed; the step can be retried.`);
   }
   if (error instanceof DOMException && error.name === "AbortError") {
     // The caller went away mid-step (a tool or the model call was abandoned); the run was not changed.

@@ -15,6 +15,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   };
 
   app.post("/v1/runs/:runId/steps", async (c) => {
+    const signal = ctx.stepSignal(c.req.raw.signal);
     await readJson(c, StepBody, { optional: true });
     const runId = c.req.param("runId");
     const idempotencyKey = c.req.header("Idempotency-Key");
@@ -24,7 +25,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     // The service reads the record once and picks its agent (404 agent_not_found before any write).
     const outcome = await ctx.requireRuns().step(runId, (record) => ctx.stepAgent(c.req.raw, record.agent), {
       idempotencyKey,
-      signal: c.req.raw.signal,
+      signal,
     });
     const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
     return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) }, 200, headers);
@@ -56,10 +57,11 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   });
 
   app.post("/v1/runs/:runId/input", async (c) => {
+    const signal = ctx.stepSignal(c.req.raw.signal);
     const runId = c.req.param("runId");
     const input = await readJson(c, InputBody);
     const outcome = await ctx.requireRuns().resume(runId, (record) => ctx.stepAgent(c.req.raw, record.agent), input, {
-      signal: c.req.raw.signal,
+      signal,
     });
     if (outcome.record.background && outcome.record.state.status === "running") {
       await ctx.requireBackground().start(outcome.record);

@@ -36,24 +36,31 @@ export function assertStatelessAllowed(ctx: AppContext, name: string, agent: Mul
   );
 }
 
-/** One stateless step (or input): opens the token, claims it where there is a store, runs, seals the next token. */
+/**
+ * One stateless step (or input): opens the token, claims it where there is a store, runs, seals the next token.
+ * `signal` (the client and the step's deadline, see lib/runs/step_deadline.ts) is checked before the claim and
+ * before the model call; an abandoned step frees its claim, so the same token can step again.
+ */
 export async function statelessStep(
   ctx: AppContext,
   name: string,
   agent: MultiStepAgent,
   token: string,
-  operation: (state: AgentState) => Promise<StepResult>,
+  signal: AbortSignal,
+  operation: (state: AgentState, signal: AbortSignal) => Promise<StepResult>,
 ): Promise<{ result: StepResult; token: string }> {
   const codec = ctx.requireTokens();
   assertStatelessAllowed(ctx, name, agent);
   const opened = await codec.read(token, name);
+  signal.throwIfAborted();
   const claim = await ctx.ledger?.claim(opened);
   let result: StepResult;
   try {
-    result = await operation(opened.state);
+    signal.throwIfAborted();
+    result = await operation(opened.state, signal);
   } catch (error) {
     await claim?.free();
-    throw error;
+    throw signal.aborted ? signal.reason : error;
   }
   const next = await codec.seal(name, result.state);
   try {

@@ -4,14 +4,6 @@ import type { StepOutcomeKind } from "../runs/run_observer.ts";
 import type { Metrics } from "./metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
 
-/** The routes that run a step: their POSTs count as steps (in flight, latency). */
-export const STEP_ROUTES = [
-  "/v1/runs/:runId/steps",
-  "/v1/runs/:runId/input",
-  "/v1/agents/:name/steps",
-  "/v1/agents/:name/input",
-] as const;
-
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /**
@@ -37,7 +29,7 @@ export function requestMetrics(metrics: Metrics): MiddlewareHandler {
 }
 
 /**
- * Steps in flight and step latency for the `STEP_ROUTES`. The agent label is what `agentOf` says once the route
+ * Steps in flight and step latency for the step routes (lib/http/step_routes.ts). The agent label is what `agentOf` says once the route
  * has run (empty when the request named no known agent or run), so unknown names never become series.
  */
 export function stepMetrics(metrics: Metrics, agentOf: (c: Context) => string | undefined): MiddlewareHandler {

@@ -5,6 +5,7 @@ import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
 import type { StepObserver } from "./run_observer.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
 import { RunError, type RunRecord, type RunService } from "./run_service.ts";
+import { StepTimeoutError } from "./step_deadline.ts";
 
 export interface BackgroundOptions {
   runs: RunService;
@@ -88,7 +89,10 @@ export class BackgroundRunner {
         return;
       }
       if (error instanceof RunError) return;
-      if (!(error instanceof AgentGenerationError || error instanceof ConfigurationError)) throw error;
+      // A step past its deadline (a hung model) left the run unchanged: retried like a failed model call.
+      const retried = error instanceof AgentGenerationError || error instanceof ConfigurationError ||
+        error instanceof StepTimeoutError;
+      if (!retried) throw error;
       if (message.attempt < this.#maxAttempts) {
         const delayMs = this.#retryDelayMs * 2 ** (message.attempt - 1);
         await queue.enqueue({ ...message, attempt: message.attempt + 1 }, { delayMs });

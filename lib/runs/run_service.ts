@@ -9,6 +9,7 @@ import { BlobStore } from "../stores/blob_store.ts";
 import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
 import { deleteRunBlobs, keepRunBlobs, RunBlobStore, SHARED_BLOB_PREFIX } from "./run_blobs.ts";
 import { RunLifecycle, type RunLifecycleOptions } from "./run_lifecycle.ts";
+import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, stepSignal } from "./step_deadline.ts";
 
 /**
  * KV-mode run lifecycle over a `StateStore`.
@@ -105,7 +106,8 @@ export interface StepOutcome {
 /** The agent that steps a run, chosen from its record (it may throw, e.g. for an unknown agent: nothing is written). */
 export type AgentForRun = (record: RunRecord) => MultiStepAgent;
 
-type Operation = (state: AgentState, agent: MultiStepAgent) => Promise<StepResult>;
+/** One step on `state`, stopping when `signal` aborts (the caller went away or the step's deadline passed). */
+type Operation = (state: AgentState, agent: MultiStepAgent, signal: AbortSignal) => Promise<StepResult>;
 
 const MAX_IDEMPOTENCY_KEYS = 50;
 /** Bytes of a store's `maxValueBytes` a committed record leaves free for the lock, a cancellation or a failure. */
@@ -117,6 +119,8 @@ const ACTIVE = new Set(["running", "awaiting_input"]);
 export class RunService {
   readonly #store: StateStore;
   readonly #lockTtlMs: number;
+  /** How long a step may take, model retries included; shorter than the lock (see lib/runs/step_deadline.ts). */
+  readonly stepTimeoutMs: number;
   /** Largest record a step may commit (UTF-8 bytes of its JSON); see the class comment. */
   readonly maxRecordBytes: number;
   /** Media tool outputs of this store's runs, content-addressed beside them. */
@@ -132,6 +136,7 @@ export class RunService {
     store: StateStore,
     options: {
       lockTtlMs?: number;
+      stepTimeoutMs?: number;
       maxRecordBytes?: number;
       /** Told when runs are created and end (metrics). */
       observer?: RunObserver;
@@ -142,7 +147,14 @@ export class RunService {
     this.#store = store;
     this.#observer = options.observer;
     this.#modelObserver = options.modelObserver;
-    this.#lockTtlMs = options.lockTtlMs ?? 5 * 60_000;
+    this.#lockTtlMs = options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
+    this.stepTimeoutMs = options.stepTimeoutMs ?? defaultStepTimeoutMs(this.#lockTtlMs);
+    if (!(this.stepTimeoutMs > 0 && this.stepTimeoutMs < this.#lockTtlMs)) {
+      throw new RangeError(
+        `stepTimeoutMs (${this.stepTimeoutMs}) must be positive and shorter than lockTtlMs (${this.#lockTtlMs}), ` +
+          "so a step always ends while it holds its lock.",
+      );
+    }
     const ceiling = store.maxValueBytes - RECORD_RESERVE_BYTES;
     this.maxRecordBytes = Math.min(options.maxRecordBytes ?? ceiling, ceiling);
     this.lifecycle = new RunLifecycle(options);
@@ -270,7 +282,9 @@ export class RunService {
 
   /**
    * Runs exactly one step of the run with `agent`, or replays the step recorded under `idempotencyKey`. `agent`
-   * may be a function of the run's record, called once the record is read and before anything is written.
+   * may be a function of the run's record, called once the record is read and before anything is written. The step
+   * stops when `signal` aborts or after `stepTimeoutMs`: it then takes no lock, or gives it back with the run
+   * unchanged, and throws the signal's reason (a `StepTimeoutError` for the deadline).
    */
   step(
     runId: string,
@@ -282,8 +296,9 @@ export class RunService {
       agent,
       options.idempotencyKey,
       "running",
-      (state, agent) =>
-        agent.step(state, { signal: options.signal, blobs: this.blobsFor(runId), modelObserver: this.#modelObserver }),
+      options.signal,
+      (state, agent, signal) =>
+        agent.step(state, { signal, blobs: this.blobsFor(runId), modelObserver: this.#modelObserver }),
     );
   }
 
@@ -299,12 +314,9 @@ export class RunService {
       agent,
       undefined,
       "awaiting_input",
-      (state, agent) =>
-        agent.resume(state, input, {
-          signal: options.signal,
-          blobs: this.blobsFor(runId),
-          modelObserver: this.#modelObserver,
-        }),
+      options.signal,
+      (state, agent, signal) =>
+        agent.resume(state, input, { signal, blobs: this.blobsFor(runId), modelObserver: this.#modelObserver }),
     );
   }
 
@@ -366,12 +378,15 @@ export class RunService {
     agent: MultiStepAgent | AgentForRun,
     idempotencyKey: string | undefined,
     expectedStatus: "running" | "awaiting_input",
+    caller: AbortSignal | undefined,
     operation: Operation,
   ): Promise<StepOutcome> {
+    const signal = stepSignal(this.stepTimeoutMs, caller);
+    signal.throwIfAborted(); // the caller has gone already: not even a read
     if (this.#inFlight.has(runId)) throw this.#busy();
     this.#inFlight.add(runId);
     try {
-      return await this.#run(runId, agent, idempotencyKey, expectedStatus, operation);
+      return await this.#run(runId, agent, idempotencyKey, expectedStatus, signal, operation);
     } finally {
       this.#inFlight.delete(runId);
     }
@@ -382,6 +397,7 @@ export class RunService {
     agentFor: MultiStepAgent | AgentForRun,
     idempotencyKey: string | undefined,
     expectedStatus: "running" | "awaiting_input",
+    signal: AbortSignal,
     operation: Operation,
   ): Promise<StepOutcome> {
     const current = await this.#load(runId);
@@ -412,6 +428,8 @@ export class RunService {
       );
     }
 
+    // A caller that has gone, or a deadline that passed while waiting for the store, takes no lock.
+    signal.throwIfAborted();
     const lock = { id: crypto.randomUUID(), expiresAt: Date.now() + this.#lockTtlMs };
     const expireIn = this.#expireIn(record.state);
     const locked = await this.#put(runId, encodeRecord({ ...record, lock }), version, "state_too_large", expireIn);
@@ -423,10 +441,12 @@ export class RunService {
 
     let result: StepResult;
     try {
-      result = await operation(record.state, agent);
+      signal.throwIfAborted(); // the lock write took long enough for the deadline to pass: no model call
+      result = await operation(record.state, agent, signal);
     } catch (error) {
       await unlock();
-      throw error;
+      // An abandoned step fails with why it stopped, whatever the agent made of the abort (a model error, say).
+      throw signal.aborted ? signal.reason : error;
     }
     const stepIndex = result.state.steps.indexOf(result.step);
     const produced: number | StepRecord = stepIndex >= 0 ? stepIndex : result.step;

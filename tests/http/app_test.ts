@@ -51,7 +51,7 @@ Deno.test("HTTP API over loopback", async (t) => {
     await t.step("health and agent listing with tool schemas", async () => {
       const health = await api.get("/health");
       const { uptimeSeconds, ...rest } = health.body;
-      assert.deepEqual(rest, { ok: true, agents: 2, version: VERSION, stepsInFlight: 0 });
+      assert.deepEqual(rest, { ok: true, agents: 2, version: VERSION, stepsInFlight: 0, maxStepsInFlight: 100 });
       assert.ok(Number.isInteger(uptimeSeconds) && uptimeSeconds >= 0);
       const listing = await api.get("/v1/agents");
       const assistant = listing.body.agents.find((a: { name: string }) => a.name === "assistant");

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { MemoryStore, RunError, type RunRecord, RunService, ToolCallingAgent } from "../../lib/mod.ts";
+import {
+  type AgentState,
+  MemoryStore,
+  type MultiStepAgent,
+  RunError,
+  type RunRecord,
+  RunService,
+  ToolCallingAgent,
+} from "../../lib/mod.ts";
 import { functionModel } from "../support/function_model.ts";
 
 function slowAgent(delayMs: number, answers: string[]) {
@@ -58,8 +66,15 @@ Deno.test("RunService: a crashed step's lock expires; a lost step is discarded, 
   });
 
   await t.step("a step whose lock was taken over cannot commit", async () => {
-    const slow = slowAgent(150, ["late"]);
-    const { runId: id } = await service.create("slow", slow.start("task"));
+    // A step that ignores its signal (a stalled process, a tool that never checks it) outlives its deadline.
+    const fastAnswer = slowAgent(0, ["late"]);
+    const slow = {
+      step: async (state: AgentState) => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return await fastAnswer.step(state);
+      },
+    } as unknown as MultiStepAgent;
+    const { runId: id } = await service.create("slow", fastAnswer.start("task"));
     const late = service.step(id, slow);
     await new Promise((resolve) => setTimeout(resolve, 80)); // the 50 ms lock has expired
     const other = new RunService(store, { lockTtlMs: 50 });

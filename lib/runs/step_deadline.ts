@@ -1,0 +1,57 @@
+/**
+ * A step's deadline. A step runs under one signal that aborts when the caller goes away (the HTTP client closed the
+ * request) or when the step has used its time (`stepTimeoutMs`), whichever comes first. The step time is shorter
+ * than the run's lock, so a step that honours its signal (the model call, its retries and their waits, tools) always
+ * ends while its lock is still held; a late commit is still refused by the store's compare-and-set.
+ *
+ * The reasons are distinct so callers can tell them apart: the deadline aborts with a `StepTimeoutError`, the caller
+ * with an `AbortError` DOMException.
+ */
+
+/** How long a run's lock lasts unless `lockTtlMs` says otherwise: 5 minutes. */
+export const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
+
+/** Part of the lock a step may use: the rest is the margin for the commit after it (see `defaultStepTimeoutMs`). */
+const STEP_SHARE_OF_LOCK = 0.9;
+
+/** A step passed its deadline; nothing was kept, and the step can be retried. */
+export class StepTimeoutError extends Error {
+  override name = "StepTimeoutError";
+  readonly retryable = true;
+  constructor(readonly timeoutMs: number) {
+    super(`The step did not finish within its ${timeoutMs} ms deadline.`);
+  }
+}
+
+/** The default step time for a lock: 90% of it, leaving the rest for the commit that follows. */
+export function defaultStepTimeoutMs(lockTtlMs: number): number {
+  return Math.floor(lockTtlMs * STEP_SHARE_OF_LOCK);
+}
+
+/**
+ * A signal that aborts with a `StepTimeoutError` after `timeoutMs`, or with an `AbortError` as soon as `caller`
+ * aborts. Start it when the request arrives, so that the time spent waiting (store reads, the event loop) counts.
+ */
+export function stepSignal(timeoutMs: number, caller?: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  const stop = (reason: unknown) => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  // AbortSignal.timeout holds no reference that keeps a process alive or leaks a timer.
+  const timeout = AbortSignal.timeout(timeoutMs);
+  timeout.addEventListener("abort", () => stop(new StepTimeoutError(timeoutMs)), { once: true });
+  if (caller) {
+    const gone = () => stop(callerReason(caller));
+    if (caller.aborted) gone();
+    else caller.addEventListener("abort", gone, { once: true });
+  }
+  return controller.signal;
+}
+
+/** The caller's own reason when it is a `StepTimeoutError` or an `AbortError`, else an `AbortError`. */
+function callerReason(caller: AbortSignal): unknown {
+  const reason = caller.reason;
+  if (reason instanceof StepTimeoutError) return reason;
+  if (reason instanceof DOMException && reason.name === "AbortError") return reason;
+  return new DOMException("The request was aborted by the client.", "AbortError");
+}

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { createAgents, exampleModelTimeLimits } from "../../functions/agents.ts";
+import { serverOptions } from "../../functions/server_options.ts";
+import { ConfigurationError, createApp, MemoryStore, worstCaseMs } from "../../lib/mod.ts";
+import { apiClient } from "../support/http_client.ts";
+import { startHungModelServer } from "../support/hung_model_server.ts";
+
+/** The example entries' environment for admission, deadlines and model time limits. */
+
+Deno.test("server env: SMOLSTEP_MAX_STEPS_IN_FLIGHT and SMOLSTEP_STEP_TIMEOUT_MS", () => {
+  const unset = serverOptions({}, []);
+  assert.equal(unset.maxStepsInFlight, undefined);
+  assert.equal(unset.stepTimeoutMs, undefined);
+  const set = serverOptions({ SMOLSTEP_MAX_STEPS_IN_FLIGHT: " 8 ", SMOLSTEP_STEP_TIMEOUT_MS: "20000" }, []);
+  assert.deepEqual([set.maxStepsInFlight, set.stepTimeoutMs], [8, 20_000]);
+  for (const bad of ["0", "-3", "1.5", "lots"]) {
+    assert.throws(() => serverOptions({ SMOLSTEP_MAX_STEPS_IN_FLIGHT: bad }, []), ConfigurationError, bad);
+    assert.throws(() => serverOptions({ SMOLSTEP_STEP_TIMEOUT_MS: bad }, []), ConfigurationError, bad);
+  }
+  // A step time that would outlive the lock is refused when the app is built.
+  const options = serverOptions({ SMOLSTEP_LOCK_TTL_MS: "10000", SMOLSTEP_STEP_TIMEOUT_MS: "10000" }, []);
+  assert.throws(() => createApp({ agents: {}, store: new MemoryStore(), ...options }), RangeError);
+});
+
+Deno.test("model env: time limits sized to the lock unless set, worst case inside the step deadline", () => {
+  const defaults = exampleModelTimeLimits({});
+  assert.deepEqual(defaults, { timeoutMs: 60_000, maxRetries: 2, retry: { baseDelayMs: 1_000, maxDelayMs: 27_000 } });
+  assert.ok(worstCaseMs(defaults) <= 270_000, "the default worst case fits the default 270 s step");
+
+  const shortLock = exampleModelTimeLimits({ SMOLSTEP_LOCK_TTL_MS: "60000" });
+  assert.ok(shortLock.timeoutMs < 60_000);
+  assert.ok(worstCaseMs(shortLock) <= 54_000, JSON.stringify(shortLock));
+  const shortStep = exampleModelTimeLimits({ SMOLSTEP_STEP_TIMEOUT_MS: "9000" });
+  assert.ok(worstCaseMs(shortStep) <= 9_000, JSON.stringify(shortStep));
+
+  const chosen = exampleModelTimeLimits({
+    SMOLSTEP_MODEL_TIMEOUT_MS: "15000",
+    SMOLSTEP_MODEL_MAX_RETRIES: "0",
+    SMOLSTEP_MODEL_RETRY_DELAY_MS: "250",
+  });
+  assert.deepEqual([chosen.timeoutMs, chosen.maxRetries, chosen.retry.baseDelayMs], [15_000, 0, 250]);
+  assert.throws(() => exampleModelTimeLimits({ SMOLSTEP_MODEL_MAX_RETRIES: "-1" }), ConfigurationError);
+  assert.throws(() => exampleModelTimeLimits({ SMOLSTEP_MODEL_TIMEOUT_MS: "soon" }), ConfigurationError);
+});
+
+Deno.test("model env over loopback: a hung model ends the step with the model's timeout, run unchanged", async (t) => {
+  const model = startHungModelServer();
+  const serve = (env: Record<string, string>) => {
+    const full: Record<string, string> = { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: "k", ...env };
+    const agents = createAgents(full);
+    const store = new MemoryStore();
+    const app = createApp({ agents, store, ...serverOptions(full, Object.keys(agents)) });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+    const bytes = async (runId: string) => (await store.get(`runs/${runId}`))?.value;
+    return { api: apiClient(`http://127.0.0.1:${server.addr.port}`), bytes, close: () => server.shutdown() };
+  };
+
+  await t.step("SMOLSTEP_MODEL_*: two attempts of 200 ms, then 502 model_error; the run steps again", async () => {
+    // A one-minute lock: a record found without it means the step gave it back.
+    const app = serve({
+      SMOLSTEP_LOCK_TTL_MS: "60000",
+      SMOLSTEP_MODEL_TIMEOUT_MS: "200",
+      SMOLSTEP_MODEL_MAX_RETRIES: "1",
+      SMOLSTEP_MODEL_RETRY_DELAY_MS: "10",
+    });
+    try {
+      const { body: run } = await app.api.post("/v1/agents/assistant/runs", { task: "hang" });
+      const before = await app.bytes(run.runId);
+      const [received, abandoned] = [model.received, model.abandoned];
+      const failed = await app.api.post(`/v1/runs/${run.runId}/steps`);
+      assert.deepEqual([failed.status, failed.body.error.code], [502, "model_error"], JSON.stringify(failed.body));
+      assert.match(failed.body.error.message, /timed out/i);
+      assert.equal(model.received - received, 2, "the first attempt and one retry");
+      assert.equal(await app.bytes(run.runId), before);
+      for (let i = 0; i < 100 && model.abandoned - abandoned < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(model.abandoned - abandoned, 2, "both attempts were given up");
+      model.answerWith({ answer: "done" });
+      const again = await app.api.post(`/v1/runs/${run.runId}/steps`);
+      model.answerWith(undefined);
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(again.body.finalAnswer, "done");
+    } finally {
+      await app.close();
+    }
+  });
+
+  await t.step("only a short lock set: derived limits or the deadline end the step, never the lock", async () => {
+    const app = serve({ SMOLSTEP_LOCK_TTL_MS: "1500" });
+    try {
+      const { body: run } = await app.api.post("/v1/agents/assistant/runs", { task: "hang" });
+      const before = await app.bytes(run.runId);
+      const received = model.received;
+      const failed = await app.api.post(`/v1/runs/${run.runId}/steps`);
+      // Attempts of 360 ms and waits of at most 135 ms fill the 1,350 ms step: whichever ends first is fine.
+      assert.ok(
+        [[502, "model_error"], [504, "step_timeout"]].some(([status, code]) =>
+          failed.status === status && failed.body.error.code === code
+        ),
+        JSON.stringify(failed.body),
+      );
+      assert.ok(model.received - received <= 3);
+      // Released by the step, not expired: an expired lock would still be in the record.
+      assert.equal(await app.bytes(run.runId), before);
+    } finally {
+      await app.close();
+    }
+  });
+
+  await model.close();
+});
