@@ -7,4 +7,4 @@ export const STEP_ROUTES = [
   "/v1/runs/:runId/input",
   "/v1/agents/:name/steps",
   "/v1/agents/:name/input",
-] as const;
+];
