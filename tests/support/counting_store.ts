@@ -23,6 +23,13 @@ export class CountingStore implements StateStore {
     return await this.inner.get(key);
   }
 
+  /** A batched read counts as one call and as a "get" for `beforeCall`. */
+  async getMany(keys: string[]) {
+    this.calls++;
+    await this.beforeCall?.("get", keys[0] ?? "");
+    return await this.inner.getMany(keys);
+  }
+
   async put(key: string, value: string, options?: PutOptions) {
     this.calls++;
     this.puts++;
