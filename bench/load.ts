@@ -5,8 +5,8 @@
  * both calling the same scripted model (bench/load/model_server.ts, 50 ms per reply; a run is 3 steps: two tool
  * calls, then final_answer). Each server, the model included, is its own process; this one only generates load.
  *
- *   deno run -A --unstable-kv bench/load_test.ts            # ~4 minutes
- *   deno run -A --unstable-kv bench/load_test.ts --quick    # ~1 minute, 3 s per level
+ *   deno run -A --unstable-kv bench/load.ts            # ~4 minutes
+ *   deno run -A --unstable-kv bench/load.ts --quick    # ~1 minute, 3 s per level
  *   deno task load [--quick] [--levels=kv10,overload] [--duration=12] [--json=out.json]
  *   deno task load --workers --levels=kv10,kv50      # functions/worker.ts under wrangler dev (Durable Objects)
  *
