@@ -111,7 +111,14 @@ export type { QueueHandler, QueueMessage, RunQueue } from "./runs/run_queue.ts";
 export { CloudflareQueue } from "./runs/cloudflare_queue.ts";
 export type { WorkersQueue } from "./runs/cloudflare_queue.ts";
 export { BackgroundRunner } from "./runs/background_runner.ts";
-export { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, stepSignal, StepTimeoutError } from "./runs/step_deadline.ts";
+export {
+  DEFAULT_LOCK_TTL_MS,
+  defaultStepTimeoutMs,
+  startStepDeadline,
+  type StepDeadline,
+  StepTimeoutError,
+  withStepDeadline,
+} from "./runs/step_deadline.ts";
 export { signPayload, verifyPayload } from "./runs/hmac_signature.ts";
 
 // Egress (every server-side fetch of a URL from outside)

@@ -66,39 +66,39 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
   });
 
   // Stateless steps: each token steps once where there is a store (a replay is 409 token_replayed).
-  app.post("/v1/agents/:name/steps", async (c) => {
-    const signal = ctx.stepSignal(c.req.raw.signal);
-    const name = c.req.param("name");
-    const agent = ctx.agent(name);
-    ctx.requireTokens();
-    const body = await readJson(c, StatelessStepBody);
-    const options = { blobs: ctx.runs?.blobs, modelObserver: ctx.metrics };
-    const { result, token } = await statelessStep(
-      ctx,
-      name,
-      agent,
-      body.state,
-      signal,
-      (state, signal) => agent.step(state, { ...options, signal }),
-    );
-    return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
-  });
+  app.post("/v1/agents/:name/steps", (c) =>
+    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+      const name = c.req.param("name");
+      const agent = ctx.agent(name);
+      ctx.requireTokens();
+      const body = await readJson(c, StatelessStepBody);
+      const options = { blobs: ctx.runs?.blobs, modelObserver: ctx.metrics };
+      const { result, token } = await statelessStep(
+        ctx,
+        name,
+        agent,
+        body.state,
+        signal,
+        (state, signal) => agent.step(state, { ...options, signal }),
+      );
+      return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
+    }));
 
-  app.post("/v1/agents/:name/input", async (c) => {
-    const signal = ctx.stepSignal(c.req.raw.signal);
-    const name = c.req.param("name");
-    const agent = ctx.agent(name);
-    ctx.requireTokens();
-    const { state: sealed, ...input } = await readJson(c, StatelessInputBody);
-    const options = { blobs: ctx.runs?.blobs, modelObserver: ctx.metrics };
-    const { result, token } = await statelessStep(
-      ctx,
-      name,
-      agent,
-      sealed,
-      signal,
-      (state, signal) => agent.resume(state, input, { ...options, signal }),
-    );
-    return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
-  });
+  app.post("/v1/agents/:name/input", (c) =>
+    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+      const name = c.req.param("name");
+      const agent = ctx.agent(name);
+      ctx.requireTokens();
+      const { state: sealed, ...input } = await readJson(c, StatelessInputBody);
+      const options = { blobs: ctx.runs?.blobs, modelObserver: ctx.metrics };
+      const { result, token } = await statelessStep(
+        ctx,
+        name,
+        agent,
+        sealed,
+        signal,
+        (state, signal) => agent.resume(state, input, { ...options, signal }),
+      );
+      return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
+    }));
 }

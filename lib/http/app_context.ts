@@ -7,7 +7,7 @@ import { checkUrl, type EgressPolicy } from "../net/egress.ts";
 import { BackgroundRunner } from "../runs/background_runner.ts";
 import type { RunQueue } from "../runs/run_queue.ts";
 import { RunService } from "../runs/run_service.ts";
-import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, stepSignal } from "../runs/step_deadline.ts";
+import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "../runs/step_deadline.ts";
 import { StateTokenCodec } from "../runs/state_token.ts";
 import { TokenLedger } from "../runs/token_ledger.ts";
 import type { StateStore } from "../stores/state_store.ts";
@@ -150,9 +150,9 @@ export class AppContext {
     }
   }
 
-  /** The signal a step request runs under: the client's, and the step's deadline counted from now. */
-  stepSignal(requestSignal: AbortSignal): AbortSignal {
-    return stepSignal(this.stepTimeoutMs, requestSignal);
+  /** Runs a step request under the client's signal and the step's deadline, counted from now. */
+  withStepDeadline<T>(requestSignal: AbortSignal, step: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return withStepDeadline(this.stepTimeoutMs, requestSignal, step);
   }
 
   /** 400 `url_not_allowed` when the egress policy refuses a URL a request asks the server to fetch. */

@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import type { RunRecord } from "../runs/run_service.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 import { InputBody, StepBody } from "./http_schemas.ts";
@@ -14,22 +15,22 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     return found.record;
   };
 
-  app.post("/v1/runs/:runId/steps", async (c) => {
-    const signal = ctx.stepSignal(c.req.raw.signal);
-    await readJson(c, StepBody, { optional: true });
-    const runId = c.req.param("runId");
-    const idempotencyKey = c.req.header("Idempotency-Key");
-    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
-      throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
-    }
-    // The service reads the record once and picks its agent (404 agent_not_found before any write).
-    const outcome = await ctx.requireRuns().step(runId, (record) => ctx.stepAgent(c.req.raw, record.agent), {
-      idempotencyKey,
-      signal,
-    });
-    const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
-    return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) }, 200, headers);
-  });
+  app.post("/v1/runs/:runId/steps", (c) =>
+    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+      await readJson(c, StepBody, { optional: true });
+      const runId = c.req.param("runId");
+      const idempotencyKey = c.req.header("Idempotency-Key");
+      if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
+        throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
+      }
+      // The service reads the record once and picks its agent (404 agent_not_found before any write).
+      const outcome = await ctx.requireRuns().step(runId, (record) => ctx.stepAgent(c.req.raw, record.agent), {
+        idempotencyKey,
+        signal,
+      });
+      const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
+      return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) }, 200, headers);
+    }));
 
   app.get("/v1/runs/:runId", async (c) => {
     const runId = c.req.param("runId");
@@ -56,16 +57,15 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     return c.body(null, 204);
   });
 
-  app.post("/v1/runs/:runId/input", async (c) => {
-    const signal = ctx.stepSignal(c.req.raw.signal);
-    const runId = c.req.param("runId");
-    const input = await readJson(c, InputBody);
-    const outcome = await ctx.requireRuns().resume(runId, (record) => ctx.stepAgent(c.req.raw, record.agent), input, {
-      signal,
-    });
-    if (outcome.record.background && outcome.record.state.status === "running") {
-      await ctx.requireBackground().start(outcome.record);
-    }
-    return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) });
-  });
+  app.post("/v1/runs/:runId/input", (c) =>
+    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+      const runId = c.req.param("runId");
+      const input = await readJson(c, InputBody);
+      const agentFor = (record: RunRecord) => ctx.stepAgent(c.req.raw, record.agent);
+      const outcome = await ctx.requireRuns().resume(runId, agentFor, input, { signal });
+      if (outcome.record.background && outcome.record.state.status === "running") {
+        await ctx.requireBackground().start(outcome.record);
+      }
+      return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) });
+    }));
 }

@@ -9,7 +9,7 @@ import { BlobStore } from "../stores/blob_store.ts";
 import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
 import { deleteRunBlobs, keepRunBlobs, RunBlobStore, SHARED_BLOB_PREFIX } from "./run_blobs.ts";
 import { RunLifecycle, type RunLifecycleOptions } from "./run_lifecycle.ts";
-import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, stepSignal } from "./step_deadline.ts";
+import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "./step_deadline.ts";
 
 /**
  * KV-mode run lifecycle over a `StateStore`.
@@ -381,15 +381,16 @@ export class RunService {
     caller: AbortSignal | undefined,
     operation: Operation,
   ): Promise<StepOutcome> {
-    const signal = stepSignal(this.stepTimeoutMs, caller);
-    signal.throwIfAborted(); // the caller has gone already: not even a read
-    if (this.#inFlight.has(runId)) throw this.#busy();
-    this.#inFlight.add(runId);
-    try {
-      return await this.#run(runId, agent, idempotencyKey, expectedStatus, signal, operation);
-    } finally {
-      this.#inFlight.delete(runId);
-    }
+    return await withStepDeadline(this.stepTimeoutMs, caller, async (signal) => {
+      signal.throwIfAborted(); // the caller has gone already: not even a read
+      if (this.#inFlight.has(runId)) throw this.#busy();
+      this.#inFlight.add(runId);
+      try {
+        return await this.#run(runId, agent, idempotencyKey, expectedStatus, signal, operation);
+      } finally {
+        this.#inFlight.delete(runId);
+      }
+    });
   }
 
   async #run(

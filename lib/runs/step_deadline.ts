@@ -28,24 +28,49 @@ export function defaultStepTimeoutMs(lockTtlMs: number): number {
   return Math.floor(lockTtlMs * STEP_SHARE_OF_LOCK);
 }
 
+/** A running deadline: its signal, and `end()` to stop its timer once the step is over. */
+export interface StepDeadline {
+  readonly signal: AbortSignal;
+  /** Clears the timer and the listener on the caller's signal; the step's objects are then free to be collected. */
+  end(): void;
+}
+
 /**
  * A signal that aborts with a `StepTimeoutError` after `timeoutMs`, or with an `AbortError` as soon as `caller`
- * aborts. Start it when the request arrives, so that the time spent waiting (store reads, the event loop) counts.
+ * aborts. Start it when the request arrives, so that the time spent waiting (store reads, the event loop) counts,
+ * and `end()` it when the step is over: a timer left pending would keep the step's signal, and everything that
+ * listens to it (the model client's request), alive until it fires, minutes later.
  */
-export function stepSignal(timeoutMs: number, caller?: AbortSignal): AbortSignal {
+export function startStepDeadline(timeoutMs: number, caller?: AbortSignal): StepDeadline {
   const controller = new AbortController();
   const stop = (reason: unknown) => {
     if (!controller.signal.aborted) controller.abort(reason);
   };
-  // AbortSignal.timeout holds no reference that keeps a process alive or leaks a timer.
-  const timeout = AbortSignal.timeout(timeoutMs);
-  timeout.addEventListener("abort", () => stop(new StepTimeoutError(timeoutMs)), { once: true });
-  if (caller) {
-    const gone = () => stop(callerReason(caller));
-    if (caller.aborted) gone();
-    else caller.addEventListener("abort", gone, { once: true });
+  const timer = setTimeout(() => stop(new StepTimeoutError(timeoutMs)), timeoutMs);
+  const gone = () => stop(callerReason(caller!));
+  if (caller?.aborted) gone();
+  else caller?.addEventListener("abort", gone, { once: true });
+  return {
+    signal: controller.signal,
+    end() {
+      clearTimeout(timer);
+      caller?.removeEventListener("abort", gone);
+    },
+  };
+}
+
+/** Runs `step` under a deadline (see `startStepDeadline`), ending it however the step ends. */
+export async function withStepDeadline<T>(
+  timeoutMs: number,
+  caller: AbortSignal | undefined,
+  step: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const deadline = startStepDeadline(timeoutMs, caller);
+  try {
+    return await step(deadline.signal);
+  } finally {
+    deadline.end();
   }
-  return controller.signal;
 }
 
 /** The caller's own reason when it is a `StepTimeoutError` or an `AbortError`, else an `AbortError`. */

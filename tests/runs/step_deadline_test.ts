@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { MemoryStore, RunService, ToolCallingAgent } from "../../lib/mod.ts";
-import { defaultStepTimeoutMs, stepSignal, StepTimeoutError } from "../../lib/runs/step_deadline.ts";
+import {
+  defaultStepTimeoutMs,
+  startStepDeadline,
+  StepTimeoutError,
+  withStepDeadline,
+} from "../../lib/runs/step_deadline.ts";
 import { sleep } from "../../lib/models/retry.ts";
 import { CountingStore } from "../support/counting_store.ts";
 
@@ -28,19 +33,52 @@ async function storedBytes(store: CountingStore, runId: string) {
   return (await store.inner.get(`runs/${runId}`))?.value;
 }
 
-Deno.test("stepSignal: the deadline aborts with StepTimeoutError, the caller with an AbortError", async () => {
-  const deadline = stepSignal(20);
-  await new Promise((resolve) => deadline.addEventListener("abort", resolve, { once: true }));
-  assert.ok(deadline.reason instanceof StepTimeoutError);
+Deno.test("step deadlines: the deadline aborts with StepTimeoutError, the caller with an AbortError", async () => {
+  const deadline = startStepDeadline(20);
+  await new Promise((resolve) => deadline.signal.addEventListener("abort", resolve, { once: true }));
+  assert.ok(deadline.signal.reason instanceof StepTimeoutError);
+  deadline.end();
 
   const caller = new AbortController();
-  const signal = stepSignal(60_000, caller.signal);
+  const fromCaller = startStepDeadline(60_000, caller.signal);
   caller.abort(new Error("whatever the runtime says"));
-  assert.equal(signal.aborted, true);
-  assert.equal((signal.reason as DOMException).name, "AbortError");
+  assert.equal(fromCaller.signal.aborted, true);
+  assert.equal((fromCaller.signal.reason as DOMException).name, "AbortError");
+  fromCaller.end();
 
   assert.equal(defaultStepTimeoutMs(300_000), 270_000);
   assert.throws(() => new RunService(new MemoryStore(), { lockTtlMs: 1_000, stepTimeoutMs: 1_000 }), RangeError);
+});
+
+Deno.test("step deadlines: an ended deadline holds no timer and no listener on the caller", async () => {
+  // Deno's test sanitizers fail this test if a timer is left pending after it (as AbortSignal.timeout did: the
+  // step's signal and everything listening to it stayed alive until the deadline, minutes later).
+  const caller = new AbortController();
+  const listening = new Set<EventListener>();
+  const spied = caller.signal;
+  const add = spied.addEventListener.bind(spied) as (t: string, l: EventListener, o?: AddEventListenerOptions) => void;
+  const remove = spied.removeEventListener.bind(spied) as (t: string, l: EventListener) => void;
+  Object.assign(spied, {
+    addEventListener: (type: string, listener: EventListener, options?: AddEventListenerOptions) => {
+      listening.add(listener);
+      add(type, listener, options);
+    },
+    removeEventListener: (type: string, listener: EventListener) => {
+      listening.delete(listener);
+      remove(type, listener);
+    },
+  });
+  const seen = await withStepDeadline(60_000, spied, (signal) => {
+    assert.equal(listening.size, 1, "the deadline listens to the caller while the step runs");
+    return Promise.resolve(signal.aborted);
+  });
+  assert.equal(seen, false);
+  assert.equal(listening.size, 0, "and stops listening when it ends");
+  await assert.rejects(
+    withStepDeadline(60_000, undefined, () => Promise.reject(new Error("step failed"))),
+    /step failed/,
+  );
+  caller.abort();
 });
 
 Deno.test("RunService deadlines: a step never outlives its lock, and an abandoned step changes nothing", async (t) => {
