@@ -25,6 +25,12 @@ export const ManagedCallArgs = z.strictObject({
   ),
 });
 
+/** `ManagedCallArgs` as JSON Schema, converted once (every step of a manager sends it). */
+const MANAGED_CALL_PARAMETERS: Record<string, unknown> = (() => {
+  const { $schema: _drop, ...parameters } = z.toJSONSchema(ManagedCallArgs) as Record<string, unknown>;
+  return parameters;
+})();
+
 /**
  * An agent another agent can call like a tool (`task`, optional `additional_args`); transformers-agents'
  * `ManagedAgent`. Plain agents passed in `managedAgents` are wrapped with their own name and description.
@@ -52,12 +58,11 @@ export class ManagedAgent {
 
   /** How the manager's model sees it: a tool taking `task` and optional `additional_args`. */
   toDefinition(): ToolDefinition {
-    const { $schema: _drop, ...parameters } = z.toJSONSchema(ManagedCallArgs) as Record<string, unknown>;
     return {
       name: this.name,
       description:
         `A team member (managed agent). ${this.description} Give it a detailed task; it answers with a report.`,
-      parameters,
+      parameters: MANAGED_CALL_PARAMETERS,
     };
   }
 

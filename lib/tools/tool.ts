@@ -54,14 +54,21 @@ export abstract class Tool<Args extends Record<string, unknown> = Record<string,
     return this.#schema ??= zodFromInputs(this.inputs) as unknown as z.ZodType<Args>;
   }
 
-  /** The JSON Schema of the arguments, as sent to models for native tool calling. */
+  /**
+   * The JSON Schema of the arguments, as sent to models for native tool calling. Converting a zod schema costs more
+   * than the rest of a step's own work, and every step sends it: it is computed once per schema and shared, so treat
+   * it as read-only.
+   */
   get parameters(): Record<string, unknown> {
-    const { $schema: _drop, ...schema } = z.toJSONSchema(this.schema, { unrepresentable: "any" }) as Record<
-      string,
-      unknown
-    >;
-    return schema;
+    const schema = this.schema;
+    if (this.#parameters?.schema !== schema) {
+      const { $schema: _drop, ...json } = z.toJSONSchema(schema, { unrepresentable: "any" }) as Record<string, unknown>;
+      this.#parameters = { schema, json };
+    }
+    return this.#parameters.json;
   }
+
+  #parameters: { schema: z.ZodType<Args>; json: Record<string, unknown> } | undefined;
 
   toDefinition(): ToolDefinition {
     return { name: this.name, description: this.description, parameters: this.parameters };

@@ -66,6 +66,21 @@ Deno.test("Tool subclass (smolagents style)", async (t) => {
     assert.equal(schema.additionalProperties, false);
     assert.equal("$schema" in schema, false);
   });
+
+  await t.step("the JSON schema is converted once per schema, and again when the schema changes", () => {
+    class Switchable extends GreetTool {
+      current: z.ZodType<{ name: string; times?: number | null }> = z.object({ name: z.string() });
+      override get schema() {
+        return this.current;
+      }
+    }
+    const greet = new Switchable();
+    const first = greet.parameters;
+    assert.equal(greet.parameters, first, "every step reuses the converted schema");
+    assert.deepEqual(Object.keys(first.properties as object), ["name"]);
+    greet.current = z.object({ name: z.string(), times: z.number().int().nullable().optional() });
+    assert.deepEqual(Object.keys(greet.parameters.properties as object), ["name", "times"]);
+  });
 });
 
 Deno.test("tool() from a zod schema", async (t) => {
