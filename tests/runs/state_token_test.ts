@@ -33,6 +33,36 @@ Deno.test("state tokens", async (t) => {
     assert.notEqual(token, await codec.seal("assistant", state));
   });
 
+  await t.step("a correctly signed payload that is not gzip (or is cut short) is invalid_token", async () => {
+    // Signed with the MAC key the module comment documents (HKDF-SHA256 of the secret, info "smolstep state mac v1").
+    const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), "HKDF", false, ["deriveKey"]);
+    const mac = await crypto.subtle.deriveKey(
+      {
+        name: "HKDF",
+        hash: "SHA-256",
+        salt: new Uint8Array(0),
+        info: new TextEncoder().encode("smolstep state mac v1"),
+      },
+      base,
+      { name: "HMAC", hash: "SHA-256", length: 256 },
+      false,
+      ["sign"],
+    );
+    const sign = async (payload: Uint8Array) => {
+      const signed = `st1.${encodeBase64Url(payload)}`;
+      const signature = await crypto.subtle.sign("HMAC", mac, new TextEncoder().encode(signed));
+      return `${signed}.${encodeBase64Url(new Uint8Array(signature))}`;
+    };
+    const plain = new StateTokenCodec(SECRET, { encrypt: false });
+    const good = decodeBase64Url((await plain.seal("assistant", state)).split(".")[1])!;
+    assert.deepEqual(await plain.open(await sign(good), "assistant"), state, "the test signs as the codec does");
+    await rejectsWith(
+      plain.open(await sign(new TextEncoder().encode("not gzip at all")), "assistant"),
+      "invalid_token",
+    );
+    await rejectsWith(plain.open(await sign(good.subarray(0, good.length - 9)), "assistant"), "invalid_token");
+  });
+
   await t.step("unencrypted tokens are still signed", async () => {
     const plain = new StateTokenCodec(SECRET, { encrypt: false });
     const token = await plain.seal("assistant", state);
