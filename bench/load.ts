@@ -106,6 +106,8 @@ interface PhaseResult {
   runsAbandoned: number;
   rssPeakBytes?: number;
   rssEndBytes?: number;
+  /** Server CPU time (all threads) per committed step over the measured window, in ms. */
+  cpuMsPerStep?: number;
   kvBytes?: number;
   /** Runs holding an unexpired lock right after the level (all its clients stopped). */
   lockedAfter?: number;
@@ -239,7 +241,7 @@ async function measure<Run>(
   target: PhaseResult["target"],
   baseUrl: string,
   protocol: RunProtocol<Run>,
-  server: { rss(): Promise<number | undefined> },
+  server: { rss(): Promise<number | undefined>; cpuSeconds(): Promise<number | undefined> },
   onLeft?: (runs: Run[]) => void,
 ): Promise<PhaseResult> {
   const start = Date.now();
@@ -251,6 +253,12 @@ async function measure<Run>(
     const rss = await server.rss();
     if (rss !== undefined) rssPeak = Math.max(rssPeak ?? 0, rss);
   }, 250);
+  // Server CPU over the measured window: read when it opens and when it closes.
+  const cpuAt = (at: number) =>
+    new Promise<number | undefined>((resolve) =>
+      setTimeout(() => server.cpuSeconds().then(resolve), Math.max(0, at - Date.now()))
+    );
+  const cpuWindow = Promise.all([cpuAt(windowStart), cpuAt(windowEnd)]);
   const clients: Array<Promise<ClientResult<Run>>> = [];
   for (let i = 0; i < level.clients; i++) {
     clients.push(runClient(protocol, {
@@ -266,6 +274,7 @@ async function measure<Run>(
   }
   const finished = await Promise.all(clients);
   clearInterval(sampling);
+  const [cpuStart, cpuEnd] = await cpuWindow;
   onLeft?.(finished.flatMap((result) => result.unfinished === undefined ? [] : [result.unfinished]));
   return {
     target,
@@ -280,11 +289,18 @@ async function measure<Run>(
     runsAbandoned: recorder.runsAbandoned,
     rssPeakBytes: rssPeak,
     rssEndBytes: await server.rss(),
+    cpuMsPerStep: cpuStart === undefined || cpuEnd === undefined || recorder.steps === 0
+      ? undefined
+      : (cpuEnd - cpuStart) * 1000 / recorder.steps,
   };
 }
 
 function mb(bytes: number | undefined): string {
   return bytes === undefined ? "?" : (bytes / 1e6).toFixed(0);
+}
+
+function cpu(msPerStep: number | undefined): string {
+  return msPerStep === undefined ? "?" : msPerStep.toFixed(2);
 }
 
 function ms(value: number): string {
@@ -300,7 +316,7 @@ function printLevel(level: Level, floor: PhaseResult, smolstep: PhaseResult): vo
       `  ${r.target.padEnd(8)} ${r.stepsPerSecond.toFixed(1).padStart(7)} steps/s  p50/p90/p99 ${ms(p50)}/${ms(p90)}/${
         ms(p99)
       } ms  ${r.requests} requests, errors: ${r.errorText}; runs ${r.runsStarted} started, ${r.runsFinished} ended, ` +
-        `${r.runsAbandoned} given up; RSS peak ${mb(r.rssPeakBytes)} MB` +
+        `${r.runsAbandoned} given up; CPU ${cpu(r.cpuMsPerStep)} ms/step; RSS peak ${mb(r.rssPeakBytes)} MB` +
         (r.kvBytes === undefined ? "" : `; KV ${(r.kvBytes / 1e6).toFixed(1)} MB`) +
         (r.lockedAfter === undefined ? "" : `; right after: ${r.lockedAfter} runs locked, `) +
         (r.orphanedSoFar === undefined ? "" : `${r.orphanedSoFar} orphaned so far`),
@@ -316,6 +332,7 @@ function printSummary(results: Array<{ level: Level; floor: PhaseResult; smolste
     "x floor",
     "p50/p90/p99 ms",
     "errors (smolstep)",
+    "CPU ms/step (floor, smolstep)",
     "RSS MB",
     "KV MB",
   ];
@@ -326,6 +343,7 @@ function printSummary(results: Array<{ level: Level; floor: PhaseResult; smolste
     floor.stepsPerSecond > 0 ? (smolstep.stepsPerSecond / floor.stepsPerSecond).toFixed(2) : "-",
     `${ms(smolstep.latencyMs.p50)}/${ms(smolstep.latencyMs.p90)}/${ms(smolstep.latencyMs.p99)}`,
     smolstep.errorText,
+    `${cpu(floor.cpuMsPerStep)}, ${cpu(smolstep.cpuMsPerStep)}`,
     mb(smolstep.rssPeakBytes),
     smolstep.kvBytes === undefined ? "?" : (smolstep.kvBytes / 1e6).toFixed(1),
   ]);

@@ -12,6 +12,8 @@ export interface ServerProcess {
   output(): string;
   /** Resident memory in bytes (VmRSS), or undefined when /proc cannot be read (not Linux, or gone). */
   rss(): Promise<number | undefined>;
+  /** CPU time (user + system) the process has used so far, in seconds; undefined where /proc cannot be read. */
+  cpuSeconds(): Promise<number | undefined>;
   /** SIGTERM, then SIGKILL after a grace period; resolves once the process has exited. */
   stop(): Promise<void>;
 }
@@ -67,6 +69,7 @@ export function spawnDeno<Ready>(
     pid: child.pid,
     output: () => tail,
     rss: () => readRss(child.pid),
+    cpuSeconds: () => readCpuSeconds(child.pid),
     stop: () =>
       stopping ??= (async () => {
         try {
@@ -130,6 +133,22 @@ export async function readRss(pid: number): Promise<number | undefined> {
     const status = await Deno.readTextFile(`/proc/${pid}/status`);
     const kb = status.match(/^VmRSS:\s+(\d+)\s+kB/m)?.[1];
     return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** User + system CPU seconds of a process (all its threads), from /proc/<pid>/stat. */
+export async function readCpuSeconds(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime is
+    // field 14 and stime field 15 of the whole line, i.e. 12th and 13th after ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
   } catch {
     return undefined;
   }

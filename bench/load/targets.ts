@@ -20,6 +20,8 @@ export interface SmolstepTarget {
   url: string;
   /** Resident memory of the server (all its processes), in bytes. */
   rss(): Promise<number | undefined>;
+  /** CPU seconds the server has used so far (undefined where it cannot be read). */
+  cpuSeconds(): Promise<number | undefined>;
   /** Bytes of run storage on disk. */
   storageBytes(): Promise<number>;
   /** Every stored run, where the storage can be read from outside (the Deno KV file); undefined otherwise. */
@@ -66,6 +68,7 @@ export async function startDenoTarget(modelUrl: string, kvPath: string): Promise
     label: `functions/deno.ts (pid ${process.pid}), Deno KV file ${kvPath}`,
     url,
     rss: () => process.rss(),
+    cpuSeconds: () => process.cpuSeconds(),
     storageBytes: () => sqliteBytes(kvPath),
     runs: () => readRuns(kvPath),
     stop: () => process.stop(),
@@ -92,6 +95,7 @@ export async function startWorkersTarget(modelUrl: string, stateDir: string): Pr
     label: `functions/worker.ts under wrangler dev (pgid ${wrangler ?? "?"}), Durable Objects in ${stateDir}`,
     url: dev.url,
     rss: () => wrangler === undefined ? Promise.resolve(undefined) : readGroupRss(wrangler),
+    cpuSeconds: () => Promise.resolve(undefined),
     storageBytes: () => directoryBytes(stateDir),
     stop: () => dev.close(),
   };

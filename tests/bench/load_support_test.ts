@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { loadReply, TOOL_STEPS } from "../../bench/load/model_server.ts";
 import { auditRuns } from "../../bench/load/run_audit.ts";
+import { readCpuSeconds } from "../../bench/load/processes.ts";
 import type { ReceivedRequest } from "../support/scripted_model_server.ts";
 
 const request = (model: string, messages: Array<{ role: string; content: unknown }>): ReceivedRequest => ({
@@ -52,4 +53,15 @@ Deno.test("run audit: locks, stale locks, runs left by the time limit and orphan
     orphanedNeverStepped: 1,
     runningIdlePastLockTtl: 1,
   });
+});
+
+Deno.test("server CPU time from /proc: grows while a process works", async () => {
+  const before = await readCpuSeconds(Deno.pid);
+  assert.ok(before !== undefined && before > 0, `read ${before}`);
+  const until = performance.now() + 150;
+  let spins = 0;
+  while (performance.now() < until) spins++;
+  const after = await readCpuSeconds(Deno.pid);
+  assert.ok(after !== undefined && after > before, `${before} -> ${after} after ${spins} spins`);
+  assert.equal(await readCpuSeconds(2 ** 22 + 12345), undefined, "no such process");
 });
