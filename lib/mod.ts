@@ -102,8 +102,9 @@ export type { PutOptions, PutResult, StateStore, StoredValue } from "./stores/st
 export { MemoryStore } from "./stores/memory_store.ts";
 export { CloudflareKvStore } from "./stores/cloudflare_kv_store.ts";
 export type { WorkersKvNamespace } from "./stores/cloudflare_kv_store.ts";
-export { RunError, RunService } from "./runs/run_service.ts";
-export type { AgentForRun, RunRecord } from "./runs/run_service.ts";
+export { RunService } from "./runs/run_service.ts";
+export type { AgentForRun } from "./runs/run_service.ts";
+export { RunError, type RunRecord } from "./runs/run_record.ts";
 export { DEFAULT_IDLE_RUN_TTL_SECONDS, DEFAULT_RUN_TTL_SECONDS } from "./runs/run_lifecycle.ts";
 export { StateTokenCodec, StateTokenError } from "./runs/state_token.ts";
 export { InProcessQueue, isQueueMessage } from "./runs/run_queue.ts";

@@ -4,7 +4,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { StepRefusedError } from "../agents/multi_step_agent.ts";
 import { AgentGenerationError, ConfigurationError, InvalidInputError } from "../errors.ts";
 import { StateVersionError } from "../memory/agent_state.ts";
-import { RunError } from "../runs/run_service.ts";
+import { RunError } from "../runs/run_record.ts";
 import { StateTokenError } from "../runs/state_token.ts";
 import { StepTimeoutError } from "../runs/step_deadline.ts";
 

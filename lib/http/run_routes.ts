@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import type { RunRecord } from "../runs/run_service.ts";
+import type { RunRecord } from "../runs/run_record.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 import { InputBody, StepBody } from "./http_schemas.ts";

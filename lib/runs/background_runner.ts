@@ -4,7 +4,8 @@ import { EgressError, type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
 import type { StepObserver } from "./run_observer.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
-import { RunError, type RunRecord, type RunService } from "./run_service.ts";
+import { RunError, type RunRecord } from "./run_record.ts";
+import type { RunService } from "./run_service.ts";
 import { StepTimeoutError } from "./step_deadline.ts";
 
 export interface BackgroundOptions {

@@ -1,6 +1,5 @@
-import type { AgentEvent } from "../agents/agent_events.ts";
 import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
-import { type AgentState, packState, parseAgentState } from "../memory/agent_state.ts";
+import type { AgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import type { ModelObserver } from "../models/model_observer.ts";
 import type { RunObserver } from "./run_observer.ts";
@@ -9,6 +8,16 @@ import { BlobStore } from "../stores/blob_store.ts";
 import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
 import { deleteRunBlobs, keepRunBlobs, RunBlobStore, SHARED_BLOB_PREFIX } from "./run_blobs.ts";
 import { RunLifecycle, type RunLifecycleOptions } from "./run_lifecycle.ts";
+import {
+  cancelled,
+  encodeRecord,
+  newRunRecord,
+  parseStored,
+  RunError,
+  type RunRecord,
+  statusMismatch,
+  type StepOutcome,
+} from "./run_record.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "./step_deadline.ts";
 
 /**
@@ -44,64 +53,6 @@ import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "./s
  * `runTtlSeconds` after it ended; an active run nobody steps for `idleRunTtlSeconds` reads as `expired` and goes
  * `runTtlSeconds` later. `delete` removes a run, its cancel flag and its blobs at once.
  */
-
-/** What the store holds per run (JSON). */
-export interface RunRecord {
-  runId: string;
-  agent: string;
-  state: AgentState;
-  /**
-   * Idempotency key -> what the step produced (most recent last, bounded): its index in `state.steps`, or, for a
-   * managed agent's step (which lives in the nested sub-run and goes away with it), a copy of the record.
-   */
-  idempotency: Array<[key: string, step: number | StepRecord]>;
-  lock: { id: string; expiresAt: number } | null;
-  /**
-   * Steps committed so far, managed agents' steps included (they do not add records to `state.steps`). Background
-   * messages carry it, so each delivery can run at most the one step it was sent for.
-   */
-  seq: number;
-  /** Stepped by the queue rather than by the caller. */
-  background?: boolean;
-  /** Where the final result is POSTed (signed) when the run ends. */
-  callbackUrl?: string;
-  /**
-   * Epoch ms until which every blob this record refers to is kept (at least the record's own deadline); absent on
-   * runs written before blobs expired. See ./run_lifecycle.ts.
-   */
-  blobsUntil?: number;
-}
-
-export type RunErrorCode =
-  | "run_not_found"
-  | "run_finished"
-  | "step_in_progress"
-  | "step_lost"
-  | "not_awaiting_input"
-  /** The new run's record (task, additional arguments, images) is over half of `maxRecordBytes`. */
-  | "task_too_large"
-  /** The step's new record is over `maxRecordBytes`: the step was discarded, the run is unchanged. */
-  | "state_too_large"
-  /** The store refused the write for lack of room (MemoryStore's `maxTotalBytes`). */
-  | "store_full";
-
-export class RunError extends Error {
-  override name = "RunError";
-  constructor(readonly code: RunErrorCode, message: string) {
-    super(message);
-  }
-}
-
-export interface StepOutcome {
-  record: RunRecord;
-  /** The step record produced (or replayed); null when the step only applied a pending cancellation. */
-  step: StepRecord | null;
-  events: AgentEvent[];
-  /** True when the idempotency key matched an earlier step and nothing ran. */
-  replayed: boolean;
-  /** Which agent took the step (`manager/researcher` for a managed agent's step); absent when nothing ran. */
-  agent?: string;
-}
 
 /** The agent that steps a run, chosen from its record (it may throw, e.g. for an unknown agent: nothing is written). */
 export type AgentForRun = (record: RunRecord) => MultiStepAgent;
@@ -210,28 +161,8 @@ export class RunService {
   }
 
   #newRecord(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string }) {
-    const record: RunRecord = {
-      runId: crypto.randomUUID(),
-      agent,
-      state,
-      idempotency: [],
-      lock: null,
-      seq: 0,
-      ...options,
-      blobsUntil: Date.now() + this.lifecycle.blobSeconds * 1000,
-    };
-    const json = encodeRecord(record);
-    const bytes = utf8Length(json);
-    const limit = Math.floor(this.maxRecordBytes / 2);
-    if (bytes > limit) {
-      throw new RunError(
-        "task_too_large",
-        `The new run's record (task, additional arguments and images) is ${bytes} bytes of JSON; this server takes ` +
-          `at most ${limit} (half of a run's ${this.maxRecordBytes}-byte record, the rest is for its steps). ` +
-          "Pass large inputs by URL or shorten them.",
-      );
-    }
-    return { record, json };
+    const blobsUntil = Date.now() + this.lifecycle.blobSeconds * 1000;
+    return newRunRecord(agent, state, { ...options, blobsUntil }, this.maxRecordBytes);
   }
 
   /** Writes a run record; a store limit becomes `RunError(tooLarge)` (or `store_full`), the record unchanged. */
@@ -416,18 +347,7 @@ export class RunService {
       if (!ended) throw this.#busy();
       return { record: ended, step: null, events: [], replayed: false };
     }
-    if (record.state.status !== expectedStatus) {
-      if (expectedStatus === "awaiting_input") {
-        throw new RunError("not_awaiting_input", `The run is '${record.state.status}', not waiting for input.`);
-      }
-      const waiting = record.state.status === "awaiting_input";
-      throw new RunError(
-        waiting ? "not_awaiting_input" : "run_finished",
-        waiting
-          ? "The run is waiting for input: answer it with POST /v1/runs/{runId}/input."
-          : `The run has already ended with status '${record.state.status}'.`,
-      );
-    }
+    if (record.state.status !== expectedStatus) throw statusMismatch(expectedStatus, record.state.status);
 
     // A caller that has gone, or a deadline that passed while waiting for the store, takes no lock.
     signal.throwIfAborted();
@@ -527,22 +447,4 @@ export class RunService {
   #busy(): RunError {
     return new RunError("step_in_progress", "Another step of this run is in progress; retry when it has finished.");
   }
-}
-
-/** A run record parsed from the store, with `stored` (its text as stored) for putting it back byte for byte. */
-function parseStored(stored: StoredValue): { record: RunRecord; version: string; stored: string } {
-  const raw = JSON.parse(stored.value) as RunRecord;
-  const record = { ...raw, seq: raw.seq ?? 0, state: parseAgentState(raw.state) };
-  return { record, version: stored.version, stored: stored.value };
-}
-
-/** The record ended as `cancelled`, unlocked. */
-function cancelled(record: RunRecord): RunRecord {
-  const state: AgentState = { ...record.state, status: "cancelled", pendingInput: undefined, updatedAt: Date.now() };
-  return { ...record, state, lock: null };
-}
-
-/** A run record as stored: JSON, with the state's task kept once. */
-function encodeRecord(record: RunRecord): string {
-  return JSON.stringify({ ...record, state: packState(record.state) });
 }

@@ -1,0 +1,133 @@
+import type { AgentEvent } from "../agents/agent_events.ts";
+import { type AgentState, packState, parseAgentState } from "../memory/agent_state.ts";
+import type { StepRecord } from "../memory/step_records.ts";
+import type { StoredValue } from "../stores/state_store.ts";
+import { utf8Length } from "../stores/store_limit_error.ts";
+
+/**
+ * A KV-mode run as the store holds it (one record per run, JSON), the errors of the run layer, and how a record is
+ * encoded and read back. The run service (./run_service.ts) does the locking and the steps.
+ */
+
+/** What the store holds per run (JSON). */
+export interface RunRecord {
+  runId: string;
+  agent: string;
+  state: AgentState;
+  /**
+   * Idempotency key -> what the step produced (most recent last, bounded): its index in `state.steps`, or, for a
+   * managed agent's step (which lives in the nested sub-run and goes away with it), a copy of the record.
+   */
+  idempotency: Array<[key: string, step: number | StepRecord]>;
+  lock: { id: string; expiresAt: number } | null;
+  /**
+   * Steps committed so far, managed agents' steps included (they do not add records to `state.steps`). Background
+   * messages carry it, so each delivery can run at most the one step it was sent for.
+   */
+  seq: number;
+  /** Stepped by the queue rather than by the caller. */
+  background?: boolean;
+  /** Where the final result is POSTed (signed) when the run ends. */
+  callbackUrl?: string;
+  /**
+   * Epoch ms until which every blob this record refers to is kept (at least the record's own deadline); absent on
+   * runs written before blobs expired. See ./run_lifecycle.ts.
+   */
+  blobsUntil?: number;
+}
+
+export type RunErrorCode =
+  | "run_not_found"
+  | "run_finished"
+  | "step_in_progress"
+  | "step_lost"
+  | "not_awaiting_input"
+  /** The new run's record (task, additional arguments, images) is over half of `maxRecordBytes`. */
+  | "task_too_large"
+  /** The step's new record is over `maxRecordBytes`: the step was discarded, the run is unchanged. */
+  | "state_too_large"
+  /** The store refused the write for lack of room (MemoryStore's `maxTotalBytes`). */
+  | "store_full";
+
+export class RunError extends Error {
+  override name = "RunError";
+  constructor(readonly code: RunErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export interface StepOutcome {
+  record: RunRecord;
+  /** The step record produced (or replayed); null when the step only applied a pending cancellation. */
+  step: StepRecord | null;
+  events: AgentEvent[];
+  /** True when the idempotency key matched an earlier step and nothing ran. */
+  replayed: boolean;
+  /** Which agent took the step (`manager/researcher` for a managed agent's step); absent when nothing ran. */
+  agent?: string;
+}
+
+/** A run record parsed from the store, with `stored` (its text as stored) for putting it back byte for byte. */
+export function parseStored(stored: StoredValue): { record: RunRecord; version: string; stored: string } {
+  const raw = JSON.parse(stored.value) as RunRecord;
+  const record = { ...raw, seq: raw.seq ?? 0, state: parseAgentState(raw.state) };
+  return { record, version: stored.version, stored: stored.value };
+}
+
+/** The record ended as `cancelled`, unlocked. */
+export function cancelled(record: RunRecord): RunRecord {
+  const state: AgentState = { ...record.state, status: "cancelled", pendingInput: undefined, updatedAt: Date.now() };
+  return { ...record, state, lock: null };
+}
+
+/** A run record as stored: JSON, with the state's task kept once. */
+export function encodeRecord(record: RunRecord): string {
+  return JSON.stringify({ ...record, state: packState(record.state) });
+}
+
+/**
+ * A new run's record and its JSON. A new run may use at most half of `maxRecordBytes` (the rest is for its steps):
+ * a larger one is refused with `task_too_large` before anything is written.
+ */
+export function newRunRecord(
+  agent: string,
+  state: AgentState,
+  options: { background?: boolean; callbackUrl?: string; blobsUntil: number },
+  maxRecordBytes: number,
+): { record: RunRecord; json: string } {
+  const record: RunRecord = {
+    runId: crypto.randomUUID(),
+    agent,
+    state,
+    idempotency: [],
+    lock: null,
+    seq: 0,
+    ...options,
+  };
+  const json = encodeRecord(record);
+  const bytes = utf8Length(json);
+  const limit = Math.floor(maxRecordBytes / 2);
+  if (bytes > limit) {
+    throw new RunError(
+      "task_too_large",
+      `The new run's record (task, additional arguments and images) is ${bytes} bytes of JSON; this server takes ` +
+        `at most ${limit} (half of a run's ${maxRecordBytes}-byte record, the rest is for its steps). ` +
+        "Pass large inputs by URL or shorten them.",
+    );
+  }
+  return { record, json };
+}
+
+/** Why a run in `status` cannot take a step that needs `expected`. */
+export function statusMismatch(expected: "running" | "awaiting_input", status: string): RunError {
+  if (expected === "awaiting_input") {
+    return new RunError("not_awaiting_input", `The run is '${status}', not waiting for input.`);
+  }
+  if (status === "awaiting_input") {
+    return new RunError(
+      "not_awaiting_input",
+      "The run is waiting for input: answer it (approve, reject or answer its question) before stepping it.",
+    );
+  }
+  return new RunError("run_finished", `The run has already ended with status '${status}'.`);
+}
