@@ -45,6 +45,14 @@ export function createSmolstep(options: AppOptions): Smolstep {
   );
   if (metrics) app.use("*", requestMetrics(metrics));
   if (options.cors) app.use("*", cors(corsPolicy(options.cors)));
+  if (options.apiKeys?.length) {
+    const auth = bearerAuth({ token: options.apiKeys });
+    app.use("/v1/*", (c, next) => isWebhook(c.req.path) ? next() : auth(c, next));
+    app.use("/metrics", auth);
+  }
+  // Admission before the body is touched (even by the size limit) or the store: an overloaded process refuses at
+  // once (503).
+  app.on("POST", STEP_ROUTES, ctx.admission.middleware());
   app.use(
     "/v1/*",
     bodyLimit({
@@ -54,13 +62,6 @@ export function createSmolstep(options: AppOptions): Smolstep {
       },
     }),
   );
-  if (options.apiKeys?.length) {
-    const auth = bearerAuth({ token: options.apiKeys });
-    app.use("/v1/*", (c, next) => isWebhook(c.req.path) ? next() : auth(c, next));
-    app.use("/metrics", auth);
-  }
-  // Admission before the body is read or the store touched: an overloaded process refuses at once (503).
-  app.on("POST", STEP_ROUTES, ctx.admission.middleware());
   // JSON only, so no page can reach the API with a CORS "simple request" (no preflight). Webhooks are signed instead.
   app.use("/v1/*", async (c, next) => {
     if (c.req.method === "POST" && !isWebhook(c.req.path)) await requireJsonBody(c);
