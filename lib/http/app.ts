@@ -7,6 +7,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import type { QueueMessage } from "../runs/run_queue.ts";
 import { STEP_ROUTES } from "./step_routes.ts";
 import { mountAgentRoutes } from "./agent_routes.ts";
+import { ApiKeyVerifier } from "./api_keys.ts";
 import { AppContext, type AppOptions, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
 import { corsPolicy } from "./cors_policy.ts";
 import { healthView } from "./health.ts";
@@ -46,7 +47,8 @@ export function createSmolstep(options: AppOptions): Smolstep {
   if (metrics) app.use("*", requestMetrics(metrics));
   if (options.cors) app.use("*", cors(corsPolicy(options.cors)));
   if (options.apiKeys?.length) {
-    const auth = bearerAuth({ token: options.apiKeys });
+    const keys = new ApiKeyVerifier(options.apiKeys);
+    const auth = bearerAuth({ verifyToken: (token) => keys.verify(token) });
     app.use("/v1/*", (c, next) => isWebhook(c.req.path) ? next() : auth(c, next));
     app.use("/metrics", auth);
   }
