@@ -55,7 +55,10 @@ export type RunStepView = StepView & { runId: string };
 /** `replayed`: the idempotency key matched a step already taken, so nothing ran and that step came back. */
 export type StepResponse = RunStepView & { replayed: boolean };
 
-/** A stored run; `createdAt` and `updatedAt` are ISO 8601. */
+/**
+ * A stored run; `createdAt`, `updatedAt` and `expiresAt` are ISO 8601. `expiresAt` is when the server may drop the run
+ * (its run TTL after it ended, or after it was last stepped plus the idle TTL while it is active).
+ */
 export type RunView = Omit<StepView, "step" | "finalAnswer" | "error" | "pendingInput"> & {
   runId: string;
   agent: string;
@@ -66,6 +69,7 @@ export type RunView = Omit<StepView, "step" | "finalAnswer" | "error" | "pending
   pendingInput: PendingInput | null;
   createdAt: string;
   updatedAt: string;
+  expiresAt: string;
   background: boolean;
 };
 /** `cancelled` is false while a step is in flight: the run ends right after it. */

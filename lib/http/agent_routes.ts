@@ -60,7 +60,8 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
       callbackUrl: body.callbackUrl,
     });
     await background?.start(record);
-    return c.json({ ...runView(record.runId, name, state), background: Boolean(background) }, 201, {
+    const expiresAt = ctx.requireRuns().lifecycle.deadline(state);
+    return c.json({ ...runView(record.runId, name, state, expiresAt), background: Boolean(background) }, 201, {
       Location: `/v1/runs/${record.runId}`,
     });
   });

@@ -35,7 +35,8 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   app.get("/v1/runs/:runId", async (c) => {
     const runId = c.req.param("runId");
     const record = await load(runId);
-    return c.json({ ...runView(runId, record.agent, record.state), background: Boolean(record.background) });
+    const expiresAt = ctx.requireRuns().lifecycle.deadline(record.state);
+    return c.json({ ...runView(runId, record.agent, record.state, expiresAt), background: Boolean(record.background) });
   });
 
   app.get("/v1/runs/:runId/events", async (c) => {

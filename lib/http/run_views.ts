@@ -19,7 +19,8 @@ export function stepView(state: AgentState, step: StepRecord | null, stepAgent?:
   };
 }
 
-export function runView(runId: string, agent: string, state: AgentState) {
+/** A KV run as `GET /v1/runs/{runId}` shows it; `expiresAt` (epoch ms) is when the store may drop it. */
+export function runView(runId: string, agent: string, state: AgentState, expiresAt: number) {
   return {
     runId,
     agent,
@@ -34,5 +35,6 @@ export function runView(runId: string, agent: string, state: AgentState) {
     tokenUsage: state.tokenUsage,
     createdAt: new Date(state.createdAt).toISOString(),
     updatedAt: new Date(state.updatedAt).toISOString(),
+    expiresAt: new Date(expiresAt).toISOString(),
   };
 }

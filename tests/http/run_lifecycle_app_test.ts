@@ -97,6 +97,8 @@ Deno.test("run lifecycle over HTTP: DELETE, TTL of finished runs, abandoned runs
       assert.equal(done.body.status, "succeeded");
       const read = await api.get(`/v1/runs/${run.runId}`);
       assert.equal(read.status, 200);
+      // Shown to clients: a finished run goes runTtlSeconds after it ended.
+      assert.equal(Date.parse(read.body.expiresAt), Date.parse(read.body.updatedAt) + 1_000);
       await sleep(Math.max(0, Date.parse(read.body.updatedAt) + 1_050 - Date.now()));
       const gone = await api.get(`/v1/runs/${run.runId}`);
       assert.equal(gone.status, 404);
@@ -106,6 +108,8 @@ Deno.test("run lifecycle over HTTP: DELETE, TTL of finished runs, abandoned runs
     await t.step("a run nobody steps for idleRunTtlSeconds reads as expired and refuses steps (409)", async () => {
       model.reset();
       const { body: run } = await api.post("/v1/agents/reader/runs", { task: "Never stepped." });
+      // An active run: idleRunTtlSeconds until it reads as expired, then runTtlSeconds more.
+      assert.equal(Date.parse(run.expiresAt), Date.parse(run.updatedAt) + 3_000);
       await sleep(Math.max(0, Date.parse(run.updatedAt) + 2_050 - Date.now()));
       const read = await api.get(`/v1/runs/${run.runId}`);
       assert.equal(read.body.status, "expired");
