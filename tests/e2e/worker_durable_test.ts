@@ -91,6 +91,41 @@ Deno.test("Workers entry: durable runs in workerd (Durable Object store, Cloudfl
       model.setHandler(undefined);
     });
 
+    await t.step("operating in workerd: expiresAt, a hung model cut off within the lock, DELETE", async () => {
+      model.reset();
+      const { body: run } = await api.post("/v1/agents/assistant/runs", { task: "slow" });
+      const week = 7 * 24 * 3600 * 1000;
+      assert.equal(Date.parse(run.expiresAt), Date.parse(run.updatedAt) + 2 * week, "active: idle TTL + run TTL");
+      const before = (await api.get(`/v1/runs/${run.runId}`)).body;
+      // The lock lasts 2 s here, so a step may take 1.8 s, and the example model's limits are sized to fit (three
+      // attempts of about 0.5 s): a model that answers after 2.5 s ends the step with the model's own timeout.
+      model.setHandler(() => ({ ...toolCallReply("final_answer", { answer: "late" }), delayMs: 2_500 }));
+      const timedOut = await api.post(`/v1/runs/${run.runId}/steps`);
+      assert.equal(timedOut.status, 502, JSON.stringify(timedOut.body));
+      assert.equal(timedOut.body.error.code, "model_error");
+      assert.match(timedOut.body.error.message, /timed out/i);
+      assert.equal(model.requests.length, 3, "two retries, then the step gave up");
+      assert.deepEqual(
+        (await api.get(`/v1/runs/${run.runId}`)).body,
+        before,
+        "the run is unchanged, its lock given back",
+      );
+
+      model.setHandler(() => ({ ...toolCallReply("final_answer", { answer: "on time" }), delayMs: 400 }));
+      const stepping = api.post(`/v1/runs/${run.runId}/steps`);
+      while (model.requests.length < 4) await new Promise((resolve) => setTimeout(resolve, 20));
+      const busy = await api.delete(`/v1/runs/${run.runId}`);
+      assert.equal(busy.status, 409);
+      assert.equal(busy.body.error.code, "step_in_progress");
+      const done = await stepping;
+      assert.equal(done.body.finalAnswer, "on time");
+      const ended = (await api.get(`/v1/runs/${run.runId}`)).body;
+      assert.equal(Date.parse(ended.expiresAt), Date.parse(ended.updatedAt) + week, "finished: run TTL");
+      assert.equal((await api.delete(`/v1/runs/${run.runId}`)).status, 204);
+      assert.equal((await api.get(`/v1/runs/${run.runId}`)).status, 404);
+      model.setHandler(undefined);
+    });
+
     await t.step(
       "callbacks in workerd: delivered to loopback (opt-in); a redirect to a refused host is not followed",
       async () => {

@@ -30,6 +30,8 @@ export function apiClient(baseUrl: string, options: { apiKey?: string } = {}) {
     // deno-lint-ignore no-explicit-any
     post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
       request<T>("POST", path, body, headers),
+    // deno-lint-ignore no-explicit-any
+    delete: <T = any>(path: string, headers?: Record<string, string>) => request<T>("DELETE", path, undefined, headers),
   };
 }
 
