@@ -4,43 +4,13 @@
  * the sandbox sends can become anything but plain data on the host, and the host never hands the sandbox an object.
  */
 
+import { base64ToBytes, encodeBase64 } from "../base64.ts";
+
 /** Key marking an encoded `Uint8Array` (a NUL-prefixed key no real data uses). */
 export const BYTES_TAG = "\u0000bytes";
 
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-export function toBase64(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 3) {
-    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += ALPHABET[n >> 18] + ALPHABET[(n >> 12) & 63];
-    out += i + 1 < bytes.length ? ALPHABET[(n >> 6) & 63] : "=";
-    out += i + 2 < bytes.length ? ALPHABET[n & 63] : "=";
-  }
-  return out;
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const clean = text.replace(/=+$/, "");
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0;
-  let acc = 0;
-  let j = 0;
-  for (const ch of clean) {
-    const v = ALPHABET.indexOf(ch);
-    if (v < 0) throw new SyntaxError("invalid base64");
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[j++] = (acc >> bits) & 255;
-    }
-  }
-  return out.subarray(0, j);
-}
-
 function replacer(_key: string, value: unknown): unknown {
-  if (value instanceof Uint8Array) return { [BYTES_TAG]: toBase64(value) };
+  if (value instanceof Uint8Array) return { [BYTES_TAG]: encodeBase64(value) };
   if (typeof value === "bigint") throw new TypeError("BigInt values cannot cross into the sandbox");
   return value;
 }
@@ -48,7 +18,7 @@ function replacer(_key: string, value: unknown): unknown {
 function reviver(_key: string, value: unknown): unknown {
   if (value && typeof value === "object" && !Array.isArray(value)) {
     const tagged = (value as Record<string, unknown>)[BYTES_TAG];
-    if (typeof tagged === "string" && Object.keys(value).length === 1) return fromBase64(tagged);
+    if (typeof tagged === "string" && Object.keys(value).length === 1) return base64ToBytes(tagged);
   }
   return value;
 }

@@ -2,7 +2,7 @@
  * HMAC-SHA256 over Web Crypto, for webhooks (incoming) and result callbacks (outgoing). Verification uses
  * `crypto.subtle.verify`, which compares in constant time; nothing here compares MACs with `===`.
  */
-import { encodeBase64 } from "./base64url.ts";
+import { encodeBase64 } from "../base64.ts";
 
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();

@@ -1,6 +1,6 @@
 import { type AgentState, parseAgentState } from "../memory/agent_state.ts";
 import { concatBytes } from "../bytes.ts";
-import { decodeBase64Url, encodeBase64Url } from "./base64url.ts";
+import { decodeBase64Url, encodeBase64Url } from "../base64.ts";
 
 /**
  * Stateless runs: the client carries the run state as a token the server sealed.

@@ -20,13 +20,12 @@
  * up to a minute; content never changes under a ref, so a stale read is never a wrong one.
  */
 
+import { base64ToBytes, encodeBase64 } from "../base64.ts";
 import type { StateStore } from "./state_store.ts";
 import {
-  base64ToBytes,
   type BlobContent,
   BlobError,
   type BlobRef,
-  bytesToBase64,
   contentBytes,
   formatBlobRef,
   isDataUrl,
@@ -82,7 +81,7 @@ abstract class ContentAddressedBlobs implements BlobStorage {
     const bytes = contentBytes(content);
     if (bytes.length > this.maxBytes) throw tooLarge("the blob", bytes.length, this.maxBytes);
     const sha256 = await sha256Hex(bytes);
-    const encoded = typeof content === "string" ? `t:${content}` : `b:${bytesToBase64(bytes)}`;
+    const encoded = typeof content === "string" ? `t:${content}` : `b:${encodeBase64(bytes)}`;
     await this.write(sha256, encoded, bytes.length);
     const type = mimeType ?? (typeof content === "string" ? "text/plain" : sniffMediaType(bytes));
     return formatBlobRef(sha256, type);

@@ -7,7 +7,7 @@
  * state, an observation or a tool argument; resolving it needs the store that holds the bytes.
  */
 
-import { fromBase64, toBase64 } from "../executors/value_bridge.ts";
+import { base64ToBytes, encodeBase64 } from "../base64.ts";
 
 /** A `blob:sha256:...` string (a plain string at run time; the alias documents intent). */
 export type BlobRef = string;
@@ -83,24 +83,9 @@ export function contentBytes(content: Uint8Array | string): Uint8Array {
   return typeof content === "string" ? encoder.encode(content) : content;
 }
 
-type NativeBase64 = { toBase64?: () => string };
-type NativeBase64Ctor = { fromBase64?: (text: string) => Uint8Array };
-
-/** Standard base64: the runtime's `Uint8Array.prototype.toBase64` when it has one, else the shared helper. */
-export function bytesToBase64(bytes: Uint8Array): string {
-  const native = (bytes as NativeBase64).toBase64;
-  return native ? native.call(bytes) : toBase64(bytes);
-}
-
-/** Inverse of {@link bytesToBase64}; throws `SyntaxError` on text that is not base64. */
-export function base64ToBytes(text: string): Uint8Array {
-  const native = (Uint8Array as NativeBase64Ctor).fromBase64;
-  return native ? native(text) : fromBase64(text);
-}
-
 /** A `data:<type>;base64,...` URL of the bytes. */
 export function toDataUrl(bytes: Uint8Array, mimeType: string): string {
-  return `data:${normalizeMimeType(mimeType) ?? "application/octet-stream"};base64,${bytesToBase64(bytes)}`;
+  return `data:${normalizeMimeType(mimeType) ?? "application/octet-stream"};base64,${encodeBase64(bytes)}`;
 }
 
 /**

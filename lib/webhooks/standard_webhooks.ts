@@ -10,7 +10,7 @@
  * under a new id fails the signature, and one replayed under its own id is a duplicate.
  */
 import { ConfigurationError } from "../errors.ts";
-import { decodeBase64, encodeBase64 } from "../runs/base64url.ts";
+import { decodeBase64, encodeBase64 } from "../base64.ts";
 import { concatBytes } from "../bytes.ts";
 import { hmacSha256 } from "../runs/hmac_signature.ts";
 import {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { StateTokenCodec, StateTokenError, ToolCallingAgent } from "../../lib/mod.ts";
-import { decodeBase64Url, encodeBase64Url } from "../../lib/runs/base64url.ts";
+import { decodeBase64Url, encodeBase64Url } from "../../lib/base64.ts";
 
 const SECRET = "test-secret-0123456789abcdef";
 const state = new ToolCallingAgent({ model: () => "", name: "assistant" }).start("secret task: 7 + 5", {

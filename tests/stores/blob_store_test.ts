@@ -3,14 +3,8 @@ import { BlobStore, MemoryBlobStore, resolveRef } from "../../lib/stores/blob_st
 import { DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
 import { MemoryStore } from "../../lib/stores/memory_store.ts";
 import type { StateStore } from "../../lib/stores/state_store.ts";
-import {
-  base64ToBytes,
-  BlobError,
-  bytesToBase64,
-  MAX_BLOB_BYTES,
-  parseBlobRef,
-  parseDataUrl,
-} from "../../lib/types/blob_ref.ts";
+import { base64ToBytes, encodeBase64 as bytesToBase64 } from "../../lib/base64.ts";
+import { BlobError, MAX_BLOB_BYTES, parseBlobRef, parseDataUrl } from "../../lib/types/blob_ref.ts";
 
 const ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 1, 2, 3]);

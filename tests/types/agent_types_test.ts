@@ -13,7 +13,7 @@ import {
   unwrapToolArguments,
   wrapToolOutput,
 } from "../../lib/types/agent_types.ts";
-import { bytesToBase64 } from "../../lib/types/blob_ref.ts";
+import { encodeBase64 as bytesToBase64 } from "../../lib/base64.ts";
 import { EgressError } from "../../lib/net/egress.ts";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 7, 7, 7]);
