@@ -7,9 +7,10 @@
  */
 import type { PendingInput, RunStatus } from "./memory/agent_state.ts";
 import type { StepError, StepRecord, TokenUsageRecord } from "./memory/step_records.ts";
+import type { TokenUsage } from "./models/chat_message.ts";
 import type { Tool } from "./tools/tool.ts";
 
-export type { PendingInput, RunStatus, StepError, StepRecord, TokenUsageRecord };
+export type { PendingInput, RunStatus, StepError, StepRecord, TokenUsage, TokenUsageRecord };
 
 export interface ClientOptions {
   /** Where the server is, e.g. "https://agents.example.com" (a path prefix is kept). */
@@ -49,7 +50,7 @@ export interface StepView {
   error?: StepError;
   /** Present while the run is `awaiting_input`. */
   pendingInput?: PendingInput;
-  tokenUsage: TokenUsageRecord | null;
+  tokenUsage: TokenUsage | null;
 }
 export type RunStepView = StepView & { runId: string };
 /** `replayed`: the idempotency key matched a step already taken, so nothing ran and that step came back. */

@@ -1,5 +1,6 @@
 import type { PendingInput, RunStatus } from "../memory/agent_state.ts";
-import type { StepRecord, TokenUsageRecord } from "../memory/step_records.ts";
+import type { StepRecord } from "../memory/step_records.ts";
+import type { TokenUsage } from "../models/chat_message.ts";
 
 /** What a step emits: the recorded step, and the end of the run when it ended. */
 export type AgentEvent =
@@ -13,7 +14,7 @@ export interface RunResult {
   /** `success` or `max_steps_error` as in smolagents; `failed` when the run ended with an error. */
   state: "success" | "max_steps_error" | "failed";
   steps: StepRecord[];
-  tokenUsage: TokenUsageRecord | null;
+  tokenUsage: TokenUsage | null;
   timing: { startTime: number; endTime: number; durationMs: number };
   error: { type: string; message: string } | null;
 }

@@ -1,6 +1,6 @@
 import { AgentError, AgentGenerationError, ConfigurationError, ModelError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
-import type { StepRecord, TokenUsageRecord } from "../memory/step_records.ts";
+import type { StepRecord } from "../memory/step_records.ts";
 import type { ChatMessage, TokenUsage } from "../models/chat_message.ts";
 import type { GenerateOptions, Model } from "../models/model.ts";
 import type { ModelCallOutcome, ModelObserver } from "../models/model_observer.ts";
@@ -9,9 +9,9 @@ import type { FinalAnswerCheck, StepCallback, StepCallbacks } from "./agent_opti
 /** What happens around a step: token totals, final-answer checks, step callbacks. */
 
 export function addUsage(
-  total: TokenUsageRecord | null,
+  total: TokenUsage | null,
   usage: TokenUsage | null | undefined,
-): TokenUsageRecord | null {
+): TokenUsage | null {
   if (!usage) return total;
   return {
     inputTokens: (total?.inputTokens ?? 0) + usage.inputTokens,

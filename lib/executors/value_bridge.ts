@@ -33,11 +33,6 @@ export function parseJson(text: string): unknown {
   return JSON.parse(text, reviver);
 }
 
-/** Encodes a host value for the sandbox (throws on values JSON cannot carry, such as cycles or BigInt). */
-export function encodeForSandbox(value: unknown): string {
-  return JSON.stringify({ v: value }, replacer);
-}
-
 /** Decodes an envelope the sandbox produced; malformed input throws. */
 export function decodeFromSandbox(json: string): unknown {
   const parsed = JSON.parse(json, reviver);

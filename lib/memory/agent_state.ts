@@ -1,10 +1,10 @@
 import { z } from "zod";
+import type { TokenUsage } from "../models/chat_message.ts";
 import {
   type StepError,
   StepErrorSchema,
   type StepRecord,
   StepRecordSchema,
-  type TokenUsageRecord,
   TokenUsageSchema,
   ToolCallRecordSchema,
 } from "./step_records.ts";
@@ -117,7 +117,7 @@ export interface AgentState {
   additionalArgs: Record<string, unknown>;
   finalAnswer?: unknown;
   error: StepError | null;
-  tokenUsage: TokenUsageRecord | null;
+  tokenUsage: TokenUsage | null;
   variables?: Record<string, unknown>;
   pendingInput?: PendingInput;
   subRun?: SubRun;

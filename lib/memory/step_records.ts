@@ -1,7 +1,8 @@
 import { z } from "zod";
+import type { TokenUsage } from "../models/chat_message.ts";
 
-/** Token counts of one model call; `null` where the backend reported none. */
-export const TokenUsageSchema = z.object({ inputTokens: z.number(), outputTokens: z.number() });
+/** Token counts of one model call (`TokenUsage`); `null` where the backend reported none. */
+export const TokenUsageSchema: z.ZodType<TokenUsage> = z.object({ inputTokens: z.number(), outputTokens: z.number() });
 
 /** Wall-clock times in epoch milliseconds. */
 export const TimingSchema = z.object({ startTime: z.number(), endTime: z.number(), durationMs: z.number() });
@@ -68,7 +69,8 @@ export const StepRecordSchema = z.discriminatedUnion("type", [
   FinalAnswerStepSchema,
 ]);
 
-export type TokenUsageRecord = z.infer<typeof TokenUsageSchema>;
+/** @deprecated The same type as `TokenUsage` (lib/models/chat_message.ts); kept for the typed client's users. */
+export type TokenUsageRecord = TokenUsage;
 export type Timing = z.infer<typeof TimingSchema>;
 export type StepError = z.infer<typeof StepErrorSchema>;
 export type ToolCallRecord = z.infer<typeof ToolCallRecordSchema>;

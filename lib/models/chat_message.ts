@@ -23,6 +23,7 @@ export interface ChatToolCall {
   };
 }
 
+/** Token counts of one model call (also what steps and runs record; see lib/memory/step_records.ts). */
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;

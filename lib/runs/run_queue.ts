@@ -2,8 +2,9 @@
  * The continuation seam: after each committed step of a background run, "step run X at sequence N" is enqueued on
  * the platform queue (Deno KV queue, Cloudflare Queue, or the in-process queue for tests and local dev).
  *
- * A message only acts when the run still has exactly `seq` step records and is running, so a retried or
- * duplicated delivery never runs a step twice.
+ * A message only acts when the run is still running at sequence `seq` (its count of committed steps, managed
+ * agents' steps included: `RunRecord.seq`) and its idempotency key `bg:<seq>` is not recorded, so a retried or
+ * duplicated delivery never runs a step twice (lib/runs/background_runner.ts).
  */
 
 export type QueueMessage =
