@@ -1,6 +1,6 @@
 /**
  * smolstep: smolagents-style agents for edge runtimes, one step per invocation.
- * Every public name is exported here. Runtime adapters with runtime-specific types live in their own modules:
+ * The edge-safe public names are exported here. Runtime adapters with runtime-specific types are imported by path:
  * `lib/stores/deno_kv_store.ts` and `lib/runs/deno_kv_queue.ts` (Deno KV), `lib/executors/quickjs_wasm_deno.ts` (loads the sandbox's WASM in
  * Deno/Node; Workers import the .wasm file, see `QuickJSExecutor`).
  * Hugging Face's client is a separate entry too: import `InferenceClientModel` from

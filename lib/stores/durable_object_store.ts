@@ -23,8 +23,8 @@
  * never has one). `expireIn` is exact: an expired value reads as missing at once, and an alarm deletes it.
  *
  * The object is called with `fetch` (a small HTTP protocol, below) rather than RPC: RPC needs the class to extend
- * `DurableObject` from "cloudflare:workers", which Deno cannot load, and this file and the class are reachable
- * from `lib/mod.ts`.
+ * `DurableObject` from "cloudflare:workers", which Deno cannot load, and the tests run this file and the class
+ * under plain Deno too. Both are imported by path (functions/worker.ts), not re-exported from `lib/mod.ts`.
  */
 
 import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
