@@ -10,7 +10,7 @@ import { invokeTool, toPlainValue } from "./tool_invocation.ts";
 import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { AgentDefinition } from "./agent_definition.ts";
-import { type ManagedAgent, ManagedCallArgs } from "./managed_agent.ts";
+import { type ManagedAgent, parseManagedCallArgs } from "./managed_agent.ts";
 import { registerAgentKind } from "./agent_definition.ts";
 import type { ManagedCall, ManagedReport } from "./sub_runs.ts";
 import { fillPrompt } from "./prompts/tool_calling_prompt.ts";
@@ -145,7 +145,7 @@ export class CodeAgent extends MultiStepAgent {
     const tools = this.#sandboxTools(blobs);
     for (const name of this.managedAgents.keys()) {
       tools[name] = (args) => {
-        const parsed = ManagedCallArgs.safeParse(args);
+        const parsed = parseManagedCallArgs(args);
         if (!parsed.success) throw new Error(`Call ${name}({ task: "<a detailed task>" }).`);
         managedCall = {
           callId,

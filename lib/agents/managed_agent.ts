@@ -25,6 +25,14 @@ export const ManagedCallArgs = z.strictObject({
   ),
 });
 
+/**
+ * A managed-agent call's arguments as the model wrote them: named (`{task, additional_args?}`), or, as smolagents
+ * accepts, the task alone as a plain string.
+ */
+export function parseManagedCallArgs(args: unknown) {
+  return ManagedCallArgs.safeParse(typeof args === "string" ? { task: args } : args ?? {});
+}
+
 /** `ManagedCallArgs` as JSON Schema, converted once (every step of a manager sends it). */
 const MANAGED_CALL_PARAMETERS: Record<string, unknown> = (() => {
   const { $schema: _drop, ...parameters } = z.toJSONSchema(ManagedCallArgs) as Record<string, unknown>;

@@ -3,7 +3,7 @@ import { AgentToolCallError, AgentToolExecutionError, InvalidInputError } from "
 import type { PendingInput } from "../memory/agent_state.ts";
 import { validateToolArguments } from "../tools/tool_validation.ts";
 import { UserInputTool } from "../tools/user_input_tool.ts";
-import { type ManagedAgent, ManagedCallArgs } from "./managed_agent.ts";
+import { type ManagedAgent, parseManagedCallArgs } from "./managed_agent.ts";
 import { registerAgentKind } from "./agent_definition.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import { invokeTool } from "./tool_invocation.ts";
@@ -205,7 +205,7 @@ export class ToolCallingAgent extends MultiStepAgent {
 }
 
 function toManagedCall(call: ParsedToolCall): ManagedCall {
-  const parsed = ManagedCallArgs.safeParse(call.arguments ?? {});
+  const parsed = parseManagedCallArgs(call.arguments);
   if (!parsed.success) {
     throw new AgentToolCallError(
       `Invalid call to managed agent '${call.name}': give it {"task": "<a detailed task>"} (and optionally "additional_args").`,

@@ -31,7 +31,10 @@ export function validateToolArguments<T>(
   args: unknown,
   expectedInputs: Record<string, { type: unknown; description: string; nullable?: boolean }>,
 ): T {
-  const input = args ?? {};
+  const names = Object.keys(expectedInputs);
+  // As in smolagents, a bare (non-object) argument goes to a tool's only input: final_answer("Final report.").
+  const bare = args !== null && args !== undefined && (typeof args !== "object" || Array.isArray(args));
+  const input = bare && names.length === 1 ? { [names[0]]: args } : args ?? {};
   if (typeof input !== "object" || Array.isArray(input)) {
     throw new AgentToolCallError(
       `Invalid call to tool '${toolName}': arguments must be an object of named arguments, got ${

@@ -252,3 +252,18 @@ Deno.test("managed agent names must be unique across tools, managed agents and t
   assert.throws(() => new ToolCallingAgent({ model: () => "", managedAgents: [twin, twin] }), /already taken/);
   assert.throws(() => new ToolCallingAgent({ name: "twin", model: () => "", managedAgents: [twin] }), /already taken/);
 });
+
+// smolagents' tests/test_agents.py `test_multiagents`: the manager calls its managed agent with the task as a plain
+// string (`search_agent` with "Who is the current US president?").
+Deno.test("a managed agent called with a plain task string runs that task", async () => {
+  const helperModel = functionModel([{ calls: [["final_answer", { answer: "found it" }]] }]);
+  const helper = new ToolCallingAgent({ name: "helper", description: "Finds things.", model: helperModel.model });
+  const bossModel = functionModel([
+    { calls: [["helper", "Find the thing."]] },
+    { calls: [["final_answer", { answer: "the helper found it" }]] },
+  ]);
+  const boss = new ToolCallingAgent({ name: "boss", model: bossModel.model, managedAgents: [helper], maxSteps: 4 });
+  const result = await boss.run("Find the thing via the helper.", { returnFullResult: true });
+  assert.equal(result.output, "the helper found it");
+  assert.match(String(helperModel.calls[0].messages[1].content), /Find the thing\./);
+});

@@ -294,3 +294,64 @@ Deno.test("Agent names must be unique among its tools", () => {
   assert.throws(() => new ToolCallingAgent({ model: () => "", name: "bad name" }), /must be letters/);
   assert.throws(() => new ToolCallingAgent({}), /needs a `model`/);
 });
+
+// smolagents' tests/test_agents.py `test_multiagents` (the manager ends with final_answer called with the bare string
+// "Final report.") and `test_tool_calling_agents_raises_tool_call_error_being_invoked_with_wrong_arguments` (a
+// one-input tool: `{}`, `{"arg": "bar"}` and `[1, 2, 3]` are tool call errors; a bare "sample" is a call).
+Deno.test("ToolCallingAgent: a tool with exactly one input takes a bare argument, as in smolagents", async (t) => {
+  await t.step("final_answer called with a plain string ends the run with it", async () => {
+    const { model } = functionModel([{ calls: [["final_answer", "Final report."]] }]);
+    const agent = new ToolCallingAgent({ model, name: "reporter", maxSteps: 3 });
+    const result = await agent.run("Write the report.", { returnFullResult: true });
+    assert.equal(result.state, "success");
+    assert.equal(result.output, "Final report.");
+    assert.equal(actions(result.steps).length, 1, "no AgentToolCallError loop");
+  });
+
+  await t.step("a one-input tool called with a bare number; two-input tools still need named arguments", async () => {
+    const seen: unknown[] = [];
+    const square = tool({
+      name: "square",
+      description: "Squares a number.",
+      inputs: z.object({ x: z.number() }),
+      run: ({ x }) => {
+        seen.push(x);
+        return x * x;
+      },
+    });
+    const pair = tool({
+      name: "pair",
+      description: "Pairs two strings.",
+      inputs: z.object({ a: z.string(), b: z.string() }),
+      run: ({ a, b }) => `${a}${b}`,
+    });
+    const { model } = functionModel([
+      { calls: [["square", 7]] },
+      { calls: [["pair", "ab"]] },
+      { calls: [["final_answer", { answer: "done" }]] },
+    ]);
+    const agent = new ToolCallingAgent({ model, tools: [square, pair], name: "calc", maxSteps: 5 });
+    const result = await agent.run("Square 7.", { returnFullResult: true });
+    const [first, second] = actions(result.steps);
+    assert.deepEqual(seen, [7]);
+    assert.equal(first.observations, "49");
+    assert.match(second.error?.message ?? "", /arguments must be an object of named arguments, got string/);
+  });
+
+  await t.step("a one-input tool: {}, an unknown name and a list are tool call errors", async () => {
+    const echo = tool({
+      name: "echo",
+      description: "Returns the same string.",
+      inputs: z.object({ prompt: z.string() }),
+      run: ({ prompt }) => prompt,
+    });
+    for (const args of [{}, { arg: "bar" }, [1, 2, 3]]) {
+      const { model } = functionModel([{ calls: [["echo", args]] }, { calls: [["final_answer", "ok"]] }]);
+      const agent = new ToolCallingAgent({ model, tools: [echo], name: "echoer", maxSteps: 3 });
+      const result = await agent.run("Echo.", { returnFullResult: true });
+      const [first] = actions(result.steps);
+      assert.equal(first.error?.type, "AgentToolCallError", JSON.stringify(args));
+      assert.equal(result.output, "ok");
+    }
+  });
+});
