@@ -20,10 +20,14 @@ export type StepCallbacks =
   | StepCallback[]
   | Partial<Record<StepRecord["type"], StepCallback[]>>;
 
-/** Returns false (or throws) to reject a final answer; the run then goes on with the failure as an error. */
+/**
+ * Returns false (or throws) to reject a final answer; the run then goes on with the failure as an error. Called as
+ * smolagents calls its `final_answer_checks`: `(answer, memory, agent)`.
+ */
 export type FinalAnswerCheck = (
   answer: unknown,
   memory: { task: string; steps: StepRecord[] },
+  agent: MultiStepAgent,
 ) => boolean | Promise<boolean>;
 
 /** Options shared by every agent; names follow smolagents (camelCase), with transformers-agents aliases. */

@@ -283,6 +283,7 @@ export abstract class MultiStepAgent {
     if (error) error.message = truncateWithMarker(error.message, this.largeObservationChars);
     const result = await recordActionStep(state, draft, error, at, {
       agentName: this.name,
+      self: this,
       finalAnswerChecks: this.#finalAnswerChecks,
       stepCallbacks: this.#stepCallbacks,
       managedAgents: this.managedAgents,

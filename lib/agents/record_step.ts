@@ -4,7 +4,7 @@ import { type ActionStep, timingSince } from "../memory/step_records.ts";
 import type { AgentEvent } from "./agent_events.ts";
 import type { FinalAnswerCheck, StepCallbacks } from "./agent_options.ts";
 import type { ManagedAgent } from "./managed_agent.ts";
-import type { ActionDraft, StepResult } from "./multi_step_agent.ts";
+import type { ActionDraft, MultiStepAgent, StepResult } from "./multi_step_agent.ts";
 import { addUsage, checkFinalAnswer, runStepCallbacks } from "./step_hooks.ts";
 import { startSubRun } from "./sub_runs.ts";
 
@@ -28,6 +28,8 @@ export async function recordActionStep(
   at: RecordPosition,
   agent: {
     agentName: string;
+    /** The agent taking the step, given to the final answer checks. */
+    self: MultiStepAgent;
     finalAnswerChecks: FinalAnswerCheck[];
     stepCallbacks: StepCallbacks;
     managedAgents: ReadonlyMap<string, ManagedAgent>;
@@ -35,7 +37,7 @@ export async function recordActionStep(
 ): Promise<StepResult> {
   let error = initialError;
   if (!at.outOfSteps && draft.isFinalAnswer && !error) {
-    error = await checkFinalAnswer(agent.finalAnswerChecks, draft.actionOutput, state);
+    error = await checkFinalAnswer(agent.finalAnswerChecks, draft.actionOutput, state, agent.self);
   }
   if (error && !at.outOfSteps) draft.isFinalAnswer = false;
   const { variables, pendingInput, managedCalls, ...fields } = draft;

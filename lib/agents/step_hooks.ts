@@ -5,6 +5,7 @@ import type { ChatMessage, TokenUsage } from "../models/chat_message.ts";
 import type { GenerateOptions, Model } from "../models/model.ts";
 import type { ModelCallOutcome, ModelObserver } from "../models/model_observer.ts";
 import type { FinalAnswerCheck, StepCallback, StepCallbacks } from "./agent_options.ts";
+import type { MultiStepAgent } from "./multi_step_agent.ts";
 
 /** What happens around a step: token totals, final-answer checks, step callbacks. */
 
@@ -24,11 +25,12 @@ export async function checkFinalAnswer(
   checks: FinalAnswerCheck[],
   answer: unknown,
   state: AgentState,
+  agent: MultiStepAgent,
 ): Promise<AgentError | null> {
   for (const [index, check] of checks.entries()) {
     const label = check.name || `#${index + 1}`;
     try {
-      if (await check(answer, { task: state.task, steps: state.steps })) continue;
+      if (await check(answer, { task: state.task, steps: state.steps }, agent)) continue;
       return new AgentError(`Final answer check '${label}' failed for answer ${JSON.stringify(answer)}.`);
     } catch (caught) {
       const message = caught instanceof Error ? caught.message : String(caught);

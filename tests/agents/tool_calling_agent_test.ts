@@ -7,6 +7,7 @@ import {
   AgentGenerationError,
   calculatorTool,
   ConfigurationError,
+  type MultiStepAgent,
   ReactJsonAgent,
   RETRY_HINT,
   StepRefusedError,
@@ -263,6 +264,26 @@ Deno.test("ToolCallingAgent: stepCallbacks and finalAnswerChecks", async (t) => 
     assert.equal(first.isFinalAnswer, false);
     assert.match(first.error!.message, /Final answer check 'isFour' failed for answer "3"/);
     assert.match(String(calls[1].messages.at(-1)?.content), /Final answer check 'isFour' failed/);
+  });
+
+  // smolagents' tests/test_agents.py `test_final_answer_checks`: checks are called `(final_answer, memory, agent)`, and
+  // what a failing one raises reaches the model.
+  await t.step("checks are called (answer, memory, agent), as in smolagents", async () => {
+    const seen: Array<[unknown, string, string]> = [];
+    const { model, calls } = functionModel([
+      { calls: [["final_answer", { answer: "first" }]] },
+      { calls: [["final_answer", { answer: "second" }]] },
+    ]);
+    const checkAlwaysFailsOnce = (answer: unknown, memory: { task: string }, agent: MultiStepAgent) => {
+      seen.push([answer, memory.task, agent.name]);
+      if (seen.length === 1) throw new Error("Error raised in check");
+      return true;
+    };
+    const agent = new ToolCallingAgent({ model, name: "checked", finalAnswerChecks: [checkAlwaysFailsOnce] });
+    const result = await agent.run("Dummy task.", { returnFullResult: true });
+    assert.equal(result.output, "second");
+    assert.deepEqual(seen, [["first", "Dummy task.", "checked"], ["second", "Dummy task.", "checked"]]);
+    assert.match(String(calls[1].messages.at(-1)?.content), /Error raised in check/);
   });
 });
 
