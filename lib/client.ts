@@ -73,7 +73,10 @@ export type RunView = Omit<StepView, "step" | "finalAnswer" | "error" | "pending
   expiresAt: string;
   background: boolean;
 };
-/** `cancelled` is false while a step is in flight: the run ends right after it. */
+/**
+ * `cancelled` is false while a step is in flight: the run ends right after it. A run that ended otherwise is refused
+ * (`SmolstepClientError` with code `run_finished`).
+ */
 export type CancelResult = { runId: string; status: RunStatus; cancelled: boolean };
 
 /** `images` are https: or data:image/ URLs. */

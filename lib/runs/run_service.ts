@@ -259,7 +259,12 @@ export class RunService {
   async cancel(runId: string): Promise<RunRecord> {
     const current = await this.get(runId);
     if (!current) throw new RunError("run_not_found", `No run with id '${runId}'.`);
-    if (!ACTIVE.has(current.record.state.status)) return current.record;
+    const { status } = current.record.state;
+    // Cancelling twice is answered like the first time; any other ended run has nothing left to cancel.
+    if (status === "cancelled") return current.record;
+    if (!ACTIVE.has(status)) {
+      throw new RunError("run_finished", `The run has already ended with status '${status}': nothing to cancel.`);
+    }
     const ended = await this.#applyCancel(current.record, current.version);
     if (ended) return ended;
     await this.#store.put(this.#cancelKey(runId), String(Date.now()), {

@@ -83,6 +83,18 @@ Deno.test("run control: SSE progress, cancellation, approvals and user input", a
       const after = await api.post(`/v1/runs/${idle.runId}/steps`);
       assert.deepEqual([after.status, after.body.error.code], [409, "run_finished"]);
       assert.equal(model.requests.length, 0);
+      const again = await api.post(`/v1/runs/${idle.runId}/cancel`);
+      assert.deepEqual([again.status, again.body.cancelled], [200, true], "cancelling twice answers as the first time");
+
+      // A run that ended otherwise has nothing to cancel: 409 run_finished, not a 202 a client would read as pending.
+      model.enqueue(toolCallReply("final_answer", { answer: "done" }));
+      const { body: done } = await api.post("/v1/agents/ops/runs", { task: "x" });
+      assert.equal((await api.post(`/v1/runs/${done.runId}/steps`)).body.status, "succeeded");
+      const late = await api.post(`/v1/runs/${done.runId}/cancel`);
+      assert.deepEqual([late.status, late.body.error.code], [409, "run_finished"]);
+      assert.match(late.body.error.message, /'succeeded'/);
+      assert.equal((await api.get(`/v1/runs/${done.runId}`)).body.status, "succeeded");
+      model.reset();
 
       model.enqueue(toolCallReply("slow", {}));
       const { body: busy } = await api.post("/v1/agents/ops/runs", { task: "x" });

@@ -90,7 +90,11 @@ Deno.test("run lifecycle: an abandoned active run reads as expired, takes no ste
     assert.equal(found?.record.state.status, "expired");
     assert.equal(JSON.parse(found!.stored).state.status, "running", "expired is computed on read, never written");
     await assert.rejects(runs.step(runId, agent), (e: Error) => e instanceof RunError && e.code === "run_finished");
-    assert.equal((await runs.cancel(runId)).state.status, "expired", "cancel leaves an ended run alone");
+    await assert.rejects(
+      runs.cancel(runId),
+      (e: Error) => e instanceof RunError && e.code === "run_finished" && /'expired'/.test(e.message),
+      "cancel leaves an ended run alone",
+    );
     assert.equal(await runs.fail(runId, { type: "X", message: "late" }).then((r) => r?.state.status), "expired");
     assert.equal(JSON.parse((await store.get(`runs/${runId}`))!.value).state.status, "running", "nothing written");
 
