@@ -16,9 +16,10 @@ export interface RunRecord {
   state: AgentState;
   /**
    * Idempotency key -> what the step produced (most recent last, bounded): its index in `state.steps`, or, for a
-   * managed agent's step (which lives in the nested sub-run and goes away with it), a copy of the record.
+   * managed agent's step (which lives in the nested sub-run and goes away with it), a copy of the record; and which
+   * agent took it (`manager/researcher`), so a replay answers as the step did (absent in records of older servers).
    */
-  idempotency: Array<[key: string, step: number | StepRecord]>;
+  idempotency: Array<[key: string, step: number | StepRecord, agent?: string]>;
   lock: { id: string; expiresAt: number } | null;
   /**
    * Steps committed so far, managed agents' steps included (they do not add records to `state.steps`). Background

@@ -344,7 +344,7 @@ export class RunService {
     const replay = idempotencyKey ? record.idempotency.find(([key]) => key === idempotencyKey) : undefined;
     if (replay) {
       const step = typeof replay[1] === "number" ? record.state.steps[replay[1]] : replay[1];
-      return { record, step, events: [], replayed: true };
+      return { record, step, events: [], replayed: true, agent: replay[2] };
     }
     if (record.lock && record.lock.expiresAt > Date.now()) throw this.#busy();
     if (ACTIVE.has(record.state.status) && current.cancelRequested) {
@@ -377,7 +377,7 @@ export class RunService {
     const stepIndex = result.state.steps.indexOf(result.step);
     const produced: number | StepRecord = stepIndex >= 0 ? stepIndex : result.step;
     const idempotency = idempotencyKey
-      ? [...record.idempotency, [idempotencyKey, produced] as RunRecord["idempotency"][number]].slice(
+      ? [...record.idempotency, [idempotencyKey, produced, result.agent] as RunRecord["idempotency"][number]].slice(
         -MAX_IDEMPOTENCY_KEYS,
       )
       : record.idempotency;

@@ -111,7 +111,8 @@ Deno.test("HTTP API over loopback", async (t) => {
       const again = await api.post(`/v1/runs/${run.runId}/steps`, undefined, headers);
       assert.equal(first.status, 200);
       assert.equal(again.status, 200);
-      assert.deepEqual(again.body.step, first.body.step);
+      assert.deepEqual(again.body, first.body, "the replay answers exactly as the step did (stepAgent included)");
+      assert.equal(first.body.stepAgent, "assistant");
       assert.equal(again.headers.get("Idempotent-Replayed"), "true");
       assert.equal(model.requests.length, 1);
       const stored = await api.get(`/v1/runs/${run.runId}`);
