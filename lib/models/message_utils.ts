@@ -85,16 +85,19 @@ export function cutAtStopSequences(text: string, stopSequences: readonly string[
   return text.slice(0, end);
 }
 
+/** Model names (the id's last path segment) that reject `stop`; see `supportsStopParameter`. */
+const NO_STOP_MODELS =
+  /^(?:o3(?:$|[-.].*)|o4(?:$|[-.].*)|gpt-5.*|(?:[A-Za-z][A-Za-z0-9_-]*\.)?grok-[A-Za-z0-9][A-Za-z0-9_.-]*)$/;
+
 /**
- * False for models that reject the `stop` parameter (OpenAI o3 / o4-mini / gpt-5 families, some grok models);
- * backends leave `stop` out for them and cut the reply client-side.
+ * False for models that reject the `stop` parameter, as smolagents' `supports_stop_parameter` decides: OpenAI o3 and
+ * o4 (o3-mini excepted) and the whole gpt-5 family, and every grok model, also behind a provider prefix such as
+ * `oci/xai.grok-4`. Backends leave `stop` out for them and cut the reply client-side.
  */
 export function supportsStopParameter(modelId: string): boolean {
   const name = modelId.split("/").at(-1) ?? modelId;
-  if (name === "gpt-5.2-chat-latest") return true;
-  const openai = /^(o3|o4-mini)(-[\d-]+)?$|^gpt-5(\.\d+)?(-[\w.-]+)?$/;
-  const grok = /^grok-(3-mini|4|code-fast)(-[\w-]+)?$/;
-  return !openai.test(name) && !grok.test(name);
+  if (name === "o3-mini") return true;
+  return !NO_STOP_MODELS.test(name);
 }
 
 /** Parses tool-call arguments: valid JSON strings become values, other strings stay as they are. */

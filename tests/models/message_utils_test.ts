@@ -131,13 +131,21 @@ Deno.test("parseToolCallArguments", () => {
   assert.equal(parseToolCallArguments(object), object);
 });
 
-Deno.test("supportsStopParameter", () => {
-  for (const id of ["gpt-4o-mini", "o3-mini", "openai/gpt-4.1", "gpt-5.2-chat-latest", "llama-3.1-8b"]) {
-    assert.equal(supportsStopParameter(id), true, id);
-  }
-  for (const id of ["o3", "o3-2025-04-16", "o4-mini", "gpt-5", "gpt-5-mini", "openai/gpt-5.1", "xai/grok-4"]) {
-    assert.equal(supportsStopParameter(id), false, id);
-  }
+// smolagents' tests/test_models.py `test_supports_stop_parameter`, every case.
+Deno.test("supportsStopParameter, as smolagents decides", () => {
+  const unsupported = [
+    ...["o3", "o4-mini", "gpt-5.1", "gpt-5.2", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5-turbo", "gpt-5.2-mini"],
+    ...["grok-4", "grok-4-latest", "grok-4.1", "grok-3", "grok-3-mini", "grok-code-fast-1"],
+    ...["o4-mini-2025-04-16", "gpt-5-2025-01-01", "openai/o3", "openai/o4-mini", "openai/o3-2025-04-16"],
+    ...["openai/o4-mini-2025-04-16", "openai/gpt-5.2", "openai/gpt-5.2-mini", "openai/gpt-5.2-2025-01-01"],
+    ...["oci/xai.grok-4", "oci/xai.grok-3-mini", "gpt-5x", "gpt-50"],
+  ];
+  const supported = [
+    ...["o3-mini", "gpt-4", "claude-3-5-sonnet", "mistral-large", "openai/gpt-4", "anthropic/claude-3-5-sonnet"],
+    ...["anthropic/claude-opus-4-5", "mistralai/mistral-large", "", "o3x", "o4x", "o3_mini", "prefix-o3"],
+  ];
+  for (const id of unsupported) assert.equal(supportsStopParameter(id), false, id);
+  for (const id of supported) assert.equal(supportsStopParameter(id), true, id);
 });
 
 Deno.test("mergeStreamDeltas", async (t) => {
