@@ -55,28 +55,52 @@ export abstract class Tool<Args extends Record<string, unknown> = Record<string,
   }
 
   /**
-   * The JSON Schema of the arguments, as sent to models for native tool calling. Converting a zod schema costs more
-   * than the rest of a step's own work, and every step sends it: it is computed once per schema and shared, so treat
-   * it as read-only.
+   * The JSON Schema of the arguments, as sent to models for native tool calling. As in smolagents, optional and
+   * defaulted arguments are not `required` and say `nullable: true` (a `null` for one counts as leaving it out, see
+   * `call`). Converting a zod schema costs more than the rest of a step's own work, and every step sends it: it is
+   * computed once per schema and shared, so treat it as read-only.
    */
   get parameters(): Record<string, unknown> {
-    const schema = this.schema;
-    if (this.#parameters?.schema !== schema) {
-      const { $schema: _drop, ...json } = z.toJSONSchema(schema, { unrepresentable: "any" }) as Record<string, unknown>;
-      this.#parameters = { schema, json };
-    }
-    return this.#parameters.json;
+    return this.#schemaInfo().json;
   }
 
-  #parameters: { schema: z.ZodType<Args>; json: Record<string, unknown> } | undefined;
+  #parameters: { schema: z.ZodType<Args>; json: Record<string, unknown>; optional: Set<string> } | undefined;
+
+  #schemaInfo() {
+    const schema = this.schema;
+    if (this.#parameters?.schema !== schema) {
+      // `io: "input"`: what a caller may send, so a defaulted argument is optional.
+      const { $schema: _drop, ...json } = z.toJSONSchema(schema, { unrepresentable: "any", io: "input" }) as {
+        properties?: Record<string, Record<string, unknown>>;
+        required?: string[];
+        [key: string]: unknown;
+      };
+      const required = new Set(json.required ?? []);
+      const optional = new Set(Object.keys(json.properties ?? {}).filter((name) => !required.has(name)));
+      for (const name of optional) json.properties![name] = { ...json.properties![name], nullable: true };
+      this.#parameters = { schema, json, optional };
+    }
+    return this.#parameters;
+  }
+
+  #withoutNullOptionals(args: unknown): unknown {
+    if (typeof args !== "object" || args === null || Array.isArray(args)) return args;
+    const { optional } = this.#schemaInfo();
+    const entries = Object.entries(args);
+    if (!entries.some(([name, value]) => value === null && optional.has(name))) return args;
+    return Object.fromEntries(entries.filter(([name, value]) => !(value === null && optional.has(name))));
+  }
 
   toDefinition(): ToolDefinition {
     return { name: this.name, description: this.description, parameters: this.parameters };
   }
 
-  /** Validates the arguments, runs `setup()` once, then `forward`. Invalid arguments throw `AgentToolCallError`. */
+  /**
+   * Validates the arguments, runs `setup()` once, then `forward`. Invalid arguments throw `AgentToolCallError`. A
+   * `null` for an optional or defaulted argument (they are `nullable` in `parameters`) counts as leaving it out.
+   */
   async call(args: unknown, context: ToolContext = {}): Promise<Output> {
-    const parsed = validateToolArguments(this.name, this.schema, args, this.inputs);
+    const parsed = validateToolArguments(this.name, this.schema, this.#withoutNullOptionals(args), this.inputs);
     this.#setupDone ??= Promise.resolve(this.setup());
     await this.#setupDone;
     return await this.forward(parsed, context);

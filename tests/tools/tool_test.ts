@@ -67,6 +67,38 @@ Deno.test("Tool subclass (smolagents style)", async (t) => {
     assert.equal("$schema" in schema, false);
   });
 
+  // smolagents' tests/test_tools.py `test_tool_default_parameters_is_nullable`, extended to what the model is told: optional
+  // and defaulted arguments are nullable and not required; a null for one is the same as leaving it out.
+  await t.step("optional and defaulted arguments are nullable and not required; null leaves them out", async () => {
+    const search = tool({
+      name: "search",
+      description: "Searches.",
+      inputs: z.object({
+        query: z.string(),
+        limit: z.number().int().default(10),
+        site: z.string().optional(),
+        after: z.string().nullable(),
+      }),
+      run: (args) => args,
+    });
+    const schema = search.parameters as {
+      required: string[];
+      properties: Record<string, { nullable?: boolean; default?: unknown }>;
+    };
+    assert.deepEqual(schema.required, ["query", "after"]);
+    assert.equal(schema.properties.limit.nullable, true);
+    assert.equal(schema.properties.limit.default, 10);
+    assert.equal(schema.properties.site.nullable, true);
+    assert.equal(schema.properties.query.nullable, undefined);
+    assert.equal(search.inputs.limit.nullable, true, "the prompt's inputs say so too");
+    assert.deepEqual(await search.call({ query: "q", limit: null, site: null, after: null }), {
+      query: "q",
+      limit: 10,
+      after: null,
+    });
+    await assert.rejects(() => search.call({ query: "q", limit: null }), /after/);
+  });
+
   await t.step("the JSON schema is converted once per schema, and again when the schema changes", () => {
     class Switchable extends GreetTool {
       current: z.ZodType<{ name: string; times?: number | null }> = z.object({ name: z.string() });
