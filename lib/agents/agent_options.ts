@@ -15,7 +15,10 @@ export interface StepCallbackContext {
 
 export type StepCallback = (step: StepRecord, context: StepCallbackContext) => void | Promise<void>;
 
-/** Called after every step, or per step type (`{ action: [...], planning: [...] }`). */
+/**
+ * As in smolagents: a list is called after each action step; per step type (`{ action: [...], planning: [...],
+ * final_answer: [...] }`) each list is called for its type, `final_answer` once with the run's final answer step.
+ */
 export type StepCallbacks =
   | StepCallback[]
   | Partial<Record<StepRecord["type"], StepCallback[]>>;

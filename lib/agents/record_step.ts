@@ -1,6 +1,6 @@
 import type { AgentError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
-import { type ActionStep, timingSince } from "../memory/step_records.ts";
+import { type ActionStep, type StepRecord, timingSince } from "../memory/step_records.ts";
 import type { AgentEvent } from "./agent_events.ts";
 import type { FinalAnswerCheck, StepCallbacks } from "./agent_options.ts";
 import type { ManagedAgent } from "./managed_agent.ts";
@@ -61,16 +61,20 @@ export async function recordActionStep(
     updatedAt: Date.now(),
   };
   if (managedCalls?.length && !error && !paused) next.subRun = startSubRun(agent.managedAgents, managedCalls);
-  if (record.isFinalAnswer) {
+  const finalRecord: StepRecord | undefined = record.isFinalAnswer
+    ? { type: "final_answer", output: record.actionOutput }
+    : undefined;
+  if (finalRecord) {
     next = {
       ...next,
-      steps: [...next.steps, { type: "final_answer", output: record.actionOutput }],
+      steps: [...next.steps, finalRecord],
       status: at.outOfSteps ? "max_steps_error" : "succeeded",
       finalAnswer: record.actionOutput,
     };
     if (at.outOfSteps) next.error = record.error;
   }
   next = await runStepCallbacks(agent.stepCallbacks, record, next, agent.agentName);
+  if (finalRecord) next = await runStepCallbacks(agent.stepCallbacks, finalRecord, next, agent.agentName);
   const events: AgentEvent[] = [{ type: "step", agent: agent.agentName, step: record }];
   if (next.status === "awaiting_input" && next.pendingInput) {
     events.push({ type: "awaiting_input", agent: agent.agentName, pending: next.pendingInput });

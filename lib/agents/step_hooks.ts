@@ -47,7 +47,10 @@ export async function runStepCallbacks(
   state: AgentState,
   agentName: string,
 ): Promise<AgentState> {
-  const selected: StepCallback[] = Array.isArray(callbacks) ? callbacks : callbacks[record.type] ?? [];
+  // As in smolagents: a plain list is for action steps; per-type callbacks also see planning and final_answer steps.
+  const selected: StepCallback[] = Array.isArray(callbacks)
+    ? (record.type === "action" ? callbacks : [])
+    : callbacks[record.type] ?? [];
   let interrupted: string | undefined;
   for (const callback of selected) {
     await callback(record, {

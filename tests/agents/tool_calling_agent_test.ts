@@ -216,7 +216,46 @@ Deno.test("ToolCallingAgent: additionalArgs are announced and substituted by nam
 });
 
 Deno.test("ToolCallingAgent: stepCallbacks and finalAnswerChecks", async (t) => {
-  await t.step("callbacks see every step; per-type callbacks only theirs; interrupt ends the run", async () => {
+  // smolagents registers a plain list of step_callbacks for ActionStep only, and a dict per step type, FinalAnswerStep
+  // included (called once, with the final answer).
+  await t.step("a list sees action steps only; per type, final_answer gets the answer once", async () => {
+    const list: string[] = [];
+    const perType: string[] = [];
+    const { model } = functionModel([
+      "Plan: calculate, then answer.",
+      { calls: [["calculator", { expression: "1" }]] },
+      "Plan: answer.",
+      { calls: [["final_answer", { answer: "done" }]] },
+    ]);
+    const listed = new ToolCallingAgent({
+      model,
+      tools: [calculatorTool],
+      planningInterval: 1,
+      stepCallbacks: [(step) => void list.push(step.type)],
+    });
+    const planModel = functionModel([
+      "Plan: calculate, then answer.",
+      { calls: [["calculator", { expression: "1" }]] },
+      "Plan: answer.",
+      { calls: [["final_answer", { answer: "done" }]] },
+    ]);
+    const typed = new ToolCallingAgent({
+      model: planModel.model,
+      tools: [calculatorTool],
+      planningInterval: 1,
+      stepCallbacks: {
+        action: [(step) => void perType.push(step.type)],
+        planning: [(step) => void perType.push(step.type)],
+        final_answer: [(step) => void perType.push(`final_answer:${(step as { output: unknown }).output}`)],
+      },
+    });
+    assert.equal(await typed.run("x"), "done");
+    assert.deepEqual(perType, ["planning", "action", "planning", "action", "final_answer:done"]);
+    assert.equal(await listed.run("x"), "done");
+    assert.deepEqual(list, ["action", "action"]);
+  });
+
+  await t.step("per-type callbacks only theirs; interrupt ends the run", async () => {
     const seen: string[] = [];
     const { model } = functionModel([
       { calls: [["calculator", { expression: "1" }]] },
