@@ -8,19 +8,13 @@
  */
 import OpenAI from "openai";
 import { calculatorTool, createApp, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
+import { calculatorRunReply } from "../tests/support/run_scenarios.ts";
 import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";
 
 const STEPS = 10;
 
-/** Nine calculator calls, then the final answer: decided from how many observations the request carries. */
-function reply(request: ReceivedRequest) {
-  const observations =
-    (request.body.messages ?? []).filter((m) => m.role === "tool" || String(m.content ?? "").includes("Observation:"))
-      .length;
-  return observations < STEPS - 1
-    ? { toolCalls: [{ name: "calculator", arguments: { expression: `${observations} + 1` } }] }
-    : { toolCalls: [{ name: "final_answer", arguments: { answer: "done" } }] };
-}
+/** Nine calculator calls, then the final answer. */
+const reply = (request: ReceivedRequest) => calculatorRunReply(request, STEPS - 1);
 
 const server = await startScriptedModelServer({ replies: reply });
 const model = new OpenAIServerModel({ modelId: "scripted", apiBase: server.url, apiKey: "k" });

@@ -11,6 +11,7 @@
  * Prints one JSON line when ready: {"modelUrl": "http://127.0.0.1:<port>/v1", "controlUrl": "http://127.0.0.1:<port>"}.
  */
 import { parseArgs } from "node:util";
+import { calculatorRunReply } from "../../tests/support/run_scenarios.ts";
 import {
   type ReceivedRequest,
   type ScriptedReply,
@@ -30,12 +31,7 @@ export function loadReply(request: ReceivedRequest, faults: Faults, delayMs: num
   if (draw < faults.error500) return { status: 500, delayMs };
   if (draw < faults.error500 + faults.error429) return { status: 429, delayMs };
   if (request.body.model === "floor") return { content: "ok", delayMs };
-  // Tool results come back as "tool" messages, or as user messages with an "Observation:" (smolagents' layout).
-  const toolResults = (request.body.messages ?? [])
-    .filter((m) => m.role === "tool" || JSON.stringify(m.content ?? "").includes("Observation:")).length;
-  return toolResults < TOOL_STEPS
-    ? { toolCalls: [{ name: "calculator", arguments: { expression: `${toolResults} + 1` } }], delayMs }
-    : { toolCalls: [{ name: "final_answer", arguments: { answer: "done" } }], delayMs };
+  return { ...calculatorRunReply(request, TOOL_STEPS), delayMs };
 }
 
 if (import.meta.main) {

@@ -1,6 +1,23 @@
 import assert from "node:assert/strict";
 import type { ApiClient } from "./http_client.ts";
-import { type ScriptedModelServer, toolCallReply } from "./scripted_model_server.ts";
+import {
+  type ReceivedRequest,
+  type ScriptedModelServer,
+  type ScriptedReplyObject,
+  toolCallReply,
+} from "./scripted_model_server.ts";
+
+/**
+ * A stateless script for benchmarks: `toolSteps` calculator calls, then the final answer, decided from how many tool
+ * results the request already carries ("tool" messages, or user messages with an "Observation:", smolagents' layout).
+ */
+export function calculatorRunReply(request: ReceivedRequest, toolSteps: number): ScriptedReplyObject {
+  const toolResults = (request.body.messages ?? [])
+    .filter((m) => m.role === "tool" || JSON.stringify(m.content ?? "").includes("Observation:")).length;
+  return toolResults < toolSteps
+    ? { toolCalls: [{ name: "calculator", arguments: { expression: `${toolResults} + 1` } }] }
+    : { toolCalls: [{ name: "final_answer", arguments: { answer: "done" } }] };
+}
 
 /**
  * Full runs of the example `assistant` agent over HTTP, shared by the in-process, Deno-entry and Workers-entry
