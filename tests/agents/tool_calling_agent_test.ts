@@ -41,7 +41,7 @@ Deno.test("ToolCallingAgent: a full run with native tool calls", async () => {
   const agent = new ToolCallingAgent({ model, tools: [calculatorTool], name: "calc" });
   const result = await agent.run("What is 6 times 7?", { returnFullResult: true });
   assert.equal(result.output, "42");
-  assert.equal(result.state, "success");
+  assert.equal(result.state, "succeeded");
   assert.deepEqual(result.tokenUsage, { inputTokens: 250, outputTokens: 22 });
   const [first, second] = actions(result.steps);
   assert.equal(first.observations, "42");
@@ -369,7 +369,7 @@ Deno.test("ToolCallingAgent: a tool with exactly one input takes a bare argument
     const { model } = functionModel([{ calls: [["final_answer", "Final report."]] }]);
     const agent = new ToolCallingAgent({ model, name: "reporter", maxSteps: 3 });
     const result = await agent.run("Write the report.", { returnFullResult: true });
-    assert.equal(result.state, "success");
+    assert.equal(result.state, "succeeded");
     assert.equal(result.output, "Final report.");
     assert.equal(actions(result.steps).length, 1, "no AgentToolCallError loop");
   });
@@ -420,4 +420,19 @@ Deno.test("ToolCallingAgent: a tool with exactly one input takes a bare argument
       assert.equal(result.output, "ok");
     }
   });
+});
+
+Deno.test("RunResult.state speaks the run status vocabulary, awaiting_input included", async () => {
+  const guarded = tool({
+    name: "guarded",
+    description: "needs a human's approval",
+    inputs: z.object({}),
+    needsApproval: true,
+    run: () => "ran",
+  });
+  const { model } = functionModel([{ calls: [["guarded", {}]] }]);
+  const agent = new ToolCallingAgent({ model, tools: [guarded] });
+  const result = await agent.run("go", { returnFullResult: true });
+  assert.equal(result.state, "awaiting_input", "a pause is not a failure");
+  assert.equal(result.state, agent.lastState?.status);
 });
