@@ -2,11 +2,11 @@ import { AgentExecutionError, ConfigurationError } from "../errors.ts";
 import { type CodeExecutor, formatObservation, type SandboxTool } from "../executors/executor.ts";
 import { textOf } from "../models/chat_message.ts";
 import type { AgentOptions, RunOptions } from "./agent_options.ts";
-import { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, parseCodeBlobs } from "./code_parsing.ts";
+import { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, noCodeError, parseCodeAction } from "./code_parsing.ts";
 import { type ActionDraft, emptyDraft, MultiStepAgent, type StepContext } from "./multi_step_agent.ts";
 import { toJsonValue, truncateContent } from "./observations.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
-import { invokeTool, toPlainValue } from "./tool_invocation.ts";
+import { finalAnswerFromCode, invokeTool, toPlainValue } from "./tool_invocation.ts";
 import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { AgentDefinition } from "./agent_definition.ts";
@@ -122,19 +122,19 @@ export class CodeAgent extends MultiStepAgent {
     state: AgentState,
     draft: ActionDraft,
     context: Omit<StepContext, "state">,
-  ): Promise<{ code: string }> {
+  ): Promise<{ code: string; untagged: boolean }> {
     const reply = await this.generate(this.writeMemoryToMessages(state), {
       stopSequences: this.stopSequences,
       signal: context.signal,
       observer: context.modelObserver,
     }, draft);
     draft.modelOutput = this.#closeTag(textOf(reply.content));
-    return { code: parseCodeBlobs(draft.modelOutput, this.codeBlockTags) };
+    return parseCodeAction(draft.modelOutput, this.codeBlockTags);
   }
 
   protected async actionStep(draft: ActionDraft, context: StepContext): Promise<void> {
     const { state, signal, blobs } = context;
-    const { code } = await this.#askForCode(state, draft, context);
+    const { code, untagged } = await this.#askForCode(state, draft, context);
     const callId = `call_${state.stepNumber + 1}`;
     draft.code = code;
     draft.toolCalls = [{ id: callId, name: CODE_TOOL_NAME, arguments: code }];
@@ -162,6 +162,8 @@ export class CodeAgent extends MultiStepAgent {
       tools,
       signal: signal ? AbortSignal.any([signal, handover.signal]) : handover.signal,
     });
+    // A reply without tags that does not compile was not code (smolagents' parse_code_blobs): nothing ran.
+    if (untagged && result.error?.notCompiled) throw noCodeError(draft.modelOutput!, this.codeBlockTags);
     const capped = capVariables(result.variables, state.additionalArgs, this.variableCaps);
     draft.variables = capped.variables;
     const sizeNote = capped.tooLarge.length > 0 ? [tooLargeNote(capped.tooLarge, this.variableCaps)] : [];
@@ -190,7 +192,13 @@ export class CodeAgent extends MultiStepAgent {
       );
     }
     if (result.finalAnswer) {
-      draft.actionOutput = toJsonValue(result.finalAnswer.value);
+      const tool = this.tools.get("final_answer"); // a custom final_answer tool is called with the value
+      const answer = await finalAnswerFromCode(tool, result.finalAnswer.value, {
+        signal,
+        blobs,
+        timeoutMs: this.toolTimeoutMs,
+      });
+      draft.actionOutput = toJsonValue(answer);
       draft.isFinalAnswer = true;
     } else {
       draft.actionOutput = toJsonValue(result.output);

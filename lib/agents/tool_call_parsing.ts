@@ -44,7 +44,7 @@ export function parseToolCallFromText(text: string): ParsedToolCall {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new AgentParsingError(
-      `The JSON blob of the action is not valid JSON (${reason}). Write it like this:\n${EXPECTED_FORMAT}\nBlob was:\n${blob}`,
+      `The JSON blob you used is invalid due to the following error: ${reason}. Write it like this:\n${EXPECTED_FORMAT}\nBlob was:\n${blob}`,
     );
   }
   const object = (parsed ?? {}) as Record<string, unknown>;

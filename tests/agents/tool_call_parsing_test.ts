@@ -34,7 +34,10 @@ Deno.test("parseToolCallFromText", async (t) => {
       assert.match(error.message, /"name": "tool_name"/);
       return true;
     });
-    assert.throws(() => parseToolCallFromText('Action: {"name": "t", arguments: }'), /not valid JSON/);
+    assert.throws(
+      () => parseToolCallFromText('Action: {"name": "t", arguments: }'),
+      /The JSON blob you used is invalid/,
+    );
     assert.throws(() => parseToolCallFromText('Action: {"arguments": {}}'), /no "name" key/);
   });
 });

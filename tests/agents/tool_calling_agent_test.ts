@@ -307,8 +307,8 @@ Deno.test("ToolCallingAgent: stepCallbacks and finalAnswerChecks", async (t) => 
     assert.equal(result.output, "4");
     const first = actions(result.steps)[0];
     assert.equal(first.isFinalAnswer, false);
-    assert.match(first.error!.message, /Final answer check 'isFour' failed for answer "3"/);
-    assert.match(String(calls[1].messages.at(-1)?.content), /Final answer check 'isFour' failed/);
+    assert.match(first.error!.message, /Check isFour failed with error: it returned false for answer "3"/);
+    assert.match(String(calls[1].messages.at(-1)?.content), /Check isFour failed with error/);
   });
 
   // smolagents' tests/test_agents.py `test_final_answer_checks`: checks are called `(final_answer, memory, agent)`, and
