@@ -66,7 +66,9 @@ const INPUT_TYPES: readonly string[] = [
 export function checkInputType(name: string, type: unknown): ToolInputType[] {
   if (Array.isArray(type)) {
     if (!type.every((entry) => typeof entry === "string")) {
-      throw new TypeError(`Input '${name}': when type is a list, all elements must be strings, got ${JSON.stringify(type)}`);
+      throw new TypeError(
+        `Input '${name}': when type is a list, all elements must be strings, got ${JSON.stringify(type)}`,
+      );
     }
   } else if (typeof type !== "string") {
     throw new TypeError(`Input '${name}': type must be a string or list of strings, got ${JSON.stringify(type)}`);
