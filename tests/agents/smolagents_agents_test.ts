@@ -789,3 +789,46 @@ Deno.test("CodeAgent: a single-input tool takes a bare argument in code", async 
   assert.equal(first.error?.type, "AgentExecutionError");
   assert.match(first.error!.message, /ToolError: pair failed: .*arguments must be an object of named arguments/);
 });
+
+// smolagents: test_agents.py::TestMultiAgents::test_multiagents (both managers: a CodeAgent calling its managed agent
+// in code with the task as a plain string, and a ToolCallingAgent calling it with a bare string argument)
+Deno.test("test_multiagents", async (t) => {
+  const managerModel: ModelFunction = (messages, options) => {
+    const started = messages.length >= 3 && JSON.stringify(messages).includes("Report on the current US president");
+    if (options.tools) {
+      const call = started
+        ? { name: "final_answer", arguments: "Final report." }
+        : { name: "search_agent", arguments: "Who is the current US president?" };
+      return { content: "", toolCalls: [{ id: "call_0", type: "function", function: call }] };
+    }
+    return started
+      ? 'Thought: Let\'s return the report.\n<code>\nfinal_answer("Final report.");\n</code>'
+      : 'Thought: Let\'s call our search agent.\n<code>\nconst result = await search_agent("Who is the current US president?");\n</code>';
+  };
+  const managedModel: ModelFunction = () => ({
+    content: "Here is the secret content: FLAG1",
+    toolCalls: [{
+      id: "call_0",
+      type: "function",
+      function: { name: "final_answer", arguments: "Report on the current US president" },
+    }],
+  });
+  const webAgent = () =>
+    new ToolCallingAgent({
+      tools: [],
+      model: managedModel,
+      maxSteps: 10,
+      name: "search_agent",
+      description: "Runs web searches for you. Give it your request as an argument.",
+    });
+  await t.step("CodeAgent manager", async () => {
+    const manager = new CodeAgent({ tools: [], model: managerModel, executor, managedAgents: [webAgent()] });
+    assert.equal(await manager.run("Fake question."), "Final report.");
+  });
+  await t.step("ToolCallingAgent manager", async () => {
+    const manager = new ToolCallingAgent({ tools: [], model: managerModel, managedAgents: [webAgent()] });
+    assert.equal(await manager.run("Fake question."), "Final report.");
+    const sub = manager.lastState!.steps.find((step) => step.type === "action") as ActionStep;
+    assert.match(sub.observations!, /Report on the current US president/);
+  });
+});
