@@ -45,6 +45,31 @@ function fakeCodeModel(): ModelFunction {
 /** smolagents' FakeCodeModelNoReturn: code that never gives an answer (so runs end at max steps). */
 const noReturnModel: ModelFunction = () => "Thought: print it.\n<code>\nconst result = 2 * 3.6452;\nprint(result);\n";
 
+/** smolagents' CustomFinalAnswerToolWithCustomInputs: two inputs, joined by `separator`. */
+function customFinalAnswerToolWithCustomInputs(separator: string): Tool {
+  class CustomFinalAnswerToolWithCustomInputs extends Tool<{ answer1: string; answer2: string }, string> {
+    readonly name = "final_answer";
+    readonly description = "Provides a final answer to the given problem.";
+    readonly inputs: ToolInputs = {
+      answer1: { type: "string", description: "First part of the answer." },
+      answer2: { type: "string", description: "Second part of the answer." },
+    };
+    readonly outputType = "string" as const;
+    forward({ answer1, answer2 }: { answer1: string; answer2: string }) {
+      return `${answer1}${separator}${answer2}`;
+    }
+  }
+  return new CustomFinalAnswerToolWithCustomInputs();
+}
+
+/** A one-step run (then the max-steps answer) whose reply makes these tool calls; the action step. */
+async function stepWithCalls(calls: Array<[string, unknown]>): Promise<ActionStep> {
+  const { model } = functionModel([{ calls }, "best answer"]);
+  const agent = new ToolCallingAgent({ model, tools: [new TestTool()], maxSteps: 1 });
+  await agent.run("Dummy task");
+  return agent.lastState!.steps[1] as ActionStep;
+}
+
 // --- TestAgent ---
 
 // smolagents: test_agents.py::TestAgent::test_fake_toolcalling_agent
@@ -490,26 +515,14 @@ Deno.test("test_toolcalling_agent_api", async () => {
 
 // smolagents: test_agents.py::TestToolCallingAgent::test_toolcalling_agent_stream_logs_multiple_tool_calls_observations
 Deno.test("test_toolcalling_agent_stream_logs_multiple_tool_calls_observations", async () => {
-  const { model } = functionModel([
-    { calls: [["test_tool", { input: "output1" }], ["test_tool", { input: "output2" }]] },
-    "best answer",
-  ]);
-  const agent = new ToolCallingAgent({ model, tools: [new TestTool()], maxSteps: 1 });
-  await agent.run("Dummy task");
-  const step = agent.lastState!.steps[1] as ActionStep;
+  const step = await stepWithCalls([["test_tool", { input: "output1" }], ["test_tool", { input: "output2" }]]);
   assert.deepEqual(step.toolCalls.map((call) => call.name), ["test_tool", "test_tool"]);
   assert.equal(step.observations, "Processed: output1\nProcessed: output2");
 });
 
 // smolagents: test_agents.py::TestToolCallingAgent::test_toolcalling_agent_final_answer_cannot_be_called_with_parallel_tool_calls
 Deno.test("test_toolcalling_agent_final_answer_cannot_be_called_with_parallel_tool_calls", async () => {
-  const { model } = functionModel([
-    { calls: [["test_tool", { input: "out1" }], ["final_answer", { answer: "out1" }]] },
-    "best answer",
-  ]);
-  const agent = new ToolCallingAgent({ model, tools: [new TestTool()], maxSteps: 1 });
-  await agent.run("Dummy task");
-  const step = agent.lastState!.steps[1] as ActionStep;
+  const step = await stepWithCalls([["test_tool", { input: "out1" }], ["final_answer", { answer: "out1" }]]);
   assert.notEqual(step.error, null);
   assert.match(step.error!.message, /do not perform any other tool calls than the final answer tool call!/);
 });
@@ -529,20 +542,11 @@ Deno.test("test_toolcalling_agent_api_misformatted_output", async () => {
 
 // smolagents: test_agents.py::TestToolCallingAgent::test_custom_final_answer_with_custom_inputs
 Deno.test("test_custom_final_answer_with_custom_inputs (ToolCallingAgent)", async () => {
-  class CustomFinalAnswerToolWithCustomInputs extends Tool<{ answer1: string; answer2: string }, string> {
-    readonly name = "final_answer";
-    readonly description = "Provides a final answer to the given problem.";
-    readonly inputs: ToolInputs = {
-      answer1: { type: "string", description: "First part of the answer." },
-      answer2: { type: "string", description: "Second part of the answer." },
-    };
-    readonly outputType = "string" as const;
-    forward({ answer1, answer2 }: { answer1: string; answer2: string }) {
-      return `${answer1} and ${answer2}`;
-    }
-  }
   const { model } = functionModel([{ calls: [["final_answer", { answer1: "1", answer2: "2" }]] }]);
-  const agent = new ToolCallingAgent({ tools: [new TestTool(), new CustomFinalAnswerToolWithCustomInputs()], model });
+  const agent = new ToolCallingAgent({
+    tools: [new TestTool(), customFinalAnswerToolWithCustomInputs(" and ")],
+    model,
+  });
   assert.equal(await agent.run("Fake task."), "1 and 2");
   assert.equal(actions(agent.lastState!.steps).at(-1)!.toolCalls[0].name, "final_answer");
 });
@@ -663,20 +667,8 @@ Deno.test("test_end_code_appending", async () => {
 
 // smolagents: test_agents.py::TestCodeAgent::test_custom_final_answer_with_custom_inputs
 Deno.test("test_custom_final_answer_with_custom_inputs (CodeAgent)", async () => {
-  class CustomFinalAnswerToolWithCustomInputs extends Tool<{ answer1: string; answer2: string }, string> {
-    readonly name = "final_answer";
-    readonly description = "Provides a final answer to the given problem.";
-    readonly inputs: ToolInputs = {
-      answer1: { type: "string", description: "First part of the answer." },
-      answer2: { type: "string", description: "Second part of the answer." },
-    };
-    readonly outputType = "string" as const;
-    forward({ answer1, answer2 }: { answer1: string; answer2: string }) {
-      return `${answer1}CUSTOM${answer2}`;
-    }
-  }
   const model: ModelFunction = () => "<code>\nfinal_answer({ answer1: '1', answer2: '2' });\n</code>";
-  const agent = new CodeAgent({ tools: [new CustomFinalAnswerToolWithCustomInputs()], model, executor });
+  const agent = new CodeAgent({ tools: [customFinalAnswerToolWithCustomInputs("CUSTOM")], model, executor });
   assert.equal(await agent.run("Fake task."), "1CUSTOM2");
   assert.match(agent.systemPrompt, /declare function final_answer\(args: \{ answer1: string; answer2: string \}\)/);
 });
