@@ -27,7 +27,7 @@ import {
 } from "../memory/large_observations.ts";
 import { addUsage, callModel } from "./step_hooks.ts";
 import { collectManagedAgents, type ManagedAgent } from "./managed_agent.ts";
-import { needsPlanning, planningStepResult } from "./planning_step.ts";
+import { needsPlanning, planningStepResult, teamDescriptions } from "./planning_step.ts";
 import { afterSubRunStep, type ManagedCall, type ManagedReport } from "./sub_runs.ts";
 import {
   type AgentOptions,
@@ -301,7 +301,7 @@ export abstract class MultiStepAgent {
         this.maxContextTokens
           ? this.writeMemoryToMessages(current)
           : memoryToMessages(current, this.systemPrompt, { summaryMode: true }),
-      toolDescriptions: this.toolbox.showToolDescriptions(),
+      toolDescriptions: this.toolbox.showToolDescriptions() + teamDescriptions(this.managedAgents),
       // A plan is kept twice (plan and reply) and never stored by reference: cut a runaway reply with a marker.
       generate: async (messages, stopSequences) => {
         const reply = await this.generate(messages, { stopSequences, signal, observer: modelObserver }, draft);

@@ -52,6 +52,20 @@ export function planningMessages(
   ];
 }
 
+/**
+ * The managed agents as smolagents lists them in its planning prompts ("You can also give tasks to team members"),
+ * to append to the tool descriptions; empty without any.
+ */
+export function teamDescriptions(managed: ReadonlyMap<string, { name: string; description: string }>): string {
+  if (managed.size === 0) return "";
+  const members = [...managed.values()].map((agent) =>
+    `- ${agent.name}: ${agent.description}\n    Takes inputs: {"task": string, "additional_args": object (optional)}\n    Returns an output of type: string`
+  );
+  return `\n\nYou can also give tasks to team members, called like tools with the task as the 'task' argument:\n${
+    members.join("\n")
+  }`;
+}
+
 /** smolagents plans from scratch only when the memory holds nothing but the task (`len(memory.steps) == 1`). */
 function isFirstPlan(state: AgentState): boolean {
   return state.steps.length === 1 && state.steps[0].type === "task";

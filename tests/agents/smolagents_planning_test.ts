@@ -132,3 +132,28 @@ Deno.test("test_planning_step_with_injected_memory: a fresh run starts with the 
   assert.match(text(planningInputs[1][0]), /Task:\nsecond/);
   assert.match(planningInputs[1].map(text).join("\n"), /New task:\nfirst[^]*New task:\nsecond/);
 });
+
+// smolagents' planning prompts list the team members (initial_plan and update_plan_post_messages: "You can also
+// give tasks to team members"); a manager plans knowing its managed agents.
+Deno.test("planning prompts list the managed agents, as smolagents' do", async () => {
+  const planningInputs: ChatMessage[][] = [];
+  const model: ModelFunction = (messages, options) => {
+    if (options.stopSequences?.includes("<end_plan>")) {
+      planningInputs.push(messages);
+      return "plan\n<end_plan>";
+    }
+    return {
+      content: null,
+      toolCalls: [{ id: "c", type: "function", function: { name: "final_answer", arguments: "ok" } }],
+    };
+  };
+  const researcher = new ToolCallingAgent({ name: "researcher", description: "Finds sources.", model: () => "" });
+  const manager = new ToolCallingAgent({ model, managedAgents: [researcher], planningInterval: 1 });
+  assert.equal(await manager.run("plan with the team"), "ok");
+  const prompt = text(planningInputs[0][0]);
+  assert.match(prompt, /You can also give tasks to team members/);
+  assert.match(prompt, /- researcher: Finds sources\./);
+  const alone = new ToolCallingAgent({ model, planningInterval: 1 });
+  await alone.run("plan alone");
+  assert.doesNotMatch(text(planningInputs[1][0]), /team members/);
+});
