@@ -6,7 +6,10 @@ import type { Toolbox } from "../tools/toolbox.ts";
 import type { ManagedAgent } from "./managed_agent.ts";
 import type { MultiStepAgent } from "./multi_step_agent.ts";
 
-/** Given to step callbacks. `interrupt()` ends the run after this step (status `failed`). */
+/**
+ * Given to step callbacks. `interrupt()` ends the run after this step (status `failed`; the reason defaults to
+ * smolagents' "Agent interrupted.").
+ */
 export interface StepCallbackContext {
   state: AgentState;
   agentName: string;

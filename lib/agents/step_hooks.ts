@@ -61,7 +61,7 @@ export async function runStepCallbacks(
     await callback(record, {
       state,
       agentName,
-      interrupt: (reason) => interrupted = reason ?? "interrupted by a step callback",
+      interrupt: (reason) => interrupted = reason ?? "Agent interrupted.",
     });
   }
   if (interrupted === undefined || state.status === "succeeded" || state.status === "max_steps_error") return state;

@@ -8,7 +8,7 @@ import { ToolCallingAgent } from "../../lib/agents/tool_calling_agent.ts";
 import { CODE_TOOL_NAME, CodeAgent } from "../../lib/agents/code_agent.ts";
 import { MultiStepAgent } from "../../lib/agents/multi_step_agent.ts";
 import { maxStepsAnswerMessages } from "../../lib/memory/memory_to_messages.ts";
-import { AgentGenerationError } from "../../lib/errors.ts";
+import { AgentError, AgentGenerationError } from "../../lib/errors.ts";
 import { calculatorTool } from "../../lib/tools/calculator_tool.ts";
 import { FinalAnswerTool } from "../../lib/tools/final_answer_tool.ts";
 import { Tool, tool } from "../../lib/tools/tool.ts";
@@ -823,4 +823,21 @@ Deno.test("test_multiagents", async (t) => {
     const sub = manager.lastState!.steps.find((step) => step.type === "action") as ActionStep;
     assert.match(sub.observations!, /Report on the current US president/);
   });
+});
+
+// smolagents: test_agents.py::TestMultiStepAgent::test_interrupt (a step callback interrupts; run() raises
+// AgentError "Agent interrupted"). Our callbacks get a context with interrupt() rather than the agent.
+Deno.test("test_interrupt", async () => {
+  const agent = new CodeAgent({
+    tools: [],
+    model: () => "Model output.",
+    executor,
+    stepCallbacks: [(_step, context) => context.interrupt()],
+  });
+  await assert.rejects(() => agent.run("Test task"), (error: Error) => {
+    assert.ok(error instanceof AgentError);
+    assert.match(error.message, /Agent interrupted/);
+    return true;
+  });
+  assert.equal(actions(agent.lastState!.steps).length, 1, "the run stopped after the first step");
 });
