@@ -40,12 +40,13 @@ export function toJsonValue(value: unknown): unknown {
 }
 
 /**
- * The observation of a step's tool calls, as smolagents writes it: each result as text, trimmed, one per line in
- * call order (smolagents sorts by call id, which is call order for its own ids). `null` when no call succeeded.
+ * The observation of a step's tool calls, as smolagents writes it: each result as text, one per line in call order
+ * (smolagents sorts by call id, which is call order for its own ids). Unlike smolagents, results are not stripped:
+ * a text result and its observation stay the same text, stored once when large. `null` when no call succeeded.
  */
 export function joinObservations(values: unknown[]): string | null {
   if (values.length === 0) return null;
-  return values.map((value) => stringifyObservation(value).trim()).join("\n");
+  return values.map(stringifyObservation).join("\n");
 }
 
 /** A call to a tool the agent does not have: an execution error, as smolagents' `execute_tool_call` raises it. */
