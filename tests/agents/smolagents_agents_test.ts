@@ -673,7 +673,7 @@ Deno.test("test_custom_final_answer_with_custom_inputs (CodeAgent)", async () =>
   assert.match(agent.systemPrompt, /declare function final_answer\(args: \{ answer1: string; answer2: string \}\)/);
 });
 
-// smolagents: test_agents.py::TestAgent::test_change_tools_after_init (skipped upstream; its CustomFinalAnswerTool
+// From smolagents: test_agents.py::TestAgent::test_change_tools_after_init (skipped upstream; its CustomFinalAnswerTool
 // in code is what we check: forward's result is the answer, and a failing forward is an execution error)
 Deno.test("CustomFinalAnswerTool: forward runs on the answer given in code", async (t) => {
   await t.step("a bare value goes to the only input", async () => {
@@ -719,7 +719,7 @@ Deno.test("CustomFinalAnswerTool: forward runs on the answer given in code", asy
   });
 });
 
-// smolagents: utils.py parse_code_blobs, through CodeAgent: code written without tags or fences runs when it
+// From smolagents: utils.py parse_code_blobs, through CodeAgent: code written without tags or fences runs when it
 // compiles; prose that does not is the parsing error with the expected format.
 Deno.test("parse_code_blobs fallback: untagged code runs, untagged prose is a parsing error", async (t) => {
   await t.step("code without tags", async () => {
@@ -761,7 +761,7 @@ Deno.test("test_tool_calling_agents_raises_agent_execution_error_when_tool_raise
 });
 
 // CodeAgent: a one-input tool takes its value alone in code (smolagents' Python call), two-input tools do not.
-// smolagents: test_agents.py::TestAgent::test_multiagents (the CodeAgent manager calls search_agent("...")), applied
+// From smolagents: test_agents.py::TestMultiAgents::test_multiagents (the CodeAgent manager calls search_agent("...")), applied
 // to tools in the sandbox.
 Deno.test("CodeAgent: a single-input tool takes a bare argument in code", async () => {
   const pair = tool({
