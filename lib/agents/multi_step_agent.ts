@@ -1,4 +1,4 @@
-import { AgentError, AgentGenerationError, AgentMaxStepsError, ConfigurationError } from "../errors.ts";
+import { AgentError, AgentGenerationError, AgentMaxStepsError, ConfigurationError, SmolstepError } from "../errors.ts";
 import type { AgentState, PendingInput } from "../memory/agent_state.ts";
 import { maxStepsAnswerMessages, memoryToMessages } from "../memory/memory_to_messages.ts";
 import { boundedMemoryToMessages } from "../memory/bounded_memory.ts";
@@ -80,8 +80,11 @@ export interface StepResult {
 }
 
 /** Thrown by `step()` for a state it must not step (finished, or made for another agent). */
-export class StepRefusedError extends Error {
+export class StepRefusedError extends SmolstepError {
   override name = "StepRefusedError";
+  constructor(message: string) {
+    super(message, { code: "step_refused" });
+  }
 }
 
 /**

@@ -1,7 +1,6 @@
 import type { Hono } from "hono";
 import { DeliveryClaims } from "../webhooks/delivery_claims.ts";
 import { verifyWebhook } from "../webhooks/verify_webhook.ts";
-import { WebhookVerificationError } from "../webhooks/webhook_scheme.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 import { parseJsonBounded } from "./json_limits.ts";
@@ -34,12 +33,11 @@ export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
 
     const body = new Uint8Array(await c.req.arrayBuffer());
     const toleranceSeconds = ctx.options.webhookToleranceSeconds ?? 300;
-    const delivery = await verifyWebhook(c.req.raw.headers, body, secret, { schemes: config.schemes, toleranceSeconds })
-      .catch((error) => {
-        throw error instanceof WebhookVerificationError
-          ? new HttpError(error.status, error.code, error.message)
-          : error;
-      });
+    // A refused delivery throws WebhookVerificationError: 400 or 401 by its code (./http_errors.ts).
+    const delivery = await verifyWebhook(c.req.raw.headers, body, secret, {
+      schemes: config.schemes,
+      toleranceSeconds,
+    });
     // Depth and size caps: a signed payload is still outside input (a deep one would overflow the stack later).
     const payload = body.length ? parseJsonBounded(new TextDecoder().decode(body)) : {};
     const { task, additionalArgs } = await taskFromPayload(config, payload, c.req.raw.headers);

@@ -6,6 +6,7 @@ import type { RunObserver } from "./run_observer.ts";
 import type { StateStore, StoredValue } from "../stores/state_store.ts";
 import { BlobStore } from "../stores/blob_store.ts";
 import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
+import { clipText } from "../text_clip.ts";
 import { deleteRunBlobs, keepRunBlobs, RunBlobStore, SHARED_BLOB_PREFIX } from "./run_blobs.ts";
 import { RunLifecycle, type RunLifecycleOptions } from "./run_lifecycle.ts";
 import {
@@ -278,7 +279,7 @@ export class RunService {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.get(runId);
       if (!current || !ACTIVE.has(current.record.state.status)) return current?.record ?? null;
-      const clipped = { type: error.type, message: error.message.slice(0, MAX_FAILURE_MESSAGE_CHARS) };
+      const clipped = { type: error.type, message: clipText(error.message, MAX_FAILURE_MESSAGE_CHARS) };
       const state: AgentState = { ...current.record.state, status: "failed", error: clipped, updatedAt: Date.now() };
       const next = { ...current.record, state, lock: null };
       const written = await this.#store.put(this.#key(runId), encodeRecord(next), {
