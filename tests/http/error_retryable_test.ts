@@ -23,6 +23,12 @@ Deno.test("HTTP and background retries follow the error's retryable, not its cla
     agents: { flaky: flaky.agent, refused: refused.agent, quota: quota.agent },
     store: new MemoryStore(),
   });
+  /** A background run of `agent`, read once the queue is idle. */
+  const backgroundRun = async (agent: string) => {
+    const { body } = await app.api.post(`/v1/agents/${agent}/runs`, { task: "x", background: true });
+    await app.queue.idle();
+    return (await app.api.get(`/v1/runs/${body.runId}`)).body;
+  };
   try {
     await t.step("a KV step: 502 model_error either way; the body says whether a retry may help", async () => {
       for (
@@ -53,9 +59,7 @@ Deno.test("HTTP and background retries follow the error's retryable, not its cla
 
     await t.step("background: a retryable failure is retried up to maxAttempts, then the run fails", async () => {
       flaky.calls.count = 0;
-      const { body } = await app.api.post("/v1/agents/flaky/runs", { task: "x", background: true });
-      await app.queue.idle();
-      const run = (await app.api.get(`/v1/runs/${body.runId}`)).body;
+      const run = await backgroundRun("flaky");
       assert.equal(run.status, "failed");
       assert.equal(run.error.type, "AgentGenerationError");
       assert.match(run.error.message, /upstream 503.*gave up after 5 attempts/);
@@ -64,9 +68,7 @@ Deno.test("HTTP and background retries follow the error's retryable, not its cla
 
     await t.step("background: a failure that is not retryable ends the run at once (one model call)", async () => {
       refused.calls.count = 0;
-      const { body } = await app.api.post("/v1/agents/refused/runs", { task: "x", background: true });
-      await app.queue.idle();
-      const run = (await app.api.get(`/v1/runs/${body.runId}`)).body;
+      const run = await backgroundRun("refused");
       assert.equal(run.status, "failed");
       assert.match(run.error.message, /bad credentials/);
       assert.doesNotMatch(run.error.message, /gave up/);
@@ -74,9 +76,7 @@ Deno.test("HTTP and background retries follow the error's retryable, not its cla
     });
 
     await t.step("background: any retryable SmolstepError from a model is retried, whatever its class", async () => {
-      const { body } = await app.api.post("/v1/agents/quota/runs", { task: "x", background: true });
-      await app.queue.idle();
-      assert.match((await app.api.get(`/v1/runs/${body.runId}`)).body.error.message, /quota exhausted.*after 5/);
+      assert.match((await backgroundRun("quota")).error.message, /quota exhausted.*after 5/);
       assert.equal(quota.calls.count, 5);
     });
   } finally {
