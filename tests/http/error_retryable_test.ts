@@ -19,8 +19,9 @@ Deno.test("HTTP and background retries follow the error's retryable, not its cla
   const flaky = failingAgent("flaky", () => new ModelError("upstream 503", { status: 503, retryable: true }));
   const refused = failingAgent("refused", () => new ModelError("bad credentials (401)", { status: 401 }));
   const quota = failingAgent("quota", () => new SmolstepError("quota exhausted", { code: "quota", retryable: true }));
+  const banned = failingAgent("banned", () => new SmolstepError("account closed", { code: "banned" }));
   const app = serveBackground({
-    agents: { flaky: flaky.agent, refused: refused.agent, quota: quota.agent },
+    agents: { flaky: flaky.agent, refused: refused.agent, quota: quota.agent, banned: banned.agent },
     store: new MemoryStore(),
   });
   /** A background run of `agent`, read once the queue is idle. */
@@ -75,10 +76,17 @@ Deno.test("HTTP and background retries follow the error's retryable, not its cla
       assert.equal(refused.calls.count, 1);
     });
 
-    await t.step("background: any retryable SmolstepError from a model is retried, whatever its class", async () => {
-      assert.match((await backgroundRun("quota")).error.message, /quota exhausted.*after 5/);
-      assert.equal(quota.calls.count, 5);
-    });
+    await t.step(
+      "background: a SmolstepError from a model is retried or not by its retryable, whatever its class",
+      async () => {
+        assert.match((await backgroundRun("quota")).error.message, /quota exhausted.*after 5/);
+        assert.equal(quota.calls.count, 5);
+        const closed = await backgroundRun("banned");
+        assert.equal(closed.error.type, "AgentGenerationError");
+        assert.match(closed.error.message, /account closed$/);
+        assert.equal(banned.calls.count, 1, "not retryable: one call");
+      },
+    );
   } finally {
     await app.close();
   }
