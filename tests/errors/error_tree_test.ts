@@ -126,6 +126,7 @@ Deno.test("HTTP: every code the server answers with has one status, from one tab
   const { EgressError } = await import("../../lib/net/egress.ts");
   const { JsonLimitError } = await import("../../lib/json_limits.ts");
   const { WebhookVerificationError } = await import("../../lib/webhooks/webhook_scheme.ts");
+  const { StoreLimitError } = await import("../../lib/stores/store_limit_error.ts");
   const errors = await import("../../lib/errors.ts");
   // The statuses the server answered with before the error tree (restated here so a change shows).
   const cases: Array<[SmolstepError, number]> = [
@@ -137,6 +138,8 @@ Deno.test("HTTP: every code the server answers with has one status, from one tab
     [new RunError("task_too_large", "x"), 413],
     [new RunError("state_too_large", "x"), 507],
     [new RunError("store_full", "x"), 507],
+    // A store that fills up outside a run's own writes (a token ledger entry, a delivery claim) answers the same.
+    [new StoreLimitError("store_full", 2, 1, "x"), 507],
     [new StateTokenError("invalid_token", "x"), 400],
     [new StateTokenError("token_expired", "x"), 410],
     [new StateTokenError("token_agent_mismatch", "x"), 400],
