@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { SmolstepError } from "../../lib/errors.ts";
 import { classifyError, ERROR_STATUS } from "../../lib/http/http_errors.ts";
+import type { RunErrorCode } from "../../lib/runs/run_record.ts";
+import type { StateTokenErrorCode } from "../../lib/runs/state_token.ts";
 
 type ErrorClass = new (...args: never[]) => Error;
 
@@ -129,21 +131,26 @@ Deno.test("HTTP: every code the server answers with has one status, from one tab
   const { StoreLimitError } = await import("../../lib/stores/store_limit_error.ts");
   const errors = await import("../../lib/errors.ts");
   // The statuses the server answered with before the error tree (restated here so a change shows).
+  /** `make(code)` for each `code status` pair of `pairs` ("run_not_found 404, run_finished 409"). */
+  const byCode = (make: (code: string) => SmolstepError, pairs: string) =>
+    pairs.split(", ").map((pair): [SmolstepError, number] => [make(pair.split(" ")[0]), Number(pair.split(" ")[1])]);
   const cases: Array<[SmolstepError, number]> = [
-    [new RunError("run_not_found", "x"), 404],
-    [new RunError("run_finished", "x"), 409],
-    [new RunError("step_in_progress", "x"), 409],
-    [new RunError("step_lost", "x"), 409],
-    [new RunError("not_awaiting_input", "x"), 409],
-    [new RunError("task_too_large", "x"), 413],
-    [new RunError("state_too_large", "x"), 507],
-    [new RunError("store_full", "x"), 507],
+    ...byCode(
+      (code) => new RunError(code as RunErrorCode, "x"),
+      "run_not_found 404, run_finished 409, step_in_progress 409, step_lost 409, not_awaiting_input 409, " +
+        "task_too_large 413, state_too_large 507, store_full 507",
+    ),
+    ...byCode(
+      (code) => new StateTokenError(code as StateTokenErrorCode, "x"),
+      "invalid_token 400, token_expired 410, token_agent_mismatch 400, token_replayed 409",
+    ),
+    ...byCode(
+      (code) => new WebhookVerificationError(code, "x"),
+      "missing_signature 401, invalid_signature 401, stale_timestamp 401, missing_timestamp 400, " +
+        "missing_delivery_id 400, invalid_signature_header 400",
+    ),
     // A store that fills up outside a run's own writes (a token ledger entry, a delivery claim) answers the same.
     [new StoreLimitError("store_full", 2, 1, "x"), 507],
-    [new StateTokenError("invalid_token", "x"), 400],
-    [new StateTokenError("token_expired", "x"), 410],
-    [new StateTokenError("token_agent_mismatch", "x"), 400],
-    [new StateTokenError("token_replayed", "x"), 409],
     [new StateVersionError("x"), 400],
     [new StepRefusedError("x"), 409],
     [new errors.InvalidInputError("x"), 400],
@@ -153,12 +160,6 @@ Deno.test("HTTP: every code the server answers with has one status, from one tab
     [new StepTimeoutError(5), 504],
     [new EgressError("http://10.0.0.1/", "private address"), 400],
     [new JsonLimitError("json_too_deep", "x"), 400],
-    [new WebhookVerificationError("missing_signature", "x"), 401],
-    [new WebhookVerificationError("invalid_signature", "x"), 401],
-    [new WebhookVerificationError("stale_timestamp", "x"), 401],
-    [new WebhookVerificationError("missing_timestamp", "x"), 400],
-    [new WebhookVerificationError("missing_delivery_id", "x"), 400],
-    [new WebhookVerificationError("invalid_signature_header", "x"), 400],
   ];
   for (const [error, status] of cases) {
     await t.step(`${error.name} ${error.code} -> ${status}`, () => {
