@@ -38,8 +38,9 @@ export type { ActionFields, ActionOutcome, StepContext, StepOptions, StepResult 
 
 /**
  * The agent loop, one step at a time. A step reads a plain `AgentState`, calls the model once, acts, and returns
- * a new state with exactly one more step record; the input state is never modified. `run()` and `stream()` are
- * loops over `step()`.
+ * a new state with exactly one more step record; the input state is never modified. `step()` and `resume()` hand
+ * the state to `step()` of `lib/agents/step.ts`; `run()` and `stream()` are loops over them (`run_loop.ts`). An
+ * agent kind (ToolCallingAgent, CodeAgent, your own) implements `act()`, returning an `ActionOutcome`.
  */
 export abstract class MultiStepAgent implements Agent {
   readonly name: string;

@@ -118,7 +118,7 @@ async function settle(
   // Error messages come from code and tools (a thrown 1 MB string): keep them bounded too.
   if (error) error.message = truncateWithMarker(error.message, spec.largeObservationChars);
   if (outcome.kind === "final") {
-    error = await checkFinalAnswer([...spec.finalAnswerChecks], outcome.answer, state, spec.agent);
+    error = await checkFinalAnswer(spec.finalAnswerChecks, outcome.answer, state, spec.agent);
   }
   const record: ActionStep = {
     type: "action",
@@ -148,7 +148,7 @@ async function settle(
       next = { ...next, status: "awaiting_input", pendingInput: outcome.pending };
       break;
     case "delegate":
-      next = { ...next, subRun: startSubRun(spec.managedAgents, outcome.calls) };
+      if (outcome.calls.length) next = { ...next, subRun: startSubRun(spec.managedAgents, outcome.calls) };
       break;
     case "final":
       if (record.isFinalAnswer) next = finish(next, record, "succeeded");
@@ -258,6 +258,7 @@ async function planStep(spec: StepSpec, state: AgentState, view: AgentState, io:
       return { ...reply, content: truncateWithMarker(textOf(reply.content), TRUNCATED_CHARS) };
     },
   });
+  // Timed by the step's clock (planningStep's own timing is replaced).
   const record = { ...planned, timing: timing(startTime, io.now()) };
   let next: AgentState = {
     ...state,

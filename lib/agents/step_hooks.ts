@@ -21,7 +21,7 @@ export function addUsage(
 
 /** Runs the checks in order; the first that returns false (or throws) becomes the step's error. */
 export async function checkFinalAnswer(
-  checks: FinalAnswerCheck[],
+  checks: readonly FinalAnswerCheck[],
   answer: unknown,
   state: AgentState,
   agent: Agent,
