@@ -13,7 +13,7 @@
 
 // Agents
 export { MultiStepAgent, StepRefusedError } from "./agents/multi_step_agent.ts";
-export type { ActionDraft, StepContext, StepResult } from "./agents/multi_step_agent.ts";
+export type { ActionFields, ActionOutcome, StepContext, StepOptions, StepResult } from "./agents/multi_step_agent.ts";
 export { ReactJsonAgent, TOOL_CALLING_STOP_SEQUENCES, ToolCallingAgent } from "./agents/tool_calling_agent.ts";
 export type {
   AgentOptions,
@@ -29,7 +29,8 @@ export { TOOL_CALLING_SYSTEM_PROMPT } from "./agents/prompts/tool_calling_prompt
 export { CODE_TOOL_NAME, CodeAgent, ReactCodeAgent } from "./agents/code_agent.ts";
 export { ManagedAgent } from "./agents/managed_agent.ts";
 export { modelFactory } from "./agents/agent_definition.ts";
-export type { AgentDefinition, AgentDependencies } from "./agents/agent_definition.ts";
+export type { AgentDefinition, AgentDependencies, AgentKind, AgentKinds } from "./agents/agent_definition.ts";
+export { agentFromJSON, BUILTIN_AGENT_KINDS } from "./agents/agent_kinds.ts";
 export { formatReplay } from "./memory/replay.ts";
 export type { ManagedAgentOptions } from "./agents/managed_agent.ts";
 export { END_PLAN, INITIAL_PLAN_PROMPT, UPDATE_PLAN_PROMPT } from "./agents/prompts/planning_prompts.ts";
