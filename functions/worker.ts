@@ -17,12 +17,15 @@ import {
   type WorkersKvNamespace,
   type WorkersQueue,
 } from "../lib/mod.ts";
-import { type DurableObjectNamespaceLike, DurableObjectStore } from "../lib/stores/durable_object_store.ts";
+import {
+  type DurableObjectNamespaceLike,
+  DurableObjectStore,
+} from "../lib/adapters/cloudflare/durable_object_store.ts";
 import { type AgentEnv, createAgents } from "./agents.ts";
 import { type ServerEnv, serverOptions } from "./server_options.ts";
 
 // The Durable Object class behind DurableObjectStore: workerd finds it by this export name (wrangler.toml).
-export { SmolstepStateObject } from "../lib/stores/durable_object_class.ts";
+export { SmolstepStateObject } from "../lib/adapters/cloudflare/durable_object_class.ts";
 
 interface WorkerEnv extends AgentEnv, ServerEnv {
   /** Runs, one Durable Object each (strongly consistent: the default). */
