@@ -1,6 +1,7 @@
 /**
  * Cloudflare Queues adapter. Producer: `new CloudflareQueue(env.STEPS)`. Consumer: the Worker's `queue()` handler
- * passes each message body to `handleQueueMessage`, acking on success and retrying on failure.
+ * passes its batch to `consumeQueueBatch` (./queue_consumer.ts), which hands each message body to
+ * `handleQueueMessage`, acking on success and retrying on failure.
  */
 import type { QueueMessage, RunQueue } from "../../runs/run_queue.ts";
 
