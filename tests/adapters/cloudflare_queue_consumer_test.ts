@@ -24,7 +24,7 @@ Deno.test("Workers queue consumer (consumeQueueBatch)", async (t) => {
   await t.step("a handled message is acked, once", async () => {
     const message = new FakeMessage(step("r1"));
     const handled: QueueMessage[] = [];
-    await consumeQueueBatch({ messages: [message] }, async (body) => void handled.push(body));
+    await consumeQueueBatch({ messages: [message] }, (body) => Promise.resolve(void handled.push(body)));
     assert.deepEqual(handled, [step("r1")]);
     assert.deepEqual(message.outcomes, ["ack"]);
   });
@@ -46,7 +46,7 @@ Deno.test("Workers queue consumer (consumeQueueBatch)", async (t) => {
     const foreign = [null, "step", { type: "step", runId: "r1", attempt: 1 }, { type: "other", runId: "r", attempt: 1 }]
       .map((body) => new FakeMessage(body));
     let calls = 0;
-    await consumeQueueBatch({ messages: foreign }, async () => void calls++);
+    await consumeQueueBatch({ messages: foreign }, () => Promise.resolve(void calls++));
     assert.equal(calls, 0);
     for (const message of foreign) assert.deepEqual(message.outcomes, ["ack"]);
   });
