@@ -4,13 +4,13 @@
  * reads it finished, and how long each step waits for the previous one (the queue's continuation delay).
  *
  *   deno run -A --unstable-kv bench/background_continuation_bench.ts [--runs 5] [--steps 4] [--latency 150]
- *     [--entry both|deno|workers] [--config wrangler.toml]
+ *     [--entry both|deno|workers] [--config wrangler.toml] [--concurrent 1]
  *
  * Set-up: the scripted OpenAI-compatible model server answers every call after `--latency` ms (the calculator
  * `steps - 1` times, then final_answer). The Deno entry is `functions/deno.ts` in its own process with an in-memory
  * Deno KV (KV store, KV queue); the Workers entry is `functions/worker.ts` under `wrangler dev --local` with the
- * given wrangler config (Durable Object store, Cloudflare Queue as miniflare runs it). Runs go one after another;
- * the client polls the run every 20 ms.
+ * given wrangler config (Durable Object store, Cloudflare Queue as miniflare runs it). Runs go one after another
+ * (`--concurrent N`: rounds of N runs started at once); the client polls each run every 20 ms.
  *
  * Per-step gap: the next action step's `timing.startTime` minus the previous one's `timing.endTime` (both from the
  * server's clock), i.e. commit + enqueue + queue delivery + the next step's read and lock.
@@ -27,6 +27,7 @@ interface Options {
   latencyMs: number;
   entry: "both" | "deno" | "workers";
   config: string;
+  concurrent: number;
 }
 
 function parseOptions(args: string[]): Options {
@@ -42,6 +43,7 @@ function parseOptions(args: string[]): Options {
     latencyMs: Number(value("latency") ?? 150),
     entry,
     config: value("config") ?? "wrangler.toml",
+    concurrent: Number(value("concurrent") ?? 1),
   };
 }
 
@@ -55,32 +57,39 @@ interface Timing {
   endTime: number;
 }
 
-/** Runs `runs` background runs one after another against `url`; wall times and per-step gaps in ms. */
+/** One background run, from the create request until a read sees it ended; wall time and its step gaps in ms. */
+async function oneRun(api: ReturnType<typeof apiClient>, options: Options, task: string) {
+  const start = performance.now();
+  const created = await api.post("/v1/agents/assistant/runs", { task, background: true });
+  if (created.status !== 202 && created.status !== 201) throw new Error(JSON.stringify(created.body));
+  const runId = created.body.runId as string;
+  for (;;) {
+    const run = await api.get(`/v1/runs/${runId}`);
+    if (run.body.status !== "running") {
+      const wall = performance.now() - start;
+      if (run.body.status !== "succeeded") throw new Error(`run ${runId}: ${JSON.stringify(run.body)}`);
+      const actions = (run.body.steps as Array<{ type: string; timing?: Timing }>)
+        .filter((step) => step.type === "action" && step.timing);
+      if (actions.length !== options.steps) {
+        throw new Error(`${actions.length} action steps, not ${options.steps}: ${JSON.stringify(run.body.steps)}`);
+      }
+      const gaps = actions.slice(1).map((action, k) => action.timing!.startTime - actions[k].timing!.endTime);
+      return { wall, gaps };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** `runs` rounds of `concurrent` background runs started at once against `url`; wall times and step gaps in ms. */
 async function measure(url: string, options: Options) {
   const api = apiClient(url);
   const walls: number[] = [];
   const gaps: number[] = [];
   for (let i = 0; i < options.runs; i++) {
-    const start = performance.now();
-    const created = await api.post("/v1/agents/assistant/runs", { task: `bench ${i}`, background: true });
-    if (created.status !== 202 && created.status !== 201) throw new Error(JSON.stringify(created.body));
-    const runId = created.body.runId as string;
-    for (;;) {
-      const run = await api.get(`/v1/runs/${runId}`);
-      if (run.body.status !== "running") {
-        walls.push(performance.now() - start);
-        if (run.body.status !== "succeeded") throw new Error(`run ${runId}: ${JSON.stringify(run.body)}`);
-        const actions = (run.body.steps as Array<{ type: string; timing?: Timing }>)
-          .filter((step) => step.type === "action" && step.timing);
-        if (actions.length !== options.steps) {
-          throw new Error(`${actions.length} action steps, not ${options.steps}: ${JSON.stringify(run.body.steps)}`);
-        }
-        for (let k = 1; k < actions.length; k++) {
-          gaps.push(actions[k].timing!.startTime - actions[k - 1].timing!.endTime);
-        }
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    const round = Array.from({ length: options.concurrent }, (_, j) => oneRun(api, options, `bench ${i}.${j}`));
+    for (const run of await Promise.all(round)) {
+      walls.push(run.wall);
+      gaps.push(...run.gaps);
     }
   }
   return { walls, gaps };
@@ -89,8 +98,10 @@ async function measure(url: string, options: Options) {
 function report(name: string, options: Options, { walls, gaps }: { walls: number[]; gaps: number[] }) {
   const floor = options.steps * options.latencyMs;
   console.log(
-    `${name.padEnd(8)} ${options.steps}-step run: median ${median(walls).toFixed(0)} ms wall ` +
-      `(model time ${floor} ms; runs: ${walls.map((w) => w.toFixed(0)).join(", ")}); ` +
+    `${name.padEnd(8)} ${options.steps}-step run${
+      options.concurrent > 1 ? ` (${options.concurrent} at once)` : ""
+    }: median ${median(walls).toFixed(0)} ms wall ` +
+      `(model time ${floor} ms; max ${Math.max(...walls).toFixed(0)} ms); ` +
       `gap between steps: median ${median(gaps).toFixed(0)} ms, max ${Math.max(...gaps).toFixed(0)} ms`,
   );
 }
