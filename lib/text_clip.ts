@@ -20,18 +20,25 @@ export function clipText(text: string, maxChars: number, marker?: string): strin
   return text.slice(0, end) + (marker ?? `...[${text.length - end} more characters]`);
 }
 
+/** What goes between head and tail, given how many characters were cut out of how many. */
+export type ClipMarker = (removed: number, length: number) => string;
+
 /**
- * Head and tail of `text` (`maxChars / 2` characters each) with a visible marker in between saying what was cut:
- * `...[truncated: R of L characters removed; <note>]...`; `text` itself when it is at most `maxChars` long.
+ * Head and tail of `text` (`maxChars / 2` characters each) with a visible marker in between saying what was cut,
+ * by default `\n...[truncated: R of L characters removed; <note>]...\n`; `text` itself when it is at most
+ * `maxChars` long.
  */
-export function clipMiddle(text: string, maxChars: number, note?: string): string {
+export function clipMiddle(
+  text: string,
+  maxChars: number,
+  options: { note?: string; marker?: ClipMarker } = {},
+): string {
   if (text.length <= maxChars) return text;
   const half = Math.floor(maxChars / 2);
   const headEnd = cutAt(text, half);
   const tailStart = text.length - half + (cutAt(text, text.length - half) === text.length - half ? 0 : 1);
-  const removed = tailStart - headEnd;
-  const where = note ? `; ${note}` : "";
-  return `${text.slice(0, headEnd)}\n...[truncated: ${removed} of ${text.length} characters removed${where}]...\n${
-    text.slice(tailStart)
-  }`;
+  const where = options.note ? `; ${options.note}` : "";
+  const marker = options.marker ??
+    ((removed, length) => `\n...[truncated: ${removed} of ${length} characters removed${where}]...\n`);
+  return text.slice(0, headEnd) + marker(tailStart - headEnd, text.length) + text.slice(tailStart);
 }

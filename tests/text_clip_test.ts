@@ -31,9 +31,13 @@ Deno.test("clipMiddle: head and tail with a marker between", async (t) => {
       "aaaa\n...[truncated: 12 of 20 characters removed]...\nbbbb",
     );
     assert.equal(
-      clipMiddle("x".repeat(20), 4, "the full text is stored as blob:1"),
+      clipMiddle("x".repeat(20), 4, { note: "the full text is stored as blob:1" }),
       "xx\n...[truncated: 16 of 20 characters removed; the full text is stored as blob:1]...\nxx",
     );
+  });
+  await t.step("a given marker replaces the default one", () => {
+    const marker = (removed: number, length: number) => `<${removed}/${length}>`;
+    assert.equal(clipMiddle("abcdefghij", 4, { marker }), "ab<6/10>ij");
   });
   await t.step("neither cut splits a surrogate pair", () => {
     const text = "a😀" + "-".repeat(10) + "😀b"; // 16 units
@@ -41,4 +45,18 @@ Deno.test("clipMiddle: head and tail with a marker between", async (t) => {
     assert.equal(clipped, "a\n...[truncated: 14 of 16 characters removed]...\nb");
     assert.doesNotMatch(clipped, /[\ud800-\udfff]/);
   });
+});
+
+Deno.test("the clips in lib/ go through text_clip: observations, code lines, blob refs", async () => {
+  const { truncateContent } = await import("../lib/agents/observations.ts");
+  assert.equal(
+    truncateContent("a".repeat(10) + "b".repeat(10), 8),
+    "aaaa\n..._This content has been truncated to stay below 8 characters (12 characters removed)_...\nbbbb",
+  );
+  assert.equal(truncateContent("short", 8), "short");
+  const { parseBlobRef } = await import("../lib/stores/blob_ref.ts");
+  assert.throws(
+    () => parseBlobRef("x".repeat(100)),
+    (error: Error) => error.message.includes("...[20 more characters]"),
+  );
 });

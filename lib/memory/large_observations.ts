@@ -35,7 +35,7 @@ export function previewOf(text: string, ref: string, what = "observation"): stri
 
 /** Head and tail of `text` with a visible marker in between saying what was cut (and where the full text is). */
 export function truncateWithMarker(text: string, maxChars: number, ref?: string): string {
-  return clipMiddle(text, maxChars, ref && `the full text is stored as ${ref}`);
+  return clipMiddle(text, maxChars, { note: ref && `the full text is stored as ${ref}` });
 }
 
 /** Stores `text` as a blob, or null when the blob store refuses it (too large, store full). */
