@@ -121,7 +121,7 @@ export {
   StepTimeoutError,
   withStepDeadline,
 } from "./runs/step_deadline.ts";
-export { signPayload, verifyPayload } from "./runs/hmac_signature.ts";
+export { signPayload, verifyPayload } from "./crypto/hmac.ts";
 
 // Egress (every server-side fetch of a URL from outside)
 export { assertUrlAllowed, checkUrl, EgressError, guardedFetch } from "./net/egress.ts";
@@ -165,4 +165,6 @@ export {
   ConfigurationError,
   InvalidInputError,
   ModelError,
+  SmolstepError,
+  type SmolstepErrorOptions,
 } from "./errors.ts";
