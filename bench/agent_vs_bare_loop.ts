@@ -1,0 +1,175 @@
+/**
+ * `ToolCallingAgent.run` against a bare loop over the `openai` client, side by side in one run: a 10-step
+ * tool-calling run (nine calculator calls, then the final answer) against the scripted model server (instant
+ * replies). Each side runs in its own subprocess, so its peak RSS (VmHWM) is its own; the server runs in this
+ * parent process and serves every side alike. Sides alternate over several rounds; the median of the rounds is
+ * reported.
+ *
+ *   deno run -A bench/agent_vs_bare_loop.ts [--runs 200] [--rounds 3]
+ *
+ * Sides:
+ * - `bare`: `openai` client, the same messages, tools and stop the agent sends, no library import.
+ * - `agent (direct)`: `ToolCallingAgent` and `OpenAIServerModel` imported from their own modules.
+ * - `agent (mod.ts)`: the same, imported through `lib/mod.ts` (what a package user gets).
+ */
+import { calculatorRunReply } from "../tests/support/run_scenarios.ts";
+import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";
+
+const STEPS = 10;
+const WARMUP_RUNS = 20;
+/** The system prompt and tools a ToolCallingAgent sends, written by the parent for the bare side. */
+const SHAPE_FILE = `${Deno.env.get("TMPDIR") ?? "/tmp"}/agent_vs_bare_loop_shape.json`;
+
+type Side = "bare" | "direct" | "mod";
+interface SideResult {
+  side: Side;
+  msPerStep: number;
+  /** Peak resident set, MiB (VmHWM). */
+  peakRssMiB: number;
+  /** Resident set after the import, before any run, MiB. */
+  importRssMiB: number;
+  importMs: number;
+}
+
+if (Deno.args[0] === "--child") {
+  const [, side, url, runs] = Deno.args;
+  console.log(JSON.stringify(await child(side as Side, url, Number(runs))));
+  Deno.exit(0);
+}
+await parent();
+
+async function parent(): Promise<void> {
+  const runs = Number(flag("--runs") ?? 200);
+  const rounds = Number(flag("--rounds") ?? 3);
+  const reply = (request: ReceivedRequest) => calculatorRunReply(request, STEPS - 1);
+  await using server = await startScriptedModelServer({ replies: reply });
+  await writeAgentRequestShape(server.url);
+  const sides: Side[] = ["bare", "direct", "mod"];
+  const results = new Map<Side, SideResult[]>(sides.map((side) => [side, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const side of sides) results.get(side)!.push(await spawn(side, server.url, runs));
+  }
+  const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
+  const summary = sides.map((side) => {
+    const all = results.get(side)!;
+    return {
+      side,
+      msPerStep: median(all.map((r) => r.msPerStep)),
+      peakRssMiB: median(all.map((r) => r.peakRssMiB)),
+      importRssMiB: median(all.map((r) => r.importRssMiB)),
+      importMs: median(all.map((r) => r.importMs)),
+    };
+  });
+  const bare = summary[0];
+  console.log(`deno ${Deno.version.deno}, ${runs} runs x ${STEPS} steps per side, median of ${rounds} rounds`);
+  console.log("side            ms/step  ratio  peak RSS MiB  delta  RSS after import  import ms");
+  for (const s of summary) {
+    console.log(
+      `${label(s.side).padEnd(15)} ${s.msPerStep.toFixed(3).padStart(7)}  ${
+        (s.msPerStep / bare.msPerStep).toFixed(2).padStart(5)
+      }  ${s.peakRssMiB.toFixed(1).padStart(12)}  ${(s.peakRssMiB - bare.peakRssMiB).toFixed(1).padStart(5)}  ${
+        s.importRssMiB.toFixed(1).padStart(16)
+      }  ${s.importMs.toFixed(0).padStart(9)}`,
+    );
+  }
+}
+
+function label(side: Side): string {
+  return side === "bare" ? "bare openai" : side === "direct" ? "agent (direct)" : "agent (mod.ts)";
+}
+
+function flag(name: string): string | undefined {
+  const at = Deno.args.indexOf(name);
+  return at === -1 ? undefined : Deno.args[at + 1];
+}
+
+async function spawn(side: Side, url: string, runs: number): Promise<SideResult> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--child", side, url, String(runs)],
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const output = await command.output();
+  if (!output.success) throw new Error(`${side}: child failed`);
+  const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+  return JSON.parse(lines.at(-1)!);
+}
+
+/** Resident set figures from /proc/self/status, MiB. */
+function rss(field: "VmHWM" | "VmRSS"): number {
+  const status = Deno.readTextFileSync("/proc/self/status");
+  const kb = Number(status.match(new RegExp(`${field}:\\s+(\\d+) kB`))?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+async function child(side: Side, url: string, runs: number): Promise<SideResult> {
+  const started = performance.now();
+  const run = side === "bare" ? await bareLoop(url) : await agentLoop(url, side === "mod");
+  const importMs = performance.now() - started;
+  const importRssMiB = rss("VmRSS");
+  for (let i = 0; i < WARMUP_RUNS; i++) await run();
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) await run();
+  const msPerStep = (performance.now() - t0) / runs / STEPS;
+  return { side, msPerStep, peakRssMiB: rss("VmHWM"), importRssMiB, importMs };
+}
+
+/** One run with the `openai` client alone: what the agent sends (system prompt, task, tools, stop), nothing else. */
+async function bareLoop(url: string): Promise<() => Promise<void>> {
+  const { default: OpenAI } = await import("openai");
+  // The prompt and tools a ToolCallingAgent sends, taken as plain data so this side imports no library module.
+  const { systemPrompt, tools } = JSON.parse(await Deno.readTextFile(SHAPE_FILE));
+  const client = new OpenAI({ baseURL: url, apiKey: "k", maxRetries: 0 });
+  type Message = import("openai").default.ChatCompletionMessageParam;
+  type FunctionCall = import("openai").default.ChatCompletionMessageFunctionToolCall;
+  return async () => {
+    const messages: Message[] = [{ role: "system", content: systemPrompt }, { role: "user", content: "Count to ten." }];
+    for (let step = 0; step < STEPS; step++) {
+      const completion = await client.chat.completions.create({
+        model: "scripted",
+        messages,
+        tools,
+        stop: ["Observation:", "Calling tools:"],
+      });
+      const call = completion.choices[0].message.tool_calls![0] as FunctionCall;
+      if (call.function.name === "final_answer") {
+        if (JSON.parse(call.function.arguments).answer !== "done") throw new Error("unexpected answer");
+        return;
+      }
+      const { expression } = JSON.parse(call.function.arguments) as { expression: string };
+      const [a, b] = expression.split("+").map(Number);
+      messages.push({ role: "assistant", content: null, tool_calls: [call] });
+      messages.push({ role: "tool", tool_call_id: call.id, content: `Observation:\n${a + b}` });
+    }
+    throw new Error("no final answer");
+  };
+}
+
+async function writeAgentRequestShape(url: string): Promise<void> {
+  const { ToolCallingAgent } = await import("../lib/agents/tool_calling_agent.ts");
+  const { OpenAIServerModel } = await import("../lib/models/openai_server_model.ts");
+  const { calculatorTool } = await import("../lib/tools/calculator_tool.ts");
+  const model = new OpenAIServerModel({ modelId: "scripted", apiBase: url, apiKey: "k" });
+  const agent = new ToolCallingAgent({ name: "bench", model, tools: [calculatorTool], maxSteps: 1 });
+  const definitions = [...agent.tools.values()].map(({ name, description, parameters }) => ({
+    name,
+    description,
+    parameters,
+  }));
+  const body = model.prepareRequest([{ role: "user", content: "x" }], { tools: definitions });
+  await Deno.writeTextFile(SHAPE_FILE, JSON.stringify({ systemPrompt: agent.systemPrompt, tools: body.tools }));
+}
+
+async function agentLoop(url: string, viaMod: boolean): Promise<() => Promise<void>> {
+  const { ToolCallingAgent, OpenAIServerModel, calculatorTool } = viaMod ? await import("../lib/mod.ts") : {
+    ...await import("../lib/agents/tool_calling_agent.ts"),
+    ...await import("../lib/models/openai_server_model.ts"),
+    ...await import("../lib/tools/calculator_tool.ts"),
+  };
+  const model = new OpenAIServerModel({ modelId: "scripted", apiBase: url, apiKey: "k" });
+  const agent = new ToolCallingAgent({ name: "bench", model, tools: [calculatorTool], maxSteps: STEPS + 2 });
+  return async () => {
+    const answer = await agent.run("Count to ten.");
+    if (answer !== "done") throw new Error(`unexpected answer ${answer}`);
+  };
+}
