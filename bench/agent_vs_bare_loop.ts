@@ -24,6 +24,10 @@ type Side = "bare" | "direct" | "mod";
 interface SideResult {
   side: Side;
   msPerStep: number;
+  /** CPU time (user + system) of the side's process per step, ms: less sensitive to other load than wall time. */
+  cpuMsPerStep: number;
+  /** V8 heap reserved at the end, MiB. */
+  heapTotalMiB: number;
   /** Peak resident set, MiB (VmHWM). */
   peakRssMiB: number;
   /** Resident set after the import, before any run, MiB. */
@@ -55,6 +59,8 @@ async function parent(): Promise<void> {
     return {
       side,
       msPerStep: median(all.map((r) => r.msPerStep)),
+      cpuMsPerStep: median(all.map((r) => r.cpuMsPerStep)),
+      heapTotalMiB: median(all.map((r) => r.heapTotalMiB)),
       peakRssMiB: median(all.map((r) => r.peakRssMiB)),
       importRssMiB: median(all.map((r) => r.importRssMiB)),
       importMs: median(all.map((r) => r.importMs)),
@@ -62,16 +68,21 @@ async function parent(): Promise<void> {
   });
   const bare = summary[0];
   console.log(`deno ${Deno.version.deno}, ${runs} runs x ${STEPS} steps per side, median of ${rounds} rounds`);
-  console.log("side            ms/step  ratio  peak RSS MiB  delta  RSS after import  import ms");
-  for (const s of summary) {
-    console.log(
-      `${label(s.side).padEnd(15)} ${s.msPerStep.toFixed(3).padStart(7)}  ${
-        (s.msPerStep / bare.msPerStep).toFixed(2).padStart(5)
-      }  ${s.peakRssMiB.toFixed(1).padStart(12)}  ${(s.peakRssMiB - bare.peakRssMiB).toFixed(1).padStart(5)}  ${
-        s.importRssMiB.toFixed(1).padStart(16)
-      }  ${s.importMs.toFixed(0).padStart(9)}`,
-    );
-  }
+  const columns: Array<[string, (s: SideResult) => string]> = [
+    ["side", (s) => label(s.side)],
+    ["ms/step", (s) => s.msPerStep.toFixed(3)],
+    ["ratio", (s) => (s.msPerStep / bare.msPerStep).toFixed(2)],
+    ["CPU ms/step", (s) => s.cpuMsPerStep.toFixed(3)],
+    ["CPU ratio", (s) => (s.cpuMsPerStep / bare.cpuMsPerStep).toFixed(2)],
+    ["peak RSS MiB", (s) => s.peakRssMiB.toFixed(1)],
+    ["delta", (s) => (s.peakRssMiB - bare.peakRssMiB).toFixed(1)],
+    ["RSS after import", (s) => s.importRssMiB.toFixed(1)],
+    ["heap total MiB", (s) => s.heapTotalMiB.toFixed(1)],
+    ["import ms", (s) => s.importMs.toFixed(0)],
+  ];
+  const row = (cells: string[]) => cells.map((cell, i) => i ? cell.padStart(columns[i][0].length) : cell.padEnd(15));
+  console.log(row(columns.map(([name]) => name)).join("  "));
+  for (const s of summary) console.log(row(columns.map(([, cell]) => cell(s))).join("  "));
 }
 
 function label(side: Side): string {
@@ -95,6 +106,13 @@ async function spawn(side: Side, url: string, runs: number): Promise<SideResult>
   return JSON.parse(lines.at(-1)!);
 }
 
+/** CPU time of this process so far (user + system), ms, from /proc/self/stat. */
+function cpuMs(): number {
+  const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+  // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Resident set figures from /proc/self/status, MiB. */
 function rss(field: "VmHWM" | "VmRSS"): number {
   const status = Deno.readTextFileSync("/proc/self/status");
@@ -108,10 +126,12 @@ async function child(side: Side, url: string, runs: number): Promise<SideResult>
   const importMs = performance.now() - started;
   const importRssMiB = rss("VmRSS");
   for (let i = 0; i < WARMUP_RUNS; i++) await run();
-  const t0 = performance.now();
+  const [t0, cpu0] = [performance.now(), cpuMs()];
   for (let i = 0; i < runs; i++) await run();
   const msPerStep = (performance.now() - t0) / runs / STEPS;
-  return { side, msPerStep, peakRssMiB: rss("VmHWM"), importRssMiB, importMs };
+  const cpuMsPerStep = (cpuMs() - cpu0) / runs / STEPS;
+  const heapTotalMiB = Deno.memoryUsage().heapTotal / 2 ** 20;
+  return { side, msPerStep, cpuMsPerStep, peakRssMiB: rss("VmHWM"), importRssMiB, importMs, heapTotalMiB };
 }
 
 /** One run with the `openai` client alone: what the agent sends (system prompt, task, tools, stop), nothing else. */
