@@ -2,8 +2,9 @@
  * `ToolCallingAgent.run` against a bare loop over the `openai` client, side by side in one run: a 10-step
  * tool-calling run (nine calculator calls, then the final answer) against the scripted model server (instant
  * replies). Each side runs in its own subprocess, so its peak RSS (VmHWM) is its own; the server runs in this
- * parent process and serves every side alike. Sides alternate over several rounds; the median of the rounds is
- * reported.
+ * parent process and serves every side alike (its request log is cleared before each side). Sides alternate over
+ * several rounds, each round starting with another side; the median of the rounds is reported. CPU time per step
+ * (the side's process, user + system) is reported beside wall time: it moves less when other work shares the machine.
  *
  *   deno run -A bench/agent_vs_bare_loop.ts [--runs 200] [--rounds 3]
  *
@@ -51,7 +52,13 @@ async function parent(): Promise<void> {
   const sides: Side[] = ["bare", "direct", "mod"];
   const results = new Map<Side, SideResult[]>(sides.map((side) => [side, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const side of sides) results.get(side)!.push(await spawn(side, server.url, runs));
+    // Each round starts with another side, so that no side always runs last.
+    for (const side of [...sides.slice(round % 3), ...sides.slice(0, round % 3)]) {
+      // The server records every request: forget them, so its own memory and GC cost the same for every side.
+      server.reset();
+      server.setHandler(reply);
+      results.get(side)!.push(await spawn(side, server.url, runs));
+    }
   }
   const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
   const summary = sides.map((side) => {
