@@ -1,7 +1,7 @@
 /**
  * smolstep: smolagents-style agents for edge runtimes, one step per invocation.
  * The edge-safe public names are exported here. Runtime adapters with runtime-specific types are imported by path:
- * `lib/stores/deno_kv_store.ts` and `lib/runs/deno_kv_queue.ts` (Deno KV), `lib/executors/quickjs_wasm_deno.ts` (loads the sandbox's WASM in
+ * `lib/adapters/deno/deno_kv_store.ts` and `lib/adapters/deno/deno_kv_queue.ts` (Deno KV), `lib/adapters/deno/quickjs_wasm_deno.ts` (loads the sandbox's WASM in
  * Deno/Node; Workers import the .wasm file, see `QuickJSExecutor`).
  * Hugging Face's client is a separate entry too: import `InferenceClientModel` from
  * `lib/models/inference_client_model.ts` and `HfApiEngine` from `lib/models/hf_api_engine.ts`. `@huggingface/inference`
@@ -13,7 +13,7 @@
 
 // Agents
 export { MultiStepAgent, StepRefusedError } from "./agents/multi_step_agent.ts";
-export type { ActionDraft, StepContext, StepResult } from "./agents/multi_step_agent.ts";
+export type { ActionFields, ActionOutcome, StepContext, StepOptions, StepResult } from "./agents/multi_step_agent.ts";
 export { ReactJsonAgent, TOOL_CALLING_STOP_SEQUENCES, ToolCallingAgent } from "./agents/tool_calling_agent.ts";
 export type {
   AgentOptions,
@@ -29,7 +29,8 @@ export { TOOL_CALLING_SYSTEM_PROMPT } from "./agents/prompts/tool_calling_prompt
 export { CODE_TOOL_NAME, CodeAgent, ReactCodeAgent } from "./agents/code_agent.ts";
 export { ManagedAgent } from "./agents/managed_agent.ts";
 export { modelFactory } from "./agents/agent_definition.ts";
-export type { AgentDefinition, AgentDependencies } from "./agents/agent_definition.ts";
+export type { AgentDefinition, AgentDependencies, AgentKind, AgentKinds } from "./agents/agent_definition.ts";
+export { agentFromJSON, BUILTIN_AGENT_KINDS } from "./agents/agent_kinds.ts";
 export { formatReplay } from "./memory/replay.ts";
 export type { ManagedAgentOptions } from "./agents/managed_agent.ts";
 export { END_PLAN, INITIAL_PLAN_PROMPT, UPDATE_PLAN_PROMPT } from "./agents/prompts/planning_prompts.ts";
@@ -37,7 +38,7 @@ export type { CodeAgentOptions } from "./agents/code_agent.ts";
 export { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, parseCodeBlobs } from "./agents/code_parsing.ts";
 export { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./agents/prompts/code_agent_prompt.ts";
 
-// Code sandbox (Deno/Node loader: lib/executors/quickjs_wasm_deno.ts)
+// Code sandbox (Deno/Node loader: lib/adapters/deno/quickjs_wasm_deno.ts)
 export { formatObservation } from "./executors/executor.ts";
 export type { CodeExecutionResult, CodeExecutor, ExecuteOptions, SandboxTool } from "./executors/executor.ts";
 export { QuickJSExecutor } from "./executors/quickjs_executor.ts";
@@ -100,8 +101,8 @@ export type { BlobStorage } from "./stores/blob_store.ts";
 // Stores and runs
 export type { PutOptions, PutResult, StateStore, StoredValue } from "./stores/state_store.ts";
 export { MemoryStore } from "./stores/memory_store.ts";
-export { CloudflareKvStore } from "./stores/cloudflare_kv_store.ts";
-export type { WorkersKvNamespace } from "./stores/cloudflare_kv_store.ts";
+export { CloudflareKvStore } from "./adapters/cloudflare/cloudflare_kv_store.ts";
+export type { WorkersKvNamespace } from "./adapters/cloudflare/cloudflare_kv_store.ts";
 export { RunService } from "./runs/run_service.ts";
 export type { AgentForRun } from "./runs/run_service.ts";
 export { RunError, type RunRecord } from "./runs/run_record.ts";
@@ -109,8 +110,8 @@ export { DEFAULT_IDLE_RUN_TTL_SECONDS, DEFAULT_RUN_TTL_SECONDS } from "./runs/ru
 export { StateTokenCodec, StateTokenError } from "./runs/state_token.ts";
 export { InProcessQueue, isQueueMessage } from "./runs/run_queue.ts";
 export type { QueueHandler, QueueMessage, RunQueue } from "./runs/run_queue.ts";
-export { CloudflareQueue } from "./runs/cloudflare_queue.ts";
-export type { WorkersQueue } from "./runs/cloudflare_queue.ts";
+export { CloudflareQueue } from "./adapters/cloudflare/cloudflare_queue.ts";
+export type { WorkersQueue } from "./adapters/cloudflare/cloudflare_queue.ts";
 export { BackgroundRunner } from "./runs/background_runner.ts";
 export {
   DEFAULT_LOCK_TTL_MS,
@@ -120,7 +121,7 @@ export {
   StepTimeoutError,
   withStepDeadline,
 } from "./runs/step_deadline.ts";
-export { signPayload, verifyPayload } from "./runs/hmac_signature.ts";
+export { signPayload, verifyPayload } from "./crypto/hmac.ts";
 
 // Egress (every server-side fetch of a URL from outside)
 export { assertUrlAllowed, checkUrl, EgressError, guardedFetch } from "./net/egress.ts";
@@ -164,4 +165,6 @@ export {
   ConfigurationError,
   InvalidInputError,
   ModelError,
+  SmolstepError,
+  type SmolstepErrorOptions,
 } from "./errors.ts";

@@ -1,11 +1,10 @@
-import { AgentError, AgentGenerationError, ConfigurationError, ModelError } from "../errors.ts";
+import { AgentError, AgentGenerationError, ConfigurationError, SmolstepError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import type { ChatMessage, TokenUsage } from "../models/chat_message.ts";
 import type { GenerateOptions, Model } from "../models/model.ts";
 import type { ModelCallOutcome, ModelObserver } from "../models/model_observer.ts";
-import type { FinalAnswerCheck, StepCallback, StepCallbacks } from "./agent_options.ts";
-import type { MultiStepAgent } from "./multi_step_agent.ts";
+import type { Agent, FinalAnswerCheck, StepCallback, StepCallbacks } from "./step_types.ts";
 
 /** What happens around a step: token totals, final-answer checks, step callbacks. */
 
@@ -25,10 +24,10 @@ export function addUsage(
  * words it ("Check <name> failed with error: ...").
  */
 export async function checkFinalAnswer(
-  checks: FinalAnswerCheck[],
+  checks: readonly FinalAnswerCheck[],
   answer: unknown,
   state: AgentState,
-  agent: MultiStepAgent,
+  agent: Agent,
 ): Promise<AgentError | null> {
   for (const [index, check] of checks.entries()) {
     const label = check.name || `#${index + 1}`;
@@ -98,7 +97,7 @@ export async function callModel(
   } catch (caught) {
     ended(options.signal?.aborted ? "aborted" : "error");
     if (caught instanceof ConfigurationError) throw caught;
-    const retryable = caught instanceof ModelError ? caught.retryable : !(caught instanceof AgentError);
+    const retryable = caught instanceof SmolstepError ? caught.retryable : true;
     const message = caught instanceof Error ? caught.message : String(caught);
     throw new AgentGenerationError(`Error while generating output: ${message}`, { cause: caught, retryable });
   }

@@ -3,7 +3,7 @@
 // memory.steps is our state.steps, which also holds the closing `final_answer` record (README: differs on purpose).
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { createDenoQuickJSExecutor } from "../../lib/executors/quickjs_wasm_deno.ts";
+import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import { ToolCallingAgent } from "../../lib/agents/tool_calling_agent.ts";
 import { CODE_TOOL_NAME, CodeAgent } from "../../lib/agents/code_agent.ts";
 import { MultiStepAgent } from "../../lib/agents/multi_step_agent.ts";
@@ -442,6 +442,7 @@ Deno.test("test_multiagent_to_dict_from_dict_roundtrip", () => {
   assert.equal(managedDefinition.agent.maxSteps, 5);
 
   const recreated = MultiStepAgent.fromJSON(JSON.parse(JSON.stringify(definition)), {
+    kinds: { ToolCallingAgent, CodeAgent },
     tools: [],
     model: () => "",
     executor,
@@ -461,7 +462,12 @@ Deno.test("test_multiagent_to_dict_from_dict_roundtrip", () => {
 Deno.test("test_from_dict_invalid_agent_class", () => {
   const definition = new CodeAgent({ tools: [], model: () => "", executor, name: "test_agent" }).toJSON();
   assert.throws(
-    () => MultiStepAgent.fromJSON({ ...definition, kind: "InvalidAgentClass" }, { tools: [], model: () => "" }),
+    () =>
+      MultiStepAgent.fromJSON({ ...definition, kind: "InvalidAgentClass" }, {
+        kinds: { ToolCallingAgent, CodeAgent },
+        tools: [],
+        model: () => "",
+      }),
     /Unknown agent kind 'InvalidAgentClass'/,
   );
 });

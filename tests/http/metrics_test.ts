@@ -7,7 +7,7 @@ import {
   PROMETHEUS_CONTENT_TYPE,
   ToolCallingAgent,
 } from "../../lib/mod.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { MemoryStore } from "../../lib/stores/memory_store.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { type ActionStep, RunService, textOf, tool, ToolCallingAgent } from "../../lib/mod.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 
 Deno.test("large observations are stored by reference: a 100-step run stays small, the model reads them in full", async () => {
   const kv = await Deno.openKv(":memory:");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { BlobStore, RunError, RunService, tool, ToolCallingAgent } from "../../lib/mod.ts";
 import { RunLifecycle } from "../../lib/runs/run_lifecycle.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { functionModel } from "../support/function_model.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

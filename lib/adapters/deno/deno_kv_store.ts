@@ -30,7 +30,7 @@
  * at most 13 + n key charges, so at most 25 (n = 12, when there is nothing to delete), and at most 12
  * mutations. That leaves ~99 KB for keys beside the largest value: 25 key charges of a store key up to ~2,000
  * bytes, which is also the longest store key the 2,048-byte key limit allows once the prefix is added. Larger values throw a `StoreLimitError`
- * (a `RangeError`) before anything is written; store them by reference instead. `maxValueBytes` reports the
+ * before anything is written; store them by reference instead. `maxValueBytes` reports the
  * ceiling.
  *
  * Expiry. `expireIn` (seconds) maps to Deno KV's `expireIn` on every key of the value, and is also checked on
@@ -43,9 +43,9 @@
  * has one).
  */
 
-import { concatBytes } from "../bytes.ts";
-import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
-import { checkValueSize } from "./store_limit_error.ts";
+import { concatBytes } from "../../bytes.ts";
+import type { PutOptions, PutResult, StateStore, StoredValue } from "../../stores/state_store.ts";
+import { checkValueSize } from "../../stores/store_limit_error.ts";
 
 /** Bytes of UTF-8 per chunk: under the 65,536-byte value limit with room for the entry's own fields. */
 export const DENO_KV_CHUNK_BYTES = 60_000;
