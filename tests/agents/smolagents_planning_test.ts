@@ -109,8 +109,8 @@ Deno.test("test_planning_step_with_injected_memory: a run continued with reset=f
   assert.doesNotMatch(conversation, /planning_marker/, "summary mode leaves earlier plans out");
 });
 
-// The counterpart: without earlier memory, the first plan of a run is the initial plan.
-Deno.test("test_planning_step_with_injected_memory: a fresh run starts with the initial plan", async () => {
+/** A model that plans ("plan") and otherwise answers "ok"; it keeps the messages of each planning call. */
+function planThenAnswer() {
   const planningInputs: ChatMessage[][] = [];
   const model: ModelFunction = (messages, options) => {
     if (options.stopSequences?.includes("<end_plan>")) {
@@ -122,6 +122,12 @@ Deno.test("test_planning_step_with_injected_memory: a fresh run starts with the 
       toolCalls: [{ id: "c", type: "function", function: { name: "final_answer", arguments: "ok" } }],
     };
   };
+  return { model, planningInputs };
+}
+
+// The counterpart: without earlier memory, the first plan of a run is the initial plan.
+Deno.test("test_planning_step_with_injected_memory: a fresh run starts with the initial plan", async () => {
+  const { model, planningInputs } = planThenAnswer();
   const agent = new ToolCallingAgent({ model, tools: [], planningInterval: 1 });
   assert.equal(await agent.run("first"), "ok");
   assert.equal(planningInputs[0].length, 1);
@@ -136,17 +142,7 @@ Deno.test("test_planning_step_with_injected_memory: a fresh run starts with the 
 // smolagents' planning prompts list the team members (initial_plan and update_plan_post_messages: "You can also
 // give tasks to team members"); a manager plans knowing its managed agents.
 Deno.test("planning prompts list the managed agents, as smolagents' do", async () => {
-  const planningInputs: ChatMessage[][] = [];
-  const model: ModelFunction = (messages, options) => {
-    if (options.stopSequences?.includes("<end_plan>")) {
-      planningInputs.push(messages);
-      return "plan\n<end_plan>";
-    }
-    return {
-      content: null,
-      toolCalls: [{ id: "c", type: "function", function: { name: "final_answer", arguments: "ok" } }],
-    };
-  };
+  const { model, planningInputs } = planThenAnswer();
   const researcher = new ToolCallingAgent({ name: "researcher", description: "Finds sources.", model: () => "" });
   const manager = new ToolCallingAgent({ model, managedAgents: [researcher], planningInterval: 1 });
   assert.equal(await manager.run("plan with the team"), "ok");
