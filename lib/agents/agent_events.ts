@@ -11,10 +11,19 @@ export type AgentEvent =
 /** `run(task, { returnFullResult: true })`'s answer. */
 export interface RunResult {
   output: unknown;
-  /** `success` or `max_steps_error` as in smolagents; `failed` when the run ended with an error. */
-  state: "success" | "max_steps_error" | "failed";
+  /**
+   * How the run ended, in the run status vocabulary used everywhere else (`state.status`, HTTP, the typed client,
+   * metrics): `succeeded` (smolagents says "success"), `max_steps_error`, `failed`, or `awaiting_input` when it
+   * paused without `onInput`.
+   */
+  state: Extract<RunStatus, "succeeded" | "max_steps_error" | "failed" | "awaiting_input">;
   steps: StepRecord[];
   tokenUsage: TokenUsage | null;
   timing: { startTime: number; endTime: number; durationMs: number };
   error: { type: string; message: string } | null;
+}
+
+/** A finished `run()`'s status as `RunResult.state` (a status it cannot end with reads as `failed`). */
+export function runResultState(status: RunStatus): RunResult["state"] {
+  return status === "succeeded" || status === "max_steps_error" || status === "awaiting_input" ? status : "failed";
 }

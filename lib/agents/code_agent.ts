@@ -2,14 +2,20 @@ import { AgentExecutionError, ConfigurationError } from "../errors.ts";
 import { type CodeExecutor, formatObservation, type SandboxTool } from "../executors/executor.ts";
 import { textOf } from "../models/chat_message.ts";
 import type { AgentOptions, RunOptions } from "./agent_options.ts";
-import { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, parseCodeBlobs } from "./code_parsing.ts";
+import {
+  type CodeBlockTags,
+  DEFAULT_CODE_BLOCK_TAGS,
+  noCodeError,
+  parseCodeAction,
+  parseCodeBlobs,
+} from "./code_parsing.ts";
 import { MultiStepAgent } from "./multi_step_agent.ts";
 import { emptyAction, failedAction, usageOf } from "./step.ts";
 import type { ActionFields, ActionOutcome, ManagedCall, ManagedReport, StepContext } from "./step_types.ts";
 import { clipText } from "../text_clip.ts";
 import { toJsonValue, truncateContent } from "./observations.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
-import { invokeTool, toPlainValue } from "./tool_invocation.ts";
+import { finalAnswerFromCode, invokeTool, toPlainValue } from "./tool_invocation.ts";
 import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { AgentDefinition, AgentDependencies } from "./agent_definition.ts";
@@ -153,9 +159,9 @@ export class CodeAgent extends MultiStepAgent {
   protected async act(context: StepContext): Promise<ActionOutcome> {
     const { state } = context;
     const replied: ActionFields = { ...emptyAction(), ...await this.#askForCode(state, context) };
-    let code: string;
+    let code: string, untagged: boolean;
     try {
-      code = parseCodeBlobs(replied.modelOutput ?? "", this.codeBlockTags);
+      ({ code, untagged } = parseCodeAction(replied.modelOutput ?? "", this.codeBlockTags));
     } catch (caught) {
       return failedAction(replied, caught);
     }
@@ -166,14 +172,20 @@ export class CodeAgent extends MultiStepAgent {
       toolCalls: [{ id: callId, name: CODE_TOOL_NAME, arguments: code }],
     };
     try {
-      return await this.#run(code, callId, action, context);
+      return await this.#run(code, callId, action, context, untagged);
     } catch (caught) {
       return failedAction(action, caught);
     }
   }
 
   /** Runs the code in the sandbox and says what it did: an answer, an error, a managed agent's call, or output. */
-  async #run(code: string, callId: string, action: ActionFields, context: StepContext): Promise<ActionOutcome> {
+  async #run(
+    code: string,
+    callId: string,
+    action: ActionFields,
+    context: StepContext,
+    untagged: boolean,
+  ): Promise<ActionOutcome> {
     const { state, signal, blobs } = context;
     // A managed-agent call ends the code at that call: its sub-run then runs, one step per invocation.
     const handover = new AbortController();
@@ -198,6 +210,13 @@ export class CodeAgent extends MultiStepAgent {
       tools,
       signal: signal ? AbortSignal.any([signal, handover.signal]) : handover.signal,
     });
+    // A reply without tags that does not compile was not code (smolagents' parse_code_blobs): nothing ran.
+    if (untagged && result.error?.notCompiled) {
+      return failedAction(
+        { ...action, code: undefined, toolCalls: [] },
+        noCodeError(action.modelOutput ?? code, this.codeBlockTags),
+      );
+    }
     const { variables, tooLarge } = capVariables(result.variables, state.additionalArgs, this.variableCaps);
     const sizeNote = tooLarge.length > 0 ? [tooLargeNote(tooLarge, this.variableCaps)] : [];
     if (managedCall) {
@@ -228,7 +247,17 @@ export class CodeAgent extends MultiStepAgent {
       return failedAction(observed, error, variables);
     }
     if (result.finalAnswer) {
-      return { kind: "final", action: observed, answer: toJsonValue(result.finalAnswer.value), variables };
+      let answer: unknown; // a custom final_answer tool is called with the value
+      try {
+        answer = await finalAnswerFromCode(this.tools.get("final_answer"), result.finalAnswer.value, {
+          signal,
+          blobs,
+          timeoutMs: this.toolTimeoutMs,
+        });
+      } catch (caught) {
+        return failedAction(observed, caught, variables);
+      }
+      return { kind: "final", action: observed, answer: toJsonValue(answer), variables };
     }
     const output = toJsonValue(result.output);
     if (this.oneShot) return { kind: "final", action: observed, answer: output, variables };

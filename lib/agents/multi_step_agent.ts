@@ -15,6 +15,7 @@ import { type AgentDependencies, agentFromDefinition, type AgentKinds, agentToJS
 import { formatReplay } from "../memory/replay.ts";
 import { callModel } from "./step_hooks.ts";
 import { collectManagedAgents, type ManagedAgent } from "./managed_agent.ts";
+import { teamDescriptions } from "./planning_step.ts";
 import { step as takeStep, StepRefusedError, type StepSpec } from "./step.ts";
 import type {
   ActionFields,
@@ -106,7 +107,7 @@ export abstract class MultiStepAgent implements Agent {
         this.maxContextTokens
           ? this.writeMemoryToMessages(state)
           : memoryToMessages(state, this.systemPrompt, { summaryMode: true }),
-      toolDescriptions: () => this.toolbox.showToolDescriptions(),
+      toolDescriptions: () => this.toolbox.showToolDescriptions() + teamDescriptions(this.managedAgents),
       act: (context) => this.act(context),
       resumeAction: (paused, pending, input, context) => this.resumeAction(paused, pending, input, context),
       completeDelegation: (waiting, reports, state) => this.completeDelegation(waiting, reports, state),

@@ -1,5 +1,6 @@
 /** Formatting of tool results for the model and for the (JSON) run state. */
 
+import { AgentExecutionError, AgentToolExecutionError } from "../errors.ts";
 import { clipMiddle } from "../text_clip.ts";
 
 /** Cuts the middle out of long text, keeping its head and tail and saying how much was dropped. */
@@ -36,4 +37,30 @@ export function toJsonValue(value: unknown): unknown {
   } catch {
     return String(value);
   }
+}
+
+/**
+ * The observation of a step's tool calls, as smolagents writes it: each result as text, one per line in call order
+ * (smolagents sorts by call id, which is call order for its own ids). Unlike smolagents, results are not stripped:
+ * a text result and its observation stay the same text, stored once when large. `null` when no call succeeded.
+ */
+export function joinObservations(values: unknown[]): string | null {
+  if (values.length === 0) return null;
+  return values.map(stringifyObservation).join("\n");
+}
+
+/** A call to a tool the agent does not have: an execution error, as smolagents' `execute_tool_call` raises it. */
+export function unknownToolError(name: string, available: string[]): AgentToolExecutionError {
+  return new AgentToolExecutionError(`Unknown tool ${name}, should be one of: ${available.join(", ")}.`);
+}
+
+/**
+ * `final_answer` called with other tools in one reply: an execution error with smolagents' wording. Unlike smolagents,
+ * none of the calls has run (the other tools' effects would be lost with the answer).
+ */
+export function finalAnswerNotAloneError(names: string[]): AgentExecutionError {
+  const others = names.filter((name) => name !== "final_answer").join(", ");
+  return new AgentExecutionError(
+    `If you want to return an answer, please do not perform any other tool calls than the final answer tool call! This reply also called: ${others}. Call the other tools first, then give the final answer in a step of its own.`,
+  );
 }

@@ -1,7 +1,7 @@
 import { AgentError, AgentGenerationError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import { timingSince } from "../memory/step_records.ts";
-import type { AgentEvent, RunResult } from "./agent_events.ts";
+import { type AgentEvent, type RunResult, runResultState } from "./agent_events.ts";
 import type { Agent, RunOptions } from "./step_types.ts";
 
 /**
@@ -48,11 +48,7 @@ export async function runToEnd(
   if (options.returnFullResult) {
     return {
       output: state.finalAnswer ?? null,
-      state: state.status === "succeeded"
-        ? "success"
-        : state.status === "max_steps_error"
-        ? "max_steps_error"
-        : "failed",
+      state: runResultState(state.status),
       steps: state.steps,
       tokenUsage: state.tokenUsage,
       timing: timingSince(startTime),

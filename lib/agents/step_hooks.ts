@@ -19,7 +19,10 @@ export function addUsage(
   };
 }
 
-/** Runs the checks in order; the first that returns false (or throws) becomes the step's error. */
+/**
+ * Runs the checks in order; the first that returns false (or throws) becomes the step's error, worded as smolagents
+ * words it ("Check <name> failed with error: ...").
+ */
 export async function checkFinalAnswer(
   checks: readonly FinalAnswerCheck[],
   answer: unknown,
@@ -30,10 +33,12 @@ export async function checkFinalAnswer(
     const label = check.name || `#${index + 1}`;
     try {
       if (await check(answer, { task: state.task, steps: state.steps }, agent)) continue;
-      return new AgentError(`Final answer check '${label}' failed for answer ${JSON.stringify(answer)}.`);
+      return new AgentError(
+        `Check ${label} failed with error: it returned false for answer ${JSON.stringify(answer)}.`,
+      );
     } catch (caught) {
       const message = caught instanceof Error ? caught.message : String(caught);
-      return new AgentError(`Final answer check '${label}' failed: ${message}`);
+      return new AgentError(`Check ${label} failed with error: ${message}`);
     }
   }
   return null;
@@ -55,7 +60,7 @@ export async function runStepCallbacks(
     await callback(record, {
       state,
       agentName,
-      interrupt: (reason) => interrupted = reason ?? "interrupted by a step callback",
+      interrupt: (reason) => interrupted = reason ?? "Agent interrupted.",
     });
   }
   if (interrupted === undefined || state.status === "succeeded" || state.status === "max_steps_error") return state;

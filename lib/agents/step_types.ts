@@ -122,7 +122,10 @@ export interface Agent {
   toJSON(): AgentDefinition;
 }
 
-/** Given to step callbacks. `interrupt()` ends the run after this step (status `failed`). */
+/**
+ * Given to step callbacks. `interrupt()` ends the run after this step (status `failed`; the reason defaults to
+ * smolagents' "Agent interrupted.").
+ */
 export interface StepCallbackContext {
   state: AgentState;
   agentName: string;

@@ -8,13 +8,14 @@ export interface ParsedToolCall {
   arguments: unknown;
 }
 
-/** Parses `value` as JSON when it is a string holding a JSON object or array; returns it unchanged otherwise. */
+/**
+ * Arguments given as a JSON string, parsed; anything else unchanged. As smolagents' `parse_json_if_needed`: any JSON
+ * text counts ("3" is 3, "true" is true, '"x"' is "x"), and a string that is not JSON stays the string.
+ */
 export function parseJsonIfNeeded(value: unknown): unknown {
   if (typeof value !== "string") return value;
-  const trimmed = value.trim();
-  if (!(trimmed.startsWith("{") || trimmed.startsWith("["))) return value;
   try {
-    return JSON.parse(trimmed);
+    return JSON.parse(value);
   } catch {
     return value;
   }
@@ -43,7 +44,7 @@ export function parseToolCallFromText(text: string): ParsedToolCall {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new AgentParsingError(
-      `The JSON blob of the action is not valid JSON (${reason}). Write it like this:\n${EXPECTED_FORMAT}\nBlob was:\n${blob}`,
+      `The JSON blob you used is invalid due to the following error: ${reason}. Write it like this:\n${EXPECTED_FORMAT}\nBlob was:\n${blob}`,
     );
   }
   const object = (parsed ?? {}) as Record<string, unknown>;

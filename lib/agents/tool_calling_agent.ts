@@ -14,7 +14,14 @@ import { emptyAction, failedAction, usageOf } from "./step.ts";
 import type { ActionFields, ActionOutcome, ManagedCall, StepContext } from "./step_types.ts";
 import { fillPrompt, TOOL_CALLING_SYSTEM_PROMPT } from "./prompts/tool_calling_prompt.ts";
 import { normaliseToolCalls, type ParsedToolCall, parseToolCallFromText } from "./tool_call_parsing.ts";
-import { stringifyObservation, toJsonValue, truncateContent } from "./observations.ts";
+import {
+  finalAnswerNotAloneError,
+  joinObservations,
+  stringifyObservation,
+  toJsonValue,
+  truncateContent,
+  unknownToolError,
+} from "./observations.ts";
 
 /** Stop sequences that keep a text-only model from writing the observation itself. */
 export const TOOL_CALLING_STOP_SEQUENCES = ["Observation:", "Calling tools:"];
@@ -96,11 +103,7 @@ export class ToolCallingAgent extends MultiStepAgent {
     const { additionalArgs } = context.state;
     if (calls.some((call) => call.name === FINAL_ANSWER_TOOL_NAME)) {
       if (calls.length > 1) {
-        throw new AgentToolCallError(
-          `'${FINAL_ANSWER_TOOL_NAME}' must be called alone, but this reply also called: ${
-            calls.filter((call) => call.name !== FINAL_ANSWER_TOOL_NAME).map((call) => call.name).join(", ")
-          }. Call the other tools first, then give the final answer in a step of its own.`,
-        );
+        throw finalAnswerNotAloneError(calls.map((call) => call.name));
       }
       const answer = await this.#execute(calls[0], additionalArgs, context);
       const observations = truncateContent(stringifyObservation(answer), this.maxObservationChars);
@@ -195,12 +198,8 @@ export class ToolCallingAgent extends MultiStepAgent {
         (error): CallOutcome => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
       )
     ));
-    const parts = outcomes.flatMap((outcome, index) => {
-      if (!outcome.ok) return [];
-      const text = stringifyObservation(outcome.value);
-      return [calls.length > 1 ? `[${calls[index].name} (${calls[index].id})]\n${text}` : text];
-    });
-    const observations = parts.length > 0 ? truncateContent(parts.join("\n"), this.maxObservationChars) : null;
+    const joined = joinObservations(outcomes.flatMap((outcome) => outcome.ok ? [outcome.value] : []));
+    const observations = joined === null ? null : truncateContent(joined, this.maxObservationChars);
     const values = outcomes.map((outcome) => outcome.ok ? toJsonValue(outcome.value) : null);
     const failure = outcomes.find((outcome): outcome is { ok: false; error: Error } => !outcome.ok);
     if (failure && context.signal?.aborted) throw context.signal.reason;
@@ -215,11 +214,7 @@ export class ToolCallingAgent extends MultiStepAgent {
   ): Promise<unknown> {
     const tool = this.toolbox.get(call.name);
     if (!tool) {
-      throw new AgentToolCallError(
-        `Unknown tool '${call.name}'. Available tools: ${
-          [...this.toolbox.names, ...this.managedAgents.keys()].join(", ")
-        }.`,
-      );
+      throw unknownToolError(call.name, [...this.toolbox.names, ...this.managedAgents.keys()]);
     }
     const args = substituteAdditionalArgs(call.arguments, additionalArgs);
     try {

@@ -1,4 +1,5 @@
-import { AgentToolCallError } from "../errors.ts";
+import { AgentExecutionError, AgentToolCallError } from "../errors.ts";
+import { FinalAnswerTool } from "../tools/final_answer_tool.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import type { Tool } from "../tools/tool.ts";
 import { DEFAULT_TOOL_TIMEOUT_MS, withTimeLimit } from "../tools/tool_time_limit.ts";
@@ -39,4 +40,28 @@ export async function invokeTool(tool: Tool, args: unknown, context: InvokeConte
 export function toPlainValue(value: unknown): unknown {
   if (value instanceof AgentText) return String(value);
   return isAgentType(value) ? String(value) : value;
+}
+
+/**
+ * The answer of `final_answer(value)` called in code. The value is read as smolagents' `Tool.__call__` reads one
+ * argument: an object whose keys are all inputs of the tool is its named arguments, anything else the value of its
+ * only input. The built-in tool answers that value as it is; a custom `final_answer` tool (own inputs or `forward`)
+ * is called with it and answers what it returns. A failure is an `AgentExecutionError`, as a failing tool in code.
+ */
+export async function finalAnswerFromCode(
+  tool: Tool | undefined,
+  value: unknown,
+  context: InvokeContext,
+): Promise<unknown> {
+  const names = Object.keys(tool?.inputs ?? { answer: null });
+  const named = value !== null && typeof value === "object" && !Array.isArray(value) &&
+    Object.keys(value).length > 0 && Object.keys(value).every((key) => names.includes(key));
+  if (!tool || tool.constructor === FinalAnswerTool) return named ? (value as { answer?: unknown }).answer : value;
+  const args = named || names.length !== 1 ? value : { [names[0]]: value };
+  try {
+    return await invokeTool(tool, args, context);
+  } catch (error) {
+    if (context.signal?.aborted) throw context.signal.reason;
+    throw new AgentExecutionError(`Code execution failed at final_answer: ${(error as Error).message}`);
+  }
 }

@@ -11,11 +11,16 @@ export interface ToolCallContext {
 }
 
 /**
- * A tool as the sandboxed code sees it: `const r = await name({ ...namedArgs })`. Arguments arrive as JSON data
- * (plus `Uint8Array`); the result must be JSON data (plus `Uint8Array`). A thrown error reaches the code as a
- * fresh sandbox `ToolError` carrying only the message.
+ * A tool as the sandboxed code sees it: `const r = await name({ ...namedArgs })`, or `await name(value)` with the
+ * bare value of a tool's only input (as smolagents allows): `args` is what the code passed, `{}` when nothing,
+ * checked by the host against the tool's inputs. Arguments arrive as JSON data (plus `Uint8Array`); the result must
+ * be JSON data (plus `Uint8Array`). A thrown error reaches the code as a fresh sandbox `ToolError` carrying only the
+ * message.
  */
-export type SandboxTool = (args: Record<string, unknown>, context: ToolCallContext) => unknown;
+export type SandboxTool = {
+  // Method syntax (bivariant parameter): tools written for `Record<string, unknown>` arguments stay assignable.
+  call(args: unknown, context: ToolCallContext): unknown;
+}["call"];
 
 export interface ExecuteOptions {
   /**
@@ -40,6 +45,8 @@ export interface CodeExecutionError {
   message: string;
   /** 1-based line in the model's code where the error was raised, when known. */
   line?: number;
+  /** True when the code did not compile (a syntax error): none of it ran. */
+  notCompiled?: boolean;
 }
 
 export interface CodeExecutionResult {

@@ -272,7 +272,7 @@ export class SandboxSession {
     const name = this.#string(nameHandle);
     const tool = Object.hasOwn(this.setup.tools, name) ? this.setup.tools[name] : undefined;
     if (this.#over || !tool) throw new Error(this.#over ? "the step is over" : `unknown tool ${name}`);
-    const args = decodeFromSandbox(this.#string(argsHandle)) as Record<string, unknown>;
+    const args = decodeFromSandbox(this.#string(argsHandle));
     return this.#defer(() => tool(args, { signal: this.#abort.signal }));
   }
 

@@ -101,9 +101,11 @@ ${BOUNDS_SOURCE}
   });
   const calls = [];
   function makeTool(name) {
+    // One argument: an object of named arguments, or (as in smolagents) the bare value of a tool's only input;
+    // the host checks it against the tool's inputs.
     return named(name, function (args) {
-      if (arguments.length > 1 || (args !== undefined && (args === null || typeof args !== "object" || isArray(args)))) {
-        throw new TypeErr(name + " takes one object of named arguments, e.g. " + name + "({ ... })");
+      if (arguments.length > 1) {
+        throw new TypeErr(name + " takes one argument: an object of named arguments, e.g. " + name + "({ ... })");
       }
       const site = new ErrorCtor("call site");
       const record = { name, used: false };

@@ -34,7 +34,7 @@ export type ThreadMessage =
   | { type: "ready" }
   /** Printed output as it happens, so a step the host kills still shows what it printed (capped). */
   | { type: "print"; text: string }
-  | { type: "tool"; callId: number; name: string; args: Record<string, unknown> }
+  | { type: "tool"; callId: number; name: string; args: unknown }
   /** A host-module call: the thread blocks on the channel until the host answers (or defers). */
   | { type: "module"; callId: number; module: string; fn: string; args: unknown[] }
   | { type: "done"; result: CodeExecutionResult }

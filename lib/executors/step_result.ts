@@ -39,7 +39,7 @@ export function buildResult(end: StepEnd): CodeExecutionResult {
       output = json !== undefined ? parseJson(json) : text;
     } else error = classify(envelope.error, end);
   } else if ("compileError" in outcome) {
-    error = classify(JSON.parse(outcome.compileError), end);
+    error = { ...classify(JSON.parse(outcome.compileError), end), notCompiled: true };
   } else if ("stalled" in outcome) {
     error = {
       name: "PendingPromiseError",

@@ -46,11 +46,49 @@ function schemaForType(type: ToolInputType): z.ZodType {
   }
 }
 
-/** Builds the strict zod object schema that validates arguments given as a smolagents-style inputs record. */
+const INPUT_TYPES: readonly string[] = [
+  "string",
+  "boolean",
+  "integer",
+  "number",
+  "image",
+  "audio",
+  "array",
+  "object",
+  "any",
+  "null",
+];
+
+/**
+ * Checks an input's `type` as smolagents validates a tool's inputs: a known type name, or a list of them. Throws a
+ * `TypeError` naming the input (and, for an unknown name, the allowed ones).
+ */
+export function checkInputType(name: string, type: unknown): ToolInputType[] {
+  if (Array.isArray(type)) {
+    if (!type.every((entry) => typeof entry === "string")) {
+      throw new TypeError(
+        `Input '${name}': when type is a list, all elements must be strings, got ${JSON.stringify(type)}`,
+      );
+    }
+  } else if (typeof type !== "string") {
+    throw new TypeError(`Input '${name}': type must be a string or list of strings, got ${JSON.stringify(type)}`);
+  }
+  const types = (Array.isArray(type) ? type : [type]) as string[];
+  const unknown = types.find((entry) => !INPUT_TYPES.includes(entry));
+  if (unknown !== undefined) {
+    throw new TypeError(`Input '${name}': type '${unknown}' is not valid; it must be one of ${INPUT_TYPES.join(", ")}`);
+  }
+  return types as ToolInputType[];
+}
+
+/**
+ * Builds the strict zod object schema that validates arguments given as a smolagents-style inputs record. An input
+ * with an unknown type throws a `TypeError` (see `checkInputType`).
+ */
 export function zodFromInputs(inputs: ToolInputs): z.ZodObject {
   const shape: Record<string, z.ZodType> = {};
   for (const [name, input] of Object.entries(inputs)) {
-    const types = Array.isArray(input.type) ? input.type : [input.type];
+    const types = checkInputType(name, input.type);
     let schema = types.length === 1
       ? schemaForType(types[0])
       : z.union(types.map(schemaForType) as [z.ZodType, z.ZodType, ...z.ZodType[]]);

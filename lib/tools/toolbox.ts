@@ -32,6 +32,7 @@ export class Toolbox {
   }
 
   addTool(tool: Tool): void {
+    void tool.schema; // checks the inputs' types now, as smolagents does when a tool is made
     if (this.#tools.has(tool.name)) {
       throw new Error(`A tool named '${tool.name}' is already in the toolbox; names must be unique.`);
     }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseCodeBlobs } from "../../lib/agents/code_parsing.ts";
+import { parseCodeAction, parseCodeBlobs } from "../../lib/agents/code_parsing.ts";
 import { toolSignature } from "../../lib/agents/prompts/code_agent_prompt.ts";
 import { AgentParsingError, calculatorTool, Tool, type ToolInputs } from "../../lib/mod.ts";
 
@@ -73,4 +73,31 @@ Deno.test("tool signatures for the CodeAgent prompt", () => {
     toolSignature(calculatorTool),
     /declare function calculator\(args: \{ expression: string \}\): Promise<number>;/,
   );
+});
+
+// smolagents: test_utils.py::AgentTextTests::test_parse_code_blobs (Python fences read as JavaScript ones; a reply
+// that is code without tags comes back as code to run, flagged untagged)
+Deno.test("test_parse_code_blobs", () => {
+  assert.throws(() => parseCodeBlobs("Wrong blob!", ["<code>", "</code>"]), AgentParsingError);
+  assert.equal(
+    parseCodeBlobs('\nHere is how to solve the problem:\n<code>\nimport { mean } from "math";\n</code>\n'),
+    'import { mean } from "math";',
+  );
+  assert.deepEqual(parseCodeAction('import { mean } from "math";', ["```js", "```"]), {
+    code: 'import { mean } from "math";',
+    untagged: true,
+  });
+  assert.equal(parseCodeBlobs("<code>    \ncode_a\n</code>", ["<code>", "</code>"]), "code_a");
+  assert.equal(
+    parseCodeBlobs('\nHere is how to solve the problem:\n```js\nimport { mean } from "math";\n```\n'),
+    'import { mean } from "math";',
+  );
+  assert.deepEqual(parseCodeAction("<code>\nx()\n</code>"), { code: "x()", untagged: false });
+  assert.throws(() => parseCodeAction("   "), AgentParsingError);
+});
+
+// smolagents: test_utils.py::AgentTextTests::test_multiple_code_blobs
+Deno.test("test_multiple_code_blobs", () => {
+  const input = "<code>\nFoo\n</code>\n\n<code>\ncode_a\n</code>\n\n<code>\ncode_b\n</code>";
+  assert.equal(parseCodeBlobs(input, ["<code>", "</code>"]), "Foo\n\ncode_a\n\ncode_b");
 });

@@ -237,7 +237,10 @@ Deno.test("planning steps: cadence for intervals 1, 2 and 3", async (t) => {
     const agent = new ToolCallingAgent({ model, tools: [calculatorTool], planningInterval: 1, maxSteps: 5 });
     await agent.run("go");
     assert.match(String(calls[0].messages[0].content), /Facts survey[^]*<end_plan>/);
-    assert.match(String(calls[2].messages.at(-1)?.content), /4 steps remain/);
+    // smolagents: maxSteps minus the number of the action step about to run (step 2 of 5).
+    assert.match(String(calls[2].messages.at(-1)?.content), /3 steps remain/);
+    assert.equal(calls[2].messages[0].role, "system");
+    assert.match(String(calls[2].messages[0].content), /Task:\ngo/);
     assert.match(JSON.stringify(calls[3].messages), /plan B[^]*Now go on and carry out this plan/);
   });
 });

@@ -161,7 +161,7 @@ Deno.test("step(): an agent kind's act() returns an outcome, and the step acts o
     const { state, step } = await agent.step(agent.start("task"));
     assert.equal(state.status, "running");
     assert.equal((step as ActionStep).isFinalAnswer, false);
-    assert.match((step as ActionStep).error!.message, /Final answer check/);
+    assert.match((step as ActionStep).error!.message, /Check check failed with error/);
     assert.deepEqual(seen, ["agent"]);
   });
 

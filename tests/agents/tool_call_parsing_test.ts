@@ -34,7 +34,10 @@ Deno.test("parseToolCallFromText", async (t) => {
       assert.match(error.message, /"name": "tool_name"/);
       return true;
     });
-    assert.throws(() => parseToolCallFromText('Action: {"name": "t", arguments: }'), /not valid JSON/);
+    assert.throws(
+      () => parseToolCallFromText('Action: {"name": "t", arguments: }'),
+      /The JSON blob you used is invalid/,
+    );
     assert.throws(() => parseToolCallFromText('Action: {"arguments": {}}'), /no "name" key/);
   });
 });
@@ -42,6 +45,16 @@ Deno.test("parseToolCallFromText", async (t) => {
 Deno.test("parseJsonIfNeeded leaves non-JSON alone", () => {
   assert.deepEqual(parseJsonIfNeeded("[1, 2]"), [1, 2]);
   assert.equal(parseJsonIfNeeded("{not json"), "{not json");
-  assert.equal(parseJsonIfNeeded("42"), "42");
   assert.deepEqual(parseJsonIfNeeded({ a: 1 }), { a: 1 });
+});
+
+// smolagents: test_models.py::TestModel::test_parse_json_if_needed (a JSON number is parsed, as smolagents does)
+Deno.test("test_parse_json_if_needed", () => {
+  assert.equal(parseJsonIfNeeded("abc"), "abc");
+  assert.deepEqual(parseJsonIfNeeded('{"a": 3}'), { a: 3 });
+  assert.equal(parseJsonIfNeeded("3"), 3);
+  assert.equal(parseJsonIfNeeded(3), 3);
+  assert.equal(parseJsonIfNeeded("true"), true);
+  assert.equal(parseJsonIfNeeded('"quoted"'), "quoted");
+  assert.equal(parseJsonIfNeeded("Final report."), "Final report.");
 });

@@ -57,7 +57,7 @@ Deno.test("ToolCallingAgent: a tool that never resolves (hung tool attack) times
   const [first] = actions(result.steps);
   assert.equal(first.error?.type, "AgentToolExecutionError");
   assert.match(first.error!.message, /Error when executing tool 'hang'.*time limit of 150 ms/);
-  assert.match(first.observations!, /\[quick \(call_1_1\)\]\nquick done/, "the other call's result is kept");
+  assert.equal(first.observations, "quick done", "the other call's result is kept");
   assert.equal(seen[0].aborted, true, "the hung tool's signal was aborted");
   assert.equal(seen[0].reason.name, "TimeoutError");
   const feedback = String(calls[1].messages.at(-1)!.content);

@@ -64,6 +64,10 @@ Deno.test("QuickJSExecutor: output, logs and errors", async (t) => {
     const syntax = await run("const a = 1;\nconst b = ;");
     assert.equal(syntax.error?.name, "SyntaxError");
     assert.equal(syntax.error?.line, 2);
+    assert.equal(syntax.error?.notCompiled, true, "nothing of it ran");
+    const thrown = await run("print('ran');\nJSON.parse('{')");
+    assert.equal(thrown.error?.name, "SyntaxError");
+    assert.equal(thrown.error?.notCompiled, undefined, "a SyntaxError thrown while running is not a compile error");
     const afterImport = await run('import {\n  mean,\n  median,\n} from "math";\nprint(mean([1, 3]));\nundefinedName');
     assert.equal(afterImport.logs, "2\n");
     assert.deepEqual(afterImport.error, { name: "ReferenceError", message: "'undefinedName' is not defined", line: 6 });
@@ -123,10 +127,15 @@ Deno.test("QuickJSExecutor: tools", async (t) => {
     assert.equal(r.logs, "y x\n");
   });
 
-  await t.step("wrong argument shapes are refused in the sandbox", async () => {
-    const r = await run('await reverse_words("a b")');
+  // Restated (issue 11): a bare argument used to be refused here; as in smolagents, a tool with one input takes
+  // its value alone, so the sandbox passes it to the host, which checks it against the tool's inputs.
+  await t.step("one argument passes as it is (a bare value included); two are refused in the sandbox", async () => {
+    assert.deepEqual((await run('await echo("a b")')).output, "a b");
+    assert.deepEqual((await run("await echo([1, 2])")).output, [1, 2]);
+    assert.deepEqual((await run("await echo()")).output, {});
+    const r = await run('await reverse_words("a", "b")');
     assert.equal(r.error?.name, "TypeError");
-    assert.match(r.error!.message, /reverse_words takes one object of named arguments/);
+    assert.match(r.error!.message, /reverse_words takes one argument: an object of named arguments/);
     const fn = await run("await echo({ f: () => 1 })");
     assert.match(fn.error!.message, /cannot pass \[Function: f\] out of the sandbox/);
   });

@@ -76,7 +76,10 @@ const leakyTools: Record<string, SandboxTool> = {
   },
   rejects_with_object: () => Promise.reject({ toString: () => "odd", secret: Deno.pid }),
   returns_host_objects: () => ({ fn: () => Deno, url: new URL("file:///etc/passwd"), date: new Date(0), deno: Deno }),
-  inspect_args: (args) => ({ proto: Object.getPrototypeOf(args) === Object.prototype, keys: Object.keys(args) }),
+  inspect_args: (args) => ({
+    proto: Object.getPrototypeOf(args) === Object.prototype,
+    keys: Object.keys(args as object),
+  }),
 };
 
 Deno.test("sandbox isolation: escape attempts", async (t) => {

@@ -1,6 +1,8 @@
 /**
  * Prompts of planning steps (`planningInterval`): an initial plan before the first action step, and plan updates
- * every `planningInterval` steps after it. Both ask for a facts survey, then a numbered plan ending `<end_plan>`.
+ * every `planningInterval` steps after it (or from the first step of a run continued over earlier memory). Both ask
+ * for a facts survey, then a numbered plan ending `<end_plan>`. An update is sent as smolagents sends it: a system
+ * message with the task, the memory, then the update request.
  */
 
 export const END_PLAN = "<end_plan>";
@@ -25,8 +27,22 @@ Answer in exactly two parts.
 A short numbered list of high-level steps that, done in order, solve the task. Do not detail individual tool calls.
 The last step gives the final answer. After the last step, write ${END_PLAN} and stop.`;
 
-export const UPDATE_PLAN_PROMPT = `You planned and worked on the task below; your progress so far is above. Update
-your facts survey and your plan. {{remaining_steps}} steps remain to finish.
+/**
+ * The system message that leads a plan update (smolagents' `update_plan_pre_messages`): the task, then the run's
+ * memory follows as messages of their own.
+ */
+export const UPDATE_PLAN_PRE_PROMPT = `You are a careful planner. You have been given this task:
+
+Task:
+{{task}}
+
+Below is the history of the attempts made so far to solve it. You will survey what is known and what is not, then
+write a step-by-step high-level plan. If the attempts so far have met some success, build on their results; if they
+are stalled, plan a different approach from scratch.`;
+
+/** The user message that closes a plan update (smolagents' `update_plan_post_messages`), after the memory. */
+export const UPDATE_PLAN_PROMPT = `Now update your facts survey and your plan, taking the history above into account.
+{{remaining_steps}} steps remain to finish.
 
 Task:
 {{task}}
