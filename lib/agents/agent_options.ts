@@ -47,6 +47,9 @@ export interface AgentOptions {
    * from CodeAgent code too. Keep it under the server's `lockTtlMs`.
    */
   toolTimeoutMs?: number;
+  /** `run()` returns a `RunResult` (answer, state, steps, token usage, timing) instead of the bare answer, unless the
+   * call says otherwise (smolagents' `return_full_result`; default false). */
+  returnFullResult?: boolean;
 }
 
 export const DEFAULT_MAX_STEPS = 20;

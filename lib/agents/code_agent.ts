@@ -108,7 +108,16 @@ export class CodeAgent extends MultiStepAgent {
     });
   }
 
+  /** Built from the tools, so rebuilt only when the toolbox changes (the rest is fixed at construction). */
   get systemPrompt(): string {
+    const { version } = this.toolbox;
+    if (this.#prompt?.version !== version) this.#prompt = { version, text: this.#buildSystemPrompt() };
+    return this.#prompt.text;
+  }
+
+  #prompt: { version: number; text: string } | undefined;
+
+  #buildSystemPrompt(): string {
     const [open, close] = this.codeBlockTags;
     return fillPrompt(this.systemPromptTemplate ?? CODE_AGENT_SYSTEM_PROMPT, {
       tool_signatures: [

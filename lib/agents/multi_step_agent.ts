@@ -58,6 +58,8 @@ export abstract class MultiStepAgent implements Agent {
   readonly largeObservationChars: number;
   /** Time limit of a tool call, for tools without their own `timeoutMs`. */
   readonly toolTimeoutMs: number;
+  /** `run()`'s default for `returnFullResult`. */
+  readonly returnFullResult: boolean;
   protected readonly systemPromptTemplate: string | undefined;
   /** What `step()` needs of this agent (`lib/agents/step.ts`); built once, reads the agent lazily. */
   readonly #spec: StepSpec;
@@ -85,6 +87,7 @@ export abstract class MultiStepAgent implements Agent {
     this.maxContextTokens = options.maxContextTokens;
     this.largeObservationChars = options.largeObservationChars ?? 4_000;
     this.toolTimeoutMs = checkTimeoutMs(options.toolTimeoutMs, "toolTimeoutMs") ?? DEFAULT_TOOL_TIMEOUT_MS;
+    this.returnFullResult = options.returnFullResult ?? false;
     this.managedAgents = collectManagedAgents(
       options.managedAgents ?? [],
       (name) => name === this.name || this.toolbox.get(name) !== undefined,
@@ -267,18 +270,20 @@ export abstract class MultiStepAgent implements Agent {
   }
 
   /**
-   * Runs the task to the end and returns the final answer (`returnFullResult` gives a `RunResult`), or, with
-   * `stream: true`, an async iterator of events. A model failure ends the run with status `failed` and throws.
+   * Runs the task to the end and returns the final answer (`returnFullResult`, here or on the agent, gives a
+   * `RunResult`), or, with `stream: true`, an async iterator of events. A model failure ends the run with status
+   * `failed` and throws (with a full result, it is in the result's `error`).
    */
   run(task: string, options: RunOptions & { stream: true }): AsyncGenerator<AgentEvent, AgentState>;
   run(task: string, options: RunOptions & { returnFullResult: true; stream?: false }): Promise<RunResult>;
-  run(task: string, options?: RunOptions & { stream?: false; returnFullResult?: false }): Promise<unknown>;
+  /** The answer, or a `RunResult` where `returnFullResult` (this call's, else the agent's) says so. */
+  run(task: string, options?: RunOptions & { stream?: false; returnFullResult?: boolean }): Promise<unknown>;
   run(
     task: string,
     options: RunOptions & { stream?: boolean; returnFullResult?: boolean } = {},
   ): AsyncGenerator<AgentEvent, AgentState> | Promise<unknown> {
     if (options.stream) return this.stream(task, options);
     if (options.returnGeneratedCode) return this.generateCode(task, options);
-    return runToEnd(this, task, options);
+    return runToEnd(this, task, { ...options, returnFullResult: options.returnFullResult ?? this.returnFullResult });
   }
 }

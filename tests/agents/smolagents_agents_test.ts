@@ -14,6 +14,7 @@ import { FinalAnswerTool } from "../../lib/tools/final_answer_tool.ts";
 import { Tool, tool } from "../../lib/tools/tool.ts";
 import type { ToolInputs } from "../../lib/tools/tool_inputs.ts";
 import type { ActionStep, StepRecord } from "../../lib/memory/step_records.ts";
+import type { RunResult } from "../../lib/agents/agent_events.ts";
 import type { ModelFunction } from "../../lib/models/model.ts";
 import { functionModel, type FunctionReply } from "../support/function_model.ts";
 
@@ -300,11 +301,11 @@ function finalAnswerModel(giveTokenUsage: boolean): ModelFunction {
 Deno.test("test_no_token_usage", async () => {
   for (
     const agent of [
-      new CodeAgent({ tools: [], model: finalAnswerModel(false), executor, maxSteps: 1 }),
-      new ToolCallingAgent({ tools: [], model: finalAnswerModel(false), maxSteps: 1 }),
+      new CodeAgent({ tools: [], model: finalAnswerModel(false), executor, maxSteps: 1, returnFullResult: true }),
+      new ToolCallingAgent({ tools: [], model: finalAnswerModel(false), maxSteps: 1, returnFullResult: true }),
     ]
   ) {
-    const result = await agent.run("Fake task", { returnFullResult: true });
+    const result = await agent.run("Fake task") as RunResult;
     assert.equal(result.output, "This is the final answer.");
     assert.equal(result.state, "succeeded"); // smolagents: "success" (README: one status vocabulary)
     assert.equal(result.tokenUsage, null);
@@ -313,15 +314,39 @@ Deno.test("test_no_token_usage", async () => {
   }
 });
 
-// smolagents: test_agents.py::TestRunResult::test_full_result (the per-run cases; there is no agent-level default)
-Deno.test("test_full_result", async () => {
-  const agent = new ToolCallingAgent({ tools: [], model: finalAnswerModel(true), maxSteps: 1 });
-  const result = await agent.run("Fake task", { returnFullResult: true });
-  assert.equal(result.output, "This is the final answer.");
-  assert.equal(result.state, "succeeded");
-  assert.deepEqual(result.tokenUsage, { inputTokens: 10, outputTokens: 20 });
-  assert.ok(Array.isArray(result.steps));
-  assert.equal(await agent.run("Fake task", { returnFullResult: false }), "This is the final answer.");
+// smolagents: test_agents.py::TestRunResult::test_full_result (every parametrised case: the agent's default, the
+// run's choice over it)
+Deno.test("test_full_result", async (t) => {
+  const cases: Array<[boolean, boolean | undefined, boolean]> = [
+    [true, undefined, true],
+    [false, undefined, false],
+    [true, false, false],
+    [false, true, true],
+  ];
+  for (const [initReturnFullResult, runReturnFullResult, expectRunResult] of cases) {
+    await t.step(`agent ${initReturnFullResult}, run ${runReturnFullResult}`, async () => {
+      const agent = new ToolCallingAgent({
+        tools: [],
+        model: finalAnswerModel(true),
+        maxSteps: 1,
+        returnFullResult: initReturnFullResult,
+      });
+      const result = await agent.run(
+        "Fake task",
+        runReturnFullResult === undefined ? {} : { returnFullResult: runReturnFullResult },
+      );
+      if (expectRunResult) {
+        const full = result as RunResult;
+        assert.equal(full.output, "This is the final answer.");
+        assert.equal(full.state, "succeeded");
+        assert.deepEqual(full.tokenUsage, { inputTokens: 10, outputTokens: 20 });
+        assert.ok(Array.isArray(full.steps));
+        assert.ok(full.timing.durationMs >= 0);
+      } else {
+        assert.equal(result, "This is the final answer.");
+      }
+    });
+  }
 });
 
 // --- TestMultiStepAgent ---
