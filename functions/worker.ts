@@ -7,16 +7,9 @@
 // Workers cannot compile WASM from bytes: the sandbox's .wasm is imported as a module (wrangler CompiledWasm rule).
 // @ts-types="../lib/executors/quickjs_wasm_module.d.ts"
 import quickjsWasm from "../node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm";
-import {
-  CloudflareKvStore,
-  CloudflareQueue,
-  createSmolstep,
-  isQueueMessage,
-  QuickJSExecutor,
-  type Smolstep,
-  type WorkersKvNamespace,
-  type WorkersQueue,
-} from "../lib/mod.ts";
+import { createSmolstep, isQueueMessage, QuickJSExecutor, type Smolstep } from "../lib/mod.ts";
+import { CloudflareKvStore, type WorkersKvNamespace } from "../lib/stores/cloudflare_kv_store.ts";
+import { CloudflareQueue, type WorkersQueue } from "../lib/runs/cloudflare_queue.ts";
 import { type DurableObjectNamespaceLike, DurableObjectStore } from "../lib/stores/durable_object_store.ts";
 import { type AgentEnv, createAgents } from "./agents.ts";
 import { type ServerEnv, serverOptions } from "./server_options.ts";

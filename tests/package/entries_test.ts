@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import denoJson from "../../deno.json" with { type: "json" };
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** Per entry: names a user needs (present) and internals that must stay out (absent). */
+const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
+  ".": {
+    present: [
+      "ToolCallingAgent",
+      "CodeAgent",
+      "MultiStepAgent",
+      "ManagedAgent",
+      "ReactJsonAgent",
+      "ReactCodeAgent",
+      "OpenAIServerModel",
+      "OpenAIClientModel",
+      "AzureOpenAIServerModel",
+      "LiteLLMModel",
+      "MLXModel",
+      "Tool",
+      "tool",
+      "FinalAnswerTool",
+      "UserInputTool",
+      "Toolbox",
+      "AgentImage",
+      "AgentAudio",
+      "AgentText",
+      "createSmolstep",
+      "MemoryStore",
+      "InProcessQueue",
+      "QuickJSExecutor",
+      "Metrics",
+      "guardedFetch",
+      "verifyWebhook",
+      "parseAgentState",
+      "AgentError",
+      "AgentGenerationError",
+      "ConfigurationError",
+      "VERSION",
+    ],
+    absent: [
+      "parseJsonIfNeeded",
+      "parseToolCallFromText",
+      "signPayload",
+      "verifyPayload",
+      "RETRY_HINT",
+      "memoryToMessages",
+      "RunService",
+      "BackgroundRunner",
+      "StateTokenCodec",
+      "withStepDeadline",
+      "StepAdmission",
+      "HttpError",
+      "instrumentStore",
+      "evaluateExpression",
+      "wrapToolOutput",
+      "parseCodeBlobs",
+      "AgentStateSchema",
+      // Runtime and heavy backends live in their own entries.
+      "CloudflareKvStore",
+      "DenoKvStore",
+      "InferenceClientModel",
+      "HfApiEngine",
+      "TransformersModel",
+      "startScriptedModelServer",
+    ],
+  },
+  "./client": { present: ["createClient"] },
+  "./deno": { present: ["DenoKvStore", "DenoKvQueue", "createDenoQuickJSExecutor", "denoResolveHost"] },
+  "./cloudflare": {
+    present: ["CloudflareKvStore", "DurableObjectStore", "SmolstepStateObject", "CloudflareQueue"],
+  },
+  "./hf": { present: ["InferenceClientModel", "HfApiEngine"] },
+  "./transformers": { present: ["TransformersModel", "TransformersEngine"] },
+  "./testing": { present: ["startScriptedModelServer", "toolCallReply", "functionModel"] },
+};
+
+/** npm packages the core entry must not load: heavy, optional, or Node-only. */
+const HEAVY = ["@huggingface/transformers", "@huggingface/inference", "@opentelemetry/sdk-metrics", "onnxruntime"];
+
+Deno.test("package entries", async (t) => {
+  const exportsMap = denoJson.exports as Record<string, string>;
+
+  await t.step("deno.json exports exactly the documented entries", () => {
+    assert.deepEqual(Object.keys(exportsMap).sort(), Object.keys(ENTRIES).sort());
+  });
+
+  for (const [entry, { present, absent = [] }] of Object.entries(ENTRIES)) {
+    await t.step(`${entry} exports what users need and no internals`, async () => {
+      const module = await import(new URL(exportsMap[entry], ROOT).href);
+      for (const name of present) assert.ok(name in module, `${entry} should export ${name}`);
+      for (const name of absent) assert.ok(!(name in module), `${entry} should not export ${name}`);
+    });
+  }
+
+  await t.step("the core entry imports no heavy optional dependency", async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", exportsMap["."]],
+      cwd: ROOT,
+      stdout: "piped",
+    }).output();
+    assert.ok(out.success);
+    // `modules` of kind "npm" are the npm packages the entry's own modules import ("npm:/zod@4.6.7").
+    const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      modules: { kind: string; specifier: string }[];
+    };
+    const npm = graph.modules.filter((m) => m.kind === "npm").map((m) => m.specifier.replace(/^npm:\//, ""));
+    assert.ok(npm.some((id) => id.startsWith("zod@")), "the graph lists npm packages");
+    for (const heavy of HEAVY) {
+      assert.deepEqual(npm.filter((id) => id.startsWith(`${heavy}@`)), [], `${heavy} is reachable from lib/mod.ts`);
+    }
+  });
+});
