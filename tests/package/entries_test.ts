@@ -111,4 +111,19 @@ Deno.test("package entries", async (t) => {
       assert.deepEqual(npm.filter((id) => id.startsWith(`${heavy}@`)), [], `${heavy} is reachable from lib/mod.ts`);
     }
   });
+
+  await t.step(
+    "deno publish --dry-run passes: explicit types on the public API (no-slow-types), a license",
+    async () => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["publish", "--dry-run", "--allow-dirty"],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+      assert.ok(out.success, text);
+      assert.doesNotMatch(text, /error\[|errors for slow types/);
+    },
+  );
 });
