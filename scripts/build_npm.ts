@@ -10,7 +10,10 @@
  */
 
 const ROOT = new URL("../", import.meta.url);
-const TYPESCRIPT = "npm:typescript@6.0.3";
+/** The TypeScript compiler that emits the package (also used by the package test to type-check a consumer). */
+export const TYPESCRIPT = "npm:typescript@6.0.3";
+/** What the emitted code targets and assumes (Node 20, browsers, Workers): no runtime's own typings. */
+export const TARGET = { target: "ES2022", lib: ["ES2024", "DOM", "DOM.Iterable"], types: [] as string[] };
 /** Optional peers: installed by the user only for the entry that needs them. */
 const OPTIONAL_PEERS = new Set(["@huggingface/inference", "@huggingface/transformers"]);
 /** Worker-thread scripts, loaded by URL rather than imported: compiled as entries of their own. */
@@ -36,11 +39,9 @@ export async function buildNpm(outDir = "dist/npm"): Promise<string> {
   const entries = [...Object.values(config.exports), ...EXTRA_ENTRIES].map((path) => path.replace(/^\.\//, ""));
   const tsconfig = {
     compilerOptions: {
-      target: "ES2022",
+      ...TARGET,
       module: "ESNext",
       moduleResolution: "Bundler",
-      lib: ["ES2024", "DOM", "DOM.Iterable"],
-      types: [],
       allowImportingTsExtensions: true,
       rewriteRelativeImportExtensions: true,
       verbatimModuleSyntax: true,
@@ -97,21 +98,31 @@ export async function buildNpm(outDir = "dist/npm"): Promise<string> {
 /** The npm packages the entries' module graphs import (static and dynamic imports), from `deno info`. */
 async function importedPackages(entries: string[]): Promise<Set<string>> {
   const found = new Set<string>();
-  for (const entry of entries) {
-    const info = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", entry],
-      cwd: ROOT,
-      stdout: "piped",
-    }).output();
-    if (!info.success) throw new Error(`deno info ${entry} failed`);
-    const graph = JSON.parse(new TextDecoder().decode(info.stdout)) as {
-      modules: { kind: string; specifier: string }[];
-    };
-    for (const { kind, specifier } of graph.modules) {
-      // "npm:/@scope/name@1.2.3/sub/path" or "npm:/name@1.2.3"
-      const match = kind === "npm" && specifier.match(/^npm:\/?((?:@[^/@]+\/)?[^/@]+)@/);
-      if (match) found.add(match[1]);
-    }
+  for (const entry of entries) for (const name of await npmPackagesOf(entry)) found.add(name);
+  return found;
+}
+
+/**
+ * The npm packages a module's graph imports directly or through other modules of this repository (not their own
+ * dependencies), by `deno info`: `npm:/name@1.2.3/sub` specifiers, or files under `node_modules/` when Deno resolves
+ * through a node_modules directory.
+ */
+export async function npmPackagesOf(entry: string): Promise<Set<string>> {
+  const info = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: ROOT,
+    stdout: "piped",
+  }).output();
+  if (!info.success) throw new Error(`deno info ${entry} failed`);
+  const graph = JSON.parse(new TextDecoder().decode(info.stdout)) as { modules: { kind: string; specifier: string }[] };
+  const found = new Set<string>();
+  for (const { specifier } of graph.modules) {
+    const path = specifier.startsWith("npm:")
+      ? specifier.replace(/^npm:\/?/, "").replace(/^((?:@[^/@]+\/)?[^/@]+)@[^/]*/, "$1")
+      : specifier.split("/node_modules/").slice(1).at(-1);
+    if (!path) continue;
+    const parts = path.split("/");
+    found.add(path.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]);
   }
   return found;
 }

@@ -5,7 +5,7 @@
  * consumer type-checked against the package's `.d.ts`.
  */
 import assert from "node:assert/strict";
-import { buildNpm } from "../../scripts/build_npm.ts";
+import { buildNpm, TARGET, TYPESCRIPT } from "../../scripts/build_npm.ts";
 
 /** A user's script: a two-step tool-calling run through the installed package. */
 const SMOKE = `
@@ -132,11 +132,9 @@ Deno.test({
       await Deno.writeTextFile(`${project}/typed.ts`, TYPED);
       const tsconfig = {
         compilerOptions: {
-          target: "ES2022",
+          ...TARGET,
           module: "NodeNext",
           moduleResolution: "NodeNext",
-          lib: ["ES2024", "DOM", "DOM.Iterable"],
-          types: [],
           strict: true,
           noEmit: true,
           skipLibCheck: true,
@@ -146,7 +144,7 @@ Deno.test({
       await Deno.writeTextFile(`${project}/tsconfig.json`, JSON.stringify(tsconfig));
       await run(
         Deno.execPath(),
-        ["run", "-A", "--no-config", "npm:typescript@6.0.3/tsc", "-p", "tsconfig.json"],
+        ["run", "-A", "--no-config", `${TYPESCRIPT}/tsc`, "-p", "tsconfig.json"],
         project,
       );
     });
