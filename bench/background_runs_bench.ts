@@ -47,8 +47,8 @@ import {
   type StoredValue,
 } from "../lib/mod.ts";
 import type { RunRecord } from "../lib/runs/run_record.ts";
-import { DenoKvQueue } from "../lib/runs/deno_kv_queue.ts";
-import { DenoKvStore } from "../lib/stores/deno_kv_store.ts";
+import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";
+import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";
 
 type Mode = "deno-kv" | "in-process";

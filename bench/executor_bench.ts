@@ -8,7 +8,7 @@
  */
 
 import type { CodeExecutor } from "../lib/executors/executor.ts";
-import { createDenoQuickJSExecutor } from "../lib/executors/quickjs_wasm_deno.ts";
+import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_deno.ts";
 
 const inThread = createDenoQuickJSExecutor({ inThread: true });
 const isolated = createDenoQuickJSExecutor({ poolSize: 1 });

@@ -5,7 +5,7 @@
  *   deno bench -A --unstable-kv bench/metrics_overhead_bench.ts
  */
 import { calculatorTool, createSmolstep, Metrics, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
-import { DenoKvStore } from "../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { calculatorRunReply } from "../tests/support/run_scenarios.ts";
 import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";
 

@@ -24,7 +24,7 @@
  */
 import { z } from "zod";
 import { createApp, OpenAIServerModel, tool, ToolCallingAgent } from "../lib/mod.ts";
-import { DenoKvStore } from "../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";
 
 const SECONDS = Number(Deno.env.get("SOAK_SECONDS") ?? 75);

@@ -4,9 +4,9 @@
  */
 import { createSmolstep } from "../lib/mod.ts";
 import { denoResolveHost } from "../lib/adapters/deno/deno_resolve_host.ts";
-import { createDenoQuickJSExecutor } from "../lib/executors/quickjs_wasm_deno.ts";
-import { DenoKvQueue } from "../lib/runs/deno_kv_queue.ts";
-import { DenoKvStore } from "../lib/stores/deno_kv_store.ts";
+import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_deno.ts";
+import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";
+import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { createAgents } from "./agents.ts";
 import { serverOptions } from "./server_options.ts";
 

@@ -1,21 +1,26 @@
 /**
  * Cloudflare Workers entry: the example agents over HTTP, runs kept in Durable Objects (binding `STATE`, one
  * object per run; Workers KV `RUNS` as a fallback), background
- * runs continued through a Cloudflare Queue (binding `STEPS`, consumed by `queue()` below).
+ * runs continued through a Cloudflare Queue (binding `STEPS`, consumed by `queue()` below: `consumeQueueBatch` in
+ * lib/adapters/cloudflare/queue_consumer.ts).
  * Vars and secrets (OPENAI_API_KEY, SMOLSTEP_SECRET, ...) come from `env`, so everything is built on first use.
  */
 // Workers cannot compile WASM from bytes: the sandbox's .wasm is imported as a module (wrangler CompiledWasm rule).
 // @ts-types="../lib/executors/quickjs_wasm_module.d.ts"
 import quickjsWasm from "../node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm";
-import { createSmolstep, isQueueMessage, QuickJSExecutor, type Smolstep } from "../lib/mod.ts";
-import { CloudflareKvStore, type WorkersKvNamespace } from "../lib/stores/cloudflare_kv_store.ts";
-import { CloudflareQueue, type WorkersQueue } from "../lib/runs/cloudflare_queue.ts";
-import { type DurableObjectNamespaceLike, DurableObjectStore } from "../lib/stores/durable_object_store.ts";
+import { createSmolstep, QuickJSExecutor, type Smolstep } from "../lib/mod.ts";
+import { CloudflareKvStore, type WorkersKvNamespace } from "../lib/adapters/cloudflare/cloudflare_kv_store.ts";
+import { CloudflareQueue, type WorkersQueue } from "../lib/adapters/cloudflare/cloudflare_queue.ts";
+import {
+  type DurableObjectNamespaceLike,
+  DurableObjectStore,
+} from "../lib/adapters/cloudflare/durable_object_store.ts";
+import { consumeQueueBatch, type WorkersMessageBatch } from "../lib/adapters/cloudflare/queue_consumer.ts";
 import { type AgentEnv, createAgents } from "./agents.ts";
 import { type ServerEnv, serverOptions } from "./server_options.ts";
 
 // The Durable Object class behind DurableObjectStore: workerd finds it by this export name (wrangler.toml).
-export { SmolstepStateObject } from "../lib/stores/durable_object_class.ts";
+export { SmolstepStateObject } from "../lib/adapters/cloudflare/durable_object_class.ts";
 
 interface WorkerEnv extends AgentEnv, ServerEnv {
   /** Runs, one Durable Object each (strongly consistent: the default). */
@@ -23,10 +28,6 @@ interface WorkerEnv extends AgentEnv, ServerEnv {
   /** Workers KV, used for runs only when no STATE binding exists (eventually consistent). */
   RUNS?: WorkersKvNamespace;
   STEPS?: WorkersQueue;
-}
-
-interface QueueBatch {
-  messages: Array<{ body: unknown; ack(): void; retry(options?: { delaySeconds?: number }): void }>;
 }
 
 let smolstep: Smolstep | undefined;
@@ -49,19 +50,8 @@ export default {
     return smolstep.app.fetch(request, env, ctx as never);
   },
 
-  async queue(batch: QueueBatch, env: WorkerEnv): Promise<void> {
+  queue(batch: WorkersMessageBatch, env: WorkerEnv): Promise<void> {
     smolstep ??= build(env);
-    for (const message of batch.messages) {
-      if (!isQueueMessage(message.body)) {
-        message.ack();
-        continue;
-      }
-      try {
-        await smolstep.handleQueueMessage(message.body);
-        message.ack();
-      } catch {
-        message.retry({ delaySeconds: 2 });
-      }
-    }
+    return consumeQueueBatch(batch, smolstep.handleQueueMessage);
   },
 };

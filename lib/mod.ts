@@ -7,8 +7,10 @@
  * browsers. The other entries:
  *
  * - `@smolstep/smolstep/client`: the typed HTTP client (`fetch` only).
- * - `@smolstep/smolstep/deno`: Deno KV store and queue, the sandbox on worker threads, DNS lookups for egress.
- * - `@smolstep/smolstep/cloudflare`: Workers KV store, Durable Object store and class, Cloudflare Queues.
+ * - `@smolstep/smolstep/deno` (lib/adapters/deno/mod.ts): Deno KV store and queue, the sandbox on worker threads, DNS
+ *   lookups for egress.
+ * - `@smolstep/smolstep/cloudflare` (lib/adapters/cloudflare/mod.ts): Workers KV store, Durable Object store and
+ *   class, Cloudflare Queues and their consumer loop.
  * - `@smolstep/smolstep/hf`: `InferenceClientModel`, `HfApiEngine` (`@huggingface/inference`, about 118 KiB gzip).
  * - `@smolstep/smolstep/transformers`: `TransformersModel` (transformers.js + ONNX Runtime; Deno and Node only).
  * - `@smolstep/smolstep/testing`: a scripted OpenAI-compatible server to test agents offline.
@@ -18,7 +20,7 @@
 
 // Agents
 export { MultiStepAgent, StepRefusedError } from "./agents/multi_step_agent.ts";
-export type { StepResult } from "./agents/multi_step_agent.ts";
+export type { ActionFields, ActionOutcome, StepContext, StepOptions, StepResult } from "./agents/multi_step_agent.ts";
 export { ReactJsonAgent, ToolCallingAgent } from "./agents/tool_calling_agent.ts";
 export type {
   AgentOptions,
@@ -37,7 +39,8 @@ export { CODE_AGENT_SYSTEM_PROMPT } from "./agents/prompts/code_agent_prompt.ts"
 export { ManagedAgent } from "./agents/managed_agent.ts";
 export type { ManagedAgentOptions } from "./agents/managed_agent.ts";
 export { modelFactory } from "./agents/agent_definition.ts";
-export type { AgentDefinition, AgentDependencies } from "./agents/agent_definition.ts";
+export type { AgentDefinition, AgentDependencies, AgentKind, AgentKinds } from "./agents/agent_definition.ts";
+export { agentFromJSON, BUILTIN_AGENT_KINDS } from "./agents/agent_kinds.ts";
 export { formatReplay } from "./memory/replay.ts";
 
 // Code sandbox (threads on Deno: `@smolstep/smolstep/deno`)

@@ -3,7 +3,7 @@
  * Deno KV's SQLite file takes a second reader). Is any run still locked, holding a lock past its expiry, or left
  * `running` with nobody stepping it?
  */
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 
 /** The fields of a stored run record the audit reads. */
 export interface StoredRun {

@@ -1,44 +1,13 @@
 import { ConfigurationError } from "../errors.ts";
 import type { CodeExecutor } from "../executors/executor.ts";
-import type { ModelLike } from "../models/model.ts";
+import type { Model, ModelLike } from "../models/model.ts";
 import type { Tool } from "../tools/tool.ts";
+import type { Toolbox } from "../tools/toolbox.ts";
 import type { AgentOptions } from "./agent_options.ts";
-import type { CodeBlockTags } from "./code_parsing.ts";
 import { ManagedAgent } from "./managed_agent.ts";
-import type { MultiStepAgent } from "./multi_step_agent.ts";
+import type { Agent, AgentDefinition } from "./step_types.ts";
 
-/**
- * An agent's definition as JSON (`agent.toJSON()`), to store, diff or send. It names tools and the model but holds
- * no code and no secrets: `fromJSON` gets the tools, the model and the executor from the caller.
- */
-export interface AgentDefinition {
-  kind: string;
-  name: string;
-  description: string;
-  maxSteps: number;
-  instructions?: string;
-  systemPrompt?: string;
-  planningInterval?: number;
-  maxContextTokens?: number;
-  maxObservationChars: number;
-  /** Time limit of a tool call without its own (ms); absent in definitions written before it existed (60 s). */
-  toolTimeoutMs?: number;
-  /** Tool names (`final_answer` is implied). */
-  tools: string[];
-  /** The model's class and id; keys, URLs and headers are never included. */
-  model: { class: string; modelId?: string };
-  managedAgents: Array<{
-    name: string;
-    description: string;
-    additionalPrompting?: string;
-    provideRunSummary: boolean;
-    agent: AgentDefinition;
-  }>;
-  /** CodeAgent only. */
-  authorizedImports?: string[];
-  codeBlockTags?: CodeBlockTags;
-  oneShot?: boolean;
-}
+export type { AgentDefinition } from "./step_types.ts";
 
 /** What `fromJSON` needs besides the definition. */
 export interface AgentDependencies {
@@ -48,7 +17,19 @@ export interface AgentDependencies {
   model: ModelLike | ((model: AgentDefinition["model"], agent: AgentDefinition) => ModelLike);
   /** The sandbox for CodeAgent definitions. */
   executor?: CodeExecutor;
+  /**
+   * The agent classes (or builders) by kind name, as definitions name them in `kind`: `{ ToolCallingAgent, CodeAgent }`.
+   * Nothing is registered anywhere else: a kind not given here cannot be rebuilt.
+   */
+  kinds?: AgentKinds;
 }
+
+/** Builds an agent of one kind from its definition; the agent classes implement it as a static method. */
+export interface AgentKind<A extends Agent = Agent> {
+  fromDefinition(options: AgentOptions, definition: AgentDefinition, dependencies: AgentDependencies): A;
+}
+
+export type AgentKinds<A extends Agent = Agent> = Readonly<Record<string, AgentKind<A>>>;
 
 /** Picks the named tools from the dependencies, with a clear error for a missing one. */
 export function resolveTools(definition: AgentDefinition, dependencies: AgentDependencies): Tool[] {
@@ -85,15 +66,19 @@ function isFactory(value: unknown): boolean {
   return typeof value === "function" && (value as unknown as Record<symbol, unknown>)[FACTORY] === true;
 }
 
-type Builder = (options: AgentOptions, definition: AgentDefinition, dependencies: AgentDependencies) => MultiStepAgent;
-const kinds = new Map<string, Builder>();
-
-/** Lets `fromJSON` build agents of a kind (each agent class registers itself when its module loads). */
-export function registerAgentKind(kind: string, build: Builder): void {
-  kinds.set(kind, build);
+/** What `agentToJSON` reads of an agent. */
+export interface DescribedAgent extends Agent {
+  readonly model: Model;
+  readonly toolbox: Toolbox;
+  readonly instructions: string | undefined;
+  readonly planningInterval: number | undefined;
+  readonly maxContextTokens: number | undefined;
+  readonly maxObservationChars: number;
+  readonly toolTimeoutMs: number;
+  readonly managedAgents: ReadonlyMap<string, ManagedAgent>;
 }
 
-export function agentToJSON(agent: MultiStepAgent, extras: Partial<AgentDefinition>): AgentDefinition {
+export function agentToJSON(agent: DescribedAgent, extras: Partial<AgentDefinition>): AgentDefinition {
   const modelClass = agent.model.constructor?.name;
   return {
     kind: agent.kind,
@@ -118,9 +103,20 @@ export function agentToJSON(agent: MultiStepAgent, extras: Partial<AgentDefiniti
   };
 }
 
-export function agentFromJSON(definition: AgentDefinition, dependencies: AgentDependencies): MultiStepAgent {
-  const build = kinds.get(definition.kind);
-  if (!build) throw new ConfigurationError(`Unknown agent kind '${definition.kind}'.`);
+/** Rebuilds an agent (and its managed agents) from its definition with the classes in `dependencies.kinds`. */
+export function agentFromDefinition<A extends Agent>(
+  definition: AgentDefinition,
+  dependencies: AgentDependencies & { kinds: AgentKinds<A> },
+): A {
+  const kinds: AgentKinds<A> = dependencies.kinds;
+  const kind = Object.hasOwn(kinds, definition.kind) ? kinds[definition.kind] : undefined;
+  if (!kind) {
+    throw new ConfigurationError(
+      `Unknown agent kind '${definition.kind}': pass its class in \`kinds\` (known here: ${
+        Object.keys(kinds).join(", ") || "none"
+      }).`,
+    );
+  }
   const options: AgentOptions = {
     name: definition.name,
     description: definition.description,
@@ -134,7 +130,7 @@ export function agentFromJSON(definition: AgentDefinition, dependencies: AgentDe
     tools: resolveTools(definition, dependencies),
     model: resolveModel(definition, dependencies),
     managedAgents: definition.managedAgents.map((managed) =>
-      new ManagedAgent(agentFromJSON(managed.agent, dependencies), {
+      new ManagedAgent(agentFromDefinition(managed.agent, dependencies), {
         name: managed.name,
         description: managed.description,
         additionalPrompting: managed.additionalPrompting,
@@ -142,5 +138,5 @@ export function agentFromJSON(definition: AgentDefinition, dependencies: AgentDe
       })
     ),
   };
-  return build(options, definition, dependencies);
+  return kind.fromDefinition(options, definition, dependencies);
 }

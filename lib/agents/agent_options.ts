@@ -1,37 +1,10 @@
-import type { AgentState, PendingInput } from "../memory/agent_state.ts";
-import type { StepRecord } from "../memory/step_records.ts";
 import type { ModelLike } from "../models/model.ts";
 import type { Tool } from "../tools/tool.ts";
 import type { Toolbox } from "../tools/toolbox.ts";
 import type { ManagedAgent } from "./managed_agent.ts";
-import type { MultiStepAgent } from "./multi_step_agent.ts";
+import type { Agent, FinalAnswerCheck, StepCallbacks } from "./step_types.ts";
 
-/** Given to step callbacks. `interrupt()` ends the run after this step (status `failed`). */
-export interface StepCallbackContext {
-  state: AgentState;
-  agentName: string;
-  interrupt(reason?: string): void;
-}
-
-export type StepCallback = (step: StepRecord, context: StepCallbackContext) => void | Promise<void>;
-
-/**
- * As in smolagents: a list is called after each action step; per step type (`{ action: [...], planning: [...],
- * final_answer: [...] }`) each list is called for its type, `final_answer` once with the run's final answer step.
- */
-export type StepCallbacks =
-  | StepCallback[]
-  | Partial<Record<StepRecord["type"], StepCallback[]>>;
-
-/**
- * Returns false (or throws) to reject a final answer; the run then goes on with the failure as an error. Called as
- * smolagents calls its `final_answer_checks`: `(answer, memory, agent)`.
- */
-export type FinalAnswerCheck = (
-  answer: unknown,
-  memory: { task: string; steps: StepRecord[] },
-  agent: MultiStepAgent,
-) => boolean | Promise<boolean>;
+export type { FinalAnswerCheck, RunOptions, StepCallback, StepCallbackContext, StepCallbacks } from "./step_types.ts";
 
 /** Options shared by every agent; names follow smolagents (camelCase), with transformers-agents aliases. */
 export interface AgentOptions {
@@ -55,7 +28,7 @@ export interface AgentOptions {
   /** Observations longer than this are cut in the middle (default 20,000 characters). */
   maxObservationChars?: number;
   /** Agents this one can hand tasks to, like tools (`ManagedAgent` wrappers, or agents with a name and description). */
-  managedAgents?: Array<ManagedAgent | MultiStepAgent>;
+  managedAgents?: Array<ManagedAgent | Agent>;
   /** A planning step before action step 1 and then every `planningInterval` steps (1, 1+k, 1+2k ...). */
   planningInterval?: number;
   /**
@@ -78,25 +51,3 @@ export interface AgentOptions {
 
 export const DEFAULT_MAX_STEPS = 20;
 export const DEFAULT_MAX_OBSERVATION_CHARS = 20_000;
-
-/** Options of one `run()` / `start()`. */
-export interface RunOptions {
-  /** Start fresh (default) or continue the memory of `state` (or the agent's last run) with a new task. */
-  reset?: boolean;
-  /** The state to continue when `reset` is false. */
-  state?: AgentState;
-  maxSteps?: number;
-  maxIterations?: number;
-  /** Values the agent can use; listed in the task text, and substituted for tool arguments that name them. */
-  additionalArgs?: Record<string, unknown>;
-  /** Image URLs (https: or data:) given with the task. */
-  images?: string[];
-  signal?: AbortSignal;
-  /** CodeAgent only (transformers-agents): ask the model for the program and return its code without running it. */
-  returnGeneratedCode?: boolean;
-  /**
-   * Answers a run that pauses for input (tool approval, `user_input`): return `{approve: true}`, `{approve: false,
-   * reason}` or `{answer}`. Without it, `run()` stops at `awaiting_input`.
-   */
-  onInput?: (pending: PendingInput, state: AgentState) => unknown | Promise<unknown>;
-}

@@ -3,16 +3,16 @@ import { type CodeExecutor, formatObservation, type SandboxTool } from "../execu
 import { textOf } from "../models/chat_message.ts";
 import type { AgentOptions, RunOptions } from "./agent_options.ts";
 import { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, parseCodeBlobs } from "./code_parsing.ts";
-import { type ActionDraft, emptyDraft, MultiStepAgent, type StepContext } from "./multi_step_agent.ts";
+import { MultiStepAgent } from "./multi_step_agent.ts";
+import { emptyAction, failedAction, usageOf } from "./step.ts";
+import type { ActionFields, ActionOutcome, ManagedCall, ManagedReport, StepContext } from "./step_types.ts";
 import { toJsonValue, truncateContent } from "./observations.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import { invokeTool, toPlainValue } from "./tool_invocation.ts";
 import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
 import type { AgentState } from "../memory/agent_state.ts";
-import type { AgentDefinition } from "./agent_definition.ts";
+import type { AgentDefinition, AgentDependencies } from "./agent_definition.ts";
 import { type ManagedAgent, parseManagedCallArgs } from "./managed_agent.ts";
-import { registerAgentKind } from "./agent_definition.ts";
-import type { ManagedCall, ManagedReport } from "./sub_runs.ts";
 import { fillPrompt } from "./prompts/tool_calling_prompt.ts";
 import {
   capVariables,
@@ -83,6 +83,24 @@ export class CodeAgent extends MultiStepAgent {
     return "CodeAgent";
   }
 
+  /** Builds one from its definition (`fromJSON` with `kinds: { CodeAgent }`); the executor comes from `dependencies`. */
+  static fromDefinition(
+    options: AgentOptions,
+    definition: AgentDefinition,
+    dependencies: AgentDependencies,
+  ): CodeAgent {
+    if (!dependencies.executor) {
+      throw new ConfigurationError("Rebuilding a CodeAgent needs `executor` in the dependencies.");
+    }
+    return new this({
+      ...options,
+      executor: dependencies.executor,
+      authorizedImports: definition.authorizedImports,
+      codeBlockTags: definition.codeBlockTags,
+      oneShot: definition.oneShot,
+    });
+  }
+
   get systemPrompt(): string {
     const [open, close] = this.codeBlockTags;
     return fillPrompt(this.systemPromptTemplate ?? CODE_AGENT_SYSTEM_PROMPT, {
@@ -114,31 +132,48 @@ export class CodeAgent extends MultiStepAgent {
 
   /** Asks the model for code and returns it without running it (transformers-agents' `returnGeneratedCode`). */
   override async generateCode(task: string, options: RunOptions = {}): Promise<string> {
-    return (await this.#askForCode(this.start(task, options), emptyDraft(), options)).code;
+    const { modelOutput } = await this.#askForCode(this.start(task, options), options);
+    return parseCodeBlobs(modelOutput, this.codeBlockTags);
   }
 
-  /** One model call; the reply (closing tag restored) goes on the draft, the code is parsed out of it. */
+  /** One model call: the reply, closing tag restored, and its token usage. */
   async #askForCode(
     state: AgentState,
-    draft: ActionDraft,
     context: Omit<StepContext, "state">,
-  ): Promise<{ code: string }> {
+  ): Promise<Pick<ActionFields, "tokenUsage"> & { modelOutput: string }> {
     const reply = await this.generate(this.writeMemoryToMessages(state), {
       stopSequences: this.stopSequences,
       signal: context.signal,
       observer: context.modelObserver,
-    }, draft);
-    draft.modelOutput = this.#closeTag(textOf(reply.content));
-    return { code: parseCodeBlobs(draft.modelOutput, this.codeBlockTags) };
+    });
+    return { modelOutput: this.#closeTag(textOf(reply.content)), tokenUsage: usageOf(reply) };
   }
 
-  protected async actionStep(draft: ActionDraft, context: StepContext): Promise<void> {
-    const { state, signal, blobs } = context;
-    const { code } = await this.#askForCode(state, draft, context);
+  protected async act(context: StepContext): Promise<ActionOutcome> {
+    const { state } = context;
+    const replied: ActionFields = { ...emptyAction(), ...await this.#askForCode(state, context) };
+    let code: string;
+    try {
+      code = parseCodeBlobs(replied.modelOutput ?? "", this.codeBlockTags);
+    } catch (caught) {
+      return failedAction(replied, caught);
+    }
     const callId = `call_${state.stepNumber + 1}`;
-    draft.code = code;
-    draft.toolCalls = [{ id: callId, name: CODE_TOOL_NAME, arguments: code }];
+    const action: ActionFields = {
+      ...replied,
+      code,
+      toolCalls: [{ id: callId, name: CODE_TOOL_NAME, arguments: code }],
+    };
+    try {
+      return await this.#run(code, callId, action, context);
+    } catch (caught) {
+      return failedAction(action, caught);
+    }
+  }
 
+  /** Runs the code in the sandbox and says what it did: an answer, an error, a managed agent's call, or output. */
+  async #run(code: string, callId: string, action: ActionFields, context: StepContext): Promise<ActionOutcome> {
+    const { state, signal, blobs } = context;
     // A managed-agent call ends the code at that call: its sub-run then runs, one step per invocation.
     const handover = new AbortController();
     let managedCall: ManagedCall | undefined;
@@ -162,14 +197,12 @@ export class CodeAgent extends MultiStepAgent {
       tools,
       signal: signal ? AbortSignal.any([signal, handover.signal]) : handover.signal,
     });
-    const capped = capVariables(result.variables, state.additionalArgs, this.variableCaps);
-    draft.variables = capped.variables;
-    const sizeNote = capped.tooLarge.length > 0 ? [tooLargeNote(capped.tooLarge, this.variableCaps)] : [];
+    const { variables, tooLarge } = capVariables(result.variables, state.additionalArgs, this.variableCaps);
+    const sizeNote = tooLarge.length > 0 ? [tooLargeNote(tooLarge, this.variableCaps)] : [];
     if (managedCall) {
-      draft.observations = [formatObservation({ ...result, error: undefined, output: undefined }), ...sizeNote]
+      const observations = [formatObservation({ ...result, error: undefined, output: undefined }), ...sizeNote]
         .join("\n");
-      draft.managedCalls = [managedCall];
-      return;
+      return { kind: "delegate", action: { ...action, observations }, calls: [managedCall], variables };
     }
     // Errors go on the step (fed back with the retry hint); the observation keeps what was printed before.
     const shown = result.error || result.finalAnswer ? { ...result, error: undefined, output: undefined } : result;
@@ -182,31 +215,37 @@ export class CodeAgent extends MultiStepAgent {
       );
     }
     parts.push(...sizeNote);
-    draft.observations = truncateContent(parts.join("\n"), this.maxObservationChars);
+    const observed: ActionFields = {
+      ...action,
+      observations: truncateContent(parts.join("\n"), this.maxObservationChars),
+    };
     if (result.error) {
       const where = result.error.line ? ` at line ${result.error.line} (${codeLine(code, result.error.line)})` : "";
-      throw new AgentExecutionError(
+      const error = new AgentExecutionError(
         `Code execution failed${where}: ${result.error.name}: ${result.error.message}`,
       );
+      return failedAction(observed, error, variables);
     }
     if (result.finalAnswer) {
-      draft.actionOutput = toJsonValue(result.finalAnswer.value);
-      draft.isFinalAnswer = true;
-    } else {
-      draft.actionOutput = toJsonValue(result.output);
-      if (this.oneShot) draft.isFinalAnswer = true;
+      return { kind: "final", action: observed, answer: toJsonValue(result.finalAnswer.value), variables };
     }
+    const output = toJsonValue(result.output);
+    if (this.oneShot) return { kind: "final", action: observed, answer: output, variables };
+    return { kind: "continue", action: { ...observed, actionOutput: output }, variables };
   }
 
   /** The answer also becomes the variable `<agent>_answer` for the next code steps. */
-  protected override completeManagedCalls(draft: ActionDraft, reports: ManagedReport[], state: AgentState): void {
-    super.completeManagedCalls(draft, reports, state);
+  protected override completeDelegation(
+    waiting: ActionFields,
+    reports: ManagedReport[],
+    state: AgentState,
+  ): ActionOutcome {
+    const { action } = super.completeDelegation(waiting, reports, state);
     const answers = Object.fromEntries(reports.map((report) => [`${report.agentName}_answer`, report.answer]));
     const capped = capVariables({ ...(state.variables ?? {}), ...answers }, state.additionalArgs, this.variableCaps);
-    draft.variables = capped.variables;
-    if (capped.tooLarge.length > 0) {
-      draft.observations = `${draft.observations ?? ""}\n${tooLargeNote(capped.tooLarge, this.variableCaps)}`;
-    }
+    const note = capped.tooLarge.length > 0 ? tooLargeNote(capped.tooLarge, this.variableCaps) : undefined;
+    const observations = note ? `${action.observations ?? ""}\n${note}` : action.observations;
+    return { kind: "continue", action: { ...action, observations }, variables: capped.variables };
   }
 
   #closeTag(text: string): string {
@@ -240,19 +279,6 @@ function codeLine(code: string, line: number): string {
   const text = code.split("\n")[line - 1]?.trim() ?? "";
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
-
-registerAgentKind("CodeAgent", (options, definition, dependencies) => {
-  if (!dependencies.executor) {
-    throw new ConfigurationError("Rebuilding a CodeAgent needs `executor` in the dependencies.");
-  }
-  return new CodeAgent({
-    ...options,
-    executor: dependencies.executor,
-    authorizedImports: definition.authorizedImports,
-    codeBlockTags: definition.codeBlockTags,
-    oneShot: definition.oneShot,
-  });
-});
 
 /** transformers-agents' name for the step-by-step code agent. */
 export const ReactCodeAgent = CodeAgent;

@@ -4,7 +4,7 @@ import type { AgentState } from "../memory/agent_state.ts";
 import { memoryToMessages } from "../memory/memory_to_messages.ts";
 import { textOf } from "../models/chat_message.ts";
 import type { ToolDefinition } from "../models/chat_message.ts";
-import type { MultiStepAgent } from "./multi_step_agent.ts";
+import type { Agent } from "./step_types.ts";
 
 export interface ManagedAgentOptions {
   /** Name the manager calls it by (default: the agent's own name). */
@@ -18,7 +18,13 @@ export interface ManagedAgentOptions {
 }
 
 /** Arguments of a managed-agent call, as the manager's model writes them. */
-export const ManagedCallArgs = z.strictObject({
+export interface ManagedCallArguments {
+  task: string;
+  additional_args?: Record<string, unknown> | null;
+}
+
+/** `ManagedCallArguments` as a schema (the manager's model sees it as JSON Schema). */
+export const ManagedCallArgs: z.ZodType<ManagedCallArguments> = z.strictObject({
   task: z.string().min(1).describe("The task for this agent: long and detailed, with all the context it needs."),
   additional_args: z.record(z.string(), z.unknown()).nullable().optional().describe(
     "Optional values the agent can use (by name).",
@@ -29,7 +35,7 @@ export const ManagedCallArgs = z.strictObject({
  * A managed-agent call's arguments as the model wrote them: named (`{task, additional_args?}`), or, as smolagents
  * accepts, the task alone as a plain string.
  */
-export function parseManagedCallArgs(args: unknown) {
+export function parseManagedCallArgs(args: unknown): z.ZodSafeParseResult<ManagedCallArguments> {
   return ManagedCallArgs.safeParse(typeof args === "string" ? { task: args } : args ?? {});
 }
 
@@ -47,13 +53,13 @@ const MANAGED_CALL_PARAMETERS: Record<string, unknown> = (() => {
  * steps it once, until it answers (see `MultiStepAgent.step`).
  */
 export class ManagedAgent {
-  readonly agent: MultiStepAgent;
+  readonly agent: Agent;
   readonly name: string;
   readonly description: string;
   readonly additionalPrompting: string | undefined;
   readonly provideRunSummary: boolean;
 
-  constructor(agent: MultiStepAgent, options: ManagedAgentOptions = {}) {
+  constructor(agent: Agent, options: ManagedAgentOptions = {}) {
     this.agent = agent;
     this.name = options.name ?? agent.name;
     this.description = options.description ?? agent.description;
@@ -114,7 +120,7 @@ export class ManagedAgent {
 
 /** Wraps plain agents and checks that every name is free (`taken`: the manager's own name and its tools). */
 export function collectManagedAgents(
-  entries: Array<ManagedAgent | MultiStepAgent>,
+  entries: Array<ManagedAgent | Agent>,
   taken: (name: string) => boolean,
 ): Map<string, ManagedAgent> {
   const managed = new Map<string, ManagedAgent>();

@@ -3,9 +3,6 @@ import { type PlanningStep, timingSince } from "../memory/step_records.ts";
 import { type ChatMessage, textOf } from "../models/chat_message.ts";
 import { END_PLAN, INITIAL_PLAN_PROMPT, planFromOutput, UPDATE_PLAN_PROMPT } from "./prompts/planning_prompts.ts";
 import { fillPrompt } from "./prompts/tool_calling_prompt.ts";
-import type { StepCallbacks } from "./agent_options.ts";
-import type { StepResult } from "./multi_step_agent.ts";
-import { addUsage, runStepCallbacks } from "./step_hooks.ts";
 
 /**
  * Planning cadence: with `planningInterval = k`, a plan precedes action steps 1, 1+k, 1+2k ... A plan is a step of
@@ -50,22 +47,4 @@ export async function planningStep(
     timing: timingSince(startTime),
     tokenUsage: reply.tokenUsage ?? null,
   };
-}
-
-/** A planning step as a step of its own: the plan record appended, callbacks run, the event emitted. */
-export async function planningStepResult(
-  state: AgentState,
-  view: AgentState,
-  context: Parameters<typeof planningStep>[1] & { agentName: string; stepCallbacks: StepCallbacks },
-): Promise<StepResult> {
-  const record = await planningStep(view, context);
-  let next: AgentState = {
-    ...state,
-    steps: [...state.steps, record],
-    tokenUsage: addUsage(state.tokenUsage, record.tokenUsage),
-    updatedAt: Date.now(),
-  };
-  next = await runStepCallbacks(context.stepCallbacks, record, next, context.agentName);
-  const agent = context.agentName;
-  return { state: next, step: record, agent, events: [{ type: "step", agent, step: record }] };
 }

@@ -2,15 +2,14 @@ import { AgentError, AgentGenerationError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import { timingSince } from "../memory/step_records.ts";
 import type { AgentEvent, RunResult } from "./agent_events.ts";
-import type { RunOptions } from "./agent_options.ts";
-import type { MultiStepAgent } from "./multi_step_agent.ts";
+import type { Agent, RunOptions } from "./step_types.ts";
 
 /**
  * `run()` and `stream()` as loops over `step()`. A run waiting for input is resumed with `options.onInput` when
  * given; otherwise the loop stops there and the state says `awaiting_input`.
  */
 export async function* streamRun(
-  agent: MultiStepAgent,
+  agent: Agent,
   task: string,
   options: RunOptions,
 ): AsyncGenerator<AgentEvent, AgentState> {
@@ -35,8 +34,9 @@ export async function* streamRun(
   return state;
 }
 
+/** `run()`: the loop to its end; the answer, or the `RunResult` with `returnFullResult`. */
 export async function runToEnd(
-  agent: MultiStepAgent,
+  agent: Agent,
   task: string,
   options: RunOptions & { returnFullResult?: boolean },
 ): Promise<unknown> {

@@ -4,8 +4,7 @@ import type { StepRecord } from "../memory/step_records.ts";
 import type { ChatMessage, TokenUsage } from "../models/chat_message.ts";
 import type { GenerateOptions, Model } from "../models/model.ts";
 import type { ModelCallOutcome, ModelObserver } from "../models/model_observer.ts";
-import type { FinalAnswerCheck, StepCallback, StepCallbacks } from "./agent_options.ts";
-import type { MultiStepAgent } from "./multi_step_agent.ts";
+import type { Agent, FinalAnswerCheck, StepCallback, StepCallbacks } from "./step_types.ts";
 
 /** What happens around a step: token totals, final-answer checks, step callbacks. */
 
@@ -22,10 +21,10 @@ export function addUsage(
 
 /** Runs the checks in order; the first that returns false (or throws) becomes the step's error. */
 export async function checkFinalAnswer(
-  checks: FinalAnswerCheck[],
+  checks: readonly FinalAnswerCheck[],
   answer: unknown,
   state: AgentState,
-  agent: MultiStepAgent,
+  agent: Agent,
 ): Promise<AgentError | null> {
   for (const [index, check] of checks.entries()) {
     const label = check.name || `#${index + 1}`;

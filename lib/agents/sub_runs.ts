@@ -1,15 +1,8 @@
 import type { AgentState, SubRun } from "../memory/agent_state.ts";
 import type { ManagedAgent } from "./managed_agent.ts";
+import type { ManagedCall, ManagedReport } from "./step_types.ts";
 
-/** A call of a managed agent made by an action step; its sub-run is stepped by later invocations. */
-export interface ManagedCall {
-  callId: string;
-  agentName: string;
-  task: string;
-  additionalArgs?: Record<string, unknown>;
-}
-
-export type ManagedReport = SubRun["reports"][number];
+export type { ManagedCall, ManagedReport } from "./step_types.ts";
 
 /** Starts the sub-run of the first call; the others wait in its queue. */
 export function startSubRun(

@@ -4,14 +4,14 @@ import type { PendingInput } from "../memory/agent_state.ts";
 import { validateToolArguments } from "../tools/tool_validation.ts";
 import { UserInputTool } from "../tools/user_input_tool.ts";
 import { type ManagedAgent, parseManagedCallArgs } from "./managed_agent.ts";
-import { registerAgentKind } from "./agent_definition.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import { invokeTool } from "./tool_invocation.ts";
-import type { ManagedCall } from "./sub_runs.ts";
 import { textOf } from "../models/chat_message.ts";
 import { FINAL_ANSWER_TOOL_NAME } from "../tools/final_answer_tool.ts";
 import type { AgentOptions } from "./agent_options.ts";
-import { type ActionDraft, MultiStepAgent, type StepContext } from "./multi_step_agent.ts";
+import { MultiStepAgent } from "./multi_step_agent.ts";
+import { emptyAction, failedAction, usageOf } from "./step.ts";
+import type { ActionFields, ActionOutcome, ManagedCall, StepContext } from "./step_types.ts";
 import { fillPrompt, TOOL_CALLING_SYSTEM_PROMPT } from "./prompts/tool_calling_prompt.ts";
 import { normaliseToolCalls, type ParsedToolCall, parseToolCallFromText } from "./tool_call_parsing.ts";
 import { stringifyObservation, toJsonValue, truncateContent } from "./observations.ts";
@@ -34,6 +34,11 @@ export class ToolCallingAgent extends MultiStepAgent {
     return "ToolCallingAgent";
   }
 
+  /** Builds one from its definition (`fromJSON` with `kinds: { ToolCallingAgent }`). */
+  static fromDefinition(options: AgentOptions): ToolCallingAgent {
+    return new this(options);
+  }
+
   get systemPrompt(): string {
     return fillPrompt(this.systemPromptTemplate ?? TOOL_CALLING_SYSTEM_PROMPT, {
       tool_descriptions: this.toolbox.showToolDescriptions() + describeManagedAgents(this.managedAgents),
@@ -41,7 +46,7 @@ export class ToolCallingAgent extends MultiStepAgent {
     });
   }
 
-  protected async actionStep(draft: ActionDraft, context: StepContext): Promise<void> {
+  protected async act(context: StepContext): Promise<ActionOutcome> {
     const { state, signal } = context;
     const reply = await this.generate(this.writeMemoryToMessages(state), {
       stopSequences: TOOL_CALLING_STOP_SEQUENCES,
@@ -52,13 +57,31 @@ export class ToolCallingAgent extends MultiStepAgent {
       toolChoice: "required",
       signal,
       observer: context.modelObserver,
-    }, draft);
-    draft.modelOutput = textOf(reply.content) || null;
-    const calls = reply.toolCalls?.length
-      ? normaliseToolCalls(reply.toolCalls)
-      : [parseToolCallFromText(draft.modelOutput ?? "")];
-    draft.toolCalls = calls.map((call) => ({ id: call.id, name: call.name, arguments: call.arguments }));
+    });
+    const modelOutput = textOf(reply.content) || null;
+    const replied: ActionFields = { ...emptyAction(), modelOutput, tokenUsage: usageOf(reply) };
+    let calls: ParsedToolCall[];
+    try {
+      calls = reply.toolCalls?.length
+        ? normaliseToolCalls(reply.toolCalls)
+        : [parseToolCallFromText(modelOutput ?? "")];
+    } catch (caught) {
+      return failedAction(replied, caught);
+    }
+    const action = {
+      ...replied,
+      toolCalls: calls.map((call) => ({ id: call.id, name: call.name, arguments: call.arguments })),
+    };
+    try {
+      return await this.#actOn(calls, action, context);
+    } catch (caught) {
+      return failedAction(action, caught);
+    }
+  }
 
+  /** What the reply's calls do: the final answer, a pause for input, tool calls, managed agents' calls. */
+  async #actOn(calls: ParsedToolCall[], action: ActionFields, context: StepContext): Promise<ActionOutcome> {
+    const { additionalArgs } = context.state;
     if (calls.some((call) => call.name === FINAL_ANSWER_TOOL_NAME)) {
       if (calls.length > 1) {
         throw new AgentToolCallError(
@@ -67,41 +90,39 @@ export class ToolCallingAgent extends MultiStepAgent {
           }. Call the other tools first, then give the final answer in a step of its own.`,
         );
       }
-      const answer = await this.#execute(calls[0], state.additionalArgs, context);
-      draft.actionOutput = toJsonValue(answer);
-      draft.observations = truncateContent(stringifyObservation(answer), this.maxObservationChars);
-      draft.isFinalAnswer = true;
-      return;
+      const answer = await this.#execute(calls[0], additionalArgs, context);
+      const observations = truncateContent(stringifyObservation(answer), this.maxObservationChars);
+      return { kind: "final", action: { ...action, observations }, answer: toJsonValue(answer) };
     }
 
     const managedCalls = calls.filter((call) => this.managedAgents.has(call.name)).map(toManagedCall);
     const toolCalls = calls.filter((call) => !this.managedAgents.has(call.name));
-    const pending = await this.#pendingInputFor(toolCalls, state.additionalArgs);
+    const pending = await this.#pendingInputFor(toolCalls, additionalArgs);
     if (pending) {
       if (managedCalls.length) {
         throw new AgentToolCallError("Call managed agents in a step of their own, not with tools that need approval.");
       }
-      draft.pendingInput = pending;
-      return;
+      return { kind: "pause", action, pending };
     }
-    if (toolCalls.length) await this.#runCalls(toolCalls, draft, state.additionalArgs, context);
-    if (managedCalls.length) draft.managedCalls = managedCalls;
+    const ran = toolCalls.length ? await this.#runCalls(toolCalls, additionalArgs, context) : undefined;
+    const done = ran ? { ...action, ...ran.fields } : action;
+    if (ran?.error) return failedAction(done, ran.error);
+    if (managedCalls.length) return { kind: "delegate", action: done, calls: managedCalls };
+    return { kind: "continue", action: done };
   }
 
   /** Resumes a paused step: runs the approved calls, or records the rejection or the user's answer. */
-  protected override async completePendingInput(
-    draft: ActionDraft,
+  protected override async resumeAction(
+    paused: ActionFields,
     pending: PendingInput,
     input: unknown,
     context: StepContext,
-  ): Promise<void> {
-    const { state } = context;
+  ): Promise<ActionOutcome> {
     if (pending.kind === "question") {
       const parsed = z.strictObject({ answer: z.string() }).safeParse(input);
       if (!parsed.success) throw new InvalidInputError('The run waits for an answer: send {"answer": "..."}.');
-      draft.observations = truncateContent(parsed.data.answer, this.maxObservationChars);
-      draft.actionOutput = parsed.data.answer;
-      return;
+      const observations = truncateContent(parsed.data.answer, this.maxObservationChars);
+      return { kind: "continue", action: { ...paused, observations, actionOutput: parsed.data.answer } };
     }
     const parsed = z.strictObject({ approve: z.boolean(), reason: z.string().optional() }).safeParse(input);
     if (!parsed.success) {
@@ -111,12 +132,13 @@ export class ToolCallingAgent extends MultiStepAgent {
     }
     if (!parsed.data.approve) {
       const reason = parsed.data.reason ? `: ${parsed.data.reason}` : ".";
-      draft.observations = `The user rejected this action${reason} Do not repeat it unchanged.`;
-      draft.actionOutput = null;
-      return;
+      const observations = `The user rejected this action${reason} Do not repeat it unchanged.`;
+      return { kind: "continue", action: { ...paused, observations, actionOutput: null } };
     }
     const calls = pending.toolCalls.map((call) => ({ id: call.id, name: call.name, arguments: call.arguments }));
-    await this.#runCalls(calls, draft, state.additionalArgs, context);
+    const ran = await this.#runCalls(calls, context.state.additionalArgs, context);
+    const done = { ...paused, ...ran.fields };
+    return ran.error ? failedAction(done, ran.error) : { kind: "continue", action: done };
   }
 
   /** A `user_input` call, or calls of tools that need approval, pause the step instead of running. */
@@ -149,13 +171,12 @@ export class ToolCallingAgent extends MultiStepAgent {
     return undefined;
   }
 
-  /** Runs the calls concurrently; observations in call order; the first failure becomes the step's error. */
+  /** Runs the calls concurrently; observations in call order; the first failure is the step's error. */
   async #runCalls(
     calls: ParsedToolCall[],
-    draft: ActionDraft,
     additionalArgs: Record<string, unknown>,
     context: { signal?: AbortSignal; blobs?: BlobStorage },
-  ): Promise<void> {
+  ): Promise<{ fields: Pick<ActionFields, "observations" | "actionOutput">; error?: Error }> {
     const outcomes = await Promise.all(calls.map((call) =>
       this.#execute(call, additionalArgs, context).then(
         (value): CallOutcome => ({ ok: true, value }),
@@ -167,12 +188,11 @@ export class ToolCallingAgent extends MultiStepAgent {
       const text = stringifyObservation(outcome.value);
       return [calls.length > 1 ? `[${calls[index].name} (${calls[index].id})]\n${text}` : text];
     });
-    draft.observations = parts.length > 0 ? truncateContent(parts.join("\n"), this.maxObservationChars) : null;
+    const observations = parts.length > 0 ? truncateContent(parts.join("\n"), this.maxObservationChars) : null;
     const values = outcomes.map((outcome) => outcome.ok ? toJsonValue(outcome.value) : null);
-    draft.actionOutput = values.length === 1 ? values[0] : values;
     const failure = outcomes.find((outcome): outcome is { ok: false; error: Error } => !outcome.ok);
     if (failure && context.signal?.aborted) throw context.signal.reason;
-    if (failure) throw failure.error;
+    return { fields: { observations, actionOutput: values.length === 1 ? values[0] : values }, error: failure?.error };
   }
 
   /** Runs one call; string arguments naming an additional argument are replaced by its value. */
@@ -236,8 +256,6 @@ function substituteAdditionalArgs(args: unknown, additionalArgs: Record<string, 
     ) => [key, typeof value === "string" && Object.hasOwn(additionalArgs, value) ? additionalArgs[value] : value]),
   );
 }
-
-registerAgentKind("ToolCallingAgent", (options) => new ToolCallingAgent(options));
 
 /** transformers-agents' name for the tool-calling agent. */
 export const ReactJsonAgent = ToolCallingAgent;

@@ -1,7 +1,7 @@
 /**
  * The CodeAgent's JavaScript sandbox: QuickJS compiled to WASM (sync variant), one fresh WASM instance with its
  * own fixed-size memory per step. The WASM module comes from the runtime's adapter, because runtimes load it
- * differently: in Deno / Node use `createDenoQuickJSExecutor()` from `quickjs_wasm_deno.ts` (it compiles the
+ * differently: in Deno / Node use `createDenoQuickJSExecutor()` from `lib/adapters/deno/quickjs_wasm_deno.ts` (it compiles the
  * packaged .wasm bytes); on Cloudflare Workers, see the recipe below.
  */
 

@@ -1,4 +1,5 @@
 import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
+import type { Agent } from "../agents/step_types.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import { type AppContext, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
@@ -14,7 +15,7 @@ import { HttpError } from "./http_errors.ts";
 const TOKEN_BODY_MARGIN = 16 * 1024;
 
 /** The first tool needing approval in the agent or its managed agents, as `agent/tool`. */
-function approvalGatedTool(agent: MultiStepAgent): string | undefined {
+function approvalGatedTool(agent: Agent): string | undefined {
   const own = [...agent.tools.values()].find((tool) => tool.needsApproval);
   if (own) return `${agent.name}/${own.name}`;
   for (const managed of agent.managedAgents.values()) {

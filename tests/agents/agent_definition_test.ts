@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { createDenoQuickJSExecutor } from "../../lib/executors/quickjs_wasm_deno.ts";
+import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import {
+  agentFromJSON,
   calculatorTool,
   CodeAgent,
   ConfigurationError,
@@ -45,6 +46,7 @@ Deno.test("toJSON / fromJSON round-trip agent definitions, never secrets", () =>
 
   const seen: string[] = [];
   const rebuilt = MultiStepAgent.fromJSON(definition, {
+    kinds: { ToolCallingAgent, CodeAgent },
     tools: [calculatorTool],
     executor,
     model: modelFactory(({ modelId }) => {
@@ -64,16 +66,27 @@ Deno.test("toJSON / fromJSON round-trip agent definitions, never secrets", () =>
   assert.equal(child.provideRunSummary, true);
 
   assert.throws(
-    () => MultiStepAgent.fromJSON(definition, { tools: [], executor, model: () => "" }),
+    () => agentFromJSON(definition, { tools: [], executor, model: () => "" }),
     /needs the tool 'calculator'/,
   );
   assert.throws(
-    () => MultiStepAgent.fromJSON({ ...definition, kind: "Mystery" }, { tools: [calculatorTool], model: () => "" }),
+    () => agentFromJSON({ ...definition, kind: "Mystery" }, { tools: [calculatorTool], model: () => "" }),
     ConfigurationError,
   );
   assert.throws(
-    () => MultiStepAgent.fromJSON(definition.managedAgents[0].agent, { tools: [calculatorTool], model: () => "" }),
+    () => agentFromJSON(definition.managedAgents[0].agent, { tools: [calculatorTool], model: () => "" }),
     /needs `executor`/,
+  );
+  // Kinds are only what the caller passes: nothing is registered by importing a module.
+  assert.throws(
+    () =>
+      MultiStepAgent.fromJSON(definition, {
+        kinds: { ToolCallingAgent },
+        tools: [calculatorTool],
+        executor,
+        model: () => "",
+      }),
+    /Unknown agent kind 'CodeAgent'/,
   );
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { createDenoQuickJSExecutor } from "../../lib/executors/quickjs_wasm_deno.ts";
+import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import {
   type ActionStep,
   calculatorTool,

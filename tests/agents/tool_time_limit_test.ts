@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { createDenoQuickJSExecutor } from "../../lib/executors/quickjs_wasm_deno.ts";
+import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import {
   type ActionStep,
+  agentFromJSON,
   CodeAgent,
   ConfigurationError,
-  MultiStepAgent,
   Tool,
   tool,
   ToolCallingAgent,
@@ -176,11 +176,11 @@ Deno.test("toolTimeoutMs survives toJSON / fromJSON", () => {
   const agent = new ToolCallingAgent({ model, tools: [sleeper("quick", 1)], toolTimeoutMs: 1234 });
   const definition = agent.toJSON();
   assert.equal(definition.toolTimeoutMs, 1234);
-  const rebuilt = MultiStepAgent.fromJSON(JSON.parse(JSON.stringify(definition)), {
+  const rebuilt = agentFromJSON(JSON.parse(JSON.stringify(definition)), {
     tools: [sleeper("quick", 1)],
     model,
   });
   assert.equal(rebuilt.toolTimeoutMs, 1234);
   const { toolTimeoutMs: _drop, ...older } = definition;
-  assert.equal(MultiStepAgent.fromJSON(older, { tools: [sleeper("quick", 1)], model }).toolTimeoutMs, 60_000);
+  assert.equal(agentFromJSON(older, { tools: [sleeper("quick", 1)], model }).toolTimeoutMs, 60_000);
 });

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { chromium, type Page } from "playwright-core";
 import { createSmolstep, InProcessQueue, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { deleteFileTool, echoTool } from "../support/approval_tools.ts";
 import { kvSnapshot } from "../support/kv_snapshot.ts";
 import { type ReceivedRequest, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";

@@ -10,8 +10,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 
-/** 634 KiB at the time of writing (README "Performance"), plus room for small features. */
-const WORKERS_GZIP_BUDGET_KIB = 700;
+/**
+ * Minified (`minify = true` in wrangler.toml): 520.7 KiB gzip when set (script 290.3 KiB + .wasm 230.4 KiB; 647.0
+ * KiB unminified), plus about 10% for small features. An unminified build is over it.
+ */
+const WORKERS_GZIP_BUDGET_KIB = 575;
 /** Modules that must never reach the Workers bundle (they have their own entry points). */
 const FORBIDDEN = ["onnxruntime", "@huggingface/transformers"];
 
@@ -33,11 +36,13 @@ Deno.test("the Workers bundle stays within its gzip budget", async () => {
     assert.ok(build.success, `wrangler deploy --dry-run failed:\n${log}`);
 
     let gzipTotal = 0;
+    let rawTotal = 0;
     const modules: string[] = [];
     for await (const entry of Deno.readDir(outdir)) {
       if (!entry.isFile || !/\.(js|mjs|wasm)$/.test(entry.name)) continue;
       const bytes = await Deno.readFile(join(outdir, entry.name));
       gzipTotal += await gzipBytes(bytes);
+      rawTotal += bytes.byteLength;
       modules.push(entry.name);
       if (entry.name.endsWith("js")) {
         const text = new TextDecoder().decode(bytes);
@@ -47,7 +52,8 @@ Deno.test("the Workers bundle stays within its gzip budget", async () => {
     assert.ok(modules.some((name) => name === "worker.js"), `no worker.js in ${modules.join(", ")}`);
     assert.ok(modules.some((name) => name.endsWith(".wasm")), "the sandbox's .wasm module was not emitted");
     const kib = gzipTotal / 1024;
-    console.log(`Workers bundle: ${kib.toFixed(1)} KiB gzip (budget ${WORKERS_GZIP_BUDGET_KIB} KiB)`);
+    const raw = (rawTotal / 1024).toFixed(1);
+    console.log(`Workers bundle: ${raw} KiB, ${kib.toFixed(1)} KiB gzip (budget ${WORKERS_GZIP_BUDGET_KIB} KiB)`);
     assert.ok(
       kib <= WORKERS_GZIP_BUDGET_KIB,
       `${kib.toFixed(1)} KiB gzip is over the ${WORKERS_GZIP_BUDGET_KIB} KiB budget`,

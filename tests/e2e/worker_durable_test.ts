@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startCallbackReceiver } from "../support/callback_receiver.ts";
 import { apiClient } from "../support/http_client.ts";
-import { scriptCalculation } from "../support/run_scenarios.ts";
+import { calculatorRunReply, scriptCalculation } from "../support/run_scenarios.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 import { nowSeconds, postHook, standardHeaders, whsecSecret } from "../support/webhook_senders.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
@@ -88,6 +88,27 @@ Deno.test("Workers entry: durable runs in workerd (Durable Object store, Cloudfl
       const steps = (await api.get(`/v1/runs/${run.runId}`)).body.steps.length;
       await new Promise((resolve) => setTimeout(resolve, 800));
       assert.equal((await api.get(`/v1/runs/${run.runId}`)).body.steps.length, steps, "no step after cancel");
+      model.setHandler(undefined);
+    });
+
+    await t.step("a background run's next step starts without waiting for a queue batch to fill", async () => {
+      // wrangler.toml's consumer has max_batch_timeout = 0: with 1 s, each step waited about a second for the
+      // batch (bench/background_continuation_bench.ts measures it); Deno's KV queue continues in about 50 ms.
+      model.reset();
+      model.setHandler((request) => ({ ...calculatorRunReply(request, 4), delayMs: 100 }));
+      const { body: run } = await api.post("/v1/agents/assistant/runs", { task: "four steps", background: true });
+      const deadline = Date.now() + 20_000;
+      let body = (await api.get(`/v1/runs/${run.runId}`)).body;
+      while (Date.now() < deadline && body.status === "running") {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        body = (await api.get(`/v1/runs/${run.runId}`)).body;
+      }
+      assert.equal(body.status, "succeeded", JSON.stringify(body));
+      const timings = (body.steps as Array<{ type: string; timing: { startTime: number; endTime: number } }>)
+        .filter((step) => step.type === "action").map((step) => step.timing);
+      assert.equal(timings.length, 4);
+      const gaps = timings.slice(1).map((timing, k) => timing.startTime - timings[k].endTime);
+      assert.ok(gaps.every((gap) => gap < 600), `gaps between steps: ${gaps.join(", ")} ms`);
       model.setHandler(undefined);
     });
 

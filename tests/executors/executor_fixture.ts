@@ -4,7 +4,7 @@
  */
 
 import type { CodeExecutionResult, CodeExecutor, ExecuteOptions, SandboxTool } from "../../lib/executors/executor.ts";
-import { createDenoQuickJSExecutor } from "../../lib/executors/quickjs_wasm_deno.ts";
+import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import type { QuickJSExecutorOptions } from "../../lib/executors/quickjs_executor.ts";
 import { IsolatedQuickJSExecutor } from "../../lib/executors/isolated_executor.ts";
 

@@ -4,7 +4,7 @@ import { createNodeIsolatedExecutor } from "../../lib/adapters/node/isolated_qui
 import type { CodeExecutionResult } from "../../lib/executors/executor.ts";
 import { type IsolatedExecutorOptions, IsolatedQuickJSExecutor } from "../../lib/executors/isolated_executor.ts";
 import { QuickJSExecutor } from "../../lib/executors/quickjs_executor.ts";
-import { createDenoQuickJSExecutor, loadQuickJSWasm } from "../../lib/executors/quickjs_wasm_deno.ts";
+import { createDenoQuickJSExecutor, loadQuickJSWasm } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import type { HostMessage, SpawnSandboxThread } from "../../lib/executors/sandbox_thread_protocol.ts";
 import { isRunning } from "../../lib/executors/thread_channel.ts";
 import { tools } from "./executor_fixture.ts";

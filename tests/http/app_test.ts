@@ -11,7 +11,7 @@ import {
   ToolCallingAgent,
   VERSION,
 } from "../../lib/mod.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { kvFullRun, statelessFullRun } from "../support/run_scenarios.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";

@@ -18,7 +18,7 @@ import {
   ToolCallingAgent,
 } from "../../lib/mod.ts";
 import { createExampleModel } from "../../functions/agents.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { deleteFileTool, echoTool } from "../support/approval_tools.ts";
 import { storeSnapshot } from "../support/kv_snapshot.ts";
 

@@ -7,7 +7,7 @@ import { corsPolicy } from "../../lib/http/cors_policy.ts";
 import { MAX_ADDITIONAL_ARGS, MAX_IMAGES } from "../../lib/http/http_schemas.ts";
 import { DEFAULT_JSON_LIMITS, parseJsonBounded } from "../../lib/http/json_limits.ts";
 import { isJsonContentType } from "../../lib/http/request_body.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { deleteFileTool, echoTool } from "../support/approval_tools.ts";
 import { functionModel } from "../support/function_model.ts";

@@ -9,7 +9,7 @@ import {
   ToolCallingAgent,
 } from "../../lib/mod.ts";
 import { StateTokenCodec } from "../../lib/runs/state_token.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 

@@ -8,9 +8,9 @@
 
 import assert from "node:assert/strict";
 import { createApp, OpenAIServerModel, type StateStore, ToolCallingAgent } from "../../lib/mod.ts";
-import { CloudflareKvStore } from "../../lib/stores/cloudflare_kv_store.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
-import { DurableObjectStore } from "../../lib/stores/durable_object_store.ts";
+import { CloudflareKvStore } from "../../lib/adapters/cloudflare/cloudflare_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
+import { DurableObjectStore } from "../../lib/adapters/cloudflare/durable_object_store.ts";
 import { deleteFileTool, echoTool } from "../support/approval_tools.ts";
 import { apiClient } from "../support/http_client.ts";
 import {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createDenoQuickJSExecutor } from "../../lib/executors/quickjs_wasm_deno.ts";
+import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import {
   type AgentState,
   calculatorTool,

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { pipeline } from "@huggingface/transformers";
 import { type ActionStep, type ChatMessage, CodeAgent, ConfigurationError, tool } from "../../lib/mod.ts";
-import { createDenoQuickJSExecutor } from "../../lib/executors/quickjs_wasm_deno.ts";
+import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import { mergeStreamDeltas } from "../../lib/models/message_utils.ts";
 import { TransformersEngine, TransformersModel } from "../../lib/models/transformers_model.ts";
 import { FIRST_TURN, LATER_TURN } from "../support/make_tiny_model.ts";

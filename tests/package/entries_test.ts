@@ -70,7 +70,7 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
   "./client": { present: ["createClient"] },
   "./deno": { present: ["DenoKvStore", "DenoKvQueue", "createDenoQuickJSExecutor", "denoResolveHost"] },
   "./cloudflare": {
-    present: ["CloudflareKvStore", "DurableObjectStore", "SmolstepStateObject", "CloudflareQueue"],
+    present: ["CloudflareKvStore", "DurableObjectStore", "SmolstepStateObject", "CloudflareQueue", "consumeQueueBatch"],
   },
   "./hf": { present: ["InferenceClientModel", "HfApiEngine"] },
   "./transformers": { present: ["TransformersModel", "TransformersEngine"] },

@@ -4,7 +4,7 @@ import { BlobStore, tool, ToolCallingAgent } from "../../lib/mod.ts";
 import { RunError } from "../../lib/runs/run_record.ts";
 import { RunService } from "../../lib/runs/run_service.ts";
 import { RunLifecycle } from "../../lib/runs/run_lifecycle.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { functionModel } from "../support/function_model.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

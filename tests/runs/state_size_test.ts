@@ -19,8 +19,8 @@ import {
 } from "../../lib/mod.ts";
 import { RunError } from "../../lib/runs/run_record.ts";
 import { RunService } from "../../lib/runs/run_service.ts";
-import { createDenoQuickJSExecutor } from "../../lib/executors/quickjs_wasm_deno.ts";
-import { DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
+import { DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import type { StateStore } from "../../lib/stores/state_store.ts";
 import { RECORD_RESERVE_BYTES } from "../../lib/runs/run_service.ts";
 import { apiClient } from "../support/http_client.ts";

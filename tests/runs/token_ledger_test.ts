@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { MemoryStore, ToolCallingAgent } from "../../lib/mod.ts";
 import { StateTokenCodec, StateTokenError } from "../../lib/runs/state_token.ts";
 import { TokenLedger } from "../../lib/runs/token_ledger.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { countingDenoKv } from "../support/round_trip_counter.ts";
 
 const codec = new StateTokenCodec("ledger-secret-0123456789abcdef", { ttlSeconds: 3600 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BlobStore, MemoryBlobStore, resolveRef } from "../../lib/stores/blob_store.ts";
-import { DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { MemoryStore } from "../../lib/stores/memory_store.ts";
 import type { StateStore } from "../../lib/stores/state_store.ts";
 import { base64ToBytes, encodeBase64 as bytesToBase64 } from "../../lib/base64.ts";

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { CloudflareKvStore, type WorkersKvNamespace } from "../../lib/stores/cloudflare_kv_store.ts";
+import { CloudflareKvStore, type WorkersKvNamespace } from "../../lib/adapters/cloudflare/cloudflare_kv_store.ts";
 import { RemoteStore } from "../support/remote_store_client.ts";
 import { countingWorkersKv } from "../support/round_trip_counter.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DENO_KV_CHUNK_BYTES, DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DENO_KV_CHUNK_BYTES, DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { countingDenoKv } from "../support/round_trip_counter.ts";
 import { runStoreConformance } from "./store_conformance.ts";
 

@@ -12,7 +12,7 @@ import {
   DURABLE_OBJECT_MAX_VALUE_BYTES,
   DurableObjectStore,
   WIRE,
-} from "../../lib/stores/durable_object_store.ts";
+} from "../../lib/adapters/cloudflare/durable_object_store.ts";
 import { RemoteStore } from "../support/remote_store_client.ts";
 import { countingDurableObjects } from "../support/round_trip_counter.ts";
 import { sqliteDurableObjects } from "../support/sqlite_durable_object.ts";

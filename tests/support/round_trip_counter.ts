@@ -8,8 +8,8 @@
  *                               namespace that counts each fetch to a stub: GET / POST reads, PUT / DELETE writes
  */
 
-import type { WorkersKvNamespace } from "../../lib/stores/cloudflare_kv_store.ts";
-import type { DurableObjectNamespaceLike } from "../../lib/stores/durable_object_store.ts";
+import type { WorkersKvNamespace } from "../../lib/adapters/cloudflare/cloudflare_kv_store.ts";
+import type { DurableObjectNamespaceLike } from "../../lib/adapters/cloudflare/durable_object_store.ts";
 import { sqliteDurableObjects } from "./sqlite_durable_object.ts";
 
 export class RoundTrips {

@@ -6,8 +6,11 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { type DurableObjectContextLike, SmolstepStateObject } from "../../lib/stores/durable_object_class.ts";
-import type { DurableObjectNamespaceLike } from "../../lib/stores/durable_object_store.ts";
+import {
+  type DurableObjectContextLike,
+  SmolstepStateObject,
+} from "../../lib/adapters/cloudflare/durable_object_class.ts";
+import type { DurableObjectNamespaceLike } from "../../lib/adapters/cloudflare/durable_object_store.ts";
 
 function sqliteContext(db: DatabaseSync): DurableObjectContextLike {
   return {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BlobStore, MemoryBlobStore } from "../../lib/stores/blob_store.ts";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import {
   AgentAudio,
   AgentImage,

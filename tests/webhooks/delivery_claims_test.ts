@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DenoKvStore } from "../../lib/stores/deno_kv_store.ts";
+import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { DeliveryClaims } from "../../lib/webhooks/delivery_claims.ts";
 
 Deno.test("delivery claims expire after their window, so they do not pile up in the store", async () => {

@@ -14,9 +14,12 @@
  * Failures answer 400 (bad request) or 500 (the store threw) with { error }.
  */
 
-import { SmolstepStateObject as StateObject } from "../../../lib/stores/durable_object_class.ts";
-import type { DurableObjectContextLike } from "../../../lib/stores/durable_object_class.ts";
-import { type DurableObjectNamespaceLike, DurableObjectStore } from "../../../lib/stores/durable_object_store.ts";
+import { SmolstepStateObject as StateObject } from "../../../lib/adapters/cloudflare/durable_object_class.ts";
+import type { DurableObjectContextLike } from "../../../lib/adapters/cloudflare/durable_object_class.ts";
+import {
+  type DurableObjectNamespaceLike,
+  DurableObjectStore,
+} from "../../../lib/adapters/cloudflare/durable_object_store.ts";
 import type { PutOptions, StateStore } from "../../../lib/stores/state_store.ts";
 
 interface Env {

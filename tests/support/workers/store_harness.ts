@@ -11,7 +11,7 @@
  * Failures answer 400 (bad request) or 500 (the store threw) with { error }.
  */
 
-import { CloudflareKvStore, type WorkersKvNamespace } from "../../../lib/stores/cloudflare_kv_store.ts";
+import { CloudflareKvStore, type WorkersKvNamespace } from "../../../lib/adapters/cloudflare/cloudflare_kv_store.ts";
 import type { PutOptions } from "../../../lib/stores/state_store.ts";
 
 interface Env {

@@ -1,5 +1,5 @@
 /** Deno KV queue adapter: `enqueue` with a delay; Deno retries a delivery whose handler throws. */
-import { isQueueMessage, type QueueHandler, type QueueMessage, type RunQueue } from "./run_queue.ts";
+import { isQueueMessage, type QueueHandler, type QueueMessage, type RunQueue } from "../../runs/run_queue.ts";
 
 export class DenoKvQueue implements RunQueue {
   readonly #kv: Deno.Kv;

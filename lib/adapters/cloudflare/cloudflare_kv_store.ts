@@ -16,8 +16,8 @@
  * which Cloudflare requires to be at least 60 seconds: shorter times are raised to 60, and fractions rounded up.
  */
 
-import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
-import { checkValueSize } from "./store_limit_error.ts";
+import type { PutOptions, PutResult, StateStore, StoredValue } from "../../stores/state_store.ts";
+import { checkValueSize } from "../../stores/store_limit_error.ts";
 
 /** Metadata stored with every value. */
 interface VersionMetadata {

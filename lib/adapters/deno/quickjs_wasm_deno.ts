@@ -5,10 +5,10 @@
  * see `quickjs_executor.ts`.
  */
 
-import { createDenoIsolatedExecutor } from "../adapters/deno/isolated_quickjs_executor.ts";
-import { createNodeIsolatedExecutor } from "../adapters/node/isolated_quickjs_executor.ts";
-import type { IsolatedExecutorOptions, IsolatedQuickJSExecutor } from "./isolated_executor.ts";
-import { QuickJSExecutor } from "./quickjs_executor.ts";
+import { createDenoIsolatedExecutor } from "./isolated_quickjs_executor.ts";
+import { createNodeIsolatedExecutor } from "../node/isolated_quickjs_executor.ts";
+import type { IsolatedExecutorOptions, IsolatedQuickJSExecutor } from "../../executors/isolated_executor.ts";
+import { QuickJSExecutor } from "../../executors/quickjs_executor.ts";
 
 let compiled: Promise<WebAssembly.Module> | undefined;
 

@@ -17,10 +17,10 @@
  * @module
  */
 
-export { DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../stores/deno_kv_store.ts";
-export { DenoKvQueue } from "../runs/deno_kv_queue.ts";
-export { createDenoQuickJSExecutor, loadQuickJSWasm } from "../executors/quickjs_wasm_deno.ts";
-export type { DenoQuickJSExecutorOptions } from "../executors/quickjs_wasm_deno.ts";
-export type { IsolatedExecutorOptions, IsolatedQuickJSExecutor } from "../executors/isolated_executor.ts";
-export { denoResolveHost } from "../adapters/deno/deno_resolve_host.ts";
-export type { DenoResolveHostOptions } from "../adapters/deno/deno_resolve_host.ts";
+export { DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "./deno_kv_store.ts";
+export { DenoKvQueue } from "./deno_kv_queue.ts";
+export { createDenoQuickJSExecutor, loadQuickJSWasm } from "./quickjs_wasm_deno.ts";
+export type { DenoQuickJSExecutorOptions } from "./quickjs_wasm_deno.ts";
+export type { IsolatedExecutorOptions, IsolatedQuickJSExecutor } from "../../executors/isolated_executor.ts";
+export { denoResolveHost } from "./deno_resolve_host.ts";
+export type { DenoResolveHostOptions } from "./deno_resolve_host.ts";

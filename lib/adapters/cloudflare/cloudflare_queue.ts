@@ -1,8 +1,9 @@
 /**
  * Cloudflare Queues adapter. Producer: `new CloudflareQueue(env.STEPS)`. Consumer: the Worker's `queue()` handler
- * passes each message body to `handleQueueMessage`, acking on success and retrying on failure.
+ * passes its batch to `consumeQueueBatch` (./queue_consumer.ts), which hands each message body to
+ * `handleQueueMessage`, acking on success and retrying on failure.
  */
-import type { QueueMessage, RunQueue } from "./run_queue.ts";
+import type { QueueMessage, RunQueue } from "../../runs/run_queue.ts";
 
 /** The part of a Workers `Queue` binding used here (typed structurally). */
 export interface WorkersQueue {

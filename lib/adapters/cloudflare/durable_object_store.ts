@@ -27,8 +27,8 @@
  * under plain Deno too. Both are imported by path (functions/worker.ts), not re-exported from `lib/mod.ts`.
  */
 
-import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
-import { checkValueSize } from "./store_limit_error.ts";
+import type { PutOptions, PutResult, StateStore, StoredValue } from "../../stores/state_store.ts";
+import { checkValueSize } from "../../stores/store_limit_error.ts";
 
 /** Bytes of UTF-8 per stored chunk: well under the 2,000,000-byte row limit, with room for the key. */
 export const DURABLE_OBJECT_CHUNK_BYTES = 1_048_576;

@@ -43,9 +43,9 @@
  * has one).
  */
 
-import { concatBytes } from "../bytes.ts";
-import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
-import { checkValueSize } from "./store_limit_error.ts";
+import { concatBytes } from "../../bytes.ts";
+import type { PutOptions, PutResult, StateStore, StoredValue } from "../../stores/state_store.ts";
+import { checkValueSize } from "../../stores/store_limit_error.ts";
 
 /** Bytes of UTF-8 per chunk: under the 65,536-byte value limit with room for the entry's own fields. */
 export const DENO_KV_CHUNK_BYTES = 60_000;
