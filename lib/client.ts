@@ -106,15 +106,24 @@ export type RunEvent =
   | { type: "awaiting_input"; pendingInput: PendingInput | null }
   | { type: "end"; status: RunStatus; finalAnswer: unknown; error: StepError | null };
 
-/** A non-2xx answer: the HTTP status and the server's `{error: {code, message}}` (`http_error` if it sent none). */
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * A non-2xx answer: the HTTP status and the server's `{error: {code, message, retryable}}` (`http_error` if it sent
+ * none; `retryable` from the status if it did not say). It has the `code` and `retryable` of the server's
+ * `SmolstepError`s, but is not one: this module imports nothing from lib/ at run time.
+ */
 export class SmolstepClientError extends Error {
   override name = "SmolstepClientError";
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryable: boolean = RETRYABLE_STATUS.has(status),
+  ) {
     super(message);
   }
 }
-
-const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const STOPPED = new Set(["run_finished", "not_awaiting_input"]);
 type SendInit = { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal };
 
@@ -271,13 +280,14 @@ export function createClient(options: ClientOptions): SmolstepClient {
 
 async function errorFrom(response: Response): Promise<SmolstepClientError> {
   const text = await response.text().catch(() => "");
-  let error: { code?: unknown; message?: unknown } | undefined;
+  let error: { code?: unknown; message?: unknown; retryable?: unknown } | undefined;
   try {
     error = JSON.parse(text)?.error;
   } catch { /* not JSON: a proxy or gateway answered */ }
   const code = typeof error?.code === "string" ? error.code : "http_error";
   const message = typeof error?.message === "string" ? error.message : text.slice(0, 300) || response.statusText;
-  return new SmolstepClientError(response.status, code, message || `HTTP ${response.status}`);
+  const retryable = typeof error?.retryable === "boolean" ? error.retryable : undefined;
+  return new SmolstepClientError(response.status, code, message || `HTTP ${response.status}`, retryable);
 }
 
 /** 128 random bits in hex: `crypto.getRandomValues` works outside secure contexts, unlike `randomUUID`. */

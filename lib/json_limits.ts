@@ -1,3 +1,5 @@
+import { SmolstepError } from "./errors.ts";
+
 /**
  * Bounds on JSON from outside: request bodies, webhook payloads, tool-call arguments written by a model. Deep nesting
  * is the danger: `JSON.parse` copes with it, but every recursive walk afterwards (`JSON.stringify` of a run record,
@@ -13,10 +15,11 @@ export interface JsonLimits {
 export const DEFAULT_JSON_LIMITS: JsonLimits = { maxDepth: 64, maxEntries: 100_000 };
 
 /** JSON refused by `parseJsonWithin`: malformed (`invalid_json`), too deep, or too many entries. */
-export class JsonLimitError extends Error {
+export class JsonLimitError extends SmolstepError {
   override name = "JsonLimitError";
-  constructor(readonly code: "invalid_json" | "json_too_deep" | "json_too_large", message: string) {
-    super(message);
+  declare readonly code: "invalid_json" | "json_too_deep" | "json_too_large";
+  constructor(code: "invalid_json" | "json_too_deep" | "json_too_large", message: string) {
+    super(message, { code });
   }
 }
 

@@ -144,6 +144,8 @@ export {
   ConfigurationError,
   InvalidInputError,
   ModelError,
+  SmolstepError,
+  type SmolstepErrorOptions,
 } from "./errors.ts";
 export { StepTimeoutError } from "./runs/step_deadline.ts";
 

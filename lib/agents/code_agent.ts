@@ -6,6 +6,7 @@ import { type CodeBlockTags, DEFAULT_CODE_BLOCK_TAGS, parseCodeBlobs } from "./c
 import { MultiStepAgent } from "./multi_step_agent.ts";
 import { emptyAction, failedAction, usageOf } from "./step.ts";
 import type { ActionFields, ActionOutcome, ManagedCall, ManagedReport, StepContext } from "./step_types.ts";
+import { clipText } from "../text_clip.ts";
 import { toJsonValue, truncateContent } from "./observations.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import { invokeTool, toPlainValue } from "./tool_invocation.ts";
@@ -277,7 +278,7 @@ function managedSignature(agent: ManagedAgent): string {
 
 function codeLine(code: string, line: number): string {
   const text = code.split("\n")[line - 1]?.trim() ?? "";
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+  return text.length > 120 ? clipText(text, 117, "...") : text;
 }
 
 /** transformers-agents' name for the step-by-step code agent. */

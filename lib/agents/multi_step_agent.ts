@@ -155,9 +155,21 @@ export abstract class MultiStepAgent implements Agent {
   /** Renders the memory of `state` as the messages the model sees next. */
   writeMemoryToMessages(state: AgentState, options: { summaryMode?: boolean } = {}): ChatMessage[] {
     if (this.maxContextTokens && !options.summaryMode) {
-      return boundedMemoryToMessages(state, this.systemPrompt, this.maxContextTokens);
+      return boundedMemoryToMessages(state, this.#stableSystemPrompt(), this.maxContextTokens);
     }
-    return memoryToMessages(state, this.systemPrompt, options);
+    return memoryToMessages(state, this.#stableSystemPrompt(), options);
+  }
+
+  #lastSystemPrompt = "";
+
+  /**
+   * `systemPrompt`, as the same string object while its text is unchanged: the prompt is rebuilt on every read (tools
+   * may change), but a step that keeps the previous string alive allocates nothing that outlives the model call.
+   */
+  #stableSystemPrompt(): string {
+    const prompt = this.systemPrompt;
+    if (prompt !== this.#lastSystemPrompt) this.#lastSystemPrompt = prompt;
+    return this.#lastSystemPrompt;
   }
 
   /**

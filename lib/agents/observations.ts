@@ -1,12 +1,13 @@
 /** Formatting of tool results for the model and for the (JSON) run state. */
 
+import { clipMiddle } from "../text_clip.ts";
+
 /** Cuts the middle out of long text, keeping its head and tail and saying how much was dropped. */
 export function truncateContent(text: string, maxChars: number): string {
-  if (text.length <= maxChars) return text;
-  const half = Math.floor(maxChars / 2);
-  return `${text.slice(0, half)}\n..._This content has been truncated to stay below ${maxChars} characters (${
-    text.length - 2 * half
-  } characters removed)_...\n${text.slice(text.length - half)}`;
+  // smolagents' marker (`truncate_content`), with how many characters were cut.
+  const marker = (removed: number) =>
+    `\n..._This content has been truncated to stay below ${maxChars} characters (${removed} characters removed)_...\n`;
+  return clipMiddle(text, maxChars, { marker });
 }
 
 /** A tool result as observation text: strings as they are, everything else as JSON where possible. */

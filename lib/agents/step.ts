@@ -1,4 +1,4 @@
-import { AgentError, AgentGenerationError, AgentMaxStepsError } from "../errors.ts";
+import { AgentError, AgentGenerationError, AgentMaxStepsError, SmolstepError } from "../errors.ts";
 import type { AgentState, PendingInput } from "../memory/agent_state.ts";
 import { maxStepsAnswerMessages } from "../memory/memory_to_messages.ts";
 import {
@@ -33,8 +33,11 @@ import type {
 import { afterSubRunStep, startSubRun } from "./sub_runs.ts";
 
 /** Thrown by `step()` for a state it must not step (finished, or made for another agent). */
-export class StepRefusedError extends Error {
+export class StepRefusedError extends SmolstepError {
   override name = "StepRefusedError";
+  constructor(message: string) {
+    super(message, { code: "step_refused" });
+  }
 }
 
 /** What a step needs of its agent: settings, the model, and the agent kind's three actions. */

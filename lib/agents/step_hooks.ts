@@ -1,4 +1,4 @@
-import { AgentError, AgentGenerationError, ConfigurationError, ModelError } from "../errors.ts";
+import { AgentError, AgentGenerationError, ConfigurationError, SmolstepError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import type { ChatMessage, TokenUsage } from "../models/chat_message.ts";
@@ -92,7 +92,7 @@ export async function callModel(
   } catch (caught) {
     ended(options.signal?.aborted ? "aborted" : "error");
     if (caught instanceof ConfigurationError) throw caught;
-    const retryable = caught instanceof ModelError ? caught.retryable : !(caught instanceof AgentError);
+    const retryable = caught instanceof SmolstepError ? caught.retryable : true;
     const message = caught instanceof Error ? caught.message : String(caught);
     throw new AgentGenerationError(`Error while generating output: ${message}`, { cause: caught, retryable });
   }

@@ -6,7 +6,7 @@ import { UserInputTool } from "../tools/user_input_tool.ts";
 import { type ManagedAgent, parseManagedCallArgs } from "./managed_agent.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import { invokeTool } from "./tool_invocation.ts";
-import { textOf } from "../models/chat_message.ts";
+import { textOf, type ToolDefinition } from "../models/chat_message.ts";
 import { FINAL_ANSWER_TOOL_NAME } from "../tools/final_answer_tool.ts";
 import type { AgentOptions } from "./agent_options.ts";
 import { MultiStepAgent } from "./multi_step_agent.ts";
@@ -39,21 +39,33 @@ export class ToolCallingAgent extends MultiStepAgent {
     return new this(options);
   }
 
+  /** Built from the tools, so rebuilt only when the toolbox changes (the rest is fixed at construction). */
   get systemPrompt(): string {
-    return fillPrompt(this.systemPromptTemplate ?? TOOL_CALLING_SYSTEM_PROMPT, {
+    return this.#forToolbox().systemPrompt;
+  }
+
+  #built: { version: number; systemPrompt: string; tools: ToolDefinition[] } | undefined;
+
+  /** The system prompt and the tool definitions sent with every step, for the toolbox as it is now. */
+  #forToolbox() {
+    const { version } = this.toolbox;
+    if (this.#built?.version === version) return this.#built;
+    const systemPrompt = fillPrompt(this.systemPromptTemplate ?? TOOL_CALLING_SYSTEM_PROMPT, {
       tool_descriptions: this.toolbox.showToolDescriptions() + describeManagedAgents(this.managedAgents),
       instructions: this.instructions ? `\nAdditional instructions:\n${this.instructions}\n` : "",
     });
+    const tools = [
+      ...[...this.toolbox.tools.values()].map((tool) => tool.toDefinition()),
+      ...[...this.managedAgents.values()].map((agent) => agent.toDefinition()),
+    ];
+    return this.#built = { version, systemPrompt, tools: Object.freeze(tools) as ToolDefinition[] };
   }
 
   protected async act(context: StepContext): Promise<ActionOutcome> {
     const { state, signal } = context;
     const reply = await this.generate(this.writeMemoryToMessages(state), {
       stopSequences: TOOL_CALLING_STOP_SEQUENCES,
-      tools: [
-        ...[...this.toolbox.tools.values()].map((tool) => tool.toDefinition()),
-        ...[...this.managedAgents.values()].map((agent) => agent.toDefinition()),
-      ],
+      tools: this.#forToolbox().tools,
       toolChoice: "required",
       signal,
       observer: context.modelObserver,

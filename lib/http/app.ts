@@ -42,7 +42,10 @@ export function createSmolstep(options: AppOptions): Smolstep {
 
   app.onError(errorHandler);
   app.notFound((c) =>
-    c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404)
+    c.json(
+      { error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}`, retryable: false } },
+      404,
+    )
   );
   if (metrics) app.use("*", requestMetrics(metrics));
   if (options.cors) app.use("*", cors(corsPolicy(options.cors)));

@@ -1,27 +1,31 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { StepRefusedError } from "../agents/multi_step_agent.ts";
-import { AgentGenerationError, ConfigurationError, InvalidInputError } from "../errors.ts";
-import { StateVersionError } from "../memory/agent_state.ts";
-import { RunError } from "../runs/run_record.ts";
-import { StateTokenError } from "../runs/state_token.ts";
-import { StepTimeoutError } from "../runs/step_deadline.ts";
+import { SmolstepError } from "../errors.ts";
 
-/** An error with an HTTP status and a stable machine-readable code (and response headers, e.g. `Retry-After`). */
-export class HttpError extends Error {
+/**
+ * An error with an HTTP status and a stable machine-readable code (and response headers, e.g. `Retry-After`).
+ * `retryable` defaults to true when the response says when to retry (`Retry-After`).
+ */
+export class HttpError extends SmolstepError {
   override name = "HttpError";
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: string,
+    code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    options: { retryable?: boolean; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, { code, retryable: options.retryable ?? "Retry-After" in headers, cause: options.cause });
   }
 }
 
-const RUN_ERROR_STATUS = {
+/**
+ * The HTTP status of each `SmolstepError` code the server answers with: the one table. An error whose code is not
+ * here is a 500 `internal_error` whose message is not shown (it may carry internals).
+ */
+export const ERROR_STATUS: Readonly<Record<string, ContentfulStatusCode>> = {
+  // Runs (RunError)
   run_not_found: 404,
   run_finished: 409,
   step_in_progress: 409,
@@ -30,14 +34,34 @@ const RUN_ERROR_STATUS = {
   task_too_large: 413,
   state_too_large: 507,
   store_full: 507,
-} as const;
-
-const TOKEN_ERROR_STATUS = {
+  // State tokens (StateTokenError)
   invalid_token: 400,
   token_expired: 410,
   token_agent_mismatch: 400,
   token_replayed: 409,
-} as const;
+  // Steps and states
+  invalid_state: 400, // StateVersionError
+  step_refused: 409, // StepRefusedError
+  invalid_input: 400, // InvalidInputError
+  not_configured: 503, // ConfigurationError
+  model_error: 502, // AgentGenerationError, ModelError: the model (upstream) failed
+  step_timeout: 504, // StepTimeoutError: the model (upstream) did not answer in time
+  // Outside input
+  url_not_allowed: 400, // EgressError
+  invalid_json: 400, // JsonLimitError
+  json_too_deep: 400,
+  json_too_large: 400,
+  // Webhook deliveries (WebhookVerificationError): 400 for malformed headers, 401 for a bad or stale signature
+  missing_delivery_id: 400,
+  missing_timestamp: 400,
+  invalid_signature_header: 400,
+  missing_signature: 401,
+  invalid_signature: 401,
+  stale_timestamp: 401,
+};
+
+/** Codes whose failure left the run (or token) exactly as it was: the message says so. */
+const RUN_UNCHANGED = new Set(["model_error", "step_timeout"]);
 
 /** nginx's "client closed request": only logs see it, the caller is gone. */
 const CLIENT_CLOSED_REQUEST = 499 as ContentfulStatusCode;
@@ -50,21 +74,21 @@ const EXCEPTION_CODES: Record<number, string> = {
   413: "payload_too_large",
 };
 
-/** Maps any error to `{status, code, message}`; unknown errors become a 500 without internals. */
+/**
+ * Maps any error to `{status, code, message, retryable}` by its `code` ({@link ERROR_STATUS}) and `retryable`;
+ * unknown errors become a 500 without internals.
+ */
 export function classifyError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof RunError) return new HttpError(RUN_ERROR_STATUS[error.code], error.code, error.message);
-  if (error instanceof StateTokenError) return new HttpError(TOKEN_ERROR_STATUS[error.code], error.code, error.message);
-  if (error instanceof StateVersionError) return new HttpError(400, "invalid_state", error.message);
-  if (error instanceof StepRefusedError) return new HttpError(409, "step_refused", error.message);
-  if (error instanceof InvalidInputError) return new HttpError(400, "invalid_input", error.message);
-  if (error instanceof ConfigurationError) return new HttpError(503, "not_configured", error.message);
-  if (error instanceof AgentGenerationError) {
-    return new HttpError(502, "model_error", `${error.message} The run was not changed; the step can be retried.`);
-  }
-  if (error instanceof StepTimeoutError) {
-    // 504: the model (upstream) did not answer in time; retryable, nothing was kept.
-    return new HttpError(504, "step_timeout", `${error.message} The run was not changed; the step can be retried.`);
+  if (error instanceof SmolstepError) {
+    const status = ERROR_STATUS[error.code];
+    if (status !== undefined) {
+      let message = error.message;
+      if (RUN_UNCHANGED.has(error.code)) {
+        message += error.retryable ? " The run was not changed; the step can be retried." : " The run was not changed.";
+      }
+      return new HttpError(status, error.code, message, {}, { retryable: error.retryable, cause: error });
+    }
   }
   if (error instanceof DOMException && error.name === "AbortError") {
     // The caller went away mid-step (a tool or the model call was abandoned); the run was not changed.
@@ -77,11 +101,12 @@ export function classifyError(error: unknown): HttpError {
   return new HttpError(500, "internal_error", "Internal error while handling the request.");
 }
 
-/** Hono `onError` handler: every error leaves as JSON `{error: {code, message}}`. */
+/** Hono `onError` handler: every error leaves as JSON `{error: {code, message, retryable}}`. */
 export function errorHandler(error: Error, c: Context): Response {
   const http = classifyError(error);
   if (http.status >= 500 && http.code === "internal_error") console.error("smolstep: unhandled error", error);
-  const response = c.json({ error: { code: http.code, message: http.message } }, http.status, http.headers);
+  const body = { error: { code: http.code, message: http.message, retryable: http.retryable } };
+  const response = c.json(body, http.status, http.headers);
   if (error instanceof HTTPException) {
     const challenge = error.getResponse().headers.get("WWW-Authenticate");
     if (challenge) response.headers.set("WWW-Authenticate", challenge);

@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import type { RunRecord } from "../runs/run_record.ts";
+import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 import { InputBody, StepBody } from "./http_schemas.ts";
@@ -27,6 +27,10 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
       const outcome = await ctx.requireRuns().step(runId, (record) => ctx.stepAgent(c.req.raw, record.agent), {
         idempotencyKey,
         signal,
+      }).catch((error) => {
+        // The service names no route; here the route that answers a paused run is known.
+        if (!(error instanceof RunError && error.code === "not_awaiting_input")) throw error;
+        throw new HttpError(409, error.code, `${error.message} Send the answer to POST /v1/runs/${runId}/input.`);
       });
       const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
       return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) }, 200, headers);

@@ -1,7 +1,5 @@
 import type { Hono } from "hono";
-import { DeliveryClaims } from "../webhooks/delivery_claims.ts";
 import { verifyWebhook } from "../webhooks/verify_webhook.ts";
-import { WebhookVerificationError } from "../webhooks/webhook_scheme.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 import { parseJsonBounded } from "./json_limits.ts";
@@ -17,9 +15,10 @@ const REPLAY_WINDOW_SECONDS = 7 * 24 * 3600;
  * `POST /v1/hooks/{agent}`: a signed webhook delivery starts a background run and answers 202 `{runId}` at once.
  *
  * Order matters: signature, payload, task and its size are checked before anything is written, so a refused delivery (4xx)
- * leaves no trace and its corrected retry is not mistaken for a replay. Then the delivery's replay key (what the
- * sender signed) is claimed: a delivery seen before answers 200 `{duplicate: true, runId}` and starts nothing; one
- * whose run another request is creating right now answers 409 `delivery_in_progress`.
+ * leaves no trace and its corrected retry is not mistaken for a replay. Then `RunService.createForDelivery` claims
+ * the delivery's replay key (what the sender signed) and creates the run: a delivery seen before answers 200
+ * `{duplicate: true, runId}` and starts nothing; one whose run another request is creating right now answers 409
+ * `delivery_in_progress`.
  */
 export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
   app.post("/v1/hooks/:name", async (c) => {
@@ -34,43 +33,29 @@ export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
 
     const body = new Uint8Array(await c.req.arrayBuffer());
     const toleranceSeconds = ctx.options.webhookToleranceSeconds ?? 300;
-    const delivery = await verifyWebhook(c.req.raw.headers, body, secret, { schemes: config.schemes, toleranceSeconds })
-      .catch((error) => {
-        throw error instanceof WebhookVerificationError
-          ? new HttpError(error.status, error.code, error.message)
-          : error;
-      });
+    // A refused delivery throws WebhookVerificationError: 400 or 401 by its code (./http_errors.ts).
+    const delivery = await verifyWebhook(c.req.raw.headers, body, secret, {
+      schemes: config.schemes,
+      toleranceSeconds,
+    });
     // Depth and size caps: a signed payload is still outside input (a deep one would overflow the stack later).
     const payload = body.length ? parseJsonBounded(new TextDecoder().decode(body)) : {};
     const { task, additionalArgs } = await taskFromPayload(config, payload, c.req.raw.headers);
     const state = agent.start(task, { additionalArgs, maxSteps: config.maxSteps });
     runs.checkSize(name, state, { background: true, callbackUrl: config.callbackUrl });
 
-    const claims = new DeliveryClaims(runs.store, {
-      lockTtlMs: runs.lockTtlMs,
+    const outcome = await runs.createForDelivery(name, state, {
+      replayKey: delivery.replayKey,
       windowSeconds: Math.max(REPLAY_WINDOW_SECONDS, 2 * toleranceSeconds),
+      callbackUrl: config.callbackUrl,
+      start: (record) => background.start(record),
     });
-    const claim = await claims.claim(name, delivery.replayKey);
-    if (claim.status === "duplicate") return c.json({ duplicate: true, runId: claim.runId }, 200);
-    if (claim.status === "in_progress") {
+    if (outcome.status === "duplicate") return c.json({ duplicate: true, runId: outcome.runId }, 200);
+    if (outcome.status === "in_progress") {
       throw new HttpError(409, "delivery_in_progress", "This delivery is starting a run right now; retry shortly.", {
         "Retry-After": "1",
       });
     }
-    let runId: string | undefined;
-    try {
-      const record = await runs.create(name, state, { background: true, callbackUrl: config.callbackUrl });
-      runId = record.runId;
-      await claim.complete(record.runId);
-      await background.start(record);
-      return c.json({ runId: record.runId, status: record.state.status }, 202);
-    } catch (error) {
-      // Leave no run that nothing steps, and no claim that would answer the sender's retry as a duplicate.
-      if (runId) {
-        await runs.fail(runId, { type: "WebhookError", message: "The run could not be started." }).catch(() => {});
-      }
-      await claim.release().catch(() => {});
-      throw error;
-    }
+    return c.json({ runId: outcome.record.runId, status: outcome.record.state.status }, 202);
   });
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SmolstepError } from "../errors.ts";
 import type { TokenUsage } from "../models/chat_message.ts";
 import {
   type StepError,
@@ -138,8 +139,12 @@ export interface AgentState {
   updatedAt: number;
 }
 
-export class StateVersionError extends Error {
+/** A state this server cannot read (newer than `STATE_VERSION`, or not a state at all). */
+export class StateVersionError extends SmolstepError {
   override name = "StateVersionError";
+  constructor(message: string) {
+    super(message, { code: "invalid_state" });
+  }
 }
 
 /** Brings an older state up to `STATE_VERSION`. */

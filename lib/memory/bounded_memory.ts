@@ -1,3 +1,4 @@
+import { clipText } from "../text_clip.ts";
 import { type ChatMessage, textOf } from "../models/chat_message.ts";
 import type { AgentState } from "./agent_state.ts";
 import { stepMessages } from "./memory_to_messages.ts";
@@ -18,10 +19,8 @@ export function estimateTokens(messages: ChatMessage[]): number {
 const DIGEST_CHARS = 160;
 const DIGEST_HEADER = "Summary of earlier steps (condensed to save context):";
 
-function clip(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > DIGEST_CHARS ? `${flat.slice(0, DIGEST_CHARS)}...` : flat;
-}
+/** One line of at most `DIGEST_CHARS` characters (and "..."): whitespace runs become one space. */
+const clip = (text: string) => clipText(text.replace(/\s+/g, " ").trim(), DIGEST_CHARS, "...");
 
 /** One line per condensed action step. */
 function digestLine(step: ActionStep): string {

@@ -1,3 +1,4 @@
+import { clipMiddle, clipText } from "../text_clip.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import type { AgentState } from "./agent_state.ts";
 import type { ActionStep, StepRecord } from "./step_records.ts";
@@ -29,17 +30,12 @@ export const TRUNCATED_CHARS = 20_000;
 export const MAX_INLINE_FINAL_ANSWER_CHARS = 100_000;
 
 export function previewOf(text: string, ref: string, what = "observation"): string {
-  return `${text.slice(0, PREVIEW_CHARS)}\n...[the full ${what} (${text.length} characters) is stored as ${ref}]`;
+  return clipText(text, PREVIEW_CHARS, "") + `\n...[the full ${what} (${text.length} characters) is stored as ${ref}]`;
 }
 
 /** Head and tail of `text` with a visible marker in between saying what was cut (and where the full text is). */
 export function truncateWithMarker(text: string, maxChars: number, ref?: string): string {
-  if (text.length <= maxChars) return text;
-  const half = Math.floor(maxChars / 2);
-  const where = ref ? `; the full text is stored as ${ref}` : "";
-  return `${text.slice(0, half)}\n...[truncated: ${
-    text.length - 2 * half
-  } of ${text.length} characters removed${where}]...\n${text.slice(text.length - half)}`;
+  return clipMiddle(text, maxChars, { note: ref && `the full text is stored as ${ref}` });
 }
 
 /** Stores `text` as a blob, or null when the blob store refuses it (too large, store full). */

@@ -1,3 +1,4 @@
+import { clipText } from "../text_clip.ts";
 import type { AgentState } from "./agent_state.ts";
 import type { StepRecord } from "./step_records.ts";
 
@@ -18,9 +19,7 @@ export function formatReplay(state: AgentState, indent = ""): string {
   return lines.map((line) => line.split("\n").map((part) => indent + part).join("\n")).join("\n");
 }
 
-function clip(text: string, max = 2_000): string {
-  return text.length > max ? `${text.slice(0, max)}... (${text.length - max} more characters)` : text;
-}
+const clip = (text: string) => clipText(text, 2_000);
 
 function formatStep(step: StepRecord): string[] {
   switch (step.type) {

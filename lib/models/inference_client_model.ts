@@ -22,19 +22,10 @@ import {
   type InferenceProviderOrPolicy,
   type Options as HfOptions,
 } from "@huggingface/inference";
-import type { ChatMessage, ChatMessageStreamDelta } from "./chat_message.ts";
-import type { GenerateOptions, Model } from "./model.ts";
 import { ConfigurationError } from "../errors.ts";
-import {
-  buildChatRequest,
-  type ChatRequestBody,
-  cutStreamAtStopSequences,
-  STREAM_FIELDS,
-  toChatMessage,
-  toStreamDelta,
-  type WireChunk,
-} from "./openai_compatible.ts";
-import { type RemoteModelOptions, RequestRunner, timeoutInMs } from "./request_runner.ts";
+import { ChatCompletionsModel, type StreamingChatRequestBody } from "./chat_completions_model.ts";
+import type { ChatRequestBody, WireChunk, WireCompletion } from "./openai_compatible.ts";
+import { type RemoteModelOptions, timeoutInMs } from "./request_runner.ts";
 
 /** smolagents' default model (it may change there; it is pinned here). */
 export const DEFAULT_INFERENCE_CLIENT_MODEL_ID = "Qwen/Qwen2.5-Coder-32B-Instruct";
@@ -61,76 +52,43 @@ export interface InferenceClientModelOptions extends RemoteModelOptions {
 type ChatArgs = Parameters<InferenceClient["chatCompletion"]>[0];
 
 /** A chat model behind Hugging Face Inference Providers or an inference endpoint. */
-export class InferenceClientModel implements Model {
-  readonly modelId: string;
+export class InferenceClientModel extends ChatCompletionsModel {
   /** The provider or policy used with the router; undefined when `baseUrl` is set. */
   readonly provider: string | undefined;
   readonly baseUrl: string | undefined;
-  readonly kwargs: Readonly<Record<string, unknown>>;
   readonly timeoutMs: number;
   readonly #options: InferenceClientModelOptions;
   readonly #token: string | undefined;
-  readonly #runner: RequestRunner;
   #client: InferenceClient | undefined;
 
   constructor(options: InferenceClientModelOptions = {}) {
     if (options.token !== undefined && options.apiKey !== undefined) {
       throw new ConfigurationError("InferenceClientModel: pass `token` or `apiKey`, not both");
     }
-    this.modelId = options.modelId ?? DEFAULT_INFERENCE_CLIENT_MODEL_ID;
+    const modelId = options.modelId ?? DEFAULT_INFERENCE_CLIENT_MODEL_ID;
+    const timeoutMs = timeoutInMs("InferenceClientModel", options, 120_000)!;
+    super({ ...options, label: "InferenceClientModel", modelId, detail });
     this.baseUrl = options.baseUrl ?? (/^https?:\/\//.test(this.modelId) ? this.modelId : undefined);
     this.provider = this.baseUrl ? undefined : options.provider ?? "auto";
-    this.kwargs = { ...options.kwargs };
-    this.timeoutMs = timeoutInMs("InferenceClientModel", options, 120_000)!;
+    this.timeoutMs = timeoutMs;
     this.#options = options;
     this.#token = options.token ?? options.apiKey;
-    this.#runner = new RequestRunner({ ...options, label: "InferenceClientModel", modelId: this.modelId, detail });
   }
 
-  /** The request body for these messages and options (without streaming fields). */
-  prepareRequest(messages: ChatMessage[], options: GenerateOptions = {}): ChatRequestBody {
-    const { customRoleConversions, flattenMessagesAsText } = this.#options;
-    return buildChatRequest(messages, options, {
-      model: this.modelId,
-      customRoleConversions,
-      flattenMessagesAsText,
-      kwargs: this.kwargs,
-    });
+  protected sendRequest(body: ChatRequestBody, signal: AbortSignal | undefined): Promise<WireCompletion> {
+    const args = this.#args(body);
+    return this.#attempt(signal, (requestOptions) => this.#getClient().chatCompletion(args, requestOptions));
   }
 
-  async generate(messages: ChatMessage[], options: GenerateOptions = {}): Promise<ChatMessage> {
-    const args = this.#args(this.prepareRequest(messages, options));
-    const client = this.#getClient();
-    const reply = await this.#runner.send(
-      (signal) => this.#attempt(signal, (requestOptions) => client.chatCompletion(args, requestOptions)),
-      options.signal,
-      options.onRetry,
+  protected openStream(
+    body: StreamingChatRequestBody,
+    signal: AbortSignal | undefined,
+  ): Promise<AsyncIterable<WireChunk>> {
+    const args = this.#args(body);
+    return this.#attempt(
+      signal,
+      (requestOptions) => started(this.#getClient().chatCompletionStream(args, requestOptions)),
     );
-    const message = toChatMessage(reply, options.stopSequences);
-    if (!message) throw this.#runner.badReply("the reply has no choices");
-    return message;
-  }
-
-  /** Streams deltas (usage arrives in the last one). Only opening the stream is retried. */
-  async *generateStream(
-    messages: ChatMessage[],
-    options: GenerateOptions = {},
-  ): AsyncGenerator<ChatMessageStreamDelta> {
-    const args = this.#args({ ...this.prepareRequest(messages, options), ...STREAM_FIELDS });
-    // Ends the response body when the consumer stops early.
-    const done = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
-    const open = (attemptSignal: AbortSignal | undefined) =>
-      this.#attempt(
-        attemptSignal,
-        (requestOptions) => started(this.#getClient().chatCompletionStream(args, requestOptions)),
-      );
-    try {
-      const deltas = this.#runner.stream<WireChunk>(open, toStreamDelta, signal, options.onRetry);
-      yield* cutStreamAtStopSequences(deltas, options.stopSequences);
-    } finally {
-      done.abort();
-    }
   }
 
   /** The client arguments: the body, plus the route (endpoint, or model and provider for the router). */

@@ -1,22 +1,15 @@
 /**
  * The base of every backend that talks through the `openai` npm client (OpenAIServerModel, AzureOpenAIServerModel,
  * LiteLLMModel, MLXModel): a subclass only says how to build its client. The wire format lives in
- * `openai_compatible.ts`, retries and errors in `request_runner.ts`.
+ * `openai_compatible.ts`; building requests, reading replies and streams, retries and errors in
+ * `chat_completions_model.ts` (shared with InferenceClientModel). This class only sends through the client.
  */
 
 import OpenAI, { type ClientOptions } from "openai";
-import type { ChatMessage, ChatMessageStreamDelta } from "./chat_message.ts";
-import type { GenerateOptions, Model } from "./model.ts";
+import { ChatCompletionsModel, type StreamingChatRequestBody } from "./chat_completions_model.ts";
 import { defaultClassify, type RetryDecision } from "./retry.ts";
-import {
-  buildChatRequest,
-  type ChatRequestBody,
-  cutStreamAtStopSequences,
-  STREAM_FIELDS,
-  toChatMessage,
-  toStreamDelta,
-} from "./openai_compatible.ts";
-import { type RemoteModelOptions, RequestRunner } from "./request_runner.ts";
+import type { ChatRequestBody, WireChunk, WireCompletion } from "./openai_compatible.ts";
+import type { RemoteModelOptions } from "./request_runner.ts";
 
 export interface OpenAIClientModelSettings extends RemoteModelOptions {
   /** Backend name for error messages. */
@@ -29,58 +22,27 @@ type NonStreaming = OpenAI.ChatCompletionCreateParamsNonStreaming;
 type Streaming = OpenAI.ChatCompletionCreateParamsStreaming;
 
 /** A chat model served through the OpenAI chat completions API by an `openai` client. */
-export abstract class OpenAIClientModel implements Model {
-  readonly modelId: string;
-  readonly kwargs: Readonly<Record<string, unknown>>;
-  readonly #settings: OpenAIClientModelSettings;
-  readonly #runner: RequestRunner;
+export abstract class OpenAIClientModel extends ChatCompletionsModel {
+  readonly #timeoutMs: number | undefined;
   #client: OpenAI | undefined;
 
   protected constructor(settings: OpenAIClientModelSettings) {
-    this.modelId = settings.modelId;
-    this.kwargs = { ...settings.kwargs };
-    this.#settings = settings;
-    this.#runner = new RequestRunner({ ...settings, classify, detail: errorDetail });
+    super({ ...settings, classify, detail: errorDetail });
+    this.#timeoutMs = settings.timeoutMs;
   }
 
   /** Builds the client once, at the first call; throw a `ConfigurationError` for missing settings. */
   protected abstract createClient(): OpenAI;
 
-  /** The name sent as `model` (LiteLLM strips its provider prefix). */
-  protected get requestModel(): string {
-    return this.modelId;
+  protected sendRequest(body: ChatRequestBody, signal: AbortSignal | undefined): Promise<WireCompletion> {
+    return this.#getClient().chat.completions.create(body as unknown as NonStreaming, { signal });
   }
 
-  /** The request body for these messages and options (without streaming fields). */
-  prepareRequest(messages: ChatMessage[], options: GenerateOptions = {}): ChatRequestBody {
-    const { customRoleConversions, flattenMessagesAsText } = this.#settings;
-    return buildChatRequest(messages, options, {
-      model: this.requestModel,
-      customRoleConversions,
-      flattenMessagesAsText,
-      kwargs: this.kwargs,
-    });
-  }
-
-  async generate(messages: ChatMessage[], options: GenerateOptions = {}): Promise<ChatMessage> {
-    const body = this.prepareRequest(messages, options) as unknown as NonStreaming;
-    const client = this.#getClient();
-    const attempt = (signal?: AbortSignal) => client.chat.completions.create(body, { signal });
-    const reply = await this.#runner.send(attempt, options.signal, options.onRetry);
-    const message = toChatMessage(reply, options.stopSequences);
-    if (!message) throw this.#runner.badReply("the reply has no choices");
-    return message;
-  }
-
-  /** Streams deltas (usage arrives in the last one). Only opening the stream is retried. */
-  async *generateStream(
-    messages: ChatMessage[],
-    options: GenerateOptions = {},
-  ): AsyncGenerator<ChatMessageStreamDelta> {
-    const body = { ...this.prepareRequest(messages, options), ...STREAM_FIELDS } as unknown as Streaming;
-    const open = (signal?: AbortSignal) => this.#getClient().chat.completions.create(body, { signal });
-    const deltas = this.#runner.stream(open, toStreamDelta, options.signal, options.onRetry);
-    yield* cutStreamAtStopSequences(deltas, options.stopSequences);
+  protected openStream(
+    body: StreamingChatRequestBody,
+    signal: AbortSignal | undefined,
+  ): Promise<AsyncIterable<WireChunk>> {
+    return this.#getClient().chat.completions.create(body as unknown as Streaming, { signal });
   }
 
   #getClient(): OpenAI {
@@ -100,7 +62,7 @@ export abstract class OpenAIClientModel implements Model {
       logLevel: "warn",
       ...clientOptions,
       maxRetries: 0,
-      timeout: this.#settings.timeoutMs ?? clientOptions?.timeout,
+      timeout: this.#timeoutMs ?? clientOptions?.timeout,
     };
   }
 }

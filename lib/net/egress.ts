@@ -16,6 +16,7 @@
  * `resolveHost` narrows this where the runtime can resolve names (see lib/adapters/deno/deno_resolve_host.ts).
  */
 
+import { SmolstepError } from "../errors.ts";
 import { type AddressClass, classifyIpAddress } from "./ip_address.ts";
 import { classifyHostName } from "./host_name.ts";
 
@@ -49,11 +50,11 @@ export interface EgressPolicy {
 export type UrlCheck = { allowed: true; url: URL } | { allowed: false; reason: string };
 
 /** A URL the egress policy refuses. `code` is the HTTP error code run creation answers with. */
-export class EgressError extends Error {
+export class EgressError extends SmolstepError {
   override name = "EgressError";
-  readonly code = "url_not_allowed";
+  declare readonly code: "url_not_allowed";
   constructor(readonly url: string, readonly reason: string) {
-    super(`URL not allowed (${reason})`);
+    super(`URL not allowed (${reason})`, { code: "url_not_allowed" });
   }
 }
 

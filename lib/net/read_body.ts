@@ -4,12 +4,13 @@
  */
 
 import { concatBytes } from "../bytes.ts";
+import { SmolstepError } from "../errors.ts";
 
 /** Thrown when a body is larger than allowed; `size` is what was announced or read so far. */
-export class BodyTooLargeError extends Error {
+export class BodyTooLargeError extends SmolstepError {
   override name = "BodyTooLargeError";
   constructor(readonly size: number, readonly maxBytes: number) {
-    super(`the response body holds more than ${maxBytes} bytes (${size} seen)`);
+    super(`the response body holds more than ${maxBytes} bytes (${size} seen)`, { code: "body_too_large" });
   }
 }
 

@@ -1,12 +1,11 @@
 import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
-import { AgentGenerationError, ConfigurationError } from "../errors.ts";
+import { SmolstepError } from "../errors.ts";
 import { EgressError, type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
 import type { StepObserver } from "./run_observer.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
 import { RunError, type RunRecord } from "./run_record.ts";
 import type { RunService } from "./run_service.ts";
-import { StepTimeoutError } from "./step_deadline.ts";
 
 export interface BackgroundOptions {
   runs: RunService;
@@ -44,8 +43,10 @@ const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
  * step commits, the copy finds nothing to do; if the process died mid-step, the copy takes the expired lock and
  * runs the step. This does not depend on how (or whether) a platform redelivers a message whose consumer died.
  *
- * A step whose new record is too large for the store (`state_too_large`) ends the run `failed` at once: the run
- * is still at its previous step, and stepping it again would call the model again for the same outcome.
+ * A failed step leaves the run at its previous step. A `SmolstepError` that is `retryable` (a model's 429 or 5xx, a
+ * step past its deadline) is tried again with backoff, up to `maxAttempts`; one that is not (bad credentials, a
+ * missing API key, a new record too large for the store: `state_too_large`) ends the run `failed` at once, since
+ * stepping it again would call the model again for the same outcome.
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
@@ -82,27 +83,25 @@ export class BackgroundRunner {
       await this.#continue(outcome.record);
     } catch (error) {
       stepEnded?.(record.agent, error instanceof RunError && error.code !== "state_too_large" ? "rejected" : "error");
-      if (error instanceof RunError && error.code === "step_in_progress") throw error; // redeliver later
-      if (error instanceof RunError && error.code === "state_too_large") {
+      // Not one of ours (a bug, a platform failure): the platform redelivers the message.
+      if (!(error instanceof SmolstepError)) throw error;
+      if (error instanceof RunError) {
+        if (error.code === "step_in_progress") throw error; // redeliver later
+        if (error.code !== "state_too_large") return; // the run moved on (or went): nothing to do
         // Retrying would run the same step on the same state again (and call the model again): end the run.
         const failed = await runs.fail(record.runId, { type: "StateTooLargeError", message: error.message });
         if (failed) await this.#continue(failed);
         return;
       }
-      if (error instanceof RunError) return;
-      // A step past its deadline (a hung model) left the run unchanged: retried like a failed model call.
-      const retried = error instanceof AgentGenerationError || error instanceof ConfigurationError ||
-        error instanceof StepTimeoutError;
-      if (!retried) throw error;
-      if (message.attempt < this.#maxAttempts) {
+      // The run is unchanged (a model failure, a step past its deadline...). What may succeed later is tried again
+      // with backoff; what cannot (bad credentials, a deployer's mistake) ends the run at once.
+      if (error.retryable && message.attempt < this.#maxAttempts) {
         const delayMs = this.#retryDelayMs * 2 ** (message.attempt - 1);
         await queue.enqueue({ ...message, attempt: message.attempt + 1 }, { delayMs });
         return;
       }
-      const failed = await runs.fail(record.runId, {
-        type: error.name,
-        message: `${error.message} (gave up after ${message.attempt} attempts)`,
-      });
+      const gaveUp = error.retryable ? ` (gave up after ${message.attempt} attempts)` : "";
+      const failed = await runs.fail(record.runId, { type: error.name, message: `${error.message}${gaveUp}` });
       if (failed) await this.#continue(failed);
     }
   }

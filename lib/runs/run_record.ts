@@ -1,4 +1,5 @@
 import type { AgentEvent } from "../agents/agent_events.ts";
+import { SmolstepError } from "../errors.ts";
 import { type AgentState, packState, parseAgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import type { StoredValue } from "../stores/state_store.ts";
@@ -50,10 +51,14 @@ export type RunErrorCode =
   /** The store refused the write for lack of room (MemoryStore's `maxTotalBytes`). */
   | "store_full";
 
-export class RunError extends Error {
+/** Codes of a run that may go through later, unchanged: a step in flight, a lost commit, a full store. */
+const RETRYABLE_RUN_CODES: ReadonlySet<RunErrorCode> = new Set(["step_in_progress", "step_lost", "store_full"]);
+
+export class RunError extends SmolstepError {
   override name = "RunError";
-  constructor(readonly code: RunErrorCode, message: string) {
-    super(message);
+  declare readonly code: RunErrorCode;
+  constructor(code: RunErrorCode, message: string) {
+    super(message, { code, retryable: RETRYABLE_RUN_CODES.has(code) });
   }
 }
 

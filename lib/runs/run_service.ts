@@ -1,23 +1,24 @@
 import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
 import type { AgentState } from "../memory/agent_state.ts";
-import type { StepRecord } from "../memory/step_records.ts";
 import type { ModelObserver } from "../models/model_observer.ts";
 import type { RunObserver } from "./run_observer.ts";
-import type { StateStore, StoredValue } from "../stores/state_store.ts";
+import type { StateStore } from "../stores/state_store.ts";
 import { BlobStore } from "../stores/blob_store.ts";
-import { StoreLimitError, utf8Length } from "../stores/store_limit_error.ts";
-import { deleteRunBlobs, keepRunBlobs, RunBlobStore, SHARED_BLOB_PREFIX } from "./run_blobs.ts";
+import { clipText } from "../text_clip.ts";
+import { type DeliveryClaim, DeliveryClaims } from "../webhooks/delivery_claims.ts";
+import { remember, replayOf } from "./idempotency.ts";
+import { RunBlobStore, SHARED_BLOB_PREFIX } from "./run_blobs.ts";
 import { RunLifecycle, type RunLifecycleOptions } from "./run_lifecycle.ts";
 import {
   cancelled,
   encodeRecord,
   newRunRecord,
-  parseStored,
   RunError,
   type RunRecord,
   statusMismatch,
   type StepOutcome,
 } from "./run_record.ts";
+import { type LoadedRun, RunStore } from "./run_store.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "./step_deadline.ts";
 
 /**
@@ -48,19 +49,23 @@ import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "./s
  * commit still does not fit, the step is discarded: the lock is released, the run stays exactly at its previous
  * step, and the step fails with `state_too_large`.
  *
- * Lifetime (./run_lifecycle.ts). Every write of a run passes an `expireIn` computed from its state, and so does its
- * cancel flag; its blobs live under its own prefix (./run_blobs.ts) until `blobsUntil`. A finished run goes
- * `runTtlSeconds` after it ended; an active run nobody steps for `idleRunTtlSeconds` reads as `expired` and goes
- * `runTtlSeconds` later. `delete` removes a run, its cancel flag and its blobs at once.
+ * Where a run is kept and for how long (keys, encoding, expiry, blobs): ./run_store.ts. `delete` removes a run,
+ * its cancel flag and its blobs at once.
  */
 
 /** The agent that steps a run, chosen from its record (it may throw, e.g. for an unknown agent: nothing is written). */
 export type AgentForRun = (record: RunRecord) => MultiStepAgent;
 
-/** One step on `state`, stopping when `signal` aborts (the caller went away or the step's deadline passed). */
-type Operation = (state: AgentState, agent: MultiStepAgent, signal: AbortSignal) => Promise<StepResult>;
+/**
+ * What a locked step does: `operation` on `state` (stopping when `signal` aborts: the caller went away or the
+ * step's deadline passed), on a run in status `expected`, recorded under the idempotency key `key`.
+ */
+interface LockedStep {
+  key?: string;
+  expected: "running" | "awaiting_input";
+  operation: (state: AgentState, agent: MultiStepAgent, signal: AbortSignal) => Promise<StepResult>;
+}
 
-const MAX_IDEMPOTENCY_KEYS = 50;
 /** Bytes of a store's `maxValueBytes` a committed record leaves free for the lock, a cancellation or a failure. */
 export const RECORD_RESERVE_BYTES = 4_096;
 /** Longest failure message `fail` stores (it stays within the reserve). */
@@ -69,6 +74,7 @@ const ACTIVE = new Set(["running", "awaiting_input"]);
 
 export class RunService {
   readonly #store: StateStore;
+  readonly #runs: RunStore;
   readonly #lockTtlMs: number;
   /** How long a step may take, model retries included; shorter than the lock (see lib/runs/step_deadline.ts). */
   readonly stepTimeoutMs: number;
@@ -109,6 +115,7 @@ export class RunService {
     const ceiling = store.maxValueBytes - RECORD_RESERVE_BYTES;
     this.maxRecordBytes = Math.min(options.maxRecordBytes ?? ceiling, ceiling);
     this.lifecycle = new RunLifecycle(options);
+    this.#runs = new RunStore(store, this.lifecycle);
     // Stateless steps have no run record to keep their blobs alive: each put keeps a blob `blobSeconds` (twice a
     // KV run's longest idle life), so a stateless run continued longer than that may find its oldest blobs gone.
     this.blobs = new BlobStore(store, { prefix: SHARED_BLOB_PREFIX, expireIn: this.lifecycle.blobSeconds });
@@ -119,11 +126,6 @@ export class RunService {
     return new RunBlobStore(this.#store, runId, { expireIn: this.lifecycle.blobSeconds });
   }
 
-  /** Seconds the store keeps a run in this state (and its cancel flag). */
-  #expireIn(state: AgentState): number {
-    return this.lifecycle.expireIn(state);
-  }
-
   get store(): StateStore {
     return this.#store;
   }
@@ -132,29 +134,61 @@ export class RunService {
     return this.#lockTtlMs;
   }
 
-  #key(runId: string): string {
-    return `runs/${runId}`;
-  }
-
-  #cancelKey(runId: string): string {
-    return `${this.#key(runId)}/cancel`;
-  }
-
   async create(
     agent: string,
     state: AgentState,
     options: { background?: boolean; callbackUrl?: string } = {},
   ): Promise<RunRecord> {
     const { record, json } = this.#newRecord(agent, state, options);
-    const result = await this.#put(record.runId, json, null, "task_too_large", this.#expireIn(state));
+    const result = await this.#runs.write(record.runId, json, null, "task_too_large", state);
     if (!result.ok) throw new Error("Run id collision; try again.");
     this.#observer?.runCreated(agent, options.background ? "background" : "kv");
     return record;
   }
 
   /**
+   * Creates a background run for a webhook delivery, at most once per `replayKey` (what the sender signed) within
+   * `windowSeconds` (lib/webhooks/delivery_claims.ts): a replay finds the run it started (`duplicate`), a delivery
+   * whose run another request is creating right now `in_progress`, else `created`. `start` gets the new record (to
+   * enqueue its first step). If creating or starting fails, the run is ended `failed` and the claim released, so the
+   * sender's retry starts afresh. Check the run's size with `checkSize` first: a refused delivery leaves no claim.
+   */
+  async createForDelivery(
+    agent: string,
+    state: AgentState,
+    options: {
+      replayKey: string;
+      windowSeconds: number;
+      callbackUrl?: string;
+      start: (record: RunRecord) => Promise<void>;
+    },
+  ): Promise<{ status: "created"; record: RunRecord } | Exclude<DeliveryClaim, { status: "claimed" }>> {
+    const claims = new DeliveryClaims(this.#store, {
+      lockTtlMs: this.#lockTtlMs,
+      windowSeconds: options.windowSeconds,
+    });
+    const claim = await claims.claim(agent, options.replayKey);
+    if (claim.status !== "claimed") return claim;
+    let runId: string | undefined;
+    try {
+      const record = await this.create(agent, state, { background: true, callbackUrl: options.callbackUrl });
+      runId = record.runId;
+      await claim.complete(record.runId);
+      await options.start(record);
+      return { status: "created", record };
+    } catch (error) {
+      // Leave no run that nothing steps, and no claim that would answer the sender's retry as a duplicate.
+      if (runId) {
+        await this.fail(runId, { type: "WebhookError", message: "The run could not be started." }).catch(() => {});
+      }
+      await claim.release().catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
    * Throws `task_too_large` when `create` would refuse this run for its size, without writing anything: for
-   * callers that write something of their own first (a webhook's delivery marker).
+   * callers that write something of their own first (a webhook's delivery claim).
    */
   checkSize(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string } = {}): void {
     this.#newRecord(agent, state, options);
@@ -165,50 +199,12 @@ export class RunService {
     return newRunRecord(agent, state, { ...options, blobsUntil }, this.maxRecordBytes);
   }
 
-  /** Writes a run record; a store limit becomes `RunError(tooLarge)` (or `store_full`), the record unchanged. */
-  async #put(
-    runId: string,
-    json: string,
-    expectedVersion: string | null,
-    tooLarge: "task_too_large" | "state_too_large",
-    expireIn: number,
-  ) {
-    try {
-      return await this.#store.put(this.#key(runId), json, { expectedVersion, expireIn });
-    } catch (error) {
-      if (!(error instanceof StoreLimitError)) throw error;
-      if (error.kind === "store_full") {
-        throw new RunError("store_full", "The run store is full; try again later.");
-      }
-      throw new RunError(tooLarge, `The run record does not fit the store: ${error.message}.`);
-    }
-  }
-
   /**
    * `stored` is the record's text as stored, for putting it back byte for byte. An abandoned run (active, idle past
    * `idleRunTtlSeconds`, no step in flight) comes back as status `expired`: computed here, never written.
    */
-  async get(runId: string): Promise<{ record: RunRecord; version: string; stored: string } | null> {
-    if (!/^[A-Za-z0-9-]{1,64}$/.test(runId)) return null;
-    const stored = await this.#store.get(this.#key(runId));
-    return stored && this.#parse(stored);
-  }
-
-  /** A stored record, parsed; an abandoned run (see `get`) comes back as `expired`. */
-  #parse(stored: StoredValue): { record: RunRecord; version: string; stored: string } {
-    const parsed = parseStored(stored);
-    const { record } = parsed;
-    if (this.lifecycle.isAbandoned(record.state, record.lock)) {
-      record.state = { ...record.state, status: "expired", pendingInput: undefined };
-    }
-    return parsed;
-  }
-
-  /** The record and whether a cancellation was asked for, in one read; see the class comment. */
-  async #load(runId: string) {
-    if (!/^[A-Za-z0-9-]{1,64}$/.test(runId)) return null;
-    const [stored, cancel] = await this.#store.getMany([this.#key(runId), this.#cancelKey(runId)]);
-    return stored && { ...this.#parse(stored), cancelRequested: cancel !== null };
+  get(runId: string): Promise<LoadedRun | null> {
+    return this.#runs.get(runId);
   }
 
   /**
@@ -222,15 +218,11 @@ export class RunService {
     agent: MultiStepAgent | AgentForRun,
     options: { idempotencyKey?: string; signal?: AbortSignal } = {},
   ): Promise<StepOutcome> {
-    return this.#locked(
-      runId,
-      agent,
-      options.idempotencyKey,
-      "running",
-      options.signal,
-      (state, agent, signal) =>
-        agent.step(state, { signal, blobs: this.blobsFor(runId), modelObserver: this.#modelObserver }),
-    );
+    return this.#locked(runId, agent, options.signal, {
+      key: options.idempotencyKey,
+      expected: "running",
+      operation: (state, agent, signal) => agent.step(state, this.#stepOptions(runId, signal)),
+    });
   }
 
   /** Answers a run waiting in `awaiting_input` (approve or reject tool calls, or answer its question). */
@@ -240,15 +232,14 @@ export class RunService {
     input: unknown,
     options: { signal?: AbortSignal } = {},
   ): Promise<StepOutcome> {
-    return this.#locked(
-      runId,
-      agent,
-      undefined,
-      "awaiting_input",
-      options.signal,
-      (state, agent, signal) =>
-        agent.resume(state, input, { signal, blobs: this.blobsFor(runId), modelObserver: this.#modelObserver }),
-    );
+    return this.#locked(runId, agent, options.signal, {
+      expected: "awaiting_input",
+      operation: (state, agent, signal) => agent.resume(state, input, this.#stepOptions(runId, signal)),
+    });
+  }
+
+  #stepOptions(runId: string, signal: AbortSignal) {
+    return { signal, blobs: this.blobsFor(runId), modelObserver: this.#modelObserver };
   }
 
   /**
@@ -267,9 +258,7 @@ export class RunService {
     }
     const ended = await this.#applyCancel(current.record, current.version);
     if (ended) return ended;
-    await this.#store.put(this.#cancelKey(runId), String(Date.now()), {
-      expireIn: this.#expireIn(current.record.state),
-    });
+    await this.#runs.requestCancel(runId, current.record.state);
     return current.record;
   }
 
@@ -278,14 +267,10 @@ export class RunService {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.get(runId);
       if (!current || !ACTIVE.has(current.record.state.status)) return current?.record ?? null;
-      const clipped = { type: error.type, message: error.message.slice(0, MAX_FAILURE_MESSAGE_CHARS) };
+      const clipped = { type: error.type, message: clipText(error.message, MAX_FAILURE_MESSAGE_CHARS) };
       const state: AgentState = { ...current.record.state, status: "failed", error: clipped, updatedAt: Date.now() };
       const next = { ...current.record, state, lock: null };
-      const written = await this.#store.put(this.#key(runId), encodeRecord(next), {
-        expectedVersion: current.version,
-        expireIn: this.#expireIn(state),
-      });
-      if (written.ok) {
+      if ((await this.#runs.replace(next, current.version)).ok) {
         this.#observer?.runEnded(next.agent, "failed");
         return next;
       }
@@ -296,33 +281,23 @@ export class RunService {
   async #applyCancel(record: RunRecord, version: string): Promise<RunRecord | null> {
     if (record.lock && record.lock.expiresAt > Date.now()) return null;
     const next = cancelled(record);
-    const written = await this.#store.put(this.#key(record.runId), encodeRecord(next), {
-      expectedVersion: version,
-      expireIn: this.#expireIn(next.state),
-    });
-    if (!written.ok) return null;
+    if (!(await this.#runs.replace(next, version)).ok) return null;
     this.#observer?.runEnded(record.agent, "cancelled");
     return next;
-  }
-
-  async #cancelRequested(runId: string): Promise<boolean> {
-    return (await this.#store.get(this.#cancelKey(runId))) !== null;
   }
 
   async #locked(
     runId: string,
     agent: MultiStepAgent | AgentForRun,
-    idempotencyKey: string | undefined,
-    expectedStatus: "running" | "awaiting_input",
     caller: AbortSignal | undefined,
-    operation: Operation,
+    step: LockedStep,
   ): Promise<StepOutcome> {
     return await withStepDeadline(this.stepTimeoutMs, caller, async (signal) => {
       signal.throwIfAborted(); // the caller has gone already: not even a read
       if (this.#inFlight.has(runId)) throw this.#busy();
       this.#inFlight.add(runId);
       try {
-        return await this.#run(runId, agent, idempotencyKey, expectedStatus, signal, operation);
+        return await this.#run(runId, agent, signal, step);
       } finally {
         this.#inFlight.delete(runId);
       }
@@ -332,38 +307,37 @@ export class RunService {
   async #run(
     runId: string,
     agentFor: MultiStepAgent | AgentForRun,
-    idempotencyKey: string | undefined,
-    expectedStatus: "running" | "awaiting_input",
     signal: AbortSignal,
-    operation: Operation,
+    { key, expected, operation }: LockedStep,
   ): Promise<StepOutcome> {
-    const current = await this.#load(runId);
+    const current = await this.#runs.load(runId);
     if (!current) throw new RunError("run_not_found", `No run with id '${runId}'.`);
     const { record, version } = current;
     const agent = typeof agentFor === "function" ? agentFor(record) : agentFor;
-    const replay = idempotencyKey ? record.idempotency.find(([key]) => key === idempotencyKey) : undefined;
-    if (replay) {
-      const step = typeof replay[1] === "number" ? record.state.steps[replay[1]] : replay[1];
-      return { record, step, events: [], replayed: true, agent: replay[2] };
-    }
+    const replayed = replayOf(record, key);
+    if (replayed) return replayed;
     if (record.lock && record.lock.expiresAt > Date.now()) throw this.#busy();
     if (ACTIVE.has(record.state.status) && current.cancelRequested) {
       const ended = await this.#applyCancel(record, version);
       if (!ended) throw this.#busy();
       return { record: ended, step: null, events: [], replayed: false };
     }
-    if (record.state.status !== expectedStatus) throw statusMismatch(expectedStatus, record.state.status);
+    if (record.state.status !== expected) throw statusMismatch(expected, record.state.status);
 
     // A caller that has gone, or a deadline that passed while waiting for the store, takes no lock.
     signal.throwIfAborted();
     const lock = { id: crypto.randomUUID(), expiresAt: Date.now() + this.#lockTtlMs };
-    const expireIn = this.#expireIn(record.state);
-    const locked = await this.#put(runId, encodeRecord({ ...record, lock }), version, "state_too_large", expireIn);
+    const locked = await this.#runs.write(
+      runId,
+      encodeRecord({ ...record, lock }),
+      version,
+      "state_too_large",
+      record.state,
+    );
     if (!locked.ok) throw this.#busy();
     // Leave the run exactly as it was, byte for byte (re-encoding the parsed record may order keys differently):
     // drop our lock if it is still ours.
-    const unlock = () =>
-      this.#store.put(this.#key(runId), current.stored, { expectedVersion: locked.version, expireIn }).catch(() => {});
+    const unlock = () => this.#runs.restore(runId, current.stored, locked.version, record.state);
 
     let result: StepResult;
     try {
@@ -374,31 +348,13 @@ export class RunService {
       // An abandoned step fails with why it stopped, whatever the agent made of the abort (a model error, say).
       throw signal.aborted ? signal.reason : error;
     }
-    const stepIndex = result.state.steps.indexOf(result.step);
-    const produced: number | StepRecord = stepIndex >= 0 ? stepIndex : result.step;
-    const idempotency = idempotencyKey
-      ? [...record.idempotency, [idempotencyKey, produced, result.agent] as RunRecord["idempotency"][number]].slice(
-        -MAX_IDEMPOTENCY_KEYS,
-      )
-      : record.idempotency;
+    const idempotency = remember(record.idempotency, key, result);
     let next: RunRecord = { ...record, state: result.state, idempotency, lock: null, seq: record.seq + 1 };
     // A cancellation asked for during the step ends the run in this very commit (no write of its own).
-    if (ACTIVE.has(next.state.status) && await this.#cancelRequested(runId)) next = cancelled(next);
-    next = await this.#keepBlobs(next).catch(async (error) => {
-      await unlock();
-      throw error;
-    });
-    const json = encodeRecord(next);
-    const bytes = utf8Length(json);
+    if (ACTIVE.has(next.state.status) && await this.#runs.cancelRequested(runId)) next = cancelled(next);
     let committed;
     try {
-      if (bytes > this.maxRecordBytes) {
-        throw new RunError(
-          "state_too_large",
-          `The step would make the run record ${bytes} bytes of JSON; this store keeps at most ${this.maxRecordBytes}.`,
-        );
-      }
-      committed = await this.#put(runId, json, locked.version, "state_too_large", this.#expireIn(next.state));
+      ({ record: next, put: committed } = await this.#runs.commit(next, locked.version, this.maxRecordBytes));
     } catch (error) {
       await unlock();
       if (!(error instanceof RunError)) throw error;
@@ -427,26 +383,10 @@ export class RunService {
     if (this.#inFlight.has(runId) || (record.lock && record.lock.expiresAt > Date.now())) throw this.#busy();
     const lock = { id: crypto.randomUUID(), expiresAt: Date.now() + this.#lockTtlMs };
     // The stored record with our lock, not `record`: that may carry the `expired` status `get` computed.
-    const locked = await this.#store.put(this.#key(runId), JSON.stringify({ ...JSON.parse(stored), lock }), {
-      expectedVersion: version,
-      expireIn: this.#expireIn(record.state),
-    });
+    const json = JSON.stringify({ ...JSON.parse(stored), lock });
+    const locked = await this.#runs.write(runId, json, version, "state_too_large", record.state);
     if (!locked.ok) throw this.#busy();
-    await this.#store.delete(this.#key(runId));
-    await this.#store.delete(`${this.#key(runId)}/cancel`);
-    await deleteRunBlobs(this.#store, runId, stored);
-  }
-
-  /**
-   * Keeps the blobs of `next` at least as long as `next` itself: when its deadline passes `blobsUntil` (a run
-   * active for over `blobSeconds / 2`, or written before blobs expired), every blob it refers to is rewritten
-   * under the run's prefix with a new expiry, before the record that relies on it is committed.
-   */
-  async #keepBlobs(next: RunRecord): Promise<RunRecord> {
-    if (this.lifecycle.deadline(next.state) <= (next.blobsUntil ?? 0)) return next;
-    const blobsUntil = Date.now() + this.lifecycle.blobSeconds * 1000;
-    await keepRunBlobs(this.#store, next.runId, encodeRecord(next), this.lifecycle.blobSeconds);
-    return { ...next, blobsUntil };
+    await this.#runs.remove(runId, stored);
   }
 
   #busy(): RunError {

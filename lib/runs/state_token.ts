@@ -1,6 +1,7 @@
 import { type AgentState, parseAgentState } from "../memory/agent_state.ts";
 import { concatBytes } from "../bytes.ts";
 import { decodeBase64Url, encodeBase64Url } from "../base64.ts";
+import { SmolstepError } from "../errors.ts";
 
 /**
  * Stateless runs: the client carries the run state as a token the server sealed.
@@ -18,10 +19,11 @@ const PREFIX = "st1";
 
 export type StateTokenErrorCode = "invalid_token" | "token_expired" | "token_agent_mismatch" | "token_replayed";
 
-export class StateTokenError extends Error {
+export class StateTokenError extends SmolstepError {
   override name = "StateTokenError";
-  constructor(readonly code: StateTokenErrorCode, message: string) {
-    super(message);
+  declare readonly code: StateTokenErrorCode;
+  constructor(code: StateTokenErrorCode, message: string) {
+    super(message, { code });
   }
 }
 

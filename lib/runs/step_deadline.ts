@@ -8,6 +8,8 @@
  * with an `AbortError` DOMException.
  */
 
+import { SmolstepError } from "../errors.ts";
+
 /** How long a run's lock lasts unless `lockTtlMs` says otherwise: 5 minutes. */
 export const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
 
@@ -15,11 +17,10 @@ export const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
 const STEP_SHARE_OF_LOCK = 0.9;
 
 /** A step passed its deadline; nothing was kept, and the step can be retried. */
-export class StepTimeoutError extends Error {
+export class StepTimeoutError extends SmolstepError {
   override name = "StepTimeoutError";
-  readonly retryable = true;
   constructor(readonly timeoutMs: number) {
-    super(`The step did not finish within its ${timeoutMs} ms deadline.`);
+    super(`The step did not finish within its ${timeoutMs} ms deadline.`, { code: "step_timeout", retryable: true });
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Content-addressed storage of bytes and text, for values too large to sit inline in a run's state (images,
- * audio, long observations). Content goes in once and comes back by a short ref; see `lib/types/blob_ref.ts`
+ * audio, long observations). Content goes in once and comes back by a short ref; see `./blob_ref.ts`
  * for the ref format (`blob:sha256:<hex>[;type=<media type>]`).
  *
  * `BlobStore` keeps blobs in any `StateStore` under `<prefix><sha256 hex>` (default `blobs/`). A stored value
@@ -22,6 +22,7 @@
 
 import { base64ToBytes, encodeBase64 } from "../base64.ts";
 import type { StateStore } from "./state_store.ts";
+import { StoreLimitError } from "./store_limit_error.ts";
 import {
   type BlobContent,
   BlobError,
@@ -35,8 +36,8 @@ import {
   sha256Hex,
   toDataUrl,
   tooLarge,
-} from "../types/blob_ref.ts";
-import { sniffMediaType } from "../types/media_type.ts";
+} from "./blob_ref.ts";
+import { sniffMediaType } from "./media_type.ts";
 
 /** What agents and agent types need from blob storage; both stores below implement it. */
 export interface BlobStorage {
@@ -159,7 +160,7 @@ export class BlobStore extends ContentAddressedBlobs {
       // Already there: same digest, same content. Rewrite only to push the expiry out.
       if (!first.ok && expireIn !== undefined) await this.#store.put(key, encoded, { expireIn });
     } catch (error) {
-      if (error instanceof RangeError) {
+      if (error instanceof StoreLimitError || error instanceof RangeError) {
         throw new BlobError("too_large", `the blob (${size} bytes) is too large for the state store`, {
           cause: error,
         });

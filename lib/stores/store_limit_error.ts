@@ -1,15 +1,18 @@
 /**
  * The one error a `StateStore` throws when a write does not fit: the value is over the store's
  * `maxValueBytes`, or (MemoryStore) the store's total would go over its memory cap. Thrown before anything is
- * written, so the store is unchanged. It extends `RangeError` (what the stores threw before it existed), and
- * carries what callers need to answer precisely: the run layer turns it into 413 `task_too_large` at creation
- * and 507 `state_too_large` at a step's commit.
+ * written, so the store is unchanged. It carries what callers need to answer precisely: the run layer turns it
+ * into 413 `task_too_large` at creation and 507 `state_too_large` at a step's commit. `code` is its `kind`; a full
+ * store is `retryable` (room may come back as entries expire).
  */
+
+import { SmolstepError } from "../errors.ts";
 
 export type StoreLimitKind = "value_too_large" | "store_full";
 
-export class StoreLimitError extends RangeError {
+export class StoreLimitError extends SmolstepError {
   override name = "StoreLimitError";
+  declare readonly code: StoreLimitKind;
   constructor(
     /** `value_too_large`: one value over `limit`; `store_full`: the store's total would go over `limit`. */
     readonly kind: StoreLimitKind,
@@ -19,7 +22,7 @@ export class StoreLimitError extends RangeError {
     readonly limit: number,
     message: string,
   ) {
-    super(message);
+    super(message, { code: kind, retryable: kind === "store_full" });
   }
 }
 

@@ -1,4 +1,4 @@
-import { ConfigurationError } from "../errors.ts";
+import { ConfigurationError, SmolstepError } from "../errors.ts";
 
 /**
  * Time limits of tool calls. A tool that never settles must not hold a step (and a KV run's lock) until the lock
@@ -13,10 +13,13 @@ export const DEFAULT_TOOL_TIMEOUT_MS = 60_000;
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /** A tool call ran past its time limit. Its signal was aborted; whatever it returns later is discarded. */
-export class ToolTimeoutError extends Error {
+export class ToolTimeoutError extends SmolstepError {
   override name = "ToolTimeoutError";
   constructor(readonly toolName: string, readonly timeoutMs: number) {
-    super(`Tool '${toolName}' did not finish within its time limit of ${timeoutMs} ms; the call was abandoned.`);
+    super(`Tool '${toolName}' did not finish within its time limit of ${timeoutMs} ms; the call was abandoned.`, {
+      code: "tool_timeout",
+      retryable: true,
+    });
   }
 }
 

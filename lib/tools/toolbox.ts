@@ -7,6 +7,7 @@ import type { Tool } from "./tool.ts";
  */
 export class Toolbox {
   readonly #tools = new Map<string, Tool>();
+  #version = 0;
 
   constructor(tools: Iterable<Tool> = []) {
     for (const tool of tools) this.addTool(tool);
@@ -15,6 +16,11 @@ export class Toolbox {
 
   get tools(): ReadonlyMap<string, Tool> {
     return this.#tools;
+  }
+
+  /** Changes whenever a tool is added, replaced or removed (for caches of what is built from the tools). */
+  get version(): number {
+    return this.#version;
   }
 
   get names(): string[] {
@@ -30,20 +36,24 @@ export class Toolbox {
       throw new Error(`A tool named '${tool.name}' is already in the toolbox; names must be unique.`);
     }
     this.#tools.set(tool.name, tool);
+    this.#version++;
   }
 
   updateTool(tool: Tool): void {
     if (!this.#tools.has(tool.name)) throw new Error(`No tool named '${tool.name}' to update.`);
     this.#tools.set(tool.name, tool);
+    this.#version++;
   }
 
   removeTool(name: string): void {
     if (!this.#tools.delete(name)) throw new Error(`No tool named '${name}' to remove.`);
+    this.#version++;
   }
 
   /** Removes every tool except `final_answer`. */
   clearToolbox(): void {
     for (const name of this.#tools.keys()) if (name !== "final_answer") this.#tools.delete(name);
+    this.#version++;
   }
 
   /** One line per tool: `- name: description` with its inputs and output type. */

@@ -10,13 +10,14 @@
  * `BlobStorage` and remembers the ref.
  */
 
+import { clipText } from "../text_clip.ts";
 import { type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { BodyTooLargeError, readBodyCapped } from "../net/read_body.ts";
 import { type BlobStorage, resolveRef } from "../stores/blob_store.ts";
 import {
   BlobError,
   type BlobRef,
-  clip,
+  ECHO_CHARS,
   isBlobRef,
   isDataUrl,
   MAX_BLOB_BYTES,
@@ -25,8 +26,8 @@ import {
   parseDataUrl,
   toDataUrl,
   tooLarge,
-} from "./blob_ref.ts";
-import { sniffMediaType } from "./media_type.ts";
+} from "../stores/blob_ref.ts";
+import { sniffMediaType } from "../stores/media_type.ts";
 import { writeFileBytes } from "./save_file.ts";
 
 /** Bytes of an encoded file, a `data:` URL, an `http(s):` URL, or a blob ref. */
@@ -73,7 +74,9 @@ export abstract class AgentMedia {
     } else if (typeof value === "string" && /^https?:\/\//i.test(value)) {
       this.#url = value;
     } else {
-      const shown = typeof value === "string" ? `"${clip(value)}"` : Object.prototype.toString.call(value);
+      const shown = typeof value === "string"
+        ? `"${clipText(value, ECHO_CHARS)}"`
+        : Object.prototype.toString.call(value);
       throw new TypeError(
         `${label} takes bytes (Uint8Array), a data: or https: URL, or a blob:sha256: ref; got ${shown}`,
       );
@@ -121,11 +124,13 @@ export abstract class AgentMedia {
     const response = await guardedFetch(this.#url!, {}, this.#egress);
     if (!response.ok) {
       await response.body?.cancel();
-      throw new Error(`${this.#label}: fetching ${clip(this.#url!)} answered ${response.status}`);
+      throw new Error(`${this.#label}: fetching ${clipText(this.#url!, ECHO_CHARS)} answered ${response.status}`);
     }
     const maxBytes = (blobs ?? this.#blobs)?.maxBytes ?? MAX_BLOB_BYTES;
     this.#bytes = await readBodyCapped(response, maxBytes).catch((error) => {
-      throw error instanceof BodyTooLargeError ? tooLarge(clip(this.#url!), error.size, maxBytes) : error;
+      throw error instanceof BodyTooLargeError
+        ? tooLarge(clipText(this.#url!, ECHO_CHARS), error.size, maxBytes)
+        : error;
     });
     const header = normalizeMimeType(response.headers.get("content-type") ?? "");
     this.#mimeType ??= sniffMediaType(this.#bytes) ?? header;

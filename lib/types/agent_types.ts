@@ -24,6 +24,6 @@ export {
   parseBlobRef,
   parseDataUrl,
   toDataUrl,
-} from "./blob_ref.ts";
-export { sniffMediaType } from "./media_type.ts";
+} from "../stores/blob_ref.ts";
+export { sniffMediaType } from "../stores/media_type.ts";
 export { decodeWav, encodeWav, type PcmAudio } from "./wav.ts";

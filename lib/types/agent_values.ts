@@ -10,8 +10,8 @@ import { AgentAudio } from "./agent_audio.ts";
 import { AgentImage } from "./agent_image.ts";
 import { AgentMedia, type MediaValue } from "./agent_media.ts";
 import { AgentText } from "./agent_text.ts";
-import { isBlobRef, isDataUrl, parseDataUrl } from "./blob_ref.ts";
-import { sniffMediaType } from "./media_type.ts";
+import { isBlobRef, isDataUrl, parseDataUrl } from "../stores/blob_ref.ts";
+import { sniffMediaType } from "../stores/media_type.ts";
 
 export type AgentType = AgentText | AgentImage | AgentAudio;
 

@@ -1,4 +1,4 @@
-import { toHex } from "../runs/hmac_signature.ts";
+import { toHex } from "../crypto/hmac.ts";
 import type { StateStore } from "../stores/state_store.ts";
 
 /** What claiming a delivery found. */

@@ -7,7 +7,7 @@
  * body and signature, and is answered as a duplicate. Without a signed time, a replay is detected only while the
  * key is remembered (the replay window).
  */
-import { fromHex, toHex } from "../runs/hmac_signature.ts";
+import { fromHex, toHex } from "../crypto/hmac.ts";
 import {
   matchingSignature,
   type VerifiedDelivery,

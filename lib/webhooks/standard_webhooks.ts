@@ -12,7 +12,7 @@
 import { ConfigurationError } from "../errors.ts";
 import { decodeBase64, encodeBase64 } from "../base64.ts";
 import { concatBytes } from "../bytes.ts";
-import { hmacSha256 } from "../runs/hmac_signature.ts";
+import { hmacSha256 } from "../crypto/hmac.ts";
 import {
   checkFreshness,
   matchingSignature,
@@ -63,7 +63,6 @@ export const standardWebhooks: WebhookScheme = {
     const id = headers.get("webhook-id") ?? "";
     if (id.length > MAX_ID_LENGTH || !/^[!-~]+$/.test(id)) {
       throw new WebhookVerificationError(
-        400,
         "missing_delivery_id",
         `webhook-id (a unique id of printable ASCII, at most ${MAX_ID_LENGTH} characters) is required.`,
       );

@@ -6,7 +6,7 @@
  * (new `t`, new signature) start one run; a body without an id falls back to the signed `t` and signature.
  */
 import { concatBytes } from "../bytes.ts";
-import { fromHex, toHex } from "../runs/hmac_signature.ts";
+import { fromHex, toHex } from "../crypto/hmac.ts";
 import {
   checkFreshness,
   matchingSignature,
@@ -27,7 +27,7 @@ export const stripeWebhooks: WebhookScheme = {
     });
     const times = entries.filter(([name]) => name === "t");
     if (times.length > 1) {
-      throw new WebhookVerificationError(400, "invalid_signature_header", "Stripe-Signature carries more than one t.");
+      throw new WebhookVerificationError("invalid_signature_header", "Stripe-Signature carries more than one t.");
     }
     const timestamp = parseTimestamp(times[0]?.[1], "Stripe-Signature t");
     const macs = entries.filter(([name]) => name === "v1").map(([, value]) => fromHex(value));

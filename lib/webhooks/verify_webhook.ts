@@ -55,5 +55,5 @@ function missingSignature(headers: Headers, accepted: WebhookScheme[]): WebhookV
   const hint = headers.has("x-smolstep-signature")
     ? " The X-Smolstep-* scheme was replaced by Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)."
     : "";
-  return new WebhookVerificationError(401, "missing_signature", `Sign the delivery with one of: ${expected}.${hint}`);
+  return new WebhookVerificationError("missing_signature", `Sign the delivery with one of: ${expected}.${hint}`);
 }

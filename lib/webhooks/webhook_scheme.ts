@@ -1,4 +1,5 @@
-import { type HmacSecret, verifyHmacSha256 } from "../runs/hmac_signature.ts";
+import { SmolstepError } from "../errors.ts";
+import { type HmacSecret, verifyHmacSha256 } from "../crypto/hmac.ts";
 
 /**
  * The seam between the webhook route and the signature schemes it accepts (Standard Webhooks, GitHub, Stripe).
@@ -36,11 +37,14 @@ export interface WebhookScheme {
   verify(input: WebhookVerifyInput): Promise<VerifiedDelivery>;
 }
 
-/** A delivery refused before anything was written: 400 for malformed headers, 401 for a bad or stale signature. */
-export class WebhookVerificationError extends Error {
+/**
+ * A delivery refused before anything was written; `code` says why (`missing_signature`, `stale_timestamp`...). The
+ * server answers 400 for malformed headers, 401 for a bad or stale signature (lib/http/http_errors.ts).
+ */
+export class WebhookVerificationError extends SmolstepError {
   override name = "WebhookVerificationError";
-  constructor(readonly status: 400 | 401, readonly code: string, message: string) {
-    super(message);
+  constructor(code: string, message: string) {
+    super(message, { code });
   }
 }
 
@@ -59,13 +63,13 @@ export async function matchingSignature(
   for (const mac of macs.slice(0, MAX_SIGNATURE_ENTRIES)) {
     if (mac?.length === 32 && await verifyHmacSha256(key, mac, content)) return mac;
   }
-  throw new WebhookVerificationError(401, "invalid_signature", "The webhook signature does not match the body.");
+  throw new WebhookVerificationError("invalid_signature", "The webhook signature does not match the body.");
 }
 
 /** Reads a unix-seconds timestamp header value (400 when absent or not a number). */
 export function parseTimestamp(text: string | null | undefined, header: string): number {
   if (!text || !/^\d{1,12}$/.test(text)) {
-    throw new WebhookVerificationError(400, "missing_timestamp", `${header} (unix seconds) is required.`);
+    throw new WebhookVerificationError("missing_timestamp", `${header} (unix seconds) is required.`);
   }
   return Number(text);
 }
@@ -74,7 +78,6 @@ export function parseTimestamp(text: string | null | undefined, header: string):
 export function checkFreshness(timestamp: number, input: WebhookVerifyInput): void {
   if (Math.abs(input.now - timestamp) > input.toleranceSeconds) {
     throw new WebhookVerificationError(
-      401,
       "stale_timestamp",
       `The signed timestamp is more than ${input.toleranceSeconds} s away from now.`,
     );

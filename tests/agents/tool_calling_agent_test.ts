@@ -415,3 +415,35 @@ Deno.test("ToolCallingAgent: a tool with exactly one input takes a bare argument
     }
   });
 });
+
+Deno.test("ToolCallingAgent: the prompt and tool list are built once per toolbox and follow its changes", async () => {
+  const echo = tool({
+    name: "echo",
+    description: "Echoes text.",
+    inputs: z.object({ text: z.string() }),
+    run: (a) => a,
+  });
+  const { model, calls } = functionModel([
+    { calls: [["calculator", { expression: "1 + 1" }]] },
+    { calls: [["echo", { text: "hi" }]] },
+    { calls: [["final_answer", { answer: "done" }]] },
+  ]);
+  const agent = new ToolCallingAgent({ model, tools: [calculatorTool] });
+  assert.equal(agent.systemPrompt, agent.systemPrompt, "the same string while the toolbox is unchanged");
+  let state = agent.start("task");
+  state = (await agent.step(state)).state;
+  agent.toolbox.addTool(echo);
+  state = (await agent.step(state)).state;
+  agent.toolbox.removeTool("calculator");
+  state = (await agent.step(state)).state;
+  assert.equal(state.status, "succeeded");
+  const names = calls.map((call) => call.options.tools?.map((t) => t.name).sort());
+  assert.deepEqual(names, [["calculator", "final_answer"], ["calculator", "echo", "final_answer"], [
+    "echo",
+    "final_answer",
+  ]]);
+  const prompts = calls.map((call) => String(call.messages[0].content));
+  assert.doesNotMatch(prompts[0], /- echo:/);
+  assert.match(prompts[1], /- echo: Echoes text\./);
+  assert.doesNotMatch(prompts[2], /- calculator:/);
+});

@@ -123,6 +123,8 @@ Deno.test("run control: SSE progress, cancellation, approvals and user input", a
       assert.deepEqual(executed, [], "nothing ran before approval");
       const stepWhilePaused = await api.post(`/v1/runs/${run.runId}/steps`);
       assert.deepEqual([stepWhilePaused.status, stepWhilePaused.body.error.code], [409, "not_awaiting_input"]);
+      // The run service names no HTTP route; the HTTP layer adds where the answer goes.
+      assert.match(stepWhilePaused.body.error.message, new RegExp(`POST /v1/runs/${run.runId}/input\\.$`));
       const badInput = await api.post(`/v1/runs/${run.runId}/input`, { answer: "yes" });
       assert.deepEqual([badInput.status, badInput.body.error.code], [400, "invalid_input"]);
       const approved = await api.post(`/v1/runs/${run.runId}/input`, { approve: true });

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { BlobStore, MemoryBlobStore, resolveRef } from "../../lib/stores/blob_store.ts";
 import { DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { MemoryStore } from "../../lib/stores/memory_store.ts";
+import { StoreLimitError } from "../../lib/stores/store_limit_error.ts";
 import type { StateStore } from "../../lib/stores/state_store.ts";
 import { base64ToBytes, encodeBase64 as bytesToBase64 } from "../../lib/base64.ts";
-import { BlobError, MAX_BLOB_BYTES, parseBlobRef, parseDataUrl } from "../../lib/types/blob_ref.ts";
+import { BlobError, MAX_BLOB_BYTES, parseBlobRef, parseDataUrl } from "../../lib/stores/blob_ref.ts";
 
 const ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 1, 2, 3]);
@@ -110,7 +111,7 @@ Deno.test("BlobStore specifics", async (t) => {
     try {
       const blobs = new BlobStore(new DenoKvStore(kv), { maxBytes: 1_000_000 });
       const error = await blobError(blobs.put(pattern(600_000)), "too_large");
-      assert.ok(error.cause instanceof RangeError);
+      assert.ok(error.cause instanceof StoreLimitError && error.cause.code === "value_too_large");
     } finally {
       kv.close();
     }

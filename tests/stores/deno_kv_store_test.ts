@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { DENO_KV_CHUNK_BYTES, DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
+import { StoreLimitError } from "../../lib/stores/store_limit_error.ts";
 import { countingDenoKv } from "../support/round_trip_counter.ts";
 import { runStoreConformance } from "./store_conformance.ts";
 
@@ -102,7 +103,7 @@ Deno.test("DenoKvStore chunking on a SQLite file", async (t) => {
           const put = await store.put(key, max);
           assert.ok(put.ok);
           assert.ok((await store.get(key))?.value === max);
-          await assert.rejects(store.put(key, max + "!"), RangeError);
+          await assert.rejects(store.put(key, max + "!"), StoreLimitError);
           assert.equal(
             (await store.get(key))?.version,
             put.version,

@@ -230,7 +230,7 @@ Deno.test("DurableObjectStore client: routing, headers and limits (fake namespac
   await t.step("oversized values and keys, and bad expireIn, throw before anything is sent", async () => {
     sent.length = 0;
     const store = new DurableObjectStore(namespace);
-    await assert.rejects(store.put("k", "é".repeat(DURABLE_OBJECT_MAX_VALUE_BYTES / 2 + 1)), RangeError);
+    await assert.rejects(store.put("k", "é".repeat(DURABLE_OBJECT_MAX_VALUE_BYTES / 2 + 1)), StoreLimitError);
     await assert.rejects(store.get("k".repeat(DURABLE_OBJECT_MAX_KEY_BYTES + 1)), RangeError);
     await assert.rejects(store.put("k", "v", { expireIn: -1 }), RangeError);
     await assert.rejects(store.put("k", "v", { expireIn: NaN }), RangeError);

@@ -159,6 +159,22 @@ Deno.test("Toolbox", async (t) => {
     assert.deepEqual(box.names, ["final_answer"]);
   });
 
+  await t.step("version changes with every add, update, remove and clear", () => {
+    const box = new Toolbox();
+    const seen = [box.version];
+    box.addTool(calculatorTool);
+    seen.push(box.version);
+    box.updateTool(calculatorTool);
+    seen.push(box.version);
+    box.removeTool("calculator");
+    seen.push(box.version);
+    box.clearToolbox();
+    seen.push(box.version);
+    assert.equal(new Set(seen).size, seen.length, `versions ${seen}`);
+    assert.throws(() => box.removeTool("calculator"));
+    assert.equal(box.version, seen.at(-1), "a failed change leaves the version");
+  });
+
   await t.step("descriptions list inputs and output type", () => {
     const text = new Toolbox([calculatorTool]).showToolDescriptions();
     assert.match(text, /- calculator: Evaluates an arithmetic expression/);

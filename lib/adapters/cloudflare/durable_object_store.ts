@@ -19,7 +19,7 @@
  * UTF-8 and are stored in chunks of {@link DURABLE_OBJECT_CHUNK_BYTES} (1 MiB). A value may be at most
  * {@link DURABLE_OBJECT_MAX_VALUE_BYTES} (25 MiB of UTF-8, the same ceiling as Workers KV, so switching stores
  * does not change what fits; `maxValueBytes`); a key at most {@link DURABLE_OBJECT_MAX_KEY_BYTES}. A larger value
- * throws `StoreLimitError` (a `RangeError`), a longer key a `RangeError`, before anything is sent. A lone UTF-16 surrogate comes back as U+FFFD (`JSON.stringify` output
+ * throws `StoreLimitError`, a longer key a `RangeError`, before anything is sent. A lone UTF-16 surrogate comes back as U+FFFD (`JSON.stringify` output
  * never has one). `expireIn` is exact: an expired value reads as missing at once, and an alarm deletes it.
  *
  * The object is called with `fetch` (a small HTTP protocol, below) rather than RPC: RPC needs the class to extend

@@ -30,7 +30,7 @@
  * at most 13 + n key charges, so at most 25 (n = 12, when there is nothing to delete), and at most 12
  * mutations. That leaves ~99 KB for keys beside the largest value: 25 key charges of a store key up to ~2,000
  * bytes, which is also the longest store key the 2,048-byte key limit allows once the prefix is added. Larger values throw a `StoreLimitError`
- * (a `RangeError`) before anything is written; store them by reference instead. `maxValueBytes` reports the
+ * before anything is written; store them by reference instead. `maxValueBytes` reports the
  * ceiling.
  *
  * Expiry. `expireIn` (seconds) maps to Deno KV's `expireIn` on every key of the value, and is also checked on

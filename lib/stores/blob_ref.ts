@@ -7,6 +7,8 @@
  * state, an observation or a tool argument; resolving it needs the store that holds the bytes.
  */
 
+import { SmolstepError } from "../errors.ts";
+import { clipText } from "../text_clip.ts";
 import { base64ToBytes, encodeBase64 } from "../base64.ts";
 
 /** A `blob:sha256:...` string (a plain string at run time; the alias documents intent). */
@@ -21,12 +23,11 @@ export interface BlobContent {
 export type BlobErrorCode = "invalid_ref" | "not_found" | "no_store" | "too_large" | "corrupt";
 
 /** A blob could not be stored or resolved; `code` says why. The message is meant for the model or the caller. */
-export class BlobError extends Error {
+export class BlobError extends SmolstepError {
   override name = "BlobError";
-  readonly code: BlobErrorCode;
+  declare readonly code: BlobErrorCode;
   constructor(code: BlobErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
+    super(message, { ...options, code });
   }
 }
 
@@ -55,7 +56,9 @@ export function parseBlobRef(ref: string): { sha256: string; mimeType?: string }
   if (!match) {
     throw new BlobError(
       "invalid_ref",
-      `"${clip(ref)}" is not a blob ref; expected blob:sha256:<64 hex digits> with an optional ;type=<media type>`,
+      `"${
+        clipText(ref, ECHO_CHARS)
+      }" is not a blob ref; expected blob:sha256:<64 hex digits> with an optional ;type=<media type>`,
     );
   }
   return match[2] ? { sha256: match[1], mimeType: match[2] } : { sha256: match[1] };
@@ -96,7 +99,7 @@ export function parseDataUrl(url: string, maxBytes = MAX_BLOB_BYTES): BlobConten
   const comma = url.indexOf(",");
   const header = comma < 0 ? "" : url.slice(5, comma);
   if (!/^data:/i.test(url) || comma < 0) {
-    throw new BlobError("invalid_ref", `"${clip(url)}" is not a data: URL (data:<type>;base64,<data>)`);
+    throw new BlobError("invalid_ref", `"${clipText(url, ECHO_CHARS)}" is not a data: URL (data:<type>;base64,<data>)`);
   }
   const params = header.split(";").map((p) => p.trim());
   const isBase64 = params.slice(1).some((p) => p.toLowerCase() === "base64");
@@ -109,7 +112,9 @@ export function parseDataUrl(url: string, maxBytes = MAX_BLOB_BYTES): BlobConten
   try {
     bytes = isBase64 ? base64ToBytes(body.replace(/\s+/g, "")) : encoder.encode(decodeURIComponent(body));
   } catch (error) {
-    throw new BlobError("invalid_ref", `the data: URL "${clip(url)}" does not decode`, { cause: error });
+    throw new BlobError("invalid_ref", `the data: URL "${clipText(url, ECHO_CHARS)}" does not decode`, {
+      cause: error,
+    });
   }
   if (bytes.length > maxBytes) throw tooLarge("the data: URL", bytes.length, maxBytes);
   return { bytes, mimeType };
@@ -122,7 +127,5 @@ export function tooLarge(what: string, size: number, maxBytes: number): BlobErro
   );
 }
 
-/** A value shortened for error messages (never echo a whole data: URL back). */
-export function clip(text: string, max = 80): string {
-  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
-}
+/** Longest part of a value echoed in an error message (never a whole data: URL). */
+export const ECHO_CHARS = 80;

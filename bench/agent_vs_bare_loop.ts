@@ -1,0 +1,202 @@
+/**
+ * `ToolCallingAgent.run` against a bare loop over the `openai` client, side by side in one run: a 10-step
+ * tool-calling run (nine calculator calls, then the final answer) against the scripted model server (instant
+ * replies). Each side runs in its own subprocess, so its peak RSS (VmHWM) is its own; the server runs in this
+ * parent process and serves every side alike (its request log is cleared before each side). Sides alternate over
+ * several rounds, each round starting with another side; the median of the rounds is reported. CPU time per step
+ * (the side's process, user + system) is reported beside wall time: it moves less when other work shares the machine.
+ *
+ *   deno run -A bench/agent_vs_bare_loop.ts [--runs 200] [--rounds 3]
+ *
+ * Sides:
+ * - `bare`: `openai` client, the same messages, tools and stop the agent sends, no library import.
+ * - `agent (direct)`: `ToolCallingAgent` and `OpenAIServerModel` imported from their own modules.
+ * - `agent (mod.ts)`: the same, imported through `lib/mod.ts` (what a package user gets).
+ */
+import { calculatorRunReply } from "../tests/support/run_scenarios.ts";
+import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";
+
+const STEPS = 10;
+const WARMUP_RUNS = 20;
+/** The system prompt and tools a ToolCallingAgent sends, written by the parent for the bare side. */
+const SHAPE_FILE = `${Deno.env.get("TMPDIR") ?? "/tmp"}/agent_vs_bare_loop_shape.json`;
+
+type Side = "bare" | "direct" | "mod";
+interface SideResult {
+  side: Side;
+  msPerStep: number;
+  /** CPU time (user + system) of the side's process per step, ms: less sensitive to other load than wall time. */
+  cpuMsPerStep: number;
+  /** V8 heap reserved at the end, MiB. */
+  heapTotalMiB: number;
+  /** Peak resident set, MiB (VmHWM). */
+  peakRssMiB: number;
+  /** Resident set after the import, before any run, MiB. */
+  importRssMiB: number;
+  importMs: number;
+}
+
+if (Deno.args[0] === "--child") {
+  const [, side, url, runs] = Deno.args;
+  console.log(JSON.stringify(await child(side as Side, url, Number(runs))));
+  Deno.exit(0);
+}
+await parent();
+
+async function parent(): Promise<void> {
+  const runs = Number(flag("--runs") ?? 200);
+  const rounds = Number(flag("--rounds") ?? 3);
+  const reply = (request: ReceivedRequest) => calculatorRunReply(request, STEPS - 1);
+  await using server = await startScriptedModelServer({ replies: reply });
+  await writeAgentRequestShape(server.url);
+  const sides: Side[] = ["bare", "direct", "mod"];
+  const results = new Map<Side, SideResult[]>(sides.map((side) => [side, []]));
+  for (let round = 0; round < rounds; round++) {
+    // Each round starts with another side, so that no side always runs last.
+    for (const side of [...sides.slice(round % 3), ...sides.slice(0, round % 3)]) {
+      // The server records every request: forget them, so its own memory and GC cost the same for every side.
+      server.reset();
+      server.setHandler(reply);
+      results.get(side)!.push(await spawn(side, server.url, runs));
+    }
+  }
+  const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
+  const summary = sides.map((side) => {
+    const all = results.get(side)!;
+    return {
+      side,
+      msPerStep: median(all.map((r) => r.msPerStep)),
+      cpuMsPerStep: median(all.map((r) => r.cpuMsPerStep)),
+      heapTotalMiB: median(all.map((r) => r.heapTotalMiB)),
+      peakRssMiB: median(all.map((r) => r.peakRssMiB)),
+      importRssMiB: median(all.map((r) => r.importRssMiB)),
+      importMs: median(all.map((r) => r.importMs)),
+    };
+  });
+  const bare = summary[0];
+  console.log(`deno ${Deno.version.deno}, ${runs} runs x ${STEPS} steps per side, median of ${rounds} rounds`);
+  const columns: Array<[string, (s: SideResult) => string]> = [
+    ["side", (s) => label(s.side)],
+    ["ms/step", (s) => s.msPerStep.toFixed(3)],
+    ["ratio", (s) => (s.msPerStep / bare.msPerStep).toFixed(2)],
+    ["CPU ms/step", (s) => s.cpuMsPerStep.toFixed(3)],
+    ["CPU ratio", (s) => (s.cpuMsPerStep / bare.cpuMsPerStep).toFixed(2)],
+    ["peak RSS MiB", (s) => s.peakRssMiB.toFixed(1)],
+    ["delta", (s) => (s.peakRssMiB - bare.peakRssMiB).toFixed(1)],
+    ["RSS after import", (s) => s.importRssMiB.toFixed(1)],
+    ["heap total MiB", (s) => s.heapTotalMiB.toFixed(1)],
+    ["import ms", (s) => s.importMs.toFixed(0)],
+  ];
+  const row = (cells: string[]) => cells.map((cell, i) => i ? cell.padStart(columns[i][0].length) : cell.padEnd(15));
+  console.log(row(columns.map(([name]) => name)).join("  "));
+  for (const s of summary) console.log(row(columns.map(([, cell]) => cell(s))).join("  "));
+}
+
+function label(side: Side): string {
+  return side === "bare" ? "bare openai" : side === "direct" ? "agent (direct)" : "agent (mod.ts)";
+}
+
+function flag(name: string): string | undefined {
+  const at = Deno.args.indexOf(name);
+  return at === -1 ? undefined : Deno.args[at + 1];
+}
+
+async function spawn(side: Side, url: string, runs: number): Promise<SideResult> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--child", side, url, String(runs)],
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const output = await command.output();
+  if (!output.success) throw new Error(`${side}: child failed`);
+  const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+  return JSON.parse(lines.at(-1)!);
+}
+
+/** CPU time of this process so far (user + system), ms, from /proc/self/stat. */
+function cpuMs(): number {
+  const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+  // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Resident set figures from /proc/self/status, MiB. */
+function rss(field: "VmHWM" | "VmRSS"): number {
+  const status = Deno.readTextFileSync("/proc/self/status");
+  const kb = Number(status.match(new RegExp(`${field}:\\s+(\\d+) kB`))?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+async function child(side: Side, url: string, runs: number): Promise<SideResult> {
+  const started = performance.now();
+  const run = side === "bare" ? await bareLoop(url) : await agentLoop(url, side === "mod");
+  const importMs = performance.now() - started;
+  const importRssMiB = rss("VmRSS");
+  for (let i = 0; i < WARMUP_RUNS; i++) await run();
+  const [t0, cpu0] = [performance.now(), cpuMs()];
+  for (let i = 0; i < runs; i++) await run();
+  const msPerStep = (performance.now() - t0) / runs / STEPS;
+  const cpuMsPerStep = (cpuMs() - cpu0) / runs / STEPS;
+  const heapTotalMiB = Deno.memoryUsage().heapTotal / 2 ** 20;
+  return { side, msPerStep, cpuMsPerStep, peakRssMiB: rss("VmHWM"), importRssMiB, importMs, heapTotalMiB };
+}
+
+/** One run with the `openai` client alone: what the agent sends (system prompt, task, tools, stop), nothing else. */
+async function bareLoop(url: string): Promise<() => Promise<void>> {
+  const { default: OpenAI } = await import("openai");
+  // The prompt and tools a ToolCallingAgent sends, taken as plain data so this side imports no library module.
+  const { systemPrompt, tools } = JSON.parse(await Deno.readTextFile(SHAPE_FILE));
+  const client = new OpenAI({ baseURL: url, apiKey: "k", maxRetries: 0 });
+  type Message = import("openai").default.ChatCompletionMessageParam;
+  type FunctionCall = import("openai").default.ChatCompletionMessageFunctionToolCall;
+  return async () => {
+    const messages: Message[] = [{ role: "system", content: systemPrompt }, { role: "user", content: "Count to ten." }];
+    for (let step = 0; step < STEPS; step++) {
+      const completion = await client.chat.completions.create({
+        model: "scripted",
+        messages,
+        tools,
+        stop: ["Observation:", "Calling tools:"],
+      });
+      const call = completion.choices[0].message.tool_calls![0] as FunctionCall;
+      if (call.function.name === "final_answer") {
+        if (JSON.parse(call.function.arguments).answer !== "done") throw new Error("unexpected answer");
+        return;
+      }
+      const { expression } = JSON.parse(call.function.arguments) as { expression: string };
+      const [a, b] = expression.split("+").map(Number);
+      messages.push({ role: "assistant", content: null, tool_calls: [call] });
+      messages.push({ role: "tool", tool_call_id: call.id, content: `Observation:\n${a + b}` });
+    }
+    throw new Error("no final answer");
+  };
+}
+
+async function writeAgentRequestShape(url: string): Promise<void> {
+  const { ToolCallingAgent } = await import("../lib/agents/tool_calling_agent.ts");
+  const { OpenAIServerModel } = await import("../lib/models/openai_server_model.ts");
+  const { calculatorTool } = await import("../lib/tools/calculator_tool.ts");
+  const model = new OpenAIServerModel({ modelId: "scripted", apiBase: url, apiKey: "k" });
+  const agent = new ToolCallingAgent({ name: "bench", model, tools: [calculatorTool], maxSteps: 1 });
+  const definitions = [...agent.tools.values()].map(({ name, description, parameters }) => ({
+    name,
+    description,
+    parameters,
+  }));
+  const body = model.prepareRequest([{ role: "user", content: "x" }], { tools: definitions });
+  await Deno.writeTextFile(SHAPE_FILE, JSON.stringify({ systemPrompt: agent.systemPrompt, tools: body.tools }));
+}
+
+async function agentLoop(url: string, viaMod: boolean): Promise<() => Promise<void>> {
+  const { ToolCallingAgent, OpenAIServerModel, calculatorTool } = viaMod ? await import("../lib/mod.ts") : {
+    ...await import("../lib/agents/tool_calling_agent.ts"),
+    ...await import("../lib/models/openai_server_model.ts"),
+    ...await import("../lib/tools/calculator_tool.ts"),
+  };
+  const model = new OpenAIServerModel({ modelId: "scripted", apiBase: url, apiKey: "k" });
+  const agent = new ToolCallingAgent({ name: "bench", model, tools: [calculatorTool], maxSteps: STEPS + 2 });
+  return async () => {
+    const answer = await agent.run("Count to ten.");
+    if (answer !== "done") throw new Error(`unexpected answer ${answer}`);
+  };
+}

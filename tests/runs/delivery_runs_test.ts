@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { MemoryStore, ToolCallingAgent } from "../../lib/mod.ts";
+import { RunService } from "../../lib/runs/run_service.ts";
+import { functionModel } from "../support/function_model.ts";
+
+Deno.test("RunService.createForDelivery: one run per delivery, and nothing left behind when starting fails", async (t) => {
+  const runs = new RunService(new MemoryStore());
+  const agent = new ToolCallingAgent({ name: "triage", model: functionModel([]).model });
+  const state = agent.start("Issue opened");
+  const options = { replayKey: "standard:msg_1", windowSeconds: 60 };
+  const started: string[] = [];
+  const start = (record: { runId: string }) => (started.push(record.runId), Promise.resolve());
+
+  await t.step(
+    "the first delivery creates and starts a background run; a replay finds it and starts nothing",
+    async () => {
+      const first = await runs.createForDelivery("triage", state, {
+        ...options,
+        callbackUrl: "https://example.com/cb",
+        start,
+      });
+      assert.equal(first.status, "created");
+      if (first.status !== "created") return;
+      assert.equal(first.record.background, true);
+      assert.equal(first.record.callbackUrl, "https://example.com/cb");
+      assert.deepEqual(started, [first.record.runId]);
+      const replay = await runs.createForDelivery("triage", state, { ...options, start });
+      assert.deepEqual(replay, { status: "duplicate", runId: first.record.runId });
+      assert.equal(started.length, 1);
+    },
+  );
+
+  await t.step(
+    "a run that cannot be started is ended failed and the claim released: the retry starts afresh",
+    async () => {
+      let abandoned = "";
+      const broken = (record: { runId: string }) => (abandoned = record.runId, Promise.reject(new Error("queue down")));
+      const retryOptions = { replayKey: "standard:msg_2", windowSeconds: 60 };
+      await assert.rejects(runs.createForDelivery("triage", state, { ...retryOptions, start: broken }), /queue down/);
+      const failed = (await runs.get(abandoned))?.record.state;
+      assert.equal(failed?.status, "failed");
+      assert.deepEqual(failed?.error, { type: "WebhookError", message: "The run could not be started." });
+      const retried = await runs.createForDelivery("triage", state, { ...retryOptions, start });
+      assert.equal(retried.status, "created");
+      assert.notEqual(retried.status === "created" && retried.record.runId, abandoned);
+    },
+  );
+});
