@@ -43,10 +43,10 @@ import {
   type PutResult,
   type QueueMessage,
   type RunQueue,
-  type RunRecord,
   type StateStore,
   type StoredValue,
 } from "../lib/mod.ts";
+import type { RunRecord } from "../lib/runs/run_record.ts";
 import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";

@@ -4,7 +4,8 @@
  *
  *   deno bench -A bench/egress_bench.ts
  */
-import { checkUrl, guardedFetch } from "../lib/mod.ts";
+import { guardedFetch } from "../lib/mod.ts";
+import { checkUrl } from "../lib/net/egress.ts";
 
 const ALLOW = { allowHosts: ["hooks.internal.example", "*.svc.cluster.local", "http://10.0.0.7:8080"] };
 

@@ -10,15 +10,9 @@
 
 import { z } from "zod";
 import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_deno.ts";
-import {
-  CodeAgent,
-  MemoryStore,
-  type MultiStepAgent,
-  RunError,
-  RunService,
-  tool,
-  ToolCallingAgent,
-} from "../lib/mod.ts";
+import { CodeAgent, MemoryStore, type MultiStepAgent, tool, ToolCallingAgent } from "../lib/mod.ts";
+import { RunError } from "../lib/runs/run_record.ts";
+import { RunService } from "../lib/runs/run_service.ts";
 import type { ChatMessage } from "../lib/models/chat_message.ts";
 import { DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { CloudflareKvStore, type WorkersKvNamespace } from "../lib/adapters/cloudflare/cloudflare_kv_store.ts";

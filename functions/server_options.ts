@@ -1,13 +1,12 @@
 import {
   ConfigurationError,
-  DEFAULT_LOCK_TTL_MS,
-  defaultStepTimeoutMs,
   type EgressPolicy,
   InvalidInputError,
   WEBHOOK_SCHEME_NAMES,
   type WebhookConfig,
   type WebhookSchemeName,
 } from "../lib/mod.ts";
+import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs } from "../lib/runs/step_deadline.ts";
 
 /** Server settings shared by both entries, read from the environment. */
 export interface ServerEnv {

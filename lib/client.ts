@@ -127,8 +127,32 @@ export class SmolstepClientError extends Error {
 const STOPPED = new Set(["run_finished", "not_awaiting_input"]);
 type SendInit = { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal };
 
+/** A client for one server (`createClient`); each method's details are at its definition below. */
+export interface SmolstepClient {
+  listAgents(signal?: AbortSignal): Promise<AgentList>;
+  /** Creates a KV-mode run. With `background: true` the server steps it; follow it with `events()`. */
+  startRun(agent: string, body: StartRunOptions): Promise<RunView>;
+  getRun(runId: string, signal?: AbortSignal): Promise<RunView>;
+  /** Asks the run to stop: at once when idle, right after the step in flight otherwise. */
+  cancel(runId: string): Promise<CancelResult>;
+  /** Deletes a run with its blobs. Not retried. */
+  deleteRun(runId: string): Promise<void>;
+  /** Answers a run in `awaiting_input`. Not retried. */
+  submitInput(runId: string, input: RunInput): Promise<RunStepView>;
+  /** Runs exactly one step, retrying a lost response with the same `Idempotency-Key`. */
+  step(runId: string, options?: StepOptions): Promise<StepResponse>;
+  /** Steps the run until it is no longer `running`, and returns the run. */
+  runToEnd(runId: string, options?: RunToEndOptions): Promise<RunView>;
+  /** Follows a run's Server-Sent Events until its `end` event, reconnecting with `Last-Event-ID`. */
+  events(runId: string, options?: EventsOptions): AsyncGenerator<RunEvent, void, undefined>;
+  /** Stateless mode: nothing is stored; the returned token is the run. */
+  startStatelessRun(agent: string, body: RunOptions): Promise<StatelessRun>;
+  statelessStep(agent: string, token: string, signal?: AbortSignal): Promise<StatelessStep>;
+  statelessInput(agent: string, token: string, input: RunInput): Promise<StatelessStep>;
+}
+
 /** Creates a client for one server; see the module comment. */
-export function createClient(options: ClientOptions) {
+export function createClient(options: ClientOptions): SmolstepClient {
   const base = options.baseUrl.replace(/\/+$/, "");
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
   const retries = options.retries ?? 3;
@@ -147,7 +171,7 @@ export function createClient(options: ClientOptions) {
   const json = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> =>
     await (await send(method, path, { body, signal })).json() as T;
 
-  const client = {
+  const client: SmolstepClient = {
     listAgents: (signal?: AbortSignal) => json<AgentList>("GET", "/v1/agents", undefined, signal),
     /** Creates a KV-mode run. With `background: true` the server steps it; follow it with `events()`. */
     startRun: (agent: string, body: StartRunOptions) => json<RunView>("POST", `${agentPath(agent)}/runs`, body),
@@ -253,8 +277,6 @@ export function createClient(options: ClientOptions) {
   };
   return client;
 }
-
-export type SmolstepClient = ReturnType<typeof createClient>;
 
 async function errorFrom(response: Response): Promise<SmolstepClientError> {
   const text = await response.text().catch(() => "");

@@ -7,6 +7,7 @@ import {
   type StepRecord,
   StepRecordSchema,
   TokenUsageSchema,
+  type ToolCallRecord,
   ToolCallRecordSchema,
 } from "./step_records.ts";
 
@@ -32,7 +33,17 @@ import {
  */
 export const STATE_VERSION = 5;
 
-export const RunStatusSchema = z.enum([
+/** Where a run is: `running` until it ends `succeeded`, `max_steps_error`, `failed`, `cancelled` or `expired`. */
+export type RunStatus =
+  | "running"
+  | "succeeded"
+  | "max_steps_error"
+  | "failed"
+  | "cancelled"
+  | "awaiting_input"
+  | "expired";
+
+export const RunStatusSchema: z.ZodType<RunStatus> = z.enum([
   "running",
   "succeeded",
   "max_steps_error",
@@ -42,14 +53,16 @@ export const RunStatusSchema = z.enum([
   /** A KV run nobody stepped for `idleRunTtlSeconds` while it was active; it takes no more steps. */
   "expired",
 ]);
-export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 /** Tool calls of the last action step that need a human decision, or a question the agent asked the user. */
-export const PendingInputSchema = z.discriminatedUnion("kind", [
+export type PendingInput =
+  | { kind: "approval"; toolCalls: ToolCallRecord[] }
+  | { kind: "question"; question: string; callId: string };
+
+export const PendingInputSchema: z.ZodType<PendingInput> = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("approval"), toolCalls: z.array(ToolCallRecordSchema) }),
   z.object({ kind: z.literal("question"), question: z.string(), callId: z.string() }),
 ]);
-export type PendingInput = z.infer<typeof PendingInputSchema>;
 
 /** A managed agent's run nested in its manager's state, with the manager's further managed calls of that step. */
 export interface SubRun {

@@ -71,14 +71,88 @@ export const StepRecordSchema = z.discriminatedUnion("type", [
 
 /** @deprecated The same type as `TokenUsage` (lib/models/chat_message.ts); kept for the typed client's users. */
 export type TokenUsageRecord = TokenUsage;
-export type Timing = z.infer<typeof TimingSchema>;
-export type StepError = z.infer<typeof StepErrorSchema>;
-export type ToolCallRecord = z.infer<typeof ToolCallRecordSchema>;
-export type TaskStep = z.infer<typeof TaskStepSchema>;
-export type PlanningStep = z.infer<typeof PlanningStepSchema>;
-export type ActionStep = z.infer<typeof ActionStepSchema>;
-export type FinalAnswerStep = z.infer<typeof FinalAnswerStepSchema>;
-export type StepRecord = z.infer<typeof StepRecordSchema>;
+
+// The record types are written out (rather than inferred from the schemas) so that the published API has explicit
+// types; `Same` below fails to compile when a schema and its type drift apart.
+
+/** Wall-clock times in epoch milliseconds. */
+export interface Timing {
+  startTime: number;
+  endTime: number;
+  durationMs: number;
+}
+
+/** An error recorded on a step (or why a run ended): the error class's name and its message. */
+export interface StepError {
+  type: string;
+  message: string;
+}
+
+/** One tool call the model asked for. */
+export interface ToolCallRecord {
+  id: string;
+  name: string;
+  arguments: unknown;
+}
+
+/** The task the run was given (a run continued with `reset: false` holds several). */
+export interface TaskStep {
+  type: "task";
+  task: string;
+  images?: string[];
+}
+
+/** A plan written by the model. Not counted as an action step. */
+export interface PlanningStep {
+  type: "planning";
+  /** The action step this plan precedes. */
+  stepNumber?: number;
+  plan: string;
+  modelOutput: string;
+  timing: Timing;
+  tokenUsage: TokenUsage | null;
+}
+
+/** One think-act-observe cycle. `error` is fed back to the model on the next step. */
+export interface ActionStep {
+  type: "action";
+  stepNumber: number;
+  modelOutput: string | null;
+  toolCalls: ToolCallRecord[];
+  /** Code the CodeAgent ran, when it is one. */
+  code?: string;
+  observations: string | null;
+  /** Set when the observation was too long to keep inline: `observations` is then a preview. */
+  observationsRef?: string;
+  /** Other fields too long to keep inline (`modelOutput`, `code`, `toolCalls.<i>.arguments`) -> blob ref. */
+  storedFields?: Record<string, string>;
+  error: StepError | null;
+  actionOutput?: unknown;
+  isFinalAnswer: boolean;
+  timing: Timing;
+  tokenUsage: TokenUsage | null;
+}
+
+/** Appended, after its action step, by the step that ends a run with an answer (as in smolagents' memory). */
+export interface FinalAnswerStep {
+  type: "final_answer";
+  output: unknown;
+}
+
+export type StepRecord = TaskStep | PlanningStep | ActionStep | FinalAnswerStep;
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const inSync: [
+  Same<Timing, z.infer<typeof TimingSchema>>,
+  Same<StepError, z.infer<typeof StepErrorSchema>>,
+  Same<ToolCallRecord, z.infer<typeof ToolCallRecordSchema>>,
+  Same<TaskStep, z.infer<typeof TaskStepSchema>>,
+  Same<PlanningStep, z.infer<typeof PlanningStepSchema>>,
+  Same<ActionStep, z.infer<typeof ActionStepSchema>>,
+  Same<FinalAnswerStep, z.infer<typeof FinalAnswerStepSchema>>,
+  Same<StepRecord, z.infer<typeof StepRecordSchema>>,
+] = [true, true, true, true, true, true, true, true];
+void inSync;
 
 export function timingSince(startTime: number): Timing {
   const endTime = Date.now();

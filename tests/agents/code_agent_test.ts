@@ -4,14 +4,14 @@ import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_
 import {
   type ActionStep,
   calculatorTool,
-  CODE_TOOL_NAME,
   CodeAgent,
   ConfigurationError,
   ReactCodeAgent,
-  RETRY_HINT,
   tool,
   ToolCallingAgent,
 } from "../../lib/mod.ts";
+import { CODE_TOOL_NAME } from "../../lib/agents/code_agent.ts";
+import { RETRY_HINT } from "../../lib/memory/memory_to_messages.ts";
 import { functionModel } from "../support/function_model.ts";
 
 const executor = createDenoQuickJSExecutor({ timeLimitMs: 2_000 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { AgentParsingError, parseJsonIfNeeded, parseToolCallFromText } from "../../lib/mod.ts";
+import { AgentParsingError } from "../../lib/mod.ts";
+import { parseJsonIfNeeded, parseToolCallFromText } from "../../lib/agents/tool_call_parsing.ts";
 
 Deno.test("parseToolCallFromText", async (t) => {
   await t.step("the JSON blob after Action:", () => {

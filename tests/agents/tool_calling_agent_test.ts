@@ -9,12 +9,12 @@ import {
   ConfigurationError,
   type MultiStepAgent,
   ReactJsonAgent,
-  RETRY_HINT,
   StepRefusedError,
   tool,
-  TOOL_CALLING_STOP_SEQUENCES,
   ToolCallingAgent,
 } from "../../lib/mod.ts";
+import { RETRY_HINT } from "../../lib/memory/memory_to_messages.ts";
+import { TOOL_CALLING_STOP_SEQUENCES } from "../../lib/agents/tool_calling_agent.ts";
 import { functionModel } from "../support/function_model.ts";
 
 const actions = (steps: unknown[]) => steps.filter((s) => (s as ActionStep).type === "action") as ActionStep[];

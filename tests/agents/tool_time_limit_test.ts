@@ -6,14 +6,14 @@ import {
   agentFromJSON,
   CodeAgent,
   ConfigurationError,
-  DEFAULT_TOOL_TIMEOUT_MS,
-  RETRY_HINT,
   Tool,
   tool,
   ToolCallingAgent,
   type ToolContext,
   type ToolInputs,
 } from "../../lib/mod.ts";
+import { DEFAULT_TOOL_TIMEOUT_MS } from "../../lib/tools/tool_time_limit.ts";
+import { RETRY_HINT } from "../../lib/memory/memory_to_messages.ts";
 import { functionModel } from "../support/function_model.ts";
 
 const actions = (steps: unknown[]) => steps.filter((s) => (s as ActionStep).type === "action") as ActionStep[];

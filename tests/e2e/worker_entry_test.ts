@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PROMETHEUS_CONTENT_TYPE } from "../../lib/mod.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics/prometheus_text.ts";
 import { apiClient } from "../support/http_client.ts";
 import { histogramSeries, parsePrometheusText, sampleValue } from "../support/prometheus_text_parser.ts";
 import { kvFullRun, statelessCodeRun, statelessFullRun } from "../support/run_scenarios.ts";

@@ -6,9 +6,9 @@ import {
   MemoryStore,
   OpenAIServerModel,
   type QueueMessage,
-  RunService,
   ToolCallingAgent,
 } from "../../lib/mod.ts";
+import { RunService } from "../../lib/runs/run_service.ts";
 import { CountingStore } from "../support/counting_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { type HungModelServer, startHungModelServer } from "../support/hung_model_server.ts";

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import {
   type AppOptions,
-  BackgroundRunner,
   ConfigurationError,
   createSmolstep,
   InProcessQueue,
   MemoryStore,
   type PutOptions,
-  RunService,
   ToolCallingAgent,
 } from "../../lib/mod.ts";
+import { BackgroundRunner } from "../../lib/runs/background_runner.ts";
+import { RunService } from "../../lib/runs/run_service.ts";
 import { serverOptions } from "../../functions/server_options.ts";
 import { startCallbackReceiver } from "../support/callback_receiver.ts";
 import { apiClient } from "../support/http_client.ts";

@@ -5,10 +5,10 @@ import {
   calculatorTool,
   createApp,
   OpenAIServerModel,
-  StateTokenCodec,
   tool,
   ToolCallingAgent,
 } from "../../lib/mod.ts";
+import { StateTokenCodec } from "../../lib/runs/state_token.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";

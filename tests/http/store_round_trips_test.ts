@@ -7,7 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { CloudflareKvStore, createApp, OpenAIServerModel, type StateStore, ToolCallingAgent } from "../../lib/mod.ts";
+import { createApp, OpenAIServerModel, type StateStore, ToolCallingAgent } from "../../lib/mod.ts";
+import { CloudflareKvStore } from "../../lib/adapters/cloudflare/cloudflare_kv_store.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { DurableObjectStore } from "../../lib/adapters/cloudflare/durable_object_store.ts";
 import { deleteFileTool, echoTool } from "../support/approval_tools.ts";

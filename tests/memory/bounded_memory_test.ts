@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { estimateTokens } from "../../lib/memory/bounded_memory.ts";
-import { type ChatMessage, textOf, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { type ChatMessage, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { textOf } from "../../lib/models/chat_message.ts";
 
 /** A tool with a big observation, and a model that calls it 49 times then answers; it records what it was shown. */
 function longRun(maxContextTokens?: number) {

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  type AgentState,
-  AgentStateSchema,
-  memoryToMessages,
-  parseAgentState,
-  RETRY_HINT,
-  STATE_VERSION,
-  StateVersionError,
-} from "../../lib/mod.ts";
+import { type AgentState, parseAgentState, STATE_VERSION, StateVersionError } from "../../lib/mod.ts";
+import { AgentStateSchema } from "../../lib/memory/agent_state.ts";
+import { memoryToMessages, RETRY_HINT } from "../../lib/memory/memory_to_messages.ts";
 
 function sampleState(): AgentState {
   const timing = { startTime: 1, endTime: 2, durationMs: 1 };

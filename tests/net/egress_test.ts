@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { checkUrl, EgressError, type EgressPolicy, guardedFetch } from "../../lib/mod.ts";
+import { EgressError, type EgressPolicy, guardedFetch } from "../../lib/mod.ts";
+import { checkUrl } from "../../lib/net/egress.ts";
 import { classifyIpAddress } from "../../lib/net/ip_address.ts";
 import { SSRF_ATTACKS as ATTACKS } from "../support/ssrf_urls.ts";
 

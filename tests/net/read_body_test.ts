@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BodyTooLargeError, readBodyCapped } from "../../lib/mod.ts";
+import { BodyTooLargeError, readBodyCapped } from "../../lib/net/read_body.ts";
 
 /** A body streamed in `chunks` chunks of `size` bytes, without a Content-Length; counts the chunks pulled. */
 function streamed(chunks: number, size: number) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { MemoryStore, RunService, ToolCallingAgent } from "../../lib/mod.ts";
+import { MemoryStore, ToolCallingAgent } from "../../lib/mod.ts";
+import { RunService } from "../../lib/runs/run_service.ts";
 import { functionModel } from "../support/function_model.ts";
 
 Deno.test("RunService.createForDelivery: one run per delivery, and nothing left behind when starting fails", async (t) => {

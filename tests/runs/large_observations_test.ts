@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { type ActionStep, RunService, textOf, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { type ActionStep, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { RunService } from "../../lib/runs/run_service.ts";
+import { textOf } from "../../lib/models/chat_message.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 
 Deno.test("large observations are stored by reference: a 100-step run stays small, the model reads them in full", async () => {

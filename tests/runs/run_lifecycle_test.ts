@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { BlobStore, RunError, RunService, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { BlobStore, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { RunError } from "../../lib/runs/run_record.ts";
+import { RunService } from "../../lib/runs/run_service.ts";
 import { RunLifecycle } from "../../lib/runs/run_lifecycle.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { functionModel } from "../support/function_model.ts";

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  type AgentState,
-  MemoryStore,
-  type MultiStepAgent,
-  RunError,
-  type RunRecord,
-  RunService,
-  ToolCallingAgent,
-} from "../../lib/mod.ts";
+import { type AgentState, MemoryStore, type MultiStepAgent, ToolCallingAgent } from "../../lib/mod.ts";
+import { RunError, type RunRecord } from "../../lib/runs/run_record.ts";
+import { RunService } from "../../lib/runs/run_service.ts";
 import { functionModel } from "../support/function_model.ts";
 
 function slowAgent(delayMs: number, answers: string[]) {

@@ -14,11 +14,11 @@ import {
   MemoryStore,
   type MultiStepAgent,
   OpenAIServerModel,
-  RunError,
-  RunService,
   tool,
   ToolCallingAgent,
 } from "../../lib/mod.ts";
+import { RunError } from "../../lib/runs/run_record.ts";
+import { RunService } from "../../lib/runs/run_service.ts";
 import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import { DENO_KV_MAX_VALUE_BYTES, DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import type { StateStore } from "../../lib/stores/state_store.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { StateTokenCodec, StateTokenError, ToolCallingAgent } from "../../lib/mod.ts";
+import { ToolCallingAgent } from "../../lib/mod.ts";
+import { StateTokenCodec, StateTokenError } from "../../lib/runs/state_token.ts";
 import { decodeBase64Url, encodeBase64Url } from "../../lib/base64.ts";
 
 const SECRET = "test-secret-0123456789abcdef";

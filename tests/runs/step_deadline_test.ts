@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { MemoryStore, RunService, ToolCallingAgent } from "../../lib/mod.ts";
+import { MemoryStore, ToolCallingAgent } from "../../lib/mod.ts";
+import { RunService } from "../../lib/runs/run_service.ts";
 import {
   defaultStepTimeoutMs,
   startStepDeadline,

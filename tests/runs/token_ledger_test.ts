@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { MemoryStore, StateTokenCodec, StateTokenError, ToolCallingAgent } from "../../lib/mod.ts";
+import { MemoryStore, ToolCallingAgent } from "../../lib/mod.ts";
+import { StateTokenCodec, StateTokenError } from "../../lib/runs/state_token.ts";
 import { TokenLedger } from "../../lib/runs/token_ledger.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { countingDenoKv } from "../support/round_trip_counter.ts";

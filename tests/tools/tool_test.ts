@@ -3,13 +3,13 @@ import { z } from "zod";
 import {
   AgentToolCallError,
   calculatorTool,
-  evaluateExpression,
   FinalAnswerTool,
   Tool,
   tool,
   Toolbox,
   type ToolInputs,
 } from "../../lib/mod.ts";
+import { evaluateExpression } from "../../lib/tools/calculator_tool.ts";
 
 class GreetTool extends Tool<{ name: string; times?: number | null }, string> {
   readonly name = "greet";

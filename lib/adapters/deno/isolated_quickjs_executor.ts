@@ -9,8 +9,14 @@
 import { type IsolatedExecutorOptions, IsolatedQuickJSExecutor } from "../../executors/isolated_executor.ts";
 import type { SandboxThreadEvents, SpawnSandboxThread } from "../../executors/sandbox_thread_protocol.ts";
 
-/** Resolved from this module (not the working directory), so bundles and `deno compile --include` find it. */
-const WORKER_URL = new URL("./quickjs_worker.ts", import.meta.url);
+/**
+ * Resolved from this module (not the working directory), so bundles and `deno compile --include` find it; with this
+ * module's own extension (.ts from source, .js from the npm build).
+ */
+const WORKER_URL = new URL(
+  import.meta.url.endsWith(".js") ? "./quickjs_worker.js" : "./quickjs_worker.ts",
+  import.meta.url,
+);
 
 export interface DenoIsolatedExecutorOptions extends Omit<IsolatedExecutorOptions, "spawn"> {
   /** "none" (needs `--unstable-worker-options`) or "inherit" (the default). */

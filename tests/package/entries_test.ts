@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import denoJson from "../../deno.json" with { type: "json" };
+import { npmPackagesOf } from "../../scripts/build_npm.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** Per entry: names a user needs (present) and internals that must stay out (absent). */
+const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
+  ".": {
+    present: [
+      "ToolCallingAgent",
+      "CodeAgent",
+      "MultiStepAgent",
+      "ManagedAgent",
+      "ReactJsonAgent",
+      "ReactCodeAgent",
+      "OpenAIServerModel",
+      "OpenAIClientModel",
+      "AzureOpenAIServerModel",
+      "LiteLLMModel",
+      "MLXModel",
+      "Tool",
+      "tool",
+      "FinalAnswerTool",
+      "UserInputTool",
+      "Toolbox",
+      "AgentImage",
+      "AgentAudio",
+      "AgentText",
+      "createSmolstep",
+      "MemoryStore",
+      "InProcessQueue",
+      "QuickJSExecutor",
+      "Metrics",
+      "guardedFetch",
+      "verifyWebhook",
+      "parseAgentState",
+      "AgentError",
+      "AgentGenerationError",
+      "ConfigurationError",
+      "VERSION",
+    ],
+    absent: [
+      "parseJsonIfNeeded",
+      "parseToolCallFromText",
+      "signPayload",
+      "verifyPayload",
+      "RETRY_HINT",
+      "memoryToMessages",
+      "RunService",
+      "BackgroundRunner",
+      "StateTokenCodec",
+      "withStepDeadline",
+      "StepAdmission",
+      "HttpError",
+      "instrumentStore",
+      "evaluateExpression",
+      "wrapToolOutput",
+      "parseCodeBlobs",
+      "AgentStateSchema",
+      // Runtime and heavy backends live in their own entries.
+      "CloudflareKvStore",
+      "DenoKvStore",
+      "InferenceClientModel",
+      "HfApiEngine",
+      "TransformersModel",
+      "startScriptedModelServer",
+    ],
+  },
+  "./client": { present: ["createClient"] },
+  "./deno": { present: ["DenoKvStore", "DenoKvQueue", "createDenoQuickJSExecutor", "denoResolveHost"] },
+  "./cloudflare": {
+    present: ["CloudflareKvStore", "DurableObjectStore", "SmolstepStateObject", "CloudflareQueue", "consumeQueueBatch"],
+  },
+  "./hf": { present: ["InferenceClientModel", "HfApiEngine"] },
+  "./transformers": { present: ["TransformersModel", "TransformersEngine"] },
+  "./testing": { present: ["startScriptedModelServer", "toolCallReply", "functionModel"] },
+};
+
+/** npm packages the core entry must not load: heavy, optional, or Node-only. */
+const HEAVY = ["@huggingface/transformers", "@huggingface/inference", "@opentelemetry/sdk-metrics", "onnxruntime-node"];
+
+Deno.test("package entries", async (t) => {
+  const exportsMap = denoJson.exports as Record<string, string>;
+
+  await t.step("deno.json exports exactly the documented entries", () => {
+    assert.deepEqual(Object.keys(exportsMap).sort(), Object.keys(ENTRIES).sort());
+  });
+
+  for (const [entry, { present, absent = [] }] of Object.entries(ENTRIES)) {
+    await t.step(`${entry} exports what users need and no internals`, async () => {
+      const module = await import(new URL(exportsMap[entry], ROOT).href);
+      for (const name of present) assert.ok(name in module, `${entry} should export ${name}`);
+      for (const name of absent) assert.ok(!(name in module), `${entry} should not export ${name}`);
+    });
+  }
+
+  await t.step("the core entry imports no heavy optional dependency", async () => {
+    const npm = [...await npmPackagesOf(exportsMap["."])];
+    assert.ok(npm.includes("zod"), "the graph lists npm packages");
+    for (const heavy of HEAVY) {
+      assert.ok(!npm.includes(heavy), `${heavy} is reachable from lib/mod.ts`);
+    }
+  });
+
+  await t.step(
+    "deno publish --dry-run passes: explicit types on the public API (no-slow-types), a license",
+    async () => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["publish", "--dry-run", "--allow-dirty"],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+      assert.ok(out.success, text);
+      assert.doesNotMatch(text, /error\[|errors for slow types/);
+    },
+  );
+});
