@@ -95,6 +95,7 @@ export type { ToolInput, ToolInputs, ToolInputType } from "./tools/tool_inputs.t
 export { FinalAnswerTool } from "./tools/final_answer_tool.ts";
 export { UserInputTool } from "./tools/user_input_tool.ts";
 export { Toolbox } from "./tools/toolbox.ts";
+export { ToolCollection } from "./tools/tool_collection.ts";
 export { calculatorTool } from "./tools/calculator_tool.ts";
 
 // Agent types and blobs
