@@ -1,0 +1,114 @@
+import { z } from "zod";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  type CallToolResult,
+  ErrorCode,
+  McpError,
+  type Tool as McpToolDefinition,
+} from "@modelcontextprotocol/sdk/types.js";
+import { AgentToolExecutionError } from "../errors.ts";
+import { Tool, type ToolContext } from "../tools/tool.ts";
+import { inputsFromZod, type ToolInputs, type ToolInputType } from "../tools/tool_inputs.ts";
+import { dropConnection, sharedConnection } from "./mcp_connections.ts";
+import type { McpServerParameters } from "./mcp_server.ts";
+import { agentValueOfResult } from "./mcp_results.ts";
+
+/** The SDK's own request timeout is replaced by the tool's time limit (the call's signal); this is only a backstop. */
+const REQUEST_TIMEOUT_MS = 30 * 60_000;
+
+export interface McpToolOptions {
+  /** smolagents' `structured_output`: a tool with an `outputSchema` answers its `structuredContent` (an object). */
+  structuredOutput?: boolean;
+}
+
+/**
+ * A tool an MCP server offers. It holds only where the server is and the tool's definition: each call takes the
+ * isolate's shared connection to the server (opening one when there is none, or when the server or its session went
+ * away), so a run that is resumed elsewhere, after a restart, calls the same tool by name.
+ *
+ * Arguments are validated against the tool's `inputSchema` (as zod, through the usual tool validation). Results
+ * become agent values (see `agentValueOfResult`); an `isError` result or a protocol error is an
+ * `AgentToolExecutionError` whose message the model sees.
+ */
+export class McpTool extends Tool<Record<string, unknown>, unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly inputs: ToolInputs;
+  readonly outputType: ToolInputType;
+  /** The tool's name on the server (`name` is it made a valid identifier). */
+  readonly remoteName: string;
+  readonly #server: McpServerParameters;
+  readonly #schema: z.ZodType<Record<string, unknown>>;
+  readonly #structured: boolean;
+
+  constructor(server: McpServerParameters, definition: McpToolDefinition, options: McpToolOptions = {}) {
+    super();
+    this.#server = server;
+    this.remoteName = definition.name;
+    this.name = identifier(definition.name);
+    this.description = definition.description ?? definition.title ?? definition.name;
+    this.#schema = schemaOf(definition.inputSchema);
+    this.inputs = this.#schema instanceof z.ZodObject ? inputsFromZod(this.#schema) : {};
+    this.#structured = Boolean(options.structuredOutput && definition.outputSchema);
+    this.outputType = this.#structured ? "object" : "any";
+  }
+
+  override get schema(): z.ZodType<Record<string, unknown>> {
+    return this.#schema;
+  }
+
+  async forward(args: Record<string, unknown>, context: ToolContext): Promise<unknown> {
+    let result: CallToolResult;
+    try {
+      result = await this.#call(args, context, true);
+    } catch (error) {
+      if (context.signal?.aborted) throw context.signal.reason;
+      if (error instanceof AgentToolExecutionError) throw error;
+      throw new AgentToolExecutionError(`MCP tool '${this.remoteName}' failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return agentValueOfResult(this.remoteName, result, this.#structured);
+  }
+
+  async #call(args: Record<string, unknown>, context: ToolContext, retry: boolean): Promise<CallToolResult> {
+    let client: Client | undefined;
+    try {
+      client = await sharedConnection(this.#server);
+      return await client.callTool({ name: this.remoteName, arguments: args }, undefined, {
+        signal: context.signal,
+        timeout: REQUEST_TIMEOUT_MS,
+      }) as CallToolResult;
+    } catch (error) {
+      if (!connectionGone(error)) throw error;
+      await dropConnection(this.#server, client);
+      if (!retry || context.signal?.aborted) throw error;
+      return await this.#call(args, context, false);
+    }
+  }
+}
+
+/**
+ * The server or its session is gone and the call was not run: a closed connection, a session the server no longer
+ * knows (404), or no connection at all. The call is retried once on a new connection.
+ */
+function connectionGone(error: unknown): boolean {
+  if (error instanceof McpError) return (error as McpError).code === ErrorCode.ConnectionClosed;
+  if (error instanceof StreamableHTTPError) return (error as StreamableHTTPError).code === 404;
+  return error instanceof Error && /not connected/i.test(error.message);
+}
+
+/** A valid identifier (CodeAgent calls tools as functions): other characters become `_`. */
+function identifier(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9_]/g, "_");
+  return /^[A-Za-z_]/.test(cleaned) ? cleaned : `_${cleaned}`;
+}
+
+function schemaOf(inputSchema: McpToolDefinition["inputSchema"]): z.ZodType<Record<string, unknown>> {
+  try {
+    return z.fromJSONSchema(inputSchema as z.core.JSONSchema.JSONSchema) as z.ZodType<Record<string, unknown>>;
+  } catch {
+    return z.record(z.string(), z.unknown());
+  }
+}
