@@ -1,6 +1,6 @@
 import type { Tool as McpToolDefinition } from "@modelcontextprotocol/sdk/types.js";
 import { ConfigurationError } from "../errors.ts";
-import { dropConnection, sharedConnection } from "./mcp_connections.ts";
+import { dropConnection, withConnection } from "./mcp_connections.ts";
 import type { McpServerParameters } from "./mcp_server.ts";
 import { McpTool, type McpToolOptions } from "./mcp_tool.ts";
 
@@ -52,14 +52,16 @@ export class MCPClient {
   }
 
   async #listTools(server: McpServerParameters): Promise<McpTool[]> {
-    const client = await sharedConnection(server);
-    const definitions: McpToolDefinition[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor === undefined ? undefined : { cursor });
-      definitions.push(...page.tools);
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
+    const definitions = await withConnection(server, async (client) => {
+      const tools: McpToolDefinition[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listTools(cursor === undefined ? undefined : { cursor });
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      return tools;
+    });
     return definitions.map((definition) => new McpTool(server, definition, this.#options));
   }
 }

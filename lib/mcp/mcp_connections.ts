@@ -1,4 +1,6 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { VERSION } from "../version.ts";
 import { createTransport, type McpServerParameters, serverKey } from "./mcp_server.ts";
@@ -51,4 +53,33 @@ async function openConnection(server: McpServerParameters): Promise<Client> {
   const client = new Client({ name: "smolstep", version: VERSION }, { jsonSchemaValidator: acceptAll });
   await client.connect(await createTransport(server));
   return client;
+}
+
+/**
+ * Runs `use` on the shared connection. When the server or its session is gone (a closed connection, a session the
+ * server no longer knows: 404), the connection is dropped and `use` runs once more on a new one; the server refused
+ * the request in both cases. Other errors are thrown as they are.
+ */
+export async function withConnection<T>(
+  server: McpServerParameters,
+  use: (client: Client) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    let client: Client | undefined;
+    try {
+      client = await sharedConnection(server);
+      return await use(client);
+    } catch (error) {
+      if (!connectionGone(error)) throw error;
+      await dropConnection(server, client);
+      if (attempt > 0 || signal?.aborted) throw error;
+    }
+  }
+}
+
+function connectionGone(error: unknown): boolean {
+  if (error instanceof McpError) return (error as McpError).code === ErrorCode.ConnectionClosed;
+  if (error instanceof StreamableHTTPError) return (error as StreamableHTTPError).code === 404;
+  return error instanceof Error && /not connected/i.test(error.message);
 }

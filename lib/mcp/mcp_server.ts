@@ -32,10 +32,33 @@ export interface McpTransportServer {
 /** Where an MCP server is: what `MCPClient` and `ToolCollection.fromMcp` take. */
 export type McpServerParameters = McpHttpServer | McpTransportServer;
 
-/** The key connections are shared by: the transport, the URL and the headers (never the egress options). */
+/**
+ * The key connections are shared by: the transport, the URL, the headers and the egress policy (a connection opened
+ * under a looser policy is never handed to a server configured with a stricter one). Functions (`fetch`,
+ * `resolveHost`) count by identity.
+ */
 export function serverKey(server: McpServerParameters): string {
-  if ("key" in server) return server.key;
-  return JSON.stringify([server.transport ?? "streamable-http", String(server.url), server.headers ?? {}]);
+  if ("key" in server) return `custom:${server.key}`;
+  const { resolveHost, ...policy } = server.egress ?? {};
+  return JSON.stringify([
+    server.transport ?? "streamable-http",
+    String(server.url),
+    server.headers ?? {},
+    policy,
+    identity(resolveHost),
+    identity(server.fetch),
+  ]);
+}
+
+const identities = new WeakMap<object, number>();
+let lastIdentity = 0;
+
+function identity(value: object | undefined): number {
+  if (value === undefined) return 0;
+  const known = identities.get(value);
+  if (known !== undefined) return known;
+  identities.set(value, ++lastIdentity);
+  return lastIdentity;
 }
 
 /** A new transport for the server; HTTP transports fetch through the egress guard. */

@@ -1,16 +1,9 @@
 import { z } from "zod";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import {
-  type CallToolResult,
-  ErrorCode,
-  McpError,
-  type Tool as McpToolDefinition,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Tool as McpToolDefinition } from "@modelcontextprotocol/sdk/types.js";
 import { AgentToolExecutionError } from "../errors.ts";
 import { Tool, type ToolContext } from "../tools/tool.ts";
 import { inputsFromZod, type ToolInputs, type ToolInputType } from "../tools/tool_inputs.ts";
-import { dropConnection, sharedConnection } from "./mcp_connections.ts";
+import { withConnection } from "./mcp_connections.ts";
 import type { McpServerParameters } from "./mcp_server.ts";
 import { agentValueOfResult } from "./mcp_results.ts";
 
@@ -61,7 +54,7 @@ export class McpTool extends Tool<Record<string, unknown>, unknown> {
   async forward(args: Record<string, unknown>, context: ToolContext): Promise<unknown> {
     let result: CallToolResult;
     try {
-      result = await this.#call(args, context, true);
+      result = await this.#call(args, context);
     } catch (error) {
       if (context.signal?.aborted) throw context.signal.reason;
       if (error instanceof AgentToolExecutionError) throw error;
@@ -72,31 +65,15 @@ export class McpTool extends Tool<Record<string, unknown>, unknown> {
     return agentValueOfResult(this.remoteName, result, this.#structured);
   }
 
-  async #call(args: Record<string, unknown>, context: ToolContext, retry: boolean): Promise<CallToolResult> {
-    let client: Client | undefined;
-    try {
-      client = await sharedConnection(this.#server);
-      return await client.callTool({ name: this.remoteName, arguments: args }, undefined, {
-        signal: context.signal,
-        timeout: REQUEST_TIMEOUT_MS,
-      }) as CallToolResult;
-    } catch (error) {
-      if (!connectionGone(error)) throw error;
-      await dropConnection(this.#server, client);
-      if (!retry || context.signal?.aborted) throw error;
-      return await this.#call(args, context, false);
-    }
+  #call(args: Record<string, unknown>, context: ToolContext): Promise<CallToolResult> {
+    const request = { name: this.remoteName, arguments: args };
+    const options = { signal: context.signal, timeout: REQUEST_TIMEOUT_MS };
+    return withConnection(
+      this.#server,
+      async (client) => await client.callTool(request, undefined, options) as CallToolResult,
+      context.signal,
+    );
   }
-}
-
-/**
- * The server or its session is gone and the call was not run: a closed connection, a session the server no longer
- * knows (404), or no connection at all. The call is retried once on a new connection.
- */
-function connectionGone(error: unknown): boolean {
-  if (error instanceof McpError) return (error as McpError).code === ErrorCode.ConnectionClosed;
-  if (error instanceof StreamableHTTPError) return (error as StreamableHTTPError).code === 404;
-  return error instanceof Error && /not connected/i.test(error.message);
 }
 
 /** A valid identifier (CodeAgent calls tools as functions): other characters become `_`. */

@@ -134,6 +134,13 @@ Deno.test("MCP over Streamable HTTP (the SDK's server on loopback)", async (t) =
       assert.equal(server.sessions(), 1);
     });
 
+    await t.step("the server ended every session: listing the tools again reconnects", async () => {
+      await server.endSessions();
+      const again = await ToolCollection.fromMcp(params, { trustRemoteCode: true });
+      assert.equal(again.tools.length, 7);
+      assert.equal(server.sessions(), 1);
+    });
+
     await t.step("after close(), a tool opens a new connection (nothing live is needed to call it)", async () => {
       await collection.close();
       assert.equal(String(await byName(tools, "add").call({ a: 4, b: 4 })), "8");
@@ -166,6 +173,10 @@ Deno.test("MCP egress: a loopback server is refused unless the egress policy all
       EgressError,
     );
     assert.equal(server.sessions(), 0, "nothing reached the server");
+    // A connection opened with the loopback opt-in is never shared with the same server configured without it.
+    const allowed = await new MCPClient({ url: server.url, egress: LOOPBACK }).connect();
+    await assert.rejects(new MCPClient({ url: server.url }).connect(), EgressError);
+    await allowed.close();
     await assert.rejects(new MCPClient({ url: "http://169.254.169.254/mcp", egress: LOOPBACK }).connect(), EgressError);
   } finally {
     await server.close();
