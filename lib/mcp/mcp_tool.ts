@@ -82,9 +82,16 @@ function identifier(name: string): string {
   return /^[A-Za-z_]/.test(cleaned) ? cleaned : `_${cleaned}`;
 }
 
+/**
+ * The tool's input schema as zod. As smolagents validates tool arguments, an argument the schema does not name is
+ * refused: an object schema that says nothing of `additionalProperties` is read as `false`.
+ */
 function schemaOf(inputSchema: McpToolDefinition["inputSchema"]): z.ZodType<Record<string, unknown>> {
+  const strict = inputSchema.additionalProperties === undefined
+    ? { ...inputSchema, additionalProperties: false }
+    : inputSchema;
   try {
-    return z.fromJSONSchema(inputSchema as z.core.JSONSchema.JSONSchema) as z.ZodType<Record<string, unknown>>;
+    return z.fromJSONSchema(strict as z.core.JSONSchema.JSONSchema) as z.ZodType<Record<string, unknown>>;
   } catch {
     return z.record(z.string(), z.unknown());
   }

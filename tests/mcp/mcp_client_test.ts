@@ -51,12 +51,17 @@ Deno.test("MCP over Streamable HTTP (the SDK's server on loopback)", async (t) =
         unit: { type: "string", description: "", nullable: true },
       });
       assert.deepEqual(byName(tools, "add").parameters.required, ["a", "b"]);
+      assert.equal(byName(tools, "add").parameters.additionalProperties, false);
     });
 
     await t.step("input schemas validate arguments before anything is sent", async () => {
       const before = server.calls.length;
       await assert.rejects(byName(tools, "add").call({ a: "two", b: 3 }), AgentToolCallError);
       await assert.rejects(byName(tools, "weather_report").call({ city: "Oslo", unit: "k" }), AgentToolCallError);
+      await assert.rejects(
+        byName(tools, "add").call({ a: 1, b: 2, c: 3 }),
+        (error: Error) => error instanceof AgentToolCallError && /unknown argument 'c'/.test(error.message),
+      );
       assert.equal(server.calls.length, before);
     });
 
@@ -147,7 +152,10 @@ Deno.test("MCP over Streamable HTTP (the SDK's server on loopback)", async (t) =
     });
 
     await t.step("tools rebuilt from their definitions alone (a restart) call the same server", async () => {
-      const rebuilt = new McpTool(params, { name: "add", inputSchema: { type: "object" } });
+      const rebuilt = new McpTool(params, {
+        name: "add",
+        inputSchema: { type: "object", properties: { a: { type: "number" }, b: { type: "number" } } },
+      });
       assert.equal(String(await rebuilt.call({ a: 10, b: 5 })), "15");
     });
 
