@@ -84,6 +84,7 @@ Deno.test({
       assert.deepEqual(Object.keys(pkg.peerDependencies).sort(), [
         "@huggingface/inference",
         "@huggingface/transformers",
+        "@modelcontextprotocol/sdk",
       ]);
       for (const name of ["wrangler", "playwright-core", "fast-check", "@opentelemetry/sdk-metrics"]) {
         assert.ok(!(name in pkg.dependencies), `${name} should not be a dependency`);

@@ -65,6 +65,7 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
       "HfApiEngine",
       "TransformersModel",
       "startScriptedModelServer",
+      "MCPClient",
     ],
   },
   "./client": { present: ["createClient"] },
@@ -75,10 +76,18 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
   "./hf": { present: ["InferenceClientModel", "HfApiEngine"] },
   "./transformers": { present: ["TransformersModel", "TransformersEngine"] },
   "./testing": { present: ["startScriptedModelServer", "toolCallReply", "functionModel"] },
+  "./mcp": { present: ["MCPClient", "ToolCollection", "McpTool", "McpToolCollection"], absent: ["stdioServer"] },
+  "./mcp/stdio": { present: ["stdioServer"] },
 };
 
 /** npm packages the core entry must not load: heavy, optional, or Node-only. */
-const HEAVY = ["@huggingface/transformers", "@huggingface/inference", "@opentelemetry/sdk-metrics", "onnxruntime-node"];
+const HEAVY = [
+  "@huggingface/transformers",
+  "@huggingface/inference",
+  "@opentelemetry/sdk-metrics",
+  "onnxruntime-node",
+  "@modelcontextprotocol/sdk",
+];
 
 Deno.test("package entries", async (t) => {
   const exportsMap = denoJson.exports as Record<string, string>;

@@ -1,0 +1,67 @@
+import type { Tool as McpToolDefinition } from "@modelcontextprotocol/sdk/types.js";
+import { ConfigurationError } from "../errors.ts";
+import { dropConnection, withConnection } from "./mcp_connections.ts";
+import type { McpServerParameters } from "./mcp_server.ts";
+import { McpTool, type McpToolOptions } from "./mcp_tool.ts";
+
+export type MCPClientOptions = McpToolOptions;
+
+/**
+ * smolagents' `MCPClient`: connects to one or more MCP servers and lists their tools.
+ *
+ * ```ts
+ * const client = await new MCPClient({ url: "https://mcp.example.com/mcp" }).connect();
+ * const agent = new ToolCallingAgent({ tools: client.getTools(), model });
+ * // ...
+ * await client.close();
+ * ```
+ *
+ * The tools do not hold the connection: each call uses the isolate's shared connection to its server and opens a new
+ * one when there is none, so they keep working after `close()` (reconnecting) and after a restart.
+ */
+export class MCPClient {
+  readonly #servers: McpServerParameters[];
+  readonly #options: MCPClientOptions;
+  #tools: McpTool[] | undefined;
+
+  constructor(servers: McpServerParameters | McpServerParameters[], options: MCPClientOptions = {}) {
+    this.#servers = Array.isArray(servers) ? [...servers] : [servers];
+    this.#options = options;
+  }
+
+  /** Connects to every server and lists its tools (paging through `tools/list`). Returns this client. */
+  async connect(): Promise<this> {
+    const lists = await Promise.all(this.#servers.map((server) => this.#listTools(server)));
+    this.#tools = lists.flat();
+    return this;
+  }
+
+  /** The servers' tools, in server order. Throws when `connect()` has not completed. */
+  getTools(): McpTool[] {
+    if (!this.#tools) throw new ConfigurationError("MCPClient: call connect() before getTools()");
+    return [...this.#tools];
+  }
+
+  /** Closes the connections to the servers (a tool used later opens a new one). */
+  async close(): Promise<void> {
+    await Promise.all(this.#servers.map((server) => dropConnection(server)));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #listTools(server: McpServerParameters): Promise<McpTool[]> {
+    const definitions = await withConnection(server, async (client) => {
+      const tools: McpToolDefinition[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listTools(cursor === undefined ? undefined : { cursor });
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      return tools;
+    });
+    return definitions.map((definition) => new McpTool(server, definition, this.#options));
+  }
+}
