@@ -75,6 +75,10 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
   "./hf": { present: ["InferenceClientModel", "HfApiEngine"] },
   "./transformers": { present: ["TransformersModel", "TransformersEngine"] },
   "./testing": { present: ["startScriptedModelServer", "toolCallReply", "functionModel"] },
+  "./hub": {
+    present: ["Tool", "ToolCollection", "GradioTool", "GradioError", "resolveSpaceUrl"],
+    absent: ["callEndpoint", "fetchApiInfo", "uploadFiles", "toolsFromCollection"],
+  },
 };
 
 /** npm packages the core entry must not load: heavy, optional, or Node-only. */
