@@ -52,7 +52,7 @@ export async function collectionSpaces(
   const spaces = items.filter((item): item is CollectionItem =>
     typeof item === "object" && item !== null && item.type === "space" && typeof item.id === "string"
   );
-  return [...new Map(spaces.map((item) => [item.id, item])).values()]; // each Space once
+  return spaces.filter((item, index) => spaces.findIndex((other) => other.id === item.id) === index); // once each
 }
 
 /** The tools of a collection's Spaces, in the collection's order. */

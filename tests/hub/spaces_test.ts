@@ -70,6 +70,7 @@ Deno.test("Tool.fromSpace / Tool.fromGradio over Gradio's HTTP API (loopback app
       assert.ok(image instanceof AgentImage);
       assert.deepEqual(await image.bytes(), PNG);
       assert.equal(image.mimeType, "image/png");
+      assert.deepEqual(app.calls.at(-1), { api: "infer", data: ["a dot", 7, true] });
       const paths = app.requests.map((r) => `${r.method} ${r.path.replace(/[0-9a-f]{32}$/, "{id}")}`);
       assert.deepEqual(paths, [
         "POST /gradio_api/call/infer",

@@ -39,6 +39,8 @@ export interface GradioAppServer extends AsyncDisposable {
   /** e.g. "http://127.0.0.1:41234". */
   readonly origin: string;
   readonly requests: GradioAppRequest[];
+  /** The data list of each call, in order. */
+  readonly calls: Array<{ api: string; data: unknown[] }>;
   /** Files uploaded, by server path. */
   readonly files: Map<string, GradioFile>;
   /** Serves a file at `/gradio_api/file=<path>`; returns its Gradio `FileData` (with `url`). */
@@ -65,6 +67,7 @@ export async function startGradioApp(options: GradioAppOptions): Promise<GradioA
   const files = new Map<string, GradioFile>();
   const spaces = new Map<string, string>();
   const collections = new Map<string, unknown>();
+  const calls: Array<{ api: string; data: unknown[] }> = [];
   const events = new Map<string, { api: string; data: unknown[] }>();
 
   const sse = (chunks: string[]) =>
@@ -127,6 +130,7 @@ export async function startGradioApp(options: GradioAppOptions): Promise<GradioA
       if (!Array.isArray(body.data)) return Response.json({ detail: "data must be a list" }, { status: 422 });
       const eventId = crypto.randomUUID().replaceAll("-", "");
       events.set(eventId, { api: call[1], data: body.data });
+      calls.push({ api: call[1], data: body.data });
       return Response.json({ event_id: eventId });
     }
     if (call && call[2] && req.method === "GET") {
@@ -156,6 +160,7 @@ export async function startGradioApp(options: GradioAppOptions): Promise<GradioA
   const app: GradioAppServer = {
     origin,
     requests,
+    calls,
     files,
     spaces,
     collections,
