@@ -1,6 +1,7 @@
 /**
- * Gradio's documented HTTP API, over `fetch` through the egress guard (the `@gradio/client` package is not used: it
- * fetches Hub hosts it hard-codes with the global `fetch`, past the egress rules, and reads browser globals).
+ * Gradio's documented HTTP API, over `fetch` through the egress guard. The `@gradio/client` package is not used: it
+ * resolves Space ids at a hard-coded https://huggingface.co with the global `fetch`, so neither the egress rules nor a
+ * test Hub URL would apply to it.
  *
  * - API info: `GET {root}/gradio_api/info` (Gradio 5; Gradio 4 serves `{root}/info` and the rest without the prefix).
  * - Call: `POST {root}/gradio_api/call/{api_name}` with `{"data": [...]}` answers `{"event_id"}`; then
