@@ -124,6 +124,36 @@ Deno.test("Tool.fromSpace / Tool.fromGradio over Gradio's HTTP API (loopback app
   });
 });
 
+Deno.test("Gradio calls: the token stays on the app's origin; an abort stops the wait", async (t) => {
+  await using files = await startGradioApp({ info: IMAGE_APP_INFO, handlers: {} });
+  const elsewhere = files.serveFile("/cdn/out.png", { bytes: PNG, type: "image/png" });
+  const release = Promise.withResolvers<void>();
+  await using app = await startGradioApp({
+    info: IMAGE_APP_INFO,
+    handlers: {
+      infer: async (data) => {
+        if (data[0] === "slow") await release.promise;
+        return [elsewhere, 1];
+      },
+    },
+  });
+  const tool = await Tool.fromGradio(app.origin, { egress: LOOPBACK, token: "hf_secret" });
+
+  await t.step("an output file on another origin is fetched without the token", async () => {
+    const image = await tool.call({ prompt: "a dot" }) as AgentImage;
+    assert.deepEqual(await image.bytes(), PNG);
+    assert.deepEqual(files.requests.map((r) => [r.path, r.authorization]), [["/gradio_api/file=/cdn/out.png", null]]);
+  });
+
+  await t.step("the call's signal aborts the result stream", async () => {
+    const controller = new AbortController();
+    const pending = tool.call({ prompt: "slow" }, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("step cancelled")), 50);
+    await assert.rejects(pending, /step cancelled/);
+    release.resolve();
+  });
+});
+
 Deno.test("Tool.fromGradio speaks Gradio 4's API at the root too (/info, /call, /file=)", async () => {
   await using app = await imageApp({ legacy: true });
   const tool = await Tool.fromGradio(`${app.origin}/`, { egress: LOOPBACK });
