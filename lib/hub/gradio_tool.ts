@@ -121,50 +121,114 @@ export function toolNameFrom(text: string): string {
   return name || "gradio_app";
 }
 
+/** A connected endpoint: where the app is, and what the endpoint takes and gives. */
+export interface GradioEndpoint {
+  connection: GradioConnection;
+  apiName: string;
+  endpoint: GradioEndpointInfo;
+}
+
+/** What a `GradioTool` is made of: its description for the model, and how it reaches its endpoint. */
+export interface GradioToolSpec {
+  name: string;
+  description: string;
+  inputs: ToolInputs;
+  outputType: ToolInputType;
+  /** The endpoint called (when known before connecting). */
+  apiName?: string;
+  /** Resolves the app and its endpoint; called at the first call (again after a failure), once per tool. */
+  connect: (signal?: AbortSignal) => Promise<GradioEndpoint>;
+}
+
+/**
+ * The inputs of a tool declared up front, checked against the endpoint once connected: each must be one of its
+ * parameters, and every parameter without a default must be among them.
+ */
+export function checkDeclaredInputs(inputs: ToolInputs, { apiName, endpoint }: GradioEndpoint): void {
+  const names = endpoint.parameters.map(parameterName);
+  const unknown = Object.keys(inputs).find((name) => !names.includes(name));
+  if (unknown !== undefined) {
+    throw new GradioError(`input '${unknown}' is not a parameter of ${apiName} (it takes ${names.join(", ")})`);
+  }
+  const missing = endpoint.parameters.find((parameter, index) =>
+    !parameter.parameter_has_default && !(parameterName(parameter, index) in inputs)
+  );
+  if (missing) {
+    throw new GradioError(
+      `${apiName} needs '${parameterName(missing, endpoint.parameters.indexOf(missing))}', which is not an input`,
+    );
+  }
+}
+
+/** The spec of a tool whose endpoint is already known (its inputs and output type come from the API info). */
+export function specFromEndpoint(
+  resolved: GradioEndpoint,
+  options: { name: string; description?: string; defaultDescription: string },
+): GradioToolSpec {
+  return {
+    name: options.name,
+    description: options.description ?? resolved.endpoint.description ?? options.defaultDescription,
+    inputs: inputsFromEndpoint(resolved.endpoint),
+    outputType: outputType(resolved.endpoint),
+    apiName: resolved.apiName,
+    connect: () => Promise.resolve(resolved),
+  };
+}
+
 export class GradioTool extends Tool<Record<string, unknown>, unknown> {
   readonly name: string;
   readonly description: string;
   readonly inputs: ToolInputs;
   readonly outputType: ToolInputType;
-  /** The endpoint called, e.g. `/predict`. */
-  readonly apiName: string;
-  /** The app's root URL. */
-  readonly root: string;
-  readonly #connection: GradioConnection;
-  readonly #endpoint: GradioEndpointInfo;
+  /** The endpoint called, e.g. `/predict` (undefined for a declared tool that takes the first, until connected). */
+  get apiName(): string | undefined {
+    return this.#apiName;
+  }
+  #apiName: string | undefined;
+  readonly #connect: GradioToolSpec["connect"];
+  #connected: Promise<GradioEndpoint> | undefined;
 
-  constructor(
-    connection: GradioConnection,
-    info: GradioApiInfo,
-    options: GradioToolOptions & { defaultName: string; defaultDescription: string },
-  ) {
+  constructor(spec: GradioToolSpec) {
     super();
-    const [apiName, endpoint] = pickEndpoint(info, options.apiName);
-    const name = options.name ?? options.defaultName;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new TypeError(`Tool name '${name}' must be a valid identifier (letters, digits, underscores).`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(spec.name)) {
+      throw new TypeError(`Tool name '${spec.name}' must be a valid identifier (letters, digits, underscores).`);
     }
-    this.#connection = connection;
-    this.#endpoint = endpoint;
-    this.root = connection.root;
-    this.apiName = apiName;
-    this.name = name;
-    this.description = options.description ?? endpoint.description ?? options.defaultDescription;
-    this.inputs = inputsFromEndpoint(endpoint);
-    this.outputType = outputType(endpoint);
+    this.name = spec.name;
+    this.description = spec.description;
+    this.inputs = spec.inputs;
+    this.outputType = spec.outputType;
+    this.#apiName = spec.apiName;
+    this.#connect = spec.connect;
   }
 
   async forward(args: Record<string, unknown>, { signal }: ToolContext): Promise<unknown> {
-    const data = await this.#payload(args, signal);
-    const outputs = await callEndpoint(this.#connection, this.apiName, data, signal);
-    return await this.#result(outputs[0], signal);
+    const resolved = await this.#endpoint(signal);
+    const data = await this.#payload(resolved, args, signal);
+    const outputs = await callEndpoint(resolved.connection, resolved.apiName, data, signal);
+    return await this.#result(resolved, outputs[0], signal);
+  }
+
+  /** Connects once per tool (per isolate); a failed attempt is forgotten so the next call tries again. */
+  #endpoint(signal?: AbortSignal): Promise<GradioEndpoint> {
+    this.#connected ??= this.#connect(signal).then((resolved) => {
+      this.#apiName = resolved.apiName;
+      return resolved;
+    }, (error) => {
+      this.#connected = undefined;
+      throw error;
+    });
+    return this.#connected;
   }
 
   /** The positional data list: given values (files uploaded), defaults for the rest. */
-  async #payload(args: Record<string, unknown>, signal?: AbortSignal): Promise<unknown[]> {
+  async #payload(
+    { connection, endpoint }: GradioEndpoint,
+    args: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<unknown[]> {
     const data: unknown[] = [];
     const uploads: Array<{ index: number; blob: Blob }> = [];
-    this.#endpoint.parameters.forEach((parameter, index) => {
+    endpoint.parameters.forEach((parameter, index) => {
       const value = args[parameterName(parameter, index)];
       if (value === undefined || value === null) {
         data.push(parameter.parameter_has_default ? parameter.parameter_default ?? null : null);
@@ -176,23 +240,23 @@ export class GradioTool extends Tool<Record<string, unknown>, unknown> {
       } else data.push(value);
     });
     if (uploads.length) {
-      const files = await uploadFiles(this.#connection, uploads.map(({ blob }) => blob), signal);
+      const files = await uploadFiles(connection, uploads.map(({ blob }) => blob), signal);
       uploads.forEach(({ index }, i) => data[index] = files[i]);
     }
     return data;
   }
 
   /** The first output as an agent value: files fetched (images and audio as agent types), the rest as it is. */
-  async #result(output: unknown, signal?: AbortSignal): Promise<unknown> {
+  async #result({ connection, apiName }: GradioEndpoint, output: unknown, signal?: AbortSignal): Promise<unknown> {
     if (!isFileData(output)) {
       if (this.outputType === "image" || this.outputType === "audio") {
-        throw new GradioError(`${this.apiName} returned no file for its ${this.outputType} output`);
+        throw new GradioError(`${apiName} returned no file for its ${this.outputType} output`);
       }
       return output;
     }
     const kind = this.outputType !== "any" ? this.outputType : output.mime_type?.split("/")[0];
-    if (kind !== "image" && kind !== "audio") return fileUrl(this.#connection, output); // other files: their URL
-    const { bytes, mimeType } = await downloadFile(this.#connection, output, signal);
+    if (kind !== "image" && kind !== "audio") return fileUrl(connection, output); // other files: their URL
+    const { bytes, mimeType } = await downloadFile(connection, output, signal);
     const options = mimeType && mimeType.startsWith(`${kind}/`) ? { mimeType } : {};
     return kind === "image" ? new AgentImage(bytes, options) : new AgentAudio(bytes, options);
   }

@@ -7,7 +7,16 @@
 import type { EgressPolicy } from "../net/egress.ts";
 import { guardedFetch } from "../net/egress.ts";
 import { fetchApiInfo, GradioError } from "./gradio_client.ts";
-import { GradioTool, type GradioToolOptions, toolNameFrom } from "./gradio_tool.ts";
+import {
+  checkDeclaredInputs,
+  type GradioEndpoint,
+  GradioTool,
+  type GradioToolOptions,
+  pickEndpoint,
+  specFromEndpoint,
+  toolNameFrom,
+} from "./gradio_tool.ts";
+import type { ToolInputs, ToolInputType } from "../tools/tool_inputs.ts";
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
@@ -55,23 +64,82 @@ export async function resolveSpaceUrl(
 
 /** A tool calling the Gradio app at `url` (smolagents' `Tool.from_gradio` takes an app; this one its URL). */
 export async function toolFromGradio(url: string, options: GradioOptions = {}): Promise<GradioTool> {
-  return await buildTool(url, options, toolNameFrom(url), `Calls the Gradio app at ${url}.`);
+  const resolved = await connect(url, options);
+  return new GradioTool(specFromEndpoint(resolved, {
+    name: options.name ?? toolNameFrom(url),
+    description: options.description,
+    defaultDescription: `Calls the Gradio app at ${url}.`,
+  }));
 }
 
 /** A tool calling a Space's Gradio app (smolagents' `Tool.from_space`). */
 export async function toolFromSpace(spaceId: string, options: SpaceOptions = {}): Promise<GradioTool> {
-  const url = options.endpoint ?? await resolveSpaceUrl(spaceId, options);
-  return await buildTool(url, options, toolNameFrom(spaceId), `Calls the Hugging Face Space ${spaceId}.`);
+  const resolved = await connect(options.endpoint ?? await resolveSpaceUrl(spaceId, options), options);
+  return new GradioTool(specFromEndpoint(resolved, {
+    name: options.name ?? toolNameFrom(spaceId),
+    description: options.description,
+    defaultDescription: `Calls the Hugging Face Space ${spaceId}.`,
+  }));
 }
 
-async function buildTool(
+/**
+ * What a tool declared up front says about itself: the model sees these before anything is fetched. The inputs
+ * are named as the endpoint's parameters (checked at the first call).
+ */
+export interface DeclaredToolOptions {
+  name: string;
+  description: string;
+  inputs: ToolInputs;
+  /** Default "any": images and audio files still come back as agent types, by their media type. */
+  outputType?: ToolInputType;
+}
+
+/**
+ * A Gradio tool made without any request: it resolves the app and reads its API info at its first call (once per
+ * tool). For agents built where no I/O may happen, e.g. the global scope of a Worker.
+ */
+export function declareGradioTool(
   url: string,
-  options: GradioOptions,
-  defaultName: string,
-  defaultDescription: string,
-): Promise<GradioTool> {
+  options: DeclaredToolOptions & Omit<GradioOptions, "signal">,
+): GradioTool {
+  return declared(options, (signal) => connect(url, { ...options, signal }));
+}
+
+/** A Space tool made without any request (see `declareGradioTool`). */
+export function declareSpaceTool(
+  spaceId: string,
+  options: DeclaredToolOptions & Omit<SpaceOptions, "signal">,
+): GradioTool {
+  if (!SPACE_ID.test(spaceId)) throw new TypeError(`'${spaceId}' is not a Space id (owner/name)`);
+  return declared(options, async (signal) => {
+    const url = options.endpoint ?? await resolveSpaceUrl(spaceId, { ...options, signal });
+    return await connect(url, { ...options, signal });
+  });
+}
+
+function declared(
+  options: DeclaredToolOptions & GradioToolOptions,
+  open: (signal?: AbortSignal) => Promise<GradioEndpoint>,
+): GradioTool {
+  return new GradioTool({
+    name: options.name,
+    description: options.description,
+    inputs: options.inputs,
+    outputType: options.outputType ?? "any",
+    apiName: options.apiName,
+    connect: async (signal) => {
+      const resolved = await open(signal);
+      checkDeclaredInputs(options.inputs, resolved);
+      return resolved;
+    },
+  });
+}
+
+/** Reads the app's API info and picks the endpoint. */
+async function connect(url: string, options: GradioOptions): Promise<GradioEndpoint> {
   const root = url.replace(/\/+$/, "");
   const base = { root, token: options.token, egress: options.egress, maxFileBytes: options.maxFileBytes };
   const { info, prefix } = await fetchApiInfo(base, options.signal);
-  return new GradioTool({ ...base, prefix }, info, { ...options, defaultName, defaultDescription });
+  const [apiName, endpoint] = pickEndpoint(info, options.apiName);
+  return { connection: { ...base, prefix }, apiName, endpoint };
 }

@@ -44,7 +44,6 @@ Deno.test("Tool.fromSpace / Tool.fromGradio over Gradio's HTTP API (loopback app
     assert.ok(tool instanceof GradioTool);
     assert.equal(tool.name, "FLUX_1_schnell");
     assert.equal(tool.apiName, "/infer", "the first named endpoint");
-    assert.equal(tool.root, app.origin);
     assert.equal(tool.outputType, "image");
     assert.deepEqual(tool.inputs, {
       prompt: { type: "string", description: "Prompt" },
@@ -151,6 +150,46 @@ Deno.test("Gradio calls: the token stays on the app's origin; an abort stops the
     setTimeout(() => controller.abort(new Error("step cancelled")), 50);
     await assert.rejects(pending, /step cancelled/);
     release.resolve();
+  });
+});
+
+Deno.test("Tool.declareSpace: no request until the first call, then one connection per tool", async (t) => {
+  await using app = await imageApp();
+  const declared = {
+    name: "image_generator",
+    description: "Generates an image from a prompt.",
+    inputs: { prompt: { type: "string" as const, description: "What to draw" } },
+    outputType: "image" as const,
+    hubUrl: app.origin,
+    egress: LOOPBACK,
+  };
+
+  await t.step("built without I/O; the first call resolves the Space and reads the API info", async () => {
+    const tool = Tool.declareSpace("acme/painter", declared);
+    assert.equal(app.requests.length, 0);
+    assert.equal(tool.apiName, undefined);
+    await assert.rejects(tool.call({ prompt: "a dot" }), /no running Space acme\/painter \(404\)/);
+    app.spaces.set("acme/painter", app.origin); // the Space is up now: the failed connection was not kept
+    const image = await tool.call({ prompt: "a dot" }) as AgentImage;
+    assert.deepEqual(await image.bytes(), PNG);
+    assert.equal(tool.apiName, "/infer");
+    await tool.call({ prompt: "again" });
+    const lookups = app.requests.filter((r) => r.path.endsWith("/host") || r.path.endsWith("/info"));
+    assert.equal(lookups.length, 3, "the failed lookup, then one lookup and one info read for two calls");
+    assert.deepEqual(app.calls.at(-1)?.data, ["again", 0, true]);
+  });
+
+  await t.step("declared inputs are checked against the endpoint at the first call", async () => {
+    const wrong = Tool.declareGradio(app.origin, {
+      ...declared,
+      inputs: { text: { type: "string", description: "x" } },
+    });
+    await assert.rejects(wrong.call({ text: "x" }), /input 'text' is not a parameter of \/infer/);
+    const partial = Tool.declareGradio(app.origin, {
+      ...declared,
+      inputs: { seed: { type: "number", description: "x" } },
+    });
+    await assert.rejects(partial.call({ seed: 1 }), /\/infer needs 'prompt', which is not an input/);
   });
 });
 

@@ -25,6 +25,7 @@ Deno.test("Tool.fromSpace runs inside workerd (wrangler dev): API info, SSE call
     const result = await response.json();
     assert.equal(response.status, 200, JSON.stringify(result));
     assert.deepEqual(result, {
+      declared: "image/png",
       inputs: ["prompt", "seed", "randomize_seed"],
       image: { size: PNG.length, type: "image/png" },
       caption: `${PNG.length} bytes`,

@@ -3,7 +3,7 @@
  *
  *   GET /                 -> "ready" (readiness probe)
  *   GET /run?app={origin} -> the Space (Hub stand-in and app at `origin`) as a tool: its inputs, an image call, an
- *                            upload call and a failing call
+ *                            upload call, a failing call, and a declared tool (connecting at its first call)
  */
 
 import { AgentImage } from "../../../lib/mod.ts";
@@ -31,7 +31,15 @@ export default {
         () => "not refused",
         (error) => (error as Error).name,
       );
+      const declared = Tool.declareSpace("black-forest-labs/FLUX.1-schnell", {
+        ...options,
+        name: "painter",
+        description: "Draws.",
+        inputs: { prompt: { type: "string", description: "What to draw" } },
+      });
+      const drawn = await declared.call({ prompt: "a dot" }) as AgentImage;
       return Response.json({
+        declared: drawn instanceof AgentImage ? drawn.mimeType : null,
         inputs: Object.keys(generator.inputs),
         image: image instanceof AgentImage ? { size: (await image.bytes()).length, type: image.mimeType } : null,
         caption,
@@ -39,7 +47,17 @@ export default {
         refused,
       });
     } catch (error) {
-      return Response.json({ error: String((error as Error).stack ?? error) }, { status: 500 });
+      const declared = Tool.declareSpace("black-forest-labs/FLUX.1-schnell", {
+        ...options,
+        name: "painter",
+        description: "Draws.",
+        inputs: { prompt: { type: "string", description: "What to draw" } },
+      });
+      const drawn = await declared.call({ prompt: "a dot" }) as AgentImage;
+      return Response.json({
+        declared: drawn instanceof AgentImage ? drawn.mimeType : null,
+        error: String((error as Error).stack ?? error),
+      }, { status: 500 });
     }
   },
 };
