@@ -14,6 +14,8 @@
  * - `@smolstep/smolstep/hf`: `InferenceClientModel`, `HfApiEngine` (`@huggingface/inference`, about 118 KiB gzip).
  * - `@smolstep/smolstep/transformers`: `TransformersModel` (transformers.js + ONNX Runtime; Deno and Node only).
  * - `@smolstep/smolstep/testing`: a scripted OpenAI-compatible server to test agents offline.
+ * - `@smolstep/smolstep/hub`: tools from the Hub and Gradio apps (`Tool.fromSpace`, `Tool.fromGradio`,
+ *   `ToolCollection.fromHub`).
  *
  * @module
  */

@@ -78,6 +78,10 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
   "./testing": { present: ["startScriptedModelServer", "toolCallReply", "functionModel"] },
   "./mcp": { present: ["MCPClient", "ToolCollection", "McpTool", "McpToolCollection"], absent: ["stdioServer"] },
   "./mcp/stdio": { present: ["stdioServer"] },
+  "./hub": {
+    present: ["Tool", "ToolCollection", "GradioTool", "GradioError", "resolveSpaceUrl"],
+    absent: ["callEndpoint", "fetchApiInfo", "uploadFiles", "toolsFromCollection"],
+  },
 };
 
 /** npm packages the core entry must not load: heavy, optional, or Node-only. */
