@@ -75,10 +75,29 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
   "./hf": { present: ["InferenceClientModel", "HfApiEngine"] },
   "./transformers": { present: ["TransformersModel", "TransformersEngine"] },
   "./testing": { present: ["startScriptedModelServer", "toolCallReply", "functionModel"] },
+  "./hub": {
+    present: [
+      "Tool",
+      "tool",
+      "saveTool",
+      "pushToolToHub",
+      "toolFromHub",
+      "MultiStepAgent",
+      "pushAgentToHub",
+      "agentFromHub",
+    ],
+    absent: ["SandboxedTool", "sandboxProgram", "pushSpaceFiles", "downloadSpaceFile", "createRepo", "uploadFiles"],
+  },
 };
 
 /** npm packages the core entry must not load: heavy, optional, or Node-only. */
-const HEAVY = ["@huggingface/transformers", "@huggingface/inference", "@opentelemetry/sdk-metrics", "onnxruntime-node"];
+const HEAVY = [
+  "@huggingface/transformers",
+  "@huggingface/inference",
+  "@huggingface/hub",
+  "@opentelemetry/sdk-metrics",
+  "onnxruntime-node",
+];
 
 Deno.test("package entries", async (t) => {
   const exportsMap = denoJson.exports as Record<string, string>;

@@ -1,0 +1,35 @@
+/**
+ * `@smolstep/smolstep/hub`: tools and agents on the Hugging Face Hub, as smolagents has them. `tool.save(dir)`,
+ * `tool.pushToHub(repoId)` and `Tool.fromHub(repoId, { trustRemoteCode: true, executor })` on this entry's `Tool`
+ * and `tool()`; `pushAgentToHub(agent, repoId)` and `MultiStepAgent.fromHub(repoId, { tools, model })`.
+ *
+ * Code loaded from the Hub runs only in the QuickJS sandbox you pass (`executor`), never on the host. Every Hub
+ * request goes through the egress guard (`egress` opts in to a local Hub for tests).
+ *
+ * ```ts
+ * import { Tool, tool } from "@smolstep/smolstep/hub";
+ * import { createDenoQuickJSExecutor } from "@smolstep/smolstep/deno";
+ * import { z } from "zod";
+ *
+ * const add = tool({
+ *   name: "add",
+ *   description: "Adds two numbers",
+ *   inputs: z.object({ a: z.number().describe("first"), b: z.number().describe("second") }),
+ *   output: "number",
+ *   run: ({ a, b }) => a + b,
+ * });
+ * await add.pushToHub("me/add-tool", { token: Deno.env.get("HF_TOKEN") });
+ * const loaded = await Tool.fromHub("me/add-tool", { trustRemoteCode: true, executor: createDenoQuickJSExecutor() });
+ * ```
+ *
+ * @module
+ */
+
+export { pushToolToHub, saveTool, Tool, tool, toolFromHub, toolModuleSource } from "./hub_tool.ts";
+export type { PushToHubOptions, ToolFromHubOptions } from "./hub_tool.ts";
+export { agentFromHub, MultiStepAgent, pushAgentToHub } from "./agent_hub.ts";
+export type { AgentFromHubOptions } from "./agent_hub.ts";
+export { HubError } from "./hub_http.ts";
+export type { HubOptions } from "./hub_http.ts";
+export { ToolModuleError } from "./tool_module.ts";
+export type { ToolManifest } from "./tool_files.ts";
