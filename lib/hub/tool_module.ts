@@ -118,7 +118,7 @@ export function freeNames(source: string): string[] {
   // Method shorthand inside object literals and classes: `name(params) {`.
   for (const match of code.matchAll(/(?<![\w$.])[A-Za-z_$][\w$]*\s*(\([^()]*\))\s*\{/g)) add(match[1]);
   const free = new Set<string>();
-  for (const match of code.matchAll(/(?<![\w$.])(?<!\.\s+)([A-Za-z_$][\w$]*)(?!\s*:(?!:))/g)) {
+  for (const match of code.matchAll(/(?<![\w$])(?<!(?<!\.\.)\.\s*)([A-Za-z_$][\w$]*)(?![\w$])(?!\s*:(?!:))/g)) {
     const name = match[1];
     if (name === "this") free.add(name);
     else if (!KEYWORDS.has(name) && !SANDBOX_GLOBALS.has(name) && !declared.has(name)) free.add(name);
