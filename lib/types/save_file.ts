@@ -5,13 +5,10 @@
  */
 
 type WriteFile = (path: string, bytes: Uint8Array) => Promise<void>;
-type MakeDirectory = (path: string, options: { recursive: true }) => Promise<unknown>;
 
 interface RuntimeGlobals {
-  Deno?: { writeFile?: WriteFile; mkdir?: MakeDirectory };
-  process?: {
-    getBuiltinModule?: (name: string) => { writeFile?: WriteFile; mkdir?: MakeDirectory } | undefined;
-  };
+  Deno?: { writeFile?: WriteFile };
+  process?: { getBuiltinModule?: (name: string) => { writeFile?: WriteFile } | undefined };
 }
 
 /** The runtime's file writer, or undefined where there is no file system to write to. */
@@ -22,20 +19,6 @@ function fileWriter(): WriteFile | undefined {
   const fs = runtime.process?.getBuiltinModule?.("node:fs/promises");
   const node = fs?.writeFile;
   return node ? (path, bytes) => node.call(fs, path, bytes) : undefined;
-}
-
-/** Creates a directory and its parents (no error when it exists), on runtimes with a file system. */
-export async function makeDirectory(path: string, what: string): Promise<void> {
-  const runtime = globalThis as unknown as RuntimeGlobals;
-  const deno = runtime.Deno?.mkdir;
-  const fs = deno ? undefined : runtime.process?.getBuiltinModule?.("node:fs/promises");
-  const mkdir = deno ?? fs?.mkdir;
-  if (!mkdir) {
-    throw new Error(
-      `${what}.save() needs a runtime with a file system (Deno, Node); this one has none (Workers, browsers).`,
-    );
-  }
-  await mkdir.call(deno ? runtime.Deno : fs, path, { recursive: true });
 }
 
 export async function writeFileBytes(path: string, bytes: Uint8Array, what: string): Promise<void> {
