@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
+import { wrapToolOutput } from "../../lib/types/agent_values.ts";
 import {
+  AgentImage,
   CodeAgent,
   ConfigurationError,
   EgressError,
@@ -239,6 +241,16 @@ Deno.test("pushToHub -> Tool.fromHub -> agent runs that call the tool in the san
     assert.equal(hub.files("me/adder-copy")!["tool.js"], hub.files("me/adder")!["tool.js"]);
   });
 
+  await t.step("resolve redirects are followed hop by hop through the egress rules", async () => {
+    hub.redirect("me/adder", "tool.js", `${hub.origin}/cdn/me/adder/main/tool.js`);
+    const viaCdn = await Tool.fromHub("me/adder", { ...options, trustRemoteCode: true, executor });
+    assert.equal(await viaCdn.call({ a: 1, b: 2 }), 3);
+    assert.equal(hub.requests.at(-1)!.path, "/cdn/me/adder/main/tool.js");
+    hub.redirect("me/adder", "tool.js", "http://169.254.169.254/latest/meta-data/");
+    await assert.rejects(Tool.fromHub("me/adder", { ...options, trustRemoteCode: true, executor }), EgressError);
+    hub.redirect("me/adder", "tool.js", `${hub.origin}/cdn/me/adder/main/tool.js`);
+  });
+
   await t.step("private Spaces need the token to be read", async () => {
     await makeAdder().pushToHub("me/secret-adder", { ...options, token: TOKEN, private: true });
     await assert.rejects(
@@ -316,6 +328,25 @@ Deno.test("Hub code that tries to escape or runs forever hits the sandbox's limi
     const agent = new ToolCallingAgent({ model, tools: [evil] });
     assert.equal(await agent.run("attack"), "survived");
     assert.match(JSON.stringify(calls[1].messages), /TimeoutError/);
+  });
+
+  await t.step("bytes cross the sandbox: an image tool's result becomes an AgentImage", async () => {
+    hub.seed("me/pixel", {
+      "tool.json": JSON.stringify({ name: "pixel", description: "A PNG.", inputs: {}, outputType: "image" }),
+      "tool.js":
+        "export default () => new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);\n",
+    });
+    const pixel = await Tool.fromHub("me/pixel", {
+      hubUrl: hub.origin,
+      egress: LOCAL,
+      trustRemoteCode: true,
+      executor,
+    });
+    const bytes = await pixel.call({});
+    assert.ok(bytes instanceof Uint8Array && bytes[1] === 0x50);
+    const image = await wrapToolOutput(bytes, pixel.outputType);
+    assert.ok(image instanceof AgentImage);
+    assert.equal(image.mimeType, "image/png");
   });
 
   await t.step("tool.js outside the contract is refused at load", async () => {

@@ -28,6 +28,11 @@ export interface HubRepoServer extends AsyncDisposable {
   readonly requests: HubRepoRequest[];
   /** Files of a Space at a revision ("main", "refs/pr/1"), or undefined. */
   files(repoId: string, revision?: string): Record<string, string> | undefined;
+  /**
+   * Answers the resolve URL of one file with a 302 to `location` (as the Hub sends large files to its CDN);
+   * `/cdn/{repoId}/{revision}/{path}` on this server serves the file itself.
+   */
+  redirect(repoId: string, path: string, location: string): void;
   /** Puts files into a Space directly (creating it), e.g. a hand-written tool. */
   seed(repoId: string, files: Record<string, string>, options?: { private?: boolean }): void;
   close(): Promise<void>;
@@ -44,6 +49,7 @@ export async function startHubRepoServer(options: { token?: string } = {}): Prom
   const token = options.token ?? "hf_test_write";
   const repos = new Map<string, Repo>();
   const requests: HubRepoRequest[] = [];
+  const redirects = new Map<string, string>();
   let commits = 0;
   let origin = "";
 
@@ -63,6 +69,14 @@ export async function startHubRepoServer(options: { token?: string } = {}): Prom
       body,
     });
     const resolve = url.pathname.match(/^\/spaces\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/);
+    const location = resolve ? redirects.get(`${resolve[1]}/${resolve[3]}`) : undefined;
+    if (req.method === "GET" && location) return new Response(null, { status: 302, headers: { location } });
+    const cdn = url.pathname.match(/^\/cdn\/([^/]+\/[^/]+)\/([^/]+)\/(.+)$/);
+    if (req.method === "GET" && cdn) {
+      const [, repoId, revision, path] = cdn.map(decodeURIComponent);
+      const file = repos.get(repoId)?.revisions.get(revision)?.get(path);
+      return file === undefined ? json({ error: "Entry not found" }, 404) : new Response(file);
+    }
     if (req.method === "GET" && resolve) {
       const [, repoId, revision, path] = resolve.map(decodeURIComponent);
       const repo = repos.get(repoId);
@@ -138,6 +152,7 @@ export async function startHubRepoServer(options: { token?: string } = {}): Prom
       const files = repos.get(repoId)?.revisions.get(revision);
       return files ? Object.fromEntries(files) : undefined;
     },
+    redirect: (repoId, path, location) => void redirects.set(`${repoId}/${path}`, location),
     seed(repoId, files, seedOptions = {}) {
       repos.set(repoId, {
         private: seedOptions.private ?? false,
