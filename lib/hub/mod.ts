@@ -6,6 +6,15 @@
  * Code loaded from the Hub runs only in the QuickJS sandbox you pass (`executor`), never on the host. Every Hub
  * request goes through the egress guard (`egress` opts in to a local Hub for tests).
  *
+ * Install `@huggingface/hub` (an optional peer of the npm package). On Cloudflare Workers, alias it to its browser
+ * build (its package exports the Node build, which imports node: modules) and pass a `QuickJSExecutor` built on the
+ * imported .wasm (see lib/executors/quickjs_executor.ts):
+ *
+ * ```toml
+ * [alias]
+ * "@huggingface/hub" = "./node_modules/@huggingface/hub/dist/browser/index.mjs"
+ * ```
+ *
  * ```ts
  * import { Tool, tool } from "@smolstep/smolstep/hub";
  * import { createDenoQuickJSExecutor } from "@smolstep/smolstep/deno";
