@@ -4,7 +4,7 @@
  * files: `rewriteRelativeImportExtensions` turns `./x.ts` imports into `./x.js`, and `noCheck` skips type checking
  * (`deno task check` does that), so Deno-only globals in the Deno adapter need no Node typings. Bare imports (the
  * `deno.json` import map's `npm:` packages) become the package's dependencies with the map's version ranges; the
- * heavy model backends are optional peers, installed only by those who use `./hf`, `./transformers` or `./mcp`.
+ * heavy model backends and the Hub client are optional peers, installed only by those who use `./hf`, `./transformers`, `./mcp` or `./hub`.
  *
  * Usage: deno run -A scripts/build_npm.ts [outDir]
  */
@@ -15,7 +15,12 @@ export const TYPESCRIPT = "npm:typescript@6.0.3";
 /** What the emitted code targets and assumes (Node 20, browsers, Workers): no runtime's own typings. */
 export const TARGET = { target: "ES2022", lib: ["ES2024", "DOM", "DOM.Iterable"], types: [] as string[] };
 /** Optional peers: installed by the user only for the entry that needs them. */
-const OPTIONAL_PEERS = new Set(["@huggingface/inference", "@huggingface/transformers", "@modelcontextprotocol/sdk"]);
+const OPTIONAL_PEERS = new Set([
+  "@huggingface/hub",
+  "@huggingface/inference",
+  "@huggingface/transformers",
+  "@modelcontextprotocol/sdk",
+]);
 /** Worker-thread scripts, loaded by URL rather than imported: compiled as entries of their own. */
 const EXTRA_ENTRIES = ["lib/adapters/deno/quickjs_worker.ts", "lib/adapters/node/quickjs_worker.ts"];
 

@@ -1,57 +1,53 @@
 /**
- * `@smolstep/smolstep/hub`: tools from the Hugging Face Hub and Gradio apps.
+ * `@smolstep/smolstep/hub`: tools and agents on the Hugging Face Hub and Gradio apps, as smolagents has them. `tool.save(dir)`,
+ * `tool.pushToHub(repoId)` and `Tool.fromHub(repoId, { trustRemoteCode: true, executor })` on this entry's `Tool`
+ * and `tool()`; `pushAgentToHub(agent, repoId)` and `MultiStepAgent.fromHub(repoId, { tools, model })`.
+ * `Tool.fromSpace` / `Tool.fromGradio` (and `Tool.declareSpace` / `declareGradio`, which connect at the first call)
+ * call a Gradio app's HTTP API; `ToolCollection.fromHub(slug, {trustRemoteCode: true})` makes a collection's Spaces
+ * tools.
  *
- * - `Tool.fromSpace(spaceId, options)` / `Tool.fromGradio(url, options)`: a tool calling a Gradio app's HTTP API,
- *   its inputs read from the app's API info.
- * - `Tool.declareSpace` / `Tool.declareGradio`: the same with the inputs given, connecting at the first call (for
- *   code that may not do I/O when it builds its agents, e.g. a Worker's global scope).
- * - `ToolCollection.fromHub(slug, {trustRemoteCode: true})`: the Spaces of a Hub collection as tools.
+ * Code loaded from the Hub runs only in the QuickJS sandbox you pass (`executor`), never on the host. Every Hub
+ * request goes through the egress guard (`egress` opts in to a local Hub for tests).
  *
- * `Tool` and `ToolCollection` here extend the core classes with these static loaders.
+ * Install `@huggingface/hub` (an optional peer of the npm package). On Cloudflare Workers, alias it to its browser
+ * build (its package exports the Node build, which imports node: modules) and pass a `QuickJSExecutor` built on the
+ * imported .wasm (see lib/executors/quickjs_executor.ts):
+ *
+ * ```toml
+ * [alias]
+ * "@huggingface/hub" = "./node_modules/@huggingface/hub/dist/browser/index.mjs"
+ * ```
+ *
+ * ```ts
+ * import { Tool, tool } from "@smolstep/smolstep/hub";
+ * import { createDenoQuickJSExecutor } from "@smolstep/smolstep/deno";
+ * import { z } from "zod";
+ *
+ * const add = tool({
+ *   name: "add",
+ *   description: "Adds two numbers",
+ *   inputs: z.object({ a: z.number().describe("first"), b: z.number().describe("second") }),
+ *   output: "number",
+ *   run: ({ a, b }) => a + b,
+ * });
+ * await add.pushToHub("me/add-tool", { token: Deno.env.get("HF_TOKEN") });
+ * const loaded = await Tool.fromHub("me/add-tool", { trustRemoteCode: true, executor: createDenoQuickJSExecutor() });
+ * ```
  *
  * @module
  */
 
-import { Tool as CoreTool } from "../tools/tool.ts";
 import { ToolCollection as CoreToolCollection } from "../tools/tool_collection.ts";
 import { type CollectionToolOptions, toolsFromCollection } from "./collections.ts";
-import type { GradioTool } from "./gradio_tool.ts";
-import {
-  type DeclaredToolOptions,
-  declareGradioTool,
-  declareSpaceTool,
-  type GradioOptions,
-  type SpaceOptions,
-  toolFromGradio,
-  toolFromSpace,
-} from "./spaces.ts";
 
-/** The core `Tool` with the Hub loaders. */
-export abstract class Tool<Args extends Record<string, unknown> = Record<string, unknown>, Output = unknown>
-  extends CoreTool<Args, Output> {
-  /** A tool calling a Space's Gradio app; its inputs come from the app's API info. */
-  static fromSpace(spaceId: string, options: SpaceOptions = {}): Promise<GradioTool> {
-    return toolFromSpace(spaceId, options);
-  }
-
-  /** A tool calling the Gradio app at `url`. */
-  static fromGradio(url: string, options: GradioOptions = {}): Promise<GradioTool> {
-    return toolFromGradio(url, options);
-  }
-
-  /**
-   * A Space tool made without any request (its name, description and inputs given): it resolves the Space and
-   * reads the API info at its first call. For agents built where no I/O may happen (a Worker's global scope).
-   */
-  static declareSpace(spaceId: string, options: DeclaredToolOptions & Omit<SpaceOptions, "signal">): GradioTool {
-    return declareSpaceTool(spaceId, options);
-  }
-
-  /** `declareSpace` for a Gradio app's URL. */
-  static declareGradio(url: string, options: DeclaredToolOptions & Omit<GradioOptions, "signal">): GradioTool {
-    return declareGradioTool(url, options);
-  }
-}
+export { pushToolToHub, saveTool, Tool, tool, toolFromHub, toolModuleSource } from "./hub_tool.ts";
+export type { PushToHubOptions, ToolFromHubOptions } from "./hub_tool.ts";
+export { agentFromHub, MultiStepAgent, pushAgentToHub } from "./agent_hub.ts";
+export type { AgentFromHubOptions } from "./agent_hub.ts";
+export { HubError } from "./hub_http.ts";
+export type { HubOptions } from "./hub_http.ts";
+export { ToolModuleError } from "./tool_module.ts";
+export type { ToolManifest } from "./tool_files.ts";
 
 /** The core `ToolCollection` with `fromHub`. */
 export class ToolCollection extends CoreToolCollection {

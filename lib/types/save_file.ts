@@ -5,10 +5,13 @@
  */
 
 type WriteFile = (path: string, bytes: Uint8Array) => Promise<void>;
+type MakeDirectory = (path: string, options: { recursive: true }) => Promise<unknown>;
 
 interface RuntimeGlobals {
-  Deno?: { writeFile?: WriteFile };
-  process?: { getBuiltinModule?: (name: string) => { writeFile?: WriteFile } | undefined };
+  Deno?: { writeFile?: WriteFile; mkdir?: MakeDirectory };
+  process?: {
+    getBuiltinModule?: (name: string) => { writeFile?: WriteFile; mkdir?: MakeDirectory } | undefined;
+  };
 }
 
 /** The runtime's file writer, or undefined where there is no file system to write to. */
@@ -30,4 +33,18 @@ export async function writeFileBytes(path: string, bytes: Uint8Array, what: stri
     );
   }
   await write(path, bytes);
+}
+
+/** Creates `path` and its parents (no error when it exists), where there is a file system (`tool.save`). */
+export async function makeDirectory(path: string, what: string): Promise<void> {
+  const runtime = globalThis as unknown as RuntimeGlobals;
+  const deno = runtime.Deno;
+  if (deno?.mkdir) return void await deno.mkdir(path, { recursive: true });
+  const fs = runtime.process?.getBuiltinModule?.("node:fs/promises");
+  if (!fs?.mkdir) {
+    throw new Error(
+      `${what}.save() needs a runtime with a file system (Deno, Node); this one has none (Workers, browsers).`,
+    );
+  }
+  await fs.mkdir(path, { recursive: true });
 }

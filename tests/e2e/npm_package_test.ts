@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { buildNpm, TARGET, TYPESCRIPT } from "../../scripts/build_npm.ts";
+import { startHubRepoServer } from "../support/hub_repo_server.ts";
 
 /** A user's script: a two-step tool-calling run through the installed package. */
 const SMOKE = `
@@ -32,6 +33,33 @@ try {
 } finally {
   await server.close();
 }
+`;
+
+/** The hub entry on Node: save a tool, push it to the test's loopback Hub, load it back into the sandbox, call it. */
+const HUB_SMOKE = `
+import { Tool } from "@smolstep/smolstep/hub";
+import { createDenoQuickJSExecutor } from "@smolstep/smolstep/deno";
+import { mkdtemp, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+class Shout extends Tool {
+  name = "shout";
+  description = "Upper-cases a text.";
+  inputs = { text: { type: "string", description: "the text" } };
+  outputType = "string";
+  forward({ text }) {
+    return text.toUpperCase() + "!";
+  }
+}
+const dir = join(await mkdtemp(join(tmpdir(), "smolstep-hub-")), "shout");
+await new Shout().save(dir);
+const files = (await readdir(dir)).sort();
+const options = { hubUrl: process.env.HUB_URL, egress: { allowPrivateNetwork: true } };
+await new Shout().pushToHub("me/shout", { ...options, token: "hf_test_write" });
+const executor = createDenoQuickJSExecutor({ inThread: true });
+const loaded = await Tool.fromHub("me/shout", { ...options, trustRemoteCode: true, executor });
+console.log(JSON.stringify({ files, result: await loaded.call({ text: "hi" }) }));
 `;
 
 /** A TypeScript user's code, type-checked against the installed `.d.ts` (and wrong on purpose in one line). */
@@ -82,6 +110,7 @@ Deno.test({
       assert.ok(pkg.dependencies.hono && pkg.dependencies.openai);
       // Heavy backends are optional peers; tooling and test-only packages are not dependencies at all.
       assert.deepEqual(Object.keys(pkg.peerDependencies).sort(), [
+        "@huggingface/hub",
         "@huggingface/inference",
         "@huggingface/transformers",
         "@modelcontextprotocol/sdk",
@@ -127,6 +156,20 @@ Deno.test({
       check(
         await run(Deno.execPath(), ["run", "-A", "--no-config", "--node-modules-dir=manual", "smoke_deno.js"], project),
       );
+    });
+
+    await t.step("Node: the ./hub entry (its optional peer installed) saves, pushes and loads a tool", async () => {
+      const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+      const hubClient = denoJson.imports["@huggingface/hub"].replace("npm:", "");
+      await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", hubClient], project);
+      await Deno.writeTextFile(`${project}/hub_smoke.mjs`, HUB_SMOKE);
+      await using hub = await startHubRepoServer({ token: "hf_test_write" });
+      const stdout = await run("node", ["hub_smoke.mjs"], project, { ...Deno.env.toObject(), HUB_URL: hub.origin });
+      assert.deepEqual(JSON.parse(stdout.trim().split("\n").at(-1)!), {
+        files: ["README.md", "tool.js", "tool.json"],
+        result: "HI!",
+      });
+      assert.deepEqual(Object.keys(hub.files("me/shout")!).sort(), ["README.md", "tool.js", "tool.json"]);
     });
 
     await t.step("a TypeScript consumer type-checks against the .d.ts", async () => {

@@ -55,6 +55,8 @@ const SAMPLES: Record<string, (cls: ErrorClass) => Error> = {
   StoreLimitError: (C) =>
     new (C as new (kind: string, b: number, l: number, m: string) => Error)("store_full", 2, 1, "x"),
   GradioError: one,
+  ToolModuleError: one,
+  HubError: (C) => new (C as new (message: string, status: number) => Error)("x", 502),
   HttpError: (C) => new (C as new (status: number, code: string, message: string) => Error)(418, "teapot", "x"),
 };
 

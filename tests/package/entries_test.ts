@@ -79,8 +79,31 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
   "./mcp": { present: ["MCPClient", "ToolCollection", "McpTool", "McpToolCollection"], absent: ["stdioServer"] },
   "./mcp/stdio": { present: ["stdioServer"] },
   "./hub": {
-    present: ["Tool", "ToolCollection", "GradioTool", "GradioError", "resolveSpaceUrl"],
-    absent: ["callEndpoint", "fetchApiInfo", "uploadFiles", "toolsFromCollection"],
+    present: [
+      "Tool",
+      "tool",
+      "saveTool",
+      "pushToolToHub",
+      "toolFromHub",
+      "MultiStepAgent",
+      "pushAgentToHub",
+      "agentFromHub",
+      "ToolCollection",
+      "GradioTool",
+      "GradioError",
+      "resolveSpaceUrl",
+    ],
+    absent: [
+      "SandboxedTool",
+      "sandboxProgram",
+      "pushSpaceFiles",
+      "downloadSpaceFile",
+      "createRepo",
+      "uploadFiles",
+      "callEndpoint",
+      "fetchApiInfo",
+      "toolsFromCollection",
+    ],
   },
 };
 
@@ -88,6 +111,7 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
 const HEAVY = [
   "@huggingface/transformers",
   "@huggingface/inference",
+  "@huggingface/hub",
   "@opentelemetry/sdk-metrics",
   "onnxruntime-node",
   "@modelcontextprotocol/sdk",
