@@ -30,12 +30,12 @@ export interface LoadOptions {
   modelKwargs?: Record<string, unknown>;
 }
 
-type TransformersLibrary = typeof import("@huggingface/transformers");
+export type TransformersLibrary = typeof import("@huggingface/transformers");
 
 let library: Promise<TransformersLibrary> | undefined;
 
 /** Imports transformers.js once per process (it loads ONNX Runtime's native addon under Deno and Node). */
-function importTransformers(): Promise<TransformersLibrary> {
+export function importTransformers(): Promise<TransformersLibrary> {
   library ??= import("@huggingface/transformers").catch((error) => {
     library = undefined;
     throw new ConfigurationError(
