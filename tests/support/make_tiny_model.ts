@@ -53,7 +53,7 @@ const CHAT_TEMPLATE = [
 ].join("");
 
 /** GPT-2's byte-to-unicode table: every byte gets a printable character. */
-function byteToUnicode(): string[] {
+export function byteToUnicode(): string[] {
   const printable = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
   let extra = 0;
   return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(printable(b) ? b : 256 + extra++));
@@ -86,7 +86,7 @@ function transitions() {
 }
 
 // The subset of onnx.proto (proto3 field numbers) the graph needs.
-const ONNX_SCHEMA = {
+export const ONNX_SCHEMA = {
   nested: {
     ModelProto: {
       fields: {
@@ -136,20 +136,26 @@ const ONNX_SCHEMA = {
   },
 };
 
-const FLOAT = 1, INT64 = 7, INT_ATTRIBUTE = 2;
+export const FLOAT = 1, INT64 = 7;
+const INT_ATTRIBUTE = 2;
 
-function tensor(name: string, dataType: number, dims: number[], values: number[]) {
+export function tensor(name: string, dataType: number, dims: number[], values: number[]) {
   const data = dataType === FLOAT ? new Float32Array(values) : BigInt64Array.from(values, BigInt);
   // Typed arrays are little-endian on every platform Deno runs on, as ONNX raw_data requires.
   return { name, dataType, dims, rawData: new Uint8Array(data.buffer) };
 }
 
-function valueInfo(name: string, elemType: number, dims: Array<string | number>) {
+export function valueInfo(name: string, elemType: number, dims: Array<string | number>) {
   const dim = dims.map((d) => typeof d === "number" ? { dimValue: d } : { dimParam: d });
   return { name, type: { tensorType: { elemType, shape: { dim } } } };
 }
 
-function node(opType: string, input: string[], output: string[], attribute: Array<{ name: string; i: number }> = []) {
+export function node(
+  opType: string,
+  input: string[],
+  output: string[],
+  attribute: Array<{ name: string; i: number }> = [],
+) {
   return { opType, input, output, name: output[0], attribute: attribute.map((a) => ({ ...a, type: INT_ATTRIBUTE })) };
 }
 
