@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { AgentAudio, AgentText, ConfigurationError, EgressError, Tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { AgentAudio, AgentText, ConfigurationError, EgressError, type Tool, ToolCallingAgent } from "../../lib/mod.ts";
 import { encodeWav } from "../../lib/types/wav.ts";
 import { loadTool, PipelineTool, SpeechToTextTool, TranslationTool } from "../../lib/pipelines/mod.ts";
 import { functionModel } from "../support/function_model.ts";
