@@ -9,6 +9,7 @@ import {
   assertRuntimeSupported,
   importTransformers,
   type LoadOptions,
+  pipelineOptions,
   resolveModelSource,
   type TransformersLibrary,
 } from "../models/transformers_loader.ts";
@@ -45,14 +46,7 @@ export async function loadLocalPipeline(
   const { source, localOnly } = resolveModelSource(model, options);
   const library = await importTransformers();
   try {
-    const pipe = await library.pipeline(task as never, source, {
-      ...options.modelKwargs,
-      local_files_only: localOnly,
-      ...(options.device ? { device: options.device as never } : {}),
-      ...(options.dtype ? { dtype: options.dtype as never } : {}),
-      ...(options.cacheDir ? { cache_dir: options.cacheDir } : {}),
-      ...(options.revision ? { revision: options.revision } : {}),
-    });
+    const pipe = await library.pipeline(task as never, source, pipelineOptions(options, localOnly));
     const run = pipe as unknown as (...args: unknown[]) => Promise<unknown>;
     return { run: (...args) => run(...args), library };
   } catch (error) {

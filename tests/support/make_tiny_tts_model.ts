@@ -12,10 +12,20 @@
  * The output is deterministic; tests/pipelines/local_pipeline_test.ts checks the committed copy is current.
  */
 
-import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import protobuf from "protobufjs";
-import { byteToUnicode, FLOAT, INT64, node, ONNX_SCHEMA, tensor, valueInfo } from "./make_tiny_model.ts";
+import {
+  byteLevelTokenizer,
+  byteToUnicode,
+  encodeOnnxModel,
+  FLOAT,
+  INT64,
+  modelJson,
+  node,
+  specialToken,
+  tensor,
+  valueInfo,
+  writeModelFiles,
+} from "./make_tiny_model.ts";
 
 export const TINY_TTS_SAMPLING_RATE = 16_000;
 
@@ -38,32 +48,14 @@ function tinyTtsOnnx(): Uint8Array {
       node("Div", ["ids_f", "scale"], ["waveform"]),
     ],
   };
-  const ModelProto = protobuf.Root.fromJSON(ONNX_SCHEMA).lookupType("ModelProto");
-  const model = {
-    irVersion: 8,
-    producerName: "smolstep make_tiny_tts_model.ts",
-    producerVersion: "1",
-    docString: "One sample per token, for offline text-to-speech tests; see tests/support/make_tiny_tts_model.ts.",
-    opsetImport: [{ domain: "", version: 13 }],
-    graph,
-  };
-  return ModelProto.encode(ModelProto.fromObject(model)).finish();
+  return encodeOnnxModel(graph, "make_tiny_tts_model.ts", "One sample per token, for offline text-to-speech tests");
 }
 
 /** Every file of the model folder, path -> contents. */
 export function tinyTtsModelFiles(): Record<string, string | Uint8Array> {
-  const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
+  const json = modelJson;
   const tokens = ["<pad>", ...byteToUnicode()];
-  const pad = {
-    id: 0,
-    content: "<pad>",
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  };
-  const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
+  const pad = specialToken("<pad>", 0);
   return {
     "config.json": json({
       architectures: ["VitsModel"],
@@ -73,28 +65,7 @@ export function tinyTtsModelFiles(): Record<string, string | Uint8Array> {
       pad_token_id: 0,
       "transformers.js_config": { dtype: "fp32" },
     }),
-    "tokenizer.json": json({
-      version: "1.0",
-      truncation: null,
-      padding: null,
-      added_tokens: [pad],
-      normalizer: null,
-      pre_tokenizer: byteLevel,
-      post_processor: null,
-      decoder: byteLevel,
-      model: {
-        type: "BPE",
-        dropout: null,
-        unk_token: null,
-        continuing_subword_prefix: null,
-        end_of_word_suffix: null,
-        fuse_unk: false,
-        byte_fallback: false,
-        ignore_merges: false,
-        vocab: Object.fromEntries(tokens.map((token, id) => [token, id])),
-        merges: [],
-      },
-    }),
+    "tokenizer.json": json(byteLevelTokenizer(tokens, [pad])),
     "tokenizer_config.json": json({
       tokenizer_class: "GPT2Tokenizer",
       add_bos_token: false,
@@ -112,13 +83,8 @@ export function tinyTtsModelFiles(): Record<string, string | Uint8Array> {
 }
 
 /** Writes the model folder to `dir` (created if missing). */
-export async function writeTinyTtsModel(dir: string): Promise<void> {
-  for (const [path, contents] of Object.entries(tinyTtsModelFiles())) {
-    const file = join(dir, path);
-    await Deno.mkdir(dirname(file), { recursive: true });
-    if (typeof contents === "string") await Deno.writeTextFile(file, contents);
-    else await Deno.writeFile(file, contents);
-  }
+export function writeTinyTtsModel(dir: string): Promise<void> {
+  return writeModelFiles(dir, tinyTtsModelFiles());
 }
 
 if (import.meta.main) {
