@@ -50,9 +50,9 @@ Deno.test("PipelineTool", async (t) => {
       assert.equal(tool.preProcessor, "me/reverser");
       assert.equal(tool.postProcessor, "me/reverser");
       tool.log.length = 0;
-    assert.equal(await tool.call({ text: "ok" }), "ko");
-    assert.deepEqual(tool.log, ["encode:ok", "forward:me/reverser", "decode"]);
-    assert.equal(tool.setups, 1);
+      assert.equal(await tool.call({ text: "ok" }), "ko");
+      assert.deepEqual(tool.log, ["encode:ok", "forward:me/reverser", "decode"]);
+      assert.equal(tool.setups, 1);
     },
   );
 
