@@ -35,7 +35,7 @@ export type TransformersLibrary = typeof import("@huggingface/transformers");
 let library: Promise<TransformersLibrary> | undefined;
 
 /** Imports transformers.js once per process (it loads ONNX Runtime's native addon under Deno and Node). */
-export function importTransformers(): Promise<TransformersLibrary> {
+function importTransformers(): Promise<TransformersLibrary> {
   library ??= import("@huggingface/transformers").catch((error) => {
     library = undefined;
     throw new ConfigurationError(

@@ -7,12 +7,28 @@
 import { ConfigurationError } from "../errors.ts";
 import {
   assertRuntimeSupported,
-  importTransformers,
   type LoadOptions,
   pipelineOptions,
   resolveModelSource,
   type TransformersLibrary,
 } from "../models/transformers_loader.ts";
+
+/**
+ * The library's name in a variable: bundlers (wrangler, esbuild) leave `import(TRANSFORMERS)` alone, so an edge
+ * bundle of this entry does not carry transformers.js (about 175 KiB gzip) for a path Workers refuse anyway. Deno
+ * and Node resolve it at run time (Deno through deno.json's import map).
+ */
+const TRANSFORMERS = "@huggingface/transformers";
+let library: Promise<TransformersLibrary> | undefined;
+
+function loadLibrary(): Promise<TransformersLibrary> {
+  return library ??= (import(TRANSFORMERS) as Promise<TransformersLibrary>).catch((error) => {
+    library = undefined;
+    throw new ConfigurationError(`local: true: cannot import ${TRANSFORMERS} (${String(error)}); install it`, {
+      cause: error,
+    });
+  });
+}
 
 /** transformers.js loading options: `localModelPath`, `allowRemoteModels`, `dtype`, `cacheDir`, `revision`... */
 export type LocalPipelineOptions = LoadOptions;
@@ -44,11 +60,11 @@ export async function loadLocalPipeline(
 ): Promise<LocalPipeline> {
   assertLocalSupported();
   const { source, localOnly } = resolveModelSource(model, options);
-  const library = await importTransformers();
+  const transformers = await loadLibrary();
   try {
-    const pipe = await library.pipeline(task as never, source, pipelineOptions(options, localOnly));
+    const pipe = await transformers.pipeline(task as never, source, pipelineOptions(options, localOnly));
     const run = pipe as unknown as (...args: unknown[]) => Promise<unknown>;
-    return { run: (...args) => run(...args), library };
+    return { run: (...args) => run(...args), library: transformers };
   } catch (error) {
     const where = localOnly ? `from "${source}" (local files only)` : `"${source}"`;
     throw new ConfigurationError(
