@@ -30,7 +30,7 @@ export interface LoadOptions {
   modelKwargs?: Record<string, unknown>;
 }
 
-type TransformersLibrary = typeof import("@huggingface/transformers");
+export type TransformersLibrary = typeof import("@huggingface/transformers");
 
 let library: Promise<TransformersLibrary> | undefined;
 
@@ -90,6 +90,18 @@ export function resolveModelSource(
   return { source: modelId, folder: false, localOnly: options.allowRemoteModels === false };
 }
 
+/** transformers.js `pipeline()` options from ours (every setting travels with the call, none in the global env). */
+export function pipelineOptions(options: LoadOptions, localOnly: boolean): Record<string, unknown> {
+  return {
+    ...options.modelKwargs,
+    local_files_only: localOnly,
+    ...(options.device ? { device: options.device } : {}),
+    ...(options.dtype ? { dtype: options.dtype } : {}),
+    ...(options.cacheDir ? { cache_dir: options.cacheDir } : {}),
+    ...(options.revision ? { revision: options.revision } : {}),
+  };
+}
+
 /** Creates the text-generation pipeline for `modelId`. */
 export async function loadTextGeneration(modelId: string, options: LoadOptions): Promise<TextGenerationBackend> {
   assertRuntimeSupported();
@@ -97,14 +109,7 @@ export async function loadTextGeneration(modelId: string, options: LoadOptions):
   if (folder) await assertModelFolder(modelId, source);
   const { pipeline } = await importTransformers();
   try {
-    const pipe = await pipeline("text-generation", source, {
-      ...options.modelKwargs,
-      local_files_only: localOnly,
-      ...(options.device ? { device: options.device as never } : {}),
-      ...(options.dtype ? { dtype: options.dtype as never } : {}),
-      ...(options.cacheDir ? { cache_dir: options.cacheDir } : {}),
-      ...(options.revision ? { revision: options.revision } : {}),
-    });
+    const pipe = await pipeline("text-generation", source, pipelineOptions(options, localOnly));
     return pipe as unknown as TextGenerationBackend;
   } catch (error) {
     const where = localOnly ? `from "${source}" (local files only)` : `"${source}"`;

@@ -124,7 +124,12 @@ function typeFromJsonSchema(schema: JsonSchema): { type: ToolInputType | ToolInp
 /** Describes a zod object schema as a smolagents-style inputs record (for prompts and listings). */
 export function inputsFromZod(schema: z.ZodObject): ToolInputs {
   // `io: "input"`: what a caller may send, so a defaulted argument is optional (nullable, as in smolagents).
-  const json = z.toJSONSchema(schema, { unrepresentable: "any", io: "input" }) as JsonSchema;
+  return inputsFromJsonSchema(z.toJSONSchema(schema, { unrepresentable: "any", io: "input" }));
+}
+
+/** Describes a JSON Schema object (`properties`, `required`) as a smolagents-style inputs record. */
+export function inputsFromJsonSchema(schema: Record<string, unknown>): ToolInputs {
+  const json = schema as JsonSchema;
   const required = new Set(json.required ?? []);
   const inputs: ToolInputs = {};
   for (const [name, property] of Object.entries(json.properties ?? {})) {

@@ -75,6 +75,11 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
   },
   "./hf": { present: ["InferenceClientModel", "HfApiEngine"] },
   "./transformers": { present: ["TransformersModel", "TransformersEngine"] },
+  "./pipelines": {
+    present: ["PipelineTool", "loadTool", "SpeechToTextTool", "TextToSpeechTool", "TranslationTool"],
+    absent: ["fromHub", "mediaBytes"],
+  },
+  "./langchain": { present: ["fromLangchain", "Tool", "LangchainTool"] },
   "./testing": { present: ["startScriptedModelServer", "toolCallReply", "functionModel"] },
   "./mcp": { present: ["MCPClient", "ToolCollection", "McpTool", "McpToolCollection"], absent: ["stdioServer"] },
   "./mcp/stdio": { present: ["stdioServer"] },

@@ -53,7 +53,7 @@ const CHAT_TEMPLATE = [
 ].join("");
 
 /** GPT-2's byte-to-unicode table: every byte gets a printable character. */
-function byteToUnicode(): string[] {
+export function byteToUnicode(): string[] {
   const printable = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
   let extra = 0;
   return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(printable(b) ? b : 256 + extra++));
@@ -86,7 +86,7 @@ function transitions() {
 }
 
 // The subset of onnx.proto (proto3 field numbers) the graph needs.
-const ONNX_SCHEMA = {
+export const ONNX_SCHEMA = {
   nested: {
     ModelProto: {
       fields: {
@@ -136,20 +136,26 @@ const ONNX_SCHEMA = {
   },
 };
 
-const FLOAT = 1, INT64 = 7, INT_ATTRIBUTE = 2;
+export const FLOAT = 1, INT64 = 7;
+const INT_ATTRIBUTE = 2;
 
-function tensor(name: string, dataType: number, dims: number[], values: number[]) {
+export function tensor(name: string, dataType: number, dims: number[], values: number[]) {
   const data = dataType === FLOAT ? new Float32Array(values) : BigInt64Array.from(values, BigInt);
   // Typed arrays are little-endian on every platform Deno runs on, as ONNX raw_data requires.
   return { name, dataType, dims, rawData: new Uint8Array(data.buffer) };
 }
 
-function valueInfo(name: string, elemType: number, dims: Array<string | number>) {
+export function valueInfo(name: string, elemType: number, dims: Array<string | number>) {
   const dim = dims.map((d) => typeof d === "number" ? { dimValue: d } : { dimParam: d });
   return { name, type: { tensorType: { elemType, shape: { dim } } } };
 }
 
-function node(opType: string, input: string[], output: string[], attribute: Array<{ name: string; i: number }> = []) {
+export function node(
+  opType: string,
+  input: string[],
+  output: string[],
+  attribute: Array<{ name: string; i: number }> = [],
+) {
   return { opType, input, output, name: output[0], attribute: attribute.map((a) => ({ ...a, type: INT_ATTRIBUTE })) };
 }
 
@@ -185,33 +191,38 @@ export function tinyModelOnnx(): Uint8Array {
       node("OneHot", ["next_token", "vocab_size", "one_hot_values"], ["logits"], [{ name: "axis", i: -1 }]),
     ],
   };
-  const root = protobuf.Root.fromJSON(ONNX_SCHEMA);
-  const ModelProto = root.lookupType("ModelProto");
+  return encodeOnnxModel(graph, "make_tiny_model.ts", "Lookup-table causal LM for offline tests");
+}
+
+/** An opset-13 ONNX model's bytes around `graph`, naming the script (in tests/support/) that made it. */
+export function encodeOnnxModel(graph: Record<string, unknown>, script: string, purpose: string): Uint8Array {
+  const ModelProto = protobuf.Root.fromJSON(ONNX_SCHEMA).lookupType("ModelProto");
   const model = {
     irVersion: 8,
-    producerName: "smolstep make_tiny_model.ts",
+    producerName: `smolstep ${script}`,
     producerVersion: "1",
-    docString: "Lookup-table causal LM for offline tests; see tests/support/make_tiny_model.ts.",
+    docString: `${purpose}; see tests/support/${script}.`,
     opsetImport: [{ domain: "", version: 13 }],
     graph,
   };
   return ModelProto.encode(ModelProto.fromObject(model)).finish();
 }
 
+/** A tokenizer.json added token entry for a special token. */
+export function specialToken(content: string, id: number) {
+  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+}
+
+/** `value` as the model folders' JSON files are written: two-space indent, final newline. */
+export function modelJson(value: unknown): string {
+  return JSON.stringify(value, null, 2) + "\n";
+}
+
 /** Every file of the model folder, path -> contents. */
 export function tinyModelFiles(): Record<string, string | Uint8Array> {
   const { tokens } = vocabulary();
-  const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
-  const special = SPECIAL_TOKENS.map((content, id) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  }));
-  const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
+  const json = modelJson;
+  const special = SPECIAL_TOKENS.map(specialToken);
   return {
     "config.json": json({
       architectures: ["LlamaForCausalLM"],
@@ -230,28 +241,7 @@ export function tinyModelFiles(): Record<string, string | Uint8Array> {
       "transformers.js_config": { dtype: "fp32" },
     }),
     "generation_config.json": json({ eos_token_id: 0, pad_token_id: 0, do_sample: false }),
-    "tokenizer.json": json({
-      version: "1.0",
-      truncation: null,
-      padding: null,
-      added_tokens: special,
-      normalizer: null,
-      pre_tokenizer: byteLevel,
-      post_processor: null,
-      decoder: byteLevel,
-      model: {
-        type: "BPE",
-        dropout: null,
-        unk_token: null,
-        continuing_subword_prefix: null,
-        end_of_word_suffix: null,
-        fuse_unk: false,
-        byte_fallback: false,
-        ignore_merges: false,
-        vocab: Object.fromEntries(tokens.map((token, id) => [token, id])),
-        merges: [],
-      },
-    }),
+    "tokenizer.json": json(byteLevelTokenizer(tokens, special)),
     "tokenizer_config.json": json({
       tokenizer_class: "GPT2Tokenizer",
       add_bos_token: false,
@@ -270,13 +260,45 @@ export function tinyModelFiles(): Record<string, string | Uint8Array> {
 }
 
 /** Writes the model folder to `dir` (created if missing). */
-export async function writeTinyModel(dir: string): Promise<void> {
-  for (const [path, contents] of Object.entries(tinyModelFiles())) {
+export function writeTinyModel(dir: string): Promise<void> {
+  return writeModelFiles(dir, tinyModelFiles());
+}
+
+/** Writes a model folder's files (path -> contents) under `dir`. */
+export async function writeModelFiles(dir: string, files: Record<string, string | Uint8Array>): Promise<void> {
+  for (const [path, contents] of Object.entries(files)) {
     const file = join(dir, path);
     await Deno.mkdir(dirname(file), { recursive: true });
     if (typeof contents === "string") await Deno.writeTextFile(file, contents);
     else await Deno.writeFile(file, contents);
   }
+}
+
+/** A byte-level BPE `tokenizer.json` with no merges: one token per byte, plus the added (special) tokens. */
+export function byteLevelTokenizer(tokens: string[], addedTokens: unknown[]): Record<string, unknown> {
+  const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
+  return {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: addedTokens,
+    normalizer: null,
+    pre_tokenizer: byteLevel,
+    post_processor: null,
+    decoder: byteLevel,
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: Object.fromEntries(tokens.map((token, id) => [token, id])),
+      merges: [],
+    },
+  };
 }
 
 if (import.meta.main) {
