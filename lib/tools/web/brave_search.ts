@@ -1,12 +1,4 @@
-import {
-  endpoint,
-  type KeyedProviderOptions,
-  requireKey,
-  type SearchProvider,
-  type SearchRequest,
-  type SearchResult,
-} from "./search_provider.ts";
-import { fetchJson } from "./web_request.ts";
+import { endpoint, type KeyedProviderOptions, KeyedSearchProvider, type SearchResult } from "./search_provider.ts";
 
 export const BRAVE_SEARCH_URL = "https://api.search.brave.com";
 
@@ -15,24 +7,19 @@ interface BraveAnswer {
 }
 
 /** Brave Search's Web Search API: `GET /res/v1/web/search?q=&count=` with `X-Subscription-Token`. */
-export class BraveSearch implements SearchProvider {
-  readonly name = "brave";
-  readonly #apiKey: string;
-  readonly baseUrl: string;
-
+export class BraveSearch extends KeyedSearchProvider {
   constructor(options: KeyedProviderOptions) {
-    this.#apiKey = requireKey(this.name, options.apiKey);
-    this.baseUrl = options.baseUrl ?? BRAVE_SEARCH_URL;
+    super("brave", options, BRAVE_SEARCH_URL);
   }
 
-  async search({ query, maxResults, signal, web }: SearchRequest): Promise<SearchResult[]> {
+  protected request(query: string, maxResults: number): { url: URL; init: RequestInit } {
     const url = endpoint(this.baseUrl, "res/v1/web/search");
     url.searchParams.set("q", query);
     url.searchParams.set("count", String(Math.min(maxResults, 20)));
-    const answer = await fetchJson(url, {
-      signal,
-      headers: { accept: "application/json", "x-subscription-token": this.#apiKey },
-    }, web) as BraveAnswer;
+    return { url, init: { headers: { accept: "application/json", "x-subscription-token": this.apiKey } } };
+  }
+
+  protected results(answer: BraveAnswer): SearchResult[] {
     return (answer.web?.results ?? []).map((result) => ({
       title: result.title ?? "",
       link: result.url ?? "",

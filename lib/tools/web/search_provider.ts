@@ -1,4 +1,4 @@
-import type { WebToolOptions } from "./web_request.ts";
+import { fetchJson, type WebToolOptions } from "./web_request.ts";
 
 /** One search result, as every provider's answer is reduced to. */
 export interface SearchResult {
@@ -37,4 +37,29 @@ export function endpoint(baseUrl: string, path: string): URL {
 export function requireKey(provider: string, apiKey: string | undefined): string {
   if (!apiKey) throw new TypeError(`The ${provider} search provider needs an apiKey.`);
   return apiKey;
+}
+
+/**
+ * A JSON search API that needs a key (Brave, Serper, Tavily): the base owns the request and its key; a provider
+ * only says how to ask (`request`) and where the results are in the answer (`results`).
+ */
+export abstract class KeyedSearchProvider implements SearchProvider {
+  readonly baseUrl: string;
+  protected readonly apiKey: string;
+
+  /** Refuses a missing key at once, naming the provider. */
+  constructor(readonly name: string, options: KeyedProviderOptions, defaultBaseUrl: string) {
+    this.apiKey = requireKey(name, options.apiKey);
+    this.baseUrl = options.baseUrl ?? defaultBaseUrl;
+  }
+
+  /** The request for one query: URL and init (method, headers with the key, body). */
+  protected abstract request(query: string, maxResults: number): { url: URL; init: RequestInit };
+  /** The results of a parsed answer. */
+  protected abstract results(answer: unknown): SearchResult[];
+
+  async search({ query, maxResults, signal, web }: SearchRequest): Promise<SearchResult[]> {
+    const { url, init } = this.request(query, maxResults);
+    return this.results(await fetchJson(url, { ...init, signal }, web));
+  }
 }

@@ -1,12 +1,4 @@
-import {
-  endpoint,
-  type KeyedProviderOptions,
-  requireKey,
-  type SearchProvider,
-  type SearchRequest,
-  type SearchResult,
-} from "./search_provider.ts";
-import { fetchJson } from "./web_request.ts";
+import { endpoint, type KeyedProviderOptions, KeyedSearchProvider, type SearchResult } from "./search_provider.ts";
 
 export const SERPER_URL = "https://google.serper.dev";
 
@@ -15,23 +7,18 @@ interface SerperAnswer {
 }
 
 /** Serper's Google search API: `POST /search` with `{q, num}` and `X-API-KEY`. */
-export class SerperSearch implements SearchProvider {
-  readonly name = "serper";
-  readonly #apiKey: string;
-  readonly baseUrl: string;
-
+export class SerperSearch extends KeyedSearchProvider {
   constructor(options: KeyedProviderOptions) {
-    this.#apiKey = requireKey(this.name, options.apiKey);
-    this.baseUrl = options.baseUrl ?? SERPER_URL;
+    super("serper", options, SERPER_URL);
   }
 
-  async search({ query, maxResults, signal, web }: SearchRequest): Promise<SearchResult[]> {
-    const answer = await fetchJson(endpoint(this.baseUrl, "search"), {
-      method: "POST",
-      signal,
-      headers: { "content-type": "application/json", "x-api-key": this.#apiKey },
-      body: JSON.stringify({ q: query, num: maxResults }),
-    }, web) as SerperAnswer;
+  protected request(query: string, maxResults: number): { url: URL; init: RequestInit } {
+    const headers = { "content-type": "application/json", "x-api-key": this.apiKey };
+    const body = JSON.stringify({ q: query, num: maxResults });
+    return { url: endpoint(this.baseUrl, "search"), init: { method: "POST", headers, body } };
+  }
+
+  protected results(answer: SerperAnswer): SearchResult[] {
     return (answer.organic ?? []).map((result) => ({
       title: result.title ?? "",
       link: result.link ?? "",

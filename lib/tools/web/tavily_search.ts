@@ -1,12 +1,4 @@
-import {
-  endpoint,
-  type KeyedProviderOptions,
-  requireKey,
-  type SearchProvider,
-  type SearchRequest,
-  type SearchResult,
-} from "./search_provider.ts";
-import { fetchJson } from "./web_request.ts";
+import { endpoint, type KeyedProviderOptions, KeyedSearchProvider, type SearchResult } from "./search_provider.ts";
 
 export const TAVILY_URL = "https://api.tavily.com";
 
@@ -15,23 +7,18 @@ interface TavilyAnswer {
 }
 
 /** Tavily's search API: `POST /search` with `{query, max_results}` and `Authorization: Bearer <key>`. */
-export class TavilySearch implements SearchProvider {
-  readonly name = "tavily";
-  readonly #apiKey: string;
-  readonly baseUrl: string;
-
+export class TavilySearch extends KeyedSearchProvider {
   constructor(options: KeyedProviderOptions) {
-    this.#apiKey = requireKey(this.name, options.apiKey);
-    this.baseUrl = options.baseUrl ?? TAVILY_URL;
+    super("tavily", options, TAVILY_URL);
   }
 
-  async search({ query, maxResults, signal, web }: SearchRequest): Promise<SearchResult[]> {
-    const answer = await fetchJson(endpoint(this.baseUrl, "search"), {
-      method: "POST",
-      signal,
-      headers: { "content-type": "application/json", authorization: `Bearer ${this.#apiKey}` },
-      body: JSON.stringify({ query, max_results: maxResults }),
-    }, web) as TavilyAnswer;
+  protected request(query: string, maxResults: number): { url: URL; init: RequestInit } {
+    const headers = { "content-type": "application/json", authorization: `Bearer ${this.apiKey}` };
+    const body = JSON.stringify({ query, max_results: maxResults });
+    return { url: endpoint(this.baseUrl, "search"), init: { method: "POST", headers, body } };
+  }
+
+  protected results(answer: TavilyAnswer): SearchResult[] {
     return (answer.results ?? []).map((result) => ({
       title: result.title ?? "",
       link: result.url ?? "",
