@@ -2,7 +2,7 @@
  * A loopback server speaking the documented request and response shapes of the services the default tools call,
  * so no test reaches them: DuckDuckGo's HTML endpoint (`GET /html/?q=`), Brave's Web Search API
  * (`GET /brave/res/v1/web/search`), Serper (`POST /serper/search`), Tavily (`POST /tavily/search`), the MediaWiki
- * Action API (`GET /w/api.php`), and plain web pages (`/page`, `/long`, `/missing`, `/slow`). Every request is
+ * Action API (`GET /w/api.php`), and plain web pages (`/page`, `/long`, `/latin1`, `/missing`, `/slow`). Every request is
  * recorded.
  */
 const FIXTURES = new URL("./web_fixtures/", import.meta.url);
@@ -99,6 +99,10 @@ export function startWebFixtureServer(): Promise<WebFixtureServer> {
           return html("article.html");
         case "/long":
           return new Response(`<p>${"word ".repeat(20_000)}</p>`, { headers: { "content-type": "text/html" } });
+        case "/latin1":
+          return new Response(new Uint8Array([0x3c, 0x70, 0x3e, 0x63, 0x61, 0x66, 0xe9, 0x3c, 0x2f, 0x70, 0x3e]), {
+            headers: { "content-type": "text/html; charset=ISO-8859-1" },
+          });
         case "/missing":
           return new Response("not found", { status: 404, statusText: "Not Found" });
         case "/slow":

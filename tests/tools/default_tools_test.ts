@@ -162,6 +162,11 @@ Deno.test("visit_webpage", async (t) => {
       assert.match(await short.call({ url: `${server.origin}/long` }), /^word word \n\.\.\._This content/);
     });
 
+    await t.step("a page in the charset its Content-Type names", async () => {
+      const visit = new VisitWebpageTool({ egress: LOOPBACK });
+      assert.equal(await visit.call({ url: `${server.origin}/latin1` }), "café");
+    });
+
     await t.step("errors come back as text, as smolagents", async () => {
       const visit = new VisitWebpageTool({ egress: LOOPBACK });
       assert.equal(

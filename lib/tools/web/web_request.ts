@@ -42,7 +42,17 @@ export async function fetchText(
     await response.body?.cancel();
     throw new WebRequestError(response.status, response.statusText, String(url));
   }
-  return new TextDecoder().decode(await readBodyCapped(response, maxBytes));
+  return decodeText(await readBodyCapped(response, maxBytes), response.headers.get("content-type"));
+}
+
+/** Decodes a body in the charset its Content-Type names (UTF-8 when none, or one the runtime does not know). */
+function decodeText(bytes: Uint8Array, contentType: string | null): string {
+  const charset = /;\s*charset="?([^";\s]+)/i.exec(contentType ?? "")?.[1];
+  try {
+    return new TextDecoder(charset ?? "utf-8").decode(bytes);
+  } catch {
+    return new TextDecoder().decode(bytes);
+  }
 }
 
 /** `fetchText`, parsed as JSON. */
