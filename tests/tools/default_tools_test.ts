@@ -341,6 +341,32 @@ Deno.test("addBaseTools", async (t) => {
     }
   });
 
+  await t.step("a CodeAgent calls the base tools from its sandboxed code", async () => {
+    const server = await startWebFixtureServer();
+    try {
+      const scripted = functionModel([
+        '<code>\nconst found = await web_search({ query: "smolagents" });\n' +
+        'const page = await wikipedia_search({ query: "Python" });\nfinal_answer(found.split("\\n")[2] + " | " + page.split("\\n")[0]);\n</code>',
+      ]);
+      const agent = new CodeAgent({
+        model: scripted.model,
+        executor: createDenoQuickJSExecutor(),
+        addBaseTools: {
+          egress: LOOPBACK,
+          webSearch: { baseUrl: server.origin },
+          wikipediaSearch: { baseUrl: server.origin },
+        },
+      });
+      assert.equal(
+        await agent.run("Research"),
+        "[GitHub - huggingface/smolagents: a barebones library for agents](https://github.com/huggingface/smolagents)" +
+          " | ✅ **Wikipedia Page:** Python (programming language)",
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   await t.step("baseTools by kind", () => {
     assert.deepEqual(baseTools("CodeAgent", { visitWebpage: false }).map((tool) => tool.name), [
       "web_search",
