@@ -3,18 +3,36 @@ import {
   CodeAgent,
   type CodeExecutor,
   ConfigurationError,
+  type EgressPolicy,
   type Model,
   type ModelTimeLimits,
   modelTimeLimits,
   type MultiStepAgent,
   OpenAIServerModel,
   ToolCallingAgent,
+  VisitWebpageTool,
+  WebSearchTool,
 } from "../lib/mod.ts";
 import { currentTimeTool, reverseWordsTool, textStatsTool } from "./example_tools.ts";
-import { type ServerEnv, stepTimeoutFromEnv, wholeNumber } from "./server_options.ts";
+import {
+  egressFromEnv,
+  type ResearchEnv,
+  type ServerEnv,
+  stepTimeoutFromEnv,
+  webSearchFromEnv,
+  wholeNumber,
+} from "./server_options.ts";
 
 /** The environment both entries read (Deno env or Workers vars/secrets). */
-export interface AgentEnv extends Pick<ServerEnv, "SMOLSTEP_LOCK_TTL_MS" | "SMOLSTEP_STEP_TIMEOUT_MS"> {
+export interface AgentEnv extends
+  Pick<
+    ServerEnv,
+    | "SMOLSTEP_LOCK_TTL_MS"
+    | "SMOLSTEP_STEP_TIMEOUT_MS"
+    | "SMOLSTEP_EGRESS_ALLOW_PRIVATE"
+    | "SMOLSTEP_EGRESS_ALLOW_HOSTS"
+  >,
+  ResearchEnv {
   OPENAI_API_KEY?: string;
   OPENAI_BASE_URL?: string;
   SMOLSTEP_MODEL?: string;
@@ -77,8 +95,14 @@ export function createExampleModel(env: AgentEnv): Model {
   };
 }
 
-/** The example agents served by `functions/deno.ts` and `functions/worker.ts`, by route name. */
-export function createAgents(env: AgentEnv, options: { executor?: CodeExecutor } = {}): Record<string, MultiStepAgent> {
+/**
+ * The example agents served by `functions/deno.ts` and `functions/worker.ts`, by route name. `egress` is the policy
+ * the researcher's web tools fetch under (default: from SMOLSTEP_EGRESS_*; the Deno entry adds its DNS check).
+ */
+export function createAgents(
+  env: AgentEnv,
+  options: { executor?: CodeExecutor; egress?: EgressPolicy } = {},
+): Record<string, MultiStepAgent> {
   const model = createExampleModel(env);
   const tools = [calculatorTool, currentTimeTool, textStatsTool, reverseWordsTool];
   const agents: Record<string, MultiStepAgent> = {
@@ -89,6 +113,7 @@ export function createAgents(env: AgentEnv, options: { executor?: CodeExecutor }
       tools,
       maxSteps: 10,
     }),
+    researcher: researcher(env, model, options.egress ?? egressFromEnv(env)),
   };
   if (options.executor) {
     agents.coder = new CodeAgent({
@@ -102,4 +127,16 @@ export function createAgents(env: AgentEnv, options: { executor?: CodeExecutor }
     });
   }
   return agents;
+}
+
+/** Searches the web and reads pages (SMOLSTEP_SEARCH_PROVIDER and friends choose the search; see server_options.ts). */
+function researcher(env: AgentEnv, model: Model, egress: EgressPolicy): MultiStepAgent {
+  return new ToolCallingAgent({
+    name: "researcher",
+    description: "Researches a question on the web: searches, reads the pages it finds and answers with its sources.",
+    model,
+    tools: [new WebSearchTool({ ...webSearchFromEnv(env), egress }), new VisitWebpageTool({ egress })],
+    instructions: "Search first, then visit the most relevant pages before answering. Cite the URLs you used.",
+    maxSteps: 10,
+  });
 }

@@ -8,7 +8,7 @@ import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_den
 import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { createAgents } from "./agents.ts";
-import { serverOptions } from "./server_options.ts";
+import { egressFromEnv, serverOptions } from "./server_options.ts";
 
 const env = Deno.env.toObject();
 const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);
@@ -19,10 +19,12 @@ const executor = createDenoQuickJSExecutor({
   workerPermissions: "none",
 });
 executor.warmUp().catch((error) => console.warn(`The sandbox threads did not start: ${error.message}`));
-const agents = createAgents(env, { executor });
-const options = serverOptions(env, Object.keys(agents));
-// Opt-in: look callback and media host names up first, refusing names that point at private addresses.
-if (env.SMOLSTEP_EGRESS_RESOLVE_DNS === "1") options.egress.resolveHost = denoResolveHost();
+// One egress policy for callbacks, media URLs and the researcher's web tools. Opt-in: look host names up first,
+// refusing names that point at private addresses.
+const egress = egressFromEnv(env);
+if (env.SMOLSTEP_EGRESS_RESOLVE_DNS === "1") egress.resolveHost = denoResolveHost();
+const agents = createAgents(env, { executor, egress });
+const options = { ...serverOptions(env, Object.keys(agents)), egress };
 if (!options.secret) {
   options.secret = crypto.randomUUID() + crypto.randomUUID();
   console.warn("SMOLSTEP_SECRET is not set: stateless tokens are signed with a random key and die with this process.");

@@ -5,6 +5,7 @@ import {
   WEBHOOK_SCHEME_NAMES,
   type WebhookConfig,
   type WebhookSchemeName,
+  type WebSearchToolOptions,
 } from "../lib/mod.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs } from "../lib/runs/step_deadline.ts";
 
@@ -38,6 +39,52 @@ export interface ServerEnv {
   SMOLSTEP_EGRESS_ALLOW_PRIVATE?: string;
   /** Comma-separated hosts (`api.internal`, `*.corp.example`, `10.0.0.7`) or origins allowed regardless. */
   SMOLSTEP_EGRESS_ALLOW_HOSTS?: string;
+}
+
+/** The `researcher` example agent's web search, read from the environment. */
+export interface ResearchEnv {
+  /** `duckduckgo` (default, no key), `brave`, `serper` or `tavily`. */
+  SMOLSTEP_SEARCH_PROVIDER?: string;
+  /** The provider's key; without it, the provider's own variable below. */
+  SMOLSTEP_SEARCH_API_KEY?: string;
+  /** The provider's base URL (default: its public endpoint). */
+  SMOLSTEP_SEARCH_BASE_URL?: string;
+  BRAVE_API_KEY?: string;
+  SERPER_API_KEY?: string;
+  TAVILY_API_KEY?: string;
+}
+
+const SEARCH_PROVIDERS = ["duckduckgo", "brave", "serper", "tavily"] as const;
+const PROVIDER_KEY_VARS = { brave: "BRAVE_API_KEY", serper: "SERPER_API_KEY", tavily: "TAVILY_API_KEY" } as const;
+
+/**
+ * The web search of the `researcher` agent: SMOLSTEP_SEARCH_PROVIDER, its key (SMOLSTEP_SEARCH_API_KEY, else
+ * BRAVE_API_KEY / SERPER_API_KEY / TAVILY_API_KEY) and SMOLSTEP_SEARCH_BASE_URL. An unknown provider, or a keyed one
+ * without a key, stops the start with the variable to set.
+ */
+export function webSearchFromEnv(env: ResearchEnv): WebSearchToolOptions {
+  const provider = (env.SMOLSTEP_SEARCH_PROVIDER?.trim().toLowerCase() || "duckduckgo") as typeof SEARCH_PROVIDERS[
+    number
+  ];
+  if (!SEARCH_PROVIDERS.includes(provider)) {
+    throw new ConfigurationError(
+      `SMOLSTEP_SEARCH_PROVIDER must be one of ${SEARCH_PROVIDERS.join(", ")} (got '${provider.slice(0, 40)}').`,
+    );
+  }
+  const baseUrl = env.SMOLSTEP_SEARCH_BASE_URL?.trim() || undefined;
+  if (provider === "duckduckgo") return { provider, baseUrl };
+  const keyVar = PROVIDER_KEY_VARS[provider];
+  const apiKey = env.SMOLSTEP_SEARCH_API_KEY?.trim() || env[keyVar]?.trim();
+  if (!apiKey) {
+    throw new ConfigurationError(`The ${provider} search provider needs SMOLSTEP_SEARCH_API_KEY or ${keyVar}.`);
+  }
+  return { provider, apiKey, baseUrl };
+}
+
+/** The egress rules from SMOLSTEP_EGRESS_ALLOW_PRIVATE and SMOLSTEP_EGRESS_ALLOW_HOSTS (callbacks, media, web tools). */
+export function egressFromEnv(env: ServerEnv): EgressPolicy {
+  const allowHosts = env.SMOLSTEP_EGRESS_ALLOW_HOSTS?.split(",").map((host) => host.trim()).filter(Boolean);
+  return { allowPrivateNetwork: /^(1|true)$/i.test(env.SMOLSTEP_EGRESS_ALLOW_PRIVATE ?? ""), allowHosts };
 }
 
 /**
@@ -107,11 +154,7 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
   const origins = env.SMOLSTEP_CORS_ORIGINS?.split(",").map((origin) => origin.trim()).filter(Boolean);
   const webhookSecret = env.SMOLSTEP_WEBHOOK_SECRET || undefined;
   const schemes = webhookSchemes(env.SMOLSTEP_WEBHOOK_SCHEMES);
-  const allowHosts = env.SMOLSTEP_EGRESS_ALLOW_HOSTS?.split(",").map((host) => host.trim()).filter(Boolean);
-  const egress: EgressPolicy = {
-    allowPrivateNetwork: /^(1|true)$/i.test(env.SMOLSTEP_EGRESS_ALLOW_PRIVATE ?? ""),
-    allowHosts,
-  };
+  const egress = egressFromEnv(env);
   return {
     secret: env.SMOLSTEP_SECRET,
     apiKeys: apiKeys?.length ? apiKeys : undefined,

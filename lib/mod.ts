@@ -99,6 +99,17 @@ export { UserInputTool } from "./tools/user_input_tool.ts";
 export { Toolbox } from "./tools/toolbox.ts";
 export { ToolCollection } from "./tools/tool_collection.ts";
 export { calculatorTool } from "./tools/calculator_tool.ts";
+// Default tools (`addBaseTools`): web search, visit webpage, Wikipedia
+export { baseTools } from "./tools/web/base_tools.ts";
+export type { BaseToolsOptions } from "./tools/web/base_tools.ts";
+export { WebSearchTool } from "./tools/web/web_search_tool.ts";
+export type { SearchProviderName, WebSearchToolOptions } from "./tools/web/web_search_tool.ts";
+export type { SearchProvider, SearchRequest, SearchResult } from "./tools/web/search_provider.ts";
+export { VisitWebpageTool } from "./tools/web/visit_webpage_tool.ts";
+export type { HtmlToMarkdown, VisitWebpageToolOptions } from "./tools/web/visit_webpage_tool.ts";
+export { WikipediaSearchTool } from "./tools/web/wikipedia_search_tool.ts";
+export type { WikipediaSearchToolOptions } from "./tools/web/wikipedia_search_tool.ts";
+export type { WebToolOptions } from "./tools/web/web_request.ts";
 
 // Agent types and blobs
 export { AgentAudio, AgentImage, AgentText } from "./types/agent_types.ts";

@@ -92,9 +92,9 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
       model.reset();
       scriptCalculation(model);
       const { agents: listed, modes } = await client.listAgents();
-      assert.deepEqual(listed.map((agent) => agent.name), ["assistant", "ops"]);
+      assert.deepEqual(listed.map((agent) => agent.name), ["assistant", "researcher", "ops"]);
       assert.deepEqual(modes, { kv: true, stateless: true, background: true });
-      assert.equal(listed[1].tools.find((t) => t.name === "delete_file")?.needsApproval, true);
+      assert.equal(listed[2].tools.find((t) => t.name === "delete_file")?.needsApproval, true);
 
       const created = await client.startRun("assistant", { task: "What is 6 times 7?" });
       assert.deepEqual([created.status, created.background, created.steps.length], ["running", false, 1]);
@@ -272,7 +272,7 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
         const wrong = createClient({ baseUrl: locked.url, apiKey: "sk-wrong" });
         await assert.rejects(wrong.getRun(crypto.randomUUID()), isError(401, "unauthorized"));
         const right = createClient({ baseUrl: locked.url, apiKey: "sk-right" });
-        assert.equal((await right.listAgents()).agents.length, 2);
+        assert.equal((await right.listAgents()).agents.length, 3); // assistant, researcher, ops
       } finally {
         await locked.close();
       }

@@ -1,6 +1,7 @@
 import type { ModelLike } from "../models/model.ts";
 import type { Tool } from "../tools/tool.ts";
 import type { Toolbox } from "../tools/toolbox.ts";
+import type { BaseToolsOptions } from "../tools/web/base_tools.ts";
 import type { ManagedAgent } from "./managed_agent.ts";
 import type { Agent, FinalAnswerCheck, StepCallbacks } from "./step_types.ts";
 
@@ -12,6 +13,13 @@ export interface AgentOptions {
   /** transformers-agents' name for `model`. */
   llmEngine?: ModelLike;
   tools?: Tool[] | Toolbox;
+  /**
+   * Adds the base tools (smolagents' and transformers-agents' `add_base_tools`): `web_search`, `visit_webpage`,
+   * `wikipedia_search`, `speech_to_text` when one is given, and for a ToolCallingAgent `calculator` and
+   * `user_input` (see `baseTools`). `true` for the defaults, or their options (provider, keys, base URLs, egress).
+   * A tool of yours with the same name is kept instead of the base one.
+   */
+  addBaseTools?: boolean | BaseToolsOptions;
   /** Identifier used in routes, states and managed-agent calls (default "agent"). */
   name?: string;
   description?: string;

@@ -7,6 +7,7 @@ import { type GenerateOptions, type Model, toModel } from "../models/model.ts";
 import type { ModelObserver } from "../models/model_observer.ts";
 import type { Tool } from "../tools/tool.ts";
 import { Toolbox } from "../tools/toolbox.ts";
+import { baseTools } from "../tools/web/base_tools.ts";
 import { checkTimeoutMs, DEFAULT_TOOL_TIMEOUT_MS } from "../tools/tool_time_limit.ts";
 import type { AgentEvent, RunResult } from "./agent_events.ts";
 import { runToEnd, streamRun } from "./run_loop.ts";
@@ -73,6 +74,13 @@ export abstract class MultiStepAgent implements Agent {
     this.name = options.name ?? "agent";
     this.description = options.description ?? "";
     this.toolbox = options.tools instanceof Toolbox ? options.tools : new Toolbox(options.tools ?? []);
+    if (options.addBaseTools) {
+      // `kind` is a getter of the subclass's prototype, so it is readable here.
+      const kind = (this as { kind: string }).kind;
+      for (const tool of baseTools(kind, options.addBaseTools)) {
+        if (!this.toolbox.get(tool.name)) this.toolbox.addTool(tool);
+      }
+    }
     this.maxSteps = options.maxSteps ?? options.maxIterations ?? DEFAULT_MAX_STEPS;
     this.instructions = options.instructions;
     this.systemPromptTemplate = options.systemPrompt;

@@ -4,17 +4,23 @@ import { startDenoEntry } from "../support/deno_entry.ts";
 import { apiClient } from "../support/http_client.ts";
 import {
   kvFullRun,
+  researcherRun,
   scriptCalculation,
   scriptCodeRun,
   statelessCodeRun,
   statelessFullRun,
 } from "../support/run_scenarios.ts";
 import { startScriptedModelServer } from "../support/scripted_model_server.ts";
+import { startWebFixtureServer } from "../support/web_fixture_server.ts";
 
 Deno.test("Deno entry (functions/deno.ts) end to end", async (t) => {
   const model = await startScriptedModelServer();
+  const site = await startWebFixtureServer();
   const dir = await Deno.makeTempDir({ prefix: "smolstep-e2e-" });
   const env = {
+    // The researcher's search and pages come from the loopback fixture server, allowed by origin only.
+    SMOLSTEP_SEARCH_BASE_URL: site.origin,
+    SMOLSTEP_EGRESS_ALLOW_HOSTS: site.origin,
     OPENAI_BASE_URL: model.url,
     OPENAI_API_KEY: "test-key",
     SMOLSTEP_MODEL: "scripted-model",
@@ -26,6 +32,14 @@ Deno.test("Deno entry (functions/deno.ts) end to end", async (t) => {
     await t.step("KV mode: a full run, one step per request, stored in Deno KV", async () => {
       await kvFullRun(apiClient(server.url), model);
       assert.equal(model.lastRequest?.body.model, "scripted-model");
+    });
+
+    await t.step("the researcher: web search and a page, through the egress guard, in KV mode", async () => {
+      const api = apiClient(server.url);
+      assert.equal((await api.get("/health")).body.agents, 3);
+      const listing = await api.get("/v1/agents");
+      assert.deepEqual(listing.body.agents.map((a: { name: string }) => a.name), ["assistant", "researcher", "coder"]);
+      await researcherRun(api, model, site.origin);
     });
 
     await t.step("stateless mode: a full run with the signed state carried by the client", async () => {
@@ -80,6 +94,7 @@ Deno.test("Deno entry (functions/deno.ts) end to end", async (t) => {
   } finally {
     await server.kill();
     await model.close();
+    await site.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

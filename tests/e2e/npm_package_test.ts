@@ -10,7 +10,7 @@ import { startHubRepoServer } from "../support/hub_repo_server.ts";
 
 /** A user's script: a two-step tool-calling run through the installed package. */
 const SMOKE = `
-import { calculatorTool, OpenAIServerModel, ToolCallingAgent, VERSION } from "@smolstep/smolstep";
+import { calculatorTool, OpenAIServerModel, ToolCallingAgent, VERSION, VisitWebpageTool } from "@smolstep/smolstep";
 import { startScriptedModelServer, toolCallReply } from "@smolstep/smolstep/testing";
 
 const server = await startScriptedModelServer({
@@ -24,11 +24,14 @@ try {
   const agent = new ToolCallingAgent({ tools: [calculatorTool], model, maxSteps: 4 });
   const result = await agent.run("What is 6 times 7?", { returnFullResult: true });
   const observations = result.steps.filter((s) => s.type === "action").map((s) => s.observations);
+  // visit_webpage loads its HTML-to-Markdown converter (html-to-md) on first use; the page comes from a stub transport.
+  const visit = new VisitWebpageTool({ fetch: async () => new Response("<h1>Hi &amp; bye</h1><p>x &mdash; y</p>") });
+  const page = await visit.call({ url: "https://example.com/" });
   const entries = {};
   for (const entry of ["client", "deno", "cloudflare", "transformers", "testing"]) {
     entries[entry] = Object.keys(await import("@smolstep/smolstep/" + entry)).length;
   }
-  console.log(JSON.stringify({ version: VERSION, output: result.output, state: result.state, observations, entries,
+  console.log(JSON.stringify({ version: VERSION, output: result.output, state: result.state, observations, entries, page,
     requests: server.requests.length }));
 } finally {
   await server.close();
@@ -143,6 +146,7 @@ Deno.test({
       assert.equal(result.output, "6 times 7 is 42");
       assert.deepEqual(result.observations.slice(0, 1), ["42"]);
       assert.equal(result.requests, 2);
+      assert.equal(result.page, "# Hi & bye\n\nx — y");
       for (const [entry, count] of Object.entries(result.entries)) assert.ok((count as number) > 0, entry);
     };
 

@@ -2,16 +2,20 @@ import assert from "node:assert/strict";
 import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics/prometheus_text.ts";
 import { apiClient } from "../support/http_client.ts";
 import { histogramSeries, parsePrometheusText, sampleValue } from "../support/prometheus_text_parser.ts";
-import { kvFullRun, statelessCodeRun, statelessFullRun } from "../support/run_scenarios.ts";
+import { kvFullRun, researcherRun, statelessCodeRun, statelessFullRun } from "../support/run_scenarios.ts";
 import { startScriptedModelServer } from "../support/scripted_model_server.ts";
+import { startWebFixtureServer } from "../support/web_fixture_server.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 
 Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", async (t) => {
   const model = await startScriptedModelServer();
+  const site = await startWebFixtureServer();
   const worker = await startWranglerDev({
     config: "wrangler.toml",
     readyPath: "/health",
     vars: {
+      SMOLSTEP_SEARCH_BASE_URL: site.origin,
+      SMOLSTEP_EGRESS_ALLOW_HOSTS: site.origin,
       OPENAI_BASE_URL: model.url,
       OPENAI_API_KEY: "test-key",
       SMOLSTEP_MODEL: "scripted-model",
@@ -26,7 +30,11 @@ Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", 
       assert.equal((await apiClient(worker.url).get("/v1/agents")).status, 401);
       const listing = await api.get("/v1/agents");
       assert.equal(listing.status, 200);
-      assert.deepEqual(listing.body.agents.map((a: { name: string }) => a.name), ["assistant", "coder"]);
+      assert.deepEqual(listing.body.agents.map((a: { name: string }) => a.name), ["assistant", "researcher", "coder"]);
+    });
+
+    await t.step("the researcher in workerd: web search and a page through the egress guard", async () => {
+      await researcherRun(api, model, site.origin);
     });
 
     await t.step("KV mode: a full run in workerd with Workers KV", async () => {
@@ -77,5 +85,6 @@ Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", 
   } finally {
     await worker.close();
     await model.close();
+    await site.close();
   }
 });

@@ -46,6 +46,7 @@ const SAMPLES: Record<string, (cls: ErrorClass) => Error> = {
   StepTimeoutError: (C) => new (C as new (ms: number) => Error)(100),
   ToolTimeoutError: (C) => new (C as new (tool: string, ms: number) => Error)("t", 100),
   BodyTooLargeError: (C) => new (C as new (size: number, max: number) => Error)(2, 1),
+  WebRequestError: (C) => new (C as new (status: number, text: string, url: string) => Error)(404, "Not Found", "x"),
   EgressError: (C) => new (C as new (url: string, reason: string) => Error)("http://x", "private"),
   RunError: (C) => new (C as new (code: string, message: string) => Error)("run_not_found", "x"),
   StateTokenError: (C) => new (C as new (code: string, message: string) => Error)("invalid_token", "x"),

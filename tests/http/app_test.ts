@@ -51,13 +51,19 @@ Deno.test("HTTP API over loopback", async (t) => {
     await t.step("health and agent listing with tool schemas", async () => {
       const health = await api.get("/health");
       const { uptimeSeconds, ...rest } = health.body;
-      assert.deepEqual(rest, { ok: true, agents: 2, version: VERSION, stepsInFlight: 0, maxStepsInFlight: 100 });
+      // assistant, researcher (functions/agents.ts) and noretry
+      assert.deepEqual(rest, { ok: true, agents: 3, version: VERSION, stepsInFlight: 0, maxStepsInFlight: 100 });
       assert.ok(Number.isInteger(uptimeSeconds) && uptimeSeconds >= 0);
       const listing = await api.get("/v1/agents");
       const assistant = listing.body.agents.find((a: { name: string }) => a.name === "assistant");
       assert.equal(assistant.kind, "ToolCallingAgent");
       const calculator = assistant.tools.find((x: { name: string }) => x.name === "calculator");
       assert.equal(calculator.parameters.type, "object");
+      const researcher = listing.body.agents.find((a: { name: string }) => a.name === "researcher");
+      assert.deepEqual(
+        researcher.tools.map((x: { name: string }) => x.name).sort(),
+        ["final_answer", "visit_webpage", "web_search"],
+      );
       assert.deepEqual(calculator.parameters.required, ["expression"]);
       assert.ok(assistant.tools.some((x: { name: string }) => x.name === "final_answer"));
       assert.deepEqual(listing.body.modes, { kv: true, stateless: true, background: false });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createAgents, exampleModelTimeLimits } from "../../functions/agents.ts";
-import { serverOptions } from "../../functions/server_options.ts";
-import { ConfigurationError, createApp, MemoryStore } from "../../lib/mod.ts";
+import { serverOptions, webSearchFromEnv } from "../../functions/server_options.ts";
+import { ConfigurationError, createApp, MemoryStore, type WebSearchTool } from "../../lib/mod.ts";
 import { worstCaseMs } from "../../lib/models/model_time_limits.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startHungModelServer } from "../support/hung_model_server.ts";
@@ -108,4 +108,38 @@ Deno.test("model env over loopback: a hung model ends the step with the model's 
   });
 
   await model.close();
+});
+
+Deno.test("the researcher's web search from the environment (SMOLSTEP_SEARCH_*)", async (t) => {
+  await t.step("DuckDuckGo by default, no key", () => {
+    assert.deepEqual(webSearchFromEnv({}), { provider: "duckduckgo", baseUrl: undefined });
+  });
+  await t.step("a keyed provider takes SMOLSTEP_SEARCH_API_KEY, else its own variable; base URL honoured", () => {
+    assert.deepEqual(
+      webSearchFromEnv({
+        SMOLSTEP_SEARCH_PROVIDER: "Brave",
+        BRAVE_API_KEY: "b",
+        SMOLSTEP_SEARCH_BASE_URL: "https://x",
+      }),
+      { provider: "brave", apiKey: "b", baseUrl: "https://x" },
+    );
+    assert.equal(
+      webSearchFromEnv({ SMOLSTEP_SEARCH_PROVIDER: "tavily", SMOLSTEP_SEARCH_API_KEY: "s", TAVILY_API_KEY: "t" })
+        .apiKey,
+      "s",
+    );
+    assert.equal(webSearchFromEnv({ SMOLSTEP_SEARCH_PROVIDER: "serper", SERPER_API_KEY: "k" }).apiKey, "k");
+  });
+  await t.step("an unknown provider or a missing key stops the start, naming the variable", () => {
+    assert.throws(() => webSearchFromEnv({ SMOLSTEP_SEARCH_PROVIDER: "bing" }), /SMOLSTEP_SEARCH_PROVIDER must be/);
+    assert.throws(
+      () => webSearchFromEnv({ SMOLSTEP_SEARCH_PROVIDER: "serper" }),
+      (error: Error) => error instanceof ConfigurationError && /SERPER_API_KEY/.test(error.message),
+    );
+  });
+  await t.step("the researcher uses it", () => {
+    const { researcher } = createAgents({ SMOLSTEP_SEARCH_PROVIDER: "brave", BRAVE_API_KEY: "b" });
+    assert.equal((researcher.tools.get("web_search") as WebSearchTool).provider.name, "brave");
+    assert.ok(researcher.tools.get("visit_webpage"));
+  });
 });

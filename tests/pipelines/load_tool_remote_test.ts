@@ -85,6 +85,16 @@ Deno.test("loadTool remote tasks against a loopback inference API", async (t) =>
       assert.equal(String(await tool.call({ audio: new AgentAudio(WAV) })), `heard ${WAV.length} bytes`);
     });
 
+    await t.step(
+      "addBaseTools takes the loaded speech tool: the agent has transcriber beside the web tools",
+      async () => {
+        const transcriber = await loadTool("speech_to_text", remote);
+        const agent = new ToolCallingAgent({ model: () => "", addBaseTools: { speechToText: transcriber } });
+        assert.equal(agent.tools.get("transcriber"), transcriber);
+        for (const name of ["web_search", "visit_webpage", "wikipedia_search"]) assert.ok(agent.tools.has(name), name);
+      },
+    );
+
     await t.step("text_to_speech: JSON {inputs: text}, the audio file back as AgentAudio", async () => {
       const tool = await loadTool("text_to_speech", remote);
       const audio = await tool.call({ text: "hello" });

@@ -117,3 +117,27 @@ export async function statelessCodeRun(api: ApiClient, server: ScriptedModelServ
   assert.equal(third.body.finalAnswer, "smol agents on the edge says 42");
   assert.equal(third.body.step.code, "final_answer(`${words} says ${base}`);");
 }
+
+/**
+ * The example `researcher` agent in KV mode against the web fixture server (tests/support/web_fixture_server.ts;
+ * the entry's SMOLSTEP_SEARCH_BASE_URL and SMOLSTEP_EGRESS_ALLOW_HOSTS point at it): a search, a page, an answer.
+ */
+export async function researcherRun(api: ApiClient, server: ScriptedModelServer, siteOrigin: string): Promise<void> {
+  server.enqueue(
+    toolCallReply("web_search", { query: "smolagents" }),
+    toolCallReply("visit_webpage", { url: `${siteOrigin}/page` }),
+    toolCallReply("final_answer", { answer: "One step per invocation." }),
+  );
+  const created = await api.post("/v1/agents/researcher/runs", { task: "How do agents run on the edge?" });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const runId = created.body.runId as string;
+  const search = await api.post(`/v1/runs/${runId}/steps`);
+  assert.equal(search.status, 200, JSON.stringify(search.body));
+  assert.match(search.body.step.observations, /^## Search Results\n\n\[GitHub - huggingface\/smolagents/);
+  const page = await api.post(`/v1/runs/${runId}/steps`);
+  assert.equal(page.status, 200, JSON.stringify(page.body));
+  assert.match(page.body.step.observations, /^# Agents & the edge/);
+  const done = await api.post(`/v1/runs/${runId}/steps`);
+  assert.equal(done.body.status, "succeeded", JSON.stringify(done.body));
+  assert.equal(done.body.finalAnswer, "One step per invocation.");
+}
