@@ -2,7 +2,7 @@ import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { SmolstepError } from "../errors.ts";
 import { EgressError, type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
-import type { StepObserver } from "./run_observer.ts";
+import type { StepObserver, StepOutcomeKind } from "./run_observer.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
 import { RunError, type RunRecord } from "./run_record.ts";
 import type { RunService } from "./run_service.ts";
@@ -64,32 +64,44 @@ export class BackgroundRunner {
     await this.#options.queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
   }
 
-  /** Process one message. Throws only for transient conditions the platform should redeliver later. */
+  /**
+   * Process one message. Throws only for transient conditions the platform should redeliver later.
+   *
+   * Round trips: the run service's own (2 reads and 2 commits on Deno KV, see ./run_service.ts): the delivery is
+   * screened (right run, right `seq`, known agent) on the record the step reads anyway, and the watchdog is queued
+   * between that read and the lock.
+   */
   async handle(message: QueueMessage): Promise<void> {
     if (message.type === "callback") return await this.#deliverCallback(message);
     const { runs, agents, queue } = this.#options;
-    const found = await runs.get(message.runId);
-    if (!found) return;
-    const { record } = found;
-    const agent = agents[record.agent];
-    if (!agent || record.state.status !== "running" || record.seq !== message.seq) {
-      return await this.#afterDuplicate(record, message);
-    }
-    await queue.enqueue(message, { delayMs: runs.lockTtlMs + 1000 });
-    const stepEnded = this.#options.steps?.stepStarted("background");
+    let stepEnded: ((agent: string, outcome: StepOutcomeKind) => void) | undefined;
+    let agentName = "";
+    // Called by the service once the record is read, before anything is written.
+    const screen = (record: RunRecord) => {
+      const agent = Object.hasOwn(agents, record.agent) ? agents[record.agent] : undefined;
+      if (!agent || record.state.status !== "running" || record.seq !== message.seq) {
+        throw new DuplicateDelivery(record);
+      }
+      agentName = record.agent;
+      stepEnded = this.#options.steps?.stepStarted("background");
+      return agent;
+    };
+    const beforeLock = () => queue.enqueue(message, { delayMs: runs.lockTtlMs + 1000 });
     try {
-      const outcome = await runs.step(record.runId, agent, { idempotencyKey: `bg:${message.seq}` });
-      stepEnded?.(record.agent, outcome.replayed ? "replayed" : "ok");
+      const outcome = await runs.step(message.runId, screen, { idempotencyKey: `bg:${message.seq}`, beforeLock });
+      stepEnded?.(agentName, outcome.replayed ? "replayed" : "ok");
       await this.#continue(outcome.record);
     } catch (error) {
-      stepEnded?.(record.agent, error instanceof RunError && error.code !== "state_too_large" ? "rejected" : "error");
+      if (error instanceof DuplicateDelivery) return await this.#afterDuplicate(error.record, message);
+      if (error instanceof RunError && error.code === "run_not_found") return; // deleted, or expired away
+      stepEnded?.(agentName, error instanceof RunError && error.code !== "state_too_large" ? "rejected" : "error");
       // Not one of ours (a bug, a platform failure): the platform redelivers the message.
       if (!(error instanceof SmolstepError)) throw error;
       if (error instanceof RunError) {
         if (error.code === "step_in_progress") throw error; // redeliver later
         if (error.code !== "state_too_large") return; // the run moved on (or went): nothing to do
         // Retrying would run the same step on the same state again (and call the model again): end the run.
-        const failed = await runs.fail(record.runId, { type: "StateTooLargeError", message: error.message });
+        const failed = await runs.fail(message.runId, { type: "StateTooLargeError", message: error.message });
         if (failed) await this.#continue(failed);
         return;
       }
@@ -101,7 +113,7 @@ export class BackgroundRunner {
         return;
       }
       const gaveUp = error.retryable ? ` (gave up after ${message.attempt} attempts)` : "";
-      const failed = await runs.fail(record.runId, { type: error.name, message: `${error.message}${gaveUp}` });
+      const failed = await runs.fail(message.runId, { type: error.name, message: `${error.message}${gaveUp}` });
       if (failed) await this.#continue(failed);
     }
   }
@@ -165,5 +177,12 @@ export class BackgroundRunner {
         delayMs: this.#retryDelayMs * 2 ** (message.attempt - 1),
       });
     }
+  }
+}
+
+/** A delivery that is not for the run as it stands (moved on, ended, unknown agent): thrown before any write. */
+class DuplicateDelivery extends Error {
+  constructor(readonly record: RunRecord) {
+    super("duplicate delivery");
   }
 }
