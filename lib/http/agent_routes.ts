@@ -1,4 +1,7 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
+import type { z } from "zod";
+import type { MultiStepAgent, StepOptions, StepResult } from "../agents/multi_step_agent.ts";
+import type { AgentState } from "../memory/agent_state.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 import { CreateRunBody, StatelessInputBody, StatelessStepBody } from "./http_schemas.ts";
@@ -67,39 +70,42 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
   });
 
   // Stateless steps: each token steps once where there is a store (a replay is 409 token_replayed).
-  app.post("/v1/agents/:name/steps", (c) =>
-    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
-      const name = c.req.param("name");
-      const agent = ctx.agent(name);
-      ctx.requireTokens();
-      const body = await readJson(c, StatelessStepBody);
-      const options = { blobs: ctx.runs?.blobs, modelObserver: ctx.metrics };
-      const { result, token } = await statelessStep(
+  app.post(
+    "/v1/agents/:name/steps",
+    (c) => statelessRoute(c, ctx, StatelessStepBody, (agent, state, _body, options) => agent.step(state, options)),
+  );
+  app.post(
+    "/v1/agents/:name/input",
+    (c) =>
+      statelessRoute(
+        c,
         ctx,
-        name,
-        agent,
-        body.state,
-        signal,
-        (state, signal) => agent.step(state, { ...options, signal }),
-      );
-      return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
-    }));
+        StatelessInputBody,
+        (agent, state, { state: _token, ...input }, options) => agent.resume(state, input, options),
+      ),
+  );
+}
 
-  app.post("/v1/agents/:name/input", (c) =>
-    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
-      const name = c.req.param("name");
-      const agent = ctx.agent(name);
-      ctx.requireTokens();
-      const { state: sealed, ...input } = await readJson(c, StatelessInputBody);
-      const options = { blobs: ctx.runs?.blobs, modelObserver: ctx.metrics };
-      const { result, token } = await statelessStep(
-        ctx,
-        name,
-        agent,
-        sealed,
-        signal,
-        (state, signal) => agent.resume(state, input, { ...options, signal }),
-      );
-      return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
-    }));
+/** A stateless step route: the agent, the body (with its `state` token), the step under the deadline, the reply. */
+function statelessRoute<T extends { state: string }>(
+  c: Context,
+  ctx: AppContext,
+  schema: z.ZodType<T>,
+  operation: (agent: MultiStepAgent, state: AgentState, body: T, options: StepOptions) => Promise<StepResult>,
+): Promise<Response> {
+  return ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+    const name = c.req.param("name")!;
+    const agent = ctx.agent(name);
+    ctx.requireTokens();
+    const body = await readJson(c, schema);
+    const { result, token } = await statelessStep(
+      ctx,
+      name,
+      agent,
+      body.state,
+      signal,
+      (state, options) => operation(agent, state, body, options),
+    );
+    return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
+  });
 }

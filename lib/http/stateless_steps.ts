@@ -1,4 +1,4 @@
-import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
+import type { MultiStepAgent, StepOptions, StepResult } from "../agents/multi_step_agent.ts";
 import type { Agent } from "../agents/step_types.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import { type AppContext, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
@@ -40,7 +40,8 @@ export function assertStatelessAllowed(ctx: AppContext, name: string, agent: Mul
 /**
  * One stateless step (or input): opens the token, claims it where there is a store, runs, seals the next token.
  * `signal` (the client and the step's deadline, see lib/runs/step_deadline.ts) is checked before the claim and
- * before the model call; an abandoned step frees its claim, so the same token can step again.
+ * before the model call; an abandoned step frees its claim, so the same token can step again. `operation` gets the
+ * step options every stateless step runs with: the signal, the shared blobs, the metrics observer.
  */
 export async function statelessStep(
   ctx: AppContext,
@@ -48,7 +49,7 @@ export async function statelessStep(
   agent: MultiStepAgent,
   token: string,
   signal: AbortSignal,
-  operation: (state: AgentState, signal: AbortSignal) => Promise<StepResult>,
+  operation: (state: AgentState, options: StepOptions) => Promise<StepResult>,
 ): Promise<{ result: StepResult; token: string }> {
   const codec = ctx.requireTokens();
   assertStatelessAllowed(ctx, name, agent);
@@ -58,7 +59,7 @@ export async function statelessStep(
   let result: StepResult;
   try {
     signal.throwIfAborted();
-    result = await operation(opened.state, signal);
+    result = await operation(opened.state, { signal, blobs: ctx.runs?.blobs, modelObserver: ctx.metrics });
   } catch (error) {
     await claim?.free();
     throw signal.aborted ? signal.reason : error;
