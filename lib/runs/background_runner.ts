@@ -30,6 +30,8 @@ export interface BackgroundOptions {
 }
 
 const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
+/** Longest delay one queue message is given: Cloudflare Queues' limit (12 h); longer waits are chained. */
+export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
 
 /**
  * Handles queue messages: steps background runs one step per message and delivers result callbacks.
@@ -47,6 +49,12 @@ const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
  * step past its deadline) is tried again with backoff, up to `maxAttempts`; one that is not (bad credentials, a
  * missing API key, a new record too large for the store: `state_too_large`) ends the run `failed` at once, since
  * stepping it again would call the model again for the same outcome.
+ *
+ * Expiry: a background run with a callback that pauses for input (`awaiting_input`) is watched (an `expiry`
+ * message, delayed until it would go idle past `idleRunTtlSeconds`, chained in hops of at most
+ * {@link MAX_QUEUE_DELAY_MS}). If nothing answered it by then it reads `expired`, and its result callback is sent
+ * once, with status `expired`, as for any run that ended. A running background run is kept going by its step
+ * messages and their watchdog copies, so it does not go idle unless the platform loses them all; it is not watched.
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
@@ -73,6 +81,7 @@ export class BackgroundRunner {
    */
   async handle(message: QueueMessage): Promise<void> {
     if (message.type === "callback") return await this.#deliverCallback(message);
+    if (message.type === "expiry") return await this.#checkExpiry(message);
     const { runs, agents, queue } = this.#options;
     let stepEnded: ((agent: string, outcome: StepOutcomeKind) => void) | undefined;
     let agentName = "";
@@ -90,7 +99,7 @@ export class BackgroundRunner {
     try {
       const outcome = await runs.step(message.runId, screen, { idempotencyKey: `bg:${message.seq}`, beforeLock });
       stepEnded?.(agentName, outcome.replayed ? "replayed" : "ok");
-      await this.#continue(outcome.record);
+      await this.continue(outcome.record);
     } catch (error) {
       if (error instanceof DuplicateDelivery) return await this.#afterDuplicate(error.record, message);
       if (error instanceof RunError && error.code === "run_not_found") return; // deleted, or expired away
@@ -102,7 +111,7 @@ export class BackgroundRunner {
         if (error.code !== "state_too_large") return; // the run moved on (or went): nothing to do
         // Retrying would run the same step on the same state again (and call the model again): end the run.
         const failed = await runs.fail(message.runId, { type: "StateTooLargeError", message: error.message });
-        if (failed) await this.#continue(failed);
+        if (failed) await this.continue(failed);
         return;
       }
       // The run is unchanged (a model failure, a step past its deadline...). What may succeed later is tried again
@@ -114,25 +123,51 @@ export class BackgroundRunner {
       }
       const gaveUp = error.retryable ? ` (gave up after ${message.attempt} attempts)` : "";
       const failed = await runs.fail(message.runId, { type: error.name, message: `${error.message}${gaveUp}` });
-      if (failed) await this.#continue(failed);
+      if (failed) await this.continue(failed);
     }
   }
 
-  /** Next step, or the callback once the run has ended. */
-  async #continue(record: RunRecord): Promise<void> {
+  /**
+   * What follows a commit of a background run: its next step while it runs, a watch on its expiry while it waits
+   * for input, its result callback once it has ended. The input route calls it after answering a run.
+   */
+  async continue(record: RunRecord): Promise<void> {
     const { queue } = this.#options;
-    if (record.state.status === "running") {
+    const { status } = record.state;
+    if (status === "running") {
       await queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
-    } else if (record.callbackUrl && record.state.status !== "awaiting_input") {
+    } else if (!record.callbackUrl) {
+      return;
+    } else if (status === "awaiting_input") {
+      await this.#watchExpiry(record);
+    } else {
       await queue.enqueue({ type: "callback", runId: record.runId, attempt: 1 });
     }
+  }
+
+  /** Queues the check for when `record` would expire, unless it is stepped first. */
+  async #watchExpiry(record: RunRecord): Promise<void> {
+    const { runs, queue } = this.#options;
+    const idleUntil = record.state.updatedAt + runs.lifecycle.idleRunTtlSeconds * 1000;
+    // A second past it, and at least that: the lock of a step in flight may hold it `running` a little longer.
+    const delayMs = Math.min(Math.max(idleUntil - Date.now() + 1000, 1000), MAX_QUEUE_DELAY_MS);
+    await queue.enqueue({ type: "expiry", runId: record.runId, seq: record.seq }, { delayMs });
+  }
+
+  async #checkExpiry(message: Extract<QueueMessage, { type: "expiry" }>): Promise<void> {
+    const found = await this.#options.runs.get(message.runId);
+    // Gone, or moved on since (a newer commit set up what follows it).
+    if (!found || found.record.seq !== message.seq) return;
+    const { record } = found;
+    if (record.state.status === "expired") await this.continue(record);
+    else if (record.state.status === "awaiting_input") await this.#watchExpiry(record); // not yet: the next hop
   }
 
   async #afterDuplicate(record: RunRecord, message: Extract<QueueMessage, { type: "step" }>): Promise<void> {
     const own = record.idempotency.some(([key]) => key === `bg:${message.seq}`);
     // Our step was committed and nothing came after it. Only a running run is continued from here: a finished
     // run's callback was queued by the step that ended it.
-    if (own && record.seq === message.seq + 1 && record.state.status === "running") await this.#continue(record);
+    if (own && record.seq === message.seq + 1 && record.state.status === "running") await this.continue(record);
   }
 
   async #deliverCallback(message: Extract<QueueMessage, { type: "callback" }>): Promise<void> {
