@@ -7,7 +7,7 @@ import { HttpError } from "./http_errors.ts";
 import { CreateRunBody, StatelessInputBody, StatelessStepBody } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
 import { runView, stepView } from "./run_views.ts";
-import { assertStatelessAllowed, assertTokenFits, statelessStep } from "./stateless_steps.ts";
+import { assertStatelessAllowed, assertTokenFits, keepBlobs, statelessStep } from "./stateless_steps.ts";
 
 /** Agent listing, run creation (KV, stateless, background) and the stateless step / input routes. */
 export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
@@ -52,7 +52,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     if (body.stateless) {
       const codec = ctx.requireTokens();
       assertStatelessAllowed(ctx, name, agent);
-      const token = await codec.seal(name, state);
+      const token = await codec.seal(name, state, { blobsUntil: await keepBlobs(ctx, state) });
       assertTokenFits(ctx, token, "nothing was started", true);
       ctx.metrics?.runCreated(name, "stateless");
       return c.json({ agent: name, status: state.status, state: token }, 201);

@@ -119,6 +119,7 @@ export class AppContext {
         stepTimeoutMs: options.stepTimeoutMs,
         runTtlSeconds: options.runTtlSeconds,
         idleRunTtlSeconds: options.idleRunTtlSeconds,
+        stateTtlSeconds: options.stateTtlSeconds,
         observer: metrics,
         modelObserver: metrics,
       })

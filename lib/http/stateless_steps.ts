@@ -3,6 +3,7 @@ import type { Agent } from "../agents/step_types.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import { type AppContext, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
+import { keepSharedBlobs } from "../runs/run_blobs.ts";
 
 /**
  * Stateless steps and their replay semantics. With a store, every token steps once (`TokenLedger`): a replayed
@@ -64,7 +65,9 @@ export async function statelessStep(
     await claim?.free();
     throw signal.aborted ? signal.reason : error;
   }
-  const next = await codec.seal(name, result.state);
+  const next = await codec.seal(name, result.state, {
+    blobsUntil: await keepBlobs(ctx, result.state, opened.blobsUntil),
+  });
   try {
     assertTokenFits(ctx, next, "the step was not kept, so the token you sent is still valid");
   } catch (error) {
@@ -77,6 +80,23 @@ export async function statelessStep(
     ctx.metrics?.runEnded(name, ended);
   }
   return { result, token: next };
+}
+
+/**
+ * Until when the blobs a new token's state refers to are kept (`blobsUntil` in the token), or undefined without a
+ * store. Every blob a token refers to lives at least until its `blobsUntil`: a blob put during a step lives
+ * `sharedBlobSeconds` from its put, and when the new token would outlive `blobsUntil` every blob it refers to is
+ * rewritten first (lib/runs/run_lifecycle.ts). That happens about once per token lifetime; a token from before
+ * `blobsUntil` (or a new run's first) has its blobs, older servers' included, rewritten with an expiry at once.
+ */
+export async function keepBlobs(ctx: AppContext, state: AgentState, blobsUntil?: number): Promise<number | undefined> {
+  const runs = ctx.runs;
+  if (!runs) return undefined;
+  const now = Date.now();
+  const { sharedBlobSeconds } = runs.lifecycle;
+  if (blobsUntil !== undefined && now + ctx.requireTokens().ttlSeconds * 1000 <= blobsUntil) return blobsUntil;
+  await keepSharedBlobs(runs.store, JSON.stringify(state), sharedBlobSeconds);
+  return now + sharedBlobSeconds * 1000;
 }
 
 /**

@@ -118,9 +118,9 @@ export class RunService {
     this.maxRecordBytes = Math.min(options.maxRecordBytes ?? ceiling, ceiling);
     this.lifecycle = new RunLifecycle(options);
     this.#runs = new RunStore(store, this.lifecycle);
-    // Stateless steps have no run record to keep their blobs alive: each put keeps a blob `blobSeconds` (twice a
-    // KV run's longest idle life), so a stateless run continued longer than that may find its oldest blobs gone.
-    this.blobs = new BlobStore(store, { prefix: SHARED_BLOB_PREFIX, expireIn: this.lifecycle.blobSeconds });
+    // Stateless steps have no run record to keep their blobs alive: each put keeps a blob `sharedBlobSeconds`, and
+    // a token records until when its blobs are kept (`blobsUntil`, see lib/http/stateless_steps.ts).
+    this.blobs = new BlobStore(store, { prefix: SHARED_BLOB_PREFIX, expireIn: this.lifecycle.sharedBlobSeconds });
   }
 
   /** One run's blobs (steps write through this; see ./run_blobs.ts). */
