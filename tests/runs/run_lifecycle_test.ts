@@ -285,6 +285,14 @@ Deno.test("run lifecycle: stateless blobs expire with their tokens; an old token
       assert.ok(expiry > Date.now() + horizon - 60_000 && expiry <= Date.now() + horizon, `${expiry}`);
     });
 
+    await t.step("a step of a recent token rewrites no blob (its blobsUntil covers the next token)", async () => {
+      const before = await storedExpiry(kv, `blobs/${sha}`);
+      const versionBefore = (await store.get(`blobs/${sha}`))!.version;
+      assert.equal((await post("/v1/agents/reader/steps", { state: stepped.state })).status, "succeeded");
+      assert.equal(await storedExpiry(kv, `blobs/${sha}`), before);
+      assert.equal((await store.get(`blobs/${sha}`))!.version, versionBefore);
+    });
+
     await t.step(
       "a token sealed without blobsUntil (an older server's) has its blobs rewritten with an expiry",
       async () => {
