@@ -217,7 +217,8 @@ async function spawnModelServer(options: Options): Promise<ModelProcess> {
 // ---------------------------------------------------------------------------------------------------------------
 // Metering wrappers (they only count; every call goes through unchanged)
 
-const messageKey = (m: QueueMessage) => `${m.type}:${m.runId}:${m.type === "step" ? m.seq : "-"}:${m.attempt}`;
+const messageKey = (m: QueueMessage) =>
+  `${m.type}:${m.runId}:${m.type === "callback" ? "-" : m.seq}:${m.type === "expiry" ? "-" : m.attempt}`;
 
 /** Records when each immediate message was enqueued, so its delivery can be timed, and how long enqueue takes. */
 class MeteredQueue implements RunQueue {

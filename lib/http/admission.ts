@@ -14,16 +14,21 @@ const OVERLOAD_RETRY_AFTER_SECONDS = 1;
  *
  * Background steps (queue messages) are counted but never refused: the queue, not a client, would have to retry
  * them, and the platform's redelivery is slower and bounded. They only make room scarcer for HTTP steps.
+ *
+ * This is the one count of steps in flight: `/health` reads it, and `onChange` (the `smolstep_steps_in_flight`
+ * gauge) is told each change, so `/health` and `/metrics` never disagree.
  */
 export class StepAdmission {
   readonly limit: number;
   #inFlight = 0;
+  readonly #onChange: ((delta: 1 | -1) => void) | undefined;
 
-  constructor(limit: number = DEFAULT_MAX_STEPS_IN_FLIGHT) {
+  constructor(limit: number = DEFAULT_MAX_STEPS_IN_FLIGHT, onChange?: (delta: 1 | -1) => void) {
     if (!(Number.isInteger(limit) && limit > 0)) {
       throw new RangeError(`maxStepsInFlight must be a positive integer (got ${limit}).`);
     }
     this.limit = limit;
+    this.#onChange = onChange;
   }
 
   /** Steps running now in this process (HTTP and background). */
@@ -44,11 +49,13 @@ export class StepAdmission {
 
   #enter(): () => void {
     this.#inFlight++;
+    this.#onChange?.(1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.#inFlight--;
+      this.#onChange?.(-1);
     };
   }
 

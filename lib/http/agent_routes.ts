@@ -1,10 +1,13 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
+import type { z } from "zod";
+import type { MultiStepAgent, StepOptions, StepResult } from "../agents/multi_step_agent.ts";
+import type { AgentState } from "../memory/agent_state.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 import { CreateRunBody, StatelessInputBody, StatelessStepBody } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
 import { runView, stepView } from "./run_views.ts";
-import { assertStatelessAllowed, assertTokenFits, statelessStep } from "./stateless_steps.ts";
+import { assertStatelessAllowed, assertTokenFits, keepBlobs, statelessStep } from "./stateless_steps.ts";
 
 /** Agent listing, run creation (KV, stateless, background) and the stateless step / input routes. */
 export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
@@ -49,7 +52,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     if (body.stateless) {
       const codec = ctx.requireTokens();
       assertStatelessAllowed(ctx, name, agent);
-      const token = await codec.seal(name, state);
+      const token = await codec.seal(name, state, { blobsUntil: await keepBlobs(ctx, state) });
       assertTokenFits(ctx, token, "nothing was started", true);
       ctx.metrics?.runCreated(name, "stateless");
       return c.json({ agent: name, status: state.status, state: token }, 201);
@@ -67,39 +70,42 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
   });
 
   // Stateless steps: each token steps once where there is a store (a replay is 409 token_replayed).
-  app.post("/v1/agents/:name/steps", (c) =>
-    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
-      const name = c.req.param("name");
-      const agent = ctx.agent(name);
-      ctx.requireTokens();
-      const body = await readJson(c, StatelessStepBody);
-      const options = { blobs: ctx.runs?.blobs, modelObserver: ctx.metrics };
-      const { result, token } = await statelessStep(
+  app.post(
+    "/v1/agents/:name/steps",
+    (c) => statelessRoute(c, ctx, StatelessStepBody, (agent, state, _body, options) => agent.step(state, options)),
+  );
+  app.post(
+    "/v1/agents/:name/input",
+    (c) =>
+      statelessRoute(
+        c,
         ctx,
-        name,
-        agent,
-        body.state,
-        signal,
-        (state, signal) => agent.step(state, { ...options, signal }),
-      );
-      return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
-    }));
+        StatelessInputBody,
+        (agent, state, { state: _token, ...input }, options) => agent.resume(state, input, options),
+      ),
+  );
+}
 
-  app.post("/v1/agents/:name/input", (c) =>
-    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
-      const name = c.req.param("name");
-      const agent = ctx.agent(name);
-      ctx.requireTokens();
-      const { state: sealed, ...input } = await readJson(c, StatelessInputBody);
-      const options = { blobs: ctx.runs?.blobs, modelObserver: ctx.metrics };
-      const { result, token } = await statelessStep(
-        ctx,
-        name,
-        agent,
-        sealed,
-        signal,
-        (state, signal) => agent.resume(state, input, { ...options, signal }),
-      );
-      return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
-    }));
+/** A stateless step route: the agent, the body (with its `state` token), the step under the deadline, the reply. */
+function statelessRoute<T extends { state: string }>(
+  c: Context,
+  ctx: AppContext,
+  schema: z.ZodType<T>,
+  operation: (agent: MultiStepAgent, state: AgentState, body: T, options: StepOptions) => Promise<StepResult>,
+): Promise<Response> {
+  return ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+    const name = c.req.param("name")!;
+    const agent = ctx.agent(name);
+    ctx.requireTokens();
+    const body = await readJson(c, schema);
+    const { result, token } = await statelessStep(
+      ctx,
+      name,
+      agent,
+      body.state,
+      signal,
+      (state, options) => operation(agent, state, body, options),
+    );
+    return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
+  });
 }

@@ -108,9 +108,10 @@ export class AppContext {
   readonly stepTimeoutMs: number;
 
   constructor(readonly options: AppOptions) {
-    this.admission = new StepAdmission(options.maxStepsInFlight);
     const metrics = options.metrics === false ? undefined : options.metrics ?? new Metrics();
     this.metrics = metrics;
+    // One count of steps in flight: admission's, which the gauge follows.
+    this.admission = new StepAdmission(options.maxStepsInFlight, metrics && ((d) => metrics.stepsInFlight.add({}, d)));
     const store = options.store && metrics ? instrumentStore(options.store, metrics) : options.store;
     this.runs = store
       ? new RunService(store, {
@@ -118,6 +119,7 @@ export class AppContext {
         stepTimeoutMs: options.stepTimeoutMs,
         runTtlSeconds: options.runTtlSeconds,
         idleRunTtlSeconds: options.idleRunTtlSeconds,
+        stateTtlSeconds: options.stateTtlSeconds,
         observer: metrics,
         modelObserver: metrics,
       })

@@ -68,9 +68,8 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
       const input = await readJson(c, InputBody);
       const agentFor = (record: RunRecord) => ctx.stepAgent(c.req.raw, record.agent);
       const outcome = await ctx.requireRuns().resume(runId, agentFor, input, { signal });
-      if (outcome.record.background && outcome.record.state.status === "running") {
-        await ctx.requireBackground().start(outcome.record);
-      }
+      // A background run goes on in the background: its next step, its callback, or a watch on its expiry.
+      if (outcome.record.background) await ctx.requireBackground().continue(outcome.record);
       return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) });
     }));
 }

@@ -1,8 +1,9 @@
-import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
+import type { MultiStepAgent, StepOptions, StepResult } from "../agents/multi_step_agent.ts";
 import type { Agent } from "../agents/step_types.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import { type AppContext, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
+import { keepSharedBlobs } from "../runs/run_blobs.ts";
 
 /**
  * Stateless steps and their replay semantics. With a store, every token steps once (`TokenLedger`): a replayed
@@ -40,7 +41,8 @@ export function assertStatelessAllowed(ctx: AppContext, name: string, agent: Mul
 /**
  * One stateless step (or input): opens the token, claims it where there is a store, runs, seals the next token.
  * `signal` (the client and the step's deadline, see lib/runs/step_deadline.ts) is checked before the claim and
- * before the model call; an abandoned step frees its claim, so the same token can step again.
+ * before the model call; an abandoned step frees its claim, so the same token can step again. `operation` gets the
+ * step options every stateless step runs with: the signal, the shared blobs, the metrics observer.
  */
 export async function statelessStep(
   ctx: AppContext,
@@ -48,7 +50,7 @@ export async function statelessStep(
   agent: MultiStepAgent,
   token: string,
   signal: AbortSignal,
-  operation: (state: AgentState, signal: AbortSignal) => Promise<StepResult>,
+  operation: (state: AgentState, options: StepOptions) => Promise<StepResult>,
 ): Promise<{ result: StepResult; token: string }> {
   const codec = ctx.requireTokens();
   assertStatelessAllowed(ctx, name, agent);
@@ -58,12 +60,14 @@ export async function statelessStep(
   let result: StepResult;
   try {
     signal.throwIfAborted();
-    result = await operation(opened.state, signal);
+    result = await operation(opened.state, { signal, blobs: ctx.runs?.blobs, modelObserver: ctx.metrics });
   } catch (error) {
     await claim?.free();
     throw signal.aborted ? signal.reason : error;
   }
-  const next = await codec.seal(name, result.state);
+  const next = await codec.seal(name, result.state, {
+    blobsUntil: await keepBlobs(ctx, result.state, opened.blobsUntil),
+  });
   try {
     assertTokenFits(ctx, next, "the step was not kept, so the token you sent is still valid");
   } catch (error) {
@@ -76,6 +80,23 @@ export async function statelessStep(
     ctx.metrics?.runEnded(name, ended);
   }
   return { result, token: next };
+}
+
+/**
+ * Until when the blobs a new token's state refers to are kept (`blobsUntil` in the token), or undefined without a
+ * store. Every blob a token refers to lives at least until its `blobsUntil`: a blob put during a step lives
+ * `sharedBlobSeconds` from its put, and when the new token would outlive `blobsUntil` every blob it refers to is
+ * rewritten first (lib/runs/run_lifecycle.ts). That happens about once per token lifetime; a token from before
+ * `blobsUntil` (or a new run's first) has its blobs, older servers' included, rewritten with an expiry at once.
+ */
+export async function keepBlobs(ctx: AppContext, state: AgentState, blobsUntil?: number): Promise<number | undefined> {
+  const runs = ctx.runs;
+  if (!runs) return undefined;
+  const now = Date.now();
+  const { sharedBlobSeconds } = runs.lifecycle;
+  if (blobsUntil !== undefined && now + ctx.requireTokens().ttlSeconds * 1000 <= blobsUntil) return blobsUntil;
+  await keepSharedBlobs(runs.store, JSON.stringify(state), sharedBlobSeconds);
+  return now + sharedBlobSeconds * 1000;
 }
 
 /**

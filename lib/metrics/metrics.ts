@@ -61,7 +61,8 @@ export class Metrics implements ModelObserver, RunObserver, StepObserver {
       { name: "smolstep_http_responses_total", help, labels: ["method", "route", "status"] },
       counter("smolstep.http.responses", help),
     );
-    help = "Steps being run: step and input requests, and background steps.";
+    help =
+      "Steps in flight as admission control counts them (maxStepsInFlight): step and input requests, and background step messages.";
     this.stepsInFlight = new Gauge(
       { name: "smolstep_steps_in_flight", help, labels: [] },
       upDown("smolstep.steps_in_flight", help),
@@ -135,14 +136,16 @@ export class Metrics implements ModelObserver, RunObserver, StepObserver {
     return families.flatMap((family) => family.render()).join("\n") + "\n";
   }
 
+  /**
+   * Times a step. Steps in flight are not counted here: the app's admission control holds that count and feeds
+   * `stepsInFlight` (lib/http/admission.ts), so there is one source for `/health` and `/metrics`.
+   */
   stepStarted(mode: RunMode): (agent: string, outcome: StepOutcomeKind) => void {
     const started = performance.now();
-    this.stepsInFlight.add({}, 1);
     let ended = false;
     return (agent, outcome) => {
       if (ended) return;
       ended = true;
-      this.stepsInFlight.add({}, -1);
       this.stepDuration.observe({ agent, mode, outcome }, (performance.now() - started) / 1000);
     };
   }

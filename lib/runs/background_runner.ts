@@ -2,7 +2,7 @@ import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { SmolstepError } from "../errors.ts";
 import { EgressError, type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
-import type { StepObserver } from "./run_observer.ts";
+import type { StepObserver, StepOutcomeKind } from "./run_observer.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
 import { RunError, type RunRecord } from "./run_record.ts";
 import type { RunService } from "./run_service.ts";
@@ -30,6 +30,8 @@ export interface BackgroundOptions {
 }
 
 const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
+/** Longest delay one queue message is given: Cloudflare Queues' limit (12 h); longer waits are chained. */
+export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
 
 /**
  * Handles queue messages: steps background runs one step per message and delivers result callbacks.
@@ -47,6 +49,12 @@ const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
  * step past its deadline) is tried again with backoff, up to `maxAttempts`; one that is not (bad credentials, a
  * missing API key, a new record too large for the store: `state_too_large`) ends the run `failed` at once, since
  * stepping it again would call the model again for the same outcome.
+ *
+ * Expiry: a background run with a callback that pauses for input (`awaiting_input`) is watched (an `expiry`
+ * message, delayed until it would go idle past `idleRunTtlSeconds`, chained in hops of at most
+ * {@link MAX_QUEUE_DELAY_MS}). If nothing answered it by then it reads `expired`, and its result callback is sent
+ * once, with status `expired`, as for any run that ended. A running background run is kept going by its step
+ * messages and their watchdog copies, so it does not go idle unless the platform loses them all; it is not watched.
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
@@ -64,33 +72,46 @@ export class BackgroundRunner {
     await this.#options.queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
   }
 
-  /** Process one message. Throws only for transient conditions the platform should redeliver later. */
+  /**
+   * Process one message. Throws only for transient conditions the platform should redeliver later.
+   *
+   * Round trips: the run service's own (2 reads and 2 commits on Deno KV, see ./run_service.ts): the delivery is
+   * screened (right run, right `seq`, known agent) on the record the step reads anyway, and the watchdog is queued
+   * between that read and the lock.
+   */
   async handle(message: QueueMessage): Promise<void> {
     if (message.type === "callback") return await this.#deliverCallback(message);
+    if (message.type === "expiry") return await this.#checkExpiry(message);
     const { runs, agents, queue } = this.#options;
-    const found = await runs.get(message.runId);
-    if (!found) return;
-    const { record } = found;
-    const agent = agents[record.agent];
-    if (!agent || record.state.status !== "running" || record.seq !== message.seq) {
-      return await this.#afterDuplicate(record, message);
-    }
-    await queue.enqueue(message, { delayMs: runs.lockTtlMs + 1000 });
-    const stepEnded = this.#options.steps?.stepStarted("background");
+    let stepEnded: ((agent: string, outcome: StepOutcomeKind) => void) | undefined;
+    let agentName = "";
+    // Called by the service once the record is read, before anything is written.
+    const screen = (record: RunRecord) => {
+      const agent = Object.hasOwn(agents, record.agent) ? agents[record.agent] : undefined;
+      if (!agent || record.state.status !== "running" || record.seq !== message.seq) {
+        throw new DuplicateDelivery(record);
+      }
+      agentName = record.agent;
+      stepEnded = this.#options.steps?.stepStarted("background");
+      return agent;
+    };
+    const beforeLock = () => queue.enqueue(message, { delayMs: runs.lockTtlMs + 1000 });
     try {
-      const outcome = await runs.step(record.runId, agent, { idempotencyKey: `bg:${message.seq}` });
-      stepEnded?.(record.agent, outcome.replayed ? "replayed" : "ok");
-      await this.#continue(outcome.record);
+      const outcome = await runs.step(message.runId, screen, { idempotencyKey: `bg:${message.seq}`, beforeLock });
+      stepEnded?.(agentName, outcome.replayed ? "replayed" : "ok");
+      await this.continue(outcome.record);
     } catch (error) {
-      stepEnded?.(record.agent, error instanceof RunError && error.code !== "state_too_large" ? "rejected" : "error");
+      if (error instanceof DuplicateDelivery) return await this.#afterDuplicate(error.record, message);
+      if (error instanceof RunError && error.code === "run_not_found") return; // deleted, or expired away
+      stepEnded?.(agentName, error instanceof RunError && error.code !== "state_too_large" ? "rejected" : "error");
       // Not one of ours (a bug, a platform failure): the platform redelivers the message.
       if (!(error instanceof SmolstepError)) throw error;
       if (error instanceof RunError) {
         if (error.code === "step_in_progress") throw error; // redeliver later
         if (error.code !== "state_too_large") return; // the run moved on (or went): nothing to do
         // Retrying would run the same step on the same state again (and call the model again): end the run.
-        const failed = await runs.fail(record.runId, { type: "StateTooLargeError", message: error.message });
-        if (failed) await this.#continue(failed);
+        const failed = await runs.fail(message.runId, { type: "StateTooLargeError", message: error.message });
+        if (failed) await this.continue(failed);
         return;
       }
       // The run is unchanged (a model failure, a step past its deadline...). What may succeed later is tried again
@@ -101,26 +122,52 @@ export class BackgroundRunner {
         return;
       }
       const gaveUp = error.retryable ? ` (gave up after ${message.attempt} attempts)` : "";
-      const failed = await runs.fail(record.runId, { type: error.name, message: `${error.message}${gaveUp}` });
-      if (failed) await this.#continue(failed);
+      const failed = await runs.fail(message.runId, { type: error.name, message: `${error.message}${gaveUp}` });
+      if (failed) await this.continue(failed);
     }
   }
 
-  /** Next step, or the callback once the run has ended. */
-  async #continue(record: RunRecord): Promise<void> {
+  /**
+   * What follows a commit of a background run: its next step while it runs, a watch on its expiry while it waits
+   * for input, its result callback once it has ended. The input route calls it after answering a run.
+   */
+  async continue(record: RunRecord): Promise<void> {
     const { queue } = this.#options;
-    if (record.state.status === "running") {
+    const { status } = record.state;
+    if (status === "running") {
       await queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
-    } else if (record.callbackUrl && record.state.status !== "awaiting_input") {
+    } else if (!record.callbackUrl) {
+      return;
+    } else if (status === "awaiting_input") {
+      await this.#watchExpiry(record);
+    } else {
       await queue.enqueue({ type: "callback", runId: record.runId, attempt: 1 });
     }
+  }
+
+  /** Queues the check for when `record` would expire, unless it is stepped first. */
+  async #watchExpiry(record: RunRecord): Promise<void> {
+    const { runs, queue } = this.#options;
+    const idleUntil = record.state.updatedAt + runs.lifecycle.idleRunTtlSeconds * 1000;
+    // A second past it, and at least that: the lock of a step in flight may hold it `running` a little longer.
+    const delayMs = Math.min(Math.max(idleUntil - Date.now() + 1000, 1000), MAX_QUEUE_DELAY_MS);
+    await queue.enqueue({ type: "expiry", runId: record.runId, seq: record.seq }, { delayMs });
+  }
+
+  async #checkExpiry(message: Extract<QueueMessage, { type: "expiry" }>): Promise<void> {
+    const found = await this.#options.runs.get(message.runId);
+    // Gone, or moved on since (a newer commit set up what follows it).
+    if (!found || found.record.seq !== message.seq) return;
+    const { record } = found;
+    if (record.state.status === "expired") await this.continue(record);
+    else if (record.state.status === "awaiting_input") await this.#watchExpiry(record); // not yet: the next hop
   }
 
   async #afterDuplicate(record: RunRecord, message: Extract<QueueMessage, { type: "step" }>): Promise<void> {
     const own = record.idempotency.some(([key]) => key === `bg:${message.seq}`);
     // Our step was committed and nothing came after it. Only a running run is continued from here: a finished
     // run's callback was queued by the step that ended it.
-    if (own && record.seq === message.seq + 1 && record.state.status === "running") await this.#continue(record);
+    if (own && record.seq === message.seq + 1 && record.state.status === "running") await this.continue(record);
   }
 
   async #deliverCallback(message: Extract<QueueMessage, { type: "callback" }>): Promise<void> {
@@ -165,5 +212,12 @@ export class BackgroundRunner {
         delayMs: this.#retryDelayMs * 2 ** (message.attempt - 1),
       });
     }
+  }
+}
+
+/** A delivery that is not for the run as it stands (moved on, ended, unknown agent): thrown before any write. */
+class DuplicateDelivery extends Error {
+  constructor(readonly record: RunRecord) {
+    super("duplicate delivery");
   }
 }

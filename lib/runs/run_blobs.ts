@@ -44,13 +44,37 @@ export class RunBlobStore extends BlobStore {
 
 /**
  * Rewrites every blob the record refers to with `expireIn`, so none expires before the record. Missing blobs are
- * skipped (a run that still refers to one reports `not_found` when it reads it, as before).
+ * skipped (a run that still refers to one reports `not_found` when it reads it, as before). A blob found only under
+ * the shared prefix (left by an older server, with no expiry) is copied under the run's prefix, and the shared copy
+ * is rewritten with `sharedExpireIn`, so it no longer stays forever: other runs that use it copy it at their next
+ * commit, as this one did.
  */
-export async function keepRunBlobs(store: StateStore, runId: string, recordJson: string, expireIn: number) {
+export async function keepRunBlobs(
+  store: StateStore,
+  runId: string,
+  recordJson: string,
+  expireIn: number,
+  sharedExpireIn: number,
+) {
   const prefix = runBlobPrefix(runId);
   for (const sha256 of blobDigests(recordJson)) {
-    const value = (await store.get(prefix + sha256))?.value ?? (await store.get(SHARED_BLOB_PREFIX + sha256))?.value;
+    let value = (await store.get(prefix + sha256))?.value;
+    if (value === undefined) {
+      value = (await store.get(SHARED_BLOB_PREFIX + sha256))?.value;
+      if (value !== undefined) await store.put(SHARED_BLOB_PREFIX + sha256, value, { expireIn: sharedExpireIn });
+    }
     if (value !== undefined) await store.put(prefix + sha256, value, { expireIn });
+  }
+}
+
+/**
+ * Rewrites every blob under the shared prefix that `json` (a stateless run's state) refers to with `expireIn`:
+ * a stateless run refreshes its blobs this way whenever its next token would outlive them.
+ */
+export async function keepSharedBlobs(store: StateStore, json: string, expireIn: number): Promise<void> {
+  for (const sha256 of blobDigests(json)) {
+    const value = (await store.get(SHARED_BLOB_PREFIX + sha256))?.value;
+    if (value !== undefined) await store.put(SHARED_BLOB_PREFIX + sha256, value, { expireIn });
   }
 }
 

@@ -21,7 +21,7 @@ import type { AgentState } from "../memory/agent_state.ts";
  * Blobs. A run's blobs live under its own key prefix (see ./run_blobs.ts) and expire at `record.blobsUntil`, which
  * is kept at least as late as the record's deadline: it starts {@link RunLifecycle.blobSeconds} ahead (twice the
  * longest a record can be kept after a write) and is pushed out again, rewriting the blobs, only when a run stays
- * active that long.
+ * active that long. Blobs under the shared prefix are kept {@link RunLifecycle.sharedBlobSeconds}.
  */
 
 /** Default `runTtlSeconds`: a week, the same as a stateless token's default lifetime (`stateTtlSeconds`). */
@@ -32,11 +32,16 @@ export const DEFAULT_RUN_TTL_SECONDS = 7 * 24 * 3600;
  */
 export const DEFAULT_IDLE_RUN_TTL_SECONDS = 7 * 24 * 3600;
 
+/** Default `stateTtlSeconds`: a stateless token's lifetime, a week. */
+export const DEFAULT_STATE_TTL_SECONDS = 7 * 24 * 3600;
+
 export interface RunLifecycleOptions {
   /** Seconds a finished run (and its blobs, cancel flag and idempotency data) is kept; default 7 days. */
   runTtlSeconds?: number;
   /** Seconds an active run may go without a step before it reads as `expired`; default 7 days. */
   idleRunTtlSeconds?: number;
+  /** Lifetime of stateless tokens, whose blobs live under the shared prefix (default 7 days). */
+  stateTtlSeconds?: number;
 }
 
 const ACTIVE = new Set(["running", "awaiting_input"]);
@@ -44,8 +49,10 @@ const ACTIVE = new Set(["running", "awaiting_input"]);
 export class RunLifecycle {
   readonly runTtlSeconds: number;
   readonly idleRunTtlSeconds: number;
+  readonly stateTtlSeconds: number;
 
   constructor(options: RunLifecycleOptions = {}) {
+    this.stateTtlSeconds = positive("stateTtlSeconds", options.stateTtlSeconds ?? DEFAULT_STATE_TTL_SECONDS);
     this.runTtlSeconds = positive("runTtlSeconds", options.runTtlSeconds ?? DEFAULT_RUN_TTL_SECONDS);
     this.idleRunTtlSeconds = positive("idleRunTtlSeconds", options.idleRunTtlSeconds ?? DEFAULT_IDLE_RUN_TTL_SECONDS);
   }
@@ -73,6 +80,16 @@ export class RunLifecycle {
   /** How far ahead a run's blobs are kept when (re)written: twice the longest a record is kept after a write. */
   get blobSeconds(): number {
     return 2 * (this.idleRunTtlSeconds + this.runTtlSeconds);
+  }
+
+  /**
+   * How far ahead a blob under the shared prefix (`blobs/`: stateless runs', and those older servers left) is kept
+   * when (re)written: twice a token's life, and never less than a run's blobs, so that any rewrite only pushes its
+   * expiry out. A stateless token records how long its blobs are kept (`blobsUntil`); the step that would seal a
+   * token outliving that rewrites them first (lib/http/stateless_steps.ts).
+   */
+  get sharedBlobSeconds(): number {
+    return Math.max(this.blobSeconds, 2 * this.stateTtlSeconds);
   }
 }
 

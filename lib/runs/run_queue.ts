@@ -9,7 +9,12 @@
 
 export type QueueMessage =
   | { type: "step"; runId: string; seq: number; attempt: number }
-  | { type: "callback"; runId: string; attempt: number };
+  | { type: "callback"; runId: string; attempt: number }
+  /**
+   * Checks, once the run could have gone idle past `idleRunTtlSeconds`, whether it still waits at step `seq`: then
+   * it has expired and its result callback is sent (see `BackgroundRunner`).
+   */
+  | { type: "expiry"; runId: string; seq: number };
 
 export interface RunQueue {
   enqueue(message: QueueMessage, options?: { delayMs?: number }): Promise<void>;
@@ -19,8 +24,9 @@ export type QueueHandler = (message: QueueMessage) => Promise<void>;
 
 /** Checks the shape of a message coming from a platform queue. */
 export function isQueueMessage(value: unknown): value is QueueMessage {
-  const message = value as Partial<QueueMessage> | null;
+  const message = value as { type?: unknown; runId?: unknown; seq?: unknown; attempt?: unknown } | null;
   if (!message || typeof message !== "object" || typeof message.runId !== "string") return false;
+  if (message.type === "expiry") return typeof message.seq === "number";
   if (typeof message.attempt !== "number") return false;
   return message.type === "callback" || (message.type === "step" && typeof message.seq === "number");
 }

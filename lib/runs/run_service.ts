@@ -62,6 +62,8 @@ export type AgentForRun = (record: RunRecord) => MultiStepAgent;
  */
 interface LockedStep {
   key?: string;
+  /** Called once the run is found ready to step, just before its lock is taken (e.g. to queue a watchdog). */
+  beforeLock?: (record: RunRecord) => Promise<void>;
   expected: "running" | "awaiting_input";
   operation: (state: AgentState, agent: MultiStepAgent, signal: AbortSignal) => Promise<StepResult>;
 }
@@ -116,9 +118,9 @@ export class RunService {
     this.maxRecordBytes = Math.min(options.maxRecordBytes ?? ceiling, ceiling);
     this.lifecycle = new RunLifecycle(options);
     this.#runs = new RunStore(store, this.lifecycle);
-    // Stateless steps have no run record to keep their blobs alive: each put keeps a blob `blobSeconds` (twice a
-    // KV run's longest idle life), so a stateless run continued longer than that may find its oldest blobs gone.
-    this.blobs = new BlobStore(store, { prefix: SHARED_BLOB_PREFIX, expireIn: this.lifecycle.blobSeconds });
+    // Stateless steps have no run record to keep their blobs alive: each put keeps a blob `sharedBlobSeconds`, and
+    // a token records until when its blobs are kept (`blobsUntil`, see lib/http/stateless_steps.ts).
+    this.blobs = new BlobStore(store, { prefix: SHARED_BLOB_PREFIX, expireIn: this.lifecycle.sharedBlobSeconds });
   }
 
   /** One run's blobs (steps write through this; see ./run_blobs.ts). */
@@ -216,10 +218,16 @@ export class RunService {
   step(
     runId: string,
     agent: MultiStepAgent | AgentForRun,
-    options: { idempotencyKey?: string; signal?: AbortSignal } = {},
+    options: {
+      idempotencyKey?: string;
+      signal?: AbortSignal;
+      /** Called once the run is found ready to step, just before its lock is taken (nothing written yet). */
+      beforeLock?: (record: RunRecord) => Promise<void>;
+    } = {},
   ): Promise<StepOutcome> {
     return this.#locked(runId, agent, options.signal, {
       key: options.idempotencyKey,
+      beforeLock: options.beforeLock,
       expected: "running",
       operation: (state, agent, signal) => agent.step(state, this.#stepOptions(runId, signal)),
     });
@@ -308,7 +316,7 @@ export class RunService {
     runId: string,
     agentFor: MultiStepAgent | AgentForRun,
     signal: AbortSignal,
-    { key, expected, operation }: LockedStep,
+    { key, expected, operation, beforeLock }: LockedStep,
   ): Promise<StepOutcome> {
     const current = await this.#runs.load(runId);
     if (!current) throw new RunError("run_not_found", `No run with id '${runId}'.`);
@@ -323,6 +331,7 @@ export class RunService {
       return { record: ended, step: null, events: [], replayed: false };
     }
     if (record.state.status !== expected) throw statusMismatch(expected, record.state.status);
+    await beforeLock?.(record);
 
     // A caller that has gone, or a deadline that passed while waiting for the store, takes no lock.
     signal.throwIfAborted();

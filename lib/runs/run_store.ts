@@ -102,7 +102,8 @@ export class RunStore {
     const lifecycle = this.#lifecycle;
     if (lifecycle.deadline(next.state) > (next.blobsUntil ?? 0)) {
       const blobsUntil = Date.now() + lifecycle.blobSeconds * 1000;
-      await keepRunBlobs(this.#store, next.runId, encodeRecord(next), lifecycle.blobSeconds);
+      const { blobSeconds, sharedBlobSeconds } = lifecycle;
+      await keepRunBlobs(this.#store, next.runId, encodeRecord(next), blobSeconds, sharedBlobSeconds);
       next = { ...next, blobsUntil };
     }
     const json = encodeRecord(next);

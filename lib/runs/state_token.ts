@@ -2,11 +2,13 @@ import { type AgentState, parseAgentState } from "../memory/agent_state.ts";
 import { concatBytes } from "../bytes.ts";
 import { decodeBase64Url, encodeBase64Url } from "../base64.ts";
 import { SmolstepError } from "../errors.ts";
+import { DEFAULT_STATE_TTL_SECONDS } from "./run_lifecycle.ts";
 
 /**
  * Stateless runs: the client carries the run state as a token the server sealed.
  *
- * Format: `st1.<payload>.<mac>`, both base64url. The payload is the gzipped JSON `{agent, id, iat, exp, state}`,
+ * Format: `st1.<payload>.<mac>`, both base64url. The payload is the gzipped JSON `{agent, id, iat, exp, state}`
+ * (and `blobsUntil` where the server keeps the run's blobs, see lib/http/stateless_steps.ts),
  * encrypted with AES-GCM (random 12-byte IV in front) unless `encrypt` is false. The MAC is HMAC-SHA256 over
  * `st1.<payload>`, verified with `crypto.subtle.verify` (constant time) before anything is decrypted or parsed.
  * Both keys are derived from the secret with HKDF, so one secret serves both purposes safely.
@@ -41,6 +43,11 @@ export interface OpenedStateToken {
   id?: string;
   /** Epoch seconds after which the token is refused. */
   exp: number;
+  /**
+   * Epoch ms until which every blob the state refers to is kept in the server's store; absent in tokens of servers
+   * without a store or older than this field.
+   */
+  blobsUntil?: number;
 }
 
 const encoder = new TextEncoder();
@@ -99,14 +106,20 @@ export class StateTokenCodec {
     this.#keys = deriveKeys(secret);
     this.#keys.catch(() => {}); // surfaced on first use
     this.#encrypt = options.encrypt ?? true;
-    this.#ttlSeconds = options.ttlSeconds ?? 7 * 24 * 3600;
+    this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_STATE_TTL_SECONDS;
   }
 
-  async seal(agent: string, state: AgentState): Promise<string> {
+  /** Lifetime of a token in seconds. */
+  get ttlSeconds(): number {
+    return this.#ttlSeconds;
+  }
+
+  /** Seals `state` for `agent`; `blobsUntil` (epoch ms) says how long the blobs it refers to are kept. */
+  async seal(agent: string, state: AgentState, options: { blobsUntil?: number } = {}): Promise<string> {
     const { mac, enc } = await this.#keys;
     const iat = Math.floor(Date.now() / 1000);
     const id = encodeBase64Url(crypto.getRandomValues(new Uint8Array(16)));
-    const json = JSON.stringify({ agent, id, iat, exp: iat + this.#ttlSeconds, state });
+    const json = JSON.stringify({ agent, id, iat, exp: iat + this.#ttlSeconds, blobsUntil: options.blobsUntil, state });
     let payload = await transform(encoder.encode(json), new CompressionStream("gzip"));
     if (this.#encrypt) {
       const iv = crypto.getRandomValues(new Uint8Array(12));
@@ -147,7 +160,7 @@ export class StateTokenCodec {
         throw invalid("cannot decrypt");
       }
     }
-    let body: { agent?: unknown; id?: unknown; exp?: unknown; state?: unknown };
+    let body: { agent?: unknown; id?: unknown; exp?: unknown; blobsUntil?: unknown; state?: unknown };
     try {
       body = JSON.parse(new TextDecoder().decode(await transform(compressed, new DecompressionStream("gzip"))));
     } catch {
@@ -160,6 +173,7 @@ export class StateTokenCodec {
       throw new StateTokenError("token_expired", "This state token has expired; start a new run.");
     }
     const id = typeof body.id === "string" ? body.id : undefined;
-    return { state: parseAgentState(body.state), id, exp: body.exp };
+    const blobsUntil = typeof body.blobsUntil === "number" ? body.blobsUntil : undefined;
+    return { state: parseAgentState(body.state), id, exp: body.exp, blobsUntil };
   }
 }

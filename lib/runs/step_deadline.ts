@@ -44,6 +44,7 @@ export interface StepDeadline {
  */
 export function startStepDeadline(timeoutMs: number, caller?: AbortSignal): StepDeadline {
   const controller = new AbortController();
+  DEADLINES.set(controller.signal, Date.now() + timeoutMs);
   const stop = (reason: unknown) => {
     if (!controller.signal.aborted) controller.abort(reason);
   };
@@ -60,12 +61,21 @@ export function startStepDeadline(timeoutMs: number, caller?: AbortSignal): Step
   };
 }
 
-/** Runs `step` under a deadline (see `startStepDeadline`), ending it however the step ends. */
+/** When each deadline's signal aborts by itself (epoch ms), so a nested `withStepDeadline` can use it as is. */
+const DEADLINES = new WeakMap<AbortSignal, number>();
+
+/**
+ * Runs `step` under a deadline (see `startStepDeadline`), ending it however the step ends. When `caller` is itself
+ * a step deadline's signal that ends no later than this one would (an HTTP route's, counted from the request's
+ * arrival, handed to `RunService`), it is used as is: one timer per step, not one per layer.
+ */
 export async function withStepDeadline<T>(
   timeoutMs: number,
   caller: AbortSignal | undefined,
   step: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
+  const outer = caller && DEADLINES.get(caller);
+  if (outer !== undefined && outer <= Date.now() + timeoutMs) return await step(caller!);
   const deadline = startStepDeadline(timeoutMs, caller);
   try {
     return await step(deadline.signal);

@@ -162,3 +162,54 @@ Deno.test("deadlines: a background step past its deadline is retried later, the 
     await model.close();
   }
 });
+
+Deno.test("deadlines: one timer per step, however many layers apply the deadline; it still fires", async (t) => {
+  const model = startHungModelServer();
+  // A step time no other timer in this test uses, so the spy counts only deadline timers.
+  const STEP_MS = 347;
+  const app = serve(model, { lockTtlMs: 60_000, stepTimeoutMs: STEP_MS });
+  const original = globalThis.setTimeout;
+  let timers = 0;
+  globalThis.setTimeout = ((handler: () => void, delay?: number) => {
+    if (delay === STEP_MS) timers++;
+    return original(handler, delay);
+  }) as typeof setTimeout;
+  try {
+    await t.step("a KV step (route, then RunService): 504, the run unchanged, one timer", async () => {
+      const { body: run } = await app.api.post("/v1/agents/assistant/runs", { task: "hang" });
+      const before = await app.runBytes(run.runId);
+      timers = 0;
+      const timedOut = await app.api.post(`/v1/runs/${run.runId}/steps`);
+      assert.deepEqual([timedOut.status, timedOut.body.error.code], [504, "step_timeout"]);
+      assert.equal(timers, 1);
+      assert.equal(await app.runBytes(run.runId), before);
+    });
+
+    await t.step("a stateless step: 504, one timer", async () => {
+      const { body: sealed } = await app.api.post("/v1/agents/assistant/runs", { task: "hang", stateless: true });
+      timers = 0;
+      const timedOut = await app.api.post("/v1/agents/assistant/steps", { state: sealed.state });
+      assert.deepEqual([timedOut.status, timedOut.body.error.code], [504, "step_timeout"]);
+      assert.equal(timers, 1);
+    });
+
+    await t.step("a library call to RunService.step: its own timer, one", async () => {
+      const store = new MemoryStore();
+      const agent = new ToolCallingAgent({
+        name: "assistant",
+        model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
+      });
+      const runs = new RunService(store, { lockTtlMs: 60_000, stepTimeoutMs: STEP_MS });
+      const { runId } = await runs.create("assistant", agent.start("hang"));
+      const before = (await store.get(`runs/${runId}`))?.value;
+      timers = 0;
+      await assert.rejects(runs.step(runId, agent), (error: Error) => error.name === "StepTimeoutError");
+      assert.equal(timers, 1);
+      assert.equal((await store.get(`runs/${runId}`))?.value, before);
+    });
+  } finally {
+    globalThis.setTimeout = original;
+    await app.close();
+    await model.close();
+  }
+});

@@ -4,6 +4,7 @@ import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics/prometheus_text.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { MemoryStore } from "../../lib/stores/memory_store.ts";
 import { serveBackground } from "../support/background_app.ts";
+import { CountingStore } from "../support/counting_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { type Family, histogramSeries, parsePrometheusText, sampleValue } from "../support/prometheus_text_parser.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
@@ -273,6 +274,57 @@ Deno.test("/metrics counts background steps; metrics can be given or turned off"
       }
     });
   } finally {
+    await model.close();
+  }
+});
+
+Deno.test("/health and /metrics agree on steps in flight under concurrent steps of every kind", async () => {
+  const model = await startScriptedModelServer();
+  const store = new CountingStore(new MemoryStore());
+  const server = serve({
+    agents: agents(model),
+    store,
+    secret: SECRET,
+    queue: { enqueue: () => Promise.resolve() },
+  });
+  const api = apiClient(server.url);
+  const gate = Promise.withResolvers<void>();
+  try {
+    const kvRuns = await Promise.all([1, 2, 3].map(() => api.post("/v1/agents/assistant/runs", { task: "2+2?" })));
+    const { body: sealed } = await api.post("/v1/agents/assistant/runs", { task: "2+2?", stateless: true });
+    const { body: background } = await api.post("/v1/agents/assistant/runs", { task: "2+2?", background: true });
+    // The background message waits on its first store read; the HTTP steps wait on the model.
+    const storeHeld = Promise.withResolvers<void>();
+    store.beforeCall = async (method, key) => {
+      if (method === "get" && key === `runs/${background.runId}`) {
+        storeHeld.resolve();
+        await gate.promise;
+      }
+    };
+    model.setHandler(async () => {
+      await gate.promise;
+      return answer("4");
+    });
+    const steps = [
+      ...kvRuns.map(({ body }) => api.post(`/v1/runs/${body.runId}/steps`)),
+      api.post("/v1/agents/assistant/steps", { state: sealed.state }),
+      server.smolstep.handleQueueMessage({ type: "step", runId: background.runId, seq: 0, attempt: 1 }),
+    ];
+    await storeHeld.promise;
+    await until(() => model.requests.length === 4);
+    const inFlight = async () => {
+      const health = (await api.get("/health")).body.stepsInFlight;
+      const gauge = sampleValue((await scrape(server.url)).families, "smolstep_steps_in_flight");
+      return [health, gauge];
+    };
+    assert.deepEqual(await inFlight(), [5, 5]);
+    gate.resolve();
+    await Promise.all(steps);
+    assert.deepEqual(await inFlight(), [0, 0]);
+  } finally {
+    gate.resolve();
+    model.setHandler(undefined);
+    await server.close();
     await model.close();
   }
 });

@@ -3,11 +3,18 @@
  * a real `Deno.Kv` (`:memory:`) behind a counting proxy, `SmolstepStateObject`s on node:sqlite behind a counting
  * namespace (one request = one round trip to the object), and an in-memory Workers KV binding counting its calls.
  * The budgets are those documented on `RunService`: on Deno KV and Durable Objects a step is at most 2 reads and
- * 2 writes; on Workers KV each compare-and-set costs a read of its own (it is read-then-write).
+ * 2 writes, a background step (a queue message, delivered by hand) too; on Workers KV each compare-and-set costs a
+ * read of its own (it is read-then-write).
  */
 
 import assert from "node:assert/strict";
-import { createApp, OpenAIServerModel, type StateStore, ToolCallingAgent } from "../../lib/mod.ts";
+import {
+  createSmolstep,
+  OpenAIServerModel,
+  type QueueMessage,
+  type StateStore,
+  ToolCallingAgent,
+} from "../../lib/mod.ts";
 import { CloudflareKvStore } from "../../lib/adapters/cloudflare/cloudflare_kv_store.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { DurableObjectStore } from "../../lib/adapters/cloudflare/durable_object_store.ts";
@@ -37,7 +44,9 @@ type Phase =
   | "cancelBusy"
   | "stepAfterModel"
   | "statelessStep"
-  | "statelessReplay";
+  | "statelessReplay"
+  | "backgroundStep"
+  | "backgroundDuplicate";
 
 /** [reads, writes] per request (or part of one). */
 type Budget = Record<Phase, [number, number]>;
@@ -59,6 +68,8 @@ const ATOMIC: Budget = {
   stepAfterModel: [1, 1],
   statelessStep: [0, 2],
   statelessReplay: [1, 1],
+  backgroundStep: [2, 2],
+  backgroundDuplicate: [1, 0],
 };
 
 /** Deno KV: a refused create reads the head once (it may have expired, which counts as missing). */
@@ -78,6 +89,8 @@ const WORKERS_KV: Budget = {
   stepAfterModel: [2, 1],
   statelessStep: [1, 2],
   statelessReplay: [2, 0],
+  backgroundStep: [4, 2],
+  backgroundDuplicate: [1, 0],
 };
 
 async function roundTrips(
@@ -92,8 +105,16 @@ async function roundTrips(
     model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
     tools: [echoTool, deleteFileTool()],
   });
-  const app = createApp({ agents: { ops: agent }, store, secret: "round-trips-secret-0123456789" });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  // A queue that only records: a background step is delivered by hand, so its round trips are its own.
+  const queued: Array<{ message: QueueMessage; delayMs?: number }> = [];
+  const queue = {
+    enqueue: (message: QueueMessage, options: { delayMs?: number } = {}) => {
+      queued.push({ message, delayMs: options.delayMs });
+      return Promise.resolve();
+    },
+  };
+  const smolstep = createSmolstep({ agents: { ops: agent }, store, queue, secret: "round-trips-secret-0123456789" });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, smolstep.app.fetch);
   const api = apiClient(`http://127.0.0.1:${server.addr.port}`);
   const expect = (phase: Phase) => {
     const { reads, writes } = trips.take();
@@ -205,6 +226,34 @@ async function roundTrips(
       const replayed = await api.post("/v1/agents/ops/steps", { state: created.body.state });
       assert.deepEqual([replayed.status, replayed.body.error.code], [409, "token_replayed"]);
       expect("statelessReplay");
+    });
+
+    await t.step("background: a step is the KV step's round trips; a duplicate delivery is one read", async () => {
+      model.reset();
+      model.enqueue(toolCallReply("echo", { text: "bg" }));
+      const created = await api.post("/v1/agents/ops/runs", { task: "t", background: true });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      expect("create");
+      const first = queued.splice(0);
+      assert.deepEqual(first.map((q) => q.message.type), ["step"]);
+      await smolstep.handleQueueMessage(first[0].message);
+      expect("backgroundStep");
+      // The watchdog (after the lock expires) and the next step were queued; the run moved on.
+      assert.deepEqual(queued.map((q) => [q.message.type, q.delayMs !== undefined]), [["step", true], [
+        "step",
+        false,
+      ]]);
+      const record = JSON.parse((await store.get(`runs/${created.body.runId}`))!.value);
+      assert.equal(record.seq, 1);
+      assert.equal(record.lock, null);
+      trips.take();
+      // The watchdog's copy arrives: the step was committed; it only queues the next step again (in case the first
+      // enqueue was lost), which that step's `seq` makes harmless.
+      await smolstep.handleQueueMessage(first[0].message);
+      expect("backgroundDuplicate");
+      assert.deepEqual(queued.slice(2).map((q) => q.message), [{ ...first[0].message, seq: 1 }]);
+      assert.equal(model.requests.length, 1);
+      queued.splice(0);
     });
   } finally {
     await server.shutdown();

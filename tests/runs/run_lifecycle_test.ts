@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { BlobStore, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { BlobStore, createApp, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { StateTokenCodec } from "../../lib/runs/state_token.ts";
 import { RunError } from "../../lib/runs/run_record.ts";
 import { RunService } from "../../lib/runs/run_service.ts";
 import { RunLifecycle } from "../../lib/runs/run_lifecycle.ts";
@@ -252,5 +253,60 @@ Deno.test("run lifecycle: a run written before blobs were per run still reads th
     assert.equal((await store.get(`runs/${runId}/blobs/${sha}`))?.value, blob, "the blob now lives with the run");
     const expiry = await storedExpiry(kv, `runs/${runId}/blobs/${sha}`);
     assert.ok(expiry !== undefined && expiry >= second.record.blobsUntil!, "and expires no earlier than blobsUntil");
+    // The shared copy, which had no expiry, now has one (other old runs copy it at their next commit, as this did).
+    const shared = await storedExpiry(kv, `blobs/${sha}`);
+    assert.ok(shared !== undefined && shared >= Date.now() + (runs.lifecycle.sharedBlobSeconds - 5) * 1000);
+  });
+});
+
+Deno.test("run lifecycle: stateless blobs expire with their tokens; an old token's blobs get an expiry", async (t) => {
+  await withKv(async (kv, store) => {
+    const secret = "lifecycle-secret-0123456789";
+    // A token lives an hour; KV runs' blobs only 4 minutes (2 x (60 + 60) s): the stateless blobs must outlive the token.
+    const ttl = { stateTtlSeconds: 3600, runTtlSeconds: 60, idleRunTtlSeconds: 60 };
+    const app = createApp({ agents: { reader: reader(1) }, store, secret, ...ttl });
+    const post = async (path: string, body: unknown) => {
+      const response = await app.request(path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const json = await response.json();
+      assert.equal(response.status, path.endsWith("/runs") ? 201 : 200, JSON.stringify(json));
+      return json;
+    };
+    const horizon = 2 * 3600 * 1000;
+    const created = await post("/v1/agents/reader/runs", { task: "read", stateless: true });
+    const stepped = await post("/v1/agents/reader/steps", { state: created.state });
+    const sha = /blob:sha256:([0-9a-f]{64})/.exec(JSON.stringify(stepped.step))![1];
+
+    await t.step("a stateless step's blob is kept twice the token's life, not a KV run's", async () => {
+      const expiry = (await storedExpiry(kv, `blobs/${sha}`))!;
+      assert.ok(expiry > Date.now() + horizon - 60_000 && expiry <= Date.now() + horizon, `${expiry}`);
+    });
+
+    await t.step("a step of a recent token rewrites no blob (its blobsUntil covers the next token)", async () => {
+      const before = await storedExpiry(kv, `blobs/${sha}`);
+      const versionBefore = (await store.get(`blobs/${sha}`))!.version;
+      assert.equal((await post("/v1/agents/reader/steps", { state: stepped.state })).status, "succeeded");
+      assert.equal(await storedExpiry(kv, `blobs/${sha}`), before);
+      assert.equal((await store.get(`blobs/${sha}`))!.version, versionBefore);
+    });
+
+    await t.step(
+      "a token sealed without blobsUntil (an older server's) has its blobs rewritten with an expiry",
+      async () => {
+        const value = (await store.get(`blobs/${sha}`))!.value;
+        await store.put(`blobs/${sha}`, value); // as an older server left it: no expiry
+        assert.equal(await storedExpiry(kv, `blobs/${sha}`), undefined);
+        const codec = new StateTokenCodec(secret, { ttlSeconds: 3600 });
+        const old = await codec.seal("reader", await codec.open(stepped.state, "reader"));
+        const answered = await post("/v1/agents/reader/steps", { state: old });
+        assert.equal(answered.status, "succeeded");
+        const expiry = await storedExpiry(kv, `blobs/${sha}`);
+        assert.ok(expiry !== undefined && expiry > Date.now() + horizon - 60_000, `${expiry}`);
+        assert.ok((await codec.read(answered.state, "reader")).blobsUntil! >= expiry - 1_000);
+      },
+    );
   });
 });

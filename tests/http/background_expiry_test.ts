@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { isQueueMessage, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { deleteFileTool } from "../support/approval_tools.ts";
+import { serveBackground } from "../support/background_app.ts";
+import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+
+/**
+ * A background run with a callback that pauses for approval and is never answered expires after
+ * `idleRunTtlSeconds`: its result callback is sent once, with status `expired`. One answered in time is not
+ * reported expired; its callback reports how it really ended. Real loopback callback receiver, in-process queue.
+ */
+Deno.test("background runs: an expired run sends its result callback once, with status expired", async (t) => {
+  const model = await startScriptedModelServer();
+  const received: Array<{ id: string | null; body: { runId: string; status: string } }> = [];
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+    received.push({ id: request.headers.get("webhook-id"), body: await request.json() });
+    return new Response(null, { status: 204 });
+  });
+  const callbackUrl = `http://127.0.0.1:${receiver.addr.port}/done`;
+  const agent = new ToolCallingAgent({
+    name: "careful",
+    model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
+    tools: [deleteFileTool()],
+  });
+  const app = serveBackground({
+    agents: { careful: agent },
+    store: new MemoryStore(),
+    idleRunTtlSeconds: 1,
+    egress: { allowPrivateNetwork: true },
+  });
+  try {
+    await t.step("never answered: one callback, status expired, after the idle time", async () => {
+      model.reset();
+      model.enqueue(toolCallReply("delete_file", { path: "/x" }));
+      const started = Date.now();
+      const created = await app.api.post("/v1/agents/careful/runs", { task: "t", background: true, callbackUrl });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      await app.queue.idle(); // the step, then the expiry check (delayed past the idle time)
+      const runId = created.body.runId;
+      assert.equal((await app.api.get(`/v1/runs/${runId}`)).body.status, "expired");
+      assert.deepEqual(received.map((r) => [r.id, r.body.runId, r.body.status]), [[
+        `${runId}:result`,
+        runId,
+        "expired",
+      ]]);
+      assert.ok(Date.now() - started >= 1000, "not before the run was idle for idleRunTtlSeconds");
+      assert.equal(app.queue.delivered.filter((m) => m.type === "expiry").length, 1);
+    });
+
+    await t.step("answered in time: no expired callback; the answer's outcome is reported", async () => {
+      received.length = 0;
+      model.reset();
+      model.enqueue(toolCallReply("delete_file", { path: "/y" }), toolCallReply("final_answer", { answer: "done" }));
+      const created = await app.api.post("/v1/agents/careful/runs", { task: "t", background: true, callbackUrl });
+      const runId = created.body.runId;
+      for (let i = 0; i < 100 && (await app.api.get(`/v1/runs/${runId}`)).body.status !== "awaiting_input"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const answered = await app.api.post(`/v1/runs/${runId}/input`, { approve: true });
+      assert.equal(answered.status, 200, JSON.stringify(answered.body));
+      await app.queue.idle();
+      assert.equal((await app.api.get(`/v1/runs/${runId}`)).body.status, "succeeded");
+      assert.deepEqual(received.map((r) => [r.body.runId, r.body.status]), [[runId, "succeeded"]]);
+    });
+  } finally {
+    await app.close();
+    await receiver.shutdown();
+    await model.close();
+  }
+});
+
+Deno.test("isQueueMessage: the expiry message is one of ours; malformed ones are not", () => {
+  assert.ok(isQueueMessage({ type: "expiry", runId: "r", seq: 3 }));
+  assert.ok(isQueueMessage({ type: "step", runId: "r", seq: 0, attempt: 1 }));
+  assert.ok(isQueueMessage({ type: "callback", runId: "r", attempt: 1 }));
+  assert.ok(!isQueueMessage({ type: "expiry", runId: "r" }));
+  assert.ok(!isQueueMessage({ type: "step", runId: "r", seq: 0 }));
+  assert.ok(!isQueueMessage({ type: "other", runId: "r", attempt: 1 }));
+  assert.ok(!isQueueMessage(null));
+});
