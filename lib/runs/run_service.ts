@@ -32,13 +32,9 @@ import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "./s
  * (`runs/<id>/cancel`), so it never collides with the step in flight, and the commit of that step (or the next
  * step) turns it into the `cancelled` status.
  *
- * Round trips. A step (or an answer to a question) reads the record and its cancel flag together (`getMany`: one
- * read), takes the lock (one compare-and-set), runs, reads the cancel flag once more, and commits (one
- * compare-and-set, which writes `cancelled` at once when a cancellation came in meanwhile): 2 reads and 2 writes.
- * A replayed step is 1 read; a step that only applies a pending cancellation 1 read and 1 write; a failed step
- * 1 read and 2 writes (the lock, then the record put back). `cancel` is 1 read and 1 write (2 writes when a step
- * takes the lock between the two). Pass the agent as a function of the record (`(record) => agents[record.agent]`)
- * so the caller need not read the record first.
+ * Round trips: a step reads the record and its cancel flag together (`getMany`), takes the lock, re-reads the flag
+ * and commits: 2 reads and 2 writes (per request and store: ARCHITECTURE.md, tests/http/store_round_trips_test.ts).
+ * Pass the agent as a function of the record (`(record) => agents[record.agent]`), so nobody reads it first.
  *
  * Size. A run is one record, so it must fit the store's `maxValueBytes` (Deno KV 720,000 bytes; Workers KV and
  * Durable Objects 25 MiB; MemoryStore 720,000 by default). `maxRecordBytes` keeps {@link RECORD_RESERVE_BYTES}
