@@ -14,8 +14,11 @@
  * - `@smolstep/smolstep/hf`: `InferenceClientModel`, `HfApiEngine` (`@huggingface/inference`, about 118 KiB gzip).
  * - `@smolstep/smolstep/transformers`: `TransformersModel` (transformers.js + ONNX Runtime; Deno and Node only).
  * - `@smolstep/smolstep/testing`: a scripted OpenAI-compatible server to test agents offline.
- * - `@smolstep/smolstep/hub`: tools from the Hub and Gradio apps (`Tool.fromSpace`, `Tool.fromGradio`,
- *   `ToolCollection.fromHub`).
+ * - `@smolstep/smolstep/hub`: tools and agents on the Hub (`tool.save`, `tool.pushToHub`, `Tool.fromHub`,
+ *   `MultiStepAgent.fromHub`) and Gradio apps (`Tool.fromSpace`, `Tool.fromGradio`, `ToolCollection.fromHub`).
+ * - `@smolstep/smolstep/mcp` (and `/mcp/stdio`, Deno and Node): `MCPClient`, `ToolCollection.fromMcp`.
+ * - `@smolstep/smolstep/pipelines`: `loadTool`, `PipelineTool` and the task tools.
+ * - `@smolstep/smolstep/langchain`: `Tool.fromLangchain`.
  *
  * @module
  */
