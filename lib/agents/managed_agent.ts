@@ -94,9 +94,9 @@ export class ManagedAgent {
     ].join("\n");
   }
 
-  /** Starts the nested run for one call. */
-  start(task: string, additionalArgs?: Record<string, unknown> | null): AgentState {
-    return this.agent.start(this.taskFor(task), { additionalArgs: additionalArgs ?? undefined });
+  /** Starts the nested run for one call; `now` is the manager's step clock (default `Date.now`). */
+  start(task: string, additionalArgs?: Record<string, unknown> | null, now?: () => number): AgentState {
+    return this.agent.start(this.taskFor(task), { additionalArgs: additionalArgs ?? undefined, now });
   }
 
   /** The observation the manager gets when the sub-run has ended. */
