@@ -1,3 +1,4 @@
+import { invalidNameReason, isValidName } from "../tools/tool_name.ts";
 import { z } from "zod";
 import { ConfigurationError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
@@ -65,8 +66,8 @@ export class ManagedAgent {
     this.description = options.description ?? agent.description;
     this.additionalPrompting = options.additionalPrompting;
     this.provideRunSummary = options.provideRunSummary ?? false;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(this.name)) {
-      throw new TypeError(`Managed agent name '${this.name}' must be a valid identifier (letters, digits, '_').`);
+    if (!isValidName(this.name)) {
+      throw new TypeError(`Invalid managed agent name: ${invalidNameReason(this.name)}.`);
     }
   }
 
