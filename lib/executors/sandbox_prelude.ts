@@ -16,7 +16,6 @@ export const CODE_FILE = "code.js";
 /** Key of the import bindings inside persisted variables. */
 export const IMPORTS_KEY = "@imports";
 
-
 /** Configuration handed to the prelude (as JSON). */
 export interface PreludeConfig {
   tools: string[];
