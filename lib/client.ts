@@ -255,7 +255,8 @@ export function createClient(options: ClientOptions): SmolstepClient {
           failures = 0;
         } catch (error) {
           opts.signal?.throwIfAborted();
-          const fatal = error instanceof SmolstepClientError && !RETRYABLE_STATUS.has(error.status);
+          // The body's `retryable` decides where the server sent one, else the status (`SmolstepClientError`'s default).
+          const fatal = error instanceof SmolstepClientError && !error.retryable;
           failures = received ? 1 : failures + 1;
           if (fatal || failures > retries) throw error;
         } finally {

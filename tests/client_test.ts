@@ -283,6 +283,40 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
   }
 });
 
+Deno.test("client: events() retries by the error body's `retryable` when the server sends it, by the status otherwise", async (t) => {
+  /** A fetch answering every request with `status` and `body`, counting the attempts. */
+  const answering = (status: number, body: unknown) => {
+    let attempts = 0;
+    const fetch: typeof globalThis.fetch = () => {
+      attempts++;
+      const text = typeof body === "string" ? body : JSON.stringify(body);
+      return Promise.resolve(new Response(text, { status, headers: { "content-type": "application/json" } }));
+    };
+    return { fetch, attempts: () => attempts };
+  };
+  const follow = (fetch: typeof globalThis.fetch) =>
+    collect(createClient({ baseUrl: "http://127.0.0.1:9", retries: 2, retryDelayMs: 1, fetch }).events("r"));
+
+  await t.step("a 503 whose body says retryable: false is not retried", async () => {
+    const server = answering(503, { error: { code: "store_unavailable", message: "no", retryable: false } });
+    await assert.rejects(follow(server.fetch), isError(503, "store_unavailable"));
+    assert.equal(server.attempts(), 1);
+  });
+  await t.step("a 409 whose body says retryable: true is retried", async () => {
+    const server = answering(409, { error: { code: "step_in_progress", message: "busy", retryable: true } });
+    await assert.rejects(follow(server.fetch), isError(409, "step_in_progress"));
+    assert.equal(server.attempts(), 3, "the first try and two retries");
+  });
+  await t.step("without `retryable` in the body: the status decides (503 retried, 404 not)", async () => {
+    const gateway = answering(503, "Service Unavailable");
+    await assert.rejects(follow(gateway.fetch), isError(503, "http_error"));
+    assert.equal(gateway.attempts(), 3);
+    const missing = answering(404, { error: { code: "run_not_found", message: "gone" } });
+    await assert.rejects(follow(missing.fetch), isError(404, "run_not_found"));
+    assert.equal(missing.attempts(), 1);
+  });
+});
+
 Deno.test("client: lib/client.ts has no runtime imports, so browser bundles get no hono, zod or openai", async () => {
   const root = new URL("../", import.meta.url);
   const command = new Deno.Command(Deno.execPath(), { args: ["info", "--json", "lib/client.ts"], cwd: root });

@@ -15,7 +15,7 @@ import type { ActionFields, ActionOutcome, ManagedCall, ManagedReport, StepConte
 import { clipText } from "../text_clip.ts";
 import { toJsonValue, truncateContent } from "./observations.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
-import { finalAnswerFromCode, invokeTool, toPlainValue } from "./tool_invocation.ts";
+import { finalAnswerFromCode, invokeTool, namedFromPositional, toPlainValue } from "./tool_invocation.ts";
 import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { AgentDefinition, AgentDependencies } from "./agent_definition.ts";
@@ -296,8 +296,11 @@ export class CodeAgent extends MultiStepAgent {
     const tools: Record<string, SandboxTool> = {};
     for (const [name, tool] of this.tools) {
       if (name === "final_answer") continue; // the sandbox provides its own, which ends the code at once
-      tools[name] = async (args, { signal }) =>
-        toPlainValue(await invokeTool(tool, args, { signal, blobs, timeoutMs: this.toolTimeoutMs }));
+      const inputs = Object.keys(tool.inputs);
+      tools[name] = async (args, { signal }) => {
+        const named = namedFromPositional(name, inputs, args);
+        return toPlainValue(await invokeTool(tool, named, { signal, blobs, timeoutMs: this.toolTimeoutMs }));
+      };
     }
     return tools;
   }

@@ -1,3 +1,4 @@
+import { invalidNameReason, isValidName } from "../tools/tool_name.ts";
 import { z } from "zod";
 import { ConfigurationError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
@@ -65,8 +66,8 @@ export class ManagedAgent {
     this.description = options.description ?? agent.description;
     this.additionalPrompting = options.additionalPrompting;
     this.provideRunSummary = options.provideRunSummary ?? false;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(this.name)) {
-      throw new TypeError(`Managed agent name '${this.name}' must be a valid identifier (letters, digits, '_').`);
+    if (!isValidName(this.name)) {
+      throw new TypeError(`Invalid managed agent name: ${invalidNameReason(this.name)}.`);
     }
   }
 
@@ -94,9 +95,9 @@ export class ManagedAgent {
     ].join("\n");
   }
 
-  /** Starts the nested run for one call. */
-  start(task: string, additionalArgs?: Record<string, unknown> | null): AgentState {
-    return this.agent.start(this.taskFor(task), { additionalArgs: additionalArgs ?? undefined });
+  /** Starts the nested run for one call; `now` is the manager's step clock (default `Date.now`). */
+  start(task: string, additionalArgs?: Record<string, unknown> | null, now?: () => number): AgentState {
+    return this.agent.start(this.taskFor(task), { additionalArgs: additionalArgs ?? undefined, now });
   }
 
   /** The observation the manager gets when the sub-run has ended. */

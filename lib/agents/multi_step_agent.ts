@@ -161,6 +161,7 @@ export abstract class MultiStepAgent implements Agent {
       additionalArgs,
       maxSteps: options.maxSteps ?? options.maxIterations ?? this.maxSteps,
       previous: options.reset === false ? (options.state ?? this.lastState) : undefined,
+      now: options.now,
     });
   }
 

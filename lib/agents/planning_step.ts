@@ -73,11 +73,14 @@ export interface PlanningContext {
   memory(state: AgentState): ChatMessage[];
   toolDescriptions: string;
   generate(messages: ChatMessage[], stopSequences: string[]): Promise<ChatMessage>;
+  /** The clock of the record's timing (epoch milliseconds); default `Date.now`. */
+  now?: () => number;
 }
 
 /** Asks the model for the initial plan or an updated one, and returns the planning record. */
 export async function planningStep(state: AgentState, context: PlanningContext): Promise<PlanningStep> {
-  const startTime = Date.now();
+  const now = context.now ?? Date.now;
+  const startTime = now();
   const reply = await context.generate(planningMessages(state, context), [END_PLAN]);
   const output = textOf(reply.content);
   return {
@@ -85,7 +88,7 @@ export async function planningStep(state: AgentState, context: PlanningContext):
     stepNumber: state.stepNumber + 1,
     plan: planFromOutput(output),
     modelOutput: output,
-    timing: timingSince(startTime),
+    timing: timingSince(startTime, now),
     tokenUsage: reply.tokenUsage ?? null,
   };
 }

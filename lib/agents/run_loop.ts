@@ -13,19 +13,21 @@ export async function* streamRun(
   task: string,
   options: RunOptions,
 ): AsyncGenerator<AgentEvent, AgentState> {
+  const now = options.now ?? Date.now;
+  const stepOptions = { signal: options.signal, now };
   let state = agent.start(task, options);
   agent.lastState = state;
   while (state.status === "running" || (state.status === "awaiting_input" && options.onInput)) {
     options.signal?.throwIfAborted();
     try {
       const result = state.status === "awaiting_input"
-        ? await agent.resume(state, await options.onInput!(state.pendingInput!, state), { signal: options.signal })
-        : await agent.step(state, { signal: options.signal });
+        ? await agent.resume(state, await options.onInput!(state.pendingInput!, state), stepOptions)
+        : await agent.step(state, stepOptions);
       state = result.state;
       yield* result.events;
     } catch (caught) {
       if (!(caught instanceof AgentGenerationError)) throw caught;
-      state = { ...state, status: "failed", error: caught.toJSON(), updatedAt: Date.now() };
+      state = { ...state, status: "failed", error: caught.toJSON(), updatedAt: now() };
       yield { type: "final_answer", agent: agent.name, status: "failed", output: null };
     } finally {
       agent.lastState = state;
@@ -40,7 +42,8 @@ export async function runToEnd(
   task: string,
   options: RunOptions & { returnFullResult?: boolean },
 ): Promise<unknown> {
-  const startTime = Date.now();
+  const now = options.now ?? Date.now;
+  const startTime = now();
   const events = streamRun(agent, task, options);
   let next = await events.next();
   while (!next.done) next = await events.next();
@@ -51,7 +54,7 @@ export async function runToEnd(
       state: runResultState(state.status),
       steps: state.steps,
       tokenUsage: state.tokenUsage,
-      timing: timingSince(startTime),
+      timing: timingSince(startTime, now),
       error: state.error,
     } satisfies RunResult;
   }

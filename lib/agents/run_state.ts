@@ -15,8 +15,10 @@ export function createRunState(input: {
   additionalArgs: Record<string, unknown>;
   maxSteps: number;
   previous?: AgentState;
+  /** The clock (epoch milliseconds) for `createdAt` / `updatedAt`; default `Date.now`. */
+  now?: () => number;
 }): AgentState {
-  const now = Date.now();
+  const now = (input.now ?? Date.now)();
   const taskStep: TaskStep = {
     type: "task",
     task: input.taskText,

@@ -151,7 +151,7 @@ async function settle(
       next = { ...next, status: "awaiting_input", pendingInput: outcome.pending };
       break;
     case "delegate":
-      if (outcome.calls.length) next = { ...next, subRun: startSubRun(spec.managedAgents, outcome.calls) };
+      if (outcome.calls.length) next = { ...next, subRun: startSubRun(spec.managedAgents, outcome.calls, io.now) };
       break;
     case "final":
       if (record.isFinalAnswer) next = finish(next, record, "succeeded");
@@ -212,7 +212,7 @@ async function subRunStep(
   const result = resume
     ? await managed.agent.resume(subRun.state, resume.input, io)
     : await managed.agent.step(subRun.state, io);
-  const after = afterSubRunStep(spec.managedAgents, subRun, result.state);
+  const after = afterSubRunStep(spec.managedAgents, subRun, result.state, io.now);
   const usage = result.step.type === "task" || result.step.type === "final_answer" ? null : result.step.tokenUsage;
   const agent = `${spec.name}/${result.agent}`;
   const childPaused = after.subRun?.state.status === "awaiting_input" ? after.subRun.state.pendingInput : undefined;
@@ -251,8 +251,7 @@ async function subRunStep(
 
 /** A planning step of its own: the initial plan, or an update every `planningInterval` steps. */
 async function planStep(spec: StepSpec, state: AgentState, view: AgentState, io: StepIO): Promise<StepResult> {
-  const startTime = io.now();
-  const planned = await planningStep(view, {
+  const record = await planningStep(view, {
     memory: (current) => spec.planningMemory(current),
     toolDescriptions: spec.toolDescriptions(),
     // A plan is kept twice (plan and reply) and never stored by reference: cut a runaway reply with a marker.
@@ -260,9 +259,8 @@ async function planStep(spec: StepSpec, state: AgentState, view: AgentState, io:
       const reply = await spec.generate(messages, { stopSequences, signal: io.signal, observer: io.modelObserver });
       return { ...reply, content: truncateWithMarker(textOf(reply.content), TRUNCATED_CHARS) };
     },
+    now: io.now,
   });
-  // Timed by the step's clock (planningStep's own timing is replaced).
-  const record = { ...planned, timing: timing(startTime, io.now()) };
   let next: AgentState = {
     ...state,
     steps: [...state.steps, record],
@@ -333,11 +331,13 @@ async function storeLongFields(
   threshold: number,
   blobs: BlobStorage | undefined,
 ): Promise<ActionFields> {
+  if (!blobs) return action;
   const stored = await externalizeObservation(action.observations, blobs, threshold);
-  const fields: ActionFields = { ...action, ...stored };
-  if (storeOutput && fields.actionOutput !== undefined) {
-    fields.actionOutput = await externalizeActionOutput(fields.actionOutput, blobs, threshold);
-  }
-  await externalizeLongFields(fields, blobs, threshold);
-  return fields;
+  const output = storeOutput && action.actionOutput !== undefined
+    ? await externalizeActionOutput(action.actionOutput, blobs, threshold)
+    : action.actionOutput;
+  const fields: ActionFields = stored || output !== action.actionOutput
+    ? { ...action, ...stored, ...(output !== action.actionOutput ? { actionOutput: output } : {}) }
+    : action;
+  return await externalizeLongFields(fields, blobs, threshold);
 }

@@ -99,6 +99,11 @@ export interface RunOptions {
    * reason}` or `{answer}`. Without it, `run()` stops at `awaiting_input`.
    */
   onInput?: (pending: PendingInput, state: AgentState) => unknown | Promise<unknown>;
+  /**
+   * The clock of the run (epoch milliseconds): `createdAt`/`updatedAt`, every step's timing (passed to each step as
+   * `StepOptions.now`) and the run's timing. Default `Date.now`; a fixed clock makes a run's timing deterministic.
+   */
+  now?: () => number;
 }
 
 /**

@@ -4,10 +4,11 @@ import type { ManagedCall, ManagedReport } from "./step_types.ts";
 
 export type { ManagedCall, ManagedReport } from "./step_types.ts";
 
-/** Starts the sub-run of the first call; the others wait in its queue. */
+/** Starts the sub-run of the first call (its state timed by `now`); the others wait in its queue. */
 export function startSubRun(
   managed: ReadonlyMap<string, ManagedAgent>,
   calls: ManagedCall[],
+  now: () => number,
   reports: ManagedReport[] = [],
 ): SubRun {
   const [first, ...queue] = calls;
@@ -16,7 +17,7 @@ export function startSubRun(
   return {
     agentName: first.agentName,
     callId: first.callId,
-    state: agent.start(first.task, first.additionalArgs),
+    state: agent.start(first.task, first.additionalArgs, now),
     queue,
     reports,
   };
@@ -30,6 +31,7 @@ export function afterSubRunStep(
   managed: ReadonlyMap<string, ManagedAgent>,
   subRun: SubRun,
   childState: AgentState,
+  now: () => number,
 ): { subRun: SubRun; reports?: undefined } | { subRun?: undefined; reports: ManagedReport[] } {
   if (childState.status === "running" || childState.status === "awaiting_input") {
     return { subRun: { ...subRun, state: childState } };
@@ -41,6 +43,6 @@ export function afterSubRunStep(
     text: agent.report(childState),
     answer: childState.finalAnswer ?? null,
   }];
-  if (subRun.queue.length > 0) return { subRun: startSubRun(managed, subRun.queue, reports) };
+  if (subRun.queue.length > 0) return { subRun: startSubRun(managed, subRun.queue, now, reports) };
   return { reports };
 }

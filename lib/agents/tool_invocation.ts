@@ -1,4 +1,5 @@
 import { AgentExecutionError, AgentToolCallError } from "../errors.ts";
+import { POSITIONAL_KEY } from "../executors/executor.ts";
 import { FinalAnswerTool } from "../tools/final_answer_tool.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import type { Tool } from "../tools/tool.ts";
@@ -64,4 +65,24 @@ export async function finalAnswerFromCode(
     if (context.signal?.aborted) throw context.signal.reason;
     throw new AgentExecutionError(`Code execution failed at final_answer: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Arguments the sandbox passed for a call with several positional arguments (`tool("a", 3)`, see `POSITIONAL_KEY`),
+ * as named arguments: the `i`-th value goes to the `i`-th of `names` (the tool's inputs in declared order), as Python
+ * maps positional arguments to `forward`'s parameters. More values than inputs is an `AgentToolCallError`. Any other
+ * `args` is returned as it is.
+ */
+export function namedFromPositional(toolName: string, names: readonly string[], args: unknown): unknown {
+  if (args === null || typeof args !== "object" || Array.isArray(args) || names.includes(POSITIONAL_KEY)) return args;
+  const values = (args as Record<string, unknown>)[POSITIONAL_KEY];
+  if (!Array.isArray(values) || Object.keys(args).length !== 1) return args;
+  if (values.length > names.length) {
+    throw new AgentToolCallError(
+      `Invalid call to tool '${toolName}': it takes ${names.length} input${names.length === 1 ? "" : "s"} (${
+        names.join(", ")
+      }), got ${values.length} positional arguments.`,
+    );
+  }
+  return Object.fromEntries(values.map((value, i) => [names[i], value]));
 }

@@ -11,9 +11,17 @@ export interface ToolCallContext {
 }
 
 /**
- * A tool as the sandboxed code sees it: `const r = await name({ ...namedArgs })`, or `await name(value)` with the
- * bare value of a tool's only input (as smolagents allows): `args` is what the code passed, `{}` when nothing,
- * checked by the host against the tool's inputs. Arguments arrive as JSON data (plus `Uint8Array`); the result must
+ * What a tool receives when the code called it with several arguments (`tool("a", 3)`): `{"@positional": ["a", 3]}`.
+ * The agent maps them to the tool's inputs in declared order (`namedFromPositional`), as Python maps positional
+ * arguments to `forward`'s parameters.
+ */
+export const POSITIONAL_KEY = "@positional";
+
+/**
+ * A tool as the sandboxed code sees it: `const r = await name({ ...namedArgs })`, `await name(value)` with the
+ * bare value of a tool's only input (as smolagents allows), or `await name(a, b)` with positional arguments (see
+ * {@link POSITIONAL_KEY}): `args` is what the code passed, `{}` when nothing, checked by the host against the tool's
+ * inputs. Arguments arrive as JSON data (plus `Uint8Array`); the result must
  * be JSON data (plus `Uint8Array`). A thrown error reaches the code as a fresh sandbox `ToolError` carrying only the
  * message.
  */

@@ -6,6 +6,7 @@
  * the functions the host drives the step with (restore, finish, snapshot, timers).
  */
 
+import { POSITIONAL_KEY } from "./executor.ts";
 import { BOUNDS_SOURCE } from "./sandbox_bounds.ts";
 import { FORMAT_SOURCE } from "./sandbox_format.ts";
 import { MATH_MODULE_SOURCE } from "./sandbox_modules.ts";
@@ -36,7 +37,7 @@ export const PRELUDE_SOURCE = String
   const { includes: strIncludes, replace: strReplace } = String.prototype;
   const now = Date.now;
   const config = parse(configJson);
-  const TAG = "\u0000bytes", IMPORTS = ${JSON.stringify(IMPORTS_KEY)};
+  const TAG = "\u0000bytes", IMPORTS = ${JSON.stringify(IMPORTS_KEY)}, POSITIONAL = ${JSON.stringify(POSITIONAL_KEY)};
   const IDENT = /^[A-Za-z_$][\w$]*$/;
   const LINE = /\bcode\.js:(\d+)/;
   const MATH_SOURCE = ${JSON.stringify(MATH_MODULE_SOURCE)}; // compiled only when imported
@@ -101,15 +102,19 @@ ${BOUNDS_SOURCE}
   });
   const calls = [];
   function makeTool(name) {
-    // One argument: an object of named arguments, or (as in smolagents) the bare value of a tool's only input;
-    // the host checks it against the tool's inputs.
+    // One argument: an object of named arguments, or (as in smolagents) the bare value of a tool's only input.
+    // Several: positional arguments, which the host maps to the tool's inputs in declared order. The host checks
+    // them against the tool's inputs.
     return named(name, function (args) {
+      let payload = args === undefined ? {} : args;
       if (arguments.length > 1) {
-        throw new TypeErr(name + " takes one argument: an object of named arguments, e.g. " + name + "({ ... })");
+        const values = [];
+        for (let i = 0; i < arguments.length; i++) values[i] = arguments[i];
+        payload = { [POSITIONAL]: values };
       }
       const site = new ErrorCtor("call site");
       const record = { name, used: false };
-      const p = promiseThen.call(hostTool(name, encode(args === undefined ? {} : args)), (r) => unwrap(r, name, site));
+      const p = promiseThen.call(hostTool(name, encode(payload)), (r) => unwrap(r, name, site));
       O.defineProperty(p, "constructor", { get() { record.used = true; return PromiseCtor; }, configurable: true });
       O.defineProperty(p, "then", {
         value: named("then", function (a, b) { record.used = true; return promiseThen.call(p, a, b); }),

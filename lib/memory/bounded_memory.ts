@@ -12,7 +12,7 @@ import type { ActionStep, StepRecord } from "./step_records.ts";
  */
 
 /** A rough token count (characters / 4), the same everywhere so budgets behave predictably. */
-export function estimateTokens(messages: ChatMessage[]): number {
+export function estimateTokens(messages: readonly ChatMessage[]): number {
   return messages.reduce((sum, message) => sum + Math.ceil(textOf(message.content).length / 4) + 4, 0);
 }
 

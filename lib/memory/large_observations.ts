@@ -80,32 +80,42 @@ type LongFields = Pick<ActionStep, "modelOutput" | "code" | "toolCalls" | "store
 
 /**
  * Long `modelOutput`, `code` and tool-call arguments of a step go to blobs (a preview and `storedFields[field]` =
- * ref stay inline), or are cut with a marker when no blob can hold them. Changes `draft` in place.
+ * ref stay inline), or are cut with a marker when no blob can hold them. Returns a new value; `fields` is not
+ * changed (without a blob store, or when nothing is long, `fields` itself is returned).
  */
-export async function externalizeLongFields(
-  draft: LongFields,
+export async function externalizeLongFields<T extends LongFields>(
+  fields: T,
   blobs: BlobStorage | undefined,
   threshold: number,
-): Promise<void> {
-  if (!blobs) return;
-  const stored: Record<string, string> = { ...draft.storedFields };
-  const shrink = async (field: string, value: unknown): Promise<unknown> => {
+): Promise<T> {
+  if (!blobs) return fields;
+  const stored: Record<string, string> = { ...fields.storedFields };
+  let changed = false;
+  const shrink = async <V>(field: string, value: V): Promise<V | string> => {
     if (value === undefined || value === null || stored[field] !== undefined) return value;
     const text = typeof value === "string" ? value : JSON.stringify(value);
     if (text === undefined || text.length <= threshold) return value;
     const type = typeof value === "string" ? "text/plain" : "application/json";
     const { inline, ref } = await inlineForm(text, blobs, type, field, threshold);
     if (ref) stored[field] = ref;
+    changed = true;
     return inline;
   };
-  draft.modelOutput = await shrink("modelOutput", draft.modelOutput) as string | null;
-  if (draft.code !== undefined) draft.code = await shrink("code", draft.code) as string;
+  const modelOutput = await shrink("modelOutput", fields.modelOutput);
+  const code = await shrink("code", fields.code);
   const toolCalls = [];
-  for (const [i, call] of draft.toolCalls.entries()) {
-    toolCalls.push({ ...call, arguments: await shrink(`toolCalls.${i}.arguments`, call.arguments) });
+  for (const [i, call] of fields.toolCalls.entries()) {
+    const args = await shrink(`toolCalls.${i}.arguments`, call.arguments);
+    toolCalls.push(args === call.arguments ? call : { ...call, arguments: args });
   }
-  draft.toolCalls = toolCalls;
-  if (Object.keys(stored).length > 0) draft.storedFields = stored;
+  if (!changed) return fields;
+  return {
+    ...fields,
+    modelOutput,
+    ...(code !== undefined ? { code } : {}),
+    toolCalls,
+    ...(Object.keys(stored).length > 0 ? { storedFields: stored } : {}),
+  };
 }
 
 /**

@@ -39,7 +39,61 @@ function actionMessages(step: ActionStep, summaryMode: boolean): ChatMessage[] {
   return messages;
 }
 
-export function stepMessages(step: StepRecord, summaryMode: boolean): ChatMessage[] {
+/**
+ * The messages of one record, as last rendered, with the field values they were rendered from. A run's records are
+ * re-rendered every step, so each is rendered once and reused while those fields are the same values; a record
+ * edited in place (a step callback may assign a field, as smolagents' callbacks edit memory steps) is rendered again.
+ * The cached messages are frozen: a caller that changed one would throw instead of changing later steps' prompts.
+ */
+interface Rendered {
+  summaryMode: boolean;
+  fields: unknown[];
+  messages: readonly ChatMessage[];
+}
+const rendered = new WeakMap<StepRecord, Rendered>();
+
+/** The values a record's messages are made from (tool calls down to each call's arguments). */
+function renderedFrom(step: StepRecord): unknown[] {
+  switch (step.type) {
+    case "task":
+      return [step.task, step.images, step.images?.length];
+    case "planning":
+      return [step.plan];
+    case "action": {
+      const fields: unknown[] = [step.modelOutput, step.observations, step.error, step.error?.message, step.toolCalls];
+      for (const call of step.toolCalls) fields.push(call, call.id, call.name, call.arguments);
+      return fields;
+    }
+    case "final_answer":
+      return [];
+  }
+}
+
+function sameFields(a: unknown[], b: unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The messages of one record (frozen; reused across steps while the record's rendered fields are unchanged). */
+export function stepMessages(step: StepRecord, summaryMode: boolean): readonly ChatMessage[] {
+  const fields = renderedFrom(step);
+  const cached = rendered.get(step);
+  if (cached && cached.summaryMode === summaryMode && sameFields(cached.fields, fields)) return cached.messages;
+  const messages = Object.freeze(renderStep(step, summaryMode).map(freezeMessage));
+  rendered.set(step, { summaryMode, fields, messages });
+  return messages;
+}
+
+function freezeMessage(message: ChatMessage): ChatMessage {
+  if (Array.isArray(message.content)) {
+    for (const part of message.content) Object.freeze(part);
+    Object.freeze(message.content);
+  }
+  return Object.freeze(message);
+}
+
+function renderStep(step: StepRecord, summaryMode: boolean): ChatMessage[] {
   switch (step.type) {
     case "task":
       return [{ role: "user", content: taskContent(step.task, step.images) }];

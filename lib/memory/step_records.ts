@@ -154,7 +154,7 @@ const inSync: [
 ] = [true, true, true, true, true, true, true, true];
 void inSync;
 
-export function timingSince(startTime: number): Timing {
-  const endTime = Date.now();
+export function timingSince(startTime: number, now: () => number = Date.now): Timing {
+  const endTime = now();
   return { startTime, endTime, durationMs: endTime - startTime };
 }

@@ -1,3 +1,4 @@
+import { invalidNameReason, isValidName } from "./tool_name.ts";
 import { z } from "zod";
 import type { ToolDefinition } from "../models/chat_message.ts";
 import { inputsFromZod, type ToolInputs, type ToolInputType, zodFromInputs } from "./tool_inputs.ts";
@@ -132,8 +133,8 @@ class FunctionTool<Schema extends z.ZodObject, Output> extends Tool<z.infer<Sche
 
   constructor(spec: ToolSpec<Schema, Output>) {
     super();
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(spec.name)) {
-      throw new TypeError(`Tool name '${spec.name}' must be a valid identifier (letters, digits, underscores).`);
+    if (!isValidName(spec.name)) {
+      throw new TypeError(`Invalid tool name: ${invalidNameReason(spec.name)}.`);
     }
     this.#spec = spec;
     this.name = spec.name;

@@ -1,5 +1,7 @@
 import { FinalAnswerTool } from "./final_answer_tool.ts";
 import type { Tool } from "./tool.ts";
+import { ConfigurationError } from "../errors.ts";
+import { invalidNameReason, isValidName } from "./tool_name.ts";
 
 /**
  * The agent's tools by name (transformers-agents' `Toolbox`). `final_answer` is always present.
@@ -32,6 +34,7 @@ export class Toolbox {
   }
 
   addTool(tool: Tool): void {
+    checkToolName(tool.name);
     void tool.schema; // checks the inputs' types now, as smolagents does when a tool is made
     if (this.#tools.has(tool.name)) {
       throw new Error(`A tool named '${tool.name}' is already in the toolbox; names must be unique.`);
@@ -41,6 +44,7 @@ export class Toolbox {
   }
 
   updateTool(tool: Tool): void {
+    checkToolName(tool.name);
     if (!this.#tools.has(tool.name)) throw new Error(`No tool named '${tool.name}' to update.`);
     this.#tools.set(tool.name, tool);
     this.#version++;
@@ -65,4 +69,9 @@ export class Toolbox {
       }\n    Returns an output of type: ${tool.outputType}`
     ).join("\n");
   }
+}
+
+/** smolagents refuses a tool whose name is not an identifier or is a keyword (`is_valid_name`); so do we. */
+function checkToolName(name: string): void {
+  if (!isValidName(name)) throw new ConfigurationError(`Invalid tool name: ${invalidNameReason(name)}.`);
 }

@@ -105,12 +105,22 @@ export async function unwrapAgentValue(
   return value;
 }
 
+/** Whether {@link unwrapAgentValue} could give something else than `value` (an agent type, a ref, a data URL). */
+function mayNeedUnwrap(value: unknown, inputType?: ToolInputType | ToolInputType[]): boolean {
+  if (value instanceof AgentText || value instanceof AgentMedia) return true;
+  if (typeof value !== "string") return false;
+  const accepts = acceptsMedia(inputType);
+  return (accepts.refs && isBlobRef(value)) || (accepts.dataUrls && isDataUrl(value));
+}
+
 /** {@link unwrapAgentValue} over a tool call's arguments, each by its declared input type. */
 export async function unwrapToolArguments(
   args: Record<string, unknown>,
   inputs: ToolInputs,
   blobs?: BlobStorage,
 ): Promise<Record<string, unknown>> {
+  // Most calls pass plain data: nothing to resolve, so no copy and no promise per argument.
+  if (!Object.keys(args).some((name) => mayNeedUnwrap(args[name], inputs[name]?.type))) return args;
   const entries = await Promise.all(
     Object.entries(args).map(async ([name, value]) => [name, await unwrapAgentValue(value, blobs, inputs[name]?.type)]),
   );

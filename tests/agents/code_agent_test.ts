@@ -132,3 +132,50 @@ Deno.test("CodeAgent needs an executor", () => {
   // @ts-expect-error: executor is required
   assert.throws(() => new CodeAgent({ model: () => "" }), /needs an `executor`/);
 });
+
+// smolagents runs Python, where `tool("a", 3)` maps positional arguments to `forward`'s parameters in order.
+Deno.test("CodeAgent: several positional arguments map to a tool's inputs in declared order", async (t) => {
+  const seen: unknown[] = [];
+  const repeat = tool({
+    name: "repeat",
+    description: "Repeats a text.",
+    inputs: z.object({
+      text: z.string().describe("The text"),
+      times: z.number().describe("How often"),
+      separator: z.string().optional().describe("Between the copies"),
+    }),
+    run: (args) => {
+      seen.push(args);
+      return Array(args.times).fill(args.text).join(args.separator ?? "");
+    },
+  });
+
+  await t.step("two of three inputs, then all three; named arguments unchanged", async () => {
+    seen.length = 0;
+    const { model } = functionModel([
+      '<code>\nconst a = await repeat("ab", 2);\nconst b = await repeat("x", 3, "-");\n' +
+      'const c = await repeat({ text: "n", times: 1 });\nfinal_answer([a, b, c]);\n</code>',
+    ]);
+    const agent = new CodeAgent({ model, tools: [repeat], executor });
+    assert.deepEqual(await agent.run("go"), ["abab", "x-x-x", "n"]);
+    assert.deepEqual(seen, [{ text: "ab", times: 2 }, { text: "x", times: 3, separator: "-" }, {
+      text: "n",
+      times: 1,
+    }]);
+  });
+
+  await t.step("too many, or of the wrong type: a tool error the code can catch, fed back to the model", async () => {
+    seen.length = 0;
+    const { model, calls } = functionModel([
+      '<code>\ntry { await repeat("a", 1, "", "extra") } catch (e) { print(e.message) }\nawait repeat(2, "a");\n</code>',
+      "<code>\nfinal_answer('ok');\n</code>",
+    ]);
+    const agent = new CodeAgent({ model, tools: [repeat], executor });
+    const result = await agent.run("go", { returnFullResult: true });
+    const [first] = actions(result.steps);
+    assert.match(first.observations!, /it takes 3 inputs \(text, times, separator\), got 4 positional arguments/);
+    assert.match(first.error!.message, /argument 'text' has type integer, expected string/);
+    assert.deepEqual(seen, [], "the tool never ran");
+    assert.equal(calls.length, 2);
+  });
+});

@@ -12,7 +12,9 @@ import {
   MultiStepAgent,
   type PendingInput,
   type StepContext,
+  ToolCallingAgent,
 } from "../../lib/mod.ts";
+import { functionModel } from "../support/function_model.ts";
 
 const noModel: ModelFunction = () => {
   throw new Error("this kind never calls the model");
@@ -174,5 +176,59 @@ Deno.test("step(): an agent kind's act() returns an outcome, and the step acts o
       () => MultiStepAgent.fromJSON(agent.toJSON(), { kinds: {}, tools: [], model: noModel }),
       /Unknown agent kind 'ScriptedAgent'/,
     );
+  });
+});
+
+Deno.test("run(): a fixed clock (RunOptions.now) makes every timing field of a run deterministic", async (t) => {
+  const fixed = () => 42_000;
+  const timings = (state: AgentState) =>
+    state.steps.flatMap((step) => step.type === "action" || step.type === "planning" ? [step.timing] : []);
+  const still = { startTime: 42_000, endTime: 42_000, durationMs: 0 };
+
+  await t.step("plans, action steps, a managed agent's sub-run, the state and the run's timing", async () => {
+    const helper = functionModel([{ calls: [["final_answer", { answer: "4" }]] }]);
+    const sub = new ToolCallingAgent({ name: "helper", description: "adds", model: helper.model });
+    const { model } = functionModel([
+      "plan\n<end_plan>",
+      { calls: [["helper", { task: "2+2" }]] },
+      "plan again\n<end_plan>",
+      { calls: [["final_answer", { answer: "done" }]] },
+    ]);
+    const agent = new ToolCallingAgent({ model, managedAgents: [sub], planningInterval: 1, maxSteps: 4 });
+    const subRunStates: AgentState[] = [];
+    const stream = agent.run("go", { stream: true, now: fixed });
+    for await (const _event of stream) {
+      if (agent.lastState?.subRun) subRunStates.push(agent.lastState.subRun.state);
+    }
+    const state = agent.lastState!;
+    assert.equal(state.status, "succeeded");
+    assert.deepEqual([state.createdAt, state.updatedAt], [42_000, 42_000]);
+    assert.deepEqual(timings(state), Array(timings(state).length).fill(still));
+    assert.deepEqual(state.steps.map((step) => step.type), [
+      "task",
+      "planning",
+      "action",
+      "planning",
+      "action",
+      "final_answer",
+    ]);
+    assert.ok(subRunStates.length > 0, "the sub-run was seen");
+    for (const subState of subRunStates) {
+      assert.deepEqual([subState.createdAt, subState.updatedAt], [42_000, 42_000]);
+      assert.deepEqual(timings(subState), Array(timings(subState).length).fill(still));
+    }
+  });
+
+  await t.step("returnFullResult: the run's timing; a failed run's updatedAt", async () => {
+    const { model } = functionModel([{ calls: [["final_answer", { answer: "x" }]] }]);
+    const agent = new ToolCallingAgent({ model });
+    const result = await agent.run("go", { returnFullResult: true, now: fixed });
+    assert.deepEqual(result.timing, still);
+    assert.deepEqual(timings({ steps: result.steps } as AgentState), [still]);
+
+    const failing = new ToolCallingAgent({ model: functionModel([new Error("model down")]).model });
+    const failed = await failing.run("go", { returnFullResult: true, now: fixed });
+    assert.equal(failed.state, "failed");
+    assert.equal(failing.lastState?.updatedAt, 42_000);
   });
 });

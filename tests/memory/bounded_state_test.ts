@@ -63,19 +63,19 @@ Deno.test("capVariables: per-variable and total caps (largest dropped first); ad
   assert.deepEqual(capped.tooLarge, [{ name: "huge", bytes: 5_006 }, { name: "b", bytes: 903 }]);
 });
 
-Deno.test("externalizeLongFields: without a blob store nothing changes; a blob that does not fit becomes a cut text", async () => {
-  const draft: Pick<ActionStep, "modelOutput" | "code" | "toolCalls" | "storedFields"> = {
+Deno.test("externalizeLongFields: without a blob store nothing changes; a blob that does not fit becomes a cut text; the argument is never changed", async () => {
+  const input: Pick<ActionStep, "modelOutput" | "code" | "toolCalls" | "storedFields"> = {
     modelOutput: "m".repeat(50_000),
     code: "short",
     toolCalls: [{ id: "c", name: "t", arguments: { text: "q".repeat(50_000) } }],
   };
-  const copy = structuredClone(draft);
-  await externalizeLongFields(copy, undefined, 4_000);
-  assert.deepEqual(copy, draft);
+  const copy = structuredClone(input);
+  assert.deepEqual(await externalizeLongFields(input, undefined, 4_000), copy);
 
   // A store whose values hold 10,000 bytes: blobs of 50,000 characters are refused, so the texts are cut.
   const blobs = new BlobStore(new MemoryStore({ maxValueBytes: 10_000 }));
-  await externalizeLongFields(draft, blobs, 4_000);
+  const draft = await externalizeLongFields(input, blobs, 4_000);
+  assert.deepEqual(input, copy, "the argument is not changed");
   assert.equal(draft.storedFields, undefined);
   assert.equal(draft.code, "short");
   assert.match(
@@ -84,6 +84,12 @@ Deno.test("externalizeLongFields: without a blob store nothing changes; a blob t
   );
   assert.equal(typeof draft.toolCalls[0].arguments, "string");
   assert.ok((draft.toolCalls[0].arguments as string).length < 4_100, "cut to the threshold");
+
+  // A store that holds them: previews and refs in the result, the argument still as it was.
+  const stored = await externalizeLongFields(input, new BlobStore(new MemoryStore()), 4_000);
+  assert.deepEqual(input, copy, "the argument is not changed");
+  assert.deepEqual(Object.keys(stored.storedFields ?? {}), ["modelOutput", "toolCalls.0.arguments"]);
+  assert.match(stored.modelOutput!, /is stored as blob:sha256:/);
 });
 
 Deno.test("a long final answer is kept once: in full in finalAnswer, by ref in the step records", async () => {

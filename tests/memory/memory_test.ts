@@ -104,3 +104,50 @@ Deno.test("AgentState schema", async (t) => {
     assert.throws(() => parseAgentState(null), StateVersionError);
   });
 });
+
+Deno.test("memoryToMessages: each record is rendered once, and again when a step callback edits it in place", async (t) => {
+  const { memoryToMessages, stepMessages } = await import("../../lib/memory/memory_to_messages.ts");
+  const { ToolCallingAgent } = await import("../../lib/agents/tool_calling_agent.ts");
+  const { functionModel } = await import("../support/function_model.ts");
+  const action = {
+    type: "action" as const,
+    stepNumber: 1,
+    modelOutput: "Thought: add.",
+    toolCalls: [{ id: "c1", name: "calculator", arguments: { expression: "1+1" } }],
+    observations: "2",
+    error: null,
+    isFinalAnswer: false,
+    tokenUsage: null,
+    timing: { startTime: 0, endTime: 0, durationMs: 0 },
+  };
+
+  await t.step("unchanged: the same frozen messages; any assigned field renders again", () => {
+    const first = stepMessages(action, false);
+    assert.equal(stepMessages(action, false), first, "reused");
+    assert.ok(Object.isFrozen(first) && first.every((message) => Object.isFrozen(message)));
+    assert.throws(() => ((first[0] as { content: string }).content = "changed"), TypeError);
+    action.observations = "3";
+    assert.match(String(stepMessages(action, false).at(-1)?.content), /Observation:\n3/);
+    action.toolCalls[0].arguments = { expression: "1+2" };
+    assert.match(String(stepMessages(action, false)[1].content), /1\+2/);
+    assert.notEqual(stepMessages(action, true), stepMessages(action, false), "summary mode is rendered apart");
+    assert.equal(memoryToMessages({ steps: [action] }, "system").length, 4);
+  });
+
+  await t.step("smolagents' pattern: a callback edits earlier steps; the next prompt shows the edit", async () => {
+    const { model, calls } = functionModel([
+      { calls: [["calculator", { expression: "1+1" }]] },
+      { calls: [["final_answer", { answer: "done" }]] },
+    ]);
+    const agent = new ToolCallingAgent({
+      model,
+      stepCallbacks: [(_step, { state }) => {
+        for (const step of state.steps) if (step.type === "action") step.observations = "(dropped to save context)";
+      }],
+    });
+    assert.equal(await agent.run("go"), "done");
+    const prompt = JSON.stringify(calls[1].messages);
+    assert.match(prompt, /dropped to save context/);
+    assert.doesNotMatch(prompt, /Observation:\\n2/);
+  });
+});
