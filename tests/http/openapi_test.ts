@@ -5,7 +5,9 @@ import { z } from "zod";
 import { createApp, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
 import { ERROR_STATUS } from "../../lib/http/http_errors.ts";
 import { ROUTE_ERROR_STATUS, ROUTES } from "../../lib/http/openapi.ts";
+import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";
+import { postHook, standardHeaders } from "../support/webhook_senders.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -34,6 +36,22 @@ function mountedRoutes(app: { routes: Array<{ method: string; path: string }> })
 function documentedRoutes(doc: Json): string[] {
   return Object.entries<Json>(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`))
     .sort();
+}
+
+/** Ajv (JSON Schema 2020-12) over the whole document: `validator(schema)` resolves the document's `$ref`s. */
+function documentValidator(doc: Json) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  (addFormats as unknown as (ajv: InstanceType<typeof Ajv2020>) => void)(ajv);
+  ajv.addSchema({ ...doc, $id: DOC_ID });
+  return (schema: Json) => ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/', `"${DOC_ID}#/`)));
+}
+
+/** Asserts that a JSON body validates against the document's response for its route and status. */
+function checkResponse(doc: Json, method: string, path: string, status: number, body: unknown) {
+  const schema = findOperation(doc, method, path).responses[String(status)]?.content?.["application/json"]?.schema;
+  assert.ok(schema, `${method} ${path}: no JSON response ${status} documented`);
+  const validate = documentValidator(doc)(schema);
+  assert.ok(validate(body), `${method} ${path} ${status}: ${JSON.stringify(validate.errors)}\n${JSON.stringify(body)}`);
 }
 
 Deno.test("GET /openapi.json: every route, and real responses validate against it", async (t) => {
@@ -68,9 +86,7 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
     assert.match(docResponse.headers.get("Content-Type") ?? "", /^application\/json/);
     const doc: Json = await docResponse.json();
 
-    const ajv = new Ajv2020({ strict: false, allErrors: true });
-    (addFormats as unknown as (ajv: InstanceType<typeof Ajv2020>) => void)(ajv);
-    ajv.addSchema({ ...doc, $id: DOC_ID });
+    const compile = documentValidator(doc);
     const checked: string[] = [];
     /** Validates a response against the document's schema for its route, status and media type. */
     const check = (method: string, path: string, status: number, body: unknown, media = "application/json") => {
@@ -84,14 +100,14 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
       }
       const schema = response.content?.[media]?.schema;
       assert.ok(schema, `${method} ${path} ${status}: no ${media} schema`);
-      const validate = ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/', `"${DOC_ID}#/`)));
+      const validate = compile(schema);
       assert.ok(
         validate(body),
         `${method} ${path} ${status}: ${JSON.stringify(validate.errors, null, 1)}\n${JSON.stringify(body)}`,
       );
       checked.push(`${method} ${status}`);
     };
-    const componentValidator = (name: string) => ajv.compile({ $ref: `${DOC_ID}#/components/schemas/${name}` });
+    const componentValidator = (name: string) => compile({ $ref: `#/components/schemas/${name}` });
 
     await t.step("the document is OpenAPI 3.1 in shape, and every $ref resolves", () => {
       assert.equal(doc.openapi, "3.1.0");
@@ -194,7 +210,7 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
       for (const block of blocks) {
         const event = /^event: (.*)$/m.exec(block)![1];
         const data = JSON.parse(/^data: (.*)$/m.exec(block)![1]);
-        const validate = ajv.compile(JSON.parse(JSON.stringify(eventSchemas[event]).replaceAll('"#/', `"${DOC_ID}#/`)));
+        const validate = compile(eventSchemas[event]);
         assert.ok(validate(data), `event ${event}: ${JSON.stringify(validate.errors)}`);
       }
     });
@@ -331,4 +347,41 @@ Deno.test("openapi: false serves neither the document nor the docs; the document
   assert.equal(doc.components.securitySchemes, undefined);
   assert.deepEqual(doc.paths["/v1/agents"].get.security, []);
   assert.equal(doc.paths["/v1/agents"].get.responses["401"], undefined);
+});
+
+Deno.test("openapi: webhook deliveries and background runs validate against the document", async () => {
+  const model = await startScriptedModelServer();
+  const secret = "openapi-hook-secret";
+  const agent = new ToolCallingAgent({
+    name: "bg",
+    model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
+    tools: [],
+  });
+  const served = serveBackground({
+    agents: { bg: agent },
+    store: new MemoryStore(),
+    webhooks: { bg: { task: "Handle {{title}}", secret } },
+  });
+  try {
+    const doc = await (await fetch(`${served.url}/openapi.json`)).json();
+    model.enqueue(toolCallReply("final_answer", { answer: "a" }), toolCallReply("final_answer", { answer: "b" }));
+    const background = await served.api.post("/v1/agents/bg/runs", { task: "later", background: true });
+    assert.equal(background.status, 201);
+    checkResponse(doc, "POST", "/v1/agents/bg/runs", 201, background.body);
+
+    const body = JSON.stringify({ title: "an issue" });
+    const headers = standardHeaders(secret, body);
+    const first = await postHook(`${served.url}/v1/hooks/bg`, body, headers);
+    assert.equal(first.status, 202);
+    checkResponse(doc, "POST", "/v1/hooks/bg", 202, first.body);
+    const again = await postHook(`${served.url}/v1/hooks/bg`, body, headers);
+    assert.equal(again.status, 200);
+    checkResponse(doc, "POST", "/v1/hooks/bg", 200, again.body);
+    const forged = await postHook(`${served.url}/v1/hooks/bg`, body, standardHeaders("another-secret", body));
+    assert.equal(forged.status, 401);
+    checkResponse(doc, "POST", "/v1/hooks/bg", 401, forged.body);
+  } finally {
+    await served.close();
+    await model.close();
+  }
 });
