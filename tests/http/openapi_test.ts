@@ -312,6 +312,50 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
       },
     );
 
+    await t.step("request bodies: the document accepts and refuses what the routes accept and refuse", async () => {
+      const schemaOf = (path: string) =>
+        compile(findOperation(doc, "POST", path).requestBody.content["application/json"].schema);
+      const createRun = schemaOf("/v1/agents/ops/runs");
+      const bodies: Array<[unknown, boolean]> = [
+        [{ task: "x", maxSteps: 3, additionalArgs: { a: 1 }, images: ["data:image/png;base64,AA=="] }, true],
+        [{ task: "x", maxIterations: 1000 }, true],
+        [{ task: "" }, false],
+        [{ task: "x", extra: 1 }, false],
+        [{ task: "x", maxSteps: 0 }, false],
+        [{ task: "x", maxSteps: 1001 }, false],
+        [{ task: "x", maxSteps: 2.5 }, false],
+        [{ task: "x", images: ["http://example.com/a.png"] }, false],
+        [{ task: "x", additionalArgs: { "": 1 } }, false],
+        [{ task: 1 }, false],
+        [{}, false],
+      ];
+      for (const [body, valid] of bodies) {
+        assert.equal(createRun(body), valid, `document on ${JSON.stringify(body)}`);
+        const response = await api.post("/v1/agents/ops/runs", body);
+        assert.equal(response.status, valid ? 201 : 400, `app on ${JSON.stringify(body)}`);
+      }
+      model.reset();
+      model.enqueue(toolCallReply("delete_file", { path: "/etc/y" }));
+      const { body: run } = await api.post("/v1/agents/ops/runs", { task: "input bodies" });
+      await api.post(`/v1/runs/${run.runId}/steps`);
+      const input = schemaOf(`/v1/runs/${run.runId}/input`);
+      for (const body of [{ approve: "yes" }, { answer: 1 }, { approve: true, answer: "x" }, { reason: "r" }, {}]) {
+        assert.equal(input(body), false, JSON.stringify(body));
+        assert.equal((await api.post(`/v1/runs/${run.runId}/input`, body)).status, 400, JSON.stringify(body));
+      }
+      assert.equal(input({ approve: false, reason: "no" }), true);
+      assert.equal((await api.post(`/v1/runs/${run.runId}/input`, { approve: false, reason: "no" })).status, 200);
+      const step = schemaOf(`/v1/runs/${run.runId}/steps`);
+      assert.equal(step({}), true);
+      assert.equal(step({ extra: 1 }), false);
+      assert.equal((await api.post(`/v1/runs/${run.runId}/steps`, { extra: 1 })).status, 400);
+      const stateless = schemaOf("/v1/agents/ops/steps");
+      for (const body of [{ state: "" }, { state: "t", extra: 1 }, {}]) {
+        assert.equal(stateless(body), false, JSON.stringify(body));
+        assert.equal((await api.post("/v1/agents/ops/steps", body)).status, 400, JSON.stringify(body));
+      }
+    });
+
     await t.step("GET /docs: a self-contained page that loads the document from the app", async () => {
       const response = await fetch(`${base}/docs`);
       assert.equal(response.status, 200);
