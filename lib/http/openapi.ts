@@ -88,7 +88,10 @@ export interface RouteSpec {
   body?: SchemaName;
   bodyOptional?: boolean;
   /** Success responses: status -> schema name (JSON), or a media type description for non-JSON answers. */
-  responses: Record<number, { description: string; schema?: SchemaName; media?: string; streams?: boolean }>;
+  responses: Record<
+    number,
+    { description: string; schema?: SchemaName; media?: string; streams?: boolean; headers?: Record<string, string> }
+  >;
   /** Error codes this route answers with (status from `ERROR_STATUS` or `ROUTE_ERROR_STATUS`). */
   errors: string[];
   /** Under `/v1`: needs the API key when the app has `apiKeys`. */
@@ -172,7 +175,11 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "Start a run (KV by default; `stateless: true` returns a state token; `background: true` queues it)",
     body: "CreateRunBody",
     responses: {
-      201: { description: "A KV run (`Location` names it), or a stateless run's first token", schema: "Run" },
+      201: {
+        description: "A KV run (`Location` names it), or a stateless run's first token",
+        schema: "Run",
+        headers: { Location: "The KV run's URL, `/v1/runs/{runId}`." },
+      },
     },
     errors: [
       ...BODY_ERRORS,
@@ -220,7 +227,14 @@ export const ROUTES: readonly RouteSpec[] = [
       description: "1 to 200 characters: a retried request with the same key answers the same step " +
         "(`Idempotent-Replayed: true`) instead of taking another.",
     }],
-    responses: { 200: { description: "The step taken", schema: "KvStep", streams: true } },
+    responses: {
+      200: {
+        description: "The step taken",
+        schema: "KvStep",
+        streams: true,
+        headers: { "Idempotent-Replayed": "`true` when the answer is the step an earlier request with this key took." },
+      },
+    },
     errors: [
       ...BODY_ERRORS,
       ...STEP_ERRORS,
@@ -350,6 +364,14 @@ export interface OpenApiOptions {
   metrics: boolean;
 }
 
+/** Codes answered with a `Retry-After` header. */
+const RETRY_AFTER = new Set(["overloaded", "delivery_in_progress"]);
+
+const headerObjects = (headers: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(headers).map(([name, description]) => [name, { description, schema: { type: "string" } }]),
+  );
+
 const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
 const openApiPath = (path: string) => path.replace(/:(\w+)/g, "{$1}");
 
@@ -398,7 +420,11 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
         },
       };
     }
-    responses[status] = { description: response.description, ...(Object.keys(content).length ? { content } : {}) };
+    responses[status] = {
+      description: response.description,
+      ...(response.headers ? { headers: headerObjects(response.headers) } : {}),
+      ...(Object.keys(content).length ? { content } : {}),
+    };
   }
   if (route.path === "/v1/agents/:name/runs") {
     const created = responses[201] as { content: Record<string, { schema: unknown }> };
@@ -411,6 +437,9 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     responses[status] = {
       description: `Error: ${list.map((code) => `\`${code}\``).join(", ")}`,
+      ...(list.some((code) => RETRY_AFTER.has(code))
+        ? { headers: headerObjects({ "Retry-After": "Seconds to wait before retrying." }) }
+        : {}),
       content: {
         "application/json": {
           schema: {

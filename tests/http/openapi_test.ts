@@ -178,6 +178,11 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
           assert.ok(codes?.includes(code), `${route.method} ${route.path}: ${code} not under ${status}`);
         }
       }
+      // Response headers the routes set.
+      assert.ok(doc.paths["/v1/agents/{name}/runs"].post.responses["201"].headers.Location);
+      assert.ok(doc.paths["/v1/runs/{runId}/steps"].post.responses["200"].headers["Idempotent-Replayed"]);
+      assert.ok(doc.paths["/v1/runs/{runId}/steps"].post.responses["503"].headers["Retry-After"]);
+      assert.ok(doc.paths["/v1/hooks/{name}"].post.responses["409"].headers["Retry-After"]);
       // The step routes document the token stream (Round 3) next to their JSON answer.
       for (const path of ["/v1/runs/{runId}/steps", "/v1/agents/{name}/steps", "/v1/runs/{runId}/input"]) {
         const content = doc.paths[path].post.responses["200"].content;
