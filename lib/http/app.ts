@@ -13,6 +13,7 @@ import { corsPolicy } from "./cors_policy.ts";
 import { healthView } from "./health.ts";
 import { errorHandler, HttpError } from "./http_errors.ts";
 import { requireJsonBody } from "./request_body.ts";
+import { mountOpenApi } from "./openapi_routes.ts";
 import { mountRunRoutes } from "./run_routes.ts";
 import { mountWebhookRoutes } from "./webhook_routes.ts";
 
@@ -87,6 +88,9 @@ export function createSmolstep(options: AppOptions): Smolstep {
   mountAgentRoutes(app, ctx);
   mountRunRoutes(app, ctx);
   mountWebhookRoutes(app, ctx);
+  if (options.openapi !== false) {
+    mountOpenApi(app, { apiKeys: Boolean(options.apiKeys?.length), metrics: Boolean(metrics) });
+  }
 
   return {
     app,

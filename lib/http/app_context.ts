@@ -90,6 +90,11 @@ export interface AppOptions {
    * new `Metrics` for this app; `false` turns metrics off (no `/metrics`, no store timing).
    */
   metrics?: Metrics | false;
+  /**
+   * Serve `GET /openapi.json` (the API's OpenAPI 3.1 document) and `GET /docs` (a page rendering it); both public,
+   * like `/health`. Default true; `false` turns them off.
+   */
+  openapi?: boolean;
 }
 
 /** What the route modules share: the options and the services built from them. */

