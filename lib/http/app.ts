@@ -13,7 +13,9 @@ import { corsPolicy } from "./cors_policy.ts";
 import { healthView } from "./health.ts";
 import { errorHandler, HttpError } from "./http_errors.ts";
 import { requireJsonBody } from "./request_body.ts";
+import { mountPlayground } from "./playground/playground_routes.ts";
 import { mountRunRoutes } from "./run_routes.ts";
+import { mountToolRoutes } from "./tool_routes.ts";
 import { mountWebhookRoutes } from "./webhook_routes.ts";
 
 export type { AppOptions } from "./app_context.ts";
@@ -87,6 +89,8 @@ export function createSmolstep(options: AppOptions): Smolstep {
   mountAgentRoutes(app, ctx);
   mountRunRoutes(app, ctx);
   mountWebhookRoutes(app, ctx);
+  mountToolRoutes(app, ctx);
+  if (options.playground !== false) mountPlayground(app);
 
   return {
     app,

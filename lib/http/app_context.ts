@@ -90,6 +90,11 @@ export interface AppOptions {
    * new `Metrics` for this app; `false` turns metrics off (no `/metrics`, no store timing).
    */
   metrics?: Metrics | false;
+  /**
+   * The playground page (`GET /`) and the tool demo pages (`GET /tools/{name}`); default true, `false` turns them
+   * off. The pages are public and hold no data: they call `/v1/*` with the API key typed into the page.
+   */
+  playground?: boolean;
 }
 
 /** What the route modules share: the options and the services built from them. */
