@@ -115,7 +115,7 @@ export const PAGE_SCRIPT = String.raw`"use strict";
   var busy = false, stopped = false;
 
   function setError(e) { errorEl.textContent = e ? String(e.message || e) : ""; }
-  function setStatus(s) { statusEl.textContent = s; statusEl.setAttribute("data-status", s); }
+  function setStatus(s, detail) { statusEl.textContent = s + (detail || ""); statusEl.setAttribute("data-status", s); }
   function refreshButtons() {
     var active = run && (run.status === "running" || run.status === "awaiting_input");
     $("step").disabled = busy || !run || run.status !== "running";
@@ -200,7 +200,7 @@ export const PAGE_SCRIPT = String.raw`"use strict";
     run.status = data.status;
     renderStep(data.step, data);
     var usage = data.tokenUsage;
-    setStatus(data.status + (usage ? " · " + usage.inputTokens + " in / " + usage.outputTokens + " out tokens total" : ""));
+    setStatus(data.status, usage ? " · " + usage.inputTokens + " in / " + usage.outputTokens + " out tokens total" : "");
     renderPending(data.pendingInput);
     if (data.error) setError({ message: data.error.type + ": " + data.error.message });
     if (data.status !== "running" && data.status !== "awaiting_input" && "finalAnswer" in data) {
@@ -261,7 +261,7 @@ export const PAGE_SCRIPT = String.raw`"use strict";
     if (run && run.runId) {
       try { var r = await api("POST", "/v1/runs/" + encodeURIComponent(run.runId) + "/cancel", {}); run.status = r.status; setStatus(r.status); }
       catch (e) { setError(e); }
-    } else if (run) { run.status = "cancelled"; setStatus("cancelled (stateless: the token is dropped)"); }
+    } else if (run) { run.status = "cancelled"; setStatus("cancelled", " (stateless: the token is dropped)"); }
     renderPending(null);
     refreshButtons();
   };
