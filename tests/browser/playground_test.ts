@@ -9,17 +9,14 @@
  * Needs /usr/bin/chromium (Debian `chromium`); skipped with a message when it is missing (a failure on CI).
  */
 import assert from "node:assert/strict";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { createSmolstep, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { createAgents } from "../../functions/agents.ts";
 import { deleteFileTool } from "../support/approval_tools.ts";
+import { CHROMIUM, haveChromium, launchChromium, onCi } from "../support/chromium.ts";
 import { type ReceivedRequest, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"];
-const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-const onCi = Deno.env.get("CI") === "true";
 if (!haveChromium && !onCi) console.warn(`SKIPPED playground browser test: ${CHROMIUM} is missing.`);
 
 const KEY = "playground-key-123";
@@ -107,13 +104,7 @@ Deno.test({
     return response;
   });
   const base = `http://127.0.0.1:${server.addr.port}`;
-  const userDataDir = await Deno.makeTempDir({ prefix: "smolstep-playground-" });
-  const browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-  });
-  browser.setDefaultTimeout(20_000);
+  const browser = await launchChromium();
   const page = await browser.newPage();
   const pageErrors: string[] = [];
   page.on("pageerror", (error) => pageErrors.push(error.message));
@@ -237,7 +228,6 @@ Deno.test({
     });
   } finally {
     await browser.close();
-    await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
     await server.shutdown();
     await model.close();
     kv.close();
