@@ -10,7 +10,8 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { createSmolstep, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { createSmolstep, OpenAIServerModel, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
+import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { createAgents } from "../../functions/agents.ts";
 import { deleteFileTool } from "../support/approval_tools.ts";
@@ -28,6 +29,16 @@ function script(request: ReceivedRequest) {
   const messages = request.body.messages ?? [];
   const task = String(messages.find((m) => m.role === "user")?.content ?? "");
   const done = messages.filter((m) => /^(Observation|Error):/.test(String(m.content))).length;
+  if (task.includes("in code")) {
+    return {
+      content: 'Thought: multiply.\n<code>\n// six sevens\nconst x = 6 * 7;\nfinal_answer("code says " + x);\n</code>',
+    };
+  }
+  if (task.includes("ask me")) {
+    return done === 0
+      ? toolCallReply("user_input", { question: "Which file?" })
+      : toolCallReply("final_answer", { answer: "noted" });
+  }
   if (task.includes("approve")) {
     return done === 0 ? toolCallReply("delete_file", { path: "/data/report" }) : toolCallReply("final_answer", {
       answer: "deleted",
@@ -76,11 +87,13 @@ Deno.test({
   const model = await startScriptedModelServer();
   model.setHandler(script);
   const deleted: string[] = [];
-  const agents = createAgents({ OPENAI_BASE_URL: model.url, OPENAI_API_KEY: "k" });
+  const agents = createAgents({ OPENAI_BASE_URL: model.url, OPENAI_API_KEY: "k" }, {
+    executor: createDenoQuickJSExecutor(),
+  });
   agents.ops = new ToolCallingAgent({
     name: "ops",
     model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
-    tools: [deleteFileTool(deleted)],
+    tools: [deleteFileTool(deleted), new UserInputTool()],
     maxSteps: 5,
   });
   const kv = await Deno.openKv(":memory:");
@@ -179,6 +192,30 @@ Deno.test({
       await statusIs(page, "succeeded");
       assert.deepEqual(deleted, ["/data/report"]);
       assert.equal(await page.textContent("#answer-out"), "deleted");
+    });
+
+    await t.step("the agent's question is answered in a field", async () => {
+      await page.fill("#task", "ask me which file");
+      await page.click("#start");
+      await statusIs(page, "awaiting_input");
+      assert.match(await page.textContent("#pending") ?? "", /Which file\?/);
+      await page.fill("#answer", "notes.txt");
+      await page.click("#send-answer");
+      await statusIs(page, "succeeded");
+      assert.match(await page.textContent("#log") ?? "", /notes\.txt/);
+      assert.equal(await page.textContent("#answer-out"), "noted");
+    });
+
+    await t.step("a CodeAgent's code is shown highlighted", async () => {
+      await page.selectOption("#agent", "coder");
+      await page.fill("#task", "multiply in code");
+      await page.click("#start");
+      await statusIs(page, "succeeded");
+      assert.equal(await page.textContent("#answer-out"), "code says 42");
+      assert.equal(await page.textContent("#log pre.code .com"), "// six sevens");
+      assert.equal(await page.textContent("#log pre.code .kw"), "const");
+      assert.equal(await page.textContent("#log pre.code .str"), '"code says "');
+      await page.screenshot({ path: `${SCREENSHOTS}playground_code.png`, fullPage: true });
     });
 
     await t.step("a run is reopened by id after a reload (the key stays in the tab, not the URL)", async () => {

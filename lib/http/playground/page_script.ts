@@ -161,7 +161,7 @@ export const PAGE_SCRIPT = String.raw`"use strict";
       if (step.modelOutput) add(section("thought", pre(step.modelOutput)));
       if (step.code) add(section("code", el("pre", { class: "code", html: highlight(step.code) })));
       (step.toolCalls || []).forEach(function (call) {
-        if (step.code && call.name === "python_interpreter") return;
+        if (step.code && call.arguments === step.code) return; // the code block above
         add(section("tool call", pre(call.name + "(" + text(call.arguments) + ")")));
       });
       if (step.observations) add(section("observation", pre(step.observations))), add(mediaOf(step.observations));
@@ -244,6 +244,7 @@ export const PAGE_SCRIPT = String.raw`"use strict";
     if (!task) return setError("Write a task first.");
     var agent = agentSelect.value, stateless = modeSelect.value === "stateless";
     log.innerHTML = ""; $("answer-out").textContent = ""; renderPending(null); setError(null); stopped = false;
+    setStatus("starting"); run = null; $("run-id").textContent = "";
     try {
       var created = await api("POST", "/v1/agents/" + encodeURIComponent(agent) + "/runs", stateless ? { task: task, stateless: true } : { task: task });
       run = { agent: agent, runId: created.runId, state: created.state, status: created.status };
@@ -268,7 +269,7 @@ export const PAGE_SCRIPT = String.raw`"use strict";
   $("reopen").onclick = async function () {
     var id = $("reopen-id").value.trim();
     if (!id) return;
-    setError(null); stopped = false;
+    setError(null); stopped = false; setStatus("loading");
     try {
       var r = await api("GET", "/v1/runs/" + encodeURIComponent(id));
       run = { agent: r.agent, runId: r.runId, status: r.status };
