@@ -151,6 +151,9 @@ Deno.test("playground pages: served without a key, self-contained, and turned of
     // Nothing is loaded from another origin.
     assert.doesNotMatch(text, /(src|href)="(https?:)?\/\//, path);
   }
+  const gzipped = await on.request("/playground.js", { headers: { "Accept-Encoding": "gzip" } });
+  assert.equal(gzipped.headers.get("Content-Encoding"), "gzip");
+  await gzipped.body?.cancel();
   const tool = await (await on.request("/tools/%3Cscript%3E")).text();
   assert.doesNotMatch(tool, /<script>/);
   const off = createApp({ agents, apiKeys: [KEY], playground: false });

@@ -1,4 +1,5 @@
 import type { Context, Hono } from "hono";
+import { compress } from "hono/compress";
 import { PAGE_SCRIPT } from "./page_script.ts";
 import { PAGE_STYLE } from "./page_style.ts";
 import { playgroundPage, toolPage } from "./pages.ts";
@@ -26,6 +27,8 @@ function page(c: Context, body: string, type: string): Response {
  */
 export function mountPlayground(app: Hono): void {
   const html = playgroundPage();
+  // gzip when the browser accepts it (CompressionStream: Web standard, in Deno and Workers alike).
+  for (const path of ["/", "/playground.js", "/playground.css", "/tools/:name"]) app.get(path, compress());
   app.get("/", (c) => page(c, html, "text/html; charset=utf-8"));
   app.get("/playground.js", (c) => page(c, PAGE_SCRIPT, "text/javascript; charset=utf-8"));
   app.get("/playground.css", (c) => page(c, PAGE_STYLE, "text/css; charset=utf-8"));
