@@ -65,7 +65,7 @@ function setup() {
 }
 
 Deno.test("POST /v1/tools/{name}: one direct tool call", async (t) => {
-  const { call, signals } = setup();
+  const { app, call, signals } = setup();
 
   await t.step("runs the tool with validated arguments and answers its output and time", async () => {
     const res = await call("add", { arguments: { a: 2, b: 3 } });
@@ -105,6 +105,12 @@ Deno.test("POST /v1/tools/{name}: one direct tool call", async (t) => {
   });
 
   await t.step("tools that opt out, and final_answer, refuse direct calls (403)", async () => {
+    const listing = await (await app.request("/v1/agents", { headers: { Authorization: `Bearer ${KEY}` } })).json();
+    const tools = listing.agents[0].tools as { name: string; directCalls?: boolean }[];
+    assert.deepEqual(tools.filter((t) => t.directCalls === false).map((t) => t.name).sort(), [
+      "final_answer",
+      "secret_op",
+    ]);
     for (const name of ["secret_op", "final_answer"]) {
       const res = await call(name, { arguments: {} });
       assert.equal(res.status, 403, name);

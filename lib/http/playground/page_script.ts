@@ -136,7 +136,7 @@ export const PAGE_SCRIPT = String.raw`"use strict";
       tools.innerHTML = "";
       data.agents.forEach(function (a) {
         a.tools.forEach(function (t) {
-          if (t.name === "final_answer" || t.name === "user_input") return;
+          if (t.directCalls === false) return;
           tools.appendChild(el("a", { href: "/tools/" + encodeURIComponent(t.name) + "?agent=" + encodeURIComponent(a.name), text: a.name + "/" + t.name }));
           tools.appendChild(document.createTextNode(" "));
         });
