@@ -15,6 +15,11 @@ export interface ServerEnv {
   SMOLSTEP_SECRET?: string;
   /** Comma-separated API keys; when set, `/v1` requires `Authorization: Bearer <key>`. */
   SMOLSTEP_API_KEYS?: string;
+  /**
+   * The playground (`GET /`) and tool demo pages: "1" turns them on, "0" off. Default: on for the Deno entry, off
+   * for the Workers entry (see `playgroundFromEnv`).
+   */
+  SMOLSTEP_PLAYGROUND?: string;
   /** Comma-separated allowed origins for browsers, or `*`. */
   SMOLSTEP_CORS_ORIGINS?: string;
   /** How long browsers may cache a CORS preflight (seconds; default 7200). */
@@ -147,6 +152,13 @@ export function stepTimeoutFromEnv(env: ServerEnv): number {
   const lockTtlMs = number(env.SMOLSTEP_LOCK_TTL_MS) ?? DEFAULT_LOCK_TTL_MS;
   return wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_STEP_TIMEOUT_MS") ??
     defaultStepTimeoutMs(lockTtlMs);
+}
+
+/** Whether the playground pages are served: SMOLSTEP_PLAYGROUND "1" / "0", else the entry's default. */
+export function playgroundFromEnv(env: ServerEnv, byDefault: boolean): boolean {
+  if (env.SMOLSTEP_PLAYGROUND === "1") return true;
+  if (env.SMOLSTEP_PLAYGROUND === "0") return false;
+  return byDefault;
 }
 
 export function serverOptions(env: ServerEnv, agentNames: string[]) {

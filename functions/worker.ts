@@ -17,7 +17,7 @@ import {
 } from "../lib/adapters/cloudflare/durable_object_store.ts";
 import { consumeQueueBatch, type WorkersMessageBatch } from "../lib/adapters/cloudflare/queue_consumer.ts";
 import { type AgentEnv, createAgents } from "./agents.ts";
-import { type ServerEnv, serverOptions } from "./server_options.ts";
+import { playgroundFromEnv, type ServerEnv, serverOptions } from "./server_options.ts";
 
 // The Durable Object class behind DurableObjectStore: workerd finds it by this export name (wrangler.toml).
 export { SmolstepStateObject } from "../lib/adapters/cloudflare/durable_object_class.ts";
@@ -41,6 +41,8 @@ function build(env: WorkerEnv): Smolstep {
     store: env.STATE ? new DurableObjectStore(env.STATE) : env.RUNS ? new CloudflareKvStore(env.RUNS) : undefined,
     queue: env.STEPS ? new CloudflareQueue(env.STEPS) : undefined,
     ...serverOptions(env, Object.keys(agents)),
+    // Off on Workers unless SMOLSTEP_PLAYGROUND=1: a deployment exposes no page it did not ask for.
+    playground: playgroundFromEnv(env, false),
   });
 }
 

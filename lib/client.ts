@@ -28,6 +28,8 @@ export interface ClientOptions {
 /** A tool as `listAgents()` describes it; `parameters` is its inputs as a JSON Schema. */
 export type ToolInfo = Pick<Tool, "name" | "description" | "inputs" | "outputType" | "parameters"> & {
   needsApproval?: true;
+  /** Set when the tool refuses direct calls (`POST /v1/tools/{name}`). */
+  directCalls?: false;
 };
 export type AgentList = {
   agents: Array<

@@ -25,6 +25,8 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
           outputType: tool.outputType,
           parameters: tool.parameters,
           ...(tool.needsApproval ? { needsApproval: true } : {}),
+          // Refused by POST /v1/tools/{name}.
+          ...(tool.directCalls ? {} : { directCalls: false }),
         })),
         webhook: Boolean(ctx.options.webhooks?.[name]),
       })),

@@ -14,7 +14,9 @@ import { healthView } from "./health.ts";
 import { errorHandler, HttpError } from "./http_errors.ts";
 import { requireJsonBody } from "./request_body.ts";
 import { mountOpenApi } from "./openapi_routes.ts";
+import { mountPlayground } from "./playground/playground_routes.ts";
 import { mountRunRoutes } from "./run_routes.ts";
+import { mountToolRoutes } from "./tool_routes.ts";
 import { mountWebhookRoutes } from "./webhook_routes.ts";
 
 export type { AppOptions } from "./app_context.ts";
@@ -89,8 +91,14 @@ export function createSmolstep(options: AppOptions): Smolstep {
   mountRunRoutes(app, ctx);
   mountWebhookRoutes(app, ctx);
   if (options.openapi !== false) {
-    mountOpenApi(app, { apiKeys: Boolean(options.apiKeys?.length), metrics: Boolean(metrics) });
+    mountOpenApi(app, {
+      apiKeys: Boolean(options.apiKeys?.length),
+      metrics: Boolean(metrics),
+      playground: options.playground !== false,
+    });
   }
+  mountToolRoutes(app, ctx);
+  if (options.playground !== false) mountPlayground(app);
 
   return {
     app,

@@ -95,6 +95,11 @@ export interface AppOptions {
    * like `/health`. Default true; `false` turns them off.
    */
   openapi?: boolean;
+  /**
+   * The playground page (`GET /`) and the tool demo pages (`GET /tools/{name}`); default true, `false` turns them
+   * off. The pages are public and hold no data: they call `/v1/*` with the API key typed into the page.
+   */
+  playground?: boolean;
 }
 
 /** What the route modules share: the options and the services built from them. */

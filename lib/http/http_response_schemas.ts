@@ -81,6 +81,8 @@ export const AgentsResponse = z.object({
       /** The tool's arguments as a JSON Schema. */
       parameters: z.unknown(),
       needsApproval: z.literal(true).optional(),
+      /** Present (false) when the tool refuses direct calls (`POST /v1/tools/{name}`). */
+      directCalls: z.literal(false).optional(),
     })),
     webhook: z.boolean(),
   })),
@@ -121,4 +123,14 @@ export const RunEndEvent = z.object({
   status: RunStatusSchema,
   finalAnswer: z.unknown(),
   error: StepErrorSchema.nullable(),
+});
+
+/** `POST /v1/tools/{name}`: one direct tool call's result (media outputs as a data URL). */
+export const ToolCallResponse = z.object({
+  tool: z.string(),
+  agent: z.string(),
+  outputType: z.string(),
+  output: z.unknown(),
+  media: z.object({ mediaType: z.string(), dataUrl: z.string() }).optional(),
+  durationMs: z.number(),
 });

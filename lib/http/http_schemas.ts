@@ -44,3 +44,9 @@ export const StatelessStepBody = z.strictObject({
 
 /** `POST /v1/runs/{runId}/steps`: the body is optional and, when given, must be an empty object. */
 export const StepBody = z.strictObject({});
+
+/** `POST /v1/tools/{name}`: one direct tool call; `agent` picks whose tool (default: the first agent that has it). */
+export const ToolCallBody = z.strictObject({
+  agent: z.string().min(1).max(256).optional(),
+  arguments: z.record(z.string(), z.unknown()).default({}),
+});

@@ -14,8 +14,16 @@ import {
   RunResponse,
   StatelessRunResponse,
   StatelessStepResponse,
+  ToolCallResponse,
 } from "./http_response_schemas.ts";
-import { CreateRunBody, InputBody, StatelessInputBody, StatelessStepBody, StepBody } from "./http_schemas.ts";
+import {
+  CreateRunBody,
+  InputBody,
+  StatelessInputBody,
+  StatelessStepBody,
+  StepBody,
+  ToolCallBody,
+} from "./http_schemas.ts";
 import { PendingInputSchema, RunStatusSchema } from "../memory/agent_state.ts";
 import { StepErrorSchema, StepRecordSchema, TokenUsageSchema } from "../memory/step_records.ts";
 
@@ -43,6 +51,8 @@ const COMPONENTS = {
   HookAccepted: HookAcceptedResponse,
   HookDuplicate: HookDuplicateResponse,
   Health: HealthResponse,
+  ToolCallBody,
+  ToolCall: ToolCallResponse,
   StepRecord: StepRecordSchema,
   PendingInput: PendingInputSchema,
   RunStatus: RunStatusSchema,
@@ -53,7 +63,14 @@ const COMPONENTS = {
 } satisfies Record<string, z.ZodType>;
 
 /** Request bodies are described as the routes read them; responses as they are written. */
-const REQUEST_BODIES = new Set(["CreateRunBody", "StepBody", "InputBody", "StatelessStepBody", "StatelessInputBody"]);
+const REQUEST_BODIES = new Set([
+  "CreateRunBody",
+  "StepBody",
+  "InputBody",
+  "StatelessStepBody",
+  "StatelessInputBody",
+  "ToolCallBody",
+]);
 
 type SchemaName = keyof typeof COMPONENTS;
 
@@ -66,6 +83,11 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   invalid_idempotency_key: 400,
   unauthorized: 401,
   stateless_replay_unsafe: 403,
+  direct_calls_disabled: 403,
+  invalid_arguments: 400,
+  tool_not_found: 404,
+  tool_failed: 422,
+  tool_timeout: 504,
   agent_not_found: 404,
   webhook_not_configured: 404,
   payload_too_large: 413,
@@ -100,6 +122,8 @@ export interface RouteSpec {
   streamsStep?: boolean;
   /** Present only when the app has metrics on. */
   metricsOnly?: boolean;
+  /** Present only when the app serves the playground pages. */
+  playgroundOnly?: boolean;
   /** Query parameters and headers. */
   parameters?: Array<{ name: string; in: "query" | "header"; description: string }>;
 }
@@ -131,6 +155,55 @@ const STREAMED =
   "one `event: error` with the Error body (the run unchanged). Errors found before the step starts are JSON errors.";
 
 export const ROUTES: readonly RouteSpec[] = [
+  {
+    method: "get",
+    path: "/",
+    summary: "The playground page (public, self-contained; `playground: false` turns it off)",
+    responses: { 200: { description: "The page", media: "text/html" } },
+    errors: [],
+    playgroundOnly: true,
+  },
+  {
+    method: "get",
+    path: "/playground.js",
+    summary: "The playground's script",
+    responses: { 200: { description: "The script", media: "text/javascript" } },
+    errors: [],
+    playgroundOnly: true,
+  },
+  {
+    method: "get",
+    path: "/playground.css",
+    summary: "The playground's style sheet",
+    responses: { 200: { description: "The style sheet", media: "text/css" } },
+    errors: [],
+    playgroundOnly: true,
+  },
+  {
+    method: "get",
+    path: "/tools/:name",
+    summary: "A demo form for one tool, calling `POST /v1/tools/{name}` (public page; the key is typed into it)",
+    responses: { 200: { description: "The page", media: "text/html" } },
+    errors: [],
+    playgroundOnly: true,
+  },
+  {
+    method: "post",
+    path: "/v1/tools/:name",
+    summary: "Run one tool with validated arguments, under the agent's tool time limit (tools may opt out)",
+    body: "ToolCallBody",
+    responses: { 200: { description: "The tool's output", schema: "ToolCall" } },
+    errors: [
+      ...BODY_ERRORS,
+      "invalid_arguments",
+      "direct_calls_disabled",
+      "tool_not_found",
+      "agent_not_found",
+      "tool_failed",
+      "tool_timeout",
+    ],
+    auth: true,
+  },
   {
     method: "get",
     path: "/openapi.json",
@@ -362,6 +435,8 @@ export interface OpenApiOptions {
   apiKeys: boolean;
   /** The app serves `/metrics`. */
   metrics: boolean;
+  /** The app serves the playground pages (default true). */
+  playground?: boolean;
 }
 
 /** Codes answered with a `Retry-After` header. */
@@ -470,7 +545,9 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
 
 /** The routes the app mounts with these options. */
 export function mountedRoutes(options: OpenApiOptions): RouteSpec[] {
-  return ROUTES.filter((route) => options.metrics || !route.metricsOnly);
+  return ROUTES.filter((route) =>
+    (options.metrics || !route.metricsOnly) && (options.playground !== false || !route.playgroundOnly)
+  );
 }
 
 /** Builds the OpenAPI 3.1 document of an app with these options. */

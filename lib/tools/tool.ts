@@ -44,6 +44,12 @@ export abstract class Tool<Args extends Record<string, unknown> = Record<string,
    */
   timeoutMs: number | undefined = undefined;
 
+  /**
+   * Whether the server may run this tool outside a run (`POST /v1/tools/{name}`, the tool demo pages); default
+   * true. Set false for tools that only make sense inside a run or must not be called without an agent.
+   */
+  directCalls = true;
+
   /** Override for one-time initialisation; awaited before the first `forward`. */
   setup(): void | Promise<void> {}
 
@@ -121,6 +127,8 @@ export interface ToolSpec<Schema extends z.ZodObject, Output> {
   needsApproval?: boolean | ApprovalCheck<z.infer<Schema>>;
   /** Time limit of one call in milliseconds (default: the agent's `toolTimeoutMs`). */
   timeoutMs?: number;
+  /** Allow `POST /v1/tools/{name}` and the tool demo page (default true). */
+  directCalls?: boolean;
 }
 
 class FunctionTool<Schema extends z.ZodObject, Output> extends Tool<z.infer<Schema>, Output> {
@@ -143,6 +151,7 @@ class FunctionTool<Schema extends z.ZodObject, Output> extends Tool<z.infer<Sche
     this.#strict = spec.inputs.strict() as unknown as z.ZodType<z.infer<Schema>>;
     this.needsApproval = spec.needsApproval ?? false;
     this.timeoutMs = checkTimeoutMs(spec.timeoutMs, `The timeoutMs of tool '${spec.name}'`);
+    this.directCalls = spec.directCalls ?? true;
     this.inputs = inputsFromZod(spec.inputs);
   }
 

@@ -7,6 +7,8 @@ import type { ToolInputs } from "./tool_inputs.ts";
  * observation. Called directly (e.g. from CodeAgent code), it fails: code cannot pause mid-run.
  */
 export class UserInputTool extends Tool<{ question: string }, string> {
+  /** Only meaningful inside a run: no direct calls (`POST /v1/tools/{name}`). */
+  override directCalls = false;
   readonly name = "user_input";
   readonly description =
     "Asks the user a question and returns their answer. Use it only when you cannot go on without it.";

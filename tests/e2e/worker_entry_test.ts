@@ -28,6 +28,8 @@ Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", 
     await t.step("health, agent listing and auth", async () => {
       assert.equal((await apiClient(worker.url).get("/health")).status, 200);
       assert.equal((await apiClient(worker.url).get("/v1/agents")).status, 401);
+      // The playground is off on Workers unless SMOLSTEP_PLAYGROUND=1.
+      assert.equal((await apiClient(worker.url).get("/")).status, 404);
       const listing = await api.get("/v1/agents");
       assert.equal(listing.status, 200);
       assert.deepEqual(listing.body.agents.map((a: { name: string }) => a.name), ["assistant", "researcher", "coder"]);

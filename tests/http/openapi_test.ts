@@ -123,6 +123,13 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
     };
     const componentValidator = (name: string) => compile({ $ref: `#/components/schemas/${name}` });
 
+    await t.step("a direct tool call validates (POST /v1/tools/{name})", async () => {
+      const response = await api.post("/v1/tools/delete_file", { arguments: { path: "notes.txt" } });
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      assert.equal(response.body.tool, "delete_file");
+      check("POST", "/v1/tools/delete_file", 200, response.body);
+    });
+
     await t.step("the document is OpenAPI 3.1 in shape, and every $ref resolves", () => {
       const oas31 = oas31Validator();
       assert.ok(oas31(doc), JSON.stringify(oas31.errors?.slice(0, 5)));
@@ -324,6 +331,29 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
             () => api.post(`/v1/runs/${run.runId}/input`, { approve: true }),
             409,
             "not_awaiting_input",
+          ],
+        );
+        cases.push(
+          [
+            "POST",
+            "/v1/tools/nothing",
+            () => api.post("/v1/tools/nothing", { arguments: {} }),
+            404,
+            "tool_not_found",
+          ],
+          [
+            "POST",
+            "/v1/tools/delete_file",
+            () => api.post("/v1/tools/delete_file", { arguments: { nope: 1 } }),
+            400,
+            "invalid_arguments",
+          ],
+          [
+            "POST",
+            "/v1/tools/user_input",
+            () => api.post("/v1/tools/user_input", { arguments: { question: "?" } }),
+            403,
+            "direct_calls_disabled",
           ],
         );
         for (const [method, path, send, status, code] of cases) {
