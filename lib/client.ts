@@ -95,8 +95,11 @@ export type StatelessStep = StepView & { agent: string; state: string };
 
 export type StepOptions = { idempotencyKey?: string; signal?: AbortSignal };
 export type RunToEndOptions = { onStep?: (result: StepResponse) => void | Promise<void>; signal?: AbortSignal };
-/** `lastEventId`: start after this record index (what a step event's `id` says). */
-export type EventsOptions = { lastEventId?: number | string; signal?: AbortSignal };
+/**
+ * `lastEventId`: start after this record index (what a step event's `id` says). `deltas`: also yield the model's
+ * deltas of the background step in flight (off by default).
+ */
+export type EventsOptions = { lastEventId?: number | string; signal?: AbortSignal; deltas?: boolean };
 
 /**
  * `streamStep`'s target: a KV run's id, or a stateless run's agent and token. `input` answers a run waiting for it
@@ -112,8 +115,12 @@ export type StreamStepEvent =
 /** Approve or reject the pending tool calls, or answer the agent's question. */
 export type RunInput = { approve: boolean; reason?: string } | { answer: string };
 
-/** What `events()` yields. A `step`'s id is the record's index in the run's `steps`. */
+/**
+ * What `events()` yields. A `step`'s id is the record's index in the run's `steps`. `delta`s (with `deltas: true`)
+ * are the model's deltas of a background step in flight, where the server hears them (never replayed).
+ */
 export type RunEvent =
+  | DeltaEvent
   | { type: "step"; id: number; step: StepRecord }
   | { type: "awaiting_input"; pendingInput: PendingInput | null }
   | { type: "end"; status: RunStatus; finalAnswer: unknown; error: StepError | null };
@@ -263,9 +270,9 @@ export function createClient(options: ClientOptions): SmolstepClient {
           for await (const message of readSse(response.body!)) {
             received = true;
             if (message.id !== undefined) lastId = message.id;
-            const event = toRunEvent(message);
+            const event = message.event === "delta" && !opts.deltas ? undefined : toRunEvent(message);
             if (!event || (event.type === "awaiting_input" && paused)) continue;
-            paused = event.type === "awaiting_input";
+            if (event.type !== "delta") paused = event.type === "awaiting_input";
             yield event;
             if (event.type === "end") return;
           }
@@ -412,6 +419,7 @@ async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMes
 /** A server event as a `RunEvent`; undefined for events this client does not know (yet). */
 function toRunEvent(message: SseMessage): RunEvent | undefined {
   const data = JSON.parse(message.data);
+  if (message.event === "delta") return data as DeltaEvent;
   if (message.event === "step") return { type: "step", id: Number(message.id), step: data };
   if (message.event === "awaiting_input") return { type: "awaiting_input", pendingInput: data };
   if (message.event !== "end") return undefined;

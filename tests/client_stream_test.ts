@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { z } from "zod";
 import { createClient, SmolstepClientError, type StreamStepEvent } from "../lib/client.ts";
-import { createSmolstep, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent } from "../lib/mod.ts";
+import { createSmolstep, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
 import { calculatorTool } from "../lib/tools/calculator_tool.ts";
+import { deleteFileTool } from "./support/approval_tools.ts";
 import { startScriptedModelServer, toolCallReply } from "./support/scripted_model_server.ts";
+import { slowTool } from "./support/slow_tool.ts";
 
 const ASK = { content: "Let me compute.", toolCalls: [{ name: "calculator", arguments: { expression: "6 * 7" } }] };
 
@@ -20,20 +21,13 @@ async function collect(events: AsyncGenerator<StreamStepEvent, unknown>) {
 Deno.test("client: streamStep yields deltas, then the step response, for KV and stateless runs", async (t) => {
   await using model = await startScriptedModelServer();
   const openai = new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 });
-  const pay = tool({
-    name: "pay",
-    description: "Pays.",
-    inputs: z.object({ to: z.string() }),
-    needsApproval: true,
-    run: ({ to }) => `paid ${to}`,
-  });
-  const slow = tool({
-    name: "slow",
-    description: "Slow.",
-    inputs: z.object({}),
-    run: () => new Promise((resolve) => setTimeout(() => resolve("late"), 1_000)),
-  });
-  const agents = { calc: new ToolCallingAgent({ name: "calc", model: openai, tools: [calculatorTool, pay, slow] }) };
+  const agents = {
+    calc: new ToolCallingAgent({
+      name: "calc",
+      model: openai,
+      tools: [calculatorTool, deleteFileTool(), slowTool(1_000)],
+    }),
+  };
   const smolstep = createSmolstep({
     agents,
     store: new MemoryStore(),
@@ -68,16 +62,16 @@ Deno.test("client: streamStep yields deltas, then the step response, for KV and 
 
     await t.step("KV input, stateless step and stateless input", async () => {
       const { runId } = await client.startRun("calc", { task: "pay bob" });
-      model.enqueue(toolCallReply("pay", { to: "bob" }));
+      model.enqueue(toolCallReply("delete_file", { path: "bob" }));
       assert.equal((await client.step(runId)).status, "awaiting_input");
       const input = await collect(client.streamStep(runId, { input: { approve: true } }));
       assert.equal((input.returned as { status: string }).status, "running");
       assert.equal((input.returned as { stepNumber: number }).stepNumber, 1);
 
       const { state } = await client.startStatelessRun("calc", { task: "pay bob" });
-      model.enqueue(toolCallReply("pay", { to: "bob" }));
+      model.enqueue(toolCallReply("delete_file", { path: "bob" }));
       const paused = await collect(client.streamStep({ agent: "calc", state }));
-      assert.ok(paused.seen.some((e) => e.type === "delta" && e.toolCall?.name === "pay"));
+      assert.ok(paused.seen.some((e) => e.type === "delta" && e.toolCall?.name === "delete_file"));
       const pausedStep = paused.returned as { status: string; state: string };
       assert.equal(pausedStep.status, "awaiting_input");
       const resumed = await collect(

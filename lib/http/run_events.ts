@@ -1,5 +1,6 @@
 import type { Context } from "hono";
-import { streamSSE } from "hono/streaming";
+import { type SSEStreamingApi, streamSSE } from "hono/streaming";
+import type { DeltaChannel } from "../runs/delta_channel.ts";
 import type { RunService } from "../runs/run_service.ts";
 
 export interface EventStreamOptions {
@@ -13,14 +14,34 @@ export interface EventStreamOptions {
  * `GET /v1/runs/{runId}/events`: Server-Sent Events of a run's step records. Each `step` event's id is the
  * record's index, so a client reconnecting with `Last-Event-ID` continues after it. The stream ends with an
  * `end` event (status, final answer, error) once the run has ended; `awaiting_input` is announced when it pauses.
- * The store is polled, which works the same on every runtime.
+ * The store is polled, which works the same on every runtime. `delta` events (no id: never replayed) carry the model
+ * deltas of the background step in flight that `deltas` hears (this process's, see lib/runs/delta_channel.ts).
  */
-export function streamRunEvents(c: Context, runs: RunService, runId: string, options: EventStreamOptions) {
+export function streamRunEvents(
+  c: Context,
+  runs: RunService,
+  runId: string,
+  options: EventStreamOptions,
+  deltas?: DeltaChannel,
+) {
   const pollMs = options.pollMs ?? 500;
   const deadline = Date.now() + (options.maxDurationMs ?? 25_000);
   const lastId = Number(c.req.header("Last-Event-ID") ?? c.req.query("after") ?? -1);
   let next = Number.isInteger(lastId) && lastId >= -1 ? lastId + 1 : 0;
   return streamSSE(c, async (stream) => {
+    const stopListening = deltas?.subscribe(runId, (event) => {
+      if (!stream.aborted && !stream.closed) {
+        stream.writeSSE({ event: "delta", data: JSON.stringify(event) }).catch(() => {});
+      }
+    });
+    try {
+      await followRun(stream);
+    } finally {
+      stopListening?.();
+    }
+  });
+
+  async function followRun(stream: SSEStreamingApi) {
     let announcedPause = false;
     while (!stream.aborted && Date.now() < deadline) {
       const found = await runs.get(runId);
@@ -42,5 +63,5 @@ export function streamRunEvents(c: Context, runs: RunService, runId: string, opt
       }
       await stream.sleep(pollMs);
     }
-  });
+  }
 }

@@ -52,7 +52,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   app.get("/v1/runs/:runId/events", async (c) => {
     const runId = c.req.param("runId");
     await load(runId);
-    return streamRunEvents(c, ctx.requireRuns(), runId, ctx.options.events ?? {});
+    return streamRunEvents(c, ctx.requireRuns(), runId, ctx.options.events ?? {}, ctx.deltas);
   });
 
   app.post("/v1/runs/:runId/cancel", async (c) => {

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { z } from "zod";
-import { type AppOptions, createApp, OpenAIServerModel, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createApp, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { calculatorTool } from "../../lib/tools/calculator_tool.ts";
+import { deleteFileTool } from "../support/approval_tools.ts";
 import { apiClient } from "../support/http_client.ts";
+import { slowTool } from "../support/slow_tool.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
 const SECRET = "step-stream-secret-0123456789abcdef";
@@ -39,21 +40,8 @@ async function postStream(base: string, path: string, body: unknown = {}, header
 
 function agents(server: ScriptedModelServer) {
   const model = new OpenAIServerModel({ modelId: "m", apiBase: server.url, apiKey: "k", maxRetries: 0 });
-  const slow = tool({
-    name: "slow",
-    description: "Takes its time.",
-    inputs: z.object({}),
-    run: () => new Promise((resolve) => setTimeout(() => resolve("late"), 1_500)),
-  });
-  const pay = tool({
-    name: "pay",
-    description: "Pays.",
-    inputs: z.object({ to: z.string() }),
-    needsApproval: true,
-    run: ({ to }) => `paid ${to}`,
-  });
   return {
-    calc: new ToolCallingAgent({ name: "calc", model, tools: [calculatorTool, slow, pay] }),
+    calc: new ToolCallingAgent({ name: "calc", model, tools: [calculatorTool, slowTool(1_500), deleteFileTool()] }),
   };
 }
 
@@ -129,7 +117,7 @@ Deno.test("step routes with Accept: text/event-stream stream deltas, then exactl
 
     await t.step("KV input: the resumed step answers as a stream", async () => {
       const runId = (await api.post("/v1/agents/calc/runs", { task: "pay bob" })).body.runId as string;
-      model.enqueue(toolCallReply("pay", { to: "bob" }));
+      model.enqueue(toolCallReply("delete_file", { path: "bob" }));
       const paused = await api.post(`/v1/runs/${runId}/steps`);
       assert.equal(paused.body.status, "awaiting_input");
       const resumed = await postStream(base, `/v1/runs/${runId}/input`, { approve: true });
@@ -166,7 +154,7 @@ Deno.test("step routes with Accept: text/event-stream stream deltas, then exactl
 
     await t.step("stateless input: the resumed step answers as a stream with its token", async () => {
       const created = await api.post("/v1/agents/calc/runs", { task: "pay bob", stateless: true });
-      model.enqueue(toolCallReply("pay", { to: "bob" }));
+      model.enqueue(toolCallReply("delete_file", { path: "bob" }));
       const paused = await api.post("/v1/agents/calc/steps", { state: created.body.state });
       assert.equal(paused.body.status, "awaiting_input");
       const resumed = await postStream(base, "/v1/agents/calc/input", { state: paused.body.state, approve: true });
