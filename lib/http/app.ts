@@ -14,6 +14,7 @@ import { healthView } from "./health.ts";
 import { errorHandler, HttpError } from "./http_errors.ts";
 import { requireJsonBody } from "./request_body.ts";
 import { mountRunRoutes } from "./run_routes.ts";
+import { stepStillRunning } from "./step_stream.ts";
 import { mountWebhookRoutes } from "./webhook_routes.ts";
 
 export type { AppOptions } from "./app_context.ts";
@@ -79,7 +80,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
       const name = c.req.path.startsWith("/v1/agents/") ? c.req.param("name") : ctx.stepAgents.get(c.req.raw);
       return name !== undefined && Object.hasOwn(options.agents, name) ? name : undefined;
     };
-    for (const path of STEP_ROUTES) app.use(path, stepMetrics(metrics, agentOf));
+    for (const path of STEP_ROUTES) app.use(path, stepMetrics(metrics, agentOf, stepStillRunning));
   }
 
   app.get("/health", (c) => c.json(healthView(Object.keys(options.agents).length, startedAt, ctx.admission)));

@@ -16,11 +16,14 @@ export interface StepReply {
   headers?: Record<string, string>;
 }
 
-/** A step still running after its response started, by request: the admission place is held until it ends. */
-const running = new WeakMap<Request, Promise<unknown>>();
+/**
+ * A step still running after its response started, by request, settling with the HTTP status its JSON answer would
+ * have had: the admission place is held, and the step's metrics are taken, when it ends.
+ */
+const running = new WeakMap<Request, Promise<number>>();
 
-/** The step still running behind this request's streamed response, if any. */
-export function stepStillRunning(request: Request): Promise<unknown> | undefined {
+/** The step still running behind this request's streamed response, if any: resolves with its would-be status. */
+export function stepStillRunning(request: Request): Promise<number> | undefined {
   return running.get(request);
 }
 
@@ -81,7 +84,7 @@ export async function stepResponse(
     },
   });
   if (!first) {
-    running.set(c.req.raw, done.catch(() => {}));
+    running.set(c.req.raw, done.then(() => 200, (error) => classifyError(error).status));
   }
   return new Response(body, {
     status: 200,

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { type AppOptions, createApp, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
+import { Metrics } from "../../lib/metrics/metrics.ts";
 import { calculatorTool } from "../../lib/tools/calculator_tool.ts";
 import { deleteFileTool } from "../support/approval_tools.ts";
 import { apiClient } from "../support/http_client.ts";
+import { histogramSeries, parsePrometheusText } from "../support/prometheus_text_parser.ts";
 import { slowTool } from "../support/slow_tool.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
@@ -166,9 +168,16 @@ Deno.test("step routes with Accept: text/event-stream stream deltas, then exactl
   }
 });
 
-Deno.test("a streamed step holds its admission place until it ends, not just until its response starts", async () => {
+Deno.test("a streamed step holds its admission place, and is measured, until it ends, not until its response starts", async () => {
   await using model = await startScriptedModelServer();
-  await using app = serve({ agents: agents(model), secret: SECRET, maxStepsInFlight: 1, allowStatelessReplay: true });
+  const metrics = new Metrics();
+  await using app = serve({
+    metrics,
+    agents: agents(model),
+    secret: SECRET,
+    maxStepsInFlight: 1,
+    allowStatelessReplay: true,
+  });
   const created = await app.api.post("/v1/agents/calc/runs", { task: "wait", stateless: true });
   model.enqueue({ content: "Waiting.", toolCalls: [{ name: "slow", arguments: {} }] });
   const response = await fetch(`${app.base}/v1/agents/calc/steps`, {
@@ -191,4 +200,8 @@ Deno.test("a streamed step holds its admission place until it ends, not just unt
   assert.match(rest, /event: step\n/);
   const after = await app.api.post("/v1/agents/calc/steps", { state: created.body.state });
   assert.notEqual(after.status, 503);
+  // The step's duration includes its 1.5 s tool, and its outcome is the step's (ok), not the response start's.
+  const series = histogramSeries(parsePrometheusText(metrics.render()).get("smolstep_step_duration_seconds")!);
+  const streamed = series.find((s) => s.labels.mode === "stateless" && s.labels.outcome === "ok");
+  assert.ok(streamed && streamed.sum >= 1.4, JSON.stringify(series));
 });
