@@ -99,6 +99,35 @@ Deno.test("streaming: run({stream: true}) yields model deltas; the steps are tho
     assert.deepEqual(comparable(state), comparable(without));
   });
 
+  await t.step("a managed agent's deltas name it by its path from the manager", async () => {
+    const helper = new ToolCallingAgent({ name: "helper", description: "Knows things.", model });
+    const manager = new ToolCallingAgent({ name: "manager", model, managedAgents: [helper] });
+    const { events, state } = await streamed(server, manager, [
+      { content: "Asking.", toolCalls: [{ name: "helper", arguments: { task: "Your number?" } }] },
+      { content: "Mine is 7.", toolCalls: [{ name: "final_answer", arguments: { answer: "7" } }] },
+      toolCallReply("final_answer", { answer: "7" }),
+    ]);
+    assert.equal(state.status, "succeeded");
+    const by = (agent: string) =>
+      events.flatMap((e) => e.type === "delta" && e.agent === agent && e.text ? [e.text] : []).join("");
+    assert.equal(by("manager"), "Asking.");
+    assert.equal(by("manager/helper"), "Mine is 7.");
+  });
+
+  await t.step("a planning step streams its plan too", async () => {
+    const agent = new ToolCallingAgent({ model, planningInterval: 5 });
+    const { events, state } = await streamed(server, agent, [
+      "1. Answer 42.\n<end_plan>",
+      toolCallReply("final_answer", { answer: "42" }),
+    ]);
+    const planning = state.steps.find((s) => s.type === "planning")!;
+    const before = events.slice(0, events.findIndex((e) => e.type === "step"));
+    assert.ok(before.length > 0 && before.every((e) => e.type === "delta"));
+    const text = before.map((e) => e.type === "delta" ? e.text ?? "" : "").join("");
+    assert.equal(planning.type, "planning");
+    assert.match(text, /Answer 42/);
+  });
+
   await t.step("a model without generateStream: no deltas, the same run", async () => {
     const agent = new ToolCallingAgent({
       model: () => ({
