@@ -6,7 +6,7 @@
  */
 import { calculatorTool, createSmolstep, Metrics, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
-import { calculatorRunReply } from "../tests/support/run_scenarios.ts";
+import { calculatorRunReply, kvRunInProcess } from "../tests/support/run_scenarios.ts";
 import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";
 
 const STEPS = 10;
@@ -22,18 +22,8 @@ const metrics = new Metrics();
 const withMetrics = createSmolstep({ agents: { bench: agent }, store: new DenoKvStore(kv, ["on"]), metrics }).app;
 const without = createSmolstep({ agents: { bench: agent }, store: new DenoKvStore(kv, ["off"]), metrics: false }).app;
 
-async function run(app: typeof withMetrics) {
-  const created = await app.request("/v1/agents/bench/runs", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ task: "Count to ten." }),
-  });
-  const { runId } = await created.json();
-  let status = "running";
-  while (status === "running") {
-    status = (await (await app.request(`/v1/runs/${runId}/steps`, { method: "POST" })).json()).status;
-  }
-  if (status !== "succeeded") throw new Error(status);
+function run(app: typeof withMetrics): Promise<void> {
+  return kvRunInProcess(app, "bench", "Count to ten.");
 }
 
 // Fail loudly before measuring anything that does not run.

@@ -178,3 +178,25 @@ export async function streamedRuns(baseUrl: string, server: ScriptedModelServer,
   const last = await check(runId);
   assert.deepEqual([last.status, last.finalAnswer, last.replayed], ["succeeded", "6 times 7 is 42", false]);
 }
+
+/**
+ * Creates a KV run of `agent` in-process (`app.request`, no network) and steps it until it ends; throws unless it
+ * succeeded. The benchmarks' unit of work.
+ */
+export async function kvRunInProcess(
+  app: { request: (path: string, init?: RequestInit) => Response | Promise<Response> },
+  agent: string,
+  task: string,
+): Promise<void> {
+  const created = await app.request(`/v1/agents/${agent}/runs`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ task }),
+  });
+  const { runId } = await created.json();
+  let reply: { status?: string } = { status: "running" };
+  while (reply.status === "running") {
+    reply = await (await app.request(`/v1/runs/${runId}/steps`, { method: "POST" })).json();
+  }
+  if (reply.status !== "succeeded") throw new Error(`the run ended ${JSON.stringify(reply).slice(0, 300)}`);
+}
