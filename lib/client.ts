@@ -5,12 +5,13 @@
  * it takes from lib/ is `import type`, erased when bundling, so a browser bundle built from it contains no hono, zod
  * or openai (tests/client_test.ts checks its module graph).
  */
+import type { DeltaEvent } from "./agents/agent_events.ts";
 import type { PendingInput, RunStatus } from "./memory/agent_state.ts";
 import type { StepError, StepRecord, TokenUsageRecord } from "./memory/step_records.ts";
 import type { TokenUsage } from "./models/chat_message.ts";
 import type { Tool } from "./tools/tool.ts";
 
-export type { PendingInput, RunStatus, StepError, StepRecord, TokenUsage, TokenUsageRecord };
+export type { DeltaEvent, PendingInput, RunStatus, StepError, StepRecord, TokenUsage, TokenUsageRecord };
 
 export interface ClientOptions {
   /** Where the server is, e.g. "https://agents.example.com" (a path prefix is kept). */
@@ -96,14 +97,32 @@ export type StatelessStep = StepView & { agent: string; state: string };
 
 export type StepOptions = { idempotencyKey?: string; signal?: AbortSignal };
 export type RunToEndOptions = { onStep?: (result: StepResponse) => void | Promise<void>; signal?: AbortSignal };
-/** `lastEventId`: start after this record index (what a step event's `id` says). */
-export type EventsOptions = { lastEventId?: number | string; signal?: AbortSignal };
+/**
+ * `lastEventId`: start after this record index (what a step event's `id` says). `deltas`: also yield the model's
+ * deltas of the background step in flight (off by default).
+ */
+export type EventsOptions = { lastEventId?: number | string; signal?: AbortSignal; deltas?: boolean };
+
+/**
+ * `streamStep`'s target: a KV run's id, or a stateless run's agent and token. `input` answers a run waiting for it
+ * (the `/input` route) instead of stepping it; `idempotencyKey` is for KV steps only.
+ */
+export type StreamStepTarget = string | { agent: string; state: string };
+export type StreamStepOptions = StepOptions & { input?: RunInput };
+/** What `streamStep` yields: the model's deltas while the step runs, then the step's response (its last item). */
+export type StreamStepEvent =
+  | DeltaEvent
+  | { type: "step"; response: StepResponse | RunStepView | StatelessStep };
 
 /** Approve or reject the pending tool calls, or answer the agent's question. */
 export type RunInput = { approve: boolean; reason?: string } | { answer: string };
 
-/** What `events()` yields. A `step`'s id is the record's index in the run's `steps`. */
+/**
+ * What `events()` yields. A `step`'s id is the record's index in the run's `steps`. `delta`s (with `deltas: true`)
+ * are the model's deltas of a background step in flight, where the server hears them (never replayed).
+ */
 export type RunEvent =
+  | DeltaEvent
   | { type: "step"; id: number; step: StepRecord }
   | { type: "awaiting_input"; pendingInput: PendingInput | null }
   | { type: "end"; status: RunStatus; finalAnswer: unknown; error: StepError | null };
@@ -147,6 +166,11 @@ export interface SmolstepClient {
   runToEnd(runId: string, options?: RunToEndOptions): Promise<RunView>;
   /** Follows a run's Server-Sent Events until its `end` event, reconnecting with `Last-Event-ID`. */
   events(runId: string, options?: EventsOptions): AsyncGenerator<RunEvent, void, undefined>;
+  /** One step (or input) as Server-Sent Events: yields the model's deltas, then the step's response. */
+  streamStep(
+    target: StreamStepTarget,
+    options?: StreamStepOptions,
+  ): AsyncGenerator<StreamStepEvent, StepResponse | RunStepView | StatelessStep, undefined>;
   /** Stateless mode: nothing is stored; the returned token is the run. */
   startStatelessRun(agent: string, body: RunOptions): Promise<StatelessRun>;
   statelessStep(agent: string, token: string, signal?: AbortSignal): Promise<StatelessStep>;
@@ -248,9 +272,9 @@ export function createClient(options: ClientOptions): SmolstepClient {
           for await (const message of readSse(response.body!)) {
             received = true;
             if (message.id !== undefined) lastId = message.id;
-            const event = toRunEvent(message);
+            const event = message.event === "delta" && !opts.deltas ? undefined : toRunEvent(message);
             if (!event || (event.type === "awaiting_input" && paused)) continue;
-            paused = event.type === "awaiting_input";
+            if (event.type !== "delta") paused = event.type === "awaiting_input";
             yield event;
             if (event.type === "end") return;
           }
@@ -267,6 +291,60 @@ export function createClient(options: ClientOptions): SmolstepClient {
         }
         // Reconnect at once after a clean close that brought news; otherwise wait, so no server is hammered.
         if (failures > 0 || !received) await sleep(backoff(Math.max(0, failures - 1)), opts.signal);
+      }
+    },
+
+    /**
+     * One step of a KV run (`runId`) or a stateless run (`{agent, state}`), or with `input` the answer to a paused
+     * run, as Server-Sent Events: yields each model delta as it arrives, then `{type: "step", response}` (also the
+     * generator's return value): the same body `step()` / `submitInput()` / `statelessStep()` / `statelessInput()`
+     * return. A failure the server reports before the step starts, or in the stream (`event: error`, the run
+     * unchanged), is thrown as `SmolstepClientError` (status 200 for the latter). A KV step sends an
+     * `Idempotency-Key` and is retried like `step()` when its connection is lost: the server then replays the step
+     * it took (without deltas) or takes it once.
+     */
+    async *streamStep(
+      target: StreamStepTarget,
+      { idempotencyKey, signal, input }: StreamStepOptions = {},
+    ): AsyncGenerator<StreamStepEvent, StepResponse | RunStepView | StatelessStep, undefined> {
+      const kv = typeof target === "string";
+      const route = input ? "input" : "steps";
+      const path = kv ? `${run(target)}/${route}` : `${agentPath(target.agent)}/${route}`;
+      const body = kv ? (input ?? {}) : { state: target.state, ...input };
+      const headers: Record<string, string> = { Accept: "text/event-stream" };
+      const retried = kv && !input;
+      if (retried) headers["Idempotency-Key"] = idempotencyKey ?? randomKey();
+      for (let attempt = 0;; attempt++) {
+        try {
+          const response = await send("POST", path, { body, headers, signal });
+          const replayed = response.headers.get("Idempotent-Replayed") === "true";
+          for await (const message of readSse(response.body!)) {
+            const data = JSON.parse(message.data);
+            if (message.event === "delta") yield data as DeltaEvent;
+            else if (message.event === "error") {
+              throw new SmolstepClientError(
+                200,
+                data.error?.code ?? "http_error",
+                data.error?.message ?? "",
+                data.error?.retryable,
+              );
+            } else if (message.event === "step") {
+              const done = { type: "step" as const, response: retried ? { ...data, replayed } : data };
+              yield done;
+              return done.response;
+            }
+          }
+          throw new TypeError("The step's event stream ended before its step event.");
+        } catch (error) {
+          // Only a KV step is retried (its key makes the retry replay it): after a lost connection, or while the
+          // step the lost connection started is still running.
+          const retry = retried &&
+            (error instanceof SmolstepClientError
+              ? attempt > 0 && error.code === "step_in_progress"
+              : !signal?.aborted);
+          if (!retry || attempt >= retries) throw error;
+          await sleep(backoff(attempt), signal);
+        }
       }
     },
 
@@ -343,6 +421,7 @@ async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMes
 /** A server event as a `RunEvent`; undefined for events this client does not know (yet). */
 function toRunEvent(message: SseMessage): RunEvent | undefined {
   const data = JSON.parse(message.data);
+  if (message.event === "delta") return data as DeltaEvent;
   if (message.event === "step") return { type: "step", id: Number(message.id), step: data };
   if (message.event === "awaiting_input") return { type: "awaiting_input", pendingInput: data };
   if (message.event !== "end") return undefined;

@@ -2,8 +2,21 @@ import type { PendingInput, RunStatus } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import type { TokenUsage } from "../models/chat_message.ts";
 
-/** What a step emits: the recorded step, and the end of the run when it ended. */
+/**
+ * A piece of the model's reply while step `stepNumber` of `agent` is in flight: some text, or a piece of the tool
+ * call at `toolCall.index` (its id and name come first, its arguments in pieces). Never stored.
+ */
+export interface DeltaEvent {
+  type: "delta";
+  agent: string;
+  stepNumber: number;
+  text?: string;
+  toolCall?: { index: number; id?: string; name?: string; arguments?: string };
+}
+
+/** What a step emits: the recorded step, and the end of the run when it ended; streamed runs add model deltas. */
 export type AgentEvent =
+  | DeltaEvent
   | { type: "step"; agent: string; step: StepRecord }
   | { type: "final_answer"; agent: string; status: RunStatus; output: unknown }
   | { type: "awaiting_input"; agent: string; pending: PendingInput };

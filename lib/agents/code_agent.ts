@@ -161,6 +161,7 @@ export class CodeAgent extends MultiStepAgent {
       stopSequences: this.stopSequences,
       signal: context.signal,
       observer: context.modelObserver,
+      onDelta: context.onDelta,
     });
     return { modelOutput: this.#closeTag(textOf(reply.content)), tokenUsage: usageOf(reply) };
   }

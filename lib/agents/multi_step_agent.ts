@@ -3,8 +3,7 @@ import type { AgentState, PendingInput } from "../memory/agent_state.ts";
 import { memoryToMessages } from "../memory/memory_to_messages.ts";
 import { boundedMemoryToMessages } from "../memory/bounded_memory.ts";
 import type { ChatMessage } from "../models/chat_message.ts";
-import { type GenerateOptions, type Model, toModel } from "../models/model.ts";
-import type { ModelObserver } from "../models/model_observer.ts";
+import { type Model, toModel } from "../models/model.ts";
 import type { Tool } from "../tools/tool.ts";
 import { Toolbox } from "../tools/toolbox.ts";
 import { baseTools } from "../tools/web/base_tools.ts";
@@ -24,6 +23,7 @@ import type {
   Agent,
   AgentDefinition,
   ManagedReport,
+  ModelCallOptions,
   StepContext,
   StepOptions,
   StepResult,
@@ -234,13 +234,13 @@ export abstract class MultiStepAgent implements Agent {
 
   /**
    * Calls the model; wraps failures as `AgentGenerationError`. `observer` (the step's `modelObserver`) is told how
-   * the call went; it is not passed to the model.
+   * the call went; `onDelta` (the step's) hears the reply's pieces as they stream. Neither is passed to the model.
    */
   protected generate(
     messages: ChatMessage[],
-    { observer, ...options }: GenerateOptions & { observer?: ModelObserver },
+    { observer, onDelta, ...options }: ModelCallOptions,
   ): Promise<ChatMessage> {
-    return callModel(this.model, messages, options, observer);
+    return callModel(this.model, messages, options, observer, onDelta);
   }
 
   /** A readable log of a run (the last `run()`'s by default), printed with `log` and returned. */
@@ -275,7 +275,7 @@ export abstract class MultiStepAgent implements Agent {
 
   /** Steps a run until it ends (or pauses without `onInput`), yielding every event; returns the final state. */
   stream(task: string, options: RunOptions = {}): AsyncGenerator<AgentEvent, AgentState> {
-    return streamRun(this, task, options);
+    return streamRun(this, task, options, true);
   }
 
   /**

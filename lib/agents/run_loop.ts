@@ -2,27 +2,36 @@ import { AgentError, AgentGenerationError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import { timingSince } from "../memory/step_records.ts";
 import { type AgentEvent, type RunResult, runResultState } from "./agent_events.ts";
-import type { Agent, RunOptions } from "./step_types.ts";
+import type { Agent, RunOptions, StepOptions } from "./step_types.ts";
+import type { DeltaEvent } from "./agent_events.ts";
 
 /**
  * `run()` and `stream()` as loops over `step()`. A run waiting for input is resumed with `options.onInput` when
- * given; otherwise the loop stops there and the state says `awaiting_input`.
+ * given; otherwise the loop stops there and the state says `awaiting_input`. With `deltas` (`stream()`), the model's
+ * deltas of each step are yielded as they arrive, before the step's own events.
  */
 export async function* streamRun(
   agent: Agent,
   task: string,
   options: RunOptions,
+  deltas = false,
 ): AsyncGenerator<AgentEvent, AgentState> {
   const now = options.now ?? Date.now;
-  const stepOptions = { signal: options.signal, now };
   let state = agent.start(task, options);
   agent.lastState = state;
   while (state.status === "running" || (state.status === "awaiting_input" && options.onInput)) {
     options.signal?.throwIfAborted();
     try {
-      const result = state.status === "awaiting_input"
-        ? await agent.resume(state, await options.onInput!(state.pendingInput!, state), stepOptions)
-        : await agent.step(state, stepOptions);
+      const input = state.status === "awaiting_input" ? await options.onInput!(state.pendingInput!, state) : undefined;
+      const current = state;
+      const take = (stepOptions: StepOptions) =>
+        current.status === "awaiting_input"
+          ? agent.resume(current, input, stepOptions)
+          : agent.step(current, stepOptions);
+      const stepOptions: StepOptions = { signal: options.signal, now };
+      const result = deltas
+        ? yield* withDeltas((onDelta) => take({ ...stepOptions, onDelta }))
+        : await take(stepOptions);
       state = result.state;
       yield* result.events;
     } catch (caught) {
@@ -66,4 +75,35 @@ export async function runToEnd(
     throw state.error?.type === "AgentGenerationError" ? new AgentGenerationError(message) : new AgentError(message);
   }
   return state.finalAnswer;
+}
+
+/**
+ * Runs `work` with a delta sink and yields the deltas it sends while it runs, in order; returns what `work` returns
+ * (or throws what it throws) once every delta sent before its end has been yielded.
+ */
+export async function* withDeltas<T>(
+  work: (onDelta: (event: DeltaEvent) => void) => Promise<T>,
+): AsyncGenerator<DeltaEvent, T> {
+  const queue: DeltaEvent[] = [];
+  let wake: (() => void) | undefined;
+  const signal = () => {
+    wake?.();
+    wake = undefined;
+  };
+  let finished = false;
+  const done = work((event) => {
+    queue.push(event);
+    signal();
+  }).finally(() => {
+    finished = true;
+    signal();
+  });
+  // Observed here so a failure is not reported as unhandled before it is awaited below.
+  done.catch(() => {});
+  while (true) {
+    while (queue.length) yield queue.shift()!;
+    if (finished) break;
+    await new Promise<void>((resolve) => wake = resolve);
+  }
+  return await done;
 }

@@ -12,8 +12,7 @@ import {
 } from "../memory/large_observations.ts";
 import type { ActionStep, StepRecord, Timing } from "../memory/step_records.ts";
 import { type ChatMessage, textOf, type TokenUsage } from "../models/chat_message.ts";
-import type { GenerateOptions } from "../models/model.ts";
-import type { ModelObserver } from "../models/model_observer.ts";
+import type { ModelDelta } from "../models/stream_reply.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import type { AgentEvent } from "./agent_events.ts";
 import type { ManagedAgent } from "./managed_agent.ts";
@@ -25,6 +24,7 @@ import type {
   Agent,
   FinalAnswerCheck,
   ManagedReport,
+  ModelCallOptions,
   StepCallbacks,
   StepContext,
   StepIO,
@@ -53,7 +53,7 @@ export interface StepSpec {
   readonly stepCallbacks: StepCallbacks;
   readonly finalAnswerChecks: readonly FinalAnswerCheck[];
   /** Calls the model; a failure throws `AgentGenerationError` (or `ConfigurationError`). */
-  generate(messages: ChatMessage[], options: GenerateOptions & { observer?: ModelObserver }): Promise<ChatMessage>;
+  generate(messages: ChatMessage[], options: ModelCallOptions): Promise<ChatMessage>;
   systemPrompt(): string;
   /** The memory as the planner reads it. */
   planningMemory(state: AgentState): ChatMessage[];
@@ -102,8 +102,8 @@ export async function step(
   if (needsPlanning(state, spec.planningInterval)) return await planStep(spec, state, view, io);
   const at: Slot = { kind: "append", stepNumber: state.stepNumber + 1, startTime: io.now() };
   const outcome = state.stepNumber >= state.maxSteps
-    ? await answerAfterMaxSteps(spec, view, io)
-    : await attempt(() => spec.act(contextOf(view, io)), emptyAction());
+    ? await answerAfterMaxSteps(spec, view, io, at.stepNumber)
+    : await attempt(() => spec.act(contextOf(spec, view, io, at.stepNumber)), emptyAction());
   return await settle(spec, state, outcome, at, io);
 }
 
@@ -192,7 +192,10 @@ async function resumeStep(spec: StepSpec, state: AgentState, io: StepIO, input: 
   const index = state.steps.findLastIndex((record) => record.type === "action");
   const { type: _t, stepNumber, timing, error: _e, isFinalAnswer: _f, ...fields } = state.steps[index] as ActionStep;
   const paused: ActionFields = { ...fields, observations: null, observationsRef: undefined };
-  const outcome = await attempt(() => spec.resumeAction(paused, pending, input, contextOf(state, io)), paused);
+  const outcome = await attempt(
+    () => spec.resumeAction(paused, pending, input, contextOf(spec, state, io, stepNumber)),
+    paused,
+  );
   return await settle(spec, state, outcome, { kind: "complete", index, stepNumber, startTime: timing.startTime }, io);
 }
 
@@ -209,9 +212,12 @@ async function subRunStep(
   const subRun = state.subRun!;
   const managed = spec.managedAgents.get(subRun.agentName);
   if (!managed) throw new StepRefusedError(`This run waits on an unknown managed agent '${subRun.agentName}'.`);
+  // The managed agent's deltas name it by its path from this agent, as its step result does.
+  const onDelta = io.onDelta;
+  const childIo: StepIO = onDelta ? { ...io, onDelta: (e) => onDelta({ ...e, agent: `${spec.name}/${e.agent}` }) } : io;
   const result = resume
-    ? await managed.agent.resume(subRun.state, resume.input, io)
-    : await managed.agent.step(subRun.state, io);
+    ? await managed.agent.resume(subRun.state, resume.input, childIo)
+    : await managed.agent.step(subRun.state, childIo);
   const after = afterSubRunStep(spec.managedAgents, subRun, result.state, io.now);
   const usage = result.step.type === "task" || result.step.type === "final_answer" ? null : result.step.tokenUsage;
   const agent = `${spec.name}/${result.agent}`;
@@ -256,7 +262,12 @@ async function planStep(spec: StepSpec, state: AgentState, view: AgentState, io:
     toolDescriptions: spec.toolDescriptions(),
     // A plan is kept twice (plan and reply) and never stored by reference: cut a runaway reply with a marker.
     generate: async (messages, stopSequences) => {
-      const reply = await spec.generate(messages, { stopSequences, signal: io.signal, observer: io.modelObserver });
+      const reply = await spec.generate(messages, {
+        stopSequences,
+        signal: io.signal,
+        observer: io.modelObserver,
+        onDelta: deltaSink(spec, io, state.stepNumber + 1),
+      });
       return { ...reply, content: truncateWithMarker(textOf(reply.content), TRUNCATED_CHARS) };
     },
     now: io.now,
@@ -272,9 +283,18 @@ async function planStep(spec: StepSpec, state: AgentState, view: AgentState, io:
 }
 
 /** Out of steps: the model answers from its memory; the run ends `max_steps_error` with that answer. */
-async function answerAfterMaxSteps(spec: StepSpec, view: AgentState, io: StepIO): Promise<StepOutcome> {
+async function answerAfterMaxSteps(
+  spec: StepSpec,
+  view: AgentState,
+  io: StepIO,
+  stepNumber: number,
+): Promise<StepOutcome> {
   const messages = maxStepsAnswerMessages(view, spec.systemPrompt());
-  const reply = await spec.generate(messages, { signal: io.signal, observer: io.modelObserver });
+  const reply = await spec.generate(messages, {
+    signal: io.signal,
+    observer: io.modelObserver,
+    onDelta: deltaSink(spec, io, stepNumber),
+  });
   const text = textOf(reply.content);
   return {
     kind: "max_steps",
@@ -316,8 +336,22 @@ export function usageOf(reply: ChatMessage): TokenUsage | null {
   return addUsage(null, reply.tokenUsage);
 }
 
-function contextOf(state: AgentState, io: StepIO): StepContext {
-  return { state, signal: io.signal, blobs: io.blobs, modelObserver: io.modelObserver };
+function contextOf(spec: StepSpec, state: AgentState, io: StepIO, stepNumber: number): StepContext {
+  const onDelta = deltaSink(spec, io, stepNumber);
+  return {
+    state,
+    signal: io.signal,
+    blobs: io.blobs,
+    modelObserver: io.modelObserver,
+    ...(onDelta ? { onDelta } : {}),
+  };
+}
+
+/** The step's delta sink bound to this agent and step number; undefined when nobody listens (no streaming). */
+function deltaSink(spec: StepSpec, io: StepIO, stepNumber: number): ((piece: ModelDelta) => void) | undefined {
+  const onDelta = io.onDelta;
+  if (!onDelta) return undefined;
+  return (piece) => onDelta({ type: "delta", agent: spec.name, stepNumber, ...piece });
 }
 
 function timing(startTime: number, endTime: number): Timing {

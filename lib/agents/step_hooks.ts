@@ -4,6 +4,7 @@ import type { StepRecord } from "../memory/step_records.ts";
 import type { ChatMessage, TokenUsage } from "../models/chat_message.ts";
 import type { GenerateOptions, Model } from "../models/model.ts";
 import type { ModelCallOutcome, ModelObserver } from "../models/model_observer.ts";
+import { collectStream, type ModelDelta } from "../models/stream_reply.ts";
 import type { Agent, FinalAnswerCheck, StepCallback, StepCallbacks } from "./step_types.ts";
 
 /** What happens around a step: token totals, final-answer checks, step callbacks. */
@@ -74,13 +75,15 @@ export async function runStepCallbacks(
 
 /**
  * Calls the model; a failure becomes `AgentGenerationError` (configuration errors pass through as they are).
- * `observer` hears of the call's end and, through `onRetry`, of each retry the backend makes.
+ * `observer` hears of the call's end and, through `onRetry`, of each retry the backend makes. With `onDelta`, a model
+ * that streams is called through `generateStream` and told each piece as it arrives; the reply is the same message.
  */
 export async function callModel(
   model: Model,
   messages: ChatMessage[],
   options: GenerateOptions,
   observer?: ModelObserver,
+  onDelta?: (piece: ModelDelta) => void,
 ): Promise<ChatMessage> {
   const modelId = model.modelId ?? "unknown";
   const started = performance.now();
@@ -91,7 +94,9 @@ export async function callModel(
     ? { ...options, onRetry: (info) => (observer.modelRetried(modelId, info), onRetry?.(info)) }
     : options;
   try {
-    const reply = await model.generate(messages, observed);
+    const reply = onDelta && model.generateStream
+      ? await collectStream(model.generateStream(messages, observed), onDelta)
+      : await model.generate(messages, observed);
     ended("ok");
     return reply;
   } catch (caught) {

@@ -5,10 +5,12 @@
 import type { AgentError } from "../errors.ts";
 import type { AgentState, PendingInput, SubRun } from "../memory/agent_state.ts";
 import type { ActionStep, StepRecord } from "../memory/step_records.ts";
+import type { GenerateOptions } from "../models/model.ts";
 import type { ModelObserver } from "../models/model_observer.ts";
+import type { ModelDelta } from "../models/stream_reply.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import type { Tool } from "../tools/tool.ts";
-import type { AgentEvent } from "./agent_events.ts";
+import type { AgentEvent, DeltaEvent } from "./agent_events.ts";
 import type { CodeBlockTags } from "./code_parsing.ts";
 
 /** Options of one `step()` or `resume()`. */
@@ -20,6 +22,11 @@ export interface StepOptions {
   modelObserver?: ModelObserver;
   /** The clock the step reads (timing, `updatedAt`), in epoch milliseconds; default `Date.now`. */
   now?: () => number;
+  /**
+   * Told each piece of the model's reply as it arrives (the model is called through `generateStream`; models
+   * without it are called through `generate` and send none). The step's result is the same as without it.
+   */
+  onDelta?: (event: DeltaEvent) => void;
 }
 
 /** What one step may touch besides the state: the clock, the abort signal, the blob store, the metrics observer. */
@@ -44,7 +51,12 @@ export interface StepContext {
   blobs?: BlobStorage;
   /** Told about each model call of the step (pass it to `generate`). */
   modelObserver?: ModelObserver;
+  /** Told the pieces of the model's reply as they stream (pass it to `generate`); bound to this step's number. */
+  onDelta?: (piece: ModelDelta) => void;
 }
+
+/** What an agent's `generate` takes: the model's options, plus the step's observer and delta sink. */
+export type ModelCallOptions = GenerateOptions & { observer?: ModelObserver; onDelta?: (piece: ModelDelta) => void };
 
 /** The fields of an action step an agent kind writes; the step adds its number, timing, error and final flag. */
 export type ActionFields = Omit<ActionStep, "type" | "stepNumber" | "timing" | "error" | "isFinalAnswer">;

@@ -76,6 +76,7 @@ export class ToolCallingAgent extends MultiStepAgent {
       toolChoice: "required",
       signal,
       observer: context.modelObserver,
+      onDelta: context.onDelta,
     });
     const modelOutput = textOf(reply.content) || null;
     const replied: ActionFields = { ...emptyAction(), modelOutput, tokenUsage: usageOf(reply) };

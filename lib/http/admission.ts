@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { HttpError } from "./http_errors.ts";
+import { stepStillRunning } from "./step_stream.ts";
 
 /** Steps one process runs at once unless `maxStepsInFlight` says otherwise. */
 export const DEFAULT_MAX_STEPS_IN_FLIGHT = 100;
@@ -61,7 +62,7 @@ export class StepAdmission {
 
   /** Hono middleware for the step routes: 503 `overloaded` beyond the limit, else holds a place until the response. */
   middleware(): MiddlewareHandler {
-    return async (_c, next) => {
+    return async (c, next) => {
       const release = this.tryEnter();
       if (!release) {
         throw new HttpError(
@@ -74,7 +75,10 @@ export class StepAdmission {
       try {
         await next();
       } finally {
-        release();
+        // A streamed step goes on after its response started: its place is held until it ends.
+        const running = stepStillRunning(c.req.raw);
+        if (running) running.finally(release);
+        else release();
       }
     };
   }

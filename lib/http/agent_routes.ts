@@ -7,6 +7,7 @@ import { HttpError } from "./http_errors.ts";
 import { CreateRunBody, StatelessInputBody, StatelessStepBody } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
 import { runView, stepView } from "./run_views.ts";
+import { stepResponse } from "./step_stream.ts";
 import { assertStatelessAllowed, assertTokenFits, keepBlobs, statelessStep } from "./stateless_steps.ts";
 
 /** Agent listing, run creation (KV, stateless, background) and the stateless step / input routes. */
@@ -95,19 +96,20 @@ function statelessRoute<T extends { state: string }>(
   schema: z.ZodType<T>,
   operation: (agent: MultiStepAgent, state: AgentState, body: T, options: StepOptions) => Promise<StepResult>,
 ): Promise<Response> {
-  return ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
-    const name = c.req.param("name")!;
-    const agent = ctx.agent(name);
-    ctx.requireTokens();
-    const body = await readJson(c, schema);
-    const { result, token } = await statelessStep(
-      ctx,
-      name,
-      agent,
-      body.state,
-      signal,
-      (state, options) => operation(agent, state, body, options),
-    );
-    return c.json({ agent: name, ...stepView(result.state, result.step, result.agent), state: token });
-  });
+  return stepResponse(c, (onDelta) =>
+    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+      const name = c.req.param("name")!;
+      const agent = ctx.agent(name);
+      ctx.requireTokens();
+      const body = await readJson(c, schema);
+      const { result, token } = await statelessStep(
+        ctx,
+        name,
+        agent,
+        body.state,
+        signal,
+        (state, options) => operation(agent, state, body, { ...options, ...(onDelta ? { onDelta } : {}) }),
+      );
+      return { body: { agent: name, ...stepView(result.state, result.step, result.agent), state: token } };
+    }));
 }

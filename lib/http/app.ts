@@ -16,6 +16,7 @@ import { requireJsonBody } from "./request_body.ts";
 import { mountOpenApi } from "./openapi_routes.ts";
 import { mountPlayground } from "./playground/playground_routes.ts";
 import { mountRunRoutes } from "./run_routes.ts";
+import { stepStillRunning } from "./step_stream.ts";
 import { mountToolRoutes } from "./tool_routes.ts";
 import { mountWebhookRoutes } from "./webhook_routes.ts";
 
@@ -82,7 +83,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
       const name = c.req.path.startsWith("/v1/agents/") ? c.req.param("name") : ctx.stepAgents.get(c.req.raw);
       return name !== undefined && Object.hasOwn(options.agents, name) ? name : undefined;
     };
-    for (const path of STEP_ROUTES) app.use(path, stepMetrics(metrics, agentOf));
+    for (const path of STEP_ROUTES) app.use(path, stepMetrics(metrics, agentOf, stepStillRunning));
   }
 
   app.get("/health", (c) => c.json(healthView(Object.keys(options.agents).length, startedAt, ctx.admission)));

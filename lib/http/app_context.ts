@@ -5,6 +5,7 @@ import { instrumentStore } from "../metrics/instrumented_store.ts";
 import { Metrics } from "../metrics/metrics.ts";
 import { checkUrl, type EgressPolicy } from "../net/egress.ts";
 import { BackgroundRunner } from "../runs/background_runner.ts";
+import { DeltaChannel } from "../runs/delta_channel.ts";
 import type { RunQueue } from "../runs/run_queue.ts";
 import { RunService } from "../runs/run_service.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "../runs/step_deadline.ts";
@@ -107,6 +108,8 @@ export class AppContext {
   readonly runs: RunService | undefined;
   readonly tokens: StateTokenCodec | undefined;
   readonly background: BackgroundRunner | undefined;
+  /** The model deltas of this process's background steps, for the runs' event streams. */
+  readonly deltas: DeltaChannel = new DeltaChannel();
   /** Remembers used stateless tokens (where there is a store), so a replayed one runs nothing. */
   readonly ledger: TokenLedger | undefined;
   readonly metrics: Metrics | undefined;
@@ -152,6 +155,7 @@ export class AppContext {
         callbackTimeoutMs: options.callbackTimeoutMs,
         egress: options.egress,
         steps: metrics,
+        deltas: this.deltas,
       })
       : undefined;
     for (const [name, config] of Object.entries(options.webhooks ?? {})) {

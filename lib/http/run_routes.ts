@@ -6,6 +6,7 @@ import { InputBody, StepBody } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
 import { streamRunEvents } from "./run_events.ts";
 import { runView, stepView } from "./run_views.ts";
+import { stepResponse } from "./step_stream.ts";
 
 /** KV-mode run routes: step, read, follow (SSE), cancel, answer input, delete. */
 export function mountRunRoutes(app: Hono, ctx: AppContext): void {
@@ -15,26 +16,31 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     return found.record;
   };
 
-  app.post("/v1/runs/:runId/steps", (c) =>
-    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
-      await readJson(c, StepBody, { optional: true });
-      const runId = c.req.param("runId");
-      const idempotencyKey = c.req.header("Idempotency-Key");
-      if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
-        throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
-      }
-      // The service reads the record once and picks its agent (404 agent_not_found before any write).
-      const outcome = await ctx.requireRuns().step(runId, (record) => ctx.stepAgent(c.req.raw, record.agent), {
-        idempotencyKey,
-        signal,
-      }).catch((error) => {
-        // The service names no route; here the route that answers a paused run is known.
-        if (!(error instanceof RunError && error.code === "not_awaiting_input")) throw error;
-        throw new HttpError(409, error.code, `${error.message} Send the answer to POST /v1/runs/${runId}/input.`);
-      });
-      const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
-      return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) }, 200, headers);
-    }));
+  app.post(
+    "/v1/runs/:runId/steps",
+    (c) =>
+      stepResponse(c, (onDelta) =>
+        ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+          await readJson(c, StepBody, { optional: true });
+          const runId = c.req.param("runId");
+          const idempotencyKey = c.req.header("Idempotency-Key");
+          if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
+            throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
+          }
+          // The service reads the record once and picks its agent (404 agent_not_found before any write).
+          const outcome = await ctx.requireRuns().step(runId, (record) => ctx.stepAgent(c.req.raw, record.agent), {
+            idempotencyKey,
+            signal,
+            onDelta,
+          }).catch((error) => {
+            // The service names no route; here the route that answers a paused run is known.
+            if (!(error instanceof RunError && error.code === "not_awaiting_input")) throw error;
+            throw new HttpError(409, error.code, `${error.message} Send the answer to POST /v1/runs/${runId}/input.`);
+          });
+          const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
+          return { body: { runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) }, headers };
+        })),
+  );
 
   app.get("/v1/runs/:runId", async (c) => {
     const runId = c.req.param("runId");
@@ -46,7 +52,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   app.get("/v1/runs/:runId/events", async (c) => {
     const runId = c.req.param("runId");
     await load(runId);
-    return streamRunEvents(c, ctx.requireRuns(), runId, ctx.options.events ?? {});
+    return streamRunEvents(c, ctx.requireRuns(), runId, ctx.options.events ?? {}, ctx.deltas);
   });
 
   app.post("/v1/runs/:runId/cancel", async (c) => {
@@ -62,14 +68,18 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     return c.body(null, 204);
   });
 
-  app.post("/v1/runs/:runId/input", (c) =>
-    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
-      const runId = c.req.param("runId");
-      const input = await readJson(c, InputBody);
-      const agentFor = (record: RunRecord) => ctx.stepAgent(c.req.raw, record.agent);
-      const outcome = await ctx.requireRuns().resume(runId, agentFor, input, { signal });
-      // A background run goes on in the background: its next step, its callback, or a watch on its expiry.
-      if (outcome.record.background) await ctx.requireBackground().continue(outcome.record);
-      return c.json({ runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) });
-    }));
+  app.post(
+    "/v1/runs/:runId/input",
+    (c) =>
+      stepResponse(c, (onDelta) =>
+        ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+          const runId = c.req.param("runId");
+          const input = await readJson(c, InputBody);
+          const agentFor = (record: RunRecord) => ctx.stepAgent(c.req.raw, record.agent);
+          const outcome = await ctx.requireRuns().resume(runId, agentFor, input, { signal, onDelta });
+          // A background run goes on in the background: its next step, its callback, or a watch on its expiry.
+          if (outcome.record.background) await ctx.requireBackground().continue(outcome.record);
+          return { body: { runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) } };
+        })),
+  );
 }

@@ -32,22 +32,33 @@ export function requestMetrics(metrics: Metrics): MiddlewareHandler {
  * Steps in flight and step latency for the step routes (lib/http/step_routes.ts). The agent label is what `agentOf` says once the route
  * has run (empty when the request named no known agent or run), so unknown names never become series.
  */
-export function stepMetrics(metrics: Metrics, agentOf: (c: Context) => string | undefined): MiddlewareHandler {
+export function stepMetrics(
+  metrics: Metrics,
+  agentOf: (c: Context) => string | undefined,
+  /** A step still running behind a response that has started (a streamed step): its would-be status, when it ends. */
+  stillRunning: (request: Request) => Promise<number> | undefined = () => undefined,
+): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method !== "POST") return await next();
     const ended = metrics.stepStarted(c.req.path.startsWith("/v1/runs/") ? "kv" : "stateless");
     try {
       await next();
     } finally {
-      ended(agentOf(c) ?? "", stepOutcome(c.res));
+      // A streamed step goes on after its response started: it is measured, and its outcome read, when it ends.
+      const running = stillRunning(c.req.raw);
+      if (running) running.then((status) => ended(agentOf(c) ?? "", statusOutcome(status, false)));
+      else ended(agentOf(c) ?? "", stepOutcome(c.res));
     }
   };
 }
 
 /** From the response: 2xx `ok` (`replayed` for an idempotent replay), 499 `aborted`, 4xx `rejected`, 5xx `error`. */
 export function stepOutcome(response: Response): StepOutcomeKind {
-  const { status } = response;
-  if (status < 300) return response.headers.get("Idempotent-Replayed") === "true" ? "replayed" : "ok";
+  return statusOutcome(response.status, response.headers.get("Idempotent-Replayed") === "true");
+}
+
+function statusOutcome(status: number, replayed: boolean): StepOutcomeKind {
+  if (status < 300) return replayed ? "replayed" : "ok";
   if (status === 499) return "aborted";
   return status < 500 ? "rejected" : "error";
 }

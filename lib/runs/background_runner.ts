@@ -1,7 +1,9 @@
+import type { DeltaEvent } from "../agents/agent_events.ts";
 import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { SmolstepError } from "../errors.ts";
 import { EgressError, type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
+import type { DeltaChannel } from "./delta_channel.ts";
 import type { StepObserver, StepOutcomeKind } from "./run_observer.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
 import { RunError, type RunRecord } from "./run_record.ts";
@@ -27,6 +29,8 @@ export interface BackgroundOptions {
   fetch?: typeof fetch;
   /** Told when each background step begins and ends (metrics). */
   steps?: StepObserver;
+  /** Where the model deltas of each step go, for the run's event streams (ephemeral). */
+  deltas?: DeltaChannel;
 }
 
 const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
@@ -97,7 +101,13 @@ export class BackgroundRunner {
     };
     const beforeLock = () => queue.enqueue(message, { delayMs: runs.lockTtlMs + 1000 });
     try {
-      const outcome = await runs.step(message.runId, screen, { idempotencyKey: `bg:${message.seq}`, beforeLock });
+      const deltas = this.#options.deltas;
+      const onDelta = deltas && ((event: DeltaEvent) => deltas.publish(message.runId, event));
+      const outcome = await runs.step(message.runId, screen, {
+        idempotencyKey: `bg:${message.seq}`,
+        beforeLock,
+        ...(onDelta ? { onDelta } : {}),
+      });
       stepEnded?.(agentName, outcome.replayed ? "replayed" : "ok");
       await this.continue(outcome.record);
     } catch (error) {

@@ -1,4 +1,4 @@
-import type { MultiStepAgent, StepResult } from "../agents/multi_step_agent.ts";
+import type { MultiStepAgent, StepOptions, StepResult } from "../agents/multi_step_agent.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { ModelObserver } from "../models/model_observer.ts";
 import type { RunObserver } from "./run_observer.ts";
@@ -219,13 +219,15 @@ export class RunService {
       signal?: AbortSignal;
       /** Called once the run is found ready to step, just before its lock is taken (nothing written yet). */
       beforeLock?: (record: RunRecord) => Promise<void>;
+      /** Told the model's deltas as the step runs (a replayed step sends none). */
+      onDelta?: StepOptions["onDelta"];
     } = {},
   ): Promise<StepOutcome> {
     return this.#locked(runId, agent, options.signal, {
       key: options.idempotencyKey,
       beforeLock: options.beforeLock,
       expected: "running",
-      operation: (state, agent, signal) => agent.step(state, this.#stepOptions(runId, signal)),
+      operation: (state, agent, signal) => agent.step(state, this.#stepOptions(runId, signal, options.onDelta)),
     });
   }
 
@@ -234,16 +236,17 @@ export class RunService {
     runId: string,
     agent: MultiStepAgent | AgentForRun,
     input: unknown,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; onDelta?: StepOptions["onDelta"] } = {},
   ): Promise<StepOutcome> {
     return this.#locked(runId, agent, options.signal, {
       expected: "awaiting_input",
-      operation: (state, agent, signal) => agent.resume(state, input, this.#stepOptions(runId, signal)),
+      operation: (state, agent, signal) =>
+        agent.resume(state, input, this.#stepOptions(runId, signal, options.onDelta)),
     });
   }
 
-  #stepOptions(runId: string, signal: AbortSignal) {
-    return { signal, blobs: this.blobsFor(runId), modelObserver: this.#modelObserver };
+  #stepOptions(runId: string, signal: AbortSignal, onDelta?: StepOptions["onDelta"]): StepOptions {
+    return { signal, blobs: this.blobsFor(runId), modelObserver: this.#modelObserver, ...(onDelta ? { onDelta } : {}) };
   }
 
   /**

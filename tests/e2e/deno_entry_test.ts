@@ -9,6 +9,7 @@ import {
   scriptCodeRun,
   statelessCodeRun,
   statelessFullRun,
+  streamedRuns,
 } from "../support/run_scenarios.ts";
 import { startScriptedModelServer } from "../support/scripted_model_server.ts";
 import { startWebFixtureServer } from "../support/web_fixture_server.ts";
@@ -44,6 +45,10 @@ Deno.test("Deno entry (functions/deno.ts) end to end", async (t) => {
 
     await t.step("stateless mode: a full run with the signed state carried by the client", async () => {
       await statelessFullRun(apiClient(server.url), model);
+    });
+
+    await t.step("streamed steps (Accept: text/event-stream): deltas, then the step", async () => {
+      await streamedRuns(server.url, model);
     });
 
     await t.step("CodeAgent: three stateless steps, variables carried in the signed token", async () => {

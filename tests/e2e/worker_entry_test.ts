@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics/prometheus_text.ts";
 import { apiClient } from "../support/http_client.ts";
 import { histogramSeries, parsePrometheusText, sampleValue } from "../support/prometheus_text_parser.ts";
-import { kvFullRun, researcherRun, statelessCodeRun, statelessFullRun } from "../support/run_scenarios.ts";
+import {
+  kvFullRun,
+  researcherRun,
+  statelessCodeRun,
+  statelessFullRun,
+  streamedRuns,
+} from "../support/run_scenarios.ts";
 import { startScriptedModelServer } from "../support/scripted_model_server.ts";
 import { startWebFixtureServer } from "../support/web_fixture_server.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
@@ -54,6 +60,10 @@ Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", 
         await statelessCodeRun(api, model);
       },
     );
+
+    await t.step("streamed steps (Accept: text/event-stream) in workerd: deltas, then the step", async () => {
+      await streamedRuns(worker.url, model, "worker-key");
+    });
 
     await t.step("errors are JSON 4xx in workerd too", async () => {
       const bad = await api.post("/v1/agents/assistant/runs", "{oops");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createClient, type DeltaEvent } from "../../lib/client.ts";
 import type { ApiClient } from "./http_client.ts";
 import {
   type ReceivedRequest,
@@ -140,6 +141,42 @@ export async function researcherRun(api: ApiClient, server: ScriptedModelServer,
   const done = await api.post(`/v1/runs/${runId}/steps`);
   assert.equal(done.body.status, "succeeded", JSON.stringify(done.body));
   assert.equal(done.body.finalAnswer, "One step per invocation.");
+}
+
+/**
+ * The example `assistant` stepped with streamed step responses (`Accept: text/event-stream`) through the typed
+ * client, stateless then KV: every model step streams deltas whose text is the step's model output, and the last
+ * item is the step response.
+ */
+export async function streamedRuns(baseUrl: string, server: ScriptedModelServer, apiKey?: string): Promise<void> {
+  const client = createClient({ baseUrl, apiKey });
+  const check = async (target: Parameters<typeof client.streamStep>[0]) => {
+    const deltas: DeltaEvent[] = [];
+    let response: Awaited<ReturnType<typeof client.step>> | undefined;
+    for await (const event of client.streamStep(target)) {
+      if (event.type === "delta") deltas.push(event);
+      else response = event.response as typeof response;
+    }
+    assert.ok(response && deltas.length > 0, "deltas, then the step response");
+    const toolCall = deltas.map((d) => d.toolCall?.arguments ?? "").join("");
+    assert.ok(toolCall.length > 0, "the tool call's arguments stream");
+    return response!;
+  };
+  server.enqueue(
+    { content: "Computing.", toolCalls: [{ name: "calculator", arguments: { expression: "6 * 7" } }] },
+    toolCallReply("final_answer", { answer: "6 times 7 is 42" }),
+  );
+  const { state } = await client.startStatelessRun("assistant", { task: "What is 6 times 7?" });
+  const first = await check({ agent: "assistant", state }) as unknown as { state: string; status: string };
+  assert.equal(first.status, "running");
+  const second = await check({ agent: "assistant", state: first.state });
+  assert.equal(second.finalAnswer, "6 times 7 is 42");
+
+  scriptCalculation(server);
+  const { runId } = await client.startRun("assistant", { task: "What is 6 times 7?" });
+  assert.equal((await check(runId)).status, "running");
+  const last = await check(runId);
+  assert.deepEqual([last.status, last.finalAnswer, last.replayed], ["succeeded", "6 times 7 is 42", false]);
 }
 
 /**
