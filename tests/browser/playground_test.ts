@@ -3,9 +3,8 @@
  * the example `assistant` agent (functions/agents.ts) on the scripted model server, plus an agent with a tool that
  * needs approval. Screenshots go to tests/browser/screenshots/ (git-ignored).
  *
- * This branch's server answers step requests with JSON. To prove the page follows the Round 3 streaming contract
- * (`Accept: text/event-stream` -> `event: delta`... then `event: step` with the JSON body), the test server wraps the
- * app and, when the page asks for a stream, answers the app's JSON as that stream after one delta.
+ * The page asks step requests for `text/event-stream`; the app streams the model's deltas (`event: delta`...) and then
+ * `event: step` with the JSON body, and the test watches the page's live area show a delta's text while a step runs.
  * Needs /usr/bin/chromium (Debian `chromium`); skipped with a message when it is missing (a failure on CI).
  */
 import assert from "node:assert/strict";
@@ -45,27 +44,8 @@ function script(request: ReceivedRequest) {
     });
   }
   return done === 0
-    ? toolCallReply("calculator", { expression: "6 * 7" })
+    ? { ...toolCallReply("calculator", { expression: "6 * 7" }), content: `Thought: ${DELTA_TEXT}.` }
     : toolCallReply("final_answer", { answer: "The answer is 42" });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The app's JSON step answer re-sent as the Round 3 stream: one delta, a pause, then `event: step`. */
-function asEventStream(json: string): Response {
-  const encoder = new TextEncoder();
-  const delta = { type: "delta", agent: "x", stepNumber: 1, text: DELTA_TEXT };
-  return new Response(
-    new ReadableStream({
-      async start(controller) {
-        controller.enqueue(encoder.encode(`event: delta\ndata: ${JSON.stringify(delta)}\n\n`));
-        await sleep(400);
-        controller.enqueue(encoder.encode(`event: step\ndata: ${json}\n\n`));
-        controller.close();
-      },
-    }),
-    { headers: { "Content-Type": "text/event-stream" } },
-  );
 }
 
 async function statusIs(page: Page, status: string) {
@@ -107,13 +87,13 @@ Deno.test({
   let streamed = 0;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
     urls.push(request.url);
-    const response = await smolstep.app.fetch(request);
-    // KV steps stream; stateless steps stay plain JSON, so the page is shown to handle both answers.
-    const stepRoute = /^\/v1\/runs\/.*\/(steps|input)$/.test(new URL(request.url).pathname);
-    if (stepRoute && response.ok && request.headers.get("Accept")?.includes("text/event-stream")) {
-      streamed++;
-      return asEventStream(await response.text());
-    }
+    // Stateless steps are answered as a server without streaming would (Accept: JSON only), so the page is shown to
+    // handle both answers; KV steps stream.
+    const stateless = /^\/v1\/agents\/[^/]+\/(steps|input)$/.test(new URL(request.url).pathname);
+    const headers = new Headers(request.headers);
+    if (stateless) headers.set("Accept", "application/json");
+    const response = await smolstep.app.fetch(stateless ? new Request(request, { headers }) : request);
+    if (response.headers.get("Content-Type")?.startsWith("text/event-stream")) streamed++;
     return response;
   });
   const base = `http://127.0.0.1:${server.addr.port}`;
