@@ -184,10 +184,7 @@ export class RunService {
     }
   }
 
-  /**
-   * Throws `task_too_large` when `create` would refuse this run for its size, without writing anything: for
-   * callers that write something of their own first (a webhook's delivery claim).
-   */
+  /** Throws `task_too_large` where `create` would refuse this run, writing nothing (for a webhook's claim first). */
   checkSize(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string } = {}): void {
     this.#newRecord(agent, state, options);
   }
@@ -197,10 +194,7 @@ export class RunService {
     return newRunRecord(agent, state, { ...options, blobsUntil }, this.maxRecordBytes);
   }
 
-  /**
-   * `stored` is the record's text as stored, for putting it back byte for byte. An abandoned run (active, idle past
-   * `idleRunTtlSeconds`, no step in flight) comes back as status `expired`: computed here, never written.
-   */
+  /** The record and its stored text; an abandoned run reads as `expired` (computed here, never written). */
   get(runId: string): Promise<LoadedRun | null> {
     return this.#runs.get(runId);
   }
