@@ -165,24 +165,15 @@ export abstract class MultiStepAgent implements Agent {
     });
   }
 
-  /** Renders the memory of `state` as the messages the model sees next. */
+  /**
+   * Renders the memory of `state` as the messages the model sees next. The agent kinds build `systemPrompt` once per
+   * toolbox version, so every step shares one prompt string.
+   */
   writeMemoryToMessages(state: AgentState, options: { summaryMode?: boolean } = {}): ChatMessage[] {
     if (this.maxContextTokens && !options.summaryMode) {
-      return boundedMemoryToMessages(state, this.#stableSystemPrompt(), this.maxContextTokens);
+      return boundedMemoryToMessages(state, this.systemPrompt, this.maxContextTokens);
     }
-    return memoryToMessages(state, this.#stableSystemPrompt(), options);
-  }
-
-  #lastSystemPrompt = "";
-
-  /**
-   * `systemPrompt`, as the same string object while its text is unchanged: the prompt is rebuilt on every read (tools
-   * may change), but a step that keeps the previous string alive allocates nothing that outlives the model call.
-   */
-  #stableSystemPrompt(): string {
-    const prompt = this.systemPrompt;
-    if (prompt !== this.#lastSystemPrompt) this.#lastSystemPrompt = prompt;
-    return this.#lastSystemPrompt;
+    return memoryToMessages(state, this.systemPrompt, options);
   }
 
   /**
