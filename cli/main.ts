@@ -2,7 +2,7 @@
  * The command line: parse, then serve, or run an agent here or on a deployed smolstep, and return the exit code
  * (cli/exit_codes.ts). The entry, functions/cli.ts, passes the Deno terminal and exits with the code.
  */
-import { createClient } from "../lib/client.ts";
+import { createClient, SmolstepClientError } from "../lib/client.ts";
 import { InvalidInputError } from "../lib/errors.ts";
 import type { CodeExecutor } from "../lib/executors/executor.ts";
 import { VERSION } from "../lib/version.ts";
@@ -89,7 +89,7 @@ async function run(args: RunArguments, terminal: Terminal): Promise<number> {
   } catch (error) {
     display.pause();
     if (error instanceof InvalidInputError) return usageError(error, terminal);
-    terminal.err(`smolstep: ${error instanceof Error ? error.message : String(error)}\n`);
+    terminal.err(`smolstep: ${describe(error)}\n`);
     return interrupts.signal.aborted ? EXIT_CODES.interrupted : EXIT_CODES.failed;
   } finally {
     stopListening();
@@ -101,6 +101,14 @@ function usageError(error: unknown, terminal: Terminal): number {
   if (!(error instanceof InvalidInputError)) throw error;
   terminal.err(`smolstep: ${error.message}\n`);
   return EXIT_CODES.usage;
+}
+
+/** An error for the person: a server's answer with its status and code (`401 unauthorized: ...`). */
+function describe(error: unknown): string {
+  if (error instanceof SmolstepClientError) {
+    return `the server answered ${error.status} ${error.code}: ${error.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** `promise`, or a rejection with the signal's reason once it aborts. */
