@@ -6,7 +6,11 @@ export class Spinner {
   #timer: ReturnType<typeof setInterval> | undefined;
   #frame = 0;
 
-  constructor(readonly write: (text: string) => void, readonly intervalMs = 80) {}
+  constructor(
+    readonly write: (text: string) => void,
+    readonly style: (frame: string) => string = (frame) => frame,
+    readonly intervalMs = 80,
+  ) {}
 
   get spinning(): boolean {
     return this.#timer !== undefined;
@@ -15,7 +19,7 @@ export class Spinner {
   /** Starts (or keeps) spinning with `label`. */
   start(label: string): void {
     if (this.#timer !== undefined) return;
-    const draw = () => this.write(`\r\x1b[2K\x1b[36m${FRAMES[this.#frame++ % FRAMES.length]}\x1b[39m ${label}`);
+    const draw = () => this.write(`\r\x1b[2K${this.style(FRAMES[this.#frame++ % FRAMES.length])} ${label}`);
     draw();
     this.#timer = setInterval(draw, this.intervalMs);
   }

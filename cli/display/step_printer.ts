@@ -21,7 +21,7 @@ export class StepPrinter implements Display {
   #topAgent = "";
 
   constructor(readonly write: (text: string) => void, readonly colors: Palette, spinner: boolean) {
-    this.#spinner = spinner ? new Spinner(write) : undefined;
+    this.#spinner = spinner ? new Spinner(write, colors.cyan) : undefined;
   }
 
   start(header: RunHeader): void {
