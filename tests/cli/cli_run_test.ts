@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { runCli, spawnCli } from "../support/cli_process.ts";
+import { freePort } from "../support/wrangler_dev.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
 const model = (server: ScriptedModelServer) => [
@@ -207,4 +208,29 @@ Deno.test("cli run: Ctrl-C while the model works interrupts the run, exit 130", 
   const { code, stdout } = await result;
   assert.equal(code, 130, stdout);
   assert.match(stdout, /✘ interrupted \[.* \| exit 130\]/);
+});
+
+Deno.test("cli serve --port: the Deno entry answers on that port", async () => {
+  const port = freePort();
+  const kvDir = await Deno.makeTempDir({ prefix: "smolstep-cli-serve-" });
+  const { child, result } = spawnCli(["serve", "--port", String(port)], {
+    env: { SMOLSTEP_KV_PATH: `${kvDir}/kv.sqlite3`, SMOLSTEP_SECRET: "cli-serve-test-secret-0123456789" },
+  });
+  try {
+    let health: { ok?: boolean } = {};
+    for (let attempt = 0; attempt < 600 && !health.ok; attempt++) {
+      try {
+        health = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    assert.equal(health.ok, true);
+    const agents = await (await fetch(`http://127.0.0.1:${port}/v1/agents`)).json();
+    assert.deepEqual(agents.agents.map((agent: { name: string }) => agent.name), ["assistant", "researcher", "coder"]);
+  } finally {
+    child.kill("SIGTERM");
+    await result;
+    await Deno.remove(kvDir, { recursive: true });
+  }
 });
