@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { createSmolstep, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
 import { deleteFileTool, echoTool } from "../support/approval_tools.ts";
-import { runCli } from "../support/cli_process.ts";
+import { runCli, spawnCli } from "../support/cli_process.ts";
+import { createClient } from "../../lib/client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
 const API_KEY = "cli-remote-test-key";
@@ -96,4 +97,28 @@ Deno.test("cli run --remote", async (t) => {
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /The server has no agent 'nobody' \(it has helper, ops\)/);
   });
+});
+
+Deno.test("cli run --remote: Ctrl-C while the server's model works cancels the run there, exit 130", async () => {
+  await using model = await startScriptedModelServer({ replies: [{ content: "never sent", delayMs: 60_000 }] });
+  await using app = await serveApp(model.url, []);
+  const { child, result } = spawnCli(["run", "Wait", "--remote", app.url, "--api-key", API_KEY, "--json"]);
+  while (!model.requests.some((request) => request.method === "POST")) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  child.kill("SIGINT");
+  const { code, stdout, stderr } = await result;
+  assert.equal(code, 130, stderr);
+  const events = stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+  const runId = events[0].runId;
+  assert.match(stderr, new RegExp(`Interrupted: cancelling run ${runId}\\.`));
+  assert.equal(events.at(-1).type, "end");
+  assert.equal(events.at(-1).interrupted, true);
+  const client = createClient({ baseUrl: app.url, apiKey: API_KEY });
+  let run = await client.getRun(runId);
+  for (let attempt = 0; attempt < 500 && run.status === "running"; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    run = await client.getRun(runId);
+  }
+  assert.equal(run.status, "cancelled");
 });

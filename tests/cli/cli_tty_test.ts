@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-control-regex -- the escape codes are what these tests look for
 /**
  * The live display on a real pseudo-terminal (util-linux `script`): colours, highlighted code and the spinner appear
  * on a terminal, and NO_COLOR leaves the colours out.
