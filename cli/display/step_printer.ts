@@ -122,7 +122,7 @@ export class StepPrinter implements Display {
 
   #plan(agent: string, step: PlanningStep, streamed: boolean): void {
     if (!streamed) this.#rule(agent, "Plan");
-    else this.#print(this.colors.bold("─ Plan ─"));
+    else this.#print(this.colors.bold("─ Plan (above) ─"));
     if (!streamed) this.#print(step.plan.trim());
     this.#footer("Plan", step);
   }
