@@ -152,6 +152,19 @@ Deno.test("cli run: approvals and questions answered at the prompt, on stdin", a
   });
 });
 
+Deno.test("cli run --agent: an example agent, rebuilt around the command's model and settings", async () => {
+  await using server = await startScriptedModelServer({
+    replies: [toolCallReply("calculator", { expression: "6*7" }), answer("42")],
+  });
+  const { code, stdout, stderr } = await runCli(["run", "6 times 7?", "--agent", "assistant", ...model(server)]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /^New run assistant \(ToolCallingAgent · OpenAIServerModel scripted\)/);
+  assert.match(stdout, /→ calculator\(\{"expression":"6\*7"\}\)\nObservations: 42/);
+  assert.match(stdout, /Final answer: 42/);
+  const tools = server.requests[0].body.tools!.map((tool) => tool.function.name);
+  assert.deepEqual(tools.sort(), ["calculator", "current_time", "final_answer", "reverse_words", "text_stats"]);
+});
+
 Deno.test("cli run: exit codes", async (t) => {
   await t.step("max steps reached: 3, with the model's last answer", async () => {
     await using server = await startScriptedModelServer({
