@@ -130,6 +130,20 @@ Deno.test("cli run: approvals and questions answered at the prompt, on stdin", a
     assert.match(toolMessage, /rejected the call at the prompt/);
   });
 
+  await t.step("--json: the pause is an event on stdout, the question goes to stderr", async () => {
+    await using server = await startScriptedModelServer({
+      replies: [toolCallReply("reverse_words", { text: "a b c" }), answer("c b a")],
+    });
+    const cli = args(server, "--tools", "reverse_words", "--confirm-tools", "reverse_words", "--json");
+    const { code, stdout, stderr } = await runCli(cli, { stdin: "yes\n" });
+    assert.equal(code, 0, stderr);
+    const events = stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+    const pause = events.find((event) => event.type === "awaiting_input");
+    assert.deepEqual(pause.pending.toolCalls.map((call: { name: string }) => call.name), ["reverse_words"]);
+    assert.equal(stderr, 'Run reverse_words({"text":"a b c"})? [y/n] ');
+    assert.equal(events.at(-1).output, "c b a");
+  });
+
   await t.step("user_input: the agent's question answered with a line", async () => {
     await using server = await startScriptedModelServer({
       replies: [toolCallReply("user_input", { question: "Which city?" }), answer("Paris it is")],
