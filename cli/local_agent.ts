@@ -47,12 +47,15 @@ function exampleAgent(args: AgentArguments, parts: LocalAgentParts): MultiStepAg
     throw new InvalidInputError(`Unknown agent '${args.agent}'. Example agents: ${Object.keys(examples).join(", ")}.`);
   }
   const definition = example.toJSON();
+  if (args.imports && definition.kind !== "CodeAgent") {
+    throw new InvalidInputError(`--imports applies to a code agent; '${args.agent}' is a ${definition.kind}.`);
+  }
   const tools = withConfirmation([...example.tools.values()].filter((tool) => tool.name !== "final_answer"), args);
   return agentFromJSON({
     ...definition,
     maxSteps: args.maxSteps ?? definition.maxSteps,
     planningInterval: args.planningInterval ?? definition.planningInterval,
-    ...(args.imports && definition.kind === "CodeAgent" ? { authorizedImports: args.imports } : {}),
+    ...(args.imports ? { authorizedImports: args.imports } : {}),
   }, { tools, model: parts.model, executor: definition.kind === "CodeAgent" ? parts.executor() : undefined });
 }
 

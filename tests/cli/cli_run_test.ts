@@ -205,6 +205,8 @@ Deno.test("cli run: exit codes", async (t) => {
         [["run", "task", "--tools", "nope"], /Unknown tool\(s\) nope\. Known tools: web_search/],
         [["run", "task", "--agent", "nobody"], /Unknown agent 'nobody'\. Example agents: assistant, researcher, coder/],
         [["run", "task", "--tools", "calculator", "--confirm-tools", "calculator"], /need a tool-calling agent/],
+        [["run", "task", "--agent", "assistant", "--imports", "math"], /'assistant' is a ToolCallingAgent/],
+        [["run", "task", "--tools", "calculator", "--confirm-tools", "web_search"], /the agent has no tool web_search/],
       ] as const
     ) {
       const { code, stdout, stderr } = await runCli([...argv]);
