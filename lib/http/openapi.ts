@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { VERSION } from "../version.ts";
 import { COMPONENTS, REQUEST_BODIES, type SchemaName } from "./openapi_components.ts";
-import { errorStatus, ROUTES, type RouteSpec, STREAMED } from "./openapi_route_table.ts";
+import { errorStatus, ROUTES, STREAMED } from "./openapi_route_table.ts";
+import type { RouteSpec } from "./openapi_route_spec.ts";
 
 /**
  * `GET /openapi.json`: an OpenAPI 3.1 document generated from the zod schemas the routes validate request bodies
@@ -64,6 +65,10 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
         "x-sse-events": { delta: ref("DeltaEvent"), step: ref(response.schema!), error: ref("Error") },
       };
     }
+    if (response.eventStream) {
+      const events = Object.entries(response.eventStream).map(([name, schema]) => [name, ref(schema)]);
+      content["text/event-stream"] = { schema: { type: "string" }, "x-sse-events": Object.fromEntries(events) };
+    }
     if (route.path === "/v1/runs/:runId/events") {
       content["text/event-stream"] = {
         schema: { type: "string" },
@@ -98,7 +103,7 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
       content: {
         "application/json": {
           schema: {
-            allOf: [ref("Error"), {
+            allOf: [ref(route.errorSchema ?? "Error"), {
               type: "object",
               properties: { error: { type: "object", properties: { code: { enum: list } } } },
             }],

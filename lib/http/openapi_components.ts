@@ -22,6 +22,14 @@ import {
   StepBody,
   ToolCallBody,
 } from "./http_schemas.ts";
+import {
+  ChatCompletionBody,
+  ChatCompletionChunk,
+  ChatCompletionResponse,
+  ModelList,
+  ModelObject,
+  OpenAIErrorBody,
+} from "./openai_compat/openai_schemas.ts";
 import { PendingInputSchema, RunStatusSchema } from "../memory/agent_state.ts";
 import { StepErrorSchema, StepRecordSchema, TokenUsageSchema } from "../memory/step_records.ts";
 
@@ -51,6 +59,12 @@ export const COMPONENTS = {
   TokenUsage: TokenUsageSchema,
   DeltaEvent,
   RunEndEvent,
+  ChatCompletionBody,
+  ChatCompletion: ChatCompletionResponse,
+  ChatCompletionChunk,
+  Model: ModelObject,
+  ModelList,
+  OpenAIError: OpenAIErrorBody,
 } satisfies Record<string, z.ZodType>;
 
 /** Request bodies are described as the routes read them; responses as they are written. */
@@ -61,6 +75,7 @@ export const REQUEST_BODIES = new Set([
   "StatelessStepBody",
   "StatelessInputBody",
   "ToolCallBody",
+  "ChatCompletionBody",
 ]);
 
 export type SchemaName = keyof typeof COMPONENTS;

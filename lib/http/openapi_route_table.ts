@@ -1,5 +1,8 @@
 import { ERROR_STATUS } from "./http_errors.ts";
-import type { SchemaName } from "./openapi_components.ts";
+import type { RouteSpec } from "./openapi_route_spec.ts";
+import { OPENAI_ROUTES } from "./openai_compat/openai_route_specs.ts";
+
+export type { RouteSpec };
 
 /**
  * The routes the app serves, as the OpenAPI document (lib/http/openapi.ts) describes them: method, path, body and
@@ -30,35 +33,13 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   queue_not_configured: 501,
   overloaded: 503,
   delivery_in_progress: 409,
+  // The OpenAI-compatible routes (lib/http/openai_compat/)
+  model_not_found: 404,
+  unsupported_parameter: 400,
+  awaiting_input: 409,
+  run_cancelled: 409,
+  run_failed: 502,
 };
-
-export interface RouteSpec {
-  method: "get" | "post" | "delete";
-  /** Hono's path syntax (`:name`); the document uses `{name}`. */
-  path: string;
-  summary: string;
-  description?: string;
-  /** Names of the request-body schema; `bodyOptional` when a bodiless request is fine. */
-  body?: SchemaName;
-  bodyOptional?: boolean;
-  /** Success responses: status -> schema name (JSON), or a media type description for non-JSON answers. */
-  responses: Record<
-    number,
-    { description: string; schema?: SchemaName; media?: string; streams?: boolean; headers?: Record<string, string> }
-  >;
-  /** Error codes this route answers with (status from `ERROR_STATUS` or `ROUTE_ERROR_STATUS`). */
-  errors: string[];
-  /** Under `/v1`: needs the API key when the app has `apiKeys`. */
-  auth?: boolean;
-  /** Step routes: `Accept: text/event-stream` streams deltas then the step (Round 3 contract). */
-  streamsStep?: boolean;
-  /** Present only when the app has metrics on. */
-  metricsOnly?: boolean;
-  /** Present only when the app serves the playground pages. */
-  playgroundOnly?: boolean;
-  /** Query parameters and headers. */
-  parameters?: Array<{ name: string; in: "query" | "header"; description: string }>;
-}
 
 const BODY_ERRORS = [
   "invalid_request",
@@ -353,6 +334,7 @@ export const ROUTES: readonly RouteSpec[] = [
       "store_full",
     ],
   },
+  ...OPENAI_ROUTES,
 ];
 
 /** The status of an error code: the routes' own table, then the server's (`ERROR_STATUS`). */

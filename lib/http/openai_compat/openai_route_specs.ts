@@ -1,0 +1,68 @@
+import type { RouteSpec } from "../openapi_route_spec.ts";
+
+/** The OpenAI-compatible routes as the OpenAPI document describes them (lib/http/openapi_route_table.ts). */
+export const OPENAI_ROUTES: RouteSpec[] = [
+  {
+    method: "get",
+    path: "/v1/models",
+    summary: "OpenAI-compatible: the agents, as models",
+    responses: { 200: { description: "The agents in OpenAI's list shape", schema: "ModelList" } },
+    errors: [],
+    auth: true,
+    errorSchema: "OpenAIError",
+  },
+  {
+    method: "get",
+    path: "/v1/models/:id",
+    summary: "OpenAI-compatible: one agent, as a model",
+    responses: { 200: { description: "The agent", schema: "Model" } },
+    errors: ["model_not_found"],
+    auth: true,
+    errorSchema: "OpenAIError",
+  },
+  {
+    method: "post",
+    path: "/v1/chat/completions",
+    summary: "OpenAI-compatible: run the agent named by `model` to its final answer (a KV run)",
+    description: "The last message (the user's) is the task; earlier messages are context, given as a prefix of " +
+      "the task. The run's id is in the `X-Smolstep-Run-Id` header. With a queue the run is a background run the " +
+      "request follows; without one the request steps it. `finish_reason` is `stop`, or `length` when the run " +
+      "ran out of steps (the content is the answer given then). With `stream: true`: `chat.completion.chunk`s " +
+      "(the run's progress as `delta.reasoning_content`, the answer as `delta.content`, then `finish_reason`, " +
+      "then `usage` when `stream_options.include_usage`), then `data: [DONE]`; a failure after the stream " +
+      "started is one `data: {error}` and no `[DONE]`. Errors are in OpenAI's shape.",
+    body: "ChatCompletionBody",
+    responses: {
+      200: {
+        description: "The answer",
+        schema: "ChatCompletion",
+        headers: { "X-Smolstep-Run-Id": "The run behind the answer (`GET /v1/runs/{runId}`)." },
+        eventStream: { data: "ChatCompletionChunk", error: "OpenAIError" },
+      },
+    },
+    errors: [
+      "invalid_request",
+      "invalid_json",
+      "json_too_deep",
+      "json_too_large",
+      "payload_too_large",
+      "unsupported_media_type",
+      "unsupported_parameter",
+      "url_not_allowed",
+      "model_not_found",
+      "store_not_configured",
+      "task_too_large",
+      "state_too_large",
+      "store_full",
+      "model_error",
+      "step_timeout",
+      "step_in_progress",
+      "run_failed",
+      "run_cancelled",
+      "run_finished",
+      "awaiting_input",
+    ],
+    auth: true,
+    errorSchema: "OpenAIError",
+  },
+];
