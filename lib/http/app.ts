@@ -12,8 +12,8 @@ import { AppContext, type AppOptions, DEFAULT_MAX_BODY_BYTES } from "./app_conte
 import { corsPolicy } from "./cors_policy.ts";
 import { healthView } from "./health.ts";
 import { HttpError } from "./http_errors.ts";
-import { openAiAwareErrorHandler } from "./openai_compat/openai_errors.ts";
-import { mountOpenAiRoutes } from "./openai_compat/openai_routes.ts";
+import { openAiAwareErrorHandler } from "./openai_errors.ts";
+import { mountOpenAiRoutes } from "./openai_routes.ts";
 import { requireJsonBody } from "./request_body.ts";
 import { mountOpenApi } from "./openapi_routes.ts";
 import { mountPlayground } from "./playground/playground_routes.ts";

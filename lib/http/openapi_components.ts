@@ -29,7 +29,7 @@ import {
   ModelList,
   ModelObject,
   OpenAIErrorBody,
-} from "./openai_compat/openai_schemas.ts";
+} from "./openai_schemas.ts";
 import { PendingInputSchema, RunStatusSchema } from "../memory/agent_state.ts";
 import { StepErrorSchema, StepRecordSchema, TokenUsageSchema } from "../memory/step_records.ts";
 

@@ -1,6 +1,6 @@
 import { ERROR_STATUS } from "./http_errors.ts";
 import type { RouteSpec } from "./openapi_route_spec.ts";
-import { OPENAI_ROUTES } from "./openai_compat/openai_route_specs.ts";
+import { OPENAI_ROUTES } from "./openai_route_specs.ts";
 
 export type { RouteSpec };
 
@@ -33,7 +33,7 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   queue_not_configured: 501,
   overloaded: 503,
   delivery_in_progress: 409,
-  // The OpenAI-compatible routes (lib/http/openai_compat/)
+  // The OpenAI-compatible routes (lib/http/)
   model_not_found: 404,
   unsupported_parameter: 400,
   awaiting_input: 409,

@@ -7,7 +7,7 @@ import OpenAI from "openai";
 import { z } from "zod";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { type AppOptions, createSmolstep, OpenAIServerModel, tool, ToolCallingAgent } from "../../lib/mod.ts";
-import { CONTEXT_HEADING, REQUEST_HEADING } from "../../lib/http/openai_compat/chat_task.ts";
+import { CONTEXT_HEADING, REQUEST_HEADING } from "../../lib/http/openai_chat_task.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";

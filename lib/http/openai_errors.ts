@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { classifyError, errorHandler, HttpError } from "../http_errors.ts";
+import { classifyError, errorHandler, HttpError } from "./http_errors.ts";
 
 /** The paths whose errors are in OpenAI's shape. */
 export const isOpenAiPath = (path: string) => path === "/v1/chat/completions" || path.startsWith("/v1/models");

@@ -5,7 +5,7 @@
  * task, one labelled block per message; their images are not passed (the block says `[image]`). The agent keeps
  * its own system prompt; a caller's system message is context like the others.
  */
-import { MAX_IMAGES } from "../http_schemas.ts";
+import { MAX_IMAGES } from "./http_schemas.ts";
 import { OpenAiParamError } from "./openai_errors.ts";
 import type { ChatMessage } from "./openai_schemas.ts";
 

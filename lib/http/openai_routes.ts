@@ -1,23 +1,23 @@
 /**
  * The OpenAI-compatible endpoint: `GET /v1/models` (the agents), `GET /v1/models/{id}`, `POST /v1/chat/completions`
- * (the conversation's last user message is the task: ./chat_task.ts; the run goes to its end: ../run_to_answer.ts;
- * the end becomes the answer: ./chat_answer.ts). The run is a KV run, named by the `X-Smolstep-Run-Id` header.
+ * (the conversation's last user message is the task: ./openai_chat_task.ts; the run goes to its end: ../run_to_answer.ts;
+ * the end becomes the answer: ./openai_chat_answer.ts). The run is a KV run, named by the `X-Smolstep-Run-Id` header.
  *
  * Streaming (`stream: true`): `chat.completion.chunk`s: the role, the run's progress as `delta.reasoning_content`
- * (./run_narration.ts), the answer as `delta.content`, a chunk with `finish_reason`, one with `usage` when
+ * (./openai_run_narration.ts), the answer as `delta.content`, a chunk with `finish_reason`, one with `usage` when
  * `stream_options.include_usage`, then `data: [DONE]`. A failure once the stream has started is one
  * `data: {"error": ...}` (OpenAI's clients raise it) and the stream ends without `[DONE]`.
  */
 import type { Context, Hono } from "hono";
-import type { AppContext } from "../app_context.ts";
-import { HttpError } from "../http_errors.ts";
-import { readJson } from "../request_body.ts";
-import { type RunProgress, type RunToAnswer, startRunToAnswer } from "../run_to_answer.ts";
-import { chatAnswer, chatUsage } from "./chat_answer.ts";
-import { chatTask } from "./chat_task.ts";
+import type { AppContext } from "./app_context.ts";
+import { HttpError } from "./http_errors.ts";
+import { readJson } from "./request_body.ts";
+import { type RunProgress, type RunToAnswer, startRunToAnswer } from "./run_to_answer.ts";
+import { chatAnswer, chatUsage } from "./openai_chat_answer.ts";
+import { chatTask } from "./openai_chat_task.ts";
 import { openAiErrorBody, OpenAiParamError } from "./openai_errors.ts";
 import { ChatCompletionBody } from "./openai_schemas.ts";
-import { RunNarrator } from "./run_narration.ts";
+import { RunNarrator } from "./openai_run_narration.ts";
 
 /** The response header naming the run behind a chat completion (`GET /v1/runs/{id}`, the playground). */
 export const RUN_ID_HEADER = "X-Smolstep-Run-Id";

@@ -11,8 +11,8 @@
  * `usage` is the run's token totals (`prompt_tokens` = input, `completion_tokens` = output; 0 when the model
  * reported none).
  */
-import type { AgentState } from "../../memory/agent_state.ts";
-import { HttpError } from "../http_errors.ts";
+import type { AgentState } from "../memory/agent_state.ts";
+import { HttpError } from "./http_errors.ts";
 
 export interface ChatAnswer {
   content: string;

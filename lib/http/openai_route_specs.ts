@@ -1,4 +1,4 @@
-import type { RouteSpec } from "../openapi_route_spec.ts";
+import type { RouteSpec } from "./openapi_route_spec.ts";
 
 /** The OpenAI-compatible routes as the OpenAPI document describes them (lib/http/openapi_route_table.ts). */
 export const OPENAI_ROUTES: RouteSpec[] = [

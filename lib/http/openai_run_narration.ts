@@ -3,8 +3,8 @@
  * a heading per step, the model's text as it streams (when this process hears the deltas), then the step's tool
  * calls, observations (clipped) and error. Plain text with light Markdown; never the answer itself.
  */
-import { clipText } from "../../text_clip.ts";
-import type { RunProgress } from "../run_to_answer.ts";
+import { clipText } from "../text_clip.ts";
+import type { RunProgress } from "./run_to_answer.ts";
 
 /** Longest observation (or plan, or model text) shown per step; the full text is in the run. */
 export const MAX_NARRATED_CHARS = 1_000;
