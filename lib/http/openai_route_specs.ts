@@ -1,4 +1,4 @@
-import type { RouteSpec } from "./openapi_route_spec.ts";
+import { BODY_ERRORS, type RouteSpec } from "./openapi_route_spec.ts";
 
 /** The OpenAI-compatible routes as the OpenAPI document describes them (lib/http/openapi_route_table.ts). */
 export const OPENAI_ROUTES: RouteSpec[] = [
@@ -41,12 +41,7 @@ export const OPENAI_ROUTES: RouteSpec[] = [
       },
     },
     errors: [
-      "invalid_request",
-      "invalid_json",
-      "json_too_deep",
-      "json_too_large",
-      "payload_too_large",
-      "unsupported_media_type",
+      ...BODY_ERRORS,
       "unsupported_parameter",
       "url_not_allowed",
       "model_not_found",

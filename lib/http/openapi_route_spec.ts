@@ -1,5 +1,15 @@
 import type { SchemaName } from "./openapi_components.ts";
 
+/** The errors of any route that reads a JSON body. */
+export const BODY_ERRORS = [
+  "invalid_request",
+  "invalid_json",
+  "json_too_deep",
+  "json_too_large",
+  "payload_too_large",
+  "unsupported_media_type",
+];
+
 /** One route as the OpenAPI document (lib/http/openapi.ts) describes it; the routes are in ./openapi_route_table.ts. */
 export interface RouteSpec {
   method: "get" | "post" | "delete";

@@ -1,5 +1,5 @@
 import { ERROR_STATUS } from "./http_errors.ts";
-import type { RouteSpec } from "./openapi_route_spec.ts";
+import { BODY_ERRORS, type RouteSpec } from "./openapi_route_spec.ts";
 import { OPENAI_ROUTES } from "./openai_route_specs.ts";
 
 export type { RouteSpec };
@@ -41,14 +41,6 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   run_failed: 502,
 };
 
-const BODY_ERRORS = [
-  "invalid_request",
-  "invalid_json",
-  "json_too_deep",
-  "json_too_large",
-  "payload_too_large",
-  "unsupported_media_type",
-];
 const STEP_ERRORS = ["model_error", "step_timeout", "overloaded", "not_configured", "step_refused", "invalid_state"];
 const STATELESS_ERRORS = [
   "agent_not_found",

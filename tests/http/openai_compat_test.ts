@@ -6,7 +6,14 @@ import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { z } from "zod";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
-import { type AppOptions, createSmolstep, OpenAIServerModel, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import {
+  type AppOptions,
+  createSmolstep,
+  OpenAIServerModel,
+  tool,
+  ToolCallingAgent,
+  UserInputTool,
+} from "../../lib/mod.ts";
 import { CONTEXT_HEADING, REQUEST_HEADING } from "../../lib/http/openai_chat_task.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";
@@ -28,6 +35,7 @@ function agents(modelUrl: string) {
   return {
     assistant: new ToolCallingAgent({ name: "assistant", model, tools: [add], maxSteps: 4 }),
     brief: new ToolCallingAgent({ name: "brief", model, tools: [add], maxSteps: 1 }),
+    asker: new ToolCallingAgent({ name: "asker", model, tools: [new UserInputTool()] }),
   };
 }
 
@@ -64,6 +72,7 @@ for (const mode of ["inline", "background"] as const) {
         assert.deepEqual(list.data.map((m) => [m.id, m.object, m.owned_by]), [
           ["assistant", "model", "smolstep"],
           ["brief", "model", "smolstep"],
+          ["asker", "model", "smolstep"],
         ]);
         assert.equal(typeof list.data[0].created, "number");
         assert.equal((await client.models.retrieve("brief")).id, "brief");
@@ -231,6 +240,24 @@ for (const mode of ["inline", "background"] as const) {
         })().catch((e) => e);
         assert.ok(streamed instanceof OpenAI.APIError, String(streamed));
         assert.equal(streamed.code, mode === "inline" ? "model_error" : "run_failed");
+      });
+
+      await t.step("a run that pauses for input: 409 awaiting_input naming the run's input route", async () => {
+        model.reset();
+        model.enqueue(toolCallReply("user_input", { question: "Which city?" }));
+        const retrying = new OpenAI({ baseURL: `${app.url}/v1`, apiKey: API_KEY, maxRetries: 2 });
+        const paused = await retrying.chat.completions.create({
+          model: "asker",
+          messages: [{ role: "user", content: "Weather?" }],
+        }).catch((e) => e);
+        assert.ok(paused instanceof OpenAI.ConflictError, String(paused));
+        assert.equal(paused.code, "awaiting_input");
+        const runId = paused.headers.get("X-Smolstep-Run-Id");
+        assert.ok(paused.message.includes(`/v1/runs/${runId}/input`), paused.message);
+        assert.equal(model.requests.length, 1, "not retried");
+        const run = await api.get(`/v1/runs/${runId}`);
+        assert.equal(run.body.status, "awaiting_input");
+        assert.equal(run.body.pendingInput.question, "Which city?");
       });
 
       await t.step("auth: the API key is required (401 authentication_error)", async () => {
