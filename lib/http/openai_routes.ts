@@ -21,6 +21,7 @@ import { RunNarrator } from "./openai_run_narration.ts";
 
 /** The response header naming the run behind a chat completion (`GET /v1/runs/{id}`, the playground). */
 export const RUN_ID_HEADER = "X-Smolstep-Run-Id";
+const DEFAULT_KEEP_ALIVE_MS = 15_000;
 
 export function mountOpenAiRoutes(app: Hono, ctx: AppContext): void {
   const created = Math.floor(Date.now() / 1000);
@@ -42,7 +43,13 @@ export function mountOpenAiRoutes(app: Hono, ctx: AppContext): void {
     const run = await startRunToAnswer(ctx, { agent: body.model, task, images }, signal);
     const meta = { id: `chatcmpl-${run.runId}`, created: Math.floor(Date.now() / 1000), model: body.model };
     const headers = { [RUN_ID_HEADER]: run.runId };
-    if (body.stream) return streamCompletion(run, meta, headers, Boolean(body.stream_options?.include_usage));
+    if (body.stream) {
+      const keepAliveMs = ctx.options.events?.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+      return streamCompletion(run, meta, headers, {
+        includeUsage: Boolean(body.stream_options?.include_usage),
+        keepAliveMs,
+      });
+    }
     try {
       const state = await endOf(run.progress);
       const answer = chatAnswer(run.runId, state);
@@ -95,7 +102,7 @@ function streamCompletion(
   run: RunToAnswer,
   meta: { id: string; created: number; model: string },
   headers: Record<string, string>,
-  includeUsage: boolean,
+  { includeUsage, keepAliveMs }: { includeUsage: boolean; keepAliveMs: number },
 ): Response {
   const encoder = new TextEncoder();
   const data = (value: unknown) => encoder.encode(`data: ${JSON.stringify(value)}\n\n`);
@@ -108,6 +115,16 @@ function streamCompletion(
   const narrator = new RunNarrator();
   const iterator = run.progress[Symbol.asyncIterator]();
   let started = false;
+  /** The next piece of progress, or null after `keepAliveMs` without one (it is still awaited by the next pull). */
+  let pending: Promise<IteratorResult<RunProgress>> | undefined;
+  const nextOrNull = async () => {
+    pending ??= iterator.next();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), keepAliveMs));
+    const next = await Promise.race([pending, tick]).finally(() => clearTimeout(timer));
+    if (next) pending = undefined;
+    return next;
+  };
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (!started) {
@@ -116,7 +133,8 @@ function streamCompletion(
       }
       try {
         // A pull must enqueue something (or close): the stream calls it again only when read again.
-        for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        for (let next = await nextOrNull(); !next?.done; next = await nextOrNull()) {
+          if (!next) return controller.enqueue(encoder.encode(": keepalive\n\n"));
           const item = next.value;
           if (item.type !== "end") {
             const text = narrator.narrate(item);

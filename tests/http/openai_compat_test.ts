@@ -46,8 +46,10 @@ async function serve(mode: "inline" | "background", model: ScriptedModelServer) 
     agents: agents(model.url),
     store: new DenoKvStore(kv),
     apiKeys: [API_KEY],
-    events: { pollMs: 20 },
+    events: { pollMs: 20, keepAliveMs: 25 },
     maxAttempts: 1,
+    // Steps get 900 ms (a slow reply below takes 120 ms); the watchdog copies come 2 s after a step.
+    lockTtlMs: 1000,
   };
   if (mode === "background") {
     const served = serveBackground(options);
@@ -184,6 +186,29 @@ for (const mode of ["inline", "background"] as const) {
         assert.deepEqual(chunks[0].choices[0].delta, { role: "assistant", content: "" });
         assert.equal(chunks.at(-1).choices[0].finish_reason, "stop");
         assert.ok(chunks.every((c) => c.usage === undefined));
+      });
+
+      await t.step("a slow step: keep-alive comments, which the openai client skips", async () => {
+        model.reset();
+        model.enqueue({ ...toolCallReply("final_answer", { answer: "slow" }), delayMs: 120 });
+        const response = await fetch(`${app.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${API_KEY}`, "Content-Type": "application/json" },
+          body: JSON.stringify({ model: "assistant", messages: [{ role: "user", content: "slowly" }], stream: true }),
+        });
+        const text = await response.text();
+        assert.match(text, /^: keepalive$/m);
+        assert.match(text, /data: \[DONE\]\n\n$/);
+
+        model.enqueue({ ...toolCallReply("final_answer", { answer: "slow too" }), delayMs: 120 });
+        const stream = await client.chat.completions.create({
+          model: "assistant",
+          messages: [{ role: "user", content: "slowly" }],
+          stream: true,
+        });
+        let content = "";
+        for await (const chunk of stream) content += chunk.choices[0]?.delta.content ?? "";
+        assert.equal(content, "slow too");
       });
 
       await t.step("out of steps: the max-steps answer, finish_reason length", async () => {
