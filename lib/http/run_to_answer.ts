@@ -9,7 +9,8 @@
  *
  * - With a queue (`background`): the run is a background run; the request only follows it (it reads the record
  *   every `events.pollMs`, 500 ms by default, and hears this process's deltas, like `GET /v1/runs/{id}/events`). A
- *   caller that goes away leaves the run going to its end. On Workers the steps run in queue invocations, so no
+ *   caller that goes away leaves the run going to its end. The reads slow down to every 4 `pollMs` while a step
+ *   runs (each is a store round trip, a subrequest on Workers). On Workers the steps run in queue invocations, so no
  *   request meets the subrequest or CPU limits of many steps; the deltas are not heard there (another isolate).
  * - Without a queue (`inline`): the request steps the run itself, one `RunService.step` after another (each counted
  *   as a step in flight), with the model's deltas. A caller that goes away abandons the step in flight: the run
@@ -31,6 +32,9 @@ export interface RunToAnswerInput {
   images?: string[];
   maxSteps?: number;
 }
+
+/** A followed run is read every `events.pollMs`, up to this many times slower while nothing changes. */
+const MAX_POLL_BACKOFF = 4;
 
 /** One piece of a run's progress; the last one is always `end`. */
 export type RunProgress =
@@ -78,6 +82,7 @@ async function* followRun(ctx: AppContext, created: RunRecord, signal: AbortSign
   const heard = new Pending<RunProgress>();
   const stop = ctx.deltas.subscribe(created.runId, (event) => heard.push({ type: "delta", event }));
   let next = created.state.steps.length;
+  let waitMs = pollMs;
   try {
     while (!signal.aborted) {
       // Deltas heard before the read come before the steps it finds (their step is among them, or still to come).
@@ -86,12 +91,15 @@ async function* followRun(ctx: AppContext, created: RunRecord, signal: AbortSign
       yield* before;
       if (!found) throw new Error(`The run ${created.runId} is gone.`);
       const { state } = found.record;
+      // Each read is a store round trip (a subrequest on Workers): reads slow down, to 4 polls' time, while
+      // nothing changes, and speed up again with the next step.
+      waitMs = next < state.steps.length ? pollMs : Math.min(waitMs * 2, pollMs * MAX_POLL_BACKOFF);
       for (; next < state.steps.length; next++) yield { type: "step", index: next, step: state.steps[next] };
       if (state.status !== "running") {
         yield { type: "end", state };
         return;
       }
-      const until = Date.now() + pollMs;
+      const until = Date.now() + waitMs;
       while (Date.now() < until && !signal.aborted) {
         await heard.wait(until - Date.now(), signal);
         yield* heard.take();
