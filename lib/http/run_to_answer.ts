@@ -21,7 +21,7 @@
 import type { DeltaEvent } from "../agents/agent_events.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
-import type { RunRecord } from "../runs/run_record.ts";
+import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { AppContext } from "./app_context.ts";
 
 /** What a request may ask of the run: the same fields as `POST /v1/agents/{name}/runs`. */
@@ -129,7 +129,14 @@ async function* stepRun(ctx: AppContext, created: RunRecord, signal: AbortSignal
       await pending.wait(Infinity, signal, step);
       yield* pending.take();
     }
-    ({ record } = await step);
+    try {
+      ({ record } = await step);
+    } catch (error) {
+      // Ended meanwhile by someone else (cancelled through its route, say): that end is the run's end.
+      const ended = error instanceof RunError && error.code === "run_finished" && await runs.get(record.runId);
+      if (!ended) throw error;
+      record = ended.record;
+    }
     yield* pending.take();
     const { state } = record;
     for (; next < state.steps.length; next++) yield { type: "step", index: next, step: state.steps[next] };

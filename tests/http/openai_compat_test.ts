@@ -286,6 +286,30 @@ for (const mode of ["inline", "background"] as const) {
         assert.equal(run.body.pendingInput.question, "Which city?");
       });
 
+      await t.step("a run cancelled while the chat waits: the stream ends with run_cancelled", async () => {
+        model.reset();
+        model.enqueue(
+          { ...toolCallReply("add", { a: 1, b: 2 }), delayMs: 150 },
+          toolCallReply("final_answer", { answer: "3" }),
+        );
+        const { data: stream, response } = await client.chat.completions.create({
+          model: "assistant",
+          messages: [{ role: "user", content: "1 + 2, slowly" }],
+          stream: true,
+        }).withResponse();
+        const runId = response.headers.get("X-Smolstep-Run-Id");
+        const cancel = await api.post(`/v1/runs/${runId}/cancel`);
+        assert.ok([200, 202].includes(cancel.status), JSON.stringify(cancel.body));
+        let content = "";
+        const ended = await (async () => {
+          for await (const chunk of stream) content += chunk.choices[0]?.delta.content ?? "";
+        })().catch((e) => e);
+        assert.ok(ended instanceof OpenAI.APIError, String(ended));
+        assert.equal(ended.code, "run_cancelled");
+        assert.equal(content, "");
+        assert.equal((await api.get(`/v1/runs/${runId}`)).body.status, "cancelled");
+      });
+
       await t.step("auth: the API key is required (401 authentication_error)", async () => {
         const anonymous = new OpenAI({ baseURL: `${app.url}/v1`, apiKey: "wrong", maxRetries: 0 });
         for (
@@ -366,3 +390,26 @@ for (const mode of ["inline", "background"] as const) {
     }
   });
 }
+
+Deno.test("OpenAI-compatible endpoint without a store: 501 store_not_configured, the models still listed", async () => {
+  const model = await startScriptedModelServer();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    createSmolstep({ agents: agents(model.url) }).app.fetch,
+  );
+  try {
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${server.addr.port}/v1`, apiKey: "none", maxRetries: 0 });
+    assert.equal((await client.models.list()).data.length, 3);
+    const refused = await client.chat.completions.create({
+      model: "assistant",
+      messages: [{ role: "user", content: "x" }],
+    }).catch((e) => e);
+    assert.ok(refused instanceof OpenAI.APIError, String(refused));
+    assert.equal(refused.status, 501);
+    assert.equal(refused.code, "store_not_configured");
+    assert.equal(model.requests.length, 0);
+  } finally {
+    await server.shutdown();
+    await model.close();
+  }
+});
