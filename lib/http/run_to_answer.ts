@@ -10,7 +10,7 @@
  * - With a queue (`background`): the run is a background run; the request only follows it (it reads the record
  *   every `events.pollMs`, 500 ms by default, and hears this process's deltas, like `GET /v1/runs/{id}/events`). A
  *   caller that goes away leaves the run going to its end. The reads slow down to every 4 `pollMs` while a step
- *   runs (each is a store round trip, a subrequest on Workers). On Workers the steps run in queue invocations, so no
+ *   runs and no deltas are heard (each read is a store round trip, a subrequest on Workers). On Workers the steps run in queue invocations, so no
  *   request meets the subrequest or CPU limits of many steps; the deltas are not heard there (another isolate).
  * - Without a queue (`inline`): the request steps the run itself, one `RunService.step` after another (each counted
  *   as a step in flight), with the model's deltas. A caller that goes away abandons the step in flight: the run
@@ -102,7 +102,10 @@ async function* followRun(ctx: AppContext, created: RunRecord, signal: AbortSign
       const until = Date.now() + waitMs;
       while (Date.now() < until && !signal.aborted) {
         await heard.wait(until - Date.now(), signal);
-        yield* heard.take();
+        const deltas = heard.take();
+        // A step that streams is about to commit: read again at the usual pace.
+        if (deltas.length) waitMs = pollMs;
+        yield* deltas;
       }
     }
   } finally {

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import OpenAI from "openai";
 import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics/prometheus_text.ts";
 import { apiClient } from "../support/http_client.ts";
+import { chatCompletionRuns } from "../support/chat_completion_runs.ts";
 import { histogramSeries, parsePrometheusText, sampleValue } from "../support/prometheus_text_parser.ts";
 import {
   kvFullRun,
   researcherRun,
-  scriptCalculation,
   statelessCodeRun,
   statelessFullRun,
   streamedRuns,
@@ -68,40 +67,7 @@ Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", 
     });
 
     await t.step("the OpenAI-compatible endpoint in workerd, through the openai client (background runs)", async () => {
-      const client = new OpenAI({ baseURL: `${worker.url}/v1`, apiKey: "worker-key", maxRetries: 0 });
-      assert.deepEqual((await client.models.list()).data.map((m) => m.id), ["assistant", "researcher", "coder"]);
-      model.reset();
-      scriptCalculation(model);
-      const messages = [{ role: "user" as const, content: "What is 6 * 7?" }];
-      const { data, response } = await client.chat.completions.create({ model: "assistant", messages }).withResponse();
-      assert.equal(data.choices[0].message.content, "6 times 7 is 42");
-      assert.equal(data.choices[0].finish_reason, "stop");
-      assert.ok(data.usage && data.usage.total_tokens > 0);
-      const runId = response.headers.get("X-Smolstep-Run-Id");
-      const run = await api.get(`/v1/runs/${runId}`);
-      assert.equal(run.body.status, "succeeded");
-      assert.equal(run.body.background, true, "on Workers with a queue the run steps in queue invocations");
-
-      model.reset();
-      scriptCalculation(model);
-      const stream = await client.chat.completions.create({
-        model: "assistant",
-        messages,
-        stream: true,
-        stream_options: { include_usage: true },
-      });
-      let reasoning = "";
-      let content = "";
-      let usage: OpenAI.CompletionUsage | undefined;
-      for await (const chunk of stream) {
-        const delta = chunk.choices[0]?.delta as { content?: string; reasoning_content?: string } | undefined;
-        reasoning += delta?.reasoning_content ?? "";
-        content += delta?.content ?? "";
-        usage = chunk.usage ?? usage;
-      }
-      assert.equal(content, "6 times 7 is 42");
-      assert.match(reasoning, /Calling `calculator`/);
-      assert.ok(usage && usage.total_tokens > 0);
+      await chatCompletionRuns(worker.url, model, "worker-key");
     });
 
     await t.step("errors are JSON 4xx in workerd too", async () => {
