@@ -10,7 +10,6 @@
  */
 import type { Context, Hono } from "hono";
 import type { AppContext } from "./app_context.ts";
-import { HttpError } from "./http_errors.ts";
 import { readJson } from "./request_body.ts";
 import { type RunProgress, type RunToAnswer, startRunToAnswer } from "./run_to_answer.ts";
 import { chatAnswer, chatUsage } from "./openai_chat_answer.ts";
@@ -86,7 +85,8 @@ function refuseUnsupported(body: ChatCompletionBody): void {
 
 async function endOf(progress: AsyncIterable<RunProgress>) {
   for await (const item of progress) if (item.type === "end") return item.state;
-  throw new HttpError(499 as never, "request_aborted", "The request was aborted before the run ended.");
+  // Only a caller that went away stops following before the end (answered as 499 request_aborted).
+  throw new DOMException("The request was aborted before the run ended.", "AbortError");
 }
 
 /**

@@ -7,11 +7,13 @@
  * Each step is a KV step like any other (lock, idempotency key, the run unchanged by a failed step). How the steps
  * are taken depends on the app:
  *
- * - With a queue (`background`): the run is a background run; the request only follows it (it reads the record
- *   every `events.pollMs`, 500 ms by default, and hears this process's deltas, like `GET /v1/runs/{id}/events`). A
- *   caller that goes away leaves the run going to its end. The reads slow down to every 4 `pollMs` while a step
- *   runs and no deltas are heard (each read is a store round trip, a subrequest on Workers). On Workers the steps run in queue invocations, so no
- *   request meets the subrequest or CPU limits of many steps; the deltas are not heard there (another isolate).
+ * - With a queue (`background`): the run is a background run; the request only follows it: it reads the record
+ *   every `events.pollMs` (500 ms by default; up to 4 times slower while a step runs and no deltas are heard, since
+ *   each read is a store round trip, a subrequest on Workers) and hears the run's deltas through
+ *   `AppOptions.deltas`, like `GET /v1/runs/{id}/events`. A caller that goes away leaves the run going to its end.
+ *   On Workers the steps run in queue invocations, so no request meets the subrequest or CPU limits of many steps;
+ *   the deltas arrive through the run's Durable Object (`DurableObjectDeltaRelay`), else the progress is the step
+ *   records alone.
  * - Without a queue (`inline`): the request steps the run itself, one `RunService.step` after another (each counted
  *   as a step in flight), with the model's deltas. A caller that goes away abandons the step in flight: the run
  *   stays `running` at its last committed step (continue it with `POST /v1/runs/{id}/steps`).
@@ -80,13 +82,18 @@ async function* followRun(ctx: AppContext, created: RunRecord, signal: AbortSign
   const runs = ctx.requireRuns();
   const pollMs = ctx.options.events?.pollMs ?? 500;
   const heard = new Pending<RunProgress>();
-  const stop = ctx.deltas.subscribe(created.runId, (event) => heard.push({ type: "delta", event }));
+  // The last action step followed: a delta of it or an earlier step comes late (a relay between processes may
+  // deliver one after the step's commit) and is dropped, so deltas only ever precede their step.
+  let followedStepNumber = created.state.stepNumber;
+  const stop = ctx.deltas.subscribe(created.runId, (event) => {
+    if (event.stepNumber > followedStepNumber) heard.push({ type: "delta", event });
+  });
   let next = created.state.steps.length;
   let waitMs = pollMs;
   try {
     while (!signal.aborted) {
       // Deltas heard before the read come before the steps it finds (their step is among them, or still to come).
-      const before = heard.take();
+      const before = heard.take().filter((item) => item.type !== "delta" || item.event.stepNumber > followedStepNumber);
       const found = await runs.get(created.runId);
       yield* before;
       if (!found) throw new Error(`The run ${created.runId} is gone.`);
@@ -95,6 +102,7 @@ async function* followRun(ctx: AppContext, created: RunRecord, signal: AbortSign
       // nothing changes, and speed up again with the next step.
       waitMs = next < state.steps.length ? pollMs : Math.min(waitMs * 2, pollMs * MAX_POLL_BACKOFF);
       for (; next < state.steps.length; next++) yield { type: "step", index: next, step: state.steps[next] };
+      followedStepNumber = state.stepNumber;
       if (state.status !== "running") {
         yield { type: "end", state };
         return;
