@@ -9,7 +9,7 @@
  *
  * - With a queue (`background`): the run is a background run; the request only follows it: it reads the record
  *   every `events.pollMs` (500 ms by default; up to 4 times slower while a step runs and no deltas are heard, since
- *   each read is a store round trip, a subrequest on Workers) and hears the run's deltas through
+ *   each read is a store round trip, a subrequest on Workers; 50 ms after a step's deltas go quiet) and hears the run's deltas through
  *   `AppOptions.deltas`, like `GET /v1/runs/{id}/events`. A caller that goes away leaves the run going to its end.
  *   On Workers the steps run in queue invocations, so no request meets the subrequest or CPU limits of many steps;
  *   the deltas arrive through the run's Durable Object (`DurableObjectDeltaRelay`), else the progress is the step
@@ -37,6 +37,9 @@ export interface RunToAnswerInput {
 
 /** A followed run is read every `events.pollMs`, up to this many times slower while nothing changes. */
 const MAX_POLL_BACKOFF = 4;
+
+/** How long after a followed step's last delta the run is read again (its commit is then close). */
+const DELTA_QUIET_MS = 50;
 
 /** One piece of a run's progress; the last one is always `end`. */
 export type RunProgress =
@@ -108,11 +111,14 @@ async function* followRun(ctx: AppContext, created: RunRecord, signal: AbortSign
         return;
       }
       const until = Date.now() + waitMs;
+      let heardAt = 0;
       while (Date.now() < until && !signal.aborted) {
-        await heard.wait(until - Date.now(), signal);
+        // A step that streamed and went quiet is committing: read it now rather than at the next poll.
+        const quietAt = heardAt ? heardAt + DELTA_QUIET_MS : Infinity;
+        if (Date.now() >= quietAt) break;
+        await heard.wait(Math.min(until, quietAt) - Date.now(), signal);
         const deltas = heard.take();
-        // A step that streams is about to commit: read again at the usual pace.
-        if (deltas.length) waitMs = pollMs;
+        if (deltas.length) [heardAt, waitMs] = [Date.now(), pollMs];
         yield* deltas;
       }
     }
