@@ -8,7 +8,7 @@ import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_den
 import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { createAgents } from "./agents.ts";
-import { egressFromEnv, playgroundFromEnv, serverOptions } from "./server_options.ts";
+import { egressFromEnv, playgroundFromEnv, pluginsFromEnv, serverOptions } from "./server_options.ts";
 
 const env = Deno.env.toObject();
 const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);
@@ -24,7 +24,13 @@ executor.warmUp().catch((error) => console.warn(`The sandbox threads did not sta
 const egress = egressFromEnv(env);
 if (env.SMOLSTEP_EGRESS_RESOLVE_DNS === "1") egress.resolveHost = denoResolveHost();
 const agents = createAgents(env, { executor, egress });
-const options = { ...serverOptions(env, Object.keys(agents)), egress, playground: playgroundFromEnv(env, true) };
+const options = {
+  ...serverOptions(env, Object.keys(agents)),
+  egress,
+  playground: playgroundFromEnv(env, true),
+  // MCP on /mcp: a tool call starts a background run on the KV queue and follows it (lib/mcp/server/).
+  plugins: pluginsFromEnv(env),
+};
 if (!options.secret) {
   options.secret = crypto.randomUUID() + crypto.randomUUID();
   console.warn("SMOLSTEP_SECRET is not set: stateless tokens are signed with a random key and die with this process.");

@@ -8,6 +8,8 @@ import {
   type WebSearchToolOptions,
 } from "../lib/mod.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs } from "../lib/runs/step_deadline.ts";
+import type { AppPlugin } from "../lib/http/app_context.ts";
+import { mcpServer } from "../lib/mcp/server/mod.ts";
 
 /** Server settings shared by both entries, read from the environment. */
 export interface ServerEnv {
@@ -44,6 +46,10 @@ export interface ServerEnv {
   SMOLSTEP_EGRESS_ALLOW_PRIVATE?: string;
   /** Comma-separated hosts (`api.internal`, `*.corp.example`, `10.0.0.7`) or origins allowed regardless. */
   SMOLSTEP_EGRESS_ALLOW_HOSTS?: string;
+  /** The MCP server on `/mcp` (behind the API keys): on unless "0". */
+  SMOLSTEP_MCP?: string;
+  /** "1": the MCP server lists the agents' own tools too (those that allow direct calls). */
+  SMOLSTEP_MCP_TOOLS?: string;
 }
 
 /** The `researcher` example agent's web search, read from the environment. */
@@ -159,6 +165,12 @@ export function playgroundFromEnv(env: ServerEnv, byDefault: boolean): boolean {
   if (env.SMOLSTEP_PLAYGROUND === "1") return true;
   if (env.SMOLSTEP_PLAYGROUND === "0") return false;
   return byDefault;
+}
+
+/** The MCP server (`/mcp`, see lib/mcp/server/mod.ts) as SMOLSTEP_MCP and SMOLSTEP_MCP_TOOLS ask. */
+export function pluginsFromEnv(env: ServerEnv): AppPlugin[] {
+  if (env.SMOLSTEP_MCP === "0") return [];
+  return [mcpServer({ exposeTools: env.SMOLSTEP_MCP_TOOLS === "1" })];
 }
 
 export function serverOptions(env: ServerEnv, agentNames: string[]) {

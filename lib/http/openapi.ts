@@ -17,6 +17,8 @@ export interface OpenApiOptions {
   metrics: boolean;
   /** The app serves the playground pages (default true). */
   playground?: boolean;
+  /** Routes of the app's plugins (`AppOptions.plugins`). */
+  routes?: readonly RouteSpec[];
 }
 
 /** Codes answered with a `Retry-After` header. */
@@ -125,9 +127,12 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
 
 /** The routes the app mounts with these options. */
 export function mountedRoutes(options: OpenApiOptions): RouteSpec[] {
-  return ROUTES.filter((route) =>
-    (options.metrics || !route.metricsOnly) && (options.playground !== false || !route.playgroundOnly)
-  );
+  return [
+    ...ROUTES.filter((route) =>
+      (options.metrics || !route.metricsOnly) && (options.playground !== false || !route.playgroundOnly)
+    ),
+    ...options.routes ?? [],
+  ];
 }
 
 /** Builds the OpenAPI 3.1 document of an app with these options. */

@@ -1,0 +1,174 @@
+import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
+import type { AgentState } from "../memory/agent_state.ts";
+import type { StepRecord } from "../memory/step_records.ts";
+import type { BlobStorage } from "../stores/blob_store.ts";
+import type { AppContext } from "./app_context.ts";
+import { HttpError } from "./http_errors.ts";
+
+/** A run asked for in one request: the agent's route name, its task and the task's extras. */
+export interface AnswerRequest {
+  agent: string;
+  task: string;
+  additionalArgs?: Record<string, unknown>;
+  /** `data:` or https: image URLs, as `POST /v1/agents/{name}/runs` takes them. */
+  images?: string[];
+}
+
+export interface RunToAnswerOptions {
+  /** The caller's signal: when it aborts, the run is left (a KV run is cancelled) and the call throws its reason. */
+  signal: AbortSignal;
+  /** Told every step record once it is committed, in order. */
+  onStep?: (step: StepRecord, state: AgentState) => void | Promise<void>;
+}
+
+/** Where the run went: its id where the app keeps runs, its state, and where its blobs (media answers) are. */
+export interface AnswerRun {
+  runId?: string;
+  agent: string;
+  state: AgentState;
+  blobs?: BlobStorage;
+  /** How it was run: `background` (queue), `kv` (stepped in this request, kept in the store), `memory` (no store). */
+  mode: "background" | "kv" | "memory";
+}
+
+const ACTIVE = new Set(["running"]);
+
+/**
+ * Runs an agent from one request until the run stops stepping: a final answer, a failure (a step that throws ends
+ * the run `failed`, its error in `state.error`), a cancellation, or a pause for input (`awaiting_input`, returned as
+ * is). It throws only when the caller's signal aborts (a KV run is then cancelled) or the run cannot start. Where the app has a store and a queue the run is a background
+ * run (each step a queue message, so no request holds a step beyond its platform's limits) and this call follows its
+ * record in the store, like `GET /v1/runs/{id}/events`; with a store alone it steps the KV run here, one deadline per
+ * step; without a store it steps in memory. Shared by the request-shaped front ends (MCP `tools/call`).
+ */
+export async function runToFinalAnswer(
+  ctx: AppContext,
+  request: AnswerRequest,
+  options: RunToAnswerOptions,
+): Promise<AnswerRun> {
+  const agent = ctx.agent(request.agent);
+  for (const image of request.images ?? []) if (!image.startsWith("data:")) ctx.requireAllowedUrl("images", image);
+  const state = agent.start(request.task, { additionalArgs: request.additionalArgs, images: request.images });
+  if (ctx.background) return await followBackgroundRun(ctx, request.agent, state, options);
+  if (ctx.runs) return await stepKvRun(ctx, request.agent, agent, state, options);
+  return await stepInMemory(ctx, request.agent, agent, state, options);
+}
+
+async function followBackgroundRun(
+  ctx: AppContext,
+  name: string,
+  state: AgentState,
+  options: RunToAnswerOptions,
+): Promise<AnswerRun> {
+  const runs = ctx.requireRuns();
+  const record = await runs.create(name, state, { background: true });
+  await ctx.requireBackground().start(record);
+  const pollMs = ctx.options.events?.pollMs ?? 500;
+  let seen = 1; // the task record
+  let current = state;
+  try {
+    while (ACTIVE.has(current.status)) {
+      await sleep(pollMs, options.signal);
+      const found = await runs.get(record.runId);
+      if (!found) throw new HttpError(404, "run_not_found", `The run '${record.runId}' is gone.`);
+      current = found.record.state;
+      for (; seen < current.steps.length; seen++) await options.onStep?.(current.steps[seen], current);
+    }
+  } catch (error) {
+    if (options.signal.aborted) await runs.cancel(record.runId).catch(() => {});
+    throw error;
+  }
+  return { runId: record.runId, agent: name, state: current, blobs: runs.blobsFor(record.runId), mode: "background" };
+}
+
+async function stepKvRun(
+  ctx: AppContext,
+  name: string,
+  agent: MultiStepAgent,
+  state: AgentState,
+  options: RunToAnswerOptions,
+): Promise<AnswerRun> {
+  const runs = ctx.requireRuns();
+  const { runId } = await runs.create(name, state);
+  let current = state;
+  try {
+    while (ACTIVE.has(current.status)) {
+      const outcome = await admitted(
+        ctx,
+        () => ctx.withStepDeadline(options.signal, (signal) => runs.step(runId, agent, { signal })),
+      );
+      current = outcome.record.state;
+      if (outcome.step) await options.onStep?.(outcome.step, current);
+    }
+  } catch (error) {
+    if (options.signal.aborted) {
+      await runs.cancel(runId).catch(() => {});
+      throw error;
+    }
+    // Nobody will step this run again: it ends failed with the step's error (as a background run would).
+    const failed = await runs.fail(runId, failure(error)).catch(() => null);
+    if (!failed) throw error;
+    current = failed.state;
+  }
+  return { runId, agent: name, state: current, blobs: runs.blobsFor(runId), mode: "kv" };
+}
+
+async function stepInMemory(
+  ctx: AppContext,
+  name: string,
+  agent: MultiStepAgent,
+  state: AgentState,
+  options: RunToAnswerOptions,
+): Promise<AnswerRun> {
+  let current = state;
+  try {
+    while (ACTIVE.has(current.status)) {
+      const result = await admitted(
+        ctx,
+        () => ctx.withStepDeadline(options.signal, (signal) => agent.step(current, { signal })),
+      );
+      current = result.state;
+      await options.onStep?.(result.step, current);
+    }
+  } catch (error) {
+    if (options.signal.aborted) throw error;
+    current = { ...current, status: "failed", error: failure(error), updatedAt: Date.now() };
+  }
+  return { agent: name, state: current, mode: "memory" };
+}
+
+function failure(error: unknown): { type: string; message: string } {
+  return error instanceof Error
+    ? { type: error.name, message: error.message }
+    : { type: "Error", message: String(error) };
+}
+
+/** One step inside the app's admission limit (503 `overloaded` past it), like a step request. */
+async function admitted<T>(ctx: AppContext, step: () => Promise<T>): Promise<T> {
+  const release = ctx.admission.tryEnter();
+  if (!release) throw new HttpError(503, "overloaded", `This server is running its maximum of steps; retry later.`);
+  try {
+    return await step();
+  } finally {
+    release();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", abort);
+    };
+    const abort = () => {
+      done();
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      done();
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", abort, { once: true });
+  });
+}
