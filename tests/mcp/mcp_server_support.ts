@@ -59,7 +59,8 @@ export function helperAgents(model: ScriptedModelServer) {
 /** The app on loopback (an in-process queue with `background`), closed with `close()`. */
 export function serveApp(options: AppOptions & { background?: boolean }) {
   const queue = options.background ? new InProcessQueue() : undefined;
-  const smolstep = createSmolstep({ retryDelayMs: 5, ...options, ...(queue ? { queue } : {}) });
+  // A short lock with a queue: the watchdog copies of each step message arrive soon after, so the queue goes idle.
+  const smolstep = createSmolstep({ retryDelayMs: 5, ...(queue ? { queue, lockTtlMs: 200 } : {}), ...options });
   queue?.listen(smolstep.handleQueueMessage);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, smolstep.app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;
