@@ -15,7 +15,7 @@ import { TokenLedger } from "../runs/token_ledger.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { StepAdmission } from "./admission.ts";
 import { HttpError } from "./http_errors.ts";
-import type { RouteSpec } from "./openapi_route_table.ts";
+import type { RouteDoc } from "./openapi_route_table.ts";
 import type { EventStreamOptions } from "./run_events.ts";
 import type { WebhookConfig } from "./webhooks.ts";
 
@@ -121,7 +121,7 @@ export interface AppPlugin {
   /** Hono paths the plugin serves; they need `Authorization: Bearer <key>` when the app has `apiKeys`. */
   readonly paths: readonly string[];
   /** The plugin's routes, as `/openapi.json` describes them. */
-  readonly routes: readonly RouteSpec[];
+  readonly routes: readonly RouteDoc[];
   /** Mounts the routes; `ctx` holds the app's services (agents, runs, background runner, admission). */
   mount(app: Hono, ctx: AppContext): void;
 }
@@ -137,7 +137,7 @@ export class AppContext {
   readonly ledger: TokenLedger | undefined;
   readonly metrics: Metrics | undefined;
   /** The agent of each step request, noted by the route once known (a KV run's is in its record): a metric label. */
-  readonly stepAgents = new WeakMap<Request, string>();
+  readonly stepAgents: WeakMap<Request, string> = new WeakMap();
   /** Steps in flight in this process, and the cap on them. */
   readonly admission: StepAdmission;
   /** A step's time from its request's arrival (see `stepSignal`). */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { VERSION } from "../version.ts";
 import { COMPONENTS, REQUEST_BODIES, type SchemaName } from "./openapi_components.ts";
-import { errorStatus, ROUTES, type RouteSpec, STREAMED } from "./openapi_route_table.ts";
+import { errorStatus, type RouteDoc, ROUTES, type RouteSpec, STREAMED } from "./openapi_route_table.ts";
 
 /**
  * `GET /openapi.json`: an OpenAPI 3.1 document generated from the zod schemas the routes validate request bodies
@@ -18,7 +18,7 @@ export interface OpenApiOptions {
   /** The app serves the playground pages (default true). */
   playground?: boolean;
   /** Routes of the app's plugins (`AppOptions.plugins`). */
-  routes?: readonly RouteSpec[];
+  routes?: readonly RouteDoc[];
 }
 
 /** Codes answered with a `Retry-After` header. */

@@ -1,9 +1,9 @@
-import type { RouteSpec } from "../../http/openapi_route_table.ts";
+import type { RouteDoc } from "../../http/openapi_route_table.ts";
 
 const JSON_RPC_ERROR = "A JSON-RPC error object (`{jsonrpc, error: {code, message}, id: null}`)";
 
 /** `/mcp` as `/openapi.json` describes it (an MCP endpoint: the JSON-RPC messages are MCP's, not in this document). */
-export function mcpRoutes(path: string): RouteSpec[] {
+export function mcpRoutes(path: string): RouteDoc[] {
   const noSession = {
     405: {
       description: `${JSON_RPC_ERROR}: a stateless server has no session stream or session to end`,
