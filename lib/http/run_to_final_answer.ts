@@ -51,7 +51,17 @@ export async function runToFinalAnswer(
   const state = agent.start(request.task, { additionalArgs: request.additionalArgs, images: request.images });
   if (ctx.background) return await followBackgroundRun(ctx, request.agent, state, options);
   if (ctx.runs) return await stepKvRun(ctx, request.agent, agent, state, options);
-  return await stepInMemory(ctx, request.agent, agent, state, options);
+  // No store: the run lives in this request only; a step that throws ends it failed.
+  let latest = state;
+  const ended = await stepHere(ctx, state, options, async (current, signal) => {
+    const result = await agent.step(current, { signal });
+    latest = result.state;
+    return result;
+  }).catch((error) => {
+    if (options.signal.aborted) throw error;
+    return { ...latest, status: "failed" as const, error: failure(error), updatedAt: Date.now() };
+  });
+  return { agent: request.agent, state: ended, mode: "memory" };
 }
 
 async function followBackgroundRun(
@@ -90,16 +100,12 @@ async function stepKvRun(
 ): Promise<AnswerRun> {
   const runs = ctx.requireRuns();
   const { runId } = await runs.create(name, state);
-  let current = state;
+  let ended: AgentState;
   try {
-    while (ACTIVE.has(current.status)) {
-      const outcome = await admitted(
-        ctx,
-        () => ctx.withStepDeadline(options.signal, (signal) => runs.step(runId, agent, { signal })),
-      );
-      current = outcome.record.state;
-      if (outcome.step) await options.onStep?.(outcome.step, current);
-    }
+    ended = await stepHere(ctx, state, options, async (_current, signal) => {
+      const outcome = await runs.step(runId, agent, { signal });
+      return { state: outcome.record.state, step: outcome.step };
+    });
   } catch (error) {
     if (options.signal.aborted) {
       await runs.cancel(runId).catch(() => {});
@@ -108,50 +114,37 @@ async function stepKvRun(
     // Nobody will step this run again: it ends failed with the step's error (as a background run would).
     const failed = await runs.fail(runId, failure(error)).catch(() => null);
     if (!failed) throw error;
-    current = failed.state;
+    ended = failed.state;
   }
-  return { runId, agent: name, state: current, blobs: runs.blobsFor(runId), mode: "kv" };
+  return { runId, agent: name, state: ended, blobs: runs.blobsFor(runId), mode: "kv" };
 }
 
-async function stepInMemory(
+/** Steps in this request while the run runs: each step within admission and its own deadline. */
+async function stepHere(
   ctx: AppContext,
-  name: string,
-  agent: MultiStepAgent,
   state: AgentState,
   options: RunToAnswerOptions,
-): Promise<AnswerRun> {
+  step: (current: AgentState, signal: AbortSignal) => Promise<{ state: AgentState; step: StepRecord | null }>,
+): Promise<AgentState> {
   let current = state;
-  try {
-    while (ACTIVE.has(current.status)) {
-      const result = await admitted(
-        ctx,
-        () => ctx.withStepDeadline(options.signal, (signal) => agent.step(current, { signal })),
-      );
+  while (ACTIVE.has(current.status)) {
+    const release = ctx.admission.tryEnter();
+    if (!release) throw new HttpError(503, "overloaded", "This server is running its maximum of steps; retry later.");
+    try {
+      const result = await ctx.withStepDeadline(options.signal, (signal) => step(current, signal));
       current = result.state;
-      await options.onStep?.(result.step, current);
+      if (result.step) await options.onStep?.(result.step, current);
+    } finally {
+      release();
     }
-  } catch (error) {
-    if (options.signal.aborted) throw error;
-    current = { ...current, status: "failed", error: failure(error), updatedAt: Date.now() };
   }
-  return { agent: name, state: current, mode: "memory" };
+  return current;
 }
 
 function failure(error: unknown): { type: string; message: string } {
   return error instanceof Error
     ? { type: error.name, message: error.message }
     : { type: "Error", message: String(error) };
-}
-
-/** One step inside the app's admission limit (503 `overloaded` past it), like a step request. */
-async function admitted<T>(ctx: AppContext, step: () => Promise<T>): Promise<T> {
-  const release = ctx.admission.tryEnter();
-  if (!release) throw new HttpError(503, "overloaded", `This server is running its maximum of steps; retry later.`);
-  try {
-    return await step();
-  } finally {
-    release();
-  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
