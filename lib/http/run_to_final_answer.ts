@@ -17,6 +17,8 @@ export interface AnswerRequest {
 export interface RunToAnswerOptions {
   /** The caller's signal: when it aborts, the run is left (a KV run is cancelled) and the call throws its reason. */
   signal: AbortSignal;
+  /** Told the run's id once it is stored, before its first step (not called for a run without a store). */
+  onStart?: (runId: string) => void | Promise<void>;
   /** Told every step record once it is committed, in order. */
   onStep?: (step: StepRecord, state: AgentState) => void | Promise<void>;
 }
@@ -73,6 +75,7 @@ async function followBackgroundRun(
   const runs = ctx.requireRuns();
   const record = await runs.create(name, state, { background: true });
   await ctx.requireBackground().start(record);
+  await options.onStart?.(record.runId);
   const pollMs = ctx.options.events?.pollMs ?? 500;
   let seen = 1; // the task record
   let current = state;
@@ -100,6 +103,7 @@ async function stepKvRun(
 ): Promise<AnswerRun> {
   const runs = ctx.requireRuns();
   const { runId } = await runs.create(name, state);
+  await options.onStart?.(runId);
   let ended: AgentState;
   try {
     ended = await stepHere(ctx, state, options, async (_current, signal) => {

@@ -39,19 +39,21 @@ Deno.test("MCP server: agents as tools over stateless Streamable HTTP, runs kept
       model.reset();
       model.enqueue(toolCallReply("add", { a: 2, b: 3 }), toolCallReply("final_answer", { answer: "2 + 3 = 5" }));
       const { client } = await open(apps[0].url);
-      const progress: { progress: number; message?: string }[] = [];
+      const progress: { progress: number; message?: string; _meta?: unknown }[] = [];
       const result = await client.callTool(
         { name: "helper", arguments: { task: "What is 2 + 3?", additionalArgs: { unit: "apples" } } },
         undefined,
-        { onprogress: (p: { progress: number; message?: string }) => void progress.push(p) },
+        { onprogress: (p: { progress: number; message?: string; _meta?: unknown }) => void progress.push(p) },
       ) as CallToolResult;
       assert.equal(result.isError, undefined, JSON.stringify(result));
       assert.deepEqual(result.content, [{ type: "text", text: "2 + 3 = 5" }]);
-      assert.ok(progress.length >= 2, JSON.stringify(progress));
-      assert.match(progress[0].message ?? "", /Step 1: add/);
-      assert.deepEqual(progress.map((p) => p.progress), progress.map((_, i) => i + 1));
-      // The run is an ordinary KV run, readable over /v1 on the other instance.
+      assert.ok(progress.length >= 3, JSON.stringify(progress));
+      // Progress 0 names the run before its first step; then one notification per step record.
       const runId = result._meta?.[RUN_ID_META] as string;
+      assert.deepEqual(progress[0], { progress: 0, message: `Run ${runId} started`, _meta: { [RUN_ID_META]: runId } });
+      assert.match(progress[1].message ?? "", /Step 1: add/);
+      assert.deepEqual(progress.map((p) => p.progress), progress.map((_, i) => i));
+      // The run is an ordinary KV run, readable over /v1 on the other instance.
       const run = await apiClient(apps[1].url).get(`/v1/runs/${runId}`);
       assert.equal(run.body.status, "succeeded");
       assert.equal(run.body.finalAnswer, "2 + 3 = 5");
@@ -96,6 +98,35 @@ Deno.test("MCP server: agents as tools over stateless Streamable HTTP, runs kept
       const empty = await client.callTool({ name: "helper", arguments: { task: " " } }) as CallToolResult;
       assert.equal(empty.isError, true);
       await assert.rejects(client.callTool({ name: "add", arguments: { a: 1, b: 2 } }), /Unknown tool: add/);
+    });
+
+    await t.step("a caller that goes away mid-run: the step is abandoned and the run cancelled", async () => {
+      model.reset();
+      model.enqueue({ content: "too late", delayMs: 10_000 });
+      const abort = new AbortController();
+      const response = await fetch(`${apps[0].url}/mcp`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "helper", arguments: { task: "slow" }, _meta: { progressToken: "p" } },
+        }),
+        signal: abort.signal,
+      });
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("started")) text += (await reader.read()).value ?? "";
+      const runId = text.match(/Run ([\w-]+) started/)![1];
+      abort.abort();
+      await reader.cancel().catch(() => {});
+      let status = "";
+      for (let i = 0; i < 100 && status !== "cancelled"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = (await apiClient(apps[1].url).get(`/v1/runs/${runId}`)).body.status;
+      }
+      assert.equal(status, "cancelled");
     });
 
     await t.step("two calls through two instances: one client, requests alternating, no session", async () => {

@@ -76,11 +76,11 @@ async function callTool(id: Id, params: Record<string, unknown>, options: Dispat
   if (!Object.hasOwn(ctx.options.agents, name)) return { result: await callDirectTool(ctx, name, input, signal) };
   const token = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
   const progress = typeof token === "string" || typeof token === "number"
-    ? (progress: number, message: string) =>
+    ? (progress: number, message: string, meta?: Record<string, unknown>) =>
       options.notify({
         jsonrpc: "2.0",
         method: "notifications/progress",
-        params: { progressToken: token, progress, message },
+        params: { progressToken: token, progress, message, ...(meta ? { _meta: meta } : {}) },
       }, id)
     : undefined;
   const result: CallToolResult = await callAgent(ctx, name, input, signal, progress);

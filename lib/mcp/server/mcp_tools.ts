@@ -8,7 +8,7 @@ import { AgentMedia } from "../../types/agent_media.ts";
 import { answerContent, endedWithoutAnswer } from "./mcp_content.ts";
 
 /** What `tools/call` is told as the run goes: one call per committed step. */
-export type StepProgress = (progress: number, message: string) => Promise<void>;
+export type StepProgress = (progress: number, message: string, meta?: Record<string, unknown>) => Promise<void>;
 
 /** The `_meta` key of a tool result that names the smolstep run (`GET /v1/runs/{runId}`). */
 export const RUN_ID_META = "smolstep/runId";
@@ -82,6 +82,8 @@ export async function callAgent(
       additionalArgs: additionalArgs as Record<string, unknown> | undefined,
     }, {
       signal,
+      // Progress 0 names the run, so a host can open it (`GET /v1/runs/{runId}`) while it runs.
+      onStart: progress && ((runId) => progress(0, `Run ${runId} started`, { [RUN_ID_META]: runId })),
       onStep: progress && ((step) => progress(++records, describeStep(step))),
     });
   } catch (error) {
