@@ -7,8 +7,9 @@ import { denoResolveHost } from "../lib/adapters/deno/deno_resolve_host.ts";
 import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_deno.ts";
 import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
+import { pluginsFromEnv } from "./plugins_from_env.ts";
 import { createAgents } from "./agents.ts";
-import { egressFromEnv, playgroundFromEnv, pluginsFromEnv, serverOptions } from "./server_options.ts";
+import { egressFromEnv, playgroundFromEnv, serverOptions } from "./server_options.ts";
 
 const env = Deno.env.toObject();
 const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);

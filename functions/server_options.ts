@@ -8,8 +8,6 @@ import {
   type WebSearchToolOptions,
 } from "../lib/mod.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs } from "../lib/runs/step_deadline.ts";
-import type { AppPlugin } from "../lib/http/app_context.ts";
-import { mcpServer } from "../lib/mcp/server/mod.ts";
 
 /** Server settings shared by both entries, read from the environment. */
 export interface ServerEnv {
@@ -165,12 +163,6 @@ export function playgroundFromEnv(env: ServerEnv, byDefault: boolean): boolean {
   if (env.SMOLSTEP_PLAYGROUND === "1") return true;
   if (env.SMOLSTEP_PLAYGROUND === "0") return false;
   return byDefault;
-}
-
-/** The MCP server (`/mcp`, see lib/mcp/server/mod.ts) as SMOLSTEP_MCP and SMOLSTEP_MCP_TOOLS ask. */
-export function pluginsFromEnv(env: ServerEnv): AppPlugin[] {
-  if (env.SMOLSTEP_MCP === "0") return [];
-  return [mcpServer({ exposeTools: env.SMOLSTEP_MCP_TOOLS === "1" })];
 }
 
 export function serverOptions(env: ServerEnv, agentNames: string[]) {

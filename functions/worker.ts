@@ -18,7 +18,8 @@ import {
 import { DurableObjectDeltaRelay } from "../lib/adapters/cloudflare/durable_object_delta_relay.ts";
 import { consumeQueueBatch, type WorkersMessageBatch } from "../lib/adapters/cloudflare/queue_consumer.ts";
 import { type AgentEnv, createAgents } from "./agents.ts";
-import { playgroundFromEnv, pluginsFromEnv, type ServerEnv, serverOptions } from "./server_options.ts";
+import { pluginsFromEnv } from "./plugins_from_env.ts";
+import { playgroundFromEnv, type ServerEnv, serverOptions } from "./server_options.ts";
 
 // The Durable Object class behind DurableObjectStore: workerd finds it by this export name (wrangler.toml).
 export { SmolstepStateObject } from "../lib/adapters/cloudflare/durable_object_class.ts";
