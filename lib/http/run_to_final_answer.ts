@@ -34,6 +34,8 @@ export interface AnswerRun {
 }
 
 const ACTIVE = new Set(["running"]);
+/** The longest wait between two reads of a background run that has not moved. */
+const MAX_POLL_MS = 5_000;
 
 /**
  * Runs an agent from one request until the run stops stepping: a final answer, a failure (a step that throws ends
@@ -77,14 +79,18 @@ async function followBackgroundRun(
   await ctx.requireBackground().start(record);
   await options.onStart?.(record.runId);
   const pollMs = ctx.options.events?.pollMs ?? 500;
+  let waitMs = pollMs;
   let seen = 1; // the task record
   let current = state;
   try {
     while (ACTIVE.has(current.status)) {
-      await sleep(pollMs, options.signal);
+      await sleep(waitMs, options.signal);
       const found = await runs.get(record.runId);
       if (!found) throw new HttpError(404, "run_not_found", `The run '${record.runId}' is gone.`);
       current = found.record.state;
+      // A run that moves is read every `pollMs`; one that waits (a slow model) less and less often, so a long run
+      // costs a Worker's request few store reads (subrequests).
+      waitMs = seen < current.steps.length ? pollMs : Math.min(waitMs * 1.5, Math.max(pollMs, MAX_POLL_MS));
       for (; seen < current.steps.length; seen++) await options.onStep?.(current.steps[seen], current);
     }
   } catch (error) {

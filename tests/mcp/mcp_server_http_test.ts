@@ -110,6 +110,10 @@ Deno.test("MCP server: background runs followed to their answer, auth, Origin, J
       assert.equal(badParams.status, 200);
       assert.match(badParams.type, /text\/event-stream/); // tools/call answers as SSE
       assert.deepEqual([badParams.body.id, badParams.body.error.code], [8, -32602]);
+      const deep = await post(bare.url, "[".repeat(100_000));
+      assert.deepEqual([deep.status, deep.body.error.code], [400, -32700]);
+      const huge = await post(bare.url, JSON.stringify({ ...INITIALIZE, padding: "x".repeat(1024 * 1024) }));
+      assert.deepEqual([huge.status, huge.body.jsonrpc], [413, "2.0"]);
       const text = await post(bare.url, JSON.stringify(INITIALIZE), { "Content-Type": "text/plain" });
       assert.equal(text.status, 415);
       const notification = await post(
