@@ -6,11 +6,11 @@ import {
   createSmolstep,
   InProcessQueue,
   OpenAIServerModel,
-  type StateStore,
   tool,
   ToolCallingAgent,
 } from "../../lib/mod.ts";
 import { sha256Hex } from "../../lib/stores/blob_ref.ts";
+import { directCallTools } from "../support/direct_tools.ts";
 import type { ScriptedModelServer } from "../support/scripted_model_server.ts";
 
 /** A 1x1 PNG. */
@@ -25,25 +25,13 @@ export const pngRef = async () => `blob:sha256:${await sha256Hex(PNG)};type=imag
 /** One agent, `helper`, with an adder, a drawing tool and a tool that may not be called outside a run. */
 export function helperAgents(model: ScriptedModelServer) {
   const openai = new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 });
-  const add = tool({
-    name: "add",
-    description: "Adds two numbers.",
-    inputs: z.object({ a: z.number(), b: z.number() }),
-    run: ({ a, b }) => String(a + b),
-  });
+  const { add, secret } = directCallTools();
   const draw = tool({
     name: "draw",
     description: "Draws a dot.",
     inputs: z.object({}),
     output: "image",
     run: () => PNG,
-  });
-  const secret = tool({
-    name: "secret_op",
-    description: "Only inside runs.",
-    inputs: z.object({}),
-    directCalls: false,
-    run: () => "ran",
   });
   return {
     helper: new ToolCallingAgent({
@@ -95,5 +83,3 @@ export async function connect(urls: string | string[], headers: Record<string, s
   await client.connect(transport);
   return { client, seen };
 }
-
-export type { StateStore };
