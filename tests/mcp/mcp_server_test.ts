@@ -95,8 +95,14 @@ Deno.test("MCP server: agents as tools over stateless Streamable HTTP, runs kept
 
     await t.step("bad arguments and unknown tools: a tool error and a JSON-RPC error", async () => {
       const { client } = await open(apps[0].url);
-      const empty = await client.callTool({ name: "helper", arguments: { task: " " } }) as CallToolResult;
+      const empty = await client.callTool({ name: "helper", arguments: { task: "" } }) as CallToolResult;
       assert.equal(empty.isError, true);
+      assert.match((empty.content[0] as { text: string }).text, /Invalid arguments: task: task must not be empty/);
+      const extra = await client.callTool({ name: "helper", arguments: { task: "x", maxSteps: 99 } }) as CallToolResult;
+      assert.equal(extra.isError, true);
+      const many = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`a${i}`, i]));
+      const tooMany = await client.callTool({ name: "helper", arguments: { task: "x", additionalArgs: many } });
+      assert.match(JSON.stringify(tooMany.content), /at most 1000 additionalArgs/);
       await assert.rejects(client.callTool({ name: "add", arguments: { a: 1, b: 2 } }), /Unknown tool: add/);
     });
 

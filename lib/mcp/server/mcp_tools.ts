@@ -2,6 +2,7 @@ import type { CallToolResult, Tool as McpToolDefinition } from "@modelcontextpro
 import { invokeTool, toPlainValue } from "../../agents/tool_invocation.ts";
 import type { AppContext } from "../../http/app_context.ts";
 import { type AnswerRun, runToFinalAnswer } from "../../http/run_to_final_answer.ts";
+import { CreateRunBody } from "../../http/http_schemas.ts";
 import { findDirectTool } from "../../http/tool_routes.ts";
 import type { StepRecord } from "../../memory/step_records.ts";
 import { AgentMedia } from "../../types/agent_media.ts";
@@ -24,7 +25,10 @@ const AGENT_INPUT_SCHEMA = {
     },
   },
   required: ["task"],
+  additionalProperties: false,
 } as const;
+
+const AgentArguments = CreateRunBody.pick({ task: true, additionalArgs: true });
 
 /**
  * The MCP tools of an app: one per agent (`{task, additionalArgs?}` in, the final answer out) and, with
@@ -68,18 +72,20 @@ export async function callAgent(
   signal: AbortSignal,
   progress?: StepProgress,
 ): Promise<CallToolResult> {
-  const { task, additionalArgs } = args;
-  if (typeof task !== "string" || task.trim() === "") return toolError("'task' must be a non-empty string.");
-  if (additionalArgs !== undefined && (typeof additionalArgs !== "object" || Array.isArray(additionalArgs))) {
-    return toolError("'additionalArgs' must be an object.");
+  // The same checks as `POST /v1/agents/{name}/runs` (a task, at most 1,000 additionalArgs, nothing else).
+  const parsed = AgentArguments.safeParse(args);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "arguments"}: ${issue.message}`);
+    return toolError(`Invalid arguments: ${problems.join("; ")}`);
   }
+  const { task, additionalArgs } = parsed.data;
   let run: AnswerRun;
   let records = 0;
   try {
     run = await runToFinalAnswer(ctx, {
       agent: name,
       task,
-      additionalArgs: additionalArgs as Record<string, unknown> | undefined,
+      additionalArgs,
     }, {
       signal,
       // Progress 0 names the run, so a host can open it (`GET /v1/runs/{runId}`) while it runs.
