@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { VERSION } from "../version.ts";
 import { COMPONENTS, REQUEST_BODIES, type SchemaName } from "./openapi_components.ts";
-import { errorStatus, ROUTES, type RouteSpec, STREAMED } from "./openapi_route_table.ts";
+import { errorStatus, type RouteDoc, ROUTES, type RouteSpec, STREAMED } from "./openapi_route_table.ts";
 
 /**
  * `GET /openapi.json`: an OpenAPI 3.1 document generated from the zod schemas the routes validate request bodies
@@ -17,6 +17,8 @@ export interface OpenApiOptions {
   metrics: boolean;
   /** The app serves the playground pages (default true). */
   playground?: boolean;
+  /** Routes of the app's plugins (`AppOptions.plugins`). */
+  routes?: readonly RouteDoc[];
 }
 
 /** Codes answered with a `Retry-After` header. */
@@ -125,9 +127,12 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
 
 /** The routes the app mounts with these options. */
 export function mountedRoutes(options: OpenApiOptions): RouteSpec[] {
-  return ROUTES.filter((route) =>
-    (options.metrics || !route.metricsOnly) && (options.playground !== false || !route.playgroundOnly)
-  );
+  return [
+    ...ROUTES.filter((route) =>
+      (options.metrics || !route.metricsOnly) && (options.playground !== false || !route.playgroundOnly)
+    ),
+    ...options.routes ?? [],
+  ];
 }
 
 /** Builds the OpenAPI 3.1 document of an app with these options. */

@@ -32,12 +32,25 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   delivery_in_progress: 409,
 };
 
-export interface RouteSpec {
+/** A route as the document describes it, in terms any module can use (a plugin's routes: `AppPlugin.routes`). */
+export interface RouteDoc {
   method: "get" | "post" | "delete";
   /** Hono's path syntax (`:name`); the document uses `{name}`. */
   path: string;
   summary: string;
   description?: string;
+  /** Success and error responses answered as the route's own media type (`media`), not as the app's schemas. */
+  responses: Record<number, { description: string; media?: string; headers?: Record<string, string> }>;
+  /** Error codes this route answers with (status from `ERROR_STATUS` or `ROUTE_ERROR_STATUS`). */
+  errors: string[];
+  /** Needs the API key when the app has `apiKeys`. */
+  auth?: boolean;
+  /** Query parameters and headers. */
+  parameters?: Array<{ name: string; in: "query" | "header"; description: string }>;
+}
+
+/** A built-in route: its body and responses may name the app's schemas (./openapi_components.ts). */
+export interface RouteSpec extends RouteDoc {
   /** Names of the request-body schema; `bodyOptional` when a bodiless request is fine. */
   body?: SchemaName;
   bodyOptional?: boolean;
@@ -46,8 +59,6 @@ export interface RouteSpec {
     number,
     { description: string; schema?: SchemaName; media?: string; streams?: boolean; headers?: Record<string, string> }
   >;
-  /** Error codes this route answers with (status from `ERROR_STATUS` or `ROUTE_ERROR_STATUS`). */
-  errors: string[];
   /** Under `/v1`: needs the API key when the app has `apiKeys`. */
   auth?: boolean;
   /** Step routes: `Accept: text/event-stream` streams deltas then the step (Round 3 contract). */
@@ -56,8 +67,6 @@ export interface RouteSpec {
   metricsOnly?: boolean;
   /** Present only when the app serves the playground pages. */
   playgroundOnly?: boolean;
-  /** Query parameters and headers. */
-  parameters?: Array<{ name: string; in: "query" | "header"; description: string }>;
 }
 
 const BODY_ERRORS = [

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { createApp, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
 import { ERROR_STATUS } from "../../lib/http/http_errors.ts";
 import { ROUTE_ERROR_STATUS, ROUTES } from "../../lib/http/openapi_route_table.ts";
+import { mcpServer } from "../../lib/mcp/server/mod.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";
 import { postHook, standardHeaders } from "../support/webhook_senders.ts";
@@ -445,6 +446,25 @@ Deno.test("openapi: false serves neither the document nor the docs; the document
   assert.equal(doc.components.securitySchemes, undefined);
   assert.deepEqual(doc.paths["/v1/agents"].get.security, []);
   assert.equal(doc.paths["/v1/agents"].get.responses["401"], undefined);
+});
+
+Deno.test("openapi: a plugin's routes (the MCP server) are documented, behind the API key", async () => {
+  const agent = new ToolCallingAgent({
+    name: "a",
+    model: new OpenAIServerModel({ modelId: "m", apiBase: "http://127.0.0.1:9", apiKey: "k" }),
+    tools: [],
+  });
+  const app = createApp({ agents: { a: agent }, apiKeys: [API_KEY], plugins: [mcpServer()] });
+  const doc = await (await app.request("/openapi.json")).json();
+  assert.deepEqual(documentedRoutes(doc), mountedRoutes(app));
+  assert.ok(oas31Validator()(doc));
+  for (const method of ["post", "get", "delete"]) {
+    const op = doc.paths["/mcp"][method];
+    assert.deepEqual(op.security, [{ apiKey: [] }], method);
+    assert.ok(op.responses["401"], method);
+  }
+  assert.ok(doc.paths["/mcp"].get.responses["405"]);
+  assert.equal((await app.request("/mcp", { method: "POST" })).status, 401);
 });
 
 Deno.test("openapi: webhook deliveries and background runs validate against the document", async () => {
