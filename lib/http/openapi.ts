@@ -53,10 +53,8 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
   for (const [status, response] of Object.entries(route.responses)) {
     const content: Record<string, unknown> = {};
     if (response.schema) content["application/json"] = { schema: ref(response.schema) };
-    if (response.media) {
-      content[response.media] = {
-        schema: response.media === "application/json" ? { type: "object" } : { type: "string" },
-      };
+    for (const media of [response.media ?? []].flat()) {
+      content[media] = { schema: media === "application/json" ? { type: "object" } : { type: "string" } };
     }
     if (response.streams) {
       content["text/event-stream"] = {

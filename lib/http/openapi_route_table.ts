@@ -21,6 +21,7 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   tool_failed: 422,
   tool_timeout: 504,
   agent_not_found: 404,
+  blob_not_found: 404,
   webhook_not_configured: 404,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -44,7 +45,14 @@ export interface RouteSpec {
   /** Success responses: status -> schema name (JSON), or a media type description for non-JSON answers. */
   responses: Record<
     number,
-    { description: string; schema?: SchemaName; media?: string; streams?: boolean; headers?: Record<string, string> }
+    {
+      description: string;
+      schema?: SchemaName;
+      /** Non-JSON answers: their media types (a string body each). */
+      media?: string | string[];
+      streams?: boolean;
+      headers?: Record<string, string>;
+    }
   >;
   /** Error codes this route answers with (status from `ERROR_STATUS` or `ROUTE_ERROR_STATUS`). */
   errors: string[];
@@ -301,6 +309,27 @@ export const ROUTES: readonly RouteSpec[] = [
     ],
     responses: { 200: { description: "The event stream", media: "text/event-stream" } },
     errors: KV_RUN_ERRORS,
+    auth: true,
+  },
+  {
+    method: "get",
+    path: "/v1/runs/:runId/blobs/:sha256",
+    summary: "The bytes of a blob the run refers to (`blob:sha256:<hex>` in its steps), by its digest",
+    description: "The media type is sniffed from the bytes, never taken from a ref: known image and audio formats " +
+      "are served inline; anything else as `text/plain` or `application/octet-stream` with `Content-Disposition: " +
+      "attachment`. Always `X-Content-Type-Options: nosniff`. Only the run's own blobs: a digest the run does not " +
+      "refer to is `blob_not_found`, whoever else stored it.",
+    responses: {
+      200: {
+        description: "The blob's bytes",
+        media: ["image/*", "audio/*", "text/plain", "application/octet-stream"],
+        headers: {
+          "Content-Disposition": "`inline` for images and audio, else `attachment` with a file name.",
+          "X-Content-Type-Options": "`nosniff`.",
+        },
+      },
+    },
+    errors: [...KV_RUN_ERRORS, "blob_not_found"],
     auth: true,
   },
   {

@@ -1,6 +1,8 @@
 import type { Hono } from "hono";
+import { readRunBlob } from "../runs/run_blobs.ts";
 import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { AppContext } from "./app_context.ts";
+import { blobResponse } from "./blob_response.ts";
 import { HttpError } from "./http_errors.ts";
 import { InputBody, StepBody } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
@@ -8,7 +10,7 @@ import { streamRunEvents } from "./run_events.ts";
 import { runView, stepView } from "./run_views.ts";
 import { stepResponse } from "./step_stream.ts";
 
-/** KV-mode run routes: step, read, follow (SSE), cancel, answer input, delete. */
+/** KV-mode run routes: step, read, follow (SSE), read a blob, cancel, answer input, delete. */
 export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   const load = async (runId: string) => {
     const found = await ctx.requireRuns().get(runId);
@@ -53,6 +55,17 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     const runId = c.req.param("runId");
     await load(runId);
     return streamRunEvents(c, ctx.requireRuns(), runId, ctx.options.events ?? {}, ctx.deltas);
+  });
+
+  // A blob the run refers to (`blob:sha256:<hex>` in its steps), by its digest; see ./blob_response.ts.
+  app.get("/v1/runs/:runId/blobs/:sha256", async (c) => {
+    const [runId, sha256] = [c.req.param("runId"), c.req.param("sha256")];
+    const runs = ctx.requireRuns();
+    const found = await runs.get(runId);
+    if (!found) throw new HttpError(404, "run_not_found", `No run with id '${runId}'.`);
+    const content = await readRunBlob(runs.store, runId, found.stored, sha256);
+    if (!content) throw new HttpError(404, "blob_not_found", `Run '${runId}' refers to no such blob (or it expired).`);
+    return blobResponse(content, sha256);
   });
 
   app.post("/v1/runs/:runId/cancel", async (c) => {

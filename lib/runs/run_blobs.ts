@@ -1,3 +1,4 @@
+import { type BlobContent, BlobError, formatBlobRef } from "../stores/blob_ref.ts";
 import { BlobStore } from "../stores/blob_store.ts";
 import type { StateStore } from "../stores/state_store.ts";
 
@@ -39,6 +40,26 @@ export class RunBlobStore extends BlobStore {
 
   protected override async read(sha256: string): Promise<string | null> {
     return await super.read(sha256) ?? (await this.#store.get(SHARED_BLOB_PREFIX + sha256))?.value ?? null;
+  }
+}
+
+/**
+ * The content of one of a run's blobs for a reader outside the run (`GET /v1/runs/{id}/blobs/{sha256}`): only a digest
+ * the run's record refers to, read only under the run's own prefix (no fallback to the shared prefix, where stateless
+ * runs keep theirs), so no other run's blob can be named. `null` when the run does not refer to it, or it expired.
+ */
+export async function readRunBlob(
+  store: StateStore,
+  runId: string,
+  recordJson: string,
+  sha256: string,
+): Promise<BlobContent | null> {
+  if (!/^[0-9a-f]{64}$/.test(sha256) || !blobDigests(recordJson).includes(sha256)) return null;
+  try {
+    return await new BlobStore(store, { prefix: runBlobPrefix(runId) }).resolve(formatBlobRef(sha256));
+  } catch (error) {
+    if (error instanceof BlobError && error.code === "not_found") return null;
+    throw error;
   }
 }
 
