@@ -48,9 +48,9 @@ function script(request: ReceivedRequest) {
     : toolCallReply("final_answer", { answer: "The answer is 42" });
 }
 
-async function statusIs(page: Page, status: string) {
+async function statusIs(page: Page, status: string, timeout = 10_000) {
   try {
-    await page.waitForSelector(`#status[data-status="${status}"]`, { state: "attached", timeout: 10_000 });
+    await page.waitForSelector(`#status[data-status="${status}"]`, { state: "attached", timeout });
   } catch (error) {
     const [shown, problem] = [await page.textContent("#status"), await page.textContent("#error")];
     throw new Error(`status is not ${status}: '${shown}', error '${problem}'`, { cause: error });
@@ -190,7 +190,9 @@ Deno.test({
       await page.selectOption("#agent", "coder");
       await page.fill("#task", "multiply in code");
       await page.click("#start");
-      await statusIs(page, "succeeded");
+      // The first sandbox thread starts here (under `deno test` it type-checks its module first: seconds on a busy
+      // machine).
+      await statusIs(page, "succeeded", 60_000);
       assert.equal(await page.textContent("#answer-out"), "code says 42");
       assert.equal(await page.textContent("#log pre.code .com"), "// six sevens");
       assert.equal(await page.textContent("#log pre.code .kw"), "const");
