@@ -1,9 +1,10 @@
 import { ERROR_STATUS } from "./http_errors.ts";
-import type { SchemaName } from "./openapi_components.ts";
+import type { BodyName, SchemaName } from "./openapi_components.ts";
 
 /**
  * The routes the app serves, as the OpenAPI document (lib/http/openapi.ts) describes them: method, path, body and
- * response schemas, error codes. A new route goes into `ROUTES`, or tests/http/openapi_test.ts fails.
+ * response schemas, error codes. A new route goes into `ROUTES`, or tests/http/openapi_test.ts fails. The routes
+ * validate their bodies with the schema named here, and nothing else (`readJson` in ./request_body.ts looks it up).
  */
 
 /**
@@ -40,7 +41,7 @@ export interface RouteSpec {
   summary: string;
   description?: string;
   /** Names of the request-body schema; `bodyOptional` when a bodiless request is fine. */
-  body?: SchemaName;
+  body?: BodyName;
   bodyOptional?: boolean;
   /** Success responses: status -> schema name (JSON), or a media type description for non-JSON answers. */
   responses: Record<
@@ -383,6 +384,13 @@ export const ROUTES: readonly RouteSpec[] = [
     ],
   },
 ];
+
+const BY_ROUTE = new Map(ROUTES.map((route) => [`${route.method} ${route.path}`, route]));
+
+/** The table's entry for a mounted route: Hono's method and route path (`c.req.method`, `c.req.routePath`). */
+export function documentedRoute(method: string, routePath: string): RouteSpec | undefined {
+  return BY_ROUTE.get(`${method.toLowerCase()} ${routePath}`);
+}
 
 /** The status of an error code: the routes' own table, then the server's (`ERROR_STATUS`). */
 export function errorStatus(code: string): number {

@@ -4,7 +4,6 @@ import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { AppContext } from "./app_context.ts";
 import { blobResponse } from "./blob_response.ts";
 import { HttpError } from "./http_errors.ts";
-import { InputBody, StepBody } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
 import { streamRunEvents } from "./run_events.ts";
 import { runView, stepView } from "./run_views.ts";
@@ -23,7 +22,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     (c) =>
       stepResponse(c, (onDelta) =>
         ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
-          await readJson(c, StepBody, { optional: true });
+          await readJson(c, "StepBody");
           const runId = c.req.param("runId");
           const idempotencyKey = c.req.header("Idempotency-Key");
           if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
@@ -87,7 +86,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
       stepResponse(c, (onDelta) =>
         ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
           const runId = c.req.param("runId");
-          const input = await readJson(c, InputBody);
+          const input = await readJson(c, "InputBody");
           const agentFor = (record: RunRecord) => ctx.stepAgent(c.req.raw, record.agent);
           const outcome = await ctx.requireRuns().resume(runId, agentFor, input, { signal, onDelta });
           // A background run goes on in the background: its next step, its callback, or a watch on its expiry.
