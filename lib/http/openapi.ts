@@ -6,8 +6,10 @@ import { errorStatus, ROUTES, type RouteSpec, STREAMED } from "./openapi_route_t
 /**
  * `GET /openapi.json`: an OpenAPI 3.1 document generated from the zod schemas the routes validate request bodies
  * with (./http_schemas.ts) and the response schemas (./http_response_schemas.ts), through zod 4's `z.toJSONSchema`.
- * The route table (./openapi_route_table.ts) is the one list of routes the document describes; tests/http/openapi_test.ts walks the
- * app's mounted routes against it and validates real responses against the document.
+ * The route table (./openapi_route_table.ts) is the one list of routes the document describes, and the one place a
+ * route's body schema is named: `readJson` (./request_body.ts) validates with the table's schema for the route served.
+ * tests/http/openapi_test.ts walks the app's mounted routes against it and validates real responses against the
+ * document.
  */
 
 export interface OpenApiOptions {

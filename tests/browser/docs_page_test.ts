@@ -55,7 +55,9 @@ Deno.test({
         s.querySelector(".m").textContent + " " + s.querySelector("code").textContent)`,
     );
     assert.deepEqual(listed.sort(), operations, "every operation, once, with its method and path");
-    const schemas = await page.evaluate<string[]>(`[...document.querySelectorAll("#schemas > details")].map((d) => d.id)`);
+    const schemas = await page.evaluate<string[]>(
+      `[...document.querySelectorAll("#schemas > details")].map((d) => d.id)`,
+    );
     assert.deepEqual(schemas.sort(), Object.keys(doc.components.schemas).sort());
     // An operation opens to its parameters and responses.
     await page.click("#ops summary:has-text('/v1/runs/{runId}/blobs/{sha256}')");
