@@ -5,7 +5,8 @@
  * skipped with a message when it is missing (a failure on CI).
  */
 import assert from "node:assert/strict";
-import { createApp, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { createApp, MemoryStore } from "../../lib/mod.ts";
+import { idleAgent } from "../support/idle_agent.ts";
 import { CHROMIUM, haveChromium, launchChromium, onCi } from "../support/chromium.ts";
 
 if (!haveChromium && !onCi) console.warn(`SKIPPED docs page browser test: ${CHROMIUM} is missing.`);
@@ -17,13 +18,7 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   const app = createApp({
-    agents: {
-      a: new ToolCallingAgent({
-        name: "a",
-        model: new OpenAIServerModel({ modelId: "m", apiBase: "http://127.0.0.1:9", apiKey: "k" }),
-        tools: [],
-      }),
-    },
+    agents: { a: idleAgent() },
     store: new MemoryStore(),
     secret: "docs-page-secret-0123456789",
     apiKeys: ["docs-key"],

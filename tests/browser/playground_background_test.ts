@@ -12,20 +12,25 @@ import { createSmolstep, OpenAIServerModel, ToolCallingAgent } from "../../lib/m
 import { DenoKvQueue } from "../../lib/adapters/deno/deno_kv_queue.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { CHROMIUM, haveChromium, launchChromium, onCi } from "../support/chromium.ts";
+import {
+  openPlayground,
+  SCREENSHOTS,
+  seenDeltas,
+  statusIs,
+  taskAndProgress,
+  watchDeltas,
+} from "../support/playground_page.ts";
 import { drawTool, speakTool } from "../support/media_tools.ts";
 import { type ReceivedRequest, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
 if (!haveChromium && !onCi) console.warn(`SKIPPED playground background browser test: ${CHROMIUM} is missing.`);
 
 const KEY = "playground-bg-key-456";
-const SCREENSHOTS = new URL("./screenshots/", import.meta.url).pathname;
 const DELTA_TEXT = "drawing it slowly";
 
 /** draw, then speak, then final_answer; "slowly" tasks wait before each reply. */
 function script(request: ReceivedRequest) {
-  const messages = request.body.messages ?? [];
-  const task = String(messages.find((m) => m.role === "user")?.content ?? "");
-  const done = messages.filter((m) => /^(Observation|Error):/.test(String(m.content))).length;
+  const { task, done } = taskAndProgress(request.body.messages ?? []);
   const delayMs = task.includes("slowly") ? 1_200 : task.includes("background") ? 300 : 0;
   const replies = [
     { ...toolCallReply("draw", { subject: "a cat" }), content: `Thought: ${DELTA_TEXT}.` },
@@ -33,15 +38,6 @@ function script(request: ReceivedRequest) {
     toolCallReply("final_answer", { answer: "A cat, drawn and voiced." }),
   ];
   return { ...replies[Math.min(done, 2)], delayMs };
-}
-
-async function statusIs(page: Page, status: string, timeout = 20_000) {
-  try {
-    await page.waitForSelector(`#status[data-status="${status}"]`, { state: "attached", timeout });
-  } catch (error) {
-    const [shown, problem] = [await page.textContent("#status"), await page.textContent("#error")];
-    throw new Error(`status is not ${status}: '${shown}', error '${problem}'`, { cause: error });
-  }
 }
 
 /** The inline image has decoded (non-zero natural size) and the audio element has loaded its metadata. */
@@ -103,11 +99,7 @@ Deno.test({
   page.on("pageerror", (error) => pageErrors.push(error.message));
 
   try {
-    await page.goto(`${base}/`);
-    await page.fill("#key", KEY);
-    await page.dispatchEvent("#key", "change");
-    await page.click("#load");
-    await page.waitForSelector('#agent option[value="artist"]', { state: "attached" });
+    await openPlayground(page, base, KEY, "artist");
 
     await t.step("the server's queue adds the background mode", async () => {
       const modes = await page.evaluate<string[]>(`[...document.querySelectorAll("#mode option")].map((o) => o.value)`);
@@ -130,11 +122,7 @@ Deno.test({
     const eventStreams = () => urls.filter((url) => url.endsWith("/events")).length;
     let backgroundRunId = "";
     await t.step("a background run is followed live: deltas, steps and the end", async () => {
-      await page.evaluate(`(() => {
-        const live = document.getElementById("live");
-        const seen = globalThis.seenDeltas = [];
-        new MutationObserver(() => seen.push(live.textContent)).observe(live, { childList: true, characterData: true, subtree: true });
-      })()`);
+      await watchDeltas(page);
       await page.selectOption("#mode", "background");
       await page.fill("#task", "in the background: draw and voice a cat");
       await page.click("#start");
@@ -147,7 +135,7 @@ Deno.test({
         5,
         "task, draw, speak, final_answer call, answer: once each",
       );
-      const seen = await page.evaluate<string[]>("globalThis.seenDeltas");
+      const seen = await seenDeltas(page);
       assert.ok(seen.some((text) => text.includes(DELTA_TEXT)), "the background step's delta was shown live");
       assert.ok(await page.isDisabled("#step"), "the server steps a background run");
       await mediaLoaded(page);

@@ -11,6 +11,7 @@ import { readJson } from "../../lib/http/request_body.ts";
 import { ROUTE_ERROR_STATUS, ROUTES } from "../../lib/http/openapi_route_table.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";
+import { idleAgent } from "../support/idle_agent.ts";
 import { postHook, standardHeaders } from "../support/webhook_senders.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
@@ -488,12 +489,7 @@ Deno.test("openapi: webhook deliveries and background runs validate against the 
 });
 
 Deno.test("request bodies are validated with the very schema objects the document shows, and only those", async (t) => {
-  const agent = new ToolCallingAgent({
-    name: "a",
-    model: new OpenAIServerModel({ modelId: "m", apiBase: "http://127.0.0.1:9", apiKey: "k", maxRetries: 0 }),
-    tools: [],
-  });
-  const app = createApp({ agents: { a: agent }, store: new MemoryStore(), secret: "openapi-secret-0123456789" });
+  const app = createApp({ agents: { a: idleAgent() }, store: new MemoryStore(), secret: "openapi-secret-0123456789" });
   const doc = await (await app.request("/openapi.json")).json();
   const compile = documentValidator(doc);
   const withBody = ROUTES.filter((route) => route.body);

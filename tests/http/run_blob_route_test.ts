@@ -9,6 +9,7 @@ import { createApp, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent } fro
 import { BlobStore } from "../../lib/stores/blob_store.ts";
 import { createClient } from "../../lib/client.ts";
 import { apiClient } from "../support/http_client.ts";
+import { idleAgent } from "../support/idle_agent.ts";
 import { drawTool, PNG_4X3, speakTool, WAV_TONE } from "../support/media_tools.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
@@ -185,13 +186,7 @@ Deno.test("GET /v1/runs/{runId}/blobs/{sha256}: a run's own blobs, typed by thei
 
 Deno.test("the blob route needs a store: 501 without one", async () => {
   const app = createApp({
-    agents: {
-      a: new ToolCallingAgent({
-        name: "a",
-        model: new OpenAIServerModel({ modelId: "m", apiBase: "http://127.0.0.1:9", apiKey: "k" }),
-        tools: [],
-      }),
-    },
+    agents: { a: idleAgent() },
     secret: "blob-route-secret-0123456789",
   });
   const response = await app.request(`/v1/runs/r/blobs/${"a".repeat(64)}`);
