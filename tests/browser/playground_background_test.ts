@@ -20,6 +20,7 @@ import {
   taskAndProgress,
   watchDeltas,
 } from "../support/playground_page.ts";
+import { deleteFileTool } from "../support/approval_tools.ts";
 import { drawTool, speakTool } from "../support/media_tools.ts";
 import { type ReceivedRequest, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
@@ -28,10 +29,16 @@ if (!haveChromium && !onCi) console.warn(`SKIPPED playground background browser 
 const KEY = "playground-bg-key-456";
 const DELTA_TEXT = "drawing it slowly";
 
-/** draw, then speak, then final_answer; "slowly" tasks wait before each reply. */
+/** draw, then speak, then final_answer ("approve": delete_file, then final_answer); "slowly" tasks wait longer. */
 function script(request: ReceivedRequest) {
   const { task, done } = taskAndProgress(request.body.messages ?? []);
   const delayMs = task.includes("slowly") ? 1_200 : task.includes("background") ? 300 : 0;
+  if (task.includes("approve")) {
+    const reply = done === 0
+      ? toolCallReply("delete_file", { path: "/data/old" })
+      : toolCallReply("final_answer", { answer: "cleaned" });
+    return { ...reply, delayMs };
+  }
   const replies = [
     { ...toolCallReply("draw", { subject: "a cat" }), content: `Thought: ${DELTA_TEXT}.` },
     toolCallReply("speak", { text: "meow" }),
@@ -66,6 +73,7 @@ Deno.test({
   await Deno.mkdir(SCREENSHOTS, { recursive: true });
   const model = await startScriptedModelServer();
   model.setHandler(script);
+  const deleted: string[] = [];
   const kv = await Deno.openKv(":memory:");
   const queue = new DenoKvQueue(kv);
   const smolstep = createSmolstep({
@@ -73,7 +81,7 @@ Deno.test({
       artist: new ToolCallingAgent({
         name: "artist",
         model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
-        tools: [drawTool, speakTool],
+        tools: [drawTool, speakTool, deleteFileTool(deleted)],
         maxSteps: 5,
       }),
     },
@@ -159,6 +167,19 @@ Deno.test({
       assert.equal(await page.locator("#log .step").count(), 5, "no step twice across reopened streams");
       assert.ok(eventStreams() - streamsBefore >= 2, "the stream was reopened after the server closed it");
       await mediaLoaded(page);
+    });
+
+    await t.step("a paused background run is approved on the page, and followed to its end", async () => {
+      await page.fill("#task", "approve the cleanup in the background");
+      await page.click("#start");
+      await statusIs(page, "awaiting_input");
+      assert.match(await page.textContent("#pending") ?? "", /delete_file\(/);
+      assert.deepEqual(deleted, []);
+      await page.click("#approve");
+      await statusIs(page, "succeeded");
+      assert.deepEqual(deleted, ["/data/old"]);
+      assert.equal(await page.textContent("#answer-out"), "cleaned");
+      assert.ok(await page.isHidden("#pending"));
     });
 
     await t.step("a finished background run reopens without following", async () => {
