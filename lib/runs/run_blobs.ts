@@ -65,22 +65,24 @@ export async function readRunBlob(
 
 /**
  * Rewrites every blob the record refers to with `expireIn`, so none expires before the record. Missing blobs are
- * skipped (a run that still refers to one reports `not_found` when it reads it, as before). A blob found only under
- * the shared prefix (left by an older server, with no expiry) is copied under the run's prefix, and the shared copy
- * is rewritten with `sharedExpireIn`, so it no longer stays forever: other runs that use it copy it at their next
- * commit, as this one did.
+ * skipped (a run that still refers to one reports `not_found` when it reads it, as before). With `sharedExpireIn`
+ * (only for a run written before blobs were per run), a blob found only under the shared prefix (left by an older
+ * server, with no expiry) is copied under the run's prefix, and the shared copy is rewritten with `sharedExpireIn`,
+ * so it no longer stays forever: other runs that use it copy it at their next commit, as this one did. Without it
+ * nothing is taken from the shared prefix, where stateless runs keep theirs: a run that names another's digest gets
+ * no copy of it (and `GET /v1/runs/{id}/blobs/{sha256}` none to serve).
  */
 export async function keepRunBlobs(
   store: StateStore,
   runId: string,
   recordJson: string,
   expireIn: number,
-  sharedExpireIn: number,
+  sharedExpireIn?: number,
 ) {
   const prefix = runBlobPrefix(runId);
   for (const sha256 of blobDigests(recordJson)) {
     let value = (await store.get(prefix + sha256))?.value;
-    if (value === undefined) {
+    if (value === undefined && sharedExpireIn !== undefined) {
       value = (await store.get(SHARED_BLOB_PREFIX + sha256))?.value;
       if (value !== undefined) await store.put(SHARED_BLOB_PREFIX + sha256, value, { expireIn: sharedExpireIn });
     }

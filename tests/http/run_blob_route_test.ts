@@ -153,9 +153,22 @@ Deno.test("GET /v1/runs/{runId}/blobs/{sha256}: a run's own blobs, typed by thei
       const shared = await new BlobStore(store).put(new TextEncoder().encode("a stateless secret"), "text/plain");
       const digest = digestsIn(shared)[0];
       const { body: other } = await api.post("/v1/agents/media/runs", { task: `Read ${shared}` });
-      const response = await get(`/v1/runs/${other.runId}/blobs/${digest}`);
-      assert.equal(response.status, 404);
-      assert.equal((await response.json()).error.code, "blob_not_found");
+      const before = await get(`/v1/runs/${other.runId}/blobs/${digest}`);
+      assert.equal(before.status, 404);
+      assert.equal((await before.json()).error.code, "blob_not_found");
+      // A commit that renews the run's blobs (here: as if the run had been active for more than blobSeconds / 2)
+      // rewrites the blobs the record names: only its own, none copied from the shared prefix.
+      const stored = (await store.get(`runs/${other.runId}`))!;
+      const record = JSON.parse(stored.value);
+      assert.ok(record.blobsUntil > Date.now());
+      await store.put(`runs/${other.runId}`, JSON.stringify({ ...record, blobsUntil: 1 }));
+      model.enqueue(toolCallReply("final_answer", { answer: "read" }));
+      assert.equal((await api.post(`/v1/runs/${other.runId}/steps`)).status, 200);
+      const after = await get(`/v1/runs/${other.runId}/blobs/${digest}`);
+      assert.equal(after.status, 404);
+      assert.equal((await after.json()).error.code, "blob_not_found");
+      assert.equal(await store.get(`runs/${other.runId}/blobs/${digest}`), null);
+      assert.ok(JSON.parse((await store.get(`runs/${other.runId}`))!.value).blobsUntil > Date.now(), "renewed");
     });
 
     await t.step("the OpenAPI document describes the route, its media types and its 404", async () => {
