@@ -191,6 +191,13 @@ Deno.test({
       assert.ok(!urls.slice(before).some((url) => url.endsWith("/events")));
     });
 
+    await t.step("mobile width with the background mode and media: nothing overflows sideways", async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+      assert.ok(overflow <= 0, `overflows by ${overflow}px`);
+      await page.screenshot({ path: `${SCREENSHOTS}playground_background_mobile.png`, fullPage: true });
+    });
+
     await t.step("the key never appeared in a URL; the page threw nothing", () => {
       assert.ok(urls.every((url) => !url.includes(KEY)));
       assert.deepEqual(pageErrors, []);
