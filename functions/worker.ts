@@ -15,6 +15,7 @@ import {
   type DurableObjectNamespaceLike,
   DurableObjectStore,
 } from "../lib/adapters/cloudflare/durable_object_store.ts";
+import { DurableObjectDeltaRelay } from "../lib/adapters/cloudflare/durable_object_delta_relay.ts";
 import { consumeQueueBatch, type WorkersMessageBatch } from "../lib/adapters/cloudflare/queue_consumer.ts";
 import { type AgentEnv, createAgents } from "./agents.ts";
 import { playgroundFromEnv, type ServerEnv, serverOptions } from "./server_options.ts";
@@ -40,6 +41,8 @@ function build(env: WorkerEnv): Smolstep {
     agents,
     store: env.STATE ? new DurableObjectStore(env.STATE) : env.RUNS ? new CloudflareKvStore(env.RUNS) : undefined,
     queue: env.STEPS ? new CloudflareQueue(env.STEPS) : undefined,
+    // The queue consumer is another invocation than the events stream: deltas go through the run's object.
+    deltas: env.STATE ? new DurableObjectDeltaRelay(env.STATE) : undefined,
     ...serverOptions(env, Object.keys(agents)),
     // Off on Workers unless SMOLSTEP_PLAYGROUND=1: a deployment exposes no page it did not ask for.
     playground: playgroundFromEnv(env, false),

@@ -5,7 +5,7 @@ import { instrumentStore } from "../metrics/instrumented_store.ts";
 import { Metrics } from "../metrics/metrics.ts";
 import { checkUrl, type EgressPolicy } from "../net/egress.ts";
 import { BackgroundRunner } from "../runs/background_runner.ts";
-import { DeltaChannel } from "../runs/delta_channel.ts";
+import { DeltaChannel, type DeltaRelay } from "../runs/delta_channel.ts";
 import type { RunQueue } from "../runs/run_queue.ts";
 import { RunService } from "../runs/run_service.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "../runs/step_deadline.ts";
@@ -82,6 +82,12 @@ export interface AppOptions {
   /** Server-Sent Events of `GET /v1/runs/{runId}/events`. */
   events?: EventStreamOptions;
   /**
+   * Where background steps publish their model deltas and `GET /v1/runs/{id}/events` listens: this process by
+   * default (`DeltaChannel`). On Workers, where the queue consumer is another invocation, a
+   * `DurableObjectDeltaRelay` (`@smolstep/smolstep/cloudflare`) carries them through the run's Durable Object.
+   */
+  deltas?: DeltaRelay;
+  /**
    * Which URLs from outside the server may fetch (run callbacks, image URLs). Default: public https hosts only;
    * `{ allowPrivateNetwork: true }` for local development, `allowHosts` for internal services.
    */
@@ -108,8 +114,8 @@ export class AppContext {
   readonly runs: RunService | undefined;
   readonly tokens: StateTokenCodec | undefined;
   readonly background: BackgroundRunner | undefined;
-  /** The model deltas of this process's background steps, for the runs' event streams. */
-  readonly deltas: DeltaChannel = new DeltaChannel();
+  /** The model deltas of background steps, for the runs' event streams. */
+  readonly deltas: DeltaRelay;
   /** Remembers used stateless tokens (where there is a store), so a replayed one runs nothing. */
   readonly ledger: TokenLedger | undefined;
   readonly metrics: Metrics | undefined;
@@ -121,6 +127,7 @@ export class AppContext {
   readonly stepTimeoutMs: number;
 
   constructor(readonly options: AppOptions) {
+    this.deltas = options.deltas ?? new DeltaChannel();
     const metrics = options.metrics === false ? undefined : options.metrics ?? new Metrics();
     this.metrics = metrics;
     // One count of steps in flight: admission's, which the gauge follows.

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import type { DeltaEvent } from "../agents/agent_events.ts";
-import type { DeltaChannel } from "../runs/delta_channel.ts";
+import type { DeltaRelay } from "../runs/delta_channel.ts";
 import type { RunService } from "../runs/run_service.ts";
 
 /** How often the deltas heard while a stream waits are written. */
@@ -26,7 +26,7 @@ export function streamRunEvents(
   runs: RunService,
   runId: string,
   options: EventStreamOptions,
-  deltas?: DeltaChannel,
+  deltas?: DeltaRelay,
 ) {
   const pollMs = options.pollMs ?? 500;
   const deadline = Date.now() + (options.maxDurationMs ?? 25_000);
@@ -35,6 +35,9 @@ export function streamRunEvents(
   // Deltas heard are only queued here, and written by this request's own loop: on Workers a step in another
   // request's context must not do I/O on this one's stream (workerd refuses I/O across requests).
   const heard: DeltaEvent[] = [];
+  // The last action step the stream has sent: a delta of it or an earlier step comes late (a relay between
+  // processes may deliver one after the step's commit) and is dropped, so deltas only ever precede their step.
+  let sentStepNumber = 0;
   return streamSSE(c, async (stream) => {
     const stopListening = deltas?.subscribe(runId, (event) => void heard.push(event));
     try {
@@ -45,7 +48,9 @@ export function streamRunEvents(
   });
 
   async function writeDeltas(stream: SSEStreamingApi, events = heard.splice(0)) {
-    for (const event of events) await stream.writeSSE({ event: "delta", data: JSON.stringify(event) });
+    for (const event of events) {
+      if (event.stepNumber > sentStepNumber) await stream.writeSSE({ event: "delta", data: JSON.stringify(event) });
+    }
   }
 
   /** Waits `pollMs`, writing the deltas heard meanwhile every {@link DELTA_FLUSH_MS} at most. */
@@ -69,6 +74,7 @@ export function streamRunEvents(
       for (; next < state.steps.length; next++) {
         await stream.writeSSE({ event: "step", id: String(next), data: JSON.stringify(state.steps[next]) });
       }
+      sentStepNumber = state.stepNumber;
       if (state.status === "awaiting_input" && !announcedPause) {
         await stream.writeSSE({ event: "awaiting_input", data: JSON.stringify(state.pendingInput ?? null) });
         announcedPause = true;

@@ -3,7 +3,7 @@ import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { SmolstepError } from "../errors.ts";
 import { EgressError, type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
-import type { DeltaChannel } from "./delta_channel.ts";
+import type { DeltaRelay } from "./delta_channel.ts";
 import type { StepObserver, StepOutcomeKind } from "./run_observer.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
 import { RunError, type RunRecord } from "./run_record.ts";
@@ -30,7 +30,7 @@ export interface BackgroundOptions {
   /** Told when each background step begins and ends (metrics). */
   steps?: StepObserver;
   /** Where the model deltas of each step go, for the run's event streams (ephemeral). */
-  deltas?: DeltaChannel;
+  deltas?: DeltaRelay;
 }
 
 const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
@@ -107,7 +107,7 @@ export class BackgroundRunner {
         idempotencyKey: `bg:${message.seq}`,
         beforeLock,
         ...(onDelta ? { onDelta } : {}),
-      });
+      }).finally(() => deltas?.flush?.(message.runId));
       stepEnded?.(agentName, outcome.replayed ? "replayed" : "ok");
       await this.continue(outcome.record);
     } catch (error) {

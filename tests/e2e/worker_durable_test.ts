@@ -115,6 +115,43 @@ Deno.test("Workers entry: durable runs in workerd (Durable Object store, Cloudfl
       model.setHandler(undefined);
     });
 
+    await t.step("a background run's deltas reach its event stream through the run's Durable Object", async () => {
+      // functions/worker.ts gives the app a DurableObjectDeltaRelay (with STATE), which replaces the in-process
+      // channel: the deltas below went through the run's object (this step fails when its fan-out drops them).
+      // Deployed, that is the only way: the queue consumer is another invocation than the events request; under
+      // `wrangler dev` both share an isolate, so an in-process channel would pass here too.
+      // The model answers once the events stream is open (and listening), within the 480 ms each attempt has here.
+      const listening = Promise.withResolvers<void>();
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      model.reset();
+      let calls = 0;
+      model.setHandler(async () => {
+        if (++calls > 1) return toolCallReply("final_answer", { answer: "42" });
+        await Promise.race([listening.promise.then(() => sleep(150)), sleep(350)]);
+        return {
+          content: "Computing the product.",
+          toolCalls: [{ name: "calculator", arguments: { expression: "6 * 7" } }],
+        };
+      });
+      const { body: run } = await api.post("/v1/agents/assistant/runs", { task: "6*7?", background: true });
+      const response = await fetch(`${worker.url}/v1/runs/${run.runId}/events`);
+      listening.resolve();
+      const events = await response.text();
+      model.setHandler(undefined);
+      const sent = [...events.matchAll(/^event: (\w+)\n(?:id: .*\n)?data: (.*)$/gm)].map((match) => ({
+        event: match[1],
+        data: JSON.parse(match[2]),
+      }));
+      const text = sent.filter(({ event, data }) => event === "delta" && data.stepNumber === 1)
+        .map(({ data }) => data.text ?? "").join("");
+      assert.equal(text, "Computing the product.", events);
+      // Deltas only ever come before their step: none of step 1 after the action step 1 was sent.
+      const stepOne = sent.findIndex(({ event, data }) => event === "step" && data.stepNumber === 1);
+      assert.ok(stepOne > 0, events);
+      assert.ok(!sent.slice(stepOne).some(({ event, data }) => event === "delta" && data.stepNumber === 1), events);
+      assert.deepEqual(sent.at(-1), { event: "end", data: { status: "succeeded", finalAnswer: "42", error: null } });
+    });
+
     await t.step("operating in workerd: expiresAt, a hung model cut off within the lock, DELETE", async () => {
       model.reset();
       const { body: run } = await api.post("/v1/agents/assistant/runs", { task: "slow" });

@@ -1,18 +1,36 @@
 import assert from "node:assert/strict";
 import { createClient, type RunEvent } from "../../lib/client.ts";
-import { MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { DurableObjectDeltaRelay } from "../../lib/adapters/cloudflare/durable_object_delta_relay.ts";
+import { DurableObjectStore } from "../../lib/adapters/cloudflare/durable_object_store.ts";
+import { type AppOptions, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
 import { calculatorTool } from "../../lib/tools/calculator_tool.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+import { sqliteDurableObjects } from "../support/sqlite_durable_object.ts";
 
-Deno.test("GET /v1/runs/{id}/events carries the deltas of a background run's step in flight, never replayed", async () => {
+Deno.test("GET /v1/runs/{id}/events carries the deltas of a background run's step in flight, never replayed", async (t) => {
+  await t.step("in-process relay (Deno)", () => deltasOfBackgroundRuns({ store: new MemoryStore() }));
+  await t.step("through the run's Durable Object (Workers' DurableObjectDeltaRelay)", async () => {
+    const objects = sqliteDurableObjects();
+    try {
+      await deltasOfBackgroundRuns({
+        store: new DurableObjectStore(objects.namespace),
+        deltas: new DurableObjectDeltaRelay(objects.namespace),
+      });
+    } finally {
+      objects.close();
+    }
+  });
+});
+
+async function deltasOfBackgroundRuns(where: Pick<AppOptions, "store" | "deltas">) {
   await using model = await startScriptedModelServer();
   const openai = new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 });
   const agents = { calc: new ToolCallingAgent({ name: "calc", model: openai, tools: [calculatorTool] }) };
   // A lock (and step deadline) long enough for the delayed replies.
   const app = serveBackground({
     agents,
-    store: new MemoryStore(),
+    ...where,
     lockTtlMs: 1_000,
     events: { pollMs: 10, maxDurationMs: 5_000 },
   });
@@ -54,4 +72,4 @@ Deno.test("GET /v1/runs/{id}/events carries the deltas of a background run's ste
   } finally {
     await app.close();
   }
-});
+}

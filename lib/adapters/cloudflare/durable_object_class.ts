@@ -19,8 +19,13 @@
  * Expiry. `expires_at` (epoch ms) is checked on every read, so an expired value is gone at once; an alarm set to
  * the earliest `expires_at` deletes the rows. The alarm is rescheduled synchronously after each write that touches
  * an expiring entry, so calls reach storage in the order of the table states they were computed from.
+ *
+ * Deltas. `DELTAS_URL` is not storage: the run's background step POSTs its model deltas there and the run's event
+ * streams listen there (`DeltaFanout`, in memory; see `DurableObjectDeltaRelay`).
  */
 
+import { DeltaFanout } from "./delta_fanout.ts";
+import { DELTAS_URL } from "./durable_object_delta_relay.ts";
 import { DURABLE_OBJECT_CHUNK_BYTES, DURABLE_OBJECT_MAX_VALUE_BYTES, WIRE } from "./durable_object_store.ts";
 
 /** The `ctx` (DurableObjectState) the runtime passes, typed structurally (no @cloudflare/workers-types). */
@@ -53,6 +58,8 @@ export class SmolstepStateObject {
   readonly #ctx: DurableObjectContextLike;
   /** Whether our tables exist: created by the first write, dropped when the last entry goes. */
   #ready: boolean;
+  /** The run's model deltas, passed from the background step to its event streams (never stored). */
+  readonly #deltas = new DeltaFanout();
 
   constructor(ctx: DurableObjectContextLike, _env?: unknown) {
     this.#ctx = ctx;
@@ -60,6 +67,9 @@ export class SmolstepStateObject {
   }
 
   async fetch(request: Request): Promise<Response> {
+    if (request.url === DELTAS_URL) {
+      return request.method === "POST" ? this.#deltas.publish(request) : this.#deltas.listen();
+    }
     try {
       if (request.method === "POST") return this.#getMany(parseKeys(await request.text()));
       const key = decodeHeader(request.headers.get(WIRE.key), "key");
