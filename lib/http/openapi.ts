@@ -6,8 +6,10 @@ import { errorStatus, type RouteDoc, ROUTES, type RouteSpec, STREAMED } from "./
 /**
  * `GET /openapi.json`: an OpenAPI 3.1 document generated from the zod schemas the routes validate request bodies
  * with (./http_schemas.ts) and the response schemas (./http_response_schemas.ts), through zod 4's `z.toJSONSchema`.
- * The route table (./openapi_route_table.ts) is the one list of routes the document describes; tests/http/openapi_test.ts walks the
- * app's mounted routes against it and validates real responses against the document.
+ * The route table (./openapi_route_table.ts) is the one list of routes the document describes, and the one place a
+ * route's body schema is named: `readJson` (./request_body.ts) validates with the table's schema for the route served.
+ * tests/http/openapi_test.ts walks the app's mounted routes against it and validates real responses against the
+ * document.
  */
 
 export interface OpenApiOptions {
@@ -55,10 +57,8 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
   for (const [status, response] of Object.entries(route.responses)) {
     const content: Record<string, unknown> = {};
     if (response.schema) content["application/json"] = { schema: ref(response.schema) };
-    if (response.media) {
-      content[response.media] = {
-        schema: response.media === "application/json" ? { type: "object" } : { type: "string" },
-      };
+    for (const media of [response.media ?? []].flat()) {
+      content[media] = { schema: media === "application/json" ? { type: "object" } : { type: "string" } };
     }
     if (response.streams) {
       content["text/event-stream"] = {
