@@ -15,7 +15,7 @@ import { TokenLedger } from "../runs/token_ledger.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { StepAdmission } from "./admission.ts";
 import { HttpError } from "./http_errors.ts";
-import type { RouteDoc } from "./openapi_route_table.ts";
+import type { RouteDoc } from "./openapi_route_spec.ts";
 import type { EventStreamOptions } from "./run_events.ts";
 import type { WebhookConfig } from "./webhooks.ts";
 

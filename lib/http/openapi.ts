@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { VERSION } from "../version.ts";
 import { COMPONENTS, REQUEST_BODIES, type SchemaName } from "./openapi_components.ts";
-import { errorStatus, type RouteDoc, ROUTES, type RouteSpec, STREAMED } from "./openapi_route_table.ts";
+import { errorStatus, ROUTES, STREAMED } from "./openapi_route_table.ts";
+import type { RouteDoc, RouteSpec } from "./openapi_route_spec.ts";
 
 /**
  * `GET /openapi.json`: an OpenAPI 3.1 document generated from the zod schemas the routes validate request bodies

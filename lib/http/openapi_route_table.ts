@@ -1,9 +1,9 @@
 import { ERROR_STATUS } from "./http_errors.ts";
-import type { BodyName, SchemaName } from "./openapi_components.ts";
+import type { RouteSpec } from "./openapi_route_spec.ts";
 
 /**
- * The routes the app serves, as the OpenAPI document (lib/http/openapi.ts) describes them: method, path, body and
- * response schemas, error codes. A new route goes into `ROUTES`, or tests/http/openapi_test.ts fails. The routes
+ * The routes the app serves, as the OpenAPI document (lib/http/openapi.ts) describes them (./openapi_route_spec.ts):
+ * method, path, body and response schemas, error codes. A new route goes into `ROUTES`, or tests/http/openapi_test.ts fails. The routes
  * validate their bodies with the schema named here, and nothing else (`readJson` in ./request_body.ts looks it up).
  */
 
@@ -33,50 +33,6 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   overloaded: 503,
   delivery_in_progress: 409,
 };
-
-/** A route as the document describes it, in terms any module can use (a plugin's routes: `AppPlugin.routes`). */
-export interface RouteDoc {
-  method: "get" | "post" | "delete";
-  /** Hono's path syntax (`:name`); the document uses `{name}`. */
-  path: string;
-  summary: string;
-  description?: string;
-  /** Success and error responses answered as the route's own media type (`media`), not as the app's schemas. */
-  responses: Record<number, { description: string; media?: string; headers?: Record<string, string> }>;
-  /** Error codes this route answers with (status from `ERROR_STATUS` or `ROUTE_ERROR_STATUS`). */
-  errors: string[];
-  /** Needs the API key when the app has `apiKeys`. */
-  auth?: boolean;
-  /** Query parameters and headers. */
-  parameters?: Array<{ name: string; in: "query" | "header"; description: string }>;
-}
-
-/** A built-in route: its body and responses may name the app's schemas (./openapi_components.ts). */
-export interface RouteSpec extends RouteDoc {
-  /** Names of the request-body schema; `bodyOptional` when a bodiless request is fine. */
-  body?: BodyName;
-  bodyOptional?: boolean;
-  /** Success responses: status -> schema name (JSON), or a media type description for non-JSON answers. */
-  responses: Record<
-    number,
-    {
-      description: string;
-      schema?: SchemaName;
-      /** Non-JSON answers: their media types (a string body each). */
-      media?: string | string[];
-      streams?: boolean;
-      headers?: Record<string, string>;
-    }
-  >;
-  /** Under `/v1`: needs the API key when the app has `apiKeys`. */
-  auth?: boolean;
-  /** Step routes: `Accept: text/event-stream` streams deltas then the step (Round 3 contract). */
-  streamsStep?: boolean;
-  /** Present only when the app has metrics on. */
-  metricsOnly?: boolean;
-  /** Present only when the app serves the playground pages. */
-  playgroundOnly?: boolean;
-}
 
 const BODY_ERRORS = [
   "invalid_request",

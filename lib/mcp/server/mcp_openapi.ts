@@ -1,4 +1,4 @@
-import type { RouteDoc } from "../../http/openapi_route_table.ts";
+import type { RouteDoc } from "../../http/openapi_route_spec.ts";
 
 const JSON_RPC_ERROR = "A JSON-RPC error object (`{jsonrpc, error: {code, message}, id: null}`)";
 
