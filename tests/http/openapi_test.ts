@@ -422,6 +422,11 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
       assert.ok(html.includes('fetch("openapi.json")'));
       assert.doesNotMatch(html, /<(script|link)[^>]+(src|href)=/i, "the page loads nothing but the document");
       assert.ok(html.length < 8 * 1024, `${html.length} bytes`);
+      // Only the page's own inline script and style may run: allowed by hash, never 'unsafe-inline'.
+      const csp = response.headers.get("Content-Security-Policy") ?? "";
+      assert.match(csp, /default-src 'none'; script-src 'sha256-[A-Za-z0-9+/]+=*'; style-src 'sha256-/);
+      assert.doesNotMatch(csp, /unsafe/);
+      assert.equal(response.headers.get("X-Content-Type-Options"), "nosniff");
     });
 
     assert.ok(checked.length >= 20, checked.join(", "));
