@@ -7,6 +7,7 @@ import { denoResolveHost } from "../lib/adapters/deno/deno_resolve_host.ts";
 import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_deno.ts";
 import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
+import { pluginsFromEnv } from "./plugins_from_env.ts";
 import { createAgents } from "./agents.ts";
 import { egressFromEnv, playgroundFromEnv, serverOptions } from "./server_options.ts";
 
@@ -24,7 +25,13 @@ executor.warmUp().catch((error) => console.warn(`The sandbox threads did not sta
 const egress = egressFromEnv(env);
 if (env.SMOLSTEP_EGRESS_RESOLVE_DNS === "1") egress.resolveHost = denoResolveHost();
 const agents = createAgents(env, { executor, egress });
-const options = { ...serverOptions(env, Object.keys(agents)), egress, playground: playgroundFromEnv(env, true) };
+const options = {
+  ...serverOptions(env, Object.keys(agents)),
+  egress,
+  playground: playgroundFromEnv(env, true),
+  // MCP on /mcp: a tool call starts a background run on the KV queue and follows it (lib/mcp/server/).
+  plugins: pluginsFromEnv(env),
+};
 if (!options.secret) {
   options.secret = crypto.randomUUID() + crypto.randomUUID();
   console.warn("SMOLSTEP_SECRET is not set: stateless tokens are signed with a random key and die with this process.");

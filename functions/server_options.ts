@@ -44,6 +44,10 @@ export interface ServerEnv {
   SMOLSTEP_EGRESS_ALLOW_PRIVATE?: string;
   /** Comma-separated hosts (`api.internal`, `*.corp.example`, `10.0.0.7`) or origins allowed regardless. */
   SMOLSTEP_EGRESS_ALLOW_HOSTS?: string;
+  /** The MCP server on `/mcp` (behind the API keys): on unless "0". */
+  SMOLSTEP_MCP?: string;
+  /** "1": the MCP server lists the agents' own tools too (those that allow direct calls). */
+  SMOLSTEP_MCP_TOOLS?: string;
 }
 
 /** The `researcher` example agent's web search, read from the environment. */

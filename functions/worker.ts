@@ -18,6 +18,7 @@ import {
 import { DurableObjectDeltaRelay } from "../lib/adapters/cloudflare/durable_object_delta_relay.ts";
 import { consumeQueueBatch, type WorkersMessageBatch } from "../lib/adapters/cloudflare/queue_consumer.ts";
 import { type AgentEnv, createAgents } from "./agents.ts";
+import { pluginsFromEnv } from "./plugins_from_env.ts";
 import { playgroundFromEnv, type ServerEnv, serverOptions } from "./server_options.ts";
 
 // The Durable Object class behind DurableObjectStore: workerd finds it by this export name (wrangler.toml).
@@ -46,6 +47,9 @@ function build(env: WorkerEnv): Smolstep {
     ...serverOptions(env, Object.keys(agents)),
     // Off on Workers unless SMOLSTEP_PLAYGROUND=1: a deployment exposes no page it did not ask for.
     playground: playgroundFromEnv(env, false),
+    // MCP on /mcp: with the STEPS queue a tool call is a background run this request follows (no step runs in the
+    // request, so a long run meets no per-request limit); without it the steps run in the request.
+    plugins: pluginsFromEnv(env),
   });
 }
 

@@ -158,6 +158,8 @@ export interface SmolstepClient {
   cancel(runId: string): Promise<CancelResult>;
   /** Deletes a run with its blobs. Not retried. */
   deleteRun(runId: string): Promise<void>;
+  /** The bytes of a blob the run refers to, by its ref (`blob:sha256:<hex>...`) or digest; `type` as served. */
+  getBlob(runId: string, ref: string, signal?: AbortSignal): Promise<Blob>;
   /** Answers a run in `awaiting_input`. Not retried. */
   submitInput(runId: string, input: RunInput): Promise<RunStepView>;
   /** Runs exactly one step, retrying a lost response with the same `Idempotency-Key`. */
@@ -211,6 +213,10 @@ export function createClient(options: ClientOptions): SmolstepClient {
     async deleteRun(runId: string): Promise<void> {
       const response = await send("DELETE", run(runId));
       await response.body?.cancel();
+    },
+    getBlob: async (runId: string, ref: string, signal?: AbortSignal) => {
+      const digest = encodeURIComponent(/[0-9a-f]{64}/.exec(ref)?.[0] ?? ref);
+      return await (await send("GET", `${run(runId)}/blobs/${digest}`, { signal })).blob();
     },
     /** Answers a run in `awaiting_input`. Not retried: a resumed run refuses a second answer (409). */
     submitInput: (runId: string, input: RunInput) => json<RunStepView>("POST", `${run(runId)}/input`, input),

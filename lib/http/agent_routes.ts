@@ -4,7 +4,7 @@ import type { MultiStepAgent, StepOptions, StepResult } from "../agents/multi_st
 import type { AgentState } from "../memory/agent_state.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
-import { CreateRunBody, StatelessInputBody, StatelessStepBody } from "./http_schemas.ts";
+import type { REQUEST_BODY_SCHEMAS } from "./openapi_components.ts";
 import { readJson } from "./request_body.ts";
 import { runView, stepView } from "./run_views.ts";
 import { stepResponse } from "./step_stream.ts";
@@ -37,7 +37,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
   app.post("/v1/agents/:name/runs", async (c) => {
     const name = c.req.param("name");
     const agent = ctx.agent(name);
-    const body = await readJson(c, CreateRunBody);
+    const body = await readJson(c, "CreateRunBody");
     if (body.stateless && (body.background || body.callbackUrl)) {
       throw new HttpError(400, "invalid_request", "A stateless run cannot run in the background.");
     }
@@ -75,7 +75,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
   // Stateless steps: each token steps once where there is a store (a replay is 409 token_replayed).
   app.post(
     "/v1/agents/:name/steps",
-    (c) => statelessRoute(c, ctx, StatelessStepBody, (agent, state, _body, options) => agent.step(state, options)),
+    (c) => statelessRoute(c, ctx, "StatelessStepBody", (agent, state, _body, options) => agent.step(state, options)),
   );
   app.post(
     "/v1/agents/:name/input",
@@ -83,18 +83,23 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
       statelessRoute(
         c,
         ctx,
-        StatelessInputBody,
+        "StatelessInputBody",
         (agent, state, { state: _token, ...input }, options) => agent.resume(state, input, options),
       ),
   );
 }
 
 /** A stateless step route: the agent, the body (with its `state` token), the step under the deadline, the reply. */
-function statelessRoute<T extends { state: string }>(
+function statelessRoute<N extends "StatelessStepBody" | "StatelessInputBody">(
   c: Context,
   ctx: AppContext,
-  schema: z.ZodType<T>,
-  operation: (agent: MultiStepAgent, state: AgentState, body: T, options: StepOptions) => Promise<StepResult>,
+  schema: N,
+  operation: (
+    agent: MultiStepAgent,
+    state: AgentState,
+    body: z.output<(typeof REQUEST_BODY_SCHEMAS)[N]>,
+    options: StepOptions,
+  ) => Promise<StepResult>,
 ): Promise<Response> {
   return stepResponse(c, (onDelta) =>
     ctx.withStepDeadline(c.req.raw.signal, async (signal) => {

@@ -60,6 +60,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
     const auth = bearerAuth({ verifyToken: (token) => keys.verify(token) });
     app.use("/v1/*", (c, next) => isWebhook(c.req.path) ? next() : auth(c, next));
     app.use("/metrics", auth);
+    for (const path of options.plugins?.flatMap((plugin) => plugin.paths) ?? []) app.use(path, auth);
   }
   // Admission before the body is touched (even by the size limit) or the store: an overloaded process refuses at
   // once (503).
@@ -99,10 +100,12 @@ export function createSmolstep(options: AppOptions): Smolstep {
       apiKeys: Boolean(options.apiKeys?.length),
       metrics: Boolean(metrics),
       playground: options.playground !== false,
+      routes: options.plugins?.flatMap((plugin) => plugin.routes),
     });
   }
   mountToolRoutes(app, ctx);
   if (options.playground !== false) mountPlayground(app);
+  for (const plugin of options.plugins ?? []) plugin.mount(app, ctx);
 
   return {
     app,

@@ -1,3 +1,4 @@
+import type { Hono } from "hono";
 import type { cors } from "hono/cors";
 import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { ConfigurationError } from "../errors.ts";
@@ -14,6 +15,7 @@ import { TokenLedger } from "../runs/token_ledger.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { StepAdmission } from "./admission.ts";
 import { HttpError } from "./http_errors.ts";
+import type { RouteDoc } from "./openapi_route_spec.ts";
 import type { EventStreamOptions } from "./run_events.ts";
 import type { WebhookConfig } from "./webhooks.ts";
 
@@ -107,6 +109,21 @@ export interface AppOptions {
    * off. The pages are public and hold no data: they call `/v1/*` with the API key typed into the page.
    */
   playground?: boolean;
+  /**
+   * Capabilities from their own entries, mounted after the built-in routes (e.g. `mcpServer()` from
+   * `@smolstep/smolstep/mcp/server`): the core bundle carries only what is passed here.
+   */
+  plugins?: AppPlugin[];
+}
+
+/** Routes from another entry: mounted on the app, behind its API keys, described in its OpenAPI document. */
+export interface AppPlugin {
+  /** Hono paths the plugin serves; they need `Authorization: Bearer <key>` when the app has `apiKeys`. */
+  readonly paths: readonly string[];
+  /** The plugin's routes, as `/openapi.json` describes them. */
+  readonly routes: readonly RouteDoc[];
+  /** Mounts the routes; `ctx` holds the app's services (agents, runs, background runner, admission). */
+  mount(app: Hono, ctx: AppContext): void;
 }
 
 /** What the route modules share: the options and the services built from them. */
@@ -120,7 +137,7 @@ export class AppContext {
   readonly ledger: TokenLedger | undefined;
   readonly metrics: Metrics | undefined;
   /** The agent of each step request, noted by the route once known (a KV run's is in its record): a metric label. */
-  readonly stepAgents = new WeakMap<Request, string>();
+  readonly stepAgents: WeakMap<Request, string> = new WeakMap();
   /** Steps in flight in this process, and the cap on them. */
   readonly admission: StepAdmission;
   /** A step's time from its request's arrival (see `stepSignal`). */

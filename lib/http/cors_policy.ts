@@ -2,8 +2,14 @@ import type { cors } from "hono/cors";
 
 export type CorsOptions = NonNullable<Parameters<typeof cors>[0]>;
 
-/** Request headers the typed client sends (`lib/client.ts`). */
-const CLIENT_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"];
+/** Request headers the typed client (`lib/client.ts`) and MCP clients (`/mcp`) send. */
+const CLIENT_REQUEST_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "Idempotency-Key",
+  "Last-Event-ID",
+  "Mcp-Protocol-Version",
+];
 /** Response headers a cross-origin caller must be able to read (the typed client reads `Idempotent-Replayed`). */
 const CLIENT_RESPONSE_HEADERS = ["Idempotent-Replayed", "Location", "Retry-After", "WWW-Authenticate"];
 /** How long a browser may reuse a preflight (seconds); Chromium caps it at 7200, Firefox at 86400. */

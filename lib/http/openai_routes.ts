@@ -15,7 +15,7 @@ import { type RunProgress, type RunToAnswer, startRunToAnswer } from "./run_to_a
 import { chatAnswer, chatUsage } from "./openai_chat_answer.ts";
 import { chatTask } from "./openai_chat_task.ts";
 import { openAiErrorBody, OpenAiParamError } from "./openai_errors.ts";
-import { ChatCompletionBody } from "./openai_schemas.ts";
+import type { ChatCompletionBody } from "./openai_schemas.ts";
 import { RunNarrator } from "./openai_run_narration.ts";
 
 /** The response header naming the run behind a chat completion (`GET /v1/runs/{id}`, the playground). */
@@ -34,7 +34,7 @@ export function mountOpenAiRoutes(app: Hono, ctx: AppContext): void {
   });
 
   app.post("/v1/chat/completions", async (c) => {
-    const body = await readJson(c, ChatCompletionBody);
+    const body = await readJson(c, "ChatCompletionBody");
     refuseUnsupported(body);
     if (!Object.hasOwn(ctx.options.agents, body.model)) throw modelNotFound(body.model);
     const { task, images } = chatTask(body.messages);

@@ -2,13 +2,15 @@ import { z } from "zod";
 import { VERSION } from "../version.ts";
 import { COMPONENTS, REQUEST_BODIES, type SchemaName } from "./openapi_components.ts";
 import { errorStatus, ROUTES, STREAMED } from "./openapi_route_table.ts";
-import type { RouteSpec } from "./openapi_route_spec.ts";
+import type { RouteDoc, RouteSpec } from "./openapi_route_spec.ts";
 
 /**
  * `GET /openapi.json`: an OpenAPI 3.1 document generated from the zod schemas the routes validate request bodies
  * with (./http_schemas.ts) and the response schemas (./http_response_schemas.ts), through zod 4's `z.toJSONSchema`.
- * The route table (./openapi_route_table.ts) is the one list of routes the document describes; tests/http/openapi_test.ts walks the
- * app's mounted routes against it and validates real responses against the document.
+ * The route table (./openapi_route_table.ts) is the one list of routes the document describes, and the one place a
+ * route's body schema is named: `readJson` (./request_body.ts) validates with the table's schema for the route served.
+ * tests/http/openapi_test.ts walks the app's mounted routes against it and validates real responses against the
+ * document.
  */
 
 export interface OpenApiOptions {
@@ -18,6 +20,8 @@ export interface OpenApiOptions {
   metrics: boolean;
   /** The app serves the playground pages (default true). */
   playground?: boolean;
+  /** Routes of the app's plugins (`AppOptions.plugins`). */
+  routes?: readonly RouteDoc[];
 }
 
 /** Codes answered with a `Retry-After` header. */
@@ -54,10 +58,8 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
   for (const [status, response] of Object.entries(route.responses)) {
     const content: Record<string, unknown> = {};
     if (response.schema) content["application/json"] = { schema: ref(response.schema) };
-    if (response.media) {
-      content[response.media] = {
-        schema: response.media === "application/json" ? { type: "object" } : { type: "string" },
-      };
+    for (const media of [response.media ?? []].flat()) {
+      content[media] = { schema: media === "application/json" ? { type: "object" } : { type: "string" } };
     }
     if (response.streams) {
       content["text/event-stream"] = {
@@ -130,9 +132,12 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
 
 /** The routes the app mounts with these options. */
 export function mountedRoutes(options: OpenApiOptions): RouteSpec[] {
-  return ROUTES.filter((route) =>
-    (options.metrics || !route.metricsOnly) && (options.playground !== false || !route.playgroundOnly)
-  );
+  return [
+    ...ROUTES.filter((route) =>
+      (options.metrics || !route.metricsOnly) && (options.playground !== false || !route.playgroundOnly)
+    ),
+    ...options.routes ?? [],
+  ];
 }
 
 /** Builds the OpenAPI 3.1 document of an app with these options. */

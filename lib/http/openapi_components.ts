@@ -33,13 +33,22 @@ import {
 import { PendingInputSchema, RunStatusSchema } from "../memory/agent_state.ts";
 import { StepErrorSchema, StepRecordSchema, TokenUsageSchema } from "../memory/step_records.ts";
 
-/** The named schemas of the OpenAPI document's `components.schemas` (lib/http/openapi.ts); routes name them. */
-export const COMPONENTS = {
+/** The request bodies, as the routes read them: `readJson` (./request_body.ts) validates with these very objects. */
+export const REQUEST_BODY_SCHEMAS = {
   CreateRunBody,
   StepBody,
   InputBody,
   StatelessStepBody,
   StatelessInputBody,
+  ToolCallBody,
+  ChatCompletionBody,
+} satisfies Record<string, z.ZodType>;
+
+export type BodyName = keyof typeof REQUEST_BODY_SCHEMAS;
+
+/** The named schemas of the OpenAPI document's `components.schemas` (lib/http/openapi.ts); routes name them. */
+export const COMPONENTS = {
+  ...REQUEST_BODY_SCHEMAS,
   Error: ErrorBody,
   Agents: AgentsResponse,
   Run: RunResponse,
@@ -50,7 +59,6 @@ export const COMPONENTS = {
   HookAccepted: HookAcceptedResponse,
   HookDuplicate: HookDuplicateResponse,
   Health: HealthResponse,
-  ToolCallBody,
   ToolCall: ToolCallResponse,
   StepRecord: StepRecordSchema,
   PendingInput: PendingInputSchema,
@@ -59,7 +67,6 @@ export const COMPONENTS = {
   TokenUsage: TokenUsageSchema,
   DeltaEvent,
   RunEndEvent,
-  ChatCompletionBody,
   ChatCompletion: ChatCompletionResponse,
   ChatCompletionChunk,
   Model: ModelObject,
@@ -68,14 +75,6 @@ export const COMPONENTS = {
 } satisfies Record<string, z.ZodType>;
 
 /** Request bodies are described as the routes read them; responses as they are written. */
-export const REQUEST_BODIES = new Set([
-  "CreateRunBody",
-  "StepBody",
-  "InputBody",
-  "StatelessStepBody",
-  "StatelessInputBody",
-  "ToolCallBody",
-  "ChatCompletionBody",
-]);
+export const REQUEST_BODIES: ReadonlySet<string> = new Set(Object.keys(REQUEST_BODY_SCHEMAS));
 
 export type SchemaName = keyof typeof COMPONENTS;

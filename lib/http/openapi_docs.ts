@@ -1,20 +1,19 @@
 /**
  * `GET /docs`: a self-contained page (no CDN, no framework) that reads `./openapi.json` and lists every operation
- * with its parameters, request body, responses, error codes and schemas.
+ * with its parameters, request body, responses, error codes and schemas. Its one script and style sheet are inline and
+ * allowed by their hashes in the page's Content-Security-Policy (`docsHeaders`): nothing else may run or load.
  */
-export const DOCS_HTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>smolstep API</title>
-<style>
-body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#222}
+import { encodeBase64 } from "../base64.ts";
+
+const DOCS_STYLE = `body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#222}
 h1{font-size:1.4rem}details{border:1px solid #ddd;border-radius:6px;margin:.4rem 0;padding:.3rem .6rem}
 summary{cursor:pointer}code,pre{font:13px ui-monospace,monospace}pre{background:#f6f6f6;padding:.5rem;overflow:auto}
 .m{display:inline-block;width:4.2rem;font-weight:700;text-transform:uppercase}.get{color:#07a}.post{color:#080}
 .delete{color:#c20}.s{color:#666}
-</style></head><body><h1>smolstep API</h1><p id="info">Loading <a href="openapi.json">openapi.json</a>…</p>
-<div id="ops"></div><h2>Schemas</h2><div id="schemas"></div>
-<script>
-const el=(tag,attrs,...kids)=>{const e=document.createElement(tag);Object.assign(e,attrs);e.append(...kids);return e};
+`;
+
+const DOCS_SCRIPT =
+  `const el=(tag,attrs,...kids)=>{const e=document.createElement(tag);Object.assign(e,attrs);e.append(...kids);return e};
 const pre=(v)=>el("pre",{},JSON.stringify(v,null,2));
 fetch("openapi.json").then((r)=>r.json()).then((doc)=>{
   document.getElementById("info").textContent=doc.info.title+" "+doc.info.version+" (OpenAPI "+doc.openapi+"). "+
@@ -38,5 +37,25 @@ fetch("openapi.json").then((r)=>r.json()).then((doc)=>{
   for(const [name,s] of Object.entries(doc.components.schemas))
     schemas.append(el("details",{id:name},el("summary",{},el("code",{},name)),pre(s)));
 }).catch((e)=>{document.getElementById("info").textContent="Could not load openapi.json: "+e});
-</script></body></html>
 `;
+
+export const DOCS_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>smolstep API</title>
+<style>${DOCS_STYLE}</style></head><body><h1>smolstep API</h1><p id="info">Loading <a href="openapi.json">openapi.json</a>…</p>
+<div id="ops"></div><h2>Schemas</h2><div id="schemas"></div>
+<script>${DOCS_SCRIPT}</script></body></html>
+`;
+
+async function sha256Source(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return `'sha256-${encodeBase64(new Uint8Array(digest))}'`;
+}
+
+/** The page's security headers: only its own inline script and style run, and it may fetch only from the app. */
+export async function docsHeaders(): Promise<Record<string, string>> {
+  const csp = `default-src 'none'; script-src ${await sha256Source(DOCS_SCRIPT)}; ` +
+    `style-src ${await sha256Source(DOCS_STYLE)}; connect-src 'self'; base-uri 'none'; form-action 'none'; ` +
+    "frame-ancestors 'none'";
+  return { "Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer" };
+}

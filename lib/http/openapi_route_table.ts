@@ -2,11 +2,10 @@ import { ERROR_STATUS } from "./http_errors.ts";
 import { BODY_ERRORS, type RouteSpec } from "./openapi_route_spec.ts";
 import { OPENAI_ROUTES } from "./openai_route_specs.ts";
 
-export type { RouteSpec };
-
 /**
- * The routes the app serves, as the OpenAPI document (lib/http/openapi.ts) describes them: method, path, body and
- * response schemas, error codes. A new route goes into `ROUTES`, or tests/http/openapi_test.ts fails.
+ * The routes the app serves, as the OpenAPI document (lib/http/openapi.ts) describes them (./openapi_route_spec.ts):
+ * method, path, body and response schemas, error codes. A new route goes into `ROUTES`, or tests/http/openapi_test.ts fails. The routes
+ * validate their bodies with the schema named here, and nothing else (`readJson` in ./request_body.ts looks it up).
  */
 
 /**
@@ -24,6 +23,7 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   tool_failed: 422,
   tool_timeout: 504,
   agent_not_found: 404,
+  blob_not_found: 404,
   webhook_not_configured: 404,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -33,7 +33,7 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   queue_not_configured: 501,
   overloaded: 503,
   delivery_in_progress: 409,
-  // The OpenAI-compatible routes (lib/http/)
+  // The OpenAI-compatible routes (./openai_routes.ts)
   model_not_found: 404,
   unsupported_parameter: 400,
   awaiting_input: 409,
@@ -277,6 +277,27 @@ export const ROUTES: readonly RouteSpec[] = [
     auth: true,
   },
   {
+    method: "get",
+    path: "/v1/runs/:runId/blobs/:sha256",
+    summary: "The bytes of a blob the run refers to (`blob:sha256:<hex>` in its steps), by its digest",
+    description: "The media type is sniffed from the bytes, never taken from a ref: known image and audio formats " +
+      "are served inline; anything else as `text/plain` or `application/octet-stream` with `Content-Disposition: " +
+      "attachment`. Always `X-Content-Type-Options: nosniff`. Only the run's own blobs: a digest the run does not " +
+      "refer to is `blob_not_found`, whoever else stored it.",
+    responses: {
+      200: {
+        description: "The blob's bytes",
+        media: ["image/*", "audio/*", "text/plain", "application/octet-stream"],
+        headers: {
+          "Content-Disposition": "`inline` for images and audio, else `attachment` with a file name.",
+          "X-Content-Type-Options": "`nosniff`.",
+        },
+      },
+    },
+    errors: [...KV_RUN_ERRORS, "blob_not_found"],
+    auth: true,
+  },
+  {
     method: "post",
     path: "/v1/runs/:runId/cancel",
     summary: "Cancel a KV run: at once when idle (200), after the step in flight otherwise (202)",
@@ -328,6 +349,13 @@ export const ROUTES: readonly RouteSpec[] = [
   },
   ...OPENAI_ROUTES,
 ];
+
+const BY_ROUTE = new Map(ROUTES.map((route) => [`${route.method} ${route.path}`, route]));
+
+/** The table's entry for a mounted route: Hono's method and route path (`c.req.method`, `c.req.routePath`). */
+export function documentedRoute(method: string, routePath: string): RouteSpec | undefined {
+  return BY_ROUTE.get(`${method.toLowerCase()} ${routePath}`);
+}
 
 /** The status of an error code: the routes' own table, then the server's (`ERROR_STATUS`). */
 export function errorStatus(code: string): number {

@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { openApiDocument, type OpenApiOptions } from "./openapi.ts";
-import { DOCS_HTML } from "./openapi_docs.ts";
+import { DOCS_HTML, docsHeaders } from "./openapi_docs.ts";
 
 /** `GET /openapi.json` (built once, on first request) and `GET /docs`; public, like `/health`. */
 export function mountOpenApi(app: Hono, options: OpenApiOptions): void {
@@ -9,5 +9,6 @@ export function mountOpenApi(app: Hono, options: OpenApiOptions): void {
     document ??= JSON.stringify(openApiDocument(options));
     return c.body(document, 200, { "Content-Type": "application/json; charset=utf-8" });
   });
-  app.get("/docs", (c) => c.html(DOCS_HTML));
+  let headers: Promise<Record<string, string>> | undefined;
+  app.get("/docs", async (c) => c.html(DOCS_HTML, 200, await (headers ??= docsHeaders())));
 }

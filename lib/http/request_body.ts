@@ -2,6 +2,8 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { HttpError } from "./http_errors.ts";
 import { parseJsonBounded } from "./json_limits.ts";
+import { type BodyName, REQUEST_BODY_SCHEMAS } from "./openapi_components.ts";
+import { documentedRoute } from "./openapi_route_table.ts";
 
 /**
  * True for `application/json`, alone or with a UTF-8 `charset` (any case). Browsers send `text/plain`,
@@ -34,14 +36,31 @@ export async function requireJsonBody(c: Context): Promise<void> {
 }
 
 /**
- * Reads and validates a JSON body; malformed or too deeply nested JSON and schema mismatches are 400s naming the
- * problem. The media type was checked by the app's middleware (`requireJsonBody` on every `/v1` POST).
+ * Reads and validates the JSON body of the route being served, with the schema object the route table documents for
+ * it (./openapi_route_table.ts, `body` and `bodyOptional`): what `/openapi.json` shows is what is enforced. `name`
+ * is the body the handler expects (it types the result); a route whose documented body is another one, or none, is
+ * a bug, refused with a 500 before the body is read. Malformed or too deeply nested JSON and schema mismatches are
+ * 400s naming the problem. The media type was checked by the app's middleware (`requireJsonBody` on every `/v1`
+ * POST).
  */
-export async function readJson<T>(c: Context, schema: z.ZodType<T>, options: { optional?: boolean } = {}): Promise<T> {
+export async function readJson<N extends BodyName>(
+  c: Context,
+  name: N,
+): Promise<z.output<(typeof REQUEST_BODY_SCHEMAS)[N]>> {
+  const route = documentedRoute(c.req.method, c.req.routePath);
+  if (route?.body !== name) {
+    throw new Error(
+      `${c.req.method} ${c.req.routePath} reads a ${name} body, but the route table documents ${
+        route?.body ?? "none"
+      }.`,
+    );
+  }
+  // The schema for `name`; TypeScript cannot narrow an indexed union to `N`.
+  const schema = REQUEST_BODY_SCHEMAS[name] as unknown as z.ZodType<z.output<(typeof REQUEST_BODY_SCHEMAS)[N]>>;
   const text = await c.req.text();
   let body: unknown = {};
   if (text.trim() === "") {
-    if (!options.optional) throw new HttpError(400, "invalid_json", "The request body must be a JSON object.");
+    if (!route.bodyOptional) throw new HttpError(400, "invalid_json", "The request body must be a JSON object.");
   } else {
     body = parseJsonBounded(text);
   }

@@ -1,14 +1,15 @@
 import type { Hono } from "hono";
+import { readRunBlob } from "../runs/run_blobs.ts";
 import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { AppContext } from "./app_context.ts";
+import { blobResponse } from "./blob_response.ts";
 import { HttpError } from "./http_errors.ts";
-import { InputBody, StepBody } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
 import { streamRunEvents } from "./run_events.ts";
 import { runView, stepView } from "./run_views.ts";
 import { stepResponse } from "./step_stream.ts";
 
-/** KV-mode run routes: step, read, follow (SSE), cancel, answer input, delete. */
+/** KV-mode run routes: step, read, follow (SSE), read a blob, cancel, answer input, delete. */
 export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   const load = async (runId: string) => {
     const found = await ctx.requireRuns().get(runId);
@@ -21,7 +22,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     (c) =>
       stepResponse(c, (onDelta) =>
         ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
-          await readJson(c, StepBody, { optional: true });
+          await readJson(c, "StepBody");
           const runId = c.req.param("runId");
           const idempotencyKey = c.req.header("Idempotency-Key");
           if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
@@ -55,6 +56,17 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     return streamRunEvents(c, ctx.requireRuns(), runId, ctx.options.events ?? {}, ctx.deltas);
   });
 
+  // A blob the run refers to (`blob:sha256:<hex>` in its steps), by its digest; see ./blob_response.ts.
+  app.get("/v1/runs/:runId/blobs/:sha256", async (c) => {
+    const [runId, sha256] = [c.req.param("runId"), c.req.param("sha256")];
+    const runs = ctx.requireRuns();
+    const found = await runs.get(runId);
+    if (!found) throw new HttpError(404, "run_not_found", `No run with id '${runId}'.`);
+    const content = await readRunBlob(runs.store, runId, found.stored, sha256);
+    if (!content) throw new HttpError(404, "blob_not_found", `Run '${runId}' refers to no such blob (or it expired).`);
+    return blobResponse(content, sha256);
+  });
+
   app.post("/v1/runs/:runId/cancel", async (c) => {
     const runId = c.req.param("runId");
     const record = await ctx.requireRuns().cancel(runId); // 404 run_not_found when missing
@@ -74,7 +86,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
       stepResponse(c, (onDelta) =>
         ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
           const runId = c.req.param("runId");
-          const input = await readJson(c, InputBody);
+          const input = await readJson(c, "InputBody");
           const agentFor = (record: RunRecord) => ctx.stepAgent(c.req.raw, record.agent);
           const outcome = await ctx.requireRuns().resume(runId, agentFor, input, { signal, onDelta });
           // A background run goes on in the background: its next step, its callback, or a watch on its expiry.

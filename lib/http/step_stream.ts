@@ -64,23 +64,31 @@ export async function stepResponse(
   const first = await Promise.race([done.then((reply) => ({ reply })), started.then(() => undefined)]);
   const encoder = new TextEncoder();
   const frame = (event: string, data: unknown) => encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  // The client gone, nothing more is written (the step still ends as it would: its outcome is the run's).
+  let cancelled = false;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      while (!queue.length && !finished) await new Promise<void>((resolve) => wake = resolve);
+      while (!queue.length && !finished && !cancelled) await new Promise<void>((resolve) => wake = resolve);
+      if (cancelled) return;
       if (queue.length) {
         for (const event of queue.splice(0)) controller.enqueue(frame("delta", event));
         return;
       }
+      let last: Uint8Array;
       try {
-        controller.enqueue(frame("step", (await done).body));
+        last = frame("step", (await done).body);
       } catch (error) {
         const http = classifyError(error);
         if (http.status >= 500 && http.code === "internal_error") console.error("smolstep: unhandled error", error);
-        controller.enqueue(
-          frame("error", { error: { code: http.code, message: http.message, retryable: http.retryable } }),
-        );
+        last = frame("error", { error: { code: http.code, message: http.message, retryable: http.retryable } });
       }
+      if (cancelled) return;
+      controller.enqueue(last);
       controller.close();
+    },
+    cancel() {
+      cancelled = true;
+      notify();
     },
   });
   if (!first) {

@@ -6,7 +6,6 @@ import type { Tool } from "../tools/tool.ts";
 import { AgentMedia } from "../types/agent_media.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
-import { ToolCallBody } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
 
 /** A tool that the server may run directly, and the agent whose limits apply. */
@@ -43,7 +42,7 @@ const TOOL_ERRORS: Record<string, [400 | 422 | 504, string]> = {
 export function mountToolRoutes(app: Hono, ctx: AppContext): void {
   app.post("/v1/tools/:name", async (c) => {
     const name = c.req.param("name");
-    const body = await readJson(c, ToolCallBody);
+    const body = await readJson(c, "ToolCallBody");
     const { tool, agent, agentName } = findDirectTool(ctx, name, body.agent);
     const started = Date.now();
     let output: unknown;

@@ -1,3 +1,4 @@
+import { type BlobContent, BlobError, formatBlobRef } from "../stores/blob_ref.ts";
 import { BlobStore } from "../stores/blob_store.ts";
 import type { StateStore } from "../stores/state_store.ts";
 
@@ -43,23 +44,45 @@ export class RunBlobStore extends BlobStore {
 }
 
 /**
+ * The content of one of a run's blobs for a reader outside the run (`GET /v1/runs/{id}/blobs/{sha256}`): only a digest
+ * the run's record refers to, read only under the run's own prefix (no fallback to the shared prefix, where stateless
+ * runs keep theirs), so no other run's blob can be named. `null` when the run does not refer to it, or it expired.
+ */
+export async function readRunBlob(
+  store: StateStore,
+  runId: string,
+  recordJson: string,
+  sha256: string,
+): Promise<BlobContent | null> {
+  if (!/^[0-9a-f]{64}$/.test(sha256) || !blobDigests(recordJson).includes(sha256)) return null;
+  try {
+    return await new BlobStore(store, { prefix: runBlobPrefix(runId) }).resolve(formatBlobRef(sha256));
+  } catch (error) {
+    if (error instanceof BlobError && error.code === "not_found") return null;
+    throw error;
+  }
+}
+
+/**
  * Rewrites every blob the record refers to with `expireIn`, so none expires before the record. Missing blobs are
- * skipped (a run that still refers to one reports `not_found` when it reads it, as before). A blob found only under
- * the shared prefix (left by an older server, with no expiry) is copied under the run's prefix, and the shared copy
- * is rewritten with `sharedExpireIn`, so it no longer stays forever: other runs that use it copy it at their next
- * commit, as this one did.
+ * skipped (a run that still refers to one reports `not_found` when it reads it, as before). With `sharedExpireIn`
+ * (only for a run written before blobs were per run), a blob found only under the shared prefix (left by an older
+ * server, with no expiry) is copied under the run's prefix, and the shared copy is rewritten with `sharedExpireIn`,
+ * so it no longer stays forever: other runs that use it copy it at their next commit, as this one did. Without it
+ * nothing is taken from the shared prefix, where stateless runs keep theirs: a run that names another's digest gets
+ * no copy of it (and `GET /v1/runs/{id}/blobs/{sha256}` none to serve).
  */
 export async function keepRunBlobs(
   store: StateStore,
   runId: string,
   recordJson: string,
   expireIn: number,
-  sharedExpireIn: number,
+  sharedExpireIn?: number,
 ) {
   const prefix = runBlobPrefix(runId);
   for (const sha256 of blobDigests(recordJson)) {
     let value = (await store.get(prefix + sha256))?.value;
-    if (value === undefined) {
+    if (value === undefined && sharedExpireIn !== undefined) {
       value = (await store.get(SHARED_BLOB_PREFIX + sha256))?.value;
       if (value !== undefined) await store.put(SHARED_BLOB_PREFIX + sha256, value, { expireIn: sharedExpireIn });
     }

@@ -67,12 +67,12 @@ export class RunLifecycle {
    * `expireIn` (seconds, to the millisecond, at least 1) for writing a run in this state, or a key that must go
    * with it. At least 1 so a write at the deadline is not refused; the store drops it right after.
    */
-  expireIn(state: AgentState, now = Date.now()): number {
+  expireIn(state: AgentState, now: number = Date.now()): number {
     return Math.max(1, Math.ceil(this.deadline(state) - now) / 1000);
   }
 
   /** True for an active run idle past `idleRunTtlSeconds` with no step in flight: it reads as `expired`. */
-  isAbandoned(state: AgentState, lock: { expiresAt: number } | null, now = Date.now()): boolean {
+  isAbandoned(state: AgentState, lock: { expiresAt: number } | null, now: number = Date.now()): boolean {
     if (!ACTIVE.has(state.status) || (lock && lock.expiresAt > now)) return false;
     return now >= state.updatedAt + this.idleRunTtlSeconds * 1000;
   }

@@ -102,8 +102,9 @@ export class RunStore {
     const lifecycle = this.#lifecycle;
     if (lifecycle.deadline(next.state) > (next.blobsUntil ?? 0)) {
       const blobsUntil = Date.now() + lifecycle.blobSeconds * 1000;
-      const { blobSeconds, sharedBlobSeconds } = lifecycle;
-      await keepRunBlobs(this.#store, next.runId, encodeRecord(next), blobSeconds, sharedBlobSeconds);
+      // Only a record written before blobs were per run (no `blobsUntil` yet) may have its blobs under the shared prefix.
+      const shared = next.blobsUntil === undefined ? lifecycle.sharedBlobSeconds : undefined;
+      await keepRunBlobs(this.#store, next.runId, encodeRecord(next), lifecycle.blobSeconds, shared);
       next = { ...next, blobsUntil };
     }
     const json = encodeRecord(next);

@@ -8,26 +8,30 @@
  * Needs /usr/bin/chromium (Debian `chromium`); skipped with a message when it is missing (a failure on CI).
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
 import { createSmolstep, OpenAIServerModel, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
 import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { createAgents } from "../../functions/agents.ts";
 import { deleteFileTool } from "../support/approval_tools.ts";
 import { CHROMIUM, haveChromium, launchChromium, onCi } from "../support/chromium.ts";
+import {
+  openPlayground,
+  SCREENSHOTS,
+  seenDeltas,
+  statusIs,
+  taskAndProgress,
+  watchDeltas,
+} from "../support/playground_page.ts";
 import { type ReceivedRequest, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
 if (!haveChromium && !onCi) console.warn(`SKIPPED playground browser test: ${CHROMIUM} is missing.`);
 
 const KEY = "playground-key-123";
-const SCREENSHOTS = new URL("./screenshots/", import.meta.url).pathname;
 const DELTA_TEXT = "thinking about it";
 
 /** calculator then final_answer for the assistant; delete_file (needs approval) then final_answer for ops. */
 function script(request: ReceivedRequest) {
-  const messages = request.body.messages ?? [];
-  const task = String(messages.find((m) => m.role === "user")?.content ?? "");
-  const done = messages.filter((m) => /^(Observation|Error):/.test(String(m.content))).length;
+  const { task, done } = taskAndProgress(request.body.messages ?? []);
   if (task.includes("in code")) {
     return {
       content: 'Thought: multiply.\n<code>\n// six sevens\nconst x = 6 * 7;\nfinal_answer("code says " + x);\n</code>',
@@ -46,15 +50,6 @@ function script(request: ReceivedRequest) {
   return done === 0
     ? { ...toolCallReply("calculator", { expression: "6 * 7" }), content: `Thought: ${DELTA_TEXT}.` }
     : toolCallReply("final_answer", { answer: "The answer is 42" });
-}
-
-async function statusIs(page: Page, status: string) {
-  try {
-    await page.waitForSelector(`#status[data-status="${status}"]`, { state: "attached", timeout: 10_000 });
-  } catch (error) {
-    const [shown, problem] = [await page.textContent("#status"), await page.textContent("#error")];
-    throw new Error(`status is not ${status}: '${shown}', error '${problem}'`, { cause: error });
-  }
 }
 
 Deno.test({
@@ -105,22 +100,14 @@ Deno.test({
 
   try {
     await t.step("the page loads from the app alone and lists the agents once the key is entered", async () => {
-      await page.goto(`${base}/`);
-      await page.fill("#key", KEY);
-      await page.dispatchEvent("#key", "change");
-      await page.click("#load");
-      await page.waitForSelector('#agent option[value="assistant"]', { state: "attached" });
+      await openPlayground(page, base, KEY, "assistant");
       const modes = await page.evaluate<string[]>(`[...document.querySelectorAll("#mode option")].map((o) => o.value)`);
       assert.deepEqual(modes, ["kv", "stateless"]);
     });
 
     await t.step("the example assistant runs to its final answer (KV, auto-run), deltas shown live", async () => {
       // Records every text the live delta area shows.
-      await page.evaluate(`(() => {
-        const live = document.getElementById("live");
-        const seen = globalThis.seenDeltas = [];
-        new MutationObserver(() => seen.push(live.textContent)).observe(live, { childList: true, characterData: true, subtree: true });
-      })()`);
+      await watchDeltas(page);
       await page.selectOption("#agent", "assistant");
       await page.selectOption("#mode", "kv");
       await page.fill("#task", "What is 6 times 7?");
@@ -133,7 +120,7 @@ Deno.test({
       assert.match(log, /42/); // the observation
       assert.match(log, /in \/ \d+ out tokens/); // token usage per step
       assert.match(log, /\d+ ms/); // timing per step
-      const seen = await page.evaluate<string[]>("globalThis.seenDeltas");
+      const seen = await seenDeltas(page);
       assert.ok(seen.some((text) => text.includes(DELTA_TEXT)), "the delta was shown while the step ran");
       assert.ok(streamed >= 2);
       firstRunId = (await page.inputValue("#reopen-id")).trim();
@@ -190,7 +177,9 @@ Deno.test({
       await page.selectOption("#agent", "coder");
       await page.fill("#task", "multiply in code");
       await page.click("#start");
-      await statusIs(page, "succeeded");
+      // The first sandbox thread starts here (under `deno test` it type-checks its module first: seconds on a busy
+      // machine).
+      await statusIs(page, "succeeded", 60_000);
       assert.equal(await page.textContent("#answer-out"), "code says 42");
       assert.equal(await page.textContent("#log pre.code .com"), "// six sevens");
       assert.equal(await page.textContent("#log pre.code .kw"), "const");

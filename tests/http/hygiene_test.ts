@@ -203,7 +203,7 @@ Deno.test("request hygiene: media types, JSON caps, CORS", async (t) => {
       assert.equal(preflight.headers.get("Access-Control-Max-Age"), "7200");
       assert.deepEqual(
         preflight.headers.get("Access-Control-Allow-Headers")?.toLowerCase().split(","),
-        ["authorization", "content-type", "idempotency-key", "last-event-id"],
+        ["authorization", "content-type", "idempotency-key", "last-event-id", "mcp-protocol-version"],
       );
       assert.equal(preflight.headers.get("Access-Control-Allow-Methods"), "GET,HEAD,POST,DELETE");
       const refused = await fetch(`${server.url}/v1/agents`, {
@@ -253,6 +253,7 @@ Deno.test("CORS defaults are merged into the deployer's options (and SMOLSTEP_CO
     "Content-Type",
     "Idempotency-Key",
     "Last-Event-ID",
+    "Mcp-Protocol-Version",
     "X-Tenant",
   ]);
   assert.equal(merged.maxAge, 7200);

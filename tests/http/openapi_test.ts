@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { createApp, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
-import { ERROR_STATUS } from "../../lib/http/http_errors.ts";
+import { Hono } from "hono";
+import { ERROR_STATUS, errorHandler } from "../../lib/http/http_errors.ts";
+import { REQUEST_BODIES } from "../../lib/http/openapi_components.ts";
+import { readJson } from "../../lib/http/request_body.ts";
 import { ROUTE_ERROR_STATUS, ROUTES } from "../../lib/http/openapi_route_table.ts";
+import { mcpServer } from "../../lib/mcp/server/mod.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";
 import {
@@ -14,6 +18,7 @@ import {
   mountedRoutes,
   oas31Validator,
 } from "../support/openapi_validation.ts";
+import { idleAgent } from "../support/idle_agent.ts";
 import { postHook, standardHeaders } from "../support/webhook_senders.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
@@ -368,6 +373,11 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
       assert.ok(html.includes('fetch("openapi.json")'));
       assert.doesNotMatch(html, /<(script|link)[^>]+(src|href)=/i, "the page loads nothing but the document");
       assert.ok(html.length < 8 * 1024, `${html.length} bytes`);
+      // Only the page's own inline script and style may run: allowed by hash, never 'unsafe-inline'.
+      const csp = response.headers.get("Content-Security-Policy") ?? "";
+      assert.match(csp, /default-src 'none'; script-src 'sha256-[A-Za-z0-9+/]+=*'; style-src 'sha256-/);
+      assert.doesNotMatch(csp, /unsafe/);
+      assert.equal(response.headers.get("X-Content-Type-Options"), "nosniff");
     });
 
     assert.ok(checked.length >= 20, checked.join(", "));
@@ -396,6 +406,25 @@ Deno.test("openapi: false serves neither the document nor the docs; the document
   assert.equal(doc.components.securitySchemes, undefined);
   assert.deepEqual(doc.paths["/v1/agents"].get.security, []);
   assert.equal(doc.paths["/v1/agents"].get.responses["401"], undefined);
+});
+
+Deno.test("openapi: a plugin's routes (the MCP server) are documented, behind the API key", async () => {
+  const agent = new ToolCallingAgent({
+    name: "a",
+    model: new OpenAIServerModel({ modelId: "m", apiBase: "http://127.0.0.1:9", apiKey: "k" }),
+    tools: [],
+  });
+  const app = createApp({ agents: { a: agent }, apiKeys: [API_KEY], plugins: [mcpServer()] });
+  const doc = await (await app.request("/openapi.json")).json();
+  assert.deepEqual(documentedRoutes(doc), mountedRoutes(app));
+  assert.ok(oas31Validator()(doc));
+  for (const method of ["post", "get", "delete"]) {
+    const op = doc.paths["/mcp"][method];
+    assert.deepEqual(op.security, [{ apiKey: [] }], method);
+    assert.ok(op.responses["401"], method);
+  }
+  assert.ok(doc.paths["/mcp"].get.responses["405"]);
+  assert.equal((await app.request("/mcp", { method: "POST" })).status, 401);
 });
 
 Deno.test("openapi: webhook deliveries and background runs validate against the document", async () => {
@@ -433,4 +462,78 @@ Deno.test("openapi: webhook deliveries and background runs validate against the 
     await served.close();
     await model.close();
   }
+});
+
+Deno.test("request bodies are validated with the very schema objects the document shows, and only those", async (t) => {
+  const app = createApp({ agents: { a: idleAgent() }, store: new MemoryStore(), secret: "openapi-secret-0123456789" });
+  const doc = await (await app.request("/openapi.json")).json();
+  const compile = documentValidator(doc);
+  const withBody = ROUTES.filter((route) => route.body);
+
+  await t.step(
+    "each route with a body refuses, as its documented schema does, a body that schema refuses",
+    async () => {
+      assert.deepEqual(withBody.map((route) => route.body).sort(), [...REQUEST_BODIES].sort(), "every body is used");
+      for (const route of withBody) {
+        const path = route.path.replace(":name", "a").replace(":runId", "run-1");
+        const schema = findOperation(doc, route.method, path).requestBody.content["application/json"].schema;
+        // The table's schema object is the component the document shows.
+        assert.deepEqual(schema, { $ref: `#/components/schemas/${route.body}` });
+        const body = { unknownField: 1 };
+        assert.equal(compile(schema)(body), false);
+        const response = await app.request(path, {
+          method: route.method.toUpperCase(),
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        const answer = await response.json();
+        // A handler reading another body than the documented one is a 500 (readJson checks the table first).
+        assert.equal(response.status, 400, `${route.method} ${route.path}: ${JSON.stringify(answer)}`);
+        assert.equal(answer.error.code, "invalid_request");
+        assert.match(answer.error.message, /^Invalid request body: /);
+      }
+    },
+  );
+
+  await t.step("a handler that reads a body its route does not document is refused", async () => {
+    const wrong = new Hono();
+    wrong.onError(errorHandler);
+    wrong.post("/v1/runs/:runId/steps", async (c) => c.json(await readJson(c, "InputBody")));
+    wrong.post("/v1/undocumented", async (c) => c.json(await readJson(c, "StepBody")));
+    wrong.post("/v1/runs/:runId/input", async (c) => c.json(await readJson(c, "InputBody")));
+    const send = (path: string, body: unknown) =>
+      wrong.request(path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const originalError = console.error;
+    console.error = () => {};
+    try {
+      for (const path of ["/v1/runs/r/steps", "/v1/undocumented"]) {
+        const response = await send(path, { approve: true });
+        assert.equal(response.status, 500, path);
+        assert.equal((await response.json()).error.code, "internal_error");
+      }
+    } finally {
+      console.error = originalError;
+    }
+    assert.deepEqual(await (await send("/v1/runs/r/input", { approve: true })).json(), { approve: true });
+  });
+
+  await t.step("no other module under lib/http validates with a zod schema of its own", async () => {
+    const dir = new URL("../../lib/http/", import.meta.url);
+    const offenders: string[] = [];
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || !entry.name.endsWith(".ts") || entry.name === "request_body.ts") continue;
+      const source = await Deno.readTextFile(new URL(entry.name, dir));
+      for (const match of source.matchAll(/(\w+)\.(safeParse|parse|parseAsync|safeParseAsync)\(/g)) {
+        if (match[1] === "JSON") continue;
+        // webhooks.ts checks what a deployer's task template returned, not a request body.
+        if (entry.name === "webhooks.ts" && match[1] === "TaskShape") continue;
+        offenders.push(`${entry.name}: ${match[0]}`);
+      }
+    }
+    assert.deepEqual(offenders, []);
+  });
 });

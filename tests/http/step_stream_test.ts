@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { Hono } from "hono";
 import { type AppOptions, createApp, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { errorHandler } from "../../lib/http/http_errors.ts";
+import { stepResponse } from "../../lib/http/step_stream.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { Metrics } from "../../lib/metrics/metrics.ts";
 import { calculatorTool } from "../../lib/tools/calculator_tool.ts";
@@ -204,4 +207,44 @@ Deno.test("a streamed step holds its admission place, and is measured, until it 
   const series = histogramSeries(parsePrometheusText(metrics.render()).get("smolstep_step_duration_seconds")!);
   const streamed = series.find((s) => s.labels.mode === "stateless" && s.labels.outcome === "ok");
   assert.ok(streamed && streamed.sum >= 1.4, JSON.stringify(series));
+});
+
+Deno.test("a streamed step that ends after its client left ends quietly: nothing written to the closed stream", async () => {
+  // A step that outlives its client (a tool or sandbox that does not stop at the abort, a commit already under way).
+  let finishStep!: () => void;
+  const stepEnds = new Promise<void>((resolve) => finishStep = resolve);
+  let stepDone!: () => void;
+  const settled = new Promise<void>((resolve) => stepDone = resolve);
+  const app = new Hono();
+  app.onError(errorHandler);
+  app.post("/step", (c) =>
+    stepResponse(c, async (onDelta) => {
+      onDelta!({ type: "delta", agent: "a", stepNumber: 1, text: "thinking" });
+      await stepEnds;
+      setTimeout(stepDone, 50);
+      return { body: { ok: true } };
+    }));
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  const logged: string[] = [];
+  const originalError = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
+  try {
+    const leave = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${server.addr.port}/step`, {
+      method: "POST",
+      headers: { Accept: "text/event-stream" },
+      signal: leave.signal,
+    });
+    const reader = response.body!.getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /event: delta/);
+    leave.abort();
+    await reader.cancel().catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the server sees the client go
+    finishStep();
+    await settled;
+    assert.deepEqual(logged, []);
+  } finally {
+    console.error = originalError;
+    await server.shutdown();
+  }
 });

@@ -1,30 +1,19 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { createApp, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { directCallTools } from "../support/direct_tools.ts";
 import { functionModel } from "../support/function_model.ts";
 
 const KEY = "tool-route-key";
 
 function setup() {
   const signals: AbortSignal[] = [];
-  const add = tool({
-    name: "add",
-    description: "Adds two numbers.",
-    inputs: z.object({ a: z.number(), b: z.number() }),
-    run: ({ a, b }) => String(a + b),
-  });
+  const { add, secret } = directCallTools();
   const hang = tool({
     name: "hang",
     description: "Never answers.",
     inputs: z.object({}),
     run: (_args, { signal }) => (signals.push(signal!), new Promise<string>(() => {})),
-  });
-  const secret = tool({
-    name: "secret_op",
-    description: "Only inside runs.",
-    inputs: z.object({}),
-    directCalls: false,
-    run: () => "ran",
   });
   const boom = tool({
     name: "boom",

@@ -83,6 +83,7 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
   "./testing": { present: ["startScriptedModelServer", "toolCallReply", "functionModel"] },
   "./mcp": { present: ["MCPClient", "ToolCollection", "McpTool", "McpToolCollection"], absent: ["stdioServer"] },
   "./mcp/stdio": { present: ["stdioServer"] },
+  "./mcp/server": { present: ["mcpServer", "RUN_ID_META"], absent: ["MCPClient", "runToFinalAnswer", "dispatch"] },
   "./hub": {
     present: [
       "Tool",

@@ -4,6 +4,8 @@
  * Step requests ask for `text/event-stream` and render `delta` events live; a plain JSON answer works the same.
  * Kept free of backticks so it can live in this template string.
  */
+import { TOOL_PAGE_SCRIPT } from "./page_tool_script.ts";
+
 export const PAGE_SCRIPT = String.raw`"use strict";
 (function () {
   var $ = function (id) { return document.getElementById(id); };
@@ -52,30 +54,35 @@ export const PAGE_SCRIPT = String.raw`"use strict";
       if (!res.ok) throw apiError(data, res.status);
       return data;
     }
+    var result = null;
+    await readEvents(res, function (event, payload) {
+      if (event === "delta") onDelta(payload);
+      else if (event === "step") result = payload;
+      else if (event === "error") throw apiError(payload, 500);
+    });
+    if (!result) throw new Error("The stream ended without a step.");
+    return result;
+  }
+  /** Calls onEvent(event, data, id) for each Server-Sent Event of the response, until the stream ends. */
+  async function readEvents(res, onEvent) {
     var reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    var buffer = "", result = null;
+    var buffer = "";
     for (;;) {
       var chunk = await reader.read();
-      if (chunk.done) break;
+      if (chunk.done) return;
       buffer += chunk.value.replace(/\r\n/g, "\n");
       var cut;
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        var block = buffer.slice(0, cut);
+        var block = buffer.slice(0, cut), event = "message", id, lines = [];
         buffer = buffer.slice(cut + 2);
-        var event = "message", lines = [];
         block.split("\n").forEach(function (line) {
           if (line.indexOf("event:") === 0) event = line.slice(6).trim();
+          else if (line.indexOf("id:") === 0) id = line.slice(3).trim();
           else if (line.indexOf("data:") === 0) lines.push(line.slice(5).replace(/^ /, ""));
         });
-        if (!lines.length) continue;
-        var payload = JSON.parse(lines.join("\n"));
-        if (event === "delta") onDelta(payload);
-        else if (event === "step") result = payload;
-        else if (event === "error") throw apiError(payload, 500);
+        if (lines.length) onEvent(event, JSON.parse(lines.join("\n")), id);
       }
     }
-    if (!result) throw new Error("The stream ended without a step.");
-    return result;
   }
 
   // --- light highlighting: comments, strings, numbers, keywords
@@ -98,12 +105,40 @@ export const PAGE_SCRIPT = String.raw`"use strict";
   function text(value) { return typeof value === "string" ? value : JSON.stringify(value, null, 2); }
   function section(label, node) { return [el("div", { class: "tag", text: label }), node]; }
   function pre(value, cls) { return el("pre", cls ? { class: cls, text: text(value) } : { text: text(value) }); }
-  /** Media references in text ("data:image/..." URLs) shown inline. */
+  /**
+   * Images and audio named in a value, shown inline: data: URLs as they are; a KV run's blob refs
+   * ("blob:sha256:<hex>;type=image/...") fetched with the key in a header and shown through an object URL.
+   */
+  var objectUrls = [];
   function mediaOf(value) {
-    var found = [], re = /data:(image|audio)\/[\w.+-]+;base64,[A-Za-z0-9+\/=]+/g, m;
-    var s = typeof value === "string" ? value : JSON.stringify(value || "");
-    while ((m = re.exec(s || ""))) found.push(el(m[1] === "image" ? "img" : "audio", { class: "media", src: m[0], controls: "" }));
+    var found = [], m, s = typeof value === "string" ? value : JSON.stringify(value || "");
+    var re = /data:(image|audio)\/[\w.+-]+;base64,[A-Za-z0-9+\/=]+|blob:sha256:([0-9a-f]{64});type=(image|audio)\//g;
+    while ((m = re.exec(s || ""))) {
+      var kind = m[1] || m[3], node = el(kind === "image" ? "img" : "audio", { class: "media", controls: "" });
+      if (m[1]) node.src = m[0];
+      else if (run && run.runId) showBlob(node, run.runId, m[2]);
+      else continue; // a stateless run's blobs have no route
+      found.push(node);
+    }
     return found;
+  }
+  function showBlob(node, runId, digest) {
+    node.setAttribute("data-blob", digest);
+    if (node.tagName === "IMG") node.alt = "image " + digest.slice(0, 12);
+    fetch("/v1/runs/" + encodeURIComponent(runId) + "/blobs/" + digest, { headers: headers() }).then(function (res) {
+      if (!res.ok) throw new Error("blob " + digest.slice(0, 12) + ": HTTP " + res.status);
+      return res.blob();
+    }).then(function (blob) {
+      var url = URL.createObjectURL(blob);
+      objectUrls.push(url);
+      node.src = url;
+    }).catch(function (e) { node.replaceWith(el("div", { class: "err", text: e.message })); });
+  }
+  function clearLog() {
+    objectUrls.forEach(function (url) { URL.revokeObjectURL(url); });
+    objectUrls = [];
+    log.innerHTML = "";
+    $("answer-out").textContent = "";
   }
 
   // --- the playground
@@ -111,14 +146,14 @@ export const PAGE_SCRIPT = String.raw`"use strict";
   if (!log) return toolPage();
   var live = $("live"), statusEl = $("status"), errorEl = $("error"), pendingEl = $("pending");
   var agentSelect = $("agent"), modeSelect = $("mode"), autoBox = $("auto");
-  var run = null; // {agent, runId?, state?, status}
-  var busy = false, stopped = false;
+  var run = null; // {agent, runId?, state?, status, background?}
+  var busy = false, stopped = false, following = null; // the AbortController of the events stream followed
 
   function setError(e) { errorEl.textContent = e ? String(e.message || e) : ""; }
   function setStatus(s, detail) { statusEl.textContent = s + (detail || ""); statusEl.setAttribute("data-status", s); }
   function refreshButtons() {
     var active = run && (run.status === "running" || run.status === "awaiting_input");
-    $("step").disabled = busy || !run || run.status !== "running";
+    $("step").disabled = busy || following || !run || run.status !== "running" || run.background;
     $("cancel").disabled = !active;
     $("start").disabled = busy;
   }
@@ -131,6 +166,7 @@ export const PAGE_SCRIPT = String.raw`"use strict";
       data.agents.forEach(function (a) { agentSelect.appendChild(el("option", { value: a.name, text: a.name })); });
       modeSelect.innerHTML = "";
       if (data.modes.kv) modeSelect.appendChild(el("option", { value: "kv", text: "KV (stored run)" }));
+      if (data.modes.background) modeSelect.appendChild(el("option", { value: "background", text: "KV in the background (queue)" }));
       if (data.modes.stateless) modeSelect.appendChild(el("option", { value: "stateless", text: "Stateless (token)" }));
       var tools = $("tools");
       tools.innerHTML = "";
@@ -236,23 +272,57 @@ export const PAGE_SCRIPT = String.raw`"use strict";
   }
 
   async function answer(input) {
-    if (await send("input", input)) await autoRun();
+    if ((await send("input", input)) && !run.background) await autoRun();
   }
+
+  /**
+   * Follows a background run's events (GET /v1/runs/{id}/events): its model deltas live, each step as it is
+   * committed, pauses, and the end. The server closes the stream now and then: it is reopened after the last step seen.
+   */
+  async function follow(runId, lastStep) {
+    if (following) following.abort();
+    var ctl = following = new AbortController(), ended = false;
+    refreshButtons();
+    try {
+      while (!ended && !ctl.signal.aborted) {
+        var h = headers({ Accept: "text/event-stream" });
+        if (lastStep >= 0) h["Last-Event-ID"] = String(lastStep);
+        var res = await fetch("/v1/runs/" + encodeURIComponent(runId) + "/events", { headers: h, signal: ctl.signal });
+        if (!res.ok) throw apiError(await res.json().catch(function () { return null; }), res.status);
+        await readEvents(res, function (event, data, id) {
+          if (ctl !== following) return;
+          if (event === "delta") return onDelta(data);
+          if (event === "step") {
+            live.textContent = ""; lastStep = Number(id); renderStep(data);
+            // A step after a pause: the run was answered (here or elsewhere) and goes on.
+            if (run.status === "awaiting_input") { run.status = "running"; setStatus(run.status); renderPending(null); }
+          }
+          if (event === "awaiting_input") { run.status = "awaiting_input"; setStatus(run.status); renderPending(data); }
+          if (event === "end") { ended = true; live.textContent = ""; applyResult(data); }
+          refreshButtons();
+        });
+      }
+    } catch (e) { if (!ctl.signal.aborted) setError(e); }
+    finally { if (following === ctl) following = null; refreshButtons(); }
+  }
+  function unfollow() { if (following) following.abort(); following = null; }
 
   $("start").onclick = async function () {
     var task = $("task").value.trim();
     if (!task) return setError("Write a task first.");
-    var agent = agentSelect.value, stateless = modeSelect.value === "stateless";
-    log.innerHTML = ""; $("answer-out").textContent = ""; renderPending(null); setError(null); stopped = false;
+    var agent = agentSelect.value, mode = modeSelect.value, body = { task: task };
+    if (mode !== "kv") body[mode] = true; // stateless: true, or background: true
+    unfollow(); clearLog(); renderPending(null); setError(null); stopped = false;
     setStatus("starting"); run = null; $("run-id").textContent = "";
     try {
-      var created = await api("POST", "/v1/agents/" + encodeURIComponent(agent) + "/runs", stateless ? { task: task, stateless: true } : { task: task });
-      run = { agent: agent, runId: created.runId, state: created.state, status: created.status };
-      $("run-id").textContent = run.runId ? "run " + run.runId : "stateless run";
+      var created = await api("POST", "/v1/agents/" + encodeURIComponent(agent) + "/runs", body);
+      run = { agent: agent, runId: created.runId, state: created.state, status: created.status, background: created.background };
+      $("run-id").textContent = run.runId ? "run " + run.runId + (run.background ? " (background)" : "") : "stateless run";
       if (run.runId) $("reopen-id").value = run.runId;
       setStatus(run.status);
       refreshButtons();
-      await autoRun();
+      if (run.background) await follow(run.runId, -1);
+      else await autoRun();
     } catch (e) { setError(e); }
     refreshButtons();
   };
@@ -271,12 +341,15 @@ export const PAGE_SCRIPT = String.raw`"use strict";
     if (!id) return;
     setError(null); stopped = false; setStatus("loading");
     try {
+      unfollow();
       var r = await api("GET", "/v1/runs/" + encodeURIComponent(id));
-      run = { agent: r.agent, runId: r.runId, status: r.status };
-      log.innerHTML = ""; $("answer-out").textContent = "";
-      $("run-id").textContent = "run " + r.runId + " (" + r.agent + ")";
+      run = { agent: r.agent, runId: r.runId, status: r.status, background: r.background };
+      clearLog();
+      $("run-id").textContent = "run " + r.runId + " (" + r.agent + (r.background ? ", background" : "") + ")";
       r.steps.forEach(function (s) { renderStep(s); });
       applyResult({ status: r.status, pendingInput: r.pendingInput, tokenUsage: r.tokenUsage, finalAnswer: r.finalAnswer, error: r.error });
+      // A background run still going: follow it from the last step shown.
+      if (r.background && (r.status === "running" || r.status === "awaiting_input")) await follow(r.runId, r.steps.length - 1);
     } catch (e) { setError(e); }
     refreshButtons();
   };
@@ -284,62 +357,5 @@ export const PAGE_SCRIPT = String.raw`"use strict";
   refreshButtons();
   loadAgents();
 
-  // --- a tool demo page: a form from the tool's JSON Schema
-  function toolPage() {
-    var form = $("tool-form"), out = $("tool-out"), name = form.getAttribute("data-tool");
-    var agentName = new URLSearchParams(location.search).get("agent");
-    var fields = [];
-    async function build() {
-      $("tool-error").textContent = "";
-      try {
-        var data = await api("GET", "/v1/agents");
-        var found = null;
-        data.agents.forEach(function (a) {
-          if (agentName && a.name !== agentName) return;
-          a.tools.forEach(function (t) { if (t.name === name && !found) found = { agent: a.name, tool: t }; });
-        });
-        if (!found) throw new Error("No tool named " + name + ".");
-        agentName = found.agent;
-        $("tool-desc").textContent = found.tool.description;
-        var props = (found.tool.parameters && found.tool.parameters.properties) || {};
-        var required = (found.tool.parameters && found.tool.parameters.required) || [];
-        var box = $("tool-fields");
-        box.innerHTML = ""; fields = [];
-        Object.keys(props).forEach(function (key) {
-          var p = props[key], type = Array.isArray(p.type) ? p.type[0] : p.type, input;
-          if (p.enum) { input = el("select", { name: key }); p.enum.forEach(function (v) { input.appendChild(el("option", { value: v, text: v })); }); }
-          else if (type === "boolean") input = el("input", { type: "checkbox", name: key });
-          else if (type === "number" || type === "integer") input = el("input", { type: "number", step: type === "integer" ? "1" : "any", name: key });
-          else if (type === "string") input = el("textarea", { name: key, rows: "2" });
-          else input = el("textarea", { name: key, rows: "3", placeholder: "JSON" });
-          if (required.indexOf(key) >= 0 && type !== "boolean") input.required = true;
-          if (p.default !== undefined && type !== "boolean") input.value = typeof p.default === "string" ? p.default : JSON.stringify(p.default);
-          fields.push({ key: key, type: type, input: input, enumerated: Boolean(p.enum) });
-          box.appendChild(el("label", {}, [el("span", { text: key + (p.description ? " — " + p.description : "") }), el("br"), input]));
-        });
-      } catch (e) { $("tool-error").textContent = e.message; }
-    }
-    form.onsubmit = async function (event) {
-      event.preventDefault();
-      $("tool-error").textContent = ""; out.innerHTML = "";
-      var args = {};
-      try {
-        fields.forEach(function (f) {
-          var v = f.input.value;
-          if (f.type === "boolean") args[f.key] = f.input.checked;
-          else if (v === "") return;
-          else if (f.type === "number" || f.type === "integer") args[f.key] = Number(v);
-          else if (f.type === "string" || f.enumerated) args[f.key] = v;
-          else args[f.key] = JSON.parse(v);
-        });
-        var r = await api("POST", "/v1/tools/" + encodeURIComponent(name), { agent: agentName || undefined, arguments: args });
-        out.appendChild(el("div", { class: "meta", text: r.durationMs + " ms · " + r.outputType }));
-        if (r.media) out.appendChild(el(r.media.mediaType.indexOf("audio") === 0 ? "audio" : "img", { class: "media", src: r.media.dataUrl, controls: "" }));
-        else out.appendChild(pre(r.output));
-      } catch (e) { $("tool-error").textContent = e.message; }
-    };
-    $("load").onclick = build;
-    build();
-  }
-})();
+` + TOOL_PAGE_SCRIPT + `})();
 `;

@@ -6,10 +6,12 @@ import { playgroundPage, toolPage } from "./pages.ts";
 
 /**
  * Everything the pages load comes from this app (no CDN), and nothing else may run or be fetched: the API key
- * typed into the page can only go to this origin.
+ * typed into the page can only go to this origin. `blob:` images and audio are the run's blobs, fetched by the page
+ * with the key in a header and shown through object URLs.
  */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
-  "media-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; " +
+  "media-src 'self' data: blob:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 function page(c: Context, body: string, type: string): Response {
   return c.body(body, 200, {

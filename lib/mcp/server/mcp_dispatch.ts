@@ -1,0 +1,92 @@
+import {
+  type CallToolResult,
+  ErrorCode,
+  type JSONRPCMessage,
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { AppContext } from "../../http/app_context.ts";
+import { VERSION } from "../../version.ts";
+import { callAgent, callDirectTool, hasTool, listTools } from "./mcp_tools.ts";
+
+/** How the server answers the requests of one HTTP POST. */
+export interface DispatchOptions {
+  ctx: AppContext;
+  /** Also list and call the agents' own tools (those that allow direct calls). */
+  exposeTools: boolean;
+  /** `instructions` of the `initialize` result. */
+  instructions?: string;
+  /** The request's signal: a caller that goes away stops its runs. */
+  signal: AbortSignal;
+  /** Sends a notification on the stream of the request `requestId`. */
+  notify(message: JSONRPCMessage, requestId: string | number): Promise<void>;
+}
+
+type Id = string | number;
+type Result = { result: Record<string, unknown> } | { error: { code: number; message: string } };
+
+/**
+ * Answers one JSON-RPC message of the MCP server's own methods (`initialize`, `ping`, `tools/list`, `tools/call`);
+ * notifications and responses get nothing back, other methods `-32601`. No session is kept: every request carries
+ * what it needs (stateless Streamable HTTP), so any instance answers any request.
+ */
+export async function dispatch(message: JSONRPCMessage, options: DispatchOptions): Promise<JSONRPCMessage | null> {
+  if (!("method" in message) || !("id" in message)) return null; // a notification or a response: nothing to say
+  const { id, method } = message;
+  const params = (message.params ?? {}) as Record<string, unknown>;
+  const answer = await answerRequest(id, method, params, options);
+  return "error" in answer ? { jsonrpc: "2.0", id, error: answer.error } : { jsonrpc: "2.0", id, ...answer };
+}
+
+async function answerRequest(id: Id, method: string, params: Record<string, unknown>, options: DispatchOptions) {
+  switch (method) {
+    case "initialize":
+      return { result: initializeResult(params, options) };
+    case "ping":
+      return { result: {} };
+    case "tools/list":
+      return { result: { tools: listTools(options.ctx, options.exposeTools) } };
+    case "tools/call":
+      return await callTool(id, params, options);
+    default:
+      return failure(ErrorCode.MethodNotFound, `Method not found: ${String(method).slice(0, 100)}`);
+  }
+}
+
+function initializeResult(params: Record<string, unknown>, options: DispatchOptions) {
+  const asked = params.protocolVersion;
+  const supported = typeof asked === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(asked);
+  return {
+    protocolVersion: supported ? asked : LATEST_PROTOCOL_VERSION,
+    capabilities: { tools: { listChanged: false } },
+    serverInfo: { name: "smolstep", version: VERSION },
+    ...(options.instructions ? { instructions: options.instructions } : {}),
+  };
+}
+
+async function callTool(id: Id, params: Record<string, unknown>, options: DispatchOptions): Promise<Result> {
+  const { ctx, exposeTools, signal } = options;
+  const { name, arguments: args = {} } = params;
+  if (typeof name !== "string") return failure(ErrorCode.InvalidParams, "tools/call needs params.name (a string).");
+  if (!args || typeof args !== "object" || Array.isArray(args)) {
+    return failure(ErrorCode.InvalidParams, "tools/call params.arguments must be an object.");
+  }
+  if (!hasTool(ctx, name, exposeTools)) return failure(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 100)}`);
+  const input = args as Record<string, unknown>;
+  if (!Object.hasOwn(ctx.options.agents, name)) return { result: await callDirectTool(ctx, name, input, signal) };
+  const token = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
+  const progress = typeof token === "string" || typeof token === "number"
+    ? (progress: number, message: string, meta?: Record<string, unknown>) =>
+      options.notify({
+        jsonrpc: "2.0",
+        method: "notifications/progress",
+        params: { progressToken: token, progress, message, ...(meta ? { _meta: meta } : {}) },
+      }, id)
+    : undefined;
+  const result: CallToolResult = await callAgent(ctx, name, input, signal, progress);
+  return { result };
+}
+
+function failure(code: number, message: string): Result {
+  return { error: { code, message } };
+}

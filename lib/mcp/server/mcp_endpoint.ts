@@ -1,0 +1,83 @@
+import type { Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { ErrorCode, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { type AppContext, DEFAULT_MAX_BODY_BYTES } from "../../http/app_context.ts";
+import { parseJsonBounded } from "../../http/json_limits.ts";
+import { isJsonContentType } from "../../http/request_body.ts";
+import { dispatch } from "./mcp_dispatch.ts";
+import { originAllowed } from "./mcp_origin.ts";
+
+export interface McpEndpointOptions {
+  path: string;
+  exposeTools: boolean;
+  instructions?: string;
+}
+
+/** A JSON-RPC error that answers no request (`id: null`), as the transport writes them. */
+function rpcError(status: 400 | 403 | 405 | 413 | 415, code: number, message: string, headers = {}): Response {
+  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, headers });
+}
+
+/**
+ * `POST /mcp`: MCP's Streamable HTTP transport, stateless (the SDK's web-standard transport with no session id,
+ * one per request). A request with `tools/call` is answered as Server-Sent Events (progress notifications, then
+ * the result; keep-alive comments meanwhile), the others as JSON. `GET` and `DELETE` are 405: there is no session
+ * to stream to or to end. Runs a tool call starts are ordinary runs (see lib/http/run_to_final_answer.ts).
+ */
+export function mountMcpEndpoint(app: Hono, ctx: AppContext, options: McpEndpointOptions): void {
+  const maxSize = ctx.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const tooLarge = () => rpcError(413, ErrorCode.InvalidRequest, `Request bodies are limited to ${maxSize} bytes.`);
+  app.use(options.path, bodyLimit({ maxSize, onError: tooLarge }));
+  const noSession = () =>
+    rpcError(405, ErrorCode.ConnectionClosed, "Method not allowed: this MCP server is stateless (POST only).", {
+      Allow: "POST",
+    });
+  app.get(options.path, noSession);
+  app.delete(options.path, noSession);
+  app.post(options.path, async (c) => {
+    if (!(await originAllowed(c, ctx.options.cors))) {
+      return rpcError(403, ErrorCode.ConnectionClosed, "Forbidden: this Origin is not allowed (see the cors option).");
+    }
+    if (!isJsonContentType(c.req.header("Content-Type") ?? "")) {
+      return rpcError(415, ErrorCode.ConnectionClosed, "Unsupported Media Type: Content-Type must be application/json");
+    }
+    let body: unknown;
+    try {
+      body = parseJsonBounded(await c.req.text());
+    } catch {
+      return rpcError(400, ErrorCode.ParseError, "Parse error: the body is not JSON (or nests too deeply).");
+    }
+    return await answer(c, ctx, body, options);
+  });
+}
+
+async function answer(c: Context, ctx: AppContext, body: unknown, options: McpEndpointOptions): Promise<Response> {
+  const messages = Array.isArray(body) ? body : [body];
+  const streams = messages.some((message) => (message as { method?: unknown } | null)?.method === "tools/call");
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: !streams,
+  });
+  const pending: Promise<void>[] = [];
+  const send = (message: JSONRPCMessage, relatedRequestId?: string | number) =>
+    transport.send(message, { relatedRequestId }).catch(() => {}); // the caller went away: nothing to write to
+  const signal = c.req.raw.signal;
+  transport.onmessage = (message: JSONRPCMessage) => {
+    pending.push((async () => {
+      let reply: JSONRPCMessage | null;
+      try {
+        reply = await dispatch(message, { ctx, signal, ...options, notify: send });
+      } catch (error) {
+        if (!("id" in message) || !("method" in message)) return;
+        const text = signal.aborted ? "The request was cancelled." : `Internal error: ${(error as Error).message}`;
+        reply = { jsonrpc: "2.0", id: message.id, error: { code: ErrorCode.InternalError, message: text } };
+      }
+      if (reply) await send(reply);
+    })());
+  };
+  const response = await transport.handleRequest(c.req.raw, { parsedBody: body });
+  // Every answer is written (or its caller gone) before the transport lets its streams and timers go.
+  void Promise.all(pending).finally(() => transport.close());
+  return response;
+}

@@ -1,0 +1,62 @@
+import type { RouteDoc } from "../../http/openapi_route_spec.ts";
+
+const JSON_RPC_ERROR = "A JSON-RPC error object (`{jsonrpc, error: {code, message}, id: null}`)";
+
+/** `/mcp` as `/openapi.json` describes it (an MCP endpoint: the JSON-RPC messages are MCP's, not in this document). */
+export function mcpRoutes(path: string): RouteDoc[] {
+  const noSession = {
+    405: {
+      description: `${JSON_RPC_ERROR}: a stateless server has no session stream or session to end`,
+      media: "application/json",
+    },
+  };
+  return [
+    {
+      method: "post",
+      path,
+      summary: "MCP Streamable HTTP (stateless): each agent is a tool; `tools/call` runs it to its final answer",
+      description:
+        "A JSON-RPC message or batch (initialize, ping, tools/list, tools/call; notifications are accepted with 202). " +
+        "`Accept` must list `application/json` and `text/event-stream`. A request with `tools/call` is answered as " +
+        "`text/event-stream` (progress notifications when `_meta.progressToken` is sent, then the result), others " +
+        "as JSON. Bad JSON or JSON-RPC is a JSON-RPC error (400), a foreign `Origin` 403, a wrong `Content-Type` 415.",
+      responses: {
+        200: { description: "The JSON-RPC response(s), as JSON or as Server-Sent Events", media: "application/json" },
+        202: { description: "Notifications or responses only: accepted, nothing to answer" },
+        400: {
+          description: `${JSON_RPC_ERROR}: not JSON, not JSON-RPC, or an unsupported protocol version`,
+          media: "application/json",
+        },
+        403: {
+          description: `${JSON_RPC_ERROR}: the Origin is not allowed by the app's cors option`,
+          media: "application/json",
+        },
+        406: {
+          description: `${JSON_RPC_ERROR}: Accept lacks application/json or text/event-stream`,
+          media: "application/json",
+        },
+        413: { description: `${JSON_RPC_ERROR}: the body is over maxBodyBytes`, media: "application/json" },
+        415: { description: `${JSON_RPC_ERROR}: Content-Type is not application/json`, media: "application/json" },
+      },
+      errors: [],
+      auth: true,
+      parameters: [{ name: "MCP-Protocol-Version", in: "header", description: "The negotiated MCP version." }],
+    },
+    {
+      method: "get",
+      path,
+      summary: "Not offered (405): no server-initiated stream",
+      responses: noSession,
+      errors: [],
+      auth: true,
+    },
+    {
+      method: "delete",
+      path,
+      summary: "Not offered (405): no session to end",
+      responses: noSession,
+      errors: [],
+      auth: true,
+    },
+  ];
+}

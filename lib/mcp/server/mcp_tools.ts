@@ -1,0 +1,147 @@
+import type { CallToolResult, Tool as McpToolDefinition } from "@modelcontextprotocol/sdk/types.js";
+import { invokeTool, toPlainValue } from "../../agents/tool_invocation.ts";
+import type { AppContext } from "../../http/app_context.ts";
+import { type AnswerRun, runToFinalAnswer } from "../../http/run_to_final_answer.ts";
+import { CreateRunBody } from "../../http/http_schemas.ts";
+import { findDirectTool } from "../../http/tool_routes.ts";
+import type { StepRecord } from "../../memory/step_records.ts";
+import { AgentMedia } from "../../types/agent_media.ts";
+import { answerContent, endedWithoutAnswer } from "./mcp_content.ts";
+
+/** What `tools/call` is told as the run goes: one call per committed step. */
+export type StepProgress = (progress: number, message: string, meta?: Record<string, unknown>) => Promise<void>;
+
+/** The `_meta` key of a tool result that names the smolstep run (`GET /v1/runs/{runId}`). */
+export const RUN_ID_META = "smolstep/runId";
+
+const AGENT_INPUT_SCHEMA = {
+  type: "object",
+  properties: {
+    task: { type: "string", description: "What the agent should do, in plain words." },
+    additionalArgs: {
+      type: "object",
+      description: "Named values the agent's tools and code can use (smolagents' additional_args).",
+      additionalProperties: true,
+    },
+  },
+  required: ["task"],
+  additionalProperties: false,
+} as const;
+
+const AgentArguments = CreateRunBody.pick({ task: true, additionalArgs: true });
+
+/**
+ * The MCP tools of an app: one per agent (`{task, additionalArgs?}` in, the final answer out) and, with
+ * `exposeTools`, each agent tool that allows direct calls under its own name (the first agent's, as
+ * `POST /v1/tools/{name}` picks it; an agent's name wins over a tool's).
+ */
+export function listTools(ctx: AppContext, exposeTools: boolean): McpToolDefinition[] {
+  const tools: McpToolDefinition[] = Object.entries(ctx.options.agents).map(([name, agent]) => ({
+    name,
+    title: `Agent ${name}`,
+    description: agent.description ||
+      `Runs the smolstep ${agent.kind} '${name}' on a task until its final answer (at most ${agent.maxSteps} steps).`,
+    inputSchema: AGENT_INPUT_SCHEMA as unknown as McpToolDefinition["inputSchema"],
+  }));
+  if (!exposeTools) return tools;
+  const taken = new Set(tools.map((tool) => tool.name));
+  for (const agent of Object.values(ctx.options.agents)) {
+    for (const tool of agent.tools.values()) {
+      if (taken.has(tool.name) || !tool.directCalls) continue;
+      taken.add(tool.name);
+      tools.push({
+        name: tool.name,
+        description: tool.description,
+        inputSchema: { type: "object", ...tool.parameters } as McpToolDefinition["inputSchema"],
+      });
+    }
+  }
+  return tools;
+}
+
+/** Whether `name` is one of `listTools`' tools. */
+export function hasTool(ctx: AppContext, name: string, exposeTools: boolean): boolean {
+  return Object.hasOwn(ctx.options.agents, name) || (exposeTools && listTools(ctx, true).some((t) => t.name === name));
+}
+
+/** Runs an agent to its final answer (see `runToFinalAnswer`): the answer as content, or `isError` and why. */
+export async function callAgent(
+  ctx: AppContext,
+  name: string,
+  args: Record<string, unknown>,
+  signal: AbortSignal,
+  progress?: StepProgress,
+): Promise<CallToolResult> {
+  // The same checks as `POST /v1/agents/{name}/runs` (a task, at most 1,000 additionalArgs, nothing else).
+  const parsed = AgentArguments.safeParse(args);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "arguments"}: ${issue.message}`);
+    return toolError(`Invalid arguments: ${problems.join("; ")}`);
+  }
+  const { task, additionalArgs } = parsed.data;
+  let run: AnswerRun;
+  let records = 0;
+  try {
+    run = await runToFinalAnswer(ctx, {
+      agent: name,
+      task,
+      additionalArgs,
+    }, {
+      signal,
+      // Progress 0 names the run, so a host can open it (`GET /v1/runs/{runId}`) while it runs.
+      onStart: progress && ((runId) => progress(0, `Run ${runId} started`, { [RUN_ID_META]: runId })),
+      onStep: progress && ((step) => progress(++records, describeStep(step))),
+    });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    return toolError(`The agent could not run: ${(error as Error).message}`);
+  }
+  const { state, runId } = run;
+  // Out of steps, the agent was asked for an answer anyway (as in smolagents): it is an answer, `_meta` says how.
+  const answered = state.status === "succeeded" || (state.status === "max_steps_error" && state.finalAnswer != null);
+  const result = answered ? await answerContent(state.finalAnswer, run.blobs) : endedWithoutAnswer(state, runId);
+  return {
+    ...result,
+    _meta: { ...(runId ? { [RUN_ID_META]: runId } : {}), "smolstep/status": state.status, "smolstep/mode": run.mode },
+  };
+}
+
+/**
+ * Runs one agent tool as `POST /v1/tools/{name}` does (lib/http/tool_routes.ts: the same lookup, refusals,
+ * argument checks and time limits); media outputs come back as image/audio content.
+ */
+export async function callDirectTool(
+  ctx: AppContext,
+  name: string,
+  args: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<CallToolResult> {
+  try {
+    const { tool, agent } = findDirectTool(ctx, name);
+    const output = await invokeTool(tool, args, { signal, timeoutMs: agent.toolTimeoutMs });
+    if (output instanceof AgentMedia) return await answerContent(await output.toDataUrl(), undefined);
+    return await answerContent(toPlainValue(output), undefined);
+  } catch (error) {
+    if (signal.aborted) throw error;
+    return toolError((error as Error).message);
+  }
+}
+
+function toolError(message: string): CallToolResult {
+  return { content: [{ type: "text", text: message }], isError: true };
+}
+
+function describeStep(step: StepRecord): string {
+  switch (step.type) {
+    case "action": {
+      const calls = step.toolCalls.map((call) => call.name).join(", ");
+      return `Step ${step.stepNumber}${calls ? `: ${calls}` : ""}${step.error ? ` (error: ${step.error.type})` : ""}`;
+    }
+    case "planning":
+      return "Planning";
+    case "final_answer":
+      return "Final answer";
+    default:
+      return step.type;
+  }
+}

@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  type AppOptions,
+  createSmolstep,
+  InProcessQueue,
+  OpenAIServerModel,
+  tool,
+  ToolCallingAgent,
+} from "../../lib/mod.ts";
+import { sha256Hex } from "../../lib/stores/blob_ref.ts";
+import { directCallTools } from "../support/direct_tools.ts";
+import type { ScriptedModelServer } from "../support/scripted_model_server.ts";
+
+/** A 1x1 PNG. */
+export const PNG = Uint8Array.from(
+  atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="),
+  (c) => c.charCodeAt(0),
+);
+
+/** The blob ref the PNG gets when a tool returns it in a KV run. */
+export const pngRef = async () => `blob:sha256:${await sha256Hex(PNG)};type=image/png`;
+
+/** One agent, `helper`, with an adder, a drawing tool and a tool that may not be called outside a run. */
+export function helperAgents(model: ScriptedModelServer) {
+  const openai = new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 });
+  const { add, secret } = directCallTools();
+  const draw = tool({
+    name: "draw",
+    description: "Draws a dot.",
+    inputs: z.object({}),
+    output: "image",
+    run: () => PNG,
+  });
+  return {
+    helper: new ToolCallingAgent({
+      name: "helper",
+      description: "Adds numbers and draws dots.",
+      model: openai,
+      tools: [add, draw, secret],
+      maxSteps: 5,
+    }),
+  };
+}
+
+/** The app on loopback (an in-process queue with `background`), closed with `close()`. */
+export function serveApp(options: AppOptions & { background?: boolean }) {
+  const queue = options.background ? new InProcessQueue() : undefined;
+  // A short lock with a queue: the watchdog copies of each step message arrive soon after, so the queue goes idle.
+  const smolstep = createSmolstep({ retryDelayMs: 5, ...(queue ? { queue, lockTtlMs: 200 } : {}), ...options });
+  queue?.listen(smolstep.handleQueueMessage);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, smolstep.app.fetch);
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  return {
+    url,
+    async close() {
+      if (queue) {
+        await queue.idle();
+        queue.close();
+      }
+      await server.shutdown();
+    },
+  };
+}
+
+/** An SDK client connected to `urls` (requests go round-robin over them when there are several). */
+export async function connect(urls: string | string[], headers: Record<string, string> = {}) {
+  const list = typeof urls === "string" ? [urls] : urls;
+  let next = 0;
+  const seen: string[] = [];
+  const roundRobin: typeof fetch = (input, init) => {
+    const base = list[next++ % list.length];
+    const url = new URL(String(input instanceof Request ? input.url : input));
+    seen.push(base);
+    return fetch(`${base}${url.pathname}`, init);
+  };
+  const client = new Client({ name: "smolstep-test", version: "0.0.0" });
+  const transport = new StreamableHTTPClientTransport(new URL(`${list[0]}/mcp`), {
+    fetch: roundRobin,
+    requestInit: { headers },
+  });
+  await client.connect(transport);
+  return { client, seen };
+}

@@ -1,0 +1,64 @@
+/**
+ * The MCP server of the Workers entry (functions/worker.ts, wrangler.toml) under `wrangler dev`, driven by the
+ * official SDK client: there a tool call is a background run on the STEPS queue (Durable Object store), followed to
+ * its answer by the request.
+ */
+import assert from "node:assert/strict";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { apiClient } from "../support/http_client.ts";
+import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+import { startWranglerDev } from "../support/wrangler_dev.ts";
+import { connect } from "./mcp_server_support.ts";
+
+Deno.test("MCP server of the Workers entry under wrangler dev: list and call through the SDK client", async (t) => {
+  const model = await startScriptedModelServer();
+  const worker = await startWranglerDev({
+    config: "wrangler.toml",
+    readyPath: "/health",
+    vars: {
+      OPENAI_BASE_URL: model.url,
+      OPENAI_API_KEY: "test-key",
+      SMOLSTEP_MODEL: "scripted-model",
+      SMOLSTEP_SECRET: "worker-secret-0123456789abcdef",
+      SMOLSTEP_API_KEYS: "worker-key",
+    },
+  });
+  const auth = { Authorization: "Bearer worker-key" };
+  let close = async () => {};
+  try {
+    await t.step("401 without the key; with it, the example agents are the tools", async () => {
+      await assert.rejects(connect(worker.url), /401|Unauthorized/i);
+      const { client } = await connect(worker.url, auth);
+      close = () => client.close();
+      const { tools } = await client.listTools();
+      assert.deepEqual(tools.map((tool: { name: string }) => tool.name), ["assistant", "researcher", "coder"]);
+    });
+
+    await t.step("tools/call: a two-step background run in workerd, progress per step, the answer", async () => {
+      model.reset();
+      model.enqueue(
+        toolCallReply("calculator", { expression: "6 * 7" }),
+        toolCallReply("final_answer", { answer: "42" }),
+      );
+      const { client } = await connect(worker.url, auth);
+      const previous = close;
+      close = async () => (await previous(), await client.close());
+      const progress: number[] = [];
+      const result = await client.callTool({ name: "assistant", arguments: { task: "6 times 7?" } }, undefined, {
+        onprogress: (p: { progress: number }) => void progress.push(p.progress),
+      }) as CallToolResult;
+      assert.deepEqual(result.content, [{ type: "text", text: "42" }], JSON.stringify(result));
+      assert.equal(result._meta?.["smolstep/mode"], "background");
+      assert.ok(progress.length >= 2, JSON.stringify(progress));
+      const run = await apiClient(worker.url, { apiKey: "worker-key" }).get(
+        `/v1/runs/${result._meta?.["smolstep/runId"]}`,
+      );
+      assert.equal(run.body.status, "succeeded");
+      assert.equal(run.body.steps.length, 4, JSON.stringify(run.body.steps.map((s: { type: string }) => s.type)));
+    });
+  } finally {
+    await close();
+    await worker.close();
+    await model.close();
+  }
+});
