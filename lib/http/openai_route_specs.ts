@@ -24,13 +24,8 @@ export const OPENAI_ROUTES: RouteSpec[] = [
     method: "post",
     path: "/v1/chat/completions",
     summary: "OpenAI-compatible: run the agent named by `model` to its final answer (a KV run)",
-    description: "The last message (the user's) is the task; earlier messages are context, given as a prefix of " +
-      "the task. The run's id is in the `X-Smolstep-Run-Id` header. With a queue the run is a background run the " +
-      "request follows; without one the request steps it. `finish_reason` is `stop`, or `length` when the run " +
-      "ran out of steps (the content is the answer given then). With `stream: true`: `chat.completion.chunk`s " +
-      "(the run's progress as `delta.reasoning_content`, the answer as `delta.content`, then `finish_reason`, " +
-      "then `usage` when `stream_options.include_usage`), then `data: [DONE]`; a failure after the stream " +
-      "started is one `data: {error}` and no `[DONE]`. Errors are in OpenAI's shape.",
+    description: "The last (user) message is the task, earlier ones its context. `finish_reason` `length`: the " +
+      "run ran out of steps. Streams put progress in `delta.reasoning_content`. README: OpenAI-compatible endpoint.",
     body: "ChatCompletionBody",
     responses: {
       200: {

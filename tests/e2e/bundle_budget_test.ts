@@ -12,9 +12,10 @@ import { join } from "node:path";
 
 /**
  * Minified (`minify = true` in wrangler.toml): 520.7 KiB gzip when set (script 290.3 KiB + .wasm 230.4 KiB; 647.0
- * KiB unminified), plus about 10% for small features. An unminified build is over it.
+ * KiB unminified), plus about 10% for small features. An unminified build is over it. 580 since the OpenAI-compatible
+ * routes (/v1/models, /v1/chat/completions) joined the core app: 571.1 -> 575.7 KiB gzip.
  */
-const WORKERS_GZIP_BUDGET_KIB = 575;
+const WORKERS_GZIP_BUDGET_KIB = 580;
 /** Modules that must never reach the Workers bundle (they have their own entry points). */
 const FORBIDDEN = ["onnxruntime", "@huggingface/transformers"];
 
