@@ -135,6 +135,13 @@ export interface RunOptions {
    * `StepOptions.now`) and the run's timing. Default `Date.now`; a fixed clock makes a run's timing deterministic.
    */
   now?: () => number;
+  /**
+   * Where the run's spans go (`invoke_workflow {agent}` over its steps' `invoke_agent` spans); default: the global
+   * provider of `@opentelemetry/api`, which records nothing until one is registered.
+   */
+  tracerProvider?: TracerProvider;
+  /** The parent of the run's span (default: the active context). */
+  traceParent?: Context;
 }
 
 /**

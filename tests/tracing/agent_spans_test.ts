@@ -103,6 +103,54 @@ Deno.test("ToolCallingAgent: a step span per invocation, its model and tool call
   await recorder.shutdown();
 });
 
+Deno.test("run(): one invoke_workflow span over the run's step spans, failed when the run fails", async (t) => {
+  const recorder = spanRecorder();
+  await using server = await startScriptedModelServer();
+  const agent = new ToolCallingAgent({ name: "calc", model: model(server.url), tools: [multiply] });
+  await t.step("a run that succeeds", async () => {
+    server.enqueue(
+      { toolCalls: [{ name: "multiply", arguments: { a: 6, b: 7 } }], usage: usage(10, 2) },
+      { toolCalls: [{ name: "final_answer", arguments: { answer: "42" } }], usage: usage(20, 3) },
+    );
+    assert.equal(await agent.run(TASK, { tracerProvider: recorder.provider }), "42");
+    const [run] = recorder.roots();
+    assert.equal(run.name, "invoke_workflow calc");
+    assert.deepEqual(recorder.childrenOf(run).map((s) => s.name), ["invoke_agent calc", "invoke_agent calc"]);
+    assert.deepEqual(
+      pick(run, "gen_ai.operation.name", "gen_ai.agent.name", "smolstep.run.status", "smolstep.run.steps"),
+      {
+        "gen_ai.operation.name": "invoke_workflow",
+        "gen_ai.agent.name": "calc",
+        "smolstep.run.status": "succeeded",
+        "smolstep.run.steps": 2,
+      },
+    );
+    assert.deepEqual(pick(run, "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"), {
+      "gen_ai.usage.input_tokens": 30,
+      "gen_ai.usage.output_tokens": 5,
+    });
+    recorder.reset();
+  });
+  await t.step("a run whose model fails: the run span is failed too", async () => {
+    server.enqueue({ status: 500, error: "down" });
+    const result = await agent.run(TASK, { tracerProvider: recorder.provider, returnFullResult: true });
+    assert.equal(result.state, "failed");
+    const [run] = recorder.roots();
+    assert.equal(run.status.code, SpanStatusCode.ERROR);
+    assert.equal(run.attributes["error.type"], "AgentGenerationError");
+    assert.equal(run.attributes["smolstep.run.status"], "failed");
+    recorder.reset();
+  });
+  await t.step("stream() abandoned early still ends its span", async () => {
+    server.enqueue(toolCallReply("multiply", { a: 1, b: 2 }));
+    for await (const _event of agent.stream(TASK, { tracerProvider: recorder.provider })) break;
+    const [run] = recorder.roots();
+    assert.equal(run.name, "invoke_workflow calc");
+    assert.equal(run.attributes["smolstep.run.status"], "running");
+  });
+  await recorder.shutdown();
+});
+
 Deno.test("CodeAgent: tools called from the sandbox are children of the step span", async () => {
   const recorder = spanRecorder();
   await using server = await startScriptedModelServer({
@@ -224,6 +272,7 @@ Deno.test("with no provider registered, nothing records; with one, tools run ins
       assert.equal(await agent.run(TASK), "ok");
       assert.deepEqual(seen, [false, "execute_tool probe"]);
       assert.equal(recorder.named("invoke_agent calc").length, 2);
+      assert.deepEqual(recorder.roots().map((s) => s.name), ["invoke_workflow calc"]);
       await recorder.shutdown();
     });
   } finally {
