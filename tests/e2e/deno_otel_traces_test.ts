@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startDenoEntry } from "../support/deno_entry.ts";
+import { startOtlpCollector } from "../support/otlp_collector.ts";
 import { apiClient } from "../support/http_client.ts";
 import { kvFullRun } from "../support/run_scenarios.ts";
 import { startScriptedModelServer } from "../support/scripted_model_server.ts";
@@ -21,12 +22,8 @@ const attribute = (span: OtlpSpan, key: string) => {
 };
 
 Deno.test("Deno entry with OTEL_DENO=true: smolstep's spans leave over OTLP, nested in Deno's request spans", async () => {
-  const exports: OtlpTraces[] = [];
-  const collector = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
-    if (new URL(request.url).pathname === "/v1/traces") exports.push(await request.json());
-    else await request.body?.cancel();
-    return Response.json({});
-  });
+  const collector = startOtlpCollector<OtlpTraces>("/v1/traces");
+  const { exports } = collector;
   const model = await startScriptedModelServer();
   const dir = await Deno.makeTempDir({ prefix: "smolstep-otel-traces-" });
   const server = await startDenoEntry({
@@ -36,7 +33,7 @@ Deno.test("Deno entry with OTEL_DENO=true: smolstep's spans leave over OTLP, nes
     SMOLSTEP_KV_PATH: join(dir, "kv.sqlite3"),
     SMOLSTEP_LOG_LEVEL: "off",
     OTEL_DENO: "true",
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.addr.port}`,
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
   });
   try {
