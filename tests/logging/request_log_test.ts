@@ -173,3 +173,31 @@ Deno.test("the level decides what is written; off writes nothing", async (t) => 
     });
   }
 });
+
+Deno.test("a streamed step is logged once, when the step ends", async () => {
+  const records: LogRecord[] = [];
+  await using model = await startScriptedModelServer();
+  const app = serveBackground({
+    agents: agents(model),
+    store: new MemoryStore(),
+    logger: createLogger({ sink: (record) => records.push(record) }),
+  });
+  try {
+    const created = await apiClient(app.url).post("/v1/agents/assistant/runs", { task: TASK });
+    model.enqueue({ content: "Thinking it over.", toolCalls: [{ name: "final_answer", arguments: { answer: "ok" } }] });
+    const response = await fetch(`${app.url}/v1/runs/${created.body.runId}/steps`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: "{}",
+    });
+    assert.equal(response.headers.get("Content-Type"), "text/event-stream");
+    assert.match(await response.text(), /event: step/);
+  } finally {
+    await app.close();
+  }
+  const steps = records.filter((record) => record.route === "/v1/runs/:runId/steps");
+  assert.equal(steps.length, 1);
+  assert.equal(steps[0].status, 200);
+  assert.equal(steps[0].stepStatus, undefined, "the step ended as the response began: ok");
+  assert.equal(steps[0].level, "info");
+});
