@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { startDenoEntry } from "../support/deno_entry.ts";
 import { apiClient } from "../support/http_client.ts";
 import { kvFullRun, statelessFullRun } from "../support/run_scenarios.ts";
-import { startScriptedModelServer } from "../support/scripted_model_server.ts";
+import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 import { postHook, standardHeaders, whsecSecret } from "../support/webhook_senders.ts";
 
 // Every secret carries LEAK: one search of the process's whole output finds any of them.
@@ -37,8 +37,12 @@ Deno.test("Deno entry: one JSON line per request at SMOLSTEP_LOG_LEVEL, no secre
         const wrong = await apiClient(server.url, { apiKey: "wrong-LEAK" }).get(`/v1/runs/${runId}?token=q-LEAK`);
         assert.equal(wrong.status, 401);
         const body = JSON.stringify({ task: "LEAK in a task" });
+        model.enqueue(toolCallReply("final_answer", { answer: "hooked" }));
         const hook = await postHook(`${server.url}/v1/hooks/assistant`, body, standardHeaders(WEBHOOK_SECRET, body));
         assert.equal(hook.status, 202);
+        // The webhook's background run takes its reply before the next request is scripted.
+        for (let i = 0; i < 200 && model.pending > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+        assert.equal(model.pending, 0);
         model.enqueue({ status: 401, error: `Incorrect API key provided: ${MODEL_KEY}` });
         const failing = await api.post("/v1/agents/assistant/runs", { task: "x" });
         assert.ok((await api.post(`/v1/runs/${failing.body.runId}/steps`)).status >= 400);
@@ -59,6 +63,7 @@ Deno.test("Deno entry: one JSON line per request at SMOLSTEP_LOG_LEVEL, no secre
     });
 
     await t.step("SMOLSTEP_LOG_LEVEL=warn: no request lines for requests that succeed", async () => {
+      model.reset();
       const server = await startDenoEntry({ ...env, SMOLSTEP_LOG_LEVEL: "warn" });
       let output: string;
       try {
