@@ -1,6 +1,6 @@
 import { type Context, context as otelContext, type Span, SpanKind, trace } from "@opentelemetry/api";
 import type { AgentState } from "../memory/agent_state.ts";
-import { ATTR, errorType, markFailed, quietly, smolstepTracer } from "../tracing/spans.ts";
+import { ATTR, errorType, markFailed, quietly, recordUsage, smolstepTracer } from "../tracing/spans.ts";
 import type { RunOptions } from "./step_types.ts";
 
 /** The span of an in-process run and how to end it. */
@@ -33,13 +33,9 @@ export function startRunSpan(agentName: string, options: RunOptions): RunSpan {
     end(state, thrown) {
       if (ended) return;
       ended = true;
+      recordUsage(span, state.tokenUsage);
       quietly(() => {
-        span.setAttribute(ATTR.runStatus, state.status);
-        span.setAttribute("smolstep.run.steps", state.stepNumber);
-        if (state.tokenUsage) {
-          span.setAttribute(ATTR.inputTokens, state.tokenUsage.inputTokens);
-          span.setAttribute(ATTR.outputTokens, state.tokenUsage.outputTokens);
-        }
+        span.setAttributes({ [ATTR.runStatus]: state.status, "smolstep.run.steps": state.stepNumber });
         if (thrown !== undefined) markFailed(span, errorType(thrown));
         else if (state.status === "failed") markFailed(span, state.error?.type ?? "failed");
         span.end();

@@ -1,5 +1,5 @@
 import { SpanKind } from "@opentelemetry/api";
-import { ATTR, inSpan, quietly, smolstepTracer } from "../tracing/spans.ts";
+import { ATTR, inSpan, quietly, recordUsage, smolstepTracer } from "../tracing/spans.ts";
 import { StepSpans } from "../tracing/step_spans.ts";
 import type { StepIO, StepOptions, StepResult } from "./step_types.ts";
 
@@ -37,13 +37,10 @@ export function tracedStep(
       span.setAttribute(ATTR.stepType, record.type);
       if ("stepNumber" in record) span.setAttribute(ATTR.stepNumber, record.stepNumber);
       if (record.type === "action" && record.error) span.setAttribute(ATTR.stepError, record.error.type);
-      if ((record.type === "action" || record.type === "planning") && record.tokenUsage) {
-        span.setAttribute(ATTR.inputTokens, record.tokenUsage.inputTokens);
-        span.setAttribute(ATTR.outputTokens, record.tokenUsage.outputTokens);
-      }
       // The step that ran was a managed agent's: its own span (a child of this one) says which.
       if (result.agent !== agent.name) span.setAttribute("smolstep.step.agent", result.agent);
     });
+    if (record.type === "action" || record.type === "planning") recordUsage(span, record.tokenUsage);
     return result;
   });
 }

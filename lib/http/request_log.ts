@@ -1,9 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Logger } from "../logging/logger.ts";
-import { routePattern } from "../metrics/http_metrics.ts";
+import { methodLabel, routePattern } from "../metrics/http_metrics.ts";
 import { classifyError } from "./http_errors.ts";
 
-const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 /** A caller's `X-Request-Id` is kept when it looks like an id; anything else is replaced by a fresh UUID. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Run ids are UUIDs; a path segment of another shape is not logged. */
@@ -30,7 +29,7 @@ export function requestLog(
       const status = c.res.status;
       const failed = Math.max(status, stepStatus ?? 0);
       const fields: Record<string, unknown> = {
-        method: METHODS.has(c.req.method) ? c.req.method : "OTHER",
+        method: methodLabel(c),
         route: routePattern(c),
         status,
         ...(stepStatus !== undefined && stepStatus !== status ? { stepStatus } : {}),

@@ -50,6 +50,15 @@ export function smolstepTracer(provider?: TracerProvider): Tracer {
   return (provider ?? trace.getTracerProvider()).getTracer(TRACER_NAME, VERSION);
 }
 
+/** Sets `gen_ai.usage.input_tokens` / `output_tokens` from a token count, when there is one. */
+export function recordUsage(span: Span, usage: { inputTokens: number; outputTokens: number } | null | undefined): void {
+  if (usage) {
+    quietly(() =>
+      span.setAttributes({ [ATTR.inputTokens]: usage.inputTokens, [ATTR.outputTokens]: usage.outputTokens })
+    );
+  }
+}
+
 /** A low-cardinality name for a failure: a smolstep error's code, another error's class name, else `_OTHER`. */
 export function errorType(error: unknown): string {
   if (error instanceof Error) {

@@ -1,6 +1,6 @@
 import { type Context, SpanKind, type Tracer } from "@opentelemetry/api";
 import type { ChatMessage } from "../models/chat_message.ts";
-import { ATTR, inSpan, quietly } from "./spans.ts";
+import { ATTR, inSpan, recordUsage } from "./spans.ts";
 
 /**
  * The spans a step starts beneath its own: one `chat {model}` per model call (retries included) and one
@@ -19,12 +19,7 @@ export class StepSpans {
       parent: this.context,
     }, async (span) => {
       const reply = await call();
-      const usage = reply.tokenUsage;
-      if (usage) {
-        quietly(() =>
-          span.setAttributes({ [ATTR.inputTokens]: usage.inputTokens, [ATTR.outputTokens]: usage.outputTokens })
-        );
-      }
+      recordUsage(span, reply.tokenUsage);
       return reply;
     });
   }
