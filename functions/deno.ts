@@ -9,9 +9,10 @@ import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { pluginsFromEnv } from "./plugins_from_env.ts";
 import { createAgents } from "./agents.ts";
-import { egressFromEnv, playgroundFromEnv, serverOptions } from "./server_options.ts";
+import { egressFromEnv, loggerFromEnv, playgroundFromEnv, serverOptions } from "./server_options.ts";
 
 const env = Deno.env.toObject();
+const logger = loggerFromEnv(env);
 const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);
 // Code steps run on worker threads without permissions ("worker-options" is enabled in deno.json), with a time
 // limit of SMOLSTEP_CODE_TIME_LIMIT_MS (default 30 s); the threads start now.
@@ -19,7 +20,7 @@ const executor = createDenoQuickJSExecutor({
   timeLimitMs: Number(env.SMOLSTEP_CODE_TIME_LIMIT_MS) || undefined,
   workerPermissions: "none",
 });
-executor.warmUp().catch((error) => console.warn(`The sandbox threads did not start: ${error.message}`));
+executor.warmUp().catch((error) => logger.warn(`The sandbox threads did not start: ${error.message}`));
 // One egress policy for callbacks, media URLs and the researcher's web tools. Opt-in: look host names up first,
 // refusing names that point at private addresses.
 const egress = egressFromEnv(env);
@@ -28,13 +29,14 @@ const agents = createAgents(env, { executor, egress });
 const options = {
   ...serverOptions(env, Object.keys(agents)),
   egress,
+  logger,
   playground: playgroundFromEnv(env, true),
   // MCP on /mcp: a tool call starts a background run on the KV queue and follows it (lib/mcp/server/).
   plugins: pluginsFromEnv(env),
 };
 if (!options.secret) {
   options.secret = crypto.randomUUID() + crypto.randomUUID();
-  console.warn("SMOLSTEP_SECRET is not set: stateless tokens are signed with a random key and die with this process.");
+  logger.warn("SMOLSTEP_SECRET is not set: stateless tokens are signed with a random key and die with this process.");
 }
 
 const queue = new DenoKvQueue(kv);

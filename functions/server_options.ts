@@ -1,7 +1,10 @@
 import {
   ConfigurationError,
+  createLogger,
   type EgressPolicy,
   InvalidInputError,
+  type Logger,
+  parseLogLevel,
   WEBHOOK_SCHEME_NAMES,
   type WebhookConfig,
   type WebhookSchemeName,
@@ -48,6 +51,8 @@ export interface ServerEnv {
   SMOLSTEP_MCP?: string;
   /** "1": the MCP server lists the agents' own tools too (those that allow direct calls). */
   SMOLSTEP_MCP_TOOLS?: string;
+  /** `debug`, `info` (default: one JSON line per request), `warn`, `error` or `off`. */
+  SMOLSTEP_LOG_LEVEL?: string;
 }
 
 /** The `researcher` example agent's web search, read from the environment. */
@@ -158,6 +163,11 @@ export function stepTimeoutFromEnv(env: ServerEnv): number {
     defaultStepTimeoutMs(lockTtlMs);
 }
 
+/** The server's logger: JSON lines on the console at SMOLSTEP_LOG_LEVEL (default `info`); an unknown level stops the start. */
+export function loggerFromEnv(env: ServerEnv): Logger {
+  return createLogger({ level: parseLogLevel(env.SMOLSTEP_LOG_LEVEL) ?? "info" });
+}
+
 /** Whether the playground pages are served: SMOLSTEP_PLAYGROUND "1" / "0", else the entry's default. */
 export function playgroundFromEnv(env: ServerEnv, byDefault: boolean): boolean {
   if (env.SMOLSTEP_PLAYGROUND === "1") return true;
@@ -186,5 +196,6 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
     maxStepsInFlight: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_MAX_STEPS_IN_FLIGHT"),
     retryDelayMs: number(env.SMOLSTEP_RETRY_DELAY_MS),
     egress,
+    logger: loggerFromEnv(env),
   };
 }

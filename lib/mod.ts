@@ -139,6 +139,10 @@ export type { WebhookConfig, WebhookTask } from "./http/webhooks.ts";
 // Metrics (Prometheus text on GET /metrics, OpenTelemetry through @opentelemetry/api)
 export { Metrics } from "./metrics/metrics.ts";
 export type { MetricsOptions } from "./metrics/metrics.ts";
+
+// Logs: one JSON line per request and the server's warnings and errors, through a replaceable sink
+export { consoleJsonSink, createLogger, LOG_LEVELS, parseLogLevel } from "./logging/logger.ts";
+export type { Logger, LoggerOptions, LogLevel, LogRecord, LogSink } from "./logging/logger.ts";
 export type { ModelCallOutcome, ModelObserver } from "./models/model_observer.ts";
 export type { RunMode, RunObserver, StepObserver, StepOutcomeKind } from "./runs/run_observer.ts";
 

@@ -15,6 +15,7 @@ import type { ActionFields, ActionOutcome, ManagedCall, ManagedReport, StepConte
 import { clipText } from "../text_clip.ts";
 import { toJsonValue, truncateContent } from "./observations.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
+import type { StepSpans } from "../tracing/step_spans.ts";
 import { finalAnswerFromCode, invokeTool, namedFromPositional, toPlainValue } from "./tool_invocation.ts";
 import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
 import type { AgentState } from "../memory/agent_state.ts";
@@ -161,6 +162,7 @@ export class CodeAgent extends MultiStepAgent {
       stopSequences: this.stopSequences,
       signal: context.signal,
       observer: context.modelObserver,
+      spans: context.spans,
       onDelta: context.onDelta,
     });
     return { modelOutput: this.#closeTag(textOf(reply.content)), tokenUsage: usageOf(reply) };
@@ -200,7 +202,7 @@ export class CodeAgent extends MultiStepAgent {
     // A managed-agent call ends the code at that call: its sub-run then runs, one step per invocation.
     const handover = new AbortController();
     let managedCall: ManagedCall | undefined;
-    const tools = this.#sandboxTools(blobs);
+    const tools = this.#sandboxTools(blobs, context.spans);
     for (const name of this.managedAgents.keys()) {
       tools[name] = (args) => {
         const parsed = parseManagedCallArgs(args);
@@ -263,6 +265,7 @@ export class CodeAgent extends MultiStepAgent {
           signal,
           blobs,
           timeoutMs: this.toolTimeoutMs,
+          spans: context.spans,
         });
       } catch (caught) {
         return failedAction(observed, caught, variables);
@@ -293,14 +296,14 @@ export class CodeAgent extends MultiStepAgent {
     return text.includes(open) && !text.trimEnd().endsWith(close) ? `${text.trimEnd()}\n${close}` : text;
   }
 
-  #sandboxTools(blobs?: BlobStorage): Record<string, SandboxTool> {
+  #sandboxTools(blobs?: BlobStorage, spans?: StepSpans): Record<string, SandboxTool> {
     const tools: Record<string, SandboxTool> = {};
     for (const [name, tool] of this.tools) {
       if (name === "final_answer") continue; // the sandbox provides its own, which ends the code at once
       const inputs = Object.keys(tool.inputs);
       tools[name] = async (args, { signal }) => {
         const named = namedFromPositional(name, inputs, args);
-        return toPlainValue(await invokeTool(tool, named, { signal, blobs, timeoutMs: this.toolTimeoutMs }));
+        return toPlainValue(await invokeTool(tool, named, { signal, blobs, timeoutMs: this.toolTimeoutMs, spans }));
       };
     }
     return tools;

@@ -17,6 +17,7 @@ import { callModel } from "./step_hooks.ts";
 import { collectManagedAgents, type ManagedAgent } from "./managed_agent.ts";
 import { teamDescriptions } from "./planning_step.ts";
 import { step as takeStep, StepRefusedError, type StepSpec } from "./step.ts";
+import { tracedStep } from "./step_span.ts";
 import type {
   ActionFields,
   ActionOutcome,
@@ -182,7 +183,8 @@ export abstract class MultiStepAgent implements Agent {
    * back to the model.
    */
   step(state: AgentState, options: StepOptions = {}): Promise<StepResult> {
-    return takeStep(this.#spec, state, { ...options, now: options.now ?? Date.now });
+    const io = { ...options, now: options.now ?? Date.now };
+    return tracedStep(this.#identity(), io, (traced) => takeStep(this.#spec, state, traced));
   }
 
   /**
@@ -190,7 +192,13 @@ export abstract class MultiStepAgent implements Agent {
    * for tool calls that need approval, `{answer}` for a `user_input` question. Atomic like `step()`.
    */
   resume(state: AgentState, input: unknown, options: StepOptions = {}): Promise<StepResult> {
-    return takeStep(this.#spec, state, { ...options, now: options.now ?? Date.now }, { input });
+    const io = { ...options, now: options.now ?? Date.now };
+    return tracedStep(this.#identity(), io, (traced) => takeStep(this.#spec, state, traced, { input }), true);
+  }
+
+  /** What the step's span names: the agent and its model. */
+  #identity(): { name: string; modelId: string | undefined } {
+    return { name: this.name, modelId: this.model.modelId };
   }
 
   /** Completes an action step that paused for input; agents that never pause do not override it. */
@@ -229,9 +237,9 @@ export abstract class MultiStepAgent implements Agent {
    */
   protected generate(
     messages: ChatMessage[],
-    { observer, onDelta, ...options }: ModelCallOptions,
+    { observer, onDelta, spans, ...options }: ModelCallOptions,
   ): Promise<ChatMessage> {
-    return callModel(this.model, messages, options, observer, onDelta);
+    return callModel(this.model, messages, options, observer, onDelta, spans);
   }
 
   /** A readable log of a run (the last `run()`'s by default), printed with `log` and returned. */

@@ -4,6 +4,8 @@ import { timingSince } from "../memory/step_records.ts";
 import { type AgentEvent, type RunResult, runResultState } from "./agent_events.ts";
 import type { Agent, RunOptions, StepOptions } from "./step_types.ts";
 import type { DeltaEvent } from "./agent_events.ts";
+import { startRunSpan } from "./run_span.ts";
+import type { Context } from "@opentelemetry/api";
 
 /**
  * `run()` and `stream()` as loops over `step()`. A run waiting for input is resumed with `options.onInput` when
@@ -16,31 +18,58 @@ export async function* streamRun(
   options: RunOptions,
   deltas = false,
 ): AsyncGenerator<AgentEvent, AgentState> {
-  const now = options.now ?? Date.now;
   let state = agent.start(task, options);
   agent.lastState = state;
-  while (state.status === "running" || (state.status === "awaiting_input" && options.onInput)) {
-    options.signal?.throwIfAborted();
-    try {
-      const input = state.status === "awaiting_input" ? await options.onInput!(state.pendingInput!, state) : undefined;
-      const current = state;
-      const take = (stepOptions: StepOptions) =>
-        current.status === "awaiting_input"
-          ? agent.resume(current, input, stepOptions)
-          : agent.step(current, stepOptions);
-      const stepOptions: StepOptions = { signal: options.signal, now };
-      const result = deltas
-        ? yield* withDeltas((onDelta) => take({ ...stepOptions, onDelta }))
-        : await take(stepOptions);
-      state = result.state;
-      yield* result.events;
-    } catch (caught) {
-      if (!(caught instanceof AgentGenerationError)) throw caught;
-      state = { ...state, status: "failed", error: caught.toJSON(), updatedAt: now() };
-      yield { type: "final_answer", agent: agent.name, status: "failed", output: null };
-    } finally {
-      agent.lastState = state;
+  const span = startRunSpan(agent.name, options);
+  let thrown: unknown;
+  try {
+    while (state.status === "running" || (state.status === "awaiting_input" && options.onInput)) {
+      options.signal?.throwIfAborted();
+      state = yield* stepOnce(agent, state, options, deltas, span.context);
     }
+  } catch (caught) {
+    thrown = caught;
+    throw caught;
+  } finally {
+    // Also when the caller stops iterating early (`return()` on the generator).
+    span.end(state, thrown);
+  }
+  return state;
+}
+
+/** One step (or resume) of the loop; a model failure ends the run `failed`. Returns the next state. */
+async function* stepOnce(
+  agent: Agent,
+  current: AgentState,
+  options: RunOptions,
+  deltas: boolean,
+  traceParent: Context,
+): AsyncGenerator<AgentEvent, AgentState> {
+  const now = options.now ?? Date.now;
+  let state = current;
+  try {
+    const input = current.status === "awaiting_input"
+      ? await options.onInput!(current.pendingInput!, current)
+      : undefined;
+    const take = (stepOptions: StepOptions) =>
+      current.status === "awaiting_input"
+        ? agent.resume(current, input, stepOptions)
+        : agent.step(current, stepOptions);
+    const stepOptions: StepOptions = {
+      signal: options.signal,
+      now,
+      tracerProvider: options.tracerProvider,
+      traceParent,
+    };
+    const result = deltas ? yield* withDeltas((onDelta) => take({ ...stepOptions, onDelta })) : await take(stepOptions);
+    state = result.state;
+    yield* result.events;
+  } catch (caught) {
+    if (!(caught instanceof AgentGenerationError)) throw caught;
+    state = { ...state, status: "failed", error: caught.toJSON(), updatedAt: now() };
+    yield { type: "final_answer", agent: agent.name, status: "failed", output: null };
+  } finally {
+    agent.lastState = state;
   }
   return state;
 }

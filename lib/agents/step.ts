@@ -14,7 +14,7 @@ import type { ActionStep, StepRecord, Timing } from "../memory/step_records.ts";
 import { type ChatMessage, textOf, type TokenUsage } from "../models/chat_message.ts";
 import type { ModelDelta } from "../models/stream_reply.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
-import type { AgentEvent } from "./agent_events.ts";
+import type { AgentEvent, DeltaEvent } from "./agent_events.ts";
 import type { ManagedAgent } from "./managed_agent.ts";
 import { needsPlanning, planningStep } from "./planning_step.ts";
 import { addUsage, checkFinalAnswer, runStepCallbacks } from "./step_hooks.ts";
@@ -214,7 +214,13 @@ async function subRunStep(
   if (!managed) throw new StepRefusedError(`This run waits on an unknown managed agent '${subRun.agentName}'.`);
   // The managed agent's deltas name it by its path from this agent, as its step result does.
   const onDelta = io.onDelta;
-  const childIo: StepIO = onDelta ? { ...io, onDelta: (e) => onDelta({ ...e, agent: `${spec.name}/${e.agent}` }) } : io;
+  const childIo: StepIO = {
+    ...io,
+    ...(onDelta ? { onDelta: (e: DeltaEvent) => onDelta({ ...e, agent: `${spec.name}/${e.agent}` }) } : {}),
+    // The managed agent's step span nests under this step's.
+    ...(io.spans ? { traceParent: io.spans.context } : {}),
+    spans: undefined,
+  };
   const result = resume
     ? await managed.agent.resume(subRun.state, resume.input, childIo)
     : await managed.agent.step(subRun.state, childIo);
@@ -266,6 +272,7 @@ async function planStep(spec: StepSpec, state: AgentState, view: AgentState, io:
         stopSequences,
         signal: io.signal,
         observer: io.modelObserver,
+        spans: io.spans,
         onDelta: deltaSink(spec, io, state.stepNumber + 1),
       });
       return { ...reply, content: truncateWithMarker(textOf(reply.content), TRUNCATED_CHARS) };
@@ -293,6 +300,7 @@ async function answerAfterMaxSteps(
   const reply = await spec.generate(messages, {
     signal: io.signal,
     observer: io.modelObserver,
+    spans: io.spans,
     onDelta: deltaSink(spec, io, stepNumber),
   });
   const text = textOf(reply.content);
@@ -343,6 +351,7 @@ function contextOf(spec: StepSpec, state: AgentState, io: StepIO, stepNumber: nu
     signal: io.signal,
     blobs: io.blobs,
     modelObserver: io.modelObserver,
+    spans: io.spans,
     ...(onDelta ? { onDelta } : {}),
   };
 }

@@ -5,6 +5,7 @@ import type { ChatMessage, TokenUsage } from "../models/chat_message.ts";
 import type { GenerateOptions, Model } from "../models/model.ts";
 import type { ModelCallOutcome, ModelObserver } from "../models/model_observer.ts";
 import { collectStream, type ModelDelta } from "../models/stream_reply.ts";
+import type { StepSpans } from "../tracing/step_spans.ts";
 import type { Agent, FinalAnswerCheck, StepCallback, StepCallbacks } from "./step_types.ts";
 
 /** What happens around a step: token totals, final-answer checks, step callbacks. */
@@ -84,6 +85,7 @@ export async function callModel(
   options: GenerateOptions,
   observer?: ModelObserver,
   onDelta?: (piece: ModelDelta) => void,
+  spans?: StepSpans,
 ): Promise<ChatMessage> {
   const modelId = model.modelId ?? "unknown";
   const started = performance.now();
@@ -94,9 +96,11 @@ export async function callModel(
     ? { ...options, onRetry: (info) => (observer.modelRetried(modelId, info), onRetry?.(info)) }
     : options;
   try {
-    const reply = onDelta && model.generateStream
-      ? await collectStream(model.generateStream(messages, observed), onDelta)
-      : await model.generate(messages, observed);
+    const call = () =>
+      onDelta && model.generateStream
+        ? collectStream(model.generateStream(messages, observed), onDelta)
+        : model.generate(messages, observed);
+    const reply = spans ? await spans.modelCall(modelId, call) : await call();
     ended("ok");
     return reply;
   } catch (caught) {

@@ -10,6 +10,8 @@ import type { ModelObserver } from "../models/model_observer.ts";
 import type { ModelDelta } from "../models/stream_reply.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import type { Tool } from "../tools/tool.ts";
+import type { StepSpans } from "../tracing/step_spans.ts";
+import type { Context, TracerProvider } from "@opentelemetry/api";
 import type { AgentEvent, DeltaEvent } from "./agent_events.ts";
 import type { CodeBlockTags } from "./code_parsing.ts";
 
@@ -27,11 +29,22 @@ export interface StepOptions {
    * without it are called through `generate` and send none). The step's result is the same as without it.
    */
   onDelta?: (event: DeltaEvent) => void;
+  /**
+   * Where the step's spans go (`invoke_agent {agent}`, `chat {model}`, `execute_tool {tool}`); default: the global
+   * provider of `@opentelemetry/api`, which records nothing until one is registered.
+   */
+  tracerProvider?: TracerProvider;
+  /** The parent of the step's span (default: the active context). A managed agent's step nests under its manager's. */
+  traceParent?: Context;
+  /** The run the step belongs to, on its span as `smolstep.run.id` and `gen_ai.conversation.id` (KV runs). */
+  runId?: string;
 }
 
 /** What one step may touch besides the state: the clock, the abort signal, the blob store, the metrics observer. */
 export interface StepIO extends StepOptions {
   now: () => number;
+  /** Starts the model and tool spans under the step's span. */
+  spans?: StepSpans;
 }
 
 export interface StepResult {
@@ -53,10 +66,16 @@ export interface StepContext {
   modelObserver?: ModelObserver;
   /** Told the pieces of the model's reply as they stream (pass it to `generate`); bound to this step's number. */
   onDelta?: (piece: ModelDelta) => void;
+  /** Starts the model and tool spans under the step's span (pass it to `generate` and to tool calls). */
+  spans?: StepSpans;
 }
 
-/** What an agent's `generate` takes: the model's options, plus the step's observer and delta sink. */
-export type ModelCallOptions = GenerateOptions & { observer?: ModelObserver; onDelta?: (piece: ModelDelta) => void };
+/** What an agent's `generate` takes: the model's options, plus the step's observer, delta sink and spans. */
+export type ModelCallOptions = GenerateOptions & {
+  observer?: ModelObserver;
+  onDelta?: (piece: ModelDelta) => void;
+  spans?: StepSpans;
+};
 
 /** The fields of an action step an agent kind writes; the step adds its number, timing, error and final flag. */
 export type ActionFields = Omit<ActionStep, "type" | "stepNumber" | "timing" | "error" | "isFinalAnswer">;
@@ -116,6 +135,13 @@ export interface RunOptions {
    * `StepOptions.now`) and the run's timing. Default `Date.now`; a fixed clock makes a run's timing deterministic.
    */
   now?: () => number;
+  /**
+   * Where the run's spans go (`invoke_workflow {agent}` over its steps' `invoke_agent` spans); default: the global
+   * provider of `@opentelemetry/api`, which records nothing until one is registered.
+   */
+  tracerProvider?: TracerProvider;
+  /** The parent of the run's span (default: the active context). */
+  traceParent?: Context;
 }
 
 /**

@@ -4,7 +4,6 @@ import type { PendingInput } from "../memory/agent_state.ts";
 import { validateToolArguments } from "../tools/tool_validation.ts";
 import { UserInputTool } from "../tools/user_input_tool.ts";
 import { type ManagedAgent, parseManagedCallArgs } from "./managed_agent.ts";
-import type { BlobStorage } from "../stores/blob_store.ts";
 import { invokeTool } from "./tool_invocation.ts";
 import { textOf, type ToolDefinition } from "../models/chat_message.ts";
 import { FINAL_ANSWER_TOOL_NAME } from "../tools/final_answer_tool.ts";
@@ -76,6 +75,7 @@ export class ToolCallingAgent extends MultiStepAgent {
       toolChoice: "required",
       signal,
       observer: context.modelObserver,
+      spans: context.spans,
       onDelta: context.onDelta,
     });
     const modelOutput = textOf(reply.content) || null;
@@ -191,7 +191,7 @@ export class ToolCallingAgent extends MultiStepAgent {
   async #runCalls(
     calls: ParsedToolCall[],
     additionalArgs: Record<string, unknown>,
-    context: { signal?: AbortSignal; blobs?: BlobStorage },
+    context: Pick<StepContext, "signal" | "blobs" | "spans">,
   ): Promise<{ fields: Pick<ActionFields, "observations" | "actionOutput">; error?: Error }> {
     const outcomes = await Promise.all(calls.map((call) =>
       this.#execute(call, additionalArgs, context).then(
@@ -211,7 +211,7 @@ export class ToolCallingAgent extends MultiStepAgent {
   async #execute(
     call: ParsedToolCall,
     additionalArgs: Record<string, unknown>,
-    { signal, blobs }: { signal?: AbortSignal; blobs?: BlobStorage },
+    { signal, blobs, spans }: Pick<StepContext, "signal" | "blobs" | "spans">,
   ): Promise<unknown> {
     const tool = this.toolbox.get(call.name);
     if (!tool) {
@@ -219,7 +219,7 @@ export class ToolCallingAgent extends MultiStepAgent {
     }
     const args = substituteAdditionalArgs(call.arguments, additionalArgs);
     try {
-      return await invokeTool(tool, args, { signal, blobs, timeoutMs: this.toolTimeoutMs });
+      return await invokeTool(tool, args, { signal, blobs, timeoutMs: this.toolTimeoutMs, spans, callId: call.id });
     } catch (error) {
       if (error instanceof AgentToolCallError) throw error;
       // The request was aborted: the step is abandoned and the run stays as it was (nothing is recorded).

@@ -3,6 +3,7 @@ import { POSITIONAL_KEY } from "../executors/executor.ts";
 import { FinalAnswerTool } from "../tools/final_answer_tool.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import type { Tool } from "../tools/tool.ts";
+import type { StepSpans } from "../tracing/step_spans.ts";
 import { DEFAULT_TOOL_TIMEOUT_MS, withTimeLimit } from "../tools/tool_time_limit.ts";
 import { AgentText } from "../types/agent_text.ts";
 import { isAgentType, unwrapToolArguments, wrapToolOutput } from "../types/agent_values.ts";
@@ -13,6 +14,10 @@ export interface InvokeContext {
   blobs?: BlobStorage;
   /** Used when the tool sets no `timeoutMs` of its own (default 60 s). */
   timeoutMs?: number;
+  /** Starts the call's `execute_tool` span under the step's (none without). */
+  spans?: StepSpans;
+  /** The model's id for this call, on the span as `gen_ai.tool.call.id`. */
+  callId?: string;
 }
 
 /**
@@ -23,7 +28,12 @@ export interface InvokeContext {
  * The call is bounded by the tool's time limit (its own `timeoutMs`, else the context's): past it the tool's
  * signal aborts and a `ToolTimeoutError` is thrown. When `signal` aborts first, its reason is thrown at once.
  */
-export async function invokeTool(tool: Tool, args: unknown, context: InvokeContext): Promise<unknown> {
+export function invokeTool(tool: Tool, args: unknown, context: InvokeContext): Promise<unknown> {
+  const call = () => invokeUntraced(tool, args, context);
+  return context.spans ? context.spans.toolCall(tool.name, context.callId, call) : call();
+}
+
+async function invokeUntraced(tool: Tool, args: unknown, context: InvokeContext): Promise<unknown> {
   let inputs = args;
   if (args && typeof args === "object" && !Array.isArray(args)) {
     try {

@@ -17,6 +17,7 @@ import { mountOpenAiRoutes } from "./openai_routes.ts";
 import { requireJsonBody } from "./request_body.ts";
 import { mountOpenApi } from "./openapi_routes.ts";
 import { mountPlayground } from "./playground/playground_routes.ts";
+import { requestLog } from "./request_log.ts";
 import { mountRunRoutes } from "./run_routes.ts";
 import { stepStillRunning } from "./step_stream.ts";
 import { mountToolRoutes } from "./tool_routes.ts";
@@ -53,6 +54,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
       404,
     )
   );
+  app.use("*", requestLog(ctx.logger, stepStillRunning));
   if (metrics) app.use("*", requestMetrics(metrics));
   if (options.cors) app.use("*", cors(corsPolicy(options.cors)));
   if (options.apiKeys?.length) {

@@ -1,7 +1,9 @@
+import type { TracerProvider } from "@opentelemetry/api";
 import type { Hono } from "hono";
 import type { cors } from "hono/cors";
 import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { ConfigurationError } from "../errors.ts";
+import { createLogger, type Logger } from "../logging/logger.ts";
 import { instrumentStore } from "../metrics/instrumented_store.ts";
 import { Metrics } from "../metrics/metrics.ts";
 import { checkUrl, type EgressPolicy } from "../net/egress.ts";
@@ -100,6 +102,17 @@ export interface AppOptions {
    */
   metrics?: Metrics | false;
   /**
+   * Where the log lines go: one JSON line per request (method, route pattern, status, duration, request id, run id)
+   * and the server's warnings and errors. Default: `createLogger({ level: "warn" })` (JSON on the console; errors and
+   * 5xx requests only); the example entries read SMOLSTEP_LOG_LEVEL (default `info`). See lib/logging/logger.ts.
+   */
+  logger?: Logger;
+  /**
+   * Where the steps' spans go (`invoke_agent`, `chat`, `execute_tool`; lib/tracing/). Default: the global provider of
+   * `@opentelemetry/api`, which records nothing until one is registered.
+   */
+  tracerProvider?: TracerProvider;
+  /**
    * Serve `GET /openapi.json` (the API's OpenAPI 3.1 document) and `GET /docs` (a page rendering it); both public,
    * like `/health`. Default true; `false` turns them off.
    */
@@ -136,6 +149,7 @@ export class AppContext {
   /** Remembers used stateless tokens (where there is a store), so a replayed one runs nothing. */
   readonly ledger: TokenLedger | undefined;
   readonly metrics: Metrics | undefined;
+  readonly logger: Logger;
   /** The agent of each step request, noted by the route once known (a KV run's is in its record): a metric label. */
   readonly stepAgents: WeakMap<Request, string> = new WeakMap();
   /** Steps in flight in this process, and the cap on them. */
@@ -145,7 +159,8 @@ export class AppContext {
 
   constructor(readonly options: AppOptions) {
     this.deltas = options.deltas ?? new DeltaChannel();
-    const metrics = options.metrics === false ? undefined : options.metrics ?? new Metrics();
+    this.logger = options.logger ?? createLogger({ level: "warn" });
+    const metrics = options.metrics === false ? undefined : options.metrics ?? new Metrics({ logger: this.logger });
     this.metrics = metrics;
     // One count of steps in flight: admission's, which the gauge follows.
     this.admission = new StepAdmission(options.maxStepsInFlight, metrics && ((d) => metrics.stepsInFlight.add({}, d)));
@@ -159,6 +174,7 @@ export class AppContext {
         stateTtlSeconds: options.stateTtlSeconds,
         observer: metrics,
         modelObserver: metrics,
+        tracerProvider: options.tracerProvider,
       })
       : undefined;
     // Stateless steps hold no lock, but their token claim lasts the lock's time: the same bound applies.
@@ -180,6 +196,7 @@ export class AppContext {
         egress: options.egress,
         steps: metrics,
         deltas: this.deltas,
+        logger: this.logger,
       })
       : undefined;
     for (const [name, config] of Object.entries(options.webhooks ?? {})) {

@@ -101,10 +101,12 @@ export function classifyError(error: unknown): HttpError {
   return new HttpError(500, "internal_error", "Internal error while handling the request.");
 }
 
-/** Hono `onError` handler: every error leaves as JSON `{error: {code, message, retryable}}`. */
+/**
+ * Hono `onError` handler: every error leaves as JSON `{error: {code, message, retryable}}`. The request's log line
+ * (lib/http/request_log.ts) records its code and class name.
+ */
 export function errorHandler(error: Error, c: Context): Response {
   const http = classifyError(error);
-  if (http.status >= 500 && http.code === "internal_error") console.error("smolstep: unhandled error", error);
   const body = { error: { code: http.code, message: http.message, retryable: http.retryable } };
   const response = c.json(body, http.status, http.headers);
   if (error instanceof HTTPException) {

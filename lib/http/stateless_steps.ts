@@ -60,7 +60,13 @@ export async function statelessStep(
   let result: StepResult;
   try {
     signal.throwIfAborted();
-    result = await operation(opened.state, { signal, blobs: ctx.runs?.blobs, modelObserver: ctx.metrics });
+    const { tracerProvider } = ctx.options;
+    result = await operation(opened.state, {
+      signal,
+      blobs: ctx.runs?.blobs,
+      modelObserver: ctx.metrics,
+      tracerProvider,
+    });
   } catch (error) {
     await claim?.free();
     throw signal.aborted ? signal.reason : error;

@@ -79,7 +79,6 @@ export async function stepResponse(
         last = frame("step", (await done).body);
       } catch (error) {
         const http = classifyError(error);
-        if (http.status >= 500 && http.code === "internal_error") console.error("smolstep: unhandled error", error);
         last = frame("error", { error: { code: http.code, message: http.message, retryable: http.retryable } });
       }
       if (cancelled) return;

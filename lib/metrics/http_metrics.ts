@@ -6,6 +6,11 @@ import { PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
+/** The request's method, or `OTHER` for one outside the standard set (a label or log field from a small set). */
+export function methodLabel(c: Context): string {
+  return METHODS.has(c.req.method) ? c.req.method : "OTHER";
+}
+
 /**
  * The pattern of the route that matched, e.g. `/v1/runs/:runId/steps`: never the raw path, whose run ids would make
  * a series per run. `unmatched` when only middleware matched (404s, wrong methods).
@@ -22,8 +27,7 @@ export function requestMetrics(metrics: Metrics): MiddlewareHandler {
       await next();
     } finally {
       metrics.httpRequestsInFlight.add({}, -1);
-      const method = METHODS.has(c.req.method) ? c.req.method : "OTHER";
-      metrics.httpResponses.add({ method, route: routePattern(c), status: String(c.res.status) });
+      metrics.httpResponses.add({ method: methodLabel(c), route: routePattern(c), status: String(c.res.status) });
     }
   };
 }

@@ -12,6 +12,7 @@ import type { RunStatus } from "../memory/agent_state.ts";
 import type { ModelCallOutcome, ModelObserver } from "../models/model_observer.ts";
 import type { RetryInfo } from "../models/retry.ts";
 import type { RunMode, RunObserver, StepObserver, StepOutcomeKind } from "../runs/run_observer.ts";
+import { createLogger, type Logger } from "../logging/logger.ts";
 import { VERSION } from "../version.ts";
 import { Counter, Gauge, Histogram } from "./instruments.ts";
 
@@ -23,6 +24,8 @@ const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 export interface MetricsOptions {
   /** Where the OpenTelemetry instruments come from (default: the global one of `@opentelemetry/api`, a no-op until one is registered). */
   meterProvider?: MeterProvider;
+  /** Where a warning goes when an instrument cannot be made (default: JSON on the console). */
+  logger?: Logger;
 }
 
 export class Metrics implements ModelObserver, RunObserver, StepObserver {
@@ -40,6 +43,8 @@ export class Metrics implements ModelObserver, RunObserver, StepObserver {
   readonly runsEnded: Counter<"agent" | "status">;
 
   constructor(options: MetricsOptions = {}) {
+    const logger = options.logger ?? createLogger();
+    const optional = <T>(create: () => T) => optionalInstrument(create, logger);
     const meter = (options.meterProvider ?? otelMetrics.getMeterProvider()).getMeter("smolstep", VERSION);
     // Default value type (double): Deno's built-in meter (OTEL_DENO=true) refuses `ValueType.INT`.
     const seconds = (otelName: string, description: string, bounds: number[]) =>
@@ -175,11 +180,13 @@ export class Metrics implements ModelObserver, RunObserver, StepObserver {
 }
 
 /** An OTel instrument, or none when the provider refuses to make it: the app and `/metrics` work without it. */
-function optional<T>(create: () => T): T | undefined {
+function optionalInstrument<T>(create: () => T, logger: Logger): T | undefined {
   try {
     return create();
   } catch (error) {
-    console.warn(`smolstep: an OpenTelemetry instrument could not be created, so it is not mirrored: ${error}`);
+    logger.warn("an OpenTelemetry instrument could not be created, so it is not mirrored", {
+      error: { type: error instanceof Error ? error.name : "_OTHER" },
+    });
     return undefined;
   }
 }

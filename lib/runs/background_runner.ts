@@ -1,6 +1,7 @@
 import type { DeltaEvent } from "../agents/agent_events.ts";
 import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { SmolstepError } from "../errors.ts";
+import { createLogger, errorFields, type Logger } from "../logging/logger.ts";
 import { EgressError, type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
 import type { DeltaRelay } from "./delta_channel.ts";
@@ -31,6 +32,8 @@ export interface BackgroundOptions {
   steps?: StepObserver;
   /** Where the model deltas of each step go, for the run's event streams (ephemeral). */
   deltas?: DeltaRelay;
+  /** Where a refused callback is reported (default: JSON on the console, `warn` and above). */
+  logger?: Logger;
 }
 
 const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
@@ -62,11 +65,13 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
+  readonly #logger: Logger;
   readonly #maxAttempts: number;
   readonly #retryDelayMs: number;
 
   constructor(options: BackgroundOptions) {
     this.#options = options;
+    this.#logger = options.logger ?? createLogger({ level: "warn" });
     this.#maxAttempts = options.maxAttempts ?? 5;
     this.#retryDelayMs = options.retryDelayMs ?? 1000;
   }
@@ -212,7 +217,11 @@ export class BackgroundRunner {
     } catch (error) {
       // A refused URL (or redirect hop) stays refused: not retried.
       if (error instanceof EgressError) {
-        console.warn(`smolstep: callback of run ${record.runId} not sent: ${error.message}`);
+        // The message names the refused host and why; never the URL's path or query string.
+        this.#logger.warn(`callback of run ${record.runId} not sent: ${error.message}`, {
+          runId: record.runId,
+          error: errorFields(error),
+        });
         return;
       }
       ok = false;

@@ -7,6 +7,8 @@
  * duplicated delivery never runs a step twice (lib/runs/background_runner.ts).
  */
 
+import { createLogger, errorFields, type Logger } from "../logging/logger.ts";
+
 export type QueueMessage =
   | { type: "step"; runId: string; seq: number; attempt: number }
   | { type: "callback"; runId: string; attempt: number }
@@ -44,8 +46,12 @@ export class InProcessQueue implements RunQueue {
   /** Every message handed to the handler, in order (tests inspect it). */
   readonly delivered: QueueMessage[] = [];
 
-  constructor(options: { maxDeliveries?: number } = {}) {
+  readonly #logger: Logger;
+
+  /** `logger`: where a message dropped after its deliveries is reported (default: JSON on the console). */
+  constructor(options: { maxDeliveries?: number; logger?: Logger } = {}) {
     this.#maxDeliveries = options.maxDeliveries ?? 5;
+    this.#logger = options.logger ?? createLogger({ level: "warn" });
   }
 
   listen(handler: QueueHandler): void {
@@ -76,7 +82,8 @@ export class InProcessQueue implements RunQueue {
       await this.#handler(message);
     } catch (error) {
       if (delivery >= this.#maxDeliveries) {
-        console.error("smolstep: queue message dropped after retries", message, error);
+        const { type, runId } = message;
+        this.#logger.error("queue message dropped after retries", { type, runId, error: errorFields(error) });
         return;
       }
       this.#schedule(message, 2 ** delivery * 10, delivery + 1);

@@ -1,6 +1,5 @@
 import type { MultiStepAgent, StepOptions, StepResult } from "../agents/multi_step_agent.ts";
 import type { AgentState } from "../memory/agent_state.ts";
-import type { ModelObserver } from "../models/model_observer.ts";
 import type { RunObserver } from "./run_observer.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { BlobStore } from "../stores/blob_store.ts";
@@ -85,23 +84,26 @@ export class RunService {
   /** How long runs, their cancel flags and their blobs are kept. */
   readonly lifecycle: RunLifecycle;
   readonly #observer: RunObserver | undefined;
-  readonly #modelObserver: ModelObserver | undefined;
+  /** What every step is given: the metrics observer, the spans' provider. */
+  readonly #stepDefaults: Pick<StepOptions, "modelObserver" | "tracerProvider">;
 
   constructor(
     store: StateStore,
-    options: {
-      lockTtlMs?: number;
-      stepTimeoutMs?: number;
-      maxRecordBytes?: number;
-      /** Told when runs are created and end (metrics). */
-      observer?: RunObserver;
-      /** Given to every step's model calls (metrics). */
-      modelObserver?: ModelObserver;
-    } & RunLifecycleOptions = {},
+    options:
+      & {
+        lockTtlMs?: number;
+        stepTimeoutMs?: number;
+        maxRecordBytes?: number;
+        /** Told when runs are created and end (metrics). */
+        observer?: RunObserver;
+        // Also given to every step: `modelObserver` (metrics) and `tracerProvider` (spans; default the global one).
+      }
+      & RunLifecycleOptions
+      & Pick<StepOptions, "modelObserver" | "tracerProvider"> = {},
   ) {
     this.#store = store;
     this.#observer = options.observer;
-    this.#modelObserver = options.modelObserver;
+    this.#stepDefaults = { modelObserver: options.modelObserver, tracerProvider: options.tracerProvider };
     this.#lockTtlMs = options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
     this.stepTimeoutMs = options.stepTimeoutMs ?? defaultStepTimeoutMs(this.#lockTtlMs);
     if (!(this.stepTimeoutMs > 0 && this.stepTimeoutMs < this.#lockTtlMs)) {
@@ -240,7 +242,7 @@ export class RunService {
   }
 
   #stepOptions(runId: string, signal: AbortSignal, onDelta?: StepOptions["onDelta"]): StepOptions {
-    return { signal, blobs: this.blobsFor(runId), modelObserver: this.#modelObserver, ...(onDelta ? { onDelta } : {}) };
+    return { ...this.#stepDefaults, signal, blobs: this.blobsFor(runId), runId, ...(onDelta ? { onDelta } : {}) };
   }
 
   /**

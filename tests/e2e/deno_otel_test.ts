@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startDenoEntry } from "../support/deno_entry.ts";
+import { startOtlpCollector } from "../support/otlp_collector.ts";
 import { apiClient } from "../support/http_client.ts";
 import { kvFullRun } from "../support/run_scenarios.ts";
 import { startScriptedModelServer } from "../support/scripted_model_server.ts";
@@ -30,12 +31,8 @@ const attributes = (point: OtlpDataPoint) =>
   Object.fromEntries((point.attributes ?? []).map((a) => [a.key, a.value.stringValue]));
 
 Deno.test("Deno entry with OTEL_DENO=true: smolstep's metrics leave over OTLP with no code", async () => {
-  const exports: OtlpExport[] = [];
-  const collector = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
-    if (new URL(request.url).pathname === "/v1/metrics") exports.push(await request.json());
-    else await request.body?.cancel();
-    return Response.json({});
-  });
+  const collector = startOtlpCollector<OtlpExport>("/v1/metrics");
+  const { exports } = collector;
   const model = await startScriptedModelServer();
   const dir = await Deno.makeTempDir({ prefix: "smolstep-otel-" });
   const server = await startDenoEntry({
@@ -44,7 +41,7 @@ Deno.test("Deno entry with OTEL_DENO=true: smolstep's metrics leave over OTLP wi
     SMOLSTEP_MODEL: "scripted-model",
     SMOLSTEP_KV_PATH: join(dir, "kv.sqlite3"),
     OTEL_DENO: "true",
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.addr.port}`,
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
     OTEL_METRIC_EXPORT_INTERVAL: "200",
   });
