@@ -11,7 +11,9 @@ import { ApiKeyVerifier } from "./api_keys.ts";
 import { AppContext, type AppOptions, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
 import { corsPolicy } from "./cors_policy.ts";
 import { healthView } from "./health.ts";
-import { errorHandler, HttpError } from "./http_errors.ts";
+import { HttpError } from "./http_errors.ts";
+import { openAiAwareErrorHandler } from "./openai_errors.ts";
+import { mountOpenAiRoutes } from "./openai_routes.ts";
 import { requireJsonBody } from "./request_body.ts";
 import { mountOpenApi } from "./openapi_routes.ts";
 import { mountPlayground } from "./playground/playground_routes.ts";
@@ -45,7 +47,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
   const startedAt = Date.now();
   const { metrics } = ctx;
 
-  app.onError(errorHandler);
+  app.onError(openAiAwareErrorHandler);
   app.notFound((c) =>
     c.json(
       { error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}`, retryable: false } },
@@ -94,6 +96,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
   mountAgentRoutes(app, ctx);
   mountRunRoutes(app, ctx);
   mountWebhookRoutes(app, ctx);
+  mountOpenAiRoutes(app, ctx);
   if (options.openapi !== false) {
     mountOpenApi(app, {
       apiKeys: Boolean(options.apiKeys?.length),

@@ -67,6 +67,10 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
         "x-sse-events": { delta: ref("DeltaEvent"), step: ref(response.schema!), error: ref("Error") },
       };
     }
+    if (response.eventStream) {
+      const events = Object.entries(response.eventStream).map(([name, schema]) => [name, ref(schema)]);
+      content["text/event-stream"] = { schema: { type: "string" }, "x-sse-events": Object.fromEntries(events) };
+    }
     if (route.path === "/v1/runs/:runId/events") {
       content["text/event-stream"] = {
         schema: { type: "string" },
@@ -101,7 +105,7 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
       content: {
         "application/json": {
           schema: {
-            allOf: [ref("Error"), {
+            allOf: [ref(route.errorSchema ?? "Error"), {
               type: "object",
               properties: { error: { type: "object", properties: { code: { enum: list } } } },
             }],

@@ -22,6 +22,14 @@ import {
   StepBody,
   ToolCallBody,
 } from "./http_schemas.ts";
+import {
+  ChatCompletionBody,
+  ChatCompletionChunk,
+  ChatCompletionResponse,
+  ModelList,
+  ModelObject,
+  OpenAIErrorBody,
+} from "./openai_schemas.ts";
 import { PendingInputSchema, RunStatusSchema } from "../memory/agent_state.ts";
 import { StepErrorSchema, StepRecordSchema, TokenUsageSchema } from "../memory/step_records.ts";
 
@@ -33,6 +41,7 @@ export const REQUEST_BODY_SCHEMAS = {
   StatelessStepBody,
   StatelessInputBody,
   ToolCallBody,
+  ChatCompletionBody,
 } satisfies Record<string, z.ZodType>;
 
 export type BodyName = keyof typeof REQUEST_BODY_SCHEMAS;
@@ -58,6 +67,11 @@ export const COMPONENTS = {
   TokenUsage: TokenUsageSchema,
   DeltaEvent,
   RunEndEvent,
+  ChatCompletion: ChatCompletionResponse,
+  ChatCompletionChunk,
+  Model: ModelObject,
+  ModelList,
+  OpenAIError: OpenAIErrorBody,
 } satisfies Record<string, z.ZodType>;
 
 /** Request bodies are described as the routes read them; responses as they are written. */

@@ -4,6 +4,16 @@
  */
 import type { BodyName, SchemaName } from "./openapi_components.ts";
 
+/** The errors of any route that reads a JSON body. */
+export const BODY_ERRORS = [
+  "invalid_request",
+  "invalid_json",
+  "json_too_deep",
+  "json_too_large",
+  "payload_too_large",
+  "unsupported_media_type",
+];
+
 /** A route as the document describes it, in terms any module can use (a plugin's routes: `AppPlugin.routes`). */
 export interface RouteDoc {
   method: "get" | "post" | "delete";
@@ -36,8 +46,12 @@ export interface RouteSpec extends RouteDoc {
       media?: string | string[];
       streams?: boolean;
       headers?: Record<string, string>;
+      /** Also answered as `text/event-stream`: the schema of each event's data, by event name (`data`: no name). */
+      eventStream?: Record<string, SchemaName>;
     }
   >;
+  /** The error body's schema (default `Error`; the OpenAI-compatible routes answer in OpenAI's shape). */
+  errorSchema?: SchemaName;
   /** Under `/v1`: needs the API key when the app has `apiKeys`. */
   auth?: boolean;
   /** Step routes: `Accept: text/event-stream` streams deltas then the step (Round 3 contract). */

@@ -1,5 +1,6 @@
 import { ERROR_STATUS } from "./http_errors.ts";
-import type { RouteSpec } from "./openapi_route_spec.ts";
+import { BODY_ERRORS, type RouteSpec } from "./openapi_route_spec.ts";
+import { OPENAI_ROUTES } from "./openai_route_specs.ts";
 
 /**
  * The routes the app serves, as the OpenAPI document (lib/http/openapi.ts) describes them (./openapi_route_spec.ts):
@@ -32,16 +33,14 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   queue_not_configured: 501,
   overloaded: 503,
   delivery_in_progress: 409,
+  // The OpenAI-compatible routes (./openai_routes.ts)
+  model_not_found: 404,
+  unsupported_parameter: 400,
+  awaiting_input: 409,
+  run_cancelled: 409,
+  run_failed: 502,
 };
 
-const BODY_ERRORS = [
-  "invalid_request",
-  "invalid_json",
-  "json_too_deep",
-  "json_too_large",
-  "payload_too_large",
-  "unsupported_media_type",
-];
 const STEP_ERRORS = ["model_error", "step_timeout", "overloaded", "not_configured", "step_refused", "invalid_state"];
 const STATELESS_ERRORS = [
   "agent_not_found",
@@ -348,6 +347,7 @@ export const ROUTES: readonly RouteSpec[] = [
       "store_full",
     ],
   },
+  ...OPENAI_ROUTES,
 ];
 
 const BY_ROUTE = new Map(ROUTES.map((route) => [`${route.method} ${route.path}`, route]));

@@ -12,6 +12,11 @@ export interface EventStreamOptions {
   pollMs?: number;
   /** A stream ends after this long; clients reconnect with `Last-Event-ID` (default 25 s). */
   maxDurationMs?: number;
+  /**
+   * `POST /v1/chat/completions` streams: a comment line (`: keepalive`) after this long without a chunk, so proxies
+   * do not close a stream whose step is slow (default 15 s).
+   */
+  keepAliveMs?: number;
 }
 
 /**

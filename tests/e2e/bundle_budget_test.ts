@@ -14,9 +14,11 @@ import { join } from "node:path";
  * Minified (`minify = true` in wrangler.toml): 520.7 KiB gzip when set (script 290.3 KiB + .wasm 230.4 KiB; 647.0
  * KiB unminified), plus about 10% for small features. An unminified build is over it. Raised from 575 to 580 for
  * tracing and request logs (issue 14): 571.1 KiB before, 575.1 KiB after (the trace and context parts of
- * `@opentelemetry/api`, about 5 KiB minified, and the spans and the logger, about 5 KiB).
+ * `@opentelemetry/api`, about 5 KiB minified, and the spans and the logger, about 5 KiB). Raised to 585 for the
+ * OpenAI-compatible routes (/v1/models, /v1/chat/completions, issue 14): 575.1 KiB before, 579.7 KiB after (about
+ * 12 KiB minified), which left no room under 580.
  */
-const WORKERS_GZIP_BUDGET_KIB = 580;
+const WORKERS_GZIP_BUDGET_KIB = 585;
 /** Modules that must never reach the Workers bundle (they have their own entry points). */
 const FORBIDDEN = ["onnxruntime", "@huggingface/transformers"];
 

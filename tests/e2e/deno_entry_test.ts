@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startDenoEntry } from "../support/deno_entry.ts";
 import { apiClient } from "../support/http_client.ts";
+import { chatCompletionRuns } from "../support/chat_completion_runs.ts";
 import {
   kvFullRun,
   researcherRun,
@@ -50,6 +51,13 @@ Deno.test("Deno entry (functions/deno.ts) end to end", async (t) => {
     await t.step("streamed steps (Accept: text/event-stream): deltas, then the step", async () => {
       await streamedRuns(server.url, model);
     });
+
+    await t.step(
+      "the OpenAI-compatible endpoint through the openai client (background runs on the KV queue)",
+      async () => {
+        await chatCompletionRuns(server.url, model);
+      },
+    );
 
     await t.step("CodeAgent: three stateless steps, variables carried in the signed token", async () => {
       await statelessCodeRun(apiClient(server.url), model);

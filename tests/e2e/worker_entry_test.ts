@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics/prometheus_text.ts";
 import { apiClient } from "../support/http_client.ts";
+import { chatCompletionRuns } from "../support/chat_completion_runs.ts";
 import { histogramSeries, parsePrometheusText, sampleValue } from "../support/prometheus_text_parser.ts";
 import {
   kvFullRun,
@@ -63,6 +64,10 @@ Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", 
 
     await t.step("streamed steps (Accept: text/event-stream) in workerd: deltas, then the step", async () => {
       await streamedRuns(worker.url, model, "worker-key");
+    });
+
+    await t.step("the OpenAI-compatible endpoint in workerd, through the openai client (background runs)", async () => {
+      await chatCompletionRuns(worker.url, model, "worker-key");
     });
 
     await t.step("errors are JSON 4xx in workerd too", async () => {

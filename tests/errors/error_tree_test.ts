@@ -59,6 +59,8 @@ const SAMPLES: Record<string, (cls: ErrorClass) => Error> = {
   ToolModuleError: one,
   HubError: (C) => new (C as new (message: string, status: number) => Error)("x", 502),
   HttpError: (C) => new (C as new (status: number, code: string, message: string) => Error)(418, "teapot", "x"),
+  OpenAiParamError: (C) =>
+    new (C as new (status: number, code: string, message: string, param: string | null) => Error)(400, "c", "x", "n"),
 };
 
 function one(cls: ErrorClass): Error {
