@@ -28,36 +28,7 @@ import type {
   StreamStepTarget,
 } from "./client_types.ts";
 
-export type {
-  AgentList,
-  CancelResult,
-  ClientOptions,
-  DeltaEvent,
-  EventsOptions,
-  PendingInput,
-  RunEvent,
-  RunInput,
-  RunOptions,
-  RunStatus,
-  RunStepView,
-  RunToEndOptions,
-  RunView,
-  SmolstepClient,
-  StartRunOptions,
-  StatelessRun,
-  StatelessStep,
-  StepError,
-  StepOptions,
-  StepRecord,
-  StepResponse,
-  StepView,
-  StreamStepEvent,
-  StreamStepOptions,
-  StreamStepTarget,
-  TokenUsage,
-  TokenUsageRecord,
-  ToolInfo,
-} from "./client_types.ts";
+export type * from "./client_types.ts";
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
