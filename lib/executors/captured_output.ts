@@ -1,4 +1,9 @@
-/** Printed output of one step, capped at a number of characters; what is cut is counted and noted at the end. */
+import { clipText } from "../text_clip.ts";
+
+/**
+ * Printed output of one step, capped at a number of characters (cut by `clipText`, never inside a surrogate pair);
+ * what is cut is counted and noted at the end. Once something was cut, nothing later is kept.
+ */
 export class CapturedOutput {
   #parts: string[] = [];
   #length = 0;
@@ -7,15 +12,10 @@ export class CapturedOutput {
   constructor(readonly cap: number) {}
 
   write(text: string): void {
-    const room = this.cap - this.#length;
-    if (text.length <= room) {
-      this.#parts.push(text);
-      this.#length += text.length;
-      return;
-    }
-    if (room > 0) this.#parts.push(text.slice(0, room));
-    this.#length += Math.max(0, room);
-    this.#omitted += text.length - Math.max(0, room);
+    const kept = this.#omitted ? "" : clipText(text, this.cap - this.#length, "");
+    this.#parts.push(kept);
+    this.#length += kept.length;
+    this.#omitted += text.length - kept.length;
   }
 
   get text(): string {

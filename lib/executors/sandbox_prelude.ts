@@ -215,7 +215,8 @@ ${BOUNDS_SOURCE}
       }
     } catch {}
     const text = format(v);
-    return { text: text.length > config.outputCap ? text.slice(0, config.outputCap) + "... [truncated]" : text };
+    // One character past the cap tells the host it was longer; the host clips it (lib/text_clip.ts).
+    return { text: text.slice(0, config.outputCap + 1) };
   }
 
   return {

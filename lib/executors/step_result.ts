@@ -9,6 +9,7 @@ import type { CodeOutcome, SandboxSession } from "./quickjs_session.ts";
 import { IMPORTS_KEY } from "./sandbox_prelude.ts";
 import type { TopLevelScan } from "./top_level.ts";
 import { errorMessage, parseJson } from "./value_bridge.ts";
+import { clipText } from "../text_clip.ts";
 
 export interface StepEnd {
   session: SandboxSession;
@@ -36,7 +37,12 @@ export function buildResult(end: StepEnd): CodeExecutionResult {
     const envelope = JSON.parse(outcome.envelope) as Envelope;
     if (envelope.ok) {
       const { json, text } = envelope.output ?? {};
-      output = json !== undefined ? parseJson(json) : text;
+      // The prelude sends at most one character past the cap of a printed (non-JSON) output.
+      output = json !== undefined
+        ? parseJson(json)
+        : text === undefined
+        ? undefined
+        : clipText(text, limits.maxOutputChars, "... [truncated]");
     } else error = classify(envelope.error, end);
   } else if ("compileError" in outcome) {
     error = { ...classify(JSON.parse(outcome.compileError), end), notCompiled: true };

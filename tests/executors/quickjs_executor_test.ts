@@ -47,6 +47,20 @@ Deno.test("QuickJSExecutor: output, logs and errors", async (t) => {
     assert.equal(big.output, "x".repeat(100) + "... [truncated]");
   });
 
+  await t.step(
+    "capped logs and output never end in half of a surrogate pair (lib/text_clip.ts cuts both)",
+    async () => {
+      const small = executorWith({ maxOutputChars: 100 });
+      // 99 characters, then an emoji (two UTF-16 units) across the cap, then more that is dropped.
+      const logs = (await run("print('a'.repeat(99) + '\u{1F600}' + 'b')", {}, small)).logs;
+      assert.ok(logs.startsWith("a".repeat(99) + "\n[Output truncated: 4 more characters"), logs.slice(95, 140));
+      const out = await run("new Map([['k', 'a'.repeat(83) + '\u{1F600}'.repeat(10)]])", {}, small);
+      const text = String(out.output);
+      assert.ok(text.endsWith("... [truncated]"), text);
+      assert.ok(!/[\uD800-\uDBFF]$/.test(text.slice(0, -"... [truncated]".length)), "no lone high surrogate");
+    },
+  );
+
   await t.step("errors carry the line in the model's code; earlier output is kept", async () => {
     const r = await run('print("before");\nconst o = null;\n\no.missing;\nprint("after")');
     assert.equal(r.logs, "before\n");
