@@ -20,7 +20,7 @@ import { finalAnswerFromCode, invokeTool, namedFromPositional, toPlainValue } fr
 import { CODE_AGENT_SYSTEM_PROMPT, toolSignature } from "./prompts/code_agent_prompt.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { AgentDefinition, AgentDependencies } from "./agent_definition.ts";
-import { type ManagedAgent, parseManagedCallArgs } from "./managed_agent.ts";
+import { MANAGED_CALL_INPUTS, type ManagedAgent, parseManagedCallArgs } from "./managed_agent.ts";
 import { fillPrompt } from "./prompts/tool_calling_prompt.ts";
 import {
   capVariables,
@@ -205,7 +205,8 @@ export class CodeAgent extends MultiStepAgent {
     const tools = this.#sandboxTools(blobs, context.spans);
     for (const name of this.managedAgents.keys()) {
       tools[name] = (args) => {
-        const parsed = parseManagedCallArgs(args);
+        // `helper("task", {...})`: positions as in smolagents' prompt, `def helper(task, additional_args)`.
+        const parsed = parseManagedCallArgs(namedFromPositional(name, MANAGED_CALL_INPUTS, args));
         if (!parsed.success) throw new Error(`Call ${name}({ task: "<a detailed task>" }).`);
         managedCall = {
           callId,

@@ -24,6 +24,9 @@ export interface ManagedCallArguments {
   additional_args?: Record<string, unknown> | null;
 }
 
+/** The inputs of a managed-agent call in order: where positional arguments go (`helper("task", {...})`). */
+export const MANAGED_CALL_INPUTS: readonly string[] = ["task", "additional_args"];
+
 /** `ManagedCallArguments` as a schema (the manager's model sees it as JSON Schema). */
 export const ManagedCallArgs: z.ZodType<ManagedCallArguments> = z.strictObject({
   task: z.string().min(1).describe("The task for this agent: long and detailed, with all the context it needs."),

@@ -270,3 +270,35 @@ Deno.test("a managed agent called with a plain task string runs that task", asyn
   assert.equal(result.output, "the helper found it");
   assert.match(String(helperModel.calls[0].messages[1].content), /Find the thing\./);
 });
+
+// smolagents' CodeAgent prompt (prompts/code_agent.yaml) shows each team member as
+// `def name(task: str, additional_args: dict[str, Any]) -> str`, so code calls it with positional arguments.
+Deno.test("CodeAgent: a managed agent called as def name(task, additional_args) maps its positional arguments", async (t) => {
+  const boss = (code: string) => {
+    const helperModel = functionModel([{ calls: [["final_answer", { answer: "done" }]] }]);
+    const helper = new ToolCallingAgent({ name: "helper", description: "Does things.", model: helperModel.model });
+    const { model } = functionModel([`<code>\n${code}\n</code>`, "<code>\nfinal_answer(helper_answer);\n</code>"]);
+    return { agent: new CodeAgent({ name: "boss", model, executor, managedAgents: [helper] }), helperModel };
+  };
+
+  await t.step("helper(task, additional_args): the task, and the values as the helper's variables", async () => {
+    const { agent, helperModel } = boss('await helper("Sum the numbers.", { numbers: [1, 2] });');
+    const result = await agent.run("Delegate.", { returnFullResult: true });
+    assert.equal((result.steps.find((s) => s.type === "action") as ActionStep).error, null);
+    assert.match(String(result.output), /done/);
+    const task = String(helperModel.calls[0].messages[1].content);
+    assert.match(task, /Sum the numbers\./);
+    assert.match(task, /numbers/);
+  });
+
+  await t.step("helper(task) alone, and a third positional argument is refused", async () => {
+    const { agent, helperModel } = boss('await helper("Only the task.");');
+    await agent.run("Delegate.");
+    assert.match(String(helperModel.calls[0].messages[1].content), /Only the task\./);
+    const extra = boss('await helper("t", {}, "extra");');
+    const result = await extra.agent.run("Delegate.", { returnFullResult: true });
+    const first = result.steps.find((s) => s.type === "action") as ActionStep;
+    assert.match(first.error!.message, /takes 2 inputs \(task, additional_args\), got 3 positional arguments/);
+    assert.equal(extra.helperModel.calls.length, 0);
+  });
+});
