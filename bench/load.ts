@@ -9,6 +9,8 @@
  *   deno run -A --unstable-kv bench/load.ts --quick    # ~1 minute, 3 s per level
  *   deno task load [--quick] [--levels=kv10,overload] [--duration=12] [--json=out.json]
  *   deno task load --workers --levels=kv10,kv50      # functions/worker.ts under wrangler dev (Durable Objects)
+ *   deno task load --levels=kv50 --cpu-prof=prof     # the server's V8 CPU profile, written to prof/ at the end
+ *   deno task load --kv-dir=/dev/shm                 # the KV file in memory: commits without fsync
  *
  * Levels, each measured beside the floor in the same run: 10, 50, 200 clients; overload (1,000 clients that give
  * up after 2 s and retry); model faults (50 clients, 20% of model replies 500 and 10% 429); stateless mode (50).
@@ -81,6 +83,8 @@ const { values: flags } = parseArgs({
     "model-delay-ms": { type: "string", default: "50" },
     json: { type: "string" },
     workers: { type: "boolean", default: false },
+    "cpu-prof": { type: "string" },
+    "kv-dir": { type: "string" },
   },
 });
 const durationMs = 1000 * Number(flags.duration ?? (flags.quick ? 3 : 12));
@@ -108,6 +112,8 @@ interface PhaseResult {
   rssEndBytes?: number;
   /** Server CPU time (all threads) per committed step over the measured window, in ms. */
   cpuMsPerStep?: number;
+  /** The model server's CPU time per committed step over the same window, in ms (it shares the machine). */
+  modelCpuMsPerStep?: number;
   kvBytes?: number;
   /** Runs holding an unexpired lock right after the level (all its clients stopped). */
   lockedAfter?: number;
@@ -115,7 +121,7 @@ interface PhaseResult {
   orphanedSoFar?: number;
 }
 
-const scratch = await Deno.makeTempDir({ prefix: "smolstep-load-" });
+const scratch = await Deno.makeTempDir({ prefix: "smolstep-load-", dir: flags["kv-dir"] });
 const kvPath = `${scratch}/runs.sqlite3`;
 const servers: Array<{ stop(): Promise<void> }> = [];
 const interrupted = new AbortController();
@@ -136,7 +142,7 @@ try {
   servers.push(floor.process);
   const smolstep = flags.workers
     ? await startWorkersTarget(model.ready.modelUrl, `${scratch}/wrangler-state`)
-    : await startDenoTarget(model.ready.modelUrl, kvPath);
+    : await startDenoTarget(model.ready.modelUrl, kvPath, { cpuProfDir: flags["cpu-prof"] });
   servers.push(smolstep);
   const lockTtlMs = Number(Deno.env.get("SMOLSTEP_LOCK_TTL_MS")) || DEFAULT_LOCK_TTL_MS;
 
@@ -153,12 +159,19 @@ try {
   for (const level of levels) {
     if (interrupted.signal.aborted) break;
     await setFaults(model.ready.controlUrl, level.faults);
-    const floorResult = await measure(level, "floor", floor.ready.url, floorProtocol(TOOL_STEPS + 1), floor.process);
+    const floorResult = await measure(
+      level,
+      "floor",
+      floor.ready.url,
+      floorProtocol(TOOL_STEPS + 1),
+      floor.process,
+      model.process,
+    );
     const smolstepResult = level.mode === "kv"
-      ? await measure(level, "smolstep", smolstep.url, kvProtocol(AGENT), smolstep, (left) => {
+      ? await measure(level, "smolstep", smolstep.url, kvProtocol(AGENT), smolstep, model.process, (left) => {
         for (const run of left) leftByTimeLimit.add(run.runId);
       })
-      : await measure(level, "smolstep", smolstep.url, statelessProtocol(AGENT), smolstep);
+      : await measure(level, "smolstep", smolstep.url, statelessProtocol(AGENT), smolstep, model.process);
     smolstepResult.kvBytes = await smolstep.storageBytes();
     await setFaults(model.ready.controlUrl, undefined);
     if (smolstep.runs) {
@@ -242,6 +255,7 @@ async function measure<Run>(
   baseUrl: string,
   protocol: RunProtocol<Run>,
   server: { rss(): Promise<number | undefined>; cpuSeconds(): Promise<number | undefined> },
+  model: { cpuSeconds(): Promise<number | undefined> },
   onLeft?: (runs: Run[]) => void,
 ): Promise<PhaseResult> {
   const start = Date.now();
@@ -255,8 +269,11 @@ async function measure<Run>(
   }, 250);
   // Server CPU over the measured window: read when it opens and when it closes.
   const cpuAt = (at: number) =>
-    new Promise<number | undefined>((resolve) =>
-      setTimeout(() => server.cpuSeconds().then(resolve), Math.max(0, at - Date.now()))
+    new Promise<Array<number | undefined>>((resolve) =>
+      setTimeout(
+        () => Promise.all([server.cpuSeconds(), model.cpuSeconds()]).then(resolve),
+        Math.max(0, at - Date.now()),
+      )
     );
   const cpuWindow = Promise.all([cpuAt(windowStart), cpuAt(windowEnd)]);
   const clients: Array<Promise<ClientResult<Run>>> = [];
@@ -274,7 +291,11 @@ async function measure<Run>(
   }
   const finished = await Promise.all(clients);
   clearInterval(sampling);
-  const [cpuStart, cpuEnd] = await cpuWindow;
+  const [[cpuStart, modelCpuStart], [cpuEnd, modelCpuEnd]] = await cpuWindow;
+  const perStep = (start: number | undefined, end: number | undefined) =>
+    start === undefined || end === undefined || recorder.steps === 0
+      ? undefined
+      : (end - start) * 1000 / recorder.steps;
   onLeft?.(finished.flatMap((result) => result.unfinished === undefined ? [] : [result.unfinished]));
   return {
     target,
@@ -289,9 +310,8 @@ async function measure<Run>(
     runsAbandoned: recorder.runsAbandoned,
     rssPeakBytes: rssPeak,
     rssEndBytes: await server.rss(),
-    cpuMsPerStep: cpuStart === undefined || cpuEnd === undefined || recorder.steps === 0
-      ? undefined
-      : (cpuEnd - cpuStart) * 1000 / recorder.steps,
+    cpuMsPerStep: perStep(cpuStart, cpuEnd),
+    modelCpuMsPerStep: perStep(modelCpuStart, modelCpuEnd),
   };
 }
 
@@ -316,7 +336,9 @@ function printLevel(level: Level, floor: PhaseResult, smolstep: PhaseResult): vo
       `  ${r.target.padEnd(8)} ${r.stepsPerSecond.toFixed(1).padStart(7)} steps/s  p50/p90/p99 ${ms(p50)}/${ms(p90)}/${
         ms(p99)
       } ms  ${r.requests} requests, errors: ${r.errorText}; runs ${r.runsStarted} started, ${r.runsFinished} ended, ` +
-        `${r.runsAbandoned} given up; CPU ${cpu(r.cpuMsPerStep)} ms/step; RSS peak ${mb(r.rssPeakBytes)} MB` +
+        `${r.runsAbandoned} given up; CPU ${cpu(r.cpuMsPerStep)} ms/step (model server ${
+          cpu(r.modelCpuMsPerStep)
+        }); RSS peak ${mb(r.rssPeakBytes)} MB` +
         (r.kvBytes === undefined ? "" : `; KV ${(r.kvBytes / 1e6).toFixed(1)} MB`) +
         (r.lockedAfter === undefined ? "" : `; right after: ${r.lockedAfter} runs locked, `) +
         (r.orphanedSoFar === undefined ? "" : `${r.orphanedSoFar} orphaned so far`),
