@@ -9,6 +9,8 @@
  *   deno run -A --unstable-kv bench/load.ts --quick    # ~1 minute, 3 s per level
  *   deno task load [--quick] [--levels=kv10,overload] [--duration=12] [--json=out.json]
  *   deno task load --workers --levels=kv10,kv50      # functions/worker.ts under wrangler dev (Durable Objects)
+ *   deno task load --levels=kv50 --cpu-prof=prof     # the server's V8 CPU profile, written to prof/ at the end
+ *   deno task load --kv-dir=/dev/shm                 # the KV file in memory: commits without fsync
  *
  * Levels, each measured beside the floor in the same run: 10, 50, 200 clients; overload (1,000 clients that give
  * up after 2 s and retry); model faults (50 clients, 20% of model replies 500 and 10% 429); stateless mode (50).
@@ -35,18 +37,9 @@ import { type Faults, TOOL_STEPS } from "./load/model_server.ts";
 import { startServer } from "./load/processes.ts";
 import { DEFAULT_RETRY_POLICY } from "./load/retry_policy.ts";
 import { auditRuns, type RunAudit } from "./load/run_audit.ts";
+import { type Level, mb, type PhaseResult, printAudit, printGoals, printLevel, printSummary } from "./load/report.ts";
 import { startDenoTarget, startWorkersTarget } from "./load/targets.ts";
 import { latencySummary, LevelRecorder } from "./load/stats.ts";
-
-interface Level {
-  id: string;
-  label: string;
-  clients: number;
-  mode: "kv" | "stateless";
-  /** Clients abort an attempt after this long. */
-  timeoutMs?: number;
-  faults?: Faults;
-}
 
 const LEVELS: Level[] = [
   { id: "kv10", label: "KV, 10 clients", clients: 10, mode: "kv" },
@@ -81,6 +74,8 @@ const { values: flags } = parseArgs({
     "model-delay-ms": { type: "string", default: "50" },
     json: { type: "string" },
     workers: { type: "boolean", default: false },
+    "cpu-prof": { type: "string" },
+    "kv-dir": { type: "string" },
   },
 });
 const durationMs = 1000 * Number(flags.duration ?? (flags.quick ? 3 : 12));
@@ -93,29 +88,7 @@ const wanted = flags.levels?.split(",").map((id) => id.trim());
 const levels = wanted ? LEVELS.filter((level) => wanted.includes(level.id)) : LEVELS;
 if (levels.length === 0) throw new Error(`--levels: none of ${wanted} (known: ${LEVELS.map((l) => l.id).join(", ")})`);
 
-interface PhaseResult {
-  target: "floor" | "smolstep";
-  stepsPerSecond: number;
-  latencyMs: { p50: number; p90: number; p99: number };
-  steps: number;
-  requests: number;
-  errors: Array<[string, number]>;
-  errorText: string;
-  runsStarted: number;
-  runsFinished: number;
-  runsAbandoned: number;
-  rssPeakBytes?: number;
-  rssEndBytes?: number;
-  /** Server CPU time (all threads) per committed step over the measured window, in ms. */
-  cpuMsPerStep?: number;
-  kvBytes?: number;
-  /** Runs holding an unexpired lock right after the level (all its clients stopped). */
-  lockedAfter?: number;
-  /** `running` runs nobody will step, all levels so far. */
-  orphanedSoFar?: number;
-}
-
-const scratch = await Deno.makeTempDir({ prefix: "smolstep-load-" });
+const scratch = await Deno.makeTempDir({ prefix: "smolstep-load-", dir: flags["kv-dir"] });
 const kvPath = `${scratch}/runs.sqlite3`;
 const servers: Array<{ stop(): Promise<void> }> = [];
 const interrupted = new AbortController();
@@ -136,7 +109,7 @@ try {
   servers.push(floor.process);
   const smolstep = flags.workers
     ? await startWorkersTarget(model.ready.modelUrl, `${scratch}/wrangler-state`)
-    : await startDenoTarget(model.ready.modelUrl, kvPath);
+    : await startDenoTarget(model.ready.modelUrl, kvPath, { cpuProfDir: flags["cpu-prof"] });
   servers.push(smolstep);
   const lockTtlMs = Number(Deno.env.get("SMOLSTEP_LOCK_TTL_MS")) || DEFAULT_LOCK_TTL_MS;
 
@@ -153,12 +126,19 @@ try {
   for (const level of levels) {
     if (interrupted.signal.aborted) break;
     await setFaults(model.ready.controlUrl, level.faults);
-    const floorResult = await measure(level, "floor", floor.ready.url, floorProtocol(TOOL_STEPS + 1), floor.process);
+    const floorResult = await measure(
+      level,
+      "floor",
+      floor.ready.url,
+      floorProtocol(TOOL_STEPS + 1),
+      floor.process,
+      model.process,
+    );
     const smolstepResult = level.mode === "kv"
-      ? await measure(level, "smolstep", smolstep.url, kvProtocol(AGENT), smolstep, (left) => {
+      ? await measure(level, "smolstep", smolstep.url, kvProtocol(AGENT), smolstep, model.process, (left) => {
         for (const run of left) leftByTimeLimit.add(run.runId);
       })
-      : await measure(level, "smolstep", smolstep.url, statelessProtocol(AGENT), smolstep);
+      : await measure(level, "smolstep", smolstep.url, statelessProtocol(AGENT), smolstep, model.process);
     smolstepResult.kvBytes = await smolstep.storageBytes();
     await setFaults(model.ready.controlUrl, undefined);
     if (smolstep.runs) {
@@ -242,6 +222,7 @@ async function measure<Run>(
   baseUrl: string,
   protocol: RunProtocol<Run>,
   server: { rss(): Promise<number | undefined>; cpuSeconds(): Promise<number | undefined> },
+  model: { cpuSeconds(): Promise<number | undefined> },
   onLeft?: (runs: Run[]) => void,
 ): Promise<PhaseResult> {
   const start = Date.now();
@@ -255,8 +236,11 @@ async function measure<Run>(
   }, 250);
   // Server CPU over the measured window: read when it opens and when it closes.
   const cpuAt = (at: number) =>
-    new Promise<number | undefined>((resolve) =>
-      setTimeout(() => server.cpuSeconds().then(resolve), Math.max(0, at - Date.now()))
+    new Promise<Array<number | undefined>>((resolve) =>
+      setTimeout(
+        () => Promise.all([server.cpuSeconds(), model.cpuSeconds()]).then(resolve),
+        Math.max(0, at - Date.now()),
+      )
     );
   const cpuWindow = Promise.all([cpuAt(windowStart), cpuAt(windowEnd)]);
   const clients: Array<Promise<ClientResult<Run>>> = [];
@@ -274,7 +258,11 @@ async function measure<Run>(
   }
   const finished = await Promise.all(clients);
   clearInterval(sampling);
-  const [cpuStart, cpuEnd] = await cpuWindow;
+  const [[cpuStart, modelCpuStart], [cpuEnd, modelCpuEnd]] = await cpuWindow;
+  const perStep = (start: number | undefined, end: number | undefined) =>
+    start === undefined || end === undefined || recorder.steps === 0
+      ? undefined
+      : (end - start) * 1000 / recorder.steps;
   onLeft?.(finished.flatMap((result) => result.unfinished === undefined ? [] : [result.unfinished]));
   return {
     target,
@@ -289,101 +277,7 @@ async function measure<Run>(
     runsAbandoned: recorder.runsAbandoned,
     rssPeakBytes: rssPeak,
     rssEndBytes: await server.rss(),
-    cpuMsPerStep: cpuStart === undefined || cpuEnd === undefined || recorder.steps === 0
-      ? undefined
-      : (cpuEnd - cpuStart) * 1000 / recorder.steps,
+    cpuMsPerStep: perStep(cpuStart, cpuEnd),
+    modelCpuMsPerStep: perStep(modelCpuStart, modelCpuEnd),
   };
-}
-
-function mb(bytes: number | undefined): string {
-  return bytes === undefined ? "?" : (bytes / 1e6).toFixed(0);
-}
-
-function cpu(msPerStep: number | undefined): string {
-  return msPerStep === undefined ? "?" : msPerStep.toFixed(2);
-}
-
-function ms(value: number): string {
-  return Number.isNaN(value) ? "-" : value >= 10_000 ? value.toFixed(0) : value.toFixed(0);
-}
-
-function printLevel(level: Level, floor: PhaseResult, smolstep: PhaseResult): void {
-  const ratio = floor.stepsPerSecond > 0 ? smolstep.stepsPerSecond / floor.stepsPerSecond : NaN;
-  console.log(`${level.label}: smolstep ${smolstep.stepsPerSecond.toFixed(1)} steps/s = ${ratio.toFixed(2)}x floor`);
-  for (const r of [floor, smolstep]) {
-    const { p50, p90, p99 } = r.latencyMs;
-    console.log(
-      `  ${r.target.padEnd(8)} ${r.stepsPerSecond.toFixed(1).padStart(7)} steps/s  p50/p90/p99 ${ms(p50)}/${ms(p90)}/${
-        ms(p99)
-      } ms  ${r.requests} requests, errors: ${r.errorText}; runs ${r.runsStarted} started, ${r.runsFinished} ended, ` +
-        `${r.runsAbandoned} given up; CPU ${cpu(r.cpuMsPerStep)} ms/step; RSS peak ${mb(r.rssPeakBytes)} MB` +
-        (r.kvBytes === undefined ? "" : `; KV ${(r.kvBytes / 1e6).toFixed(1)} MB`) +
-        (r.lockedAfter === undefined ? "" : `; right after: ${r.lockedAfter} runs locked, `) +
-        (r.orphanedSoFar === undefined ? "" : `${r.orphanedSoFar} orphaned so far`),
-    );
-  }
-}
-
-function printSummary(results: Array<{ level: Level; floor: PhaseResult; smolstep: PhaseResult }>): void {
-  const header = [
-    "level",
-    "floor st/s",
-    "smolstep st/s",
-    "x floor",
-    "p50/p90/p99 ms",
-    "errors (smolstep)",
-    "CPU ms/step (floor, smolstep)",
-    "RSS MB",
-    "KV MB",
-  ];
-  const rows = results.map(({ level, floor, smolstep }) => [
-    level.label,
-    floor.stepsPerSecond.toFixed(0),
-    smolstep.stepsPerSecond.toFixed(0),
-    floor.stepsPerSecond > 0 ? (smolstep.stepsPerSecond / floor.stepsPerSecond).toFixed(2) : "-",
-    `${ms(smolstep.latencyMs.p50)}/${ms(smolstep.latencyMs.p90)}/${ms(smolstep.latencyMs.p99)}`,
-    smolstep.errorText,
-    `${cpu(floor.cpuMsPerStep)}, ${cpu(smolstep.cpuMsPerStep)}`,
-    mb(smolstep.rssPeakBytes),
-    smolstep.kvBytes === undefined ? "?" : (smolstep.kvBytes / 1e6).toFixed(1),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => "| " + cells.map((cell, i) => cell.padEnd(widths[i])).join(" | ") + " |";
-  console.log(line(header));
-  console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
-  for (const row of rows) console.log(line(row));
-}
-
-function printAudit(first: RunAudit, settled: RunAudit, settleSeconds: string, lockTtlMs: number): void {
-  console.log(`\nRuns in the KV file: ${settled.runs} (${JSON.stringify(settled.byStatus)})`);
-  console.log(`  locked right after the last level:      ${first.locked}   (steps still in flight in the server)`);
-  console.log(`  locked ${settleSeconds} s later (lock not expired):   ${settled.locked}   (expected 0)`);
-  console.log(`  stale locks (expired, never released):  ${settled.staleLocks}   (expected 0)`);
-  console.log(`  running, left by the time limit:        ${settled.runningLeftByTimeLimit}   (the bench stopped them)`);
-  console.log(
-    `  running, orphaned (nobody will step):    ${settled.runningOrphaned}   ` +
-      `(${settled.orphanedNeverStepped} never stepped: creates whose client gave up)`,
-  );
-  console.log(`  running, idle past the lock TTL (${lockTtlMs / 1000} s):  ${settled.runningIdlePastLockTtl}`);
-}
-
-/** Issue 10's goals, where this run measured the levels they name. */
-function printGoals(results: Array<{ level: Level; floor: PhaseResult; smolstep: PhaseResult }>): void {
-  const byId = new Map(results.map((r) => [r.level.id, r]));
-  const ratio = (id: string) => {
-    const r = byId.get(id);
-    return r && r.floor.stepsPerSecond > 0 ? r.smolstep.stepsPerSecond / r.floor.stepsPerSecond : undefined;
-  };
-  const lines: string[] = [];
-  const kv50 = ratio("kv50");
-  if (kv50 !== undefined) lines.push(`KV at 50 clients: ${kv50.toFixed(2)}x floor (goal >= 0.5)`);
-  const stateless = ratio("stateless50");
-  if (stateless !== undefined) lines.push(`stateless at 50 clients: ${stateless.toFixed(2)}x floor (goal >= 0.8)`);
-  const overload = byId.get("overload");
-  const best = Math.max(0, ...["kv10", "kv50", "kv200"].map((id) => byId.get(id)?.smolstep.stepsPerSecond ?? 0));
-  if (overload && best > 0) {
-    const share = (100 * overload.smolstep.stepsPerSecond / best).toFixed(0);
-    lines.push(`overload: ${share}% of the best lower level's steps/s (goal >= 80%)`);
-  }
-  if (lines.length) console.log(`\nGoals: ${lines.join("; ")}`);
 }

@@ -35,16 +35,27 @@ function smolstepEnv(): Record<string, string> {
   return Object.fromEntries(Object.entries(Deno.env.toObject()).filter(([key]) => key.startsWith("SMOLSTEP_")));
 }
 
-/** functions/deno.ts as `deno task start` runs it, with its KV file at `kvPath`. */
-export async function startDenoTarget(modelUrl: string, kvPath: string): Promise<SmolstepTarget> {
+/**
+ * functions/deno.ts as `deno task start` runs it, with its KV file at `kvPath`. With `cpuProfDir`, the server runs
+ * under `--cpu-prof` and writes a V8 CPU profile (`*.cpuprofile`, for Chrome DevTools) there when it is stopped.
+ */
+export async function startDenoTarget(
+  modelUrl: string,
+  kvPath: string,
+  options: { cpuProfDir?: string } = {},
+): Promise<SmolstepTarget> {
   const port = freePort();
+  const entry = options.cpuProfDir === undefined ? "../../functions/deno.ts" : "./profiled_entry.ts";
+  const profiling = options.cpuProfDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`];
+  // Deno asks for all permissions to open a file under /dev (e.g. a KV file in /dev/shm).
+  const permissions = kvPath.startsWith("/dev/")
+    ? ["--allow-all"]
+    : ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
   const { process } = spawnDeno("smolstep (functions/deno.ts)", [
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-write",
+    ...permissions,
     "--unstable-kv",
-    new URL("../../functions/deno.ts", import.meta.url).pathname,
+    ...profiling,
+    new URL(entry, import.meta.url).pathname,
   ], {
     env: {
       ...smolstepEnv(),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ToolCallingAgent } from "../../lib/mod.ts";
-import { StateTokenCodec, StateTokenError } from "../../lib/runs/state_token.ts";
+import { COMPRESS_FROM_BYTES, StateTokenCodec, StateTokenError } from "../../lib/runs/state_token.ts";
 import { decodeBase64Url, encodeBase64Url } from "../../lib/base64.ts";
 
 const SECRET = "test-secret-0123456789abcdef";
@@ -34,35 +34,54 @@ Deno.test("state tokens", async (t) => {
     assert.notEqual(token, await codec.seal("assistant", state));
   });
 
-  await t.step("a correctly signed payload that is not gzip (or is cut short) is invalid_token", async () => {
-    // Signed with the MAC key the module comment documents (HKDF-SHA256 of the secret, info "smolstep state mac v1").
-    const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), "HKDF", false, ["deriveKey"]);
-    const mac = await crypto.subtle.deriveKey(
-      {
-        name: "HKDF",
-        hash: "SHA-256",
-        salt: new Uint8Array(0),
-        info: new TextEncoder().encode("smolstep state mac v1"),
-      },
-      base,
-      { name: "HMAC", hash: "SHA-256", length: 256 },
-      false,
-      ["sign"],
-    );
-    const sign = async (payload: Uint8Array) => {
-      const signed = `st1.${encodeBase64Url(payload)}`;
-      const signature = await crypto.subtle.sign("HMAC", mac, new TextEncoder().encode(signed));
-      return `${signed}.${encodeBase64Url(new Uint8Array(signature))}`;
-    };
-    const plain = new StateTokenCodec(SECRET, { encrypt: false });
-    const good = decodeBase64Url((await plain.seal("assistant", state)).split(".")[1])!;
-    assert.deepEqual(await plain.open(await sign(good), "assistant"), state, "the test signs as the codec does");
-    await rejectsWith(
-      plain.open(await sign(new TextEncoder().encode("not gzip at all")), "assistant"),
-      "invalid_token",
-    );
-    await rejectsWith(plain.open(await sign(good.subarray(0, good.length - 9)), "assistant"), "invalid_token");
-  });
+  await t.step(
+    "a correctly signed payload that is neither JSON nor gzip (or is cut short) is invalid_token; both forms open",
+    async () => {
+      // Signed with the MAC key the module comment documents (HKDF-SHA256 of the secret, info "smolstep state mac v1").
+      const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), "HKDF", false, ["deriveKey"]);
+      const mac = await crypto.subtle.deriveKey(
+        {
+          name: "HKDF",
+          hash: "SHA-256",
+          salt: new Uint8Array(0),
+          info: new TextEncoder().encode("smolstep state mac v1"),
+        },
+        base,
+        { name: "HMAC", hash: "SHA-256", length: 256 },
+        false,
+        ["sign"],
+      );
+      const sign = async (payload: Uint8Array) => {
+        const signed = `st1.${encodeBase64Url(payload)}`;
+        const signature = await crypto.subtle.sign("HMAC", mac, new TextEncoder().encode(signed));
+        return `${signed}.${encodeBase64Url(new Uint8Array(signature))}`;
+      };
+      const plain = new StateTokenCodec(SECRET, { encrypt: false });
+      const good = decodeBase64Url((await plain.seal("assistant", state)).split(".")[1])!;
+      assert.deepEqual(await plain.open(await sign(good), "assistant"), state, "the test signs as the codec does");
+      await rejectsWith(
+        plain.open(await sign(new TextEncoder().encode("not gzip at all")), "assistant"),
+        "invalid_token",
+      );
+      await rejectsWith(plain.open(await sign(good.subarray(0, good.length - 9)), "assistant"), "invalid_token");
+
+      // Small payloads are sealed as plain JSON, large ones gzipped; tokens whose small payload was gzipped (as every
+      // payload was before) still open.
+      assert.equal(good[0], "{".charCodeAt(0), "a small state is not compressed");
+      assert.ok(good.length < COMPRESS_FROM_BYTES);
+      const gzipped = new Uint8Array(
+        await new Response(new Blob([good]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+      );
+      assert.deepEqual(await plain.open(await sign(gzipped), "assistant"), state, "a gzipped small payload opens");
+      const large = new ToolCallingAgent({ model: () => "", name: "assistant" }).start("x".repeat(COMPRESS_FROM_BYTES));
+      const largeToken = await plain.seal("assistant", large);
+      const largePayload = decodeBase64Url(largeToken.split(".")[1])!;
+      assert.deepEqual([largePayload[0], largePayload[1]], [0x1f, 0x8b], "a large state is gzipped");
+      assert.ok(largePayload.length < COMPRESS_FROM_BYTES / 4, "and compressed");
+      assert.deepEqual(await plain.open(largeToken, "assistant"), large);
+      assert.deepEqual(await codec.open(await codec.seal("assistant", large), "assistant"), large, "encrypted too");
+    },
+  );
 
   await t.step("unencrypted tokens are still signed", async () => {
     const plain = new StateTokenCodec(SECRET, { encrypt: false });

@@ -8,7 +8,9 @@
  * Values are stored as UTF-8 bytes in chunks of at most 60,000 bytes, below Deno KV's 64 KiB value limit. Most
  * states fit in the head alone (one key, one read). The version is the head's versionstamp.
  *
- * Every write is ONE atomic operation and, normally, ONE round trip: no read before it. A compare-and-set is a
+ * Every write is ONE atomic operation and, normally, ONE round trip: no read before it. Writes that arrive while
+ * others are being committed share one atomic operation (group commit, `deno_kv_commit_batcher.ts`: on a local
+ * file every commit waits for the disk), each still judged by its own check. A compare-and-set is a
  * check of the head's versionstamp (`expectedVersion`, or its absence for `null`). The operation sets the new
  * head and every new chunk, and deletes the chunks of the old value beyond the new count. The old count is
  * known without a read when this store read or wrote the version being checked (it remembers the chunk count
@@ -44,6 +46,7 @@
  */
 
 import { concatBytes } from "../../bytes.ts";
+import { BUSY, commitBatcher, type KvCommitBatcher, type KvWrite } from "./deno_kv_commit_batcher.ts";
 import type { PutOptions, PutResult, StateStore, StoredValue } from "../../stores/state_store.ts";
 import { checkValueSize } from "../../stores/store_limit_error.ts";
 
@@ -73,6 +76,15 @@ interface Chunk {
   d: Uint8Array;
 }
 
+/**
+ * A write's share of an atomic operation's payload, estimated high for the batcher: every key it names (the check,
+ * each set twice, each delete) at up to 3 bytes per character plus the prefix, and each entry's fields beside the
+ * data. A batch that still exceeds Deno KV's limits is refused whole, and its writes are then committed one by one.
+ */
+function estimateBytes(key: string, keys: number, dataBytes: number): number {
+  return keys * (3 * key.length + 128) + dataBytes + keys * 64;
+}
+
 /** Chunk counts remembered per key (see `#known`). */
 const KNOWN_KEYS = 1_024;
 
@@ -82,7 +94,6 @@ interface WritePlan {
   replaces: number;
 }
 
-const BUSY = Symbol("busy");
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -90,6 +101,7 @@ export class DenoKvStore implements StateStore {
   readonly atomic = true;
   readonly maxValueBytes = DENO_KV_MAX_VALUE_BYTES;
   readonly #kv: Deno.Kv;
+  readonly #batcher: KvCommitBatcher;
   readonly #prefix: Deno.KvKey;
   /**
    * Key -> the chunk count of the version this store last read or wrote (the most recent {@link KNOWN_KEYS}).
@@ -101,6 +113,7 @@ export class DenoKvStore implements StateStore {
 
   constructor(kv: Deno.Kv, prefix: Deno.KvKey = ["smolstep"]) {
     this.#kv = kv;
+    this.#batcher = commitBatcher(kv);
     this.#prefix = prefix;
   }
 
@@ -159,7 +172,6 @@ export class DenoKvStore implements StateStore {
     const piece = (i: number) => bytes.slice(i * DENO_KV_CHUNK_BYTES, (i + 1) * DENO_KV_CHUNK_BYTES);
     // Deno KV takes whole milliseconds (it throws on 1234.0000000000002, which 1.234 * 1000 gives).
     const expireInMs = expireIn === undefined ? undefined : Math.ceil(expireIn * 1000);
-    const setOptions = expireInMs === undefined ? undefined : { expireIn: expireInMs };
     const headKey = this.#headKey(key);
     let plan = this.#plan(key, expectedVersion);
 
@@ -167,15 +179,24 @@ export class DenoKvStore implements StateStore {
       const g = crypto.randomUUID();
       const head: Head = { g, n, d: piece(0) };
       if (expireInMs !== undefined) head.e = Date.now() + expireInMs;
-      const op = this.#kv.atomic();
-      if (plan.check !== undefined) op.check({ key: headKey, versionstamp: plan.check });
-      op.set(headKey, head, setOptions);
+      const write: KvWrite = {
+        head: headKey,
+        check: plan.check === undefined ? undefined : { key: headKey, versionstamp: plan.check },
+        sets: [{ key: headKey, value: head, expireIn: expireInMs }],
+        deletes: [],
+        bytes: 0,
+      };
       for (let i = 1; i < n; i++) {
-        op.set(this.#chunkKey(key, i), { g, d: piece(i) } satisfies Chunk, setOptions);
+        write.sets.push({
+          key: this.#chunkKey(key, i),
+          value: { g, d: piece(i) } satisfies Chunk,
+          expireIn: expireInMs,
+        });
       }
-      for (let i = n; i < plan.replaces; i++) op.delete(this.#chunkKey(key, i));
+      for (let i = n; i < plan.replaces; i++) write.deletes.push(this.#chunkKey(key, i));
+      write.bytes = estimateBytes(key, 1 + 2 * write.sets.length + write.deletes.length, bytes.length);
 
-      const result = await commit(op);
+      const result = await this.#batcher.commit(write);
       if (result === BUSY) continue;
       if (result.ok) {
         this.#remember(key, result.versionstamp, n);
@@ -202,9 +223,12 @@ export class DenoKvStore implements StateStore {
   async delete(key: string): Promise<void> {
     this.#known.delete(key);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const op = this.#kv.atomic().delete(this.#headKey(key));
-      for (let i = 1; i < DENO_KV_MAX_CHUNKS; i++) op.delete(this.#chunkKey(key, i));
-      if (await commit(op) !== BUSY) return;
+      const head = this.#headKey(key);
+      const deletes = [head];
+      for (let i = 1; i < DENO_KV_MAX_CHUNKS; i++) deletes.push(this.#chunkKey(key, i));
+      if (
+        await this.#batcher.commit({ head, sets: [], deletes, bytes: estimateBytes(key, deletes.length, 0) }) !== BUSY
+      ) return;
     }
     throw new Error(
       `DenoKvStore: delete of "${key}" failed ${WRITE_ATTEMPTS} times (a locked database)`,
@@ -248,24 +272,6 @@ export class DenoKvStore implements StateStore {
 
   #chunkKey(key: string, index: number): Deno.KvKey {
     return [...this.#prefix, "c", key, index];
-  }
-}
-
-/**
- * Commits `op`; on SQLite's "database is locked" (another connection to the same file was writing; nothing was
- * applied) waits a few random milliseconds and reports BUSY, so the caller tries again.
- */
-async function commit(
-  op: Deno.AtomicOperation,
-): Promise<Deno.KvCommitResult | Deno.KvCommitError | typeof BUSY> {
-  try {
-    return await op.commit();
-  } catch (error) {
-    if (
-      !(error instanceof Error) || !/database is locked/i.test(error.message)
-    ) throw error;
-    await new Promise((done) => setTimeout(done, 2 + Math.random() * 20));
-    return BUSY;
   }
 }
 

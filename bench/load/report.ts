@@ -1,0 +1,135 @@
+/**
+ * What the load test prints: one block per level, the summary table, the run audit and issue 10's goals. The
+ * shapes of a level and of one measured phase live here too, so bench/load.ts only drives the load.
+ */
+import type { Faults } from "./model_server.ts";
+import type { RunAudit } from "./run_audit.ts";
+
+export interface Level {
+  id: string;
+  label: string;
+  clients: number;
+  mode: "kv" | "stateless";
+  /** Clients abort an attempt after this long. */
+  timeoutMs?: number;
+  faults?: Faults;
+}
+
+export interface PhaseResult {
+  target: "floor" | "smolstep";
+  stepsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number };
+  steps: number;
+  requests: number;
+  errors: Array<[string, number]>;
+  errorText: string;
+  runsStarted: number;
+  runsFinished: number;
+  runsAbandoned: number;
+  rssPeakBytes?: number;
+  rssEndBytes?: number;
+  /** Server CPU time (all threads) per committed step over the measured window, in ms. */
+  cpuMsPerStep?: number;
+  /** The model server's CPU time per committed step over the same window, in ms (it shares the machine). */
+  modelCpuMsPerStep?: number;
+  kvBytes?: number;
+  /** Runs holding an unexpired lock right after the level (all its clients stopped). */
+  lockedAfter?: number;
+  /** `running` runs nobody will step, all levels so far. */
+  orphanedSoFar?: number;
+}
+
+export function mb(bytes: number | undefined): string {
+  return bytes === undefined ? "?" : (bytes / 1e6).toFixed(0);
+}
+
+export function cpu(msPerStep: number | undefined): string {
+  return msPerStep === undefined ? "?" : msPerStep.toFixed(2);
+}
+
+export function ms(value: number): string {
+  return Number.isNaN(value) ? "-" : value >= 10_000 ? value.toFixed(0) : value.toFixed(0);
+}
+
+export function printLevel(level: Level, floor: PhaseResult, smolstep: PhaseResult): void {
+  const ratio = floor.stepsPerSecond > 0 ? smolstep.stepsPerSecond / floor.stepsPerSecond : NaN;
+  console.log(`${level.label}: smolstep ${smolstep.stepsPerSecond.toFixed(1)} steps/s = ${ratio.toFixed(2)}x floor`);
+  for (const r of [floor, smolstep]) {
+    const { p50, p90, p99 } = r.latencyMs;
+    console.log(
+      `  ${r.target.padEnd(8)} ${r.stepsPerSecond.toFixed(1).padStart(7)} steps/s  p50/p90/p99 ${ms(p50)}/${ms(p90)}/${
+        ms(p99)
+      } ms  ${r.requests} requests, errors: ${r.errorText}; runs ${r.runsStarted} started, ${r.runsFinished} ended, ` +
+        `${r.runsAbandoned} given up; CPU ${cpu(r.cpuMsPerStep)} ms/step (model server ${
+          cpu(r.modelCpuMsPerStep)
+        }); RSS peak ${mb(r.rssPeakBytes)} MB` +
+        (r.kvBytes === undefined ? "" : `; KV ${(r.kvBytes / 1e6).toFixed(1)} MB`) +
+        (r.lockedAfter === undefined ? "" : `; right after: ${r.lockedAfter} runs locked, `) +
+        (r.orphanedSoFar === undefined ? "" : `${r.orphanedSoFar} orphaned so far`),
+    );
+  }
+}
+
+export function printSummary(results: Array<{ level: Level; floor: PhaseResult; smolstep: PhaseResult }>): void {
+  const header = [
+    "level",
+    "floor st/s",
+    "smolstep st/s",
+    "x floor",
+    "p50/p90/p99 ms",
+    "errors (smolstep)",
+    "CPU ms/step (floor, smolstep)",
+    "RSS MB",
+    "KV MB",
+  ];
+  const rows = results.map(({ level, floor, smolstep }) => [
+    level.label,
+    floor.stepsPerSecond.toFixed(0),
+    smolstep.stepsPerSecond.toFixed(0),
+    floor.stepsPerSecond > 0 ? (smolstep.stepsPerSecond / floor.stepsPerSecond).toFixed(2) : "-",
+    `${ms(smolstep.latencyMs.p50)}/${ms(smolstep.latencyMs.p90)}/${ms(smolstep.latencyMs.p99)}`,
+    smolstep.errorText,
+    `${cpu(floor.cpuMsPerStep)}, ${cpu(smolstep.cpuMsPerStep)}`,
+    mb(smolstep.rssPeakBytes),
+    smolstep.kvBytes === undefined ? "?" : (smolstep.kvBytes / 1e6).toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => "| " + cells.map((cell, i) => cell.padEnd(widths[i])).join(" | ") + " |";
+  console.log(line(header));
+  console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
+  for (const row of rows) console.log(line(row));
+}
+
+export function printAudit(first: RunAudit, settled: RunAudit, settleSeconds: string, lockTtlMs: number): void {
+  console.log(`\nRuns in the KV file: ${settled.runs} (${JSON.stringify(settled.byStatus)})`);
+  console.log(`  locked right after the last level:      ${first.locked}   (steps still in flight in the server)`);
+  console.log(`  locked ${settleSeconds} s later (lock not expired):   ${settled.locked}   (expected 0)`);
+  console.log(`  stale locks (expired, never released):  ${settled.staleLocks}   (expected 0)`);
+  console.log(`  running, left by the time limit:        ${settled.runningLeftByTimeLimit}   (the bench stopped them)`);
+  console.log(
+    `  running, orphaned (nobody will step):    ${settled.runningOrphaned}   ` +
+      `(${settled.orphanedNeverStepped} never stepped: creates whose client gave up)`,
+  );
+  console.log(`  running, idle past the lock TTL (${lockTtlMs / 1000} s):  ${settled.runningIdlePastLockTtl}`);
+}
+
+/** Issue 10's goals, where this run measured the levels they name. */
+export function printGoals(results: Array<{ level: Level; floor: PhaseResult; smolstep: PhaseResult }>): void {
+  const byId = new Map(results.map((r) => [r.level.id, r]));
+  const ratio = (id: string) => {
+    const r = byId.get(id);
+    return r && r.floor.stepsPerSecond > 0 ? r.smolstep.stepsPerSecond / r.floor.stepsPerSecond : undefined;
+  };
+  const lines: string[] = [];
+  const kv50 = ratio("kv50");
+  if (kv50 !== undefined) lines.push(`KV at 50 clients: ${kv50.toFixed(2)}x floor (goal >= 0.5)`);
+  const stateless = ratio("stateless50");
+  if (stateless !== undefined) lines.push(`stateless at 50 clients: ${stateless.toFixed(2)}x floor (goal >= 0.8)`);
+  const overload = byId.get("overload");
+  const best = Math.max(0, ...["kv10", "kv50", "kv200"].map((id) => byId.get(id)?.smolstep.stepsPerSecond ?? 0));
+  if (overload && best > 0) {
+    const share = (100 * overload.smolstep.stepsPerSecond / best).toFixed(0);
+    lines.push(`overload: ${share}% of the best lower level's steps/s (goal >= 80%)`);
+  }
+  if (lines.length) console.log(`\nGoals: ${lines.join("; ")}`);
+}
