@@ -81,17 +81,32 @@ Deno.test("MCP server: agents as tools over stateless Streamable HTTP, runs kept
       assert.deepEqual(Uint8Array.from(atob(image.data), (c) => c.charCodeAt(0)), PNG);
     });
 
-    await t.step("a failing run is isError with the reason, and the stored run ends failed", async () => {
-      model.reset();
-      model.enqueue({ status: 400, error: "the model refuses" });
-      const { client } = await open(apps[0].url);
-      const result = await client.callTool({ name: "helper", arguments: { task: "fail" } }) as CallToolResult;
-      assert.equal(result.isError, true);
-      assert.match((result.content[0] as { text: string }).text, /The run ended 'failed' \(run [\w-]+\): .*refuses/);
-      const run = await apiClient(apps[1].url).get(`/v1/runs/${result._meta?.[RUN_ID_META]}`);
-      assert.equal(run.body.status, "failed");
-      assert.match(run.body.error.message, /refuses/);
-    });
+    // The contract changed deliberately: a step that throws in the request leaves the run exactly as it was (the
+    // house rule for a failed step), so the run stays `running` and can be continued, instead of ending `failed`.
+    await t.step(
+      "a failing step is isError naming the run and how to continue it; the run stays as it was",
+      async () => {
+        model.reset();
+        model.enqueue({ status: 400, error: "the model refuses" });
+        const { client } = await open(apps[0].url);
+        const result = await client.callTool({ name: "helper", arguments: { task: "fail" } }) as CallToolResult;
+        assert.equal(result.isError, true);
+        const runId = result._meta?.[RUN_ID_META] as string;
+        assert.match(runId, /^[\w-]+$/);
+        const text = (result.content[0] as { text: string }).text;
+        assert.match(text, new RegExp(`run ${runId} failed: .*refuses`));
+        assert.ok(text.includes(`POST /v1/runs/${runId}/steps`), text);
+        const api = apiClient(apps[1].url);
+        const run = await api.get(`/v1/runs/${runId}`);
+        assert.equal(run.body.status, "running");
+        assert.equal(run.body.steps.length, 1, "only the task: the failed step left nothing");
+        model.enqueue(toolCallReply("final_answer", { answer: "after all" }));
+        const continued = await api.post(`/v1/runs/${runId}/steps`, {});
+        assert.equal(continued.status, 200);
+        assert.equal(continued.body.status, "succeeded");
+        assert.equal(continued.body.finalAnswer, "after all");
+      },
+    );
 
     await t.step("bad arguments and unknown tools: a tool error and a JSON-RPC error", async () => {
       const { client } = await open(apps[0].url);
