@@ -78,6 +78,36 @@ Deno.test("MCP server: background runs followed to their answer, auth, Origin, J
       assert.match((result.content[0] as { text: string }).text, /ended 'failed'.*bad credentials/);
     });
 
+    await t.step("background: a caller that goes away has its run cancelled (onAbort: cancel)", async () => {
+      model.reset();
+      model.enqueue({ ...toolCallReply("add", { a: 1, b: 1 }), delayMs: 1_000 }, toolCallReply("final_answer", {}));
+      const abort = new AbortController();
+      const response = await fetch(`${background.url}/mcp`, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "helper", arguments: { task: "slow" }, _meta: { progressToken: "p" } },
+        }),
+        signal: abort.signal,
+      });
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("started")) text += (await reader.read()).value ?? "";
+      const runId = text.match(/Run ([\w-]+) started/)![1];
+      abort.abort();
+      await reader.cancel().catch(() => {});
+      const api = apiClient(background.url, { apiKey: API_KEY });
+      let status = "";
+      for (let i = 0; i < 100 && status !== "cancelled"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = (await api.get(`/v1/runs/${runId}`)).body.status;
+      }
+      assert.equal(status, "cancelled");
+    });
+
     await t.step("a foreign Origin is refused (403), an Origin the cors option allows passes", async () => {
       const foreign = await post(background.url, JSON.stringify(INITIALIZE), {
         ...auth,
@@ -160,6 +190,11 @@ Deno.test("MCP server: background runs followed to their answer, auth, Origin, J
         const result = await client.callTool({ name: "helper", arguments: { task: "hi" } }) as CallToolResult;
         assert.deepEqual(result.content, [{ type: "text", text: "in memory" }]);
         assert.deepEqual(result._meta, { "smolstep/status": "succeeded", "smolstep/mode": "memory" });
+        model.enqueue({ status: 400, error: "the model refuses" });
+        const failed = await client.callTool({ name: "helper", arguments: { task: "fail" } }) as CallToolResult;
+        assert.equal(failed.isError, true);
+        assert.match((failed.content[0] as { text: string }).text, /The agent could not run: .*refuses/);
+        assert.deepEqual(failed._meta, { "smolstep/mode": "memory" }, "no run id: nothing to continue");
       },
     );
   } finally {
