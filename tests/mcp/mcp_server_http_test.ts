@@ -4,7 +4,7 @@ import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { mcpServer, RUN_ID_META } from "../../lib/mcp/server/mod.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
-import { connect, helperAgents, PNG, serveApp } from "./mcp_server_support.ts";
+import { callThenLeave, connect, helperAgents, PNG, serveApp, statusWithin5s } from "./mcp_server_support.ts";
 
 const API_KEY = "mcp-server-key";
 const MCP_HEADERS = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
@@ -81,30 +81,8 @@ Deno.test("MCP server: background runs followed to their answer, auth, Origin, J
     await t.step("background: a caller that goes away has its run cancelled (onAbort: cancel)", async () => {
       model.reset();
       model.enqueue({ ...toolCallReply("add", { a: 1, b: 1 }), delayMs: 1_000 }, toolCallReply("final_answer", {}));
-      const abort = new AbortController();
-      const response = await fetch(`${background.url}/mcp`, {
-        method: "POST",
-        headers: { ...auth, "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "tools/call",
-          params: { name: "helper", arguments: { task: "slow" }, _meta: { progressToken: "p" } },
-        }),
-        signal: abort.signal,
-      });
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let text = "";
-      while (!text.includes("started")) text += (await reader.read()).value ?? "";
-      const runId = text.match(/Run ([\w-]+) started/)![1];
-      abort.abort();
-      await reader.cancel().catch(() => {});
-      const api = apiClient(background.url, { apiKey: API_KEY });
-      let status = "";
-      for (let i = 0; i < 100 && status !== "cancelled"; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        status = (await api.get(`/v1/runs/${runId}`)).body.status;
-      }
+      const runId = await callThenLeave(background.url, auth);
+      const status = await statusWithin5s(apiClient(background.url, { apiKey: API_KEY }), runId, "cancelled");
       assert.equal(status, "cancelled");
     });
 

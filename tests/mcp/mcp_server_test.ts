@@ -4,7 +4,7 @@ import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { mcpServer, RUN_ID_META } from "../../lib/mcp/server/mod.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
-import { connect, helperAgents, PNG, pngRef, serveApp } from "./mcp_server_support.ts";
+import { callThenLeave, connect, helperAgents, PNG, pngRef, serveApp, statusWithin5s } from "./mcp_server_support.ts";
 
 /**
  * The MCP server (`/mcp`, lib/mcp/server/) driven by the official SDK client over loopback against the real app:
@@ -124,29 +124,8 @@ Deno.test("MCP server: agents as tools over stateless Streamable HTTP, runs kept
     await t.step("a caller that goes away mid-run: the step is abandoned and the run cancelled", async () => {
       model.reset();
       model.enqueue({ content: "too late", delayMs: 10_000 });
-      const abort = new AbortController();
-      const response = await fetch(`${apps[0].url}/mcp`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "tools/call",
-          params: { name: "helper", arguments: { task: "slow" }, _meta: { progressToken: "p" } },
-        }),
-        signal: abort.signal,
-      });
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let text = "";
-      while (!text.includes("started")) text += (await reader.read()).value ?? "";
-      const runId = text.match(/Run ([\w-]+) started/)![1];
-      abort.abort();
-      await reader.cancel().catch(() => {});
-      let status = "";
-      for (let i = 0; i < 100 && status !== "cancelled"; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        status = (await apiClient(apps[1].url).get(`/v1/runs/${runId}`)).body.status;
-      }
+      const runId = await callThenLeave(apps[0].url);
+      const status = await statusWithin5s(apiClient(apps[1].url), runId, "cancelled");
       assert.equal(status, "cancelled");
     });
 
