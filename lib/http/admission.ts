@@ -43,6 +43,18 @@ export class StepAdmission {
     return this.#enter();
   }
 
+  /** Takes a place, or throws 503 `overloaded` (with `Retry-After`) at the limit: a step request's admission. */
+  enterOrRefuse(): () => void {
+    const release = this.tryEnter();
+    if (release) return release;
+    throw new HttpError(
+      503,
+      "overloaded",
+      `This server is running its maximum of ${this.limit} steps; retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`,
+      { "Retry-After": String(OVERLOAD_RETRY_AFTER_SECONDS) },
+    );
+  }
+
   /** Counts a step that may not be refused (a queue message); may take the count past the limit. */
   enter(): () => void {
     return this.#enter();
@@ -63,15 +75,7 @@ export class StepAdmission {
   /** Hono middleware for the step routes: 503 `overloaded` beyond the limit, else holds a place until the response. */
   middleware(): MiddlewareHandler {
     return async (c, next) => {
-      const release = this.tryEnter();
-      if (!release) {
-        throw new HttpError(
-          503,
-          "overloaded",
-          `This server is running its maximum of ${this.limit} steps; retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`,
-          { "Retry-After": String(OVERLOAD_RETRY_AFTER_SECONDS) },
-        );
-      }
+      const release = this.enterOrRefuse();
       try {
         await next();
       } finally {

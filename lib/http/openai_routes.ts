@@ -1,6 +1,6 @@
 /**
  * The OpenAI-compatible endpoint: `GET /v1/models` (the agents), `GET /v1/models/{id}`, `POST /v1/chat/completions`
- * (the conversation's last user message is the task: ./openai_chat_task.ts; the run goes to its end: ../run_to_answer.ts;
+ * (the conversation's last user message is the task: ./openai_chat_task.ts; the run goes to its end: ./run_to_answer.ts;
  * the end becomes the answer: ./openai_chat_answer.ts). The run is a KV run, named by the `X-Smolstep-Run-Id` header.
  *
  * Streaming (`stream: true`): `chat.completion.chunk`s: the role, the run's progress as `delta.reasoning_content`
@@ -11,7 +11,7 @@
 import type { Context, Hono } from "hono";
 import type { AppContext } from "./app_context.ts";
 import { readJson } from "./request_body.ts";
-import { type RunProgress, type RunToAnswer, startRunToAnswer } from "./run_to_answer.ts";
+import { type RunProgress, startRunToAnswer, type StoredRunToAnswer } from "./run_to_answer.ts";
 import { chatAnswer, chatUsage } from "./openai_chat_answer.ts";
 import { chatTask } from "./openai_chat_task.ts";
 import { openAiErrorBody, OpenAiParamError } from "./openai_errors.ts";
@@ -38,8 +38,9 @@ export function mountOpenAiRoutes(app: Hono, ctx: AppContext): void {
     refuseUnsupported(body);
     if (!Object.hasOwn(ctx.options.agents, body.model)) throw modelNotFound(body.model);
     const { task, images } = chatTask(body.messages);
+    // A caller that goes away leaves the run as it is: a background run goes on, a KV run can be continued.
     const signal = c.req.raw.signal;
-    const run = await startRunToAnswer(ctx, { agent: body.model, task, images }, signal);
+    const run = await startRunToAnswer(ctx, { agent: body.model, task, images }, { signal, onAbort: "leave" });
     const meta = { id: `chatcmpl-${run.runId}`, created: Math.floor(Date.now() / 1000), model: body.model };
     const headers = { [RUN_ID_HEADER]: run.runId };
     if (body.stream) {
@@ -99,7 +100,7 @@ function errorResponse(c: Context, error: unknown, headers: Record<string, strin
 }
 
 function streamCompletion(
-  run: RunToAnswer,
+  run: StoredRunToAnswer,
   meta: { id: string; created: number; model: string },
   headers: Record<string, string>,
   { includeUsage, keepAliveMs }: { includeUsage: boolean; keepAliveMs: number },

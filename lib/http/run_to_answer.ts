@@ -1,29 +1,40 @@
 /**
- * "Run an agent to its final answer from one request", for the endpoints that answer with the whole run (the
- * OpenAI-compatible `POST /v1/chat/completions`, and any other that needs it): `startRunToAnswer` creates a KV run
- * and returns its id at once, with `progress`, the run's model deltas and step records as they happen, ending with
- * its final state.
+ * "Run an agent to its final answer from one request", for the front ends that answer with a whole run (the
+ * OpenAI-compatible `POST /v1/chat/completions`, MCP `tools/call`): `startRunToAnswer` starts the run and returns its
+ * id at once, with `progress`, the run's model deltas and step records as they happen, ending with its final state.
  *
- * Each step is a KV step like any other (lock, idempotency key, the run unchanged by a failed step). How the steps
- * are taken depends on the app:
+ * How the steps are taken depends on the app:
  *
- * - With a queue (`background`): the run is a background run; the request only follows it: it reads the record
- *   every `events.pollMs` (500 ms by default; up to 4 times slower while a step runs and no deltas are heard, since
- *   each read is a store round trip, a subrequest on Workers; 50 ms after a step's deltas go quiet) and hears the run's deltas through
- *   `AppOptions.deltas`, like `GET /v1/runs/{id}/events`. A caller that goes away leaves the run going to its end.
- *   On Workers the steps run in queue invocations, so no request meets the subrequest or CPU limits of many steps;
- *   the deltas arrive through the run's Durable Object (`DurableObjectDeltaRelay`), else the progress is the step
- *   records alone.
- * - Without a queue (`inline`): the request steps the run itself, one `RunService.step` after another (each counted
- *   as a step in flight), with the model's deltas. A caller that goes away abandons the step in flight: the run
- *   stays `running` at its last committed step (continue it with `POST /v1/runs/{id}/steps`).
+ * - Store and queue (`background`): the run is a background run; the request only follows it, like
+ *   `GET /v1/runs/{id}/events`: it hears the run's deltas through `AppOptions.deltas` and reads the record every
+ *   `events.pollMs` (500 ms by default), 50 ms after a step's deltas go quiet (its commit is then close), and less and
+ *   less often while nothing changes (each read is a store round trip, a subrequest on Workers), to 10 polls' time,
+ *   at most 5 s. A background run that fails ends `failed` (the background runner ends it).
+ * - Store only (`kv`): the request steps the KV run itself, one `RunService.step` after another, each a step like
+ *   `POST /v1/runs/{id}/steps` (lock, idempotency key, a place among `maxStepsInFlight` or 503 `overloaded`, its
+ *   own deadline) with the model's deltas. A step that throws leaves the run exactly as it was (`running` at its last
+ *   committed step) and `progress` throws its error: the caller reports it, the run can be continued with
+ *   `POST /v1/runs/{id}/steps`.
+ * - No store (`memory`, only when the caller asks for it): `agent.step` in this request, the same admission and
+ *   deadlines; there is no run id, and a step that throws ends the progress with its error.
  *
  * A run that pauses for input (`awaiting_input`) ends the progress too: nobody in the request can answer it.
+ *
+ * A caller that goes away (its signal aborts) abandons the step in flight, and the progress stops; then `onAbort`
+ * says what becomes of a stored run: `leave` it (a background run goes on to its end; a KV run stays `running` at
+ * its last committed step) or `cancel` it (`RunService.cancel`). The OpenAI endpoint leaves, MCP cancels.
+ *
+ * Which mode each runtime's entry gets: `functions/deno.ts` (Deno KV and its queue) `background`;
+ * `functions/worker.ts` `background` with the `STEPS` queue (and a `STATE` or `RUNS` store; the deltas then go
+ * through the run's Durable Object, `DurableObjectDeltaRelay`, else the progress is the step records alone), `kv`
+ * with a store and no queue (every step then inside the request's subrequest and CPU limits), and without a store
+ * `memory` for MCP (the OpenAI endpoint answers 501 `store_not_configured`).
  */
 import type { DeltaEvent } from "../agents/agent_events.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import { RunError, type RunRecord } from "../runs/run_record.ts";
+import type { BlobStorage } from "../stores/blob_store.ts";
 import type { AppContext } from "./app_context.ts";
 
 /** What a request may ask of the run: the same fields as `POST /v1/agents/{name}/runs`. */
@@ -31,59 +42,118 @@ export interface RunToAnswerInput {
   agent: string;
   task: string;
   additionalArgs?: Record<string, unknown>;
+  /** `data:` or https: image URLs (the egress policy applies). */
   images?: string[];
   maxSteps?: number;
 }
 
-/** A followed run is read every `events.pollMs`, up to this many times slower while nothing changes. */
-const MAX_POLL_BACKOFF = 4;
+export interface RunToAnswerOptions {
+  /** The caller's signal (its request's). */
+  signal: AbortSignal;
+  /** What the caller's departure does to a stored run: `leave` it as it is, or `cancel` it. */
+  onAbort: "cancel" | "leave";
+  /** Without a store: step the run in `memory` (no run id), or `refuse` (501 `store_not_configured`, the default). */
+  withoutStore?: "memory" | "refuse";
+}
 
-/** How long after a followed step's last delta the run is read again (its commit is then close). */
-const DELTA_QUIET_MS = 50;
-
-/** One piece of a run's progress; the last one is always `end`. */
+/** One piece of a run's progress; the last one is `end` (unless the caller went away or a step threw). */
 export type RunProgress =
   | { type: "delta"; event: DeltaEvent }
   | { type: "step"; index: number; step: StepRecord }
   | { type: "end"; state: AgentState };
 
-export interface RunToAnswer {
+/** A run kept in the store: its id (`GET /v1/runs/{id}`) and its blobs (media answers). */
+export interface StoredRunToAnswer {
   runId: string;
-  mode: "background" | "inline";
-  /** Iterate once. Throws what a failed inline step throws (the run stays at its previous step). */
+  mode: "background" | "kv";
+  blobs: BlobStorage;
+  /** Iterate once. Throws what a failed `kv` step throws (the run stays at its previous step). */
   progress: AsyncIterable<RunProgress>;
 }
 
+/** A run that lives in this request only. */
+export interface MemoryRunToAnswer {
+  runId?: undefined;
+  mode: "memory";
+  blobs?: undefined;
+  /** Iterate once. Throws what a failed step throws. */
+  progress: AsyncIterable<RunProgress>;
+}
+
+export type RunToAnswer = StoredRunToAnswer | MemoryRunToAnswer;
+
+/** A followed run is read every `events.pollMs`, up to this many times slower while nothing changes... */
+const MAX_POLL_BACKOFF = 10;
+/** ...and at least this often (unless `events.pollMs` itself is longer). */
+const MAX_POLL_MS = 5_000;
+/** How long after a followed step's last delta the run is read again (its commit is then close). */
+const DELTA_QUIET_MS = 50;
+
 /**
- * Creates the run (errors such as `agent_not_found`, `store_not_configured`, `task_too_large` are thrown here,
- * before anything is written) and returns its progress; `signal` is the caller's (its request's).
+ * Starts the run (errors such as `agent_not_found`, `store_not_configured`, `task_too_large` are thrown here,
+ * before anything is written) and returns its progress.
  */
 export async function startRunToAnswer(
   ctx: AppContext,
   input: RunToAnswerInput,
-  signal: AbortSignal,
+  options: RunToAnswerOptions & { withoutStore?: "refuse" },
+): Promise<StoredRunToAnswer>;
+export async function startRunToAnswer(
+  ctx: AppContext,
+  input: RunToAnswerInput,
+  options: RunToAnswerOptions,
+): Promise<RunToAnswer>;
+export async function startRunToAnswer(
+  ctx: AppContext,
+  input: RunToAnswerInput,
+  { signal, onAbort, withoutStore = "refuse" }: RunToAnswerOptions,
 ): Promise<RunToAnswer> {
   const agent = ctx.agent(input.agent);
-  const runs = ctx.requireRuns();
+  const runs = withoutStore === "memory" ? ctx.runs : ctx.requireRuns();
   for (const image of input.images ?? []) if (!image.startsWith("data:")) ctx.requireAllowedUrl("images", image);
   const state = agent.start(input.task, {
     maxSteps: input.maxSteps,
     additionalArgs: input.additionalArgs,
     images: input.images,
   });
+  if (!runs) {
+    let current = state;
+    const progress = stepHere(ctx, state, signal, async (stepSignal, onDelta) => {
+      return current = (await agent.step(current, { signal: stepSignal, onDelta })).state;
+    });
+    return { mode: "memory", progress };
+  }
   const background = ctx.background;
   const record = await runs.create(input.agent, state, { background: Boolean(background) });
-  if (background) {
-    await background.start(record);
-    return { runId: record.runId, mode: "background", progress: followRun(ctx, record, signal) };
+  if (background) await background.start(record);
+  const progress = background ? followRun(ctx, record, signal) : stepRun(ctx, record, signal);
+  const { runId } = record;
+  return {
+    runId,
+    mode: background ? "background" : "kv",
+    blobs: runs.blobsFor(runId),
+    progress: onAbort === "cancel" ? cancelledOnAbort(progress, signal, () => runs.cancel(runId)) : progress,
+  };
+}
+
+/** The progress, and `cancel` once it stops because the caller went away (after any step in flight let go). */
+async function* cancelledOnAbort(
+  progress: AsyncGenerator<RunProgress>,
+  signal: AbortSignal,
+  cancel: () => Promise<unknown>,
+): AsyncGenerator<RunProgress> {
+  try {
+    yield* progress;
+  } finally {
+    if (signal.aborted) await cancel().catch(() => {});
   }
-  return { runId: record.runId, mode: "inline", progress: stepRun(ctx, record, signal) };
 }
 
 /** Follows a background run: the deltas heard, each new step record, then its end (or its pause). */
 async function* followRun(ctx: AppContext, created: RunRecord, signal: AbortSignal): AsyncGenerator<RunProgress> {
   const runs = ctx.requireRuns();
   const pollMs = ctx.options.events?.pollMs ?? 500;
+  const slowestMs = Math.min(pollMs * MAX_POLL_BACKOFF, Math.max(pollMs, MAX_POLL_MS));
   const heard = new Pending<RunProgress>();
   // The last action step followed: a delta of it or an earlier step comes late (a relay between processes may
   // deliver one after the step's commit) and is dropped, so deltas only ever precede their step.
@@ -99,11 +169,10 @@ async function* followRun(ctx: AppContext, created: RunRecord, signal: AbortSign
       const before = heard.take().filter((item) => item.type !== "delta" || item.event.stepNumber > followedStepNumber);
       const found = await runs.get(created.runId);
       yield* before;
-      if (!found) throw new Error(`The run ${created.runId} is gone.`);
+      if (!found) throw new RunError("run_not_found", `The run '${created.runId}' is gone.`);
       const { state } = found.record;
-      // Each read is a store round trip (a subrequest on Workers): reads slow down, to 4 polls' time, while
-      // nothing changes, and speed up again with the next step.
-      waitMs = next < state.steps.length ? pollMs : Math.min(waitMs * 2, pollMs * MAX_POLL_BACKOFF);
+      // A run that moves is read every `pollMs`; one that waits (a slow model), less and less often.
+      waitMs = next < state.steps.length ? pollMs : Math.min(waitMs * 2, slowestMs);
       for (; next < state.steps.length; next++) yield { type: "step", index: next, step: state.steps[next] };
       followedStepNumber = state.stepNumber;
       if (state.status !== "running") {
@@ -127,18 +196,47 @@ async function* followRun(ctx: AppContext, created: RunRecord, signal: AbortSign
   }
 }
 
-/** Steps a run in this request until it is no longer `running`: its deltas, each new step record, then its end. */
-async function* stepRun(ctx: AppContext, created: RunRecord, signal: AbortSignal): AsyncGenerator<RunProgress> {
+/** Steps a KV run in this request, each step as `POST /v1/runs/{id}/steps` takes it. */
+function stepRun(ctx: AppContext, created: RunRecord, signal: AbortSignal): AsyncGenerator<RunProgress> {
   const runs = ctx.requireRuns();
-  const pending = new Pending<RunProgress>();
   let record = created;
-  let next = created.state.steps.length;
-  while (record.state.status === "running") {
-    const release = ctx.admission.enter();
-    const step = runs.step(record.runId, (found) => ctx.agent(found.agent), {
-      idempotencyKey: `answer:${record.seq}`,
-      signal,
-      onDelta: (event) => pending.push({ type: "delta", event }),
+  return stepHere(ctx, created.state, signal, async (stepSignal, onDelta) => {
+    try {
+      ({ record } = await runs.step(record.runId, (found) => ctx.agent(found.agent), {
+        idempotencyKey: `answer:${record.seq}`,
+        signal: stepSignal,
+        onDelta,
+      }));
+    } catch (error) {
+      // Ended meanwhile by someone else (cancelled through its route, say): that end is the run's end.
+      const ended = error instanceof RunError && error.code === "run_finished" && await runs.get(record.runId);
+      if (!ended) throw error;
+      record = ended.record;
+    }
+    return record.state;
+  });
+}
+
+/** One step taken here: the state after it (a step that fails throws, and the state is as it was). */
+type TakeStep = (signal: AbortSignal, onDelta: (event: DeltaEvent) => void) => Promise<AgentState>;
+
+/**
+ * Steps in this request while the run runs, each step within admission (503 `overloaded` at `maxStepsInFlight`, as
+ * a step request) and its own deadline: its deltas, each new step record, then its end.
+ */
+async function* stepHere(
+  ctx: AppContext,
+  initial: AgentState,
+  signal: AbortSignal,
+  takeStep: TakeStep,
+): AsyncGenerator<RunProgress> {
+  const pending = new Pending<RunProgress>();
+  let state = initial;
+  let next = initial.steps.length;
+  while (state.status === "running") {
+    const release = ctx.admission.enterOrRefuse();
+    const step = ctx.withStepDeadline(signal, (stepSignal) => {
+      return takeStep(stepSignal, (event) => pending.push({ type: "delta", event }));
     }).finally(release);
     let done = false;
     step.then(() => done = true, () => done = true);
@@ -146,19 +244,11 @@ async function* stepRun(ctx: AppContext, created: RunRecord, signal: AbortSignal
       await pending.wait(Infinity, signal, step);
       yield* pending.take();
     }
-    try {
-      ({ record } = await step);
-    } catch (error) {
-      // Ended meanwhile by someone else (cancelled through its route, say): that end is the run's end.
-      const ended = error instanceof RunError && error.code === "run_finished" && await runs.get(record.runId);
-      if (!ended) throw error;
-      record = ended.record;
-    }
+    state = await step;
     yield* pending.take();
-    const { state } = record;
     for (; next < state.steps.length; next++) yield { type: "step", index: next, step: state.steps[next] };
   }
-  yield { type: "end", state: record.state };
+  yield { type: "end", state };
 }
 
 /** Items pushed by a callback, taken by a generator that waits for the next one (or a timeout, an abort, a promise). */

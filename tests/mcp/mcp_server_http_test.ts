@@ -4,7 +4,7 @@ import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { mcpServer, RUN_ID_META } from "../../lib/mcp/server/mod.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
-import { connect, helperAgents, PNG, serveApp } from "./mcp_server_support.ts";
+import { callThenLeave, connect, helperAgents, PNG, serveApp, statusWithin5s } from "./mcp_server_support.ts";
 
 const API_KEY = "mcp-server-key";
 const MCP_HEADERS = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
@@ -76,6 +76,14 @@ Deno.test("MCP server: background runs followed to their answer, auth, Origin, J
       const result = await client.callTool({ name: "helper", arguments: { task: "x" } }) as CallToolResult;
       assert.equal(result.isError, true);
       assert.match((result.content[0] as { text: string }).text, /ended 'failed'.*bad credentials/);
+    });
+
+    await t.step("background: a caller that goes away has its run cancelled (onAbort: cancel)", async () => {
+      model.reset();
+      model.enqueue({ ...toolCallReply("add", { a: 1, b: 1 }), delayMs: 1_000 }, toolCallReply("final_answer", {}));
+      const runId = await callThenLeave(background.url, auth);
+      const status = await statusWithin5s(apiClient(background.url, { apiKey: API_KEY }), runId, "cancelled");
+      assert.equal(status, "cancelled");
     });
 
     await t.step("a foreign Origin is refused (403), an Origin the cors option allows passes", async () => {
@@ -160,6 +168,11 @@ Deno.test("MCP server: background runs followed to their answer, auth, Origin, J
         const result = await client.callTool({ name: "helper", arguments: { task: "hi" } }) as CallToolResult;
         assert.deepEqual(result.content, [{ type: "text", text: "in memory" }]);
         assert.deepEqual(result._meta, { "smolstep/status": "succeeded", "smolstep/mode": "memory" });
+        model.enqueue({ status: 400, error: "the model refuses" });
+        const failed = await client.callTool({ name: "helper", arguments: { task: "fail" } }) as CallToolResult;
+        assert.equal(failed.isError, true);
+        assert.match((failed.content[0] as { text: string }).text, /The agent could not run: .*refuses/);
+        assert.deepEqual(failed._meta, { "smolstep/mode": "memory" }, "no run id: nothing to continue");
       },
     );
   } finally {

@@ -83,3 +83,39 @@ export async function connect(urls: string | string[], headers: Record<string, s
   await client.connect(transport);
   return { client, seen };
 }
+
+/** Starts a `tools/call` of `helper` over raw HTTP, reads until the run is named, then leaves: the run's id. */
+export async function callThenLeave(url: string, headers: Record<string, string> = {}): Promise<string> {
+  const abort = new AbortController();
+  const response = await fetch(`${url}/mcp`, {
+    method: "POST",
+    headers: { ...headers, "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "helper", arguments: { task: "slow" }, _meta: { progressToken: "p" } },
+    }),
+    signal: abort.signal,
+  });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("started")) text += (await reader.read()).value ?? "";
+  abort.abort();
+  await reader.cancel().catch(() => {});
+  return text.match(/Run ([\w-]+) started/)![1];
+}
+
+/** The run's status once it is `wanted`, or the last one read within about 5 s. */
+export async function statusWithin5s(
+  api: { get(path: string): Promise<{ body: { status: string } }> },
+  runId: string,
+  wanted: string,
+): Promise<string> {
+  let status = "";
+  for (let i = 0; i < 100 && status !== wanted; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    status = (await api.get(`/v1/runs/${runId}`)).body.status;
+  }
+  return status;
+}

@@ -4,7 +4,7 @@ import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { mcpServer, RUN_ID_META } from "../../lib/mcp/server/mod.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
-import { connect, helperAgents, PNG, pngRef, serveApp } from "./mcp_server_support.ts";
+import { callThenLeave, connect, helperAgents, PNG, pngRef, serveApp, statusWithin5s } from "./mcp_server_support.ts";
 
 /**
  * The MCP server (`/mcp`, lib/mcp/server/) driven by the official SDK client over loopback against the real app:
@@ -81,17 +81,32 @@ Deno.test("MCP server: agents as tools over stateless Streamable HTTP, runs kept
       assert.deepEqual(Uint8Array.from(atob(image.data), (c) => c.charCodeAt(0)), PNG);
     });
 
-    await t.step("a failing run is isError with the reason, and the stored run ends failed", async () => {
-      model.reset();
-      model.enqueue({ status: 400, error: "the model refuses" });
-      const { client } = await open(apps[0].url);
-      const result = await client.callTool({ name: "helper", arguments: { task: "fail" } }) as CallToolResult;
-      assert.equal(result.isError, true);
-      assert.match((result.content[0] as { text: string }).text, /The run ended 'failed' \(run [\w-]+\): .*refuses/);
-      const run = await apiClient(apps[1].url).get(`/v1/runs/${result._meta?.[RUN_ID_META]}`);
-      assert.equal(run.body.status, "failed");
-      assert.match(run.body.error.message, /refuses/);
-    });
+    // The contract changed deliberately: a step that throws in the request leaves the run exactly as it was (the
+    // house rule for a failed step), so the run stays `running` and can be continued, instead of ending `failed`.
+    await t.step(
+      "a failing step is isError naming the run and how to continue it; the run stays as it was",
+      async () => {
+        model.reset();
+        model.enqueue({ status: 400, error: "the model refuses" });
+        const { client } = await open(apps[0].url);
+        const result = await client.callTool({ name: "helper", arguments: { task: "fail" } }) as CallToolResult;
+        assert.equal(result.isError, true);
+        const runId = result._meta?.[RUN_ID_META] as string;
+        assert.match(runId, /^[\w-]+$/);
+        const text = (result.content[0] as { text: string }).text;
+        assert.match(text, new RegExp(`run ${runId} failed: .*refuses`));
+        assert.ok(text.includes(`POST /v1/runs/${runId}/steps`), text);
+        const api = apiClient(apps[1].url);
+        const run = await api.get(`/v1/runs/${runId}`);
+        assert.equal(run.body.status, "running");
+        assert.equal(run.body.steps.length, 1, "only the task: the failed step left nothing");
+        model.enqueue(toolCallReply("final_answer", { answer: "after all" }));
+        const continued = await api.post(`/v1/runs/${runId}/steps`, {});
+        assert.equal(continued.status, 200);
+        assert.equal(continued.body.status, "succeeded");
+        assert.equal(continued.body.finalAnswer, "after all");
+      },
+    );
 
     await t.step("bad arguments and unknown tools: a tool error and a JSON-RPC error", async () => {
       const { client } = await open(apps[0].url);
@@ -109,29 +124,8 @@ Deno.test("MCP server: agents as tools over stateless Streamable HTTP, runs kept
     await t.step("a caller that goes away mid-run: the step is abandoned and the run cancelled", async () => {
       model.reset();
       model.enqueue({ content: "too late", delayMs: 10_000 });
-      const abort = new AbortController();
-      const response = await fetch(`${apps[0].url}/mcp`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "tools/call",
-          params: { name: "helper", arguments: { task: "slow" }, _meta: { progressToken: "p" } },
-        }),
-        signal: abort.signal,
-      });
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let text = "";
-      while (!text.includes("started")) text += (await reader.read()).value ?? "";
-      const runId = text.match(/Run ([\w-]+) started/)![1];
-      abort.abort();
-      await reader.cancel().catch(() => {});
-      let status = "";
-      for (let i = 0; i < 100 && status !== "cancelled"; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        status = (await apiClient(apps[1].url).get(`/v1/runs/${runId}`)).body.status;
-      }
+      const runId = await callThenLeave(apps[0].url);
+      const status = await statusWithin5s(apiClient(apps[1].url), runId, "cancelled");
       assert.equal(status, "cancelled");
     });
 

@@ -23,7 +23,7 @@ function rpcError(status: 400 | 403 | 405 | 413 | 415, code: number, message: st
  * `POST /mcp`: MCP's Streamable HTTP transport, stateless (the SDK's web-standard transport with no session id,
  * one per request). A request with `tools/call` is answered as Server-Sent Events (progress notifications, then
  * the result; keep-alive comments meanwhile), the others as JSON. `GET` and `DELETE` are 405: there is no session
- * to stream to or to end. Runs a tool call starts are ordinary runs (see lib/http/run_to_final_answer.ts).
+ * to stream to or to end. Runs a tool call starts are ordinary runs (see lib/http/run_to_answer.ts).
  */
 export function mountMcpEndpoint(app: Hono, ctx: AppContext, options: McpEndpointOptions): void {
   const maxSize = ctx.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

@@ -1,9 +1,10 @@
 import type { CallToolResult, Tool as McpToolDefinition } from "@modelcontextprotocol/sdk/types.js";
 import { invokeTool, toPlainValue } from "../../agents/tool_invocation.ts";
 import type { AppContext } from "../../http/app_context.ts";
-import { type AnswerRun, runToFinalAnswer } from "../../http/run_to_final_answer.ts";
+import { type RunToAnswer, startRunToAnswer } from "../../http/run_to_answer.ts";
 import { CreateRunBody } from "../../http/http_schemas.ts";
 import { findDirectTool } from "../../http/tool_routes.ts";
+import type { AgentState } from "../../memory/agent_state.ts";
 import type { StepRecord } from "../../memory/step_records.ts";
 import { AgentMedia } from "../../types/agent_media.ts";
 import { answerContent, endedWithoutAnswer } from "./mcp_content.ts";
@@ -64,7 +65,7 @@ export function hasTool(ctx: AppContext, name: string, exposeTools: boolean): bo
   return Object.hasOwn(ctx.options.agents, name) || (exposeTools && listTools(ctx, true).some((t) => t.name === name));
 }
 
-/** Runs an agent to its final answer (see `runToFinalAnswer`): the answer as content, or `isError` and why. */
+/** Runs an agent to its final answer (see `startRunToAnswer`): the answer as content, or `isError` and why. */
 export async function callAgent(
   ctx: AppContext,
   name: string,
@@ -79,24 +80,34 @@ export async function callAgent(
     return toolError(`Invalid arguments: ${problems.join("; ")}`);
   }
   const { task, additionalArgs } = parsed.data;
-  let run: AnswerRun;
-  let records = 0;
+  let run: RunToAnswer;
   try {
-    run = await runToFinalAnswer(ctx, {
-      agent: name,
-      task,
-      additionalArgs,
-    }, {
+    // A caller that goes away has its run cancelled; without a store the run is stepped in memory.
+    run = await startRunToAnswer(ctx, { agent: name, task, additionalArgs }, {
       signal,
-      // Progress 0 names the run, so a host can open it (`GET /v1/runs/{runId}`) while it runs.
-      onStart: progress && ((runId) => progress(0, `Run ${runId} started`, { [RUN_ID_META]: runId })),
-      onStep: progress && ((step) => progress(++records, describeStep(step))),
+      onAbort: "cancel",
+      withoutStore: "memory",
     });
   } catch (error) {
     if (signal.aborted) throw error;
     return toolError(`The agent could not run: ${(error as Error).message}`);
   }
-  const { state, runId } = run;
+  const { runId } = run;
+  let state: AgentState | undefined;
+  try {
+    // Progress 0 names the run, so a host can open it (`GET /v1/runs/{runId}`) while it runs.
+    if (progress && runId) await progress(0, `Run ${runId} started`, { [RUN_ID_META]: runId });
+    let records = 0;
+    for await (const item of run.progress) {
+      if (item.type === "step" && progress) await progress(++records, describeStep(item.step));
+      if (item.type === "end") state = item.state;
+    }
+  } catch (error) {
+    if (signal.aborted) throw error;
+    return stepFailed(run, error);
+  }
+  // Only a caller that went away stops following before the end.
+  if (!state) throw signal.reason ?? new DOMException("The request was aborted.", "AbortError");
   // Out of steps, the agent was asked for an answer anyway (as in smolagents): it is an answer, `_meta` says how.
   const answered = state.status === "succeeded" || (state.status === "max_steps_error" && state.finalAnswer != null);
   const result = answered ? await answerContent(state.finalAnswer, run.blobs) : endedWithoutAnswer(state, runId);
@@ -104,6 +115,19 @@ export async function callAgent(
     ...result,
     _meta: { ...(runId ? { [RUN_ID_META]: runId } : {}), "smolstep/status": state.status, "smolstep/mode": run.mode },
   };
+}
+
+/**
+ * A step taken in the request that threw: the run is as it was before it (`running` at its last committed step), so
+ * the result names it and how to go on; a background run's failures end it `failed` instead (an answer above).
+ */
+function stepFailed(run: RunToAnswer, error: unknown): CallToolResult {
+  const message = (error as Error).message;
+  const meta = { ...(run.runId ? { [RUN_ID_META]: run.runId } : {}), "smolstep/mode": run.mode };
+  if (run.mode !== "kv") return { ...toolError(`The agent could not run: ${message}`), _meta: meta };
+  const text = `A step of run ${run.runId} failed: ${message}. The run is still 'running' at its last step: ` +
+    `continue it with POST /v1/runs/${run.runId}/steps, or cancel it with POST /v1/runs/${run.runId}/cancel.`;
+  return { ...toolError(text), _meta: { ...meta, "smolstep/status": "running" } };
 }
 
 /**

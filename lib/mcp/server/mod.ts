@@ -11,7 +11,7 @@ import { mountMcpEndpoint } from "./mcp_endpoint.ts";
 import { mcpRoutes } from "./mcp_openapi.ts";
 
 export { RUN_ID_META } from "./mcp_tools.ts";
-export type { AnswerRequest, AnswerRun, RunToAnswerOptions } from "../../http/run_to_final_answer.ts";
+export type { RunProgress, RunToAnswer, RunToAnswerInput, RunToAnswerOptions } from "../../http/run_to_answer.ts";
 
 export interface McpServerOptions {
   /** Where the endpoint is (default `/mcp`). It is behind the app's API keys, like `/v1/*`. */
