@@ -41,6 +41,7 @@ export function mountOpenAiRoutes(app: Hono, ctx: AppContext): void {
     // A caller that goes away leaves the run as it is: a background run goes on, a KV run can be continued.
     const signal = c.req.raw.signal;
     const run = await startRunToAnswer(ctx, { agent: body.model, task, images }, { signal, onAbort: "leave" });
+    ctx.noteRun(c.req.raw, run.runId);
     const meta = { id: `chatcmpl-${run.runId}`, created: Math.floor(Date.now() / 1000), model: body.model };
     const headers = { [RUN_ID_HEADER]: run.runId };
     if (body.stream) {
