@@ -19,8 +19,7 @@ export const AGENT_TYPES = ["code", "tool-calling"] as const;
 export type AgentType = typeof AGENT_TYPES[number];
 
 /** The task of a run given none: smolagents' `leopard_prompt`, which its command runs when no prompt is given. */
-export const DEFAULT_TASK =
-  "How many seconds would it take for a leopard at full speed to run through Pont des Arts?";
+export const DEFAULT_TASK = "How many seconds would it take for a leopard at full speed to run through Pont des Arts?";
 
 /** smolagents' default tool list for its command. */
 export const DEFAULT_TOOLS = ["web_search"];

@@ -37,7 +37,10 @@ Deno.test("parseArguments", async (t) => {
   );
 
   await t.step("no task: smolagents' default task (its leopard_prompt), as `smolagent` alone runs it", () => {
-    assert.equal(DEFAULT_TASK, "How many seconds would it take for a leopard at full speed to run through Pont des Arts?");
+    assert.equal(
+      DEFAULT_TASK,
+      "How many seconds would it take for a leopard at full speed to run through Pont des Arts?",
+    );
     assert.equal(run().task, DEFAULT_TASK);
     assert.equal(run("run").task, DEFAULT_TASK);
     const args = run("--tools", "calculator", "--max-steps", "3");
