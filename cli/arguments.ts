@@ -18,6 +18,9 @@ export type ModelType = typeof MODEL_TYPES[number];
 export const AGENT_TYPES = ["code", "tool-calling"] as const;
 export type AgentType = typeof AGENT_TYPES[number];
 
+/** The task of a run given none: smolagents' `leopard_prompt`, which its command runs when no prompt is given. */
+export const DEFAULT_TASK = "How many seconds would it take for a leopard at full speed to run through Pont des Arts?";
+
 /** smolagents' default tool list for its command. */
 export const DEFAULT_TOOLS = ["web_search"];
 
@@ -86,7 +89,6 @@ const LIST_WORD = /^[A-Za-z0-9_.@\/:][A-Za-z0-9_.,@\/:-]*$/;
 export function parseArguments(argv: readonly string[]): CliCommand {
   if (argv.some((arg) => arg === "--help" || arg === "-h") || argv[0] === "help") return { command: "help" };
   if (argv.some((arg) => arg === "--version" || arg === "-V")) return { command: "version" };
-  if (argv.length === 0) throw new InvalidInputError('No command given: try `run "<task>"`, or --help.');
   const command = argv[0] === "serve" ? "serve" : "run";
   const words = argv[0] === "run" || argv[0] === "serve" ? argv.slice(1) : argv;
   const values: Record<string, unknown> = {};
@@ -148,7 +150,6 @@ function serveArguments(values: Record<string, unknown>, positional: string[]): 
 }
 
 function runArguments(values: Record<string, unknown>, positional: string[]): RunArguments {
-  if (positional.length === 0) throw new InvalidInputError('No task given: `run "<task>"` (put the task first).');
   if (positional.length > 1) {
     throw new InvalidInputError(
       `One task, quoted: got ${positional.length} words ('${positional[1].slice(0, 40)}'...). Quote the task.`,
@@ -175,7 +176,7 @@ function runArguments(values: Record<string, unknown>, positional: string[]): Ru
   }
   return {
     command: "run",
-    task: positional[0],
+    task: positional[0] ?? DEFAULT_TASK,
     agent: values.agent as string | undefined,
     tools: values.tools as string[] | undefined,
     agentType,

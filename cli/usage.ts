@@ -6,7 +6,8 @@ export function usageText(toolNames: readonly string[], agentNames: readonly str
   return `smolstep: run an agent from the command line, here or on a deployed smolstep.
 
 Usage:
-  smolstep run "<task>" [options]      run an agent until it answers (\`run\` may be left out)
+  smolstep run ["<task>"] [options]    run an agent until it answers (\`run\` may be left out; without a task,
+                                       smolagents' default: the leopard crossing Pont des Arts)
   smolstep serve [--port N] [--hostname H]
                                        start the HTTP server (as \`deno task start\`)
   smolstep --help | --version

@@ -65,6 +65,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
       background: Boolean(background),
       callbackUrl: body.callbackUrl,
     });
+    ctx.noteRun(c.req.raw, record.runId);
     await background?.start(record);
     const expiresAt = ctx.requireRuns().lifecycle.deadline(state);
     return c.json({ ...runView(record.runId, name, state, expiresAt), background: Boolean(background) }, 201, {

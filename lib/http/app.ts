@@ -54,7 +54,14 @@ export function createSmolstep(options: AppOptions): Smolstep {
       404,
     )
   );
-  app.use("*", requestLog(ctx.logger, stepStillRunning));
+  app.use(
+    "*",
+    requestLog(
+      ctx.logger,
+      (request) => stepStillRunning(request) ?? ctx.stillAnswering.get(request),
+      (request) => ctx.requestRuns.get(request),
+    ),
+  );
   if (metrics) app.use("*", requestMetrics(metrics));
   if (options.cors) app.use("*", cors(corsPolicy(options.cors)));
   if (options.apiKeys?.length) {

@@ -152,6 +152,16 @@ export class AppContext {
   readonly logger: Logger;
   /** The agent of each step request, noted by the route once known (a KV run's is in its record): a metric label. */
   readonly stepAgents: WeakMap<Request, string> = new WeakMap();
+  /**
+   * The run each request created, noted by its route (`POST /v1/agents/{name}/runs`, `POST /v1/chat/completions`,
+   * MCP `tools/call`; the first one of a batch): the `runId` of the request's log line.
+   */
+  readonly requestRuns: WeakMap<Request, string> = new WeakMap();
+  /**
+   * Work still going on behind a response that has started (MCP `tools/call` answered as SSE), settling with the
+   * status its answer would have had: the request's log line is written when it ends.
+   */
+  readonly stillAnswering: WeakMap<Request, Promise<number>> = new WeakMap();
   /** Steps in flight in this process, and the cap on them. */
   readonly admission: StepAdmission;
   /** A step's time from its request's arrival (see `stepSignal`). */
@@ -228,6 +238,11 @@ export class AppContext {
   stepAgent(request: Request, name: string): MultiStepAgent {
     this.stepAgents.set(request, name);
     return this.agent(name);
+  }
+
+  /** Notes the run a request created, for its log line (the first, if it creates several). */
+  noteRun(request: Request, runId: string): void {
+    if (!this.requestRuns.has(request)) this.requestRuns.set(request, runId);
   }
 
   requireRuns(): RunService {

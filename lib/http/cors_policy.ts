@@ -10,8 +10,20 @@ const CLIENT_REQUEST_HEADERS = [
   "Last-Event-ID",
   "Mcp-Protocol-Version",
 ];
-/** Response headers a cross-origin caller must be able to read (the typed client reads `Idempotent-Replayed`). */
-const CLIENT_RESPONSE_HEADERS = ["Idempotent-Replayed", "Location", "Retry-After", "WWW-Authenticate"];
+/**
+ * Response headers a cross-origin caller must be able to read: the typed client reads `Idempotent-Replayed`, a
+ * chat frontend the run behind a completion (`X-Smolstep-Run-Id`), OpenAI's clients `x-should-retry`, anyone the
+ * request's id for the logs (`X-Request-Id`).
+ */
+const CLIENT_RESPONSE_HEADERS = [
+  "Idempotent-Replayed",
+  "Location",
+  "Retry-After",
+  "WWW-Authenticate",
+  "X-Request-Id",
+  "X-Smolstep-Run-Id",
+  "x-should-retry",
+];
 /** How long a browser may reuse a preflight (seconds); Chromium caps it at 7200, Firefox at 86400. */
 export const DEFAULT_CORS_MAX_AGE = 7200;
 

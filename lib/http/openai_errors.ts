@@ -38,11 +38,25 @@ export function openAiErrorBody(error: unknown): { status: ContentfulStatusCode;
   return { status: http.status, body };
 }
 
+/**
+ * OpenAI's clients retry what `x-should-retry` says (else 408, 409, 429 and 5xx). Before a run exists a retry
+ * repeats nothing, so it follows `retryable` (503 `overloaded` yes, 501 `store_not_configured` no); once a run
+ * exists it is `false`, as a retry would start another run and pay for its steps again.
+ */
+export const SHOULD_RETRY_HEADER = "x-should-retry";
+
+/** The response headers of an error in OpenAI's shape: the error's own (`Retry-After`), and `x-should-retry`. */
+export function openAiErrorHeaders(error: unknown, runCreated: boolean): Record<string, string> {
+  const http = classifyError(error);
+  return { ...http.headers, [SHOULD_RETRY_HEADER]: String(!runCreated && http.retryable) };
+}
+
 /** The app's error handler: OpenAI's shape on the OpenAI-compatible paths, smolstep's everywhere else. */
 export function openAiAwareErrorHandler(error: Error, c: Context): Response {
   if (!isOpenAiPath(c.req.path)) return errorHandler(error, c);
   const { status, body } = openAiErrorBody(error);
-  const response = c.json(body, status, classifyError(error).headers);
+  // Thrown by the route before a run was created (after it, the route answers its errors itself).
+  const response = c.json(body, status, openAiErrorHeaders(error, false));
   if (error instanceof HTTPException) {
     const challenge = error.getResponse().headers.get("WWW-Authenticate");
     if (challenge) response.headers.set("WWW-Authenticate", challenge);

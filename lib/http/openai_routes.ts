@@ -14,7 +14,7 @@ import { readJson } from "./request_body.ts";
 import { type RunProgress, startRunToAnswer, type StoredRunToAnswer } from "./run_to_answer.ts";
 import { chatAnswer, chatUsage } from "./openai_chat_answer.ts";
 import { chatTask } from "./openai_chat_task.ts";
-import { openAiErrorBody, OpenAiParamError } from "./openai_errors.ts";
+import { openAiErrorBody, openAiErrorHeaders, OpenAiParamError } from "./openai_errors.ts";
 import type { ChatCompletionBody } from "./openai_schemas.ts";
 import { RunNarrator } from "./openai_run_narration.ts";
 
@@ -41,6 +41,7 @@ export function mountOpenAiRoutes(app: Hono, ctx: AppContext): void {
     // A caller that goes away leaves the run as it is: a background run goes on, a KV run can be continued.
     const signal = c.req.raw.signal;
     const run = await startRunToAnswer(ctx, { agent: body.model, task, images }, { signal, onAbort: "leave" });
+    ctx.noteRun(c.req.raw, run.runId);
     const meta = { id: `chatcmpl-${run.runId}`, created: Math.floor(Date.now() / 1000), model: body.model };
     const headers = { [RUN_ID_HEADER]: run.runId };
     if (body.stream) {
@@ -91,12 +92,12 @@ async function endOf(progress: AsyncIterable<RunProgress>) {
 }
 
 /**
- * An error once the run exists: OpenAI's clients retry 409 and 5xx by default, which would start another run (and
- * pay for its steps again); `x-should-retry: false` tells them not to. The run id says which run it was.
+ * An error once the run exists: `x-should-retry: false` (a retry would start another run), the error's own headers
+ * (`Retry-After` of a later step's 503: when the run can be continued), and the run id.
  */
 function errorResponse(c: Context, error: unknown, headers: Record<string, string>): Response {
   const { status, body } = openAiErrorBody(error);
-  return c.json(body, status, { ...headers, "x-should-retry": "false" });
+  return c.json(body, status, { ...openAiErrorHeaders(error, true), ...headers });
 }
 
 function streamCompletion(

@@ -10,14 +10,17 @@ const RUN_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
 /**
  * One JSON line per request, when it ends: `method`, `route` (the pattern, never the raw path or its query string),
- * `status`, `durationMs`, `requestId` (also sent back as `X-Request-Id`), `runId` on `/v1/runs/{runId}` routes, and
- * `error: {code, type}` when the request failed. A 5xx is logged at `error`, anything else at `info`. A streamed
- * step is logged when it ends, with `stepStatus` when its would-be status differs from the 200 that started it.
+ * `status`, `durationMs`, `requestId` (also sent back as `X-Request-Id`), `runId` on `/v1/runs/{runId}` routes and
+ * on the routes that create a run (as `runOf` says), and `error: {code, type}` when the request failed. A 5xx is
+ * logged at `error`, anything else at `info`. A streamed step (or MCP call) is logged when it ends, with
+ * `stepStatus` when its would-be status differs from the 200 that started it.
  * Nothing else of the request is read: no header but `X-Request-Id`, no body, no query string. Mount first, on `*`.
  */
 export function requestLog(
   logger: Logger,
   stillRunning: (request: Request) => Promise<number> | undefined = () => undefined,
+  /** The run the request created, noted by its route. */
+  runOf: (request: Request) => string | undefined = () => undefined,
 ): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
@@ -35,7 +38,7 @@ export function requestLog(
         ...(stepStatus !== undefined && stepStatus !== status ? { stepStatus } : {}),
         durationMs: Math.round((performance.now() - started) * 100) / 100,
         requestId,
-        ...runIdOf(c),
+        ...runIdOf(c, runOf(c.req.raw)),
         ...(c.error ? { error: failure(c.error) } : {}),
       };
       logger.log(failed >= 500 ? "error" : "info", "request", fields);
@@ -52,11 +55,10 @@ function failure(error: Error): { code: string; type: string } {
   return { code: classifyError(error).code, type: error.name || "Error" };
 }
 
-/** `{runId}` read from the path where the route pattern has `:runId`. */
-function runIdOf(c: Context): { runId?: string } {
+/** `{runId}` read from the path where the route pattern has `:runId`, else the run the request created. */
+function runIdOf(c: Context, created: string | undefined): { runId?: string } {
   const pattern = routePattern(c).split("/");
   const index = pattern.indexOf(":runId");
-  if (index < 0) return {};
-  const segment = c.req.path.split("/")[index];
-  return segment && RUN_ID.test(segment) ? { runId: segment } : {};
+  const runId = index < 0 ? created : c.req.path.split("/")[index];
+  return runId && RUN_ID.test(runId) ? { runId } : {};
 }

@@ -12,7 +12,8 @@
  *   at most 5 s. A background run that fails ends `failed` (the background runner ends it).
  * - Store only (`kv`): the request steps the KV run itself, one `RunService.step` after another, each a step like
  *   `POST /v1/runs/{id}/steps` (lock, idempotency key, a place among `maxStepsInFlight` or 503 `overloaded`, its
- *   own deadline) with the model's deltas. A step that throws leaves the run exactly as it was (`running` at its last
+ *   own deadline) with the model's deltas. The first step's place is taken before the run is written: a full
+ *   server refuses the request (503, safe to retry) and no run is left behind. A step that throws leaves the run exactly as it was (`running` at its last
  *   committed step) and `progress` throws its error: the caller reports it, the run can be continued with
  *   `POST /v1/runs/{id}/steps`.
  * - No store (`memory`, only when the caller asks for it): `agent.step` in this request, the same admission and
@@ -124,9 +125,18 @@ export async function startRunToAnswer(
     return { mode: "memory", progress };
   }
   const background = ctx.background;
-  const record = await runs.create(input.agent, state, { background: Boolean(background) });
-  if (background) await background.start(record);
-  const progress = background ? followRun(ctx, record, signal) : stepRun(ctx, record, signal);
+  // Stepped here (`kv`): the first step's place is taken before the run is written, so a full server refuses
+  // (503 `overloaded`, safe to retry) and leaves no run behind; the first step takes the place over.
+  const firstPlace = background ? undefined : ctx.admission.enterOrRefuse();
+  let record: RunRecord;
+  try {
+    record = await runs.create(input.agent, state, { background: Boolean(background) });
+    if (background) await background.start(record);
+  } catch (error) {
+    firstPlace?.();
+    throw error;
+  }
+  const progress = firstPlace ? stepRun(ctx, record, signal, firstPlace) : followRun(ctx, record, signal);
   const { runId } = record;
   return {
     runId,
@@ -196,11 +206,19 @@ async function* followRun(ctx: AppContext, created: RunRecord, signal: AbortSign
   }
 }
 
-/** Steps a KV run in this request, each step as `POST /v1/runs/{id}/steps` takes it. */
-function stepRun(ctx: AppContext, created: RunRecord, signal: AbortSignal): AsyncGenerator<RunProgress> {
+/**
+ * Steps a KV run in this request, each step as `POST /v1/runs/{id}/steps` takes it; the first in `firstPlace`, which
+ * is released if the progress is let go before it starts.
+ */
+function stepRun(
+  ctx: AppContext,
+  created: RunRecord,
+  signal: AbortSignal,
+  firstPlace: () => void,
+): AsyncGenerator<RunProgress> {
   const runs = ctx.requireRuns();
   let record = created;
-  return stepHere(ctx, created.state, signal, async (stepSignal, onDelta) => {
+  const steps = stepHere(ctx, created.state, signal, async (stepSignal, onDelta) => {
     try {
       ({ record } = await runs.step(record.runId, (found) => ctx.agent(found.agent), {
         idempotencyKey: `answer:${record.seq}`,
@@ -214,7 +232,24 @@ function stepRun(ctx: AppContext, created: RunRecord, signal: AbortSignal): Asyn
       record = ended.record;
     }
     return record.state;
-  });
+  }, firstPlace);
+  return releasedUnlessStarted(steps, firstPlace);
+}
+
+/** `steps`, and `release` when they are let go (`return`, `throw`) before their first `next`. */
+function releasedUnlessStarted(steps: AsyncGenerator<RunProgress>, release: () => void): AsyncGenerator<RunProgress> {
+  let started = false;
+  const letGo = () => {
+    if (!started) release();
+  };
+  const released: AsyncGenerator<RunProgress> = {
+    next: (...args) => (started = true, steps.next(...args)),
+    return: (value) => (letGo(), steps.return(value)),
+    throw: (error) => (letGo(), steps.throw(error)),
+    [Symbol.asyncIterator]: () => released,
+    [Symbol.asyncDispose]: () => (letGo(), steps[Symbol.asyncDispose]()),
+  };
+  return released;
 }
 
 /** One step taken here: the state after it (a step that fails throws, and the state is as it was). */
@@ -229,12 +264,16 @@ async function* stepHere(
   initial: AgentState,
   signal: AbortSignal,
   takeStep: TakeStep,
+  /** A place already taken for the first step. */
+  firstPlace?: () => void,
 ): AsyncGenerator<RunProgress> {
   const pending = new Pending<RunProgress>();
   let state = initial;
   let next = initial.steps.length;
+  let taken = firstPlace;
   while (state.status === "running") {
-    const release = ctx.admission.enterOrRefuse();
+    const release = taken ?? ctx.admission.enterOrRefuse();
+    taken = undefined;
     const step = ctx.withStepDeadline(signal, (stepSignal) => {
       return takeStep(stepSignal, (event) => pending.push({ type: "delta", event }));
     }).finally(release);
@@ -248,6 +287,7 @@ async function* stepHere(
     yield* pending.take();
     for (; next < state.steps.length; next++) yield { type: "step", index: next, step: state.steps[next] };
   }
+  taken?.();
   yield { type: "end", state };
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseArguments, type RunArguments } from "../../cli/arguments.ts";
+import { DEFAULT_TASK, parseArguments, type RunArguments } from "../../cli/arguments.ts";
 import { EXIT_CODES, exitCodeOf } from "../../cli/exit_codes.ts";
 import { InvalidInputError } from "../../lib/errors.ts";
 
@@ -35,6 +35,18 @@ Deno.test("parseArguments", async (t) => {
       });
     },
   );
+
+  await t.step("no task: smolagents' default task (its leopard_prompt), as `smolagent` alone runs it", () => {
+    assert.equal(
+      DEFAULT_TASK,
+      "How many seconds would it take for a leopard at full speed to run through Pont des Arts?",
+    );
+    assert.equal(run().task, DEFAULT_TASK);
+    assert.equal(run("run").task, DEFAULT_TASK);
+    const args = run("--tools", "calculator", "--max-steps", "3");
+    assert.deepEqual([args.task, args.tools, args.maxSteps], [DEFAULT_TASK, ["calculator"], 3]);
+    assert.equal(run("run", "--agent", "assistant", "--json").task, DEFAULT_TASK);
+  });
 
   await t.step('`run` may be left out, as with smolagents\' `smolagent "task"`', () => {
     assert.equal(run("Count to three").task, "Count to three");
@@ -106,8 +118,6 @@ Deno.test("parseArguments", async (t) => {
   });
 
   await t.step("bad arguments are InvalidInputErrors that say what is wrong", () => {
-    refused([], /No command/);
-    refused(["run"], /No task given/);
     refused(["run", "a", "b"], /One task, quoted/);
     refused(["run", "task", "--bogus"], /Unknown option --bogus/);
     refused(["run", "task", "--model-type", "GPT"], /--model-type must be one of InferenceClientModel/);

@@ -231,6 +231,25 @@ Deno.test("request hygiene: media types, JSON caps, CORS", async (t) => {
       assert.ok(read.length > 0);
       for (const name of read) assert.ok(exposed.includes(name), `the client reads ${name}, which is not exposed`);
     });
+
+    await t.step("a cross-origin chat completion exposes its run and request ids (and x-should-retry)", async () => {
+      model.reset();
+      model.enqueue(toolCallReply("final_answer", { answer: "seen from a page" }));
+      const response = await post("/v1/chat/completions", {
+        headers: { "Content-Type": "application/json", "X-Request-Id": "page-request-1" },
+        body: JSON.stringify({ model: "assistant", messages: [{ role: "user", content: "hi" }] }),
+      });
+      const completion = await response.json();
+      assert.equal(completion.choices[0].message.content, "seen from a page");
+      assert.equal(response.headers.get("Access-Control-Allow-Origin"), ORIGIN);
+      assert.equal(response.headers.get("X-Request-Id"), "page-request-1");
+      assert.ok(response.headers.get("X-Smolstep-Run-Id"));
+      // What a browser lets the page read: the safelisted headers and the exposed ones.
+      const exposed = response.headers.get("Access-Control-Expose-Headers")?.toLowerCase().split(",") ?? [];
+      for (const name of ["x-request-id", "x-smolstep-run-id", "x-should-retry"]) {
+        assert.ok(exposed.includes(name), `${name} is not exposed`);
+      }
+    });
   } finally {
     await server.close();
     kv.close();
@@ -246,6 +265,9 @@ Deno.test("CORS defaults are merged into the deployer's options (and SMOLSTEP_CO
     "Location",
     "Retry-After",
     "WWW-Authenticate",
+    "X-Request-Id",
+    "X-Smolstep-Run-Id",
+    "x-should-retry",
     "X-Trace",
   ]);
   assert.deepEqual(merged.allowHeaders, [

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createLogger, type LogRecord, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
 import { exampleWebhook } from "../../functions/server_options.ts";
+import { mcpServer } from "../../lib/mcp/server/mod.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
@@ -47,6 +48,7 @@ Deno.test("one JSON line per request, and no secret in any line", async () => {
     apiKeys: [API_KEY],
     webhookSecret: WEBHOOK_SECRET,
     webhooks: { assistant: exampleWebhook() },
+    plugins: [mcpServer()],
     logger: createLogger({ level: "debug", sink: (record) => records.push(record) }),
   });
   const api = apiClient(app.url, { apiKey: API_KEY });
@@ -63,7 +65,7 @@ Deno.test("one JSON line per request, and no secret in any line", async () => {
     const created = await api.post("/v1/agents/assistant/runs", { task: TASK });
     assert.equal(created.status, 201);
     const runId = created.body.runId as string;
-    expected.push({ route: "/v1/agents/:name/runs", status: 201 });
+    expected.push({ route: "/v1/agents/:name/runs", status: 201, runId });
 
     model.enqueue(answer("done"));
     const step = await api.post(`/v1/runs/${runId}/steps`, undefined, { "X-Request-Id": "client-req-1" });
@@ -92,12 +94,40 @@ Deno.test("one JSON line per request, and no secret in any line", async () => {
     await app.queue.idle();
     expected.push({ route: "/v1/hooks/:name", status: 202 });
 
+    // The front ends that create a run name it in their line: a chat completion, an MCP tools/call (logged when
+    // its answer is written).
+    model.enqueue(answer("chatted"));
+    const chat = await api.post("/v1/chat/completions", {
+      model: "assistant",
+      messages: [{ role: "user", content: TASK }],
+    });
+    assert.equal(chat.status, 200, JSON.stringify(chat.body));
+    expected.push({ route: "/v1/chat/completions", status: 200, runId: chat.headers.get("X-Smolstep-Run-Id")! });
+    model.enqueue(answer("called"));
+    const call = await fetch(`${app.url}/mcp`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${API_KEY}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "assistant", arguments: { task: TASK } },
+      }),
+    });
+    const mcpRunId = (await call.text()).match(/"smolstep\/runId":"([\w-]+)"/)?.[1];
+    assert.ok(mcpRunId, "the tool result names its run");
+    expected.push({ route: "/mcp", status: 200, runId: mcpRunId });
+
     // The model refuses the key, quoting it, as providers do.
     model.enqueue({ status: 401, error: `Incorrect API key provided: ${MODEL_KEY}` });
     const second = await api.post("/v1/agents/assistant/runs", { task: TASK });
     const failed = await api.post(`/v1/runs/${second.body.runId}/steps`);
     assert.ok(failed.status >= 400, JSON.stringify(failed.body));
-    expected.push({ route: "/v1/agents/:name/runs", status: 201 });
+    expected.push({ route: "/v1/agents/:name/runs", status: 201, runId: second.body.runId });
     expected.push({ route: "/v1/runs/:runId/steps", status: failed.status, runId: second.body.runId });
 
     model.enqueue(answer("never kept"));
@@ -105,7 +135,7 @@ Deno.test("one JSON line per request, and no secret in any line", async () => {
     const crashed = await api.post(`/v1/runs/${crashyRun.body.runId}/steps`);
     assert.equal(crashed.status, 500);
     assert.equal(crashed.body.error.code, "internal_error");
-    expected.push({ route: "/v1/agents/:name/runs", status: 201 });
+    expected.push({ route: "/v1/agents/:name/runs", status: 201, runId: crashyRun.body.runId });
     expected.push({ route: "/v1/runs/:runId/steps", status: 500, runId: crashyRun.body.runId });
 
     const missing = await fetch(`${app.url}/v1/nothing/here?token=${QUERY_TOKEN}`, {

@@ -18,6 +18,8 @@ export interface DispatchOptions {
   instructions?: string;
   /** The request's signal: a caller that goes away stops its runs. */
   signal: AbortSignal;
+  /** Notes a run a `tools/call` created (the request's log line names it). */
+  noteRun(runId: string): void;
   /** Sends a notification on the stream of the request `requestId`. */
   notify(message: JSONRPCMessage, requestId: string | number): Promise<void>;
 }
@@ -83,7 +85,7 @@ async function callTool(id: Id, params: Record<string, unknown>, options: Dispat
         params: { progressToken: token, progress, message, ...(meta ? { _meta: meta } : {}) },
       }, id)
     : undefined;
-  const result: CallToolResult = await callAgent(ctx, name, input, signal, progress);
+  const result: CallToolResult = await callAgent(ctx, name, input, { signal, progress, noteRun: options.noteRun });
   return { result };
 }
 

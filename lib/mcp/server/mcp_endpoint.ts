@@ -67,7 +67,8 @@ async function answer(c: Context, ctx: AppContext, body: unknown, options: McpEn
     pending.push((async () => {
       let reply: JSONRPCMessage | null;
       try {
-        reply = await dispatch(message, { ctx, signal, ...options, notify: send });
+        const noteRun = (runId: string) => ctx.noteRun(c.req.raw, runId);
+        reply = await dispatch(message, { ctx, signal, ...options, notify: send, noteRun });
       } catch (error) {
         if (!("id" in message) || !("method" in message)) return;
         const text = signal.aborted ? "The request was cancelled." : `Internal error: ${(error as Error).message}`;
@@ -77,7 +78,9 @@ async function answer(c: Context, ctx: AppContext, body: unknown, options: McpEn
     })());
   };
   const response = await transport.handleRequest(c.req.raw, { parsedBody: body });
-  // Every answer is written (or its caller gone) before the transport lets its streams and timers go.
-  void Promise.all(pending).finally(() => transport.close());
+  // Every answer is written (or its caller gone) before the transport lets its streams and timers go; the
+  // request's log line waits for them too (it names the run a `tools/call` started).
+  const answered = Promise.all(pending).finally(() => transport.close());
+  if (streams) ctx.stillAnswering.set(c.req.raw, answered.then(() => response.status, () => 500));
   return response;
 }

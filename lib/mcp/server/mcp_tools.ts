@@ -70,8 +70,7 @@ export async function callAgent(
   ctx: AppContext,
   name: string,
   args: Record<string, unknown>,
-  signal: AbortSignal,
-  progress?: StepProgress,
+  { signal, progress, noteRun }: { signal: AbortSignal; progress?: StepProgress; noteRun?: (runId: string) => void },
 ): Promise<CallToolResult> {
   // The same checks as `POST /v1/agents/{name}/runs` (a task, at most 1,000 additionalArgs, nothing else).
   const parsed = AgentArguments.safeParse(args);
@@ -93,6 +92,7 @@ export async function callAgent(
     return toolError(`The agent could not run: ${(error as Error).message}`);
   }
   const { runId } = run;
+  if (runId) noteRun?.(runId);
   let state: AgentState | undefined;
   try {
     // Progress 0 names the run, so a host can open it (`GET /v1/runs/{runId}`) while it runs.
