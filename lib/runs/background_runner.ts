@@ -57,11 +57,14 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  * missing API key, a new record too large for the store: `state_too_large`) ends the run `failed` at once, since
  * stepping it again would call the model again for the same outcome.
  *
- * Expiry: a background run with a callback that pauses for input (`awaiting_input`) is watched (an `expiry`
- * message, delayed until it would go idle past `idleRunTtlSeconds`, chained in hops of at most
- * {@link MAX_QUEUE_DELAY_MS}). If nothing answered it by then it reads `expired`, and its result callback is sent
- * once, with status `expired`, as for any run that ended. A running background run is kept going by its step
- * messages and their watchdog copies, so it does not go idle unless the platform loses them all; it is not watched.
+ * Expiry: a background run with a callback is watched from its start by one chain of `expiry` messages, each
+ * delayed until the run would go idle past `idleRunTtlSeconds` (a second past it, in hops of at most
+ * {@link MAX_QUEUE_DELAY_MS}). A watch that finds the run still active (`running`, `awaiting_input`) queues the
+ * next one from the run's last change; one that finds it ended (or gone) stops the chain, since the commit that
+ * ended it queued its callback; one that finds it reading `expired` (a pause nobody answered, or a running run whose
+ * step messages and watchdog copies were all lost) queues its result callback, with status `expired`, and stops.
+ * Nothing else sends an `expired` callback, and a run has one chain, so it is sent once (a platform that delivers
+ * a watch twice may send it twice, with the same `webhook-id`, like any redelivered callback).
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
@@ -76,9 +79,10 @@ export class BackgroundRunner {
     this.#retryDelayMs = options.retryDelayMs ?? 1000;
   }
 
-  /** Enqueues the first step of a background run. */
+  /** Enqueues the first step of a background run, and the watch on its expiry if it has a callback. */
   async start(record: RunRecord): Promise<void> {
     await this.#options.queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
+    if (record.callbackUrl) await this.#watchExpiry(record);
   }
 
   /**
@@ -143,24 +147,20 @@ export class BackgroundRunner {
   }
 
   /**
-   * What follows a commit of a background run: its next step while it runs, a watch on its expiry while it waits
-   * for input, its result callback once it has ended. The input route calls it after answering a run.
+   * What follows a commit of a background run: its next step while it runs, its result callback once it has
+   * ended (a pause needs nothing: the run's expiry watch covers it). The input route calls it after answering.
    */
   async continue(record: RunRecord): Promise<void> {
     const { queue } = this.#options;
     const { status } = record.state;
     if (status === "running") {
       await queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
-    } else if (!record.callbackUrl) {
-      return;
-    } else if (status === "awaiting_input") {
-      await this.#watchExpiry(record);
-    } else {
+    } else if (record.callbackUrl && status !== "awaiting_input") {
       await queue.enqueue({ type: "callback", runId: record.runId, attempt: 1 });
     }
   }
 
-  /** Queues the check for when `record` would expire, unless it is stepped first. */
+  /** Queues the next look at `record` for when it would expire, unless it changes first. */
   async #watchExpiry(record: RunRecord): Promise<void> {
     const { runs, queue } = this.#options;
     const idleUntil = record.state.updatedAt + runs.lifecycle.idleRunTtlSeconds * 1000;
@@ -171,11 +171,12 @@ export class BackgroundRunner {
 
   async #checkExpiry(message: Extract<QueueMessage, { type: "expiry" }>): Promise<void> {
     const found = await this.#options.runs.get(message.runId);
-    // Gone, or moved on since (a newer commit set up what follows it).
-    if (!found || found.record.seq !== message.seq) return;
+    if (!found) return; // deleted, or expired away
     const { record } = found;
-    if (record.state.status === "expired") await this.continue(record);
-    else if (record.state.status === "awaiting_input") await this.#watchExpiry(record); // not yet: the next hop
+    const { status } = record.state;
+    if (status === "expired") await this.continue(record);
+    else if (status === "running" || status === "awaiting_input") await this.#watchExpiry(record); // the next hop
+    // Ended otherwise: the commit that ended it queued its callback.
   }
 
   async #afterDuplicate(record: RunRecord, message: Extract<QueueMessage, { type: "step" }>): Promise<void> {

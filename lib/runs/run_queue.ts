@@ -13,8 +13,9 @@ export type QueueMessage =
   | { type: "step"; runId: string; seq: number; attempt: number }
   | { type: "callback"; runId: string; attempt: number }
   /**
-   * Checks, once the run could have gone idle past `idleRunTtlSeconds`, whether it still waits at step `seq`: then
-   * it has expired and its result callback is sent (see `BackgroundRunner`).
+   * Watches a background run with a callback (last seen at step `seq`): once it could have gone idle past
+   * `idleRunTtlSeconds`, checks whether it reads `expired` (then its result callback is sent) or is still active
+   * (then the next watch is queued). See `BackgroundRunner`.
    */
   | { type: "expiry"; runId: string; seq: number };
 
@@ -36,13 +37,18 @@ export function isQueueMessage(value: unknown): value is QueueMessage {
 /**
  * A queue inside this process: deliveries run on timers, a handler that throws is retried (up to `maxDeliveries`
  * times, with a growing delay), like the platform queues do. `idle()` resolves when nothing is pending.
+ *
+ * Watches (`expiry` messages) are apart: each background run with a callback keeps one scheduled, up to 12 hours
+ * ahead, for as long as it lives, so waiting for them would mean waiting for every run to end or expire. `idle()`
+ * does not wait for a scheduled watch unless asked (`{ watches: true }`); `close()` drops them with the rest.
  */
 export class InProcessQueue implements RunQueue {
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #watchTimers = new Set<ReturnType<typeof setTimeout>>();
   readonly #running = new Set<Promise<void>>();
   readonly #maxDeliveries: number;
   #handler: QueueHandler | undefined;
-  #idleWaiters: Array<() => void> = [];
+  #idleWaiters: Array<{ watches: boolean; resolve: () => void }> = [];
   /** Every message handed to the handler, in order (tests inspect it). */
   readonly delivered: QueueMessage[] = [];
 
@@ -64,15 +70,16 @@ export class InProcessQueue implements RunQueue {
   }
 
   #schedule(message: QueueMessage, delayMs: number, delivery: number): void {
+    const timers = message.type === "expiry" ? this.#watchTimers : this.#timers;
     const timer = setTimeout(() => {
-      this.#timers.delete(timer);
+      timers.delete(timer);
       const run = this.#deliver(message, delivery).finally(() => {
         this.#running.delete(run);
         this.#checkIdle();
       });
       this.#running.add(run);
     }, delayMs);
-    this.#timers.add(timer);
+    timers.add(timer);
   }
 
   async #deliver(message: QueueMessage, delivery: number): Promise<void> {
@@ -91,20 +98,30 @@ export class InProcessQueue implements RunQueue {
   }
 
   #checkIdle(): void {
-    if (this.#timers.size > 0 || this.#running.size > 0) return;
-    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    const waiting = this.#idleWaiters;
+    this.#idleWaiters = waiting.filter((waiter) => !this.#isIdle(waiter.watches));
+    for (const waiter of waiting) if (!this.#idleWaiters.includes(waiter)) waiter.resolve();
   }
 
-  /** Resolves once no message is scheduled or being handled. */
-  idle(): Promise<void> {
-    if (this.#timers.size === 0 && this.#running.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  #isIdle(watches: boolean): boolean {
+    return this.#timers.size === 0 && this.#running.size === 0 && (!watches || this.#watchTimers.size === 0);
   }
 
-  /** Drops scheduled deliveries (those being handled finish). */
+  /**
+   * Resolves once no message is scheduled or being handled; with `watches`, once no watch is scheduled either
+   * (which, for a run that stays active, is only when it expires).
+   */
+  idle(options: { watches?: boolean } = {}): Promise<void> {
+    const watches = options.watches ?? false;
+    if (this.#isIdle(watches)) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push({ watches, resolve }));
+  }
+
+  /** Drops scheduled deliveries, watches included (those being handled finish). */
   close(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
+    for (const timer of [...this.#timers, ...this.#watchTimers]) clearTimeout(timer);
     this.#timers.clear();
+    this.#watchTimers.clear();
     this.#checkIdle();
   }
 }
