@@ -7,6 +7,14 @@
  * (the side's process, user + system) is reported beside wall time: it moves less when other work shares the machine.
  *
  *   deno run -A bench/agent_vs_bare_loop.ts [--runs 200] [--rounds 3]
+ *   deno run -A bench/agent_vs_bare_loop.ts --callgrind [--runs 5] [--rounds 3]
+ *
+ * `--callgrind` counts instructions instead of time: each side runs under `valgrind --tool=callgrind` (all its
+ * threads: V8's compiler and GC threads too) twice, with `runs` and with `2 × runs` runs after the same 5 warm-up
+ * runs; the difference, divided by `runs × 10`, is the instructions per step, start-up and warm-up cancelled. The
+ * server stays outside valgrind, in this process; the four processes of a round run at once (counts do not depend on
+ * the machine's load; valgrind is ~50x slower). Counts repeat within a few percent (the JIT decides a little
+ * differently from one process to the next), unlike time on a shared machine; the spread of the rounds is printed.
  *
  * Sides:
  * - `bare`: `openai` client, the same messages, tools and stop the agent sends, no library import.
@@ -18,6 +26,8 @@ import { type ReceivedRequest, startScriptedModelServer } from "../tests/support
 
 const STEPS = 10;
 const WARMUP_RUNS = 20;
+/** Fewer under valgrind, where each run is ~50x slower; the same for both run counts, so it cancels. */
+const CALLGRIND_WARMUP_RUNS = 5;
 /** The system prompt and tools a ToolCallingAgent sends, written by the parent for the bare side. */
 const SHAPE_FILE = `${Deno.env.get("TMPDIR") ?? "/tmp"}/agent_vs_bare_loop_shape.json`;
 
@@ -37,11 +47,11 @@ interface SideResult {
 }
 
 if (Deno.args[0] === "--child") {
-  const [, side, url, runs] = Deno.args;
-  console.log(JSON.stringify(await child(side as Side, url, Number(runs))));
+  const [, side, url, runs, warmup] = Deno.args;
+  console.log(JSON.stringify(await child(side as Side, url, Number(runs), Number(warmup ?? WARMUP_RUNS))));
   Deno.exit(0);
 }
-await parent();
+await (Deno.args.includes("--callgrind") ? parentCallgrind() : parent());
 
 async function parent(): Promise<void> {
   const runs = Number(flag("--runs") ?? 200);
@@ -60,7 +70,6 @@ async function parent(): Promise<void> {
       results.get(side)!.push(await spawn(side, server.url, runs));
     }
   }
-  const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
   const summary = sides.map((side) => {
     const all = results.get(side)!;
     return {
@@ -90,6 +99,64 @@ async function parent(): Promise<void> {
   const row = (cells: string[]) => cells.map((cell, i) => i ? cell.padStart(columns[i][0].length) : cell.padEnd(15));
   console.log(row(columns.map(([name]) => name)).join("  "));
   for (const s of summary) console.log(row(columns.map(([, cell]) => cell(s))).join("  "));
+}
+
+async function parentCallgrind(): Promise<void> {
+  const runs = Number(flag("--runs") ?? 5);
+  const rounds = Number(flag("--rounds") ?? 3);
+  const reply = (request: ReceivedRequest) => calculatorRunReply(request, STEPS - 1);
+  await using server = await startScriptedModelServer({ replies: reply });
+  await writeAgentRequestShape(server.url);
+  const sides: Side[] = ["bare", "direct"];
+  const perStep = new Map<Side, number[]>(sides.map((side) => [side, []]));
+  const instructions = async (side: Side, sideRuns: number) => {
+    const command = new Deno.Command("valgrind", {
+      args: [
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        Deno.execPath(),
+        "run",
+        "-A",
+        new URL(import.meta.url).pathname,
+        "--child",
+        side,
+        server.url,
+        String(sideRuns),
+        String(CALLGRIND_WARMUP_RUNS),
+      ],
+      stdout: "null",
+      stderr: "piped",
+    });
+    const output = await command.output();
+    const log = new TextDecoder().decode(output.stderr);
+    const collected = log.match(/Collected : (\d+)/)?.[1];
+    if (!output.success || !collected) throw new Error(`${side} under callgrind failed:\n${log.slice(-2000)}`);
+    return Number(collected);
+  };
+  for (let round = 0; round < rounds; round++) {
+    // The server's request log is only read by tests: forget it between rounds.
+    server.reset();
+    server.setHandler(reply);
+    const counts = await Promise.all(sides.flatMap((side) => [instructions(side, 2 * runs), instructions(side, runs)]));
+    sides.forEach((side, i) => {
+      perStep.get(side)!.push((counts[2 * i] - counts[2 * i + 1]) / runs / STEPS);
+      console.error(`round ${round + 1} ${label(side)}: ${(perStep.get(side)!.at(-1)! / 1e6).toFixed(3)} M/step`);
+    });
+  }
+  const bare = perStep.get("bare")!;
+  const agent = perStep.get("direct")!;
+  const ratios = agent.map((value, i) => value / bare[i]);
+  const spread = (values: number[]) =>
+    `median ${median(values)} (min ${Math.min(...values)}, max ${Math.max(...values)})`;
+  const millions = (values: number[]) => values.map((value) => Number((value / 1e6).toFixed(3)));
+  console.log(`deno ${Deno.version.deno}, callgrind, (${2 * runs} - ${runs}) runs x ${STEPS} steps, ${rounds} rounds`);
+  console.log(`bare openai     instructions/step (M): ${spread(millions(bare))}`);
+  console.log(`agent (direct)  instructions/step (M): ${spread(millions(agent))}`);
+  console.log(`ratio: ${spread(ratios.map((ratio) => Number(ratio.toFixed(3))))}`);
+}
+
+function median(values: number[]): number {
+  return values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
 function label(side: Side): string {
@@ -127,12 +194,12 @@ function rss(field: "VmHWM" | "VmRSS"): number {
   return kb / 1024;
 }
 
-async function child(side: Side, url: string, runs: number): Promise<SideResult> {
+async function child(side: Side, url: string, runs: number, warmup: number): Promise<SideResult> {
   const started = performance.now();
   const run = side === "bare" ? await bareLoop(url) : await agentLoop(url, side === "mod");
   const importMs = performance.now() - started;
   const importRssMiB = rss("VmRSS");
-  for (let i = 0; i < WARMUP_RUNS; i++) await run();
+  for (let i = 0; i < warmup; i++) await run();
   const [t0, cpu0] = [performance.now(), cpuMs()];
   for (let i = 0; i < runs; i++) await run();
   const msPerStep = (performance.now() - t0) / runs / STEPS;
