@@ -10,6 +10,7 @@ import { RemoteStore } from "../support/remote_store_client.ts";
 import { countingWorkersKv } from "../support/round_trip_counter.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 import { runStoreConformance } from "./store_conformance.ts";
+import { runListingConformance } from "./key_listing_conformance.ts";
 
 const CONFIG = fileURLToPath(
   new URL("../support/workers/store_harness.toml", import.meta.url),
@@ -31,6 +32,12 @@ Deno.test("CloudflareKvStore under workerd (wrangler dev)", async (t) => {
       t,
       () => Promise.resolve({ store: remote, close: () => Promise.resolve() }),
       { expectedMaxValueBytes: 25 * 1_048_576 },
+    );
+
+    // Expiry is at least 60 s on Workers KV, so the short-expiry step is left out.
+    await t.step(
+      "list (Workers KV's own list, with expiration)",
+      (t) => runListingConformance(t, remote, { shortExpiry: false }),
     );
 
     await t.step(

@@ -6,6 +6,7 @@
  *   POST /store   { op: "get", key }                              -> { result: StoredValue | null }
  *                 { op: "getMany", keys }                       -> { result: (StoredValue | null)[] }
  *                 { op: "put", key, value, expectedVersion?, expireIn? } -> { result: PutResult }
+ *                 { op: "list", key: prefix, limit?, cursor? } -> { result: KeyPage }
  *                 { op: "delete", key }                           -> { result: null }
  *   POST /bulk-probe { keys } -> { map, entries }: what the binding's own bulk read (`getWithMetadata(keys)`) answers
  * Failures answer 400 (bad request) or 500 (the store threw) with { error }.
@@ -19,12 +20,14 @@ interface Env {
 }
 
 interface StoreRequest {
-  op: "get" | "getMany" | "put" | "delete";
+  op: "get" | "getMany" | "put" | "delete" | "list";
   key: string;
   keys?: string[];
   value?: string;
   expectedVersion?: string | null;
   expireIn?: number;
+  limit?: number;
+  cursor?: string;
 }
 
 export default {
@@ -81,6 +84,8 @@ export default {
             result: await store.put(body.key, body.value, options),
           });
         }
+        case "list": // `key` is the prefix
+          return Response.json({ result: await store.list(body.key, { limit: body.limit, cursor: body.cursor }) });
         case "delete":
           await store.delete(body.key);
           return Response.json({ result: null });
