@@ -15,6 +15,11 @@ import type { Terminal } from "./terminal.ts";
 
 export async function maintenance(command: MaintenanceArguments, terminal: Terminal): Promise<number> {
   const expireIn = new RunLifecycle(lifecycleFromEnv(terminal.env)).sharedBlobSeconds;
+  // Deno.openKv creates a missing file: a mistyped path would sweep a new, empty database and report nothing to do.
+  if (!/^https?:\/\//.test(command.kvPath) && !(await Deno.stat(command.kvPath).catch(() => null))?.isFile) {
+    terminal.err(`smolstep: ${command.kvPath} is no Deno KV database file (nothing was created or swept).\n`);
+    return EXIT_CODES.usage;
+  }
   const kv = await Deno.openKv(command.kvPath);
   try {
     const mode = command.apply ? "apply" : "dry run (add --apply to write)";

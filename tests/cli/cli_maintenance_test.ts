@@ -83,6 +83,10 @@ Deno.test("cli maintenance sweep-blobs: dry run, then --apply in bounded pages r
     const bad = await runCli(["maintenance", "sweep-blobs"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--kv-path/);
+    const typo = await runCli(["maintenance", "sweep-blobs", "--kv-path", `${path}.typo`]);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /no Deno KV database file/);
+    assert.equal(await Deno.stat(`${path}.typo`).catch(() => null), null, "no database was created");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
