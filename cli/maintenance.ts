@@ -23,7 +23,12 @@ export async function maintenance(command: MaintenanceArguments, terminal: Termi
   const kv = await Deno.openKv(command.kvPath);
   try {
     const mode = command.apply ? "apply" : "dry run (add --apply to write)";
-    terminal.out(`Sweeping shared blobs in ${command.kvPath}: ${mode}; blobs without an expiry get ${expireIn} s.\n`);
+    terminal.out(`Sweeping shared blobs in ${command.kvPath}: ${mode}; blobs without an expiry get ${expireIn} s\n`);
+    const ttl = (name: string) => `${name}=${terminal.env[name] || "(default)"}`;
+    terminal.out(
+      `  (the server's shared-blob expiry, from ${ttl("SMOLSTEP_RUN_TTL_SECONDS")} and ` +
+        `${ttl("SMOLSTEP_IDLE_RUN_TTL_SECONDS")}: run this with the server's environment)\n`,
+    );
     const report = await sweepSharedBlobs(new DenoKvStore(kv), {
       expireIn,
       apply: command.apply,

@@ -5,8 +5,8 @@
  * nothing. Each trigger does one bounded slice ({@link SLICE}: at most 3 pages of 100 keys; each blob without an
  * expiry costs a read and a compare-and-set, which on Workers KV is a read and a write, so at most ~905 KV
  * operations, under the 1,000 an invocation may make) and keeps its place in the store
- * (lib/runs/shared_blob_sweep_progress.ts); once done, a trigger costs one read. One log line per trigger: `shared-blob sweep`, with the mode,
- * `state` (`in_progress`, `done`, `nothing_left`) and the counts so far.
+ * (lib/runs/shared_blob_sweep_progress.ts); once done, a trigger costs one read. One log line per trigger:
+ * `shared-blob sweep`, with the mode, `state` (`in_progress`, `done`, `nothing_left`) and the counts so far.
  *
  * Only a store that can list the shared prefix can be swept: Workers KV can; a Durable Object store cannot (each
  * legacy blob is its own object, and a Worker cannot enumerate a namespace's objects), which is logged as a warning.
