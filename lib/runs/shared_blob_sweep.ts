@@ -23,7 +23,8 @@
  * them. Dry run by default (`apply: false`): the same listing and counts, nothing written.
  *
  * Bounded: `limit` keys per page, at most `maxPages` pages per call; the returned `cursor` resumes where it stopped
- * (null when the prefix is done). Per page: one listing, then a read and a write for each blob without an expiry.
+ * (null when the prefix is done). Per page: one listing, then a read and a write for each blob without an expiry,
+ * eight blobs at a time.
  * Run it once the upgrade is everywhere: a server older than shared-blob expiry that still runs can add more.
  */
 
@@ -67,6 +68,8 @@ export interface SharedBlobSweepReport {
 }
 
 const BLOB_KEY = /^blobs\/[0-9a-f]{64}$/;
+/** Blobs rewritten at once within a page. */
+const CONCURRENT_REWRITES = 8;
 
 /** Thrown when the store cannot list the shared prefix (no listing, or a Durable Object store). */
 export function assertSweepable(store: StateStore): asserts store is StateStore & KeyListing {
@@ -98,13 +101,19 @@ export async function sweepSharedBlobs(
   do {
     const page = await store.list(SHARED_BLOB_PREFIX, { limit, cursor: report.cursor ?? undefined });
     report.pages++;
+    const legacy: string[] = [];
     for (const { key, expiresAt } of page.keys) {
       report.scanned++;
       if (!BLOB_KEY.test(key)) report.other++;
       else if (expiresAt !== null) report.expiring++;
-      else {
-        report.legacy++;
-        if (apply) report[await giveExpiry(store, key, expireIn) ? "given" : "changed"]++;
+      else legacy.push(key);
+    }
+    report.legacy += legacy.length;
+    // A few rewrites at once: on Deno KV they share commits (group commit) instead of waiting for the disk in turn.
+    for (let start = 0; apply && start < legacy.length; start += CONCURRENT_REWRITES) {
+      const batch = legacy.slice(start, start + CONCURRENT_REWRITES);
+      for (const ok of await Promise.all(batch.map((key) => giveExpiry(store, key, expireIn)))) {
+        report[ok ? "given" : "changed"]++;
       }
     }
     report.cursor = page.cursor;
