@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { BlobStore, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { BlobStore, createSmolstep, tool, ToolCallingAgent } from "../../lib/mod.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { DurableObjectStore } from "../../lib/adapters/cloudflare/durable_object_store.ts";
 import { RunService } from "../../lib/runs/run_service.ts";
@@ -230,4 +230,22 @@ Deno.test("shared-blob sweep: a store that cannot list the shared prefix is refu
   } finally {
     objects.close();
   }
+});
+
+Deno.test("Smolstep.sweepSharedBlobs: the app's own shared-blob expiry (its TTL options); no store is refused", async () => {
+  await withKvFile(async (kv, store) => {
+    const refs = await legacyBlobs(store, 2);
+    const smolstep = createSmolstep({ agents: {}, store, stateTtlSeconds: 40 * 24 * 3600 });
+    const dry = await smolstep.sweepSharedBlobs();
+    assert.deepEqual(counts(dry), { scanned: 2, expiring: 0, legacy: 2, given: 0, changed: 0, other: 0 });
+    const start = Date.now();
+    const applied = await smolstep.sweepSharedBlobs({ apply: true });
+    assert.equal(applied.given, 2);
+    // max(2 x (7 + 7) days, 2 x 40 days) = 80 days.
+    for (const ref of refs) {
+      const expiry = (await expiryOf(kv, `blobs/${digest(ref)}`))!;
+      assert.ok(expiry >= start + 80 * 86_400_000 && expiry <= Date.now() + 80 * 86_400_000);
+    }
+  });
+  await assert.rejects(() => createSmolstep({ agents: {} }).sweepSharedBlobs(), KeyListingError);
 });
