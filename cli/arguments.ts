@@ -4,6 +4,7 @@
  * anything it cannot read is an `InvalidInputError` (the entry prints it and exits with code 2).
  */
 import { InvalidInputError } from "../lib/errors.ts";
+import { type MaintenanceArguments, maintenanceArguments } from "./maintenance_arguments.ts";
 
 /** The model classes `--model-type` names; the first is the default, as in smolagents. */
 export const MODEL_TYPES = [
@@ -55,7 +56,12 @@ export interface ServeArguments {
   hostname?: string;
 }
 
-export type CliCommand = RunArguments | ServeArguments | { command: "help" } | { command: "version" };
+export type CliCommand =
+  | RunArguments
+  | ServeArguments
+  | MaintenanceArguments
+  | { command: "help" }
+  | { command: "version" };
 
 type Kind = "string" | "count" | "list" | "flag";
 /** Every option: its kind, and the command it belongs to. */
@@ -85,10 +91,11 @@ const LOCAL_ONLY = ["tools", "agentType", "modelType", "modelId", "apiBase", "pr
 /** A word a list option takes (`--tools web_search visit_webpage`): a name, never a sentence or an option. */
 const LIST_WORD = /^[A-Za-z0-9_.@\/:][A-Za-z0-9_.,@\/:-]*$/;
 
-/** Reads argv (without the program name). */
-export function parseArguments(argv: readonly string[]): CliCommand {
+/** Reads argv (without the program name); `env` only for what an option may default to (SMOLSTEP_KV_PATH). */
+export function parseArguments(argv: readonly string[], env: Record<string, string | undefined> = {}): CliCommand {
   if (argv.some((arg) => arg === "--help" || arg === "-h") || argv[0] === "help") return { command: "help" };
   if (argv.some((arg) => arg === "--version" || arg === "-V")) return { command: "version" };
+  if (argv[0] === "maintenance") return maintenanceArguments(argv.slice(1), env);
   const command = argv[0] === "serve" ? "serve" : "run";
   const words = argv[0] === "run" || argv[0] === "serve" ? argv.slice(1) : argv;
   const values: Record<string, unknown> = {};

@@ -12,7 +12,7 @@ import type { Terminal } from "./terminal.ts";
 export async function main(argv: readonly string[], terminal: Terminal): Promise<number> {
   let command: CliCommand;
   try {
-    command = parseArguments(argv);
+    command = parseArguments(argv, terminal.env);
   } catch (error) {
     return usageError(error, terminal);
   }
@@ -31,6 +31,8 @@ export async function main(argv: readonly string[], terminal: Terminal): Promise
       return EXIT_CODES.succeeded;
     case "serve":
       return await (await import("./serve.ts")).serve(command);
+    case "maintenance":
+      return await (await import("./maintenance.ts")).maintenance(command, terminal);
     case "run":
       try {
         return await (await import("./run_command.ts")).runCommand(command, terminal);

@@ -10,6 +10,9 @@ Usage:
                                        smolagents' default: the leopard crossing Pont des Arts)
   smolstep serve [--port N] [--hostname H]
                                        start the HTTP server (as \`deno task start\`)
+  smolstep maintenance sweep-blobs --kv-path <file or URL> [--apply] [--limit N] [--max-pages N] [--cursor C]
+                                       give blobs older servers left under blobs/ (no expiry) the server's
+                                       shared-blob expiry; a dry run with counts unless --apply
   smolstep --help | --version
 
 Agent (local runs):

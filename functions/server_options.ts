@@ -175,6 +175,14 @@ export function playgroundFromEnv(env: ServerEnv, byDefault: boolean): boolean {
   return byDefault;
 }
 
+/** How long runs and their blobs are kept: SMOLSTEP_RUN_TTL_SECONDS, SMOLSTEP_IDLE_RUN_TTL_SECONDS (the CLI's sweep too). */
+export function lifecycleFromEnv(env: ServerEnv): { runTtlSeconds?: number; idleRunTtlSeconds?: number } {
+  return {
+    runTtlSeconds: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_RUN_TTL_SECONDS"),
+    idleRunTtlSeconds: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_IDLE_RUN_TTL_SECONDS"),
+  };
+}
+
 export function serverOptions(env: ServerEnv, agentNames: string[]) {
   const apiKeys = env.SMOLSTEP_API_KEYS?.split(",").map((key) => key.trim()).filter(Boolean);
   const origins = env.SMOLSTEP_CORS_ORIGINS?.split(",").map((origin) => origin.trim()).filter(Boolean);
@@ -190,8 +198,7 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
     webhookSecret,
     webhooks: webhookSecret ? Object.fromEntries(agentNames.map((name) => [name, exampleWebhook(schemes)])) : undefined,
     lockTtlMs: number(env.SMOLSTEP_LOCK_TTL_MS),
-    runTtlSeconds: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_RUN_TTL_SECONDS"),
-    idleRunTtlSeconds: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_IDLE_RUN_TTL_SECONDS"),
+    ...lifecycleFromEnv(env),
     stepTimeoutMs: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_STEP_TIMEOUT_MS"),
     maxStepsInFlight: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_MAX_STEPS_IN_FLIGHT"),
     retryDelayMs: number(env.SMOLSTEP_RETRY_DELAY_MS),

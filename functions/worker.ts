@@ -2,7 +2,9 @@
  * Cloudflare Workers entry: the example agents over HTTP, runs kept in Durable Objects (binding `STATE`, one
  * object per run; Workers KV `RUNS` as a fallback), background
  * runs continued through a Cloudflare Queue (binding `STEPS`, consumed by `queue()` below: `consumeQueueBatch` in
- * lib/adapters/cloudflare/queue_consumer.ts).
+ * lib/adapters/cloudflare/queue_consumer.ts). On a cron trigger (`[triggers] crons` in wrangler.toml), `scheduled()`
+ * sweeps blobs older servers left under `blobs/` a slice at a time (SMOLSTEP_SHARED_BLOB_SWEEP: dry-run by default,
+ * apply, off; lib/adapters/cloudflare/scheduled_blob_sweep.ts).
  * Vars and secrets (OPENAI_API_KEY, SMOLSTEP_SECRET, ...) come from `env`, so everything is built on first use.
  */
 // Workers cannot compile WASM from bytes: the sandbox's .wasm is imported as a module (wrangler CompiledWasm rule).
@@ -17,9 +19,12 @@ import {
 } from "../lib/adapters/cloudflare/durable_object_store.ts";
 import { DurableObjectDeltaRelay } from "../lib/adapters/cloudflare/durable_object_delta_relay.ts";
 import { consumeQueueBatch, type WorkersMessageBatch } from "../lib/adapters/cloudflare/queue_consumer.ts";
+import { scheduledBlobSweep, sweepMode } from "../lib/adapters/cloudflare/scheduled_blob_sweep.ts";
+import { RunLifecycle } from "../lib/runs/run_lifecycle.ts";
+import type { StateStore } from "../lib/stores/state_store.ts";
 import { type AgentEnv, createAgents } from "./agents.ts";
 import { pluginsFromEnv } from "./plugins_from_env.ts";
-import { playgroundFromEnv, type ServerEnv, serverOptions } from "./server_options.ts";
+import { lifecycleFromEnv, loggerFromEnv, playgroundFromEnv, type ServerEnv, serverOptions } from "./server_options.ts";
 
 // The Durable Object class behind DurableObjectStore: workerd finds it by this export name (wrangler.toml).
 export { SmolstepStateObject } from "../lib/adapters/cloudflare/durable_object_class.ts";
@@ -30,9 +35,15 @@ interface WorkerEnv extends AgentEnv, ServerEnv {
   /** Workers KV, used for runs only when no STATE binding exists (eventually consistent). */
   RUNS?: WorkersKvNamespace;
   STEPS?: WorkersQueue;
+  /** What `scheduled()` does with legacy shared blobs: dry-run (default), apply, off. */
+  SMOLSTEP_SHARED_BLOB_SWEEP?: string;
 }
 
 let smolstep: Smolstep | undefined;
+
+function storeOf(env: WorkerEnv): StateStore | undefined {
+  return env.STATE ? new DurableObjectStore(env.STATE) : env.RUNS ? new CloudflareKvStore(env.RUNS) : undefined;
+}
 
 function build(env: WorkerEnv): Smolstep {
   // Deployed Workers freeze the clock while code runs: the interrupt budget bounds tight loops (see QuickJSExecutor).
@@ -40,7 +51,7 @@ function build(env: WorkerEnv): Smolstep {
   const agents = createAgents(env, { executor });
   return createSmolstep({
     agents,
-    store: env.STATE ? new DurableObjectStore(env.STATE) : env.RUNS ? new CloudflareKvStore(env.RUNS) : undefined,
+    store: storeOf(env),
     queue: env.STEPS ? new CloudflareQueue(env.STEPS) : undefined,
     // The queue consumer is another invocation than the events stream: deltas go through the run's object.
     deltas: env.STATE ? new DurableObjectDeltaRelay(env.STATE) : undefined,
@@ -62,5 +73,13 @@ export default {
   queue(batch: WorkersMessageBatch, env: WorkerEnv): Promise<void> {
     smolstep ??= build(env);
     return consumeQueueBatch(batch, smolstep.handleQueueMessage);
+  },
+
+  scheduled(_controller: unknown, env: WorkerEnv): Promise<void> {
+    return scheduledBlobSweep(storeOf(env), {
+      mode: sweepMode(env.SMOLSTEP_SHARED_BLOB_SWEEP),
+      expireIn: new RunLifecycle(lifecycleFromEnv(env)).sharedBlobSeconds,
+      log: loggerFromEnv(env),
+    });
   },
 };

@@ -123,6 +123,9 @@ export type { BlobStorage } from "./stores/blob_store.ts";
 // Stores and queues (runtime ones: `@smolstep/smolstep/deno`, `@smolstep/smolstep/cloudflare`)
 export type { PutOptions, PutResult, StateStore, StoredValue } from "./stores/state_store.ts";
 export { MemoryStore } from "./stores/memory_store.ts";
+export { canListKeys, KeyListingError } from "./stores/key_listing.ts";
+export type { KeyListing, KeyPage, ListedKey, ListOptions } from "./stores/key_listing.ts";
+export type { SharedBlobSweepOptions, SharedBlobSweepReport } from "./runs/shared_blob_sweep.ts";
 export { InProcessQueue, isQueueMessage } from "./runs/run_queue.ts";
 export type { QueueHandler, QueueMessage, RunQueue } from "./runs/run_queue.ts";
 

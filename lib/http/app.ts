@@ -5,6 +5,12 @@ import { cors } from "hono/cors";
 import { metricsEndpoint, requestMetrics, stepMetrics } from "../metrics/http_metrics.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { QueueMessage } from "../runs/run_queue.ts";
+import {
+  type SharedBlobSweepOptions,
+  type SharedBlobSweepReport,
+  sweepSharedBlobs,
+} from "../runs/shared_blob_sweep.ts";
+import { KeyListingError } from "../stores/key_listing.ts";
 import { STEP_ROUTES } from "./step_routes.ts";
 import { mountAgentRoutes } from "./agent_routes.ts";
 import { ApiKeyVerifier } from "./api_keys.ts";
@@ -37,6 +43,12 @@ export interface Smolstep {
   handleQueueMessage(message: QueueMessage): Promise<void>;
   /** This app's metrics (also on `GET /metrics`); undefined with `metrics: false`. */
   metrics: Metrics | undefined;
+  /**
+   * Gives the blobs older servers left under `blobs/` with no expiry this app's shared-blob expiry, so the store drops
+   * those nothing renews (lib/runs/shared_blob_sweep.ts). A dry run unless `apply`. Throws `KeyListingError` without
+   * a store, or over one that cannot list the prefix (a Durable Object store).
+   */
+  sweepSharedBlobs(options?: Omit<SharedBlobSweepOptions, "expireIn">): Promise<SharedBlobSweepReport>;
 }
 
 /** Builds the HTTP API and the queue consumer that continues background runs. */
@@ -129,6 +141,10 @@ export function createSmolstep(options: AppOptions): Smolstep {
       }
     },
     metrics,
+    sweepSharedBlobs: (sweep = {}) => {
+      if (!ctx.runs) return Promise.reject(new KeyListingError("unsupported", "This server has no store."));
+      return sweepSharedBlobs(ctx.runs.store, { ...sweep, expireIn: ctx.runs.lifecycle.sharedBlobSeconds });
+    },
   };
 }
 

@@ -14,7 +14,9 @@ import type { StateStore } from "../stores/state_store.ts";
  * with the run's other blobs.
  *
  * Runs written before blobs were scoped per run kept theirs under the shared `blobs/` prefix: reads fall back to
- * it, and the run's next commit copies them under its own prefix (see `keepRunBlobs`).
+ * it, and the run's next commit copies them under its own prefix (see `keepRunBlobs`). Shared blobs that servers
+ * older than shared-blob expiry left with no expiry at all are given one by the operator's sweep
+ * (./shared_blob_sweep.ts).
  */
 
 /** Where blobs lived before they were scoped per run, and where stateless steps keep theirs. */

@@ -18,6 +18,7 @@
  */
 
 import type { PutOptions, PutResult, StateStore, StoredValue } from "./state_store.ts";
+import { type KeyListing, type KeyPage, listLimit, type ListOptions } from "./key_listing.ts";
 import { checkValueSize, StoreLimitError, utf8Length } from "./store_limit_error.ts";
 
 /** Default `maxValueBytes`: `DenoKvStore`'s ceiling. */
@@ -45,7 +46,7 @@ export interface MemoryStoreOptions {
   maxTotalBytes?: number;
 }
 
-export class MemoryStore implements StateStore {
+export class MemoryStore implements StateStore, KeyListing {
   readonly atomic = true;
   readonly maxValueBytes: number;
   readonly maxTotalBytes: number;
@@ -121,6 +122,26 @@ export class MemoryStore implements StateStore {
   delete(key: string): Promise<void> {
     this.#remove(key);
     return Promise.resolve();
+  }
+
+  /**
+   * Keys under `prefix` in code-unit order, live ones only; the cursor is the last key of the page (the next page
+   * starts after it), so it stays valid whatever is written or deleted in between.
+   */
+  list(prefix: string, options: ListOptions = {}): Promise<KeyPage> {
+    try {
+      return Promise.resolve(this.#list(prefix, listLimit(options.limit), options.cursor));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #list(prefix: string, limit: number, after: string | undefined): KeyPage {
+    const keys = [...this.#entries.keys()]
+      .filter((key) => key.startsWith(prefix) && (after === undefined || key > after) && this.#live(key))
+      .sort();
+    const page = keys.slice(0, limit).map((key) => ({ key, expiresAt: this.#entries.get(key)!.expiresAt ?? null }));
+    return { keys: page, cursor: keys.length > limit ? page[page.length - 1].key : null };
   }
 
   /** UTF-8 bytes of all keys and values held, expired ones included until they are next touched. */

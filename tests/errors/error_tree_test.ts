@@ -55,6 +55,7 @@ const SAMPLES: Record<string, (cls: ErrorClass) => Error> = {
   BlobError: (C) => new (C as new (code: string, message: string) => Error)("not_found", "x"),
   StoreLimitError: (C) =>
     new (C as new (kind: string, b: number, l: number, m: string) => Error)("store_full", 2, 1, "x"),
+  KeyListingError: (C) => new (C as new (code: string, message: string) => Error)("unsupported", "x"),
   GradioError: one,
   ToolModuleError: one,
   HubError: (C) => new (C as new (message: string, status: number) => Error)("x", 502),

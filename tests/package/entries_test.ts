@@ -29,6 +29,8 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
       "AgentText",
       "createSmolstep",
       "MemoryStore",
+      "canListKeys",
+      "KeyListingError",
       "InProcessQueue",
       "QuickJSExecutor",
       "Metrics",

@@ -7,16 +7,23 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CloudflareKvStore, type WorkersKvNamespace } from "../../lib/adapters/cloudflare/cloudflare_kv_store.ts";
 import { RemoteStore } from "../support/remote_store_client.ts";
+import { BlobStore } from "../../lib/stores/blob_store.ts";
+import { RunLifecycle } from "../../lib/runs/run_lifecycle.ts";
 import { countingWorkersKv } from "../support/round_trip_counter.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 import { runStoreConformance } from "./store_conformance.ts";
+import { runListingConformance } from "./key_listing_conformance.ts";
 
 const CONFIG = fileURLToPath(
   new URL("../support/workers/store_harness.toml", import.meta.url),
 );
 
 Deno.test("CloudflareKvStore under workerd (wrangler dev)", async (t) => {
-  const dev = await startWranglerDev({ config: CONFIG });
+  const dev = await startWranglerDev({
+    config: CONFIG,
+    args: ["--test-scheduled"],
+    vars: { SMOLSTEP_SHARED_BLOB_SWEEP: "apply" },
+  });
   try {
     console.log(`wrangler dev answered after ${dev.startupMs} ms`);
     const info = await (await fetch(dev.url)).json();
@@ -27,10 +34,62 @@ Deno.test("CloudflareKvStore under workerd (wrangler dev)", async (t) => {
     );
     const remote = new RemoteStore(dev.url, info.atomic, info.maxValueBytes);
 
+    await t.step("cron triggers sweep legacy shared blobs a slice at a time, then do nothing", async () => {
+      const refs = [];
+      for (let i = 0; i < 4; i++) refs.push(await new BlobStore(remote).put(`left by an older server ${i}`));
+      const today = await new BlobStore(remote, { expireIn: 3_600 }).put("written by today's server");
+      const blobs = async () => (await remote.list("blobs/")).keys;
+      assert.deepEqual((await blobs()).map((entry) => entry.expiresAt === null).sort(), [
+        false,
+        true,
+        true,
+        true,
+        true,
+      ]);
+      const progress = async () =>
+        JSON.parse((await remote.get("maintenance/shared-blob-sweep/apply"))?.value ?? "null");
+      const trigger = async () => {
+        const response = await fetch(`${dev.url}/__scheduled?cron=*/10+*+*+*+*`);
+        assert.equal(response.status, 200, await response.text());
+      };
+      const start = Date.now();
+      await trigger();
+      assert.deepEqual([(await progress()).done, (await progress()).totals.scanned], [false, 2]);
+      await trigger();
+      await trigger();
+      const done = await progress();
+      assert.equal(done.done, true);
+      assert.deepEqual([done.totals.scanned, done.totals.legacy, done.totals.given, done.totals.expiring], [
+        5,
+        4,
+        4,
+        1,
+      ]);
+      const sharedMs = new RunLifecycle().sharedBlobSeconds * 1000;
+      for (const entry of await blobs()) {
+        const want = entry.key.endsWith(today.slice(12, 76)) ? start + 3_600_000 : start + sharedMs;
+        assert.ok(
+          Math.abs(entry.expiresAt! - want) < 60_000,
+          `${entry.key} expires at ${entry.expiresAt}, not ~${want}`,
+        );
+      }
+      for (const [i, ref] of refs.entries()) {
+        assert.equal(await new BlobStore(remote).resolveText(ref), `left by an older server ${i}`);
+      }
+      await trigger();
+      assert.deepEqual(await progress(), done, "once done, a trigger changes nothing");
+    });
+
     await runStoreConformance(
       t,
       () => Promise.resolve({ store: remote, close: () => Promise.resolve() }),
       { expectedMaxValueBytes: 25 * 1_048_576 },
+    );
+
+    // Expiry is at least 60 s on Workers KV, so the short-expiry step is left out.
+    await t.step(
+      "list (Workers KV's own list, with expiration)",
+      (t) => runListingConformance(t, remote, { shortExpiry: false }),
     );
 
     await t.step(

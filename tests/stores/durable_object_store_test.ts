@@ -18,6 +18,8 @@ import { countingDurableObjects } from "../support/round_trip_counter.ts";
 import { sqliteDurableObjects } from "../support/sqlite_durable_object.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 import { runStoreConformance } from "./store_conformance.ts";
+import { runListingConformance } from "./key_listing_conformance.ts";
+import { KeyListingError } from "../../lib/stores/key_listing.ts";
 import { StoreLimitError } from "../../lib/stores/store_limit_error.ts";
 
 const CONFIG = fileURLToPath(new URL("../support/workers/do_store_harness.toml", import.meta.url));
@@ -51,6 +53,11 @@ Deno.test("DurableObjectStore under workerd (wrangler dev)", async (t) => {
         (t) => runStoreConformance(t, () => Promise.resolve({ store, close: () => Promise.resolve() })),
       );
     }
+
+    await t.step("list: keys of one run's object; a prefix over many objects is refused", async (t) => {
+      await runListingConformance(t, remote);
+      for (const store of [remote, perKey]) await assert.rejects(() => store.list("blobs/"), KeyListingError);
+    });
 
     await t.step("32 concurrent CAS writers, five rounds: exactly one winner each", async () => {
       for (let round = 0; round < 5; round++) {

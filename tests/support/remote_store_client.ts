@@ -7,8 +7,9 @@
 
 import type { PutOptions, PutResult, StateStore, StoredValue } from "../../lib/stores/state_store.ts";
 import { StoreLimitError } from "../../lib/stores/store_limit_error.ts";
+import { type KeyListing, KeyListingError, type KeyPage, type ListOptions } from "../../lib/stores/key_listing.ts";
 
-export class RemoteStore implements StateStore {
+export class RemoteStore implements StateStore, KeyListing {
   /** `url` is the worker's base URL; `path` the harness route that serves the store. */
   constructor(
     readonly url: string,
@@ -33,6 +34,10 @@ export class RemoteStore implements StateStore {
     return this.#call({ op: "delete", key });
   }
 
+  list(prefix: string, options: ListOptions = {}): Promise<KeyPage> {
+    return this.#call({ op: "list", key: prefix, ...options });
+  }
+
   async #call<T>(body: Record<string, unknown>): Promise<T> {
     const response = await fetch(`${this.url}${this.path}`, {
       method: "POST",
@@ -43,6 +48,9 @@ export class RemoteStore implements StateStore {
     if (!response.ok) {
       const limit = /^StoreLimitError: (.* is (\d+) bytes.*the limit is (\d+))$/s.exec(String(json.error));
       if (limit) throw new StoreLimitError("value_too_large", Number(limit[2]), Number(limit[3]), limit[1]);
+      const error = String(json.error);
+      if (error.startsWith("RangeError: ")) throw new RangeError(error.slice(12));
+      if (error.startsWith("KeyListingError: ")) throw new KeyListingError("unsupported", error.slice(17));
       throw new Error(`harness answered ${response.status}: ${json.error}`);
     }
     return json.result as T;

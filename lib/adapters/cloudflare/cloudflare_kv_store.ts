@@ -18,6 +18,8 @@
 
 import type { PutOptions, PutResult, StateStore, StoredValue } from "../../stores/state_store.ts";
 import { checkValueSize } from "../../stores/store_limit_error.ts";
+import type { KeyListing, KeyPage, ListOptions } from "../../stores/key_listing.ts";
+import { KeyListingError, listLimit } from "../../stores/key_listing.ts";
 
 /** Metadata stored with every value. */
 interface VersionMetadata {
@@ -43,6 +45,12 @@ export interface WorkersKvNamespace {
     },
   ): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Keys by prefix, a page at a time (`expiration` in epoch seconds where the key has one). Optional for fakes. */
+  list?(options: { prefix?: string; limit?: number; cursor?: string }): Promise<{
+    keys: { name: string; expiration?: number }[];
+    list_complete: boolean;
+    cursor?: string;
+  }>;
 }
 
 /**
@@ -70,7 +78,7 @@ export const WORKERS_KV_MAX_VALUE_BYTES = 25 * 1_048_576;
 /** Version reported for a value written without our metadata (by another tool, say). */
 const UNVERSIONED = "unversioned";
 
-export class CloudflareKvStore implements StateStore {
+export class CloudflareKvStore implements StateStore, KeyListing {
   readonly atomic = false;
   readonly maxValueBytes = WORKERS_KV_MAX_VALUE_BYTES;
   readonly #kv: WorkersKvNamespace;
@@ -135,6 +143,21 @@ export class CloudflareKvStore implements StateStore {
 
   async delete(key: string): Promise<void> {
     await this.#kv.delete(key);
+  }
+
+  /**
+   * One `kv.list` per page: keys only (values are not read), each with its `expiration`. Eventually consistent like
+   * everything here: a key written in the last minute elsewhere may be missing from the page.
+   */
+  async list(prefix: string, options: ListOptions = {}): Promise<KeyPage> {
+    const limit = listLimit(options.limit);
+    if (!this.#kv.list) throw new KeyListingError("unsupported", "CloudflareKvStore: the binding cannot list");
+    const page = await this.#kv.list({ prefix, limit, cursor: options.cursor });
+    const now = Date.now();
+    const keys = page.keys
+      .map(({ name, expiration }) => ({ key: name, expiresAt: expiration === undefined ? null : expiration * 1000 }))
+      .filter(({ expiresAt }) => expiresAt === null || expiresAt > now);
+    return { keys, cursor: page.list_complete ? null : page.cursor ?? null };
   }
 }
 

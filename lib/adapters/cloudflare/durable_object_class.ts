@@ -71,6 +71,7 @@ export class SmolstepStateObject {
       return request.method === "POST" ? this.#deltas.publish(request) : this.#deltas.listen();
     }
     try {
+      if (request.url.startsWith(WIRE.listUrl)) return this.#list(new URL(request.url).searchParams);
       if (request.method === "POST") return this.#getMany(parseKeys(await request.text()));
       const key = decodeHeader(request.headers.get(WIRE.key), "key");
       switch (request.method) {
@@ -131,6 +132,25 @@ export class SmolstepStateObject {
     return new Response(new Blob(found.flatMap((entry) => entry?.parts ?? [])), {
       headers: { [WIRE.entries]: JSON.stringify(entries) },
     });
+  }
+
+  /** Live keys under `prefix` after `cursor` (the last key of the previous page), in SQLite's byte order. */
+  #list(params: URLSearchParams): Response {
+    const prefix = params.get("prefix") ?? "";
+    const limit = Number(params.get("limit"));
+    const cursor = params.get("cursor");
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) throw new BadRequest("malformed limit");
+    const rows = !this.#ready ? [] : this.#sql(
+      `SELECT key, expires_at FROM smolstep_entries
+       WHERE substr(key, 1, length(?1)) = ?1 AND (?2 IS NULL OR key > ?2) AND (expires_at IS NULL OR expires_at > ?3)
+       ORDER BY key LIMIT ?4`,
+      prefix,
+      cursor,
+      Date.now(),
+      limit + 1,
+    );
+    const keys = rows.slice(0, limit).map((row) => [row.key as string, row.expires_at as number | null]);
+    return Response.json({ keys, cursor: rows.length > limit ? keys[keys.length - 1][0] : null });
   }
 
   /** The entry's chunks in order; throws if some are missing. */

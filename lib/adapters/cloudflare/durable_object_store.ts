@@ -29,6 +29,8 @@
 
 import type { PutOptions, PutResult, StateStore, StoredValue } from "../../stores/state_store.ts";
 import { checkValueSize } from "../../stores/store_limit_error.ts";
+import type { KeyListing, KeyPage, ListOptions } from "../../stores/key_listing.ts";
+import { KeyListingError, listLimit } from "../../stores/key_listing.ts";
 
 /** Bytes of UTF-8 per stored chunk: well under the 2,000,000-byte row limit, with room for the key. */
 export const DURABLE_OBJECT_CHUNK_BYTES = 1_048_576;
@@ -44,10 +46,12 @@ export const DURABLE_OBJECT_MAX_KEY_BYTES = 2_048;
  * (absent: unconditional); a lost compare-and-set answers 409. The new or current version comes back in `version`.
  * A POST reads several keys of one object at once (`getMany`): its body is the JSON array of keys, and the answer
  * (200) lists, in `entries`, the JSON array of `[version, byteLength]` (or null where missing) per key, with the
- * values' UTF-8 bytes one after the other as the body.
+ * values' UTF-8 bytes one after the other as the body. A GET on {@link WIRE.listUrl}`?prefix=&limit=&cursor=` lists
+ * the object's keys (`list`): `{ keys: [key, expiresAt | null][], cursor: string | null }`.
  */
 export const WIRE = {
   url: "https://smolstep-state.internal/entry",
+  listUrl: "https://smolstep-state.internal/list",
   key: "x-smolstep-key",
   expected: "x-smolstep-expected-version",
   expireIn: "x-smolstep-expire-in",
@@ -86,15 +90,44 @@ const encoder = new TextEncoder();
 // ignoreBOM: a value that starts with U+FEFF must keep it (Response.text() would strip it).
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-export class DurableObjectStore implements StateStore {
+export class DurableObjectStore implements StateStore, KeyListing {
   readonly atomic = true;
   readonly maxValueBytes = DURABLE_OBJECT_MAX_VALUE_BYTES;
   readonly #namespace: DurableObjectNamespaceLike;
   readonly #objectName: (key: string) => string;
+  readonly #defaultPlacement: boolean;
 
   constructor(namespace: DurableObjectNamespaceLike, options: DurableObjectStoreOptions = {}) {
     this.#namespace = namespace;
     this.#objectName = options.objectName ?? runObjectName;
+    this.#defaultPlacement = options.objectName === undefined;
+  }
+
+  /**
+   * Keys under `prefix`, asked of the one object that holds them all. A Worker cannot enumerate the objects of a
+   * namespace, so only a prefix that names one object can be listed: with the default placement, one with at least
+   * two `/` (`runs/<id>/`, `runs/<id>/blobs/`). Any other prefix (`blobs/`, where each legacy shared blob is its own
+   * object), and any prefix under a custom `objectName`, throws `KeyListingError("unsupported")` before a request.
+   */
+  async list(prefix: string, options: ListOptions = {}): Promise<KeyPage> {
+    const limit = listLimit(options.limit);
+    if (!this.#defaultPlacement || prefix.split("/").length < 3) {
+      throw new KeyListingError(
+        "unsupported",
+        `DurableObjectStore cannot list "${prefix.slice(0, 200)}": its keys live in many objects, and a Worker ` +
+          "cannot enumerate a namespace's objects (only a prefix inside one run's object, runs/<id>/, can be listed)",
+      );
+    }
+    checkKey(prefix);
+    const url = new URL(WIRE.listUrl);
+    url.searchParams.set("prefix", prefix);
+    url.searchParams.set("limit", String(limit));
+    if (options.cursor !== undefined) url.searchParams.set("cursor", options.cursor);
+    const stub = this.#namespace.get(this.#namespace.idFromName(this.#objectName(prefix)));
+    const response = await stub.fetch(new Request(url));
+    await expectStatus(response, 200, "list", prefix);
+    const page = await response.json() as { keys: [string, number | null][]; cursor: string | null };
+    return { keys: page.keys.map(([key, expiresAt]) => ({ key, expiresAt })), cursor: page.cursor };
   }
 
   async get(key: string): Promise<StoredValue | null> {

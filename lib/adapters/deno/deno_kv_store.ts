@@ -49,6 +49,8 @@ import { concatBytes } from "../../bytes.ts";
 import { BUSY, commitBatcher, type KvCommitBatcher, type KvWrite } from "./deno_kv_commit_batcher.ts";
 import type { PutOptions, PutResult, StateStore, StoredValue } from "../../stores/state_store.ts";
 import { checkValueSize } from "../../stores/store_limit_error.ts";
+import type { KeyListing, KeyPage, ListOptions } from "../../stores/key_listing.ts";
+import { KeyListingError, listLimit } from "../../stores/key_listing.ts";
 
 /** Bytes of UTF-8 per chunk: under the 65,536-byte value limit with room for the entry's own fields. */
 export const DENO_KV_CHUNK_BYTES = 60_000;
@@ -97,7 +99,7 @@ interface WritePlan {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export class DenoKvStore implements StateStore {
+export class DenoKvStore implements StateStore, KeyListing {
   readonly atomic = true;
   readonly maxValueBytes = DENO_KV_MAX_VALUE_BYTES;
   readonly #kv: Deno.Kv;
@@ -233,6 +235,35 @@ export class DenoKvStore implements StateStore {
     throw new Error(
       `DenoKvStore: delete of "${key}" failed ${WRITE_ATTEMPTS} times (a locked database)`,
     );
+  }
+
+  /**
+   * Keys under `prefix`, from the heads alone (one `kv.list` of at most `limit` heads; chunks are not read), in
+   * Deno KV's order (UTF-8 bytes). The expiry is the head's own deadline; a head past it is left out. The cursor is
+   * Deno KV's own (it names the last head read), so a page starts after it whatever changed in between.
+   */
+  async list(prefix: string, options: ListOptions = {}): Promise<KeyPage> {
+    const limit = listLimit(options.limit);
+    const head = (key: string) => this.#headKey(key);
+    // Every string that starts with `prefix` sorts from `prefix` up to `prefix` followed by the highest code point.
+    const selector = { start: head(prefix), end: head(prefix + "\u{10FFFF}") };
+    const entries = this.#kv.list<Head>(selector, { limit, cursor: options.cursor });
+    const keys: KeyPage["keys"] = [];
+    let read = 0;
+    try {
+      for await (const entry of entries) {
+        read++;
+        const key = entry.key[entry.key.length - 1];
+        if (typeof key !== "string" || !key.startsWith(prefix) || !isLive(entry)) continue;
+        keys.push({ key, expiresAt: entry.value.e ?? null });
+      }
+    } catch (error) {
+      if (options.cursor !== undefined && read === 0 && error instanceof TypeError) {
+        throw new KeyListingError("invalid_cursor", `DenoKvStore: ${error.message} (not one this listing gave)`);
+      }
+      throw error;
+    }
+    return { keys, cursor: read < limit ? null : entries.cursor };
   }
 
   #plan(key: string, expectedVersion: string | null | undefined): WritePlan {

@@ -6,6 +6,7 @@
  *   POST /store           { op: "get", key }                              -> { result: StoredValue | null }
  *                         { op: "getMany", keys }                       -> { result: (StoredValue | null)[] }
  *                         { op: "put", key, value, expectedVersion?, expireIn? } -> { result: PutResult }
+ *                         { op: "list", key: prefix, limit?, cursor? } -> { result: KeyPage }
  *                         { op: "delete", key }                           -> { result: null }
  *   POST /per-key-store   the same, with one object per key instead of the default one per two-segment prefix
  *   POST /race            { key, writers } -> { winners, final }: `writers` concurrent CAS puts on one version,
@@ -21,18 +22,21 @@ import {
   DurableObjectStore,
 } from "../../../lib/adapters/cloudflare/durable_object_store.ts";
 import type { PutOptions, StateStore } from "../../../lib/stores/state_store.ts";
+import type { KeyListing } from "../../../lib/stores/key_listing.ts";
 
 interface Env {
   STATE: DurableObjectNamespaceLike;
 }
 
 interface StoreRequest {
-  op: "get" | "getMany" | "put" | "delete";
+  op: "get" | "getMany" | "put" | "delete" | "list";
   key: string;
   keys?: string[];
   value?: string;
   expectedVersion?: string | null;
   expireIn?: number;
+  limit?: number;
+  cursor?: string;
 }
 
 const DEBUG_HEADER = "x-harness-debug";
@@ -60,7 +64,7 @@ const json = (body: unknown, status = 200) => Response.json(body, { status });
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
-    const stores: Record<string, StateStore> = {
+    const stores: Record<string, StateStore & KeyListing> = {
       "/store": new DurableObjectStore(env.STATE),
       "/per-key-store": new DurableObjectStore(env.STATE, { objectName: (key) => key }),
     };
@@ -114,6 +118,8 @@ export default {
           if (body.expireIn !== undefined) options.expireIn = body.expireIn;
           return json({ result: await store.put(body.key, body.value, options) });
         }
+        case "list": // `key` is the prefix
+          return Response.json({ result: await store.list(body.key, { limit: body.limit, cursor: body.cursor }) });
         case "delete":
           await store.delete(body.key);
           return json({ result: null });

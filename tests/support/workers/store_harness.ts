@@ -6,28 +6,47 @@
  *   POST /store   { op: "get", key }                              -> { result: StoredValue | null }
  *                 { op: "getMany", keys }                       -> { result: (StoredValue | null)[] }
  *                 { op: "put", key, value, expectedVersion?, expireIn? } -> { result: PutResult }
+ *                 { op: "list", key: prefix, limit?, cursor? } -> { result: KeyPage }
  *                 { op: "delete", key }                           -> { result: null }
  *   POST /bulk-probe { keys } -> { map, entries }: what the binding's own bulk read (`getWithMetadata(keys)`) answers
+ * scheduled(): one slice of the shared-blob sweep Workers run on a cron trigger (lib/adapters/cloudflare/
+ * scheduled_blob_sweep.ts), mode from SMOLSTEP_SHARED_BLOB_SWEEP, in slices of one page of 2 keys so a test sees
+ * several; fire it with `wrangler dev --test-scheduled` and GET /__scheduled.
  * Failures answer 400 (bad request) or 500 (the store threw) with { error }.
  */
 
 import { CloudflareKvStore, type WorkersKvNamespace } from "../../../lib/adapters/cloudflare/cloudflare_kv_store.ts";
 import type { PutOptions } from "../../../lib/stores/state_store.ts";
+import { scheduledBlobSweep, sweepMode } from "../../../lib/adapters/cloudflare/scheduled_blob_sweep.ts";
+import { createLogger } from "../../../lib/logging/logger.ts";
+import { RunLifecycle } from "../../../lib/runs/run_lifecycle.ts";
 
 interface Env {
   STORE: WorkersKvNamespace;
+  SMOLSTEP_SHARED_BLOB_SWEEP?: string;
 }
 
 interface StoreRequest {
-  op: "get" | "getMany" | "put" | "delete";
+  op: "get" | "getMany" | "put" | "delete" | "list";
   key: string;
   keys?: string[];
   value?: string;
   expectedVersion?: string | null;
   expireIn?: number;
+  limit?: number;
+  cursor?: string;
 }
 
 export default {
+  scheduled(_controller: unknown, env: Env): Promise<void> {
+    return scheduledBlobSweep(new CloudflareKvStore(env.STORE), {
+      mode: sweepMode(env.SMOLSTEP_SHARED_BLOB_SWEEP),
+      expireIn: new RunLifecycle().sharedBlobSeconds,
+      log: createLogger(),
+      slice: { maxPages: 1, limit: 2 },
+    });
+  },
+
   async fetch(request: Request, env: Env): Promise<Response> {
     const store = new CloudflareKvStore(env.STORE);
     const { pathname } = new URL(request.url);
@@ -81,6 +100,8 @@ export default {
             result: await store.put(body.key, body.value, options),
           });
         }
+        case "list": // `key` is the prefix
+          return Response.json({ result: await store.list(body.key, { limit: body.limit, cursor: body.cursor }) });
         case "delete":
           await store.delete(body.key);
           return Response.json({ result: null });
