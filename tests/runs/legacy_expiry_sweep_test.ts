@@ -15,7 +15,12 @@ import { legacyExpiryRules } from "../../lib/runs/legacy_keys.ts";
 import { RunLifecycle } from "../../lib/runs/run_lifecycle.ts";
 import { apiClient } from "../support/http_client.ts";
 import { storeSnapshot } from "../support/kv_snapshot.ts";
-import { oldRunRecord } from "../support/legacy_keys.ts";
+import { oldRunRecord, readerState } from "../support/legacy_keys.ts";
+import { sqliteDurableObjects } from "../support/sqlite_durable_object.ts";
+import { racingStore } from "../support/racing_store.ts";
+import { DurableObjectStore } from "../../lib/adapters/cloudflare/durable_object_store.ts";
+import { KeyListingError } from "../../lib/stores/key_listing.ts";
+import { MemoryStore } from "../../lib/stores/memory_store.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
 const DAY = 86_400_000;
@@ -207,5 +212,72 @@ Deno.test("legacy-expiry sweep on Deno KV: dry run, every kind its expiry from t
     await model.close();
     kv.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("legacy-expiry sweep: a run rewritten between the sweep's read and its write keeps its writer's expiry", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new DenoKvStore(kv);
+    const runs = [crypto.randomUUID(), crypto.randomUUID()];
+    const state = { ...readerState("Read the page."), status: "succeeded" as const };
+    for (const runId of runs) await store.put(`runs/${runId}`, oldRunRecord(runId, state));
+    // A store where today's server commits the first run (with its own expiry) just before the sweep's write.
+    const racing = racingStore(store, `runs/${runs[0]}`);
+    const start = Date.now();
+    const report = await sweepLegacyExpiry(racing, { rules: legacyExpiryRules(new RunLifecycle()), apply: true });
+    assert.deepEqual([report.legacy, report.given, report.changed], [2, 1, 1]);
+    assert.deepEqual(report.kinds.run, { expiring: 0, legacy: 2, given: 1, changed: 1 });
+    const first = (await expiryOf(kv, `runs/${runs[0]}`))!;
+    assert.ok(first >= start + 60_000 && first <= Date.now() + 60_000, "the writer's 60 s stands");
+    assert.ok((await expiryOf(kv, `runs/${runs[1]}`))! >= start + 7 * DAY);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("Smolstep.sweepLegacyExpiry: the app's own TTL options; a store that cannot list, or none, is refused", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new DenoKvStore(kv);
+    const runId = crypto.randomUUID();
+    await store.put(`runs/${runId}`, oldRunRecord(runId, { ...readerState("x"), status: "failed" }));
+    await store.put(`runs/${runId}/cancel`, String(Date.now()));
+    const smolstep = createSmolstep({ agents: {}, store, runTtlSeconds: 3_600 });
+    const dry = await smolstep.sweepLegacyExpiry();
+    assert.deepEqual([dry.legacy, dry.given, dry.apply], [2, 0, false]);
+    const start = Date.now();
+    const applied = await smolstep.sweepLegacyExpiry({ apply: true });
+    assert.equal(applied.given, 2);
+    for (const key of [`runs/${runId}`, `runs/${runId}/cancel`]) {
+      const expiry = (await expiryOf(kv, key))!;
+      assert.ok(expiry >= start + 3_600_000 && expiry <= Date.now() + 3_600_000, `${key}: ${expiry}`);
+    }
+  } finally {
+    kv.close();
+  }
+  await assert.rejects(() => createSmolstep({ agents: {} }).sweepLegacyExpiry(), KeyListingError);
+  const objects = sqliteDurableObjects();
+  try {
+    const onObjects = createSmolstep({ agents: {}, store: new DurableObjectStore(objects.namespace) });
+    await assert.rejects(() => onObjects.sweepLegacyExpiry(), (error: unknown) => {
+      assert.ok(error instanceof KeyListingError);
+      assert.equal(error.code, "unsupported");
+      return true;
+    });
+  } finally {
+    objects.close();
+  }
+});
+
+Deno.test("legacy-expiry sweep: a cursor it did not give is refused", async () => {
+  const store = new MemoryStore();
+  const rules = legacyExpiryRules(new RunLifecycle());
+  for (const cursor of ["9:", "garbage"]) {
+    await assert.rejects(() => sweepLegacyExpiry(store, { rules, cursor }), (error: unknown) => {
+      assert.ok(error instanceof KeyListingError);
+      assert.equal(error.code, "invalid_cursor");
+      return true;
+    });
   }
 });
