@@ -5,7 +5,8 @@
  * `dry-run` counts (nothing written but the sweep's own progress), `apply` gives the keys their expiry, `off`
  * nothing. Each trigger does one bounded slice ({@link SLICE}: at most 3 pages of 80 keys; a key without an expiry
  * costs a read, for a run's blob or cancel flag a read of its record, and a compare-and-set, which on Workers KV is
- * a read and a write, so at most 3 + 240 x 4 = 963 KV operations, under the 1,000 an invocation may make) and keeps
+ * a read and a write: with 3 listings and the progress's read and write, at most 5 + 240 x 4 = 965 KV operations,
+ * under the 1,000 an invocation may make) and keeps
  * its place in the store (lib/runs/legacy_sweep_progress.ts); once done, a trigger costs one read. One log line per
  * trigger: `legacy-expiry sweep`, with the mode, `state` (`in_progress`, `done`, `nothing_left`) and the counts so
  * far (per kind under `kinds`).
