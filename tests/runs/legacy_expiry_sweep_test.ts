@@ -1,7 +1,7 @@
 /**
  * The legacy-expiry sweep (lib/runs/legacy_expiry_sweep.ts) on Deno KV on disk. The keys are written as servers from
  * before the run lifecycle wrote them: with no `expireIn`, run records in their old shape (no `seq`, no `blobsUntil`,
- * the state not packed), cancel flags as `String(Date.now())`, token ledger entries, webhook delivery claims (the
+ * the state a version 2 state, not packed), cancel flags as `String(Date.now())`, token ledger entries, webhook delivery claims (the
  * oldest servers' `""` marker under an unsigned delivery id, and a run id under a digest), blobs under `blobs/` and
  * under a run's prefix; among them a live run that is stepped over HTTP after the sweep, keys of shapes no writer
  * uses, and a run today's server created (with expiries).
@@ -190,6 +190,7 @@ Deno.test("legacy-expiry sweep on Deno KV: dry run, every kind its expiry from t
         assert.equal(stepped.body.status, "succeeded");
         const record = JSON.parse((await store.get(`runs/${old.active}`))!.value);
         assert.equal(record.seq, 1);
+        assert.equal(record.state.version, 5, "the v2 state was migrated and committed as today's");
         assert.ok(record.blobsUntil > Date.now());
         const expiry = (await expiryOf(kv, `runs/${old.active}`))!;
         assert.ok(Math.abs(expiry - (record.state.updatedAt + lifecycle.runTtlSeconds * 1000)) <= 1, `${expiry}`);

@@ -8,9 +8,13 @@ import { ToolCallingAgent } from "../../lib/agents/tool_calling_agent.ts";
 import type { AgentState } from "../../lib/memory/agent_state.ts";
 import type { StateStore } from "../../lib/stores/state_store.ts";
 
-/** A run record as servers before the run lifecycle wrote it. */
+/**
+ * A run record as servers before the run lifecycle wrote it: the state at version 2 (statuses `cancelled` and
+ * `awaiting_input`, before sub-runs, observation blobs and the packed task: a new run's state is a valid v2 state
+ * with the number changed), not packed; no `seq`, no `blobsUntil`, idempotency entries without the agent.
+ */
 export function oldRunRecord(runId: string, state: AgentState): string {
-  return JSON.stringify({ runId, agent: "reader", state, idempotency: [], lock: null });
+  return JSON.stringify({ runId, agent: "reader", state: { ...state, version: 2 }, idempotency: [], lock: null });
 }
 
 /** A `reader` run's first state (no model call is made). */
