@@ -19,8 +19,8 @@
  * Peak RSS depends on when V8 doubles its young generation (new space, printed per side): it doubles once enough
  * bytes have survived scavenges since the last doubling, so the side that allocates more, or keeps more of its import
  * (module loading) alive, gets there in fewer runs. At `--runs 200` the bare loop ends just before its last doubling
- * (16 to 32 MiB) while the agent does not; at 400 runs both have doubled, and the peaks compare like for like. Read
- * the new space column before the peak RSS delta.
+ * (16 to 32 MiB) while the agent does not; at 300 and 400 runs both have doubled, and the peaks compare like for
+ * like. Read the new space column before the peak RSS delta.
  *
  * Sides:
  * - `bare`: `openai` client, the same messages, tools and stop the agent sends, no library import.
