@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { DeltaEvent } from "../../lib/agents/agent_events.ts";
-import { MemoryStore, ToolCallingAgent } from "../../lib/mod.ts";
+import { ToolCallingAgent } from "../../lib/mod.ts";
+import { MemoryStore } from "../../lib/server.ts";
 import { DeltaChannel, type DeltaRelay } from "../../lib/runs/delta_channel.ts";
 import { followRun, type RunFollowItem, type RunFollowOptions } from "../../lib/runs/run_follower.ts";
 import { RunError } from "../../lib/runs/run_record.ts";
