@@ -16,6 +16,12 @@
  * the machine's load; valgrind is ~50x slower). Counts repeat within a few percent (the JIT decides a little
  * differently from one process to the next), unlike time on a shared machine; the spread of the rounds is printed.
  *
+ * Peak RSS depends on when V8 doubles its young generation (new space, printed per side): it doubles once enough
+ * bytes have survived scavenges since the last doubling, so the side that allocates more, or keeps more of its import
+ * (module loading) alive, gets there in fewer runs. At `--runs 200` the bare loop ends just before its last doubling
+ * (16 to 32 MiB) while the agent does not; at 300 and 400 runs both have doubled, and the peaks compare like for
+ * like. Read the new space column before the peak RSS delta.
+ *
  * Sides:
  * - `bare`: `openai` client, the same messages, tools and stop the agent sends, no library import.
  * - `agent (direct)`: `ToolCallingAgent` and `OpenAIServerModel` imported from their own modules.
@@ -39,6 +45,8 @@ interface SideResult {
   cpuMsPerStep: number;
   /** V8 heap reserved at the end, MiB. */
   heapTotalMiB: number;
+  /** V8's young generation (new space) at the end, MiB: it doubles when enough bytes have survived scavenges. */
+  newSpaceMiB: number;
   /** Peak resident set, MiB (VmHWM). */
   peakRssMiB: number;
   /** Resident set after the import, before any run, MiB. */
@@ -77,6 +85,7 @@ async function parent(): Promise<void> {
       msPerStep: median(all.map((r) => r.msPerStep)),
       cpuMsPerStep: median(all.map((r) => r.cpuMsPerStep)),
       heapTotalMiB: median(all.map((r) => r.heapTotalMiB)),
+      newSpaceMiB: median(all.map((r) => r.newSpaceMiB)),
       peakRssMiB: median(all.map((r) => r.peakRssMiB)),
       importRssMiB: median(all.map((r) => r.importRssMiB)),
       importMs: median(all.map((r) => r.importMs)),
@@ -94,6 +103,7 @@ async function parent(): Promise<void> {
     ["delta", (s) => (s.peakRssMiB - bare.peakRssMiB).toFixed(1)],
     ["RSS after import", (s) => s.importRssMiB.toFixed(1)],
     ["heap total MiB", (s) => s.heapTotalMiB.toFixed(1)],
+    ["new space MiB", (s) => s.newSpaceMiB.toFixed(1)],
     ["import ms", (s) => s.importMs.toFixed(0)],
   ];
   const row = (cells: string[]) => cells.map((cell, i) => i ? cell.padStart(columns[i][0].length) : cell.padEnd(15));
@@ -205,7 +215,11 @@ async function child(side: Side, url: string, runs: number, warmup: number): Pro
   const msPerStep = (performance.now() - t0) / runs / STEPS;
   const cpuMsPerStep = (cpuMs() - cpu0) / runs / STEPS;
   const heapTotalMiB = Deno.memoryUsage().heapTotal / 2 ** 20;
-  return { side, msPerStep, cpuMsPerStep, peakRssMiB: rss("VmHWM"), importRssMiB, importMs, heapTotalMiB };
+  // Read before node:v8 is loaded, so that loading it cannot raise the peak.
+  const peakRssMiB = rss("VmHWM");
+  const { getHeapSpaceStatistics } = await import("node:v8");
+  const newSpaceMiB = getHeapSpaceStatistics().find((space) => space.space_name === "new_space")!.space_size / 2 ** 20;
+  return { side, msPerStep, cpuMsPerStep, peakRssMiB, importRssMiB, importMs, heapTotalMiB, newSpaceMiB };
 }
 
 /** One run with the `openai` client alone: what the agent sends (system prompt, task, tools, stop), nothing else. */

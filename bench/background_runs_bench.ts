@@ -34,18 +34,8 @@
  */
 import process from "node:process";
 import { createAgents } from "../functions/agents.ts";
-import {
-  type ActionStep,
-  createSmolstep,
-  InProcessQueue,
-  MemoryStore,
-  type PutOptions,
-  type PutResult,
-  type QueueMessage,
-  type RunQueue,
-  type StateStore,
-  type StoredValue,
-} from "../lib/mod.ts";
+import type { ActionStep, PutOptions, PutResult, StateStore, StoredValue } from "../lib/mod.ts";
+import { createSmolstep, InProcessQueue, MemoryStore, type QueueMessage, type RunQueue } from "../lib/server.ts";
 import type { RunRecord } from "../lib/runs/run_record.ts";
 import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";

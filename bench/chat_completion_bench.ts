@@ -13,14 +13,8 @@
  * Figures on a shared machine are noisy: compare the rows of one run only.
  */
 import OpenAI from "openai";
-import {
-  calculatorTool,
-  createSmolstep,
-  InProcessQueue,
-  MemoryStore,
-  OpenAIServerModel,
-  ToolCallingAgent,
-} from "../lib/mod.ts";
+import { calculatorTool, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
+import { createSmolstep, InProcessQueue, MemoryStore } from "../lib/server.ts";
 import { apiClient } from "../tests/support/http_client.ts";
 import { calculatorRunReply } from "../tests/support/run_scenarios.ts";
 import { startScriptedModelServer } from "../tests/support/scripted_model_server.ts";

@@ -17,7 +17,8 @@
  */
 
 import { cpuUsage } from "node:process";
-import { createApp, ToolCallingAgent } from "../lib/mod.ts";
+import { ToolCallingAgent } from "../lib/mod.ts";
+import { createApp } from "../lib/server.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { echoTool } from "../tests/support/approval_tools.ts";
 import { countingDenoKv } from "../tests/support/round_trip_counter.ts";

@@ -4,7 +4,8 @@
  *
  *   deno bench -A --unstable-kv bench/metrics_overhead_bench.ts
  */
-import { calculatorTool, createSmolstep, Metrics, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
+import { calculatorTool, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
+import { createSmolstep, Metrics } from "../lib/server.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { calculatorRunReply, kvRunInProcess } from "../tests/support/run_scenarios.ts";
 import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";

@@ -23,7 +23,8 @@
  *   SOAK_TTL_SECONDS=604800: linear, 22.2 MB at 50 s, 48.9 MB at 91 s (2,149 runs, ~23 KB a run)
  */
 import { z } from "zod";
-import { createApp, OpenAIServerModel, tool, ToolCallingAgent } from "../lib/mod.ts";
+import { OpenAIServerModel, tool, ToolCallingAgent } from "../lib/mod.ts";
+import { createApp } from "../lib/server.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";
 

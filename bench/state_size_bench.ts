@@ -10,7 +10,8 @@
 
 import { z } from "zod";
 import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_deno.ts";
-import { CodeAgent, MemoryStore, type MultiStepAgent, tool, ToolCallingAgent } from "../lib/mod.ts";
+import { CodeAgent, type MultiStepAgent, tool, ToolCallingAgent } from "../lib/mod.ts";
+import { MemoryStore } from "../lib/server.ts";
 import { RunError } from "../lib/runs/run_record.ts";
 import { RunService } from "../lib/runs/run_service.ts";
 import type { ChatMessage } from "../lib/models/chat_message.ts";

@@ -7,7 +7,8 @@
  * Each iteration is one whole run (10 model calls); divide by 10 for ms/step.
  */
 import OpenAI from "openai";
-import { calculatorTool, createApp, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
+import { calculatorTool, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
+import { createApp, MemoryStore } from "../lib/server.ts";
 import { calculatorRunReply, kvRunInProcess } from "../tests/support/run_scenarios.ts";
 import { type ReceivedRequest, startScriptedModelServer } from "../tests/support/scripted_model_server.ts";
 

@@ -6,7 +6,8 @@
  *
  *   deno run -A --unstable-kv bench/stream_first_delta.ts [iterations=200]
  */
-import { createApp, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
+import { createApp, MemoryStore } from "../lib/server.ts";
 import { startScriptedModelServer } from "../tests/support/scripted_model_server.ts";
 
 const ITERATIONS = Number(Deno.args[0] ?? 200);

@@ -2,7 +2,7 @@
  * Deno / Deno Deploy entry: the example agents over HTTP, runs kept in Deno KV, background runs continued on the
  * Deno KV queue. Local: `deno task start`.
  */
-import { createSmolstep } from "../lib/mod.ts";
+import { createSmolstep } from "../lib/server.ts";
 import { denoResolveHost } from "../lib/adapters/deno/deno_resolve_host.ts";
 import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_deno.ts";
 import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";

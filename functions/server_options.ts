@@ -1,15 +1,12 @@
+import { ConfigurationError, type EgressPolicy, InvalidInputError, type WebSearchToolOptions } from "../lib/mod.ts";
 import {
-  ConfigurationError,
   createLogger,
-  type EgressPolicy,
-  InvalidInputError,
   type Logger,
   parseLogLevel,
   WEBHOOK_SCHEME_NAMES,
   type WebhookConfig,
   type WebhookSchemeName,
-  type WebSearchToolOptions,
-} from "../lib/mod.ts";
+} from "../lib/server.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs } from "../lib/runs/step_deadline.ts";
 
 /** Server settings shared by both entries, read from the environment. */

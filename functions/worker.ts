@@ -11,7 +11,8 @@
 // Workers cannot compile WASM from bytes: the sandbox's .wasm is imported as a module (wrangler CompiledWasm rule).
 // @ts-types="../lib/executors/quickjs_wasm_module.d.ts"
 import quickjsWasm from "../node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm";
-import { createSmolstep, QuickJSExecutor, type Smolstep } from "../lib/mod.ts";
+import { QuickJSExecutor } from "../lib/mod.ts";
+import { createSmolstep, type Smolstep } from "../lib/server.ts";
 import { CloudflareKvStore, type WorkersKvNamespace } from "../lib/adapters/cloudflare/cloudflare_kv_store.ts";
 import { CloudflareQueue, type WorkersQueue } from "../lib/adapters/cloudflare/cloudflare_queue.ts";
 import {

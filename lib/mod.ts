@@ -1,11 +1,13 @@
 /**
  * smolstep: smolagents-style agents for edge runtimes, one step per invocation.
  *
- * This entry (`@smolstep/smolstep`) is the edge-safe core, user-facing names only: agents, models, tools, agent
- * types, the server (`createSmolstep`) and its options, the store and queue interfaces, errors. It imports no
- * runtime-specific API and no heavy optional dependency, so it runs (and bundles) on Deno, Node, Workers and in
- * browsers. The other entries:
+ * This entry (`@smolstep/smolstep`) is the agent library, user-facing names only: agents, models, tools, memory and
+ * agent state, agent types, the code sandbox, the egress guard, errors (the smolagents surface). It imports no
+ * runtime-specific API, no heavy optional dependency and none of the HTTP server, so it runs (and bundles) on Deno,
+ * Node, Workers and in browsers, and an agent run in a script loads only what it uses. The other entries:
  *
+ * - `@smolstep/smolstep/server`: the HTTP server (`createSmolstep`, `createApp`) and what only it uses: the
+ *   in-memory store and queue, metrics, logs, webhook signatures, the step time limit.
  * - `@smolstep/smolstep/client`: the typed HTTP client (`fetch` only).
  * - `@smolstep/smolstep/deno` (lib/adapters/deno/mod.ts): Deno KV store and queue, the sandbox on worker threads, DNS
  *   lookups for egress.
@@ -120,43 +122,16 @@ export type { AgentType } from "./types/agent_values.ts";
 export { BlobStore, MemoryBlobStore } from "./stores/blob_store.ts";
 export type { BlobStorage } from "./stores/blob_store.ts";
 
-// Stores and queues (runtime ones: `@smolstep/smolstep/deno`, `@smolstep/smolstep/cloudflare`)
+// The state store interface (`BlobStore` keeps blobs in any store; stores themselves: `@smolstep/smolstep/server`,
+// `@smolstep/smolstep/deno`, `@smolstep/smolstep/cloudflare`)
 export type { PutOptions, PutResult, StateStore, StoredValue } from "./stores/state_store.ts";
-export { MemoryStore } from "./stores/memory_store.ts";
-export { canListKeys, KeyListingError } from "./stores/key_listing.ts";
-export type { KeyListing, KeyPage, ListedKey, ListOptions } from "./stores/key_listing.ts";
-export type { SharedBlobSweepOptions, SharedBlobSweepReport } from "./runs/shared_blob_sweep.ts";
-export type { KindCounts, LegacySweepOptions, LegacySweepReport } from "./runs/legacy_expiry_sweep.ts";
-export type { LegacyKind, LegacyPrefix } from "./runs/legacy_keys.ts";
-export { InProcessQueue, isQueueMessage } from "./runs/run_queue.ts";
-export type { QueueHandler, QueueMessage, RunQueue } from "./runs/run_queue.ts";
+
+// Model call observers (`StepOptions.modelObserver`)
+export type { ModelCallOutcome, ModelObserver } from "./models/model_observer.ts";
 
 // Egress (every server-side fetch of a URL from outside)
 export { EgressError, guardedFetch } from "./net/egress.ts";
 export type { EgressPolicy } from "./net/egress.ts";
-
-// HTTP
-export { createApp, createSmolstep } from "./http/app.ts";
-export type { AppOptions, Smolstep } from "./http/app.ts";
-export type { Health } from "./http/health.ts";
-export type { WebhookConfig, WebhookTask } from "./http/webhooks.ts";
-
-// Metrics (Prometheus text on GET /metrics, OpenTelemetry through @opentelemetry/api)
-export { Metrics } from "./metrics/metrics.ts";
-export type { MetricsOptions } from "./metrics/metrics.ts";
-
-// Logs: one JSON line per request and the server's warnings and errors, through a replaceable sink
-export { consoleJsonSink, createLogger, LOG_LEVELS, parseLogLevel } from "./logging/logger.ts";
-export type { Logger, LoggerOptions, LogLevel, LogRecord, LogSink } from "./logging/logger.ts";
-export type { ModelCallOutcome, ModelObserver } from "./models/model_observer.ts";
-export type { RunMode, RunObserver, StepObserver, StepOutcomeKind } from "./runs/run_observer.ts";
-
-// Webhooks (verify what senders sign, sign what smolstep sends)
-export { verifyWebhook, WEBHOOK_SCHEME_NAMES } from "./webhooks/verify_webhook.ts";
-export type { VerifyWebhookOptions } from "./webhooks/verify_webhook.ts";
-export { signStandardWebhook } from "./webhooks/standard_webhooks.ts";
-export { WebhookVerificationError } from "./webhooks/webhook_scheme.ts";
-export type { VerifiedDelivery, WebhookSchemeName } from "./webhooks/webhook_scheme.ts";
 
 // Errors
 export {
@@ -173,6 +148,5 @@ export {
   SmolstepError,
   type SmolstepErrorOptions,
 } from "./errors.ts";
-export { StepTimeoutError } from "./runs/step_deadline.ts";
 
 export { VERSION } from "./version.ts";

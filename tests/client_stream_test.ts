@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createClient, SmolstepClientError, type StreamStepEvent } from "../lib/client.ts";
-import { createSmolstep, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../lib/mod.ts";
+import { createSmolstep, MemoryStore } from "../lib/server.ts";
 import { calculatorTool } from "../lib/tools/calculator_tool.ts";
 import { deleteFileTool } from "./support/approval_tools.ts";
 import { startScriptedModelServer, toolCallReply } from "./support/scripted_model_server.ts";

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { createAgents } from "../functions/agents.ts";
 import { createClient, type RunEvent, type RunView, SmolstepClientError, type StepView } from "../lib/client.ts";
 import type { runView, stepView } from "../lib/http/run_views.ts";
-import { createSmolstep, InProcessQueue, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent } from "../lib/mod.ts";
+import { OpenAIServerModel, tool, ToolCallingAgent } from "../lib/mod.ts";
+import { createSmolstep, InProcessQueue, MemoryStore } from "../lib/server.ts";
 import { scriptCalculation } from "./support/run_scenarios.ts";
 import { startScriptedModelServer, toolCallReply } from "./support/scripted_model_server.ts";
 

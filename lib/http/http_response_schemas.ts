@@ -1,6 +1,9 @@
 import { z } from "zod";
-import { PendingInputSchema, RunStatusSchema } from "../memory/agent_state.ts";
-import { StepErrorSchema, StepRecordSchema, TokenUsageSchema } from "../memory/step_records.ts";
+import { agentStateSchemas } from "../memory/agent_state.ts";
+import { stepRecordSchemas } from "../memory/step_records.ts";
+
+const { PendingInputSchema, RunStatusSchema } = agentStateSchemas();
+const { StepErrorSchema, StepRecordSchema, TokenUsageSchema } = stepRecordSchemas();
 
 /**
  * The JSON shapes the HTTP API answers with, as zod schemas: the OpenAPI document (./openapi.ts) is generated from

@@ -30,8 +30,11 @@ import {
   ModelObject,
   OpenAIErrorBody,
 } from "./openai_schemas.ts";
-import { PendingInputSchema, RunStatusSchema } from "../memory/agent_state.ts";
-import { StepErrorSchema, StepRecordSchema, TokenUsageSchema } from "../memory/step_records.ts";
+import { agentStateSchemas } from "../memory/agent_state.ts";
+import { stepRecordSchemas } from "../memory/step_records.ts";
+
+const { PendingInputSchema, RunStatusSchema } = agentStateSchemas();
+const { StepErrorSchema, StepRecordSchema, TokenUsageSchema } = stepRecordSchemas();
 
 /** The request bodies, as the routes read them: `readJson` (./request_body.ts) validates with these very objects. */
 export const REQUEST_BODY_SCHEMAS = {

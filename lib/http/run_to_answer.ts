@@ -5,11 +5,12 @@
  *
  * How the steps are taken depends on the app:
  *
- * - Store and queue (`background`): the run is a background run; the request only follows it, like
- *   `GET /v1/runs/{id}/events`: it hears the run's deltas through `AppOptions.deltas` and reads the record every
- *   `events.pollMs` (500 ms by default), 50 ms after a step's deltas go quiet (its commit is then close), and less and
- *   less often while nothing changes (each read is a store round trip, a subrequest on Workers), to 10 polls' time,
- *   at most 5 s. A background run that fails ends `failed` (the background runner ends it).
+ * - Store and queue (`background`): the run is a background run; the request only follows it with the follower
+ *   of `GET /v1/runs/{id}/events` (`followRun`, lib/runs/run_follower.ts): it hears the run's deltas through
+ *   `AppOptions.deltas` and reads the record every `events.pollMs` (500 ms by default), 50 ms after a step's deltas
+ *   go quiet (its commit is then close), and less and less often while nothing changes (each read is a store round
+ *   trip, a subrequest on Workers), to 10 polls' time, at most 5 s. A background run that fails ends `failed` (the
+ *   background runner ends it); one that is gone (deleted meanwhile) makes `progress` throw `run_not_found`.
  * - Store only (`kv`): the request steps the KV run itself, one `RunService.step` after another, each a step like
  *   `POST /v1/runs/{id}/steps` (lock, idempotency key, a place among `maxStepsInFlight` or 503 `overloaded`, its
  *   own deadline) with the model's deltas. The first step's place is taken before the run is written: a full
@@ -33,7 +34,8 @@
  */
 import type { DeltaEvent } from "../agents/agent_events.ts";
 import type { AgentState } from "../memory/agent_state.ts";
-import type { StepRecord } from "../memory/step_records.ts";
+import { PendingItems } from "../runs/pending_items.ts";
+import { followRun, type RunFollowItem } from "../runs/run_follower.ts";
 import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import type { AppContext } from "./app_context.ts";
@@ -59,8 +61,7 @@ export interface RunToAnswerOptions {
 
 /** One piece of a run's progress; the last one is `end` (unless the caller went away or a step threw). */
 export type RunProgress =
-  | { type: "delta"; event: DeltaEvent }
-  | { type: "step"; index: number; step: StepRecord }
+  | Exclude<RunFollowItem, { type: "status" }> // { type: "delta", event } | { type: "step", index, step }
   | { type: "end"; state: AgentState };
 
 /** A run kept in the store: its id (`GET /v1/runs/{id}`) and its blobs (media answers). */
@@ -136,7 +137,7 @@ export async function startRunToAnswer(
     firstPlace?.();
     throw error;
   }
-  const progress = firstPlace ? stepRun(ctx, record, signal, firstPlace) : followRun(ctx, record, signal);
+  const progress = firstPlace ? stepRun(ctx, record, signal, firstPlace) : followInBackground(ctx, record, signal);
   const { runId } = record;
   return {
     runId,
@@ -159,50 +160,29 @@ async function* cancelledOnAbort(
   }
 }
 
-/** Follows a background run: the deltas heard, each new step record, then its end (or its pause). */
-async function* followRun(ctx: AppContext, created: RunRecord, signal: AbortSignal): AsyncGenerator<RunProgress> {
-  const runs = ctx.requireRuns();
+/** Follows a background run (`followRun`): the deltas heard, each new step record, then its end (or its pause). */
+async function* followInBackground(
+  ctx: AppContext,
+  created: RunRecord,
+  signal: AbortSignal,
+): AsyncGenerator<RunProgress> {
   const pollMs = ctx.options.events?.pollMs ?? 500;
-  const slowestMs = Math.min(pollMs * MAX_POLL_BACKOFF, Math.max(pollMs, MAX_POLL_MS));
-  const heard = new Pending<RunProgress>();
-  // The last action step followed: a delta of it or an earlier step comes late (a relay between processes may
-  // deliver one after the step's commit) and is dropped, so deltas only ever precede their step.
-  let followedStepNumber = created.state.stepNumber;
-  const stop = ctx.deltas.subscribe(created.runId, (event) => {
-    if (event.stepNumber > followedStepNumber) heard.push({ type: "delta", event });
+  const follow = followRun(ctx.requireRuns(), created.runId, {
+    signal,
+    deltas: ctx.deltas,
+    fromIndex: created.state.steps.length,
+    afterStepNumber: created.state.stepNumber,
+    pollMs,
+    slowestPollMs: Math.min(pollMs * MAX_POLL_BACKOFF, Math.max(pollMs, MAX_POLL_MS)),
+    quietMs: DELTA_QUIET_MS,
   });
-  let next = created.state.steps.length;
-  let waitMs = pollMs;
-  try {
-    while (!signal.aborted) {
-      // Deltas heard before the read come before the steps it finds (their step is among them, or still to come).
-      const before = heard.take().filter((item) => item.type !== "delta" || item.event.stepNumber > followedStepNumber);
-      const found = await runs.get(created.runId);
-      yield* before;
-      if (!found) throw new RunError("run_not_found", `The run '${created.runId}' is gone.`);
-      const { state } = found.record;
-      // A run that moves is read every `pollMs`; one that waits (a slow model), less and less often.
-      waitMs = next < state.steps.length ? pollMs : Math.min(waitMs * 2, slowestMs);
-      for (; next < state.steps.length; next++) yield { type: "step", index: next, step: state.steps[next] };
-      followedStepNumber = state.stepNumber;
-      if (state.status !== "running") {
-        yield { type: "end", state };
-        return;
-      }
-      const until = Date.now() + waitMs;
-      let heardAt = 0;
-      while (Date.now() < until && !signal.aborted) {
-        // A step that streamed and went quiet is committing: read it now rather than at the next poll.
-        const quietAt = heardAt ? heardAt + DELTA_QUIET_MS : Infinity;
-        if (Date.now() >= quietAt) break;
-        await heard.wait(Math.min(until, quietAt) - Date.now(), signal);
-        const deltas = heard.take();
-        if (deltas.length) [heardAt, waitMs] = [Date.now(), pollMs];
-        yield* deltas;
-      }
+  for await (const item of follow) {
+    if (item.type !== "status") {
+      yield item;
+    } else if (item.state.status !== "running") {
+      yield { type: "end", state: item.state };
+      return;
     }
-  } finally {
-    stop();
   }
 }
 
@@ -267,7 +247,7 @@ async function* stepHere(
   /** A place already taken for the first step. */
   firstPlace?: () => void,
 ): AsyncGenerator<RunProgress> {
-  const pending = new Pending<RunProgress>();
+  const pending = new PendingItems<RunProgress>();
   let state = initial;
   let next = initial.steps.length;
   let taken = firstPlace;
@@ -289,36 +269,4 @@ async function* stepHere(
   }
   taken?.();
   yield { type: "end", state };
-}
-
-/** Items pushed by a callback, taken by a generator that waits for the next one (or a timeout, an abort, a promise). */
-class Pending<T> {
-  #items: T[] = [];
-  #wake: (() => void) | undefined;
-
-  push(item: T): void {
-    this.#items.push(item);
-    this.#wake?.();
-  }
-
-  take(): T[] {
-    return this.#items.splice(0);
-  }
-
-  /** Resolves when an item is there, after `ms`, when `signal` aborts, or when `settled` settles. */
-  wait(ms: number, signal: AbortSignal, settled?: Promise<unknown>): Promise<void> {
-    if (this.#items.length || signal.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : undefined;
-      const onAbort = () => done();
-      signal.addEventListener("abort", onAbort, { once: true });
-      settled?.then(done, done);
-      this.#wake = done;
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }
-    }).finally(() => this.#wake = undefined);
-  }
 }

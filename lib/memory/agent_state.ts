@@ -1,15 +1,7 @@
 import { z } from "zod";
 import { SmolstepError } from "../errors.ts";
 import type { TokenUsage } from "../models/chat_message.ts";
-import {
-  type StepError,
-  StepErrorSchema,
-  type StepRecord,
-  StepRecordSchema,
-  TokenUsageSchema,
-  type ToolCallRecord,
-  ToolCallRecordSchema,
-} from "./step_records.ts";
+import { type StepError, type StepRecord, stepRecordSchemas, type ToolCallRecord } from "./step_records.ts";
 
 /**
  * The whole of a run between two steps, as plain JSON. Nothing else is kept in memory between invocations.
@@ -43,26 +35,10 @@ export type RunStatus =
   | "awaiting_input"
   | "expired";
 
-export const RunStatusSchema: z.ZodType<RunStatus> = z.enum([
-  "running",
-  "succeeded",
-  "max_steps_error",
-  "failed",
-  "cancelled",
-  "awaiting_input",
-  /** A KV run nobody stepped for `idleRunTtlSeconds` while it was active; it takes no more steps. */
-  "expired",
-]);
-
 /** Tool calls of the last action step that need a human decision, or a question the agent asked the user. */
 export type PendingInput =
   | { kind: "approval"; toolCalls: ToolCallRecord[] }
   | { kind: "question"; question: string; callId: string };
-
-export const PendingInputSchema: z.ZodType<PendingInput> = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("approval"), toolCalls: z.array(ToolCallRecordSchema) }),
-  z.object({ kind: z.literal("question"), question: z.string(), callId: z.string() }),
-]);
 
 /** A managed agent's run nested in its manager's state, with the manager's further managed calls of that step. */
 export interface SubRun {
@@ -77,47 +53,87 @@ export interface SubRun {
   reports: Array<{ callId: string; agentName: string; text: string; answer: unknown }>;
 }
 
-const SubRunSchema: z.ZodType<SubRun> = z.lazy(() =>
-  z.object({
-    agentName: z.string(),
-    callId: z.string(),
-    state: AgentStateSchema,
-    queue: z.array(z.object({
-      callId: z.string(),
-      agentName: z.string(),
-      task: z.string(),
-      additionalArgs: z.record(z.string(), z.unknown()).optional(),
-    })),
-    reports: z.array(z.object({ callId: z.string(), agentName: z.string(), text: z.string(), answer: z.unknown() })),
-  })
-);
+/**
+ * The zod schemas of agent states, built on first use by `agentStateSchemas()` (an agent run that does not resume a
+ * stored state never validates one; building them at import costs resident memory for nothing).
+ */
+function buildAgentStateSchemas() {
+  const { StepErrorSchema, StepRecordSchema, TokenUsageSchema, ToolCallRecordSchema } = stepRecordSchemas();
 
-export const AgentStateSchema: z.ZodType<AgentState> = z.object({
-  version: z.literal(STATE_VERSION),
-  /** Name of the agent definition that owns this run; a state is only ever stepped by that agent. */
-  agentName: z.string(),
-  /** The current task (the latest, when the run was continued with `reset: false`). */
-  task: z.string(),
-  status: RunStatusSchema,
-  maxSteps: z.number().int().positive(),
-  /** Action steps taken so far (planning and the max-steps answer are not counted). */
-  stepNumber: z.number().int().nonnegative(),
-  steps: z.array(StepRecordSchema),
-  additionalArgs: z.record(z.string(), z.unknown()),
-  finalAnswer: z.unknown().optional(),
-  /** Why the run ended when it did not succeed. */
-  error: StepErrorSchema.nullable(),
-  /** Totals over all model calls; `null` while no backend reported usage. */
-  tokenUsage: TokenUsageSchema.nullable(),
-  /** Sandbox variables the CodeAgent persists between steps. */
-  variables: z.record(z.string(), z.unknown()).optional(),
-  /** Set while `status` is `awaiting_input`: what the run waits for before its last action step can finish. */
-  pendingInput: PendingInputSchema.optional(),
-  /** Set while a managed agent called by the last action step is running. */
-  subRun: SubRunSchema.optional(),
-  createdAt: z.number(),
-  updatedAt: z.number(),
-});
+  const RunStatusSchema: z.ZodType<RunStatus> = z.enum([
+    "running",
+    "succeeded",
+    "max_steps_error",
+    "failed",
+    "cancelled",
+    "awaiting_input",
+    /** A KV run nobody stepped for `idleRunTtlSeconds` while it was active; it takes no more steps. */
+    "expired",
+  ]);
+
+  const PendingInputSchema: z.ZodType<PendingInput> = z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("approval"), toolCalls: z.array(ToolCallRecordSchema) }),
+    z.object({ kind: z.literal("question"), question: z.string(), callId: z.string() }),
+  ]);
+
+  const SubRunSchema: z.ZodType<SubRun> = z.lazy(() =>
+    z.object({
+      agentName: z.string(),
+      callId: z.string(),
+      state: AgentStateSchema,
+      queue: z.array(z.object({
+        callId: z.string(),
+        agentName: z.string(),
+        task: z.string(),
+        additionalArgs: z.record(z.string(), z.unknown()).optional(),
+      })),
+      reports: z.array(z.object({ callId: z.string(), agentName: z.string(), text: z.string(), answer: z.unknown() })),
+    })
+  );
+
+  const AgentStateSchema: z.ZodType<AgentState> = z.object({
+    version: z.literal(STATE_VERSION),
+    /** Name of the agent definition that owns this run; a state is only ever stepped by that agent. */
+    agentName: z.string(),
+    /** The current task (the latest, when the run was continued with `reset: false`). */
+    task: z.string(),
+    status: RunStatusSchema,
+    maxSteps: z.number().int().positive(),
+    /** Action steps taken so far (planning and the max-steps answer are not counted). */
+    stepNumber: z.number().int().nonnegative(),
+    steps: z.array(StepRecordSchema),
+    additionalArgs: z.record(z.string(), z.unknown()),
+    finalAnswer: z.unknown().optional(),
+    /** Why the run ended when it did not succeed. */
+    error: StepErrorSchema.nullable(),
+    /** Totals over all model calls; `null` while no backend reported usage. */
+    tokenUsage: TokenUsageSchema.nullable(),
+    /** Sandbox variables the CodeAgent persists between steps. */
+    variables: z.record(z.string(), z.unknown()).optional(),
+    /** Set while `status` is `awaiting_input`: what the run waits for before its last action step can finish. */
+    pendingInput: PendingInputSchema.optional(),
+    /** Set while a managed agent called by the last action step is running. */
+    subRun: SubRunSchema.optional(),
+    createdAt: z.number(),
+    updatedAt: z.number(),
+  });
+
+  return { RunStatusSchema, PendingInputSchema, AgentStateSchema };
+}
+
+/** The agent state schemas: `RunStatusSchema`, `PendingInputSchema`, `AgentStateSchema`. */
+export interface AgentStateSchemas {
+  RunStatusSchema: z.ZodType<RunStatus>;
+  PendingInputSchema: z.ZodType<PendingInput>;
+  AgentStateSchema: z.ZodType<AgentState>;
+}
+
+let built: AgentStateSchemas | undefined;
+
+/** The agent state schemas, built on the first call. */
+export function agentStateSchemas(): AgentStateSchemas {
+  return built ??= buildAgentStateSchemas();
+}
 
 /** See `AgentStateSchema` (written out because the schema is recursive through `subRun`). */
 export interface AgentState {
@@ -167,7 +183,7 @@ export function parseAgentState(input: unknown): AgentState {
       `State version ${version} is newer than this server understands (${STATE_VERSION}); upgrade smolstep.`,
     );
   }
-  const result = AgentStateSchema.safeParse(unpackState(migrate(input)));
+  const result = agentStateSchemas().AgentStateSchema.safeParse(unpackState(migrate(input)));
   if (!result.success) {
     const first = result.error.issues[0];
     throw new StateVersionError(

@@ -4,13 +4,12 @@ import {
   type ActionStep,
   BlobStore,
   CodeAgent,
-  createApp,
-  MemoryStore,
   OpenAIServerModel,
   Tool,
   ToolCallingAgent,
   type ToolInputs,
 } from "../../lib/mod.ts";
+import { createApp, MemoryStore } from "../../lib/server.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 

@@ -6,13 +6,12 @@ import {
   calculatorTool,
   CodeAgent,
   ConfigurationError,
-  createApp,
   ManagedAgent,
-  MemoryStore,
   OpenAIServerModel,
   parseAgentState,
   ToolCallingAgent,
 } from "../../lib/mod.ts";
+import { createApp, MemoryStore } from "../../lib/server.ts";
 import { functionModel } from "../support/function_model.ts";
 import { type ReceivedRequest, startScriptedModelServer } from "../support/scripted_model_server.ts";
 

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { chromium, type Page } from "playwright-core";
-import { createSmolstep, InProcessQueue, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { createSmolstep, InProcessQueue } from "../../lib/server.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { deleteFileTool, echoTool } from "../support/approval_tools.ts";
 import { kvSnapshot } from "../support/kv_snapshot.ts";

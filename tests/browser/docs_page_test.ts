@@ -5,7 +5,7 @@
  * skipped with a message when it is missing (a failure on CI).
  */
 import assert from "node:assert/strict";
-import { createApp, MemoryStore } from "../../lib/mod.ts";
+import { createApp, MemoryStore } from "../../lib/server.ts";
 import { idleAgent } from "../support/idle_agent.ts";
 import { CHROMIUM, haveChromium, launchChromium, onCi } from "../support/chromium.ts";
 

@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { createSmolstep, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { createSmolstep } from "../../lib/server.ts";
 import { DenoKvQueue } from "../../lib/adapters/deno/deno_kv_queue.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { CHROMIUM, haveChromium, launchChromium, onCi } from "../support/chromium.ts";

@@ -8,7 +8,8 @@
  * Needs /usr/bin/chromium (Debian `chromium`); skipped with a message when it is missing (a failure on CI).
  */
 import assert from "node:assert/strict";
-import { createSmolstep, OpenAIServerModel, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
+import { createSmolstep } from "../../lib/server.ts";
 import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { createAgents } from "../../functions/agents.ts";

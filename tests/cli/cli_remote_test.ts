@@ -3,7 +3,8 @@
  * agent and tools, its bearer key, a server-side approval answered on the CLI's stdin.
  */
 import assert from "node:assert/strict";
-import { createSmolstep, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { createSmolstep, MemoryStore } from "../../lib/server.ts";
 import { deleteFileTool, echoTool } from "../support/approval_tools.ts";
 import { runCli, spawnCli } from "../support/cli_process.ts";
 import { createClient } from "../../lib/client.ts";

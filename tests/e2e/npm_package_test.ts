@@ -12,6 +12,7 @@ import { startHubRepoServer } from "../support/hub_repo_server.ts";
 const SMOKE = `
 import { calculatorTool, OpenAIServerModel, ToolCallingAgent, VERSION, VisitWebpageTool } from "@smolstep/smolstep";
 import { startScriptedModelServer, toolCallReply } from "@smolstep/smolstep/testing";
+import { createSmolstep, MemoryStore } from "@smolstep/smolstep/server";
 
 const server = await startScriptedModelServer({
   replies: [
@@ -27,12 +28,15 @@ try {
   // visit_webpage loads its HTML-to-Markdown converter (html-to-md) on first use; the page comes from a stub transport.
   const visit = new VisitWebpageTool({ fetch: async () => new Response("<h1>Hi &amp; bye</h1><p>x &mdash; y</p>") });
   const page = await visit.call({ url: "https://example.com/" });
+  // The server entry: the HTTP API over the same agent, answering its health check.
+  const { app } = createSmolstep({ agents: { calc: agent }, store: new MemoryStore() });
+  const health = await (await app.fetch(new Request("http://localhost/health"))).json();
   const entries = {};
-  for (const entry of ["client", "deno", "cloudflare", "transformers", "testing"]) {
+  for (const entry of ["server", "client", "deno", "cloudflare", "transformers", "testing"]) {
     entries[entry] = Object.keys(await import("@smolstep/smolstep/" + entry)).length;
   }
   console.log(JSON.stringify({ version: VERSION, output: result.output, state: result.state, observations, entries, page,
-    requests: server.requests.length }));
+    requests: server.requests.length, health }));
 } finally {
   await server.close();
 }
@@ -70,6 +74,7 @@ const TYPED = `
 import { type AgentState, calculatorTool, OpenAIServerModel, ToolCallingAgent } from "@smolstep/smolstep";
 import { createClient, type SmolstepClient } from "@smolstep/smolstep/client";
 import { startScriptedModelServer, type ScriptedModelServer } from "@smolstep/smolstep/testing";
+import { createSmolstep, MemoryStore, type Smolstep } from "@smolstep/smolstep/server";
 
 export async function check(): Promise<string> {
   const server: ScriptedModelServer = await startScriptedModelServer({ replies: ["hi"] });
@@ -78,6 +83,8 @@ export async function check(): Promise<string> {
   const state: AgentState = agent.start("task");
   const client: SmolstepClient = createClient({ baseUrl: "http://localhost" });
   void client;
+  const smolstep: Smolstep = createSmolstep({ agents: { calc: agent }, store: new MemoryStore() });
+  void smolstep;
   return state.status;
 }
 // @ts-expect-error maxSteps is a number: the .d.ts must say so (an 'any' would make this line an error).
@@ -147,6 +154,7 @@ Deno.test({
       assert.deepEqual(result.observations.slice(0, 1), ["42"]);
       assert.equal(result.requests, 2);
       assert.equal(result.page, "# Hi & bye\n\nx — y");
+      assert.equal(result.health.agents, 1, JSON.stringify(result.health));
       for (const [entry, count] of Object.entries(result.entries)) assert.ok((count as number) > 0, entry);
     };
 

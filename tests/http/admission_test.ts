@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type AppOptions, createSmolstep, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createSmolstep, MemoryStore } from "../../lib/server.ts";
 import { CountingStore } from "../support/counting_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";

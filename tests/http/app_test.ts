@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { createAgents } from "../../functions/agents.ts";
-import {
-  type AppOptions,
-  createApp,
-  MemoryStore,
-  OpenAIServerModel,
-  type StateStore,
-  tool,
-  ToolCallingAgent,
-  VERSION,
-} from "../../lib/mod.ts";
+import { OpenAIServerModel, type StateStore, tool, ToolCallingAgent, VERSION } from "../../lib/mod.ts";
+import { type AppOptions, createApp, MemoryStore } from "../../lib/server.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { kvFullRun, statelessFullRun } from "../support/run_scenarios.ts";

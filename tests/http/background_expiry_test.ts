@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
 import { createAgents } from "../../functions/agents.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
 import {
   createSmolstep,
   InProcessQueue,
   isQueueMessage,
   MemoryStore,
-  OpenAIServerModel,
   type QueueMessage,
   type RunQueue,
-  ToolCallingAgent,
-} from "../../lib/mod.ts";
+} from "../../lib/server.ts";
 import { deleteFileTool } from "../support/approval_tools.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createAgents } from "../../functions/agents.ts";
 import { Webhook } from "standardwebhooks";
-import { createSmolstep, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { createSmolstep, MemoryStore } from "../../lib/server.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { scriptCalculation } from "../support/run_scenarios.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";

@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  type AppOptions,
-  createApp,
-  createSmolstep,
-  MemoryStore,
-  OpenAIServerModel,
-  type QueueMessage,
-  ToolCallingAgent,
-} from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createApp, createSmolstep, MemoryStore, type QueueMessage } from "../../lib/server.ts";
 import { RunService } from "../../lib/runs/run_service.ts";
 import { CountingStore } from "../support/counting_store.ts";
 import { apiClient } from "../support/http_client.ts";

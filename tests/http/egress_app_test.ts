@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  type AppOptions,
-  ConfigurationError,
-  createSmolstep,
-  InProcessQueue,
-  MemoryStore,
-  type PutOptions,
-  ToolCallingAgent,
-} from "../../lib/mod.ts";
+import { ConfigurationError, type PutOptions, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createSmolstep, InProcessQueue, MemoryStore } from "../../lib/server.ts";
 import { BackgroundRunner } from "../../lib/runs/background_runner.ts";
 import { RunService } from "../../lib/runs/run_service.ts";
 import { serverOptions } from "../../functions/server_options.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { MemoryStore, ModelError, SmolstepError, ToolCallingAgent } from "../../lib/mod.ts";
+import { ModelError, SmolstepError, ToolCallingAgent } from "../../lib/mod.ts";
+import { MemoryStore } from "../../lib/server.ts";
 import { serveBackground } from "../support/background_app.ts";
 
 /** An agent whose model always fails with `error` (counting its calls). */

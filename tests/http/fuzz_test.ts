@@ -10,13 +10,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  type ChatMessage,
-  createSmolstep,
-  type ModelFunction,
-  type QueueMessage,
-  ToolCallingAgent,
-} from "../../lib/mod.ts";
+import { type ChatMessage, type ModelFunction, ToolCallingAgent } from "../../lib/mod.ts";
+import { createSmolstep, type QueueMessage } from "../../lib/server.ts";
 import { createExampleModel } from "../../functions/agents.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { deleteFileTool, echoTool } from "../support/approval_tools.ts";

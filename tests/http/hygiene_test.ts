@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createAgents } from "../../functions/agents.ts";
 import { serverOptions } from "../../functions/server_options.ts";
-import { type AppOptions, createApp, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createApp, MemoryStore } from "../../lib/server.ts";
 import { nestsDeeperThan } from "../../lib/json_limits.ts";
 import { corsPolicy } from "../../lib/http/cors_policy.ts";
 import { MAX_ADDITIONAL_ARGS, MAX_IMAGES } from "../../lib/http/http_schemas.ts";

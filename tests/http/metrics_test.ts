@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type AppOptions, createSmolstep, Metrics, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createSmolstep, Metrics } from "../../lib/server.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics/prometheus_text.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { MemoryStore } from "../../lib/stores/memory_store.ts";

@@ -6,14 +6,8 @@ import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { z } from "zod";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
-import {
-  type AppOptions,
-  createSmolstep,
-  OpenAIServerModel,
-  tool,
-  ToolCallingAgent,
-  UserInputTool,
-} from "../../lib/mod.ts";
+import { OpenAIServerModel, tool, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
+import { type AppOptions, createSmolstep } from "../../lib/server.ts";
 import { CONTEXT_HEADING, REQUEST_HEADING } from "../../lib/http/openai_chat_task.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";

@@ -1,6 +1,7 @@
 /** The OpenAI-compatible routes against the app's OpenAPI document: real answers, chunks and errors validate. */
 import assert from "node:assert/strict";
-import { createApp, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { createApp, MemoryStore } from "../../lib/server.ts";
 import { apiClient } from "../support/http_client.ts";
 import { checkResponse, documentValidator, findOperation, type Json } from "../support/openapi_validation.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { createApp, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
+import { OpenAIServerModel, tool, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
+import { createApp, MemoryStore } from "../../lib/server.ts";
 import { Hono } from "hono";
 import { ERROR_STATUS, errorHandler } from "../../lib/http/http_errors.ts";
 import { REQUEST_BODIES } from "../../lib/http/openapi_components.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createAgents, exampleModelTimeLimits } from "../../functions/agents.ts";
 import { serverOptions, webSearchFromEnv } from "../../functions/server_options.ts";
-import { ConfigurationError, createApp, MemoryStore, type WebSearchTool } from "../../lib/mod.ts";
+import { ConfigurationError, type WebSearchTool } from "../../lib/mod.ts";
+import { createApp, MemoryStore } from "../../lib/server.ts";
 import { worstCaseMs } from "../../lib/models/model_time_limits.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startHungModelServer } from "../support/hung_model_server.ts";

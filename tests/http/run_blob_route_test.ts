@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { createApp, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { createApp, MemoryStore } from "../../lib/server.ts";
 import { BlobStore } from "../../lib/stores/blob_store.ts";
 import { createClient } from "../../lib/client.ts";
 import { apiClient } from "../support/http_client.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { createApp, MemoryStore, OpenAIServerModel, tool, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
+import { OpenAIServerModel, tool, ToolCallingAgent, UserInputTool } from "../../lib/mod.ts";
+import { createApp, MemoryStore } from "../../lib/server.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import {
-  type AppOptions,
-  calculatorTool,
-  createApp,
-  OpenAIServerModel,
-  tool,
-  ToolCallingAgent,
-} from "../../lib/mod.ts";
+import { calculatorTool, OpenAIServerModel, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createApp } from "../../lib/server.ts";
 import { StateTokenCodec } from "../../lib/runs/state_token.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { apiClient } from "../support/http_client.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { createApp, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { createApp } from "../../lib/server.ts";
 import { apiClient } from "../support/http_client.ts";
 
 /** Incompressible text (random base64), so a token grows by about its length. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { type AppOptions, createApp, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createApp } from "../../lib/server.ts";
 import { errorHandler } from "../../lib/http/http_errors.ts";
 import { stepResponse } from "../../lib/http/step_stream.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";

@@ -8,13 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  createSmolstep,
-  OpenAIServerModel,
-  type QueueMessage,
-  type StateStore,
-  ToolCallingAgent,
-} from "../../lib/mod.ts";
+import { OpenAIServerModel, type StateStore, ToolCallingAgent } from "../../lib/mod.ts";
+import { createSmolstep, type QueueMessage } from "../../lib/server.ts";
 import { CloudflareKvStore } from "../../lib/adapters/cloudflare/cloudflare_kv_store.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { DurableObjectStore } from "../../lib/adapters/cloudflare/durable_object_store.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { createApp, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { createApp } from "../../lib/server.ts";
 import { directCallTools } from "../support/direct_tools.ts";
 import { functionModel } from "../support/function_model.ts";
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { createApp, OpenAIServerModel, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { createApp } from "../../lib/server.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";

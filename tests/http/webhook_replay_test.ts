@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { createAgents } from "../../functions/agents.ts";
 import { exampleWebhook } from "../../functions/server_options.ts";
-import { InvalidInputError, MemoryStore, type PutOptions, type StateStore, type WebhookConfig } from "../../lib/mod.ts";
+import { InvalidInputError, type PutOptions, type StateStore } from "../../lib/mod.ts";
+import { MemoryStore, type WebhookConfig } from "../../lib/server.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 import {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { loggerFromEnv } from "../../functions/server_options.ts";
-import { ConfigurationError, createLogger, type LogRecord, parseLogLevel } from "../../lib/mod.ts";
+import { ConfigurationError } from "../../lib/mod.ts";
+import { createLogger, type LogRecord, parseLogLevel } from "../../lib/server.ts";
 
 Deno.test("log levels: each level writes itself and what is more severe", () => {
   for (

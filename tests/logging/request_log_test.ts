@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createLogger, type LogRecord, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { createLogger, type LogRecord, MemoryStore } from "../../lib/server.ts";
 import { exampleWebhook } from "../../functions/server_options.ts";
 import { mcpServer } from "../../lib/mcp/server/mod.ts";
 import { serveBackground } from "../support/background_app.ts";

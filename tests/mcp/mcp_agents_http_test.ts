@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { CodeAgent, createApp, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { CodeAgent, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { createApp } from "../../lib/server.ts";
 import { ToolCollection } from "../../lib/mcp/mod.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";

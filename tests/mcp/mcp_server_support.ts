@@ -1,14 +1,8 @@
 import { z } from "zod";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import {
-  type AppOptions,
-  createSmolstep,
-  InProcessQueue,
-  OpenAIServerModel,
-  tool,
-  ToolCallingAgent,
-} from "../../lib/mod.ts";
+import { OpenAIServerModel, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createSmolstep, InProcessQueue } from "../../lib/server.ts";
 import { sha256Hex } from "../../lib/stores/blob_ref.ts";
 import { directCallTools } from "../support/direct_tools.ts";
 import type { ScriptedModelServer } from "../support/scripted_model_server.ts";

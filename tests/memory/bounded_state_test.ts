@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { BlobStore, MemoryStore, parseAgentState, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { BlobStore, parseAgentState, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { MemoryStore } from "../../lib/server.ts";
 import { type AgentState, packState } from "../../lib/memory/agent_state.ts";
 import { capVariables } from "../../lib/agents/persisted_variables.ts";
 import { externalizeLongFields, MAX_INLINE_FINAL_ANSWER_CHARS } from "../../lib/memory/large_observations.ts";

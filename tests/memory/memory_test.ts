@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type AgentState, parseAgentState, STATE_VERSION, StateVersionError } from "../../lib/mod.ts";
-import { AgentStateSchema } from "../../lib/memory/agent_state.ts";
+import { agentStateSchemas } from "../../lib/memory/agent_state.ts";
 import { memoryToMessages, RETRY_HINT } from "../../lib/memory/memory_to_messages.ts";
 
 function sampleState(): AgentState {
@@ -87,7 +87,7 @@ Deno.test("AgentState schema", async (t) => {
     const state = sampleState();
     const parsed = parseAgentState(JSON.parse(JSON.stringify(state)));
     assert.deepEqual(parsed, state);
-    assert.ok(AgentStateSchema.safeParse(parsed).success);
+    assert.ok(agentStateSchemas().AgentStateSchema.safeParse(parsed).success);
   });
 
   await t.step("rejects newer versions and malformed states with a path", () => {

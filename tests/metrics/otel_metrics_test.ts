@@ -7,7 +7,8 @@ import {
   type MetricData,
   MetricReader,
 } from "@opentelemetry/sdk-metrics";
-import { createSmolstep, MemoryStore, Metrics, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { createSmolstep, MemoryStore, Metrics } from "../../lib/server.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 

@@ -27,17 +27,8 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
       "AgentImage",
       "AgentAudio",
       "AgentText",
-      "createSmolstep",
-      "MemoryStore",
-      "canListKeys",
-      "KeyListingError",
-      "InProcessQueue",
       "QuickJSExecutor",
-      "Metrics",
-      "createLogger",
-      "parseLogLevel",
       "guardedFetch",
-      "verifyWebhook",
       "parseAgentState",
       "AgentError",
       "AgentGenerationError",
@@ -65,6 +56,17 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
       "wrapToolOutput",
       "parseCodeBlobs",
       "AgentStateSchema",
+      // The HTTP server and what only it uses: `./server`.
+      "createSmolstep",
+      "createApp",
+      "MemoryStore",
+      "InProcessQueue",
+      "Metrics",
+      "createLogger",
+      "parseLogLevel",
+      "verifyWebhook",
+      "signStandardWebhook",
+      "StepTimeoutError",
       // Runtime and heavy backends live in their own entries.
       "CloudflareKvStore",
       "DenoKvStore",
@@ -74,6 +76,29 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
       "startScriptedModelServer",
       "MCPClient",
     ],
+  },
+  "./server": {
+    present: [
+      "createSmolstep",
+      "createApp",
+      "MemoryStore",
+      "InProcessQueue",
+      "canListKeys",
+      "KeyListingError",
+      "isQueueMessage",
+      "Metrics",
+      "createLogger",
+      "consoleJsonSink",
+      "parseLogLevel",
+      "LOG_LEVELS",
+      "verifyWebhook",
+      "signStandardWebhook",
+      "WebhookVerificationError",
+      "WEBHOOK_SCHEME_NAMES",
+      "StepTimeoutError",
+    ],
+    // Agents, models and tools come from the main entry; the server entry does not repeat them.
+    absent: ["ToolCallingAgent", "OpenAIServerModel", "Tool", "RunService", "HttpError", "requestLog"],
   },
   "./client": { present: ["createClient"] },
   "./deno": { present: ["DenoKvStore", "DenoKvQueue", "createDenoQuickJSExecutor", "denoResolveHost"] },
@@ -152,6 +177,25 @@ Deno.test("package entries", async (t) => {
       assert.ok(!npm.includes(heavy), `${heavy} is reachable from lib/mod.ts`);
     }
   });
+
+  await t.step(
+    "the main entry loads none of the HTTP server: no lib/http/, lib/metrics/, lib/logging/, no hono",
+    async () => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["info", "--json", exportsMap["."]],
+        cwd: ROOT,
+        stdout: "piped",
+      }).output();
+      const graph = JSON.parse(new TextDecoder().decode(output.stdout)) as { modules: { specifier: string }[] };
+      const lib = new URL("lib/", ROOT).href;
+      const local = graph.modules.map(({ specifier }) => specifier).filter((specifier) => specifier.startsWith(lib));
+      assert.ok(local.some((specifier) => specifier.endsWith("/agents/tool_calling_agent.ts")), "the graph was read");
+      const server = local.filter((specifier) => /\/lib\/(http|metrics|logging|webhooks)\//.test(specifier));
+      assert.deepEqual(server.map((specifier) => specifier.slice(lib.length)), []);
+      assert.ok(!(await npmPackagesOf(exportsMap["."])).has("hono"), "hono is reachable from lib/mod.ts");
+      assert.ok((await npmPackagesOf(exportsMap["./server"])).has("hono"), "the server entry's graph lists hono");
+    },
+  );
 
   await t.step(
     "deno publish --dry-run passes: explicit types on the public API (no-slow-types), a license",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { MemoryStore, ToolCallingAgent } from "../../lib/mod.ts";
+import { ToolCallingAgent } from "../../lib/mod.ts";
+import { MemoryStore } from "../../lib/server.ts";
 import { RunService } from "../../lib/runs/run_service.ts";
 import { functionModel } from "../support/function_model.ts";
 

@@ -8,7 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { BlobStore, createSmolstep, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { BlobStore, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { createSmolstep } from "../../lib/server.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { type LegacySweepReport, sweepLegacyExpiry } from "../../lib/runs/legacy_expiry_sweep.ts";
 import { legacyExpiryRules } from "../../lib/runs/legacy_keys.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { BlobStore, createApp, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { BlobStore, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { createApp } from "../../lib/server.ts";
 import { StateTokenCodec } from "../../lib/runs/state_token.ts";
 import { RunError } from "../../lib/runs/run_record.ts";
 import { RunService } from "../../lib/runs/run_service.ts";

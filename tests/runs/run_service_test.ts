@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type AgentState, MemoryStore, type MultiStepAgent, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AgentState, type MultiStepAgent, ToolCallingAgent } from "../../lib/mod.ts";
+import { MemoryStore } from "../../lib/server.ts";
 import { RunError, type RunRecord } from "../../lib/runs/run_record.ts";
 import { RunService } from "../../lib/runs/run_service.ts";
 import { functionModel } from "../support/function_model.ts";

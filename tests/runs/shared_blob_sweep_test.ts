@@ -7,7 +7,8 @@
 
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { BlobStore, createSmolstep, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { BlobStore, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { createSmolstep } from "../../lib/server.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { DurableObjectStore } from "../../lib/adapters/cloudflare/durable_object_store.ts";
 import { RunService } from "../../lib/runs/run_service.ts";

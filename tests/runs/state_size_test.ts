@@ -5,18 +5,8 @@
 
 import assert from "node:assert/strict";
 import { z } from "zod";
-import {
-  type AppOptions,
-  BlobStore,
-  CodeAgent,
-  createSmolstep,
-  InProcessQueue,
-  MemoryStore,
-  type MultiStepAgent,
-  OpenAIServerModel,
-  tool,
-  ToolCallingAgent,
-} from "../../lib/mod.ts";
+import { BlobStore, CodeAgent, type MultiStepAgent, OpenAIServerModel, tool, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createSmolstep, InProcessQueue, MemoryStore } from "../../lib/server.ts";
 import { RunError } from "../../lib/runs/run_record.ts";
 import { RunService } from "../../lib/runs/run_service.ts";
 import { createDenoQuickJSExecutor } from "../../lib/adapters/deno/quickjs_wasm_deno.ts";

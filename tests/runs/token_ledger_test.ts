@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { MemoryStore, ToolCallingAgent } from "../../lib/mod.ts";
+import { ToolCallingAgent } from "../../lib/mod.ts";
+import { MemoryStore } from "../../lib/server.ts";
 import { StateTokenCodec, StateTokenError } from "../../lib/runs/state_token.ts";
 import { TokenLedger } from "../../lib/runs/token_ledger.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";

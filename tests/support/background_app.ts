@@ -1,4 +1,4 @@
-import { type AppOptions, createSmolstep, InProcessQueue } from "../../lib/mod.ts";
+import { type AppOptions, createSmolstep, InProcessQueue } from "../../lib/server.ts";
 import { apiClient } from "./http_client.ts";
 
 /** The app with an in-process queue, served on loopback. */

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { SpanStatusCode } from "@opentelemetry/api";
-import {
-  type AppOptions,
-  calculatorTool,
-  createSmolstep,
-  MemoryStore,
-  OpenAIServerModel,
-  ToolCallingAgent,
-} from "../../lib/mod.ts";
+import { calculatorTool, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { type AppOptions, createSmolstep, MemoryStore } from "../../lib/server.ts";
 import { serveBackground } from "../support/background_app.ts";
 import { apiClient } from "../support/http_client.ts";
 import { kvFullRun, scriptCalculation, statelessFullRun } from "../support/run_scenarios.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { ERROR_STATUS } from "../../lib/http/http_errors.ts";
 import { Webhook } from "standardwebhooks";
-import { ConfigurationError, signStandardWebhook, verifyWebhook, WebhookVerificationError } from "../../lib/mod.ts";
+import { ConfigurationError } from "../../lib/mod.ts";
+import { signStandardWebhook, verifyWebhook, WebhookVerificationError } from "../../lib/server.ts";
 import { nowSeconds, standardHeaders, whsecSecret } from "../support/webhook_senders.ts";
 
 const SECRET = whsecSecret("unit-secret");

@@ -7,7 +7,7 @@
  * Bindings are typed structurally: no `@cloudflare/workers-types` needed.
  *
  * ```ts
- * import { createSmolstep } from "@smolstep/smolstep";
+ * import { createSmolstep } from "@smolstep/smolstep/server";
  * import { DurableObjectStore } from "@smolstep/smolstep/cloudflare";
  * export { SmolstepStateObject } from "@smolstep/smolstep/cloudflare";
  * ```

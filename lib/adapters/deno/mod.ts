@@ -4,7 +4,8 @@
  * loads the packaged QuickJS WASM; it runs on Node too), and DNS lookups for the egress guard (`denoResolveHost`).
  *
  * ```ts
- * import { createSmolstep, ToolCallingAgent } from "@smolstep/smolstep";
+ * import { ToolCallingAgent } from "@smolstep/smolstep";
+ * import { createSmolstep } from "@smolstep/smolstep/server";
  * import { DenoKvQueue, DenoKvStore } from "@smolstep/smolstep/deno";
  *
  * const kv = await Deno.openKv();

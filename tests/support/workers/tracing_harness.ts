@@ -19,7 +19,8 @@ import {
   type Tracer,
   type TracerProvider,
 } from "@opentelemetry/api";
-import { calculatorTool, createSmolstep, MemoryStore, OpenAIServerModel, ToolCallingAgent } from "../../../lib/mod.ts";
+import { calculatorTool, OpenAIServerModel, ToolCallingAgent } from "../../../lib/mod.ts";
+import { createSmolstep, MemoryStore } from "../../../lib/server.ts";
 
 interface RecordedSpan {
   name: string;
