@@ -7,6 +7,9 @@
  *
  *   deno run -A --unstable-kv bench/legacy_sweep_bench.ts
  *   LEGACY_RUNS=5000 deno run -A --unstable-kv bench/legacy_sweep_bench.ts
+ *
+ * Measured (1,000 runs, 6,000 keys, 64 pages; 2 shared cores at load average 8.7 and 11.2, two runs): dry run 1.7 s
+ * and 2.0 s, apply 9.0 s and 5.1 s, second sweep 0.13 s and 0.09 s.
  */
 import { BlobStore } from "../lib/stores/blob_store.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
