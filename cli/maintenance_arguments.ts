@@ -1,12 +1,13 @@
 /**
- * `smolstep maintenance sweep-blobs --kv-path <path> [--apply] [--limit N] [--max-pages N] [--cursor C]`: the
- * grammar of the operator's commands on a Deno KV store (cli/maintenance.ts runs them). Pure, like ./arguments.ts.
+ * `smolstep maintenance sweep --kv-path <path> [--apply] [--limit N] [--max-pages N] [--cursor C]` (`sweep-blobs`,
+ * its old name, is the same command): the grammar of the operator's commands on a Deno KV store (cli/maintenance.ts
+ * runs them). Pure, like ./arguments.ts.
  */
 import { InvalidInputError } from "../lib/errors.ts";
 
 export interface MaintenanceArguments {
   command: "maintenance";
-  action: "sweep-blobs";
+  action: "sweep";
   /** The Deno KV database the server uses (its SMOLSTEP_KV_PATH): a file, or a Deno Deploy KV URL. */
   kvPath: string;
   /** Write the expiries; without it, a dry run. */
@@ -18,7 +19,8 @@ export interface MaintenanceArguments {
   cursor?: string;
 }
 
-const ACTIONS = ["sweep-blobs"] as const;
+/** `sweep-blobs` is the old name of `sweep` (it swept only `blobs/`; it now sweeps every legacy prefix). */
+const ACTIONS = ["sweep", "sweep-blobs"] as const;
 
 /** Reads the words after `maintenance`; `env` gives SMOLSTEP_KV_PATH when there is no `--kv-path`. */
 export function maintenanceArguments(
@@ -56,7 +58,7 @@ export function maintenanceArguments(
   }
   return {
     command: "maintenance",
-    action: "sweep-blobs",
+    action: "sweep",
     kvPath,
     apply: values.apply === true,
     limit: wholeNumber("--limit", values.limit as string | undefined, 1_000),

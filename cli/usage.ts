@@ -10,9 +10,10 @@ Usage:
                                        smolagents' default: the leopard crossing Pont des Arts)
   smolstep serve [--port N] [--hostname H]
                                        start the HTTP server (as \`deno task start\`)
-  smolstep maintenance sweep-blobs --kv-path <file or URL> [--apply] [--limit N] [--max-pages N] [--cursor C]
-                                       give blobs older servers left under blobs/ (no expiry) the server's
-                                       shared-blob expiry; a dry run with counts unless --apply
+  smolstep maintenance sweep --kv-path <file or URL> [--apply] [--limit N] [--max-pages N] [--cursor C]
+                                       give keys older servers left with no expiry (blobs/, runs/, tokens/,
+                                       hooks/) the expiry the server gives them, counted from now; a dry run
+                                       with counts per kind unless --apply (sweep-blobs: the old name)
   smolstep --help | --version
 
 Agent (local runs):

@@ -3,8 +3,9 @@
  * object per run; Workers KV `RUNS` as a fallback), background
  * runs continued through a Cloudflare Queue (binding `STEPS`, consumed by `queue()` below: `consumeQueueBatch` in
  * lib/adapters/cloudflare/queue_consumer.ts). On a cron trigger (`[triggers] crons` in wrangler.toml), `scheduled()`
- * sweeps blobs older servers left under `blobs/` a slice at a time (SMOLSTEP_SHARED_BLOB_SWEEP: dry-run by default,
- * apply, off; lib/adapters/cloudflare/scheduled_blob_sweep.ts).
+ * gives the keys older servers left without an expiry (`blobs/`, `runs/`, `tokens/`, `hooks/`) theirs, a slice at a
+ * time (SMOLSTEP_LEGACY_SWEEP, old name SMOLSTEP_SHARED_BLOB_SWEEP: dry-run by default, apply, off;
+ * lib/adapters/cloudflare/scheduled_legacy_sweep.ts).
  * Vars and secrets (OPENAI_API_KEY, SMOLSTEP_SECRET, ...) come from `env`, so everything is built on first use.
  */
 // Workers cannot compile WASM from bytes: the sandbox's .wasm is imported as a module (wrangler CompiledWasm rule).
@@ -20,7 +21,8 @@ import {
 } from "../lib/adapters/cloudflare/durable_object_store.ts";
 import { DurableObjectDeltaRelay } from "../lib/adapters/cloudflare/durable_object_delta_relay.ts";
 import { consumeQueueBatch, type WorkersMessageBatch } from "../lib/adapters/cloudflare/queue_consumer.ts";
-import { scheduledBlobSweep, sweepMode } from "../lib/adapters/cloudflare/scheduled_blob_sweep.ts";
+import { scheduledLegacySweep, sweepMode } from "../lib/adapters/cloudflare/scheduled_legacy_sweep.ts";
+import { legacyExpiryRules } from "../lib/runs/legacy_keys.ts";
 import { RunLifecycle } from "../lib/runs/run_lifecycle.ts";
 import type { StateStore } from "../lib/stores/state_store.ts";
 import { type AgentEnv, createAgents } from "./agents.ts";
@@ -36,7 +38,9 @@ interface WorkerEnv extends AgentEnv, ServerEnv {
   /** Workers KV, used for runs only when no STATE binding exists (eventually consistent). */
   RUNS?: WorkersKvNamespace;
   STEPS?: WorkersQueue;
-  /** What `scheduled()` does with legacy shared blobs: dry-run (default), apply, off. */
+  /** What `scheduled()` does with keys older servers left without an expiry: dry-run (default), apply, off. */
+  SMOLSTEP_LEGACY_SWEEP?: string;
+  /** The old name of SMOLSTEP_LEGACY_SWEEP, read when that is unset. */
   SMOLSTEP_SHARED_BLOB_SWEEP?: string;
 }
 
@@ -77,9 +81,9 @@ export default {
   },
 
   scheduled(_controller: unknown, env: WorkerEnv): Promise<void> {
-    return scheduledBlobSweep(storeOf(env), {
-      mode: sweepMode(env.SMOLSTEP_SHARED_BLOB_SWEEP),
-      expireIn: new RunLifecycle(lifecycleFromEnv(env)).sharedBlobSeconds,
+    return scheduledLegacySweep(storeOf(env), {
+      mode: sweepMode(env.SMOLSTEP_LEGACY_SWEEP, env.SMOLSTEP_SHARED_BLOB_SWEEP),
+      rules: legacyExpiryRules(new RunLifecycle(lifecycleFromEnv(env))),
       log: loggerFromEnv(env),
     });
   },

@@ -31,6 +31,8 @@ export type { QueueHandler, QueueMessage, RunQueue } from "./runs/run_queue.ts";
 export { canListKeys, KeyListingError } from "./stores/key_listing.ts";
 export type { KeyListing, KeyPage, ListedKey, ListOptions } from "./stores/key_listing.ts";
 export type { SharedBlobSweepOptions, SharedBlobSweepReport } from "./runs/shared_blob_sweep.ts";
+export type { KindCounts, LegacySweepOptions, LegacySweepReport } from "./runs/legacy_expiry_sweep.ts";
+export type { LegacyKind, LegacyPrefix } from "./runs/legacy_keys.ts";
 
 // Metrics (Prometheus text on GET /metrics, OpenTelemetry through @opentelemetry/api)
 export { Metrics } from "./metrics/metrics.ts";

@@ -10,6 +10,8 @@ import {
   type SharedBlobSweepReport,
   sweepSharedBlobs,
 } from "../runs/shared_blob_sweep.ts";
+import { type LegacySweepOptions, type LegacySweepReport, sweepLegacyExpiry } from "../runs/legacy_expiry_sweep.ts";
+import { legacyExpiryRules } from "../runs/legacy_keys.ts";
 import { KeyListingError } from "../stores/key_listing.ts";
 import { STEP_ROUTES } from "./step_routes.ts";
 import { mountAgentRoutes } from "./agent_routes.ts";
@@ -49,6 +51,12 @@ export interface Smolstep {
    * a store, or over one that cannot list the prefix (a Durable Object store).
    */
   sweepSharedBlobs(options?: Omit<SharedBlobSweepOptions, "expireIn">): Promise<SharedBlobSweepReport>;
+  /**
+   * Gives every key older servers left under `blobs/`, `runs/`, `tokens/` and `hooks/` with no expiry the one this
+   * app's writers would give it, counted from now (lib/runs/legacy_expiry_sweep.ts). A dry run unless `apply`. Throws
+   * `KeyListingError` without a store, or over one that cannot list (a Durable Object store).
+   */
+  sweepLegacyExpiry(options?: Omit<LegacySweepOptions, "rules">): Promise<LegacySweepReport>;
 }
 
 /** Builds the HTTP API and the queue consumer that continues background runs. */
@@ -144,6 +152,11 @@ export function createSmolstep(options: AppOptions): Smolstep {
     sweepSharedBlobs: (sweep = {}) => {
       if (!ctx.runs) return Promise.reject(new KeyListingError("unsupported", "This server has no store."));
       return sweepSharedBlobs(ctx.runs.store, { ...sweep, expireIn: ctx.runs.lifecycle.sharedBlobSeconds });
+    },
+    sweepLegacyExpiry: (sweep = {}) => {
+      if (!ctx.runs) return Promise.reject(new KeyListingError("unsupported", "This server has no store."));
+      const rules = legacyExpiryRules(ctx.runs.lifecycle, ctx.options.webhookToleranceSeconds);
+      return sweepLegacyExpiry(ctx.runs.store, { ...sweep, rules });
     },
   };
 }

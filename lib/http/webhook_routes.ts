@@ -1,15 +1,10 @@
 import type { Hono } from "hono";
+import { DEFAULT_WEBHOOK_TOLERANCE_SECONDS, deliveryWindowSeconds } from "../webhooks/delivery_claims.ts";
 import { verifyWebhook } from "../webhooks/verify_webhook.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 import { parseJsonBounded } from "./json_limits.ts";
 import { taskFromPayload } from "./webhooks.ts";
-
-/**
- * How long a delivery's replay key is remembered: far longer than a signed timestamp is accepted (Standard Webhooks,
- * Stripe), and the only bound on GitHub replays, which carry no signed time.
- */
-const REPLAY_WINDOW_SECONDS = 7 * 24 * 3600;
 
 /**
  * `POST /v1/hooks/{agent}`: a signed webhook delivery starts a background run and answers 202 `{runId}` at once.
@@ -32,7 +27,7 @@ export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
     const background = ctx.requireBackground();
 
     const body = new Uint8Array(await c.req.arrayBuffer());
-    const toleranceSeconds = ctx.options.webhookToleranceSeconds ?? 300;
+    const toleranceSeconds = ctx.options.webhookToleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS;
     // A refused delivery throws WebhookVerificationError: 400 or 401 by its code (./http_errors.ts).
     const delivery = await verifyWebhook(c.req.raw.headers, body, secret, {
       schemes: config.schemes,
@@ -46,7 +41,7 @@ export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
 
     const outcome = await runs.createForDelivery(name, state, {
       replayKey: delivery.replayKey,
-      windowSeconds: Math.max(REPLAY_WINDOW_SECONDS, 2 * toleranceSeconds),
+      windowSeconds: deliveryWindowSeconds(toleranceSeconds),
       callbackUrl: config.callbackUrl,
       start: (record) => background.start(record),
     });

@@ -29,6 +29,11 @@ export interface TokenClaim {
 const EXPIRY_MARGIN_SECONDS = 60;
 const CLAIM_ATTEMPTS = 3;
 
+/** Seconds from `now` (epoch ms) to keep the entry of a token that expires at `exp` (epoch seconds). */
+export function ledgerExpireIn(exp: number, now: number = Date.now()): number {
+  return Math.max(1, exp - Math.floor(now / 1000) + EXPIRY_MARGIN_SECONDS);
+}
+
 export class TokenLedger {
   readonly #store: StateStore;
   readonly #claimTtlMs: number;
@@ -47,7 +52,7 @@ export class TokenLedger {
       );
     }
     const key = `tokens/${token.id}`;
-    const expireIn = Math.max(1, token.exp - Math.floor(Date.now() / 1000) + EXPIRY_MARGIN_SECONDS);
+    const expireIn = ledgerExpireIn(token.exp);
     // A token is normally fresh: claim it with a create-if-missing write and no read. Only when that loses is the
     // entry read, to tell a used token from one in use or a claim that expired.
     let current: StoredValue | null = null;

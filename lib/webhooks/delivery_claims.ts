@@ -17,6 +17,23 @@ export type DeliveryClaim =
 const PENDING = "pending:";
 
 /**
+ * The shortest replay window, a week: far longer than a signed timestamp is accepted (Standard Webhooks, Stripe), and
+ * the only bound on GitHub replays, which carry no signed time.
+ */
+const REPLAY_WINDOW_SECONDS = 7 * 24 * 3600;
+
+/** `AppOptions.webhookToleranceSeconds` when unset. */
+export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/**
+ * Seconds a delivery's claim is kept (`windowSeconds`): a week, or twice the signature's timestamp tolerance if
+ * longer, so a delivery is remembered as long as its signature could be replayed.
+ */
+export function deliveryWindowSeconds(toleranceSeconds: number): number {
+  return Math.max(REPLAY_WINDOW_SECONDS, 2 * toleranceSeconds);
+}
+
+/**
  * Remembers which run each webhook delivery started, by replay key (what the sender signed), for `windowSeconds`,
  * so a delivery starts at most one run.
  *

@@ -13,9 +13,10 @@ import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { DurableObjectStore } from "../../lib/adapters/cloudflare/durable_object_store.ts";
 import { RunService } from "../../lib/runs/run_service.ts";
 import { type SharedBlobSweepReport, sweepSharedBlobs } from "../../lib/runs/shared_blob_sweep.ts";
-import { KeyListingError, type ListOptions } from "../../lib/stores/key_listing.ts";
-import type { PutOptions, StateStore } from "../../lib/stores/state_store.ts";
+import { KeyListingError } from "../../lib/stores/key_listing.ts";
+import type { StateStore } from "../../lib/stores/state_store.ts";
 import { sqliteDurableObjects } from "../support/sqlite_durable_object.ts";
+import { racingStore } from "../support/racing_store.ts";
 
 const PAGE = `Legacy page. ${"All work and no play makes Jack a dull boy. ".repeat(200)}`;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -181,20 +182,7 @@ Deno.test("shared-blob sweep on Deno KV: the store drops the swept blobs at the 
     const runs = new RunService(store, { runTtlSeconds: 0.25, idleRunTtlSeconds: 0.25, stateTtlSeconds: 0.25 });
     const refs = await legacyBlobs(store, 3);
     // A store that rewrites one blob between the sweep's read and its write, as a stateless step would.
-    const racing = {
-      atomic: true,
-      maxValueBytes: store.maxValueBytes,
-      get: (key: string) => store.get(key),
-      getMany: (keys: string[]) => store.getMany(keys),
-      delete: (key: string) => store.delete(key),
-      list: (prefix: string, options?: ListOptions) => store.list(prefix, options),
-      put: async (key: string, value: string, options?: PutOptions) => {
-        if (key === `blobs/${digest(refs[0])}` && options?.expectedVersion) {
-          await store.put(key, value, { expireIn: 60 });
-        }
-        return await store.put(key, value, options);
-      },
-    };
+    const racing = racingStore(store, `blobs/${digest(refs[0])}`);
     const report = await sweepSharedBlobs(racing, { expireIn: runs.lifecycle.sharedBlobSeconds, apply: true });
     assert.deepEqual(counts(report), { scanned: 3, expiring: 0, legacy: 3, given: 2, changed: 1, other: 0 });
     await sleep(1_200);

@@ -9,6 +9,7 @@ import { CloudflareKvStore, type WorkersKvNamespace } from "../../lib/adapters/c
 import { RemoteStore } from "../support/remote_store_client.ts";
 import { BlobStore } from "../../lib/stores/blob_store.ts";
 import { RunLifecycle } from "../../lib/runs/run_lifecycle.ts";
+import { writeOldRun } from "../support/legacy_keys.ts";
 import { countingWorkersKv } from "../support/round_trip_counter.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
 import { runStoreConformance } from "./store_conformance.ts";
@@ -34,10 +35,12 @@ Deno.test("CloudflareKvStore under workerd (wrangler dev)", async (t) => {
     );
     const remote = new RemoteStore(dev.url, info.atomic, info.maxValueBytes);
 
-    await t.step("cron triggers sweep legacy shared blobs a slice at a time, then do nothing", async () => {
+    await t.step("cron triggers sweep legacy keys a slice at a time (old variable name), then do nothing", async () => {
       const refs = [];
       for (let i = 0; i < 4; i++) refs.push(await new BlobStore(remote).put(`left by an older server ${i}`));
       const today = await new BlobStore(remote, { expireIn: 3_600 }).put("written by today's server");
+      // A finished run in the old record shape with its cancel flag, a ledger entry, a delivery claim: no expiry.
+      await writeOldRun(remote, "failed", "ef".repeat(32));
       const blobs = async () => (await remote.list("blobs/")).keys;
       assert.deepEqual((await blobs()).map((entry) => entry.expiresAt === null).sort(), [
         false,
@@ -47,30 +50,51 @@ Deno.test("CloudflareKvStore under workerd (wrangler dev)", async (t) => {
         true,
       ]);
       const progress = async () =>
-        JSON.parse((await remote.get("maintenance/shared-blob-sweep/apply"))?.value ?? "null");
+        JSON.parse((await remote.get("maintenance/legacy-expiry-sweep/apply"))?.value ?? "null");
       const trigger = async () => {
         const response = await fetch(`${dev.url}/__scheduled?cron=*/10+*+*+*+*`);
         assert.equal(response.status, 200, await response.text());
       };
       const start = Date.now();
       await trigger();
-      assert.deepEqual([(await progress()).done, (await progress()).totals.scanned], [false, 2]);
-      await trigger();
-      await trigger();
+      assert.deepEqual([(await progress()).done, (await progress()).totals.scanned], [false, 4]);
+      // Two pages of 2 keys per trigger (blobs/ 2, 2 | 1, runs/ 2 | ...): a few more triggers finish the prefixes.
+      let triggers = 1;
+      while (!(await progress()).done && triggers < 8) await trigger(), triggers++;
+      assert.ok(triggers >= 3, `${triggers} triggers`);
       const done = await progress();
       assert.equal(done.done, true);
       assert.deepEqual([done.totals.scanned, done.totals.legacy, done.totals.given, done.totals.expiring], [
-        5,
-        4,
-        4,
+        9,
+        8,
+        8,
         1,
       ]);
+      assert.deepEqual(
+        Object.fromEntries(
+          Object.entries(done.totals.kinds).map(([kind, counts]) => [kind, (counts as { given: number }).given]),
+        ),
+        { blob: 4, run: 1, runBlob: 0, cancel: 1, token: 1, hook: 1 },
+      );
+      const end = Date.now();
       const sharedMs = new RunLifecycle().sharedBlobSeconds * 1000;
       for (const entry of await blobs()) {
         const want = entry.key.endsWith(today.slice(12, 76)) ? start + 3_600_000 : start + sharedMs;
         assert.ok(
           Math.abs(entry.expiresAt! - want) < 60_000,
           `${entry.key} expires at ${entry.expiresAt}, not ~${want}`,
+        );
+      }
+      const week = 7 * 86_400_000;
+      const others = [...(await remote.list("runs/")).keys, ...(await remote.list("tokens/")).keys];
+      others.push(...(await remote.list("hooks/")).keys);
+      assert.equal(others.length, 4);
+      for (const entry of others) {
+        const want = entry.key.startsWith("tokens/") ? week + 60_000 : week;
+        // Workers KV keeps whole seconds of expiry.
+        assert.ok(
+          entry.expiresAt! >= start + want - 1_000 && entry.expiresAt! <= end + want + 1_000,
+          `${entry.key} expires at ${entry.expiresAt}, not ~${start + want}`,
         );
       }
       for (const [i, ref] of refs.entries()) {

@@ -9,20 +9,22 @@
  *                 { op: "list", key: prefix, limit?, cursor? } -> { result: KeyPage }
  *                 { op: "delete", key }                           -> { result: null }
  *   POST /bulk-probe { keys } -> { map, entries }: what the binding's own bulk read (`getWithMetadata(keys)`) answers
- * scheduled(): one slice of the shared-blob sweep Workers run on a cron trigger (lib/adapters/cloudflare/
- * scheduled_blob_sweep.ts), mode from SMOLSTEP_SHARED_BLOB_SWEEP, in slices of one page of 2 keys so a test sees
- * several; fire it with `wrangler dev --test-scheduled` and GET /__scheduled.
+ * scheduled(): one slice of the legacy-expiry sweep Workers run on a cron trigger (lib/adapters/cloudflare/
+ * scheduled_legacy_sweep.ts), mode from SMOLSTEP_LEGACY_SWEEP or its old name SMOLSTEP_SHARED_BLOB_SWEEP, in slices
+ * of two pages of 2 keys so a test sees several; fire it with `wrangler dev --test-scheduled` and GET /__scheduled.
  * Failures answer 400 (bad request) or 500 (the store threw) with { error }.
  */
 
 import { CloudflareKvStore, type WorkersKvNamespace } from "../../../lib/adapters/cloudflare/cloudflare_kv_store.ts";
 import type { PutOptions } from "../../../lib/stores/state_store.ts";
-import { scheduledBlobSweep, sweepMode } from "../../../lib/adapters/cloudflare/scheduled_blob_sweep.ts";
+import { scheduledLegacySweep, sweepMode } from "../../../lib/adapters/cloudflare/scheduled_legacy_sweep.ts";
+import { legacyExpiryRules } from "../../../lib/runs/legacy_keys.ts";
 import { createLogger } from "../../../lib/logging/logger.ts";
 import { RunLifecycle } from "../../../lib/runs/run_lifecycle.ts";
 
 interface Env {
   STORE: WorkersKvNamespace;
+  SMOLSTEP_LEGACY_SWEEP?: string;
   SMOLSTEP_SHARED_BLOB_SWEEP?: string;
 }
 
@@ -39,11 +41,11 @@ interface StoreRequest {
 
 export default {
   scheduled(_controller: unknown, env: Env): Promise<void> {
-    return scheduledBlobSweep(new CloudflareKvStore(env.STORE), {
-      mode: sweepMode(env.SMOLSTEP_SHARED_BLOB_SWEEP),
-      expireIn: new RunLifecycle().sharedBlobSeconds,
+    return scheduledLegacySweep(new CloudflareKvStore(env.STORE), {
+      mode: sweepMode(env.SMOLSTEP_LEGACY_SWEEP, env.SMOLSTEP_SHARED_BLOB_SWEEP),
+      rules: legacyExpiryRules(new RunLifecycle()),
       log: createLogger(),
-      slice: { maxPages: 1, limit: 2 },
+      slice: { maxPages: 2, limit: 2 },
     });
   },
 
