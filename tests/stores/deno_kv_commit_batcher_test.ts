@@ -75,3 +75,53 @@ Deno.test("DenoKvStore group commit: concurrent writes share atomic operations, 
     });
   });
 });
+
+Deno.test("DenoKvStore group commit: commitsInFlight bounds the batches committing at once", async (t) => {
+  /** Versionstamps (one per commit) of 10 writes issued in one tick on a fresh handle. */
+  const commitsOfTen = (commitsInFlight?: number) => {
+    let commits = 0;
+    return withKvFile(async (kv) => {
+      const store = new DenoKvStore(kv, ["t"], { commitsInFlight });
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.put(`k${i}`, `v${i}`)));
+      assert.ok(results.every((r) => r.ok));
+      commits = new Set(results.map((r) => r.ok && r.version)).size;
+      for (let i = 0; i < 10; i++) assert.equal((await store.get(`k${i}`))?.value, `v${i}`);
+    }).then(() => commits);
+  };
+
+  await t.step(
+    "one in flight (a local file): the writes queued behind the first all share the next commit",
+    async () => {
+      assert.equal(await commitsOfTen(1), 2);
+    },
+  );
+
+  await t.step("two in flight (the default): the first two commit alone, the other eight together", async () => {
+    assert.equal(await commitsOfTen(), 3);
+  });
+
+  await t.step("one in flight: of 20 concurrent compare-and-sets on one version, exactly one wins", async () => {
+    await withKvFile(async (kv) => {
+      const store = new DenoKvStore(kv, ["t"], { commitsInFlight: 1 });
+      const base = await store.put("race", "base");
+      assert.ok(base.ok);
+      const other = store.put("other", "x"); // takes the one slot: the 20 queue behind it
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.put("race", `w${i}`, { expectedVersion: base.version })),
+      );
+      await other;
+      const winners = results.flatMap((r, i) => r.ok ? [i] : []);
+      assert.equal(winners.length, 1, `winners: ${winners}`);
+      assert.equal((await store.get("race"))?.value, `w${winners[0]}`);
+    });
+  });
+
+  await t.step("anything but a positive integer is refused", async () => {
+    await withKvFile((kv) => {
+      for (const bad of [0, -1, 1.5, NaN]) {
+        assert.throws(() => new DenoKvStore(kv, ["t"], { commitsInFlight: bad }), /positive integer/);
+      }
+      return Promise.resolve();
+    });
+  });
+});
