@@ -13,12 +13,7 @@ import { egressFromEnv, loggerFromEnv, playgroundFromEnv, serverOptions } from "
 
 const env = Deno.env.toObject();
 const logger = loggerFromEnv(env);
-const kvPath = env.SMOLSTEP_KV_PATH || undefined;
-const kv = await Deno.openKv(kvPath);
-// A local KV file commits one transaction at a time: one batch of writes in flight makes the largest batches and
-// the shortest waits (lib/adapters/deno/deno_kv_commit_batcher.ts). Deno Deploy's KV and KV Connect URLs are remote.
-const remoteKv = kvPath ? /^https?:\/\//.test(kvPath) : Boolean(env.DENO_DEPLOYMENT_ID);
-const store = new DenoKvStore(kv, undefined, { commitsInFlight: remoteKv ? undefined : 1 });
+const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);
 // Code steps run on worker threads without permissions ("worker-options" is enabled in deno.json), with a time
 // limit of SMOLSTEP_CODE_TIME_LIMIT_MS (default 30 s); the threads start now.
 const executor = createDenoQuickJSExecutor({
@@ -45,7 +40,7 @@ if (!options.secret) {
 }
 
 const queue = new DenoKvQueue(kv);
-const smolstep = createSmolstep({ agents, store, queue, ...options });
+const smolstep = createSmolstep({ agents, store: new DenoKvStore(kv), queue, ...options });
 queue.listen(smolstep.handleQueueMessage);
 
 Deno.serve({ port: Number(env.PORT ?? 8000), hostname: env.HOSTNAME ?? "127.0.0.1" }, smolstep.app.fetch);

@@ -13,22 +13,11 @@
  * - "database is locked" (another connection to the file was writing; nothing was applied) is reported to every
  *   write of the batch as {@link BUSY}, after a short random pause, and each write tries again, as before.
  *
- * How many batches commit at once is the handle's choice ({@link commitBatcher}). On a local file, one: SQLite runs
- * one write transaction at a time, so a second batch in flight only waits for the first inside Deno KV, while writes
- * arriving meanwhile can no longer join it; with one in flight they all share the next commit, and a write waits for
- * at most the commit under way and its own. Measured with 50 writers each making a token ledger's two writes (a
- * create-if-missing, then an unconditional put) on a KV file of a shared 2-core VM, 8 runs alternating one and two
- * in flight: with one, a median wait lower in 7 pairs and equal in one (1.5-8.2 ms against 2.0-9.8 ms), and 12-23%
- * fewer commits in 7 pairs. A remote Deno KV (Deno Deploy) does not queue commits behind one file lock, so two in flight (the default)
- * keep its round trips overlapping.
- *
  * Deno KV's limits for one atomic operation (see deno_kv_store.ts) bound a batch: at most {@link MAX_BATCH_WRITES}
  * writes (hosted Deno KV takes at most 10 checks; each write has at most one) and an estimated payload of at most
  * {@link MAX_BATCH_BYTES}. A write larger than that alone is committed alone. All writes of a batch get the same
  * versionstamp, which is fine: a versionstamp is compared per key.
  */
-
-import { ConfigurationError } from "../../errors.ts";
 
 /** A commit that met "database is locked": nothing was applied; try again. */
 export const BUSY = Symbol("busy");
@@ -50,8 +39,8 @@ export interface KvWrite {
 export const MAX_BATCH_WRITES = 10;
 /** Estimated payload per batch of several writes, well under Deno KV's 819,200 bytes. */
 export const MAX_BATCH_BYTES = 400_000;
-/** Batches committing at once, unless the handle's first store said otherwise. */
-export const DEFAULT_COMMITS_IN_FLIGHT = 2;
+/** Batches committing at once. */
+const MAX_IN_FLIGHT = 2;
 
 interface Pending {
   write: KvWrite;
@@ -61,33 +50,20 @@ interface Pending {
 
 const batchers = new WeakMap<Deno.Kv, KvCommitBatcher>();
 
-/**
- * The batcher of one Deno KV handle, shared by every store on it; `commitsInFlight` (batches committing at once:
- * 1 for a local file, see the module comment) is set by the first caller for the handle.
- */
-export function commitBatcher(kv: Deno.Kv, commitsInFlight = DEFAULT_COMMITS_IN_FLIGHT): KvCommitBatcher {
+/** The batcher of one Deno KV handle, shared by every store on it. */
+export function commitBatcher(kv: Deno.Kv): KvCommitBatcher {
   let batcher = batchers.get(kv);
-  if (!batcher) batchers.set(kv, batcher = new KvCommitBatcher(kv, commitsInFlight));
+  if (!batcher) batchers.set(kv, batcher = new KvCommitBatcher(kv));
   return batcher;
 }
 
 export class KvCommitBatcher {
   readonly #kv: Deno.Kv;
-  readonly #maxInFlight: number;
   readonly #queue: Pending[] = [];
   #inFlight = 0;
 
-  constructor(kv: Deno.Kv, commitsInFlight = DEFAULT_COMMITS_IN_FLIGHT) {
-    if (!Number.isInteger(commitsInFlight) || commitsInFlight < 1) {
-      throw new ConfigurationError(`commitsInFlight must be a positive integer (got ${commitsInFlight}).`);
-    }
+  constructor(kv: Deno.Kv) {
     this.#kv = kv;
-    this.#maxInFlight = commitsInFlight;
-  }
-
-  /** Batches committing at once. */
-  get commitsInFlight(): number {
-    return this.#maxInFlight;
   }
 
   /** Commits `write`, alone or in a batch; resolves with its own outcome. */
@@ -99,7 +75,7 @@ export class KvCommitBatcher {
   }
 
   #pump(): void {
-    while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
+    while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) {
       const batch = this.#take();
       this.#inFlight++;
       this.#run(batch).finally(() => {

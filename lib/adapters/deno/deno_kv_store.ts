@@ -97,11 +97,6 @@ interface WritePlan {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export interface DenoKvStoreOptions {
-  /** Batches of writes committing at once on the handle: 1 for a local file (default 2, for a remote Deno KV). */
-  commitsInFlight?: number;
-}
-
 export class DenoKvStore implements StateStore {
   readonly atomic = true;
   readonly maxValueBytes = DENO_KV_MAX_VALUE_BYTES;
@@ -116,13 +111,9 @@ export class DenoKvStore implements StateStore {
    */
   readonly #known = new Map<string, { version: string; n: number }>();
 
-  /**
-   * `commitsInFlight`: batches of writes committing at once on this handle (the first store on a handle decides):
-   * 1 for a local file, where SQLite commits one at a time; default 2, for a remote Deno KV (deno_kv_commit_batcher.ts).
-   */
-  constructor(kv: Deno.Kv, prefix: Deno.KvKey = ["smolstep"], options: DenoKvStoreOptions = {}) {
+  constructor(kv: Deno.Kv, prefix: Deno.KvKey = ["smolstep"]) {
     this.#kv = kv;
-    this.#batcher = commitBatcher(kv, options.commitsInFlight);
+    this.#batcher = commitBatcher(kv);
     this.#prefix = prefix;
   }
 
