@@ -135,6 +135,8 @@ export { createApp, createSmolstep } from "./http/app.ts";
 export type { AppOptions, Smolstep } from "./http/app.ts";
 export type { Health } from "./http/health.ts";
 export type { WebhookConfig, WebhookTask } from "./http/webhooks.ts";
+export { webCryptoTokenCipher } from "./runs/token_cipher.ts";
+export type { TokenCipher, TokenCipherFactory } from "./runs/token_cipher.ts";
 
 // Metrics (Prometheus text on GET /metrics, OpenTelemetry through @opentelemetry/api)
 export { Metrics } from "./metrics/metrics.ts";

@@ -3,6 +3,7 @@ import { concatBytes } from "../bytes.ts";
 import { decodeBase64Url, encodeBase64Url } from "../base64.ts";
 import { SmolstepError } from "../errors.ts";
 import { DEFAULT_STATE_TTL_SECONDS } from "./run_lifecycle.ts";
+import { type TokenCipher, type TokenCipherFactory, webCryptoTokenCipher } from "./token_cipher.ts";
 
 /**
  * Stateless runs: the client carries the run state as a token the server sealed.
@@ -40,6 +41,7 @@ const SIGNED = "st1";
 /** Format 2: AES-GCM alone, the prefix as additional data. */
 const SEALED = "st2";
 const SEALED_AAD = new TextEncoder().encode(SEALED);
+const NO_AAD = new Uint8Array(0);
 
 export type StateTokenErrorCode = "invalid_token" | "token_expired" | "token_agent_mismatch" | "token_replayed";
 
@@ -56,6 +58,8 @@ export interface StateTokenOptions {
   encrypt?: boolean;
   /** Lifetime of a token in seconds (default 7 days). */
   ttlSeconds?: number;
+  /** The AES-256-GCM of format 2 (default WebCrypto; see lib/runs/token_cipher.ts). */
+  cipher?: TokenCipherFactory;
 }
 
 /** What an opened token carries besides the state. */
@@ -82,48 +86,34 @@ const JSON_START = 0x7b;
 
 /** The keys of one secret: `aead` for format 2, `mac` and `enc` for format 1. */
 interface TokenKeys {
-  aead: CryptoKey;
+  aead: TokenCipher;
   mac: CryptoKey;
-  enc: CryptoKey;
+  enc: TokenCipher;
 }
 
-async function deriveKeys(secret: string): Promise<TokenKeys> {
+async function deriveKeys(secret: string, cipher: TokenCipherFactory): Promise<TokenKeys> {
   if (secret.length < 16) throw new Error("The state secret must be at least 16 characters long.");
-  const base = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-  const derive = (info: string, algorithm: HmacKeyGenParams | AesKeyGenParams, usages: KeyUsage[]) =>
-    crypto.subtle.deriveKey(
-      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(info) },
-      base,
-      algorithm,
-      false,
-      usages,
-    );
-  const aes = { name: "AES-GCM", length: 256 };
+  const base = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey", "deriveBits"]);
+  const hkdf = (info: string) => ({
+    name: "HKDF",
+    hash: "SHA-256",
+    salt: new Uint8Array(0),
+    info: encoder.encode(info),
+  });
+  // AES keys as the 256 bits `deriveKey` would make an AES-256 key of: the cipher keeps them.
+  const bits = (info: string) => crypto.subtle.deriveBits(hkdf(info), base, 256);
   const [aead, mac, enc] = await Promise.all([
-    derive("smolstep state aead v2", aes, ["encrypt", "decrypt"]),
-    derive("smolstep state mac v1", { name: "HMAC", hash: "SHA-256", length: 256 }, ["sign", "verify"]),
-    derive("smolstep state enc v1", aes, ["encrypt", "decrypt"]),
+    bits("smolstep state aead v2"),
+    crypto.subtle.deriveKey(
+      hkdf("smolstep state mac v1"),
+      base,
+      { name: "HMAC", hash: "SHA-256", length: 256 },
+      false,
+      ["sign", "verify"],
+    ),
+    bits("smolstep state enc v1"),
   ]);
-  return { aead, mac, enc };
-}
-
-/** `iv || AES-GCM(bytes)` with a random 12-byte IV. */
-async function encryptGcm(key: CryptoKey, bytes: Uint8Array<ArrayBuffer>, additionalData?: Uint8Array<ArrayBuffer>) {
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const params: AesGcmParams = additionalData ? { name: "AES-GCM", iv, additionalData } : { name: "AES-GCM", iv };
-  return concatBytes(iv, new Uint8Array(await crypto.subtle.encrypt(params, key, bytes)));
-}
-
-/** The plaintext of `iv || AES-GCM(...)`, or null when it does not authenticate (or is too short to). */
-async function decryptGcm(key: CryptoKey, sealed: Uint8Array<ArrayBuffer>, additionalData?: Uint8Array<ArrayBuffer>) {
-  if (sealed.length < 12 + 16) return null;
-  const iv = sealed.subarray(0, 12);
-  const params: AesGcmParams = additionalData ? { name: "AES-GCM", iv, additionalData } : { name: "AES-GCM", iv };
-  try {
-    return new Uint8Array(await crypto.subtle.decrypt(params, key, sealed.subarray(12)));
-  } catch {
-    return null;
-  }
+  return { aead: cipher(new Uint8Array(aead)), mac, enc: cipher(new Uint8Array(enc)) };
 }
 
 /**
@@ -149,7 +139,7 @@ export class StateTokenCodec {
   readonly #ttlSeconds: number;
 
   constructor(secret: string, options: StateTokenOptions = {}) {
-    this.#keys = deriveKeys(secret);
+    this.#keys = deriveKeys(secret, options.cipher ?? webCryptoTokenCipher);
     this.#keys.catch(() => {}); // surfaced on first use
     this.#encrypt = options.encrypt ?? true;
     this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_STATE_TTL_SECONDS;
@@ -171,7 +161,7 @@ export class StateTokenCodec {
     const json = JSON.stringify({ agent, id, iat, exp: iat + this.#ttlSeconds, blobsUntil: options.blobsUntil, state });
     const plain = encoder.encode(json);
     const payload = plain.length < COMPRESS_FROM_BYTES ? plain : await transform(plain, new CompressionStream("gzip"));
-    if (this.#encrypt) return `${SEALED}.${encodeBase64Url(await encryptGcm(keys.aead, payload, SEALED_AAD))}`;
+    if (this.#encrypt) return `${SEALED}.${encodeBase64Url(await keys.aead.seal(payload, SEALED_AAD))}`;
     const signed = `${SIGNED}.${encodeBase64Url(payload)}`;
     const signature = new Uint8Array(await crypto.subtle.sign("HMAC", keys.mac, encoder.encode(signed)));
     return `${signed}.${encodeBase64Url(signature)}`;
@@ -210,7 +200,7 @@ export class StateTokenCodec {
     if (parts.length === 2 && parts[0] === SEALED) {
       const sealed = decodeBase64Url(parts[1]);
       if (!sealed) throw invalid("malformed encoding");
-      const opened = await decryptGcm(keys.aead, sealed, SEALED_AAD);
+      const opened = await keys.aead.open(sealed, SEALED_AAD);
       if (!opened) throw invalid("cannot decrypt (modified, truncated, or sealed with another secret)");
       return opened;
     }
@@ -221,7 +211,8 @@ export class StateTokenCodec {
     const valid = await crypto.subtle.verify("HMAC", keys.mac, signature, encoder.encode(`${parts[0]}.${parts[1]}`));
     if (!valid) throw invalid("signature mismatch (modified, truncated, or signed with another secret)");
     if (!this.#encrypt) return payload;
-    const opened = await decryptGcm(keys.enc, payload);
+    // Format 1 had no additional data, which AES-GCM treats as empty additional data.
+    const opened = await keys.enc.open(payload, NO_AAD);
     if (!opened) throw invalid("cannot decrypt");
     return opened;
   }

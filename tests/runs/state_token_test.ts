@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ToolCallingAgent } from "../../lib/mod.ts";
 import { COMPRESS_FROM_BYTES, StateTokenCodec, StateTokenError } from "../../lib/runs/state_token.ts";
 import { decodeBase64Url, encodeBase64Url } from "../../lib/base64.ts";
+import { nodeTokenCipher } from "../../lib/adapters/deno/node_token_cipher.ts";
 
 const SECRET = "test-secret-0123456789abcdef";
 const state = new ToolCallingAgent({ model: () => "", name: "assistant" }).start("secret task: 7 + 5", {
@@ -62,11 +63,34 @@ Deno.test("state tokens", async (t) => {
       const signed = `st1.${encodeBase64Url(new Uint8Array([...iv, ...sealed]))}`;
       const signature = await crypto.subtle.sign("HMAC", mac, new TextEncoder().encode(signed));
       const legacy = `${signed}.${encodeBase64Url(new Uint8Array(signature))}`;
-      const opened = await codec.read(legacy, "assistant");
-      assert.deepEqual([opened.state, opened.id, opened.exp], [state, current.id, current.exp]);
+      for (const reader of [codec, new StateTokenCodec(SECRET, { cipher: nodeTokenCipher })]) {
+        const opened = await reader.read(legacy, "assistant");
+        assert.deepEqual([opened.state, opened.id, opened.exp], [state, current.id, current.exp]);
+      }
       // Its payload is not a format 2 token: the key and the additional data differ.
       await rejectsWith(codec.open(`st2.${signed.slice(4)}`, "assistant"), "invalid_token");
     }
+  });
+
+  await t.step("the node:crypto cipher (Deno) and WebCrypto seal the same tokens: each opens the other's", async () => {
+    const viaNode = new StateTokenCodec(SECRET, { cipher: nodeTokenCipher });
+    const fromNode = await viaNode.seal("assistant", state);
+    const fromWeb = await codec.seal("assistant", state);
+    assert.deepEqual(await codec.open(fromNode, "assistant"), state);
+    assert.deepEqual(await viaNode.open(fromWeb, "assistant"), state);
+    assert.deepEqual(await viaNode.open(fromNode, "assistant"), state);
+    const large = new ToolCallingAgent({ model: () => "", name: "assistant" }).start("y".repeat(COMPRESS_FROM_BYTES));
+    assert.deepEqual(await codec.open(await viaNode.seal("assistant", large), "assistant"), large, "gzipped too");
+    const sealed = decodeBase64Url(fromNode.slice(4))!;
+    for (const at of [0, 12, sealed.length >> 1, sealed.length - 1]) {
+      const modified = sealed.slice();
+      modified[at] ^= 1;
+      await rejectsWith(viaNode.open(`st2.${encodeBase64Url(modified)}`, "assistant"), "invalid_token");
+    }
+    await rejectsWith(viaNode.open(`st2.${encodeBase64Url(sealed.subarray(0, 27))}`, "assistant"), "invalid_token");
+    const foreign = new StateTokenCodec("another-secret-0123456789", { cipher: nodeTokenCipher });
+    await rejectsWith(foreign.open(fromNode, "assistant"), "invalid_token");
+    await rejectsWith(foreign.open(fromWeb, "assistant"), "invalid_token");
   });
 
   await t.step("encrypted by default: the payload does not reveal the state", async () => {

@@ -1,0 +1,32 @@
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { concatBytes } from "../../bytes.ts";
+import { GCM_IV_BYTES, GCM_TAG_BYTES, type TokenCipherFactory } from "../../runs/token_cipher.ts";
+
+/**
+ * AES-256-GCM for state tokens through node:crypto, which Deno runs synchronously on the calling thread: the same
+ * bytes as the WebCrypto default (lib/runs/token_cipher.ts) without a thread-pool round trip per call. With two
+ * Deno servers side by side on a loaded 2-core VM (25 stateless clients each, 6 rounds, both start orders), the
+ * one using it served 12-49% more steps per second at 4-12% less CPU per step. Pass it as `stateTokenCipher`.
+ */
+export const nodeTokenCipher: TokenCipherFactory = (key) => ({
+  seal(plain, additionalData) {
+    const iv = crypto.getRandomValues(new Uint8Array(GCM_IV_BYTES));
+    const cipher = createCipheriv("aes-256-gcm", key, iv);
+    cipher.setAAD(additionalData);
+    const body = cipher.update(plain);
+    const last = cipher.final();
+    return Promise.resolve(concatBytes(iv, body, last, cipher.getAuthTag()));
+  },
+  open(sealed, additionalData) {
+    if (sealed.length < GCM_IV_BYTES + GCM_TAG_BYTES) return Promise.resolve(null);
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, GCM_IV_BYTES));
+      decipher.setAAD(additionalData);
+      decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
+      const body = decipher.update(sealed.subarray(GCM_IV_BYTES, sealed.length - GCM_TAG_BYTES));
+      return Promise.resolve(concatBytes(body, decipher.final()));
+    } catch {
+      return Promise.resolve(null);
+    }
+  },
+});
