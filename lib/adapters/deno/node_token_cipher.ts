@@ -4,9 +4,10 @@ import { GCM_IV_BYTES, GCM_TAG_BYTES, type TokenCipherFactory } from "../../runs
 
 /**
  * AES-256-GCM for state tokens through node:crypto, which Deno runs synchronously on the calling thread: the same
- * bytes as the WebCrypto default (lib/runs/token_cipher.ts) without a thread-pool round trip per call. With two
- * Deno servers side by side on a loaded 2-core VM (25 stateless clients each, 6 rounds, both start orders), the
- * one using it served 12-49% more steps per second at 4-12% less CPU per step. Pass it as `stateTokenCipher`.
+ * bytes as the WebCrypto default (lib/runs/token_cipher.ts) without a thread-pool round trip per call. Two
+ * functions/deno.ts side by side on a loaded 2-core VM (25 stateless clients each, 6 rounds, both start orders):
+ * the one using it had 4-8% less CPU per step in every round and served up to 24% more steps per second (ahead in
+ * 5 rounds, equal in one). Pass it as `stateTokenCipher`.
  */
 export const nodeTokenCipher: TokenCipherFactory = (key) => ({
   seal(plain, additionalData) {
