@@ -88,6 +88,9 @@ Deno.test("state tokens", async (t) => {
       await rejectsWith(viaNode.open(`st2.${encodeBase64Url(modified)}`, "assistant"), "invalid_token");
     }
     await rejectsWith(viaNode.open(`st2.${encodeBase64Url(sealed.subarray(0, 27))}`, "assistant"), "invalid_token");
+    for (const cut of [1, 12]) { // cut into the tag
+      await rejectsWith(viaNode.open(`st2.${encodeBase64Url(sealed.subarray(0, -cut))}`, "assistant"), "invalid_token");
+    }
     const foreign = new StateTokenCodec("another-secret-0123456789", { cipher: nodeTokenCipher });
     await rejectsWith(foreign.open(fromNode, "assistant"), "invalid_token");
     await rejectsWith(foreign.open(fromWeb, "assistant"), "invalid_token");

@@ -12,7 +12,7 @@ import { GCM_IV_BYTES, GCM_TAG_BYTES, type TokenCipherFactory } from "../../runs
 export const nodeTokenCipher: TokenCipherFactory = (key) => ({
   seal(plain, additionalData) {
     const iv = crypto.getRandomValues(new Uint8Array(GCM_IV_BYTES));
-    const cipher = createCipheriv("aes-256-gcm", key, iv);
+    const cipher = createCipheriv("aes-256-gcm", key, iv, { authTagLength: GCM_TAG_BYTES });
     cipher.setAAD(additionalData);
     const body = cipher.update(plain);
     const last = cipher.final();
@@ -21,7 +21,10 @@ export const nodeTokenCipher: TokenCipherFactory = (key) => ({
   open(sealed, additionalData) {
     if (sealed.length < GCM_IV_BYTES + GCM_TAG_BYTES) return Promise.resolve(null);
     try {
-      const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, GCM_IV_BYTES));
+      // authTagLength: node:crypto would otherwise accept a truncated tag.
+      const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, GCM_IV_BYTES), {
+        authTagLength: GCM_TAG_BYTES,
+      });
       decipher.setAAD(additionalData);
       decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
       const body = decipher.update(sealed.subarray(GCM_IV_BYTES, sealed.length - GCM_TAG_BYTES));
