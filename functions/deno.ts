@@ -7,6 +7,7 @@ import { denoResolveHost } from "../lib/adapters/deno/deno_resolve_host.ts";
 import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_deno.ts";
 import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
+import { nodeTokenCipher } from "../lib/adapters/deno/node_token_cipher.ts";
 import { pluginsFromEnv } from "./plugins_from_env.ts";
 import { createAgents } from "./agents.ts";
 import { egressFromEnv, loggerFromEnv, playgroundFromEnv, serverOptions } from "./server_options.ts";
@@ -33,6 +34,8 @@ const options = {
   playground: playgroundFromEnv(env, true),
   // MCP on /mcp: a tool call starts a background run on the KV queue and follows it (lib/mcp/server/).
   plugins: pluginsFromEnv(env),
+  // Stateless tokens sealed by node:crypto, synchronously: no thread-pool round trip per token under load.
+  stateTokenCipher: nodeTokenCipher,
 };
 if (!options.secret) {
   options.secret = crypto.randomUUID() + crypto.randomUUID();

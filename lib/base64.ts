@@ -5,7 +5,9 @@
  */
 
 type NativeEncode = { toBase64?: (options?: { alphabet?: string; omitPadding?: boolean }) => string };
-type NativeDecode = { fromBase64?: (text: string, options?: { alphabet?: string }) => Uint8Array<ArrayBuffer> };
+type NativeDecode = {
+  fromBase64?: (text: string, options?: { alphabet?: string; lastChunkHandling?: string }) => Uint8Array<ArrayBuffer>;
+};
 
 const STANDARD = /^[A-Za-z0-9+/]*={0,2}$/;
 const URL_SAFE = /^[A-Za-z0-9_-]*$/;
@@ -38,12 +40,16 @@ export function base64ToBytes(text: string): Uint8Array<ArrayBuffer> {
 
 /** base64url without padding. */
 export function encodeBase64Url(bytes: Uint8Array): string {
+  const native = (bytes as NativeEncode).toBase64;
+  if (native) return native.call(bytes, { alphabet: "base64url", omitPadding: true });
   return encodeBase64(bytes).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 /** The bytes of base64url (no padding), or null for text that is not base64url. */
 export function decodeBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
   if (!URL_SAFE.test(text) || text.length % 4 === 1) return null;
+  const native = (Uint8Array as NativeDecode).fromBase64;
+  if (native) return native(text, { alphabet: "base64url", lastChunkHandling: "loose" });
   return fromBinary(text.replaceAll("-", "+").replaceAll("_", "/"));
 }
 

@@ -28,6 +28,8 @@ export type { PutOptions, PutResult, StateStore, StoredValue } from "./stores/st
 export { MemoryStore } from "./stores/memory_store.ts";
 export { InProcessQueue, isQueueMessage } from "./runs/run_queue.ts";
 export type { QueueHandler, QueueMessage, RunQueue } from "./runs/run_queue.ts";
+export { webCryptoTokenCipher } from "./runs/token_cipher.ts";
+export type { TokenCipher, TokenCipherFactory } from "./runs/token_cipher.ts";
 export { canListKeys, KeyListingError } from "./stores/key_listing.ts";
 export type { KeyListing, KeyPage, ListedKey, ListOptions } from "./stores/key_listing.ts";
 export type { SharedBlobSweepOptions, SharedBlobSweepReport } from "./runs/shared_blob_sweep.ts";

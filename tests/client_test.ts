@@ -246,7 +246,7 @@ Deno.test("client: typed calls against a real server over loopback", async (t) =
       model.enqueue(toolCallReply("delete_file", { path: "/etc/passwd" }), answer("kept it"));
       const started = await client.startStatelessRun("ops", { task: "tidy up" });
       assert.deepEqual([started.agent, started.status], ["ops", "running"]);
-      assert.match(started.state, /^st1\./);
+      assert.match(started.state, /^st2\./);
       const paused = await client.statelessStep("ops", started.state);
       assert.equal(paused.status, "awaiting_input");
       const rejected = await client.statelessInput("ops", paused.state, { approve: false, reason: "system file" });

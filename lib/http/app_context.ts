@@ -13,6 +13,7 @@ import type { RunQueue } from "../runs/run_queue.ts";
 import { RunService } from "../runs/run_service.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "../runs/step_deadline.ts";
 import { StateTokenCodec } from "../runs/state_token.ts";
+import type { TokenCipherFactory } from "../runs/token_cipher.ts";
 import { TokenLedger } from "../runs/token_ledger.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { StepAdmission } from "./admission.ts";
@@ -39,6 +40,12 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** Encrypt stateless tokens (default true); they are always signed. */
   encryptState?: boolean;
+  /**
+   * The AES-256-GCM that seals stateless tokens (default WebCrypto, on every runtime). Under Deno,
+   * `nodeTokenCipher` from `@smolstep/smolstep/deno` does the same synchronously, without a thread-pool round trip
+   * per token (lib/runs/token_cipher.ts).
+   */
+  stateTokenCipher?: TokenCipherFactory;
   /** Lifetime of stateless tokens in seconds (default 7 days). */
   stateTtlSeconds?: number;
   /**
@@ -191,7 +198,11 @@ export class AppContext {
     this.stepTimeoutMs = this.runs?.stepTimeoutMs ??
       options.stepTimeoutMs ?? defaultStepTimeoutMs(options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS);
     this.tokens = options.secret
-      ? new StateTokenCodec(options.secret, { encrypt: options.encryptState, ttlSeconds: options.stateTtlSeconds })
+      ? new StateTokenCodec(options.secret, {
+        encrypt: options.encryptState,
+        ttlSeconds: options.stateTtlSeconds,
+        cipher: options.stateTokenCipher,
+      })
       : undefined;
     this.ledger = this.runs ? new TokenLedger(this.runs.store, { claimTtlMs: this.runs.lockTtlMs }) : undefined;
     this.background = this.runs && options.queue

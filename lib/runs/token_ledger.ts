@@ -13,7 +13,13 @@ import { type OpenedStateToken, StateTokenError } from "./state_token.ts";
  * Round trips (Deno KV, Durable Objects): a fresh token costs two writes and no read (a create-if-missing claim,
  * then `used`); a replayed one a refused write and a read (two on Deno KV, whose refused create reads the head).
  * Freeing a claim costs a write (and a read, when the token was fresh). Workers KV adds a read to each
- * compare-and-set.
+ * compare-and-set. On Deno KV these writes go through the handle's group commit (deno_kv_commit_batcher.ts), so
+ * under load they share disk flushes with other requests' writes, each still judged by its own check.
+ *
+ * Why two writes and not one: the claim must be durable before the step runs anything (two requests with one token
+ * at once: exactly one runs), and `used` after it succeeded and before its answer leaves (else a process dying
+ * right after answering would leave a claim that frees itself, and the stepped token could run again). A single
+ * write could not tell a step that succeeded from one whose process died, so one of those guarantees would go.
  */
 
 /** What the store keeps per token id. */

@@ -85,6 +85,7 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
       "InProcessQueue",
       "canListKeys",
       "KeyListingError",
+      "webCryptoTokenCipher",
       "isQueueMessage",
       "Metrics",
       "createLogger",

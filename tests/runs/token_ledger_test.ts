@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ToolCallingAgent } from "../../lib/mod.ts";
 import { MemoryStore } from "../../lib/server.ts";
 import { StateTokenCodec, StateTokenError } from "../../lib/runs/state_token.ts";
-import { TokenLedger } from "../../lib/runs/token_ledger.ts";
+import { type TokenClaim, TokenLedger } from "../../lib/runs/token_ledger.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { countingDenoKv } from "../support/round_trip_counter.ts";
 
@@ -75,4 +75,62 @@ Deno.test("token ledger", async (t) => {
       real.close();
     }
   });
+
+  await t.step(
+    "on a Deno KV file, under group commit: of concurrent claims of one token exactly one wins",
+    async () => {
+      const dir = await Deno.makeTempDir();
+      const real = await Deno.openKv(`${dir}/ledger.sqlite3`);
+      try {
+        const { kv, trips } = countingDenoKv(real);
+        const ledger = new TokenLedger(new DenoKvStore(kv), { claimTtlMs: 60_000 });
+        const open = async () => await codec.read(await codec.seal("assistant", state), "assistant");
+        const target = await open();
+        const others = await Promise.all(Array.from({ length: 19 }, open));
+        // 19 claims of other tokens fill the commits in flight, so the 20 claims of one token, issued in the same
+        // tick, queue and are committed in batches beside them: each batch may hold one of them, never two.
+        const freshClaims = Promise.allSettled(others.map((token) => ledger.claim(token)));
+        const contestedClaims = Promise.allSettled(Array.from({ length: 20 }, () => ledger.claim(target)));
+        const [contested, fresh] = [await contestedClaims, await freshClaims];
+        const winners = contested.filter((outcome) => outcome.status === "fulfilled");
+        assert.equal(winners.length, 1, "exactly one claim of the contested token wins");
+        for (const outcome of contested) {
+          if (outcome.status === "rejected") {
+            assert.ok(
+              isCode("token_replayed")(outcome.reason),
+              String(outcome.reason),
+            );
+          }
+        }
+        assert.ok(
+          fresh.every((outcome) => outcome.status === "fulfilled"),
+          "a lost claim does not fail its batch mates",
+        );
+        const claims = fresh.map((outcome) => (outcome as PromiseFulfilledResult<TokenClaim>).value);
+
+        // The other tokens are spent together: their `used` writes share commits (group commit)...
+        trips.take();
+        await Promise.all([
+          (winners[0] as PromiseFulfilledResult<TokenClaim>).value.used(),
+          ...claims.slice(1).map((claim) => claim.used()),
+          claims[0].free(), // ...beside a failed step that frees its token
+        ]);
+        assert.ok(trips.take().writes < 20, "20 writes issued at once share commits");
+        // ...and every spent token, the contested one included, is refused from then on, even several at once.
+        const replays = await Promise.allSettled(
+          [target, target, ...others.slice(1)].map((token) => ledger.claim(token)),
+        );
+        for (const outcome of replays) {
+          assert.equal(outcome.status, "rejected");
+          assert.ok(isCode("token_replayed")((outcome as PromiseRejectedResult).reason));
+        }
+        // The freed token can be claimed again, once.
+        const again = await Promise.allSettled([ledger.claim(others[0]), ledger.claim(others[0])]);
+        assert.deepEqual(again.map((outcome) => outcome.status).sort(), ["fulfilled", "rejected"]);
+      } finally {
+        real.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
 });

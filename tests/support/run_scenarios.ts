@@ -73,7 +73,7 @@ export async function statelessFullRun(api: ApiClient, server: ScriptedModelServ
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.equal(created.body.runId, undefined);
   let token = created.body.state as string;
-  assert.match(token, /^st1\./);
+  assert.match(token, /^st2\./);
 
   const first = await api.post(`/v1/agents/${agent}/steps`, { state: token });
   assert.equal(first.status, 200, JSON.stringify(first.body));

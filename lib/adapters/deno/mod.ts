@@ -1,7 +1,8 @@
 /**
  * `@smolstep/smolstep/deno`: what a Deno deployment adds to the core. Runs in Deno KV (`DenoKvStore`), background
  * runs on the Deno KV queue (`DenoKvQueue`), the code sandbox on worker threads (`createDenoQuickJSExecutor`, which
- * loads the packaged QuickJS WASM; it runs on Node too), and DNS lookups for the egress guard (`denoResolveHost`).
+ * loads the packaged QuickJS WASM; it runs on Node too), DNS lookups for the egress guard (`denoResolveHost`), and
+ * stateless tokens sealed without a thread-pool round trip (`nodeTokenCipher`, for `stateTokenCipher`).
  *
  * ```ts
  * import { ToolCallingAgent } from "@smolstep/smolstep";
@@ -24,4 +25,5 @@ export { createDenoQuickJSExecutor, loadQuickJSWasm } from "./quickjs_wasm_deno.
 export type { DenoQuickJSExecutorOptions } from "./quickjs_wasm_deno.ts";
 export type { IsolatedExecutorOptions, IsolatedQuickJSExecutor } from "../../executors/isolated_executor.ts";
 export { denoResolveHost } from "./deno_resolve_host.ts";
+export { nodeTokenCipher } from "./node_token_cipher.ts";
 export type { DenoResolveHostOptions } from "./deno_resolve_host.ts";
