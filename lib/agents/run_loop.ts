@@ -2,7 +2,7 @@ import { AgentError, AgentGenerationError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import { timingSince } from "../memory/step_records.ts";
 import { type AgentEvent, type RunResult, runResultState } from "./agent_events.ts";
-import type { Agent, RunOptions, StepOptions } from "./step_types.ts";
+import type { Agent, RunOptions, StepOptions, StepResult } from "./step_types.ts";
 import type { DeltaEvent } from "./agent_events.ts";
 import { startRunSpan } from "./run_span.ts";
 import type { Context } from "@opentelemetry/api";
@@ -23,7 +23,7 @@ export async function* streamRun(
   const span = startRunSpan(agent.name, options);
   let thrown: unknown;
   try {
-    while (state.status === "running" || (state.status === "awaiting_input" && options.onInput)) {
+    while (continues(state, options)) {
       options.signal?.throwIfAborted();
       state = yield* stepOnce(agent, state, options, deltas, span.context);
     }
@@ -37,6 +37,11 @@ export async function* streamRun(
   return state;
 }
 
+/** Whether the loop takes another step: the run is running, or waits for input that `onInput` can give. */
+function continues(state: AgentState, options: RunOptions): boolean {
+  return state.status === "running" || (waitsForInput(state) && options.onInput !== undefined);
+}
+
 /** One step (or resume) of the loop; a model failure ends the run `failed`. Returns the next state. */
 async function* stepOnce(
   agent: Agent,
@@ -48,29 +53,65 @@ async function* stepOnce(
   const now = options.now ?? Date.now;
   let state = current;
   try {
-    const input = current.status === "awaiting_input"
-      ? await options.onInput!(current.pendingInput!, current)
-      : undefined;
-    const take = (stepOptions: StepOptions) =>
-      current.status === "awaiting_input"
-        ? agent.resume(current, input, stepOptions)
-        : agent.step(current, stepOptions);
-    const stepOptions: StepOptions = {
-      signal: options.signal,
-      now,
-      tracerProvider: options.tracerProvider,
-      traceParent,
-    };
+    const input = waitsForInput(current) ? await options.onInput!(current.pendingInput!, current) : undefined;
+    const take = (stepOptions: StepOptions) => takeStep(agent, current, input, stepOptions);
+    const stepOptions = stepOptionsOf(options, now, traceParent);
     const result = deltas ? yield* withDeltas((onDelta) => take({ ...stepOptions, onDelta })) : await take(stepOptions);
     state = result.state;
     yield* result.events;
   } catch (caught) {
-    if (!(caught instanceof AgentGenerationError)) throw caught;
-    state = { ...state, status: "failed", error: caught.toJSON(), updatedAt: now() };
+    state = failedState(state, caught, now);
     yield { type: "final_answer", agent: agent.name, status: "failed", output: null };
   } finally {
     agent.lastState = state;
   }
+  return state;
+}
+
+function waitsForInput(state: AgentState): boolean {
+  return state.status === "awaiting_input";
+}
+
+function takeStep(agent: Agent, current: AgentState, input: unknown, stepOptions: StepOptions): Promise<StepResult> {
+  return waitsForInput(current) ? agent.resume(current, input, stepOptions) : agent.step(current, stepOptions);
+}
+
+function stepOptionsOf(options: RunOptions, now: () => number, traceParent: Context): StepOptions {
+  return { signal: options.signal, now, tracerProvider: options.tracerProvider, traceParent };
+}
+
+/** The run ended `failed` by a model failure (`AgentGenerationError`); anything else is thrown on. */
+function failedState(current: AgentState, caught: unknown, now: () => number): AgentState {
+  if (!(caught instanceof AgentGenerationError)) throw caught;
+  return { ...current, status: "failed", error: caught.toJSON(), updatedAt: now() };
+}
+
+/**
+ * `run()`'s loop: `streamRun`'s steps without its events, which `run()` drops, so no generator hands them on (the
+ * agent's `lastState` and the run span are kept the same way).
+ */
+async function runSteps(agent: Agent, task: string, options: RunOptions): Promise<AgentState> {
+  let state = agent.start(task, options);
+  agent.lastState = state;
+  const span = startRunSpan(agent.name, options);
+  const now = options.now ?? Date.now;
+  try {
+    while (continues(state, options)) {
+      options.signal?.throwIfAborted();
+      const current = state;
+      try {
+        const input = waitsForInput(current) ? await options.onInput!(current.pendingInput!, current) : undefined;
+        state = (await takeStep(agent, current, input, stepOptionsOf(options, now, span.context))).state;
+      } catch (caught) {
+        state = failedState(current, caught, now);
+      }
+      agent.lastState = state;
+    }
+  } catch (caught) {
+    span.end(state, caught);
+    throw caught;
+  }
+  span.end(state);
   return state;
 }
 
@@ -82,10 +123,7 @@ export async function runToEnd(
 ): Promise<unknown> {
   const now = options.now ?? Date.now;
   const startTime = now();
-  const events = streamRun(agent, task, options);
-  let next = await events.next();
-  while (!next.done) next = await events.next();
-  const state = next.value;
+  const state = await runSteps(agent, task, options);
   if (options.returnFullResult) {
     return {
       output: state.finalAnswer ?? null,

@@ -1,6 +1,6 @@
-import { type Context, context as otelContext, type Span, SpanKind, trace } from "@opentelemetry/api";
+import { type Context, context as otelContext, type Span, SpanKind } from "@opentelemetry/api";
 import type { AgentState } from "../memory/agent_state.ts";
-import { ATTR, errorType, markFailed, quietly, recordUsage, smolstepTracer } from "../tracing/spans.ts";
+import { ATTR, contextWith, errorType, markFailed, quietly, recordUsage, smolstepTracer } from "../tracing/spans.ts";
 import type { RunOptions } from "./step_types.ts";
 
 /** The span of an in-process run and how to end it. */
@@ -29,7 +29,7 @@ export function startRunSpan(agentName: string, options: RunOptions): RunSpan {
   }
   let ended = false;
   return {
-    context: trace.setSpan(parent, span),
+    context: contextWith(parent, span),
     end(state, thrown) {
       if (ended) return;
       ended = true;

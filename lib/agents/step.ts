@@ -98,7 +98,8 @@ export async function step(
   if (resume) return await resumeStep(spec, state, io, resume.input);
   if (state.status !== "running") throw new StepRefusedError(`The run has already ended (${state.status}).`);
   // What the model reads: referenced observations in full again. The record is appended to `state` itself.
-  const view = await hydrateObservations(state, io.blobs);
+  // Without a blob store nothing is stored by reference (the state is its own view).
+  const view = io.blobs ? await hydrateObservations(state, io.blobs) : state;
   if (needsPlanning(state, spec.planningInterval)) return await planStep(spec, state, view, io);
   const at: Slot = { kind: "append", stepNumber: state.stepNumber + 1, startTime: io.now() };
   const outcome = state.stepNumber >= state.maxSteps
@@ -116,7 +117,9 @@ async function settle(
   io: StepIO,
 ): Promise<StepResult> {
   const final = outcome.kind === "final" || outcome.kind === "max_steps";
-  const action = await storeLongFields(outcome.action, !final, spec.largeObservationChars, io.blobs);
+  const action = io.blobs
+    ? await storeLongFields(outcome.action, !final, spec.largeObservationChars, io.blobs)
+    : outcome.action;
   let error = outcome.kind === "error" || outcome.kind === "max_steps" ? outcome.error : null;
   // Error messages come from code and tools (a thrown 1 MB string): keep them bounded too.
   if (error) error.message = truncateWithMarker(error.message, spec.largeObservationChars);
@@ -164,7 +167,7 @@ async function settle(
   const closing = record.isFinalAnswer ? next.steps.at(-1) : undefined;
   if (closing) next = await runStepCallbacks(spec.stepCallbacks, closing, next, spec.name);
   const result = { state: next, step: record, agent: spec.name, events: eventsOf(spec.name, record, next) };
-  return await externalizeFinalAnswer(result, io.blobs, spec.largeObservationChars);
+  return io.blobs ? await externalizeFinalAnswer(result, io.blobs, spec.largeObservationChars) : result;
 }
 
 /** Ends the run with the record's answer: the closing `final_answer` record follows the action step. */

@@ -78,7 +78,11 @@ export function buildChatRequest(
 ): ChatRequestBody {
   const { customRoleConversions, flattenMessagesAsText } = settings;
   const prepared = prepareMessages(messages, { customRoleConversions, flattenMessagesAsText });
-  const body: ChatRequestBody = { ...settings.kwargs, model: settings.model, messages: prepared.map(toWireMessage) };
+  // `prepared` holds fresh `{ role, content }` objects: one with text content is its own wire message.
+  const wire = prepared.map((message) =>
+    typeof message.content === "string" ? message as WireMessage : toWireMessage(message)
+  );
+  const body: ChatRequestBody = { ...settings.kwargs, model: settings.model, messages: wire };
   const omitStop = settings.omitStop ?? !supportsStopParameter(settings.model);
   if (options.stopSequences?.length && !omitStop) body.stop = [...options.stopSequences];
   const responseFormat = options.responseFormat ?? options.grammar;

@@ -70,10 +70,11 @@ export class RequestRunner {
       }
       : retry?.onRetry;
     try {
-      return await withRetry(async () => {
-        await this.#limiter?.acquire(signal);
-        return await attempt(signal);
-      }, { ...retry, maxRetries, signal, classify, onRetry: notify });
+      const limiter = this.#limiter;
+      const limited = limiter
+        ? async () => (await limiter.acquire(signal), await attempt(signal))
+        : () => attempt(signal);
+      return await withRetry(limited, { ...retry, maxRetries, signal, classify, onRetry: notify });
     } catch (error) {
       throw this.failure(error, signal);
     }

@@ -99,7 +99,7 @@ export async function inSpan<T>(
   } catch {
     return await body(trace.wrapSpanContext(INVALID_SPAN_CONTEXT), parent);
   }
-  const context = trace.setSpan(parent, span);
+  const context = contextWith(parent, span);
   try {
     return await otelContext.with(context, () => body(span, context));
   } catch (error) {
@@ -108,6 +108,17 @@ export async function inSpan<T>(
   } finally {
     quietly(() => span.end());
   }
+}
+
+/**
+ * `parent` with `span` set as its span. Until a TracerProvider is registered every span is a non-recording span with
+ * the invalid span context; under a parent that has no valid span context either, setting it changes nothing a
+ * tracer, a propagator or a child span reads, so `parent` itself is returned (no context copy per span).
+ */
+export function contextWith(parent: Context, span: Span): Context {
+  if (span.spanContext() !== INVALID_SPAN_CONTEXT || span.isRecording()) return trace.setSpan(parent, span);
+  const inherited = trace.getSpanContext(parent);
+  return inherited === undefined || inherited === INVALID_SPAN_CONTEXT ? parent : trace.setSpan(parent, span);
 }
 
 /** Sets attributes on a recording span; a throwing SDK is ignored. */
