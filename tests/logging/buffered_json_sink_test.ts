@@ -136,4 +136,43 @@ Deno.test("buffered sink: a failing stream loses its batch, counted, and never t
   logger.info("b");
   await logs.flush();
   assert.equal(logs.dropped, 2);
+  logger.info("c"); // its batch starts with the note of the 2 dropped: both lost, the note not counted as a line
+  await logs.flush();
+  assert.equal(logs.dropped, 3);
+});
+
+Deno.test("buffered sink: flushDelayMs lets a batch gather lines for longer", async () => {
+  const stdout = fakeWriter();
+  const logs = createBufferedJsonSink({ stdout, stderr: fakeWriter(), flushDelayMs: 30 });
+  const logger = createLogger({ sink: logs.sink });
+  logger.info("one");
+  await tick();
+  logger.info("two");
+  await tick();
+  assert.deepEqual(stdout.writes, [], "still gathering");
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(stdout.writes.length, 1);
+  assert.deepEqual(lines(stdout.text()).map((record) => record.msg), ["one", "two"]);
+  await logs.flush();
+});
+
+Deno.test("buffered sink: install() writes what is held when the process exits through Deno.exit", async () => {
+  const sinkUrl = new URL("../../lib/adapters/deno/buffered_json_sink.ts", import.meta.url).href;
+  const loggerUrl = new URL("../../lib/logging/logger.ts", import.meta.url).href;
+  const script = `
+    const { createBufferedJsonSink } = await import(${JSON.stringify(sinkUrl)});
+    const { createLogger } = await import(${JSON.stringify(loggerUrl)});
+    const logs = createBufferedJsonSink();
+    logs.install();
+    const logger = createLogger({ sink: logs.sink });
+    for (let i = 0; i < 500; i++) logger.info("line", { i });
+    logger.error("last");
+    Deno.exit(3);
+  `;
+  const output = await new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped", stderr: "piped" })
+    .output();
+  assert.equal(output.code, 3);
+  const decoder = new TextDecoder();
+  assert.deepEqual(lines(decoder.decode(output.stdout)).map((record) => record.i), [...Array(500).keys()]);
+  assert.deepEqual(lines(decoder.decode(output.stderr)).map((record) => record.msg), ["last"]);
 });

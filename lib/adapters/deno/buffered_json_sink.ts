@@ -29,6 +29,8 @@ export interface BufferedJsonSinkOptions {
   maxBufferBytes?: number;
   /** A batch this big is written at once instead of on the next timer tick. Default 64 KiB. */
   batchBytes?: number;
+  /** How long the first line of a batch waits for others (ms). Default 0: the next timer tick. */
+  flushDelayMs?: number;
   /** The clock of the dropped-lines note, in epoch milliseconds (tests). */
   now?: () => number;
 }
@@ -52,6 +54,8 @@ class Stream {
   /** Characters held: waiting plus being written. */
   private held = 0;
   private droppedSince = 0;
+  /** Dropped-lines notes among the waiting lines (not counted again if their write fails). */
+  private notes = 0;
   droppedTotal = 0;
   private writing: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -60,6 +64,7 @@ class Stream {
     private readonly writer: () => LogWriter,
     private readonly maxBytes: number,
     private readonly batchBytes: number,
+    private readonly delayMs: number,
     private readonly now: () => number,
   ) {}
 
@@ -73,7 +78,7 @@ class Stream {
     this.pending.push(line);
     this.held += line.length;
     if (this.held >= this.batchBytes) this.start();
-    else this.timer ??= setTimeout(() => this.start(), 0);
+    else this.timer ??= setTimeout(() => this.start(), this.delayMs);
   }
 
   /** Resolves when everything pushed so far is written. */
@@ -106,6 +111,7 @@ class Stream {
       dropped: this.droppedSince,
     };
     this.droppedSince = 0;
+    this.notes++;
     const line = JSON.stringify(note) + "\n";
     this.pending.push(line);
     this.held += line.length;
@@ -116,6 +122,7 @@ class Stream {
     this.timer = undefined;
     const text = this.pending.join("");
     this.pending = [];
+    this.notes = 0;
     return text;
   }
 
@@ -127,7 +134,7 @@ class Stream {
 
   private async drain(): Promise<void> {
     while (this.pending.length) {
-      const lines = this.pending.length;
+      const lines = this.pending.length - this.notes;
       const text = this.take();
       const bytes = encoder.encode(text);
       try {
@@ -147,9 +154,10 @@ class Stream {
 export function createBufferedJsonSink(options: BufferedJsonSinkOptions = {}): BufferedJsonSink {
   const max = options.maxBufferBytes ?? 4 * 1024 * 1024;
   const batch = options.batchBytes ?? 64 * 1024;
+  const delay = options.flushDelayMs ?? 0;
   const now = options.now ?? Date.now;
-  const out = new Stream(() => options.stdout ?? Deno.stdout, max, batch, now);
-  const err = new Stream(() => options.stderr ?? Deno.stderr, max, batch, now);
+  const out = new Stream(() => options.stdout ?? Deno.stdout, max, batch, delay, now);
+  const err = new Stream(() => options.stderr ?? Deno.stderr, max, batch, delay, now);
   const flush = () => Promise.all([out.flush(), err.flush()]).then(() => {});
   return {
     sink: (record) => {
