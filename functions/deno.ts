@@ -8,12 +8,26 @@ import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_den
 import { DenoKvQueue } from "../lib/adapters/deno/deno_kv_queue.ts";
 import { DenoKvStore } from "../lib/adapters/deno/deno_kv_store.ts";
 import { nodeTokenCipher } from "../lib/adapters/deno/node_token_cipher.ts";
+import { createBufferedJsonSink } from "../lib/adapters/deno/buffered_json_sink.ts";
 import { pluginsFromEnv } from "./plugins_from_env.ts";
 import { createAgents } from "./agents.ts";
 import { egressFromEnv, loggerFromEnv, playgroundFromEnv, serverOptions } from "./server_options.ts";
 
 const env = Deno.env.toObject();
-const logger = loggerFromEnv(env);
+// Log lines are buffered and written a batch per tick (not one blocking console write each); whatever is held is
+// written on SIGTERM / SIGINT (the process then exits, 128 + the signal's number) and on a normal exit.
+const logs = createBufferedJsonSink();
+logs.install();
+const logger = loggerFromEnv(env, logs.sink);
+for (const [signal, number] of [["SIGTERM", 15], ["SIGINT", 2]] as const) {
+  try {
+    Deno.addSignalListener(signal, async () => {
+      // A log pipe nobody reads must not keep the process from stopping.
+      await Promise.race([logs.flush(), new Promise((resolve) => setTimeout(resolve, 2000))]);
+      Deno.exit(128 + number);
+    });
+  } catch { /* Windows has no SIGTERM */ }
+}
 const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);
 // Code steps run on worker threads without permissions ("worker-options" is enabled in deno.json), with a time
 // limit of SMOLSTEP_CODE_TIME_LIMIT_MS (default 30 s); the threads start now.

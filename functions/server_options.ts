@@ -2,6 +2,7 @@ import { ConfigurationError, type EgressPolicy, InvalidInputError, type WebSearc
 import {
   createLogger,
   type Logger,
+  type LogSink,
   parseLogLevel,
   WEBHOOK_SCHEME_NAMES,
   type WebhookConfig,
@@ -160,9 +161,12 @@ export function stepTimeoutFromEnv(env: ServerEnv): number {
     defaultStepTimeoutMs(lockTtlMs);
 }
 
-/** The server's logger: JSON lines on the console at SMOLSTEP_LOG_LEVEL (default `info`); an unknown level stops the start. */
-export function loggerFromEnv(env: ServerEnv): Logger {
-  return createLogger({ level: parseLogLevel(env.SMOLSTEP_LOG_LEVEL) ?? "info" });
+/**
+ * The server's logger: JSON lines at SMOLSTEP_LOG_LEVEL (default `info`; an unknown level stops the start), through
+ * `sink` (default: the console, one write per line).
+ */
+export function loggerFromEnv(env: ServerEnv, sink?: LogSink): Logger {
+  return createLogger({ level: parseLogLevel(env.SMOLSTEP_LOG_LEVEL) ?? "info", sink });
 }
 
 /** Whether the playground pages are served: SMOLSTEP_PLAYGROUND "1" / "0", else the entry's default. */

@@ -47,7 +47,7 @@ Deno.test("Deno entry: one JSON line per request at SMOLSTEP_LOG_LEVEL, no secre
         const failing = await api.post("/v1/agents/assistant/runs", { task: "x" });
         assert.ok((await api.post(`/v1/runs/${failing.body.runId}/steps`)).status >= 400);
       } finally {
-        output = await server.kill();
+        output = (await server.stop()).output;
       }
       assert.ok(!output.includes("LEAK"), output.split("\n").filter((line) => line.includes("LEAK")).join("\n"));
       for (const token of tokens) assert.ok(!output.includes(token.slice(4, 40)), "a state token in the output");
@@ -69,7 +69,7 @@ Deno.test("Deno entry: one JSON line per request at SMOLSTEP_LOG_LEVEL, no secre
       try {
         await kvFullRun(apiClient(server.url, { apiKey: API_KEY }), model);
       } finally {
-        output = await server.kill();
+        output = (await server.stop()).output;
       }
       assert.deepEqual(output.split("\n").filter((line) => line.startsWith("{")), []);
     });

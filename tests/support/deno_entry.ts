@@ -3,8 +3,12 @@ import { freePort } from "./wrangler_dev.ts";
 
 const ENTRY = fileURLToPath(new URL("../../functions/deno.ts", import.meta.url));
 
-/** Runs `functions/deno.ts` as its own process (as `deno task start` does) and waits until it answers. */
-export async function startDenoEntry(env: Record<string, string>) {
+/**
+ * Runs `functions/deno.ts` as its own process (as `deno task start` does) and waits until it answers. With
+ * `stdoutUnread`, nothing reads its stdout until it is stopped: a log collector that has fallen behind (the pipe fills
+ * after 64 KiB on Linux).
+ */
+export async function startDenoEntry(env: Record<string, string>, options: { stdoutUnread?: boolean } = {}) {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--unstable-kv", ENTRY],
@@ -12,7 +16,13 @@ export async function startDenoEntry(env: Record<string, string>) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const output = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+  let readStdout: () => void = () => {};
+  const stdoutRead = options.stdoutUnread ? new Promise<void>((resolve) => readStdout = resolve) : Promise.resolve();
+  const streams = Promise.all([
+    stdoutRead.then(() => new Response(child.stdout).text()),
+    new Response(child.stderr).text(),
+  ]);
+  const output = streams.then((texts) => texts.join("\n"));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -23,8 +33,9 @@ export async function startDenoEntry(env: Record<string, string>) {
     } catch { /* not up yet */ }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
+      readStdout();
       await child.status;
-      throw new Error(`functions/deno.ts did not start:\n${(await output).join("\n")}`);
+      throw new Error(`functions/deno.ts did not start:\n${await output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -35,8 +46,19 @@ export async function startDenoEntry(env: Record<string, string>) {
       try {
         child.kill("SIGKILL");
       } catch { /* already gone */ }
+      readStdout();
       await child.status;
-      return (await output).join("\n");
+      return await output;
+    },
+    /** Stops the process as a process manager does (SIGTERM): it writes the log lines it holds, then exits. */
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      readStdout();
+      const status = await child.status;
+      const [stdout, stderr] = await streams;
+      return { status, stdout, stderr, output: `${stdout}\n${stderr}` };
     },
   };
 }

@@ -2,7 +2,8 @@
  * `@smolstep/smolstep/deno`: what a Deno deployment adds to the core. Runs in Deno KV (`DenoKvStore`), background
  * runs on the Deno KV queue (`DenoKvQueue`), the code sandbox on worker threads (`createDenoQuickJSExecutor`, which
  * loads the packaged QuickJS WASM; it runs on Node too), DNS lookups for the egress guard (`denoResolveHost`), and
- * stateless tokens sealed without a thread-pool round trip (`nodeTokenCipher`, for `stateTokenCipher`).
+ * stateless tokens sealed without a thread-pool round trip (`nodeTokenCipher`, for `stateTokenCipher`), and JSON log
+ * lines written a batch at a time (`createBufferedJsonSink`, for `createLogger({ sink })`).
  *
  * ```ts
  * import { ToolCallingAgent } from "@smolstep/smolstep";
@@ -27,3 +28,5 @@ export type { IsolatedExecutorOptions, IsolatedQuickJSExecutor } from "../../exe
 export { denoResolveHost } from "./deno_resolve_host.ts";
 export { nodeTokenCipher } from "./node_token_cipher.ts";
 export type { DenoResolveHostOptions } from "./deno_resolve_host.ts";
+export { createBufferedJsonSink } from "./buffered_json_sink.ts";
+export type { BufferedJsonSink, BufferedJsonSinkOptions, LogWriter } from "./buffered_json_sink.ts";
