@@ -11,23 +11,16 @@ import { nodeTokenCipher } from "../lib/adapters/deno/node_token_cipher.ts";
 import { createBufferedJsonSink } from "../lib/adapters/deno/buffered_json_sink.ts";
 import { pluginsFromEnv } from "./plugins_from_env.ts";
 import { createAgents } from "./agents.ts";
-import { egressFromEnv, loggerFromEnv, playgroundFromEnv, serverOptions } from "./server_options.ts";
+import { egressFromEnv, loggerFromEnv, playgroundFromEnv, serverOptions, wholeNumber } from "./server_options.ts";
 
 const env = Deno.env.toObject();
 // Log lines are buffered and written a batch per tick (not one blocking console write each); whatever is held is
-// written on SIGTERM / SIGINT (the process then exits, 128 + the signal's number) and on a normal exit.
+// written when the process stops (see the signal handlers at the end) and on a normal exit.
 const logs = createBufferedJsonSink();
 logs.install();
 const logger = loggerFromEnv(env, logs.sink);
-for (const [signal, number] of [["SIGTERM", 15], ["SIGINT", 2]] as const) {
-  try {
-    Deno.addSignalListener(signal, async () => {
-      // A log pipe nobody reads must not keep the process from stopping.
-      await Promise.race([logs.flush(), new Promise((resolve) => setTimeout(resolve, 2000))]);
-      Deno.exit(128 + number);
-    });
-  } catch { /* Windows has no SIGTERM */ }
-}
+// How long a stop waits for the requests in flight (see the signal handlers at the end).
+const graceMs = wholeNumber(env, "SMOLSTEP_SHUTDOWN_GRACE_MS", 0) ?? 10_000;
 const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);
 // Code steps run on worker threads without permissions ("worker-options" is enabled in deno.json), with a time
 // limit of SMOLSTEP_CODE_TIME_LIMIT_MS (default 30 s); the threads start now.
@@ -60,4 +53,30 @@ const queue = new DenoKvQueue(kv);
 const smolstep = createSmolstep({ agents, store: new DenoKvStore(kv), queue, ...options });
 queue.listen(smolstep.handleQueueMessage);
 
-Deno.serve({ port: Number(env.PORT ?? 8000), hostname: env.HOSTNAME ?? "127.0.0.1" }, smolstep.app.fetch);
+const server = Deno.serve(
+  { port: Number(env.PORT ?? 8000), hostname: env.HOSTNAME ?? "127.0.0.1" },
+  smolstep.app.fetch,
+);
+
+// SIGTERM / SIGINT (a redeploy, Ctrl+C): take no new connections, let the requests in flight finish (a step killed
+// mid-way would keep its run locked until the lock expires) for at most SMOLSTEP_SHUTDOWN_GRACE_MS (default 10 s),
+// write the log lines held (at most 2 s: a log pipe nobody reads must not keep the process up), then exit with
+// 128 + the signal's number. A second signal exits at once.
+let stopping = false;
+for (const [signal, number] of [["SIGTERM", 15], ["SIGINT", 2]] as const) {
+  try {
+    Deno.addSignalListener(signal, async () => {
+      if (stopping) Deno.exit(128 + number);
+      stopping = true;
+      await within(server.shutdown(), graceMs);
+      await within(logs.flush(), 2_000);
+      Deno.exit(128 + number);
+    });
+  } catch { /* Windows has no SIGTERM */ }
+}
+
+function within(work: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise((resolve) => timer = setTimeout(resolve, ms));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
