@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { startDenoEntry } from "../support/deno_entry.ts";
+import { scriptedModelEnv, startDenoEntry } from "../support/deno_entry.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer } from "../support/scripted_model_server.ts";
 
@@ -28,11 +27,8 @@ Deno.test("Deno entry: a CodeAgent step that spins cannot freeze the server (fun
   const model = await startScriptedModelServer();
   const dir = await Deno.makeTempDir({ prefix: "smolstep-isolation-" });
   const server = await startDenoEntry({
-    OPENAI_BASE_URL: model.url,
-    OPENAI_API_KEY: "test-key",
-    SMOLSTEP_MODEL: "scripted-model",
+    ...scriptedModelEnv(model.url, dir),
     SMOLSTEP_SECRET: "e2e-secret-0123456789abcdef",
-    SMOLSTEP_KV_PATH: join(dir, "kv.sqlite3"),
     SMOLSTEP_CODE_TIME_LIMIT_MS: "1000",
   });
   try {

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { startDenoEntry } from "../support/deno_entry.ts";
+import { scriptedModelEnv, startDenoEntry } from "../support/deno_entry.ts";
 import { startScriptedModelServer } from "../support/scripted_model_server.ts";
 
 /**
@@ -13,11 +12,8 @@ Deno.test("Deno entry: every request's log line on stdout exactly once, in order
   const model = await startScriptedModelServer();
   const dir = await Deno.makeTempDir({ prefix: "smolstep-logflush-" });
   const server = await startDenoEntry({
-    OPENAI_BASE_URL: model.url,
-    OPENAI_API_KEY: "test-key",
-    SMOLSTEP_MODEL: "scripted-model",
+    ...scriptedModelEnv(model.url, dir),
     SMOLSTEP_SECRET: "logflush-secret-0123456789abcdef",
-    SMOLSTEP_KV_PATH: join(dir, "kv.sqlite3"),
   }, { stdoutUnread: true });
   const sequential = Array.from({ length: 400 }, (_, i) => `seq-${i}`);
   const burst = Array.from({ length: 200 }, (_, i) => `burst-${i}`);

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { startDenoEntry } from "../support/deno_entry.ts";
+import { scriptedModelEnv, startDenoEntry } from "../support/deno_entry.ts";
 import { startOtlpCollector } from "../support/otlp_collector.ts";
 import { apiClient } from "../support/http_client.ts";
 import { kvFullRun } from "../support/run_scenarios.ts";
@@ -36,10 +35,7 @@ Deno.test("Deno entry with OTEL_DENO=true: smolstep's metrics leave over OTLP wi
   const model = await startScriptedModelServer();
   const dir = await Deno.makeTempDir({ prefix: "smolstep-otel-" });
   const server = await startDenoEntry({
-    OPENAI_BASE_URL: model.url,
-    OPENAI_API_KEY: "test-key",
-    SMOLSTEP_MODEL: "scripted-model",
-    SMOLSTEP_KV_PATH: join(dir, "kv.sqlite3"),
+    ...scriptedModelEnv(model.url, dir),
     OTEL_DENO: "true",
     OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { startDenoEntry } from "../support/deno_entry.ts";
+import { scriptedModelEnv, startDenoEntry } from "../support/deno_entry.ts";
 import { startOtlpCollector } from "../support/otlp_collector.ts";
 import { apiClient } from "../support/http_client.ts";
 import { kvFullRun } from "../support/run_scenarios.ts";
@@ -27,10 +26,8 @@ Deno.test("Deno entry with OTEL_DENO=true: smolstep's spans leave over OTLP, nes
   const model = await startScriptedModelServer();
   const dir = await Deno.makeTempDir({ prefix: "smolstep-otel-traces-" });
   const server = await startDenoEntry({
-    OPENAI_BASE_URL: model.url,
+    ...scriptedModelEnv(model.url, dir),
     OPENAI_API_KEY: "sk-otel-model-key-LEAK",
-    SMOLSTEP_MODEL: "scripted-model",
-    SMOLSTEP_KV_PATH: join(dir, "kv.sqlite3"),
     SMOLSTEP_LOG_LEVEL: "off",
     OTEL_DENO: "true",
     OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./wrangler_dev.ts";
 
@@ -60,5 +61,15 @@ export async function startDenoEntry(env: Record<string, string>, options: { std
       const [stdout, stderr] = await streams;
       return { status, stdout, stderr, output: `${stdout}\n${stderr}` };
     },
+  };
+}
+
+/** The environment that points the entry's example agents at a scripted model server, with a KV file in `dir`. */
+export function scriptedModelEnv(modelUrl: string, dir: string): Record<string, string> {
+  return {
+    OPENAI_BASE_URL: modelUrl,
+    OPENAI_API_KEY: "test-key",
+    SMOLSTEP_MODEL: "scripted-model",
+    SMOLSTEP_KV_PATH: join(dir, "kv.sqlite3"),
   };
 }
