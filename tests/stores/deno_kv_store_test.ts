@@ -161,6 +161,39 @@ Deno.test("DenoKvStore chunking on a SQLite file", async (t) => {
     );
 
     await t.step(
+      "a writer that gets in between every head and chunk read: the re-read from one snapshot still returns a whole value",
+      async () => {
+        const [readerKv, writerKv] = [await Deno.openKv(path), await Deno.openKv(path)];
+        try {
+          const writer = new DenoKvStore(writerKv);
+          const values = ["x".repeat(DENO_KV_CHUNK_BYTES * 3), "y".repeat(DENO_KV_CHUNK_BYTES * 4 - 1)];
+          await writer.put("racing", values[0]);
+          let interleaved = 0;
+          // Before every read of chunks alone (not together with their head), the writer replaces the value: a
+          // reader that reads the head and then the chunks never sees them match.
+          const racingKv = new Proxy(readerKv, {
+            get(target, name) {
+              if (name !== "getMany") return Reflect.get(target, name).bind?.(target) ?? Reflect.get(target, name);
+              return async (keys: Deno.KvKey[]) => {
+                if (keys.every((key) => key[1] === "c")) {
+                  interleaved++;
+                  assert.ok((await writer.put("racing", values[interleaved % 2])).ok);
+                }
+                return await target.getMany(keys);
+              };
+            },
+          });
+          const got = await new DenoKvStore(racingKv).get("racing");
+          assert.ok(got !== null && values.includes(got.value), "a whole value of one write");
+          assert.ok(interleaved >= 1, "the writer got in between the head and the chunks");
+        } finally {
+          readerKv.close();
+          writerKv.close();
+        }
+      },
+    );
+
+    await t.step(
       "a chunk of another generation is never returned",
       async () => {
         const kv = await Deno.openKv(path);
