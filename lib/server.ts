@@ -32,7 +32,6 @@ export { webCryptoTokenCipher } from "./runs/token_cipher.ts";
 export type { TokenCipher, TokenCipherFactory } from "./runs/token_cipher.ts";
 export { canListKeys, KeyListingError } from "./stores/key_listing.ts";
 export type { KeyListing, KeyPage, ListedKey, ListOptions } from "./stores/key_listing.ts";
-export type { SharedBlobSweepOptions, SharedBlobSweepReport } from "./runs/shared_blob_sweep.ts";
 export type { KindCounts, LegacySweepOptions, LegacySweepReport } from "./runs/legacy_expiry_sweep.ts";
 export type { LegacyKind, LegacyPrefix } from "./runs/legacy_keys.ts";
 

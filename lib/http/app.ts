@@ -5,11 +5,6 @@ import { cors } from "hono/cors";
 import { metricsEndpoint, requestMetrics, stepMetrics } from "../metrics/http_metrics.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { QueueMessage } from "../runs/run_queue.ts";
-import {
-  type SharedBlobSweepOptions,
-  type SharedBlobSweepReport,
-  sweepSharedBlobs,
-} from "../runs/shared_blob_sweep.ts";
 import { type LegacySweepOptions, type LegacySweepReport, sweepLegacyExpiry } from "../runs/legacy_expiry_sweep.ts";
 import { legacyExpiryRules } from "../runs/legacy_keys.ts";
 import { KeyListingError } from "../stores/key_listing.ts";
@@ -46,15 +41,10 @@ export interface Smolstep {
   /** This app's metrics (also on `GET /metrics`); undefined with `metrics: false`. */
   metrics: Metrics | undefined;
   /**
-   * Gives the blobs older servers left under `blobs/` with no expiry this app's shared-blob expiry, so the store drops
-   * those nothing renews (lib/runs/shared_blob_sweep.ts). A dry run unless `apply`. Throws `KeyListingError` without
-   * a store, or over one that cannot list the prefix (a Durable Object store).
-   */
-  sweepSharedBlobs(options?: Omit<SharedBlobSweepOptions, "expireIn">): Promise<SharedBlobSweepReport>;
-  /**
    * Gives every key older servers left under `blobs/`, `runs/`, `tokens/` and `hooks/` with no expiry the one this
    * app's writers would give it, counted from now (lib/runs/legacy_expiry_sweep.ts). A dry run unless `apply`. Throws
-   * `KeyListingError` without a store, or over one that cannot list (a Durable Object store).
+   * `KeyListingError` without a store, or over one that cannot list (a Durable Object store). `prefixes: ["blobs/"]`
+   * sweeps the shared blobs alone.
    */
   sweepLegacyExpiry(options?: Omit<LegacySweepOptions, "rules">): Promise<LegacySweepReport>;
 }
@@ -149,10 +139,6 @@ export function createSmolstep(options: AppOptions): Smolstep {
       }
     },
     metrics,
-    sweepSharedBlobs: (sweep = {}) => {
-      if (!ctx.runs) return Promise.reject(new KeyListingError("unsupported", "This server has no store."));
-      return sweepSharedBlobs(ctx.runs.store, { ...sweep, expireIn: ctx.runs.lifecycle.sharedBlobSeconds });
-    },
     sweepLegacyExpiry: (sweep = {}) => {
       if (!ctx.runs) return Promise.reject(new KeyListingError("unsupported", "This server has no store."));
       const rules = legacyExpiryRules(ctx.runs.lifecycle, ctx.options.webhookToleranceSeconds);

@@ -221,14 +221,14 @@ Deno.test("shared-blob sweep: a store that cannot list the shared prefix is refu
   }
 });
 
-Deno.test("Smolstep.sweepSharedBlobs: the app's own shared-blob expiry (its TTL options); no store is refused", async () => {
+Deno.test("Smolstep.sweepLegacyExpiry over blobs/: the app's own shared-blob expiry (its TTL options); no store is refused", async () => {
   await withKvFile(async (kv, store) => {
     const refs = await legacyBlobs(store, 2);
     const smolstep = createSmolstep({ agents: {}, store, stateTtlSeconds: 40 * 24 * 3600 });
-    const dry = await smolstep.sweepSharedBlobs();
+    const dry = await smolstep.sweepLegacyExpiry({ prefixes: ["blobs/"] });
     assert.deepEqual(counts(dry), { scanned: 2, expiring: 0, legacy: 2, given: 0, changed: 0, other: 0 });
     const start = Date.now();
-    const applied = await smolstep.sweepSharedBlobs({ apply: true });
+    const applied = await smolstep.sweepLegacyExpiry({ prefixes: ["blobs/"], apply: true });
     assert.equal(applied.given, 2);
     // max(2 x (7 + 7) days, 2 x 40 days) = 80 days.
     for (const ref of refs) {
@@ -236,5 +236,8 @@ Deno.test("Smolstep.sweepSharedBlobs: the app's own shared-blob expiry (its TTL 
       assert.ok(expiry >= start + 80 * 86_400_000 && expiry <= Date.now() + 80 * 86_400_000);
     }
   });
-  await assert.rejects(() => createSmolstep({ agents: {} }).sweepSharedBlobs(), KeyListingError);
+  await assert.rejects(
+    () => createSmolstep({ agents: {} }).sweepLegacyExpiry({ prefixes: ["blobs/"] }),
+    KeyListingError,
+  );
 });
