@@ -30,10 +30,21 @@ if (!haveChromium && !onCi) console.warn(`SKIPPED playground background browser 
 const KEY = "playground-bg-key-456";
 const DELTA_TEXT = "drawing it slowly";
 
+/**
+ * Opened when the page opens a run's event stream. The first model reply of the "in the background" task waits for it,
+ * so that the delta it carries is sent while the page follows the run (however slowly the page gets there under load:
+ * deltas are live only, never stored).
+ */
+let eventStreamOpened = Promise.withResolvers<void>();
+
 /** draw, then speak, then final_answer ("approve": delete_file, then final_answer); "slowly" tasks wait longer. */
-function script(request: ReceivedRequest) {
+async function script(request: ReceivedRequest) {
   const { task, done } = taskAndProgress(request.body.messages ?? []);
   const delayMs = task.includes("slowly") ? 1_200 : task.includes("background") ? 300 : 0;
+  if (task.startsWith("in the background") && done === 0) {
+    const gaveUp = AbortSignal.timeout(15_000);
+    await Promise.race([eventStreamOpened.promise, new Promise((resolve) => gaveUp.onabort = resolve)]);
+  }
   if (task.includes("approve")) {
     const reply = done === 0
       ? toolCallReply("delete_file", { path: "/data/old" })
@@ -98,6 +109,7 @@ Deno.test({
   const blobReads: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
     urls.push(request.url);
+    if (request.url.endsWith("/events")) eventStreamOpened.resolve();
     if (new URL(request.url).pathname.includes("/blobs/")) blobReads.push(request.headers.get("Authorization") ?? "");
     return smolstep.app.fetch(request);
   });
@@ -132,6 +144,7 @@ Deno.test({
     let backgroundRunId = "";
     await t.step("a background run is followed live: deltas, steps and the end", async () => {
       await watchDeltas(page);
+      eventStreamOpened = Promise.withResolvers<void>();
       await page.selectOption("#mode", "background");
       await page.fill("#task", "in the background: draw and voice a cat");
       await page.click("#start");
