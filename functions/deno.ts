@@ -58,17 +58,23 @@ const server = Deno.serve(
   smolstep.app.fetch,
 );
 
-// SIGTERM / SIGINT (a redeploy, Ctrl+C): take no new connections, let the requests in flight finish (a step killed
-// mid-way would keep its run locked until the lock expires) for at most SMOLSTEP_SHUTDOWN_GRACE_MS (default 10 s),
-// write the log lines held (at most 2 s: a log pipe nobody reads must not keep the process up), then exit with
-// 128 + the signal's number. A second signal exits at once.
+// SIGTERM / SIGINT (a redeploy, Ctrl+C): take no new connections, let the steps and requests in flight finish for
+// at most SMOLSTEP_SHUTDOWN_GRACE_MS (default 10 s), then abort the steps still running (HTTP and background ones):
+// each gives its run back unchanged, its lock or its stateless token's claim released, and a background step's queue
+// message is delivered again to the next process. Those releases, and the answers of the aborted requests (503
+// `shutting_down`), get at most 2 s more; then the log lines held are written (at most 2 s: a log pipe nobody reads
+// must not keep the process up) and the process exits with 128 + the signal's number. A second signal exits at once.
+const RELEASE_MS = 2_000;
 let stopping = false;
 for (const [signal, number] of [["SIGTERM", 15], ["SIGINT", 2]] as const) {
   try {
     Deno.addSignalListener(signal, async () => {
       if (stopping) Deno.exit(128 + number);
       stopping = true;
-      await within(server.shutdown(), graceMs);
+      const until = Date.now() + graceMs + RELEASE_MS;
+      const drained = server.shutdown();
+      await within(smolstep.shutdown({ graceMs }), graceMs + RELEASE_MS);
+      await within(drained, Math.max(until - Date.now(), 0));
       await within(logs.flush(), 2_000);
       Deno.exit(128 + number);
     });

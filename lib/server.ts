@@ -22,6 +22,7 @@ export type { AppOptions, Smolstep } from "./http/app.ts";
 export type { Health } from "./http/health.ts";
 export type { WebhookConfig, WebhookTask } from "./http/webhooks.ts";
 export { StepTimeoutError } from "./runs/step_deadline.ts";
+export { ShuttingDownError } from "./runs/step_shutdown.ts";
 
 // Stores and queues (runtime ones: `@smolstep/smolstep/deno`, `@smolstep/smolstep/cloudflare`)
 export type { PutOptions, PutResult, StateStore, StoredValue } from "./stores/state_store.ts";

@@ -47,6 +47,17 @@ export interface Smolstep {
    * sweeps the shared blobs alone.
    */
   sweepLegacyExpiry(options?: Omit<LegacySweepOptions, "rules">): Promise<LegacySweepReport>;
+  /**
+   * Stops this app's steps, for a graceful stop (a redeploy's SIGTERM): the steps in flight (HTTP, stateless,
+   * OpenAI-compatible, MCP and background ones) get `graceMs` (default 0) to finish and commit; then those still
+   * running are aborted, like a client that went away, each giving its run back unchanged (its lock, or its
+   * stateless token's claim, released), and every step that starts later fails at once: 503 `shutting_down` over
+   * HTTP; a background step's message is queued again, as it was, for the next process. Resolves once no step is
+   * in flight (an aborted background step's message queued again). The HTTP server is the caller's to stop
+   * (`Deno.serve`'s `shutdown()`, Node's `server.close()`); a step that ignores its signal keeps this pending, so
+   * bound the wait.
+   */
+  shutdown(options?: { graceMs?: number }): Promise<void>;
 }
 
 /** Builds the HTTP API and the queue consumer that continues background runs. */
@@ -130,12 +141,16 @@ export function createSmolstep(options: AppOptions): Smolstep {
     app,
     handleQueueMessage: async (message) => {
       if (!ctx.background) throw new Error("This server has no store and queue for background runs.");
-      // A background step counts as in flight (it shares the model and the store) but is never refused.
+      // A background step counts as in flight (it shares the model and the store) but is never refused. A shutdown
+      // waits for its message's handling, the message queued again if the step was aborted (the step itself is
+      // aborted through its deadline).
       const release = message.type === "step" ? ctx.admission.enter() : undefined;
+      const leave = message.type === "step" ? ctx.shutdown.enter(() => {}) : undefined;
       try {
         await ctx.background.handle(message);
       } finally {
         release?.();
+        leave?.();
       }
     },
     metrics,
@@ -144,6 +159,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
       const rules = legacyExpiryRules(ctx.runs.lifecycle, ctx.options.webhookToleranceSeconds);
       return sweepLegacyExpiry(ctx.runs.store, { ...sweep, rules });
     },
+    shutdown: (stop = {}) => ctx.shutdown.shutdown(stop.graceMs),
   };
 }
 

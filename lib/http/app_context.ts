@@ -12,6 +12,7 @@ import { DeltaChannel, type DeltaRelay } from "../runs/delta_channel.ts";
 import type { RunQueue } from "../runs/run_queue.ts";
 import { RunService } from "../runs/run_service.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "../runs/step_deadline.ts";
+import { StepShutdown } from "../runs/step_shutdown.ts";
 import { StateTokenCodec } from "../runs/state_token.ts";
 import type { TokenCipherFactory } from "../runs/token_cipher.ts";
 import { TokenLedger } from "../runs/token_ledger.ts";
@@ -173,6 +174,8 @@ export class AppContext {
   readonly admission: StepAdmission;
   /** A step's time from its request's arrival (see `stepSignal`). */
   readonly stepTimeoutMs: number;
+  /** Every step of this app, HTTP and background, to abort when it stops (`Smolstep.shutdown`). */
+  readonly shutdown: StepShutdown = new StepShutdown();
 
   constructor(readonly options: AppOptions) {
     this.deltas = options.deltas ?? new DeltaChannel();
@@ -190,6 +193,7 @@ export class AppContext {
         idleRunTtlSeconds: options.idleRunTtlSeconds,
         stateTtlSeconds: options.stateTtlSeconds,
         observer: metrics,
+        shutdown: this.shutdown,
         modelObserver: metrics,
         tracerProvider: options.tracerProvider,
       })
@@ -228,9 +232,12 @@ export class AppContext {
     }
   }
 
-  /** Runs a step request under the client's signal and the step's deadline, counted from now. */
+  /**
+   * Runs a step request under the client's signal and the step's deadline, counted from now; the app's shutdown
+   * aborts it too.
+   */
   withStepDeadline<T>(requestSignal: AbortSignal, step: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    return withStepDeadline(this.stepTimeoutMs, requestSignal, step);
+    return withStepDeadline(this.stepTimeoutMs, requestSignal, step, this.shutdown);
   }
 
   /** 400 `url_not_allowed` when the egress policy refuses a URL a request asks the server to fetch. */

@@ -46,6 +46,7 @@ export const ERROR_STATUS: Readonly<Record<string, ContentfulStatusCode>> = {
   not_configured: 503, // ConfigurationError
   model_error: 502, // AgentGenerationError, ModelError: the model (upstream) failed
   step_timeout: 504, // StepTimeoutError: the model (upstream) did not answer in time
+  shutting_down: 503, // ShuttingDownError: the server stopped and abandoned the step
   // Outside input
   url_not_allowed: 400, // EgressError
   invalid_json: 400, // JsonLimitError
@@ -61,7 +62,7 @@ export const ERROR_STATUS: Readonly<Record<string, ContentfulStatusCode>> = {
 };
 
 /** Codes whose failure left the run (or token) exactly as it was: the message says so. */
-const RUN_UNCHANGED = new Set(["model_error", "step_timeout"]);
+const RUN_UNCHANGED = new Set(["model_error", "step_timeout", "shutting_down"]);
 
 /** nginx's "client closed request": only logs see it, the caller is gone. */
 const CLIENT_CLOSED_REQUEST = 499 as ContentfulStatusCode;

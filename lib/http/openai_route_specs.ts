@@ -46,6 +46,7 @@ export const OPENAI_ROUTES: RouteSpec[] = [
       "store_full",
       "model_error",
       "step_timeout",
+      "shutting_down",
       "step_in_progress",
       "run_failed",
       "run_cancelled",

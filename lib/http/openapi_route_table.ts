@@ -41,7 +41,15 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   run_failed: 502,
 };
 
-const STEP_ERRORS = ["model_error", "step_timeout", "overloaded", "not_configured", "step_refused", "invalid_state"];
+const STEP_ERRORS = [
+  "model_error",
+  "step_timeout",
+  "shutting_down",
+  "overloaded",
+  "not_configured",
+  "step_refused",
+  "invalid_state",
+];
 const STATELESS_ERRORS = [
   "agent_not_found",
   "stateless_not_configured",

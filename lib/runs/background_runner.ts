@@ -9,6 +9,7 @@ import type { StepObserver, StepOutcomeKind } from "./run_observer.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
 import { RunError, type RunRecord } from "./run_record.ts";
 import type { RunService } from "./run_service.ts";
+import { ShuttingDownError } from "./step_shutdown.ts";
 
 export interface BackgroundOptions {
   runs: RunService;
@@ -55,7 +56,9 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  * A failed step leaves the run at its previous step. A `SmolstepError` that is `retryable` (a model's 429 or 5xx, a
  * step past its deadline) is tried again with backoff, up to `maxAttempts`; one that is not (bad credentials, a
  * missing API key, a new record too large for the store: `state_too_large`) ends the run `failed` at once, since
- * stepping it again would call the model again for the same outcome.
+ * stepping it again would call the model again for the same outcome. A step abandoned because this process stops
+ * (`ShuttingDownError`, `Smolstep.shutdown`) is no failure: its message is queued again as it was, after
+ * `retryDelayMs`, for the next process.
  *
  * Expiry: a background run with a callback is watched from its start by one chain of `expiry` messages, each
  * delayed until the run would go idle past `idleRunTtlSeconds` (a second past it, in hops of at most
@@ -125,6 +128,10 @@ export class BackgroundRunner {
       stepEnded?.(agentName, error instanceof RunError && error.code !== "state_too_large" ? "rejected" : "error");
       // Not one of ours (a bug, a platform failure): the platform redelivers the message.
       if (!(error instanceof SmolstepError)) throw error;
+      // This process is stopping and gave the run back unchanged: no failed attempt. The message is queued again for
+      // the next process, not thrown back: a platform's redelivery of a message whose handler ended as the process
+      // exited is late (Deno KV leaves it leased until its next process's sweep of stale leases, up to a minute).
+      if (error instanceof ShuttingDownError) return await queue.enqueue(message, { delayMs: this.#retryDelayMs });
       if (error instanceof RunError) {
         if (error.code === "step_in_progress") throw error; // redeliver later
         if (error.code !== "state_too_large") return; // the run moved on (or went): nothing to do

@@ -19,6 +19,7 @@ import {
 } from "./run_record.ts";
 import { type LoadedRun, RunStore } from "./run_store.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "./step_deadline.ts";
+import type { StepShutdown } from "./step_shutdown.ts";
 
 /**
  * KV-mode run lifecycle over a `StateStore`.
@@ -84,6 +85,7 @@ export class RunService {
   /** How long runs, their cancel flags and their blobs are kept. */
   readonly lifecycle: RunLifecycle;
   readonly #observer: RunObserver | undefined;
+  readonly #shutdown: StepShutdown | undefined;
   /** What every step is given: the metrics observer, the spans' provider. */
   readonly #stepDefaults: Pick<StepOptions, "modelObserver" | "tracerProvider">;
 
@@ -96,6 +98,8 @@ export class RunService {
         maxRecordBytes?: number;
         /** Told when runs are created and end (metrics). */
         observer?: RunObserver;
+        /** Aborts this service's steps when the app stops (a step given a route's deadline is counted there). */
+        shutdown?: StepShutdown;
         // Also given to every step: `modelObserver` (metrics) and `tracerProvider` (spans; default the global one).
       }
       & RunLifecycleOptions
@@ -103,6 +107,7 @@ export class RunService {
   ) {
     this.#store = store;
     this.#observer = options.observer;
+    this.#shutdown = options.shutdown;
     this.#stepDefaults = { modelObserver: options.modelObserver, tracerProvider: options.tracerProvider };
     this.#lockTtlMs = options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
     this.stepTimeoutMs = options.stepTimeoutMs ?? defaultStepTimeoutMs(this.#lockTtlMs);
@@ -304,7 +309,7 @@ export class RunService {
       } finally {
         this.#inFlight.delete(runId);
       }
-    });
+    }, this.#shutdown);
   }
 
   async #run(

@@ -5,10 +5,12 @@
  * ends while its lock is still held; a late commit is still refused by the store's compare-and-set.
  *
  * The reasons are distinct so callers can tell them apart: the deadline aborts with a `StepTimeoutError`, the caller
- * with an `AbortError` DOMException.
+ * with an `AbortError` DOMException, a stopping server (`StepShutdown`, ./step_shutdown.ts) with a
+ * `ShuttingDownError`.
  */
 
 import { SmolstepError } from "../errors.ts";
+import { ShuttingDownError, type StepShutdown } from "./step_shutdown.ts";
 
 /** How long a run's lock lasts unless `lockTtlMs` says otherwise: 5 minutes. */
 export const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
@@ -37,12 +39,13 @@ export interface StepDeadline {
 }
 
 /**
- * A signal that aborts with a `StepTimeoutError` after `timeoutMs`, or with an `AbortError` as soon as `caller`
- * aborts. Start it when the request arrives, so that the time spent waiting (store reads, the event loop) counts,
+ * A signal that aborts with a `StepTimeoutError` after `timeoutMs`, with an `AbortError` as soon as `caller`
+ * aborts, or with a `ShuttingDownError` when `shutdown` aborts its steps (the step counts as in flight there until
+ * `end()`). Start it when the request arrives, so that the time spent waiting (store reads, the event loop) counts,
  * and `end()` it when the step is over: a timer left pending would keep the step's signal, and everything that
  * listens to it (the model client's request), alive until it fires, minutes later.
  */
-export function startStepDeadline(timeoutMs: number, caller?: AbortSignal): StepDeadline {
+export function startStepDeadline(timeoutMs: number, caller?: AbortSignal, shutdown?: StepShutdown): StepDeadline {
   const controller = new AbortController();
   DEADLINES.set(controller.signal, Date.now() + timeoutMs);
   const stop = (reason: unknown) => {
@@ -52,11 +55,13 @@ export function startStepDeadline(timeoutMs: number, caller?: AbortSignal): Step
   const gone = () => stop(callerReason(caller!));
   if (caller?.aborted) gone();
   else caller?.addEventListener("abort", gone, { once: true });
+  const leave = shutdown?.enter(stop);
   return {
     signal: controller.signal,
     end() {
       clearTimeout(timer);
       caller?.removeEventListener("abort", gone);
+      leave?.();
     },
   };
 }
@@ -65,18 +70,20 @@ export function startStepDeadline(timeoutMs: number, caller?: AbortSignal): Step
 const DEADLINES = new WeakMap<AbortSignal, number>();
 
 /**
- * Runs `step` under a deadline (see `startStepDeadline`), ending it however the step ends. When `caller` is itself
- * a step deadline's signal that ends no later than this one would (an HTTP route's, counted from the request's
- * arrival, handed to `RunService`), it is used as is: one timer per step, not one per layer.
+ * Runs `step` under a deadline (see `startStepDeadline`), ending it however the step ends (after the step has given
+ * its run back, so `shutdown` counts it in flight until then). When `caller` is itself a step deadline's signal
+ * that ends no later than this one would (an HTTP route's, counted from the request's arrival, handed to
+ * `RunService`), it is used as is: one timer per step, not one per layer (the outer one carries the shutdown).
  */
 export async function withStepDeadline<T>(
   timeoutMs: number,
   caller: AbortSignal | undefined,
   step: (signal: AbortSignal) => Promise<T>,
+  shutdown?: StepShutdown,
 ): Promise<T> {
   const outer = caller && DEADLINES.get(caller);
   if (outer !== undefined && outer <= Date.now() + timeoutMs) return await step(caller!);
-  const deadline = startStepDeadline(timeoutMs, caller);
+  const deadline = startStepDeadline(timeoutMs, caller, shutdown);
   try {
     return await step(deadline.signal);
   } finally {
@@ -84,10 +91,10 @@ export async function withStepDeadline<T>(
   }
 }
 
-/** The caller's own reason when it is a `StepTimeoutError` or an `AbortError`, else an `AbortError`. */
+/** The caller's own reason when it is one of a step's (see the module comment), else an `AbortError`. */
 function callerReason(caller: AbortSignal): unknown {
   const reason = caller.reason;
-  if (reason instanceof StepTimeoutError) return reason;
+  if (reason instanceof StepTimeoutError || reason instanceof ShuttingDownError) return reason;
   if (reason instanceof DOMException && reason.name === "AbortError") return reason;
   return new DOMException("The request was aborted by the client.", "AbortError");
 }

@@ -44,6 +44,7 @@ const SAMPLES: Record<string, (cls: ErrorClass) => Error> = {
   StepRefusedError: one,
   StateVersionError: one,
   StepTimeoutError: (C) => new (C as new (ms: number) => Error)(100),
+  ShuttingDownError: (C) => new (C as new () => Error)(),
   ToolTimeoutError: (C) => new (C as new (tool: string, ms: number) => Error)("t", 100),
   BodyTooLargeError: (C) => new (C as new (size: number, max: number) => Error)(2, 1),
   WebRequestError: (C) => new (C as new (status: number, text: string, url: string) => Error)(404, "Not Found", "x"),

@@ -67,6 +67,7 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
       "verifyWebhook",
       "signStandardWebhook",
       "StepTimeoutError",
+      "ShuttingDownError",
       // Runtime and heavy backends live in their own entries.
       "CloudflareKvStore",
       "DenoKvStore",
@@ -97,6 +98,7 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
       "WebhookVerificationError",
       "WEBHOOK_SCHEME_NAMES",
       "StepTimeoutError",
+      "ShuttingDownError",
     ],
     // Agents, models and tools come from the main entry; the server entry does not repeat them.
     absent: ["ToolCallingAgent", "OpenAIServerModel", "Tool", "RunService", "HttpError", "requestLog"],
