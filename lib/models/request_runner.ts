@@ -28,7 +28,7 @@ export interface RemoteModelOptions {
   maxRetries?: number;
   /** Backoff tuning and an `onRetry` hook. */
   retry?: Omit<RetryOptions, "maxRetries" | "signal" | "classify">;
-  /** Per-attempt timeout until the response headers arrive. */
+  /** Per-attempt timeout: a whole reply (headers and body), a stream until it starts. */
   timeoutMs?: number;
   /** Extra request fields (temperature, max_tokens, seed...); per-call options override them. */
   kwargs?: Record<string, unknown>;
