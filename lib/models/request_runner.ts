@@ -96,6 +96,8 @@ export class RequestRunner {
         const delta = toDelta(chunk);
         if (delta) yield delta;
       }
+      // The `openai` client ends a stream quietly when its signal aborts: a cut stream is not a whole reply.
+      signal?.throwIfAborted();
     } catch (error) {
       throw this.failure(error, signal);
     }
