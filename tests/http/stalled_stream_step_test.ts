@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
+import { type ChatMessageStreamDelta, type Model, OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
 import { createApp, MemoryStore } from "../../lib/server.ts";
 import { startStallingModelServer } from "../support/stalling_model_server.ts";
 
@@ -12,13 +12,10 @@ import { startStallingModelServer } from "../support/stalling_model_server.ts";
 
 const SECRET = "stalled-stream-secret-0123456789";
 
-Deno.test("a streamed step whose model stalls mid-reply is abandoned, the run unchanged", async (t) => {
-  const model = startStallingModelServer();
+/** The app on loopback with one agent on `model`, 400 ms step deadline. */
+function serve(model: Model) {
   const store = new MemoryStore();
-  const agent = new ToolCallingAgent({
-    name: "assistant",
-    model: new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
-  });
+  const agent = new ToolCallingAgent({ name: "assistant", model });
   const app = createApp({ agents: { assistant: agent }, store, secret: SECRET, lockTtlMs: 60_000, stepTimeoutMs: 400 });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const base = `http://127.0.0.1:${server.addr.port}`;
@@ -38,7 +35,14 @@ Deno.test("a streamed step whose model stalls mid-reply is abandoned, the run un
       body: "{}",
       signal,
     });
+  return { store, newRun, stepRequest, close: () => server.shutdown() };
+}
 
+Deno.test("a streamed step whose model stalls mid-reply is abandoned, the run unchanged", async (t) => {
+  const model = startStallingModelServer();
+  const { store, newRun, stepRequest, close } = serve(
+    new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
+  );
   try {
     await t.step("the deadline: the stream's last event is step_timeout; the run is unchanged", async () => {
       const run = await newRun();
@@ -64,7 +68,29 @@ Deno.test("a streamed step whose model stalls mid-reply is abandoned, the run un
       assert.equal((await store.get(`runs/${run.runId}`))?.value, run.bytes, "the run changed");
     });
   } finally {
-    await server.shutdown();
+    await close();
     await model.close();
+  }
+});
+
+Deno.test("a model of one's own whose stream ends quietly when aborted: the cut step is still abandoned", async () => {
+  // As the `openai` client's streams do: a piece, then, once the signal aborts, the end (no error).
+  const quiet: Model = {
+    modelId: "quiet",
+    generate: () => Promise.reject(new Error("only streams here")),
+    async *generateStream(_messages, options = {}): AsyncGenerator<ChatMessageStreamDelta> {
+      yield { content: "Let me" };
+      const { signal } = options;
+      await new Promise((resolve) => signal?.aborted ? resolve(null) : signal?.addEventListener("abort", resolve));
+    },
+  };
+  const { store, newRun, stepRequest, close } = serve(quiet);
+  try {
+    const run = await newRun();
+    const text = await (await stepRequest(run.runId)).text();
+    assert.match(text, /"code":"step_timeout"/);
+    assert.equal((await store.get(`runs/${run.runId}`))?.value, run.bytes, "the run changed");
+  } finally {
+    await close();
   }
 });
