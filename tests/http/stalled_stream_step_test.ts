@@ -35,12 +35,26 @@ function serve(model: Model) {
       body: "{}",
       signal,
     });
-  return { store, newRun, stepRequest, close: () => server.shutdown() };
+  const statelessStep = (state: string) =>
+    fetch(`${base}/v1/agents/assistant/steps`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: JSON.stringify({ state }),
+    }).then((response) => response.text());
+  const newStatelessRun = async () => {
+    const response = await fetch(`${base}/v1/agents/assistant/runs`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ task: "t", stateless: true }),
+    });
+    return (await response.json()).state as string;
+  };
+  return { store, newRun, stepRequest, newStatelessRun, statelessStep, close: () => server.shutdown() };
 }
 
 Deno.test("a streamed step whose model stalls mid-reply is abandoned, the run unchanged", async (t) => {
   const model = startStallingModelServer();
-  const { store, newRun, stepRequest, close } = serve(
+  const { store, newRun, stepRequest, newStatelessRun, statelessStep, close } = serve(
     new OpenAIServerModel({ modelId: "m", apiBase: model.url, apiKey: "k", maxRetries: 0 }),
   );
   try {
@@ -66,6 +80,14 @@ Deno.test("a streamed step whose model stalls mid-reply is abandoned, the run un
       // Well within the 400 ms deadline the step notices; wait past it so either way has ended the step.
       await new Promise((resolve) => setTimeout(resolve, 600));
       assert.equal((await store.get(`runs/${run.runId}`))?.value, run.bytes, "the run changed");
+    });
+
+    await t.step("stateless: the deadline frees the token's claim, so the same token steps again", async () => {
+      const state = await newStatelessRun();
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const text = await statelessStep(state);
+        assert.match(text, /"code":"step_timeout"/, `attempt ${attempt}: ${text}`);
+      }
     });
   } finally {
     await close();
