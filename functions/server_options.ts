@@ -139,13 +139,13 @@ function webhookSchemes(value: string | undefined): WebhookSchemeName[] | undefi
   return names as WebhookSchemeName[];
 }
 
-function number(value: string | undefined): number | undefined {
-  return value && Number.isFinite(Number(value)) ? Number(value) : undefined;
-}
-
-/** A whole number >= `min` from the environment, or undefined when unset; anything else stops the start. */
+/**
+ * A whole number >= `min` from the environment, or undefined when unset; anything else stops the start. A Worker's
+ * `[vars]` value written without quotes arrives as a JSON number rather than a string; it is read the same way.
+ */
 export function wholeNumber(env: Record<string, string | undefined>, name: string, min = 1): number | undefined {
-  const raw = env[name]?.trim();
+  const given: unknown = env[name];
+  const raw = given === undefined || given === null ? undefined : String(given).trim();
   if (!raw) return undefined;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) {
@@ -156,9 +156,9 @@ export function wholeNumber(env: Record<string, string | undefined>, name: strin
 
 /** The step deadline both entries size things by: SMOLSTEP_STEP_TIMEOUT_MS, else 90% of SMOLSTEP_LOCK_TTL_MS. */
 export function stepTimeoutFromEnv(env: ServerEnv): number {
-  const lockTtlMs = number(env.SMOLSTEP_LOCK_TTL_MS) ?? DEFAULT_LOCK_TTL_MS;
-  return wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_STEP_TIMEOUT_MS") ??
-    defaultStepTimeoutMs(lockTtlMs);
+  const vars = env as Record<string, string | undefined>;
+  const lockTtlMs = wholeNumber(vars, "SMOLSTEP_LOCK_TTL_MS") ?? DEFAULT_LOCK_TTL_MS;
+  return wholeNumber(vars, "SMOLSTEP_STEP_TIMEOUT_MS") ?? defaultStepTimeoutMs(lockTtlMs);
 }
 
 /**
@@ -190,19 +190,20 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
   const webhookSecret = env.SMOLSTEP_WEBHOOK_SECRET || undefined;
   const schemes = webhookSchemes(env.SMOLSTEP_WEBHOOK_SCHEMES);
   const egress = egressFromEnv(env);
+  const vars = env as Record<string, string | undefined>;
   return {
     secret: env.SMOLSTEP_SECRET,
     apiKeys: apiKeys?.length ? apiKeys : undefined,
     cors: origins?.length
-      ? { origin: origins.includes("*") ? "*" : origins, maxAge: number(env.SMOLSTEP_CORS_MAX_AGE) }
+      ? { origin: origins.includes("*") ? "*" : origins, maxAge: wholeNumber(vars, "SMOLSTEP_CORS_MAX_AGE", 0) }
       : undefined,
     webhookSecret,
     webhooks: webhookSecret ? Object.fromEntries(agentNames.map((name) => [name, exampleWebhook(schemes)])) : undefined,
-    lockTtlMs: number(env.SMOLSTEP_LOCK_TTL_MS),
+    lockTtlMs: wholeNumber(vars, "SMOLSTEP_LOCK_TTL_MS"),
     ...lifecycleFromEnv(env),
-    stepTimeoutMs: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_STEP_TIMEOUT_MS"),
-    maxStepsInFlight: wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_MAX_STEPS_IN_FLIGHT"),
-    retryDelayMs: number(env.SMOLSTEP_RETRY_DELAY_MS),
+    stepTimeoutMs: wholeNumber(vars, "SMOLSTEP_STEP_TIMEOUT_MS"),
+    maxStepsInFlight: wholeNumber(vars, "SMOLSTEP_MAX_STEPS_IN_FLIGHT"),
+    retryDelayMs: wholeNumber(vars, "SMOLSTEP_RETRY_DELAY_MS", 0),
     egress,
     logger: loggerFromEnv(env),
   };

@@ -101,6 +101,9 @@ export async function callModel(
         ? collectStream(model.generateStream(messages, observed), onDelta)
         : model.generate(messages, observed);
     const reply = spans ? await spans.modelCall(modelId, call) : await call();
+    // A model may end a stream quietly when its signal aborts (the `openai` client's streams do): a reply that
+    // arrives after the abort may be cut short, and the step is abandoned anyway.
+    options.signal?.throwIfAborted();
     ended("ok");
     return reply;
   } catch (caught) {

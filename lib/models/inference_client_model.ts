@@ -39,7 +39,7 @@ export interface InferenceClientModelOptions extends RemoteModelOptions {
   token?: string;
   /** Same as `token` (OpenAI-style name); giving both is an error. */
   apiKey?: string;
-  /** Seconds per attempt until the response starts (default 120). `timeoutMs` is accepted too. */
+  /** Seconds per attempt: a whole reply, a stream until it starts (default 120). `timeoutMs` is accepted too. */
   timeout?: number;
   /** Bill an organization (Enterprise Hub) instead of the user: sent as `X-HF-Bill-To`. */
   billTo?: string;
@@ -77,7 +77,7 @@ export class InferenceClientModel extends ChatCompletionsModel {
 
   protected sendRequest(body: ChatRequestBody, signal: AbortSignal | undefined): Promise<WireCompletion> {
     const args = this.#args(body);
-    return this.#attempt(signal, (requestOptions) => this.#getClient().chatCompletion(args, requestOptions));
+    return this.#attempt(signal, true, (requestOptions) => this.#getClient().chatCompletion(args, requestOptions));
   }
 
   protected openStream(
@@ -87,6 +87,7 @@ export class InferenceClientModel extends ChatCompletionsModel {
     const args = this.#args(body);
     return this.#attempt(
       signal,
+      false,
       (requestOptions) => started(this.#getClient().chatCompletionStream(args, requestOptions)),
     );
   }
@@ -111,36 +112,53 @@ export class InferenceClientModel extends ChatCompletionsModel {
   }
 
   /**
-   * One attempt: the client's own retries are off, each fetch gets our timeout until its response starts, and an
-   * HTTP failure keeps its status and headers (for Retry-After). Input and routing errors are configuration errors.
+   * One attempt: the client's own retries are off, and an HTTP failure keeps its status and headers (for
+   * Retry-After). `timeoutMs` bounds a whole reply (`whole`: headers and body, as the `openai` client times one, so
+   * a server that stalls mid-body is retried), and a stream until it starts. Input and routing errors are
+   * configuration errors.
    */
-  async #attempt<T>(signal: AbortSignal | undefined, call: (options: HfOptions) => Promise<T>): Promise<T> {
+  async #attempt<T>(
+    signal: AbortSignal | undefined,
+    whole: boolean,
+    call: (options: HfOptions) => Promise<T>,
+  ): Promise<T> {
     const baseFetch = this.#options.clientOptions?.fetch ?? fetch;
     const { timeoutMs } = this;
+    const attempt = whole ? attemptTimer(timeoutMs) : undefined;
     let failed: Response | undefined;
     const timedFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-      const timer = new AbortController();
-      const reason = () => new DOMException(`request timed out after ${timeoutMs} ms`, "TimeoutError");
-      const id = setTimeout(() => timer.abort(reason()), timeoutMs);
+      const timer = attempt ?? attemptTimer(timeoutMs);
       try {
         const combined = init?.signal ? AbortSignal.any([init.signal, timer.signal]) : timer.signal;
         const response = await baseFetch(input, { ...init, signal: combined });
         if (!response.ok) failed = response;
         return response;
       } finally {
-        clearTimeout(id);
+        if (!attempt) timer.clear();
       }
     };
     const { billTo, clientOptions } = this.#options;
     try {
       return await call({ ...clientOptions, billTo, signal, fetch: timedFetch as typeof fetch, retry_on_error: false });
     } catch (error) {
+      // Timed out while the client read the body: fail as a timeout (retryable), whatever the client made of it.
+      if (attempt?.signal.aborted && !signal?.aborted) throw attempt.signal.reason;
       if (error instanceof InferenceClientInputError || error instanceof InferenceClientRoutingError) {
         throw new ConfigurationError(`InferenceClientModel "${this.modelId}": ${error.message}`, { cause: error });
       }
       throw failed ? new HttpFailure(error, failed) : error;
+    } finally {
+      attempt?.clear();
     }
   }
+}
+
+/** A signal that aborts with a `TimeoutError` after `timeoutMs`, unless cleared first. */
+function attemptTimer(timeoutMs: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const expire = () => controller.abort(new DOMException(`request timed out after ${timeoutMs} ms`, "TimeoutError"));
+  const id = setTimeout(expire, timeoutMs);
+  return { signal: controller.signal, clear: () => clearTimeout(id) };
 }
 
 /** A failed HTTP response as `defaultClassify` reads it: `status` and `headers` (Retry-After). */

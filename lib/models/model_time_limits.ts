@@ -15,7 +15,7 @@ export interface ModelTimeLimits extends Required<Pick<RemoteModelOptions, "time
 
 /** What may be fixed by hand; the rest is derived from the budget. */
 export interface ModelTimeLimitChoices {
-  /** Per-attempt timeout until the response headers arrive (default: the budget shared by the attempts, <= 60 s). */
+  /** Per-attempt timeout, a whole reply (default: the budget shared by the attempts, <= 60 s). */
   timeoutMs?: number;
   /** Retries after the first attempt (default 2). */
   maxRetries?: number;

@@ -28,7 +28,7 @@ export interface RemoteModelOptions {
   maxRetries?: number;
   /** Backoff tuning and an `onRetry` hook. */
   retry?: Omit<RetryOptions, "maxRetries" | "signal" | "classify">;
-  /** Per-attempt timeout until the response headers arrive. */
+  /** Per-attempt timeout: a whole reply (headers and body), a stream until it starts. */
   timeoutMs?: number;
   /** Extra request fields (temperature, max_tokens, seed...); per-call options override them. */
   kwargs?: Record<string, unknown>;
@@ -96,6 +96,8 @@ export class RequestRunner {
         const delta = toDelta(chunk);
         if (delta) yield delta;
       }
+      // The `openai` client ends a stream quietly when its signal aborts: a cut stream is not a whole reply.
+      signal?.throwIfAborted();
     } catch (error) {
       throw this.failure(error, signal);
     }

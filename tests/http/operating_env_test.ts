@@ -24,6 +24,48 @@ Deno.test("server env: SMOLSTEP_MAX_STEPS_IN_FLIGHT and SMOLSTEP_STEP_TIMEOUT_MS
   assert.throws(() => createApp({ agents: {}, store: new MemoryStore(), ...options }), RangeError);
 });
 
+Deno.test("server env: the lock, retry delay and CORS max age stop the start when malformed, like the rest", () => {
+  const set = serverOptions({
+    SMOLSTEP_LOCK_TTL_MS: " 60000 ",
+    SMOLSTEP_RETRY_DELAY_MS: "0",
+    SMOLSTEP_CORS_ORIGINS: "*",
+    SMOLSTEP_CORS_MAX_AGE: "0",
+  }, []);
+  assert.deepEqual([set.lockTtlMs, set.retryDelayMs, set.cors?.maxAge], [60_000, 0, 0]);
+  // A typo used to fall back to the default silently (a 5-minute lock for "60000ms").
+  for (const bad of ["60000ms", "1.5", "-1", "soon"]) {
+    assert.throws(() => serverOptions({ SMOLSTEP_LOCK_TTL_MS: bad }, []), ConfigurationError, bad);
+    assert.throws(() => exampleModelTimeLimits({ SMOLSTEP_LOCK_TTL_MS: bad }), ConfigurationError, bad);
+    assert.throws(() => serverOptions({ SMOLSTEP_RETRY_DELAY_MS: bad }, []), ConfigurationError, bad);
+    const cors = { SMOLSTEP_CORS_ORIGINS: "*", SMOLSTEP_CORS_MAX_AGE: bad };
+    assert.throws(() => serverOptions(cors, []), ConfigurationError, bad);
+  }
+  assert.throws(() => serverOptions({ SMOLSTEP_LOCK_TTL_MS: "0" }, []), ConfigurationError);
+});
+
+Deno.test("server env: numbers given as JSON values (wrangler.toml [vars] without quotes) are read as numbers", () => {
+  // Wrangler binds a [vars] value that is not a string as JSON, so the Worker's env holds a number, not a string.
+  const env = {
+    SMOLSTEP_LOCK_TTL_MS: 60_000,
+    SMOLSTEP_STEP_TIMEOUT_MS: 50_000,
+    SMOLSTEP_MAX_STEPS_IN_FLIGHT: 40,
+    SMOLSTEP_RUN_TTL_SECONDS: 3_600,
+    SMOLSTEP_MODEL_TIMEOUT_MS: 10_000,
+    SMOLSTEP_MODEL_MAX_RETRIES: 1,
+  } as unknown as Record<string, string>;
+  const options = serverOptions(env, []);
+  assert.deepEqual(
+    [options.lockTtlMs, options.stepTimeoutMs, options.maxStepsInFlight, options.runTtlSeconds],
+    [60_000, 50_000, 40, 3_600],
+  );
+  const limits = exampleModelTimeLimits(env);
+  assert.deepEqual([limits.timeoutMs, limits.maxRetries], [10_000, 1]);
+  assert.ok(worstCaseMs(limits) <= 50_000);
+  assert.throws(() => serverOptions({ SMOLSTEP_MAX_STEPS_IN_FLIGHT: 2.5 } as unknown as Record<string, string>, []), {
+    name: "ConfigurationError",
+  });
+});
+
 Deno.test("model env: time limits sized to the lock unless set, worst case inside the step deadline", () => {
   const defaults = exampleModelTimeLimits({});
   assert.deepEqual(defaults, { timeoutMs: 60_000, maxRetries: 2, retry: { baseDelayMs: 1_000, maxDelayMs: 27_000 } });

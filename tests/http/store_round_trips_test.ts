@@ -41,7 +41,8 @@ type Phase =
   | "statelessStep"
   | "statelessReplay"
   | "backgroundStep"
-  | "backgroundDuplicate";
+  | "backgroundDuplicate"
+  | "delete";
 
 /** [reads, writes] per request (or part of one). */
 type Budget = Record<Phase, [number, number]>;
@@ -65,6 +66,8 @@ const ATOMIC: Budget = {
   statelessReplay: [1, 1],
   backgroundStep: [2, 2],
   backgroundDuplicate: [1, 0],
+  // The read, the lock, then the record and the cancel flag (and one delete per blob; this run has none).
+  delete: [1, 3],
 };
 
 /** Deno KV: a refused create reads the head once (it may have expired, which counts as missing). */
@@ -86,6 +89,7 @@ const WORKERS_KV: Budget = {
   statelessReplay: [2, 0],
   backgroundStep: [4, 2],
   backgroundDuplicate: [1, 0],
+  delete: [2, 3],
 };
 
 async function roundTrips(
@@ -124,7 +128,7 @@ async function roundTrips(
 
   try {
     trips.take();
-    await t.step("a step, its replay, a read of the run", async () => {
+    await t.step("a step, its replay, a read of the run, its deletion", async () => {
       model.reset();
       model.enqueue(toolCallReply("echo", { text: "hi" }));
       const runId = await newRun();
@@ -138,6 +142,10 @@ async function roundTrips(
       assert.equal((await api.get(`/v1/runs/${runId}`)).body.status, "running");
       expect("read");
       assert.equal(model.requests.length, 1);
+      assert.equal((await api.delete(`/v1/runs/${runId}`)).status, 204);
+      expect("delete");
+      assert.equal(await store.get(`runs/${runId}`), null);
+      trips.take();
     });
 
     await t.step("a step that pauses for approval, and the answer", async () => {
