@@ -113,22 +113,55 @@ export function printAudit(first: RunAudit, settled: RunAudit, settleSeconds: st
   console.log(`  running, idle past the lock TTL (${lockTtlMs / 1000} s):  ${settled.runningIdlePastLockTtl}`);
 }
 
-/** Issue 10's goals, where this run measured the levels they name. */
+export function median(values: number[]): number {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function ratioOf(r: { floor: PhaseResult; smolstep: PhaseResult }): number {
+  return r.floor.stepsPerSecond > 0 ? r.smolstep.stepsPerSecond / r.floor.stepsPerSecond : NaN;
+}
+
+/** With --rounds=N: per level, every round's ratio and CPU per step, and their medians (goals use the medians). */
+export function printRounds(results: Array<{ level: Level; floor: PhaseResult; smolstep: PhaseResult }>): void {
+  console.log("\nRounds (x floor per round, then the median; CPU ms/step floor/smolstep per round, then medians):\n");
+  for (const id of new Set(results.map((r) => r.level.id))) {
+    const rounds = results.filter((r) => r.level.id === id);
+    const ratios = rounds.map(ratioOf);
+    const floorCpu = rounds.map((r) => r.floor.cpuMsPerStep ?? NaN);
+    const smolCpu = rounds.map((r) => r.smolstep.cpuMsPerStep ?? NaN);
+    console.log(
+      `${rounds[0].level.label}: x floor ${ratios.map((x) => x.toFixed(2)).join(", ")}; median ${
+        median(ratios).toFixed(2)
+      }`,
+    );
+    console.log(
+      `  CPU ms/step ${rounds.map((_, i) => `${cpu(floorCpu[i])}/${cpu(smolCpu[i])}`).join(", ")}; median ${
+        cpu(median(floorCpu))
+      }/${cpu(median(smolCpu))}`,
+    );
+  }
+}
+
+/** Issue 10's goals, where this run measured the levels they name (with several rounds, their medians). */
 export function printGoals(results: Array<{ level: Level; floor: PhaseResult; smolstep: PhaseResult }>): void {
-  const byId = new Map(results.map((r) => [r.level.id, r]));
+  const of = (id: string) => results.filter((r) => r.level.id === id);
   const ratio = (id: string) => {
-    const r = byId.get(id);
-    return r && r.floor.stepsPerSecond > 0 ? r.smolstep.stepsPerSecond / r.floor.stepsPerSecond : undefined;
+    const value = median(of(id).map(ratioOf));
+    return Number.isNaN(value) ? undefined : value;
   };
+  const stepsPerSecond = (id: string) => median(of(id).map((r) => r.smolstep.stepsPerSecond));
   const lines: string[] = [];
   const kv50 = ratio("kv50");
   if (kv50 !== undefined) lines.push(`KV at 50 clients: ${kv50.toFixed(2)}x floor (goal >= 0.5)`);
   const stateless = ratio("stateless50");
   if (stateless !== undefined) lines.push(`stateless at 50 clients: ${stateless.toFixed(2)}x floor (goal >= 0.8)`);
-  const overload = byId.get("overload");
-  const best = Math.max(0, ...["kv10", "kv50", "kv200"].map((id) => byId.get(id)?.smolstep.stepsPerSecond ?? 0));
-  if (overload && best > 0) {
-    const share = (100 * overload.smolstep.stepsPerSecond / best).toFixed(0);
+  const overload = stepsPerSecond("overload");
+  const best = Math.max(0, ...["kv10", "kv50", "kv200"].map((id) => stepsPerSecond(id) || 0));
+  if (!Number.isNaN(overload) && best > 0) {
+    const share = (100 * overload / best).toFixed(0);
     lines.push(`overload: ${share}% of the best lower level's steps/s (goal >= 80%)`);
   }
   if (lines.length) console.log(`\nGoals: ${lines.join("; ")}`);

@@ -20,35 +20,54 @@ export interface MetricSpec<L extends string> {
 
 /** The series of one metric family, by label values. */
 class SeriesMap<L extends string, C> {
-  readonly #cells = new Map<string, { labels: LabelValues<L>; cell: C }>();
+  /**
+   * One map level per label, in spec order, the last one holding the series: a lookup reads the label values as
+   * they are, with no key string built per record (a step makes about a dozen records).
+   */
+  readonly #root = new Map<unknown, unknown>();
+  /** Every series, in creation order (what `/metrics` renders). */
+  readonly #all: Array<{ labels: LabelValues<L>; cell: C }> = [];
 
   constructor(readonly spec: MetricSpec<L>, readonly newCell: () => C) {}
 
   cell(labels: LabelValues<L>): C {
-    const key = JSON.stringify(this.spec.labels.map((name) => labels[name]));
-    let entry = this.#cells.get(key);
+    const names = this.spec.labels;
+    let map = this.#root;
+    for (let i = 0; i < names.length; i++) {
+      const value = labels[names[i]];
+      let next = map.get(value) as Map<unknown, unknown> | undefined;
+      if (!next) map.set(value, next = new Map());
+      map = next;
+    }
+    let entry = map.get(SERIES) as { labels: LabelValues<L>; cell: C } | undefined;
     if (!entry) {
       entry = { labels: { ...labels }, cell: this.newCell() };
-      this.#cells.set(key, entry);
+      map.set(SERIES, entry);
+      this.#all.push(entry);
     }
     return entry.cell;
   }
 
   peek(labels: LabelValues<L>): C | undefined {
-    return this.#cells.get(JSON.stringify(this.spec.labels.map((name) => labels[name])))?.cell;
+    let map: Map<unknown, unknown> | undefined = this.#root;
+    for (const name of this.spec.labels) map = map?.get(labels[name]) as Map<unknown, unknown> | undefined;
+    return (map?.get(SERIES) as { cell: C } | undefined)?.cell;
   }
 
   /** Label pairs in spec order (plus `extra`, e.g. a bucket's `le`) and the cell, for each series. */
   *entries(): Generator<[pairs: Array<[string, string]>, cell: C]> {
-    for (const { labels, cell } of this.#cells.values()) {
+    for (const { labels, cell } of this.#all) {
       yield [this.spec.labels.map((name) => [name, labels[name]]), cell];
     }
   }
 
   get size(): number {
-    return this.#cells.size;
+    return this.#all.length;
   }
 }
+
+/** The key under which a map level of `SeriesMap` holds its series (no label value is this symbol). */
+const SERIES = Symbol("series");
 
 /** Only goes up. */
 export class Counter<L extends string = never> {
@@ -60,7 +79,7 @@ export class Counter<L extends string = never> {
 
   add(labels: LabelValues<L>, value = 1): void {
     this.#series.cell(labels).value += value;
-    mirror(() => this.otel?.add(value, labels as Attributes));
+    if (this.otel) mirror(() => this.otel?.add(value, labels as Attributes));
   }
 
   value(labels: LabelValues<L>): number {
@@ -82,7 +101,7 @@ export class Gauge<L extends string = never> {
 
   add(labels: LabelValues<L>, delta: number): void {
     this.#series.cell(labels).value += delta;
-    mirror(() => this.otel?.add(delta, labels as Attributes));
+    if (this.otel) mirror(() => this.otel?.add(delta, labels as Attributes));
   }
 
   value(labels: LabelValues<L>): number {
@@ -111,7 +130,7 @@ export class Histogram<L extends string = never> {
     if (index >= 0) cell.buckets[index]++;
     cell.sum += value;
     cell.count++;
-    mirror(() => this.otel?.record(value, labels as Attributes));
+    if (this.otel) mirror(() => this.otel?.record(value, labels as Attributes));
   }
 
   render(): string[] {
