@@ -47,13 +47,19 @@ Deno.test("clipMiddle: head and tail with a marker between", async (t) => {
   });
 });
 
-Deno.test("the clips in lib/ go through text_clip: observations, code lines, blob refs", async () => {
+Deno.test("the clips in lib/ go through text_clip: observations, code lines, web pages, blob refs", async () => {
   const { truncateContent } = await import("../lib/agents/observations.ts");
   assert.equal(
     truncateContent("a".repeat(10) + "b".repeat(10), 8),
     "aaaa\n..._This content has been truncated to stay below 8 characters (12 characters removed)_...\nbbbb",
   );
   assert.equal(truncateContent("short", 8), "short");
+  // visit_webpage's own marker (smolagents' wording), and no lone surrogate half at the cut.
+  const { truncateWebContent } = await import("../lib/tools/web/visit_webpage_tool.ts");
+  const note = (limit: number) => `\n..._This content has been truncated to stay below ${limit} characters_...\n`;
+  assert.equal(truncateWebContent("abcdef", 6), "abcdef");
+  assert.equal(truncateWebContent("abcdefgh", 4), "abcd" + note(4));
+  assert.equal(truncateWebContent("ab😀cd", 3), "ab" + note(3));
   const { parseBlobRef } = await import("../lib/stores/blob_ref.ts");
   assert.throws(
     () => parseBlobRef("x".repeat(100)),

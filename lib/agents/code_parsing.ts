@@ -1,9 +1,9 @@
 import { AgentParsingError } from "../errors.ts";
 
 /** Opening and closing tags of a code block in the model's reply (default `<code>`, `</code>`). */
-export type CodeBlockTags = [open: string, close: string];
+export type CodeBlockTags = readonly [open: string, close: string];
 
-export const DEFAULT_CODE_BLOCK_TAGS: CodeBlockTags = ["<code>", "</code>"];
+export const DEFAULT_CODE_BLOCK_TAGS: CodeBlockTags = Object.freeze(["<code>", "</code>"] as const);
 
 const FENCED = /```(?:js|javascript|ts|typescript|jsx|tsx|mjs)?[ \t]*\n([\s\S]*?)```/g;
 

@@ -25,7 +25,7 @@ export interface ManagedCallArguments {
 }
 
 /** The inputs of a managed-agent call in order: where positional arguments go (`helper("task", {...})`). */
-export const MANAGED_CALL_INPUTS: readonly string[] = ["task", "additional_args"];
+export const MANAGED_CALL_INPUTS: readonly string[] = Object.freeze(["task", "additional_args"]);
 
 /** `ManagedCallArguments` as a schema (the manager's model sees it as JSON Schema). */
 export const ManagedCallArgs: z.ZodType<ManagedCallArguments> = z.strictObject({

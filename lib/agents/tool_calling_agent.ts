@@ -23,7 +23,7 @@ import {
 } from "./observations.ts";
 
 /** Stop sequences that keep a text-only model from writing the observation itself. */
-export const TOOL_CALLING_STOP_SEQUENCES = ["Observation:", "Calling tools:"];
+export const TOOL_CALLING_STOP_SEQUENCES: readonly string[] = Object.freeze(["Observation:", "Calling tools:"]);
 
 type CallOutcome = { ok: true; value: unknown } | { ok: false; error: Error };
 
@@ -70,7 +70,7 @@ export class ToolCallingAgent extends MultiStepAgent {
   protected async act(context: StepContext): Promise<ActionOutcome> {
     const { state, signal } = context;
     const reply = await this.generate(this.writeMemoryToMessages(state), {
-      stopSequences: TOOL_CALLING_STOP_SEQUENCES,
+      stopSequences: [...TOOL_CALLING_STOP_SEQUENCES],
       tools: this.#forToolbox().tools,
       toolChoice: "required",
       signal,

@@ -20,6 +20,7 @@ import {
   type Tracer,
   type TracerProvider,
 } from "@opentelemetry/api";
+import type { TokenUsage } from "../models/chat_message.ts";
 import { VERSION } from "../version.ts";
 
 /** The instrumentation scope of every smolstep span. */
@@ -51,7 +52,7 @@ export function smolstepTracer(provider?: TracerProvider): Tracer {
 }
 
 /** Sets `gen_ai.usage.input_tokens` / `output_tokens` from a token count, when there is one. */
-export function recordUsage(span: Span, usage: { inputTokens: number; outputTokens: number } | null | undefined): void {
+export function recordUsage(span: Span, usage: TokenUsage | null | undefined): void {
   if (usage) {
     quietly(() =>
       span.setAttributes({ [ATTR.inputTokens]: usage.inputTokens, [ATTR.outputTokens]: usage.outputTokens })

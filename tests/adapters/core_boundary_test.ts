@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stripComments } from "../support/source_text.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LIB = join(ROOT, "lib");
@@ -27,14 +28,6 @@ const ALLOWED: Record<string, { rules: Rule[]; why: string }> = {
   // `node:http` on first use; users' tests run on Deno or Node, never in the core's bundles.
   "lib/testing/scripted_model_server.ts": { rules: ["node"], why: "runtime looked up at call time" },
 };
-
-/** Source text without comments (strings and template literals kept, so `"// x"` stays as it is). */
-function stripComments(source: string): string {
-  return source.replace(
-    /("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g,
-    (match, literal: string | undefined) => literal ?? match.replace(/[^\n]/g, " "),
-  );
-}
 
 /** Every rule `source` (the file at `path`, relative to the repository root) breaks, with the offending text. */
 function violations(path: string, source: string): Array<{ rule: Rule; text: string }> {

@@ -1,4 +1,5 @@
 import { EgressError } from "../../net/egress.ts";
+import { clipText } from "../../text_clip.ts";
 import { Tool, type ToolContext } from "../tool.ts";
 import type { ToolInputs } from "../tool_inputs.ts";
 import { decodeEntities } from "./html_text.ts";
@@ -67,9 +68,11 @@ export class VisitWebpageTool extends Tool<{ url: string }, string> {
 
 /** smolagents' `_truncate_content` of VisitWebpageTool: the head, then a note naming the limit. */
 export function truncateWebContent(content: string, maxLength: number): string {
-  if (content.length <= maxLength) return content;
-  return content.slice(0, maxLength) +
-    `\n..._This content has been truncated to stay below ${maxLength} characters_...\n`;
+  return clipText(
+    content,
+    maxLength,
+    `\n..._This content has been truncated to stay below ${maxLength} characters_...\n`,
+  );
 }
 
 /**
