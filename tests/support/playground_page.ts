@@ -29,12 +29,21 @@ export async function openPlayground(page: Page, base: string, key: string, agen
   await page.waitForSelector(`#agent option[value="${agent}"]`, { state: "attached" });
 }
 
-/** Records every text the live delta area shows from now on; `seenDeltas(page)` reads them. */
+/**
+ * Records every text the live delta area shows from now on; `seenDeltas(page)` reads them. The texts are taken from
+ * the mutation records (the text nodes added), not read from the area when the observer runs: a delta and the step
+ * that clears it may arrive in one network chunk and be applied in one task, before the observer's callback.
+ */
 export async function watchDeltas(page: Page) {
   await page.evaluate(`(() => {
     const live = document.getElementById("live");
     const seen = globalThis.seenDeltas = [];
-    new MutationObserver(() => seen.push(live.textContent)).observe(live, { childList: true, characterData: true, subtree: true });
+    new MutationObserver((records) => {
+      for (const record of records) {
+        if (record.type === "characterData") seen.push(record.target.data);
+        for (const node of record.addedNodes) seen.push(node.textContent);
+      }
+    }).observe(live, { childList: true, characterData: true, subtree: true });
   })()`);
 }
 
