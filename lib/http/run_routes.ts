@@ -39,7 +39,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
             throw new HttpError(409, error.code, `${error.message} Send the answer to POST /v1/runs/${runId}/input.`);
           });
           const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
-          return { body: { runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) }, headers };
+          return { body: { runId, ...stepView(outcome.after, outcome.step, outcome.agent) }, headers };
         })),
   );
 
@@ -91,7 +91,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
           const outcome = await ctx.requireRuns().resume(runId, agentFor, input, { signal, onDelta });
           // A background run goes on in the background: its next step, its callback, or a watch on its expiry.
           if (outcome.record.background) await ctx.requireBackground().continue(outcome.record);
-          return { body: { runId, ...stepView(outcome.record.state, outcome.step, outcome.agent) } };
+          return { body: { runId, ...stepView(outcome.after, outcome.step, outcome.agent) } };
         })),
   );
 }

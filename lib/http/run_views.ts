@@ -1,9 +1,10 @@
 import type { AgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
+import type { StepAnswerState } from "../runs/run_record.ts";
 
 /** The JSON shapes the HTTP API answers with. */
 
-export function stepView(state: AgentState, step: StepRecord | null, stepAgent?: string) {
+export function stepView(state: StepAnswerState, step: StepRecord | null, stepAgent?: string) {
   return {
     status: state.status,
     ...(stepAgent ? { stepAgent } : {}),

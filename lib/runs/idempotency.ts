@@ -1,11 +1,13 @@
 import type { StepResult } from "../agents/multi_step_agent.ts";
+import type { AgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
-import type { RunRecord, StepOutcome } from "./run_record.ts";
+import type { RecordedAfter, RunRecord, StepAnswerState, StepOutcome } from "./run_record.ts";
 
 /**
  * Idempotency keys of a KV run: the record keeps the last {@link MAX_IDEMPOTENCY_KEYS} keys with the step each one
- * produced (its index in `state.steps`, or the record itself when it is not there, e.g. a managed agent's step) and
- * the agent that took it, so a retried request is answered exactly as the step was and runs nothing.
+ * produced (its index in `state.steps`, or the record itself when it is not there, e.g. a managed agent's step), the
+ * agent that took it, and the run as that step left it ({@link RecordedAfter}), so a retried request is answered
+ * exactly as the step was, however many steps came since, and runs nothing.
  */
 
 export const MAX_IDEMPOTENCY_KEYS = 50;
@@ -14,8 +16,13 @@ export const MAX_IDEMPOTENCY_KEYS = 50;
 export function replayOf(record: RunRecord, key: string | undefined): StepOutcome | undefined {
   const entry = !key ? undefined : record.idempotency.find(([recorded]) => recorded === key);
   if (!entry) return undefined;
-  const step = typeof entry[1] === "number" ? record.state.steps[entry[1]] : entry[1];
-  return { record, step, events: [], replayed: true, agent: entry[2] };
+  const [, produced, agent, recorded] = entry;
+  const step = typeof produced === "number" ? record.state.steps[produced] : produced;
+  const { maxSteps, finalAnswer } = record.state;
+  const after: StepAnswerState = recorded
+    ? { error: null, ...recorded, maxSteps, finalAnswer }
+    : answerState(record.state);
+  return { record, after, step, events: [], replayed: true, agent };
 }
 
 /** The record's keys with `key` for the step `result` took (unchanged without a key), the oldest dropped. */
@@ -27,7 +34,21 @@ export function remember(
   if (!key) return idempotency;
   const index = result.state.steps.indexOf(result.step);
   const produced: number | StepRecord = index >= 0 ? index : result.step;
-  return [...idempotency, [key, produced, result.agent] as RunRecord["idempotency"][number]].slice(
-    -MAX_IDEMPOTENCY_KEYS,
-  );
+  const { status, stepNumber, tokenUsage, error, pendingInput } = result.state;
+  // Only what is there: a step that did not fail or pause stores neither `error` nor `pendingInput`.
+  const after: RecordedAfter = {
+    status,
+    stepNumber,
+    tokenUsage,
+    ...(error ? { error } : {}),
+    ...(pendingInput ? { pendingInput } : {}),
+  };
+  const entry: RunRecord["idempotency"][number] = [key, produced, result.agent, after];
+  return [...idempotency, entry].slice(-MAX_IDEMPOTENCY_KEYS);
+}
+
+/** The part of a run's state a step's answer shows. */
+export function answerState(state: AgentState): StepAnswerState {
+  const { status, stepNumber, maxSteps, tokenUsage, finalAnswer, error, pendingInput } = state;
+  return { status, stepNumber, maxSteps, tokenUsage, finalAnswer, error, pendingInput };
 }

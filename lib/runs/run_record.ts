@@ -1,7 +1,7 @@
 import type { AgentEvent } from "../agents/agent_events.ts";
 import { SmolstepError } from "../errors.ts";
 import { type AgentState, packState, parseAgentState } from "../memory/agent_state.ts";
-import type { StepRecord } from "../memory/step_records.ts";
+import type { StepError, StepRecord } from "../memory/step_records.ts";
 import type { StoredValue } from "../stores/state_store.ts";
 import { utf8Length } from "../stores/store_limit_error.ts";
 
@@ -18,9 +18,10 @@ export interface RunRecord {
   /**
    * Idempotency key -> what the step produced (most recent last, bounded): its index in `state.steps`, or, for a
    * managed agent's step (which lives in the nested sub-run and goes away with it), a copy of the record; and which
-   * agent took it (`manager/researcher`), so a replay answers as the step did (absent in records of older servers).
+   * agent took it (`manager/researcher`), and the run as the step left it (./idempotency.ts), so a replay answers as
+   * the step did (the last two are absent in records of older servers).
    */
-  idempotency: Array<[key: string, step: number | StepRecord, agent?: string]>;
+  idempotency: Array<[key: string, step: number | StepRecord, agent?: string, after?: RecordedAfter]>;
   lock: { id: string; expiresAt: number } | null;
   /**
    * Steps committed so far, managed agents' steps included (they do not add records to `state.steps`). Background
@@ -62,8 +63,27 @@ export class RunError extends SmolstepError {
   }
 }
 
+/**
+ * What a step's answer says of the run besides the step, as the step left it. The final answer is not copied: a run
+ * whose step ended it takes no more steps, so the record's own is that step's. Keys recorded by older servers have
+ * none; their replays show the run as it is now.
+ */
+export type RecordedAfter = Pick<AgentState, "status" | "stepNumber" | "tokenUsage" | "pendingInput"> & {
+  /** Absent when the step left no error. */
+  error?: StepError;
+};
+
+/** The part of a run's state a step's answer shows (the HTTP step body, besides the step itself). */
+export type StepAnswerState = Pick<
+  AgentState,
+  "status" | "stepNumber" | "maxSteps" | "tokenUsage" | "finalAnswer" | "error" | "pendingInput"
+>;
+
 export interface StepOutcome {
+  /** The run's record now (for a replay: the current one, which later steps may have moved on). */
   record: RunRecord;
+  /** The run as this step left it: what its answer shows (a replay shows what the step showed). */
+  after: StepAnswerState;
   /** The step record produced (or replayed); null when the step only applied a pending cancellation. */
   step: StepRecord | null;
   events: AgentEvent[];

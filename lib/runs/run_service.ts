@@ -4,8 +4,9 @@ import type { RunObserver } from "./run_observer.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { BlobStore } from "../stores/blob_store.ts";
 import { clipText } from "../text_clip.ts";
-import { type DeliveryClaim, DeliveryClaims } from "../webhooks/delivery_claims.ts";
-import { remember, replayOf } from "./idempotency.ts";
+import type { DeliveryClaim } from "../webhooks/delivery_claims.ts";
+import { createRunForDelivery, type DeliveryRunOptions } from "./delivery_runs.ts";
+import { answerState, remember, replayOf } from "./idempotency.ts";
 import { RunBlobStore, SHARED_BLOB_PREFIX } from "./run_blobs.ts";
 import { RunLifecycle, type RunLifecycleOptions } from "./run_lifecycle.ts";
 import {
@@ -158,37 +159,12 @@ export class RunService {
    * enqueue its first step). If creating or starting fails, the run is ended `failed` and the claim released, so the
    * sender's retry starts afresh. Check the run's size with `checkSize` first: a refused delivery leaves no claim.
    */
-  async createForDelivery(
+  createForDelivery(
     agent: string,
     state: AgentState,
-    options: {
-      replayKey: string;
-      windowSeconds: number;
-      callbackUrl?: string;
-      start: (record: RunRecord) => Promise<void>;
-    },
+    options: DeliveryRunOptions,
   ): Promise<{ status: "created"; record: RunRecord } | Exclude<DeliveryClaim, { status: "claimed" }>> {
-    const claims = new DeliveryClaims(this.#store, {
-      lockTtlMs: this.#lockTtlMs,
-      windowSeconds: options.windowSeconds,
-    });
-    const claim = await claims.claim(agent, options.replayKey);
-    if (claim.status !== "claimed") return claim;
-    let runId: string | undefined;
-    try {
-      const record = await this.create(agent, state, { background: true, callbackUrl: options.callbackUrl });
-      runId = record.runId;
-      await claim.complete(record.runId);
-      await options.start(record);
-      return { status: "created", record };
-    } catch (error) {
-      // Leave no run that nothing steps, and no claim that would answer the sender's retry as a duplicate.
-      if (runId) {
-        await this.fail(runId, { type: "WebhookError", message: "The run could not be started." }).catch(() => {});
-      }
-      await claim.release().catch(() => {});
-      throw error;
-    }
+    return createRunForDelivery(this, agent, state, options);
   }
 
   /** Throws `task_too_large` where `create` would refuse this run, writing nothing (for a webhook's claim first). */
@@ -328,7 +304,7 @@ export class RunService {
     if (ACTIVE.has(record.state.status) && current.cancelRequested) {
       const ended = await this.#applyCancel(record, version);
       if (!ended) throw this.#busy();
-      return { record: ended, step: null, events: [], replayed: false };
+      return { record: ended, after: answerState(ended.state), step: null, events: [], replayed: false };
     }
     if (record.state.status !== expected) throw statusMismatch(expected, record.state.status);
     await beforeLock?.(record);
@@ -377,7 +353,8 @@ export class RunService {
       throw new RunError("step_lost", "The step's lock expired and another step took over; this step was discarded.");
     }
     if (!ACTIVE.has(next.state.status)) this.#observer?.runEnded(next.agent, next.state.status);
-    return { record: next, step: result.step, events: result.events, replayed: false, agent: result.agent };
+    const { step, events, agent: stepAgent } = result;
+    return { record: next, after: answerState(next.state), step, events, replayed: false, agent: stepAgent };
   }
 
   /**

@@ -94,9 +94,9 @@ Deno.test("Workers entry: durable runs in workerd (Durable Object store, Cloudfl
       model.setHandler(undefined);
     });
 
-    await t.step("a background run's next step starts without waiting for a queue batch to fill", async () => {
-      // wrangler.toml's consumer has max_batch_timeout = 0: with 1 s, each step waited about a second for the
-      // batch (bench/background_continuation_bench.ts measures it); Deno's KV queue continues in about 50 ms.
+    await t.step("a background run is stepped to its end through the queue, one message per step", async () => {
+      // How soon each next step starts is measured in bench/background_continuation_bench.ts, not asserted here
+      // (timings swing on a shared machine); tests/package/wrangler_config_test.ts checks the consumer's config.
       model.reset();
       model.setHandler((request) => ({ ...calculatorRunReply(request, 4), delayMs: 100 }));
       const { body: run } = await api.post("/v1/agents/assistant/runs", { task: "four steps", background: true });
@@ -107,11 +107,8 @@ Deno.test("Workers entry: durable runs in workerd (Durable Object store, Cloudfl
         body = (await api.get(`/v1/runs/${run.runId}`)).body;
       }
       assert.equal(body.status, "succeeded", JSON.stringify(body));
-      const timings = (body.steps as Array<{ type: string; timing: { startTime: number; endTime: number } }>)
-        .filter((step) => step.type === "action").map((step) => step.timing);
-      assert.equal(timings.length, 4);
-      const gaps = timings.slice(1).map((timing, k) => timing.startTime - timings[k].endTime);
-      assert.ok(gaps.every((gap) => gap < 600), `gaps between steps: ${gaps.join(", ")} ms`);
+      const actions = (body.steps as Array<{ type: string }>).filter((step) => step.type === "action");
+      assert.equal(actions.length, 4, "four action steps, none twice");
       model.setHandler(undefined);
     });
 

@@ -117,6 +117,34 @@ Deno.test("HTTP API over loopback", async (t) => {
       assert.equal(stored.body.steps.length, 2);
     });
 
+    await t.step(
+      "an Idempotency-Key replayed after later steps answers as its step did, not as the run is now",
+      async () => {
+        model.reset();
+        model.enqueue(toolCallReply("calculator", { expression: "1+1" }));
+        model.enqueue(toolCallReply("final_answer", { answer: "2" }));
+        const { body: run } = await api.post("/v1/agents/assistant/runs", { task: "1+1, then answer" });
+        const first = await api.post(`/v1/runs/${run.runId}/steps`, undefined, { "Idempotency-Key": "early" });
+        const last = await api.post(`/v1/runs/${run.runId}/steps`, undefined, { "Idempotency-Key": "late" });
+        assert.equal(last.body.status, "succeeded");
+        const replay = await api.post(`/v1/runs/${run.runId}/steps`, undefined, { "Idempotency-Key": "early" });
+        assert.equal(replay.status, 200);
+        assert.equal(replay.headers.get("Idempotent-Replayed"), "true");
+        assert.equal(first.body.status, "running");
+        assert.deepEqual(
+          replay.body,
+          first.body,
+          "status, step number, token usage and step as the first step left them",
+        );
+        assert.deepEqual(
+          (await api.post(`/v1/runs/${run.runId}/steps`, undefined, { "Idempotency-Key": "late" })).body,
+          last.body,
+          "the final step's replay keeps its final answer",
+        );
+        assert.equal(model.requests.length, 2);
+      },
+    );
+
     await t.step("concurrent steps on one run: exactly one runs, the others get 409", async () => {
       model.reset();
       model.enqueue({ ...toolCallReply("wait", { ms: 1 }), delayMs: 300 });

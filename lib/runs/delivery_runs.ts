@@ -1,0 +1,52 @@
+import type { AgentState } from "../memory/agent_state.ts";
+import type { StateStore } from "../stores/state_store.ts";
+import { type DeliveryClaim, DeliveryClaims } from "../webhooks/delivery_claims.ts";
+import type { RunRecord } from "./run_record.ts";
+
+/**
+ * A webhook delivery's background run, created at most once per delivery: `RunService.createForDelivery`
+ * (./run_service.ts) documents the contract; the claims are lib/webhooks/delivery_claims.ts.
+ */
+
+export interface DeliveryRunOptions {
+  /** What the sender signed: one run per key within `windowSeconds`. */
+  replayKey: string;
+  windowSeconds: number;
+  callbackUrl?: string;
+  /** Given the new record, e.g. to enqueue its first step. */
+  start: (record: RunRecord) => Promise<void>;
+}
+
+/** The part of the run service a delivery's run needs. */
+interface DeliveryRunService {
+  readonly store: StateStore;
+  readonly lockTtlMs: number;
+  create(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string }): Promise<RunRecord>;
+  fail(runId: string, error: { type: string; message: string }): Promise<unknown>;
+}
+
+export async function createRunForDelivery(
+  runs: DeliveryRunService,
+  agent: string,
+  state: AgentState,
+  options: DeliveryRunOptions,
+): Promise<{ status: "created"; record: RunRecord } | Exclude<DeliveryClaim, { status: "claimed" }>> {
+  const claims = new DeliveryClaims(runs.store, { lockTtlMs: runs.lockTtlMs, windowSeconds: options.windowSeconds });
+  const claim = await claims.claim(agent, options.replayKey);
+  if (claim.status !== "claimed") return claim;
+  let runId: string | undefined;
+  try {
+    const record = await runs.create(agent, state, { background: true, callbackUrl: options.callbackUrl });
+    runId = record.runId;
+    await claim.complete(record.runId);
+    await options.start(record);
+    return { status: "created", record };
+  } catch (error) {
+    // Leave no run that nothing steps, and no claim that would answer the sender's retry as a duplicate.
+    if (runId) {
+      await runs.fail(runId, { type: "WebhookError", message: "The run could not be started." }).catch(() => {});
+    }
+    await claim.release().catch(() => {});
+    throw error;
+  }
+}
