@@ -333,10 +333,11 @@ export class RunService {
       // An abandoned step fails with why it stopped, whatever the agent made of the abort (a model error, say).
       throw signal.aborted ? signal.reason : error;
     }
-    const idempotency = remember(record.idempotency, key, result);
-    let next: RunRecord = { ...record, state: result.state, idempotency, lock: null, seq: record.seq + 1 };
+    let next: RunRecord = { ...record, state: result.state, lock: null, seq: record.seq + 1 };
     // A cancellation asked for during the step ends the run in this very commit (no write of its own).
     if (ACTIVE.has(next.state.status) && await this.#runs.cancelRequested(runId)) next = cancelled(next);
+    // The key keeps the run as this commit leaves it (cancelled, say), which is what the step's answer shows.
+    next = { ...next, idempotency: remember(record.idempotency, key, result, next.state) };
     let committed;
     try {
       ({ record: next, put: committed } = await this.#runs.commit(next, locked.version, this.maxRecordBytes));
