@@ -334,14 +334,15 @@ export class RunService {
       throw signal.aborted ? signal.reason : error;
     }
     let next: RunRecord = { ...record, state: result.state, lock: null, seq: record.seq + 1 };
-    // A cancellation asked for during the step ends the run in this very commit (no write of its own).
-    if (ACTIVE.has(next.state.status) && await this.#runs.cancelRequested(runId)) next = cancelled(next);
-    // The key keeps the run as this commit leaves it (cancelled, say), which is what the step's answer shows.
-    next = { ...next, idempotency: remember(record.idempotency, key, result, next.state) };
     let committed;
     try {
+      // A cancellation asked for during the step ends the run in this very commit (no write of its own).
+      if (ACTIVE.has(next.state.status) && await this.#runs.cancelRequested(runId)) next = cancelled(next);
+      // The key keeps the run as this commit leaves it (cancelled, say), which is what the step's answer shows.
+      next = { ...next, idempotency: remember(record.idempotency, key, result, next.state) };
       ({ record: next, put: committed } = await this.#runs.commit(next, locked.version, this.maxRecordBytes));
     } catch (error) {
+      // Whatever failed (the cancel flag's read, the commit), the lock is given back.
       await unlock();
       if (!(error instanceof RunError)) throw error;
       throw new RunError(
