@@ -374,7 +374,11 @@ export class RunService {
     const json = JSON.stringify({ ...JSON.parse(stored), lock });
     const locked = await this.#runs.write(runId, json, version, "state_too_large", record.state);
     if (!locked.ok) throw this.#busy();
-    await this.#runs.remove(runId, stored);
+    // The record's delete refused: the run as it was, unlocked (a delete cut after it leaves nothing to give back).
+    await this.#runs.remove(runId, stored).catch(async (error) => {
+      await this.#runs.restore(runId, stored, locked.version, record.state);
+      throw error;
+    });
   }
 
   #busy(): RunError {
