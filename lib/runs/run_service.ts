@@ -231,7 +231,13 @@ export class RunService {
    * run is cancelled with one compare-and-set on its record; only when a step holds the lock (or takes it first)
    * is the cancel flag written, for that step's commit or the next step to apply.
    */
-  async cancel(runId: string): Promise<RunRecord> {
+  async cancel(
+    runId: string,
+    options: {
+      /** Told the run this call ended (not a cancel flag, not a run cancelled before): to queue its callback. */
+      onCancelled?: (record: RunRecord) => Promise<void>;
+    } = {},
+  ): Promise<RunRecord> {
     const current = await this.get(runId);
     if (!current) throw new RunError("run_not_found", `No run with id '${runId}'.`);
     const { status } = current.record.state;
@@ -241,7 +247,10 @@ export class RunService {
       throw new RunError("run_finished", `The run has already ended with status '${status}': nothing to cancel.`);
     }
     const ended = await this.#applyCancel(current.record, current.version);
-    if (ended) return ended;
+    if (ended) {
+      await options.onCancelled?.(ended);
+      return ended;
+    }
     await this.#runs.requestCancel(runId, current.record.state);
     return current.record;
   }

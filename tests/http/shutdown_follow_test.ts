@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
-import { createSmolstep, MemoryStore, type QueueMessage, type RunQueue } from "../../lib/server.ts";
+import { createSmolstep, MemoryStore } from "../../lib/server.ts";
+import { HeldQueue } from "../support/held_queue.ts";
 import { startHungModelServer } from "../support/hung_model_server.ts";
 
 /**
@@ -9,14 +10,6 @@ import { startHungModelServer } from "../support/hung_model_server.ts";
  * (the run goes on in the next process), instead of hanging until the process exits and its connection is cut (which
  * an OpenAI client retries as a network error: a second run, a second bill).
  */
-
-class HeldQueue implements RunQueue {
-  readonly sent: QueueMessage[] = [];
-  enqueue(message: QueueMessage): Promise<void> {
-    this.sent.push(message);
-    return Promise.resolve();
-  }
-}
 
 Deno.test("shutdown: a chat completion following a background run answers 503 shutting_down, not a cut", async () => {
   const model = startHungModelServer();
