@@ -27,7 +27,7 @@ const kv = await Deno.openKv(env.SMOLSTEP_KV_PATH || undefined);
 // Code steps run on worker threads without permissions ("worker-options" is enabled in deno.json), with a time
 // limit of SMOLSTEP_CODE_TIME_LIMIT_MS (default 30 s); the threads start now.
 const executor = createDenoQuickJSExecutor({
-  timeLimitMs: Number(env.SMOLSTEP_CODE_TIME_LIMIT_MS) || undefined,
+  timeLimitMs: wholeNumber(env, "SMOLSTEP_CODE_TIME_LIMIT_MS"),
   workerPermissions: "none",
 });
 executor.warmUp().catch((error) => logger.warn(`The sandbox threads did not start: ${error.message}`));

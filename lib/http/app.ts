@@ -52,7 +52,8 @@ export interface Smolstep {
    * OpenAI-compatible, MCP and background ones) get `graceMs` (default 0) to finish and commit; then those still
    * running are aborted, like a client that went away, each giving its run back unchanged (its lock, or its
    * stateless token's claim, released), and every step that starts later fails at once: 503 `shutting_down` over
-   * HTTP; a background step's message is queued again, as it was, for the next process. Resolves once no step is
+   * HTTP; a background step's message is queued again, as it was, for the next process, and a request following a
+   * background run (chat completions, MCP) answers 503 `shutting_down` (the run goes on). Resolves once no step is
    * in flight (an aborted background step's message queued again). The HTTP server is the caller's to stop
    * (`Deno.serve`'s `shutdown()`, Node's `server.close()`); a step that ignores its signal keeps this pending, so
    * bound the wait.

@@ -69,7 +69,13 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
 
   app.post("/v1/runs/:runId/cancel", async (c) => {
     const runId = c.req.param("runId");
-    const record = await ctx.requireRuns().cancel(runId); // 404 run_not_found when missing
+    // 404 run_not_found when missing. A background run ended here has its result callback queued (a cancel flag is
+    // applied by a step, which queues it then).
+    const record = await ctx.requireRuns().cancel(runId, {
+      onCancelled: async (ended) => {
+        if (ended.background) await ctx.background?.continue(ended);
+      },
+    });
     const status = record.state.status;
     return c.json({ runId, status, cancelled: status === "cancelled" }, status === "cancelled" ? 200 : 202);
   });

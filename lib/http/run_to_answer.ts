@@ -10,7 +10,9 @@
  *   `AppOptions.deltas` and reads the record every `events.pollMs` (500 ms by default), 50 ms after a step's deltas
  *   go quiet (its commit is then close), and less and less often while nothing changes (each read is a store round
  *   trip, a subrequest on Workers), to 10 polls' time, at most 5 s. A background run that fails ends `failed` (the
- *   background runner ends it); one that is gone (deleted meanwhile) makes `progress` throw `run_not_found`.
+ *   background runner ends it); one that is gone (deleted meanwhile) makes `progress` throw `run_not_found`. When
+ *   the app stops (`Smolstep.shutdown`), `progress` throws `ShuttingDownError` as its steps are aborted: the run
+ *   goes on in the next process, and the caller is answered (503 `shutting_down`) rather than cut off at exit.
  * - Store only (`kv`): the request steps the KV run itself, one `RunService.step` after another, each a step like
  *   `POST /v1/runs/{id}/steps` (lock, idempotency key, a place among `maxStepsInFlight` or 503 `overloaded`, its
  *   own deadline) with the model's deltas. The first step's place is taken before the run is written: a full
@@ -167,8 +169,11 @@ async function* followInBackground(
   signal: AbortSignal,
 ): AsyncGenerator<RunProgress> {
   const pollMs = ctx.options.events?.pollMs ?? 500;
+  // A stopping app gives its background steps up (they go on in the next process): the follow ends with why.
+  const stopped = new AbortController();
+  const unwatch = ctx.shutdown.onStop((reason) => stopped.abort(reason));
   const follow = followRun(ctx.requireRuns(), created.runId, {
-    signal,
+    signal: AbortSignal.any([signal, stopped.signal]),
     deltas: ctx.deltas,
     fromIndex: created.state.steps.length,
     afterStepNumber: created.state.stepNumber,
@@ -176,14 +181,19 @@ async function* followInBackground(
     slowestPollMs: Math.min(pollMs * MAX_POLL_BACKOFF, Math.max(pollMs, MAX_POLL_MS)),
     quietMs: DELTA_QUIET_MS,
   });
-  for await (const item of follow) {
-    if (item.type !== "status") {
-      yield item;
-    } else if (item.state.status !== "running") {
-      yield { type: "end", state: item.state };
-      return;
+  try {
+    for await (const item of follow) {
+      if (item.type !== "status") {
+        yield item;
+      } else if (item.state.status !== "running") {
+        yield { type: "end", state: item.state };
+        return;
+      }
     }
+  } finally {
+    unwatch();
   }
+  if (stopped.signal.aborted && !signal.aborted) throw stopped.signal.reason;
 }
 
 /**

@@ -25,16 +25,20 @@ export function replayOf(record: RunRecord, key: string | undefined): StepOutcom
   return { record, after, step, events: [], replayed: true, agent };
 }
 
-/** The record's keys with `key` for the step `result` took (unchanged without a key), the oldest dropped. */
+/**
+ * The record's keys with `key` for the step `result` took (unchanged without a key), the oldest dropped. `committed`
+ * is the run as the step's commit leaves it (default `result.state`; a cancellation applied by the commit differs).
+ */
 export function remember(
   idempotency: RunRecord["idempotency"],
   key: string | undefined,
   result: StepResult,
+  committed: AgentState = result.state,
 ): RunRecord["idempotency"] {
   if (!key) return idempotency;
   const index = result.state.steps.indexOf(result.step);
   const produced: number | StepRecord = index >= 0 ? index : result.step;
-  const { status, stepNumber, tokenUsage, error, pendingInput } = result.state;
+  const { status, stepNumber, tokenUsage, error, pendingInput } = committed;
   // Only what is there: a step that did not fail or pause stores neither `error` nor `pendingInput`.
   const after: RecordedAfter = {
     status,

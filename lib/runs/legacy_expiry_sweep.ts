@@ -7,9 +7,11 @@
  * Safety. Nothing is deleted (legacy runs may still step, old tokens still read shared blobs, see
  * ./shared_blob_sweep.ts). Only keys the listing shows without an expiry are touched, so no expiry is shortened,
  * and a second sweep writes nothing. Each rewrite is a compare-and-set against the version just read, of the same
- * bytes: a key someone rewrote in between (today's writers give it its own expiry) is left to them. A key whose shape
- * or value no writer produces is left alone and counted as `other`. Dry run by default (`apply: false`): the same
- * listing, reads and counts, nothing written.
+ * bytes: a key someone rewrote in between (today's writers give it its own expiry) is left to them (on a store that is
+ * not `atomic`, Workers KV, that check is read-then-write on eventually consistent reads: a legacy run stepped or
+ * deleted in the last minute or so may be put back as the sweep read it, so apply there while no legacy run is in
+ * use). A key whose shape or value no writer produces is left alone and counted as `other`. Dry run by default
+ * (`apply: false`): the same listing, reads and counts, nothing written.
  *
  * Bounded: `limit` keys per page, at most `maxPages` pages per call, the prefixes one after the other; the returned
  * `cursor` (`<prefix index>:<store cursor>`) resumes where it stopped, null when every prefix is done. Per page: one

@@ -231,7 +231,13 @@ export class RunService {
    * run is cancelled with one compare-and-set on its record; only when a step holds the lock (or takes it first)
    * is the cancel flag written, for that step's commit or the next step to apply.
    */
-  async cancel(runId: string): Promise<RunRecord> {
+  async cancel(
+    runId: string,
+    options: {
+      /** Told the run this call ended (not a cancel flag, not a run cancelled before): to queue its callback. */
+      onCancelled?: (record: RunRecord) => Promise<void>;
+    } = {},
+  ): Promise<RunRecord> {
     const current = await this.get(runId);
     if (!current) throw new RunError("run_not_found", `No run with id '${runId}'.`);
     const { status } = current.record.state;
@@ -241,7 +247,10 @@ export class RunService {
       throw new RunError("run_finished", `The run has already ended with status '${status}': nothing to cancel.`);
     }
     const ended = await this.#applyCancel(current.record, current.version);
-    if (ended) return ended;
+    if (ended) {
+      await options.onCancelled?.(ended);
+      return ended;
+    }
     await this.#runs.requestCancel(runId, current.record.state);
     return current.record;
   }
@@ -333,14 +342,16 @@ export class RunService {
       // An abandoned step fails with why it stopped, whatever the agent made of the abort (a model error, say).
       throw signal.aborted ? signal.reason : error;
     }
-    const idempotency = remember(record.idempotency, key, result);
-    let next: RunRecord = { ...record, state: result.state, idempotency, lock: null, seq: record.seq + 1 };
-    // A cancellation asked for during the step ends the run in this very commit (no write of its own).
-    if (ACTIVE.has(next.state.status) && await this.#runs.cancelRequested(runId)) next = cancelled(next);
+    let next: RunRecord = { ...record, state: result.state, lock: null, seq: record.seq + 1 };
     let committed;
     try {
+      // A cancellation asked for during the step ends the run in this very commit (no write of its own).
+      if (ACTIVE.has(next.state.status) && await this.#runs.cancelRequested(runId)) next = cancelled(next);
+      // The key keeps the run as this commit leaves it (cancelled, say), which is what the step's answer shows.
+      next = { ...next, idempotency: remember(record.idempotency, key, result, next.state) };
       ({ record: next, put: committed } = await this.#runs.commit(next, locked.version, this.maxRecordBytes));
     } catch (error) {
+      // Whatever failed (the cancel flag's read, the commit), the lock is given back.
       await unlock();
       if (!(error instanceof RunError)) throw error;
       throw new RunError(
@@ -372,7 +383,11 @@ export class RunService {
     const json = JSON.stringify({ ...JSON.parse(stored), lock });
     const locked = await this.#runs.write(runId, json, version, "state_too_large", record.state);
     if (!locked.ok) throw this.#busy();
-    await this.#runs.remove(runId, stored);
+    // The record's delete refused: the run as it was, unlocked (a delete cut after it leaves nothing to give back).
+    await this.#runs.remove(runId, stored).catch(async (error) => {
+      await this.#runs.restore(runId, stored, locked.version, record.state);
+      throw error;
+    });
   }
 
   #busy(): RunError {

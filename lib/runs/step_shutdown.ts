@@ -22,6 +22,8 @@ export class ShuttingDownError extends SmolstepError {
 /** The steps of one app, to be aborted at once when it stops. */
 export class StepShutdown {
   readonly #steps = new Set<(reason: ShuttingDownError) => void>();
+  /** Told when the steps are aborted, not counted in flight: requests that follow a run stepped elsewhere. */
+  readonly #watchers = new Set<(reason: ShuttingDownError) => void>();
   #reason: ShuttingDownError | undefined;
   /** Woken each time the last step in flight ends. */
   #idle: (() => void)[] = [];
@@ -46,6 +48,17 @@ export class StepShutdown {
   }
 
   /**
+   * Calls `stop` when the steps are aborted (at once if they have been), without counting as a step in flight: for a
+   * request that only follows a run whose step this process gives up. Call the returned function when done.
+   */
+  onStop(stop: (reason: ShuttingDownError) => void): () => void {
+    const entry = (reason: ShuttingDownError) => stop(reason);
+    if (this.#reason) stop(this.#reason);
+    else this.#watchers.add(entry);
+    return () => void this.#watchers.delete(entry);
+  }
+
+  /**
    * Lets the steps in flight finish for at most `graceMs`, then aborts those still running (and every step that
    * starts from then on). Resolves once no step is in flight: each aborted step has given its run back. A step
    * that ignores its signal keeps this pending, so bound the wait (`functions/deno.ts` gives it 2 s).
@@ -59,6 +72,8 @@ export class StepShutdown {
     if (!this.#reason) {
       this.#reason = new ShuttingDownError();
       for (const abort of [...this.#steps]) abort(this.#reason);
+      for (const stop of this.#watchers) stop(this.#reason);
+      this.#watchers.clear();
     }
     await this.#whenIdle();
   }

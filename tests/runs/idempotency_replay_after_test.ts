@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { ToolCallingAgent } from "../../lib/mod.ts";
+import { MemoryStore } from "../../lib/server.ts";
+import { RunService } from "../../lib/runs/run_service.ts";
+import { stepView } from "../../lib/http/run_views.ts";
+
+/** A model that answers a plain message (no tool call: the run goes on) after `delayMs`. */
+function slowChatAgent(delayMs: number) {
+  return new ToolCallingAgent({
+    name: "slow",
+    maxSteps: 10,
+    model: async () => {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      return { content: "thinking" };
+    },
+  });
+}
+
+Deno.test("Idempotency-Key replay of a step whose commit applied a cancellation answers as that step did", async () => {
+  const service = new RunService(new MemoryStore());
+  const agent = slowChatAgent(100);
+  const { runId } = await service.create("slow", agent.start("task"));
+  const stepping = service.step(runId, agent, { idempotencyKey: "k1" });
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  // The step holds the lock: the cancel is a flag, applied by the step's own commit.
+  assert.equal((await service.cancel(runId)).state.status, "running");
+  const first = await stepping;
+  assert.equal(first.after.status, "cancelled", "the step's answer says the run was cancelled");
+
+  const replay = await service.step(runId, agent, { idempotencyKey: "k1" });
+  assert.equal(replay.replayed, true);
+  assert.deepEqual(replay.step, first.step);
+  // What `POST /v1/runs/{id}/steps` answers with, both times.
+  const answer = (outcome: typeof first) => stepView(outcome.after, outcome.step, outcome.agent);
+  assert.deepEqual(answer(replay), answer(first), "a retry is answered exactly as the step was");
+});
