@@ -7,6 +7,7 @@ import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
 import type { DeltaRelay } from "./delta_channel.ts";
 import type { StepObserver, StepOutcomeKind } from "./run_observer.ts";
 import type { QueueMessage, RunQueue } from "./run_queue.ts";
+import { CallbackMarks } from "./callback_marks.ts";
 import { RunError, type RunRecord } from "./run_record.ts";
 import type { RunService } from "./run_service.ts";
 import { ShuttingDownError } from "./step_shutdown.ts";
@@ -68,15 +69,22 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  * step messages and watchdog copies were all lost) queues its result callback, with status `expired`, and stops.
  * Nothing else sends an `expired` callback, and a run has one chain, so it is sent once (a platform that delivers
  * a watch twice may send it twice, with the same `webhook-id`, like any redelivered callback).
+ *
+ * Callbacks are sent once and not lost to a crash: a delivery that has ended (sent, refused by the egress guard, or
+ * given up after `maxAttempts`) marks the run (./callback_marks.ts), and a queued callback of a marked run sends nothing. The step message whose
+ * commit ended the run, coming back (its watchdog copy, or a redelivery because queueing the callback failed),
+ * queues the callback again while the run is not marked.
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
   readonly #logger: Logger;
   readonly #maxAttempts: number;
   readonly #retryDelayMs: number;
+  readonly #callbacks: CallbackMarks;
 
   constructor(options: BackgroundOptions) {
     this.#options = options;
+    this.#callbacks = new CallbackMarks(options.runs.store, options.runs.lifecycle);
     this.#logger = options.logger ?? createLogger({ level: "warn" });
     this.#maxAttempts = options.maxAttempts ?? 5;
     this.#retryDelayMs = options.retryDelayMs ?? 1000;
@@ -188,16 +196,22 @@ export class BackgroundRunner {
 
   async #afterDuplicate(record: RunRecord, message: Extract<QueueMessage, { type: "step" }>): Promise<void> {
     const own = record.idempotency.some(([key]) => key === `bg:${message.seq}`);
-    // Our step was committed and nothing came after it. Only a running run is continued from here: a finished
-    // run's callback was queued by the step that ended it.
-    if (own && record.seq === message.seq + 1 && record.state.status === "running") await this.continue(record);
+    // Not our step's commit, or something came after it: whatever moved the run on queued what follows.
+    if (!own || record.seq !== message.seq + 1) return;
+    const { status } = record.state;
+    // Our step was committed and nothing came after it: what it queued next may have been lost (the process died
+    // first, or the queue refused it). Its next step, or, once it ended, its callback unless that was settled.
+    if (status === "running") await this.continue(record);
+    else if (status !== "awaiting_input" && record.callbackUrl && !(await this.#callbacks.settled(record.runId))) {
+      await this.continue(record);
+    }
   }
 
   async #deliverCallback(message: Extract<QueueMessage, { type: "callback" }>): Promise<void> {
     const { runs, queue, callbackSecret } = this.#options;
     const found = await runs.get(message.runId);
     const callbackUrl = found?.record.callbackUrl;
-    if (!found || !callbackUrl) return;
+    if (!found || !callbackUrl || await this.#callbacks.settled(message.runId)) return; // gone, or sent already
     const { record } = found;
     const body = JSON.stringify({
       runId: record.runId,
@@ -230,7 +244,7 @@ export class BackgroundRunner {
           runId: record.runId,
           error: errorFields(error),
         });
-        return;
+        return await this.#callbacks.settle(record.runId, record.state); // refused stays refused
       }
       ok = false;
     }
@@ -238,6 +252,8 @@ export class BackgroundRunner {
       await queue.enqueue({ ...message, attempt: message.attempt + 1 }, {
         delayMs: this.#retryDelayMs * 2 ** (message.attempt - 1),
       });
+    } else {
+      await this.#callbacks.settle(record.runId, record.state); // sent, or given up after the last attempt
     }
   }
 }

@@ -141,7 +141,10 @@ export class RunStore {
     return (await this.#store.get(this.#cancelKey(runId))) !== null;
   }
 
-  /** Deletes the record, then the cancel flag and the blobs (a delete cut short leaves blobs that expire). */
+  /**
+   * Deletes the record, then the cancel flag and the blobs (a delete cut short leaves blobs that expire). A callback
+   * mark (./callback_marks.ts: a time, nothing of the run's) is left to expire with the run's TTL.
+   */
   async remove(runId: string, stored: string): Promise<void> {
     await this.#store.delete(this.#key(runId));
     await this.#store.delete(this.#cancelKey(runId));

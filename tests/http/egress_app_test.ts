@@ -139,8 +139,16 @@ Deno.test("SSRF: a stored callbackUrl is checked again at delivery (the policy m
   assert.deepEqual(receiver.hits, []);
   assert.equal(queue.delivered.length, 0, "a refused callback is not retried");
 
+  // The same kind of run under a policy that allows loopback is delivered: the policy at delivery decides. (The
+  // refused run's callback is settled: a copy of it queued again sends nothing.)
   const local = new BackgroundRunner({ runs, queue, agents: { quick: agent }, egress: { allowPrivateNetwork: true } });
   await local.handle({ type: "callback", runId: record.runId, attempt: 1 });
+  assert.deepEqual(receiver.hits, []);
+  const allowed = await runs.create("quick", { ...state, status: "succeeded" }, {
+    background: true,
+    callbackUrl: `${receiver.url}/done`,
+  });
+  await local.handle({ type: "callback", runId: allowed.runId, attempt: 1 });
   assert.deepEqual(receiver.hits, ["/done"]);
   queue.close();
   await receiver.close();
