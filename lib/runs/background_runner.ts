@@ -133,7 +133,9 @@ export class BackgroundRunner {
     } catch (error) {
       if (error instanceof DuplicateDelivery) return await this.#afterDuplicate(error.record, message);
       if (error instanceof RunError && error.code === "run_not_found") return; // deleted, or expired away
-      stepEnded?.(agentName, error instanceof RunError && error.code !== "state_too_large" ? "rejected" : "error");
+      const rejected = error instanceof RunError && error.code !== "state_too_large";
+      // A step this process gave back as it stopped is aborted (as a client that left), not a failure on every deploy.
+      stepEnded?.(agentName, error instanceof ShuttingDownError ? "aborted" : rejected ? "rejected" : "error");
       // Not one of ours (a bug, a platform failure): the platform redelivers the message.
       if (!(error instanceof SmolstepError)) throw error;
       // This process is stopping and gave the run back unchanged: no failed attempt. The message is queued again for

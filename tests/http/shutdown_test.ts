@@ -3,6 +3,7 @@ import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import { type AppOptions, createSmolstep, type QueueMessage, type RunQueue } from "../../lib/server.ts";
 import { apiClient } from "../support/http_client.ts";
+import { parsePrometheusText, sampleValue } from "../support/prometheus_text_parser.ts";
 import { type HungModelServer, startHungModelServer } from "../support/hung_model_server.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
@@ -171,6 +172,14 @@ Deno.test("shutdown: a background step is aborted, its run given back, and its m
       { message: first, delayMs: 120_000 + 1000 }, // the watchdog copy, queued before the lock
       { message: first, delayMs: 700 }, // after retryDelayMs, not counted as a failed attempt
     ]);
+    const families = parsePrometheusText(stopping.smolstep.metrics!.render());
+    const steps = (outcome: string) =>
+      sampleValue(families, "smolstep_step_duration_seconds_count", {
+        agent: "assistant",
+        mode: "background",
+        outcome,
+      });
+    assert.deepEqual([steps("aborted"), steps("error")], [1, undefined], "counted as aborted, not as an error");
 
     // The next process takes the message: the run was unlocked, so it steps at once (its first step).
     model.answerWith({ answer: "continued in the background" });
