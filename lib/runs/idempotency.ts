@@ -26,18 +26,19 @@ export function replayOf(record: RunRecord, key: string | undefined): StepOutcom
 }
 
 /**
- * The record's keys with `key` for the step `result` took (unchanged without a key), the oldest dropped. `committed`
+ * The record's keys with `key` for the step `result` took (or none: `step` null) (unchanged without a key), the oldest dropped. `committed`
  * is the run as the step's commit leaves it (default `result.state`; a cancellation applied by the commit differs).
  */
 export function remember(
   idempotency: RunRecord["idempotency"],
   key: string | undefined,
-  result: StepResult,
+  result: Pick<StepResult, "state"> & { step: StepRecord | null; agent?: string },
   committed: AgentState = result.state,
 ): RunRecord["idempotency"] {
   if (!key) return idempotency;
-  const index = result.state.steps.indexOf(result.step);
-  const produced: number | StepRecord = index >= 0 ? index : result.step;
+  const index = result.step ? result.state.steps.indexOf(result.step) : -1;
+  // null: no step ran (the request applied a pending cancellation).
+  const produced: number | StepRecord | null = index >= 0 ? index : result.step;
   const { status, stepNumber, tokenUsage, error, pendingInput } = committed;
   // Only what is there: a step that did not fail or pause stores neither `error` nor `pendingInput`.
   const after: RecordedAfter = {

@@ -21,7 +21,7 @@ export interface RunRecord {
    * agent took it (`manager/researcher`), and the run as the step left it (./idempotency.ts), so a replay answers as
    * the step did (the last two are absent in records of older servers).
    */
-  idempotency: Array<[key: string, step: number | StepRecord, agent?: string, after?: RecordedAfter]>;
+  idempotency: Array<[key: string, step: number | StepRecord | null, agent?: string, after?: RecordedAfter]>;
   lock: { id: string; expiresAt: number } | null;
   /**
    * Steps committed so far, managed agents' steps included (they do not add records to `state.steps`). Background

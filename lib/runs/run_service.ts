@@ -271,9 +271,11 @@ export class RunService {
     return null;
   }
 
-  async #applyCancel(record: RunRecord, version: string): Promise<RunRecord | null> {
+  /** Ends an idle run `cancelled`; `key`: the step request that applied it, remembered so its retry is answered the same. */
+  async #applyCancel(record: RunRecord, version: string, key?: string): Promise<RunRecord | null> {
     if (record.lock && record.lock.expiresAt > Date.now()) return null;
-    const next = cancelled(record);
+    let next = cancelled(record);
+    if (key) next = { ...next, idempotency: remember(record.idempotency, key, { state: next.state, step: null }) };
     if (!(await this.#runs.replace(next, version)).ok) return null;
     this.#observer?.runEnded(record.agent, "cancelled");
     return next;
@@ -311,7 +313,7 @@ export class RunService {
     if (replayed) return replayed;
     if (record.lock && record.lock.expiresAt > Date.now()) throw this.#busy();
     if (ACTIVE.has(record.state.status) && current.cancelRequested) {
-      const ended = await this.#applyCancel(record, version);
+      const ended = await this.#applyCancel(record, version, key);
       if (!ended) throw this.#busy();
       return { record: ended, after: answerState(ended.state), step: null, events: [], replayed: false };
     }

@@ -34,3 +34,19 @@ Deno.test("Idempotency-Key replay of a step whose commit applied a cancellation 
   const answer = (outcome: typeof first) => stepView(outcome.after, outcome.step, outcome.agent);
   assert.deepEqual(answer(replay), answer(first), "a retry is answered exactly as the step was");
 });
+
+Deno.test("Idempotency-Key replay of a step request that applied a pending cancellation answers as it did", async () => {
+  const store = new MemoryStore();
+  const service = new RunService(store);
+  const agent = slowChatAgent(1);
+  const { runId } = await service.create("slow", agent.start("task"));
+  // A cancel flag its step's commit did not see (written after the commit read it): the next step request applies it.
+  await store.put(`runs/${runId}/cancel`, String(Date.now()));
+  const first = await service.step(runId, agent, { idempotencyKey: "k2" });
+  assert.deepEqual([first.after.status, first.step, first.replayed], ["cancelled", null, false]);
+
+  const replay = await service.step(runId, agent, { idempotencyKey: "k2" });
+  assert.equal(replay.replayed, true, "not 409 run_finished: the retry is a replay");
+  const answer = (outcome: typeof first) => stepView(outcome.after, outcome.step, outcome.agent);
+  assert.deepEqual(answer(replay), answer(first));
+});
