@@ -23,6 +23,7 @@ interface DeliveryRunService {
   readonly lockTtlMs: number;
   create(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string }): Promise<RunRecord>;
   fail(runId: string, error: { type: string; message: string }): Promise<unknown>;
+  get(runId: string): Promise<{ record: RunRecord } | null>;
 }
 
 export async function createRunForDelivery(
@@ -33,6 +34,7 @@ export async function createRunForDelivery(
 ): Promise<{ status: "created"; record: RunRecord } | Exclude<DeliveryClaim, { status: "claimed" }>> {
   const claims = new DeliveryClaims(runs.store, { lockTtlMs: runs.lockTtlMs, windowSeconds: options.windowSeconds });
   const claim = await claims.claim(agent, options.replayKey);
+  if (claim.status === "duplicate") await startIfNeverStarted(runs, claim.runId, options);
   if (claim.status !== "claimed") return claim;
   let runId: string | undefined;
   try {
@@ -49,4 +51,17 @@ export async function createRunForDelivery(
     await claim.release().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * The run a delivery created is started again when a replay finds it never was: the process that created it died
+ * between recording the claim and queueing its first step. Such a run is still at its first step, unlocked, older than
+ * a lock (a started run's first step has committed, or its watchdog copy has taken it, by then). Queueing its first
+ * step twice is harmless: a step message runs only at its run's `seq` (lib/runs/background_runner.ts).
+ */
+async function startIfNeverStarted(runs: DeliveryRunService, runId: string, options: DeliveryRunOptions) {
+  const found = await runs.get(runId);
+  const record = found?.record;
+  if (!record || record.state.status !== "running" || record.seq !== 0 || record.lock) return;
+  if (Date.now() - record.state.createdAt > runs.lockTtlMs) await options.start(record);
 }

@@ -154,7 +154,8 @@ export class RunService {
 
   /**
    * Creates a background run for a webhook delivery, at most once per `replayKey` (what the sender signed) within
-   * `windowSeconds` (lib/webhooks/delivery_claims.ts): a replay finds the run it started (`duplicate`), a delivery
+   * `windowSeconds` (lib/webhooks/delivery_claims.ts): a replay finds the run it started (`duplicate`; one created
+   * by a process that died before starting it is started then, see ./delivery_runs.ts), a delivery
    * whose run another request is creating right now `in_progress`, else `created`. `start` gets the new record (to
    * enqueue its first step). If creating or starting fails, the run is ended `failed` and the claim released, so the
    * sender's retry starts afresh. Check the run's size with `checkSize` first: a refused delivery leaves no claim.

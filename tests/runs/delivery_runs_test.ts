@@ -47,3 +47,22 @@ Deno.test("RunService.createForDelivery: one run per delivery, and nothing left 
     },
   );
 });
+
+Deno.test("RunService.createForDelivery: a replay starts the run a crashed process created but never started", async () => {
+  const runs = new RunService(new MemoryStore(), { lockTtlMs: 100, stepTimeoutMs: 50 });
+  const agent = new ToolCallingAgent({ name: "triage", model: functionModel([]).model });
+  const options = { replayKey: "standard:msg_crash", windowSeconds: 60 };
+  const started: string[] = [];
+  const start = (record: { runId: string }) => (started.push(record.runId), Promise.resolve());
+  // The first process records the claim and the run, then dies before queueing the first step (start never returns).
+  let created = "";
+  const dying = (record: { runId: string }) => (created = record.runId, new Promise<void>(() => {}));
+  void runs.createForDelivery("triage", agent.start("Issue opened"), { ...options, start: dying });
+  while (!created) await new Promise((resolve) => setTimeout(resolve, 5));
+
+  const early = await runs.createForDelivery("triage", agent.start("Issue opened"), { ...options, start });
+  assert.deepEqual([early, started], [{ status: "duplicate", runId: created }, []], "it may be starting right now");
+  await new Promise((resolve) => setTimeout(resolve, 150)); // longer than a lock: it would have stepped by now
+  const late = await runs.createForDelivery("triage", agent.start("Issue opened"), { ...options, start });
+  assert.deepEqual([late, started], [{ status: "duplicate", runId: created }, [created]], "started by the replay");
+});
