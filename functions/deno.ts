@@ -56,7 +56,7 @@ const smolstep = createSmolstep({ agents, store: new DenoKvStore(kv), queue, ...
 queue.listen(smolstep.handleQueueMessage);
 
 const server = Deno.serve(
-  { port: Number(env.PORT ?? 8000), hostname: env.HOSTNAME ?? "127.0.0.1" },
+  { port: wholeNumber(env, "PORT", 0) ?? 8000, hostname: env.HOSTNAME ?? "127.0.0.1" },
   smolstep.app.fetch,
 );
 
