@@ -20,7 +20,7 @@ export function replayOf(record: RunRecord, key: string | undefined): StepOutcom
   const step = typeof produced === "number" ? record.state.steps[produced] : produced;
   const { maxSteps, finalAnswer } = record.state;
   const after: StepAnswerState = recorded
-    ? { error: null, ...recorded, maxSteps, finalAnswer }
+    ? { error: null, ...recorded, maxSteps, finalAnswer, pendingInput: pendingAt(record.state, recorded) }
     : answerState(record.state);
   return { record, after, step, events: [], replayed: true, agent };
 }
@@ -39,17 +39,18 @@ export function remember(
   const index = result.step ? result.state.steps.indexOf(result.step) : -1;
   // null: no step ran (the request applied a pending cancellation).
   const produced: number | StepRecord | null = index >= 0 ? index : result.step;
-  const { status, stepNumber, tokenUsage, error, pendingInput } = committed;
-  // Only what is there: a step that did not fail or pause stores neither `error` nor `pendingInput`.
-  const after: RecordedAfter = {
-    status,
-    stepNumber,
-    tokenUsage,
-    ...(error ? { error } : {}),
-    ...(pendingInput ? { pendingInput } : {}),
-  };
+  const { status, stepNumber, tokenUsage, error } = committed;
+  // Only what is there: a step that did not fail stores no `error`.
+  const after: RecordedAfter = { status, stepNumber, tokenUsage, ...(error ? { error } : {}) };
   const entry: RunRecord["idempotency"][number] = [key, produced, result.agent, after];
   return [...idempotency, entry].slice(-MAX_IDEMPOTENCY_KEYS);
+}
+
+/** The pending input a replay shows: the run's own while it still waits at the recorded step, else none. */
+function pendingAt(state: AgentState, recorded: RecordedAfter): AgentState["pendingInput"] {
+  const waitsThere = recorded.status === "awaiting_input" && state.status === "awaiting_input" &&
+    state.stepNumber === recorded.stepNumber;
+  return waitsThere ? state.pendingInput : undefined;
 }
 
 /** The part of a run's state a step's answer shows. */

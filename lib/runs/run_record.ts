@@ -64,11 +64,12 @@ export class RunError extends SmolstepError {
 }
 
 /**
- * What a step's answer says of the run besides the step, as the step left it. The final answer is not copied: a run
- * whose step ended it takes no more steps, so the record's own is that step's. Keys recorded by older servers have
- * none; their replays show the run as it is now.
+ * What a step's answer says of the run besides the step, as the step left it. Not copied, to keep the record small:
+ * the final answer (a run whose step ended it takes no more steps, so the record's own is that step's) and the pending
+ * input (a replay while the run still waits at that step shows the record's own; once the pause was answered, none).
+ * Keys recorded by older servers have none of it; their replays show the run as it is now.
  */
-export type RecordedAfter = Pick<AgentState, "status" | "stepNumber" | "tokenUsage" | "pendingInput"> & {
+export type RecordedAfter = Pick<AgentState, "status" | "stepNumber" | "tokenUsage"> & {
   /** Absent when the step left no error. */
   error?: StepError;
 };
