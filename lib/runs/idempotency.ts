@@ -18,9 +18,16 @@ export function replayOf(record: RunRecord, key: string | undefined): StepOutcom
   if (!entry) return undefined;
   const [, produced, agent, recorded] = entry;
   const step = typeof produced === "number" ? record.state.steps[produced] : produced;
-  const { maxSteps, finalAnswer } = record.state;
+  const { maxSteps, finalAnswer, error } = record.state;
+  const ended = recorded && recorded.status !== "running" && recorded.status !== "awaiting_input";
   const after: StepAnswerState = recorded
-    ? { error: null, ...recorded, maxSteps, finalAnswer, pendingInput: pendingAt(record.state, recorded) }
+    ? {
+      ...recorded,
+      maxSteps,
+      finalAnswer,
+      error: ended ? error : null,
+      pendingInput: pendingAt(record.state, recorded),
+    }
     : answerState(record.state);
   return { record, after, step, events: [], replayed: true, agent };
 }
@@ -39,9 +46,8 @@ export function remember(
   const index = result.step ? result.state.steps.indexOf(result.step) : -1;
   // null: no step ran (the request applied a pending cancellation).
   const produced: number | StepRecord | null = index >= 0 ? index : result.step;
-  const { status, stepNumber, tokenUsage, error } = committed;
-  // Only what is there: a step that did not fail stores no `error`.
-  const after: RecordedAfter = { status, stepNumber, tokenUsage, ...(error ? { error } : {}) };
+  const { status, stepNumber, tokenUsage } = committed;
+  const after: RecordedAfter = { status, stepNumber, tokenUsage };
   const entry: RunRecord["idempotency"][number] = [key, produced, result.agent, after];
   return [...idempotency, entry].slice(-MAX_IDEMPOTENCY_KEYS);
 }

@@ -1,7 +1,7 @@
 import type { AgentEvent } from "../agents/agent_events.ts";
 import { SmolstepError } from "../errors.ts";
 import { type AgentState, packState, parseAgentState } from "../memory/agent_state.ts";
-import type { StepError, StepRecord } from "../memory/step_records.ts";
+import type { StepRecord } from "../memory/step_records.ts";
 import type { StoredValue } from "../stores/state_store.ts";
 import { utf8Length } from "../stores/store_limit_error.ts";
 
@@ -65,14 +65,12 @@ export class RunError extends SmolstepError {
 
 /**
  * What a step's answer says of the run besides the step, as the step left it. Not copied, to keep the record small:
- * the final answer (a run whose step ended it takes no more steps, so the record's own is that step's) and the pending
- * input (a replay while the run still waits at that step shows the record's own; once the pause was answered, none).
- * Keys recorded by older servers have none of it; their replays show the run as it is now.
+ * the final answer and the error (a run has them once it has ended, and an ended run changes no more, so the record's
+ * own are that step's) and the pending input (a replay while the run still waits at that step shows the record's own;
+ * once the pause was answered, none). Keys recorded by older servers have none of it; their replays show the run as
+ * it is now.
  */
-export type RecordedAfter = Pick<AgentState, "status" | "stepNumber" | "tokenUsage"> & {
-  /** Absent when the step left no error. */
-  error?: StepError;
-};
+export type RecordedAfter = Pick<AgentState, "status" | "stepNumber" | "tokenUsage">;
 
 /** The part of a run's state a step's answer shows (the HTTP step body, besides the step itself). */
 export type StepAnswerState = Pick<

@@ -180,11 +180,17 @@ Deno.test("HTTP API over loopback", async (t) => {
       model.enqueue(toolCallReply("wait", { ms: 1 }), "My best answer");
       const { body: run } = await api.post("/v1/agents/noretry/runs", { task: "loop", maxSteps: 1 });
       assert.equal(run.maxSteps, 1);
-      assert.equal((await api.post(`/v1/runs/${run.runId}/steps`)).body.status, "running");
-      const last = await api.post(`/v1/runs/${run.runId}/steps`);
+      const first = await api.post(`/v1/runs/${run.runId}/steps`, undefined, { "Idempotency-Key": "max-1" });
+      assert.equal(first.body.status, "running");
+      const last = await api.post(`/v1/runs/${run.runId}/steps`, undefined, { "Idempotency-Key": "max-2" });
       assert.equal(last.body.status, "max_steps_error");
       assert.equal(last.body.finalAnswer, "My best answer");
       assert.equal(last.body.error.type, "AgentMaxStepsError");
+      // Replays after the run ended: the step that ended it with its error, the one before without.
+      for (const [key, original] of [["max-1", first], ["max-2", last]] as const) {
+        const replay = await api.post(`/v1/runs/${run.runId}/steps`, undefined, { "Idempotency-Key": key });
+        assert.deepEqual(replay.body, original.body, key);
+      }
     });
 
     await t.step("bad requests get JSON 4xx errors", async () => {
