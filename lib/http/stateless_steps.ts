@@ -71,10 +71,13 @@ export async function statelessStep(
     await claim?.free();
     throw signal.aborted ? signal.reason : error;
   }
-  const next = await codec.seal(name, result.state, {
-    blobsUntil: await keepBlobs(ctx, result.state, opened.blobsUntil),
-  });
+  let next: string;
   try {
+    // A step that cannot give its token (a store error keeping blobs, a cipher failure, too large) is not kept: the
+    // token sent stays valid, so its claim is freed.
+    next = await codec.seal(name, result.state, {
+      blobsUntil: await keepBlobs(ctx, result.state, opened.blobsUntil),
+    });
     assertTokenFits(ctx, next, "the step was not kept, so the token you sent is still valid");
   } catch (error) {
     await claim?.free();
