@@ -127,6 +127,8 @@ export async function startRunToAnswer(
     });
     return { mode: "memory", progress };
   }
+  // A stopping server starts no run it could not step or follow (the client's retry reaches one that runs).
+  ctx.shutdown.throwIfStopped();
   const background = ctx.background;
   // Stepped here (`kv`): the first step's place is taken before the run is written, so a full server refuses
   // (503 `overloaded`, safe to retry) and leaves no run behind; the first step takes the place over.

@@ -28,6 +28,11 @@ export class StepShutdown {
   /** Woken each time the last step in flight ends. */
   #idle: (() => void)[] = [];
 
+  /** Throws `ShuttingDownError` once the steps have been aborted: for work this process could only start, not do. */
+  throwIfStopped(): void {
+    if (this.#reason) throw this.#reason;
+  }
+
   /** Steps registered and not yet ended. */
   get inFlight(): number {
     return this.#steps.size;

@@ -61,7 +61,7 @@ async function world(modelUrl?: string) {
     await model.close();
     kv.close();
   };
-  return { model, serve, runBytes, close };
+  return { model, serve, runBytes, store, close };
 }
 
 /** Resolves once the model has received `count` calls (bounded). */
@@ -148,6 +148,25 @@ Deno.test("shutdown: a chat completion's step past the grace is aborted; its run
     const stepped = await serve().api.post(`/v1/runs/${runId}/steps`);
     assert.equal(stepped.status, 200, JSON.stringify(stepped.body));
     assert.equal(stepped.body.finalAnswer, "continued");
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("shutdown: a chat completion that comes once the steps are aborted starts no run", async () => {
+  const { serve, store, close } = await world();
+  try {
+    for (const options of [{ queue: undefined }, {}]) {
+      const stopping = serve(options);
+      await stopping.smolstep.shutdown({ graceMs: 0 });
+      const refused = await post(`${stopping.url}/v1/chat/completions`, {
+        model: "assistant",
+        messages: [{ role: "user", content: "too late" }],
+      });
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      assert.equal(refused.body.error.code, "shutting_down");
+    }
+    assert.deepEqual((await store.list("runs/")).keys, [], "no run left behind that nothing steps");
   } finally {
     await close();
   }
