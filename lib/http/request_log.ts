@@ -12,7 +12,8 @@ const RUN_ID = /^[A-Za-z0-9_-]{1,100}$/;
  * One JSON line per request, when it ends: `method`, `route` (the pattern, never the raw path or its query string),
  * `status`, `durationMs`, `requestId` (also sent back as `X-Request-Id`), `runId` on `/v1/runs/{runId}` routes and
  * on the routes that create a run (as `runOf` says), and `error: {code, type}` when the request failed. A 5xx is
- * logged at `error`, anything else at `info`. A streamed step (or MCP call) is logged when it ends, with
+ * logged at `error`, but a refusal the server chose (503 `overloaded`: load shed; `shutting_down`: a deploy) at
+ * `warn`; anything else at `info`. A streamed step (or MCP call) is logged when it ends, with
  * `stepStatus` when its would-be status differs from the 200 that started it.
  * Nothing else of the request is read: no header but `X-Request-Id`, no body, no query string. Mount first, on `*`.
  */
@@ -41,13 +42,21 @@ export function requestLog(
         ...runIdOf(c, runOf(c.req.raw)),
         ...(c.error ? { error: failure(c.error) } : {}),
       };
-      logger.log(failed >= 500 ? "error" : "info", "request", fields);
+      logger.log(levelOf(failed, c.error), "request", fields);
     };
     if (!logger.enabled("error")) return;
     const running = stillRunning(c.req.raw);
     if (running) running.then(write, () => write(500));
     else write();
   };
+}
+
+/** 503s the server answers on purpose, retryable and expected in operation: not errors of the server. */
+const REFUSALS: ReadonlySet<string> = new Set(["overloaded", "shutting_down"]);
+
+function levelOf(status: number, error: Error | undefined): "error" | "warn" | "info" {
+  if (status < 500) return "info";
+  return error && REFUSALS.has(classifyError(error).code) ? "warn" : "error";
 }
 
 /** The code the response carried and the error's class name: never its message or stack. */

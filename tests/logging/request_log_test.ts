@@ -163,7 +163,7 @@ Deno.test("one JSON line per request, and no secret in any line", async () => {
   );
   for (const record of requests) {
     assert.match(record.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    assert.equal(record.level, (record.status as number) >= 500 ? "error" : "info");
+    assert.equal(record.level, (record.status as number) >= 500 ? "error" : "info"); // no 503 refusal here
     assert.ok(["GET", "POST"].includes(record.method as string));
     assert.equal(typeof record.durationMs, "number");
     assert.match(record.requestId as string, /^[\w.:-]+$/);
@@ -231,4 +231,32 @@ Deno.test("a streamed step is logged once, when the step ends", async () => {
   assert.equal(steps[0].status, 200);
   assert.equal(steps[0].stepStatus, undefined, "the step ended as the response began: ok");
   assert.equal(steps[0].level, "info");
+});
+
+Deno.test("a load-shedding refusal (503 overloaded) is logged at warn, not error", async () => {
+  const records: LogRecord[] = [];
+  await using model = await startScriptedModelServer();
+  const app = serveBackground({
+    agents: agents(model),
+    store: new MemoryStore(),
+    maxStepsInFlight: 1,
+    lockTtlMs: 10_000,
+    logger: createLogger({ level: "info", sink: (record) => records.push(record) }),
+  });
+  const api = apiClient(app.url);
+  try {
+    const first = await api.post("/v1/agents/assistant/runs", { task: TASK });
+    const second = await api.post("/v1/agents/assistant/runs", { task: TASK });
+    model.enqueue({ ...answer("slow"), delayMs: 300 });
+    const running = api.post(`/v1/runs/${first.body.runId}/steps`);
+    while (model.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const refused = await api.post(`/v1/runs/${second.body.runId}/steps`);
+    assert.equal(refused.status, 503);
+    assert.equal((await running).status, 200);
+  } finally {
+    await app.close();
+  }
+  const steps = records.filter((record) => record.route === "/v1/runs/:runId/steps");
+  assert.deepEqual(steps.map((r) => [r.status, r.level]), [[503, "warn"], [200, "info"]]);
+  assert.deepEqual(steps[0].error, { code: "overloaded", type: "HttpError" });
 });
