@@ -1,3 +1,4 @@
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Tool as McpToolDefinition } from "@modelcontextprotocol/sdk/types.js";
 import { ConfigurationError } from "../errors.ts";
 import { dropConnection, withConnection } from "./mcp_connections.ts";
@@ -52,16 +53,19 @@ export class MCPClient {
   }
 
   async #listTools(server: McpServerParameters): Promise<McpTool[]> {
-    const definitions = await withConnection(server, async (client) => {
-      const tools: McpToolDefinition[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await client.listTools(cursor === undefined ? undefined : { cursor });
-        tools.push(...page.tools);
-        cursor = page.nextCursor;
-      } while (cursor !== undefined);
-      return tools;
-    });
+    // A listing may be sent again on a new connection, even after one that closed in flight.
+    const definitions = await withConnection(server, listAllTools, undefined, true);
     return definitions.map((definition) => new McpTool(server, definition, this.#options));
   }
+}
+
+async function listAllTools(client: Client): Promise<McpToolDefinition[]> {
+  const tools: McpToolDefinition[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listTools(cursor === undefined ? undefined : { cursor });
+    tools.push(...page.tools);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return tools;
 }
