@@ -59,13 +59,25 @@ export class MCPClient {
   }
 }
 
+/** Pages of `tools/list` read from one server at most: a server's paging is input, and must end. */
+const MAX_TOOL_LIST_PAGES = 100;
+
+/** Every page of the server's `tools/list`; a cursor handed back twice, or paging past the cap, is refused. */
 async function listAllTools(client: Client): Promise<McpToolDefinition[]> {
   const tools: McpToolDefinition[] = [];
+  const seen = new Set<string>();
   let cursor: string | undefined;
-  do {
+  for (let pages = 0;; pages++) {
+    if (pages === MAX_TOOL_LIST_PAGES || (cursor !== undefined && seen.has(cursor))) {
+      throw new ConfigurationError(
+        `MCPClient: the server's tools/list did not end (${pages} pages, ${tools.length} tools; at most ` +
+          `${MAX_TOOL_LIST_PAGES} pages, and no cursor twice).`,
+      );
+    }
+    if (cursor !== undefined) seen.add(cursor);
     const page = await client.listTools(cursor === undefined ? undefined : { cursor });
     tools.push(...page.tools);
     cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return tools;
+    if (cursor === undefined) return tools;
+  }
 }
