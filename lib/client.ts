@@ -94,22 +94,21 @@ export function createClient(options: ClientOptions): SmolstepClient {
     submitInput: (runId: string, input: RunInput) => json<RunStepView>("POST", `${run(runId)}/input`, input),
     /**
      * Runs exactly one step. Sends an `Idempotency-Key` (random unless given) and retries a lost response with it,
-     * so the server replays the step it took (`replayed: true`) instead of taking a second one.
+     * so the server replays the step it took (`replayed: true`) instead of taking a second one; while that step still
+     * runs (`step_in_progress`), it asks again until the step is there (see `stepRetries`).
      */
     async step(runId: string, { idempotencyKey, signal }: StepOptions = {}): Promise<StepResponse> {
       const headers = { "Idempotency-Key": idempotencyKey ?? randomKey() };
-      for (let attempt = 0;; attempt++) {
+      const retryAfter = stepRetries(retries, backoff, signal);
+      for (;;) {
         try {
           const response = await send("POST", `${run(runId)}/steps`, { headers, signal });
           const view = await response.json() as RunStepView;
           return { ...view, replayed: response.headers.get("Idempotent-Replayed") === "true" };
         } catch (error) {
-          // After a lost response, `step_in_progress` is most likely our own step, still running.
-          const retry = error instanceof SmolstepClientError
-            ? attempt > 0 && error.code === "step_in_progress"
-            : !signal?.aborted;
-          if (!retry || attempt >= retries) throw error;
-          await sleep(backoff(attempt), signal);
+          const delay = retryAfter(error);
+          if (delay === undefined) throw error;
+          await sleep(delay, signal);
         }
       }
     },
@@ -192,7 +191,8 @@ export function createClient(options: ClientOptions): SmolstepClient {
       const headers: Record<string, string> = { Accept: "text/event-stream" };
       const retried = kv && !input;
       if (retried) headers["Idempotency-Key"] = idempotencyKey ?? randomKey();
-      for (let attempt = 0;; attempt++) {
+      const retryAfter = stepRetries(retries, backoff, signal);
+      for (;;) {
         try {
           const response = await send("POST", path, { body, headers, signal });
           const replayed = response.headers.get("Idempotent-Replayed") === "true";
@@ -214,14 +214,10 @@ export function createClient(options: ClientOptions): SmolstepClient {
           }
           throw new TypeError("The step's event stream ended before its step event.");
         } catch (error) {
-          // Only a KV step is retried (its key makes the retry replay it): after a lost connection, or while the
-          // step the lost connection started is still running.
-          const retry = retried &&
-            (error instanceof SmolstepClientError
-              ? attempt > 0 && error.code === "step_in_progress"
-              : !signal?.aborted);
-          if (!retry || attempt >= retries) throw error;
-          await sleep(backoff(attempt), signal);
+          // Only a KV step is retried (its key makes the retry replay it).
+          const delay = retried ? retryAfter(error) : undefined;
+          if (delay === undefined) throw error;
+          await sleep(delay, signal);
         }
       }
     },
@@ -235,6 +231,33 @@ export function createClient(options: ClientOptions): SmolstepClient {
       json<StatelessStep>("POST", `${agentPath(agent)}/input`, { state: token, ...input }),
   };
   return client;
+}
+
+/** How long a KV step whose connection was lost waits, at most, for the step that connection started to commit. */
+const STEP_WAIT_MS = 10 * 60_000;
+/** The longest pause between two asks while that step runs. */
+const STEP_WAIT_DELAY_MS = 2_000;
+
+/**
+ * When a KV step request that failed is sent again with its key, as a delay (undefined: throw the error). A lost
+ * connection is retried `retries` times in a row. Once one was lost, `step_in_progress` is most likely the step it
+ * started, still running (a model call takes seconds to minutes, within the server's lock): it is asked again until
+ * it commits and is replayed (or its lock expires and the retry takes it), for up to `STEP_WAIT_MS`.
+ */
+function stepRetries(retries: number, backoff: (attempt: number) => number, signal?: AbortSignal) {
+  let lost = 0;
+  let waits = 0;
+  let waitingSince: number | undefined;
+  return (error: unknown): number | undefined => {
+    if (error instanceof SmolstepClientError) {
+      if (error.code !== "step_in_progress" || lost === 0) return undefined;
+      waitingSince ??= Date.now();
+      if (Date.now() - waitingSince > STEP_WAIT_MS) return undefined;
+      return Math.min(backoff(waits++), STEP_WAIT_DELAY_MS);
+    }
+    if (signal?.aborted || lost >= retries) return undefined;
+    return backoff(lost++);
+  };
 }
 
 async function errorFrom(response: Response): Promise<SmolstepClientError> {

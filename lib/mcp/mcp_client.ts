@@ -1,3 +1,4 @@
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Tool as McpToolDefinition } from "@modelcontextprotocol/sdk/types.js";
 import { ConfigurationError } from "../errors.ts";
 import { dropConnection, withConnection } from "./mcp_connections.ts";
@@ -52,16 +53,31 @@ export class MCPClient {
   }
 
   async #listTools(server: McpServerParameters): Promise<McpTool[]> {
-    const definitions = await withConnection(server, async (client) => {
-      const tools: McpToolDefinition[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await client.listTools(cursor === undefined ? undefined : { cursor });
-        tools.push(...page.tools);
-        cursor = page.nextCursor;
-      } while (cursor !== undefined);
-      return tools;
-    });
+    // A listing may be sent again on a new connection, even after one that closed in flight.
+    const definitions = await withConnection(server, listAllTools, undefined, true);
     return definitions.map((definition) => new McpTool(server, definition, this.#options));
+  }
+}
+
+/** Pages of `tools/list` read from one server at most: a server's paging is input, and must end. */
+const MAX_TOOL_LIST_PAGES = 100;
+
+/** Every page of the server's `tools/list`; a cursor handed back twice, or paging past the cap, is refused. */
+async function listAllTools(client: Client): Promise<McpToolDefinition[]> {
+  const tools: McpToolDefinition[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let pages = 0;; pages++) {
+    if (pages === MAX_TOOL_LIST_PAGES || (cursor !== undefined && seen.has(cursor))) {
+      throw new ConfigurationError(
+        `MCPClient: the server's tools/list did not end (${pages} pages, ${tools.length} tools; at most ` +
+          `${MAX_TOOL_LIST_PAGES} pages, and no cursor twice).`,
+      );
+    }
+    if (cursor !== undefined) seen.add(cursor);
+    const page = await client.listTools(cursor === undefined ? undefined : { cursor });
+    tools.push(...page.tools);
+    cursor = page.nextCursor;
+    if (cursor === undefined) return tools;
   }
 }

@@ -56,14 +56,18 @@ async function openConnection(server: McpServerParameters): Promise<Client> {
 }
 
 /**
- * Runs `use` on the shared connection. When the server or its session is gone (a closed connection, a session the
- * server no longer knows: 404), the connection is dropped and `use` runs once more on a new one; the server refused
- * the request in both cases. Other errors are thrown as they are.
+ * Runs `use` on the shared connection. When the server refused the request because the connection or its session
+ * is gone (a client no longer connected, a session the server no longer knows: 404), the connection is dropped and
+ * `use` runs once more on a new one. A connection that closes while a request is in flight (`ConnectionClosed`: a
+ * stdio server that died, a connection another call dropped) drops the connection too, but `use` runs again only
+ * when it is `idempotent` (a listing): the server may have run the request, and a tool call must not run twice.
+ * Other errors are thrown as they are.
  */
 export async function withConnection<T>(
   server: McpServerParameters,
   use: (client: Client) => Promise<T>,
   signal?: AbortSignal,
+  idempotent = false,
 ): Promise<T> {
   for (let attempt = 0;; attempt++) {
     let client: Client | undefined;
@@ -71,15 +75,16 @@ export async function withConnection<T>(
       client = await sharedConnection(server);
       return await use(client);
     } catch (error) {
-      if (!connectionGone(error)) throw error;
+      const closedInFlight = error instanceof McpError && (error as McpError).code === ErrorCode.ConnectionClosed;
+      if (!closedInFlight && !refusedForConnection(error)) throw error;
       await dropConnection(server, client);
-      if (attempt > 0 || signal?.aborted) throw error;
+      if ((closedInFlight && !idempotent) || attempt > 0 || signal?.aborted) throw error;
     }
   }
 }
 
-function connectionGone(error: unknown): boolean {
-  if (error instanceof McpError) return (error as McpError).code === ErrorCode.ConnectionClosed;
+/** The request was refused, not run: no connection to send it on, or a session the server no longer knows. */
+function refusedForConnection(error: unknown): boolean {
   if (error instanceof StreamableHTTPError) return (error as StreamableHTTPError).code === 404;
   return error instanceof Error && /not connected/i.test(error.message);
 }

@@ -2,7 +2,7 @@
  * `@smolstep/smolstep/mcp/server`: the app's agents as an MCP server (Model Context Protocol, Streamable HTTP,
  * stateless), mounted with `createSmolstep({..., plugins: [mcpServer()]})`. Each agent is a tool
  * (`{task, additionalArgs?}` in, its final answer out); with `exposeTools` the agents' own tools are tools too.
- * A separate entry: the SDK's transport and this server add about 10 KiB gzip to a Workers bundle.
+ * A separate entry: the SDK's transport and this server add about 12 KiB gzip to a Workers bundle (README: MCP server).
  *
  * @module
  */
