@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { tool } from "../lib/mod.ts";
 
 /** Tools for the example agents: useful, deterministic, and needing no network. */

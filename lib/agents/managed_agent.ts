@@ -1,5 +1,5 @@
 import { invalidNameReason, isValidName } from "../tools/tool_name.ts";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigurationError } from "../errors.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import { memoryToMessages } from "../memory/memory_to_messages.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { AgentToolCallError, AgentToolExecutionError, InvalidInputError } from "../errors.ts";
 import type { PendingInput } from "../memory/agent_state.ts";
 import { validateToolArguments } from "../tools/tool_validation.ts";

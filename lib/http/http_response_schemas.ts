@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { agentStateSchemas } from "../memory/agent_state.ts";
 import { stepRecordSchemas } from "../memory/step_records.ts";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Caps on run inputs beyond the body size and JSON caps (`json_limits.ts`): each name becomes a variable or a key. */
 export const MAX_ADDITIONAL_ARGS = 1000;

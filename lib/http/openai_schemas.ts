@@ -3,7 +3,7 @@
  * zod schemas: the request as far as smolstep uses it, the answers as OpenAI's clients read them. No `openai`
  * package in the core: these are the JSON shapes only.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 const TextPart = z.object({ type: z.literal("text"), text: z.string() });
 const ImagePart = z.object({

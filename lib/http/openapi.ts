@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { VERSION } from "../version.ts";
 import { COMPONENTS, REQUEST_BODIES, type SchemaName } from "./openapi_components.ts";
 import { errorStatus, ROUTES, STREAMED } from "./openapi_route_table.ts";

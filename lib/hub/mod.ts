@@ -21,7 +21,7 @@
  * ```ts
  * import { Tool, tool } from "@smolstep/smolstep/hub";
  * import { createDenoQuickJSExecutor } from "@smolstep/smolstep/deno";
- * import { z } from "zod";
+ * import * as z from "zod";
  *
  * const add = tool({
  *   name: "add",

@@ -5,7 +5,7 @@
  * LangChain. The tool's own `invoke` validates the arguments again and runs it; its result is the observation.
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigurationError } from "../errors.ts";
 import { Tool, type ToolContext } from "../tools/tool.ts";
 import { inputsFromJsonSchema, type ToolInputs, type ToolInputType } from "../tools/tool_inputs.ts";

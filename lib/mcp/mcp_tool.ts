@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { CallToolResult, Tool as McpToolDefinition } from "@modelcontextprotocol/sdk/types.js";
 import { AgentToolExecutionError } from "../errors.ts";
 import { Tool, type ToolContext } from "../tools/tool.ts";

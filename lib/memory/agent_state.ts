@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { SmolstepError } from "../errors.ts";
 import type { TokenUsage } from "../models/chat_message.ts";
 import { type StepError, type StepRecord, stepRecordSchemas, type ToolCallRecord } from "./step_records.ts";

@@ -1,5 +1,5 @@
 import { invalidNameReason, isValidName } from "./tool_name.ts";
-import { z } from "zod";
+import * as z from "zod";
 import type { ToolDefinition } from "../models/chat_message.ts";
 import { inputsFromZod, type ToolInputs, type ToolInputType, zodFromInputs } from "./tool_inputs.ts";
 import { validateToolArguments } from "./tool_validation.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** smolagents' tool input types. `image` and `audio` travel as references (strings) or raw data. */
 export type ToolInputType =
