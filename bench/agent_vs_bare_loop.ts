@@ -16,6 +16,12 @@
  * the machine's load; valgrind is ~50x slower). Counts repeat within a few percent (the JIT decides a little
  * differently from one process to the next), unlike time on a shared machine; the spread of the rounds is printed.
  *
+ * `--alloc` reports the bytes each side allocates per step instead: V8's sampling heap profiler (through
+ * `node:inspector`, in each side's own process, objects collected since counted too) over `runs` runs after the warm-up;
+ * sampled, so it moves by about 1%. The server's allocations are in the parent, outside the count.
+ *
+ *   deno run -A bench/agent_vs_bare_loop.ts --alloc [--runs 200]
+ *
  * Peak RSS depends on when V8 doubles its young generation (new space, printed per side): it doubles once enough
  * bytes have survived scavenges since the last doubling, so the side that allocates more, or keeps more of its import
  * (module loading) alive, gets there in fewer runs. At `--runs 200` the bare loop ends just before its last doubling
@@ -59,7 +65,16 @@ if (Deno.args[0] === "--child") {
   console.log(JSON.stringify(await child(side as Side, url, Number(runs), Number(warmup ?? WARMUP_RUNS))));
   Deno.exit(0);
 }
-await (Deno.args.includes("--callgrind") ? parentCallgrind() : parent());
+if (Deno.args[0] === "--child-alloc") {
+  const [, side, url, runs] = Deno.args;
+  console.log(JSON.stringify(await childAlloc(side as Side, url, Number(runs))));
+  Deno.exit(0);
+}
+await (Deno.args.includes("--callgrind")
+  ? parentCallgrind()
+  : Deno.args.includes("--alloc")
+  ? parentAlloc()
+  : parent());
 
 async function parent(): Promise<void> {
   const runs = Number(flag("--runs") ?? 200);
@@ -163,6 +178,51 @@ async function parentCallgrind(): Promise<void> {
   console.log(`bare openai     instructions/step (M): ${spread(millions(bare))}`);
   console.log(`agent (direct)  instructions/step (M): ${spread(millions(agent))}`);
   console.log(`ratio: ${spread(ratios.map((ratio) => Number(ratio.toFixed(3))))}`);
+}
+
+async function parentAlloc(): Promise<void> {
+  const runs = Number(flag("--runs") ?? 200);
+  const reply = (request: ReceivedRequest) => calculatorRunReply(request, STEPS - 1);
+  await using server = await startScriptedModelServer({ replies: reply });
+  await writeAgentRequestShape(server.url);
+  console.log(`deno ${Deno.version.deno}, sampled allocation, ${runs} runs x ${STEPS} steps per side`);
+  for (const side of ["bare", "direct", "mod"] as Side[]) {
+    server.reset();
+    server.setHandler(reply);
+    const command = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL(import.meta.url).pathname, "--child-alloc", side, server.url, String(runs)],
+      stdout: "piped",
+      stderr: "inherit",
+    });
+    const output = await command.output();
+    if (!output.success) throw new Error(`${side}: child failed`);
+    const { kbPerStep } = JSON.parse(new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!);
+    console.log(`${label(side).padEnd(15)}  ${kbPerStep.toFixed(1)} KB allocated per step`);
+  }
+}
+
+/** Bytes allocated per step after the warm-up, from V8's sampling heap profiler (collected objects included). */
+async function childAlloc(side: Side, url: string, runs: number): Promise<{ side: Side; kbPerStep: number }> {
+  const run = side === "bare" ? await bareLoop(url) : await agentLoop(url, side === "mod");
+  for (let i = 0; i < WARMUP_RUNS; i++) await run();
+  const { Session } = await import("node:inspector");
+  const session = new Session();
+  session.connect();
+  const post = <T>(method: string, params: object = {}) =>
+    new Promise<T>((resolve, reject) =>
+      session.post(method, params, (error, result) => error ? reject(error) : resolve(result as T))
+    );
+  await post("HeapProfiler.enable");
+  await post("HeapProfiler.startSampling", {
+    samplingInterval: 512,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  for (let i = 0; i < runs; i++) await run();
+  type Node = { selfSize: number; children: Node[] };
+  const { profile } = await post<{ profile: { head: Node } }>("HeapProfiler.stopSampling");
+  const total = (node: Node): number => node.children.reduce((sum, child) => sum + total(child), node.selfSize);
+  return { side, kbPerStep: total(profile.head) / runs / STEPS / 1024 };
 }
 
 function median(values: number[]): number {

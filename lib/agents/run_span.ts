@@ -1,6 +1,7 @@
 import { type Context, context as otelContext, type Span, SpanKind } from "@opentelemetry/api";
 import type { AgentState } from "../memory/agent_state.ts";
 import { ATTR, contextWith, errorType, markFailed, quietly, recordUsage, smolstepTracer } from "../tracing/spans.ts";
+import { spansAreNoOps } from "./step_span.ts";
 import type { RunOptions } from "./step_types.ts";
 
 /** The span of an in-process run and how to end it. */
@@ -18,6 +19,8 @@ export interface RunSpan {
  */
 export function startRunSpan(agentName: string, options: RunOptions): RunSpan {
   const parent = options.traceParent ?? otelContext.active();
+  // Nothing would record: the steps run under `parent` (what `contextWith` gives for a non-recording span).
+  if (spansAreNoOps(options.tracerProvider, parent, false)) return { context: parent, end: () => {} };
   let span: Span;
   try {
     span = smolstepTracer(options.tracerProvider).startSpan(`invoke_workflow ${agentName}`, {

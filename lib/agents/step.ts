@@ -102,9 +102,16 @@ export async function step(
   const view = io.blobs ? await hydrateObservations(state, io.blobs) : state;
   if (needsPlanning(state, spec.planningInterval)) return await planStep(spec, state, view, io);
   const at: Slot = { kind: "append", stepNumber: state.stepNumber + 1, startTime: io.now() };
-  const outcome = state.stepNumber >= state.maxSteps
-    ? await answerAfterMaxSteps(spec, view, io, at.stepNumber)
-    : await attempt(() => spec.act(contextOf(spec, view, io, at.stepNumber)), emptyAction());
+  let outcome: StepOutcome;
+  if (state.stepNumber >= state.maxSteps) outcome = await answerAfterMaxSteps(spec, view, io, at.stepNumber);
+  else {
+    // As `attempt` does, without its closure per step.
+    try {
+      outcome = await spec.act(contextOf(spec, view, io, at.stepNumber));
+    } catch (caught) {
+      outcome = failedAction(emptyAction(), caught);
+    }
+  }
   return await settle(spec, state, outcome, at, io);
 }
 

@@ -46,17 +46,29 @@ export async function checkFinalAnswer(
   return null;
 }
 
-/** Calls the callbacks registered for `record`; one that calls `interrupt()` ends the run as `failed`. */
-export async function runStepCallbacks(
+/**
+ * Calls the callbacks registered for `record`; one that calls `interrupt()` ends the run as `failed`. Without any,
+ * `state` itself is returned at once (no promise).
+ */
+export function runStepCallbacks(
   callbacks: StepCallbacks,
   record: StepRecord,
   state: AgentState,
   agentName: string,
-): Promise<AgentState> {
+): AgentState | Promise<AgentState> {
   // As in smolagents: a plain list is for action steps; per-type callbacks also see planning and final_answer steps.
-  const selected: StepCallback[] = Array.isArray(callbacks)
-    ? (record.type === "action" ? callbacks : [])
-    : callbacks[record.type] ?? [];
+  const selected: readonly StepCallback[] | undefined = Array.isArray(callbacks)
+    ? (record.type === "action" ? callbacks : undefined)
+    : callbacks[record.type];
+  return selected?.length ? callEach(selected, record, state, agentName) : state;
+}
+
+async function callEach(
+  selected: readonly StepCallback[],
+  record: StepRecord,
+  state: AgentState,
+  agentName: string,
+): Promise<AgentState> {
   let interrupted: string | undefined;
   for (const callback of selected) {
     await callback(record, {
@@ -88,29 +100,40 @@ export async function callModel(
   spans?: StepSpans,
 ): Promise<ChatMessage> {
   const modelId = model.modelId ?? "unknown";
-  const started = performance.now();
-  const ended = (outcome: ModelCallOutcome) =>
-    observer?.modelCallEnded(modelId, (performance.now() - started) / 1000, outcome);
+  // Timed only for an observer: without one, no clock read and no closure per call.
+  const started = observer ? performance.now() : 0;
+  const ended = observer &&
+    ((outcome: ModelCallOutcome) => observer.modelCallEnded(modelId, (performance.now() - started) / 1000, outcome));
   const onRetry = options.onRetry;
   const observed: GenerateOptions = observer
     ? { ...options, onRetry: (info) => (observer.modelRetried(modelId, info), onRetry?.(info)) }
     : options;
   try {
-    const call = () =>
-      onDelta && model.generateStream
-        ? collectStream(model.generateStream(messages, observed), onDelta)
-        : model.generate(messages, observed);
-    const reply = spans ? await spans.modelCall(modelId, call) : await call();
+    const reply = spans
+      ? await spans.modelCall(modelId, () => modelReply(model, messages, observed, onDelta))
+      : await modelReply(model, messages, observed, onDelta);
     // A model may end a stream quietly when its signal aborts (the `openai` client's streams do): a reply that
     // arrives after the abort may be cut short, and the step is abandoned anyway.
     options.signal?.throwIfAborted();
-    ended("ok");
+    ended?.("ok");
     return reply;
   } catch (caught) {
-    ended(options.signal?.aborted ? "aborted" : "error");
+    ended?.(options.signal?.aborted ? "aborted" : "error");
     if (caught instanceof ConfigurationError) throw caught;
     const retryable = caught instanceof SmolstepError ? caught.retryable : true;
     const message = caught instanceof Error ? caught.message : String(caught);
     throw new AgentGenerationError(`Error while generating output: ${message}`, { cause: caught, retryable });
   }
+}
+
+/** The model's reply: streamed piece by piece to `onDelta` when given and the model streams, else in one call. */
+function modelReply(
+  model: Model,
+  messages: ChatMessage[],
+  options: GenerateOptions,
+  onDelta: ((piece: ModelDelta) => void) | undefined,
+): Promise<ChatMessage> {
+  return onDelta && model.generateStream
+    ? collectStream(model.generateStream(messages, options), onDelta)
+    : model.generate(messages, options);
 }

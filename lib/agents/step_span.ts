@@ -1,5 +1,14 @@
-import { SpanKind } from "@opentelemetry/api";
-import { ATTR, inSpan, quietly, recordUsage, smolstepTracer } from "../tracing/spans.ts";
+import {
+  type Context,
+  context as otelContext,
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
+  SpanKind,
+  trace,
+  type TracerProvider,
+} from "@opentelemetry/api";
+import { ATTR, inSpan, quietly, recordUsage, smolstepTracer, TRACER_NAME } from "../tracing/spans.ts";
+import { VERSION } from "../version.ts";
 import { StepSpans } from "../tracing/step_spans.ts";
 import type { StepIO, StepOptions, StepResult } from "./step_types.ts";
 
@@ -16,6 +25,7 @@ export function tracedStep(
   take: (io: StepIO) => Promise<StepResult>,
   resume = false,
 ): Promise<StepResult> {
+  if (spansAreNoOps(options.tracerProvider, options.traceParent, true)) return take({ ...options, spans: undefined });
   const tracer = smolstepTracer(options.tracerProvider);
   return inSpan(tracer, {
     name: `invoke_agent ${agent.name}`,
@@ -43,4 +53,27 @@ export function tracedStep(
     if (record.type === "action" || record.type === "planning") recordUsage(span, record.tokenUsage);
     return result;
   });
+}
+
+/**
+ * Whether every span under `parent` would be a no-op: no TracerProvider is registered (nor passed; the global one is
+ * then the API's proxy without a delegate, whose spans are non-recording spans with the invalid span context), and
+ * `parent` carries no valid span, so `contextWith` would hand `parent` itself to the children. With `active`, `parent`
+ * must also be the active context already (`inSpan` makes its context the active one while its body runs). Then a
+ * step skips its spans and their objects (span, attributes, closures) per step, model call and tool call: nothing a
+ * tracer, a propagator, a child or the active context shows differs.
+ */
+export function spansAreNoOps(
+  provider: TracerProvider | undefined,
+  parent: Context | undefined,
+  active: boolean,
+): boolean {
+  const tracing = provider ?? trace.getTracerProvider();
+  if (!(tracing instanceof ProxyTracerProvider) || tracing.getDelegateTracer(TRACER_NAME, VERSION) !== undefined) {
+    return false;
+  }
+  const current = active || parent === undefined ? otelContext.active() : parent;
+  if (active && parent !== undefined && parent !== current) return false;
+  const inherited = trace.getSpanContext(current);
+  return inherited === undefined || inherited === INVALID_SPAN_CONTEXT;
 }

@@ -162,21 +162,20 @@ export class ToolCallingAgent extends MultiStepAgent {
     calls: ParsedToolCall[],
     additionalArgs: Record<string, unknown>,
   ): Promise<PendingInput | undefined> {
-    const tools = calls.map((call) => this.toolbox.get(call.name));
-    const asking = calls.findIndex((_call, index) => tools[index] instanceof UserInputTool);
-    if (asking >= 0) {
+    // Plain loops: this runs for every step's calls, and nearly always finds nothing.
+    for (const call of calls) {
+      const tool = this.toolbox.get(call.name);
+      if (!(tool instanceof UserInputTool)) continue;
       if (calls.length > 1) throw new AgentToolCallError("'user_input' must be called alone.");
-      const { question } = validateToolArguments(
-        "user_input",
-        tools[asking]!.schema,
-        calls[asking].arguments,
-        tools[asking]!.inputs,
-      ) as { question: string };
-      return { kind: "question", question, callId: calls[asking].id };
+      const { question } = validateToolArguments("user_input", tool.schema, call.arguments, tool.inputs) as {
+        question: string;
+      };
+      return { kind: "question", question, callId: call.id };
     }
-    for (const [index, tool] of tools.entries()) {
+    for (const call of calls) {
+      const tool = this.toolbox.get(call.name);
       if (!tool || !tool.needsApproval) continue;
-      const args = substituteAdditionalArgs(calls[index].arguments, additionalArgs);
+      const args = substituteAdditionalArgs(call.arguments, additionalArgs);
       const needed = typeof tool.needsApproval === "function"
         ? await tool.needsApproval(validateToolArguments(tool.name, tool.schema, args, tool.inputs))
         : true;
@@ -193,18 +192,29 @@ export class ToolCallingAgent extends MultiStepAgent {
     additionalArgs: Record<string, unknown>,
     context: Pick<StepContext, "signal" | "blobs" | "spans">,
   ): Promise<{ fields: Pick<ActionFields, "observations" | "actionOutput">; error?: Error }> {
-    const outcomes = await Promise.all(calls.map((call) =>
-      this.#execute(call, additionalArgs, context).then(
-        (value): CallOutcome => ({ ok: true, value }),
-        (error): CallOutcome => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
-      )
-    ));
+    // One call (the usual case) needs no Promise.all.
+    const outcomes = calls.length === 1
+      ? [await this.#outcomeOf(calls[0], additionalArgs, context)]
+      : await Promise.all(calls.map((call) => this.#outcomeOf(call, additionalArgs, context)));
     const joined = joinObservations(outcomes.flatMap((outcome) => outcome.ok ? [outcome.value] : []));
     const observations = joined === null ? null : truncateContent(joined, this.maxObservationChars);
     const values = outcomes.map((outcome) => outcome.ok ? toJsonValue(outcome.value) : null);
     const failure = outcomes.find((outcome): outcome is { ok: false; error: Error } => !outcome.ok);
     if (failure && context.signal?.aborted) throw context.signal.reason;
     return { fields: { observations, actionOutput: values.length === 1 ? values[0] : values }, error: failure?.error };
+  }
+
+  /** Runs one call; its value, or what it threw as an `Error`. */
+  async #outcomeOf(
+    call: ParsedToolCall,
+    additionalArgs: Record<string, unknown>,
+    context: Pick<StepContext, "signal" | "blobs" | "spans">,
+  ): Promise<CallOutcome> {
+    try {
+      return { ok: true, value: await this.#execute(call, additionalArgs, context) };
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+    }
   }
 
   /** Runs one call; string arguments naming an additional argument are replaced by its value. */

@@ -69,19 +69,40 @@ function renderedFrom(step: StepRecord): unknown[] {
   }
 }
 
-function sameFields(a: unknown[], b: unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Whether `step`'s rendered fields are still the values in `fields` (`renderedFrom`'s order; allocates nothing). */
+function sameFields(step: StepRecord, fields: unknown[]): boolean {
+  switch (step.type) {
+    case "task":
+      return fields[0] === step.task && fields[1] === step.images && fields[2] === step.images?.length;
+    case "planning":
+      return fields[0] === step.plan;
+    case "action": {
+      const calls = step.toolCalls;
+      if (
+        fields.length !== 5 + 4 * calls.length || fields[0] !== step.modelOutput ||
+        fields[1] !== step.observations || fields[2] !== step.error || fields[3] !== step.error?.message ||
+        fields[4] !== calls
+      ) return false;
+      for (let i = 0, at = 5; i < calls.length; i++, at += 4) {
+        const call = calls[i];
+        if (
+          fields[at] !== call || fields[at + 1] !== call.id || fields[at + 2] !== call.name ||
+          fields[at + 3] !== call.arguments
+        ) return false;
+      }
+      return true;
+    }
+    case "final_answer":
+      return true;
+  }
 }
 
 /** The messages of one record (frozen; reused across steps while the record's rendered fields are unchanged). */
 export function stepMessages(step: StepRecord, summaryMode: boolean): readonly ChatMessage[] {
-  const fields = renderedFrom(step);
   const cached = rendered.get(step);
-  if (cached && cached.summaryMode === summaryMode && sameFields(cached.fields, fields)) return cached.messages;
+  if (cached && cached.summaryMode === summaryMode && sameFields(step, cached.fields)) return cached.messages;
   const messages = Object.freeze(renderStep(step, summaryMode).map(freezeMessage));
-  rendered.set(step, { summaryMode, fields, messages });
+  rendered.set(step, { summaryMode, fields: renderedFrom(step), messages });
   return messages;
 }
 

@@ -37,7 +37,9 @@ export interface PrepareMessagesOptions {
  * history are rendered as text by memory, so native `toolCalls` on input messages are dropped.
  */
 export function prepareMessages(messages: readonly ChatMessage[], options: PrepareMessagesOptions = {}): ChatMessage[] {
-  const conversions: RoleConversions = { ...toolRoleConversions, ...options.customRoleConversions };
+  const conversions: RoleConversions = options.customRoleConversions
+    ? { ...toolRoleConversions, ...options.customRoleConversions }
+    : toolRoleConversions;
   const out: ChatMessage[] = [];
   for (const message of messages) {
     const role = conversions[message.role] ?? message.role;

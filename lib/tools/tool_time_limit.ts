@@ -35,6 +35,15 @@ export function checkTimeoutMs(value: number | undefined, label: string): number
 }
 
 /**
+ * Microtask turns a call may take before its limit's timer is armed. A timer costs more than a quick tool call's own
+ * work (Deno's `setTimeout` plus `clearTimeout` is several microseconds, on every call), and it can only fire once the
+ * current task's microtasks have run: a call that settles within them never needed it. A call that is still running
+ * after these turns (I/O, a hung tool) gets a timer for the rest of its limit, counted from the call's start, so it
+ * expires when it would have. A quick tool (validation, `setup`, `forward`, the output) settles in about five turns.
+ */
+const TURNS_BEFORE_TIMER = 12;
+
+/**
  * Runs `call` with a signal that aborts after `timeoutMs` (reason: a `TimeoutError` DOMException, as
  * `AbortSignal.timeout` gives) or when `outer` aborts (its reason). Settles with the call, or rejects with
  * `ToolTimeoutError` at the limit, or with `outer`'s reason when it aborts first, without waiting for the call.
@@ -48,9 +57,13 @@ export function withTimeLimit<T>(
   checkTimeoutMs(timeoutMs, `The time limit of tool '${toolName}'`);
   if (outer?.aborted) return Promise.reject(outer.reason);
   const controller = new AbortController();
+  const started = performance.now();
   return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const settle = () => {
-      clearTimeout(timer);
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
       outer?.removeEventListener("abort", onAbort);
     };
     const onAbort = () => {
@@ -58,12 +71,12 @@ export function withTimeLimit<T>(
       controller.abort(outer!.reason);
       reject(outer!.reason);
     };
-    const timer = setTimeout(() => {
+    const expire = () => {
       settle();
       const error = new ToolTimeoutError(toolName, timeoutMs);
       controller.abort(new DOMException(error.message, "TimeoutError"));
       reject(error);
-    }, timeoutMs);
+    };
     outer?.addEventListener("abort", onAbort, { once: true });
     // Handled in every case, so a call that fails after its limit is no unhandled rejection.
     new Promise<T>((run) => run(call(controller.signal))).then(
@@ -76,5 +89,12 @@ export function withTimeLimit<T>(
         reject(error);
       },
     );
+    let turns = 0;
+    const watch = () => {
+      if (settled) return;
+      if (++turns < TURNS_BEFORE_TIMER) return queueMicrotask(watch);
+      timer = setTimeout(expire, Math.max(0, timeoutMs - Math.floor(performance.now() - started)));
+    };
+    queueMicrotask(watch);
   });
 }
