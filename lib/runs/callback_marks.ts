@@ -3,10 +3,10 @@ import type { StateStore } from "../stores/state_store.ts";
 import type { RunLifecycle } from "./run_lifecycle.ts";
 
 /**
- * Whether a run's result callback has been settled (sent, refused by the egress guard, or given up on after its last attempt): a key
- * `runs/<id>/callback` written once the delivery ends, kept as long as the run. The background runner checks it
- * before each attempt (a callback queued twice is sent once) and when the step message whose commit ended the run
- * comes back (that commit may not have queued the callback: the process died, or the queue refused it).
+ * Whether a run's result callback has been settled (sent, refused by the egress guard, or given up on after its
+ * last attempt): a key `runs/<id>/callback` written once the delivery ends, kept as long as the run. The background
+ * runner checks it before each attempt (a callback queued twice is sent once) and when the step message whose commit
+ * ended the run comes back (that commit may not have queued the callback: the process died, or the queue refused it).
  */
 
 /** The key of a run's callback mark (a run's DELETE leaves it to expire: it holds a time, nothing of the run's). */
