@@ -25,7 +25,9 @@ export const OPENAI_ROUTES: RouteSpec[] = [
     path: "/v1/chat/completions",
     summary: "OpenAI-compatible: run the agent named by `model` to its final answer (a KV run)",
     description: "The last (user) message is the task, earlier ones its context. `finish_reason` `length`: the " +
-      "run ran out of steps. Streams put progress in `delta.reasoning_content`. README: OpenAI-compatible endpoint.",
+      "run ran out of steps. Streams put progress in `delta.reasoning_content`. With an `Idempotency-Key` header, a " +
+      "retry of the same request (same key, credentials and body, within a day) answers from the run the first " +
+      "started. README: OpenAI-compatible endpoint.",
     body: "ChatCompletionBody",
     responses: {
       200: {
@@ -52,6 +54,9 @@ export const OPENAI_ROUTES: RouteSpec[] = [
       "run_cancelled",
       "run_finished",
       "awaiting_input",
+      "invalid_idempotency_key",
+      "request_in_progress",
+      "run_not_found",
     ],
     auth: true,
     errorSchema: "OpenAIError",

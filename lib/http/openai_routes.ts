@@ -10,6 +10,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { AppContext } from "./app_context.ts";
+import { HttpError } from "./http_errors.ts";
 import { readJson } from "./request_body.ts";
 import { type RunProgress, startRunToAnswer, type StoredRunToAnswer } from "./run_to_answer.ts";
 import { chatAnswer, chatUsage } from "./openai_chat_answer.ts";
@@ -40,7 +41,12 @@ export function mountOpenAiRoutes(app: Hono, ctx: AppContext): void {
     const { task, images } = chatTask(body.messages);
     // A caller that goes away leaves the run as it is: a background run goes on, a KV run can be continued.
     const signal = c.req.raw.signal;
-    const run = await startRunToAnswer(ctx, { agent: body.model, task, images }, { signal, onAbort: "leave" });
+    const replayKey = requestReplayKey(c.req.header("Idempotency-Key"), c.req.header("Authorization"), body);
+    const run = await startRunToAnswer(ctx, { agent: body.model, task, images }, {
+      signal,
+      onAbort: "leave",
+      replayKey,
+    });
     ctx.noteRun(c.req.raw, run.runId);
     const meta = { id: `chatcmpl-${run.runId}`, created: Math.floor(Date.now() / 1000), model: body.model };
     const headers = { [RUN_ID_HEADER]: run.runId };
@@ -167,4 +173,17 @@ function streamCompletion(
     status: 200,
     headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", ...headers },
   });
+}
+
+/**
+ * What names a chat completion for its retries: the caller's `Idempotency-Key` (1 to 200 characters; the official
+ * SDKs send a request's headers unchanged on each retry), scoped to the caller's credentials and to the body, so one
+ * caller's key never reaches another's run and a key sent with another body starts its own. None without a key.
+ */
+function requestReplayKey(key: string | undefined, authorization: string | undefined, body: unknown) {
+  if (key === undefined) return undefined;
+  if (key.length === 0 || key.length > 200) {
+    throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
+  }
+  return JSON.stringify(["chat.completions", authorization ?? "", key, body]);
 }

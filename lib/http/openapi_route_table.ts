@@ -15,6 +15,7 @@ import { OPENAI_ROUTES } from "./openai_route_specs.ts";
 export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   invalid_request: 400,
   invalid_idempotency_key: 400,
+  request_in_progress: 409,
   unauthorized: 401,
   stateless_replay_unsafe: 403,
   direct_calls_disabled: 403,

@@ -36,11 +36,14 @@
  */
 import type { DeltaEvent } from "../agents/agent_events.ts";
 import type { AgentState } from "../memory/agent_state.ts";
+import { sleep } from "../models/retry.ts";
 import { PendingItems } from "../runs/pending_items.ts";
 import { followRun, type RunFollowItem } from "../runs/run_follower.ts";
 import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
+import { DeliveryClaims } from "../webhooks/delivery_claims.ts";
 import type { AppContext } from "./app_context.ts";
+import { HttpError } from "./http_errors.ts";
 
 /** What a request may ask of the run: the same fields as `POST /v1/agents/{name}/runs`. */
 export interface RunToAnswerInput {
@@ -59,7 +62,17 @@ export interface RunToAnswerOptions {
   onAbort: "cancel" | "leave";
   /** Without a store: step the run in `memory` (no run id), or `refuse` (501 `store_not_configured`, the default). */
   withoutStore?: "memory" | "refuse";
+  /**
+   * What names this request for a retry of it (built from the caller's `Idempotency-Key`, see
+   * lib/http/openai_routes.ts): a request named as one seen within {@link REQUEST_KEY_WINDOW_SECONDS} answers from the
+   * run that one started (following it, or stepping it on from where it is) instead of starting another; one whose
+   * run is being created right now is 409 `request_in_progress` (retryable). Only with a store.
+   */
+  replayKey?: string;
 }
+
+/** How long a request's `replayKey` names its run: a day, as OpenAI's and Stripe's idempotency keys. */
+export const REQUEST_KEY_WINDOW_SECONDS = 86_400;
 
 /** One piece of a run's progress; the last one is `end` (unless the caller went away or a step threw). */
 export type RunProgress =
@@ -90,6 +103,8 @@ export type RunToAnswer = StoredRunToAnswer | MemoryRunToAnswer;
 const MAX_POLL_BACKOFF = 10;
 /** ...and at least this often (unless `events.pollMs` itself is longer). */
 const MAX_POLL_MS = 5_000;
+/** How often a step waits for another step of its run to end. */
+const STEP_IN_PROGRESS_POLL_MS = 100;
 /** How long after a followed step's last delta the run is read again (its commit is then close). */
 const DELTA_QUIET_MS = 50;
 
@@ -110,7 +125,7 @@ export async function startRunToAnswer(
 export async function startRunToAnswer(
   ctx: AppContext,
   input: RunToAnswerInput,
-  { signal, onAbort, withoutStore = "refuse" }: RunToAnswerOptions,
+  { signal, onAbort, withoutStore = "refuse", replayKey }: RunToAnswerOptions,
 ): Promise<RunToAnswer> {
   const agent = ctx.agent(input.agent);
   const runs = withoutStore === "memory" ? ctx.runs : ctx.requireRuns();
@@ -129,16 +144,30 @@ export async function startRunToAnswer(
   }
   // A stopping server starts no run it could not step or follow (the client's retry reaches one that runs).
   ctx.shutdown.throwIfStopped();
+  const claims = new DeliveryClaims(runs.store, {
+    lockTtlMs: runs.lockTtlMs,
+    windowSeconds: REQUEST_KEY_WINDOW_SECONDS,
+  });
+  const claim = replayKey ? await claims.claim(input.agent, `request\n${replayKey}`) : undefined;
+  if (claim?.status === "in_progress") {
+    throw new HttpError(409, "request_in_progress", "A request with this Idempotency-Key is starting its run; retry.", {
+      "Retry-After": "1",
+    });
+  }
+  if (claim?.status === "duplicate") return await answerFromRun(ctx, claim.runId, signal, onAbort);
   const background = ctx.background;
   // Stepped here (`kv`): the first step's place is taken before the run is written, so a full server refuses
   // (503 `overloaded`, safe to retry) and leaves no run behind; the first step takes the place over.
   const firstPlace = background ? undefined : ctx.admission.enterOrRefuse();
-  let record: RunRecord;
+  let record: RunRecord | undefined;
   try {
     record = await runs.create(input.agent, state, { background: Boolean(background) });
+    if (claim?.status === "claimed") await claim.complete(record.runId);
     if (background) await background.start(record);
   } catch (error) {
     firstPlace?.();
+    // Not named for a retry unless its run exists (a retry of a request that created nothing creates it).
+    if (claim?.status === "claimed" && !record) await claim.release().catch(() => {});
     throw error;
   }
   const progress = firstPlace ? stepRun(ctx, record, signal, firstPlace) : followInBackground(ctx, record, signal);
@@ -146,6 +175,33 @@ export async function startRunToAnswer(
   return {
     runId,
     mode: background ? "background" : "kv",
+    blobs: runs.blobsFor(runId),
+    progress: onAbort === "cancel" ? cancelledOnAbort(progress, signal, () => runs.cancel(runId)) : progress,
+  };
+}
+
+/**
+ * A retried request's answer: from the run the first one started, followed (background) or stepped on from where it
+ * is (`kv`: the first request's steps stopped when it went away), or its end at once if it has ended.
+ */
+async function answerFromRun(
+  ctx: AppContext,
+  runId: string,
+  signal: AbortSignal,
+  onAbort: RunToAnswerOptions["onAbort"],
+): Promise<StoredRunToAnswer> {
+  const runs = ctx.requireRuns();
+  const found = await runs.get(runId);
+  if (!found) {
+    throw new RunError("run_not_found", `The run this request started ('${runId}') is gone (deleted, or expired).`);
+  }
+  const { record } = found;
+  const progress = record.background
+    ? followInBackground(ctx, record, signal)
+    : stepRun(ctx, record, signal, ctx.admission.enterOrRefuse());
+  return {
+    runId,
+    mode: record.background ? "background" : "kv",
     blobs: runs.blobsFor(runId),
     progress: onAbort === "cancel" ? cancelledOnAbort(progress, signal, () => runs.cancel(runId)) : progress,
   };
@@ -211,19 +267,28 @@ function stepRun(
   const runs = ctx.requireRuns();
   let record = created;
   const steps = stepHere(ctx, created.state, signal, async (stepSignal, onDelta) => {
-    try {
-      ({ record } = await runs.step(record.runId, (found) => ctx.agent(found.agent), {
-        idempotencyKey: `answer:${record.seq}`,
-        signal: stepSignal,
-        onDelta,
-      }));
-    } catch (error) {
-      // Ended meanwhile by someone else (cancelled through its route, say): that end is the run's end.
-      const ended = error instanceof RunError && error.code === "run_finished" && await runs.get(record.runId);
-      if (!ended) throw error;
-      record = ended.record;
+    for (;;) {
+      try {
+        ({ record } = await runs.step(record.runId, (found) => ctx.agent(found.agent), {
+          idempotencyKey: `answer:${record.seq}`,
+          signal: stepSignal,
+          onDelta,
+        }));
+        return record.state;
+      } catch (error) {
+        // A step of the run is in flight elsewhere (a retried request's first attempt letting go of it): wait for
+        // it, within this step's deadline. The key then replays the step it took, if it took this one.
+        if (error instanceof RunError && error.code === "step_in_progress") {
+          await sleep(STEP_IN_PROGRESS_POLL_MS, stepSignal);
+          continue;
+        }
+        // Ended meanwhile by someone else (cancelled through its route, say): that end is the run's end.
+        const ended = error instanceof RunError && error.code === "run_finished" && await runs.get(record.runId);
+        if (!ended) throw error;
+        record = ended.record;
+        return record.state;
+      }
     }
-    return record.state;
   }, firstPlace);
   return releasedUnlessStarted(steps, firstPlace);
 }
