@@ -41,7 +41,8 @@ import { PendingItems } from "../runs/pending_items.ts";
 import { followRun, type RunFollowItem } from "../runs/run_follower.ts";
 import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
-import { DeliveryClaims } from "../webhooks/delivery_claims.ts";
+import type { RunService } from "../runs/run_service.ts";
+import { type DeliveryClaim, DeliveryClaims } from "../webhooks/delivery_claims.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 
@@ -144,11 +145,7 @@ export async function startRunToAnswer(
   }
   // A stopping server starts no run it could not step or follow (the client's retry reaches one that runs).
   ctx.shutdown.throwIfStopped();
-  const claims = new DeliveryClaims(runs.store, {
-    lockTtlMs: runs.lockTtlMs,
-    windowSeconds: REQUEST_KEY_WINDOW_SECONDS,
-  });
-  const claim = replayKey ? await claims.claim(input.agent, `request\n${replayKey}`) : undefined;
+  const claim = replayKey ? await claimRequest(runs, input.agent, replayKey) : undefined;
   if (claim?.status === "in_progress") {
     throw new HttpError(409, "request_in_progress", "A request with this Idempotency-Key is starting its run; retry.", {
       "Retry-After": "1",
@@ -178,6 +175,15 @@ export async function startRunToAnswer(
     blobs: runs.blobsFor(runId),
     progress: onAbort === "cancel" ? cancelledOnAbort(progress, signal, () => runs.cancel(runId)) : progress,
   };
+}
+
+/** Claims `replayKey` for the run this request is about to start (lib/webhooks/delivery_claims.ts). */
+function claimRequest(runs: RunService, agent: string, replayKey: string): Promise<DeliveryClaim> {
+  const claims = new DeliveryClaims(runs.store, {
+    lockTtlMs: runs.lockTtlMs,
+    windowSeconds: REQUEST_KEY_WINDOW_SECONDS,
+  });
+  return claims.claim(agent, `request\n${replayKey}`);
 }
 
 /**
