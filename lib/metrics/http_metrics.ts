@@ -1,5 +1,6 @@
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
+import { SmolstepError } from "../errors.ts";
 import type { StepOutcomeKind } from "../runs/run_observer.ts";
 import type { Metrics } from "./metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
@@ -51,12 +52,16 @@ export function stepMetrics(
       // A streamed step goes on after its response started: it is measured, and its outcome read, when it ends.
       const running = stillRunning(c.req.raw);
       if (running) running.then((status) => ended(agentOf(c) ?? "", statusOutcome(status, false)));
+      else if (c.error instanceof SmolstepError && c.error.code === "shutting_down") ended(agentOf(c) ?? "", "aborted");
       else ended(agentOf(c) ?? "", stepOutcome(c.res));
     }
   };
 }
 
-/** From the response: 2xx `ok` (`replayed` for an idempotent replay), 499 `aborted`, 4xx `rejected`, 5xx `error`. */
+/**
+ * From the response: 2xx `ok` (`replayed` for an idempotent replay), 499 `aborted`, 4xx `rejected`, 5xx `error`. (A
+ * step given back by a shutdown, 503 `shutting_down`, is counted `aborted` by `stepMetrics` from the error.)
+ */
 export function stepOutcome(response: Response): StepOutcomeKind {
   return statusOutcome(response.status, response.headers.get("Idempotent-Replayed") === "true");
 }

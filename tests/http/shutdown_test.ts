@@ -97,6 +97,15 @@ Deno.test("shutdown: a KV step past the grace is aborted; the run is as it was a
     assert.equal(late.status, 503, JSON.stringify(late.body));
     assert.equal(late.body.error.code, "shutting_down");
     assert.equal(model.received, 1);
+    const families = parsePrometheusText(stopping.smolstep.metrics!.render());
+    const steps = (agent: string, outcome: string) =>
+      sampleValue(families, "smolstep_step_duration_seconds_count", { agent, mode: "kv", outcome });
+    // The late step was refused before its run was read: no agent label.
+    assert.deepEqual(
+      [steps("assistant", "aborted"), steps("", "aborted"), steps("assistant", "error"), steps("", "error")],
+      [1, 1, undefined, undefined],
+      "both counted as aborted, not as errors",
+    );
 
     model.answerWith({ answer: "done next door" });
     const next = serve();
