@@ -10,8 +10,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { AppContext } from "./app_context.ts";
-import { HttpError } from "./http_errors.ts";
-import { readJson } from "./request_body.ts";
+import { idempotencyKeyOf, readJson } from "./request_body.ts";
 import { type RunProgress, startRunToAnswer, type StoredRunToAnswer } from "./run_to_answer.ts";
 import { chatAnswer, chatUsage } from "./openai_chat_answer.ts";
 import { chatTask } from "./openai_chat_task.ts";
@@ -41,7 +40,7 @@ export function mountOpenAiRoutes(app: Hono, ctx: AppContext): void {
     const { task, images } = chatTask(body.messages);
     // A caller that goes away leaves the run as it is: a background run goes on, a KV run can be continued.
     const signal = c.req.raw.signal;
-    const replayKey = requestReplayKey(c.req.header("Idempotency-Key"), c.req.header("Authorization"), body);
+    const replayKey = requestReplayKey(idempotencyKeyOf(c), c.req.header("Authorization"), body);
     const run = await startRunToAnswer(ctx, { agent: body.model, task, images }, {
       signal,
       onAbort: "leave",
@@ -176,14 +175,11 @@ function streamCompletion(
 }
 
 /**
- * What names a chat completion for its retries: the caller's `Idempotency-Key` (1 to 200 characters; the official
- * SDKs send a request's headers unchanged on each retry), scoped to the caller's credentials and to the body, so one
- * caller's key never reaches another's run and a key sent with another body starts its own. None without a key.
+ * What names a chat completion for its retries: the caller's `Idempotency-Key` (the official SDKs send a request's
+ * headers unchanged on each retry), scoped to the caller's credentials and to the body, so one caller's key never
+ * reaches another's run and a key sent with another body starts its own. None without a key.
  */
 function requestReplayKey(key: string | undefined, authorization: string | undefined, body: unknown) {
   if (key === undefined) return undefined;
-  if (key.length === 0 || key.length > 200) {
-    throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
-  }
   return JSON.stringify(["chat.completions", authorization ?? "", key, body]);
 }

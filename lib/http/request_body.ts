@@ -74,3 +74,12 @@ export async function readJson<N extends BodyName>(
   }
   return result.data;
 }
+
+/** The request's `Idempotency-Key`: undefined without one; 400 `invalid_idempotency_key` unless 1 to 200 characters. */
+export function idempotencyKeyOf(c: Context): string | undefined {
+  const key = c.req.header("Idempotency-Key");
+  if (key !== undefined && (key.length === 0 || key.length > 200)) {
+    throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
+  }
+  return key;
+}

@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import type { DeltaRelay } from "../runs/delta_channel.ts";
-import { followRun, isFinalStatus, type RunFollowItem } from "../runs/run_follower.ts";
+import { isFinalStatus } from "../memory/agent_state.ts";
+import { followRun, type RunFollowItem } from "../runs/run_follower.ts";
 import { RunError } from "../runs/run_record.ts";
 import type { RunService } from "../runs/run_service.ts";
 

@@ -4,7 +4,7 @@ import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { AppContext } from "./app_context.ts";
 import { blobResponse } from "./blob_response.ts";
 import { HttpError } from "./http_errors.ts";
-import { readJson } from "./request_body.ts";
+import { idempotencyKeyOf, readJson } from "./request_body.ts";
 import { streamRunEvents } from "./run_events.ts";
 import { runView, stepView } from "./run_views.ts";
 import { stepResponse } from "./step_stream.ts";
@@ -24,10 +24,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
         ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
           await readJson(c, "StepBody");
           const runId = c.req.param("runId");
-          const idempotencyKey = c.req.header("Idempotency-Key");
-          if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
-            throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters.");
-          }
+          const idempotencyKey = idempotencyKeyOf(c);
           // The service reads the record once and picks its agent (404 agent_not_found before any write).
           const outcome = await ctx.requireRuns().step(runId, (record) => ctx.stepAgent(c.req.raw, record.agent), {
             idempotencyKey,

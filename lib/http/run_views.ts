@@ -1,4 +1,4 @@
-import type { AgentState } from "../memory/agent_state.ts";
+import { type AgentState, isFinalStatus } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import type { StepAnswerState } from "../runs/run_record.ts";
 
@@ -11,9 +11,7 @@ export function stepView(state: StepAnswerState, step: StepRecord | null, stepAg
     stepNumber: state.stepNumber,
     maxSteps: state.maxSteps,
     step,
-    ...(state.status !== "running" && state.status !== "awaiting_input"
-      ? { finalAnswer: state.finalAnswer ?? null }
-      : {}),
+    ...(isFinalStatus(state.status) ? { finalAnswer: state.finalAnswer ?? null } : {}),
     ...(state.error ? { error: state.error } : {}),
     ...(state.pendingInput ? { pendingInput: state.pendingInput } : {}),
     tokenUsage: state.tokenUsage,

@@ -1,6 +1,6 @@
 import type { MultiStepAgent, StepOptions, StepResult } from "../agents/multi_step_agent.ts";
 import type { Agent } from "../agents/step_types.ts";
-import type { AgentState } from "../memory/agent_state.ts";
+import { type AgentState, isFinalStatus } from "../memory/agent_state.ts";
 import { type AppContext, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 import { keepSharedBlobs } from "../runs/run_blobs.ts";
@@ -85,7 +85,7 @@ export async function statelessStep(
   }
   await claim?.used();
   const ended = result.state.status;
-  if (ended !== opened.state.status && !["running", "awaiting_input"].includes(ended)) {
+  if (ended !== opened.state.status && isFinalStatus(ended)) {
     ctx.metrics?.runEnded(name, ended);
   }
   return { result, token: next };

@@ -35,6 +35,11 @@ export type RunStatus =
   | "awaiting_input"
   | "expired";
 
+/** The statuses after which a run takes no more steps (all but `running` and `awaiting_input`). */
+export function isFinalStatus(status: RunStatus): boolean {
+  return status !== "running" && status !== "awaiting_input";
+}
+
 /** Tool calls of the last action step that need a human decision, or a question the agent asked the user. */
 export type PendingInput =
   | { kind: "approval"; toolCalls: ToolCallRecord[] }

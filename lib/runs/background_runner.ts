@@ -1,6 +1,7 @@
 import type { DeltaEvent } from "../agents/agent_events.ts";
 import type { MultiStepAgent } from "../agents/multi_step_agent.ts";
 import { SmolstepError } from "../errors.ts";
+import { isFinalStatus } from "../memory/agent_state.ts";
 import { createLogger, errorFields, type Logger } from "../logging/logger.ts";
 import { EgressError, type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { signStandardWebhook } from "../webhooks/standard_webhooks.ts";
@@ -71,9 +72,9 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  * a watch twice may send it twice, with the same `webhook-id`, like any redelivered callback).
  *
  * Callbacks are sent once and not lost to a crash: a delivery that has ended (sent, refused by the egress guard, or
- * given up after `maxAttempts`) marks the run (./callback_marks.ts), and a queued callback of a marked run sends nothing. The step message whose
- * commit ended the run, coming back (its watchdog copy, or a redelivery because queueing the callback failed),
- * queues the callback again while the run is not marked.
+ * given up after `maxAttempts`) marks the run (./callback_marks.ts), and a queued callback of a marked run sends
+ * nothing. The step message whose commit ended the run, coming back (its watchdog copy, or a redelivery because
+ * queueing the callback failed), queues the callback again while the run is not marked.
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
@@ -204,7 +205,7 @@ export class BackgroundRunner {
     // Our step was committed and nothing came after it: what it queued next may have been lost (the process died
     // first, or the queue refused it). Its next step, or, once it ended, its callback unless that was settled.
     if (status === "running") await this.continue(record);
-    else if (status !== "awaiting_input" && record.callbackUrl && !(await this.#callbacks.settled(record.runId))) {
+    else if (isFinalStatus(status) && record.callbackUrl && !(await this.#callbacks.settled(record.runId))) {
       await this.continue(record);
     }
   }

@@ -1,5 +1,5 @@
 import type { StepResult } from "../agents/multi_step_agent.ts";
-import type { AgentState } from "../memory/agent_state.ts";
+import { type AgentState, isFinalStatus } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import type { RecordedAfter, RunRecord, StepAnswerState, StepOutcome } from "./run_record.ts";
 
@@ -19,7 +19,7 @@ export function replayOf(record: RunRecord, key: string | undefined): StepOutcom
   const [, produced, agent, recorded] = entry;
   const step = typeof produced === "number" ? record.state.steps[produced] : produced;
   const { maxSteps, finalAnswer, error } = record.state;
-  const ended = recorded && recorded.status !== "running" && recorded.status !== "awaiting_input";
+  const ended = recorded && isFinalStatus(recorded.status);
   const after: StepAnswerState = recorded
     ? {
       ...recorded,

@@ -21,7 +21,7 @@
  * - When `signal` aborts, or the caller stops iterating, it stops listening to the deltas.
  */
 import type { DeltaEvent } from "../agents/agent_events.ts";
-import type { AgentState } from "../memory/agent_state.ts";
+import { type AgentState, isFinalStatus } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
 import type { DeltaRelay } from "./delta_channel.ts";
 import { PendingItems } from "./pending_items.ts";
@@ -54,11 +54,6 @@ export interface RunFollowOptions {
    * Workers a listener may run in another request's context). Default: a delta wakes the follower at once.
    */
   deltaFlushMs?: number;
-}
-
-/** The statuses after which a run takes no more steps. */
-export function isFinalStatus(status: AgentState["status"]): boolean {
-  return status !== "running" && status !== "awaiting_input";
 }
 
 /** Follows the run `runId` in `runs` (see the module's comment). */
