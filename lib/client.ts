@@ -1,10 +1,12 @@
 /**
  * A typed client for a smolstep server over plain `fetch`: browsers, Deno, Node 18+ and Workers.
  *
- * This module is its own entry point and is not re-exported from `lib/mod.ts`. It has no runtime imports: everything
- * it takes from lib/ is `import type`, erased when bundling, so a browser bundle built from it contains no hono, zod
- * or openai (tests/client_test.ts checks its module graph).
+ * This module is its own entry point and is not re-exported from `lib/mod.ts`. Its only runtime import is the SSE
+ * reader (`net/sse.ts`, which imports nothing); everything else it takes from lib/ is `import type`, erased when
+ * bundling, so a browser bundle built from it contains no hono, zod or openai (tests/client_test.ts checks its module
+ * graph).
  */
+import { readSse, type SseMessage } from "./net/sse.ts";
 import type {
   AgentList,
   CancelResult,
@@ -35,7 +37,7 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /**
  * A non-2xx answer: the HTTP status and the server's `{error: {code, message, retryable}}` (`http_error` if it sent
  * none; `retryable` from the status if it did not say). It has the `code` and `retryable` of the server's
- * `SmolstepError`s, but is not one: this module imports nothing from lib/ at run time.
+ * `SmolstepError`s, but is not one: this module imports no error classes from lib/ at run time.
  */
 export class SmolstepClientError extends Error {
   override name = "SmolstepClientError";
@@ -284,39 +286,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(() => (signal?.removeEventListener("abort", aborted), resolve()), ms);
     signal?.addEventListener("abort", aborted, { once: true });
   });
-}
-
-type SseMessage = { event: string; data: string; id?: string };
-
-/** Parses a `text/event-stream` body by the WHATWG rules (any line ending, comments, multi-line data, BOM). */
-async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let [buffer, event, data, id] = ["", "", [] as string[], undefined as string | undefined];
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      for (let end = buffer.search(/[\r\n]/); end >= 0; end = buffer.search(/[\r\n]/)) {
-        if (buffer[end] === "\r" && end === buffer.length - 1) break; // maybe half of "\r\n": wait for more
-        const line = buffer.slice(0, end);
-        buffer = buffer.slice(end + (buffer.startsWith("\r\n", end) ? 2 : 1));
-        if (line === "") {
-          if (data.length) yield { event: event || "message", data: data.join("\n"), id };
-          [event, data] = ["", []];
-        }
-        const colon = line.indexOf(":");
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const text = colon < 0 ? "" : line.slice(colon + (line[colon + 1] === " " ? 2 : 1));
-        if (field === "event") event = text;
-        else if (field === "data") data.push(text);
-        else if (field === "id" && !text.includes("\0")) id = text;
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
 }
 
 /** A server event as a `RunEvent`; undefined for events this client does not know (yet). */

@@ -84,9 +84,14 @@ export { toModel } from "./models/model.ts";
 export { OpenAIServerModel } from "./models/openai_server_model.ts";
 export type { OpenAIServerModelOptions } from "./models/openai_server_model.ts";
 export { OpenAIClientModel } from "./models/openai_client_model.ts";
+export type { ChatEndpoint, OpenAIClientModelSettings, OpenAIClientOptions } from "./models/openai_client_model.ts";
 export type { RemoteModelOptions } from "./models/request_runner.ts";
 export { AzureOpenAIServerModel } from "./models/azure_openai_server_model.ts";
-export type { AzureOpenAIEnv, AzureOpenAIServerModelOptions } from "./models/azure_openai_server_model.ts";
+export type {
+  AzureClientOptions,
+  AzureOpenAIEnv,
+  AzureOpenAIServerModelOptions,
+} from "./models/azure_openai_server_model.ts";
 export { LiteLLMModel } from "./models/litellm_model.ts";
 export type { LiteLLMModelOptions } from "./models/litellm_model.ts";
 export { MLXModel } from "./models/mlx_model.ts";

@@ -318,7 +318,7 @@ Deno.test("client: events() retries by the error body's `retryable` when the ser
   });
 });
 
-Deno.test("client: lib/client.ts has no runtime imports, so browser bundles get no hono, zod or openai", async () => {
+Deno.test("client: lib/client.ts imports only the dependency-free SSE reader, so browser bundles get no hono, zod or openai", async () => {
   const root = new URL("../", import.meta.url);
   const command = new Deno.Command(Deno.execPath(), { args: ["info", "--json", "lib/client.ts"], cwd: root });
   const output = await command.output();
@@ -336,9 +336,12 @@ Deno.test("client: lib/client.ts has no runtime imports, so browser bundles get 
       if (dependency.code) reached.add(dependency.code.specifier);
     }
   }
-  assert.deepEqual([...reached], [new URL("lib/client.ts", root).href]);
+  const sse = new URL("lib/net/sse.ts", root).href;
+  assert.deepEqual([...reached], [new URL("lib/client.ts", root).href, sse]);
+  assert.deepEqual(modules.get(sse)?.dependencies ?? [], [], "the SSE reader imports nothing");
   const imports = modules.get(graph.roots[0])?.dependencies ?? [];
-  assert.ok(imports.length > 0 && imports.every((d) => !d.code && d.type?.specifier.startsWith(`${root.href}lib/`)));
+  const typeOnly = imports.filter((d) => d.code?.specifier !== sse);
+  assert.ok(typeOnly.length > 0 && typeOnly.every((d) => !d.code && d.type?.specifier.startsWith(`${root.href}lib/`)));
   // An npm: specifier, or a file under node_modules/ where Deno resolves through one ("nodeModulesDir": "manual").
   const npm = (specifier: string) => specifier.startsWith("npm:") || specifier.includes("/node_modules/zod/");
   assert.ok(graph.modules.some((module) => npm(module.specifier)), "the types do reach zod");

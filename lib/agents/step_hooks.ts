@@ -112,7 +112,7 @@ export async function callModel(
     const reply = spans
       ? await spans.modelCall(modelId, () => modelReply(model, messages, observed, onDelta))
       : await modelReply(model, messages, observed, onDelta);
-    // A model may end a stream quietly when its signal aborts (the `openai` client's streams do): a reply that
+    // A model may end a stream quietly when its signal aborts (a custom model's `openai` client does): a reply that
     // arrives after the abort may be cut short, and the step is abandoned anyway.
     options.signal?.throwIfAborted();
     ended?.("ok");

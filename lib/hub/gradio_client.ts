@@ -15,6 +15,7 @@
 import { SmolstepError } from "../errors.ts";
 import { type EgressPolicy, guardedFetch } from "../net/egress.ts";
 import { BodyTooLargeError, readBodyCapped } from "../net/read_body.ts";
+import { readSse } from "../net/sse.ts";
 import { MAX_BLOB_BYTES } from "../stores/blob_ref.ts";
 import { clipText } from "../text_clip.ts";
 
@@ -160,7 +161,7 @@ export async function callEndpoint(
     headers: { accept: "text/event-stream" },
   }, `the result stream of ${apiName}`);
   if (!stream.body) throw new GradioError(`the result stream of ${apiName} is empty`);
-  for await (const { event, data: text } of serverSentEvents(stream.body)) {
+  for await (const { event, data: text } of readSse(stream.body)) {
     if (event === "complete") {
       const output = parseJson(text);
       return Array.isArray(output) ? output : [output];
@@ -239,29 +240,5 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return text;
-  }
-}
-
-/** The events of a `text/event-stream` body (`event` and joined `data` lines; comments and ids skipped). */
-async function* serverSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: string }> {
-  const lines = body.pipeThrough(new TextDecoderStream()).getReader();
-  let [pending, event, data] = ["", "message", [] as string[]];
-  try {
-    for (;;) {
-      const { value, done } = await lines.read();
-      pending += done ? "\n\n" : value;
-      const parts = pending.split(/\r\n|\r|\n/);
-      pending = parts.pop() ?? "";
-      for (const line of parts) {
-        if (line === "") {
-          if (data.length) yield { event, data: data.join("\n") };
-          [event, data] = ["message", []];
-        } else if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (done) return;
-    }
-  } finally {
-    await lines.cancel().catch(() => {});
   }
 }

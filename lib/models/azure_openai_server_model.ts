@@ -1,12 +1,19 @@
 /**
- * `AzureOpenAIServerModel`: an Azure OpenAI deployment through the `openai` package's `AzureOpenAI` client. Requests
- * go to `{azureEndpoint}/openai/deployments/{modelId}/chat/completions?api-version={apiVersion}` with an `api-key`
- * header.
+ * `AzureOpenAIServerModel`: an Azure OpenAI deployment, addressed as the `openai` package's `AzureOpenAI` client
+ * does. Requests go to `{azureEndpoint}/openai/deployments/{modelId}/chat/completions?api-version={apiVersion}`
+ * (with `clientOptions.baseURL`: `{baseURL}/deployments/{modelId}/chat/completions`, or `{baseURL}/chat/completions`
+ * when it already names a deployment) with an `api-key` header and redirects not followed (the key is not sent on),
+ * or an Entra ID token from `azureADTokenProvider` as a bearer token, fetched for each request.
  */
 
-import { type AzureClientOptions, AzureOpenAI } from "openai";
 import { ConfigurationError } from "../errors.ts";
-import { OpenAIClientModel } from "./openai_client_model.ts";
+import { type ChatEndpoint, OpenAIClientModel, type OpenAIClientOptions } from "./openai_client_model.ts";
+
+/** `AzureOpenAIServerModel`'s transport settings: the shared ones, and an Entra ID token provider. */
+export interface AzureClientOptions extends Omit<OpenAIClientOptions, "apiKey" | "organization" | "project"> {
+  /** Returns a fresh Microsoft Entra ID access token for each request; used instead of an API key. */
+  azureADTokenProvider?: () => Promise<string>;
+}
 import type { RemoteModelOptions } from "./request_runner.ts";
 
 /** The environment variables `AzureOpenAIServerModel` falls back to, as in smolagents. */
@@ -31,8 +38,8 @@ export interface AzureOpenAIServerModelOptions extends RemoteModelOptions {
    * `Deno.env.toObject()`, `process.env` or a Workers `env` here to get smolagents' behaviour.
    */
   env?: AzureOpenAIEnv;
-  /** Passed to `AzureOpenAI` (e.g. `azureADTokenProvider`, `fetch`, `defaultHeaders`); `maxRetries` is always 0. */
-  clientOptions?: Omit<AzureClientOptions, "endpoint" | "apiKey" | "apiVersion" | "deployment">;
+  /** Transport settings (e.g. `azureADTokenProvider`, `fetch`, `defaultHeaders`), named as in `AzureOpenAI`. */
+  clientOptions?: AzureClientOptions;
 }
 
 /** A chat model served by an Azure OpenAI deployment. */
@@ -43,7 +50,10 @@ export class AzureOpenAIServerModel extends OpenAIClientModel {
     if (!options?.modelId) {
       throw new ConfigurationError("AzureOpenAIServerModel: `modelId` (the deployment name) is required");
     }
-    super({ ...options, label: "AzureOpenAIServerModel" });
+    const { clientOptions } = options;
+    // As `AzureOpenAI`: with a token provider there is no long-lived key to expose, so a browser may call.
+    const browser = clientOptions?.azureADTokenProvider ? { dangerouslyAllowBrowser: true } : {};
+    super({ ...options, clientOptions: { ...browser, ...clientOptions }, label: "AzureOpenAIServerModel" });
     this.#options = options;
   }
 
@@ -52,14 +62,15 @@ export class AzureOpenAIServerModel extends OpenAIClientModel {
     return this.#options.azureEndpoint ?? this.#options.env?.AZURE_OPENAI_ENDPOINT;
   }
 
-  protected createClient(): AzureOpenAI {
+  protected endpoint(): ChatEndpoint {
     const { env = {}, clientOptions = {} } = this.#options;
     const endpoint = this.azureEndpoint;
     const apiKey = this.#options.apiKey ?? env.AZURE_OPENAI_API_KEY;
     const apiVersion = this.#options.apiVersion ?? env.OPENAI_API_VERSION;
+    const tokenProvider = clientOptions.azureADTokenProvider;
     const missing = [
       !endpoint && !clientOptions.baseURL && "`azureEndpoint` (AZURE_OPENAI_ENDPOINT)",
-      !apiKey && !clientOptions.azureADTokenProvider && "`apiKey` (AZURE_OPENAI_API_KEY)",
+      !apiKey && !tokenProvider && "`apiKey` (AZURE_OPENAI_API_KEY)",
       !apiVersion && "`apiVersion` (OPENAI_API_VERSION)",
     ].filter(Boolean);
     if (missing.length) {
@@ -69,18 +80,19 @@ export class AzureOpenAIServerModel extends OpenAIClientModel {
         }; pass them, or an \`env\` holding them`,
       );
     }
-    const base = this.baseClientOptions() as AzureClientOptions;
-    // Explicit nulls keep the client from reading OPENAI_BASE_URL / AZURE_OPENAI_API_KEY from the environment.
-    return new AzureOpenAI({
-      ...base,
-      ...clientOptions,
-      baseURL: clientOptions.baseURL ?? null,
-      endpoint: clientOptions.baseURL ? undefined : endpoint,
-      apiKey: clientOptions.azureADTokenProvider ? null as unknown as undefined : apiKey,
-      apiVersion,
-      deployment: this.modelId,
-      maxRetries: 0,
-      timeout: base.timeout,
-    });
+    const base = (clientOptions.baseURL ?? `${endpoint!.replace(/\/+$/, "")}/openai`).replace(/\/+$/, "");
+    const deployment = namesDeployment(base) ? "" : `/deployments/${encodeURIComponent(this.modelId)}`;
+    const url = `${base}${deployment}/chat/completions`;
+    const query = { "api-version": apiVersion! };
+    if (tokenProvider) {
+      const freshHeaders = async () => ({ authorization: `Bearer ${await tokenProvider()}` });
+      return this.customEndpoint(url, {}, { credentialed: true, query, freshHeaders });
+    }
+    return this.customEndpoint(url, { "api-key": apiKey! }, { credentialed: true, query, redirect: "manual" });
   }
+}
+
+/** Whether a base URL already routes through a `/deployments` path segment (then none is added, as `AzureOpenAI`). */
+function namesDeployment(baseURL: string): boolean {
+  return new URL(baseURL).pathname.split("/").includes("deployments");
 }

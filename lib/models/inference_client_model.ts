@@ -25,7 +25,8 @@ import {
 import { ConfigurationError } from "../errors.ts";
 import { ChatCompletionsModel, type StreamingChatRequestBody } from "./chat_completions_model.ts";
 import type { ChatRequestBody, WireChunk, WireCompletion } from "./openai_compatible.ts";
-import { type RemoteModelOptions, timeoutInMs } from "./request_runner.ts";
+import { HttpFailure, serverMessage } from "./http_failure.ts";
+import { attemptTimer, type RemoteModelOptions, timeoutInMs } from "./request_runner.ts";
 
 /** smolagents' default model (it may change there; it is pinned here). */
 export const DEFAULT_INFERENCE_CLIENT_MODEL_ID = "Qwen/Qwen2.5-Coder-32B-Instruct";
@@ -113,7 +114,7 @@ export class InferenceClientModel extends ChatCompletionsModel {
 
   /**
    * One attempt: the client's own retries are off, and an HTTP failure keeps its status and headers (for
-   * Retry-After). `timeoutMs` bounds a whole reply (`whole`: headers and body, as the `openai` client times one, so
+   * Retry-After). `timeoutMs` bounds a whole reply (`whole`: headers and body, as OpenAIServerModel times one, so
    * a server that stalls mid-body is retried), and a stream until it starts. Input and routing errors are
    * configuration errors.
    */
@@ -146,43 +147,24 @@ export class InferenceClientModel extends ChatCompletionsModel {
       if (error instanceof InferenceClientInputError || error instanceof InferenceClientRoutingError) {
         throw new ConfigurationError(`InferenceClientModel "${this.modelId}": ${error.message}`, { cause: error });
       }
-      throw failed ? new HttpFailure(error, failed) : error;
+      if (!failed) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new HttpFailure(failed, { message, cause: error, body: providerBody(error) });
     } finally {
       attempt?.clear();
     }
   }
 }
 
-/** A signal that aborts with a `TimeoutError` after `timeoutMs`, unless cleared first. */
-function attemptTimer(timeoutMs: number): { signal: AbortSignal; clear(): void } {
-  const controller = new AbortController();
-  const expire = () => controller.abort(new DOMException(`request timed out after ${timeoutMs} ms`, "TimeoutError"));
-  const id = setTimeout(expire, timeoutMs);
-  return { signal: controller.signal, clear: () => clearTimeout(id) };
-}
-
-/** A failed HTTP response as `defaultClassify` reads it: `status` and `headers` (Retry-After). */
-class HttpFailure extends Error {
-  override name = "HttpFailure";
-  readonly status: number;
-  readonly headers: Headers;
-  constructor(cause: unknown, response: Response) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
-    this.status = response.status;
-    this.headers = response.headers;
-  }
-}
-
 /** The server's own message from a provider error body (`{error: "..."}`, `{error: {message}}`, `{message}`). */
 function detail(error: unknown): string | undefined {
-  const source = error instanceof HttpFailure ? error.cause : error;
-  const body = (source as Partial<InferenceClientProviderApiError> | undefined)?.httpResponse?.body;
-  if (typeof body !== "object" || body === null) return undefined;
-  const { error: inner, message } = body as { error?: unknown; message?: unknown };
-  if (typeof inner === "string") return inner;
-  const innerMessage = (inner as { message?: unknown } | undefined)?.message;
-  if (typeof innerMessage === "string") return innerMessage;
-  return typeof message === "string" ? message : undefined;
+  if (error instanceof HttpFailure) return error.detail;
+  return serverMessage(providerBody(error));
+}
+
+/** The parsed body of a provider's error response, as `@huggingface/inference` keeps it. */
+function providerBody(error: unknown): unknown {
+  return (error as Partial<InferenceClientProviderApiError> | undefined)?.httpResponse?.body;
 }
 
 /** Starts a lazy stream (its first chunk makes the request), so errors on opening surface here and can be retried. */

@@ -1,12 +1,11 @@
 /**
  * `LiteLLMModel`: LiteLLM-style "provider/model" ids without the Python LiteLLM. Each provider in
- * `litellm_providers.ts` is reached at its OpenAI-compatible endpoint through the `openai` client; with `apiBase`,
+ * `litellm_providers.ts` is reached at its OpenAI-compatible endpoint (over `fetch`); with `apiBase`,
  * requests go to a LiteLLM proxy instead and the full id is sent as the model.
  */
 
-import OpenAI, { type ClientOptions } from "openai";
 import { ConfigurationError } from "../errors.ts";
-import { OpenAIClientModel } from "./openai_client_model.ts";
+import { type ChatEndpoint, OpenAIClientModel, type OpenAIClientOptions } from "./openai_client_model.ts";
 import type { RemoteModelOptions } from "./request_runner.ts";
 import { LITELLM_PROVIDERS, LITELLM_UNPREFIXED } from "./litellm_providers.ts";
 
@@ -29,8 +28,8 @@ export interface LiteLLMModelOptions extends RemoteModelOptions {
    * Send plain-text messages. Default: true for ollama, groq and cerebras ids (as smolagents), false otherwise.
    */
   flattenMessagesAsText?: boolean;
-  /** Passed to the `openai` constructor (e.g. `defaultHeaders`, `fetch`); `maxRetries` is always 0. */
-  clientOptions?: ClientOptions;
+  /** Transport settings named as in the `openai` package (e.g. `defaultHeaders`, `fetch`). */
+  clientOptions?: OpenAIClientOptions;
 }
 
 /** Where a LiteLLMModel sends its requests. */
@@ -42,7 +41,7 @@ export interface LiteLLMRoute {
   model: string;
   /** Variables the key is read from when `apiKey` is not given. */
   apiKeyEnv: readonly string[];
-  /** False for local servers and proxies, which get a placeholder key when none is given. */
+  /** False for local servers and proxies, which are called without a key when none is given. */
   keyRequired: boolean;
 }
 
@@ -111,9 +110,6 @@ function withApiPath(url: string): string {
   return new URL(trimmed).pathname === "/" ? `${trimmed}/v1` : trimmed;
 }
 
-/** A placeholder sent to keyless local servers and proxies (the `openai` client needs some key). */
-const NO_KEY = "no-key";
-
 /** A model reached through a LiteLLM-style "provider/model" id. */
 export class LiteLLMModel extends OpenAIClientModel {
   readonly route: LiteLLMRoute;
@@ -134,7 +130,7 @@ export class LiteLLMModel extends OpenAIClientModel {
     return this.route.model;
   }
 
-  protected createClient(): OpenAI {
+  protected endpoint(): ChatEndpoint {
     const { env = {}, clientOptions } = this.#options;
     const { apiKeyEnv, keyRequired, baseUrl } = this.route;
     const apiKey = this.#options.apiKey ?? clientOptions?.apiKey ?? apiKeyEnv.map((name) => env[name]).find(Boolean);
@@ -143,6 +139,6 @@ export class LiteLLMModel extends OpenAIClientModel {
         `LiteLLMModel "${this.modelId}": no API key; pass \`apiKey\`, or an \`env\` holding ${apiKeyEnv.join(" or ")}`,
       );
     }
-    return new OpenAI({ ...this.baseClientOptions(clientOptions), baseURL: baseUrl, apiKey: apiKey || NO_KEY });
+    return this.bearerEndpoint(baseUrl, apiKey);
   }
 }

@@ -5,9 +5,8 @@
  * command line. Messages are always sent as plain text, as smolagents' MLXModel renders them.
  */
 
-import OpenAI, { type ClientOptions } from "openai";
 import { ConfigurationError } from "../errors.ts";
-import { OpenAIClientModel } from "./openai_client_model.ts";
+import { type ChatEndpoint, OpenAIClientModel, type OpenAIClientOptions } from "./openai_client_model.ts";
 import type { RemoteModelOptions } from "./request_runner.ts";
 
 /** Where `mlx_lm.server` listens by default. */
@@ -20,8 +19,8 @@ export interface MLXModelOptions extends Omit<RemoteModelOptions, "flattenMessag
   apiBase?: string;
   /** Only if something in front of the server checks one (mlx_lm.server itself does not). */
   apiKey?: string;
-  /** Passed to the `openai` constructor (e.g. `fetch`, `defaultHeaders`); `maxRetries` is always 0. */
-  clientOptions?: ClientOptions;
+  /** Transport settings named as in the `openai` package (e.g. `fetch`, `defaultHeaders`). */
+  clientOptions?: OpenAIClientOptions;
 }
 
 /** A chat model served by `mlx_lm.server` on Apple silicon. */
@@ -36,12 +35,7 @@ export class MLXModel extends OpenAIClientModel {
     this.#options = options;
   }
 
-  protected createClient(): OpenAI {
-    const { apiKey, clientOptions } = this.#options;
-    return new OpenAI({
-      ...this.baseClientOptions(clientOptions),
-      baseURL: this.apiBase,
-      apiKey: apiKey ?? clientOptions?.apiKey ?? "no-key",
-    });
+  protected endpoint(): ChatEndpoint {
+    return this.bearerEndpoint(this.apiBase, this.#options.apiKey ?? this.clientOptions.apiKey);
   }
 }

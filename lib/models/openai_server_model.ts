@@ -1,11 +1,16 @@
 /**
  * `OpenAIServerModel`: any OpenAI-compatible chat completions server (OpenAI, vLLM, Ollama, LM Studio, TGI,
- * OpenRouter...) through the `openai` npm client. Retries, Retry-After and rate limiting are ours (`retry.ts`).
+ * OpenRouter...), over `fetch` (`openai_client_model.ts`). Retries, Retry-After and rate limiting are ours
+ * (`retry.ts`).
  */
 
-import OpenAI, { type ClientOptions } from "openai";
 import { ConfigurationError } from "../errors.ts";
-import { OpenAIClientModel } from "./openai_client_model.ts";
+import {
+  type ChatEndpoint,
+  OPENAI_API_BASE,
+  OpenAIClientModel,
+  type OpenAIClientOptions,
+} from "./openai_client_model.ts";
 import type { RemoteModelOptions } from "./request_runner.ts";
 
 export interface OpenAIServerModelOptions extends RemoteModelOptions {
@@ -18,11 +23,11 @@ export interface OpenAIServerModelOptions extends RemoteModelOptions {
   organization?: string;
   project?: string;
   /**
-   * Passed to the `openai` constructor (e.g. `fetch`, `defaultHeaders`). Its `maxRetries` is always 0 (retries
-   * are ours). Set `dangerouslyAllowBrowser: true` here only if you accept exposing the key in a browser.
+   * Transport settings named as in the `openai` package (`fetch`, `defaultHeaders`, `defaultQuery`...). Set
+   * `dangerouslyAllowBrowser: true` here only if you accept exposing the key in a browser.
    */
-  clientOptions?: ClientOptions;
-  /** Per-request timeout, each attempt (the client's default is 10 minutes). */
+  clientOptions?: OpenAIClientOptions;
+  /** Per-request timeout, each attempt (default 10 minutes, as the `openai` client). */
   timeoutMs?: number;
 }
 
@@ -38,19 +43,14 @@ export class OpenAIServerModel extends OpenAIClientModel {
     this.#options = options;
   }
 
-  protected createClient(): OpenAI {
-    const { apiKey, apiBase, organization, project, clientOptions } = this.#options;
-    if (!apiKey && !clientOptions?.apiKey) {
+  protected endpoint(): ChatEndpoint {
+    const { apiKey, apiBase, organization, project, clientOptions = {} } = this.#options;
+    const key = apiKey ?? clientOptions.apiKey;
+    if (!key) {
       throw new ConfigurationError(
         `OpenAIServerModel "${this.modelId}": no API key; pass \`apiKey\` (e.g. from the OPENAI_API_KEY secret)`,
       );
     }
-    return new OpenAI({
-      ...this.baseClientOptions(clientOptions),
-      baseURL: apiBase ?? clientOptions?.baseURL ?? null,
-      organization: organization ?? clientOptions?.organization ?? null,
-      project: project ?? clientOptions?.project ?? null,
-      apiKey: apiKey ?? clientOptions?.apiKey,
-    });
+    return this.bearerEndpoint(apiBase ?? clientOptions.baseURL ?? OPENAI_API_BASE, key, { organization, project });
   }
 }

@@ -96,7 +96,8 @@ export class RequestRunner {
         const delta = toDelta(chunk);
         if (delta) yield delta;
       }
-      // The `openai` client ends a stream quietly when its signal aborts: a cut stream is not a whole reply.
+      // A stream may end quietly when its signal aborts (a custom model's `openai` client does): a cut stream is not
+      // a whole reply.
       signal?.throwIfAborted();
     } catch (error) {
       throw this.failure(error, signal);
@@ -132,4 +133,12 @@ export function timeoutInMs(
     throw new ConfigurationError(`${label}: pass \`timeout\` (seconds) or \`timeoutMs\`, not both`);
   }
   return options.timeoutMs ?? (options.timeout !== undefined ? options.timeout * 1000 : defaultMs);
+}
+
+/** A signal that aborts with a `TimeoutError` after `timeoutMs`, unless cleared first. */
+export function attemptTimer(timeoutMs: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const expire = () => controller.abort(new DOMException(`request timed out after ${timeoutMs} ms`, "TimeoutError"));
+  const id = setTimeout(expire, timeoutMs);
+  return { signal: controller.signal, clear: () => clearTimeout(id) };
 }

@@ -156,8 +156,7 @@ Deno.test("OpenAIServerModel against the scripted server", async (t) => {
     const reply = await model.generate([user("q")]);
     assert.equal(reply.content, "after the wait");
     assert.deepEqual(retries.map((r) => [r.attempt, r.status, r.delayMs]), [[1, 429, 0]]);
-    assert.equal(server.requests.length, 2);
-    assert.equal(server.requests[1].headers["x-stainless-retry-count"], "0", "the client's own retries are off");
+    assert.equal(server.requests.length, 2, "one retry, ours: the transport adds none");
   });
 
   await step("500 is retried, then success", async () => {
