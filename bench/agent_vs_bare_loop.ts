@@ -1,5 +1,5 @@
 /**
- * `ToolCallingAgent.run` against a bare loop over the `openai` client, side by side in one run: a 10-step
+ * `ToolCallingAgent.run` against bare loops (the `openai` client; plain `fetch`), side by side in one run: a 10-step
  * tool-calling run (nine calculator calls, then the final answer) against the scripted model server (instant
  * replies). Each side runs in its own subprocess, so its peak RSS (VmHWM) is its own; the server runs in this
  * parent process and serves every side alike (its request log is cleared before each side). Sides alternate over
@@ -29,7 +29,10 @@
  * like. Read the new space column before the peak RSS delta.
  *
  * Sides:
- * - `bare`: `openai` client, the same messages, tools and stop the agent sends, no library import.
+ * - `bare`: `openai` client, the same messages, tools and stop the agent sends, no library import (issue 11's
+ *   measure).
+ * - `fetch`: the same requests with plain `fetch` and `JSON.parse`: the least any loop can do. Since the agent's
+ *   backends send with `fetch` too (no `openai` client), this is the side to read the agent's own cost against.
  * - `agent (direct)`: `ToolCallingAgent` and `OpenAIServerModel` imported from their own modules.
  * - `agent (mod.ts)`: the same, imported through `lib/mod.ts` (what a package user gets).
  */
@@ -43,7 +46,7 @@ const CALLGRIND_WARMUP_RUNS = 5;
 /** The system prompt and tools a ToolCallingAgent sends, written by the parent for the bare side. */
 const SHAPE_FILE = `${Deno.env.get("TMPDIR") ?? "/tmp"}/agent_vs_bare_loop_shape.json`;
 
-type Side = "bare" | "direct" | "mod";
+type Side = "bare" | "fetch" | "direct" | "mod";
 interface SideResult {
   side: Side;
   msPerStep: number;
@@ -82,11 +85,12 @@ async function parent(): Promise<void> {
   const reply = (request: ReceivedRequest) => calculatorRunReply(request, STEPS - 1);
   await using server = await startScriptedModelServer({ replies: reply });
   await writeAgentRequestShape(server.url);
-  const sides: Side[] = ["bare", "direct", "mod"];
+  const sides: Side[] = ["bare", "fetch", "direct", "mod"];
   const results = new Map<Side, SideResult[]>(sides.map((side) => [side, []]));
   for (let round = 0; round < rounds; round++) {
     // Each round starts with another side, so that no side always runs last.
-    for (const side of [...sides.slice(round % 3), ...sides.slice(0, round % 3)]) {
+    const first = round % sides.length;
+    for (const side of [...sides.slice(first), ...sides.slice(0, first)]) {
       // The server records every request: forget them, so its own memory and GC cost the same for every side.
       server.reset();
       server.setHandler(reply);
@@ -106,7 +110,7 @@ async function parent(): Promise<void> {
       importMs: median(all.map((r) => r.importMs)),
     };
   });
-  const bare = summary[0];
+  const [bare, plain] = summary;
   console.log(`deno ${Deno.version.deno}, ${runs} runs x ${STEPS} steps per side, median of ${rounds} rounds`);
   const columns: Array<[string, (s: SideResult) => string]> = [
     ["side", (s) => label(s.side)],
@@ -114,6 +118,7 @@ async function parent(): Promise<void> {
     ["ratio", (s) => (s.msPerStep / bare.msPerStep).toFixed(2)],
     ["CPU ms/step", (s) => s.cpuMsPerStep.toFixed(3)],
     ["CPU ratio", (s) => (s.cpuMsPerStep / bare.cpuMsPerStep).toFixed(2)],
+    ["vs fetch", (s) => (s.cpuMsPerStep / plain.cpuMsPerStep).toFixed(2)],
     ["peak RSS MiB", (s) => s.peakRssMiB.toFixed(1)],
     ["delta", (s) => (s.peakRssMiB - bare.peakRssMiB).toFixed(1)],
     ["RSS after import", (s) => s.importRssMiB.toFixed(1)],
@@ -186,7 +191,7 @@ async function parentAlloc(): Promise<void> {
   await using server = await startScriptedModelServer({ replies: reply });
   await writeAgentRequestShape(server.url);
   console.log(`deno ${Deno.version.deno}, sampled allocation, ${runs} runs x ${STEPS} steps per side`);
-  for (const side of ["bare", "direct", "mod"] as Side[]) {
+  for (const side of ["bare", "fetch", "direct", "mod"] as Side[]) {
     server.reset();
     server.setHandler(reply);
     const command = new Deno.Command(Deno.execPath(), {
@@ -203,7 +208,7 @@ async function parentAlloc(): Promise<void> {
 
 /** Bytes allocated per step after the warm-up, from V8's sampling heap profiler (collected objects included). */
 async function childAlloc(side: Side, url: string, runs: number): Promise<{ side: Side; kbPerStep: number }> {
-  const run = side === "bare" ? await bareLoop(url) : await agentLoop(url, side === "mod");
+  const run = await loopOf(side, url);
   for (let i = 0; i < WARMUP_RUNS; i++) await run();
   const { Session } = await import("node:inspector");
   const session = new Session();
@@ -230,7 +235,7 @@ function median(values: number[]): number {
 }
 
 function label(side: Side): string {
-  return side === "bare" ? "bare openai" : side === "direct" ? "agent (direct)" : "agent (mod.ts)";
+  return { bare: "bare openai", fetch: "bare fetch", direct: "agent (direct)", mod: "agent (mod.ts)" }[side];
 }
 
 function flag(name: string): string | undefined {
@@ -266,7 +271,7 @@ function rss(field: "VmHWM" | "VmRSS"): number {
 
 async function child(side: Side, url: string, runs: number, warmup: number): Promise<SideResult> {
   const started = performance.now();
-  const run = side === "bare" ? await bareLoop(url) : await agentLoop(url, side === "mod");
+  const run = await loopOf(side, url);
   const importMs = performance.now() - started;
   const importRssMiB = rss("VmRSS");
   for (let i = 0; i < warmup; i++) await run();
@@ -280,6 +285,40 @@ async function child(side: Side, url: string, runs: number, warmup: number): Pro
   const { getHeapSpaceStatistics } = await import("node:v8");
   const newSpaceMiB = getHeapSpaceStatistics().find((space) => space.space_name === "new_space")!.space_size / 2 ** 20;
   return { side, msPerStep, cpuMsPerStep, peakRssMiB, importRssMiB, importMs, heapTotalMiB, newSpaceMiB };
+}
+
+function loopOf(side: Side, url: string): Promise<() => Promise<void>> {
+  if (side === "bare") return bareLoop(url);
+  if (side === "fetch") return fetchLoop(url);
+  return agentLoop(url, side === "mod");
+}
+
+/** One run with `fetch` alone: the bare loop's requests, sent and read with no client library. */
+async function fetchLoop(url: string): Promise<() => Promise<void>> {
+  const { systemPrompt, tools } = JSON.parse(await Deno.readTextFile(SHAPE_FILE));
+  type Call = { id: string; type: "function"; function: { name: string; arguments: string } };
+  return async () => {
+    const messages: unknown[] = [{ role: "system", content: systemPrompt }, { role: "user", content: "Count to ten." }];
+    for (let step = 0; step < STEPS; step++) {
+      const response = await fetch(`${url}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer k" },
+        body: JSON.stringify({ model: "scripted", messages, tools, stop: ["Observation:", "Calling tools:"] }),
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const completion = await response.json() as { choices: Array<{ message: { tool_calls: Call[] } }> };
+      const call = completion.choices[0].message.tool_calls[0];
+      if (call.function.name === "final_answer") {
+        if (JSON.parse(call.function.arguments).answer !== "done") throw new Error("unexpected answer");
+        return;
+      }
+      const { expression } = JSON.parse(call.function.arguments) as { expression: string };
+      const [a, b] = expression.split("+").map(Number);
+      messages.push({ role: "assistant", content: null, tool_calls: [call] });
+      messages.push({ role: "tool", tool_call_id: call.id, content: `Observation:\n${a + b}` });
+    }
+    throw new Error("no final answer");
+  };
 }
 
 /** One run with the `openai` client alone: what the agent sends (system prompt, task, tools, stop), nothing else. */
