@@ -167,3 +167,37 @@ Deno.test("callback recovery: a webhook's run that could not be started sends no
     await app.close();
   }
 });
+
+// With the defaults (idleRunTtlSeconds = runTtlSeconds = 7 days) the marks of an expired run used to be written to
+// expire a second later (`runTtlSeconds` after its last change, already past), so a watch or a callback delivered again
+// would send it again; here they would go `idleRunTtlSeconds` (2 s) before the record.
+Deno.test("callback recovery: an expired run's callback marks are kept as long as the run", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const receiver = startCallbackReceiver();
+  const store = new DenoKvStore(kv);
+  const runs = new RunService(store, { idleRunTtlSeconds: 2, runTtlSeconds: 3_600 });
+  const queue = new FlakyQueue();
+  const agent = new ToolCallingAgent({ name: "a", model: functionModel([]).model });
+  const runner = new BackgroundRunner({ runs, queue, agents: { a: agent }, egress: { allowPrivateNetwork: true } });
+  try {
+    const record = await runs.create("a", agent.start("t"), { background: true, callbackUrl: `${receiver.url}/done` });
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    assert.equal((await runs.get(record.runId))?.record.state.status, "expired");
+    await runner.handle({ type: "expiry", runId: record.runId, seq: 0 });
+    const [callback] = queue.take("callback");
+    await runner.handle(callback);
+    await receiver.waitForHits(1);
+    const keys = (await store.list(`runs/${record.runId}`)).keys;
+    const expiry = (key: string) => keys.find((entry) => entry.key === key)?.expiresAt ?? 0;
+    const runExpiry = expiry(`runs/${record.runId}`);
+    assert.ok(runExpiry > Date.now() + 3_500_000, "the record is kept runTtlSeconds after it reads as expired");
+    for (const mark of ["callback", "callback-queued"]) {
+      assert.ok(expiry(`runs/${record.runId}/${mark}`) >= runExpiry - 200, `${mark} goes with the record`);
+    }
+    await runner.handle({ type: "expiry", runId: record.runId, seq: 0 });
+    assert.deepEqual(queue.take("callback"), [], "a watch delivered again queues nothing");
+  } finally {
+    await receiver.close();
+    kv.close();
+  }
+});
