@@ -151,7 +151,7 @@ export class BackgroundRunner {
         if (error.code !== "state_too_large") return; // the run moved on (or went): nothing to do
         // Retrying would run the same step on the same state again (and call the model again): end the run.
         const failed = await runs.fail(message.runId, { type: "StateTooLargeError", message: error.message });
-        if (failed) await this.continue(failed);
+        if (failed) await this.recoverCallback(failed);
         return;
       }
       // The run is unchanged (a model failure, a step past its deadline...). What may succeed later is tried again
@@ -162,8 +162,10 @@ export class BackgroundRunner {
         return;
       }
       const gaveUp = error.retryable ? ` (gave up after ${message.attempt} attempts)` : "";
+      // `fail` answers with the run as it found it if something ended it first (a cancel, once the step let go), and
+      // that queued its callback: only a callback never queued is queued (one read).
       const failed = await runs.fail(message.runId, { type: error.name, message: `${error.message}${gaveUp}` });
-      if (failed) await this.continue(failed);
+      if (failed) await this.recoverCallback(failed);
     }
   }
 

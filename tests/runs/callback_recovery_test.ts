@@ -201,3 +201,25 @@ Deno.test("callback recovery: an expired run's callback marks are kept as long a
     kv.close();
   }
 });
+
+Deno.test("callback recovery: a cancel that ends the run just before its given-up step fails it leaves one callback queued", async () => {
+  const app = await setup(functionModel([down()]).model);
+  try {
+    const runId = await app.create();
+    // The cancel request lands once the failed step has let go of the run, before the runner ends it `failed`: it
+    // ends the run and queues its callback (as POST /v1/runs/{id}/cancel does), and `fail` finds the run ended.
+    const fail = app.runs.fail.bind(app.runs);
+    app.runs.fail = async (id, error) => {
+      await app.runs.cancel(id, { onCancelled: (ended) => app.runner.continue(ended) });
+      return await fail(id, error);
+    };
+    const [step] = app.queue.take("step");
+    await app.runner.handle(step);
+    assert.equal((await app.runs.get(runId))?.record.state.status, "cancelled");
+    assert.equal(await app.deliver(), 1, "queued once, by the cancel");
+    await app.receiver.waitForHits(1);
+    assert.equal(app.receiver.hits.length, 1);
+  } finally {
+    await app.close();
+  }
+});
