@@ -114,3 +114,25 @@ Deno.test("callback requeue: an answer to a run's input that ended it, whose cal
     await app.close();
   }
 });
+
+Deno.test("callback requeue: a background run a client steps to its end over HTTP gets its callback from its expiry watch, once", async () => {
+  const app = await serve([{ calls: [["final_answer", { answer: "42" }]] }], () => Promise.resolve());
+  try {
+    // The step route queues nothing for a background run (its next step, its callback): that is the queue's job.
+    const stepped = await app.api.post(`/v1/runs/${app.runId}/steps`);
+    assert.deepEqual([stepped.status, stepped.body.status], [200, "succeeded"]);
+    for (const message of app.queue.take("step")) await app.handle(message);
+    assert.equal(await app.deliver(), 0);
+
+    // The run's expiry watch (its next hop: at most 12 h away) finds it ended with no callback queued.
+    const [watch] = app.queue.take("expiry");
+    await app.handle(watch);
+    assert.equal(await app.deliver(), 1);
+    await app.receiver.waitForHits(1);
+    assert.equal(JSON.parse(app.receiver.bodies[0]).finalAnswer, "42");
+    await app.handle(watch);
+    assert.equal(await app.deliver(), 0, "queued once");
+  } finally {
+    await app.close();
+  }
+});
