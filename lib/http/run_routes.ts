@@ -67,13 +67,16 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   app.post("/v1/runs/:runId/cancel", async (c) => {
     const runId = c.req.param("runId");
     // 404 run_not_found when missing. A background run ended here has its result callback queued (a cancel flag is
-    // applied by a step, which queues it then).
+    // applied by a step, which queues it then); a cancel sent again queues it if that failed (one more read).
+    let endedHere = false;
     const record = await ctx.requireRuns().cancel(runId, {
       onCancelled: async (ended) => {
+        endedHere = true;
         if (ended.background) await ctx.background?.continue(ended);
       },
     });
     const status = record.state.status;
+    if (status === "cancelled" && !endedHere) await ctx.background?.recoverCallback(record);
     return c.json({ runId, status, cancelled: status === "cancelled" }, status === "cancelled" ? 200 : 202);
   });
 
@@ -91,7 +94,17 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
           const runId = c.req.param("runId");
           const input = await readJson(c, "InputBody");
           const agentFor = (record: RunRecord) => ctx.stepAgent(c.req.raw, record.agent);
-          const outcome = await ctx.requireRuns().resume(runId, agentFor, input, { signal, onDelta });
+          const outcome = await ctx.requireRuns().resume(runId, agentFor, input, { signal, onDelta }).catch(
+            async (error) => {
+              // An answer sent again to a background run the first one ended: that request may have failed to queue
+              // the run's callback (one more read on this refusal, and one for a run with a callback).
+              if (error instanceof RunError && error.code === "not_awaiting_input" && ctx.background) {
+                const found = await ctx.requireRuns().get(runId);
+                if (found?.record.background) await ctx.background.recoverCallback(found.record);
+              }
+              throw error;
+            },
+          );
           // A background run goes on in the background: its next step, its callback, or a watch on its expiry.
           if (outcome.record.background) await ctx.requireBackground().continue(outcome.record);
           return { body: { runId, ...stepView(outcome.after, outcome.step, outcome.agent) } };

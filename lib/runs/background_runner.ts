@@ -65,16 +65,19 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  * Expiry: a background run with a callback is watched from its start by one chain of `expiry` messages, each
  * delayed until the run would go idle past `idleRunTtlSeconds` (a second past it, in hops of at most
  * {@link MAX_QUEUE_DELAY_MS}). A watch that finds the run still active (`running`, `awaiting_input`) queues the
- * next one from the run's last change; one that finds it ended (or gone) stops the chain, since the commit that
- * ended it queued its callback; one that finds it reading `expired` (a pause nobody answered, or a running run whose
- * step messages and watchdog copies were all lost) queues its result callback, with status `expired`, and stops.
- * Nothing else sends an `expired` callback, and a run has one chain, so it is sent once (a platform that delivers
- * a watch twice may send it twice, with the same `webhook-id`, like any redelivered callback).
+ * next one from the run's last change; one that finds it ended (or gone) stops the chain, queueing the callback only
+ * if nothing did (what ended the run failed to, and no retry came); one that finds it reading `expired` (a pause
+ * nobody answered, or a running run whose step messages and watchdog copies were all lost) queues its result
+ * callback, with status `expired`, unless it was queued already (a watch delivered twice), and stops.
  *
- * Callbacks are sent once and not lost to a crash: a delivery that has ended (sent, refused by the egress guard, or
- * given up after `maxAttempts`) marks the run (./callback_marks.ts), and a queued callback of a marked run sends
- * nothing. The step message whose commit ended the run, coming back (its watchdog copy, or a redelivery because
- * queueing the callback failed), queues the callback again while the run is not marked.
+ * Callbacks are sent once and not lost to a crash (./callback_marks.ts): queueing one marks the run's callback queued,
+ * a delivery that has ended (sent, refused by the egress guard, or given up after `maxAttempts`) marks it settled,
+ * and a queued callback of a settled run sends nothing. Whatever ended the run may have failed to queue its callback
+ * (the queue refused it, the process died first), so the retries of what ends runs queue it while the run has neither
+ * mark ({@link BackgroundRunner.recoverCallback}): the step message that ended the run coming back (its watchdog copy,
+ * or the platform's redelivery; whether its commit ended it, or it ended the run at its `seq` with no commit: attempts
+ * given up, `state_too_large`, a cancel flag applied as it began), a cancel of the run sent again, an answer to its
+ * input sent again, and the run's expiry watch (a hop that finds the run ended: within 12 h of its end).
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
@@ -148,7 +151,7 @@ export class BackgroundRunner {
         if (error.code !== "state_too_large") return; // the run moved on (or went): nothing to do
         // Retrying would run the same step on the same state again (and call the model again): end the run.
         const failed = await runs.fail(message.runId, { type: "StateTooLargeError", message: error.message });
-        if (failed) await this.continue(failed);
+        if (failed) await this.recoverCallback(failed);
         return;
       }
       // The run is unchanged (a model failure, a step past its deadline...). What may succeed later is tried again
@@ -159,8 +162,10 @@ export class BackgroundRunner {
         return;
       }
       const gaveUp = error.retryable ? ` (gave up after ${message.attempt} attempts)` : "";
+      // `fail` answers with the run as it found it if something ended it first (a cancel, once the step let go), and
+      // that queued its callback: only a callback never queued is queued (one read).
       const failed = await runs.fail(message.runId, { type: error.name, message: `${error.message}${gaveUp}` });
-      if (failed) await this.continue(failed);
+      if (failed) await this.recoverCallback(failed);
     }
   }
 
@@ -175,7 +180,18 @@ export class BackgroundRunner {
       await queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
     } else if (record.callbackUrl && status !== "awaiting_input") {
       await queue.enqueue({ type: "callback", runId: record.runId, attempt: 1 });
+      await this.#callbacks.queued(record.runId, record.state);
     }
+  }
+
+  /**
+   * Queues the result callback of an ended run unless it was queued (or settled) before: for the retry of whatever
+   * ended it, which finds the run ended and cannot tell whether queueing its callback failed. One read where the run
+   * has a callback, none otherwise.
+   */
+  async recoverCallback(record: RunRecord): Promise<void> {
+    if (!record.callbackUrl || !isFinalStatus(record.state.status)) return;
+    if (!(await this.#callbacks.queuedOrSettled(record.runId))) await this.continue(record);
   }
 
   /** Queues the next look at `record` for when it would expire, unless it changes first. */
@@ -192,22 +208,25 @@ export class BackgroundRunner {
     if (!found) return; // deleted, or expired away
     const { record } = found;
     const { status } = record.state;
-    if (status === "expired") await this.continue(record);
-    else if (status === "running" || status === "awaiting_input") await this.#watchExpiry(record); // the next hop
-    // Ended otherwise: the commit that ended it queued its callback.
+    if (status === "running" || status === "awaiting_input") return await this.#watchExpiry(record); // the next hop
+    // Expired: its callback, once (a redelivered watch finds it queued). Ended otherwise: whatever ended it queued its
+    // callback, unless that failed and no retry came (an answer to its input that was not sent again, say).
+    await this.recoverCallback(record);
   }
 
   async #afterDuplicate(record: RunRecord, message: Extract<QueueMessage, { type: "step" }>): Promise<void> {
     const own = record.idempotency.some(([key]) => key === `bg:${message.seq}`);
-    // Not our step's commit, or something came after it: whatever moved the run on queued what follows.
-    if (!own || record.seq !== message.seq + 1) return;
-    const { status } = record.state;
-    // Our step was committed and nothing came after it: what it queued next may have been lost (the process died
-    // first, or the queue refused it). Its next step, or, once it ended, its callback unless that was settled.
-    if (status === "running") await this.continue(record);
-    else if (isFinalStatus(status) && record.callbackUrl && !(await this.#callbacks.settled(record.runId))) {
-      await this.continue(record);
+    const committed = own && record.seq === message.seq + 1;
+    // Our step was committed and nothing came after it: the next step it queued may have been lost (the process died
+    // first, or the queue refused it). Queueing it again is harmless: a step message runs only at its run's `seq`.
+    if (record.state.status === "running") {
+      if (committed) await this.continue(record);
+      return;
     }
+    // The run ended at this message: by its step's commit, or at its `seq` with no commit (its attempts given up,
+    // `state_too_large`, a cancel flag applied as it began; or a cancel request). What ended it may have failed to
+    // queue its callback. Anything later moved the run on, and queued what follows.
+    if (committed || record.seq === message.seq) await this.recoverCallback(record);
   }
 
   async #deliverCallback(message: Extract<QueueMessage, { type: "callback" }>): Promise<void> {

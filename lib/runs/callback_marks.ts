@@ -3,15 +3,28 @@ import type { StateStore } from "../stores/state_store.ts";
 import type { RunLifecycle } from "./run_lifecycle.ts";
 
 /**
- * Whether a run's result callback has been settled (sent, refused by the egress guard, or given up on after its
- * last attempt): a key `runs/<id>/callback` written once the delivery ends, kept as long as the run. The background
- * runner checks it before each attempt (a callback queued twice is sent once) and when the step message whose commit
- * ended the run comes back (that commit may not have queued the callback: the process died, or the queue refused it).
+ * Where a run's result callback is, in two keys kept as long as the run (a run's DELETE leaves them to expire: they
+ * hold a time, nothing of the run's):
+ *
+ * - `runs/<id>/callback-queued`, written once a callback message has been queued for it (after the queue took it).
+ * - `runs/<id>/callback`, written once the delivery ends (sent, refused by the egress guard, or given up on after its
+ *   last attempt). The background runner checks it before each attempt, so a callback queued twice is sent once.
+ *
+ * Whatever ended a run queues its callback and marks it queued. If that fails (the queue refused it, the process
+ * died first), the request or message that ended the run fails or is lost, and its retry (the step message coming
+ * back, a cancel sent again, the run's expiry watch) finds the run ended with neither mark and queues it
+ * (`BackgroundRunner.recoverCallback`). A retry that finds either mark queues nothing, so a callback that was queued
+ * is not queued again by a retry.
  */
 
-/** The key of a run's callback mark (a run's DELETE leaves it to expire: it holds a time, nothing of the run's). */
+/** The key of a run's settled-callback mark. */
 export function callbackMarkKey(runId: string): string {
   return `runs/${runId}/callback`;
+}
+
+/** The key of a run's queued-callback mark (a separate key: a server that knows only the settled mark ignores it). */
+export function callbackQueuedKey(runId: string): string {
+  return `runs/${runId}/callback-queued`;
 }
 
 export class CallbackMarks {
@@ -25,6 +38,17 @@ export class CallbackMarks {
 
   async settled(runId: string): Promise<boolean> {
     return (await this.#store.get(callbackMarkKey(runId))) !== null;
+  }
+
+  /** Whether the run's callback was ever queued (or settled, by a server that wrote no queued mark): one read. */
+  async queuedOrSettled(runId: string): Promise<boolean> {
+    const marks = await this.#store.getMany([callbackQueuedKey(runId), callbackMarkKey(runId)]);
+    return marks.some((mark) => mark !== null);
+  }
+
+  /** Marks the callback of the run (now in `state`) queued, for as long as the run is kept. */
+  async queued(runId: string, state: AgentState): Promise<void> {
+    await this.#store.put(callbackQueuedKey(runId), String(Date.now()), { expireIn: this.#lifecycle.expireIn(state) });
   }
 
   /** Marks the callback of the run (now in `state`) settled, for as long as the run is kept. */

@@ -1,6 +1,8 @@
 import type { AgentState } from "../memory/agent_state.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { type DeliveryClaim, DeliveryClaims } from "../webhooks/delivery_claims.ts";
+import { CallbackMarks } from "./callback_marks.ts";
+import type { RunLifecycle } from "./run_lifecycle.ts";
 import type { RunRecord } from "./run_record.ts";
 
 /**
@@ -21,8 +23,9 @@ export interface DeliveryRunOptions {
 interface DeliveryRunService {
   readonly store: StateStore;
   readonly lockTtlMs: number;
+  readonly lifecycle: RunLifecycle;
   create(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string }): Promise<RunRecord>;
-  fail(runId: string, error: { type: string; message: string }): Promise<unknown>;
+  fail(runId: string, error: { type: string; message: string }): Promise<RunRecord | null>;
   get(runId: string): Promise<{ record: RunRecord } | null>;
 }
 
@@ -44,14 +47,23 @@ export async function createRunForDelivery(
     await options.start(record);
     return { status: "created", record };
   } catch (error) {
-    // Leave no run that nothing steps, and no claim that would answer the sender's retry as a duplicate.
-    if (runId) {
-      await runs.fail(runId, { type: "WebhookError", message: "The run could not be started." }).catch(() => {});
-    }
+    // Leave no run that nothing steps, and no claim that would answer the sender's retry as a duplicate. The run's
+    // callback is settled unsent: the sender's retry starts the run that reports (a first step queued before the
+    // failure finds the run ended at its `seq`, and would otherwise queue the callback, lib/runs/background_runner.ts).
+    if (runId) await abandon(runs, runId).catch(() => {});
     await claim.release().catch(() => {});
     throw error;
   }
 }
+
+/** Ends the run `failed`, its callback settled unsent (unless something else ended it first: then it reports). */
+async function abandon(runs: DeliveryRunService, runId: string): Promise<void> {
+  const ended = await runs.fail(runId, { type: "WebhookError", message: ABANDONED });
+  if (ended?.state.error?.message !== ABANDONED) return;
+  await new CallbackMarks(runs.store, runs.lifecycle).settle(runId, ended.state);
+}
+
+const ABANDONED = "The run could not be started.";
 
 /**
  * The run a delivery created is started again when a replay finds it never was: the process that created it died

@@ -57,9 +57,13 @@ export class RunLifecycle {
     this.idleRunTtlSeconds = positive("idleRunTtlSeconds", options.idleRunTtlSeconds ?? DEFAULT_IDLE_RUN_TTL_SECONDS);
   }
 
-  /** Epoch ms after which the store may drop a run in this state. */
+  /**
+   * Epoch ms after which the store may drop a run in this state. A state read as `expired` is an active one as
+   * stored, kept as long: the keys written beside it (its callback marks) must not go before it.
+   */
   deadline(state: AgentState): number {
-    const keep = ACTIVE.has(state.status) ? this.idleRunTtlSeconds + this.runTtlSeconds : this.runTtlSeconds;
+    const active = ACTIVE.has(state.status) || state.status === "expired";
+    const keep = active ? this.idleRunTtlSeconds + this.runTtlSeconds : this.runTtlSeconds;
     return state.updatedAt + keep * 1000;
   }
 

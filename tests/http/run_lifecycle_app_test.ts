@@ -114,6 +114,7 @@ Deno.test("run lifecycle over HTTP: DELETE, TTL of finished runs, abandoned runs
       await sleep(Math.max(0, Date.parse(run.updatedAt) + 2_050 - Date.now()));
       const read = await api.get(`/v1/runs/${run.runId}`);
       assert.equal(read.body.status, "expired");
+      assert.equal(Date.parse(read.body.expiresAt), Date.parse(run.updatedAt) + 3_000, "when its record goes");
       const step = await api.post(`/v1/runs/${run.runId}/steps`);
       assert.equal(step.status, 409);
       assert.equal(step.body.error.code, "run_finished");

@@ -5,26 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { ToolCallingAgent } from "../../lib/mod.ts";
-import { MemoryStore, type QueueMessage, type RunQueue } from "../../lib/server.ts";
+import { MemoryStore } from "../../lib/server.ts";
 import { BackgroundRunner } from "../../lib/runs/background_runner.ts";
 import { RunService } from "../../lib/runs/run_service.ts";
 import { startCallbackReceiver } from "../support/callback_receiver.ts";
-
-/** Keeps what is sent; callback messages are refused (`throw`) or silently lost (`drop`) while `callbacks` says so. */
-class FlakyQueue implements RunQueue {
-  readonly sent: QueueMessage[] = [];
-  callbacks: "throw" | "drop" | "keep" = "keep";
-  enqueue(message: QueueMessage): Promise<void> {
-    if (message.type === "callback" && this.callbacks === "throw") return Promise.reject(new Error("queue down"));
-    if (message.type !== "callback" || this.callbacks === "keep") this.sent.push(message);
-    return Promise.resolve();
-  }
-  take(type: QueueMessage["type"]): QueueMessage[] {
-    const taken = this.sent.filter((message) => message.type === type);
-    this.sent.splice(0, this.sent.length, ...this.sent.filter((message) => message.type !== type));
-    return taken;
-  }
-}
+import { FlakyQueue } from "../support/flaky_queue.ts";
 
 const answering = () =>
   new ToolCallingAgent({
@@ -42,8 +27,8 @@ const answering = () =>
       }),
   });
 
-for (const failure of ["throw", "drop"] as const) {
-  Deno.test(`background callback: queueing it after the final commit ${failure === "throw" ? "fails" : "is lost"}, and it is still sent once`, async () => {
+for (const failure of ["throw", "crash"] as const) {
+  Deno.test(`background callback: queueing it after the final commit ${failure === "throw" ? "fails" : "never happens (the process dies)"}, and it is still sent once`, async () => {
     const receiver = startCallbackReceiver();
     const agent = answering();
     const runs = new RunService(new MemoryStore());
@@ -62,13 +47,21 @@ for (const failure of ["throw", "drop"] as const) {
       });
       await runner.start(record);
       const [step] = queue.take("step");
-      queue.callbacks = failure;
-      // The final step commits; queueing its callback fails (the handler throws: the platform redelivers) or is lost.
-      if (failure === "throw") await assert.rejects(runner.handle(step), /queue down/);
-      else await runner.handle(step);
+      // The final step commits; queueing its callback fails (the handler throws: the platform redelivers), or never
+      // happens: the process dies while sending it (the send never returns, the handler is abandoned).
+      if (failure === "throw") {
+        queue.refuse("callback");
+        await assert.rejects(runner.handle(step), /queue down/);
+      } else {
+        queue.hang("callback");
+        void runner.handle(step);
+        while ((await runs.get(record.runId))?.record.state.status !== "succeeded") {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        queue.hang(undefined);
+      }
       assert.equal((await runs.get(record.runId))?.record.state.status, "succeeded");
       assert.deepEqual(queue.take("callback"), []);
-      queue.callbacks = "keep";
 
       // The same step message again: the watchdog copy the step queued before its lock (and, after a throw, the
       // platform's redelivery) finds the run ended with no callback settled, and queues it.
