@@ -1,8 +1,8 @@
 /**
- * A loopback proxy in front of MCP server instances that drops a connection the way a network does: the first SSE
- * answer to a POST is passed on until an event matches, then its body fails (the client's read throws) and the
- * upstream request is let go (the server sees its caller leave). POSTs go to `post`, GETs to `get` (another
- * instance, to show a resumed stream needs nothing of the first).
+ * A loopback proxy in front of MCP server instances that drops connections the way a network does: the first SSE
+ * answer to a POST (and, with `cutGetAfter`, to a GET) is passed on until an event matches, then its body fails (the
+ * client's read throws) and the upstream request is let go (the server sees its caller leave). POSTs go to `post`,
+ * GETs to `get` (another instance, to show a resumed stream needs nothing of the first).
  */
 export interface ProxiedRequest {
   method: string;
@@ -10,9 +10,13 @@ export interface ProxiedRequest {
   lastEventId: string | null;
 }
 
-export function startDropProxy(targets: { post: string; get: string }, cutAfter: (event: string) => boolean) {
+export function startDropProxy(
+  targets: { post: string; get: string },
+  cutAfter: (event: string) => boolean,
+  cutGetAfter?: (event: string) => boolean,
+) {
   const requests: ProxiedRequest[] = [];
-  let cut = false;
+  const cuts = new Map([["POST", cutAfter], ...(cutGetAfter ? [["GET", cutGetAfter] as const] : [])]);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
     const url = new URL(request.url);
     const target = request.method === "GET" ? targets.get : targets.post;
@@ -22,8 +26,9 @@ export function startDropProxy(targets: { post: string; get: string }, cutAfter:
     const upstream = await fetch(`${target}${url.pathname}`, { method: request.method, headers, body });
     requests.push({ method: request.method, status: upstream.status, lastEventId: headers.get("last-event-id") });
     const sse = upstream.headers.get("Content-Type")?.startsWith("text/event-stream");
-    if (cut || request.method !== "POST" || !sse || !upstream.body) return upstream;
-    cut = true;
+    const cut = cuts.get(request.method);
+    if (!cut || !sse || !upstream.body) return upstream;
+    cuts.delete(request.method);
     const reader = upstream.body.pipeThrough(new TextDecoderStream()).getReader();
     const encoder = new TextEncoder();
     let buffered = "";
@@ -36,7 +41,7 @@ export function startDropProxy(targets: { post: string; get: string }, cutAfter:
         buffered = events.pop() ?? "";
         for (const event of events) {
           controller.enqueue(encoder.encode(`${event}\n\n`));
-          if (cutAfter(event)) {
+          if (cut(event)) {
             await reader.cancel();
             // Give the client the event before the connection fails.
             await new Promise((resolve) => setTimeout(resolve, 20));

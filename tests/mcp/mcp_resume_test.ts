@@ -54,10 +54,10 @@ async function callThroughDrop(
   apps: { url: string }[],
   cutAfter: (event: string) => boolean,
   withProgress: boolean,
-  headers: Record<string, string> = {},
+  cutGetAfter?: (event: string) => boolean,
 ) {
-  const proxy = startDropProxy({ post: apps[0].url, get: apps[1].url }, cutAfter);
-  const { client } = await connect(proxy.url, headers);
+  const proxy = startDropProxy({ post: apps[0].url, get: apps[1].url }, cutAfter, cutGetAfter);
+  const { client } = await connect(proxy.url);
   const progress: Progress[] = [];
   try {
     const result = await client.callTool({ name: "helper", arguments: { task: "1 + 2?" } }, undefined, {
@@ -104,6 +104,33 @@ Deno.test("MCP resume: a background call's dropped stream is resumed on another 
       assert.equal(model.requests.length, 2, "one run, two model calls");
       assert.equal((await apiClient(apps[1].url).get(`/v1/runs/${runId}`)).body.status, "succeeded");
     });
+
+    await t.step(
+      "the resumed stream dropped too, before its first message: resumed again from the same id",
+      async () => {
+        model.reset();
+        model.enqueue(
+          toolCallReply("add", { a: 1, b: 2 }),
+          { ...toolCallReply("final_answer", { answer: "three" }), delayMs: 500 },
+        );
+        const before = await runsCreated(apps.map((app) => app.url));
+        // The resumed stream opens with the id it resumed from: a client that loses it before any message still
+        // has a Last-Event-ID to send (the SDK's client keeps only the ids it reads on the stream it lost).
+        const { result, progress, requests } = await callThroughDrop(
+          apps,
+          (event) => /"progress":1\b/.test(event),
+          true,
+          (event) => /^id: /m.test(event),
+        );
+        assert.deepEqual(result.content, [{ type: "text", text: "three" }], JSON.stringify(result));
+        assert.deepEqual(progress.map((p) => p.progress), progress.map((_, i) => i), JSON.stringify(progress));
+        const gets = requests.filter((request) => request.method === "GET" && request.lastEventId);
+        assert.equal(gets.length, 2, JSON.stringify(requests));
+        assert.equal(gets[1].lastEventId, gets[0].lastEventId);
+        assert.equal(await runsCreated(apps.map((app) => app.url)), before + 1);
+        assert.equal(model.requests.length, 2);
+      },
+    );
 
     await t.step("no progress token, cut right after the priming event: the result alone", async () => {
       model.reset();
