@@ -19,6 +19,11 @@ const KEY_A = "resume-key-a";
 const KEY_B = "resume-key-b";
 /** Short enough that a call the client cannot resume fails the test rather than hanging it. */
 const CALL_TIMEOUT_MS = 10_000;
+/** The model's replies for a call of two steps: `add`, then (`delayMs` later) the final answer "three". */
+const twoSteps = (delayMs: number) => [
+  toolCallReply("add", { a: 1, b: 2 }),
+  { ...toolCallReply("final_answer", { answer: "three" }), delayMs },
+];
 type Progress = { progress: number; message?: string; _meta?: Record<string, unknown> };
 
 async function twoInstances(background: boolean, apiKeys?: string[]) {
@@ -85,10 +90,7 @@ Deno.test("MCP resume: a background call's dropped stream is resumed on another 
   try {
     await t.step("cut after the first step's progress: the rest of the progress and the result", async () => {
       model.reset();
-      model.enqueue(
-        toolCallReply("add", { a: 1, b: 2 }),
-        { ...toolCallReply("final_answer", { answer: "three" }), delayMs: 500 },
-      );
+      model.enqueue(...twoSteps(500));
       const { result, progress, requests } = await callThroughDrop(apps, (event) => /"progress":1\b/.test(event), true);
       assert.deepEqual(result.content, [{ type: "text", text: "three" }], JSON.stringify(result));
       const runId = result._meta?.[RUN_ID_META] as string;
@@ -109,10 +111,7 @@ Deno.test("MCP resume: a background call's dropped stream is resumed on another 
       "the resumed stream dropped too, before its first message: resumed again from the same id",
       async () => {
         model.reset();
-        model.enqueue(
-          toolCallReply("add", { a: 1, b: 2 }),
-          { ...toolCallReply("final_answer", { answer: "three" }), delayMs: 500 },
-        );
+        model.enqueue(...twoSteps(500));
         const before = await runsCreated(apps.map((app) => app.url));
         // The resumed stream opens with the id it resumed from: a client that loses it before any message still
         // has a Last-Event-ID to send (the SDK's client keeps only the ids it reads on the stream it lost).
@@ -175,7 +174,7 @@ Deno.test("MCP resume: only the caller's credentials open its events; the SDK's 
   const { model, apps } = env;
   const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
   try {
-    model.enqueue(toolCallReply("add", { a: 1, b: 2 }), toolCallReply("final_answer", { answer: "three" }));
+    model.enqueue(...twoSteps(0));
     const { client } = await connect(apps[0].url, auth(KEY_A));
     const tokens: string[] = [];
     const first = await client.callTool({ name: "helper", arguments: { task: "1 + 2?" } }, undefined, {
