@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { decodeBase64Url, encodeBase64Url } from "../../lib/base64.ts";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
+import { eventIdKey, readEventId, signEventId } from "../../lib/mcp/server/mcp_event_ids.ts";
 import { mcpServer, RUN_ID_META } from "../../lib/mcp/server/mod.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
@@ -201,6 +202,19 @@ Deno.test("MCP resume: only the caller's credentials open its events; the SDK's 
     const forged = encodeBase64Url(new TextEncoder().encode(JSON.stringify(fields)));
     const tampered = await resume(`${prefix}.${forged}.${mac}`, KEY_A);
     assert.equal(tampered.status, 404, await tampered.text());
+    // Caller B writing an id for A's run with all it knows (its own key, the scheme): refused. The same cursor under
+    // the server's key opens (the forgery is well formed: only the key is wrong).
+    const serverKey = eventIdKey({ apiKeys: [KEY_A, KEY_B] }, auth(KEY_A).Authorization);
+    const cursor = (await readEventId(priming, serverKey))!;
+    assert.equal(cursor.runId, first._meta?.[RUN_ID_META]);
+    for (const known of [{ apiKeys: [KEY_B] }, {}]) {
+      const forgedByB = await signEventId(cursor, eventIdKey(known, auth(KEY_B).Authorization));
+      const refused = await resume(forgedByB, KEY_B);
+      assert.equal(refused.status, 404, await refused.text());
+    }
+    const genuine = await resume(await signEventId(cursor, serverKey), KEY_A);
+    assert.equal(genuine.status, 200);
+    await genuine.body?.cancel();
     // The caller's own key, after the run ended: the answer again, to the original request id.
     const own = await resume(priming, KEY_A);
     assert.equal(own.status, 200);

@@ -3,8 +3,9 @@
  * where the call's stream had got to, so that any instance can take it up from a `GET /mcp` with `Last-Event-ID`,
  * with nothing kept between requests. An id is `m1.<payload>.<mac>` (base64url): the run, the JSON-RPC request id,
  * the progress token, the last progress number written and the next step record to report, under an HMAC-SHA256
- * keyed by the app's `secret` (if any) and the caller's `Authorization` header, so only the caller who holds the
- * credentials the call was made with can resume it (or forge an id).
+ * keyed by what the instances share and no caller knows whole (the app's `secret`, all of its API keys) and by the
+ * caller's `Authorization` header: only the credentials a call was made with resume it, and no caller can write an
+ * id for another run (with neither a secret nor API keys, anyone can: the server is open, as `/v1/runs/{id}` is).
  */
 import { decodeBase64Url, encodeBase64Url } from "../../base64.ts";
 import { hmacSha256, verifyHmacSha256 } from "../../crypto/hmac.ts";
@@ -30,9 +31,12 @@ export const MAX_NAME_CHARS = 200;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The key of a caller's event ids: the server's secret and the credentials the caller presented. */
-export function eventIdKey(secret: string | undefined, authorization: string | undefined): string {
-  return `smolstep mcp events\n${secret ?? ""}\n${authorization ?? ""}`;
+/** The key of a caller's event ids: the server's secret and API keys, and the credentials the caller presented. */
+export function eventIdKey(
+  server: { secret?: string; apiKeys?: string[] },
+  authorization: string | undefined,
+): string {
+  return JSON.stringify(["smolstep mcp events", server.secret ?? "", server.apiKeys ?? [], authorization ?? ""]);
 }
 
 /** The event id of `cursor` under `key` (see `eventIdKey`). */

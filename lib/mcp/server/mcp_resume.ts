@@ -67,7 +67,7 @@ export function resumableCall(c: Context, ctx: AppContext, messages: unknown[]):
   const progressToken = (meta as { progressToken?: unknown } | undefined)?.progressToken;
   if (progressToken !== undefined && !isName(progressToken)) return undefined;
   const cursor: CallCursor = { runId: crypto.randomUUID(), requestId: id, progressToken, progress: -1 };
-  const key = eventIdKey(ctx.options.secret, c.req.header("Authorization"));
+  const key = eventIdKey(ctx.options, c.req.header("Authorization"));
   return {
     cursor,
     eventStore: {
@@ -83,7 +83,7 @@ export function resumableCall(c: Context, ctx: AppContext, messages: unknown[]):
  * not one of this server's or was issued to other credentials (the caller answers 404).
  */
 export async function resumeToolCall(c: Context, ctx: AppContext, lastEventId: string): Promise<Response | null> {
-  const key = eventIdKey(ctx.options.secret, c.req.header("Authorization"));
+  const key = eventIdKey(ctx.options, c.req.header("Authorization"));
   const cursor = ctx.runs ? await readEventId(lastEventId, key) : null;
   if (!cursor) return null;
   const encoder = new TextEncoder();
