@@ -111,8 +111,12 @@ export async function resumeToolCall(c: Context, ctx: AppContext, lastEventId: s
   const answered = (async () => {
     try {
       await send(await resumedReply(ctx, cursor, signal, send, (runId) => ctx.noteRun(c.req.raw, runId)));
-    } catch {
-      // The caller went away (its run goes on): nothing to write to.
+    } catch (error) {
+      // A caller that went away (its run goes on) has nothing to write to; others are told, as POST /mcp tells them.
+      const message = `Internal error: ${(error as Error).message}`;
+      if (!signal.aborted) {
+        await send({ jsonrpc: "2.0", id: cursor.requestId, error: { code: ErrorCode.InternalError, message } });
+      }
     } finally {
       clearInterval(keepAlive);
       if (open) controller.close();
