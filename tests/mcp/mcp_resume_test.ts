@@ -215,6 +215,17 @@ Deno.test("MCP resume: only the caller's credentials open its events; the SDK's 
     const genuine = await resume(await signEventId(cursor, serverKey), KEY_A);
     assert.equal(genuine.status, 200);
     await genuine.body?.cancel();
+    // An id of a call whose run was never written (its server stopped first, say): after a short wait, an error
+    // answer to the request, so the host calls again rather than waiting for its timeout.
+    const unstarted = await resume(
+      await signEventId({ runId: crypto.randomUUID(), requestId: 7, progress: -1 }, serverKey),
+      KEY_A,
+    );
+    assert.equal(unstarted.status, 200);
+    assert.match(
+      await unstarted.text(),
+      /"id":7,"error":\{"code":-32603,"message":"The run of this tool call .* was not found/,
+    );
     // The caller's own key, after the run ended: the answer again, to the original request id.
     const own = await resume(priming, KEY_A);
     assert.equal(own.status, 200);
