@@ -70,6 +70,11 @@ export interface RunToAnswerOptions {
    * run is being created right now is 409 `request_in_progress` (retryable). Only with a store.
    */
   replayKey?: string;
+  /**
+   * The new run's id, chosen by the caller (a random UUID) before the run exists: MCP names it in its SSE event ids
+   * before the run is created (lib/mcp/server/mcp_event_ids.ts). Only with a store.
+   */
+  runId?: string;
 }
 
 /** How long a request's `replayKey` names its run: a day, as OpenAI's and Stripe's idempotency keys. */
@@ -126,7 +131,7 @@ export async function startRunToAnswer(
 export async function startRunToAnswer(
   ctx: AppContext,
   input: RunToAnswerInput,
-  { signal, onAbort, withoutStore = "refuse", replayKey }: RunToAnswerOptions,
+  { signal, onAbort, withoutStore = "refuse", replayKey, runId: chosenId }: RunToAnswerOptions,
 ): Promise<RunToAnswer> {
   const agent = ctx.agent(input.agent);
   const runs = withoutStore === "memory" ? ctx.runs : ctx.requireRuns();
@@ -158,7 +163,7 @@ export async function startRunToAnswer(
   const firstPlace = background ? undefined : ctx.admission.enterOrRefuse();
   let record: RunRecord | undefined;
   try {
-    record = await runs.create(input.agent, state, { background: Boolean(background) });
+    record = await runs.create(input.agent, state, { background: Boolean(background), runId: chosenId });
     if (claim?.status === "claimed") await claim.complete(record.runId);
     if (background) await background.start(record);
   } catch (error) {
@@ -201,7 +206,21 @@ async function answerFromRun(
   if (!found) {
     throw new RunError("run_not_found", `The run this request started ('${runId}') is gone (deleted, or expired).`);
   }
-  const { record } = found;
+  return continueRunToAnswer(ctx, found.record, { signal, onAbort });
+}
+
+/**
+ * The answer of a run already stored, from where `record` is: followed (background) or stepped on (`kv`), its end at
+ * once if it has ended. `progress` yields the steps after `record`'s. For a retried request (above) and a resumed
+ * MCP tool call (lib/mcp/server/mcp_resume.ts).
+ */
+export function continueRunToAnswer(
+  ctx: AppContext,
+  record: RunRecord,
+  { signal, onAbort }: Pick<RunToAnswerOptions, "signal" | "onAbort">,
+): StoredRunToAnswer {
+  const runs = ctx.requireRuns();
+  const { runId } = record;
   const progress = record.background
     ? followInBackground(ctx, record, signal)
     : stepRun(ctx, record, signal, ctx.admission.enterOrRefuse());

@@ -105,6 +105,13 @@ export function cancelled(record: RunRecord): RunRecord {
   return { ...record, state, lock: null };
 }
 
+/** How a new run is kept: in the background (queued steps), with a result callback, under a chosen id. */
+export interface NewRunOptions {
+  background?: boolean;
+  callbackUrl?: string;
+  runId?: string;
+}
+
 /** A run record as stored: JSON, with the state's task kept once. */
 export function encodeRecord(record: RunRecord): string {
   return JSON.stringify({ ...record, state: packState(record.state) });
@@ -112,16 +119,17 @@ export function encodeRecord(record: RunRecord): string {
 
 /**
  * A new run's record and its JSON. A new run may use at most half of `maxRecordBytes` (the rest is for its steps):
- * a larger one is refused with `task_too_large` before anything is written.
+ * a larger one is refused with `task_too_large` before anything is written. Its id is a random UUID unless the
+ * caller chose one (a random UUID it named before the run existed: MCP event ids, lib/mcp/server/mcp_event_ids.ts).
  */
 export function newRunRecord(
   agent: string,
   state: AgentState,
-  options: { background?: boolean; callbackUrl?: string; blobsUntil: number },
+  { runId = crypto.randomUUID(), ...options }: NewRunOptions & { blobsUntil: number },
   maxRecordBytes: number,
 ): { record: RunRecord; json: string } {
   const record: RunRecord = {
-    runId: crypto.randomUUID(),
+    runId,
     agent,
     state,
     idempotency: [],

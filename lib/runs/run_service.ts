@@ -12,6 +12,7 @@ import { RunLifecycle, type RunLifecycleOptions } from "./run_lifecycle.ts";
 import {
   cancelled,
   encodeRecord,
+  type NewRunOptions,
   newRunRecord,
   RunError,
   type RunRecord,
@@ -143,7 +144,7 @@ export class RunService {
   async create(
     agent: string,
     state: AgentState,
-    options: { background?: boolean; callbackUrl?: string } = {},
+    options: NewRunOptions = {},
   ): Promise<RunRecord> {
     const { record, json } = this.#newRecord(agent, state, options);
     const result = await this.#runs.write(record.runId, json, null, "task_too_large", state);
@@ -169,11 +170,11 @@ export class RunService {
   }
 
   /** Throws `task_too_large` where `create` would refuse this run, writing nothing (for a webhook's claim first). */
-  checkSize(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string } = {}): void {
+  checkSize(agent: string, state: AgentState, options: NewRunOptions = {}): void {
     this.#newRecord(agent, state, options);
   }
 
-  #newRecord(agent: string, state: AgentState, options: { background?: boolean; callbackUrl?: string }) {
+  #newRecord(agent: string, state: AgentState, options: NewRunOptions) {
     const blobsUntil = Date.now() + this.lifecycle.blobSeconds * 1000;
     return newRunRecord(agent, state, { ...options, blobsUntil }, this.maxRecordBytes);
   }

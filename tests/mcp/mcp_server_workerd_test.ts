@@ -8,9 +8,10 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 import { startWranglerDev } from "../support/wrangler_dev.ts";
+import { startDropProxy } from "./mcp_drop_proxy.ts";
 import { connect } from "./mcp_server_support.ts";
 
-Deno.test("MCP server of the Workers entry under wrangler dev: list and call through the SDK client", async (t) => {
+Deno.test("MCP server of the Workers entry under wrangler dev: list, call and resume through the SDK client", async (t) => {
   const model = await startScriptedModelServer();
   const worker = await startWranglerDev({
     config: "wrangler.toml",
@@ -55,6 +56,32 @@ Deno.test("MCP server of the Workers entry under wrangler dev: list and call thr
       );
       assert.equal(run.body.status, "succeeded");
       assert.equal(run.body.steps.length, 4, JSON.stringify(run.body.steps.map((s: { type: string }) => s.type)));
+    });
+
+    await t.step("a dropped tools/call stream: the SDK client resumes it (GET + Last-Event-ID), one run", async () => {
+      model.reset();
+      model.enqueue(
+        toolCallReply("calculator", { expression: "6 * 7" }),
+        { ...toolCallReply("final_answer", { answer: "42" }), delayMs: 500 },
+      );
+      // Cut after the first step's progress notification, while the run goes on on the STEPS queue.
+      const proxy = startDropProxy({ post: worker.url, get: worker.url }, (event) => /"progress":1\b/.test(event));
+      const { client } = await connect(proxy.url, auth);
+      const progress: number[] = [];
+      try {
+        const result = await client.callTool({ name: "assistant", arguments: { task: "6 times 7?" } }, undefined, {
+          onprogress: (p: { progress: number }) => void progress.push(p.progress),
+          timeout: 20_000,
+        }) as CallToolResult;
+        assert.deepEqual(result.content, [{ type: "text", text: "42" }], JSON.stringify(result));
+      } finally {
+        await client.close();
+        await proxy.close();
+      }
+      assert.deepEqual(progress, progress.map((_, i) => i), JSON.stringify(progress));
+      const resumed = proxy.requests.filter((request) => request.method === "GET" && request.lastEventId);
+      assert.equal(resumed.at(-1)?.status, 200, JSON.stringify(proxy.requests));
+      assert.equal(model.requests.length, 2, "one run, two model calls");
     });
   } finally {
     await close();

@@ -7,7 +7,15 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { AppContext } from "../../http/app_context.ts";
 import { VERSION } from "../../version.ts";
-import { callAgent, callDirectTool, hasTool, listTools } from "./mcp_tools.ts";
+import type { CallCursor } from "./mcp_event_ids.ts";
+import {
+  callAgent,
+  callDirectTool,
+  hasTool,
+  listTools,
+  progressNotification,
+  type ProgressUpdate,
+} from "./mcp_tools.ts";
 
 /** How the server answers the requests of one HTTP POST. */
 export interface DispatchOptions {
@@ -20,6 +28,8 @@ export interface DispatchOptions {
   signal: AbortSignal;
   /** Notes a run a `tools/call` created (the request's log line names it). */
   noteRun(runId: string): void;
+  /** A resumable `tools/call` (./mcp_resume.ts): its run's id, and its cursor, kept up to date here. */
+  resumable?: CallCursor;
   /** Sends a notification on the stream of the request `requestId`. */
   notify(message: JSONRPCMessage, requestId: string | number): Promise<void>;
 }
@@ -77,15 +87,21 @@ async function callTool(id: Id, params: Record<string, unknown>, options: Dispat
   const input = args as Record<string, unknown>;
   if (!Object.hasOwn(ctx.options.agents, name)) return { result: await callDirectTool(ctx, name, input, signal) };
   const token = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
+  const { resumable } = options;
   const progress = typeof token === "string" || typeof token === "number"
-    ? (progress: number, message: string, meta?: Record<string, unknown>) =>
-      options.notify({
-        jsonrpc: "2.0",
-        method: "notifications/progress",
-        params: { progressToken: token, progress, message, ...(meta ? { _meta: meta } : {}) },
-      }, id)
+    ? (update: ProgressUpdate) => {
+      // A resumable call's next event ids say how far its stream got (./mcp_event_ids.ts).
+      if (resumable) Object.assign(resumable, { progress: update.progress, next: update.next ?? resumable.next });
+      return options.notify(progressNotification(token, update), id);
+    }
     : undefined;
-  const result: CallToolResult = await callAgent(ctx, name, input, { signal, progress, noteRun: options.noteRun });
+  const { noteRun } = options;
+  const result: CallToolResult = await callAgent(ctx, name, input, {
+    signal,
+    progress,
+    noteRun,
+    runId: resumable?.runId,
+  });
   return { result };
 }
 

@@ -7,6 +7,7 @@ import { parseJsonBounded } from "../../http/json_limits.ts";
 import { isJsonContentType } from "../../http/request_body.ts";
 import { dispatch } from "./mcp_dispatch.ts";
 import { originAllowed } from "./mcp_origin.ts";
+import { resumableCall, resumeToolCall } from "./mcp_resume.ts";
 
 export interface McpEndpointOptions {
   path: string;
@@ -15,15 +16,16 @@ export interface McpEndpointOptions {
 }
 
 /** A JSON-RPC error that answers no request (`id: null`), as the transport writes them. */
-function rpcError(status: 400 | 403 | 405 | 413 | 415, code: number, message: string, headers = {}): Response {
+function rpcError(status: 400 | 403 | 404 | 405 | 413 | 415, code: number, message: string, headers = {}): Response {
   return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, headers });
 }
 
 /**
  * `POST /mcp`: MCP's Streamable HTTP transport, stateless (the SDK's web-standard transport with no session id,
  * one per request). A request with `tools/call` is answered as Server-Sent Events (progress notifications, then
- * the result; keep-alive comments meanwhile), the others as JSON. `GET` and `DELETE` are 405: there is no session
- * to stream to or to end. Runs a tool call starts are ordinary runs (see lib/http/run_to_answer.ts).
+ * the result; keep-alive comments meanwhile), the others as JSON. Runs a tool call starts are ordinary runs (see
+ * lib/http/run_to_answer.ts). `GET` with `Last-Event-ID` resumes a tool call's stream (./mcp_resume.ts); without it
+ * `GET`, and `DELETE`, are 405: there is no session to stream to or to end.
  */
 export function mountMcpEndpoint(app: Hono, ctx: AppContext, options: McpEndpointOptions): void {
   const maxSize = ctx.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -33,12 +35,18 @@ export function mountMcpEndpoint(app: Hono, ctx: AppContext, options: McpEndpoin
     rpcError(405, ErrorCode.ConnectionClosed, "Method not allowed: this MCP server is stateless (POST only).", {
       Allow: "POST",
     });
-  app.get(options.path, noSession);
+  const forbidden = () =>
+    rpcError(403, ErrorCode.ConnectionClosed, "Forbidden: this Origin is not allowed (see the cors option).");
+  app.get(options.path, async (c) => {
+    const lastEventId = c.req.header("Last-Event-ID");
+    if (!lastEventId) return noSession();
+    if (!(await originAllowed(c, ctx.options.cors))) return forbidden();
+    return await resumeToolCall(c, ctx, lastEventId) ??
+      rpcError(404, ErrorCode.InvalidRequest, "Not found: no tool call of yours has this Last-Event-ID.");
+  });
   app.delete(options.path, noSession);
   app.post(options.path, async (c) => {
-    if (!(await originAllowed(c, ctx.options.cors))) {
-      return rpcError(403, ErrorCode.ConnectionClosed, "Forbidden: this Origin is not allowed (see the cors option).");
-    }
+    if (!(await originAllowed(c, ctx.options.cors))) return forbidden();
     if (!isJsonContentType(c.req.header("Content-Type") ?? "")) {
       return rpcError(415, ErrorCode.ConnectionClosed, "Unsupported Media Type: Content-Type must be application/json");
     }
@@ -55,9 +63,12 @@ export function mountMcpEndpoint(app: Hono, ctx: AppContext, options: McpEndpoin
 async function answer(c: Context, ctx: AppContext, body: unknown, options: McpEndpointOptions): Promise<Response> {
   const messages = Array.isArray(body) ? body : [body];
   const streams = messages.some((message) => (message as { method?: unknown } | null)?.method === "tools/call");
+  // A lone agent call of a recent client gets event ids it can resume from (./mcp_resume.ts).
+  const resumable = streams ? resumableCall(c, ctx, messages) : undefined;
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: !streams,
+    eventStore: resumable?.eventStore,
   });
   const pending: Promise<void>[] = [];
   const send = (message: JSONRPCMessage, relatedRequestId?: string | number) =>
@@ -68,7 +79,14 @@ async function answer(c: Context, ctx: AppContext, body: unknown, options: McpEn
       let reply: JSONRPCMessage | null;
       try {
         const noteRun = (runId: string) => ctx.noteRun(c.req.raw, runId);
-        reply = await dispatch(message, { ctx, signal, ...options, notify: send, noteRun });
+        reply = await dispatch(message, {
+          ctx,
+          signal,
+          ...options,
+          notify: send,
+          noteRun,
+          resumable: resumable?.cursor,
+        });
       } catch (error) {
         if (!("id" in message) || !("method" in message)) return;
         const text = signal.aborted ? "The request was cancelled." : `Internal error: ${(error as Error).message}`;

@@ -45,10 +45,27 @@ export function mcpRoutes(path: string): RouteDoc[] {
     {
       method: "get",
       path,
-      summary: "Not offered (405): no server-initiated stream",
-      responses: noSession,
+      summary: "Resumes a tool call's event stream from `Last-Event-ID` (405 without it: no server-initiated stream)",
+      description:
+        "A `tools/call` stream that carried event ids (an agent call from a client of protocol 2025-11-25 or later, " +
+        "on a server with a store) can be taken up by any instance: the progress notifications after that event, " +
+        "then the result, under the original JSON-RPC request id, following the same run. Only the credentials " +
+        "the call was made with open its events.",
+      responses: {
+        200: { description: "The rest of the tool call's stream, as Server-Sent Events", media: "text/event-stream" },
+        403: {
+          description: `${JSON_RPC_ERROR}: the Origin is not allowed by the app's cors option`,
+          media: "application/json",
+        },
+        404: {
+          description: `${JSON_RPC_ERROR}: no tool call of this caller has this Last-Event-ID`,
+          media: "application/json",
+        },
+        ...noSession,
+      },
       errors: [],
       auth: true,
+      parameters: [{ name: "Last-Event-ID", in: "header", description: "The last event id the client received." }],
     },
     {
       method: "delete",

@@ -1,4 +1,8 @@
-import type { CallToolResult, Tool as McpToolDefinition } from "@modelcontextprotocol/sdk/types.js";
+import type {
+  CallToolResult,
+  JSONRPCNotification,
+  Tool as McpToolDefinition,
+} from "@modelcontextprotocol/sdk/types.js";
 import { invokeTool, toPlainValue } from "../../agents/tool_invocation.ts";
 import type { AppContext } from "../../http/app_context.ts";
 import { type RunToAnswer, startRunToAnswer } from "../../http/run_to_answer.ts";
@@ -9,8 +13,39 @@ import type { StepRecord } from "../../memory/step_records.ts";
 import { AgentMedia } from "../../types/agent_media.ts";
 import { answerContent, endedWithoutAnswer } from "./mcp_content.ts";
 
-/** What `tools/call` is told as the run goes: one call per committed step. */
-export type StepProgress = (progress: number, message: string, meta?: Record<string, unknown>) => Promise<void>;
+/** One progress notification of a `tools/call`: its number, text and `_meta`, and the next step record to report. */
+export interface ProgressUpdate {
+  progress: number;
+  message: string;
+  meta?: Record<string, unknown>;
+  /** After a step record's notification: the index of the record after it. */
+  next?: number;
+}
+
+/** What `tools/call` is told as the run goes: progress 0 names the run, then one call per committed step. */
+export type StepProgress = (update: ProgressUpdate) => Promise<void>;
+
+/** The `notifications/progress` of `update` for the request's `progressToken`. */
+export function progressNotification(progressToken: string | number, update: ProgressUpdate): JSONRPCNotification {
+  const { progress, message, meta } = update;
+  return {
+    jsonrpc: "2.0",
+    method: "notifications/progress",
+    params: { progressToken, progress, message, ...(meta ? { _meta: meta } : {}) },
+  };
+}
+
+/** How an agent's tool call goes. */
+export interface AgentCallOptions {
+  signal: AbortSignal;
+  progress?: StepProgress;
+  noteRun?: (runId: string) => void;
+  /**
+   * The new run's id, chosen before it exists, for a call whose stream can be resumed (./mcp_resume.ts): a caller
+   * that goes away leaves such a run going (to be resumed) instead of cancelling it. Only with a store.
+   */
+  runId?: string;
+}
 
 /** The `_meta` key of a tool result that names the smolstep run (`GET /v1/runs/{runId}`). */
 export const RUN_ID_META = "smolstep/runId";
@@ -65,15 +100,19 @@ export function hasTool(ctx: AppContext, name: string, exposeTools: boolean): bo
   return Object.hasOwn(ctx.options.agents, name) || (exposeTools && listTools(ctx, true).some((t) => t.name === name));
 }
 
+/** The checks of `POST /v1/agents/{name}/runs` (a task, at most 1,000 additionalArgs, nothing else). */
+export function parseAgentArguments(args: Record<string, unknown>) {
+  return AgentArguments.safeParse(args);
+}
+
 /** Runs an agent to its final answer (see `startRunToAnswer`): the answer as content, or `isError` and why. */
 export async function callAgent(
   ctx: AppContext,
   name: string,
   args: Record<string, unknown>,
-  { signal, progress, noteRun }: { signal: AbortSignal; progress?: StepProgress; noteRun?: (runId: string) => void },
+  { signal, progress, noteRun, runId: chosenId }: AgentCallOptions,
 ): Promise<CallToolResult> {
-  // The same checks as `POST /v1/agents/{name}/runs` (a task, at most 1,000 additionalArgs, nothing else).
-  const parsed = AgentArguments.safeParse(args);
+  const parsed = parseAgentArguments(args);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "arguments"}: ${issue.message}`);
     return toolError(`Invalid arguments: ${problems.join("; ")}`);
@@ -81,11 +120,12 @@ export async function callAgent(
   const { task, additionalArgs } = parsed.data;
   let run: RunToAnswer;
   try {
-    // A caller that goes away has its run cancelled; without a store the run is stepped in memory.
+    // A caller that goes away has its run cancelled, unless it may resume; without a store it runs in memory.
     run = await startRunToAnswer(ctx, { agent: name, task, additionalArgs }, {
       signal,
-      onAbort: "cancel",
+      onAbort: chosenId ? "leave" : "cancel",
       withoutStore: "memory",
+      runId: chosenId,
     });
   } catch (error) {
     if (signal.aborted) throw error;
@@ -93,13 +133,32 @@ export async function callAgent(
   }
   const { runId } = run;
   if (runId) noteRun?.(runId);
+  // Progress 0 names the run, so a host can open it (`GET /v1/runs/{runId}`) while it runs.
+  if (progress && runId) await progress({ progress: 0, message: runStarted(runId), meta: { [RUN_ID_META]: runId } });
+  return await answerOf(run, { signal, progress });
+}
+
+/** The text of progress 0. */
+export function runStarted(runId: string): string {
+  return `Run ${runId} started`;
+}
+
+/**
+ * Follows `run` to its result: a progress notification per step record (numbered on from `progressed`), then its
+ * answer as content, or `isError` and why.
+ */
+export async function answerOf(
+  run: RunToAnswer,
+  { signal, progress, progressed = 0 }: { signal: AbortSignal; progress?: StepProgress; progressed?: number },
+): Promise<CallToolResult> {
+  const { runId } = run;
   let state: AgentState | undefined;
   try {
-    // Progress 0 names the run, so a host can open it (`GET /v1/runs/{runId}`) while it runs.
-    if (progress && runId) await progress(0, `Run ${runId} started`, { [RUN_ID_META]: runId });
-    let records = 0;
+    let records = progressed;
     for await (const item of run.progress) {
-      if (item.type === "step" && progress) await progress(++records, describeStep(item.step));
+      if (item.type === "step" && progress) {
+        await progress({ progress: ++records, message: describeStep(item.step), next: item.index + 1 });
+      }
       if (item.type === "end") state = item.state;
     }
   } catch (error) {
@@ -155,7 +214,8 @@ function toolError(message: string): CallToolResult {
   return { content: [{ type: "text", text: message }], isError: true };
 }
 
-function describeStep(step: StepRecord): string {
+/** The text of a step record's progress notification. */
+export function describeStep(step: StepRecord): string {
   switch (step.type) {
     case "action": {
       const calls = step.toolCalls.map((call) => call.name).join(", ");

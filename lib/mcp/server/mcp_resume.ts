@@ -1,0 +1,196 @@
+/**
+ * Resumable `tools/call` streams (MCP Streamable HTTP, "Resumability and Redelivery"), with no state between
+ * requests. A `tools/call` of an agent, alone in its POST, from a client of protocol 2025-11-25 or later, with a
+ * store, is resumable: its run's id is chosen before the run exists, and every SSE event of its stream (the priming
+ * event the SDK's transport writes first, each progress notification, the result) carries an id saying where the
+ * stream got to (./mcp_event_ids.ts). The official TS client, when such a stream drops before the result, reconnects
+ * by itself with `GET /mcp` and `Last-Event-ID` (twice by default, after 1 s then 1.5 s); any instance answers it
+ * here: it follows the same run (or steps it on, without a queue) and writes the progress notifications the client
+ * missed, the ones after them, then the result with the original JSON-RPC request id.
+ *
+ * A resumable call's run is left going when its caller goes away (the caller may come back); others are cancelled,
+ * as before. Only the credentials the call was made with open its events.
+ */
+import type { Context } from "hono";
+import type { EventStore } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import {
+  type CallToolResult,
+  DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
+  ErrorCode,
+  type JSONRPCMessage,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { AppContext } from "../../http/app_context.ts";
+import { continueRunToAnswer, type StoredRunToAnswer } from "../../http/run_to_answer.ts";
+import type { StepRecord } from "../../memory/step_records.ts";
+import { sleep } from "../../models/retry.ts";
+import type { RunRecord } from "../../runs/run_record.ts";
+import { type CallCursor, eventIdKey, MAX_NAME_CHARS, readEventId, signEventId } from "./mcp_event_ids.ts";
+import {
+  answerOf,
+  describeStep,
+  parseAgentArguments,
+  progressNotification,
+  type ProgressUpdate,
+  RUN_ID_META,
+  runStarted,
+} from "./mcp_tools.ts";
+
+/** The first protocol version whose clients take a priming event (an event id with empty data, SEP-1699). */
+const RESUMABLE_SINCE = "2025-11-25";
+/** A stream resumed before its call's run was written waits this many reads for it, this far apart. */
+const RUN_WAIT_READS = 5;
+const RUN_WAIT_MS = 500;
+/** A comment this often keeps a resumed stream open through proxies (as the SDK's transport does). */
+const KEEP_ALIVE_MS = 15_000;
+
+/** A resumable call: its cursor (kept up to date by the dispatch) and the event store that names its events. */
+export interface ResumableCall {
+  cursor: CallCursor;
+  eventStore: EventStore;
+}
+
+const isName = (value: unknown): value is string | number =>
+  typeof value === "number" || (typeof value === "string" && value.length <= MAX_NAME_CHARS);
+
+/** Whether the POST `messages` is a resumable `tools/call` (see the module's comment), and if so its event ids. */
+export function resumableCall(c: Context, ctx: AppContext, messages: unknown[]): ResumableCall | undefined {
+  const version = c.req.header("mcp-protocol-version") ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
+  if (messages.length !== 1 || !ctx.runs || version < RESUMABLE_SINCE) return undefined;
+  const { method, id, params } = (messages[0] ?? {}) as { method?: unknown; id?: unknown; params?: unknown };
+  const { name, arguments: args = {}, _meta: meta } = (params ?? {}) as Record<string, unknown>;
+  if (method !== "tools/call" || !isName(id) || typeof name !== "string") return undefined;
+  if (!Object.hasOwn(ctx.options.agents, name) || !args || typeof args !== "object" || Array.isArray(args)) {
+    return undefined;
+  }
+  // Arguments the tool refuses start no run: nothing to resume.
+  if (!parseAgentArguments(args as Record<string, unknown>).success) return undefined;
+  const progressToken = (meta as { progressToken?: unknown } | undefined)?.progressToken;
+  if (progressToken !== undefined && !isName(progressToken)) return undefined;
+  const cursor: CallCursor = { runId: crypto.randomUUID(), requestId: id, progressToken, progress: -1 };
+  const key = eventIdKey(ctx.options, c.req.header("Authorization"));
+  return {
+    cursor,
+    eventStore: {
+      // Each event's id is where the stream is as it is written (the dispatch moves the cursor on).
+      storeEvent: () => signEventId(cursor, key),
+      replayEventsAfter: () => Promise.reject(new Error("A resumed stream is answered by resumeToolCall.")),
+    },
+  };
+}
+
+/**
+ * `GET /mcp` with `Last-Event-ID`: the rest of the tool call's stream as Server-Sent Events, or null when the id is
+ * not one of this server's or was issued to other credentials (the caller answers 404).
+ */
+export async function resumeToolCall(c: Context, ctx: AppContext, lastEventId: string): Promise<Response | null> {
+  const key = eventIdKey(ctx.options, c.req.header("Authorization"));
+  const cursor = ctx.runs ? await readEventId(lastEventId, key) : null;
+  if (!cursor) return null;
+  const encoder = new TextEncoder();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let open = true;
+  const write = (text: string) => {
+    if (!open) return;
+    try {
+      controller.enqueue(encoder.encode(text));
+    } catch {
+      open = false; // the caller went away
+    }
+  };
+  const keepAlive = setInterval(() => write(": keepalive\n\n"), KEEP_ALIVE_MS);
+  const body = new ReadableStream<Uint8Array>({
+    start: (streamController) => void (controller = streamController),
+    cancel: () => void (open = false, clearInterval(keepAlive)),
+  });
+  // First the id it resumed from, so a client that loses this stream too before its next event still has one.
+  write(`id: ${lastEventId}\ndata: \n\n`);
+  const send = async (message: JSONRPCMessage) => {
+    write(`event: message\nid: ${await signEventId(cursor, key)}\ndata: ${JSON.stringify(message)}\n\n`);
+  };
+  const signal = c.req.raw.signal;
+  const answered = (async () => {
+    try {
+      await send(await resumedReply(ctx, cursor, signal, send, (runId) => ctx.noteRun(c.req.raw, runId)));
+    } catch (error) {
+      // A caller that went away (its run goes on) has nothing to write to; others are told, as POST /mcp tells them.
+      const message = `Internal error: ${(error as Error).message}`;
+      if (!signal.aborted) {
+        await send({ jsonrpc: "2.0", id: cursor.requestId, error: { code: ErrorCode.InternalError, message } });
+      }
+    } finally {
+      clearInterval(keepAlive);
+      if (open) controller.close();
+      open = false;
+    }
+  })();
+  ctx.stillAnswering.set(c.req.raw, answered.then(() => 200));
+  return new Response(body, {
+    headers: {
+      "Content-Type": "text/event-stream",
+      "Cache-Control": "no-cache, no-transform",
+      "X-Accel-Buffering": "no",
+    },
+  });
+}
+
+/** The resumed call's progress notifications (through `send`), then its answer to the original request. */
+async function resumedReply(
+  ctx: AppContext,
+  cursor: CallCursor,
+  signal: AbortSignal,
+  send: (message: JSONRPCMessage) => Promise<void>,
+  noteRun: (runId: string) => void,
+): Promise<JSONRPCMessage> {
+  const { requestId: id, progressToken: token, runId } = cursor;
+  const record = await findRun(ctx, cursor, signal);
+  if (!record) {
+    const message = `The run of this tool call ('${runId}') was not found: it started none (it failed first, or ` +
+      "its server stopped), or the run is gone. Call the tool again.";
+    return { jsonrpc: "2.0", id, error: { code: ErrorCode.InternalError, message } };
+  }
+  noteRun(runId);
+  let run: StoredRunToAnswer;
+  try {
+    run = continueRunToAnswer(ctx, record, { signal, onAbort: "leave" });
+  } catch (error) {
+    const text = `The run could not go on: ${(error as Error).message}`;
+    const result: CallToolResult = {
+      content: [{ type: "text", text }],
+      isError: true,
+      _meta: { [RUN_ID_META]: runId },
+    };
+    return { jsonrpc: "2.0", id, result };
+  }
+  const progress = token === undefined ? undefined : async (update: ProgressUpdate) => {
+    Object.assign(cursor, { progress: update.progress, next: update.next ?? cursor.next });
+    await send(progressNotification(token, update));
+  };
+  let progressed = Math.max(cursor.progress, 0);
+  if (progress) {
+    // What the client missed: progress 0 (if it had not got it), the step records since its last one.
+    if (cursor.progress < 0) {
+      await progress({ progress: 0, message: runStarted(runId), meta: { [RUN_ID_META]: runId } });
+    }
+    const { steps } = record.state;
+    for (let i = cursor.next ?? firstStepIndex(steps); i < steps.length; i++) {
+      await progress({ progress: ++progressed, message: describeStep(steps[i]), next: i + 1 });
+    }
+  }
+  return { jsonrpc: "2.0", id, result: await answerOf(run, { signal, progress, progressed }) };
+}
+
+/** The call's run; one resumed from before its first progress may not be written yet, so it is waited for. */
+async function findRun(ctx: AppContext, cursor: CallCursor, signal: AbortSignal): Promise<RunRecord | undefined> {
+  const runs = ctx.requireRuns();
+  for (let read = 1;; read++) {
+    const found = await runs.get(cursor.runId);
+    if (found || cursor.progress >= 0 || read >= RUN_WAIT_READS) return found?.record;
+    await sleep(RUN_WAIT_MS, signal);
+  }
+}
+
+/** The first step record a tool call reports: the first after the run's task (a call's run starts with one). */
+function firstStepIndex(steps: StepRecord[]): number {
+  const index = steps.findIndex((step) => step.type !== "task");
+  return index < 0 ? steps.length : index;
+}
