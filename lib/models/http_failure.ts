@@ -1,15 +1,16 @@
 /**
- * A model server's failed HTTP response, as the retry logic reads it (`status`, and `headers` for Retry-After) and
- * with the server's own message when its body has one. Backends throw it from an attempt; a final failure reaches
+ * A model server's failed HTTP response, as the retry logic reads it (`status`, `retryable` for 429 and 5xx, and
+ * `headers` for Retry-After) and with the server's own message when its body has one. Backends throw it from an attempt; a final failure reaches
  * users as a `ModelError` whose `cause` it is.
  */
 
+import { SmolstepError } from "../errors.ts";
 import { clipText } from "../text_clip.ts";
 
 /** The longest server message quoted in an error. */
 const MAX_DETAIL_CHARS = 1000;
 
-export class HttpFailure extends Error {
+export class HttpFailure extends SmolstepError {
   override name = "HttpFailure";
   readonly status: number;
   readonly headers: Headers;
@@ -18,7 +19,10 @@ export class HttpFailure extends Error {
 
   constructor(response: Response, options: { body?: unknown; message?: string; cause?: unknown } = {}) {
     const detail = serverMessage(options.body);
-    super(options.message ?? `${response.status} ${detail ?? (response.statusText || "error")}`, {
+    const { status } = response;
+    super(options.message ?? `${status} ${detail ?? (response.statusText || "error")}`, {
+      code: "model_http_error",
+      retryable: status === 429 || status >= 500,
       cause: options.cause,
     });
     this.status = response.status;

@@ -58,6 +58,7 @@ const SAMPLES: Record<string, (cls: ErrorClass) => Error> = {
     new (C as new (kind: string, b: number, l: number, m: string) => Error)("store_full", 2, 1, "x"),
   KeyListingError: (C) => new (C as new (code: string, message: string) => Error)("unsupported", "x"),
   GradioError: one,
+  HttpFailure: (C) => new (C as new (response: Response) => Error)(new Response("x", { status: 503 })),
   ToolModuleError: one,
   HubError: (C) => new (C as new (message: string, status: number) => Error)("x", 502),
   HttpError: (C) => new (C as new (status: number, code: string, message: string) => Error)(418, "teapot", "x"),
