@@ -78,6 +78,12 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  * or the platform's redelivery; whether its commit ended it, or it ended the run at its `seq` with no commit: attempts
  * given up, `state_too_large`, a cancel flag applied as it began), a cancel of the run sent again, an answer to its
  * input sent again, and the run's expiry watch (a hop that finds the run ended: within 12 h of its end).
+ *
+ * Steps by hand: a client may step a background run itself (`POST /v1/runs/{id}/steps`) or answer its input. The
+ * step is one more step under the run's lock (one at a time: a step in flight, the chain's or another client's, is
+ * 409 `step_in_progress`), and after its commit the route queues what the runner would have ({@link continue}). The
+ * chain stays single: the step message pending at the old `seq` finds the run moved on without its key and stops,
+ * and the delayed copy queued before the lock ({@link watchHandStep}) acts only if that follow-up was lost.
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
@@ -128,7 +134,7 @@ export class BackgroundRunner {
       const deltas = this.#options.deltas;
       const onDelta = deltas && ((event: DeltaEvent) => deltas.publish(message.runId, event));
       const outcome = await runs.step(message.runId, screen, {
-        idempotencyKey: `bg:${message.seq}`,
+        idempotencyKey: stepKey(message),
         beforeLock,
         ...(onDelta ? { onDelta } : {}),
       }).finally(() => deltas?.flush?.(message.runId));
@@ -171,7 +177,8 @@ export class BackgroundRunner {
 
   /**
    * What follows a commit of a background run: its next step while it runs, its result callback once it has
-   * ended (a pause needs nothing: the run's expiry watch covers it). The input route calls it after answering.
+   * ended (a pause needs nothing: the run's expiry watch covers it). The step and input routes call it after their
+   * commit (a step by hand, see {@link watchHandStep}).
    */
   async continue(record: RunRecord): Promise<void> {
     const { queue } = this.#options;
@@ -192,6 +199,21 @@ export class BackgroundRunner {
   async recoverCallback(record: RunRecord): Promise<void> {
     if (!record.callbackUrl || !isFinalStatus(record.state.status)) return;
     if (!(await this.#callbacks.queuedOrSettled(record.runId))) await this.continue(record);
+  }
+
+  /**
+   * For a step by hand (HTTP: a step, or an answer to its input) of the background run `record`, called just before
+   * its lock: queues a copy of the step message the step's commit would queue (at `seq + 1`), delayed like a
+   * watchdog to arrive after the lock expires, under its own id. If the commit's own follow-up (`continue`) was lost
+   * (the queue refused it, the process died), the copy steps the run on, or queues its result callback if the step
+   * ended it ({@link recoverCallback}); otherwise it finds the run moved on (or not stepped) and does nothing. Its
+   * id keeps it from being taken for the message the commit queued, so it never forks the run's chain of steps.
+   */
+  async watchHandStep(record: RunRecord): Promise<void> {
+    const message = { type: "step" as const, runId: record.runId, seq: record.seq + 1, attempt: 1 };
+    await this.#options.queue.enqueue({ ...message, id: crypto.randomUUID() }, {
+      delayMs: this.#options.runs.lockTtlMs + 1000,
+    });
   }
 
   /** Queues the next look at `record` for when it would expire, unless it changes first. */
@@ -215,7 +237,7 @@ export class BackgroundRunner {
   }
 
   async #afterDuplicate(record: RunRecord, message: Extract<QueueMessage, { type: "step" }>): Promise<void> {
-    const own = record.idempotency.some(([key]) => key === `bg:${message.seq}`);
+    const own = record.idempotency.some(([key]) => key === stepKey(message));
     const committed = own && record.seq === message.seq + 1;
     // Our step was committed and nothing came after it: the next step it queued may have been lost (the process died
     // first, or the queue refused it). Queueing it again is harmless: a step message runs only at its run's `seq`.
@@ -278,6 +300,11 @@ export class BackgroundRunner {
       await this.#callbacks.settle(record.runId, record.state); // sent, or given up after the last attempt
     }
   }
+}
+
+/** The idempotency key a step message steps under (one per message and its copies: watchdog, retries). */
+function stepKey(message: Extract<QueueMessage, { type: "step" }>): string {
+  return message.id === undefined ? `bg:${message.seq}` : `bg:${message.seq}:${message.id}`;
 }
 
 /** A delivery that is not for the run as it stands (moved on, ended, unknown agent): thrown before any write. */

@@ -12,9 +12,9 @@ import type { RunLifecycle } from "./run_lifecycle.ts";
  *
  * Whatever ended a run queues its callback and marks it queued. If that fails (the queue refused it, the process
  * died first), the request or message that ended the run fails or is lost, and its retry (the step message coming
- * back, a cancel sent again, the run's expiry watch) finds the run ended with neither mark and queues it
- * (`BackgroundRunner.recoverCallback`). A retry that finds either mark queues nothing, so a callback that was queued
- * is not queued again by a retry.
+ * back, the delayed copy a step by hand queued, a cancel sent again, the run's expiry watch) finds the run ended with
+ * neither mark and queues it (`BackgroundRunner.recoverCallback`). A retry that finds either mark queues nothing,
+ * so a callback that was queued is not queued again by a retry.
  */
 
 /** The key of a run's settled-callback mark. */
