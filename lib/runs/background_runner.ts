@@ -40,6 +40,8 @@ export interface BackgroundOptions {
 }
 
 const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
+/** How long a callback attempt's claim outlives its time limit (to settle it, or give it back for a retry). */
+const CALLBACK_CLAIM_MARGIN_MS = 5_000;
 /** Longest delay one queue message is given: Cloudflare Queues' limit (12 h); longer waits are chained. */
 export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
 
@@ -72,7 +74,9 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  *
  * Callbacks are sent once and not lost to a crash (./callback_marks.ts): queueing one marks the run's callback queued,
  * a delivery that has ended (sent, refused by the egress guard, or given up after `maxAttempts`) marks it settled,
- * and a queued callback of a settled run sends nothing. Whatever ended the run may have failed to queue its callback
+ * and a queued callback of a settled run sends nothing. Each attempt claims it first (a compare-and-set), so two
+ * deliveries of a callback queued twice never send it together: the one that finds it claimed looks again once that
+ * attempt has ended (`callbackTimeoutMs` and 5 s), and a failed attempt gives the claim back for its retry. Whatever ended the run may have failed to queue its callback
  * (the queue refused it, the process died first), so the retries of what ends runs queue it while the run has neither
  * mark ({@link BackgroundRunner.recoverCallback}): the step message that ended the run coming back (its watchdog copy,
  * or the platform's redelivery; whether its commit ended it, or it ended the run at its `seq` with no commit: attempts
@@ -255,7 +259,14 @@ export class BackgroundRunner {
     const { runs, queue, callbackSecret } = this.#options;
     const found = await runs.get(message.runId);
     const callbackUrl = found?.record.callbackUrl;
-    if (!found || !callbackUrl || await this.#callbacks.settled(message.runId)) return; // gone, or sent already
+    if (!found || !callbackUrl) return; // gone
+    const timeoutMs = this.#options.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS;
+    // The attempt's time limit, and time to settle or release after it.
+    const holdMs = timeoutMs + CALLBACK_CLAIM_MARGIN_MS;
+    const claim = await this.#callbacks.claim(message.runId, holdMs);
+    if (claim === "settled") return; // sent already (or refused, or given up)
+    // Another delivery of it is sending it now: look again once that attempt has ended (sent, or released to retry).
+    if (claim === "sending") return await queue.enqueue(message, { delayMs: holdMs + 1000 });
     const { record } = found;
     const body = JSON.stringify({
       runId: record.runId,
@@ -275,7 +286,7 @@ export class BackgroundRunner {
     };
     let ok = false;
     try {
-      const signal = AbortSignal.timeout(this.#options.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS);
+      const signal = AbortSignal.timeout(timeoutMs);
       const init = { method: "POST", headers, body, signal };
       const response = await guardedFetch(callbackUrl, init, this.#options.egress, this.#options.fetch);
       await response.body?.cancel();
@@ -293,6 +304,7 @@ export class BackgroundRunner {
       ok = false;
     }
     if (!ok && message.attempt < this.#maxAttempts) {
+      await this.#callbacks.release(record.runId);
       await queue.enqueue({ ...message, attempt: message.attempt + 1 }, {
         delayMs: this.#retryDelayMs * 2 ** (message.attempt - 1),
       });

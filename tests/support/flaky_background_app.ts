@@ -12,15 +12,20 @@ import { apiClient } from "./http_client.ts";
  */
 export async function serveFlakyBackground(
   agent: MultiStepAgent,
-  options: Partial<Pick<AppOptions, "lockTtlMs">> & { queue?: RunQueue } = {},
+  options: Partial<Pick<AppOptions, "lockTtlMs">> & {
+    queue?: RunQueue;
+    /** How the callback receiver answers (204 by default). */
+    respond?: Parameters<typeof startCallbackReceiver>[0];
+  } = {},
 ) {
   const kv = await Deno.openKv(":memory:");
-  const receiver = startCallbackReceiver();
+  const receiver = startCallbackReceiver(options.respond);
   const queue = options.queue ?? new FlakyQueue();
   const flaky = queue instanceof FlakyQueue ? queue : new FlakyQueue();
+  const store = new DenoKvStore(kv);
   const smolstep = createSmolstep({
     agents: { a: agent },
-    store: new DenoKvStore(kv),
+    store,
     queue,
     ...options.lockTtlMs ? { lockTtlMs: options.lockTtlMs } : {},
     retryDelayMs: 1,
@@ -36,6 +41,7 @@ export async function serveFlakyBackground(
   const runId = run.runId as string;
   return {
     api,
+    store,
     queue: flaky,
     receiver,
     runId,
