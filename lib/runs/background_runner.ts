@@ -49,9 +49,12 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  * Handles queue messages: steps background runs one step per message and delivers result callbacks.
  *
  * Exactly once: a step message carries the run's sequence number when it was enqueued (`seq`, the count of
- * committed steps, managed agents' included); it steps only a running run still at that number, under the run's
- * lock, with the idempotency key `bg:<seq>`. A redelivered message whose step was already committed re-enqueues the
- * continuation only if nothing newer happened, so a crash between commit and enqueue does not stall the run.
+ * committed steps, managed agents' included) and an id of its own; it steps only a running run still at that
+ * number, under the run's lock, with the idempotency key `bg:<seq>:<id>`. A redelivered message whose step was already
+ * committed (its copies and retries keep its id) re-enqueues the continuation only if nothing newer happened, so a
+ * crash between commit and enqueue does not stall the run; another message for the same `seq` (one queued again by a
+ * late watchdog copy while the step was retried, or a step by hand's delayed copy) finds a key not its own and stops,
+ * so the run never has two chains of step messages.
  *
  * Watchdog: before stepping, a delayed copy of the message is enqueued to arrive after the lock expires. If the
  * step commits, the copy finds nothing to do; if the process died mid-step, the copy takes the expired lock and
@@ -106,7 +109,7 @@ export class BackgroundRunner {
 
   /** Enqueues the first step of a background run, and the watch on its expiry if it has a callback. */
   async start(record: RunRecord): Promise<void> {
-    await this.#options.queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
+    await this.#options.queue.enqueue(stepMessage(record.runId, record.seq));
     if (record.callbackUrl) await this.#watchExpiry(record);
   }
 
@@ -188,7 +191,7 @@ export class BackgroundRunner {
     const { queue } = this.#options;
     const { status } = record.state;
     if (status === "running") {
-      await queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
+      await queue.enqueue(stepMessage(record.runId, record.seq));
     } else if (record.callbackUrl && status !== "awaiting_input") {
       await queue.enqueue({ type: "callback", runId: record.runId, attempt: 1 });
       await this.#callbacks.queued(record.runId, record.state);
@@ -211,13 +214,11 @@ export class BackgroundRunner {
    * watchdog to arrive after the lock expires, under its own id. If the commit's own follow-up (`continue`) was lost
    * (the queue refused it, the process died), the copy steps the run on, or queues its result callback if the step
    * ended it ({@link recoverCallback}); otherwise it finds the run moved on (or not stepped) and does nothing. Its
-   * id keeps it from being taken for the message the commit queued, so it never forks the run's chain of steps.
+   * own id keeps it from being taken for the message the commit queued, so it never forks the run's chain of steps.
    */
   async watchHandStep(record: RunRecord): Promise<void> {
-    const message = { type: "step" as const, runId: record.runId, seq: record.seq + 1, attempt: 1 };
-    await this.#options.queue.enqueue({ ...message, id: crypto.randomUUID() }, {
-      delayMs: this.#options.runs.lockTtlMs + 1000,
-    });
+    const delayMs = this.#options.runs.lockTtlMs + 1000;
+    await this.#options.queue.enqueue(stepMessage(record.runId, record.seq + 1), { delayMs });
   }
 
   /** Queues the next look at `record` for when it would expire, unless it changes first. */
@@ -314,7 +315,15 @@ export class BackgroundRunner {
   }
 }
 
-/** The idempotency key a step message steps under (one per message and its copies: watchdog, retries). */
+/** A new step message for the run at `seq`, with an id of its own (48 random bits). */
+function stepMessage(runId: string, seq: number): QueueMessage {
+  return { type: "step", runId, seq, attempt: 1, id: crypto.randomUUID().replaceAll("-", "").slice(0, 12) };
+}
+
+/**
+ * The idempotency key a step message steps under: one per message and its copies (watchdog, retries); `bg:<seq>` for
+ * one without an id (queued by an older server).
+ */
 function stepKey(message: Extract<QueueMessage, { type: "step" }>): string {
   return message.id === undefined ? `bg:${message.seq}` : `bg:${message.seq}:${message.id}`;
 }

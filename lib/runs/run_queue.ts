@@ -3,17 +3,17 @@
  * the platform queue (Deno KV queue, Cloudflare Queue, or the in-process queue for tests and local dev).
  *
  * A message only acts when the run is still running at sequence `seq` (its count of committed steps, managed
- * agents' steps included: `RunRecord.seq`) and its idempotency key (`bg:<seq>`, or `bg:<seq>:<id>`) is not recorded,
- * so a retried or duplicated delivery never runs a step twice (lib/runs/background_runner.ts).
+ * agents' steps included: `RunRecord.seq`) and no step was committed there, so a retried or duplicated delivery never
+ * runs a step twice (lib/runs/background_runner.ts).
  */
 
 import { createLogger, errorFields, type Logger } from "../logging/logger.ts";
 
 export type QueueMessage =
   /**
-   * Steps the run at `seq`. `id`: set on the delayed copy a step by hand (HTTP) queues of the message its commit
-   * queues next (`BackgroundRunner.watchHandStep`); it steps under its own key `bg:<seq>:<id>`, so it is never taken
-   * for the message its commit queued (absent on the others: key `bg:<seq>`).
+   * Steps the run at `seq`. `id`: the message's own, kept by its watchdog copy and its retries; it steps under the key
+   * `bg:<seq>:<id>`, so another message for the same `seq` is never taken for it (absent on messages of older
+   * servers: key `bg:<seq>`).
    */
   | { type: "step"; runId: string; seq: number; attempt: number; id?: string }
   | { type: "callback"; runId: string; attempt: number }

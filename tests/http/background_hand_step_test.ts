@@ -17,8 +17,11 @@ import { type ScriptedReply, startScriptedModelServer, toolCallReply } from "../
 const LOCK_TTL_MS = 1_500;
 const echo = toolCallReply("echo", { text: "a" });
 const finish = toolCallReply("final_answer", { answer: "42" });
-/** The message a step's commit queues next, not the delayed copy queued before its lock (which has an `id`). */
-const followUp = (message: QueueMessage) => message.type === "step" && message.id === undefined;
+/** A step message sent at once: what a step's commit queues next, not the delayed copy queued before its lock. */
+const immediate = (message: QueueMessage, delayMs: number) => message.type === "step" && delayMs === 0;
+
+/** A step message's id. */
+const idOf = (message: QueueMessage) => (message as { id?: string }).id;
 
 /** The app with agent `a` (the scripted model server with `replies`) and a background run of it with a callback. */
 async function serve(replies: ScriptedReply[], queue?: RunQueue) {
@@ -49,20 +52,23 @@ Deno.test("background hand step: a client's step of a background run queues its 
     const stepped = await app.api.post(`/v1/runs/${app.runId}/steps`);
     assert.deepEqual([stepped.status, stepped.body.status, stepped.body.stepNumber], [200, "running", 1]);
 
-    const sent = app.queue.take("step");
-    const next = sent.filter(followUp);
-    const copies = sent.filter((message) => !followUp(message));
-    assert.deepEqual(next, [{ type: "step", runId: app.runId, seq: 1, attempt: 1 }], "the next step, at once");
-    assert.equal(copies.length, 1);
-    assert.ok(app.queue.delayOf(copies[0])! > LOCK_TTL_MS, "the copy arrives once the step's lock has expired");
+    const [next, copy, ...more] = app.queue.take("step").sort((a, b) => app.queue.delayOf(a)! - app.queue.delayOf(b)!);
+    assert.deepEqual([next, copy, more], [
+      { type: "step", runId: app.runId, seq: 1, attempt: 1, id: idOf(next) }, // the next step, at once
+      { type: "step", runId: app.runId, seq: 1, attempt: 1, id: idOf(copy) },
+      [],
+    ]);
+    assert.notEqual(idOf(copy), idOf(next), "the copy is a message of its own");
+    assert.equal(app.queue.delayOf(next), 0);
+    assert.ok(app.queue.delayOf(copy)! > LOCK_TTL_MS, "the copy arrives once the step's lock has expired");
 
     await app.handle(chain);
     assert.equal(app.model.requests.length, 1, "the chain's message at the old seq steps nothing");
     assert.deepEqual(app.queue.take("step"), []);
-    await app.handle(next[0]);
+    await app.handle(next);
     assert.equal((await app.run()).status, "succeeded");
     // The copy, and the watchdog copy the next step queued of itself.
-    for (const message of [...copies, ...app.queue.take("step")]) await app.handle(message);
+    for (const message of [copy, ...app.queue.take("step")]) await app.handle(message);
     assert.deepEqual(app.queue.take("step"), [], "nothing stepped after the end");
     await assertFinished(app);
     for (const message of app.queue.take("expiry")) await app.handle(message);
@@ -77,11 +83,10 @@ Deno.test("background hand step: the delayed copy of a client's step never forks
   try {
     const [chain] = app.queue.take("step");
     assert.equal((await app.api.post(`/v1/runs/${app.runId}/steps`)).status, 200);
-    const sent = app.queue.take("step");
-    const [next, copy] = [sent.find(followUp)!, sent.find((message) => !followUp(message))!];
+    const [next, copy] = app.queue.take("step").sort((a, b) => app.queue.delayOf(a)! - app.queue.delayOf(b)!);
     await app.handle(next); // the run's second step: its watchdog copy, then the third step
     const [watchdog, third] = app.queue.take("step");
-    assert.deepEqual([watchdog, third], [next, { ...next, seq: 2 }]);
+    assert.deepEqual([watchdog, third], [next, { ...next, seq: 2, id: idOf(third) }]);
 
     // The copy (a late one, and the platform's redelivery of it) finds the run moved on: it queues nothing; nor does
     // the chain's message at the old seq.
@@ -117,7 +122,7 @@ Deno.test("background hand step: a client's step that ends a background run queu
 Deno.test("background hand step: a client's step whose next step could not be queued (500) is carried on by its delayed copy", async () => {
   const app = await serve([echo, finish]);
   try {
-    app.queue.refuse("step", 1, followUp);
+    app.queue.refuse("step", 1, immediate);
     const failed = await app.api.post(`/v1/runs/${app.runId}/steps`);
     assert.equal(failed.status, 500, JSON.stringify(failed.body));
     const after = await app.run();
@@ -158,7 +163,7 @@ Deno.test("background hand step: an answer to a background run's input whose nex
     assert.equal((await app.run()).status, "awaiting_input");
     app.queue.take("step"); // that step's watchdog copy
 
-    app.queue.refuse("step", 1, followUp);
+    app.queue.refuse("step", 1, immediate);
     const failed = await app.api.post(`/v1/runs/${app.runId}/input`, { approve: true });
     assert.equal(failed.status, 500, JSON.stringify(failed.body));
     assert.equal((await app.run()).status, "running");
@@ -166,8 +171,8 @@ Deno.test("background hand step: an answer to a background run's input whose nex
     assert.deepEqual([again.status, again.body.error?.code], [409, "not_awaiting_input"], "answered once");
 
     const steps = app.queue.take("step");
-    assert.deepEqual(steps.map((message) => [message.type === "step" && message.seq, followUp(message)]), [
-      [2, false],
+    assert.deepEqual(steps.map((message) => [message.type === "step" && message.seq, app.queue.delayOf(message)]), [
+      [2, LOCK_TTL_MS + 1000],
     ]);
     await app.handle(steps[0]);
     await assertFinished(app);
@@ -178,9 +183,9 @@ Deno.test("background hand step: an answer to a background run's input whose nex
 
 /** Deno KV's queue, refusing the next send `refuse` matches. */
 class RefusingKvQueue implements RunQueue {
-  constructor(readonly inner: DenoKvQueue, public refuse?: (message: QueueMessage) => boolean) {}
+  constructor(readonly inner: DenoKvQueue, public refuse?: (message: QueueMessage, delayMs: number) => boolean) {}
   enqueue(message: QueueMessage, options?: { delayMs?: number }): Promise<void> {
-    if (this.refuse?.(message)) {
+    if (this.refuse?.(message, options?.delayMs ?? 0)) {
       this.refuse = undefined;
       return Promise.reject(new Error("queue down"));
     }
@@ -199,7 +204,7 @@ Deno.test("background hand step: on Deno KV's queue, an answer whose next step c
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     assert.equal((await app.run()).status, "awaiting_input");
-    queue.refuse = followUp;
+    queue.refuse = immediate;
     const answered = Date.now();
     const failed = await app.api.post(`/v1/runs/${app.runId}/input`, { approve: true });
     assert.equal(failed.status, 500, JSON.stringify(failed.body));

@@ -1,6 +1,8 @@
 import type { QueueMessage, RunQueue } from "../../lib/server.ts";
 
 type MessageType = QueueMessage["type"];
+/** Which sends a refusal applies to: the message, and the delay it is sent with. */
+type Match = (message: QueueMessage, delayMs: number) => boolean;
 
 /**
  * A queue that keeps what it is sent, for tests that fail sends: `refuse(type, n, match)` makes its next `n` sends of
@@ -10,11 +12,11 @@ type MessageType = QueueMessage["type"];
  */
 export class FlakyQueue implements RunQueue {
   readonly sent: QueueMessage[] = [];
-  readonly #refusals = new Map<MessageType, { times: number; match?: (message: QueueMessage) => boolean }>();
+  readonly #refusals = new Map<MessageType, { times: number; match?: Match }>();
   readonly #delays = new WeakMap<QueueMessage, number>();
   #hanging: MessageType | undefined;
 
-  refuse(type: MessageType, times = 1, match?: (message: QueueMessage) => boolean): void {
+  refuse(type: MessageType, times = 1, match?: Match): void {
     this.#refusals.set(type, { times, match });
   }
 
@@ -24,13 +26,14 @@ export class FlakyQueue implements RunQueue {
 
   enqueue(message: QueueMessage, options: { delayMs?: number } = {}): Promise<void> {
     const refusal = this.#refusals.get(message.type);
-    if (refusal && refusal.times > 0 && (!refusal.match || refusal.match(message))) {
+    const delayMs = options.delayMs ?? 0;
+    if (refusal && refusal.times > 0 && (!refusal.match || refusal.match(message, delayMs))) {
       refusal.times--;
       return Promise.reject(new Error("queue down"));
     }
     if (this.#hanging === message.type) return new Promise(() => {});
     this.sent.push(message);
-    this.#delays.set(message, options.delayMs ?? 0);
+    this.#delays.set(message, delayMs);
     return Promise.resolve();
   }
 
