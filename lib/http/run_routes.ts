@@ -16,9 +16,10 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     if (!found) throw new HttpError(404, "run_not_found", `No run with id '${runId}'.`);
     return found.record;
   };
-  // A step by hand of a background run (a step, an answer): the delayed copy of what its commit queues next.
+  // A step by hand of a background run (a step, an answer): the delayed copy of what its commit queues next. (On a
+  // server with no queue, which can only step it by hand, it is a KV run.)
   const watchHandStep = async (record: RunRecord) => {
-    if (record.background) await ctx.requireBackground().watchHandStep(record);
+    if (record.background) await ctx.background?.watchHandStep(record);
   };
 
   app.post(
@@ -41,7 +42,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
             throw new HttpError(409, error.code, `${error.message} Send the answer to POST /v1/runs/${runId}/input.`);
           });
           // A background run goes on in the background (a replay: the first request did, or its delayed copy will).
-          if (outcome.record.background && !outcome.replayed) await ctx.requireBackground().continue(outcome.record);
+          if (outcome.record.background && !outcome.replayed) await ctx.background?.continue(outcome.record);
           const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
           return { body: { runId, ...stepView(outcome.after, outcome.step, outcome.agent) }, headers };
         })),
@@ -114,7 +115,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
             },
           );
           // A background run goes on in the background: its next step, its callback, or a watch on its expiry.
-          if (outcome.record.background) await ctx.requireBackground().continue(outcome.record);
+          if (outcome.record.background) await ctx.background?.continue(outcome.record);
           return { body: { runId, ...stepView(outcome.after, outcome.step, outcome.agent) } };
         })),
   );

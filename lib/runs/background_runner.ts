@@ -79,12 +79,13 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  * a delivery that has ended (sent, refused by the egress guard, or given up after `maxAttempts`) marks it settled,
  * and a queued callback of a settled run sends nothing. Each attempt claims it first (a compare-and-set), so two
  * deliveries of a callback queued twice never send it together: the one that finds it claimed looks again once that
- * attempt has ended (`callbackTimeoutMs` and 5 s), and a failed attempt gives the claim back for its retry. Whatever ended the run may have failed to queue its callback
- * (the queue refused it, the process died first), so the retries of what ends runs queue it while the run has neither
- * mark ({@link BackgroundRunner.recoverCallback}): the step message that ended the run coming back (its watchdog copy,
- * or the platform's redelivery; whether its commit ended it, or it ended the run at its `seq` with no commit: attempts
- * given up, `state_too_large`, a cancel flag applied as it began), a cancel of the run sent again, an answer to its
- * input sent again, and the run's expiry watch (a hop that finds the run ended: within 12 h of its end).
+ * attempt has ended (`callbackTimeoutMs` and 5 s), and a failed attempt gives the claim back for its retry. Whatever
+ * ended the run may have failed to queue its callback (the queue refused it, the process died first), so the retries
+ * of what ends runs queue it while the run has neither mark ({@link BackgroundRunner.recoverCallback}): the step
+ * message that ended the run coming back (its watchdog copy, or the platform's redelivery; whether its commit ended
+ * it, or it ended the run at its `seq` with no commit: attempts given up, `state_too_large`, a cancel flag applied as
+ * it began), the delayed copy a step by hand queued, a cancel of the run sent again, an answer to its input sent
+ * again, and the run's expiry watch (a hop that finds the run ended: within 12 h of its end).
  *
  * Steps by hand: a client may step a background run itself (`POST /v1/runs/{id}/steps`) or answer its input. The
  * step is one more step under the run's lock (one at a time: a step in flight, the chain's or another client's, is

@@ -8,10 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { OpenAIServerModel, ToolCallingAgent } from "../../lib/mod.ts";
-import type { QueueMessage, RunQueue } from "../../lib/server.ts";
+import { createSmolstep, type QueueMessage, type RunQueue } from "../../lib/server.ts";
 import { DenoKvQueue } from "../../lib/adapters/deno/deno_kv_queue.ts";
 import { deleteFileTool, echoTool } from "../support/approval_tools.ts";
 import { serveFlakyBackground } from "../support/flaky_background_app.ts";
+import { apiClient } from "../support/http_client.ts";
 import { type ScriptedReply, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 
 const LOCK_TTL_MS = 1_500;
@@ -33,7 +34,7 @@ async function serve(replies: ScriptedReply[], queue?: RunQueue) {
     tools: [deleteFileTool(), echoTool],
   });
   const app = await serveFlakyBackground(agent, { lockTtlMs: LOCK_TTL_MS, queue });
-  return { ...app, model, close: () => app.close().finally(() => model.close()) };
+  return { ...app, agent, model, close: () => app.close().finally(() => model.close()) };
 }
 
 /** The run has ended with the final answer after two model calls, and its callback is sent. */
@@ -177,6 +178,26 @@ Deno.test("background hand step: an answer to a background run's input whose nex
     await app.handle(steps[0]);
     await assertFinished(app);
   } finally {
+    await app.close();
+  }
+});
+
+Deno.test("background hand step: a server with no queue steps and answers a background run by hand, as a KV run", async () => {
+  const app = await serve([toolCallReply("delete_file", { path: "/x" }), finish]);
+  // The same store, served by an app without a queue (the deployer removed it).
+  const bare = createSmolstep({ agents: { a: app.agent }, store: app.store });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, bare.app.fetch);
+  const api = apiClient(`http://127.0.0.1:${server.addr.port}`);
+  try {
+    const stepped = await api.post(`/v1/runs/${app.runId}/steps`);
+    assert.deepEqual([stepped.status, stepped.body.status], [200, "awaiting_input"], JSON.stringify(stepped.body));
+    const answered = await api.post(`/v1/runs/${app.runId}/input`, { approve: true });
+    assert.deepEqual([answered.status, answered.body.status], [200, "running"], JSON.stringify(answered.body));
+    const last = await api.post(`/v1/runs/${app.runId}/steps`);
+    assert.deepEqual([last.status, last.body.status, last.body.finalAnswer], [200, "succeeded", "42"]);
+    assert.equal(app.model.requests.length, 2);
+  } finally {
+    await server.shutdown();
     await app.close();
   }
 });
