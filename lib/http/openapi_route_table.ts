@@ -205,7 +205,7 @@ export const ROUTES: readonly RouteSpec[] = [
   {
     method: "post",
     path: "/v1/runs/:runId/steps",
-    summary: "One step of a KV run (the body, when sent, is `{}`)",
+    summary: "One step of a KV run (the body, when sent, is `{}`); a background run then goes on in the background",
     body: "StepBody",
     bodyOptional: true,
     parameters: [{

@@ -16,6 +16,11 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     if (!found) throw new HttpError(404, "run_not_found", `No run with id '${runId}'.`);
     return found.record;
   };
+  // A step by hand of a background run (a step, an answer): the delayed copy of what its commit queues next. (On a
+  // server with no queue, which can only step it by hand, it is a KV run.)
+  const watchHandStep = async (record: RunRecord) => {
+    if (record.background) await ctx.background?.watchHandStep(record);
+  };
 
   app.post(
     "/v1/runs/:runId/steps",
@@ -30,11 +35,14 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
             idempotencyKey,
             signal,
             onDelta,
+            beforeLock: watchHandStep,
           }).catch((error) => {
             // The service names no route; here the route that answers a paused run is known.
             if (!(error instanceof RunError && error.code === "not_awaiting_input")) throw error;
             throw new HttpError(409, error.code, `${error.message} Send the answer to POST /v1/runs/${runId}/input.`);
           });
+          // A background run goes on in the background (a replay: the first request did, or its delayed copy will).
+          if (outcome.record.background && !outcome.replayed) await ctx.background?.continue(outcome.record);
           const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
           return { body: { runId, ...stepView(outcome.after, outcome.step, outcome.agent) }, headers };
         })),
@@ -94,7 +102,8 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
           const runId = c.req.param("runId");
           const input = await readJson(c, "InputBody");
           const agentFor = (record: RunRecord) => ctx.stepAgent(c.req.raw, record.agent);
-          const outcome = await ctx.requireRuns().resume(runId, agentFor, input, { signal, onDelta }).catch(
+          const options = { signal, onDelta, beforeLock: watchHandStep };
+          const outcome = await ctx.requireRuns().resume(runId, agentFor, input, options).catch(
             async (error) => {
               // An answer sent again to a background run the first one ended: that request may have failed to queue
               // the run's callback (one more read on this refusal, and one for a run with a callback).
@@ -106,7 +115,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
             },
           );
           // A background run goes on in the background: its next step, its callback, or a watch on its expiry.
-          if (outcome.record.background) await ctx.requireBackground().continue(outcome.record);
+          if (outcome.record.background) await ctx.background?.continue(outcome.record);
           return { body: { runId, ...stepView(outcome.after, outcome.step, outcome.agent) } };
         })),
   );

@@ -40,6 +40,8 @@ export interface BackgroundOptions {
 }
 
 const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
+/** How long a callback attempt's claim outlives its time limit (to settle it, or give it back for a retry). */
+const CALLBACK_CLAIM_MARGIN_MS = 5_000;
 /** Longest delay one queue message is given: Cloudflare Queues' limit (12 h); longer waits are chained. */
 export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
 
@@ -47,9 +49,12 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  * Handles queue messages: steps background runs one step per message and delivers result callbacks.
  *
  * Exactly once: a step message carries the run's sequence number when it was enqueued (`seq`, the count of
- * committed steps, managed agents' included); it steps only a running run still at that number, under the run's
- * lock, with the idempotency key `bg:<seq>`. A redelivered message whose step was already committed re-enqueues the
- * continuation only if nothing newer happened, so a crash between commit and enqueue does not stall the run.
+ * committed steps, managed agents' included) and an id of its own; it steps only a running run still at that
+ * number, under the run's lock, with the idempotency key `bg:<seq>:<id>`. A redelivered message whose step was already
+ * committed (its copies and retries keep its id) re-enqueues the continuation only if nothing newer happened, so a
+ * crash between commit and enqueue does not stall the run; another message for the same `seq` (one queued again by a
+ * late watchdog copy while the step was retried, or a step by hand's delayed copy) finds a key not its own and stops,
+ * so the run never has two chains of step messages.
  *
  * Watchdog: before stepping, a delayed copy of the message is enqueued to arrive after the lock expires. If the
  * step commits, the copy finds nothing to do; if the process died mid-step, the copy takes the expired lock and
@@ -72,12 +77,21 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  *
  * Callbacks are sent once and not lost to a crash (./callback_marks.ts): queueing one marks the run's callback queued,
  * a delivery that has ended (sent, refused by the egress guard, or given up after `maxAttempts`) marks it settled,
- * and a queued callback of a settled run sends nothing. Whatever ended the run may have failed to queue its callback
- * (the queue refused it, the process died first), so the retries of what ends runs queue it while the run has neither
- * mark ({@link BackgroundRunner.recoverCallback}): the step message that ended the run coming back (its watchdog copy,
- * or the platform's redelivery; whether its commit ended it, or it ended the run at its `seq` with no commit: attempts
- * given up, `state_too_large`, a cancel flag applied as it began), a cancel of the run sent again, an answer to its
- * input sent again, and the run's expiry watch (a hop that finds the run ended: within 12 h of its end).
+ * and a queued callback of a settled run sends nothing. Each attempt claims it first (a compare-and-set), so two
+ * deliveries of a callback queued twice never send it together: the one that finds it claimed looks again once that
+ * attempt has ended (`callbackTimeoutMs` and 5 s), and a failed attempt gives the claim back for its retry. Whatever
+ * ended the run may have failed to queue its callback (the queue refused it, the process died first), so the retries
+ * of what ends runs queue it while the run has neither mark ({@link BackgroundRunner.recoverCallback}): the step
+ * message that ended the run coming back (its watchdog copy, or the platform's redelivery; whether its commit ended
+ * it, or it ended the run at its `seq` with no commit: attempts given up, `state_too_large`, a cancel flag applied as
+ * it began), the delayed copy a step by hand queued, a cancel of the run sent again, an answer to its input sent
+ * again, and the run's expiry watch (a hop that finds the run ended: within 12 h of its end).
+ *
+ * Steps by hand: a client may step a background run itself (`POST /v1/runs/{id}/steps`) or answer its input. The
+ * step is one more step under the run's lock (one at a time: a step in flight, the chain's or another client's, is
+ * 409 `step_in_progress`), and after its commit the route queues what the runner would have ({@link continue}). The
+ * chain stays single: the step message pending at the old `seq` finds the run moved on without its key and stops,
+ * and the delayed copy queued before the lock ({@link watchHandStep}) acts only if that follow-up was lost.
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
@@ -96,7 +110,7 @@ export class BackgroundRunner {
 
   /** Enqueues the first step of a background run, and the watch on its expiry if it has a callback. */
   async start(record: RunRecord): Promise<void> {
-    await this.#options.queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
+    await this.#options.queue.enqueue(stepMessage(record.runId, record.seq));
     if (record.callbackUrl) await this.#watchExpiry(record);
   }
 
@@ -128,7 +142,7 @@ export class BackgroundRunner {
       const deltas = this.#options.deltas;
       const onDelta = deltas && ((event: DeltaEvent) => deltas.publish(message.runId, event));
       const outcome = await runs.step(message.runId, screen, {
-        idempotencyKey: `bg:${message.seq}`,
+        idempotencyKey: stepKey(message),
         beforeLock,
         ...(onDelta ? { onDelta } : {}),
       }).finally(() => deltas?.flush?.(message.runId));
@@ -171,13 +185,14 @@ export class BackgroundRunner {
 
   /**
    * What follows a commit of a background run: its next step while it runs, its result callback once it has
-   * ended (a pause needs nothing: the run's expiry watch covers it). The input route calls it after answering.
+   * ended (a pause needs nothing: the run's expiry watch covers it). The step and input routes call it after their
+   * commit (a step by hand, see {@link watchHandStep}).
    */
   async continue(record: RunRecord): Promise<void> {
     const { queue } = this.#options;
     const { status } = record.state;
     if (status === "running") {
-      await queue.enqueue({ type: "step", runId: record.runId, seq: record.seq, attempt: 1 });
+      await queue.enqueue(stepMessage(record.runId, record.seq));
     } else if (record.callbackUrl && status !== "awaiting_input") {
       await queue.enqueue({ type: "callback", runId: record.runId, attempt: 1 });
       await this.#callbacks.queued(record.runId, record.state);
@@ -192,6 +207,19 @@ export class BackgroundRunner {
   async recoverCallback(record: RunRecord): Promise<void> {
     if (!record.callbackUrl || !isFinalStatus(record.state.status)) return;
     if (!(await this.#callbacks.queuedOrSettled(record.runId))) await this.continue(record);
+  }
+
+  /**
+   * For a step by hand (HTTP: a step, or an answer to its input) of the background run `record`, called just before
+   * its lock: queues a copy of the step message the step's commit would queue (at `seq + 1`), delayed like a
+   * watchdog to arrive after the lock expires, under its own id. If the commit's own follow-up (`continue`) was lost
+   * (the queue refused it, the process died), the copy steps the run on, or queues its result callback if the step
+   * ended it ({@link recoverCallback}); otherwise it finds the run moved on (or not stepped) and does nothing. Its
+   * own id keeps it from being taken for the message the commit queued, so it never forks the run's chain of steps.
+   */
+  async watchHandStep(record: RunRecord): Promise<void> {
+    const delayMs = this.#options.runs.lockTtlMs + 1000;
+    await this.#options.queue.enqueue(stepMessage(record.runId, record.seq + 1), { delayMs });
   }
 
   /** Queues the next look at `record` for when it would expire, unless it changes first. */
@@ -215,7 +243,7 @@ export class BackgroundRunner {
   }
 
   async #afterDuplicate(record: RunRecord, message: Extract<QueueMessage, { type: "step" }>): Promise<void> {
-    const own = record.idempotency.some(([key]) => key === `bg:${message.seq}`);
+    const own = record.idempotency.some(([key]) => key === stepKey(message));
     const committed = own && record.seq === message.seq + 1;
     // Our step was committed and nothing came after it: the next step it queued may have been lost (the process died
     // first, or the queue refused it). Queueing it again is harmless: a step message runs only at its run's `seq`.
@@ -233,7 +261,14 @@ export class BackgroundRunner {
     const { runs, queue, callbackSecret } = this.#options;
     const found = await runs.get(message.runId);
     const callbackUrl = found?.record.callbackUrl;
-    if (!found || !callbackUrl || await this.#callbacks.settled(message.runId)) return; // gone, or sent already
+    if (!found || !callbackUrl) return; // gone
+    const timeoutMs = this.#options.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS;
+    // The attempt's time limit, and time to settle or release after it.
+    const holdMs = timeoutMs + CALLBACK_CLAIM_MARGIN_MS;
+    const claim = await this.#callbacks.claim(message.runId, holdMs);
+    if (claim === "settled") return; // sent already (or refused, or given up)
+    // Another delivery of it is sending it now: look again once that attempt has ended (sent, or released to retry).
+    if (claim === "sending") return await queue.enqueue(message, { delayMs: holdMs + 1000 });
     const { record } = found;
     const body = JSON.stringify({
       runId: record.runId,
@@ -253,7 +288,7 @@ export class BackgroundRunner {
     };
     let ok = false;
     try {
-      const signal = AbortSignal.timeout(this.#options.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS);
+      const signal = AbortSignal.timeout(timeoutMs);
       const init = { method: "POST", headers, body, signal };
       const response = await guardedFetch(callbackUrl, init, this.#options.egress, this.#options.fetch);
       await response.body?.cancel();
@@ -271,6 +306,7 @@ export class BackgroundRunner {
       ok = false;
     }
     if (!ok && message.attempt < this.#maxAttempts) {
+      await this.#callbacks.release(record.runId);
       await queue.enqueue({ ...message, attempt: message.attempt + 1 }, {
         delayMs: this.#retryDelayMs * 2 ** (message.attempt - 1),
       });
@@ -278,6 +314,19 @@ export class BackgroundRunner {
       await this.#callbacks.settle(record.runId, record.state); // sent, or given up after the last attempt
     }
   }
+}
+
+/** A new step message for the run at `seq`, with an id of its own (48 random bits). */
+function stepMessage(runId: string, seq: number): QueueMessage {
+  return { type: "step", runId, seq, attempt: 1, id: crypto.randomUUID().replaceAll("-", "").slice(0, 12) };
+}
+
+/**
+ * The idempotency key a step message steps under: one per message and its copies (watchdog, retries); `bg:<seq>` for
+ * one without an id (queued by an older server).
+ */
+function stepKey(message: Extract<QueueMessage, { type: "step" }>): string {
+  return message.id === undefined ? `bg:${message.seq}` : `bg:${message.seq}:${message.id}`;
 }
 
 /** A delivery that is not for the run as it stands (moved on, ended, unknown agent): thrown before any write. */

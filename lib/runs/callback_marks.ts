@@ -8,13 +8,17 @@ import type { RunLifecycle } from "./run_lifecycle.ts";
  *
  * - `runs/<id>/callback-queued`, written once a callback message has been queued for it (after the queue took it).
  * - `runs/<id>/callback`, written once the delivery ends (sent, refused by the egress guard, or given up on after its
- *   last attempt). The background runner checks it before each attempt, so a callback queued twice is sent once.
+ *   last attempt). Before that, each attempt claims it (`sending:<until>`, a compare-and-set on a missing key or on a
+ *   claim that has run out, kept a few seconds past the attempt's time limit) and releases it if the attempt fails,
+ *   so a callback queued twice is sent once, even by two deliveries at the same moment (on stores with an atomic
+ *   compare-and-set: not Workers KV). A claim is never taken for settled (it is not a time): a delivery that finds
+ *   one looks again once it has run out, and a claim left by a process that died runs out by itself.
  *
  * Whatever ended a run queues its callback and marks it queued. If that fails (the queue refused it, the process
  * died first), the request or message that ended the run fails or is lost, and its retry (the step message coming
- * back, a cancel sent again, the run's expiry watch) finds the run ended with neither mark and queues it
- * (`BackgroundRunner.recoverCallback`). A retry that finds either mark queues nothing, so a callback that was queued
- * is not queued again by a retry.
+ * back, the delayed copy a step by hand queued, a cancel sent again, the run's expiry watch) finds the run ended with
+ * neither mark and queues it (`BackgroundRunner.recoverCallback`). A retry that finds either mark queues nothing,
+ * so a callback that was queued is not queued again by a retry.
  */
 
 /** The key of a run's settled-callback mark. */
@@ -27,6 +31,9 @@ export function callbackQueuedKey(runId: string): string {
   return `runs/${runId}/callback-queued`;
 }
 
+/** How a delivery attempt's claim on the settled mark's key starts; a settled mark is a time (digits). */
+const SENDING = "sending:";
+
 export class CallbackMarks {
   readonly #store: StateStore;
   readonly #lifecycle: RunLifecycle;
@@ -36,8 +43,26 @@ export class CallbackMarks {
     this.#lifecycle = lifecycle;
   }
 
-  async settled(runId: string): Promise<boolean> {
-    return (await this.#store.get(callbackMarkKey(runId))) !== null;
+  /**
+   * Claims the run's callback for one delivery attempt of at most `holdMs`: `claimed`, or `settled` (its delivery has
+   * ended), or `sending` (another attempt holds it). Release a claimed attempt that fails ({@link release}), or settle
+   * it. One read and, when claimed, one compare-and-set.
+   */
+  async claim(runId: string, holdMs: number): Promise<"claimed" | "settled" | "sending"> {
+    const key = callbackMarkKey(runId);
+    const mark = await this.#store.get(key);
+    const until = mark?.value.startsWith(SENDING) ? Number(mark.value.slice(SENDING.length)) : undefined;
+    if (mark && until === undefined) return "settled";
+    // A claim past its time is free (a store that keeps keys past their `expireIn` may still show it).
+    if (until !== undefined && until > Date.now()) return "sending";
+    const value = `${SENDING}${Date.now() + holdMs}`;
+    const put = await this.#store.put(key, value, { expectedVersion: mark?.version ?? null, expireIn: holdMs / 1000 });
+    return put.ok ? "claimed" : "sending";
+  }
+
+  /** Gives back the claim of an attempt that failed (the next attempt claims it again). */
+  async release(runId: string): Promise<void> {
+    await this.#store.delete(callbackMarkKey(runId));
   }
 
   /** Whether the run's callback was ever queued (or settled, by a server that wrote no queued mark): one read. */

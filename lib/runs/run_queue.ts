@@ -3,14 +3,19 @@
  * the platform queue (Deno KV queue, Cloudflare Queue, or the in-process queue for tests and local dev).
  *
  * A message only acts when the run is still running at sequence `seq` (its count of committed steps, managed
- * agents' steps included: `RunRecord.seq`) and its idempotency key `bg:<seq>` is not recorded, so a retried or
- * duplicated delivery never runs a step twice (lib/runs/background_runner.ts).
+ * agents' steps included: `RunRecord.seq`) and no step was committed there, so a retried or duplicated delivery never
+ * runs a step twice (lib/runs/background_runner.ts).
  */
 
 import { createLogger, errorFields, type Logger } from "../logging/logger.ts";
 
 export type QueueMessage =
-  | { type: "step"; runId: string; seq: number; attempt: number }
+  /**
+   * Steps the run at `seq`. `id`: the message's own, kept by its watchdog copy and its retries; it steps under the key
+   * `bg:<seq>:<id>`, so another message for the same `seq` is never taken for it (absent on messages of older
+   * servers: key `bg:<seq>`).
+   */
+  | { type: "step"; runId: string; seq: number; attempt: number; id?: string }
   | { type: "callback"; runId: string; attempt: number }
   /**
    * Watches a background run with a callback (last seen at step `seq`): once it could have gone idle past
@@ -27,11 +32,13 @@ export type QueueHandler = (message: QueueMessage) => Promise<void>;
 
 /** Checks the shape of a message coming from a platform queue. */
 export function isQueueMessage(value: unknown): value is QueueMessage {
-  const message = value as { type?: unknown; runId?: unknown; seq?: unknown; attempt?: unknown } | null;
+  const message = value as { type?: unknown; runId?: unknown; seq?: unknown; attempt?: unknown; id?: unknown } | null;
   if (!message || typeof message !== "object" || typeof message.runId !== "string") return false;
   if (message.type === "expiry") return typeof message.seq === "number";
   if (typeof message.attempt !== "number") return false;
-  return message.type === "callback" || (message.type === "step" && typeof message.seq === "number");
+  if (message.type === "callback") return true;
+  const id = message.id === undefined || typeof message.id === "string";
+  return message.type === "step" && typeof message.seq === "number" && id;
 }
 
 /**

@@ -54,14 +54,18 @@ import type { StepShutdown } from "./step_shutdown.ts";
 /** The agent that steps a run, chosen from its record (it may throw, e.g. for an unknown agent: nothing is written). */
 export type AgentForRun = (record: RunRecord) => MultiStepAgent;
 
-/**
- * What a locked step does: `operation` on `state` (stopping when `signal` aborts: the caller went away or the
- * step's deadline passed), on a run in status `expected`, recorded under the idempotency key `key`.
- */
-interface LockedStep {
-  key?: string;
-  /** Called once the run is found ready to step, just before its lock is taken (e.g. to queue a watchdog). */
+/** What a step or an answer is given: its caller's signal, a hook before its lock, a listener for its deltas. */
+export interface StepCallOptions {
+  signal?: AbortSignal;
+  /** Called once the run is found ready to step, just before its lock (nothing written yet; e.g. a watchdog). */
   beforeLock?: (record: RunRecord) => Promise<void>;
+  /** Told the model's deltas as the step runs (a replayed step sends none). */
+  onDelta?: StepOptions["onDelta"];
+}
+
+/** A locked step: `operation` (stopping when `signal` aborts) on a run in status `expected`, recorded under `key`. */
+interface LockedStep extends Pick<StepCallOptions, "beforeLock"> {
+  key?: string;
   expected: "running" | "awaiting_input";
   operation: (state: AgentState, agent: MultiStepAgent, signal: AbortSignal) => Promise<StepResult>;
 }
@@ -193,14 +197,7 @@ export class RunService {
   step(
     runId: string,
     agent: MultiStepAgent | AgentForRun,
-    options: {
-      idempotencyKey?: string;
-      signal?: AbortSignal;
-      /** Called once the run is found ready to step, just before its lock is taken (nothing written yet). */
-      beforeLock?: (record: RunRecord) => Promise<void>;
-      /** Told the model's deltas as the step runs (a replayed step sends none). */
-      onDelta?: StepOptions["onDelta"];
-    } = {},
+    options: StepCallOptions & { idempotencyKey?: string } = {},
   ): Promise<StepOutcome> {
     return this.#locked(runId, agent, options.signal, {
       key: options.idempotencyKey,
@@ -215,9 +212,10 @@ export class RunService {
     runId: string,
     agent: MultiStepAgent | AgentForRun,
     input: unknown,
-    options: { signal?: AbortSignal; onDelta?: StepOptions["onDelta"] } = {},
+    options: StepCallOptions = {},
   ): Promise<StepOutcome> {
     return this.#locked(runId, agent, options.signal, {
+      beforeLock: options.beforeLock,
       expected: "awaiting_input",
       operation: (state, agent, signal) =>
         agent.resume(state, input, this.#stepOptions(runId, signal, options.onDelta)),

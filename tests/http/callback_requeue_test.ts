@@ -7,18 +7,11 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { tool, ToolCallingAgent } from "../../lib/mod.ts";
-import { createSmolstep } from "../../lib/server.ts";
-import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
-import { startCallbackReceiver } from "../support/callback_receiver.ts";
-import { FlakyQueue } from "../support/flaky_queue.ts";
+import { serveFlakyBackground } from "../support/flaky_background_app.ts";
 import { functionModel } from "../support/function_model.ts";
-import { apiClient } from "../support/http_client.ts";
 
 /** The app over a fresh in-memory Deno KV with agent `a` (its `publish` tool needs approval and runs `onPublish`). */
-async function serve(replies: Parameters<typeof functionModel>[0], onPublish: () => Promise<unknown>) {
-  const kv = await Deno.openKv(":memory:");
-  const receiver = startCallbackReceiver();
-  const queue = new FlakyQueue();
+function serve(replies: Parameters<typeof functionModel>[0], onPublish: () => Promise<unknown>) {
   const publish = tool({
     name: "publish",
     description: "Publishes a text.",
@@ -26,38 +19,9 @@ async function serve(replies: Parameters<typeof functionModel>[0], onPublish: ()
     needsApproval: true,
     run: async () => (await onPublish(), "published"),
   });
-  const smolstep = createSmolstep({
-    agents: { a: new ToolCallingAgent({ name: "a", model: functionModel(replies).model, tools: [publish] }) },
-    store: new DenoKvStore(kv),
-    queue,
-    retryDelayMs: 1,
-    egress: { allowPrivateNetwork: true },
-  });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, smolstep.app.fetch);
-  const api = apiClient(`http://127.0.0.1:${server.addr.port}`);
-  const { body: run } = await api.post("/v1/agents/a/runs", {
-    task: "t",
-    background: true,
-    callbackUrl: `${receiver.url}/done`,
-  });
-  return {
-    api,
-    queue,
-    receiver,
-    runId: run.runId as string,
-    handle: smolstep.handleQueueMessage,
-    /** Delivers every queued callback; returns how many were queued. */
-    async deliver() {
-      const callbacks = queue.take("callback");
-      for (const message of callbacks) await smolstep.handleQueueMessage(message);
-      return callbacks.length;
-    },
-    async close() {
-      await server.shutdown();
-      await receiver.close();
-      kv.close();
-    },
-  };
+  return serveFlakyBackground(
+    new ToolCallingAgent({ name: "a", model: functionModel(replies).model, tools: [publish] }),
+  );
 }
 
 Deno.test("callback requeue: an idle cancel whose callback could not be queued (500) queues it when the client sends the cancel again", async () => {
@@ -110,28 +74,6 @@ Deno.test("callback requeue: an answer to a run's input that ended it, whose cal
     assert.equal((await app.api.post(`/v1/runs/${app.runId}/cancel`)).status, 200);
     assert.equal(await app.deliver(), 0, "queued once");
     assert.equal(app.receiver.hits.length, 1);
-  } finally {
-    await app.close();
-  }
-});
-
-Deno.test("callback requeue: a background run a client steps to its end over HTTP gets its callback from its expiry watch, once", async () => {
-  const app = await serve([{ calls: [["final_answer", { answer: "42" }]] }], () => Promise.resolve());
-  try {
-    // The step route queues nothing for a background run (its next step, its callback): that is the queue's job.
-    const stepped = await app.api.post(`/v1/runs/${app.runId}/steps`);
-    assert.deepEqual([stepped.status, stepped.body.status], [200, "succeeded"]);
-    for (const message of app.queue.take("step")) await app.handle(message);
-    assert.equal(await app.deliver(), 0);
-
-    // The run's expiry watch (its next hop: at most 12 h away) finds it ended with no callback queued.
-    const [watch] = app.queue.take("expiry");
-    await app.handle(watch);
-    assert.equal(await app.deliver(), 1);
-    await app.receiver.waitForHits(1);
-    assert.equal(JSON.parse(app.receiver.bodies[0]).finalAnswer, "42");
-    await app.handle(watch);
-    assert.equal(await app.deliver(), 0, "queued once");
   } finally {
     await app.close();
   }

@@ -187,7 +187,9 @@ Deno.test("shutdown: a background step is aborted, its run given back, and its m
     const stopping = serve();
     const { body: run } = await stopping.api.post("/v1/agents/assistant/runs", { task: "hang", background: true });
     const [first] = stopping.queue.sent.map((sent) => sent.message);
-    assert.deepEqual(first, { type: "step", runId: run.runId, seq: 0, attempt: 1 });
+    const id = (first as { id?: string }).id;
+    assert.match(id ?? "", /^[0-9a-f]{12}$/, "a message of its own");
+    assert.deepEqual(first, { type: "step", runId: run.runId, seq: 0, attempt: 1, id });
     const before = await runBytes(run.runId);
     const handled = stopping.smolstep.handleQueueMessage(first);
     await modelReceived(model, 1);

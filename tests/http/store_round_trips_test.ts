@@ -254,7 +254,10 @@ async function roundTrips(
       // enqueue was lost), which that step's `seq` makes harmless.
       await smolstep.handleQueueMessage(first[0].message);
       expect("backgroundDuplicate");
-      assert.deepEqual(queued.slice(2).map((q) => q.message), [{ ...first[0].message, seq: 1 }]);
+      // (A message of its own: another message for seq 1 would find a step key not its own and stop.)
+      const [again] = queued.slice(2).map((q) => q.message as { id?: string });
+      assert.notEqual(again.id, (first[0].message as { id?: string }).id);
+      assert.deepEqual(queued.slice(2).map((q) => q.message), [{ ...first[0].message, seq: 1, id: again.id }]);
       assert.equal(model.requests.length, 1);
       queued.splice(0);
     });

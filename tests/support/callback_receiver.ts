@@ -2,7 +2,9 @@
  * A loopback HTTP server that records every request it gets (path and body), for tests of result callbacks and
  * of redirects that must not be followed. `respond` decides each answer (204 by default).
  */
-export function startCallbackReceiver(respond: (url: URL) => Response = () => new Response(null, { status: 204 })) {
+export function startCallbackReceiver(
+  respond: (url: URL) => Response | Promise<Response> = () => new Response(null, { status: 204 }),
+) {
   const hits: string[] = [];
   const bodies: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {

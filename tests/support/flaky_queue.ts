@@ -1,34 +1,45 @@
 import type { QueueMessage, RunQueue } from "../../lib/server.ts";
 
 type MessageType = QueueMessage["type"];
+/** Which sends a refusal applies to: the message, and the delay it is sent with. */
+type Match = (message: QueueMessage, delayMs: number) => boolean;
 
 /**
- * A queue that keeps what it is sent, for tests that fail sends: `refuse(type, n)` makes its next `n` sends of that
- * type throw ("queue down"), `hang(type)` makes every send of that type never settle (the sender's process died
- * before the queue took it) until `hang(undefined)`.
+ * A queue that keeps what it is sent, for tests that fail sends: `refuse(type, n, match)` makes its next `n` sends of
+ * that type (that `match`, if given) throw ("queue down"), `hang(type)` makes every send of that type never settle
+ * (the sender's process died before the queue took it) until `hang(undefined)`. `delayOf` tells the delay a message
+ * was sent with (it is kept, not waited for).
  */
 export class FlakyQueue implements RunQueue {
   readonly sent: QueueMessage[] = [];
-  readonly #refusals = new Map<MessageType, number>();
+  readonly #refusals = new Map<MessageType, { times: number; match?: Match }>();
+  readonly #delays = new WeakMap<QueueMessage, number>();
   #hanging: MessageType | undefined;
 
-  refuse(type: MessageType, times = 1): void {
-    this.#refusals.set(type, times);
+  refuse(type: MessageType, times = 1, match?: Match): void {
+    this.#refusals.set(type, { times, match });
   }
 
   hang(type: MessageType | undefined): void {
     this.#hanging = type;
   }
 
-  enqueue(message: QueueMessage): Promise<void> {
-    const refusals = this.#refusals.get(message.type) ?? 0;
-    if (refusals > 0) {
-      this.#refusals.set(message.type, refusals - 1);
+  enqueue(message: QueueMessage, options: { delayMs?: number } = {}): Promise<void> {
+    const refusal = this.#refusals.get(message.type);
+    const delayMs = options.delayMs ?? 0;
+    if (refusal && refusal.times > 0 && (!refusal.match || refusal.match(message, delayMs))) {
+      refusal.times--;
       return Promise.reject(new Error("queue down"));
     }
     if (this.#hanging === message.type) return new Promise(() => {});
     this.sent.push(message);
+    this.#delays.set(message, delayMs);
     return Promise.resolve();
+  }
+
+  /** The delay `message` (one of `sent`, or taken from it) was sent with. */
+  delayOf(message: QueueMessage): number | undefined {
+    return this.#delays.get(message);
   }
 
   /** Removes and returns the messages of `type` sent so far. */
