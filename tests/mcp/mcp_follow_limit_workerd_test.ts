@@ -6,13 +6,12 @@
  * with `retry:`, reconnected with Last-Event-ID). Requests go through a pass-through proxy that records them.
  */
 import assert from "node:assert/strict";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { createClient, type RunEvent } from "../../lib/client.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
-import { startWranglerDev } from "../support/wrangler_dev.ts";
+import { startExampleWorker } from "../support/wrangler_dev.ts";
 import { startDropProxy } from "./mcp_drop_proxy.ts";
-import { connect } from "./mcp_server_support.ts";
+import { callAssistantThroughProxy } from "./mcp_server_support.ts";
 
 /** A run of three steps, each model call this slow: longer than a follower's reads last at the limit. */
 const slowRun = (delayMs: number) => [
@@ -23,18 +22,7 @@ const slowRun = (delayMs: number) => [
 
 Deno.test("Workers entry under wrangler dev: followers end at SMOLSTEP_FOLLOW_MAX_READS and their clients resume", async (t) => {
   const model = await startScriptedModelServer();
-  const worker = await startWranglerDev({
-    config: "wrangler.toml",
-    readyPath: "/health",
-    vars: {
-      OPENAI_BASE_URL: model.url,
-      OPENAI_API_KEY: "test-key",
-      SMOLSTEP_MODEL: "scripted-model",
-      SMOLSTEP_SECRET: "worker-secret-0123456789abcdef",
-      SMOLSTEP_API_KEYS: "worker-key",
-      SMOLSTEP_FOLLOW_MAX_READS: "4",
-    },
-  });
+  const worker = await startExampleWorker(model.url, { SMOLSTEP_FOLLOW_MAX_READS: "4" });
   const auth = { Authorization: "Bearer worker-key" };
   const api = apiClient(worker.url, { apiKey: "worker-key" });
   try {
@@ -42,25 +30,14 @@ Deno.test("Workers entry under wrangler dev: followers end at SMOLSTEP_FOLLOW_MA
       model.reset();
       model.enqueue(...slowRun(2_500));
       // Nothing is cut: the proxy only records the requests (and each GET's Last-Event-ID).
-      const proxy = startDropProxy({ post: worker.url, get: worker.url }, () => false);
-      const { client } = await connect(proxy.url, auth);
-      const progress: number[] = [];
-      try {
-        const result = await client.callTool({ name: "assistant", arguments: { task: "6 times 7?" } }, undefined, {
-          onprogress: (p: { progress: number }) => void progress.push(p.progress),
-          timeout: 60_000,
-        }) as CallToolResult;
-        assert.deepEqual(result.content, [{ type: "text", text: "42" }], JSON.stringify(result));
-        const run = await api.get(`/v1/runs/${result._meta?.["smolstep/runId"]}`);
-        assert.equal(run.body.status, "succeeded");
-        assert.deepEqual(progress, [...Array(run.body.steps.length).keys()], "every notification once");
-      } finally {
-        await client.close();
-        await proxy.close();
-      }
-      const resumed = proxy.requests.filter((request) => request.method === "GET" && request.lastEventId);
-      assert.ok(resumed.length >= 2, `resumed after forced ends: ${JSON.stringify(proxy.requests)}`);
-      assert.ok(resumed.every((request) => request.status === 200), JSON.stringify(proxy.requests));
+      const { result, progress, requests } = await callAssistantThroughProxy(worker.url, auth, () => false, 60_000);
+      assert.deepEqual(result.content, [{ type: "text", text: "42" }], JSON.stringify(result));
+      const run = await api.get(`/v1/runs/${result._meta?.["smolstep/runId"]}`);
+      assert.equal(run.body.status, "succeeded");
+      assert.deepEqual(progress, [...Array(run.body.steps.length).keys()], "every notification once");
+      const resumed = requests.filter((request) => request.method === "GET" && request.lastEventId);
+      assert.ok(resumed.length >= 2, `resumed after forced ends: ${JSON.stringify(requests)}`);
+      assert.ok(resumed.every((request) => request.status === 200), JSON.stringify(requests));
       assert.equal(model.requests.length, 3, "one run, three model calls");
     });
 
