@@ -20,7 +20,8 @@
  *   `run_not_found`. A run abandoned for too long reads as `expired`, a final status like any other.
  * - With `maxReads`, a read that finds the run still going when it is the last one allowed ends the follow with
  *   `RunError` `follow_limit_reached` (after yielding what it found): on Workers a request may only make so many
- *   subrequests, and each face ends its request as its protocol lets the client go on (see `FollowLimitError`).
+ *   subrequests, and each face ends its request as its protocol lets the client go on. A read that fails with
+ *   Workers' own "Too many subrequests" (a `maxReads` set too high for the plan) ends the follow the same way.
  * - When `signal` aborts, or the caller stops iterating, it stops listening to the deltas.
  */
 import type { DeltaEvent } from "../agents/agent_events.ts";
@@ -69,6 +70,14 @@ export function followLimitReached(runId: string, reads: number): RunError {
   );
 }
 
+/** Cloudflare's "Too many subrequests" (workerd's message), thrown by a read past the request's subrequest limit. */
+function isSubrequestLimit(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 4; cause = cause.cause, depth++) {
+    if (/too many subrequests/i.test(cause.message)) return true;
+  }
+  return false;
+}
+
 /** Whether `error` ended a follow at its `maxReads`. */
 export function isFollowLimit(error: unknown): error is RunError {
   return error instanceof RunError && error.code === "follow_limit_reached";
@@ -97,7 +106,10 @@ export async function* followRun(
   try {
     while (!signal.aborted) {
       const before = fresh(heard.take());
-      const found = await runs.get(runId);
+      const found = await runs.get(runId).catch((error) => {
+        // The platform's own limit met anyway (a limit set too high for the plan): the same clean end.
+        throw isSubrequestLimit(error) ? followLimitReached(runId, reads) : error;
+      });
       reads++;
       for (const event of before) yield { type: "delta", event };
       if (!found) throw new RunError("run_not_found", `The run '${runId}' is gone (deleted, or expired).`);

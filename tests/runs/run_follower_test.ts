@@ -315,3 +315,18 @@ Deno.test("run follower: maxReads ends a follow of a run still going with follow
   assert.equal(reads, 1);
   assert.equal(ended.labels.at(-1), "status:succeeded");
 });
+
+Deno.test("run follower: Workers' own 'Too many subrequests' on a read ends the follow as maxReads does", async () => {
+  const { runs, runId } = await setup();
+  let reads = 0;
+  // workerd's message for a subrequest past the plan's limit (a maxReads set too high for it).
+  const limited = {
+    get: (id: string) => ++reads > 2 ? Promise.reject(new Error("Too many subrequests.")) : runs.get(id),
+  };
+  const followed = collect(limited, runId, { signal: AbortSignal.timeout(2_000), pollMs: 5 });
+  await assert.rejects(
+    followed.done,
+    (error: unknown) => error instanceof RunError && error.code === "follow_limit_reached",
+  );
+  assert.deepEqual(followed.labels, ["step:0:task", "status:running"]);
+});
