@@ -49,6 +49,13 @@ export interface ServerEnv {
   SMOLSTEP_MCP?: string;
   /** "1": the MCP server lists the agents' own tools too (those that allow direct calls). */
   SMOLSTEP_MCP_TOOLS?: string;
+  /**
+   * At most this many reads of a run's record per request that follows one (`GET /v1/runs/{id}/events`, a chat
+   * completion or MCP `tools/call` following a background run, a resumed MCP call); then the request ends as its
+   * protocol lets the client go on (`events.maxReads`). "0": no limit. Default: no limit on Deno, 40 on Workers
+   * (each read is a subrequest; 50 per request on the free plan).
+   */
+  SMOLSTEP_FOLLOW_MAX_READS?: string;
   /** `debug`, `info` (default: one JSON line per request), `warn`, `error` or `off`. */
   SMOLSTEP_LOG_LEVEL?: string;
 }
@@ -184,7 +191,25 @@ export function lifecycleFromEnv(env: ServerEnv): { runTtlSeconds?: number; idle
   };
 }
 
-export function serverOptions(env: ServerEnv, agentNames: string[]) {
+/**
+ * How many reads of a run one request following it may make (`events.maxReads`): SMOLSTEP_FOLLOW_MAX_READS ("0": no
+ * limit), else the entry's default (undefined: no limit).
+ */
+export function followMaxReadsFromEnv(env: ServerEnv, byDefault: number | undefined): number | undefined {
+  const value = wholeNumber(env as Record<string, string | undefined>, "SMOLSTEP_FOLLOW_MAX_READS", 0);
+  if (value === undefined) return byDefault;
+  return value === 0 ? undefined : value;
+}
+
+/**
+ * The options both entries share. `followMaxReads`: the entry's default for SMOLSTEP_FOLLOW_MAX_READS (the Workers
+ * entry's is sized for the free plan's 50 subrequests per request, with room for the request's other ones).
+ */
+export function serverOptions(
+  env: ServerEnv,
+  agentNames: string[],
+  { followMaxReads }: { followMaxReads?: number } = {},
+) {
   const apiKeys = env.SMOLSTEP_API_KEYS?.split(",").map((key) => key.trim()).filter(Boolean);
   const origins = env.SMOLSTEP_CORS_ORIGINS?.split(",").map((origin) => origin.trim()).filter(Boolean);
   const webhookSecret = env.SMOLSTEP_WEBHOOK_SECRET || undefined;
@@ -204,6 +229,7 @@ export function serverOptions(env: ServerEnv, agentNames: string[]) {
     stepTimeoutMs: wholeNumber(vars, "SMOLSTEP_STEP_TIMEOUT_MS"),
     maxStepsInFlight: wholeNumber(vars, "SMOLSTEP_MAX_STEPS_IN_FLIGHT"),
     retryDelayMs: wholeNumber(vars, "SMOLSTEP_RETRY_DELAY_MS", 0),
+    events: { maxReads: followMaxReadsFromEnv(env, followMaxReads) },
     egress,
     logger: loggerFromEnv(env),
   };

@@ -50,6 +50,9 @@ function storeOf(env: WorkerEnv): StateStore | undefined {
   return env.STATE ? new DurableObjectStore(env.STATE) : env.RUNS ? new CloudflareKvStore(env.RUNS) : undefined;
 }
 
+/** The default of SMOLSTEP_FOLLOW_MAX_READS on Workers: the free plan's 50 subrequests per request, less a margin. */
+const WORKERS_FOLLOW_MAX_READS = 40;
+
 function build(env: WorkerEnv): Smolstep {
   // Deployed Workers freeze the clock while code runs: the interrupt budget bounds tight loops (see QuickJSExecutor).
   const executor = new QuickJSExecutor({ wasm: quickjsWasm, maxInterruptChecks: 40_000 });
@@ -60,7 +63,10 @@ function build(env: WorkerEnv): Smolstep {
     queue: env.STEPS ? new CloudflareQueue(env.STEPS) : undefined,
     // The queue consumer is another invocation than the events stream: deltas go through the run's object.
     deltas: env.STATE ? new DurableObjectDeltaRelay(env.STATE) : undefined,
-    ...serverOptions(env, Object.keys(agents)),
+    // A request following a run reads it at most 40 times (SMOLSTEP_FOLLOW_MAX_READS): each read is a subrequest,
+    // 50 per request on the free plan, and the request makes a few others (the run's creation, its queue message,
+    // listening to its deltas). Then it ends as its protocol lets the client go on (see `events.maxReads`).
+    ...serverOptions(env, Object.keys(agents), { followMaxReads: WORKERS_FOLLOW_MAX_READS }),
     // Off on Workers unless SMOLSTEP_PLAYGROUND=1: a deployment exposes no page it did not ask for.
     playground: playgroundFromEnv(env, false),
     // MCP on /mcp: with the STEPS queue a tool call is a background run this request follows (no step runs in the

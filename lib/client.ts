@@ -132,8 +132,9 @@ export function createClient(options: ClientOptions): SmolstepClient {
     },
     /**
      * Follows a run's Server-Sent Events until its `end` event. When the server closes the stream earlier (it does
-     * every `events.maxDurationMs`), reconnects with `Last-Event-ID`, so every step is yielded once; a pause is
-     * announced once however often the server repeats it. Failing connections are retried `retries` times in a row.
+     * every `events.maxDurationMs`, and after `events.maxReads` reads of the run), reconnects with `Last-Event-ID`,
+     * so every step is yielded once; a pause is announced once however often the server repeats it. Failing
+     * connections are retried `retries` times in a row.
      */
     async *events(runId: string, opts: EventsOptions = {}): AsyncGenerator<RunEvent, void, undefined> {
       let lastId = opts.lastEventId === undefined ? undefined : String(opts.lastEventId);

@@ -34,6 +34,7 @@ export const ERROR_STATUS: Readonly<Record<string, ContentfulStatusCode>> = {
   task_too_large: 413,
   state_too_large: 507,
   store_full: 507,
+  follow_limit_reached: 504, // the request stopped following the run at its read limit; the run goes on
   // State tokens (StateTokenError)
   invalid_token: 400,
   token_expired: 410,

@@ -57,6 +57,7 @@ export const OPENAI_ROUTES: RouteSpec[] = [
       "invalid_idempotency_key",
       "request_in_progress",
       "run_not_found",
+      "follow_limit_reached",
     ],
     auth: true,
     errorSchema: "OpenAIError",

@@ -7,6 +7,11 @@
  * (./openai_run_narration.ts), the answer as `delta.content`, a chunk with `finish_reason`, one with `usage` when
  * `stream_options.include_usage`, then `data: [DONE]`. A failure once the stream has started is one
  * `data: {"error": ...}` (OpenAI's clients raise it) and the stream ends without `[DONE]`.
+ *
+ * OpenAI's protocol has no way to resume a completion: a request that has read its background run `events.maxReads`
+ * times (Workers' subrequest limit) answers `follow_limit_reached` (504; as that one error chunk once streaming),
+ * whose message names the run, how to read it, and that the same request with its `Idempotency-Key` waits on for
+ * the same run (`x-should-retry: true` then, as such a retry starts nothing new).
  */
 import type { Context, Hono } from "hono";
 import type { AppContext } from "./app_context.ts";
@@ -17,6 +22,8 @@ import { chatTask } from "./openai_chat_task.ts";
 import { openAiErrorBody, openAiErrorHeaders, OpenAiParamError } from "./openai_errors.ts";
 import type { ChatCompletionBody } from "./openai_schemas.ts";
 import { RunNarrator } from "./openai_run_narration.ts";
+import { isFollowLimit } from "../runs/run_follower.ts";
+import { HttpError } from "./http_errors.ts";
 
 /** The response header naming the run behind a chat completion (`GET /v1/runs/{id}`, the playground). */
 export const RUN_ID_HEADER = "X-Smolstep-Run-Id";
@@ -49,9 +56,10 @@ export function mountOpenAiRoutes(app: Hono, ctx: AppContext): void {
     ctx.noteRun(c.req.raw, run.runId);
     const meta = { id: `chatcmpl-${run.runId}`, created: Math.floor(Date.now() / 1000), model: body.model };
     const headers = { [RUN_ID_HEADER]: run.runId };
+    const named = (error: unknown) => stillRunning(error, run.runId, replayKey !== undefined);
     if (body.stream) {
       const keepAliveMs = ctx.options.events?.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
-      return streamCompletion(run, meta, headers, {
+      return streamCompletion(run, meta, headers, named, {
         includeUsage: Boolean(body.stream_options?.include_usage),
         keepAliveMs,
       });
@@ -63,9 +71,24 @@ export function mountOpenAiRoutes(app: Hono, ctx: AppContext): void {
       const choice = { index: 0, message, finish_reason: answer.finishReason, logprobs: null };
       return c.json({ ...meta, object: "chat.completion", choices: [choice], usage: chatUsage(state) }, 200, headers);
     } catch (error) {
-      return errorResponse(c, error, headers);
+      return errorResponse(c, named(error), headers);
     }
   });
+}
+
+/**
+ * A follow ended at its read limit, said for a chat client: the run goes on; read it, or send the same request with
+ * its `Idempotency-Key` again to wait on (only then is a retry safe: it follows the same run).
+ */
+function stillRunning(error: unknown, runId: string, keyed: boolean): unknown {
+  if (!isFollowLimit(error)) return error;
+  const again = keyed
+    ? "or send this request again with the same Idempotency-Key to wait on for its answer"
+    : "or send chat requests with an Idempotency-Key: the same request sent again then waits on for the same run";
+  const message = `The run ${runId} is still running, but this request may not read it any more times ` +
+    `(events.maxReads, SMOLSTEP_FOLLOW_MAX_READS). It goes on: read its answer with GET /v1/runs/${runId} ` +
+    `(or follow GET /v1/runs/${runId}/events), ${again}.`;
+  return new HttpError(504, "follow_limit_reached", message, {}, { retryable: keyed, cause: error });
 }
 
 function modelNotFound(id: string): OpenAiParamError {
@@ -102,13 +125,16 @@ async function endOf(progress: AsyncIterable<RunProgress>) {
  */
 function errorResponse(c: Context, error: unknown, headers: Record<string, string>): Response {
   const { status, body } = openAiErrorBody(error);
-  return c.json(body, status, { ...openAiErrorHeaders(error, true), ...headers });
+  // A keyed request that stopped following its run is safe to retry: the retry follows the same run.
+  const resumes = isFollowLimit((error as { cause?: unknown }).cause) && (error as HttpError).retryable;
+  return c.json(body, status, { ...openAiErrorHeaders(error, !resumes), ...headers });
 }
 
 function streamCompletion(
   run: StoredRunToAnswer,
   meta: { id: string; created: number; model: string },
   headers: Record<string, string>,
+  named: (error: unknown) => unknown,
   { includeUsage, keepAliveMs }: { includeUsage: boolean; keepAliveMs: number },
 ): Response {
   const encoder = new TextEncoder();
@@ -159,7 +185,7 @@ function streamCompletion(
           break;
         }
       } catch (error) {
-        controller.enqueue(data(openAiErrorBody(error).body));
+        controller.enqueue(data(openAiErrorBody(named(error)).body));
       }
       controller.close();
       await iterator.return?.();

@@ -58,7 +58,10 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
   app.get("/v1/runs/:runId/events", async (c) => {
     const runId = c.req.param("runId");
     await load(runId);
-    return streamRunEvents(c, ctx.requireRuns(), runId, ctx.options.events ?? {}, ctx.deltas);
+    // That read is one of the request's `maxReads`.
+    const events = ctx.options.events ?? {};
+    const maxReads = events.maxReads === undefined ? undefined : Math.max(1, events.maxReads - 1);
+    return streamRunEvents(c, ctx.requireRuns(), runId, { ...events, maxReads }, ctx.deltas);
   });
 
   // A blob the run refers to (`blob:sha256:<hex>` in its steps), by its digest; see ./blob_response.ts.

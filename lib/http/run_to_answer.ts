@@ -10,7 +10,9 @@
  *   `AppOptions.deltas` and reads the record every `events.pollMs` (500 ms by default), 50 ms after a step's deltas
  *   go quiet (its commit is then close), and less and less often while nothing changes (each read is a store round
  *   trip, a subrequest on Workers), to 10 polls' time, at most 5 s. A background run that fails ends `failed` (the
- *   background runner ends it); one that is gone (deleted meanwhile) makes `progress` throw `run_not_found`. When
+ *   background runner ends it); one that is gone (deleted meanwhile) makes `progress` throw `run_not_found`, and
+ *   one still going when the request has read it `events.maxReads` times, `follow_limit_reached` (the run goes on;
+ *   each front end ends its request as its protocol lets the client go on). When
  *   the app stops (`Smolstep.shutdown`), `progress` throws `ShuttingDownError` as its steps are aborted: the run
  *   goes on in the next process, and the caller is answered (503 `shutting_down`) rather than cut off at exit.
  * - Store only (`kv`): the request steps the KV run itself, one `RunService.step` after another, each a step like
@@ -156,7 +158,9 @@ export async function startRunToAnswer(
       "Retry-After": "1",
     });
   }
-  if (claim?.status === "duplicate") return await answerFromRun(ctx, claim.runId, signal, onAbort);
+  // The key's lookup is one of the request's reads (`events.maxReads`).
+  const claimReads = claim ? 1 : 0;
+  if (claim?.status === "duplicate") return await answerFromRun(ctx, claim.runId, signal, onAbort, claimReads);
   const background = ctx.background;
   // Stepped here (`kv`): the first step's place is taken before the run is written, so a full server refuses
   // (503 `overloaded`, safe to retry) and leaves no run behind; the first step takes the place over.
@@ -172,7 +176,9 @@ export async function startRunToAnswer(
     if (claim?.status === "claimed" && !record) await claim.release().catch(() => {});
     throw error;
   }
-  const progress = firstPlace ? stepRun(ctx, record, signal, firstPlace) : followInBackground(ctx, record, signal);
+  const progress = firstPlace
+    ? stepRun(ctx, record, signal, firstPlace)
+    : followInBackground(ctx, record, signal, claimReads);
   const { runId } = record;
   return {
     runId,
@@ -200,13 +206,14 @@ async function answerFromRun(
   runId: string,
   signal: AbortSignal,
   onAbort: RunToAnswerOptions["onAbort"],
+  readsSpent: number,
 ): Promise<StoredRunToAnswer> {
   const runs = ctx.requireRuns();
   const found = await runs.get(runId);
   if (!found) {
     throw new RunError("run_not_found", `The run this request started ('${runId}') is gone (deleted, or expired).`);
   }
-  return continueRunToAnswer(ctx, found.record, { signal, onAbort });
+  return continueRunToAnswer(ctx, found.record, { signal, onAbort, readsSpent: readsSpent + 1 });
 }
 
 /**
@@ -217,12 +224,15 @@ async function answerFromRun(
 export function continueRunToAnswer(
   ctx: AppContext,
   record: RunRecord,
-  { signal, onAbort }: Pick<RunToAnswerOptions, "signal" | "onAbort">,
+  { signal, onAbort, readsSpent = 1 }: Pick<RunToAnswerOptions, "signal" | "onAbort"> & {
+    /** Reads of the run this request made to find `record`: they count against `events.maxReads`. */
+    readsSpent?: number;
+  },
 ): StoredRunToAnswer {
   const runs = ctx.requireRuns();
   const { runId } = record;
   const progress = record.background
-    ? followInBackground(ctx, record, signal)
+    ? followInBackground(ctx, record, signal, readsSpent)
     : stepRun(ctx, record, signal, ctx.admission.enterOrRefuse());
   return {
     runId,
@@ -250,8 +260,10 @@ async function* followInBackground(
   ctx: AppContext,
   created: RunRecord,
   signal: AbortSignal,
+  readsSpent = 0,
 ): AsyncGenerator<RunProgress> {
   const pollMs = ctx.options.events?.pollMs ?? 500;
+  const maxReads = ctx.options.events?.maxReads;
   // A stopping app gives its background steps up (they go on in the next process): the follow ends with why.
   const stopped = new AbortController();
   const unwatch = ctx.shutdown.onStop((reason) => stopped.abort(reason));
@@ -263,6 +275,7 @@ async function* followInBackground(
     pollMs,
     slowestPollMs: Math.min(pollMs * MAX_POLL_BACKOFF, Math.max(pollMs, MAX_POLL_MS)),
     quietMs: DELTA_QUIET_MS,
+    maxReads: maxReads === undefined ? undefined : Math.max(1, maxReads - readsSpent),
   });
   try {
     for await (const item of follow) {

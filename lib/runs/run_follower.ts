@@ -18,6 +18,10 @@
  *   quiet (its commit is then close). Each read is one store round trip (a subrequest on Workers).
  * - A run that is gone (deleted, or its record expired from the store) ends the follow with `RunError`
  *   `run_not_found`. A run abandoned for too long reads as `expired`, a final status like any other.
+ * - With `maxReads`, a read that finds the run still going when it is the last one allowed ends the follow with
+ *   `RunError` `follow_limit_reached` (after yielding what it found): on Workers a request may only make so many
+ *   subrequests, and each face ends its request as its protocol lets the client go on. A read that fails with
+ *   Workers' own "Too many subrequests" (a `maxReads` set too high for the plan) ends the follow the same way.
  * - When `signal` aborts, or the caller stops iterating, it stops listening to the deltas.
  */
 import type { DeltaEvent } from "../agents/agent_events.ts";
@@ -54,6 +58,29 @@ export interface RunFollowOptions {
    * Workers a listener may run in another request's context). Default: a delta wakes the follower at once.
    */
   deltaFlushMs?: number;
+  /** At most this many reads of the record (default: no limit); then `follow_limit_reached` (see above). */
+  maxReads?: number;
+}
+
+/** What ends a follow that has made its `maxReads` reads with the run still going: the run itself goes on. */
+export function followLimitReached(runId: string, reads: number): RunError {
+  return new RunError(
+    "follow_limit_reached",
+    `This request read the run '${runId}' ${reads} times, its limit (events.maxReads); the run goes on.`,
+  );
+}
+
+/** Cloudflare's "Too many subrequests" (workerd's message), thrown by a read past the request's subrequest limit. */
+function isSubrequestLimit(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 4; cause = cause.cause, depth++) {
+    if (/too many subrequests/i.test(cause.message)) return true;
+  }
+  return false;
+}
+
+/** Whether `error` ended a follow at its `maxReads`. */
+export function isFollowLimit(error: unknown): error is RunError {
+  return error instanceof RunError && error.code === "follow_limit_reached";
 }
 
 /** Follows the run `runId` in `runs` (see the module's comment). */
@@ -75,10 +102,15 @@ export async function* followRun(
   let next = options.fromIndex ?? 0;
   let status: AgentState["status"] | undefined;
   let waitMs = pollMs;
+  let reads = 0;
   try {
     while (!signal.aborted) {
       const before = fresh(heard.take());
-      const found = await runs.get(runId);
+      const found = await runs.get(runId).catch((error) => {
+        // The platform's own limit met anyway (a limit set too high for the plan): the same clean end.
+        throw isSubrequestLimit(error) ? followLimitReached(runId, reads) : error;
+      });
+      reads++;
       for (const event of before) yield { type: "delta", event };
       if (!found) throw new RunError("run_not_found", `The run '${runId}' is gone (deleted, or expired).`);
       const { state } = found.record;
@@ -91,6 +123,7 @@ export async function* followRun(
         yield { type: "status", state };
       }
       if (isFinalStatus(state.status)) return;
+      if (options.maxReads !== undefined && reads >= options.maxReads) throw followLimitReached(runId, reads);
       const until = Date.now() + waitMs;
       let heardAt = 0;
       while (Date.now() < until && !signal.aborted) {

@@ -50,10 +50,17 @@ export type RunErrorCode =
   /** The step's new record is over `maxRecordBytes`: the step was discarded, the run is unchanged. */
   | "state_too_large"
   /** The store refused the write for lack of room (MemoryStore's `maxTotalBytes`). */
-  | "store_full";
+  | "store_full"
+  /** A request following the run made its allowed reads (`events.maxReads`) before the run ended; it goes on. */
+  | "follow_limit_reached";
 
 /** Codes of a run that may go through later, unchanged: a step in flight, a lost commit, a full store. */
-const RETRYABLE_RUN_CODES: ReadonlySet<RunErrorCode> = new Set(["step_in_progress", "step_lost", "store_full"]);
+const RETRYABLE_RUN_CODES: ReadonlySet<RunErrorCode> = new Set([
+  "step_in_progress",
+  "step_lost",
+  "store_full",
+  "follow_limit_reached",
+]);
 
 export class RunError extends SmolstepError {
   override name = "RunError";

@@ -186,3 +186,16 @@ Deno.test("the researcher's web search from the environment (SMOLSTEP_SEARCH_*)"
     assert.ok(researcher.tools.get("visit_webpage"));
   });
 });
+
+Deno.test("server env: SMOLSTEP_FOLLOW_MAX_READS, the entry's default, 0 for no limit", () => {
+  assert.equal(serverOptions({}, []).events.maxReads, undefined);
+  assert.equal(serverOptions({}, [], { followMaxReads: 40 }).events.maxReads, 40);
+  assert.equal(serverOptions({ SMOLSTEP_FOLLOW_MAX_READS: " 900 " }, [], { followMaxReads: 40 }).events.maxReads, 900);
+  assert.equal(
+    serverOptions({ SMOLSTEP_FOLLOW_MAX_READS: "0" }, [], { followMaxReads: 40 }).events.maxReads,
+    undefined,
+  );
+  for (const bad of ["-1", "1.5", "forty"]) {
+    assert.throws(() => serverOptions({ SMOLSTEP_FOLLOW_MAX_READS: bad }, []), ConfigurationError, bad);
+  }
+});

@@ -6,6 +6,8 @@ import { type AppOptions, createSmolstep, InProcessQueue } from "../../lib/serve
 import { sha256Hex } from "../../lib/stores/blob_ref.ts";
 import { directCallTools } from "../support/direct_tools.ts";
 import type { ScriptedModelServer } from "../support/scripted_model_server.ts";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { startDropProxy } from "./mcp_drop_proxy.ts";
 
 /** A 1x1 PNG. */
 export const PNG = Uint8Array.from(
@@ -112,4 +114,29 @@ export async function statusWithin5s(
     status = (await api.get(`/v1/runs/${runId}`)).body.status;
   }
   return status;
+}
+
+/**
+ * A `tools/call` of the example `assistant` at `url` by the SDK client, through a drop proxy (./mcp_drop_proxy.ts)
+ * that cuts the POST's stream after the event `cutAfter` picks: the result, the progress numbers, the requests.
+ */
+export async function callAssistantThroughProxy(
+  url: string,
+  headers: Record<string, string>,
+  cutAfter: (event: string) => boolean,
+  timeout: number,
+) {
+  const proxy = startDropProxy({ post: url, get: url }, cutAfter);
+  const { client } = await connect(proxy.url, headers);
+  const progress: number[] = [];
+  try {
+    const result = await client.callTool({ name: "assistant", arguments: { task: "6 times 7?" } }, undefined, {
+      onprogress: (p: { progress: number }) => void progress.push(p.progress),
+      timeout,
+    }) as CallToolResult;
+    return { result, progress, requests: proxy.requests };
+  } finally {
+    await client.close();
+    await proxy.close();
+  }
 }

@@ -7,23 +7,12 @@ import assert from "node:assert/strict";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
-import { startWranglerDev } from "../support/wrangler_dev.ts";
-import { startDropProxy } from "./mcp_drop_proxy.ts";
-import { connect } from "./mcp_server_support.ts";
+import { startExampleWorker } from "../support/wrangler_dev.ts";
+import { callAssistantThroughProxy, connect } from "./mcp_server_support.ts";
 
 Deno.test("MCP server of the Workers entry under wrangler dev: list, call and resume through the SDK client", async (t) => {
   const model = await startScriptedModelServer();
-  const worker = await startWranglerDev({
-    config: "wrangler.toml",
-    readyPath: "/health",
-    vars: {
-      OPENAI_BASE_URL: model.url,
-      OPENAI_API_KEY: "test-key",
-      SMOLSTEP_MODEL: "scripted-model",
-      SMOLSTEP_SECRET: "worker-secret-0123456789abcdef",
-      SMOLSTEP_API_KEYS: "worker-key",
-    },
-  });
+  const worker = await startExampleWorker(model.url);
   const auth = { Authorization: "Bearer worker-key" };
   let close = async () => {};
   try {
@@ -65,22 +54,12 @@ Deno.test("MCP server of the Workers entry under wrangler dev: list, call and re
         { ...toolCallReply("final_answer", { answer: "42" }), delayMs: 500 },
       );
       // Cut after the first step's progress notification, while the run goes on on the STEPS queue.
-      const proxy = startDropProxy({ post: worker.url, get: worker.url }, (event) => /"progress":1\b/.test(event));
-      const { client } = await connect(proxy.url, auth);
-      const progress: number[] = [];
-      try {
-        const result = await client.callTool({ name: "assistant", arguments: { task: "6 times 7?" } }, undefined, {
-          onprogress: (p: { progress: number }) => void progress.push(p.progress),
-          timeout: 20_000,
-        }) as CallToolResult;
-        assert.deepEqual(result.content, [{ type: "text", text: "42" }], JSON.stringify(result));
-      } finally {
-        await client.close();
-        await proxy.close();
-      }
+      const cut = (event: string) => /"progress":1\b/.test(event);
+      const { result, progress, requests } = await callAssistantThroughProxy(worker.url, auth, cut, 20_000);
+      assert.deepEqual(result.content, [{ type: "text", text: "42" }], JSON.stringify(result));
       assert.deepEqual(progress, progress.map((_, i) => i), JSON.stringify(progress));
-      const resumed = proxy.requests.filter((request) => request.method === "GET" && request.lastEventId);
-      assert.equal(resumed.at(-1)?.status, 200, JSON.stringify(proxy.requests));
+      const resumed = requests.filter((request) => request.method === "GET" && request.lastEventId);
+      assert.equal(resumed.at(-1)?.status, 200, JSON.stringify(requests));
       assert.equal(model.requests.length, 2, "one run, two model calls");
     });
   } finally {

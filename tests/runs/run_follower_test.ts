@@ -287,3 +287,46 @@ Deno.test("run follower: quietMs reads again soon after deltas go quiet, however
   await followed.done;
   assert.deepEqual(followed.labels, ["step:0:task", "status:running", "delta:2:next", "step:1:action"]);
 });
+
+Deno.test("run follower: maxReads ends a follow of a run still going with follow_limit_reached, after what it read", async () => {
+  const { runs, relay, runId, step } = await setup();
+  let reads = 0;
+  const counted = { get: (id: string) => (reads++, runs.get(id)) };
+  const followed = collect(counted, runId, {
+    signal: AbortSignal.timeout(2_000), // a follow that ignored the limit would end quietly here
+    deltas: relay,
+    pollMs: 5,
+    maxReads: 3,
+  });
+  await assert.rejects(
+    followed.done,
+    (error: unknown) => error instanceof RunError && error.code === "follow_limit_reached",
+  );
+  assert.equal(reads, 3);
+  assert.deepEqual(followed.labels, ["step:0:task", "status:running"]);
+  assert.equal(relay.listening, 0, "the limit releases the subscription");
+
+  // A read that finds the run ended is an end, even the last one allowed.
+  await step();
+  await step();
+  reads = 0;
+  const ended = collect(counted, runId, { signal: new AbortController().signal, pollMs: 5, maxReads: 1 });
+  await ended.done;
+  assert.equal(reads, 1);
+  assert.equal(ended.labels.at(-1), "status:succeeded");
+});
+
+Deno.test("run follower: Workers' own 'Too many subrequests' on a read ends the follow as maxReads does", async () => {
+  const { runs, runId } = await setup();
+  let reads = 0;
+  // workerd's message for a subrequest past the plan's limit (a maxReads set too high for it).
+  const limited = {
+    get: (id: string) => ++reads > 2 ? Promise.reject(new Error("Too many subrequests.")) : runs.get(id),
+  };
+  const followed = collect(limited, runId, { signal: AbortSignal.timeout(2_000), pollMs: 5 });
+  await assert.rejects(
+    followed.done,
+    (error: unknown) => error instanceof RunError && error.code === "follow_limit_reached",
+  );
+  assert.deepEqual(followed.labels, ["step:0:task", "status:running"]);
+});

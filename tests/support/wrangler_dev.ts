@@ -191,3 +191,25 @@ function signalGroup(pgid: number, signal: Deno.Signal | 0): boolean {
 function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
 }
+
+/** The API key and secret `startExampleWorker` sets. */
+export const EXAMPLE_WORKER_KEY = "worker-key";
+
+/**
+ * The Workers entry (wrangler.toml) under `wrangler dev`, its example agents on the scripted model at `modelUrl`,
+ * with a secret and the API key {@link EXAMPLE_WORKER_KEY}; `vars` add to (or override) those.
+ */
+export function startExampleWorker(modelUrl: string, vars: Record<string, string> = {}): Promise<WranglerDev> {
+  return startWranglerDev({
+    config: "wrangler.toml",
+    readyPath: "/health",
+    vars: {
+      OPENAI_BASE_URL: modelUrl,
+      OPENAI_API_KEY: "test-key",
+      SMOLSTEP_MODEL: "scripted-model",
+      SMOLSTEP_SECRET: "worker-secret-0123456789abcdef",
+      SMOLSTEP_API_KEYS: EXAMPLE_WORKER_KEY,
+      ...vars,
+    },
+  });
+}

@@ -15,7 +15,9 @@ import {
   listTools,
   progressNotification,
   type ProgressUpdate,
+  stillRunning,
 } from "./mcp_tools.ts";
+import { isFollowLimit } from "../../runs/run_follower.ts";
 
 /** How the server answers the requests of one HTTP POST. */
 export interface DispatchOptions {
@@ -95,14 +97,17 @@ async function callTool(id: Id, params: Record<string, unknown>, options: Dispat
       return options.notify(progressNotification(token, update), id);
     }
     : undefined;
-  const { noteRun } = options;
-  const result: CallToolResult = await callAgent(ctx, name, input, {
-    signal,
-    progress,
-    noteRun,
-    runId: resumable?.runId,
-  });
-  return { result };
+  let runId = resumable?.runId;
+  const noteRun = (id: string) => (runId = id, options.noteRun(id));
+  try {
+    const result: CallToolResult = await callAgent(ctx, name, input, { signal, progress, noteRun, runId });
+    return { result };
+  } catch (error) {
+    // At its read limit: a resumable call's stream closes before its result (the caller does it, and the client
+    // comes back with GET /mcp); another call cannot come back, and is told where its run goes on.
+    if (!isFollowLimit(error) || resumable || runId === undefined) throw error;
+    return { result: stillRunning(runId) };
+  }
 }
 
 function failure(code: number, message: string): Result {

@@ -8,6 +8,7 @@ import { isJsonContentType } from "../../http/request_body.ts";
 import { dispatch } from "./mcp_dispatch.ts";
 import { originAllowed } from "./mcp_origin.ts";
 import { resumableCall, resumeToolCall } from "./mcp_resume.ts";
+import { isFollowLimit } from "../../runs/run_follower.ts";
 
 export interface McpEndpointOptions {
   path: string;
@@ -74,7 +75,7 @@ async function answer(c: Context, ctx: AppContext, body: unknown, options: McpEn
   const send = (message: JSONRPCMessage, relatedRequestId?: string | number) =>
     transport.send(message, { relatedRequestId }).catch(() => {}); // the caller went away: nothing to write to
   const signal = c.req.raw.signal;
-  transport.onmessage = (message: JSONRPCMessage) => {
+  transport.onmessage = (message: JSONRPCMessage, extra?: { closeSSEStream?: () => void }) => {
     pending.push((async () => {
       let reply: JSONRPCMessage | null;
       try {
@@ -89,6 +90,9 @@ async function answer(c: Context, ctx: AppContext, body: unknown, options: McpEn
         });
       } catch (error) {
         if (!("id" in message) || !("method" in message)) return;
+        // A resumable call at its read limit (Workers' subrequests): its stream closes before the result, and the
+        // client resumes it with GET /mcp and Last-Event-ID (SEP-1699 polling), on any instance.
+        if (isFollowLimit(error) && resumable && extra?.closeSSEStream) return extra.closeSSEStream();
         const text = signal.aborted ? "The request was cancelled." : `Internal error: ${(error as Error).message}`;
         reply = { jsonrpc: "2.0", id: message.id, error: { code: ErrorCode.InternalError, message: text } };
       }

@@ -9,7 +9,10 @@
  * missed, the ones after them, then the result with the original JSON-RPC request id.
  *
  * A resumable call's run is left going when its caller goes away (the caller may come back); others are cancelled,
- * as before. Only the credentials the call was made with open its events.
+ * as before. Only the credentials the call was made with open its events. A request (the POST, or a GET resuming
+ * it) that has read the run `events.maxReads` times (Workers' subrequest limit) closes its stream before the result,
+ * and the client comes back with `GET /mcp` from its last event id (SEP-1699 polling: the SDK client reconnects
+ * after a clean close without limit, 1 s later by default).
  */
 import type { Context } from "hono";
 import type { EventStore } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
@@ -24,6 +27,7 @@ import { continueRunToAnswer, type StoredRunToAnswer } from "../../http/run_to_a
 import type { StepRecord } from "../../memory/step_records.ts";
 import { sleep } from "../../models/retry.ts";
 import type { RunRecord } from "../../runs/run_record.ts";
+import { isFollowLimit } from "../../runs/run_follower.ts";
 import { type CallCursor, eventIdKey, MAX_NAME_CHARS, readEventId, signEventId } from "./mcp_event_ids.ts";
 import {
   answerOf,
@@ -113,8 +117,9 @@ export async function resumeToolCall(c: Context, ctx: AppContext, lastEventId: s
       await send(await resumedReply(ctx, cursor, signal, send, (runId) => ctx.noteRun(c.req.raw, runId)));
     } catch (error) {
       // A caller that went away (its run goes on) has nothing to write to; others are told, as POST /mcp tells them.
+      // At the request's read limit the stream just closes: the client comes back from its last event id.
       const message = `Internal error: ${(error as Error).message}`;
-      if (!signal.aborted) {
+      if (!signal.aborted && !isFollowLimit(error)) {
         await send({ jsonrpc: "2.0", id: cursor.requestId, error: { code: ErrorCode.InternalError, message } });
       }
     } finally {
@@ -142,7 +147,7 @@ async function resumedReply(
   noteRun: (runId: string) => void,
 ): Promise<JSONRPCMessage> {
   const { requestId: id, progressToken: token, runId } = cursor;
-  const record = await findRun(ctx, cursor, signal);
+  const { record, reads } = await findRun(ctx, cursor, signal);
   if (!record) {
     const message = `The run of this tool call ('${runId}') was not found: it started none (it failed first, or ` +
       "its server stopped), or the run is gone. Call the tool again.";
@@ -151,7 +156,8 @@ async function resumedReply(
   noteRun(runId);
   let run: StoredRunToAnswer;
   try {
-    run = continueRunToAnswer(ctx, record, { signal, onAbort: "leave" });
+    // The reads that found the run count against the request's `events.maxReads`.
+    run = continueRunToAnswer(ctx, record, { signal, onAbort: "leave", readsSpent: reads });
   } catch (error) {
     const text = `The run could not go on: ${(error as Error).message}`;
     const result: CallToolResult = {
@@ -180,11 +186,15 @@ async function resumedReply(
 }
 
 /** The call's run; one resumed from before its first progress may not be written yet, so it is waited for. */
-async function findRun(ctx: AppContext, cursor: CallCursor, signal: AbortSignal): Promise<RunRecord | undefined> {
+async function findRun(
+  ctx: AppContext,
+  cursor: CallCursor,
+  signal: AbortSignal,
+): Promise<{ record?: RunRecord; reads: number }> {
   const runs = ctx.requireRuns();
   for (let read = 1;; read++) {
     const found = await runs.get(cursor.runId);
-    if (found || cursor.progress >= 0 || read >= RUN_WAIT_READS) return found?.record;
+    if (found || cursor.progress >= 0 || read >= RUN_WAIT_READS) return { record: found?.record, reads: read };
     await sleep(RUN_WAIT_MS, signal);
   }
 }

@@ -6,6 +6,7 @@ import type {
 import { invokeTool, toPlainValue } from "../../agents/tool_invocation.ts";
 import type { AppContext } from "../../http/app_context.ts";
 import { type RunToAnswer, startRunToAnswer } from "../../http/run_to_answer.ts";
+import { isFollowLimit } from "../../runs/run_follower.ts";
 import { CreateRunBody } from "../../http/http_schemas.ts";
 import { findDirectTool } from "../../http/tool_routes.ts";
 import type { AgentState } from "../../memory/agent_state.ts";
@@ -145,7 +146,7 @@ export function runStarted(runId: string): string {
 
 /**
  * Follows `run` to its result: a progress notification per step record (numbered on from `progressed`), then its
- * answer as content, or `isError` and why.
+ * answer as content, or `isError` and why. A follow that reaches `events.maxReads` throws `follow_limit_reached`.
  */
 export async function answerOf(
   run: RunToAnswer,
@@ -162,7 +163,8 @@ export async function answerOf(
       if (item.type === "end") state = item.state;
     }
   } catch (error) {
-    if (signal.aborted) throw error;
+    // A follow at its read limit is no failure: the run goes on (the caller ends its request, see ./mcp_resume.ts).
+    if (signal.aborted || isFollowLimit(error)) throw error;
     return stepFailed(run, error);
   }
   // Only a caller that went away stops following before the end.
@@ -208,6 +210,20 @@ export async function callDirectTool(
     if (signal.aborted) throw error;
     return toolError((error as Error).message);
   }
+}
+
+/**
+ * The result of a call that cannot be resumed (an older client, a batch) once its request has read its run
+ * `events.maxReads` times: the run goes on, and the result says where to read it.
+ */
+export function stillRunning(runId: string): CallToolResult {
+  const text = `The run ${runId} is still running, but this request may not follow it any longer (it may read it ` +
+    `only so many times: events.maxReads, SMOLSTEP_FOLLOW_MAX_READS). It goes on: read its answer with ` +
+    `GET /v1/runs/${runId}, or follow GET /v1/runs/${runId}/events.`;
+  return {
+    ...toolError(text),
+    _meta: { [RUN_ID_META]: runId, "smolstep/status": "running", "smolstep/mode": "background" },
+  };
 }
 
 function toolError(message: string): CallToolResult {
