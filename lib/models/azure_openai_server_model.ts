@@ -7,7 +7,7 @@
  */
 
 import { ConfigurationError } from "../errors.ts";
-import { type ChatEndpoint, OpenAIClientModel, type OpenAIClientOptions } from "./openai_client_model.ts";
+import { type ChatEndpoint, joinApiPath, OpenAIClientModel, type OpenAIClientOptions } from "./openai_client_model.ts";
 
 /** `AzureOpenAIServerModel`'s transport settings: the shared ones, and an Entra ID token provider. */
 export interface AzureClientOptions extends Omit<OpenAIClientOptions, "apiKey" | "organization" | "project"> {
@@ -80,9 +80,9 @@ export class AzureOpenAIServerModel extends OpenAIClientModel {
         }; pass them, or an \`env\` holding them`,
       );
     }
-    const base = (clientOptions.baseURL ?? `${endpoint!.replace(/\/+$/, "")}/openai`).replace(/\/+$/, "");
+    const base = clientOptions.baseURL ?? joinApiPath(endpoint!, "/openai");
     const deployment = namesDeployment(base) ? "" : `/deployments/${encodeURIComponent(this.modelId)}`;
-    const url = `${base}${deployment}/chat/completions`;
+    const url = joinApiPath(base, `${deployment}/chat/completions`);
     const query = { "api-version": apiVersion! };
     if (tokenProvider) {
       const freshHeaders = async () => ({ authorization: `Bearer ${await tokenProvider()}` });

@@ -119,7 +119,7 @@ export abstract class OpenAIClientModel extends ChatCompletionsModel {
     if (apiKey) auth.authorization = `Bearer ${apiKey}`;
     if (organization) auth["openai-organization"] = organization;
     if (project) auth["openai-project"] = project;
-    return this.customEndpoint(`${baseURL.replace(/\/+$/, "")}/chat/completions`, auth, { credentialed: !!apiKey });
+    return this.customEndpoint(joinApiPath(baseURL, "/chat/completions"), auth, { credentialed: !!apiKey });
   }
 
   /** `url` (plus `defaultQuery` and `query`) with JSON headers, these authentication headers, then `defaultHeaders`. */
@@ -196,6 +196,17 @@ async function* readChunks(response: Response): AsyncGenerator<WireChunk> {
     }
     yield data as WireChunk;
   }
+}
+
+/**
+ * `{base}{path}` as the `openai` client joins them: a query on the base stays the query (`defaultQuery` and the
+ * backend's own parameters win over it), a fragment is dropped, and trailing slashes on the base are not doubled.
+ */
+export function joinApiPath(base: string, path: string): string {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}${path}`;
+  url.hash = "";
+  return url.href;
 }
 
 /** A web page (a window with a document), not a worker, Deno or Node. */

@@ -77,6 +77,20 @@ Deno.test("OpenAI transport: clientOptions shape every request", async (t) => {
     }
   });
 
+  await t.step("a query on the base URL stays the query, as the openai client keeps it", async () => {
+    server.reset();
+    server.enqueue("joined");
+    const model = new OpenAIServerModel({
+      modelId: "m",
+      apiBase: `${server.url}/?key=abc&tenant=base`,
+      apiKey: "sk-1",
+      clientOptions: { defaultQuery: { tenant: "t1" } },
+    });
+    assert.equal((await model.generate([user("q")])).content, "joined");
+    assert.equal(server.requests[0].path, "/v1/chat/completions");
+    assert.deepEqual(server.requests[0].query, { key: "abc", tenant: "t1" }, "defaultQuery wins over the base's");
+  });
+
   await t.step("a keyless local server gets no Authorization header", async () => {
     server.reset();
     server.enqueue("ollama", "mlx");
@@ -147,17 +161,18 @@ Deno.test("OpenAI transport: Azure", async (t) => {
     assert.equal(elsewhere.requests.length, 0, "the redirect target never saw the key");
   });
 
-  await t.step("a base URL that names a deployment is used as it is", async () => {
+  await t.step("a base URL that names a deployment is used as it is, its query kept beside api-version", async () => {
     scripted.reset();
     scripted.enqueue("ok");
     const model = new AzureOpenAIServerModel({
       modelId: "dep",
       apiKey: "k",
       apiVersion: "2024-10-21",
-      clientOptions: { baseURL: `${origin}/openai/deployments/other-dep` },
+      clientOptions: { baseURL: `${origin}/openai/deployments/other-dep/?sig=s1` },
     });
     await model.generate([user("q")]);
     assert.equal(scripted.requests[0].path, "/openai/deployments/other-dep/chat/completions");
+    assert.deepEqual(scripted.requests[0].query, { sig: "s1", "api-version": "2024-10-21" });
   });
 
   await t.step("an Entra ID token is fetched for each request", async () => {
