@@ -161,7 +161,7 @@ export async function callEndpoint(
     headers: { accept: "text/event-stream" },
   }, `the result stream of ${apiName}`);
   if (!stream.body) throw new GradioError(`the result stream of ${apiName} is empty`);
-  for await (const { event, data: text } of readSse(stream.body)) {
+  for await (const { event, data: text } of readSse(stream.body, { dispatchAtEnd: true })) {
     if (event === "complete") {
       const output = parseJson(text);
       return Array.isArray(output) ? output : [output];

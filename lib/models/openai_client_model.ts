@@ -185,10 +185,13 @@ export abstract class OpenAIClientModel extends ChatCompletionsModel {
   }
 }
 
-/** The chunks of a streamed completion, until `data: [DONE]`; an error the server sends mid-stream is thrown. */
+/**
+ * The chunks of a streamed completion, until `data: [DONE]` or the body's end (a last chunk without its blank line
+ * counts, as in the `openai` client); an error the server sends mid-stream is thrown.
+ */
 async function* readChunks(response: Response): AsyncGenerator<WireChunk> {
   if (!response.body) throw new Error("the stream has no body");
-  for await (const message of readSse(response.body)) {
+  for await (const message of readSse(response.body, { dispatchAtEnd: true })) {
     if (message.data === "[DONE]") return;
     const data = JSON.parse(message.data);
     if (message.event === "error" || data?.error) {

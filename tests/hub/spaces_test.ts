@@ -7,7 +7,7 @@ import { IMAGE_APP_INFO, PNG } from "./gradio_fixtures.ts";
 const LOOPBACK = { allowPrivateNetwork: true };
 
 /** An image app: `/infer` draws the PNG (failing on "boom"), `/caption` describes the uploaded file. */
-function imageApp(options: { legacy?: boolean } = {}): Promise<GradioAppServer> {
+function imageApp(options: { legacy?: boolean; unterminatedEnd?: boolean } = {}): Promise<GradioAppServer> {
   const calls: unknown[][] = [];
   return startGradioApp({
     ...options,
@@ -199,6 +199,12 @@ Deno.test("Tool.fromGradio speaks Gradio 4's API at the root too (/info, /call, 
   const image = await tool.call({ prompt: "a dot" });
   assert.deepEqual(await (image as AgentImage).bytes(), PNG);
   assert.deepEqual(app.requests.map((r) => r.path).slice(0, 3), ["/gradio_api/info", "/info", "/call/infer"]);
+});
+
+Deno.test("Tool.fromGradio reads a result event the stream ends in without its blank line", async () => {
+  await using app = await imageApp({ unterminatedEnd: true });
+  const tool = await Tool.fromGradio(app.origin, { apiName: "caption", egress: LOOPBACK });
+  assert.equal(await tool.call({ image: PNG }), `an image of ${PNG.length} bytes (image/png)`);
 });
 
 Deno.test("egress: Gradio apps on private addresses are refused without the opt-in", async (t) => {

@@ -116,6 +116,16 @@ Deno.test("OpenAI transport: errors the server sends", async (t) => {
     assert.equal(server.requests.length, 1);
   });
 
+  await t.step(
+    "a last chunk without its blank line (and no [DONE]) is read, as the openai client reads it",
+    async () => {
+      const body = `data: ${JSON.stringify(chunk("whole "))}\r\n\r\ndata: ${JSON.stringify(chunk("reply"))}`;
+      await using server = serve(() => new Response(body, { headers: { "content-type": "text/event-stream" } }));
+      const model = new OpenAIServerModel({ modelId: "m", apiBase: server.url, apiKey: "k" });
+      assert.equal(mergeStreamDeltas(await Array.fromAsync(model.generateStream([user("q")]))).content, "whole reply");
+    },
+  );
+
   await t.step("a plain-text error body is quoted; its status decides the retry", async () => {
     let calls = 0;
     await using server = serve(() =>

@@ -59,6 +59,8 @@ export interface GradioAppOptions {
   legacy?: boolean;
   /** Heartbeats sent before the result. */
   heartbeats?: number;
+  /** The stream ends right after the last event's data line, without the blank line that ends the event. */
+  unterminatedEnd?: boolean;
 }
 
 export async function startGradioApp(options: GradioAppOptions): Promise<GradioAppServer> {
@@ -146,6 +148,7 @@ export async function startGradioApp(options: GradioAppOptions): Promise<GradioA
         const shown = error instanceof GradioAppError ? error.shown : null;
         chunks.push(`event: error\ndata: ${JSON.stringify(shown)}\n\n`);
       }
+      if (options.unterminatedEnd) chunks.push(chunks.pop()!.replace(/\n\n$/, ""));
       return sse(chunks);
     }
     return new Response("Not Found", { status: 404 });
