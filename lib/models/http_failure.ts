@@ -9,6 +9,8 @@ import { clipText } from "../text_clip.ts";
 
 /** The longest server message quoted in an error. */
 const MAX_DETAIL_CHARS = 1000;
+/** How much of an error body is read: the rest is not waited for (a proxy's page, a body that never ends). */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export class HttpFailure extends SmolstepError {
   override name = "HttpFailure";
@@ -30,9 +32,9 @@ export class HttpFailure extends SmolstepError {
     this.detail = detail;
   }
 
-  /** Reads a failed response's body (JSON or text) into an `HttpFailure`. */
+  /** Reads a failed response's body (JSON or text, its first 64 KiB) into an `HttpFailure`. */
   static async read(response: Response): Promise<HttpFailure> {
-    const text = await response.text().catch(() => "");
+    const text = await readStart(response, MAX_ERROR_BODY_BYTES).catch(() => "");
     let body: unknown = text || undefined;
     try {
       body = JSON.parse(text);
@@ -48,4 +50,23 @@ export function serverMessage(body: unknown): string | undefined {
   const inner = typeof error === "string" ? error : (error as { message?: unknown } | null | undefined)?.message;
   const text = typeof inner === "string" && inner ? inner : typeof message === "string" ? message : undefined;
   return text ? clipText(text, MAX_DETAIL_CHARS) : undefined;
+}
+
+/** The text of the first `maxBytes` of a body (then the body is cancelled). */
+async function readStart(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for (let size = 0; size < maxBytes;) {
+      const { value, done } = await reader.read();
+      if (done) return text + decoder.decode();
+      size += value.byteLength;
+      text += decoder.decode(value, { stream: true });
+    }
+    return text;
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
 }

@@ -142,6 +142,28 @@ Deno.test("OpenAI transport: errors the server sends", async (t) => {
     assert.equal(calls, 2, "the 502 was retried, the 404 was not");
   });
 
+  await t.step("an error body that never ends is read no further than its start: the status is the error", async () => {
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          controller.enqueue(new TextEncoder().encode("x".repeat(1024)));
+        },
+      });
+    await using server = serve(() => new Response(endless(), { status: 502 }));
+    const model = new OpenAIServerModel({
+      modelId: "m",
+      apiBase: server.url,
+      apiKey: "k",
+      maxRetries: 0,
+      timeoutMs: 5_000,
+    });
+    const error = await model.generate([user("q")]).catch((e) => e);
+    assert.ok(error instanceof ModelError, String(error));
+    assert.equal(error.status, 502, error.message);
+    assert.ok(error.message.length < 1200, "the quoted body is clipped");
+  });
+
   await t.step("a reply that is not JSON is a ModelError, not retried", async () => {
     await using server = serve(() => new Response("<html>proxy login</html>", { status: 200 }));
     const model = new OpenAIServerModel({ modelId: "m", apiBase: server.url, apiKey: "k", retry: { baseDelayMs: 1 } });
