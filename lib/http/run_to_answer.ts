@@ -231,9 +231,11 @@ export function continueRunToAnswer(
 ): StoredRunToAnswer {
   const runs = ctx.requireRuns();
   const { runId } = record;
+  // A place among the steps in flight only for a run stepped here: an ended run's answer is given under any load.
+  const stepped = !record.background && record.state.status === "running";
   const progress = record.background
     ? followInBackground(ctx, record, signal, readsSpent)
-    : stepRun(ctx, record, signal, ctx.admission.enterOrRefuse());
+    : stepRun(ctx, record, signal, stepped ? ctx.admission.enterOrRefuse() : () => {});
   return {
     runId,
     mode: record.background ? "background" : "kv",

@@ -77,6 +77,17 @@ async function callThroughDrop(
   }
 }
 
+/** A call straight to `url` (to its end), and the event ids (resumption tokens) its stream carried. */
+async function callKeepingTokens(url: string, headers: Record<string, string> = {}) {
+  const { client } = await connect(url, headers);
+  const tokens: string[] = [];
+  const first = await client.callTool({ name: "helper", arguments: { task: "1 + 2?" } }, undefined, {
+    onresumptiontoken: (token: string) => void tokens.push(token),
+  }) as CallToolResult;
+  await client.close();
+  return { first, tokens };
+}
+
 /** The proxy's record: one POST `tools/call` stream cut, then resumed by GETs with Last-Event-ID, the last 200. */
 function assertResumedOnce(requests: { method: string; status: number; lastEventId: string | null }[]) {
   const gets = requests.filter((request) => request.method === "GET" && request.lastEventId);
@@ -176,12 +187,7 @@ Deno.test("MCP resume: only the caller's credentials open its events; the SDK's 
   const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
   try {
     model.enqueue(...twoSteps(0));
-    const { client } = await connect(apps[0].url, auth(KEY_A));
-    const tokens: string[] = [];
-    const first = await client.callTool({ name: "helper", arguments: { task: "1 + 2?" } }, undefined, {
-      onresumptiontoken: (token: string) => void tokens.push(token),
-    }) as CallToolResult;
-    await client.close();
+    const { first, tokens } = await callKeepingTokens(apps[0].url, auth(KEY_A));
     assert.deepEqual(first.content, [{ type: "text", text: "three" }]);
     assert.ok(tokens.length >= 1, "the stream carried event ids");
     const priming = tokens[0];
@@ -247,5 +253,40 @@ Deno.test("MCP resume: only the caller's credentials open its events; the SDK's 
     assert.equal(model.requests.length, 2);
   } finally {
     await env.close();
+  }
+});
+
+Deno.test("MCP resume: an ended call resumed while the server runs its most steps gets its answer, not 'overloaded'", async () => {
+  const model = await startScriptedModelServer();
+  const kv = await Deno.openKv(":memory:");
+  const app = serveApp({
+    agents: helperAgents(model),
+    store: new DenoKvStore(kv),
+    maxStepsInFlight: 1,
+    plugins: [mcpServer()],
+  });
+  try {
+    model.enqueue(...twoSteps(0));
+    const { first, tokens } = await callKeepingTokens(app.url);
+    assert.deepEqual(first.content, [{ type: "text", text: "three" }]);
+
+    // Another run's step holds the server's one place (its model answers in 2 s).
+    model.enqueue({ ...toolCallReply("final_answer", { answer: "slow" }), delayMs: 2_000 });
+    const api = apiClient(app.url);
+    const { body: other } = await api.post("/v1/agents/helper/runs", { task: "slow" });
+    const busy = api.post(`/v1/runs/${other.runId}/steps`);
+    while (model.requests.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+
+    // The ended run needs no step: its answer, not a final error result.
+    const resumed = await fetch(`${app.url}/mcp`, {
+      headers: { Accept: "text/event-stream", "Last-Event-ID": tokens[0] },
+    });
+    const text = await resumed.text();
+    assert.match(text, /"text":"three"/, text);
+    assert.equal((await busy).status, 200);
+  } finally {
+    await app.close();
+    kv.close();
+    await model.close();
   }
 });
