@@ -78,3 +78,31 @@ Deno.test("callback requeue: an answer to a run's input that ended it, whose cal
     await app.close();
   }
 });
+
+Deno.test("callback requeue: a cancel sent again while the first is still queueing the callback queues it too; it is sent once", async () => {
+  const app = await serve([], () => Promise.resolve());
+  try {
+    // The cancel that ends the run is slow to queue its callback (not yet marked queued); the client sends it again,
+    // which finds the run cancelled with no mark, and queues the callback too.
+    app.queue.hold("callback");
+    const first = app.api.post(`/v1/runs/${app.runId}/cancel`);
+    while (app.queue.held < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    const again = app.api.post(`/v1/runs/${app.runId}/cancel`);
+    while (app.queue.held < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    app.queue.release();
+    for (const cancel of [await first, await again]) {
+      assert.deepEqual([cancel.status, cancel.body.status], [200, "cancelled"]);
+    }
+    const callbacks = app.queue.take("callback");
+    assert.equal(callbacks.length, 2);
+
+    // Delivered at once, as a Workers queue consumer handles a batch (and Deno KV's listener, messages in flight).
+    await Promise.all(callbacks.map((message) => app.handle(message)));
+    for (const message of app.queue.take("callback")) await app.handle(message); // one put off while the other sent
+    await app.receiver.waitForHits(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(app.receiver.hits.length, 1, "sent once");
+  } finally {
+    await app.close();
+  }
+});

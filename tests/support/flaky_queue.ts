@@ -7,14 +7,19 @@ type Match = (message: QueueMessage, delayMs: number) => boolean;
 /**
  * A queue that keeps what it is sent, for tests that fail sends: `refuse(type, n, match)` makes its next `n` sends of
  * that type (that `match`, if given) throw ("queue down"), `hang(type)` makes every send of that type never settle
- * (the sender's process died before the queue took it) until `hang(undefined)`. `delayOf` tells the delay a message
- * was sent with (it is kept, not waited for).
+ * (the sender's process died before the queue took it) until `hang(undefined)`, and `hold(type)` makes sends of that
+ * type wait until `release()` (`held` counts those waiting). `delayOf` tells the delay a message was sent with (it is
+ * kept, not waited for).
  */
 export class FlakyQueue implements RunQueue {
   readonly sent: QueueMessage[] = [];
   readonly #refusals = new Map<MessageType, { times: number; match?: Match }>();
   readonly #delays = new WeakMap<QueueMessage, number>();
   #hanging: MessageType | undefined;
+  #holding: MessageType | undefined;
+  #gate = Promise.withResolvers<void>();
+  /** Sends waiting for `release()`. */
+  held = 0;
 
   refuse(type: MessageType, times = 1, match?: Match): void {
     this.#refusals.set(type, { times, match });
@@ -24,17 +29,30 @@ export class FlakyQueue implements RunQueue {
     this.#hanging = type;
   }
 
-  enqueue(message: QueueMessage, options: { delayMs?: number } = {}): Promise<void> {
+  hold(type: MessageType): void {
+    this.#holding = type;
+  }
+
+  /** Lets the held sends (and later ones) through. */
+  release(): void {
+    this.#holding = undefined;
+    this.#gate.resolve();
+  }
+
+  async enqueue(message: QueueMessage, options: { delayMs?: number } = {}): Promise<void> {
+    if (this.#holding === message.type) {
+      this.held++;
+      await this.#gate.promise;
+    }
     const refusal = this.#refusals.get(message.type);
     const delayMs = options.delayMs ?? 0;
     if (refusal && refusal.times > 0 && (!refusal.match || refusal.match(message, delayMs))) {
       refusal.times--;
-      return Promise.reject(new Error("queue down"));
+      throw new Error("queue down");
     }
-    if (this.#hanging === message.type) return new Promise(() => {});
+    if (this.#hanging === message.type) return await new Promise(() => {});
     this.sent.push(message);
     this.#delays.set(message, delayMs);
-    return Promise.resolve();
   }
 
   /** The delay `message` (one of `sent`, or taken from it) was sent with. */
