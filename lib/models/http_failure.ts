@@ -1,11 +1,12 @@
 /**
- * A model server's failed HTTP response, as the retry logic reads it (`status`, `retryable` for 429 and 5xx, and
+ * A model server's failed HTTP response, as the retry logic reads it (`status`, `retryable` as `retryableHttpStatus` says, and
  * `headers` for Retry-After) and with the server's own message when its body has one. Backends throw it from an attempt; a final failure reaches
  * users as a `ModelError` whose `cause` it is.
  */
 
 import { SmolstepError } from "../errors.ts";
 import { clipText } from "../text_clip.ts";
+import { retryableHttpStatus } from "./retry.ts";
 
 /** The longest server message quoted in an error. */
 const MAX_DETAIL_CHARS = 1000;
@@ -24,7 +25,7 @@ export class HttpFailure extends SmolstepError {
     const { status } = response;
     super(options.message ?? `${status} ${detail ?? (response.statusText || "error")}`, {
       code: "model_http_error",
-      retryable: status === 429 || status >= 500,
+      retryable: retryableHttpStatus(status, response.headers),
       cause: options.cause,
     });
     this.status = response.status;

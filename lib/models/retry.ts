@@ -62,9 +62,10 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
 }
 
 /**
- * The default classification: HTTP 429 and 5xx are retryable (an error's numeric `status` or `statusCode`, as on
- * `openai`'s `APIError` and our `ModelError`), and so are network failures and timeouts. An explicit boolean
- * `retryable` on the error wins. Retry-After is read from the error's `headers` (a `Headers` or a plain record).
+ * The default classification: an HTTP failure (an error's numeric `status` or `statusCode`, as on `openai`'s
+ * `APIError` and our `ModelError`) by `retryableHttpStatus`, and network failures and timeouts are retryable. An
+ * explicit boolean `retryable` on the error wins. Retry-After is read from the error's `headers` (a `Headers` or a
+ * plain record).
  */
 export function defaultClassify(error: unknown): RetryDecision {
   if (typeof error !== "object" || error === null) return { retryable: false };
@@ -73,7 +74,7 @@ export function defaultClassify(error: unknown): RetryDecision {
   const retryAfterMs = retryAfterFromHeaders(e.headers);
   if (typeof e.retryable === "boolean") return { retryable: e.retryable, status, retryAfterMs };
   if (isAbort(error)) return { retryable: false, status };
-  if (status !== undefined) return { retryable: status === 429 || status >= 500, status, retryAfterMs };
+  if (status !== undefined) return { retryable: retryableHttpStatus(status, e.headers), status, retryAfterMs };
   return { retryable: isNetworkError(error), status };
 }
 
@@ -89,14 +90,28 @@ function isNetworkError(error: object): boolean {
   return /^APIConnection/.test(error.constructor?.name ?? "");
 }
 
+/**
+ * Whether a failed HTTP response is worth trying again, as the `openai` client decides: the server's `x-should-retry`
+ * header when it says `true` or `false`, else 408 (timeout), 409 (conflict, e.g. a lock), 429 and 5xx.
+ */
+export function retryableHttpStatus(status: number, headers?: unknown): boolean {
+  const shouldRetry = headerOf(headers, "x-should-retry");
+  if (shouldRetry === "true") return true;
+  if (shouldRetry === "false") return false;
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/** A header's value from a `Headers` or a plain record (string or number values). */
+function headerOf(headers: unknown, name: string): string | null | undefined {
+  if (headers instanceof Headers) return headers.get(name);
+  if (typeof headers !== "object" || headers === null) return undefined;
+  const value = (headers as Record<string, unknown>)[name];
+  return typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
+}
+
 /** Milliseconds to wait from `retry-after-ms`, or `retry-after` given in seconds or as an HTTP date. */
 export function retryAfterFromHeaders(headers: unknown, now: number = Date.now()): number | undefined {
-  const get = (name: string): string | null | undefined => {
-    if (headers instanceof Headers) return headers.get(name);
-    if (typeof headers !== "object" || headers === null) return undefined;
-    const value = (headers as Record<string, unknown>)[name];
-    return typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
-  };
+  const get = (name: string) => headerOf(headers, name);
   const ms = Number(get("retry-after-ms") ?? NaN);
   if (Number.isFinite(ms) && ms >= 0) return ms;
   const raw = get("retry-after")?.trim();

@@ -164,6 +164,22 @@ Deno.test("OpenAI transport: errors the server sends", async (t) => {
     assert.ok(error.message.length < 1200, "the quoted body is clipped");
   });
 
+  await t.step("as the openai client: a 408 is retried, and the server's x-should-retry decides first", async () => {
+    const answers = [
+      new Response("slow", { status: 408 }),
+      Response.json({ error: { message: "busy" } }, { status: 400, headers: { "x-should-retry": "true" } }),
+      Response.json({ error: { message: "not this one" } }, { status: 503, headers: { "x-should-retry": "false" } }),
+    ];
+    await using server = serve(() => answers.shift()!);
+    const model = new OpenAIServerModel({ modelId: "m", apiBase: server.url, apiKey: "k", retry: { baseDelayMs: 1 } });
+    const error = await model.generate([user("q")]).catch((e) => e);
+    assert.ok(error instanceof ModelError);
+    assert.equal(error.status, 503);
+    assert.equal(error.retryable, false, "the server said not to retry");
+    assert.match(error.message, /not this one/);
+    assert.equal(server.requests.length, 3, "the 408 and the 400 marked x-should-retry: true were retried");
+  });
+
   await t.step("a reply that is not JSON is a ModelError, not retried", async () => {
     await using server = serve(() => new Response("<html>proxy login</html>", { status: 200 }));
     const model = new OpenAIServerModel({ modelId: "m", apiBase: server.url, apiKey: "k", retry: { baseDelayMs: 1 } });

@@ -141,6 +141,17 @@ Deno.test("defaultClassify", async (t) => {
     assert.equal(defaultClassify({ statusCode: 503 }).retryable, true);
   });
 
+  await t.step("as the openai client: 408 and 409 are retried; the server's x-should-retry decides first", () => {
+    assert.equal(defaultClassify(httpError(408)).retryable, true);
+    assert.equal(defaultClassify(httpError(409)).retryable, true);
+    assert.equal(defaultClassify(httpError(404)).retryable, false);
+    const said = (status: number, value: string) => ({ status, headers: new Headers({ "x-should-retry": value }) });
+    assert.equal(defaultClassify(said(503, "false")).retryable, false);
+    assert.equal(defaultClassify(said(400, "true")).retryable, true);
+    assert.equal(defaultClassify({ status: 400, headers: { "x-should-retry": "true" } }).retryable, true);
+    assert.equal(defaultClassify(said(503, "maybe")).retryable, true, "another value leaves it to the status");
+  });
+
   await t.step("openai's error classes", () => {
     const headers = new Headers({ "retry-after-ms": "150" });
     const rateLimited = new OpenAI.RateLimitError(429, { message: "slow down" }, undefined, headers);
