@@ -96,11 +96,18 @@ export abstract class OpenAIClientModel extends ChatCompletionsModel {
     return this.#post(body, signal, (response) => response.json());
   }
 
-  protected openStream(
+  /**
+   * Opens a stream. Once it has started, a stream that sends nothing for the timeout fails (as the Python client's read
+   * timeout does), so a server that stalls mid-reply cannot hold a call that has no signal of its own.
+   */
+  protected async openStream(
     body: StreamingChatRequestBody,
     signal: AbortSignal | undefined,
   ): Promise<AsyncIterable<WireChunk>> {
-    return this.#post(body, signal, (response) => Promise.resolve(readChunks(response)));
+    const idle = new AbortController();
+    const combined = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
+    const response = await this.#post(body, combined, (response) => Promise.resolve(response));
+    return readChunks(response, new IdleTimer(this.#timeoutMs, idle));
   }
 
   /**
@@ -187,17 +194,52 @@ export abstract class OpenAIClientModel extends ChatCompletionsModel {
 
 /**
  * The chunks of a streamed completion, until `data: [DONE]` or the body's end (a last chunk without its blank line
- * counts, as in the `openai` client); an error the server sends mid-stream is thrown.
+ * counts, as in the `openai` client); an error the server sends mid-stream is thrown. `idle` aborts the response when
+ * no event comes for its time.
  */
-async function* readChunks(response: Response): AsyncGenerator<WireChunk> {
-  if (!response.body) throw new Error("the stream has no body");
-  for await (const message of readSse(response.body, { dispatchAtEnd: true })) {
-    if (message.data === "[DONE]") return;
-    const data = JSON.parse(message.data);
-    if (message.event === "error" || data?.error) {
-      throw new Error(`the server reported an error mid-stream: ${serverMessage(data) ?? message.data}`);
+async function* readChunks(response: Response, idle: IdleTimer): AsyncGenerator<WireChunk> {
+  try {
+    if (!response.body) throw new Error("the stream has no body");
+    for await (const message of readSse(response.body, { dispatchAtEnd: true })) {
+      idle.touch();
+      if (message.data === "[DONE]") return;
+      const data = JSON.parse(message.data);
+      if (message.event === "error" || data?.error) {
+        throw new Error(`the server reported an error mid-stream: ${serverMessage(data) ?? message.data}`);
+      }
+      yield data as WireChunk;
     }
-    yield data as WireChunk;
+  } finally {
+    idle.stop();
+  }
+}
+
+/**
+ * Aborts its controller with a `TimeoutError` once `ms` pass without a `touch()`: one timer at a time, re-armed for
+ * what is left when it fires early, so a chunk costs no timer of its own.
+ */
+class IdleTimer {
+  #last = Date.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly ms: number, readonly controller: AbortController) {
+    this.#arm(ms);
+  }
+
+  touch(): void {
+    this.#last = Date.now();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #arm(delay: number): void {
+    this.#timer = setTimeout(() => {
+      const left = this.#last + this.ms - Date.now();
+      if (left > 0) return this.#arm(left);
+      this.controller.abort(new DOMException(`the stream sent nothing for ${this.ms} ms`, "TimeoutError"));
+    }, delay);
   }
 }
 

@@ -28,7 +28,8 @@ export interface RemoteModelOptions {
   maxRetries?: number;
   /** Backoff tuning and an `onRetry` hook. */
   retry?: Omit<RetryOptions, "maxRetries" | "signal" | "classify">;
-  /** Per-attempt timeout: a whole reply (headers and body), a stream until it starts. */
+  /** Per-attempt timeout: a whole reply (headers and body), a stream until it starts (the OpenAI-style backends: and
+   * then between its events). */
   timeoutMs?: number;
   /** Extra request fields (temperature, max_tokens, seed...); per-call options override them. */
   kwargs?: Record<string, unknown>;
