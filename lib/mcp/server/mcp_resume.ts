@@ -12,17 +12,22 @@
  * as before. Only the credentials the call was made with open its events. A request (the POST, or a GET resuming
  * it) that has read the run `events.maxReads` times (Workers' subrequest limit) closes its stream before the result,
  * and the client comes back with `GET /mcp` from its last event id (SEP-1699 polling: the SDK client reconnects
- * after a clean close without limit, 1 s later by default).
+ * after a clean close without limit, 1 s later by default). A run stepped in the request (no queue) that finds the server
+ * at its `maxStepsInFlight` closes the stream the same way, with `retry:` (the overload's Retry-After).
+ *
+ * A resumed stream never ends in a JSON-RPC error: the SDK client counts only a result as the request's answer, and
+ * reconnects after any other end (every second, without limit). What ends a resumed call for good (its run not
+ * found, an internal error) is a result with `isError`.
  */
 import type { Context } from "hono";
 import type { EventStore } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
   type CallToolResult,
   DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
-  ErrorCode,
   type JSONRPCMessage,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { AppContext } from "../../http/app_context.ts";
+import { HttpError } from "../../http/http_errors.ts";
 import { continueRunToAnswer, type StoredRunToAnswer } from "../../http/run_to_answer.ts";
 import type { StepRecord } from "../../memory/step_records.ts";
 import { sleep } from "../../models/retry.ts";
@@ -116,11 +121,13 @@ export async function resumeToolCall(c: Context, ctx: AppContext, lastEventId: s
     try {
       await send(await resumedReply(ctx, cursor, signal, send, (runId) => ctx.noteRun(c.req.raw, runId)));
     } catch (error) {
-      // A caller that went away (its run goes on) has nothing to write to; others are told, as POST /mcp tells them.
-      // At the request's read limit the stream just closes: the client comes back from its last event id.
-      const message = `Internal error: ${(error as Error).message}`;
-      if (!signal.aborted && !isFollowLimit(error)) {
-        await send({ jsonrpc: "2.0", id: cursor.requestId, error: { code: ErrorCode.InternalError, message } });
+      // A caller that went away (its run goes on) has nothing to write to. At the request's read limit the stream
+      // just closes, and at the server's most steps in flight it closes with `retry:`: the client comes back from its
+      // last event id. Others are told, with a result (see the module's comment).
+      if (error instanceof HttpError && error.code === "overloaded") {
+        write(`retry: ${Number(error.headers["Retry-After"] ?? 1) * 1000}\n\n`);
+      } else if (!signal.aborted && !isFollowLimit(error)) {
+        await send(failed(cursor, `Internal error: ${(error as Error).message}`));
       }
     } finally {
       clearInterval(keepAlive);
@@ -151,7 +158,7 @@ async function resumedReply(
   if (!record) {
     const message = `The run of this tool call ('${runId}') was not found: it started none (it failed first, or ` +
       "its server stopped), or the run is gone. Call the tool again.";
-    return { jsonrpc: "2.0", id, error: { code: ErrorCode.InternalError, message } };
+    return failed(cursor, message);
   }
   noteRun(runId);
   let run: StoredRunToAnswer;
@@ -159,13 +166,9 @@ async function resumedReply(
     // The reads that found the run count against the request's `events.maxReads`.
     run = continueRunToAnswer(ctx, record, { signal, onAbort: "leave", readsSpent: reads });
   } catch (error) {
-    const text = `The run could not go on: ${(error as Error).message}`;
-    const result: CallToolResult = {
-      content: [{ type: "text", text }],
-      isError: true,
-      _meta: { [RUN_ID_META]: runId },
-    };
-    return { jsonrpc: "2.0", id, result };
+    // No place among the steps in flight: the stream closes, and the client comes back (see the caller).
+    if (error instanceof HttpError && error.code === "overloaded") throw error;
+    return failed(cursor, `The run could not go on: ${(error as Error).message}`);
   }
   const progress = token === undefined ? undefined : async (update: ProgressUpdate) => {
     Object.assign(cursor, { progress: update.progress, next: update.next ?? cursor.next });
@@ -183,6 +186,12 @@ async function resumedReply(
     }
   }
   return { jsonrpc: "2.0", id, result: await answerOf(run, { signal, progress, progressed }) };
+}
+
+/** The final answer `isError` with `text` to the resumed call (a result: the SDK client then stops reconnecting). */
+function failed({ requestId, runId }: CallCursor, text: string): JSONRPCMessage {
+  const result: CallToolResult = { content: [{ type: "text", text }], isError: true, _meta: { [RUN_ID_META]: runId } };
+  return { jsonrpc: "2.0", id: requestId, result };
 }
 
 /** The call's run; one resumed from before its first progress may not be written yet, so it is waited for. */
