@@ -316,7 +316,7 @@ export class BackgroundRunner {
       ok = false;
     }
     if (!ok && message.attempt < this.#maxAttempts) {
-      await this.#callbacks.release(record.runId);
+      await this.#callbacks.release(record.runId, claim);
       await queue.enqueue({ ...message, attempt: message.attempt + 1 }, {
         delayMs: this.#retryDelayMs * 2 ** (message.attempt - 1),
       });
