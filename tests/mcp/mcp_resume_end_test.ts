@@ -102,3 +102,43 @@ Deno.test("MCP resume end: a call stepped in the request waits out the server's 
     await env.close();
   }
 });
+
+Deno.test("MCP resume end: a resumed stream following a background run closes after events.maxDurationMs, and the client comes back", async () => {
+  const model = await startScriptedModelServer();
+  const kv = await Deno.openKv(":memory:");
+  const app = serveApp({
+    agents: helperAgents(model),
+    store: new DenoKvStore(kv),
+    background: true,
+    lockTtlMs: 3_000,
+    events: { pollMs: 20, maxDurationMs: 300 },
+    plugins: [mcpServer()],
+  });
+  // The POST's stream is cut after progress 0; the run's first step takes 2.5 s.
+  const proxy = startDropProxy({ post: app.url, get: app.url }, (event) => /"progress":0\b/.test(event));
+  try {
+    model.enqueue(
+      { ...toolCallReply("add", { a: 1, b: 2 }), delayMs: 2_500 },
+      toolCallReply("final_answer", { answer: "three" }),
+    );
+    const { client } = await connect(proxy.url);
+    const progress: number[] = [];
+    const result = await client.callTool({ name: "helper", arguments: { task: "1 + 2?" } }, undefined, {
+      timeout: CALL_TIMEOUT_MS,
+      onprogress: (p: { progress: number }) => void progress.push(p.progress),
+    }) as CallToolResult;
+    await client.close();
+    assert.deepEqual(result.content, [{ type: "text", text: "three" }], JSON.stringify(result));
+    assert.deepEqual(progress, progress.map((_, i) => i), "each progress once, in order");
+    // Resumed more than once: each resumed stream lasted 300 ms (before: one stream to the end).
+    const gets = proxy.requests.filter((request) => request.method === "GET" && request.lastEventId);
+    assert.ok(gets.length >= 2, JSON.stringify(gets));
+    assert.ok(gets.every((get) => get.status === 200), JSON.stringify(gets));
+    assert.equal(model.requests.length, 2, "one run");
+  } finally {
+    await proxy.close();
+    await app.close();
+    kv.close();
+    await model.close();
+  }
+});

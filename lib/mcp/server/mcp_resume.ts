@@ -12,8 +12,10 @@
  * as before. Only the credentials the call was made with open its events. A request (the POST, or a GET resuming
  * it) that has read the run `events.maxReads` times (Workers' subrequest limit) closes its stream before the result,
  * and the client comes back with `GET /mcp` from its last event id (SEP-1699 polling: the SDK client reconnects
- * after a clean close without limit, 1 s later by default). A run stepped in the request (no queue) that finds the server
- * at its `maxStepsInFlight` closes the stream the same way, with `retry:` (the overload's Retry-After).
+ * after a clean close without limit, 1 s later by default). A resumed stream that follows a background run closes the
+ * same way after `events.maxDurationMs` (25 s by default), as `GET /v1/runs/{id}/events` does; one that steps its run
+ * (no queue) is not cut mid-step. A run stepped in the request that finds the server at its `maxStepsInFlight` closes
+ * the stream the same way, with `retry:` (the overload's Retry-After).
  *
  * A resumed stream never ends in a JSON-RPC error: the SDK client counts only a result as the request's answer, and
  * reconnects after any other end (every second, without limit). What ends a resumed call for good (its run not
@@ -31,7 +33,7 @@ import { HttpError } from "../../http/http_errors.ts";
 import { continueRunToAnswer, type StoredRunToAnswer } from "../../http/run_to_answer.ts";
 import type { StepRecord } from "../../memory/step_records.ts";
 import { sleep } from "../../models/retry.ts";
-import type { RunRecord } from "../../runs/run_record.ts";
+import { RunError, type RunRecord } from "../../runs/run_record.ts";
 import { isFollowLimit } from "../../runs/run_follower.ts";
 import { type CallCursor, eventIdKey, MAX_NAME_CHARS, readEventId, signEventId } from "./mcp_event_ids.ts";
 import {
@@ -51,6 +53,8 @@ const RUN_WAIT_READS = 5;
 const RUN_WAIT_MS = 500;
 /** A comment this often keeps a resumed stream open through proxies (as the SDK's transport does). */
 const KEEP_ALIVE_MS = 15_000;
+/** How long a resumed stream follows a background run, without `events.maxDurationMs` (as `GET .../events`). */
+const DEFAULT_MAX_DURATION_MS = 25_000;
 
 /** A resumable call: its cursor (kept up to date by the dispatch) and the event store that names its events. */
 export interface ResumableCall {
@@ -117,9 +121,19 @@ export async function resumeToolCall(c: Context, ctx: AppContext, lastEventId: s
     write(`event: message\nid: ${await signEventId(cursor, key)}\ndata: ${JSON.stringify(message)}\n\n`);
   };
   const signal = c.req.raw.signal;
+  // Ends a follow after `events.maxDurationMs` as its read limit does (the stream closes, the client comes back).
+  const duration = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limitDuration = () => {
+    const message = `This stream followed the run '${cursor.runId}' for events.maxDurationMs; the run goes on.`;
+    const maxDurationMs = ctx.options.events?.maxDurationMs ?? DEFAULT_MAX_DURATION_MS;
+    timer = setTimeout(() => duration.abort(new RunError("follow_limit_reached", message)), maxDurationMs);
+  };
+  const following = AbortSignal.any([signal, duration.signal]);
   const answered = (async () => {
     try {
-      await send(await resumedReply(ctx, cursor, signal, send, (runId) => ctx.noteRun(c.req.raw, runId)));
+      const noteRun = (runId: string) => ctx.noteRun(c.req.raw, runId);
+      await send(await resumedReply(ctx, cursor, following, send, noteRun, limitDuration));
     } catch (error) {
       // A caller that went away (its run goes on) has nothing to write to. At the request's read limit the stream
       // just closes, and at the server's most steps in flight it closes with `retry:`: the client comes back from its
@@ -130,6 +144,7 @@ export async function resumeToolCall(c: Context, ctx: AppContext, lastEventId: s
         await send(failed(cursor, `Internal error: ${(error as Error).message}`));
       }
     } finally {
+      clearTimeout(timer);
       clearInterval(keepAlive);
       if (open) controller.close();
       open = false;
@@ -152,6 +167,7 @@ async function resumedReply(
   signal: AbortSignal,
   send: (message: JSONRPCMessage) => Promise<void>,
   noteRun: (runId: string) => void,
+  limitDuration: () => void,
 ): Promise<JSONRPCMessage> {
   const { requestId: id, progressToken: token, runId } = cursor;
   const { record, reads } = await findRun(ctx, cursor, signal);
@@ -161,6 +177,8 @@ async function resumedReply(
     return failed(cursor, message);
   }
   noteRun(runId);
+  // A background run is followed for `events.maxDurationMs` at most (a step in this request is never cut).
+  if (record.background) limitDuration();
   let run: StoredRunToAnswer;
   try {
     // The reads that found the run count against the request's `events.maxReads`.
