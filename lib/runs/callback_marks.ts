@@ -33,8 +33,12 @@ export function callbackQueuedKey(runId: string): string {
 
 /** How a delivery attempt's claim on the settled mark's key starts; a settled mark is a time (digits). */
 const SENDING = "sending:";
-/** How long a released claim (`sending:0`, free to take) is kept: it only has to outlive the retry's delay. */
-const RELEASED_KEEP_SECONDS = 3600;
+/**
+ * A released claim (`sending:0`, free to take) expires at once, and reads as missing, like the delete it stands for:
+ * a server older than claims (during a rolling deploy) takes any value of the key for settled, and would drop the
+ * retry (Workers KV keeps it 60 s, its least expiry).
+ */
+const RELEASED_EXPIRE_IN_SECONDS = 0.001;
 
 /** A delivery attempt's claim on the run's callback: the version of the key it wrote. */
 export interface Claim {
@@ -75,7 +79,7 @@ export class CallbackMarks {
   async release(runId: string, claim: Claim): Promise<void> {
     await this.#store.put(callbackMarkKey(runId), `${SENDING}0`, {
       expectedVersion: claim.version,
-      expireIn: RELEASED_KEEP_SECONDS,
+      expireIn: RELEASED_EXPIRE_IN_SECONDS,
     });
   }
 

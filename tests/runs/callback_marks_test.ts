@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
 import type { AgentState } from "../../lib/memory/agent_state.ts";
-import { CallbackMarks } from "../../lib/runs/callback_marks.ts";
+import { callbackMarkKey, CallbackMarks } from "../../lib/runs/callback_marks.ts";
 import { RunLifecycle } from "../../lib/runs/run_lifecycle.ts";
 
 const ended = { status: "succeeded", updatedAt: Date.now() } as AgentState;
@@ -17,7 +17,8 @@ const isClaim = (claim: Claimed) => claim !== "settled" && claim !== "sending";
 Deno.test("callback marks: a late attempt's release leaves a settled mark, and a newer claim, in place", async () => {
   const kv = await Deno.openKv(":memory:");
   try {
-    const marks = new CallbackMarks(new DenoKvStore(kv), new RunLifecycle());
+    const store = new DenoKvStore(kv);
+    const marks = new CallbackMarks(store, new RunLifecycle());
     const late = await marks.claim("r1", 50);
     assert.ok(isClaim(late));
     await sleep(80); // its claim has run out: another delivery takes the callback, sends it, settles it
@@ -34,8 +35,10 @@ Deno.test("callback marks: a late attempt's release leaves a settled mark, and a
     assert.ok(isClaim(second));
     await marks.release("r2", first as { version: string });
     assert.equal(await marks.claim("r2", 50), "sending", "the newer attempt keeps its claim");
-    // Its own release gives it back.
+    // Its own release gives it back, and the key reads as gone (a server older than claims takes any value for settled).
     await marks.release("r2", second as { version: string });
+    await sleep(5);
+    assert.equal(await store.get(callbackMarkKey("r2")), null);
     assert.ok(isClaim(await marks.claim("r2", 50)));
   } finally {
     kv.close();
