@@ -14,7 +14,10 @@ export const RECONNECT_AFTER_READS_MS = 1_000;
 export interface EventStreamOptions {
   /** How often the store is read for new steps (default 500 ms). */
   pollMs?: number;
-  /** A stream ends after this long; clients reconnect with `Last-Event-ID` (default 25 s). */
+  /**
+   * A stream ends after this long; clients reconnect with `Last-Event-ID` (default 25 s). The same for a resumed MCP
+   * tool call (`GET /mcp`) that follows a background run: it closes before its result, and the client resumes it.
+   */
   maxDurationMs?: number;
   /**
    * `POST /v1/chat/completions` streams: a comment line (`: keepalive`) after this long without a chunk, so proxies

@@ -104,10 +104,15 @@ function huggingFaceRouterModel(rest: string): string {
   return parts.length === 3 && !rest.includes(":") ? `${parts[1]}/${parts[2]}:${parts[0]}` : rest;
 }
 
-/** A bare origin ("http://localhost:11434") gets "/v1", where OpenAI-compatible servers listen. */
+/**
+ * A bare origin ("http://localhost:11434") gets "/v1", where OpenAI-compatible servers listen; a query string stays
+ * after it ("http://gpu:11434?tenant=a" is "http://gpu:11434/v1?tenant=a").
+ */
 function withApiPath(url: string): string {
-  const trimmed = url.replace(/\/+$/, "");
-  return new URL(trimmed).pathname === "/" ? `${trimmed}/v1` : trimmed;
+  const parsed = new URL(url);
+  if (!/^\/*$/.test(parsed.pathname)) return url.replace(/\/+$/, "");
+  parsed.pathname = "/v1";
+  return parsed.href;
 }
 
 /** A model reached through a LiteLLM-style "provider/model" id. */

@@ -91,7 +91,8 @@ export const MAX_QUEUE_DELAY_MS = 12 * 3600_000;
  * step is one more step under the run's lock (one at a time: a step in flight, the chain's or another client's, is
  * 409 `step_in_progress`), and after its commit the route queues what the runner would have ({@link continue}). The
  * chain stays single: the step message pending at the old `seq` finds the run moved on without its key and stops,
- * and the delayed copy queued before the lock ({@link watchHandStep}) acts only if that follow-up was lost.
+ * and the delayed copies queued before the lock ({@link watchHandStep}) act only if that follow-up was lost, or if the
+ * step ended with no commit after the chain's message was given up on.
  */
 export class BackgroundRunner {
   readonly #options: BackgroundOptions;
@@ -216,10 +217,19 @@ export class BackgroundRunner {
    * (the queue refused it, the process died), the copy steps the run on, or queues its result callback if the step
    * ended it ({@link recoverCallback}); otherwise it finds the run moved on (or not stepped) and does nothing. Its
    * own id keeps it from being taken for the message the commit queued, so it never forks the run's chain of steps.
+   *
+   * A running run also gets a copy of the chain's own message (at `seq`), as delayed: the chain's message that came
+   * while this step held the lock was thrown back (`step_in_progress`), and a platform gives up on a message after a
+   * few redeliveries (Deno KV's default schedule, a Workers consumer's `max_retries`), while a step may hold the lock
+   * for minutes. If this step then ends with no commit (its model failed, its client left, its process died), that
+   * copy steps the run on; if it commits, the copy finds the run moved on.
    */
   async watchHandStep(record: RunRecord): Promise<void> {
     const delayMs = this.#options.runs.lockTtlMs + 1000;
     await this.#options.queue.enqueue(stepMessage(record.runId, record.seq + 1), { delayMs });
+    if (record.state.status === "running") {
+      await this.#options.queue.enqueue(stepMessage(record.runId, record.seq), { delayMs });
+    }
   }
 
   /** Queues the next look at `record` for when it would expire, unless it changes first. */
@@ -306,7 +316,7 @@ export class BackgroundRunner {
       ok = false;
     }
     if (!ok && message.attempt < this.#maxAttempts) {
-      await this.#callbacks.release(record.runId);
+      await this.#callbacks.release(record.runId, claim);
       await queue.enqueue({ ...message, attempt: message.attempt + 1 }, {
         delayMs: this.#retryDelayMs * 2 ** (message.attempt - 1),
       });

@@ -33,6 +33,17 @@ export function callbackQueuedKey(runId: string): string {
 
 /** How a delivery attempt's claim on the settled mark's key starts; a settled mark is a time (digits). */
 const SENDING = "sending:";
+/**
+ * A released claim (`sending:0`, free to take) expires at once, and reads as missing, like the delete it stands for:
+ * a server older than claims (during a rolling deploy) takes any value of the key for settled, and would drop the
+ * retry (Workers KV keeps it 60 s, its least expiry).
+ */
+const RELEASED_EXPIRE_IN_SECONDS = 0.001;
+
+/** A delivery attempt's claim on the run's callback: the version of the key it wrote. */
+export interface Claim {
+  version: string;
+}
 
 export class CallbackMarks {
   readonly #store: StateStore;
@@ -44,11 +55,11 @@ export class CallbackMarks {
   }
 
   /**
-   * Claims the run's callback for one delivery attempt of at most `holdMs`: `claimed`, or `settled` (its delivery has
-   * ended), or `sending` (another attempt holds it). Release a claimed attempt that fails ({@link release}), or settle
-   * it. One read and, when claimed, one compare-and-set.
+   * Claims the run's callback for one delivery attempt of at most `holdMs`: the claim (its version), or `settled` (its
+   * delivery has ended), or `sending` (another attempt holds it). Release a claim whose attempt fails
+   * ({@link release}), or settle it. One read and, when claimed, one compare-and-set.
    */
-  async claim(runId: string, holdMs: number): Promise<"claimed" | "settled" | "sending"> {
+  async claim(runId: string, holdMs: number): Promise<Claim | "settled" | "sending"> {
     const key = callbackMarkKey(runId);
     const mark = await this.#store.get(key);
     const until = mark?.value.startsWith(SENDING) ? Number(mark.value.slice(SENDING.length)) : undefined;
@@ -57,12 +68,19 @@ export class CallbackMarks {
     if (until !== undefined && until > Date.now()) return "sending";
     const value = `${SENDING}${Date.now() + holdMs}`;
     const put = await this.#store.put(key, value, { expectedVersion: mark?.version ?? null, expireIn: holdMs / 1000 });
-    return put.ok ? "claimed" : "sending";
+    return put.ok ? { version: put.version } : "sending";
   }
 
-  /** Gives back the claim of an attempt that failed (the next attempt claims it again). */
-  async release(runId: string): Promise<void> {
-    await this.#store.delete(callbackMarkKey(runId));
+  /**
+   * Gives back the claim of an attempt that failed (the next attempt claims it again): a compare-and-set on the claim
+   * (a claim already run out, written `sending:0`), so an attempt that outlived its claim (a name that took long to
+   * resolve) never takes away another attempt's claim, or the mark of a delivery that has ended since.
+   */
+  async release(runId: string, claim: Claim): Promise<void> {
+    await this.#store.put(callbackMarkKey(runId), `${SENDING}0`, {
+      expectedVersion: claim.version,
+      expireIn: RELEASED_EXPIRE_IN_SECONDS,
+    });
   }
 
   /** Whether the run's callback was ever queued (or settled, by a server that wrote no queued mark): one read. */

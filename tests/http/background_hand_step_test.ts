@@ -53,23 +53,29 @@ Deno.test("background hand step: a client's step of a background run queues its 
     const stepped = await app.api.post(`/v1/runs/${app.runId}/steps`);
     assert.deepEqual([stepped.status, stepped.body.status, stepped.body.stepNumber], [200, "running", 1]);
 
-    const [next, copy, ...more] = app.queue.take("step").sort((a, b) => app.queue.delayOf(a)! - app.queue.delayOf(b)!);
-    assert.deepEqual([next, copy, more], [
+    const [next, ...copies] = app.queue.take("step").sort((a, b) => app.queue.delayOf(a)! - app.queue.delayOf(b)!);
+    const [copy, chainCopy, ...more] = copies.sort((a, b) =>
+      b.type === "step" && a.type === "step" ? b.seq - a.seq : 0
+    );
+    assert.deepEqual([next, copy, chainCopy, more], [
       { type: "step", runId: app.runId, seq: 1, attempt: 1, id: idOf(next) }, // the next step, at once
       { type: "step", runId: app.runId, seq: 1, attempt: 1, id: idOf(copy) },
+      { type: "step", runId: app.runId, seq: 0, attempt: 1, id: idOf(chainCopy) }, // the chain's, in case it was lost
       [],
     ]);
     assert.notEqual(idOf(copy), idOf(next), "the copy is a message of its own");
     assert.equal(app.queue.delayOf(next), 0);
-    assert.ok(app.queue.delayOf(copy)! > LOCK_TTL_MS, "the copy arrives once the step's lock has expired");
+    for (const late of [copy, chainCopy]) {
+      assert.ok(app.queue.delayOf(late)! > LOCK_TTL_MS, "the copies arrive once the step's lock has expired");
+    }
 
     await app.handle(chain);
     assert.equal(app.model.requests.length, 1, "the chain's message at the old seq steps nothing");
     assert.deepEqual(app.queue.take("step"), []);
     await app.handle(next);
     assert.equal((await app.run()).status, "succeeded");
-    // The copy, and the watchdog copy the next step queued of itself.
-    for (const message of [copy, ...app.queue.take("step")]) await app.handle(message);
+    // The copies, and the watchdog copy the next step queued of itself.
+    for (const message of [copy, chainCopy, ...app.queue.take("step")]) await app.handle(message);
     assert.deepEqual(app.queue.take("step"), [], "nothing stepped after the end");
     await assertFinished(app);
     for (const message of app.queue.take("expiry")) await app.handle(message);
@@ -96,6 +102,32 @@ Deno.test("background hand step: the delayed copy of a client's step never forks
     await app.handle(third);
     assert.equal((await app.run()).status, "succeeded");
     assert.equal(app.model.requests.length, 3);
+  } finally {
+    await app.close();
+  }
+});
+
+Deno.test("background hand step: a client's step that fails after the platform gave up on the chain's message (thrown back while the step held the lock) is carried on by its delayed copy", async () => {
+  // The client's step: its model answers 500 after 300 ms (no commit); then the run's two steps.
+  const app = await serve([{ status: 500, error: "down", delayMs: 300 }, echo, finish]);
+  try {
+    const [chain] = app.queue.take("step");
+    const failing = app.api.post(`/v1/runs/${app.runId}/steps`);
+    while (app.model.requests.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The chain's message comes while the client's step holds the lock: thrown back for the platform to redeliver,
+    // which it does a few times, then gives up on it (here: at once).
+    await assert.rejects(app.handle(chain), /in progress/);
+    const failed = await failing;
+    assert.ok(failed.status >= 500, JSON.stringify(failed.body));
+    assert.deepEqual([(await app.run()).status, (await app.run()).stepNumber], ["running", 0], "no commit");
+
+    // What is left on the queue (the delayed copies, once the lock would have expired) carries the run on.
+    for (let round = 0; round < 5; round++) {
+      for (const message of app.queue.take("step")) await app.handle(message);
+    }
+    assert.equal((await app.run()).status, "succeeded", "the run was left with no step message");
+    assert.equal(app.model.requests.length, 3, "each of its two steps called the model once");
+    assert.equal(await app.deliver(), 1);
   } finally {
     await app.close();
   }

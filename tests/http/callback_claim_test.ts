@@ -73,7 +73,7 @@ Deno.test("callback claim: a claim left by a process that died runs out, and the
   try {
     // An attempt claimed the callback and its process died: no settle, no release.
     const marks = new CallbackMarks(app.store, new RunLifecycle());
-    assert.equal(await marks.claim(app.runId, 300), "claimed");
+    assert.ok(typeof await marks.claim(app.runId, 300) === "object", "claimed");
     await app.handle(callback);
     assert.equal(app.receiver.hits.length, 0, "claimed: not sent meanwhile");
     const [later] = app.queue.take("callback");

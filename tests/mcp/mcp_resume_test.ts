@@ -221,8 +221,8 @@ Deno.test("MCP resume: only the caller's credentials open its events; the SDK's 
     const genuine = await resume(await signEventId(cursor, serverKey), KEY_A);
     assert.equal(genuine.status, 200);
     await genuine.body?.cancel();
-    // An id of a call whose run was never written (its server stopped first, say): after a short wait, an error
-    // answer to the request, so the host calls again rather than waiting for its timeout.
+    // An id of a call whose run was never written (its server stopped first, say): after a short wait, an isError
+    // result (a JSON-RPC error would make the SDK client reconnect), so the host calls again rather than waiting.
     const unstarted = await resume(
       await signEventId({ runId: crypto.randomUUID(), requestId: 7, progress: -1 }, serverKey),
       KEY_A,
@@ -230,7 +230,7 @@ Deno.test("MCP resume: only the caller's credentials open its events; the SDK's 
     assert.equal(unstarted.status, 200);
     assert.match(
       await unstarted.text(),
-      /"id":7,"error":\{"code":-32603,"message":"The run of this tool call .* was not found/,
+      /"id":7,"result":\{"content":\[\{"type":"text","text":"The run of this tool call .* was not found.*"isError":true/,
     );
     // The caller's own key, after the run ended: the answer again, to the original request id.
     const own = await resume(priming, KEY_A);

@@ -148,6 +148,17 @@ Deno.test("LiteLLMModel: requests", async (t) => {
     assert.equal(server.lastRequest?.body.model, "llama3.2");
   });
 
+  await t.step("a bare-origin apiBase with a query string gets /v1 before its query", async () => {
+    server.reset();
+    server.enqueue("ok");
+    const origin = server.url.replace(/\/v1$/, "");
+    await new LiteLLMModel({ modelId: "ollama/llama3.2", apiBase: `${origin}?tenant=a` }).generate([user("q")]);
+    assert.equal(server.lastRequest?.path, "/v1/chat/completions");
+    assert.deepEqual(server.lastRequest?.query, { tenant: "a" });
+    const route = resolveLiteLLMRoute("ollama/llama3.2", { apiBase: "http://gpu:11434/?tenant=a" });
+    assert.equal(route.baseUrl, "http://gpu:11434/v1?tenant=a");
+  });
+
   await t.step("a missing key is a ConfigurationError naming the variables, nothing is sent", async () => {
     server.reset();
     const model = new LiteLLMModel({ modelId: "fireworks_ai/x", env: {} });

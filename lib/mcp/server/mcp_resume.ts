@@ -12,21 +12,28 @@
  * as before. Only the credentials the call was made with open its events. A request (the POST, or a GET resuming
  * it) that has read the run `events.maxReads` times (Workers' subrequest limit) closes its stream before the result,
  * and the client comes back with `GET /mcp` from its last event id (SEP-1699 polling: the SDK client reconnects
- * after a clean close without limit, 1 s later by default).
+ * after a clean close without limit, 1 s later by default). A resumed stream that follows a background run closes the
+ * same way after `events.maxDurationMs` (25 s by default), as `GET /v1/runs/{id}/events` does; one that steps its run
+ * (no queue) is not cut mid-step. A run stepped in the request that finds the server at its `maxStepsInFlight` closes
+ * the stream the same way, with `retry:` (the overload's Retry-After).
+ *
+ * A resumed stream never ends in a JSON-RPC error: the SDK client counts only a result as the request's answer, and
+ * reconnects after any other end (every second, without limit). What ends a resumed call for good (its run not
+ * found, an internal error) is a result with `isError`.
  */
 import type { Context } from "hono";
 import type { EventStore } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
   type CallToolResult,
   DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
-  ErrorCode,
   type JSONRPCMessage,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { AppContext } from "../../http/app_context.ts";
+import { HttpError } from "../../http/http_errors.ts";
 import { continueRunToAnswer, type StoredRunToAnswer } from "../../http/run_to_answer.ts";
 import type { StepRecord } from "../../memory/step_records.ts";
 import { sleep } from "../../models/retry.ts";
-import type { RunRecord } from "../../runs/run_record.ts";
+import { RunError, type RunRecord } from "../../runs/run_record.ts";
 import { isFollowLimit } from "../../runs/run_follower.ts";
 import { type CallCursor, eventIdKey, MAX_NAME_CHARS, readEventId, signEventId } from "./mcp_event_ids.ts";
 import {
@@ -46,6 +53,8 @@ const RUN_WAIT_READS = 5;
 const RUN_WAIT_MS = 500;
 /** A comment this often keeps a resumed stream open through proxies (as the SDK's transport does). */
 const KEEP_ALIVE_MS = 15_000;
+/** How long a resumed stream follows a background run, without `events.maxDurationMs` (as `GET .../events`). */
+const DEFAULT_MAX_DURATION_MS = 25_000;
 
 /** A resumable call: its cursor (kept up to date by the dispatch) and the event store that names its events. */
 export interface ResumableCall {
@@ -112,17 +121,30 @@ export async function resumeToolCall(c: Context, ctx: AppContext, lastEventId: s
     write(`event: message\nid: ${await signEventId(cursor, key)}\ndata: ${JSON.stringify(message)}\n\n`);
   };
   const signal = c.req.raw.signal;
+  // Ends a follow after `events.maxDurationMs` as its read limit does (the stream closes, the client comes back).
+  const duration = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limitDuration = () => {
+    const message = `This stream followed the run '${cursor.runId}' for events.maxDurationMs; the run goes on.`;
+    const maxDurationMs = ctx.options.events?.maxDurationMs ?? DEFAULT_MAX_DURATION_MS;
+    timer = setTimeout(() => duration.abort(new RunError("follow_limit_reached", message)), maxDurationMs);
+  };
+  const following = AbortSignal.any([signal, duration.signal]);
   const answered = (async () => {
     try {
-      await send(await resumedReply(ctx, cursor, signal, send, (runId) => ctx.noteRun(c.req.raw, runId)));
+      const noteRun = (runId: string) => ctx.noteRun(c.req.raw, runId);
+      await send(await resumedReply(ctx, cursor, following, send, noteRun, limitDuration));
     } catch (error) {
-      // A caller that went away (its run goes on) has nothing to write to; others are told, as POST /mcp tells them.
-      // At the request's read limit the stream just closes: the client comes back from its last event id.
-      const message = `Internal error: ${(error as Error).message}`;
-      if (!signal.aborted && !isFollowLimit(error)) {
-        await send({ jsonrpc: "2.0", id: cursor.requestId, error: { code: ErrorCode.InternalError, message } });
+      // A caller that went away (its run goes on) has nothing to write to. At the request's read limit the stream
+      // just closes, and at the server's most steps in flight it closes with `retry:`: the client comes back from its
+      // last event id. Others are told, with a result (see the module's comment).
+      if (error instanceof HttpError && error.code === "overloaded") {
+        write(`retry: ${Number(error.headers["Retry-After"] ?? 1) * 1000}\n\n`);
+      } else if (!signal.aborted && !isFollowLimit(error)) {
+        await send(failed(cursor, `Internal error: ${(error as Error).message}`));
       }
     } finally {
+      clearTimeout(timer);
       clearInterval(keepAlive);
       if (open) controller.close();
       open = false;
@@ -145,27 +167,26 @@ async function resumedReply(
   signal: AbortSignal,
   send: (message: JSONRPCMessage) => Promise<void>,
   noteRun: (runId: string) => void,
+  limitDuration: () => void,
 ): Promise<JSONRPCMessage> {
   const { requestId: id, progressToken: token, runId } = cursor;
   const { record, reads } = await findRun(ctx, cursor, signal);
   if (!record) {
     const message = `The run of this tool call ('${runId}') was not found: it started none (it failed first, or ` +
       "its server stopped), or the run is gone. Call the tool again.";
-    return { jsonrpc: "2.0", id, error: { code: ErrorCode.InternalError, message } };
+    return failed(cursor, message);
   }
   noteRun(runId);
+  // A background run is followed for `events.maxDurationMs` at most (a step in this request is never cut).
+  if (record.background) limitDuration();
   let run: StoredRunToAnswer;
   try {
     // The reads that found the run count against the request's `events.maxReads`.
     run = continueRunToAnswer(ctx, record, { signal, onAbort: "leave", readsSpent: reads });
   } catch (error) {
-    const text = `The run could not go on: ${(error as Error).message}`;
-    const result: CallToolResult = {
-      content: [{ type: "text", text }],
-      isError: true,
-      _meta: { [RUN_ID_META]: runId },
-    };
-    return { jsonrpc: "2.0", id, result };
+    // No place among the steps in flight: the stream closes, and the client comes back (see the caller).
+    if (error instanceof HttpError && error.code === "overloaded") throw error;
+    return failed(cursor, `The run could not go on: ${(error as Error).message}`);
   }
   const progress = token === undefined ? undefined : async (update: ProgressUpdate) => {
     Object.assign(cursor, { progress: update.progress, next: update.next ?? cursor.next });
@@ -183,6 +204,12 @@ async function resumedReply(
     }
   }
   return { jsonrpc: "2.0", id, result: await answerOf(run, { signal, progress, progressed }) };
+}
+
+/** The final answer `isError` with `text` to the resumed call (a result: the SDK client then stops reconnecting). */
+function failed({ requestId, runId }: CallCursor, text: string): JSONRPCMessage {
+  const result: CallToolResult = { content: [{ type: "text", text }], isError: true, _meta: { [RUN_ID_META]: runId } };
+  return { jsonrpc: "2.0", id: requestId, result };
 }
 
 /** The call's run; one resumed from before its first progress may not be written yet, so it is waited for. */
