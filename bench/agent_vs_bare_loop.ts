@@ -293,21 +293,22 @@ function loopOf(side: Side, url: string): Promise<() => Promise<void>> {
   return agentLoop(url, side === "mod");
 }
 
-/** One run with `fetch` alone: the bare loop's requests, sent and read with no client library. */
-async function fetchLoop(url: string): Promise<() => Promise<void>> {
+/** A tool call as the bare loops read it from a completion. */
+type BareCall = { id: string; type: "function"; function: { name: string; arguments: string } };
+
+/**
+ * A bare run: what the agent sends (system prompt, task, tools, stop), the calculator's sum as each observation, until
+ * `final_answer`; `complete` sends the messages and returns the reply's tool call (the only part the two bare sides do
+ * differently). The prompt and tools are plain data, so a bare side imports no library module.
+ */
+async function bareRun(
+  complete: (body: { messages: unknown[]; tools: unknown; stop: string[] }) => Promise<BareCall>,
+): Promise<() => Promise<void>> {
   const { systemPrompt, tools } = JSON.parse(await Deno.readTextFile(SHAPE_FILE));
-  type Call = { id: string; type: "function"; function: { name: string; arguments: string } };
   return async () => {
     const messages: unknown[] = [{ role: "system", content: systemPrompt }, { role: "user", content: "Count to ten." }];
     for (let step = 0; step < STEPS; step++) {
-      const response = await fetch(`${url}/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: "Bearer k" },
-        body: JSON.stringify({ model: "scripted", messages, tools, stop: ["Observation:", "Calling tools:"] }),
-      });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const completion = await response.json() as { choices: Array<{ message: { tool_calls: Call[] } }> };
-      const call = completion.choices[0].message.tool_calls[0];
+      const call = await complete({ messages, tools, stop: ["Observation:", "Calling tools:"] });
       if (call.function.name === "final_answer") {
         if (JSON.parse(call.function.arguments).answer !== "done") throw new Error("unexpected answer");
         return;
@@ -321,35 +322,29 @@ async function fetchLoop(url: string): Promise<() => Promise<void>> {
   };
 }
 
-/** One run with the `openai` client alone: what the agent sends (system prompt, task, tools, stop), nothing else. */
+/** One run with `fetch` alone: the bare loop's requests, sent and read with no client library. */
+function fetchLoop(url: string): Promise<() => Promise<void>> {
+  return bareRun(async (body) => {
+    const response = await fetch(`${url}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer k" },
+      body: JSON.stringify({ model: "scripted", ...body }),
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const completion = await response.json() as { choices: Array<{ message: { tool_calls: BareCall[] } }> };
+    return completion.choices[0].message.tool_calls[0];
+  });
+}
+
+/** One run with the `openai` client alone. */
 async function bareLoop(url: string): Promise<() => Promise<void>> {
   const { default: OpenAI } = await import("openai");
-  // The prompt and tools a ToolCallingAgent sends, taken as plain data so this side imports no library module.
-  const { systemPrompt, tools } = JSON.parse(await Deno.readTextFile(SHAPE_FILE));
   const client = new OpenAI({ baseURL: url, apiKey: "k", maxRetries: 0 });
-  type Message = import("openai").default.ChatCompletionMessageParam;
-  type FunctionCall = import("openai").default.ChatCompletionMessageFunctionToolCall;
-  return async () => {
-    const messages: Message[] = [{ role: "system", content: systemPrompt }, { role: "user", content: "Count to ten." }];
-    for (let step = 0; step < STEPS; step++) {
-      const completion = await client.chat.completions.create({
-        model: "scripted",
-        messages,
-        tools,
-        stop: ["Observation:", "Calling tools:"],
-      });
-      const call = completion.choices[0].message.tool_calls![0] as FunctionCall;
-      if (call.function.name === "final_answer") {
-        if (JSON.parse(call.function.arguments).answer !== "done") throw new Error("unexpected answer");
-        return;
-      }
-      const { expression } = JSON.parse(call.function.arguments) as { expression: string };
-      const [a, b] = expression.split("+").map(Number);
-      messages.push({ role: "assistant", content: null, tool_calls: [call] });
-      messages.push({ role: "tool", tool_call_id: call.id, content: `Observation:\n${a + b}` });
-    }
-    throw new Error("no final answer");
-  };
+  type Params = import("openai").default.ChatCompletionCreateParamsNonStreaming;
+  return bareRun(async (body) => {
+    const completion = await client.chat.completions.create({ model: "scripted", ...body } as Params);
+    return completion.choices[0].message.tool_calls![0] as BareCall;
+  });
 }
 
 async function writeAgentRequestShape(url: string): Promise<void> {
