@@ -19,7 +19,7 @@ import {
   type WireChunk,
   type WireCompletion,
 } from "./openai_compatible.ts";
-import { type RemoteModelOptions, RequestRunner, type RequestRunnerOptions } from "./request_runner.ts";
+import { IdleTimer, type RemoteModelOptions, RequestRunner, type RequestRunnerOptions } from "./request_runner.ts";
 
 /** A request body with the streaming fields set. */
 export type StreamingChatRequestBody = ChatRequestBody & typeof STREAM_FIELDS;
@@ -82,7 +82,9 @@ export abstract class ChatCompletionsModel implements Model {
 
   /**
    * Streams deltas (usage arrives in the last one). Only opening the stream is retried. When the consumer stops
-   * early, the signal given to `openStream` aborts, so the response body is released.
+   * early, the signal given to `openStream` aborts, so the response body is released. Once the stream has started, one
+   * that sends nothing for `timeoutMs` fails with a `TimeoutError` (as the Python clients' read timeout), so a server
+   * that stalls mid-reply cannot hold a call that has no signal of its own.
    */
   async *generateStream(
     messages: ChatMessage[],
@@ -92,8 +94,15 @@ export abstract class ChatCompletionsModel implements Model {
     const done = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
     try {
+      const { timeoutMs } = this.#settings;
+      const open = async (attempt: AbortSignal | undefined) => {
+        if (!timeoutMs) return await this.openStream(body, attempt);
+        const idle = new AbortController();
+        const chunks = await this.openStream(body, attempt ? AbortSignal.any([attempt, idle.signal]) : idle.signal);
+        return whileNotIdle(chunks, new IdleTimer(timeoutMs, idle));
+      };
       const deltas = this.#runner.stream(
-        (attempt) => this.openStream(body, attempt),
+        open,
         toStreamDelta,
         signal,
         options.onRetry,
@@ -102,5 +111,17 @@ export abstract class ChatCompletionsModel implements Model {
     } finally {
       done.abort();
     }
+  }
+}
+
+/** `chunks`, each one touching `idle`, which stops when the stream ends or is left. */
+async function* whileNotIdle<C>(chunks: AsyncIterable<C>, idle: IdleTimer): AsyncGenerator<C> {
+  try {
+    for await (const chunk of chunks) {
+      idle.touch();
+      yield chunk;
+    }
+  } finally {
+    idle.stop();
   }
 }

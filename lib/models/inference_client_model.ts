@@ -68,7 +68,7 @@ export class InferenceClientModel extends ChatCompletionsModel {
     }
     const modelId = options.modelId ?? DEFAULT_INFERENCE_CLIENT_MODEL_ID;
     const timeoutMs = timeoutInMs("InferenceClientModel", options, 120_000)!;
-    super({ ...options, label: "InferenceClientModel", modelId, detail });
+    super({ ...options, timeoutMs, label: "InferenceClientModel", modelId, detail });
     this.baseUrl = options.baseUrl ?? (/^https?:\/\//.test(this.modelId) ? this.modelId : undefined);
     this.provider = this.baseUrl ? undefined : options.provider ?? "auto";
     this.timeoutMs = timeoutMs;

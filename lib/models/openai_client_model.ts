@@ -18,7 +18,7 @@ import type { ChatRequestBody, WireChunk, WireCompletion } from "./openai_compat
 import { attemptTimer, type RemoteModelOptions } from "./request_runner.ts";
 
 /** The per-attempt timeout when none is set: the `openai` client's default, 10 minutes. */
-export const DEFAULT_OPENAI_TIMEOUT_MS = 600_000;
+const DEFAULT_OPENAI_TIMEOUT_MS = 600_000;
 
 /** OpenAI's API, where requests go when no base URL is given. */
 export const OPENAI_API_BASE = "https://api.openai.com/v1";
@@ -83,9 +83,10 @@ export abstract class OpenAIClientModel extends ChatCompletionsModel {
   #endpoint: ChatEndpoint | undefined;
 
   protected constructor(settings: OpenAIClientModelSettings) {
-    super({ ...settings, detail: (error) => error instanceof HttpFailure ? error.detail : undefined });
+    const timeoutMs = settings.timeoutMs ?? settings.clientOptions?.timeout ?? DEFAULT_OPENAI_TIMEOUT_MS;
+    super({ ...settings, timeoutMs, detail: (error) => error instanceof HttpFailure ? error.detail : undefined });
     this.clientOptions = settings.clientOptions ?? {};
-    this.#timeoutMs = settings.timeoutMs ?? this.clientOptions.timeout ?? DEFAULT_OPENAI_TIMEOUT_MS;
+    this.#timeoutMs = timeoutMs;
     this.#label = settings.label;
   }
 
@@ -96,18 +97,11 @@ export abstract class OpenAIClientModel extends ChatCompletionsModel {
     return this.#post(body, signal, (response) => response.json());
   }
 
-  /**
-   * Opens a stream. Once it has started, a stream that sends nothing for the timeout fails (as the Python client's read
-   * timeout does), so a server that stalls mid-reply cannot hold a call that has no signal of its own.
-   */
-  protected async openStream(
+  protected openStream(
     body: StreamingChatRequestBody,
     signal: AbortSignal | undefined,
   ): Promise<AsyncIterable<WireChunk>> {
-    const idle = new AbortController();
-    const combined = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
-    const response = await this.#post(body, combined, (response) => Promise.resolve(response));
-    return readChunks(response, new IdleTimer(this.#timeoutMs, idle));
+    return this.#post(body, signal, (response) => Promise.resolve(readChunks(response)));
   }
 
   /**
@@ -194,52 +188,17 @@ export abstract class OpenAIClientModel extends ChatCompletionsModel {
 
 /**
  * The chunks of a streamed completion, until `data: [DONE]` or the body's end (a last chunk without its blank line
- * counts, as in the `openai` client); an error the server sends mid-stream is thrown. `idle` aborts the response when
- * no event comes for its time.
+ * counts, as in the `openai` client); an error the server sends mid-stream is thrown.
  */
-async function* readChunks(response: Response, idle: IdleTimer): AsyncGenerator<WireChunk> {
-  try {
-    if (!response.body) throw new Error("the stream has no body");
-    for await (const message of readSse(response.body, { dispatchAtEnd: true })) {
-      idle.touch();
-      if (message.data === "[DONE]") return;
-      const data = JSON.parse(message.data);
-      if (message.event === "error" || data?.error) {
-        throw new Error(`the server reported an error mid-stream: ${serverMessage(data) ?? message.data}`);
-      }
-      yield data as WireChunk;
+async function* readChunks(response: Response): AsyncGenerator<WireChunk> {
+  if (!response.body) throw new Error("the stream has no body");
+  for await (const message of readSse(response.body, { dispatchAtEnd: true })) {
+    if (message.data === "[DONE]") return;
+    const data = JSON.parse(message.data);
+    if (message.event === "error" || data?.error) {
+      throw new Error(`the server reported an error mid-stream: ${serverMessage(data) ?? message.data}`);
     }
-  } finally {
-    idle.stop();
-  }
-}
-
-/**
- * Aborts its controller with a `TimeoutError` once `ms` pass without a `touch()`: one timer at a time, re-armed for
- * what is left when it fires early, so a chunk costs no timer of its own.
- */
-class IdleTimer {
-  #last = Date.now();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(readonly ms: number, readonly controller: AbortController) {
-    this.#arm(ms);
-  }
-
-  touch(): void {
-    this.#last = Date.now();
-  }
-
-  stop(): void {
-    clearTimeout(this.#timer);
-  }
-
-  #arm(delay: number): void {
-    this.#timer = setTimeout(() => {
-      const left = this.#last + this.ms - Date.now();
-      if (left > 0) return this.#arm(left);
-      this.controller.abort(new DOMException(`the stream sent nothing for ${this.ms} ms`, "TimeoutError"));
-    }, delay);
+    yield data as WireChunk;
   }
 }
 

@@ -28,8 +28,7 @@ export interface RemoteModelOptions {
   maxRetries?: number;
   /** Backoff tuning and an `onRetry` hook. */
   retry?: Omit<RetryOptions, "maxRetries" | "signal" | "classify">;
-  /** Per-attempt timeout: a whole reply (headers and body), a stream until it starts (the OpenAI-style backends: and
-   * then between its events). */
+  /** Per-attempt timeout: a whole reply (headers and body), a stream until it starts and then between its chunks. */
   timeoutMs?: number;
   /** Extra request fields (temperature, max_tokens, seed...); per-call options override them. */
   kwargs?: Record<string, unknown>;
@@ -142,4 +141,33 @@ export function attemptTimer(timeoutMs: number): { signal: AbortSignal; clear():
   const expire = () => controller.abort(new DOMException(`request timed out after ${timeoutMs} ms`, "TimeoutError"));
   const id = setTimeout(expire, timeoutMs);
   return { signal: controller.signal, clear: () => clearTimeout(id) };
+}
+
+/**
+ * Aborts its controller with a `TimeoutError` once `ms` pass without a `touch()`: one timer at a time, re-armed for
+ * what is left when it fires early, so a chunk costs no timer of its own.
+ */
+export class IdleTimer {
+  #last = Date.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly ms: number, readonly controller: AbortController) {
+    this.#arm(ms);
+  }
+
+  touch(): void {
+    this.#last = Date.now();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #arm(delay: number): void {
+    this.#timer = setTimeout(() => {
+      const left = this.#last + this.ms - Date.now();
+      if (left > 0) return this.#arm(left);
+      this.controller.abort(new DOMException(`the stream sent nothing for ${this.ms} ms`, "TimeoutError"));
+    }, delay);
+  }
 }

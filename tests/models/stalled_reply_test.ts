@@ -77,34 +77,34 @@ for (const [name, create] of backends) {
       await server.close();
     }
   });
-}
 
-Deno.test("OpenAIServerModel: a started stream that then sends nothing fails after timeoutMs of silence, with no signal of the caller's", async () => {
-  const server = startStallingModelServer();
-  try {
-    const model = new OpenAIServerModel({ modelId: "m", apiBase: server.url, apiKey: "k", timeoutMs: 300 });
-    const pieces: string[] = [];
-    const streamed = (async () => {
-      for await (const delta of model.generateStream([{ role: "user", content: "q" }])) {
-        pieces.push(delta.content ?? "");
-      }
-    })();
-    // Far beyond the limit: without it the stream would wait for ever, and this fails the test instead.
-    let guard: ReturnType<typeof setTimeout> | undefined;
-    const hung = new Promise((_, reject) =>
-      guard = setTimeout(() => reject(new Error("still waiting after 10 s")), 10_000)
-    );
+  Deno.test(`${name}: a started stream that then sends nothing fails after timeoutMs of silence, with no signal of the caller's`, async () => {
+    const server = startStallingModelServer();
     try {
-      const error = await Promise.race([streamed, hung]).then(() => undefined, (e) => e);
-      assert.ok(error instanceof ModelError, String(error));
-      assert.match(error.message, /sent nothing for 300 ms/);
-      assert.equal(error.retryable, true);
+      const model = create(server.url, { timeoutMs: 300, maxRetries: 0 });
+      const pieces: string[] = [];
+      const streamed = (async () => {
+        for await (const delta of model.generateStream!([{ role: "user", content: "q" }])) {
+          pieces.push(delta.content ?? "");
+        }
+      })();
+      // Far beyond the limit: without it the stream would wait for ever, and this fails the test instead.
+      let guard: ReturnType<typeof setTimeout> | undefined;
+      const hung = new Promise((_, reject) =>
+        guard = setTimeout(() => reject(new Error("still waiting after 10 s")), 10_000)
+      );
+      try {
+        const error = await Promise.race([streamed, hung]).then(() => undefined, (e) => e);
+        assert.ok(error instanceof ModelError, String(error));
+        assert.match(error.message, /sent nothing for 300 ms/);
+        assert.equal(error.retryable, true);
+      } finally {
+        clearTimeout(guard);
+      }
+      assert.deepEqual(pieces.join(""), "Let me");
+      assert.equal(server.posts, 1, "a half-read stream is not retried");
     } finally {
-      clearTimeout(guard);
+      await server.close();
     }
-    assert.deepEqual(pieces.join(""), "Let me");
-    assert.equal(server.posts, 1, "a half-read stream is not retried");
-  } finally {
-    await server.close();
-  }
-});
+  });
+}
