@@ -14,7 +14,8 @@
  *   deno task load --levels=stateless50 --duration=8 --rounds=5   # 5 side-by-side rounds; goals use the median
  *
  * Levels, each measured beside the floor in the same run: 10, 50, 200 clients; overload (1,000 clients that give
- * up after 2 s and retry); model faults (50 clients, 20% of model replies 500 and 10% 429); stateless mode (50).
+ * up after 2 s and retry); model faults (50 clients, 20% of model replies 500 and 10% 429); stateless mode (50), each
+ * run's first step taken from its task, and again (stateless50create) with each run started by `POST /runs` first.
  * Clients follow bench/load/retry_policy.ts: they retry the same run (same Idempotency-Key) on 409 step_in_progress,
  * 429, 499, 5xx (503 honouring Retry-After up to 2 s), their own timeouts and connection failures, and start a new
  * run only when one ends. Useful throughput = steps committed per second, seen by the clients.
@@ -68,6 +69,13 @@ const LEVELS: Level[] = [
     faults: { error500: 0.2, error429: 0.1 },
   },
   { id: "stateless50", label: "stateless, 50 clients", clients: 50, mode: "stateless" },
+  {
+    id: "stateless50create",
+    label: "stateless, 50 clients, runs started with POST /runs",
+    clients: 50,
+    mode: "stateless",
+    createFirst: true,
+  },
 ];
 
 const AGENT = "assistant";
@@ -160,7 +168,14 @@ try {
       ? await measure(level, "smolstep", smolstep.url, kvProtocol(AGENT), smolstep, model.process, (left) => {
         for (const run of left) leftByTimeLimit.add(run.runId);
       })
-      : await measure(level, "smolstep", smolstep.url, statelessProtocol(AGENT), smolstep, model.process);
+      : await measure(
+        level,
+        "smolstep",
+        smolstep.url,
+        statelessProtocol(AGENT, { createFirst: level.createFirst }),
+        smolstep,
+        model.process,
+      );
     smolstepResult.kvBytes = await smolstep.storageBytes();
     await setFaults(model.ready.controlUrl, undefined);
     if (smolstep.runs) {

@@ -190,7 +190,7 @@ export function createClient(options: ClientOptions): SmolstepClient {
       const kv = typeof target === "string";
       const route = input ? "input" : "steps";
       const path = kv ? `${run(target)}/${route}` : `${agentPath(target.agent)}/${route}`;
-      const body = kv ? (input ?? {}) : { state: target.state, ...input };
+      const body = kv ? (input ?? {}) : "start" in target ? target.start : { state: target.state, ...input };
       const headers: Record<string, string> = { Accept: "text/event-stream" };
       const retried = kv && !input;
       if (retried) headers["Idempotency-Key"] = idempotencyKey ?? randomKey();
@@ -228,8 +228,13 @@ export function createClient(options: ClientOptions): SmolstepClient {
     /** Stateless mode: nothing is stored; the returned token is the run. */
     startStatelessRun: (agent: string, body: RunOptions) =>
       json<StatelessRun>("POST", `${agentPath(agent)}/runs`, { ...body, stateless: true }),
-    statelessStep: (agent: string, token: string, signal?: AbortSignal) =>
-      json<StatelessStep>("POST", `${agentPath(agent)}/steps`, { state: token }, signal),
+    statelessStep: (agent: string, token: string | RunOptions, signal?: AbortSignal) =>
+      json<StatelessStep>(
+        "POST",
+        `${agentPath(agent)}/steps`,
+        typeof token === "string" ? { state: token } : token,
+        signal,
+      ),
     statelessInput: (agent: string, token: string, input: RunInput) =>
       json<StatelessStep>("POST", `${agentPath(agent)}/input`, { state: token, ...input }),
   };

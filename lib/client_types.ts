@@ -101,10 +101,11 @@ export type RunToEndOptions = { onStep?: (result: StepResponse) => void | Promis
 export type EventsOptions = { lastEventId?: number | string; signal?: AbortSignal; deltas?: boolean };
 
 /**
- * `streamStep`'s target: a KV run's id, or a stateless run's agent and token. `input` answers a run waiting for it
+ * `streamStep`'s target: a KV run's id, a stateless run's agent and token, or an agent and a new stateless run's
+ * task (its first step). `input` answers a run waiting for it
  * (the `/input` route) instead of stepping it; `idempotencyKey` is for KV steps only.
  */
-export type StreamStepTarget = string | { agent: string; state: string };
+export type StreamStepTarget = string | { agent: string; state: string } | { agent: string; start: RunOptions };
 export type StreamStepOptions = StepOptions & { input?: RunInput };
 /** What `streamStep` yields: the model's deltas while the step runs, then the step's response (its last item). */
 export type StreamStepEvent =
@@ -151,6 +152,7 @@ export interface SmolstepClient {
   ): AsyncGenerator<StreamStepEvent, StepResponse | RunStepView | StatelessStep, undefined>;
   /** Stateless mode: nothing is stored; the returned token is the run. */
   startStatelessRun(agent: string, body: RunOptions): Promise<StatelessRun>;
-  statelessStep(agent: string, token: string, signal?: AbortSignal): Promise<StatelessStep>;
+  /** One step of a stateless run: its token, or a new run's task (the first step, without a token to start from). */
+  statelessStep(agent: string, token: string | RunOptions, signal?: AbortSignal): Promise<StatelessStep>;
   statelessInput(agent: string, token: string, input: RunInput): Promise<StatelessStep>;
 }

@@ -44,12 +44,19 @@ export function kvProtocol(agent: string): RunProtocol<{ runId: string }> {
   };
 }
 
-/** Stateless mode: the run travels as a sealed token, each answer carrying the next one. */
-export function statelessProtocol(agent: string): RunProtocol<{ token: string }> {
+/**
+ * Stateless mode: the run travels as a sealed token, each answer carrying the next one. A run starts with its first
+ * step (`POST /v1/agents/:name/steps` with the task); with `createFirst`, with `POST /v1/agents/:name/runs`
+ * (`stateless: true`) and then its first step, one request more per run.
+ */
+export function statelessProtocol(agent: string, { createFirst = false } = {}): RunProtocol<{ token?: string }> {
   return {
-    create: () => ({ path: `/v1/agents/${agent}/runs`, body: { task: TASK, stateless: true } }),
-    started: (body) => ({ token: String((body as RunAnswer).state) }),
-    step: (run) => ({ path: `/v1/agents/${agent}/steps`, body: { state: run.token } }),
+    create: () => createFirst ? { path: `/v1/agents/${agent}/runs`, body: { task: TASK, stateless: true } } : null,
+    started: (body) => ({ token: body === null ? undefined : String((body as RunAnswer).state) }),
+    step: (run) => ({
+      path: `/v1/agents/${agent}/steps`,
+      body: run.token === undefined ? { task: TASK } : { state: run.token },
+    }),
     stepped: (_run, body) => {
       const answer = body as RunAnswer;
       return { run: { token: String(answer.state) }, ended: answer.status !== "running" };

@@ -10,6 +10,8 @@ export interface Level {
   label: string;
   clients: number;
   mode: "kv" | "stateless";
+  /** Stateless: start each run with `POST /runs` and then step it, instead of taking its first step from the task. */
+  createFirst?: boolean;
   /** Clients abort an attempt after this long. */
   timeoutMs?: number;
   faults?: Faults;

@@ -5,6 +5,7 @@ import type { AgentState } from "../memory/agent_state.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
 import type { REQUEST_BODY_SCHEMAS } from "./openapi_components.ts";
+import type { RunStart } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
 import { runView, stepView } from "./run_views.ts";
 import { stepResponse } from "./step_stream.ts";
@@ -45,13 +46,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
       throw new HttpError(400, "invalid_request", "callbackUrl needs background: true.");
     }
     if (body.callbackUrl) ctx.requireAllowedUrl("callbackUrl", body.callbackUrl);
-    // https: images are fetched by the model server, which may sit inside the deployer's network.
-    for (const image of body.images ?? []) if (!image.startsWith("data:")) ctx.requireAllowedUrl("images", image);
-    const state = agent.start(body.task, {
-      maxSteps: body.maxSteps ?? body.maxIterations,
-      additionalArgs: body.additionalArgs,
-      images: body.images,
-    });
+    const state = startState(ctx, agent, body);
     if (body.stateless) {
       const codec = ctx.requireTokens();
       assertStatelessAllowed(ctx, name, agent);
@@ -90,6 +85,17 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
   );
 }
 
+/** A new run's state from its task and options. */
+function startState(ctx: AppContext, agent: MultiStepAgent, body: RunStart): AgentState {
+  // https: images are fetched by the model server, which may sit inside the deployer's network.
+  for (const image of body.images ?? []) if (!image.startsWith("data:")) ctx.requireAllowedUrl("images", image);
+  return agent.start(body.task, {
+    maxSteps: body.maxSteps ?? body.maxIterations,
+    additionalArgs: body.additionalArgs,
+    images: body.images,
+  });
+}
+
 /** A stateless step route: the agent, the body (with its `state` token), the step under the deadline, the reply. */
 function statelessRoute<N extends "StatelessStepBody" | "StatelessInputBody">(
   c: Context,
@@ -112,7 +118,7 @@ function statelessRoute<N extends "StatelessStepBody" | "StatelessInputBody">(
         ctx,
         name,
         agent,
-        body.state,
+        "state" in body ? { token: body.state } : { start: startState(ctx, agent, body) },
         signal,
         (state, options) => operation(agent, state, body, { ...options, ...(onDelta ? { onDelta } : {}) }),
       );

@@ -185,7 +185,7 @@ export const ROUTES: readonly RouteSpec[] = [
   {
     method: "post",
     path: "/v1/agents/:name/steps",
-    summary: "One stateless step: send the state token, get the step and the next token",
+    summary: "One stateless step: send the state token (or a new run's task), get the step and the next token",
     body: "StatelessStepBody",
     responses: { 200: { description: "The step taken", schema: "StatelessStep", streams: true } },
     errors: [...BODY_ERRORS, ...STEP_ERRORS, ...STATELESS_ERRORS, "not_awaiting_input"],

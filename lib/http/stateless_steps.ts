@@ -38,30 +38,36 @@ export function assertStatelessAllowed(ctx: AppContext, name: string, agent: Mul
   );
 }
 
+/** Where a stateless step starts: the token the previous call returned, or a new run's state (its first step). */
+export type StatelessSource = { token: string } | { start: AgentState };
+
 /**
- * One stateless step (or input): opens the token, claims it where there is a store, runs, seals the next token.
- * `signal` (the client and the step's deadline, see lib/runs/step_deadline.ts) is checked before the claim and
- * before the model call; an abandoned step frees its claim, so the same token can step again. `operation` gets the
- * step options every stateless step runs with: the signal, the shared blobs, the metrics observer.
+ * One stateless step (or input): opens the token, claims it where there is a store, runs, seals the next token. A
+ * new run's first step has no token to open or claim: nothing is kept for it unless it succeeds and its token is
+ * returned. `signal` (the client and the step's deadline, see lib/runs/step_deadline.ts) is checked before the claim
+ * and before the model call; an abandoned step frees its claim, so the same token can step again. `operation` gets
+ * the step options every stateless step runs with: the signal, the shared blobs, the metrics observer.
  */
 export async function statelessStep(
   ctx: AppContext,
   name: string,
   agent: MultiStepAgent,
-  token: string,
+  source: StatelessSource,
   signal: AbortSignal,
   operation: (state: AgentState, options: StepOptions) => Promise<StepResult>,
 ): Promise<{ result: StepResult; token: string }> {
   const codec = ctx.requireTokens();
   assertStatelessAllowed(ctx, name, agent);
-  const opened = await codec.read(token, name);
+  const opened = "token" in source ? await codec.read(source.token, name) : undefined;
+  const before = opened?.state ?? (source as { start: AgentState }).start;
+  if (!opened) await assertStartFits(ctx, name, before);
   signal.throwIfAborted();
-  const claim = await ctx.ledger?.claim(opened);
+  const claim = opened && await ctx.ledger?.claim(opened);
   let result: StepResult;
   try {
     signal.throwIfAborted();
     const { tracerProvider } = ctx.options;
-    result = await operation(opened.state, {
+    result = await operation(before, {
       signal,
       blobs: ctx.runs?.blobs,
       modelObserver: ctx.metrics,
@@ -76,19 +82,32 @@ export async function statelessStep(
     // A step that cannot give its token (a store error keeping blobs, a cipher failure, too large) is not kept: the
     // token sent stays valid, so its claim is freed.
     next = await codec.seal(name, result.state, {
-      blobsUntil: await keepBlobs(ctx, result.state, opened.blobsUntil),
+      blobsUntil: await keepBlobs(ctx, result.state, opened?.blobsUntil),
     });
-    assertTokenFits(ctx, next, "the step was not kept, so the token you sent is still valid");
+    if (opened) assertTokenFits(ctx, next, "the step was not kept, so the token you sent is still valid");
+    else assertTokenFits(ctx, next, "nothing was started", true);
   } catch (error) {
     await claim?.free();
     throw error;
   }
   await claim?.used();
+  if (!opened) ctx.metrics?.runCreated(name, "stateless");
   const ended = result.state.status;
-  if (ended !== opened.state.status && isFinalStatus(ended)) {
+  if (ended !== before.status && isFinalStatus(ended)) {
     ctx.metrics?.runEnded(name, ended);
   }
   return { result, token: next };
+}
+
+/**
+ * A new run's first step is refused before the model is asked (413 `task_too_large`, as `POST /runs` refuses it)
+ * when the run's first token could not fit a request body. Sealing adds at most a third (base64url) and a few dozen
+ * bytes to the UTF-8 JSON, at most 3 bytes per UTF-16 unit: a state well under that bound is not sealed to check.
+ */
+async function assertStartFits(ctx: AppContext, name: string, state: AgentState): Promise<void> {
+  const room = (ctx.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES) - TOKEN_BODY_MARGIN;
+  if (JSON.stringify(state).length * 4 + 1024 <= room) return;
+  assertTokenFits(ctx, await ctx.requireTokens().seal(name, state), "nothing was started", true);
 }
 
 /**

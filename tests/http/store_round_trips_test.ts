@@ -39,6 +39,7 @@ type Phase =
   | "cancelBusy"
   | "stepAfterModel"
   | "statelessStep"
+  | "statelessFirstStep"
   | "statelessReplay"
   | "backgroundStep"
   | "backgroundDuplicate"
@@ -63,6 +64,8 @@ const ATOMIC: Budget = {
   cancelBusy: [1, 1],
   stepAfterModel: [1, 1],
   statelessStep: [0, 2],
+  // A new run's first step, from its task: no token to claim or spend.
+  statelessFirstStep: [0, 0],
   statelessReplay: [1, 1],
   backgroundStep: [2, 2],
   backgroundDuplicate: [1, 0],
@@ -218,18 +221,25 @@ async function roundTrips(
       expect("stepAfterModel");
     });
 
-    await t.step("stateless: a step claims and spends its token with two writes; a replay is refused", async () => {
-      model.reset();
-      model.enqueue(toolCallReply("echo", { text: "hi" }));
-      const created = await api.post("/v1/agents/ops/runs", { task: "t", stateless: true });
-      trips.take();
-      const stepped = await api.post("/v1/agents/ops/steps", { state: created.body.state });
-      assert.equal(stepped.body.step.observations, "hi");
-      expect("statelessStep");
-      const replayed = await api.post("/v1/agents/ops/steps", { state: created.body.state });
-      assert.deepEqual([replayed.status, replayed.body.error.code], [409, "token_replayed"]);
-      expect("statelessReplay");
-    });
+    await t.step(
+      "stateless: a step claims and spends its token with two writes; a replay is refused; a first step none",
+      async () => {
+        model.reset();
+        model.enqueue(toolCallReply("echo", { text: "hi" }));
+        const created = await api.post("/v1/agents/ops/runs", { task: "t", stateless: true });
+        trips.take();
+        const stepped = await api.post("/v1/agents/ops/steps", { state: created.body.state });
+        assert.equal(stepped.body.step.observations, "hi");
+        expect("statelessStep");
+        const replayed = await api.post("/v1/agents/ops/steps", { state: created.body.state });
+        assert.deepEqual([replayed.status, replayed.body.error.code], [409, "token_replayed"]);
+        expect("statelessReplay");
+        model.enqueue(toolCallReply("echo", { text: "first" }));
+        const first = await api.post("/v1/agents/ops/steps", { task: "t" });
+        assert.deepEqual([first.status, first.body.step.observations], [200, "first"]);
+        expect("statelessFirstStep");
+      },
+    );
 
     await t.step("background: a step is the KV step's round trips; a duplicate delivery is one read", async () => {
       model.reset();
