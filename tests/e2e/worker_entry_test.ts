@@ -7,6 +7,7 @@ import {
   kvFullRun,
   researcherRun,
   statelessCodeRun,
+  statelessFirstStepRun,
   statelessFullRun,
   streamedRuns,
 } from "../support/run_scenarios.ts";
@@ -51,8 +52,9 @@ Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", 
       assert.equal(model.lastRequest?.body.model, "scripted-model");
     });
 
-    await t.step("stateless mode: a full run in workerd", async () => {
+    await t.step("stateless mode: a full run in workerd, and one started by its first step", async () => {
       await statelessFullRun(api, model);
+      await statelessFirstStepRun(api, model);
     });
 
     await t.step(

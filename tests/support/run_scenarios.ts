@@ -91,6 +91,20 @@ export async function statelessFullRun(api: ApiClient, server: ScriptedModelServ
   return { firstToken: created.body.state as string, finalToken: second.body.state as string };
 }
 
+/** The same run started by its first step (`POST /steps` with the task): two requests, each a step. */
+export async function statelessFirstStepRun(api: ApiClient, server: ScriptedModelServer, agent = "assistant") {
+  scriptCalculation(server);
+  const first = await api.post(`/v1/agents/${agent}/steps`, { task: "What is 6 times 7?" });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.deepEqual([first.body.status, first.body.step.observations], ["running", "42"]);
+  assert.match(first.body.state, /^st2\./);
+  const second = await api.post(`/v1/agents/${agent}/steps`, { state: first.body.state });
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+  assert.deepEqual([second.body.status, second.body.finalAnswer], ["succeeded", "6 times 7 is 42"]);
+  const again = await api.post(`/v1/agents/${agent}/steps`, { state: first.body.state });
+  assert.deepEqual([again.status, again.body.error.code], [409, "token_replayed"]);
+}
+
 /**
  * The example `coder` CodeAgent over three invocations: variables set in steps 1 and 2 are used in step 3, so they
  * must travel in the run state (the signed token in stateless mode).
