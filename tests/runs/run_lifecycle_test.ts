@@ -286,6 +286,23 @@ Deno.test("run lifecycle: stateless blobs expire with their tokens; an old token
       assert.ok(expiry > Date.now() + horizon - 60_000 && expiry <= Date.now() + horizon, `${expiry}`);
     });
 
+    await t.step("a run's first step from its task keeps its blob as long, and its token says so", async () => {
+      // An app of its own, so its model starts at its first reply (a page to read).
+      const own = createApp({ agents: { reader: reader(1) }, store, secret, ...ttl });
+      const response = await own.request("/v1/agents/reader/steps", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ task: "read" }),
+      });
+      const first = await response.json();
+      assert.equal(response.status, 200, JSON.stringify(first));
+      const digest = /blob:sha256:([0-9a-f]{64})/.exec(JSON.stringify(first.step))![1];
+      const expiry = (await storedExpiry(kv, `blobs/${digest}`))!;
+      assert.ok(expiry > Date.now() + horizon - 60_000 && expiry <= Date.now() + horizon, `${expiry}`);
+      const codec = new StateTokenCodec(secret, { ttlSeconds: 3600 });
+      assert.ok((await codec.read(first.state, "reader")).blobsUntil! >= expiry - 1_000);
+    });
+
     await t.step("a step of a recent token rewrites no blob (its blobsUntil covers the next token)", async () => {
       const before = await storedExpiry(kv, `blobs/${sha}`);
       const versionBefore = (await store.get(`blobs/${sha}`))!.version;
