@@ -14,8 +14,9 @@
  *   deno task load --levels=stateless50 --duration=8 --rounds=5   # 5 side-by-side rounds; goals use the median
  *
  * Levels, each measured beside the floor in the same run: 10, 50, 200 clients; overload (1,000 clients that give
- * up after 2 s and retry); model faults (50 clients, 20% of model replies 500 and 10% 429); stateless mode (50), each
- * run's first step taken from its task, and again (stateless50create) with each run started by `POST /runs` first.
+ * up after 2 s and retry); model faults (50 clients, 20% of model replies 500 and 10% 429); stateless mode (50), runs
+ * created with their first step (`firstStep: true`); and, not in the default set, kv50first (KV runs created with
+ * their first step) and stateless50create (stateless runs created, then stepped).
  * Clients follow bench/load/retry_policy.ts: they retry the same run (same Idempotency-Key) on 409 step_in_progress,
  * 429, 499, 5xx (503 honouring Retry-After up to 2 s), their own timeouts and connection failures, and start a new
  * run only when one ends. Useful throughput = steps committed per second, seen by the clients.
@@ -68,13 +69,14 @@ const LEVELS: Level[] = [
     mode: "kv",
     faults: { error500: 0.2, error429: 0.1 },
   },
-  { id: "stateless50", label: "stateless, 50 clients", clients: 50, mode: "stateless" },
+  { id: "stateless50", label: "stateless, 50 clients", clients: 50, mode: "stateless", firstStep: true },
+  { id: "kv50first", label: "KV, 50 clients, firstStep", clients: 50, mode: "kv", firstStep: true, onRequest: true },
   {
     id: "stateless50create",
-    label: "stateless, 50 clients, runs started with POST /runs",
+    label: "stateless, 50 clients, no firstStep",
     clients: 50,
     mode: "stateless",
-    createFirst: true,
+    onRequest: true,
   },
 ];
 
@@ -108,7 +110,7 @@ const drainMs = flags.quick ? 3_000 : 8_000;
 /** At the end, how long to wait for steps still in flight in the server to release their locks. */
 const settleMs = flags.quick ? 10_000 : 30_000;
 const wanted = flags.levels?.split(",").map((id) => id.trim());
-const chosen = wanted ? LEVELS.filter((level) => wanted.includes(level.id)) : LEVELS;
+const chosen = wanted ? LEVELS.filter((level) => wanted.includes(level.id)) : LEVELS.filter((l) => !l.onRequest);
 if (chosen.length === 0) throw new Error(`--levels: none of ${wanted} (known: ${LEVELS.map((l) => l.id).join(", ")})`);
 const rounds = Number(flags.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: a whole number >= 1, not ${flags.rounds}`);
@@ -165,14 +167,14 @@ try {
       model.process,
     );
     const smolstepResult = level.mode === "kv"
-      ? await measure(level, "smolstep", smolstep.url, kvProtocol(AGENT), smolstep, model.process, (left) => {
+      ? await measure(level, "smolstep", smolstep.url, kvProtocol(AGENT, level), smolstep, model.process, (left) => {
         for (const run of left) leftByTimeLimit.add(run.runId);
       })
       : await measure(
         level,
         "smolstep",
         smolstep.url,
-        statelessProtocol(AGENT, { createFirst: level.createFirst }),
+        statelessProtocol(AGENT, { firstStep: level.firstStep }),
         smolstep,
         model.process,
       );

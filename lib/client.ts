@@ -21,7 +21,6 @@ import type {
   RunView,
   SmolstepClient,
   StartRunOptions,
-  StatelessRun,
   StatelessStep,
   StepOptions,
   StepResponse,
@@ -76,7 +75,9 @@ export function createClient(options: ClientOptions): SmolstepClient {
   const client: SmolstepClient = {
     listAgents: (signal?: AbortSignal) => json<AgentList>("GET", "/v1/agents", undefined, signal),
     /** Creates a KV-mode run. With `background: true` the server steps it; follow it with `events()`. */
-    startRun: (agent: string, body: StartRunOptions) => json<RunView>("POST", `${agentPath(agent)}/runs`, body),
+    startRun:
+      ((agent: string, body: StartRunOptions & { firstStep?: boolean }) =>
+        json("POST", `${agentPath(agent)}/runs`, body)) as SmolstepClient["startRun"],
     getRun: (runId: string, signal?: AbortSignal) => json<RunView>("GET", run(runId), undefined, signal),
     /** Asks the run to stop: at once when idle, right after the step in flight otherwise. */
     cancel: (runId: string) => json<CancelResult>("POST", `${run(runId)}/cancel`),
@@ -189,8 +190,12 @@ export function createClient(options: ClientOptions): SmolstepClient {
     ): AsyncGenerator<StreamStepEvent, StepResponse | RunStepView | StatelessStep, undefined> {
       const kv = typeof target === "string";
       const route = input ? "input" : "steps";
-      const path = kv ? `${run(target)}/${route}` : `${agentPath(target.agent)}/${route}`;
-      const body = kv ? (input ?? {}) : "start" in target ? target.start : { state: target.state, ...input };
+      let path: string;
+      let body: unknown;
+      if (kv) [path, body] = [`${run(target)}/${route}`, input ?? {}];
+      else if ("start" in target) {
+        [path, body] = [`${agentPath(target.agent)}/runs`, { ...target.start, firstStep: true }];
+      } else [path, body] = [`${agentPath(target.agent)}/${route}`, { state: target.state, ...input }];
       const headers: Record<string, string> = { Accept: "text/event-stream" };
       const retried = kv && !input;
       if (retried) headers["Idempotency-Key"] = idempotencyKey ?? randomKey();
@@ -226,15 +231,11 @@ export function createClient(options: ClientOptions): SmolstepClient {
     },
 
     /** Stateless mode: nothing is stored; the returned token is the run. */
-    startStatelessRun: (agent: string, body: RunOptions) =>
-      json<StatelessRun>("POST", `${agentPath(agent)}/runs`, { ...body, stateless: true }),
-    statelessStep: (agent: string, token: string | RunOptions, signal?: AbortSignal) =>
-      json<StatelessStep>(
-        "POST",
-        `${agentPath(agent)}/steps`,
-        typeof token === "string" ? { state: token } : token,
-        signal,
-      ),
+    startStatelessRun:
+      ((agent: string, body: RunOptions & { firstStep?: boolean }) =>
+        json("POST", `${agentPath(agent)}/runs`, { ...body, stateless: true })) as SmolstepClient["startStatelessRun"],
+    statelessStep: (agent: string, token: string, signal?: AbortSignal) =>
+      json<StatelessStep>("POST", `${agentPath(agent)}/steps`, { state: token }, signal),
     statelessInput: (agent: string, token: string, input: RunInput) =>
       json<StatelessStep>("POST", `${agentPath(agent)}/input`, { state: token, ...input }),
   };

@@ -101,11 +101,14 @@ export type RunToEndOptions = { onStep?: (result: StepResponse) => void | Promis
 export type EventsOptions = { lastEventId?: number | string; signal?: AbortSignal; deltas?: boolean };
 
 /**
- * `streamStep`'s target: a KV run's id, a stateless run's agent and token, or an agent and a new stateless run's
- * task (its first step). `input` answers a run waiting for it
+ * `streamStep`'s target: a KV run's id, a stateless run's agent and token, or an agent and a new run's task (its
+ * first step, taken by `POST /v1/agents/{name}/runs` with `firstStep`; KV unless `stateless`). `input` answers a run waiting for it
  * (the `/input` route) instead of stepping it; `idempotencyKey` is for KV steps only.
  */
-export type StreamStepTarget = string | { agent: string; state: string } | { agent: string; start: RunOptions };
+export type StreamStepTarget =
+  | string
+  | { agent: string; state: string }
+  | { agent: string; start: RunOptions & { stateless?: boolean } };
 export type StreamStepOptions = StepOptions & { input?: RunInput };
 /** What `streamStep` yields: the model's deltas while the step runs, then the step's response (its last item). */
 export type StreamStepEvent =
@@ -128,7 +131,11 @@ export type RunEvent =
 /** A client for one server (`createClient`); each method's details are at its definition below. */
 export interface SmolstepClient {
   listAgents(signal?: AbortSignal): Promise<AgentList>;
-  /** Creates a KV-mode run. With `background: true` the server steps it; follow it with `events()`. */
+  /**
+   * Creates a KV-mode run. With `background: true` the server steps it; follow it with `events()`. With
+   * `firstStep: true` the answer is the run's first step (one request fewer; not retried: a retry is another run).
+   */
+  startRun(agent: string, body: RunOptions & { firstStep: true }): Promise<RunStepView>;
   startRun(agent: string, body: StartRunOptions): Promise<RunView>;
   getRun(runId: string, signal?: AbortSignal): Promise<RunView>;
   /** Asks the run to stop: at once when idle, right after the step in flight otherwise. */
@@ -151,8 +158,8 @@ export interface SmolstepClient {
     options?: StreamStepOptions,
   ): AsyncGenerator<StreamStepEvent, StepResponse | RunStepView | StatelessStep, undefined>;
   /** Stateless mode: nothing is stored; the returned token is the run. */
+  startStatelessRun(agent: string, body: RunOptions & { firstStep: true }): Promise<StatelessStep>;
   startStatelessRun(agent: string, body: RunOptions): Promise<StatelessRun>;
-  /** One step of a stateless run: its token, or a new run's task (the first step, without a token to start from). */
-  statelessStep(agent: string, token: string | RunOptions, signal?: AbortSignal): Promise<StatelessStep>;
+  statelessStep(agent: string, token: string, signal?: AbortSignal): Promise<StatelessStep>;
   statelessInput(agent: string, token: string, input: RunInput): Promise<StatelessStep>;
 }

@@ -23,6 +23,8 @@ export interface RunProtocol<Run> {
   step(run: Run, stepKey: string): RequestSpec;
   /** The run after a committed step, and whether it has ended. */
   stepped(run: Run, body: unknown): { run: Run; ended: boolean };
+  /** The create answer is the run's first step (`firstStep: true`): it counts as a step. */
+  createSteps?: boolean;
 }
 
 /** The JSON fields of smolstep's step and run answers that the clients read. */
@@ -34,33 +36,37 @@ interface RunAnswer {
 
 const TASK = "Add a few numbers, then answer.";
 
-/** KV mode: POST /v1/agents/:name/runs, then POST /v1/runs/:id/steps with an Idempotency-Key per step. */
-export function kvProtocol(agent: string): RunProtocol<{ runId: string }> {
+/**
+ * KV mode: POST /v1/agents/:name/runs, then POST /v1/runs/:id/steps with an Idempotency-Key per step. With
+ * `firstStep`, the create takes the run's first step (`firstStep: true`), one request fewer per run.
+ */
+export function kvProtocol(agent: string, { firstStep = false } = {}): RunProtocol<{ runId: string }> {
   return {
-    create: () => ({ path: `/v1/agents/${agent}/runs`, body: { task: TASK } }),
+    create: () => ({ path: `/v1/agents/${agent}/runs`, body: { task: TASK, ...(firstStep ? { firstStep } : {}) } }),
     started: (body) => ({ runId: String((body as RunAnswer).runId) }),
     step: (run, stepKey) => ({ path: `/v1/runs/${run.runId}/steps`, headers: { "Idempotency-Key": stepKey } }),
     stepped: (run, body) => ({ run, ended: (body as RunAnswer).status !== "running" }),
+    createSteps: firstStep,
   };
 }
 
 /**
- * Stateless mode: the run travels as a sealed token, each answer carrying the next one. A run starts with its first
- * step (`POST /v1/agents/:name/steps` with the task); with `createFirst`, with `POST /v1/agents/:name/runs`
- * (`stateless: true`) and then its first step, one request more per run.
+ * Stateless mode: the run travels as a sealed token, each answer carrying the next one. With `firstStep`, the create
+ * takes the run's first step, one request fewer per run.
  */
-export function statelessProtocol(agent: string, { createFirst = false } = {}): RunProtocol<{ token?: string }> {
+export function statelessProtocol(agent: string, { firstStep = false } = {}): RunProtocol<{ token: string }> {
   return {
-    create: () => createFirst ? { path: `/v1/agents/${agent}/runs`, body: { task: TASK, stateless: true } } : null,
-    started: (body) => ({ token: body === null ? undefined : String((body as RunAnswer).state) }),
-    step: (run) => ({
-      path: `/v1/agents/${agent}/steps`,
-      body: run.token === undefined ? { task: TASK } : { state: run.token },
+    create: () => ({
+      path: `/v1/agents/${agent}/runs`,
+      body: { task: TASK, stateless: true, ...(firstStep ? { firstStep } : {}) },
     }),
+    started: (body) => ({ token: String((body as RunAnswer).state) }),
+    step: (run) => ({ path: `/v1/agents/${agent}/steps`, body: { state: run.token } }),
     stepped: (_run, body) => {
       const answer = body as RunAnswer;
       return { run: { token: String(answer.state) }, ended: answer.status !== "running" };
     },
+    createSteps: firstStep,
   };
 }
 
@@ -107,9 +113,11 @@ export async function runClient<Run>(protocol: RunProtocol<Run>, options: Client
   let runs = 0;
   while (runs < (options.maxRuns ?? Infinity) && Date.now() < options.newRunsUntil && !stop.aborted) {
     let run: Run | undefined;
+    let endedAtCreate = false;
     const spec = protocol.create();
     if (spec === null) run = protocol.started(null);
     else {
+      const createStart = Date.now();
       const created = await untilDone(spec, options, stop);
       if (created.outcome === "stopped") return {};
       if (created.outcome !== "done") {
@@ -118,10 +126,16 @@ export async function runClient<Run>(protocol: RunProtocol<Run>, options: Client
         continue;
       }
       run = protocol.started(created.body);
+      if (protocol.createSteps) {
+        const now = Date.now();
+        recorder.step(now - createStart, now);
+        endedAtCreate = protocol.stepped(run, created.body).ended;
+      }
     }
     runs++;
     recorder.run("started", Date.now());
-    for (;;) {
+    if (endedAtCreate) recorder.run("finished", Date.now());
+    while (!endedAtCreate) {
       const stepStart = Date.now();
       const stepped = await untilDone(protocol.step(run, crypto.randomUUID()), options, stop);
       if (stepped.outcome === "stopped") return { unfinished: run };

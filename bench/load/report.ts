@@ -10,8 +10,10 @@ export interface Level {
   label: string;
   clients: number;
   mode: "kv" | "stateless";
-  /** Stateless: start each run with `POST /runs` and then step it, instead of taking its first step from the task. */
-  createFirst?: boolean;
+  /** Runs are created with their first step (`firstStep: true`): the default in stateless mode, opt-in in KV mode. */
+  firstStep?: boolean;
+  /** Measured only when named in --levels (a comparison, not part of the default run). */
+  onRequest?: boolean;
   /** Clients abort an attempt after this long. */
   timeoutMs?: number;
   faults?: Faults;

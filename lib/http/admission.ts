@@ -79,11 +79,15 @@ export class StepAdmission {
       try {
         await next();
       } finally {
-        // A streamed step goes on after its response started: its place is held until it ends.
-        const running = stepStillRunning(c.req.raw);
-        if (running) running.finally(release);
-        else release();
+        releaseWhenStepEnds(c.req.raw, release);
       }
     };
   }
+}
+
+/** Gives a step's place back once its response is done: a streamed step goes on after its response started. */
+export function releaseWhenStepEnds(request: Request, release: () => void): void {
+  const running = stepStillRunning(request);
+  if (running) running.finally(release);
+  else release();
 }

@@ -3,9 +3,10 @@ import type { z } from "zod";
 import type { MultiStepAgent, StepOptions, StepResult } from "../agents/multi_step_agent.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { AppContext } from "./app_context.ts";
+import { firstStepResponse } from "./first_step.ts";
 import { HttpError } from "./http_errors.ts";
+import type { CreateRunBody } from "./http_schemas.ts";
 import type { REQUEST_BODY_SCHEMAS } from "./openapi_components.ts";
-import type { RunStart } from "./http_schemas.ts";
 import { readJson } from "./request_body.ts";
 import { runView, stepView } from "./run_views.ts";
 import { stepResponse } from "./step_stream.ts";
@@ -45,8 +46,12 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
     if (body.callbackUrl && !body.background) {
       throw new HttpError(400, "invalid_request", "callbackUrl needs background: true.");
     }
+    if (body.firstStep && body.background) {
+      throw new HttpError(400, "invalid_request", "A background run's steps are taken by the queue: no firstStep.");
+    }
     if (body.callbackUrl) ctx.requireAllowedUrl("callbackUrl", body.callbackUrl);
     const state = startState(ctx, agent, body);
+    if (body.firstStep) return firstStepResponse(c, ctx, name, agent, state, Boolean(body.stateless));
     if (body.stateless) {
       const codec = ctx.requireTokens();
       assertStatelessAllowed(ctx, name, agent);
@@ -86,7 +91,7 @@ export function mountAgentRoutes(app: Hono, ctx: AppContext): void {
 }
 
 /** A new run's state from its task and options. */
-function startState(ctx: AppContext, agent: MultiStepAgent, body: RunStart): AgentState {
+function startState(ctx: AppContext, agent: MultiStepAgent, body: z.output<typeof CreateRunBody>): AgentState {
   // https: images are fetched by the model server, which may sit inside the deployer's network.
   for (const image of body.images ?? []) if (!image.startsWith("data:")) ctx.requireAllowedUrl("images", image);
   return agent.start(body.task, {
@@ -118,7 +123,7 @@ function statelessRoute<N extends "StatelessStepBody" | "StatelessInputBody">(
         ctx,
         name,
         agent,
-        "state" in body ? { token: body.state } : { start: startState(ctx, agent, body) },
+        { token: body.state },
         signal,
         (state, options) => operation(agent, state, body, { ...options, ...(onDelta ? { onDelta } : {}) }),
       );

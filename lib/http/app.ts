@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { metricsEndpoint, requestMetrics, stepMetrics } from "../metrics/http_metrics.ts";
+import { metricsEndpoint, optionalStepMetrics, requestMetrics, stepMetrics } from "../metrics/http_metrics.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { QueueMessage } from "../runs/run_queue.ts";
 import { type LegacySweepOptions, type LegacySweepReport, sweepLegacyExpiry } from "../runs/legacy_expiry_sweep.ts";
@@ -23,6 +23,7 @@ import { mountPlayground } from "./playground/playground_routes.ts";
 import { requestLog } from "./request_log.ts";
 import { mountRunRoutes } from "./run_routes.ts";
 import { stepStillRunning } from "./step_stream.ts";
+import { firstStepMeasure } from "./first_step.ts";
 import { mountToolRoutes } from "./tool_routes.ts";
 import { mountWebhookRoutes } from "./webhook_routes.ts";
 
@@ -118,6 +119,7 @@ export function createSmolstep(options: AppOptions): Smolstep {
       return name !== undefined && Object.hasOwn(options.agents, name) ? name : undefined;
     };
     for (const path of STEP_ROUTES) app.use(path, stepMetrics(metrics, agentOf, stepStillRunning));
+    app.use("/v1/agents/:name/runs", optionalStepMetrics(firstStepMeasure, agentOf, stepStillRunning));
   }
 
   app.get("/health", (c) => c.json(healthView(Object.keys(options.agents).length, startedAt, ctx.admission)));

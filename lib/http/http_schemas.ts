@@ -5,8 +5,8 @@ export const MAX_ADDITIONAL_ARGS = 1000;
 export const MAX_ARG_NAME_LENGTH = 256;
 export const MAX_IMAGES = 32;
 
-/** What starts a run: the task and its options (`POST /v1/agents/{name}/runs`, or a stateless run's first step). */
-const RunStartFields = {
+/** `POST /v1/agents/{name}/runs` */
+export const CreateRunBody = z.strictObject({
   task: z.string().min(1, "task must not be empty"),
   maxSteps: z.number().int().positive().max(1000).optional(),
   /** transformers-agents' name for maxSteps. */
@@ -16,22 +16,19 @@ const RunStartFields = {
     .optional(),
   images: z.array(z.string().regex(/^(https:|data:image\/)/, "images must be https: or data:image/ URLs"))
     .max(MAX_IMAGES).optional(),
-};
-
-/** `POST /v1/agents/{name}/runs` */
-export const CreateRunBody = z.strictObject({
-  ...RunStartFields,
   /** Return the state as a signed token instead of storing it. */
   stateless: z.boolean().optional(),
+  /**
+   * Take the run's first step before answering, as `POST /v1/runs/{runId}/steps` (or a stateless step) would: one
+   * request fewer per run. Not with `background` (the queue takes a background run's steps).
+   */
+  firstStep: z.boolean().optional(),
   /** Step the run on the platform queue, one step per message, without anyone polling. */
   background: z.boolean().optional(),
   /** Background runs: where the final result is POSTed (signed) when the run ends. */
   // Checked by the egress guard (scheme, host, credentials: 400 url_not_allowed), after the schema.
   callbackUrl: z.string().min(1).max(2048).optional(),
 });
-
-/** The options of a run's start, as `Agent.start` takes them. */
-export type RunStart = Pick<z.output<typeof CreateRunBody>, keyof typeof RunStartFields>;
 
 /** `POST /v1/runs/{runId}/input`: approve or reject pending tool calls, or answer the agent's question. */
 export const InputBody = z.union([
@@ -45,14 +42,10 @@ export const StatelessInputBody = z.union([
   z.strictObject({ state: z.string().min(1), answer: z.string().max(100_000) }),
 ]);
 
-/**
- * `POST /v1/agents/{name}/steps`: the token the previous call returned, or (no `state`) a new run's task, whose first
- * step this request takes: a stateless run without the extra request for its first token.
- */
-export const StatelessStepBody = z.union([
-  z.strictObject({ state: z.string().min(1, "state must be the token returned by the previous call") }),
-  z.strictObject(RunStartFields),
-], { error: "send either state (the token the previous call returned) or task (to start a new run), not both" });
+/** `POST /v1/agents/{name}/steps` */
+export const StatelessStepBody = z.strictObject({
+  state: z.string().min(1, "state must be the token returned by the previous call"),
+});
 
 /** `POST /v1/runs/{runId}/steps`: the body is optional and, when given, must be an empty object. */
 export const StepBody = z.strictObject({});

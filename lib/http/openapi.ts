@@ -90,7 +90,10 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
   }
   if (route.path === "/v1/agents/:name/runs") {
     const created = responses[201] as { content: Record<string, { schema: unknown }> };
-    created.content["application/json"].schema = { oneOf: [ref("Run"), ref("StatelessRun")] };
+    // With `firstStep` the answer is that step, as the step routes answer it.
+    created.content["application/json"].schema = {
+      anyOf: [ref("Run"), ref("StatelessRun"), ref("KvStep"), ref("StatelessStep")],
+    };
   }
   const codes = new Set([...route.errors, "internal_error"]);
   if (route.auth && options.apiKeys) codes.add("unauthorized");

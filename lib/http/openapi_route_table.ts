@@ -159,17 +159,21 @@ export const ROUTES: readonly RouteSpec[] = [
   {
     method: "post",
     path: "/v1/agents/:name/runs",
-    summary: "Start a run (KV by default; `stateless: true` returns a state token; `background: true` queues it)",
+    summary:
+      "Start a run (KV by default; `stateless: true` returns a state token; `background: true` queues it; `firstStep: true` takes its first step)",
     body: "CreateRunBody",
     responses: {
       201: {
-        description: "A KV run (`Location` names it), or a stateless run's first token",
+        description:
+          "A KV run (`Location` names it), or a stateless run's first token; with `firstStep`, the run's first step (a KV step with `runId`, or a stateless step with the next token)",
         schema: "Run",
         headers: { Location: "The KV run's URL, `/v1/runs/{runId}`." },
       },
     },
     errors: [
       ...BODY_ERRORS,
+      // With `firstStep`, what a step can answer.
+      ...STEP_ERRORS,
       "url_not_allowed",
       "agent_not_found",
       "stateless_replay_unsafe",
@@ -181,11 +185,13 @@ export const ROUTES: readonly RouteSpec[] = [
       "store_full",
     ],
     auth: true,
+    // With `firstStep`: `Accept: text/event-stream` streams the first step.
+    streamsStep: true,
   },
   {
     method: "post",
     path: "/v1/agents/:name/steps",
-    summary: "One stateless step: send the state token (or a new run's task), get the step and the next token",
+    summary: "One stateless step: send the state token, get the step and the next token",
     body: "StatelessStepBody",
     responses: { 200: { description: "The step taken", schema: "StatelessStep", streams: true } },
     errors: [...BODY_ERRORS, ...STEP_ERRORS, ...STATELESS_ERRORS, "not_awaiting_input"],

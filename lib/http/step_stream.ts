@@ -14,6 +14,8 @@ import { classifyError } from "./http_errors.ts";
 export interface StepReply {
   body: unknown;
   headers?: Record<string, string>;
+  /** The JSON answer's status (default 200; a streamed step is always 200). */
+  status?: 200 | 201;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function stepResponse(
 ): Promise<Response> {
   if (!wantsEventStream(c)) {
     const reply = await run();
-    return c.json(reply.body, 200, reply.headers);
+    return c.json(reply.body, reply.status ?? 200, reply.headers);
   }
   const queue: DeltaEvent[] = [];
   let wake: (() => void) | undefined;

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { DEFAULT_WEBHOOK_TOLERANCE_SECONDS, deliveryWindowSeconds } from "../webhooks/delivery_claims.ts";
+import { createRunForDelivery } from "../runs/delivery_runs.ts";
 import { verifyWebhook } from "../webhooks/verify_webhook.ts";
 import type { AppContext } from "./app_context.ts";
 import { HttpError } from "./http_errors.ts";
@@ -10,7 +11,7 @@ import { taskFromPayload } from "./webhooks.ts";
  * `POST /v1/hooks/{agent}`: a signed webhook delivery starts a background run and answers 202 `{runId}` at once.
  *
  * Order matters: signature, payload, task and its size are checked before anything is written, so a refused delivery (4xx)
- * leaves no trace and its corrected retry is not mistaken for a replay. Then `RunService.createForDelivery` claims
+ * leaves no trace and its corrected retry is not mistaken for a replay. Then `createRunForDelivery` claims
  * the delivery's replay key (what the sender signed) and creates the run: a delivery seen before answers 200
  * `{duplicate: true, runId}` and starts nothing; one whose run another request is creating right now answers 409
  * `delivery_in_progress`.
@@ -39,7 +40,7 @@ export function mountWebhookRoutes(app: Hono, ctx: AppContext): void {
     const state = agent.start(task, { additionalArgs, maxSteps: config.maxSteps });
     runs.checkSize(name, state, { background: true, callbackUrl: config.callbackUrl });
 
-    const outcome = await runs.createForDelivery(name, state, {
+    const outcome = await createRunForDelivery(runs, name, state, {
       replayKey: delivery.replayKey,
       windowSeconds: deliveryWindowSeconds(toleranceSeconds),
       callbackUrl: config.callbackUrl,

@@ -49,13 +49,41 @@ export function stepMetrics(
     try {
       await next();
     } finally {
-      // A streamed step goes on after its response started: it is measured, and its outcome read, when it ends.
-      const running = stillRunning(c.req.raw);
-      if (running) running.then((status) => ended(agentOf(c) ?? "", statusOutcome(status, false)));
-      else if (c.error instanceof SmolstepError && c.error.code === "shutting_down") ended(agentOf(c) ?? "", "aborted");
-      else ended(agentOf(c) ?? "", stepOutcome(c.res));
+      endStep(c, ended, agentOf, stillRunning);
     }
   };
+}
+
+/**
+ * Step metrics for a route that takes a step only sometimes (`POST /v1/agents/{name}/runs` with `firstStep`): the
+ * handler starts the measure (`measureOf` finds it) once it knows; requests without one are not steps.
+ */
+export function optionalStepMetrics(
+  measureOf: (request: Request) => ((agent: string, outcome: StepOutcomeKind) => void) | undefined,
+  agentOf: (c: Context) => string | undefined,
+  stillRunning: (request: Request) => Promise<number> | undefined,
+): MiddlewareHandler {
+  return async (c, next) => {
+    try {
+      await next();
+    } finally {
+      const ended = measureOf(c.req.raw);
+      if (ended) endStep(c, ended, agentOf, stillRunning);
+    }
+  };
+}
+
+/** Ends a step's measure with its outcome, read from the response (or, for a streamed step, when it ends). */
+function endStep(
+  c: Context,
+  ended: (agent: string, outcome: StepOutcomeKind) => void,
+  agentOf: (c: Context) => string | undefined,
+  stillRunning: (request: Request) => Promise<number> | undefined,
+): void {
+  const running = stillRunning(c.req.raw);
+  if (running) running.then((status) => ended(agentOf(c) ?? "", statusOutcome(status, false)));
+  else if (c.error instanceof SmolstepError && c.error.code === "shutting_down") ended(agentOf(c) ?? "", "aborted");
+  else ended(agentOf(c) ?? "", stepOutcome(c.res));
 }
 
 /**

@@ -5,10 +5,7 @@ import { CallbackMarks } from "./callback_marks.ts";
 import type { RunLifecycle } from "./run_lifecycle.ts";
 import type { RunRecord } from "./run_record.ts";
 
-/**
- * A webhook delivery's background run, created at most once per delivery: `RunService.createForDelivery`
- * (./run_service.ts) documents the contract; the claims are lib/webhooks/delivery_claims.ts.
- */
+/** A webhook delivery's background run, created at most once per delivery; the claims: lib/webhooks/delivery_claims.ts. */
 
 export interface DeliveryRunOptions {
   /** What the sender signed: one run per key within `windowSeconds`. */
@@ -29,6 +26,14 @@ interface DeliveryRunService {
   get(runId: string): Promise<{ record: RunRecord } | null>;
 }
 
+/**
+ * Creates a background run for a webhook delivery, at most once per `replayKey` (what the sender signed) within
+ * `windowSeconds` (lib/webhooks/delivery_claims.ts): a replay finds the run it started (`duplicate`; one created
+ * by a process that died before starting it is started then), a delivery whose run another request is creating
+ * right now `in_progress`, else `created`. `start` gets the new record (to enqueue its first step). If creating or
+ * starting fails, the run is ended `failed` and the claim released, so the sender's retry starts afresh. Check the
+ * run's size with `RunService.checkSize` first: a refused delivery leaves no claim.
+ */
 export async function createRunForDelivery(
   runs: DeliveryRunService,
   agent: string,

@@ -1,4 +1,5 @@
 import type { AgentEvent } from "../agents/agent_events.ts";
+import type { MultiStepAgent, StepOptions } from "../agents/multi_step_agent.ts";
 import { SmolstepError } from "../errors.ts";
 import { type AgentState, packState, parseAgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
@@ -78,6 +79,18 @@ export class RunError extends SmolstepError {
  * it is now.
  */
 export type RecordedAfter = Pick<AgentState, "status" | "stepNumber" | "tokenUsage">;
+
+/** The agent that steps a run, chosen from its record (it may throw, e.g. for an unknown agent: nothing is written). */
+export type AgentForRun = (record: RunRecord) => MultiStepAgent;
+
+/** What a step or an answer is given: its caller's signal, a hook before its lock, a listener for its deltas. */
+export interface StepCallOptions {
+  signal?: AbortSignal;
+  /** Called once the run is found ready to step, just before its lock (nothing written yet; e.g. a watchdog). */
+  beforeLock?: (record: RunRecord) => Promise<void>;
+  /** Told the model's deltas as the step runs (a replayed step sends none). */
+  onDelta?: StepOptions["onDelta"];
+}
 
 /** The part of a run's state a step's answer shows (the HTTP step body, besides the step itself). */
 export type StepAnswerState = Pick<

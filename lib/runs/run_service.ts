@@ -4,12 +4,11 @@ import type { RunObserver } from "./run_observer.ts";
 import type { StateStore } from "../stores/state_store.ts";
 import { BlobStore } from "../stores/blob_store.ts";
 import { clipText } from "../text_clip.ts";
-import type { DeliveryClaim } from "../webhooks/delivery_claims.ts";
-import { createRunForDelivery, type DeliveryRunOptions } from "./delivery_runs.ts";
 import { answerState, remember, replayOf } from "./idempotency.ts";
 import { RunBlobStore, SHARED_BLOB_PREFIX } from "./run_blobs.ts";
 import { RunLifecycle, type RunLifecycleOptions } from "./run_lifecycle.ts";
 import {
+  type AgentForRun,
   cancelled,
   encodeRecord,
   type NewRunOptions,
@@ -17,6 +16,7 @@ import {
   RunError,
   type RunRecord,
   statusMismatch,
+  type StepCallOptions,
   type StepOutcome,
 } from "./run_record.ts";
 import { type LoadedRun, RunStore } from "./run_store.ts";
@@ -50,18 +50,6 @@ import type { StepShutdown } from "./step_shutdown.ts";
  * Where a run is kept and for how long (keys, encoding, expiry, blobs): ./run_store.ts. `delete` removes a run,
  * its cancel flag and its blobs at once.
  */
-
-/** The agent that steps a run, chosen from its record (it may throw, e.g. for an unknown agent: nothing is written). */
-export type AgentForRun = (record: RunRecord) => MultiStepAgent;
-
-/** What a step or an answer is given: its caller's signal, a hook before its lock, a listener for its deltas. */
-export interface StepCallOptions {
-  signal?: AbortSignal;
-  /** Called once the run is found ready to step, just before its lock (nothing written yet; e.g. a watchdog). */
-  beforeLock?: (record: RunRecord) => Promise<void>;
-  /** Told the model's deltas as the step runs (a replayed step sends none). */
-  onDelta?: StepOptions["onDelta"];
-}
 
 /** A locked step: `operation` (stopping when `signal` aborts) on a run in status `expected`, recorded under `key`. */
 interface LockedStep extends Pick<StepCallOptions, "beforeLock"> {
@@ -158,19 +146,35 @@ export class RunService {
   }
 
   /**
-   * Creates a background run for a webhook delivery, at most once per `replayKey` (what the sender signed) within
-   * `windowSeconds` (lib/webhooks/delivery_claims.ts): a replay finds the run it started (`duplicate`; one created
-   * by a process that died before starting it is started then, see ./delivery_runs.ts), a delivery
-   * whose run another request is creating right now `in_progress`, else `created`. `start` gets the new record (to
-   * enqueue its first step). If creating or starting fails, the run is ended `failed` and the claim released, so the
-   * sender's retry starts afresh. Check the run's size with `checkSize` first: a refused delivery leaves no claim.
+   * Creates a run with its first step taken: the step runs before anything is written, then the run is written
+   * once, stepped (one write where `create` and `step` take 2 reads and 3). Nobody knows the run's id before that,
+   * so no lock is needed. A step that fails, or whose caller has gone, writes nothing (its blobs expire).
    */
-  createForDelivery(
-    agent: string,
+  async startWithStep(
+    name: string,
     state: AgentState,
-    options: DeliveryRunOptions,
-  ): Promise<{ status: "created"; record: RunRecord } | Exclude<DeliveryClaim, { status: "claimed" }>> {
-    return createRunForDelivery(this, agent, state, options);
+    agent: MultiStepAgent,
+    options: StepCallOptions = {},
+  ): Promise<StepOutcome> {
+    const { record: fresh } = this.#newRecord(name, state, {}); // task_too_large before the model is asked
+    const result = await withStepDeadline(this.stepTimeoutMs, options.signal, async (signal) => {
+      try {
+        return await agent.step(state, this.#stepOptions(fresh.runId, signal, options.onDelta));
+      } catch (error) {
+        throw signal.aborted ? signal.reason : error;
+      }
+    }, this.#shutdown);
+    options.signal?.throwIfAborted();
+    const { record, put } = await this.#runs.commit(
+      { ...fresh, state: result.state, seq: 1 },
+      null,
+      this.maxRecordBytes,
+    );
+    if (!put.ok) throw new Error("Run id collision; try again.");
+    this.#observer?.runCreated(name, "kv");
+    if (!ACTIVE.has(record.state.status)) this.#observer?.runEnded(name, record.state.status);
+    const { step, events, agent: stepAgent } = result;
+    return { record, after: answerState(record.state), step, events, replayed: false, agent: stepAgent };
   }
 
   /** Throws `task_too_large` where `create` would refuse this run, writing nothing (for a webhook's claim first). */

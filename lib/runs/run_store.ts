@@ -93,12 +93,16 @@ export class RunStore {
   }
 
   /**
-   * Commits a step's record over its lock's `version`; `state_too_large` when its JSON is over `maxBytes`. First,
+   * Commits a step's record over its lock's `version` (null: a new run's); `state_too_large` when its JSON is over `maxBytes`. First,
    * when the record's deadline passes `blobsUntil` (a run active for over `blobSeconds / 2`, or written before blobs
    * expired), every blob it refers to is rewritten under the run's prefix with a new expiry, so no blob expires
    * before the record that relies on it.
    */
-  async commit(next: RunRecord, version: string, maxBytes: number): Promise<{ record: RunRecord; put: PutResult }> {
+  async commit(
+    next: RunRecord,
+    version: string | null,
+    maxBytes: number,
+  ): Promise<{ record: RunRecord; put: PutResult }> {
     const lifecycle = this.#lifecycle;
     if (lifecycle.deadline(next.state) > (next.blobsUntil ?? 0)) {
       const blobsUntil = Date.now() + lifecycle.blobSeconds * 1000;

@@ -155,3 +155,36 @@ Deno.test("stateless client: a replayed token gives the run up and starts a new 
   assert.deepEqual(recorder.errors.entries(), [["409 token_replayed", creates]]);
   assert.deepEqual([...authorizations], ["Bearer key-1"], "the client's headers go with every request");
 });
+
+Deno.test("firstStep clients: the create is the run's first step and counts as one; a run may end there", async () => {
+  const bodies: Array<Record<string, unknown>> = [];
+  let creates = 0;
+  await using server = serve(async (req) => {
+    const path = new URL(req.url).pathname;
+    const body = await req.json().catch(() => ({}));
+    if (path === "/v1/agents/a/runs") {
+      bodies.push(body);
+      creates++;
+      // The second run ends with its first step; the others take one step more.
+      const status = creates === 2 ? "succeeded" : "running";
+      return Response.json({ runId: `r${creates}`, status, state: `t${creates}` }, { status: 201 });
+    }
+    return Response.json({ runId: "r", status: "succeeded", state: "t" });
+  });
+  for (const protocol of [kvProtocol("a", { firstStep: true }), statelessProtocol("a", { firstStep: true })]) {
+    const recorder = wideOpen();
+    creates = 0;
+    await runClient<{ runId: string } | { token: string }>(protocol, {
+      baseUrl: await server.url,
+      recorder,
+      policy: fast,
+      maxRuns: 3,
+      newRunsUntil: Date.now() + 60_000,
+      stopAt: Date.now() + 30_000,
+    });
+    // 3 creates (each a step), 2 of them followed by one more step.
+    assert.deepEqual([recorder.steps, recorder.runsStarted, recorder.runsFinished], [5, 3, 3]);
+  }
+  assert.ok(bodies.every((body) => body.firstStep === true), JSON.stringify(bodies));
+  assert.deepEqual(bodies.map((body) => body.stateless ?? false), [false, false, false, true, true, true]);
+});

@@ -4,10 +4,10 @@ import { apiClient } from "../support/http_client.ts";
 import { chatCompletionRuns } from "../support/chat_completion_runs.ts";
 import { histogramSeries, parsePrometheusText, sampleValue } from "../support/prometheus_text_parser.ts";
 import {
+  firstStepRun,
   kvFullRun,
   researcherRun,
   statelessCodeRun,
-  statelessFirstStepRun,
   statelessFullRun,
   streamedRuns,
 } from "../support/run_scenarios.ts";
@@ -47,14 +47,15 @@ Deno.test("Workers entry (functions/worker.ts) under wrangler dev, end to end", 
       await researcherRun(api, model, site.origin);
     });
 
-    await t.step("KV mode: a full run in workerd with Workers KV", async () => {
+    await t.step("KV mode: a full run in workerd with Workers KV, and one created with its first step", async () => {
       await kvFullRun(api, model);
+      await firstStepRun(api, model, false);
       assert.equal(model.lastRequest?.body.model, "scripted-model");
     });
 
     await t.step("stateless mode: a full run in workerd, and one started by its first step", async () => {
       await statelessFullRun(api, model);
-      await statelessFirstStepRun(api, model);
+      await firstStepRun(api, model, true);
     });
 
     await t.step(

@@ -4,6 +4,7 @@ import { type AppOptions, createSmolstep, MemoryStore } from "../../lib/server.t
 import { CountingStore } from "../support/counting_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+import { until } from "../support/until.ts";
 
 const SECRET = "admission-secret-0123456789";
 
@@ -18,15 +19,6 @@ function serve(model: ScriptedModelServer, options: Partial<AppOptions> = {}) {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, smolstep.app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;
   return { url, api: apiClient(url), store, smolstep, close: () => server.shutdown() };
-}
-
-/** Waits (bounded) until `condition` holds. */
-async function until(condition: () => boolean | Promise<boolean>, what: string) {
-  for (let i = 0; i < 500; i++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`gave up waiting: ${what}`);
 }
 
 /** A model reply held until the test releases it. */

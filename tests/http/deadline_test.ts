@@ -5,6 +5,7 @@ import { RunService } from "../../lib/runs/run_service.ts";
 import { CountingStore } from "../support/counting_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { type HungModelServer, startHungModelServer } from "../support/hung_model_server.ts";
+import { until } from "../support/until.ts";
 
 /**
  * Deadlines and clients that leave, over real loopback and under the flags the tests run with (deno.json's
@@ -25,14 +26,6 @@ function serve(model: HungModelServer, options: Partial<AppOptions> = {}) {
   const url = `http://127.0.0.1:${server.addr.port}`;
   const runBytes = async (runId: string) => (await store.inner.get(`runs/${runId}`))?.value;
   return { url, api: apiClient(url), store, runBytes, close: () => server.shutdown() };
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string) {
-  for (let i = 0; i < 500; i++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`gave up waiting: ${what}`);
 }
 
 /** POSTs JSON and aborts the request once the model has received its call. */

@@ -9,6 +9,7 @@ import { CountingStore } from "../support/counting_store.ts";
 import { apiClient } from "../support/http_client.ts";
 import { type Family, histogramSeries, parsePrometheusText, sampleValue } from "../support/prometheus_text_parser.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+import { until } from "../support/until.ts";
 
 const SECRET = "metrics-test-secret-0123456789";
 const KEY = "metrics-key-0123456789";
@@ -44,15 +45,6 @@ async function scrape(url: string, key = KEY): Promise<{ text: string; families:
 }
 
 const answer = (text: string) => toolCallReply("final_answer", { answer: text });
-
-/** Polls until `check` holds (a condition, not a duration: no timing is asserted). */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error("condition not reached");
-}
 
 Deno.test("/metrics over loopback: exact counts after real steps", async (t) => {
   const model = await startScriptedModelServer();

@@ -236,6 +236,15 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
       const step = await api.post("/v1/agents/ops/steps", { state: started.body.state });
       assert.equal(step.status, 200);
       check("POST", "/v1/agents/ops/steps", step.status, step.body);
+
+      // Runs created with their first step answer with that step.
+      model.enqueue(toolCallReply("user_input", { question: "KV?" }), toolCallReply("user_input", { question: "St?" }));
+      for (const stateless of [false, true]) {
+        const first = await api.post("/v1/agents/ops/runs", { task: "first", stateless, firstStep: true });
+        assert.deepEqual([first.status, first.body.status], [201, "awaiting_input"]);
+        assert.equal(typeof (stateless ? first.body.state : first.body.runId), "string");
+        check("POST", "/v1/agents/ops/runs", first.status, first.body);
+      }
     });
 
     await t.step(

@@ -40,6 +40,7 @@ type Phase =
   | "stepAfterModel"
   | "statelessStep"
   | "statelessFirstStep"
+  | "kvFirstStep"
   | "statelessReplay"
   | "backgroundStep"
   | "backgroundDuplicate"
@@ -64,8 +65,10 @@ const ATOMIC: Budget = {
   cancelBusy: [1, 1],
   stepAfterModel: [1, 1],
   statelessStep: [0, 2],
-  // A new run's first step, from its task: no token to claim or spend.
+  // Runs created with their first step (`firstStep: true`): a stateless one has no token to claim or spend; a KV one
+  // is written once, already stepped (a create's write).
   statelessFirstStep: [0, 0],
+  kvFirstStep: [0, 1],
   statelessReplay: [1, 1],
   backgroundStep: [2, 2],
   backgroundDuplicate: [1, 0],
@@ -80,6 +83,7 @@ const DENO_KV: Budget = { ...ATOMIC, statelessReplay: [2, 1] };
 const WORKERS_KV: Budget = {
   ...ATOMIC,
   create: [1, 1],
+  kvFirstStep: [1, 1],
   step: [4, 2],
   pause: [4, 2],
   answer: [4, 2],
@@ -235,11 +239,19 @@ async function roundTrips(
         assert.deepEqual([replayed.status, replayed.body.error.code], [409, "token_replayed"]);
         expect("statelessReplay");
         model.enqueue(toolCallReply("echo", { text: "first" }));
-        const first = await api.post("/v1/agents/ops/steps", { task: "t" });
-        assert.deepEqual([first.status, first.body.step.observations], [200, "first"]);
+        const first = await api.post("/v1/agents/ops/runs", { task: "t", stateless: true, firstStep: true });
+        assert.deepEqual([first.status, first.body.step.observations], [201, "first"]);
         expect("statelessFirstStep");
       },
     );
+
+    await t.step("a KV run created with its first step: one write, no read", async () => {
+      model.reset();
+      model.enqueue(toolCallReply("echo", { text: "kv first" }));
+      const first = await api.post("/v1/agents/ops/runs", { task: "t", firstStep: true });
+      assert.deepEqual([first.status, first.body.step.observations], [201, "kv first"]);
+      expect("kvFirstStep");
+    });
 
     await t.step("background: a step is the KV step's round trips; a duplicate delivery is one read", async () => {
       model.reset();

@@ -289,13 +289,13 @@ Deno.test("run lifecycle: stateless blobs expire with their tokens; an old token
     await t.step("a run's first step from its task keeps its blob as long, and its token says so", async () => {
       // An app of its own, so its model starts at its first reply (a page to read).
       const own = createApp({ agents: { reader: reader(1) }, store, secret, ...ttl });
-      const response = await own.request("/v1/agents/reader/steps", {
+      const response = await own.request("/v1/agents/reader/runs", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ task: "read" }),
+        body: JSON.stringify({ task: "read", stateless: true, firstStep: true }),
       });
       const first = await response.json();
-      assert.equal(response.status, 200, JSON.stringify(first));
+      assert.equal(response.status, 201, JSON.stringify(first));
       const digest = /blob:sha256:([0-9a-f]{64})/.exec(JSON.stringify(first.step))![1];
       const expiry = (await storedExpiry(kv, `blobs/${digest}`))!;
       assert.ok(expiry > Date.now() + horizon - 60_000 && expiry <= Date.now() + horizon, `${expiry}`);

@@ -91,18 +91,31 @@ export async function statelessFullRun(api: ApiClient, server: ScriptedModelServ
   return { firstToken: created.body.state as string, finalToken: second.body.state as string };
 }
 
-/** The same run started by its first step (`POST /steps` with the task): two requests, each a step. */
-export async function statelessFirstStepRun(api: ApiClient, server: ScriptedModelServer, agent = "assistant") {
+/**
+ * The same run created with its first step (`firstStep: true`), in stateless or KV mode: two requests, each a step.
+ */
+export async function firstStepRun(
+  api: ApiClient,
+  server: ScriptedModelServer,
+  stateless: boolean,
+  agent = "assistant",
+) {
   scriptCalculation(server);
-  const first = await api.post(`/v1/agents/${agent}/steps`, { task: "What is 6 times 7?" });
-  assert.equal(first.status, 200, JSON.stringify(first.body));
+  const first = await api.post(`/v1/agents/${agent}/runs`, { task: "What is 6 times 7?", stateless, firstStep: true });
+  assert.equal(first.status, 201, JSON.stringify(first.body));
   assert.deepEqual([first.body.status, first.body.step.observations], ["running", "42"]);
-  assert.match(first.body.state, /^st2\./);
-  const second = await api.post(`/v1/agents/${agent}/steps`, { state: first.body.state });
-  assert.equal(second.status, 200, JSON.stringify(second.body));
-  assert.deepEqual([second.body.status, second.body.finalAnswer], ["succeeded", "6 times 7 is 42"]);
-  const again = await api.post(`/v1/agents/${agent}/steps`, { state: first.body.state });
-  assert.deepEqual([again.status, again.body.error.code], [409, "token_replayed"]);
+  const next = stateless
+    ? await api.post(`/v1/agents/${agent}/steps`, { state: first.body.state })
+    : await api.post(`/v1/runs/${first.body.runId}/steps`);
+  assert.equal(next.status, 200, JSON.stringify(next.body));
+  assert.deepEqual([next.body.status, next.body.finalAnswer], ["succeeded", "6 times 7 is 42"]);
+  if (stateless) {
+    const again = await api.post(`/v1/agents/${agent}/steps`, { state: first.body.state });
+    assert.deepEqual([again.status, again.body.error.code], [409, "token_replayed"]);
+  } else {
+    const read = await api.get(`/v1/runs/${first.body.runId}`);
+    assert.deepEqual([read.body.status, read.body.stepNumber], ["succeeded", 2]);
+  }
 }
 
 /**
