@@ -22,6 +22,9 @@ const keyed = (key: string) => ({ [IDEMPOTENCY_KEY_META]: key });
 /** Long enough for any run here: a call that waits on nothing fails the test rather than hanging it. */
 const CALL_TIMEOUT_MS = 10_000;
 const ANSWER = [{ type: "text", text: "42" }];
+/** A slow model's reply, and the SDK timeout of a call that gives up before it: the run is named well before that. */
+const SLOW_MS = 2_000;
+const GIVE_UP_MS = 1_000;
 
 async function serve(model: ScriptedModelServer, background: boolean) {
   const kv = await Deno.openKv(":memory:");
@@ -30,8 +33,9 @@ async function serve(model: ScriptedModelServer, background: boolean) {
     agents: { ...helperAgents(model), twin: helperAgents(model).helper },
     store: new DenoKvStore(kv),
     background,
-    // Longer than the model's slowest reply: no watchdog copy of a step message takes the step again.
-    ...(background ? { lockTtlMs: 2_000 } : {}),
+    // Its step deadline (0.9 of it) longer than the model's slowest reply, so no watchdog copy of a step message
+    // takes the step again.
+    ...(background ? { lockTtlMs: 2 * SLOW_MS } : {}),
     apiKeys: [KEY_A, KEY_B],
     events: { pollMs: 20 },
     plugins: [mcpServer()],
@@ -98,9 +102,9 @@ async function callAndTimeOut(client: Client, meta: Record<string, unknown>, tim
 for (const background of [true, false]) {
   const mode = background ? "background" : "kv";
   Deno.test(`MCP idempotency (${mode}): a call sent again after the SDK's timeout answers from the first run`, async () => {
-    await withApp(background, 800, async ({ model, client, runsCreated }) => {
+    await withApp(background, SLOW_MS, async ({ model, client, runsCreated }) => {
       const host = await client();
-      const firstRun = await callAndTimeOut(host, keyed("call-1"), 300);
+      const firstRun = await callAndTimeOut(host, keyed("call-1"), GIVE_UP_MS);
       const result = await call(host, keyed("call-1"));
       assert.deepEqual(result.content, ANSWER, JSON.stringify(result));
       assert.equal(result._meta?.[RUN_ID_META], firstRun, "the answer is the first call's run's");
@@ -114,7 +118,7 @@ for (const background of [true, false]) {
       assert.equal(model.requests.length, 1, "and calls nothing");
 
       // Without a key, as before: the call sent again is another run.
-      const unkeyedRun = await callAndTimeOut(host, {}, 300);
+      const unkeyedRun = await callAndTimeOut(host, {}, GIVE_UP_MS);
       const unkeyed = await call(host, {});
       assert.deepEqual(unkeyed.content, ANSWER);
       assert.notEqual(unkeyed._meta?.[RUN_ID_META], unkeyedRun);
@@ -124,12 +128,12 @@ for (const background of [true, false]) {
 }
 
 Deno.test("MCP idempotency: a keyed call sent again whose stream drops resumes the first call's run", async () => {
-  await withApp(true, 800, async ({ model, url, client, runsCreated }) => {
+  await withApp(true, SLOW_MS, async ({ model, url, client, runsCreated }) => {
     // The retry's stream is cut after its first event (the priming event, written before the call is answered):
     // the client resumes from that event's id, which must name the run the key names.
     const proxy = startDropProxy({ post: url, get: url }, () => true);
     try {
-      const firstRun = await callAndTimeOut(await client(), keyed("dropped"), 300);
+      const firstRun = await callAndTimeOut(await client(), keyed("dropped"), GIVE_UP_MS);
       const result = await call(await client(auth(KEY_A), proxy.url), keyed("dropped"));
       assert.deepEqual(result.content, ANSWER, JSON.stringify(result));
       assert.equal(result._meta?.[RUN_ID_META], firstRun);
