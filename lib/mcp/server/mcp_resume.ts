@@ -9,13 +9,14 @@
  * missed, the ones after them, then the result with the original JSON-RPC request id.
  *
  * A resumable call's run is left going when its caller goes away (the caller may come back), as is a call's with an
- * idempotency key (./mcp_idempotency.ts: the same call sent again answers from it); others are cancelled. Only the credentials the call was made with open its events. A request (the POST, or a GET resuming
- * it) that has read the run `events.maxReads` times (Workers' subrequest limit) closes its stream before the result,
- * and the client comes back with `GET /mcp` from its last event id (SEP-1699 polling: the SDK client reconnects
- * after a clean close without limit, 1 s later by default). A resumed stream that follows a background run closes the
- * same way after `events.maxDurationMs` (25 s by default), as `GET /v1/runs/{id}/events` does; one that steps its run
- * (no queue) is not cut mid-step. A run stepped in the request that finds the server at its `maxStepsInFlight` closes
- * the stream the same way, with `retry:` (the overload's Retry-After).
+ * idempotency key (./mcp_idempotency.ts: the same call sent again answers from it); others are cancelled. Only the
+ * credentials the call was made with open its events. A request (the POST, or a GET resuming it) that has read the run
+ * `events.maxReads` times (Workers' subrequest limit) closes its stream before the result, and the client comes back
+ * with `GET /mcp` from its last event id (SEP-1699 polling: the SDK client reconnects after a clean close without
+ * limit, 1 s later by default). A resumed stream that follows a background run closes the same way after
+ * `events.maxDurationMs` (25 s by default), as `GET /v1/runs/{id}/events` does; one that steps its run (no queue) is
+ * not cut mid-step. A run stepped in the request that finds the server at its `maxStepsInFlight` closes the stream the
+ * same way, with `retry:` (the overload's Retry-After).
  *
  * A resumed stream never ends in a JSON-RPC error: the SDK client counts only a result as the request's answer, and
  * reconnects after any other end (every second, without limit). What ends a resumed call for good (its run not
