@@ -28,7 +28,8 @@
  *
  * A caller that goes away (its signal aborts) abandons the step in flight, and the progress stops; then `onAbort`
  * says what becomes of a stored run: `leave` it (a background run goes on to its end; a KV run stays `running` at
- * its last committed step) or `cancel` it (`RunService.cancel`). The OpenAI endpoint leaves, MCP cancels.
+ * its last committed step) or `cancel` it (`RunService.cancel`). The OpenAI endpoint leaves; MCP cancels, unless the
+ * call can come back for its run (resumable, or named by an idempotency key).
  *
  * Which mode each runtime's entry gets: `functions/deno.ts` (Deno KV and its queue) `background`;
  * `functions/worker.ts` `background` with the `STEPS` queue (and a `STATE` or `RUNS` store; the deltas then go
@@ -43,10 +44,8 @@ import { PendingItems } from "../runs/pending_items.ts";
 import { followRun, type RunFollowItem } from "../runs/run_follower.ts";
 import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
-import type { RunService } from "../runs/run_service.ts";
-import { type DeliveryClaim, DeliveryClaims } from "../webhooks/delivery_claims.ts";
 import type { AppContext } from "./app_context.ts";
-import { HttpError } from "./http_errors.ts";
+import { claimRequest, keyReused, requestInProgress } from "./request_replay.ts";
 
 /** What a request may ask of the run: the same fields as `POST /v1/agents/{name}/runs`. */
 export interface RunToAnswerInput {
@@ -67,20 +66,26 @@ export interface RunToAnswerOptions {
   withoutStore?: "memory" | "refuse";
   /**
    * What names this request for a retry of it (built from the caller's `Idempotency-Key`, see
-   * lib/http/openai_routes.ts): a request named as one seen within {@link REQUEST_KEY_WINDOW_SECONDS} answers from the
-   * run that one started (following it, or stepping it on from where it is) instead of starting another; one whose
-   * run is being created right now is 409 `request_in_progress` (retryable). Only with a store.
+   * lib/http/openai_routes.ts, or an MCP call's key, lib/mcp/server/mcp_idempotency.ts): a request named as one seen
+   * within a day (./request_replay.ts) answers from the run that one started (following it, or stepping it on from
+   * where it is) instead of starting another; one whose run is being created right now is 409
+   * `request_in_progress` (retryable). Only with a store.
    */
   replayKey?: string;
+  /**
+   * With `replayKey`: what the request asks, as text. The key then names the request alone, and a key first used
+   * for another request is refused (422 `idempotency_key_reused`) instead of answered. Unset, the key must hold
+   * everything that tells requests apart (the chat route puts the body in it).
+   */
+  replayRequest?: string;
+  /** Reads of the store this request made before (they count against `events.maxReads`). */
+  readsSpent?: number;
   /**
    * The new run's id, chosen by the caller (a random UUID) before the run exists: MCP names it in its SSE event ids
    * before the run is created (lib/mcp/server/mcp_event_ids.ts). Only with a store.
    */
   runId?: string;
 }
-
-/** How long a request's `replayKey` names its run: a day, as OpenAI's and Stripe's idempotency keys. */
-export const REQUEST_KEY_WINDOW_SECONDS = 86_400;
 
 /** One piece of a run's progress; the last one is `end` (unless the caller went away or a step threw). */
 export type RunProgress =
@@ -133,8 +138,9 @@ export async function startRunToAnswer(
 export async function startRunToAnswer(
   ctx: AppContext,
   input: RunToAnswerInput,
-  { signal, onAbort, withoutStore = "refuse", replayKey, runId: chosenId }: RunToAnswerOptions,
+  options: RunToAnswerOptions,
 ): Promise<RunToAnswer> {
+  const { signal, onAbort, withoutStore = "refuse", replayKey, replayRequest, runId: chosenId } = options;
   const agent = ctx.agent(input.agent);
   const runs = withoutStore === "memory" ? ctx.runs : ctx.requireRuns();
   for (const image of input.images ?? []) if (!image.startsWith("data:")) ctx.requireAllowedUrl("images", image);
@@ -152,15 +158,16 @@ export async function startRunToAnswer(
   }
   // A stopping server starts no run it could not step or follow (the client's retry reaches one that runs).
   ctx.shutdown.throwIfStopped();
-  const claim = replayKey ? await claimRequest(runs, input.agent, replayKey) : undefined;
-  if (claim?.status === "in_progress") {
-    throw new HttpError(409, "request_in_progress", "A request with this Idempotency-Key is starting its run; retry.", {
-      "Retry-After": "1",
-    });
-  }
+  const claim = replayKey
+    ? await claimRequest(runs, input.agent, { key: replayKey, request: replayRequest })
+    : undefined;
+  if (claim?.status === "in_progress") throw requestInProgress();
   // The key's lookup is one of the request's reads (`events.maxReads`).
-  const claimReads = claim ? 1 : 0;
-  if (claim?.status === "duplicate") return await answerFromRun(ctx, claim.runId, signal, onAbort, claimReads);
+  const claimReads = (claim ? 1 : 0) + (options.readsSpent ?? 0);
+  if (claim?.status === "duplicate") {
+    if (claim.otherRequest) throw keyReused();
+    return await answerFromRun(ctx, claim.runId, signal, onAbort, claimReads);
+  }
   const background = ctx.background;
   // Stepped here (`kv`): the first step's place is taken before the run is written, so a full server refuses
   // (503 `overloaded`, safe to retry) and leaves no run behind; the first step takes the place over.
@@ -186,15 +193,6 @@ export async function startRunToAnswer(
     blobs: runs.blobsFor(runId),
     progress: onAbort === "cancel" ? cancelledOnAbort(progress, signal, () => runs.cancel(runId)) : progress,
   };
-}
-
-/** Claims `replayKey` for the run this request is about to start (lib/webhooks/delivery_claims.ts). */
-function claimRequest(runs: RunService, agent: string, replayKey: string): Promise<DeliveryClaim> {
-  const claims = new DeliveryClaims(runs.store, {
-    lockTtlMs: runs.lockTtlMs,
-    windowSeconds: REQUEST_KEY_WINDOW_SECONDS,
-  });
-  return claims.claim(agent, `request\n${replayKey}`);
 }
 
 /**

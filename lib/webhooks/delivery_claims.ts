@@ -10,11 +10,17 @@ export type DeliveryClaim =
     /** Forgets the claim (the run could not be created), so the sender's retry starts the run. */
     release(): Promise<void>;
   }
-  | { status: "duplicate"; runId: string }
+  /**
+   * Claimed before, by the run `runId`. `otherRequest`: the claim was made for another request than the one given
+   * (`claim`'s `request`): the key was reused, not retried.
+   */
+  | { status: "duplicate"; runId: string; otherRequest?: true }
   /** Another request holds the claim and is creating the run right now; try again shortly. */
   | { status: "in_progress" };
 
 const PENDING = "pending:";
+/** Between a completed claim's run id and the digest of the request it was claimed for (run ids have no newline). */
+const REQUEST_SEPARATOR = "\n";
 
 /**
  * The shortest replay window, a week: far longer than a signed timestamp is accepted (Standard Webhooks, Stripe), and
@@ -53,21 +59,27 @@ export class DeliveryClaims {
     this.#windowSeconds = options.windowSeconds;
   }
 
-  async claim(agent: string, replayKey: string): Promise<DeliveryClaim> {
-    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(replayKey));
-    const key = `hooks/${agent}/${toHex(new Uint8Array(digest))}`;
+  /**
+   * Claims `replayKey` under `agent` (null: under no agent's, for keys that name a caller's request whatever it
+   * asks). With `request` (what the request asks, as text), a completed claim remembers its digest, and a later
+   * claim for another request is a `duplicate` with `otherRequest`.
+   */
+  async claim(agent: string | null, replayKey: string, request?: string): Promise<DeliveryClaim> {
+    const key = await this.#key(agent, replayKey);
+    const digest = request === undefined ? "" : await sha256(request);
     const expireIn = this.#windowSeconds;
     for (let attempt = 0; attempt < 3; attempt++) {
       const existing = await this.#store.get(key);
-      if (existing?.value && !existing.value.startsWith(PENDING)) return { status: "duplicate", runId: existing.value };
+      if (existing?.value && !existing.value.startsWith(PENDING)) return duplicate(existing.value, digest);
       if (existing && Number(existing.value.slice(PENDING.length)) > Date.now()) return { status: "in_progress" };
       const pending = `${PENDING}${Date.now() + this.#lockTtlMs}`;
       const written = await this.#store.put(key, pending, { expectedVersion: existing?.version ?? null, expireIn });
       if (written.ok) {
+        const completed = (runId: string) => digest ? `${runId}${REQUEST_SEPARATOR}${digest}` : runId;
         return {
           status: "claimed",
           complete: async (runId) => {
-            await this.#store.put(key, runId, { expireIn });
+            await this.#store.put(key, completed(runId), { expireIn });
           },
           release: () => this.#store.delete(key),
         };
@@ -75,4 +87,26 @@ export class DeliveryClaims {
     }
     return { status: "in_progress" };
   }
+
+  /** The run a completed claim of `replayKey` for the same `request` started (one read, nothing written). */
+  async find(agent: string | null, replayKey: string, request?: string): Promise<string | undefined> {
+    const existing = await this.#store.get(await this.#key(agent, replayKey));
+    if (!existing?.value || existing.value.startsWith(PENDING)) return undefined;
+    const found = duplicate(existing.value, request === undefined ? "" : await sha256(request));
+    return found.otherRequest ? undefined : found.runId;
+  }
+
+  async #key(agent: string | null, replayKey: string): Promise<string> {
+    return agent === null ? `requests/${await sha256(replayKey)}` : `hooks/${agent}/${await sha256(replayKey)}`;
+  }
+}
+
+async function sha256(text: string): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
+}
+
+/** A completed claim's value (`runId`, and the digest of its request if it was claimed with one) read for `digest`. */
+function duplicate(value: string, digest: string): Extract<DeliveryClaim, { status: "duplicate" }> {
+  const [runId, claimedFor = ""] = value.split(REQUEST_SEPARATOR);
+  return claimedFor === digest ? { status: "duplicate", runId } : { status: "duplicate", runId, otherRequest: true };
 }

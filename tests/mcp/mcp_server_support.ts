@@ -80,8 +80,15 @@ export async function connect(urls: string | string[], headers: Record<string, s
   return { client, seen };
 }
 
-/** Starts a `tools/call` of `helper` over raw HTTP, reads until the run is named, then leaves: the run's id. */
-export async function callThenLeave(url: string, headers: Record<string, string> = {}): Promise<string> {
+/**
+ * Starts a `tools/call` of `helper` over raw HTTP (no `MCP-Protocol-Version`: a call that cannot be resumed), reads
+ * until the run is named, then leaves: the run's id. `meta` is added to the call's `_meta`.
+ */
+export async function callThenLeave(
+  url: string,
+  headers: Record<string, string> = {},
+  meta: Record<string, unknown> = {},
+): Promise<string> {
   const abort = new AbortController();
   const response = await fetch(`${url}/mcp`, {
     method: "POST",
@@ -90,7 +97,7 @@ export async function callThenLeave(url: string, headers: Record<string, string>
       jsonrpc: "2.0",
       id: 1,
       method: "tools/call",
-      params: { name: "helper", arguments: { task: "slow" }, _meta: { progressToken: "p" } },
+      params: { name: "helper", arguments: { task: "slow" }, _meta: { ...meta, progressToken: "p" } },
     }),
     signal: abort.signal,
   });

@@ -4,7 +4,8 @@
  * its answer by the request.
  */
 import assert from "node:assert/strict";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { IDEMPOTENCY_KEY_META, RUN_ID_META } from "../../lib/mcp/server/mod.ts";
 import { apiClient } from "../support/http_client.ts";
 import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 import { startExampleWorker } from "../support/wrangler_dev.ts";
@@ -62,6 +63,35 @@ Deno.test("MCP server of the Workers entry under wrangler dev: list, call and re
       assert.equal(resumed.at(-1)?.status, 200, JSON.stringify(requests));
       assert.equal(model.requests.length, 2, "one run, two model calls");
     });
+
+    await t.step(
+      "a keyed tools/call sent again after the SDK's timeout answers from the first run, one run",
+      async () => {
+        model.reset();
+        model.enqueue({ ...toolCallReply("final_answer", { answer: "42" }), delayMs: 1_500 });
+        const { client } = await connect(worker.url, auth);
+        const previous = close;
+        close = async () => (await previous(), await client.close());
+        const params = {
+          name: "assistant",
+          arguments: { task: "6 times 7?" },
+          _meta: { [IDEMPOTENCY_KEY_META]: "w-1" },
+        };
+        let firstRun: unknown;
+        await assert.rejects(
+          client.callTool(params, undefined, {
+            timeout: 700,
+            onprogress: (p: { _meta?: Record<string, unknown> }) => void (firstRun ??= p._meta?.[RUN_ID_META]),
+          }),
+          (error) => error instanceof McpError && (error as McpError).code === ErrorCode.RequestTimeout,
+        );
+        const result = await client.callTool(params, undefined, { timeout: 20_000 }) as CallToolResult;
+        assert.deepEqual(result.content, [{ type: "text", text: "42" }], JSON.stringify(result));
+        assert.ok(firstRun, "the first call named its run before the client gave up");
+        assert.equal(result._meta?.[RUN_ID_META], firstRun);
+        assert.equal(model.requests.length, 1, "one run, one model call");
+      },
+    );
   } finally {
     await close();
     await worker.close();

@@ -7,7 +7,8 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { AppContext } from "../../http/app_context.ts";
 import { VERSION } from "../../version.ts";
-import type { CallCursor } from "./mcp_event_ids.ts";
+import { type CallKeySource, callReplay } from "./mcp_idempotency.ts";
+import type { ResumableCall } from "./mcp_resume.ts";
 import {
   callAgent,
   callDirectTool,
@@ -31,7 +32,9 @@ export interface DispatchOptions {
   /** Notes a run a `tools/call` created (the request's log line names it). */
   noteRun(runId: string): void;
   /** A resumable `tools/call` (./mcp_resume.ts): its run's id, and its cursor, kept up to date here. */
-  resumable?: CallCursor;
+  resumable?: Omit<ResumableCall, "eventStore">;
+  /** The POST's headers that name its calls for their retries (./mcp_idempotency.ts). */
+  keys: CallKeySource;
   /** Sends a notification on the stream of the request `requestId`. */
   notify(message: JSONRPCMessage, requestId: string | number): Promise<void>;
 }
@@ -88,25 +91,38 @@ async function callTool(id: Id, params: Record<string, unknown>, options: Dispat
   if (!hasTool(ctx, name, exposeTools)) return failure(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 100)}`);
   const input = args as Record<string, unknown>;
   if (!Object.hasOwn(ctx.options.agents, name)) return { result: await callDirectTool(ctx, name, input, signal) };
+  const replay = ctx.runs ? callReplay(name, input, params._meta, options.keys) : undefined;
+  if (typeof replay === "string") return failure(ErrorCode.InvalidParams, replay);
   const token = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
   const { resumable } = options;
+  const cursor = resumable?.cursor;
   const progress = typeof token === "string" || typeof token === "number"
     ? (update: ProgressUpdate) => {
       // A resumable call's next event ids say how far its stream got (./mcp_event_ids.ts).
-      if (resumable) Object.assign(resumable, { progress: update.progress, next: update.next ?? resumable.next });
+      if (cursor) Object.assign(cursor, { progress: update.progress, next: update.next ?? cursor.next });
       return options.notify(progressNotification(token, update), id);
     }
     : undefined;
-  let runId = resumable?.runId;
-  const noteRun = (id: string) => (runId = id, options.noteRun(id));
+  let runId = cursor?.runId;
+  // The run that answers (a keyed call's may be another's than the cursor named): the next event ids name it.
+  const noteRun = (id: string) => (runId = id, cursor && (cursor.runId = id), options.noteRun(id));
+  // A resumable call names its new run before it exists, unless its key names one already.
+  const newRunId = resumable && !resumable.replayed ? cursor?.runId : undefined;
   try {
-    const result: CallToolResult = await callAgent(ctx, name, input, { signal, progress, noteRun, runId });
+    const result: CallToolResult = await callAgent(ctx, name, input, {
+      signal,
+      progress,
+      noteRun,
+      runId: newRunId,
+      replay,
+      readsSpent: resumable?.readsSpent,
+    });
     return { result };
   } catch (error) {
     // At its read limit: a resumable call's stream closes before its result (the caller does it, and the client
     // comes back with GET /mcp); another call cannot come back, and is told where its run goes on.
     if (!isFollowLimit(error) || resumable || runId === undefined) throw error;
-    return { result: stillRunning(runId) };
+    return { result: stillRunning(runId, replay !== undefined) };
   }
 }
 

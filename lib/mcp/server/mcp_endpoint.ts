@@ -64,8 +64,10 @@ export function mountMcpEndpoint(app: Hono, ctx: AppContext, options: McpEndpoin
 async function answer(c: Context, ctx: AppContext, body: unknown, options: McpEndpointOptions): Promise<Response> {
   const messages = Array.isArray(body) ? body : [body];
   const streams = messages.some((message) => (message as { method?: unknown } | null)?.method === "tools/call");
+  // Its calls' idempotency keys may come from its headers (./mcp_idempotency.ts).
+  const keys = { header: c.req.header("Idempotency-Key"), authorization: c.req.header("Authorization") };
   // A lone agent call of a recent client gets event ids it can resume from (./mcp_resume.ts).
-  const resumable = streams ? resumableCall(c, ctx, messages) : undefined;
+  const resumable = streams ? await resumableCall(c, ctx, messages, keys) : undefined;
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: !streams,
@@ -86,7 +88,8 @@ async function answer(c: Context, ctx: AppContext, body: unknown, options: McpEn
           ...options,
           notify: send,
           noteRun,
-          resumable: resumable?.cursor,
+          resumable,
+          keys,
         });
       } catch (error) {
         if (!("id" in message) || !("method" in message)) return;

@@ -40,7 +40,17 @@ export function mcpRoutes(path: string): RouteDoc[] {
       },
       errors: [],
       auth: true,
-      parameters: [{ name: "MCP-Protocol-Version", in: "header", description: "The negotiated MCP version." }],
+      parameters: [
+        { name: "MCP-Protocol-Version", in: "header", description: "The negotiated MCP version." },
+        {
+          name: "Idempotency-Key",
+          in: "header",
+          description: "Names the POST's agent `tools/call` for its retries (1 to 200 characters), as " +
+            '`params._meta["smolstep/idempotencyKey"]` does (which wins): the same call sent again with it within a ' +
+            "day, by the same credentials, answers from the first call's run instead of starting another; the key " +
+            "sent with another tool or other arguments is refused (an `isError` result).",
+        },
+      ],
     },
     {
       method: "get",

@@ -8,14 +8,15 @@
  * here: it follows the same run (or steps it on, without a queue) and writes the progress notifications the client
  * missed, the ones after them, then the result with the original JSON-RPC request id.
  *
- * A resumable call's run is left going when its caller goes away (the caller may come back); others are cancelled,
- * as before. Only the credentials the call was made with open its events. A request (the POST, or a GET resuming
- * it) that has read the run `events.maxReads` times (Workers' subrequest limit) closes its stream before the result,
- * and the client comes back with `GET /mcp` from its last event id (SEP-1699 polling: the SDK client reconnects
- * after a clean close without limit, 1 s later by default). A resumed stream that follows a background run closes the
- * same way after `events.maxDurationMs` (25 s by default), as `GET /v1/runs/{id}/events` does; one that steps its run
- * (no queue) is not cut mid-step. A run stepped in the request that finds the server at its `maxStepsInFlight` closes
- * the stream the same way, with `retry:` (the overload's Retry-After).
+ * A resumable call's run is left going when its caller goes away (the caller may come back), as is a call's with an
+ * idempotency key (./mcp_idempotency.ts: the same call sent again answers from it); others are cancelled. Only the
+ * credentials the call was made with open its events. A request (the POST, or a GET resuming it) that has read the run
+ * `events.maxReads` times (Workers' subrequest limit) closes its stream before the result, and the client comes back
+ * with `GET /mcp` from its last event id (SEP-1699 polling: the SDK client reconnects after a clean close without
+ * limit, 1 s later by default). A resumed stream that follows a background run closes the same way after
+ * `events.maxDurationMs` (25 s by default), as `GET /v1/runs/{id}/events` does; one that steps its run (no queue) is
+ * not cut mid-step. A run stepped in the request that finds the server at its `maxStepsInFlight` closes the stream the
+ * same way, with `retry:` (the overload's Retry-After).
  *
  * A resumed stream never ends in a JSON-RPC error: the SDK client counts only a result as the request's answer, and
  * reconnects after any other end (every second, without limit). What ends a resumed call for good (its run not
@@ -30,12 +31,14 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { AppContext } from "../../http/app_context.ts";
 import { HttpError } from "../../http/http_errors.ts";
+import { findRequestRun } from "../../http/request_replay.ts";
 import { continueRunToAnswer, type StoredRunToAnswer } from "../../http/run_to_answer.ts";
 import type { StepRecord } from "../../memory/step_records.ts";
 import { sleep } from "../../models/retry.ts";
 import { RunError, type RunRecord } from "../../runs/run_record.ts";
 import { isFollowLimit } from "../../runs/run_follower.ts";
 import { type CallCursor, eventIdKey, MAX_NAME_CHARS, readEventId, signEventId } from "./mcp_event_ids.ts";
+import { type CallKeySource, callReplay } from "./mcp_idempotency.ts";
 import {
   answerOf,
   describeStep,
@@ -60,13 +63,29 @@ const DEFAULT_MAX_DURATION_MS = 25_000;
 export interface ResumableCall {
   cursor: CallCursor;
   eventStore: EventStore;
+  /**
+   * Whether the cursor names a run the call's idempotency key already names (./mcp_idempotency.ts): the call answers
+   * from it. Otherwise the cursor's run id is the new run's.
+   */
+  replayed: boolean;
+  /** Reads of the store made to find that run (they count against `events.maxReads`). */
+  readsSpent: number;
 }
 
 const isName = (value: unknown): value is string | number =>
   typeof value === "number" || (typeof value === "string" && value.length <= MAX_NAME_CHARS);
 
-/** Whether the POST `messages` is a resumable `tools/call` (see the module's comment), and if so its event ids. */
-export function resumableCall(c: Context, ctx: AppContext, messages: unknown[]): ResumableCall | undefined {
+/**
+ * Whether the POST `messages` is a resumable `tools/call` (see the module's comment), and if so its event ids. A call
+ * with an idempotency key that already names a run gets that run's id: its events (the first, the priming event,
+ * is written before the call is answered) name the run it will answer from.
+ */
+export async function resumableCall(
+  c: Context,
+  ctx: AppContext,
+  messages: unknown[],
+  keys: CallKeySource,
+): Promise<ResumableCall | undefined> {
   const version = c.req.header("mcp-protocol-version") ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
   if (messages.length !== 1 || !ctx.runs || version < RESUMABLE_SINCE) return undefined;
   const { method, id, params } = (messages[0] ?? {}) as { method?: unknown; id?: unknown; params?: unknown };
@@ -79,10 +98,16 @@ export function resumableCall(c: Context, ctx: AppContext, messages: unknown[]):
   if (!parseAgentArguments(args as Record<string, unknown>).success) return undefined;
   const progressToken = (meta as { progressToken?: unknown } | undefined)?.progressToken;
   if (progressToken !== undefined && !isName(progressToken)) return undefined;
-  const cursor: CallCursor = { runId: crypto.randomUUID(), requestId: id, progressToken, progress: -1 };
+  // A malformed key is refused by the dispatch, without a run.
+  const replay = callReplay(name, args as Record<string, unknown>, meta, keys);
+  if (typeof replay === "string") return undefined;
+  const found = replay ? await findRequestRun(ctx.runs, name, replay) : undefined;
+  const cursor: CallCursor = { runId: found ?? crypto.randomUUID(), requestId: id, progressToken, progress: -1 };
   const key = eventIdKey(ctx.options, c.req.header("Authorization"));
   return {
     cursor,
+    replayed: found !== undefined,
+    readsSpent: replay ? 1 : 0,
     eventStore: {
       // Each event's id is where the stream is as it is written (the dispatch moves the cursor on).
       storeEvent: () => signEventId(cursor, key),

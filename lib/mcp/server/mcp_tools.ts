@@ -5,6 +5,7 @@ import type {
 } from "@modelcontextprotocol/sdk/types.js";
 import { invokeTool, toPlainValue } from "../../agents/tool_invocation.ts";
 import type { AppContext } from "../../http/app_context.ts";
+import type { RequestReplay } from "../../http/request_replay.ts";
 import { type RunToAnswer, startRunToAnswer } from "../../http/run_to_answer.ts";
 import { isFollowLimit } from "../../runs/run_follower.ts";
 import { CreateRunBody } from "../../http/http_schemas.ts";
@@ -46,6 +47,13 @@ export interface AgentCallOptions {
    * that goes away leaves such a run going (to be resumed) instead of cancelling it. Only with a store.
    */
   runId?: string;
+  /**
+   * What names the call for its retries (its idempotency key, ./mcp_idempotency.ts): a call sent again answers from
+   * this one's run. Such a run is left going when its caller goes away too. Only with a store.
+   */
+  replay?: RequestReplay;
+  /** Reads of the store made for the call before it starts (they count against `events.maxReads`). */
+  readsSpent?: number;
 }
 
 /** The `_meta` key of a tool result that names the smolstep run (`GET /v1/runs/{runId}`). */
@@ -111,7 +119,7 @@ export async function callAgent(
   ctx: AppContext,
   name: string,
   args: Record<string, unknown>,
-  { signal, progress, noteRun, runId: chosenId }: AgentCallOptions,
+  { signal, progress, noteRun, runId: chosenId, replay, readsSpent }: AgentCallOptions,
 ): Promise<CallToolResult> {
   const parsed = parseAgentArguments(args);
   if (!parsed.success) {
@@ -121,12 +129,16 @@ export async function callAgent(
   const { task, additionalArgs } = parsed.data;
   let run: RunToAnswer;
   try {
-    // A caller that goes away has its run cancelled, unless it may resume; without a store it runs in memory.
+    // A caller that goes away has its run cancelled, unless it may resume it or call again with its key; without a
+    // store it runs in memory.
     run = await startRunToAnswer(ctx, { agent: name, task, additionalArgs }, {
       signal,
-      onAbort: chosenId ? "leave" : "cancel",
+      onAbort: chosenId || replay ? "leave" : "cancel",
       withoutStore: "memory",
       runId: chosenId,
+      replayKey: replay?.key,
+      replayRequest: replay?.request,
+      readsSpent,
     });
   } catch (error) {
     if (signal.aborted) throw error;
@@ -216,10 +228,11 @@ export async function callDirectTool(
  * The result of a call that cannot be resumed (an older client, a batch) once its request has read its run
  * `events.maxReads` times: the run goes on, and the result says where to read it.
  */
-export function stillRunning(runId: string): CallToolResult {
+export function stillRunning(runId: string, keyed = false): CallToolResult {
   const text = `The run ${runId} is still running, but this request may not follow it any longer (it may read it ` +
     `only so many times: events.maxReads, SMOLSTEP_FOLLOW_MAX_READS). It goes on: read its answer with ` +
-    `GET /v1/runs/${runId}, or follow GET /v1/runs/${runId}/events.`;
+    `GET /v1/runs/${runId}, or follow GET /v1/runs/${runId}/events` +
+    (keyed ? ", or call the tool again with the same idempotency key to wait on for its answer." : ".");
   return {
     ...toolError(text),
     _meta: { [RUN_ID_META]: runId, "smolstep/status": "running", "smolstep/mode": "background" },

@@ -11,6 +11,7 @@ import { mountMcpEndpoint } from "./mcp_endpoint.ts";
 import { mcpRoutes } from "./mcp_openapi.ts";
 
 export { RUN_ID_META } from "./mcp_tools.ts";
+export { IDEMPOTENCY_KEY_META } from "./mcp_idempotency.ts";
 export type { RunProgress, RunToAnswer, RunToAnswerInput, RunToAnswerOptions } from "../../http/run_to_answer.ts";
 
 export interface McpServerOptions {
