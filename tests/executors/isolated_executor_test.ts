@@ -178,7 +178,8 @@ Deno.test("isolated executor: the pool", async (t) => {
   });
 
   await t.step("concurrent steps: more steps than threads wait their turn, each with its own variables", async () => {
-    await using executor = isolated({ poolSize: 1, maxThreads: 2 });
+    // A roomy limit: the last steps wait for two rounds of the others (a wait counts against the limit).
+    await using executor = isolated({ poolSize: 1, maxThreads: 2, timeLimitMs: 30_000 });
     const results = await Promise.all(
       Array.from(
         { length: 6 },
@@ -227,14 +228,19 @@ Deno.test("isolated executor: the pool", async (t) => {
   });
 
   await t.step("a step that finds no free thread within its time limit ends with the time-limit error", async () => {
-    await using executor = isolated({ poolSize: 1, maxThreads: 1, timeLimitMs: 500 });
-    await executor.warmUp();
-    const busy = executor.execute("await sleep({ ms: 100 })", { variables: {}, tools });
-    const starved = executor.execute("1", { variables: { kept: 1 }, tools });
+    // A wait shorter than the limit: the first step's thread frees up (set-up, 100 ms, results) well within the
+    // second step's 10 s, so both run, however loaded the machine.
+    await using roomy = isolated({ poolSize: 1, maxThreads: 1, timeLimitMs: 10_000 });
+    await roomy.warmUp();
+    const busy = roomy.execute("await sleep({ ms: 100 })", { variables: {}, tools });
+    const starved = roomy.execute("1", { variables: { kept: 1 }, tools });
     const [first, second] = await Promise.all([busy, starved]);
     assert.equal(first.output, "slept");
-    // The first step's thread frees up within the second step's time limit, so both ran.
     assert.equal(second.output, 1);
+    // A wait longer than the limit: the thread is busy for its set-up plus its whole 0.5 s limit, so the waiting
+    // step's 0.5 s always runs out first.
+    await using executor = isolated({ poolSize: 1, maxThreads: 1, timeLimitMs: 500 });
+    await executor.warmUp();
     const blocking = executor.execute("await sleep({ ms: 5000 })", { variables: {}, tools });
     const late = await executor.execute("1", { variables: { kept: 1 }, tools });
     assert.deepEqual(late.error, { name: "TimeoutError", message: "Execution exceeded the time limit of 0.5 s" });
