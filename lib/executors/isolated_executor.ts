@@ -39,8 +39,8 @@ export interface IsolatedExecutorOptions extends Omit<QuickJSExecutorOptions, "w
   /**
    * How long the host gives a step's set-up before its code starts: a new thread starting, the sandbox made and the
    * variables restored on the thread. Set-up does not count against `timeLimitMs`, which starts with the code; a
-   * step whose code has not started by then ends with the time-limit error, and its thread is replaced. Default
-   * 10,000 ms.
+   * step whose code has not started by then ends with the time-limit error (a thread that had received the step is
+   * terminated and replaced). Default 10,000 ms.
    */
   setupGraceMs?: number;
 }

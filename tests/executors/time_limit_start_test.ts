@@ -22,12 +22,14 @@ const SPIN = "print('spinning');\nwhile (true) {}";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Deno workers whose start (the "ready" message) or whose "run" messages the test delays, or drops. */
-function slowWorkers(slow: { readyMs?: number; runMs?: number; dropRun?: boolean }): SpawnSandboxThread {
+function slowWorkers(
+  slow: { readyMs?: number; runMs?: number; dropRun?: boolean; onReady?: () => void },
+): SpawnSandboxThread {
   return (events) => {
     const thread = spawnDenoWorker({
       message: (message: ThreadMessage) => {
-        if (message.type === "ready" && slow.readyMs) setTimeout(() => events.message(message), slow.readyMs);
-        else events.message(message);
+        if (message.type !== "ready" || !slow.readyMs) return events.message(message);
+        setTimeout(() => (slow.onReady?.(), events.message(message)), slow.readyMs);
       },
       error: events.error,
     });
@@ -86,6 +88,22 @@ Deno.test("isolated: a slow set-up does not count against the code's time limit"
     assert.ok(ms >= SLOW_MS + LIMIT_MS - 10, `took ${Math.round(ms)} ms`);
     assert.equal((await executor.execute("kept + 1", { variables: { kept: 1 }, tools })).output, 2);
   });
+
+  await t.step(
+    "the caller's abort ends a step whose thread is still starting, and the thread serves the next",
+    async () => {
+      let started = false;
+      await using executor = isolated({ spawn: slowWorkers({ readyMs: SLOW_MS, onReady: () => started = true }) });
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      const r = await executor.execute(SPIN, { variables: { kept: 1 }, tools, signal: controller.signal });
+      assert.deepEqual(r.error, { name: "AbortError", message: "Execution was aborted" });
+      assert.deepEqual(r.variables, { kept: 1 });
+      assert.equal(started, false, "the step ended without waiting for the thread to start");
+      assert.equal((await executor.execute("kept + 1", { variables: { kept: 1 }, tools })).output, 2);
+      assert.equal(executor.threads, 1);
+    },
+  );
 
   await t.step("a step that reaches its thread later than the limit plus the kill grace", async () => {
     await using executor = isolated({ spawn: slowWorkers({ runMs: SLOW_MS }) });
