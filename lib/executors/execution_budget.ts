@@ -1,7 +1,9 @@
 /**
  * The limits of one step as the interrupt handler applies them: a wall-clock deadline, the caller's abort signal,
  * and a count of QuickJS interrupt checks. The count matters where the clock stands still during synchronous
- * execution (Cloudflare Workers): there, only it can stop a tight loop.
+ * execution (Cloudflare Workers): there, only it can stop a tight loop. The deadline and the count start with the
+ * code itself (`start()`), not with the sandbox's set-up, so a slow set-up (a loaded machine, large variables to
+ * restore) never takes time from the code.
  */
 
 export interface SessionLimits {
@@ -40,8 +42,19 @@ export class ExecutionBudget {
   #maxChecks: number;
   #maxStalledChecks: number;
 
-  /** `stopRequested`: a stop asked from elsewhere (another thread), read at every check like the signal. */
-  constructor(limits: SessionLimits, readonly signal?: AbortSignal, readonly stopRequested?: () => boolean) {
+  /**
+   * `stopRequested`: a stop asked from elsewhere (another thread), read at every check like the signal. Until
+   * `start()`, only the signal and stop requests end the step: there is no deadline yet.
+   */
+  constructor(readonly limits: SessionLimits, readonly signal?: AbortSignal, readonly stopRequested?: () => boolean) {
+    this.#deadline = Infinity;
+    this.#maxChecks = this.#maxStalledChecks = Infinity;
+  }
+
+  /** The code starts now: the time limit and the CPU budget count from here. */
+  start(): void {
+    const { limits } = this;
+    this.#checks = this.#stalledChecks = 0;
     this.#deadline = Date.now() + limits.timeLimitMs;
     this.#maxChecks = limits.maxInterruptChecks ?? Infinity;
     this.#maxStalledChecks = limits.maxInterruptChecks ?? limits.timeLimitMs * STALLED_CHECKS_PER_MS;

@@ -1,10 +1,11 @@
 /**
  * The QuickJS sandbox on its own threads: each step runs in a thread from a small warm pool, so model-written
  * code can never stall the host, not even inside a native builtin that QuickJS's interrupt check cannot reach.
- * The thread applies the usual limits; the host keeps a wall clock too and terminates a thread that has not
- * answered by the time limit plus `killGraceMs`: the step ends with the same `TimeoutError` the model sees for any
- * timeout, the earlier variables kept and the output printed so far. The caller's abort signal ends the step as in
- * one thread (variables kept), and terminates the thread if it has not answered within `killGraceMs`. Tools and
+ * The thread applies the usual limits, from when the code starts; the host keeps a wall clock too and terminates a
+ * thread that has not answered by the time limit plus `killGraceMs` after the thread reported the code started
+ * (or, before that, after `setupGraceMs` of set-up): the step ends with the same `TimeoutError` the model sees for
+ * any timeout, the earlier variables kept and the output printed so far. The caller's abort signal ends the step as
+ * in one thread (variables kept), and terminates the thread if it has not answered within `killGraceMs`. Tools and
  * host modules run here on the host, called by name from the thread.
  * Runtime-free: the adapter supplies the threads (`lib/adapters/deno`, `lib/adapters/node`).
  */
@@ -35,15 +36,23 @@ export interface IsolatedExecutorOptions extends Omit<QuickJSExecutorOptions, "w
    * reading the results of a step the thread stopped itself. Default 1,000 ms.
    */
   killGraceMs?: number;
+  /**
+   * How long the host gives a step's set-up before its code starts: a new thread starting, the sandbox made and the
+   * variables restored on the thread. Set-up does not count against `timeLimitMs`, which starts with the code; a
+   * step whose code has not started by then ends with the time-limit error (a thread that had received the step is
+   * terminated and replaced). Default 10,000 ms.
+   */
+  setupGraceMs?: number;
 }
 
-export const ISOLATION_DEFAULTS = { poolSize: 2, maxThreads: 8, killGraceMs: 1_000 } as const;
+export const ISOLATION_DEFAULTS = { poolSize: 2, maxThreads: 8, killGraceMs: 1_000, setupGraceMs: 10_000 } as const;
 
 export class IsolatedQuickJSExecutor implements CodeExecutor, AsyncDisposable {
   readonly limits: SessionLimits;
   readonly authorizedImports: string[];
   readonly modules: Record<string, SandboxModule>;
   readonly killGraceMs: number;
+  readonly setupGraceMs: number;
   #config: ThreadStepConfig;
   #pool: SandboxThreadPool;
 
@@ -59,6 +68,7 @@ export class IsolatedQuickJSExecutor implements CodeExecutor, AsyncDisposable {
     }
     this.#config = { ...this.limits, authorizedImports: this.authorizedImports, modules };
     this.killGraceMs = options.killGraceMs ?? ISOLATION_DEFAULTS.killGraceMs;
+    this.setupGraceMs = options.setupGraceMs ?? ISOLATION_DEFAULTS.setupGraceMs;
     const size = Math.max(1, options.poolSize ?? ISOLATION_DEFAULTS.poolSize);
     this.#pool = new SandboxThreadPool({
       spawn: options.spawn,
@@ -92,7 +102,8 @@ export class IsolatedQuickJSExecutor implements CodeExecutor, AsyncDisposable {
     if (this.#pool.closed) throw new Error("The executor is closed");
     const aborted = () => killedResult(options, "", stopError("abort", this.limits));
     if (options.signal?.aborted) return aborted();
-    // Waiting for a free thread counts against the time limit: a step never waits longer than it could run.
+    // Waiting for a free thread is bounded by the time limit: a step never waits longer than it could run. (The
+    // code's own time limit starts only with the code, on the thread.)
     const waited = new AbortController();
     const timer = setTimeout(() => waited.abort(), this.limits.timeLimitMs);
     const signal = options.signal ? AbortSignal.any([options.signal, waited.signal]) : waited.signal;
@@ -123,11 +134,19 @@ export class IsolatedQuickJSExecutor implements CodeExecutor, AsyncDisposable {
     return Promise.resolve();
   }
 
+  /**
+   * Runs the step on `thread` under the host's kill timer, which always fires: first `setupGraceMs` for set-up (the
+   * thread starting if it is new, then making the sandbox and restoring the variables), then, from the thread's
+   * "started" message (sent after the thread's own time limit started), the time limit plus `killGraceMs`.
+   */
   #runOn(thread: PooledThread, code: string, options: ExecuteOptions): Promise<CodeExecutionResult> {
     const tools = new AbortController();
     const output = new CapturedOutput(this.limits.maxOutputChars);
     return new Promise((resolve, reject) => {
       let over = false;
+      /** The step was sent to the thread: from here on, stopping it early means terminating the thread. */
+      let sent = false;
+      let stopping = false;
       const end = (outcome: { result: CodeExecutionResult } | { error: Error }, keep: boolean) => {
         if (over) return;
         over = true;
@@ -139,20 +158,26 @@ export class IsolatedQuickJSExecutor implements CodeExecutor, AsyncDisposable {
         if ("result" in outcome) resolve(outcome.result);
         else reject(outcome.error);
       };
-      const kill = (error: CodeExecutionError) => end({ result: killedResult(options, output.text, error) }, false);
-      let timer = setTimeout(() => kill(stopError("time", this.limits)), this.limits.timeLimitMs + this.killGraceMs);
+      const kill = (error: CodeExecutionError) => end({ result: killedResult(options, output.text, error) }, !sent);
+      const arm = (ms: number, error: CodeExecutionError) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => kill(error), ms);
+      };
+      let timer = setTimeout(() => kill(stopError("time", this.limits)), this.setupGraceMs);
       const onAbort = () => {
+        if (!sent) return kill(stopError("abort", this.limits));
+        stopping = true;
         requestStop(thread.channel);
         thread.post({ type: "stop" });
-        clearTimeout(timer);
-        timer = setTimeout(() => kill(stopError("abort", this.limits)), this.killGraceMs);
+        arm(this.killGraceMs, stopError("abort", this.limits));
       };
       options.signal?.addEventListener("abort", onAbort, { once: true });
-      thread.onExit = (reason) =>
-        end({ result: crashResult(new Error(reason), output.text, options.variables) }, false);
-      thread.onMessage = (message: ThreadMessage) => {
+      const onMessage = (message: ThreadMessage) => {
         if (over) return;
         switch (message.type) {
+          case "started":
+            if (!stopping) arm(this.limits.timeLimitMs + this.killGraceMs, stopError("time", this.limits));
+            return;
           case "print":
             return output.write(message.text);
           case "tool":
@@ -169,17 +194,29 @@ export class IsolatedQuickJSExecutor implements CodeExecutor, AsyncDisposable {
       };
       const run = (variables: Record<string, unknown>) =>
         thread.post({ type: "run", code, variables, tools: Object.keys(options.tools), config: this.#config });
-      try {
+      const crashed = (reason: string) =>
+        end({ result: crashResult(new Error(reason), output.text, options.variables) }, false);
+      const send = () => {
+        if (over) return;
+        if (thread.exited) return crashed("the sandbox thread exited");
+        thread.onExit = crashed;
+        thread.onMessage = onMessage;
+        sent = true;
         try {
-          run(options.variables);
+          try {
+            run(options.variables);
+          } catch (error) {
+            if ((error as { name?: string })?.name !== "DataCloneError") throw error;
+            // Values the sandbox would not restore anyway (functions ...): send what JSON keeps, as the sandbox does.
+            run(parseJson(encodeJson(options.variables)) as Record<string, unknown>);
+          }
         } catch (error) {
-          if ((error as { name?: string })?.name !== "DataCloneError") throw error;
-          // Values the sandbox would not restore anyway (functions ...): send what JSON keeps, as the sandbox does.
-          run(parseJson(encodeJson(options.variables)) as Record<string, unknown>);
+          sent = false;
+          end({ error: error instanceof Error ? error : new Error(errorMessage(error)) }, true);
         }
-      } catch (error) {
-        end({ error: error instanceof Error ? error : new Error(errorMessage(error)) }, true);
-      }
+      };
+      // A thread that could not start fails the step (as a misconfigured pool must), with no result to give.
+      thread.ready.then(send, (error) => end({ error }, false));
     });
   }
 

@@ -45,7 +45,10 @@ export type QuickJSWasmSource = WebAssembly.Module | (() => Promise<WebAssembly.
 
 export interface QuickJSExecutorOptions {
   wasm: QuickJSWasmSource;
-  /** Wall-clock limit per step, including time spent awaiting tools. Default 30,000 ms. */
+  /**
+   * Wall-clock limit on the step's code, including time spent awaiting tools. Default 30,000 ms. It starts when the
+   * code starts: making the sandbox and restoring the variables do not count.
+   */
   timeLimitMs?: number;
   /** Memory the step's code may use. Default 64 MiB (the WASM memory is capped at this plus 16 MiB of engine). */
   memoryLimitBytes?: number;
@@ -73,6 +76,8 @@ export interface QuickJSExecuteOptions extends ExecuteOptions {
   onPrint?: (text: string) => void;
   /** Polled at every interrupt check: true stops the step as an abort would. */
   stopRequested?: () => boolean;
+  /** Called once the sandbox is set up and the code starts, the time limit with it. */
+  onStart?: () => void;
   /** A fresh instance made ahead (`instantiateQuickJS`), used when its memory limit matches; never reuse one. */
   instance?: QuickJSInstance;
   /**
@@ -203,6 +208,7 @@ export class QuickJSExecutor implements CodeExecutor {
         signal: options.signal,
         onPrint: options.onPrint,
         stopRequested: options.stopRequested,
+        onStart: options.onStart,
       };
       let skipped: string[];
       if (prepared) {

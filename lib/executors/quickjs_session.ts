@@ -2,7 +2,8 @@
  * One step inside one QuickJS runtime: installs the prelude and the host bridge, evaluates the code, and drives it
  * (pending jobs, tool promises, timers) until it settles, calls `final_answer`, or hits a limit. Limits are
  * enforced by the interrupt handler: a wall-clock deadline plus a count of interrupt checks (the clock does not
- * move during synchronous execution on Cloudflare Workers, the count does).
+ * move during synchronous execution on Cloudflare Workers, the count does). Both start when `run()` starts the
+ * code: making the runtime, installing the prelude and restoring variables do not count against them.
  */
 
 import type {
@@ -34,10 +35,15 @@ export interface SessionSetup {
   signal?: AbortSignal;
   onPrint?: (text: string) => void;
   stopRequested?: () => boolean;
+  /** Called when the code starts, after the time limit has started (the isolated executor tells the host). */
+  onStart?: () => void;
 }
 
 /** What changes from one step to the next in a session prepared ahead (see `SandboxSession.bind`). */
-export type StepBindings = Pick<SessionSetup, "tools" | "modules" | "signal" | "onPrint" | "stopRequested">;
+export type StepBindings = Pick<
+  SessionSetup,
+  "tools" | "modules" | "signal" | "onPrint" | "stopRequested" | "onStart"
+>;
 
 /** How the step's code ended, as read from the sandbox (a JSON envelope) or decided by the host. */
 export type CodeOutcome = { envelope: string } | { stopped: StopReason } | { stalled: true } | { compileError: string };
@@ -81,7 +87,7 @@ export class SandboxSession {
 
   /**
    * Binds a session prepared ahead (prelude installed, no code run yet) to the step about to run: its tools and
-   * modules, signal and hooks, and a fresh budget, so the time limit counts from here.
+   * modules, signal and hooks, and a fresh budget (whose time limit starts with the code, in `run()`).
    */
   bind(step: StepBindings): void {
     this.setup = { ...this.setup, ...step };
@@ -124,8 +130,10 @@ export class SandboxSession {
     for (const h of [...fns, factory, api]) h.dispose();
   }
 
-  /** Evaluates the (already rewritten) code and drives it to its end, under the limits. */
+  /** Evaluates the (already rewritten) code and drives it to its end, under the limits, which start now. */
   async run(code: string): Promise<CodeOutcome> {
+    this.#budget.start();
+    this.setup.onStart?.();
     this.#rt.setInterruptHandler(() => this.#budget.check());
     const evaluated = this.#ctx.evalCode(code, CODE_FILE, EVAL_SCRIPT_ASYNC);
     if (evaluated.error) {

@@ -94,6 +94,8 @@ export function serveSandboxThread(port: ThreadPort): void {
           port.postMessage({ type: "print", text });
         },
         stopRequested: () => stopRequested(channel!),
+        // The host's kill timer for the step's run starts with this message (set-up has its own margin).
+        onStart: () => port.postMessage({ type: "started" }),
       });
       markRunning(channel!, false);
       port.postMessage({ type: "done", result });

@@ -124,7 +124,10 @@ export class SandboxThreadPool {
     await Promise.all(this.#idle.map((thread) => thread.ready));
   }
 
-  /** A started thread for one step; waits while all are busy. Rejects if the signal aborts first. */
+  /**
+   * A thread for one step, a started one if any is idle; waits while all are busy. Rejects if the signal aborts
+   * first. The thread may still be starting: the step awaits its `ready` (as part of its set-up).
+   */
   async acquire(signal?: AbortSignal): Promise<PooledThread> {
     if (this.#closed) throw new Error("The executor is closed");
     void this.warm().catch(() => {});
@@ -134,12 +137,6 @@ export class SandboxThreadPool {
     if (!thread && this.#hasRoom()) thread = this.#spawn();
     thread ??= await this.#wait(signal);
     thread.idle(false);
-    try {
-      await abortable(thread.ready, signal);
-    } catch (error) {
-      if (signal?.aborted) this.release(thread);
-      throw error;
-    }
     return thread;
   }
 
@@ -227,14 +224,4 @@ export class SandboxThreadPool {
       this.#waiting.push(waiter);
     });
   }
-}
-
-function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

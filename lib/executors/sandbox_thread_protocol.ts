@@ -32,6 +32,8 @@ export type HostMessage =
 /** Thread to host. */
 export type ThreadMessage =
   | { type: "ready" }
+  /** The step is set up (sandbox made, variables restored) and its code starts: its time limit counts from here. */
+  | { type: "started" }
   /** Printed output as it happens, so a step the host kills still shows what it printed (capped). */
   | { type: "print"; text: string }
   | { type: "tool"; callId: number; name: string; args: unknown }

@@ -38,6 +38,11 @@ export function run(
   return withExecutor.execute(code, { variables: {}, tools, ...options });
 }
 
+/** Waits until an isolated executor's warm threads have started, so a timed step measures the step alone. */
+export async function warmed(executor: CodeExecutor): Promise<void> {
+  if (executor instanceof IsolatedQuickJSExecutor) await executor.warmUp();
+}
+
 /** An executor with some options changed. */
 export function executorWith(options: Omit<QuickJSExecutorOptions, "wasm">): CodeExecutor {
   const created = createDenoQuickJSExecutor({ timeLimitMs: 3_000, ...options, inThread });

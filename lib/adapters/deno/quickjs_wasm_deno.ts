@@ -59,12 +59,12 @@ export function createDenoQuickJSExecutor(
 export function createDenoQuickJSExecutor(
   options: DenoQuickJSExecutorOptions = {},
 ): QuickJSExecutor | IsolatedQuickJSExecutor {
-  const { inThread, poolSize, maxThreads, killGraceMs, workerPermissions, ...executor } = options;
+  const { inThread, poolSize, maxThreads, killGraceMs, setupGraceMs, workerPermissions, ...executor } = options;
   const deno = "Deno" in globalThis;
   // Deno without Web Workers (some hosted platforms): steps run in-thread there.
   if (inThread || (deno && typeof Worker === "undefined")) {
     return new QuickJSExecutor({ ...executor, wasm: loadQuickJSWasm });
   }
-  const isolation = { ...executor, poolSize, maxThreads, killGraceMs, wasm: loadQuickJSWasm };
+  const isolation = { ...executor, poolSize, maxThreads, killGraceMs, setupGraceMs, wasm: loadQuickJSWasm };
   return deno ? createDenoIsolatedExecutor({ ...isolation, workerPermissions }) : createNodeIsolatedExecutor(isolation);
 }
