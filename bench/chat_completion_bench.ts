@@ -91,8 +91,9 @@ try {
   }
 } finally {
   await inline.close();
-  await queue.idle();
+  // Drops the scheduled watchdog copies first: idle() would wait for them, a lock's time (5 minutes) after the last run.
   queue.close();
+  await queue.idle();
   await background.close();
   await model.close();
 }

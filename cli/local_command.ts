@@ -2,6 +2,7 @@
 import type { IsolatedQuickJSExecutor } from "../lib/executors/isolated_executor.ts";
 import type { QuickJSExecutor } from "../lib/executors/quickjs_executor.ts";
 import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_deno.ts";
+import { wholeNumber } from "../functions/server_options.ts";
 import type { RunArguments } from "./arguments.ts";
 import type { Display, RunEnd } from "./display/display.ts";
 import { createLocalAgent } from "./local_agent.ts";
@@ -16,6 +17,8 @@ export async function runHere(
 ): Promise<RunEnd> {
   let executor: IsolatedQuickJSExecutor | QuickJSExecutor | undefined;
   try {
+    // A whole number or nothing, as the server reads it: "5000ms" is refused, not taken for the 30 s default.
+    const timeLimitMs = wholeNumber(env, "SMOLSTEP_CODE_TIME_LIMIT_MS");
     const model = await createCliModel(args, env);
     const agent = createLocalAgent(args, {
       model,
@@ -23,7 +26,7 @@ export async function runHere(
       // Code steps run on worker threads without permissions, as in the Deno entry (SMOLSTEP_CODE_TIME_LIMIT_MS).
       executor: () =>
         executor ??= createDenoQuickJSExecutor({
-          timeLimitMs: Number(env.SMOLSTEP_CODE_TIME_LIMIT_MS) || undefined,
+          timeLimitMs,
           workerPermissions: "none",
         }),
     });

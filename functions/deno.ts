@@ -2,6 +2,7 @@
  * Deno / Deno Deploy entry: the example agents over HTTP, runs kept in Deno KV, background runs continued on the
  * Deno KV queue. Local: `deno task start`.
  */
+import { ConfigurationError } from "../lib/errors.ts";
 import { createSmolstep } from "../lib/server.ts";
 import { denoResolveHost } from "../lib/adapters/deno/deno_resolve_host.ts";
 import { createDenoQuickJSExecutor } from "../lib/adapters/deno/quickjs_wasm_deno.ts";
@@ -12,6 +13,16 @@ import { createBufferedJsonSink } from "../lib/adapters/deno/buffered_json_sink.
 import { pluginsFromEnv } from "./plugins_from_env.ts";
 import { createAgents } from "./agents.ts";
 import { egressFromEnv, loggerFromEnv, playgroundFromEnv, serverOptions, wholeNumber } from "./server_options.ts";
+
+// A setting that stops the start (a malformed number, an unknown log level, a short secret...) is reported as one
+// line naming it, not as an uncaught error with a stack trace; anything else fails as it would.
+const refuseStart = (event: PromiseRejectionEvent) => {
+  if (!(event.reason instanceof ConfigurationError)) return;
+  event.preventDefault();
+  console.error(`smolstep: ${event.reason.message}`);
+  Deno.exit(1);
+};
+globalThis.addEventListener("unhandledrejection", refuseStart);
 
 const env = Deno.env.toObject();
 // Log lines are buffered and written a batch at a time (not one blocking console write each): a batch waits up to
@@ -59,6 +70,7 @@ const server = Deno.serve(
   { port: wholeNumber(env, "PORT", 0) ?? 8000, hostname: env.HOSTNAME ?? "127.0.0.1" },
   smolstep.app.fetch,
 );
+globalThis.removeEventListener("unhandledrejection", refuseStart);
 
 // SIGTERM / SIGINT (a redeploy, Ctrl+C): take no new connections, let the steps and requests in flight finish for
 // at most SMOLSTEP_SHUTDOWN_GRACE_MS (default 10 s), then abort the steps still running (HTTP and background ones):

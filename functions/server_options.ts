@@ -142,7 +142,9 @@ function webhookSchemes(value: string | undefined): WebhookSchemeName[] | undefi
   const names = value?.split(",").map((name) => name.trim()).filter(Boolean);
   if (!names?.length) return undefined;
   const unknown = names.filter((name) => !(WEBHOOK_SCHEME_NAMES as string[]).includes(name));
-  if (unknown.length) throw new Error(`SMOLSTEP_WEBHOOK_SCHEMES: unknown scheme(s) ${unknown.join(", ")}.`);
+  if (unknown.length) {
+    throw new ConfigurationError(`SMOLSTEP_WEBHOOK_SCHEMES: unknown scheme(s) ${unknown.join(", ")}.`);
+  }
   return names as WebhookSchemeName[];
 }
 
@@ -173,7 +175,13 @@ export function stepTimeoutFromEnv(env: ServerEnv): number {
  * `sink` (default: the console, one write per line).
  */
 export function loggerFromEnv(env: ServerEnv, sink?: LogSink): Logger {
-  return createLogger({ level: parseLogLevel(env.SMOLSTEP_LOG_LEVEL) ?? "info", sink });
+  let level;
+  try {
+    level = parseLogLevel(env.SMOLSTEP_LOG_LEVEL);
+  } catch (error) {
+    throw new ConfigurationError(`SMOLSTEP_LOG_LEVEL: ${(error as Error).message}`);
+  }
+  return createLogger({ level: level ?? "info", sink });
 }
 
 /** Whether the playground pages are served: SMOLSTEP_PLAYGROUND "1" / "0", else the entry's default. */

@@ -56,8 +56,8 @@ export { QuickJSExecutor } from "./executors/quickjs_executor.ts";
 export type { QuickJSExecutorOptions } from "./executors/quickjs_executor.ts";
 
 // Memory and state
-export { parseAgentState, STATE_VERSION, StateVersionError } from "./memory/agent_state.ts";
-export type { AgentState, PendingInput, RunStatus, SubRun } from "./memory/agent_state.ts";
+export { agentStateSchemas, parseAgentState, STATE_VERSION, StateVersionError } from "./memory/agent_state.ts";
+export type { AgentState, AgentStateSchemas, PendingInput, RunStatus, SubRun } from "./memory/agent_state.ts";
 export type {
   ActionStep,
   FinalAnswerStep,

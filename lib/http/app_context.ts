@@ -13,7 +13,7 @@ import type { RunQueue } from "../runs/run_queue.ts";
 import { RunService } from "../runs/run_service.ts";
 import { DEFAULT_LOCK_TTL_MS, defaultStepTimeoutMs, withStepDeadline } from "../runs/step_deadline.ts";
 import { StepShutdown } from "../runs/step_shutdown.ts";
-import { StateTokenCodec } from "../runs/state_token.ts";
+import { MIN_SECRET_LENGTH, StateTokenCodec } from "../runs/state_token.ts";
 import type { TokenCipherFactory } from "../runs/token_cipher.ts";
 import { TokenLedger } from "../runs/token_ledger.ts";
 import type { StateStore } from "../stores/state_store.ts";
@@ -201,6 +201,13 @@ export class AppContext {
     // Stateless steps hold no lock, but their token claim lasts the lock's time: the same bound applies.
     this.stepTimeoutMs = this.runs?.stepTimeoutMs ??
       options.stepTimeoutMs ?? defaultStepTimeoutMs(options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS);
+    // A short secret would fail every stateless request with a 500: refuse it when the app is made instead.
+    if (options.secret !== undefined && options.secret.length > 0 && options.secret.length < MIN_SECRET_LENGTH) {
+      throw new ConfigurationError(
+        `The state secret (SMOLSTEP_SECRET) must be at least ${MIN_SECRET_LENGTH} characters long ` +
+          `(got ${options.secret.length}).`,
+      );
+    }
     this.tokens = options.secret
       ? new StateTokenCodec(options.secret, {
         encrypt: options.encryptState,

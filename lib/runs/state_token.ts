@@ -91,8 +91,13 @@ interface TokenKeys {
   enc: TokenCipher;
 }
 
+/** The shortest secret tokens are sealed with. */
+export const MIN_SECRET_LENGTH = 16;
+
 async function deriveKeys(secret: string, cipher: TokenCipherFactory): Promise<TokenKeys> {
-  if (secret.length < 16) throw new Error("The state secret must be at least 16 characters long.");
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new Error(`The state secret must be at least ${MIN_SECRET_LENGTH} characters long.`);
+  }
   const base = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey", "deriveBits"]);
   const hkdf = (info: string) => ({
     name: "HKDF",

@@ -263,3 +263,18 @@ Deno.test("cli serve --port: the Deno entry answers on that port", async () => {
     await Deno.remove(kvDir, { recursive: true });
   }
 });
+
+Deno.test("cli run: a malformed SMOLSTEP_CODE_TIME_LIMIT_MS is refused, as the server refuses it", async () => {
+  // It went through Number(...) || undefined: "5000ms" ran the code agent under the 30 s default, silently.
+  await using server = await startScriptedModelServer({ replies: ['<code>\nfinal_answer("done");\n</code>'] });
+  const env = { SMOLSTEP_CODE_TIME_LIMIT_MS: "5000ms" };
+  const refused = await runCli(["run", "Answer", "--tools", "calculator", ...model(server)], { env });
+  assert.equal(refused.code, 1, refused.stdout);
+  assert.match(refused.stderr, /SMOLSTEP_CODE_TIME_LIMIT_MS must be a whole number/);
+  assert.equal(server.requests.length, 0, "refused before any model call");
+  const taken = await runCli(["run", "Answer", "--tools", "calculator", ...model(server)], {
+    env: { SMOLSTEP_CODE_TIME_LIMIT_MS: "5000" },
+  });
+  assert.equal(taken.code, 0, taken.stderr);
+  assert.match(taken.stdout, /Final answer: done/);
+});

@@ -8,9 +8,18 @@ const ENTRY = fileURLToPath(new URL("../../functions/deno.ts", import.meta.url))
 /**
  * SMOLSTEP_CODE_TIME_LIMIT_MS and PORT are among the README's numeric variables: a malformed one stops the start,
  * naming the variable, like the others (the time limit used to fall back to the 30 s default silently: "5000ms" gave a
- * sandbox 6 times the limit asked for; PORT went through a bare Number()).
+ * sandbox 6 times the limit asked for; PORT went through a bare Number()). The other settings that stop the start do
+ * it the same way: one line on stderr naming the variable, no uncaught error and stack trace.
  */
-for (const [name, value] of [["SMOLSTEP_CODE_TIME_LIMIT_MS", "5000ms"], ["PORT", "80a"]]) {
+const REFUSED: Array<[string, string, RegExp]> = [
+  ["SMOLSTEP_CODE_TIME_LIMIT_MS", "5000ms", /SMOLSTEP_CODE_TIME_LIMIT_MS must be a whole number/],
+  ["PORT", "80a", /PORT must be a whole number/],
+  ["SMOLSTEP_LOCK_TTL_MS", "60000ms", /SMOLSTEP_LOCK_TTL_MS must be a whole number/],
+  ["SMOLSTEP_SECRET", "short", /SMOLSTEP_SECRET\) must be at least 16 characters/],
+  ["SMOLSTEP_LOG_LEVEL", "loud", /SMOLSTEP_LOG_LEVEL: The log level must be one of/],
+  ["SMOLSTEP_WEBHOOK_SCHEMES", "standard,gitlab", /SMOLSTEP_WEBHOOK_SCHEMES: unknown scheme\(s\) gitlab/],
+];
+for (const [name, value, expected] of REFUSED) {
   Deno.test(`Deno entry: a malformed ${name} stops the start, naming the variable`, async () => {
     const dir = await Deno.makeTempDir({ prefix: "smolstep-code-limit-env-" });
     const child = new Deno.Command(Deno.execPath(), {
@@ -37,6 +46,8 @@ for (const [name, value] of [["SMOLSTEP_CODE_TIME_LIMIT_MS", "5000ms"], ["PORT",
     await Deno.remove(dir, { recursive: true });
     if (ended === "serving") assert.fail(`the entry started anyway:\n${stdout}\n${stderr}`);
     assert.notEqual(ended.code, 0);
-    assert.match(stderr, new RegExp(`${name} must be a whole number`));
+    assert.match(stderr, expected);
+    assert.match(stderr, /^smolstep: /m);
+    assert.doesNotMatch(stderr, /Uncaught|\n\s+at /, "one line, no stack trace");
   });
 }

@@ -199,3 +199,37 @@ Deno.test("server env: SMOLSTEP_FOLLOW_MAX_READS, the entry's default, 0 for no 
     assert.throws(() => serverOptions({ SMOLSTEP_FOLLOW_MAX_READS: bad }, []), ConfigurationError, bad);
   }
 });
+
+Deno.test("server env: a SMOLSTEP_SECRET under 16 characters stops the start, not every stateless run", async () => {
+  // It used to be accepted: `/v1/agents` said stateless mode was on and every stateless run answered 500.
+  const agents = createAgents({});
+  for (const short of ["short", "fifteen-chars!!"]) {
+    const options = serverOptions({ SMOLSTEP_SECRET: short }, Object.keys(agents));
+    assert.throws(() => createApp({ agents, ...options }), {
+      name: "ConfigurationError",
+      message: /at least 16 characters/,
+    });
+  }
+  // Exactly 16 serves stateless runs over loopback; an empty secret is no secret (stateless mode off).
+  const app = createApp({
+    agents,
+    ...serverOptions({ SMOLSTEP_SECRET: "sixteen-chars!!!", SMOLSTEP_LOG_LEVEL: "off" }, []),
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  try {
+    const api = apiClient(`http://127.0.0.1:${server.addr.port}`);
+    const created = await api.post("/v1/agents/assistant/runs", { task: "hi", stateless: true });
+    assert.equal(created.status, 201);
+    assert.match(String((created.body as { state?: string }).state), /^st2\./);
+  } finally {
+    await server.shutdown();
+  }
+  const off = createApp({ agents, ...serverOptions({ SMOLSTEP_SECRET: "", SMOLSTEP_LOG_LEVEL: "off" }, []) });
+  const refused = await off.request("/v1/agents/assistant/runs", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ task: "hi", stateless: true }),
+  });
+  assert.equal(refused.status, 501);
+  assert.equal((await refused.json()).error.code, "stateless_not_configured");
+});

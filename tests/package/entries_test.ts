@@ -30,6 +30,7 @@ const ENTRIES: Record<string, { present: string[]; absent?: string[] }> = {
       "QuickJSExecutor",
       "guardedFetch",
       "parseAgentState",
+      "agentStateSchemas",
       "AgentError",
       "AgentGenerationError",
       "ConfigurationError",
