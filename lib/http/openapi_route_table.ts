@@ -16,6 +16,7 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   invalid_request: 400,
   invalid_idempotency_key: 400,
   request_in_progress: 409,
+  idempotency_key_reused: 422, // a chat completion's Idempotency-Key first used with another body
   unauthorized: 401,
   stateless_replay_unsafe: 403,
   direct_calls_disabled: 403,
