@@ -27,7 +27,14 @@
 
 // Agents
 export { MultiStepAgent, StepRefusedError } from "./agents/multi_step_agent.ts";
-export type { ActionFields, ActionOutcome, StepContext, StepOptions, StepResult } from "./agents/multi_step_agent.ts";
+export type {
+  ActionFields,
+  ActionOutcome,
+  StepContext,
+  StepOptions,
+  StepRefusedCode,
+  StepResult,
+} from "./agents/multi_step_agent.ts";
 export { ReactJsonAgent, ToolCallingAgent } from "./agents/tool_calling_agent.ts";
 export type {
   AgentOptions,

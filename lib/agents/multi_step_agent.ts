@@ -36,7 +36,7 @@ import {
   type RunOptions,
 } from "./agent_options.ts";
 
-export { StepRefusedError } from "./step.ts";
+export { type StepRefusedCode, StepRefusedError } from "./step.ts";
 export type { ActionFields, ActionOutcome, StepContext, StepOptions, StepResult } from "./step_types.ts";
 
 /**

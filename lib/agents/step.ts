@@ -32,11 +32,24 @@ import type {
 } from "./step_types.ts";
 import { afterSubRunStep, startSubRun } from "./sub_runs.ts";
 
-/** Thrown by `step()` for a state it must not step (finished, or made for another agent). */
+/**
+ * Why a state cannot take the step asked of it. `run_finished` and `not_awaiting_input` are the codes a KV run
+ * answers for the same cases (lib/runs/run_record.ts `statusMismatch`); `step_refused` is a state this agent cannot
+ * step at all.
+ */
+export type StepRefusedCode =
+  /** The run has ended: no step, no input. */
+  | "run_finished"
+  /** Input for a run that waits for none, or a step (without input) on a run that waits for input. */
+  | "not_awaiting_input"
+  /** A state made for another agent, or waiting on a managed agent this agent does not have. */
+  | "step_refused";
+
+/** Thrown by `step()` and `resume()` for a state they must not step; `code` says why ({@link StepRefusedCode}). */
 export class StepRefusedError extends SmolstepError {
   override name = "StepRefusedError";
-  constructor(message: string) {
-    super(message, { code: "step_refused" });
+  constructor(message: string, code: StepRefusedCode = "step_refused") {
+    super(message, { code });
   }
 }
 
@@ -96,7 +109,7 @@ export async function step(
   // A managed agent is working: its step is this step.
   if (state.subRun) return await subRunStep(spec, state, io, resume);
   if (resume) return await resumeStep(spec, state, io, resume.input);
-  if (state.status !== "running") throw new StepRefusedError(`The run has already ended (${state.status}).`);
+  if (state.status !== "running") throw notRunning(state.status);
   // What the model reads: referenced observations in full again. The record is appended to `state` itself.
   // Without a blob store nothing is stored by reference (the state is its own view).
   const view = io.blobs ? await hydrateObservations(state, io.blobs) : state;
@@ -193,11 +206,22 @@ function eventsOf(agent: string, record: ActionStep, state: AgentState): AgentEv
   return events;
 }
 
+/** Why a run in `status` (not `running`) takes no step: it waits for input, or it has ended. */
+function notRunning(status: string): StepRefusedError {
+  if (status === "awaiting_input") {
+    return new StepRefusedError(
+      "The run is waiting for input: answer it (approve, reject or answer its question) before stepping it.",
+      "not_awaiting_input",
+    );
+  }
+  return new StepRefusedError(`The run has already ended with status '${status}'.`, "run_finished");
+}
+
 /** Completes a paused run's last action step with the input it waited for. */
 async function resumeStep(spec: StepSpec, state: AgentState, io: StepIO, input: unknown): Promise<StepResult> {
   const pending = state.pendingInput;
   if (state.status !== "awaiting_input" || !pending) {
-    throw new StepRefusedError(`The run is '${state.status}', not waiting for input.`);
+    throw new StepRefusedError(`The run is '${state.status}', not waiting for input.`, "not_awaiting_input");
   }
   const index = state.steps.findLastIndex((record) => record.type === "action");
   const { type: _t, stepNumber, timing, error: _e, isFinalAnswer: _f, ...fields } = state.steps[index] as ActionStep;

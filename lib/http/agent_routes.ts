@@ -1,6 +1,7 @@
 import type { Context, Hono } from "hono";
 import type { z } from "zod";
 import type { MultiStepAgent, StepOptions, StepResult } from "../agents/multi_step_agent.ts";
+import { StepRefusedError } from "../agents/step.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { AppContext } from "./app_context.ts";
 import { firstStepResponse } from "./first_step.ts";
@@ -125,8 +126,25 @@ function statelessRoute<N extends "StatelessStepBody" | "StatelessInputBody">(
         agent,
         { token: body.state },
         signal,
-        (state, options) => operation(agent, state, body, { ...options, ...(onDelta ? { onDelta } : {}) }),
+        (state, options) =>
+          operation(agent, state, body, { ...options, ...(onDelta ? { onDelta } : {}) }).catch((error) => {
+            throw namingRoute(error, name, state);
+          }),
       );
       return { body: { agent: name, ...stepView(result.state, result.step, result.agent), state: token } };
     }));
+}
+
+/**
+ * A stateless `not_awaiting_input` whose message names the route the run takes next, as KV's names
+ * `POST /v1/runs/{id}/input`: the input route for a run that waits for input, the step route for one that does not.
+ */
+function namingRoute(error: unknown, name: string, state: AgentState): unknown {
+  if (!(error instanceof StepRefusedError && error.code === "not_awaiting_input")) return error;
+  const route = state.status === "awaiting_input"
+    ? `Send the answer to POST /v1/agents/${name}/input.`
+    : state.status === "running"
+    ? `Step it with POST /v1/agents/${name}/steps.`
+    : undefined;
+  return route ? new HttpError(409, error.code, `${error.message} ${route}`, {}, { cause: error }) : error;
 }

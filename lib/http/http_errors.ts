@@ -42,7 +42,9 @@ export const ERROR_STATUS: Readonly<Record<string, ContentfulStatusCode>> = {
   token_replayed: 409,
   // Steps and states
   invalid_state: 400, // StateVersionError
-  step_refused: 409, // StepRefusedError
+  // StepRefusedError: a state its agent cannot step (another agent's, or one waiting on a managed agent the agent
+  // does not have). Its other codes are the runs' own: run_finished, not_awaiting_input.
+  step_refused: 409,
   invalid_input: 400, // InvalidInputError
   not_configured: 503, // ConfigurationError
   model_error: 502, // AgentGenerationError, ModelError: the model (upstream) failed

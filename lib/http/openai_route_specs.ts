@@ -27,7 +27,8 @@ export const OPENAI_ROUTES: RouteSpec[] = [
     description: "The last (user) message is the task, earlier ones its context. `finish_reason` `length`: the " +
       "run ran out of steps. Streams put progress in `delta.reasoning_content`. With an `Idempotency-Key` header, a " +
       "retry of the same request (same key, credentials and body, within a day) answers from the run the first " +
-      "started. README: OpenAI-compatible endpoint.",
+      "started; the same key and credentials with another body are refused (422 `idempotency_key_reused`). README: " +
+      "OpenAI-compatible endpoint.",
     body: "ChatCompletionBody",
     responses: {
       200: {
@@ -56,6 +57,7 @@ export const OPENAI_ROUTES: RouteSpec[] = [
       "awaiting_input",
       "invalid_idempotency_key",
       "request_in_progress",
+      "idempotency_key_reused",
       "run_not_found",
       "follow_limit_reached",
     ],

@@ -24,6 +24,7 @@ import type { ChatCompletionBody } from "./openai_schemas.ts";
 import { RunNarrator } from "./openai_run_narration.ts";
 import { isFollowLimit } from "../runs/run_follower.ts";
 import { HttpError } from "./http_errors.ts";
+import { canonicalJson, type RequestReplay } from "./request_replay.ts";
 
 /** The response header naming the run behind a chat completion (`GET /v1/runs/{id}`, the playground). */
 export const RUN_ID_HEADER = "X-Smolstep-Run-Id";
@@ -47,16 +48,12 @@ export function mountOpenAiRoutes(app: Hono, ctx: AppContext): void {
     const { task, images } = chatTask(body.messages);
     // A caller that goes away leaves the run as it is: a background run goes on, a KV run can be continued.
     const signal = c.req.raw.signal;
-    const replayKey = requestReplayKey(idempotencyKeyOf(c), c.req.header("Authorization"), body);
-    const run = await startRunToAnswer(ctx, { agent: body.model, task, images }, {
-      signal,
-      onAbort: "leave",
-      replayKey,
-    });
+    const replay = await requestReplay(c, body);
+    const run = await startRunToAnswer(ctx, { agent: body.model, task, images }, { signal, onAbort: "leave", replay });
     ctx.noteRun(c.req.raw, run.runId);
     const meta = { id: `chatcmpl-${run.runId}`, created: Math.floor(Date.now() / 1000), model: body.model };
     const headers = { [RUN_ID_HEADER]: run.runId };
-    const named = (error: unknown) => stillRunning(error, run.runId, replayKey !== undefined);
+    const named = (error: unknown) => stillRunning(error, run.runId, replay !== undefined);
     if (body.stream) {
       const keepAliveMs = ctx.options.events?.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
       return streamCompletion(run, meta, headers, named, {
@@ -202,10 +199,20 @@ function streamCompletion(
 
 /**
  * What names a chat completion for its retries: the caller's `Idempotency-Key` (the official SDKs send a request's
- * headers unchanged on each retry), scoped to the caller's credentials and to the body, so one caller's key never
- * reaches another's run and a key sent with another body starts its own. None without a key.
+ * headers unchanged on each retry), scoped to the caller's credentials, so one caller's key never reaches another's
+ * run; what it asks is the body as sent (every field, keys in any order: ./request_replay.ts `canonicalJson`), so
+ * the key sent with another body is refused (422 `idempotency_key_reused`). None without a key.
  */
-function requestReplayKey(key: string | undefined, authorization: string | undefined, body: unknown) {
+async function requestReplay(c: Context, body: ChatCompletionBody): Promise<RequestReplay | undefined> {
+  const key = idempotencyKeyOf(c);
   if (key === undefined) return undefined;
-  return JSON.stringify(["chat.completions", authorization ?? "", key, body]);
+  const caller = c.req.header("Authorization") ?? "";
+  // The text `readJson` read and bounded (Hono keeps it), parsed again: the fields the route ignores count too.
+  const sent: unknown = JSON.parse(await c.req.text());
+  return {
+    key: JSON.stringify(["chat.completions", caller, key]),
+    request: canonicalJson(sent),
+    // Before bodies were compared, the body as read was part of the key.
+    formerKey: JSON.stringify(["chat.completions", caller, key, body]),
+  };
 }

@@ -45,7 +45,7 @@ import { followRun, type RunFollowItem } from "../runs/run_follower.ts";
 import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import type { AppContext } from "./app_context.ts";
-import { claimRequest, keyReused, requestInProgress } from "./request_replay.ts";
+import { claimRequest, keyReused, requestInProgress, type RequestReplay } from "./request_replay.ts";
 
 /** What a request may ask of the run: the same fields as `POST /v1/agents/{name}/runs`. */
 export interface RunToAnswerInput {
@@ -65,19 +65,14 @@ export interface RunToAnswerOptions {
   /** Without a store: step the run in `memory` (no run id), or `refuse` (501 `store_not_configured`, the default). */
   withoutStore?: "memory" | "refuse";
   /**
-   * What names this request for a retry of it (built from the caller's `Idempotency-Key`, see
+   * What names this request for a retry of it (the caller's `Idempotency-Key` and what the request asks, see
    * lib/http/openai_routes.ts, or an MCP call's key, lib/mcp/server/mcp_idempotency.ts): a request named as one seen
    * within a day (./request_replay.ts) answers from the run that one started (following it, or stepping it on from
-   * where it is) instead of starting another; one whose run is being created right now is 409
-   * `request_in_progress` (retryable). Only with a store.
+   * where it is) instead of starting another; the key first used for another request is refused (422
+   * `idempotency_key_reused`); one whose run is being created right now is 409 `request_in_progress` (retryable).
+   * Only with a store.
    */
-  replayKey?: string;
-  /**
-   * With `replayKey`: what the request asks, as text. The key then names the request alone, and a key first used
-   * for another request is refused (422 `idempotency_key_reused`) instead of answered. Unset, the key must hold
-   * everything that tells requests apart (the chat route puts the body in it).
-   */
-  replayRequest?: string;
+  replay?: RequestReplay;
   /** Reads of the store this request made before (they count against `events.maxReads`). */
   readsSpent?: number;
   /**
@@ -140,7 +135,7 @@ export async function startRunToAnswer(
   input: RunToAnswerInput,
   options: RunToAnswerOptions,
 ): Promise<RunToAnswer> {
-  const { signal, onAbort, withoutStore = "refuse", replayKey, replayRequest, runId: chosenId } = options;
+  const { signal, onAbort, withoutStore = "refuse", replay, runId: chosenId } = options;
   const agent = ctx.agent(input.agent);
   const runs = withoutStore === "memory" ? ctx.runs : ctx.requireRuns();
   for (const image of input.images ?? []) if (!image.startsWith("data:")) ctx.requireAllowedUrl("images", image);
@@ -158,12 +153,10 @@ export async function startRunToAnswer(
   }
   // A stopping server starts no run it could not step or follow (the client's retry reaches one that runs).
   ctx.shutdown.throwIfStopped();
-  const claim = replayKey
-    ? await claimRequest(runs, input.agent, { key: replayKey, request: replayRequest })
-    : undefined;
+  const claim = replay ? await claimRequest(runs, input.agent, replay) : undefined;
   if (claim?.status === "in_progress") throw requestInProgress();
-  // The key's lookup is one of the request's reads (`events.maxReads`).
-  const claimReads = (claim ? 1 : 0) + (options.readsSpent ?? 0);
+  // The key's lookups are some of the request's reads (`events.maxReads`).
+  const claimReads = (claim?.reads ?? 0) + (options.readsSpent ?? 0);
   if (claim?.status === "duplicate") {
     if (claim.otherRequest) throw keyReused();
     return await answerFromRun(ctx, claim.runId, signal, onAbort, claimReads);

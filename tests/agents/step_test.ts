@@ -12,6 +12,7 @@ import {
   MultiStepAgent,
   type PendingInput,
   type StepContext,
+  StepRefusedError,
   ToolCallingAgent,
 } from "../../lib/mod.ts";
 import { functionModel } from "../support/function_model.ts";
@@ -126,6 +127,12 @@ Deno.test("step(): an agent kind's act() returns an outcome, and the step acts o
     assert.equal(paused.state.status, "awaiting_input");
     assert.deepEqual(paused.state.pendingInput, pending);
     assert.deepEqual(paused.events.map((event) => event.type), ["step", "awaiting_input"]);
+    // Stepped without its input: refused as a KV run is (not_awaiting_input), not as an ended run.
+    await assert.rejects(
+      agent.step(paused.state),
+      (e: Error) =>
+        e instanceof StepRefusedError && e.code === "not_awaiting_input" && /waiting for input/.test(e.message),
+    );
 
     const resumed = await agent.resume(paused.state, "Paris", { now: clock(9_000) });
     assert.equal(resumed.state.status, "running");

@@ -172,13 +172,22 @@ Deno.test("ToolCallingAgent: step() is atomic and leaves its input untouched", a
       assert.equal(next.status, "succeeded");
       assert.equal(next.finalAnswer, "done");
       assert.deepEqual(events.map((e) => e.type), ["step", "final_answer"]);
-      await assert.rejects(() => agent.step(next), StepRefusedError);
+      // The codes a KV run answers for the same cases: an ended run takes no step, and no input.
+      const refused = (code: string, why: RegExp) => (e: Error) =>
+        e instanceof StepRefusedError && e.code === code && why.test(e.message);
+      await assert.rejects(() => agent.step(next), refused("run_finished", /ended with status 'succeeded'/));
+      await assert.rejects(() => agent.resume(next, { approve: true }), refused("not_awaiting_input", /'succeeded'/));
+      await assert.rejects(() => agent.resume(state, { approve: true }), refused("not_awaiting_input", /'running'/));
     },
   );
 
   await t.step("a state of another agent is refused", async () => {
     const other = new ToolCallingAgent({ model, name: "other" });
-    await assert.rejects(() => other.step(state), /belongs to agent 'atom'/);
+    await assert.rejects(
+      () => other.step(state),
+      (e: Error) =>
+        e instanceof StepRefusedError && e.code === "step_refused" && /belongs to agent 'atom'/.test(e.message),
+    );
   });
 });
 

@@ -162,6 +162,9 @@ Deno.test("HTTP: every code the server answers with has one status, from one tab
     [new StoreLimitError("store_full", 2, 1, "x"), 507],
     [new StateVersionError("x"), 400],
     [new StepRefusedError("x"), 409],
+    // A stateless run refused as a KV run is: the same codes, the same status.
+    [new StepRefusedError("x", "run_finished"), 409],
+    [new StepRefusedError("x", "not_awaiting_input"), 409],
     [new errors.InvalidInputError("x"), 400],
     [new errors.ConfigurationError("x"), 503],
     [new errors.AgentGenerationError("x"), 502],

@@ -69,6 +69,17 @@ Deno.test("openapi: the OpenAI-compatible routes validate against the document",
         assert.equal(response.body.error.code, code);
         check("POST", "/v1/chat/completions", status, response.body);
       }
+      // An Idempotency-Key reused with another body: 422 idempotency_key_reused, in OpenAI's shape.
+      model.enqueue(toolCallReply("final_answer", { answer: "keyed" }));
+      const key = { "Idempotency-Key": "openapi-key" };
+      assert.equal((await api.post("/v1/chat/completions", { model: "ops", messages }, key)).status, 200);
+      const reused = await api.post(
+        "/v1/chat/completions",
+        { model: "ops", messages: [...messages, ...messages] },
+        key,
+      );
+      assert.deepEqual([reused.status, reused.body.error.code], [422, "idempotency_key_reused"]);
+      check("POST", "/v1/chat/completions", 422, reused.body);
       const unauthorized = await apiClient(base).post("/v1/chat/completions", { model: "ops", messages });
       assert.equal(unauthorized.status, 401);
       assert.equal(unauthorized.body.error.type, "authentication_error");

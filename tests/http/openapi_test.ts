@@ -299,6 +299,26 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
             "not_awaiting_input",
           ],
         );
+        // The same refusals of a stateless run: its ended token, on the step route and the input route.
+        model.enqueue(toolCallReply("final_answer", { answer: "ok" }));
+        const stateless = await api.post("/v1/agents/ops/runs", { task: "short", stateless: true });
+        const ended = (await api.post("/v1/agents/ops/steps", { state: stateless.body.state })).body.state;
+        cases.push(
+          [
+            "POST",
+            "/v1/agents/ops/steps",
+            () => api.post("/v1/agents/ops/steps", { state: ended }),
+            409,
+            "run_finished",
+          ],
+          [
+            "POST",
+            "/v1/agents/ops/input",
+            () => api.post("/v1/agents/ops/input", { state: ended, approve: true }),
+            409,
+            "not_awaiting_input",
+          ],
+        );
         cases.push(
           [
             "POST",

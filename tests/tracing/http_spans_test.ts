@@ -56,9 +56,9 @@ Deno.test("the HTTP step routes produce the step spans, with the run id on KV st
         assert.equal(step.attributes["smolstep.run.id"], undefined);
       }
       assert.equal(recorder.named("chat scripted-model").length, 2);
-      // The finished token sent again: the agent refuses the ended state, and its span says so.
+      // The finished token sent again: the agent refuses the ended state, and its span says so (the response's code).
       assert.equal(refused.status.code, SpanStatusCode.ERROR);
-      assert.equal(refused.attributes["error.type"], "step_refused");
+      assert.equal(refused.attributes["error.type"], "run_finished");
       assert.deepEqual(recorder.childrenOf(refused), []);
       recorder.reset();
     });

@@ -12,7 +12,7 @@
  * any order) is refused with an `isError` result, and runs nothing. Only with a store (without one there is no run
  * to name, and the key is not used); the agents' own tools (`exposeTools`) run no run and take no key.
  */
-import type { RequestReplay } from "../../http/request_replay.ts";
+import { canonicalJson, type RequestReplay } from "../../http/request_replay.ts";
 
 /** The `_meta` key of a `tools/call` that names it for its retries. */
 export const IDEMPOTENCY_KEY_META = "smolstep/idempotencyKey";
@@ -49,12 +49,4 @@ export function callReplay(
     key: JSON.stringify(["mcp tools/call", source.authorization ?? "", key]),
     request: canonicalJson([name, args]),
   };
-}
-
-/** JSON with every object's keys in order: the same arguments give the same text however they were written. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
-    if (!item || typeof item !== "object" || Array.isArray(item)) return item;
-    return Object.fromEntries(Object.entries(item).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0));
-  });
 }

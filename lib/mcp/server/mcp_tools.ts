@@ -136,8 +136,7 @@ export async function callAgent(
       onAbort: chosenId || replay ? "leave" : "cancel",
       withoutStore: "memory",
       runId: chosenId,
-      replayKey: replay?.key,
-      replayRequest: replay?.request,
+      replay,
       readsSpent,
     });
   } catch (error) {
