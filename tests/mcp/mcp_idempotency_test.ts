@@ -221,3 +221,61 @@ Deno.test("MCP idempotency: the POST's Idempotency-Key header names its call; a 
     assert.equal(await runsCreated(), 2, "a malformed key starts nothing");
   });
 });
+
+Deno.test("MCP idempotency: a batch's calls are not all named by the POST's one Idempotency-Key header", async () => {
+  await withApp(false, 0, async ({ url, model, runsCreated }) => {
+    model.setHandler((request) => {
+      const second = JSON.stringify(request.body.messages).includes("second task");
+      return toolCallReply("final_answer", { answer: second ? "B" : "A" });
+    });
+    const call = (id: number, task: string, meta?: Record<string, unknown>) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "helper", arguments: { task }, ...(meta ? { _meta: meta } : {}) },
+    });
+    /** POSTs a batch (a client of a protocol that has them) with the header; each call's result by its id. */
+    const batch = async (messages: unknown[]) => {
+      const response = await fetch(`${url}/mcp`, {
+        method: "POST",
+        headers: {
+          ...auth(KEY_A),
+          "Content-Type": "application/json",
+          Accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2025-03-26",
+          "Idempotency-Key": "batch-header",
+        },
+        body: JSON.stringify(messages),
+      });
+      assert.equal(response.status, 200);
+      const answers = (await response.text()).match(/^data: (.*)$/gm)!.map((line) => JSON.parse(line.slice(6)));
+      return new Map(answers.map((answer) => [answer.id, answer]));
+    };
+    // The header cannot tell the batch's calls apart: each is refused (-32602) and none runs, rather than the
+    // first taking the key and the others answered "in progress" now and "key reused" on every retry.
+    const refused = await batch([call(1, "first task"), call(2, "second task")]);
+    for (const id of [1, 2]) {
+      assert.equal(refused.get(id)?.error?.code, ErrorCode.InvalidParams, JSON.stringify(refused.get(id)));
+    }
+    assert.match(refused.get(1)!.error.message, /smolstep\/idempotencyKey/);
+    assert.equal(await runsCreated(), 0);
+    assert.equal(model.requests.length, 0);
+    // Each call named by its own `_meta` key runs, and the same batch sent again answers from the same runs.
+    const named = [call(1, "first task", keyed("batch-1")), call(2, "second task", keyed("batch-2"))];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const answered = await batch(named);
+      assert.deepEqual(
+        answered.get(1)?.result?.content,
+        [{ type: "text", text: "A" }],
+        JSON.stringify(answered.get(1)),
+      );
+      assert.deepEqual(
+        answered.get(2)?.result?.content,
+        [{ type: "text", text: "B" }],
+        JSON.stringify(answered.get(2)),
+      );
+    }
+    assert.equal(await runsCreated(), 2);
+    assert.equal(model.requests.length, 2);
+  });
+});
