@@ -162,11 +162,13 @@ export async function startRunToAnswer(
     return await answerFromRun(ctx, claim.runId, signal, onAbort, claimReads);
   }
   const background = ctx.background;
-  // Stepped here (`kv`): the first step's place is taken before the run is written, so a full server refuses
-  // (503 `overloaded`, safe to retry) and leaves no run behind; the first step takes the place over.
-  const firstPlace = background ? undefined : ctx.admission.enterOrRefuse();
+  let firstPlace: (() => void) | undefined;
   let record: RunRecord | undefined;
   try {
+    // Stepped here (`kv`): the first step's place is taken before the run is written, so a full server refuses
+    // (503 `overloaded`, safe to retry: the key's claim is released below) and leaves no run behind; the first step
+    // takes the place over.
+    firstPlace = background ? undefined : ctx.admission.enterOrRefuse();
     record = await runs.create(input.agent, state, { background: Boolean(background), runId: chosenId });
     if (claim?.status === "claimed") await claim.complete(record.runId);
     if (background) await background.start(record);

@@ -7,6 +7,7 @@ import { apiClient } from "../support/http_client.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 import { runsCreated, startDropProxy } from "./mcp_drop_proxy.ts";
 import { callThenLeave, connect, helperAgents, serveApp } from "./mcp_server_support.ts";
+import { until } from "../support/until.ts";
 
 /**
  * Idempotency keys of MCP `tools/call` (lib/mcp/server/mcp_idempotency.ts), through the official SDK client: a host
@@ -278,4 +279,44 @@ Deno.test("MCP idempotency: a batch's calls are not all named by the POST's one 
     assert.equal(await runsCreated(), 2);
     assert.equal(model.requests.length, 2);
   });
+});
+
+Deno.test("MCP idempotency: a keyed call refused by a full server (503 overloaded) runs when sent again", async () => {
+  await using model = await startScriptedModelServer();
+  const kv = await Deno.openKv(":memory:");
+  // No queue: a call steps its run in the request, within the one place among the steps in flight.
+  const app = serveApp({
+    agents: helperAgents(model),
+    store: new DenoKvStore(kv),
+    apiKeys: [KEY_A],
+    maxStepsInFlight: 1,
+    plugins: [mcpServer()],
+  });
+  const clients: Client[] = [];
+  const client = async () => {
+    const { client } = await connect(app.url, auth(KEY_A));
+    clients.push(client);
+    return client;
+  };
+  try {
+    // An unkeyed call holds the one place while its model answers.
+    model.enqueue({ ...toolCallReply("final_answer", { answer: "held" }), delayMs: 1_000 });
+    const holding = call(await client(), {});
+    await until(() => model.requests.length === 1);
+    const host = await client();
+    const refused = await call(host, keyed("overloaded-call"));
+    assert.equal(refused.isError, true);
+    assert.match(JSON.stringify(refused.content), /maximum of 1 steps/);
+    assert.deepEqual((await holding).content, [{ type: "text", text: "held" }]);
+    // The place is free: the same call sent again (as the refusal asks) runs, instead of finding its key held by the
+    // request that was refused ("starting its run") until the claim expires (the lock's time, 5 minutes).
+    model.enqueue(toolCallReply("final_answer", { answer: "42" }));
+    const again = await call(host, keyed("overloaded-call"));
+    assert.deepEqual(again.content, ANSWER, JSON.stringify(again));
+    assert.equal(model.requests.length, 2);
+  } finally {
+    for (const open of clients) await open.close();
+    await app.close();
+    kv.close();
+  }
 });
