@@ -94,6 +94,20 @@ function operation(route: RouteSpec, options: OpenApiOptions) {
     created.content["application/json"].schema = {
       anyOf: [ref("Run"), ref("StatelessRun"), ref("KvStep"), ref("StatelessStep")],
     };
+    // Streamed (`Accept: text/event-stream`), a first step answers 200 with the step routes' events.
+    responses[200] = {
+      description: "With `firstStep` and `Accept: text/event-stream`: the first step's deltas, then the step",
+      content: {
+        "text/event-stream": {
+          schema: { type: "string", description: STREAMED },
+          "x-sse-events": {
+            delta: ref("DeltaEvent"),
+            step: { anyOf: [ref("KvStep"), ref("StatelessStep")] },
+            error: ref("Error"),
+          },
+        },
+      },
+    };
   }
   const codes = new Set([...route.errors, "internal_error"]);
   if (route.auth && options.apiKeys) codes.add("unauthorized");

@@ -59,6 +59,15 @@ export function findRequestRun(runs: RunService, agent: string, replay: RequestR
   return claimsOf(runs).find(request === undefined ? agent : null, `request\n${key}`, request);
 }
 
+/**
+ * What a request whose run could not be started (its first step not queued, its claim not completed) leaves: no run
+ * that nothing steps (it is ended `failed`), and no key naming one (the claim is released), so its retry starts one.
+ */
+export async function abandonStart(runs: RunService, claim: DeliveryClaim | undefined, runId?: string): Promise<void> {
+  if (runId) await runs.fail(runId, { type: "RunError", message: "The run could not be started." }).catch(() => {});
+  if (claim?.status === "claimed") await claim.release().catch(() => {});
+}
+
 /** 409 `request_in_progress`: another request named so is creating its run right now (retryable). */
 export function requestInProgress(): HttpError {
   return new HttpError(409, "request_in_progress", "A request with this Idempotency-Key is starting its run; retry.", {

@@ -45,7 +45,8 @@ import { followRun, type RunFollowItem } from "../runs/run_follower.ts";
 import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { BlobStorage } from "../stores/blob_store.ts";
 import type { AppContext } from "./app_context.ts";
-import { claimRequest, keyReused, requestInProgress, type RequestReplay } from "./request_replay.ts";
+import { neverStarted } from "../runs/delivery_runs.ts";
+import { abandonStart, claimRequest, keyReused, requestInProgress, type RequestReplay } from "./request_replay.ts";
 
 /** What a request may ask of the run: the same fields as `POST /v1/agents/{name}/runs`. */
 export interface RunToAnswerInput {
@@ -162,18 +163,20 @@ export async function startRunToAnswer(
     return await answerFromRun(ctx, claim.runId, signal, onAbort, claimReads);
   }
   const background = ctx.background;
-  // Stepped here (`kv`): the first step's place is taken before the run is written, so a full server refuses
-  // (503 `overloaded`, safe to retry) and leaves no run behind; the first step takes the place over.
-  const firstPlace = background ? undefined : ctx.admission.enterOrRefuse();
+  let firstPlace: (() => void) | undefined;
   let record: RunRecord | undefined;
   try {
+    // Stepped here (`kv`): the first step's place is taken before the run is written, so a full server refuses
+    // (503 `overloaded`, safe to retry: the key's claim is released below) and leaves no run behind; the first step
+    // takes the place over.
+    firstPlace = background ? undefined : ctx.admission.enterOrRefuse();
     record = await runs.create(input.agent, state, { background: Boolean(background), runId: chosenId });
     if (claim?.status === "claimed") await claim.complete(record.runId);
     if (background) await background.start(record);
   } catch (error) {
     firstPlace?.();
-    // Not named for a retry unless its run exists (a retry of a request that created nothing creates it).
-    if (claim?.status === "claimed" && !record) await claim.release().catch(() => {});
+    // Neither a run that nothing steps nor a key naming one: a retry of the request starts it afresh.
+    await abandonStart(runs, claim, record?.runId);
     throw error;
   }
   const progress = firstPlace
@@ -204,6 +207,8 @@ async function answerFromRun(
   if (!found) {
     throw new RunError("run_not_found", `The run this request started ('${runId}') is gone (deleted, or expired).`);
   }
+  // The first request's process went between naming the run and queueing its first step: it is queued now.
+  if (ctx.background && neverStarted(found.record, runs.lockTtlMs)) await ctx.background.start(found.record);
   return continueRunToAnswer(ctx, found.record, { signal, onAbort, readsSpent: readsSpent + 1 });
 }
 

@@ -78,7 +78,15 @@ const ABANDONED = "The run could not be started.";
  */
 async function startIfNeverStarted(runs: DeliveryRunService, runId: string, options: DeliveryRunOptions) {
   const found = await runs.get(runId);
-  const record = found?.record;
-  if (!record || record.state.status !== "running" || record.seq !== 0 || record.lock) return;
-  if (Date.now() - record.state.createdAt > runs.lockTtlMs) await options.start(record);
+  if (found && neverStarted(found.record, runs.lockTtlMs)) await options.start(found.record);
+}
+
+/**
+ * Whether `record` is a background run its creator never started (see `startIfNeverStarted`): still at its first
+ * step, unlocked, older than a lock. Also for the runs of requests named for their retries (lib/http/run_to_answer.ts).
+ */
+export function neverStarted(record: RunRecord, lockTtlMs: number): boolean {
+  const { state, seq, lock, background } = record;
+  return Boolean(background) && state.status === "running" && seq === 0 && !lock &&
+    Date.now() - state.createdAt > lockTtlMs;
 }

@@ -88,6 +88,22 @@ Deno.test("a full server (kv, no queue) refuses chat completions and MCP calls w
       const held = await holder as OpenAI.ChatCompletion;
       assert.equal(held.choices[0].message.content, "slow");
     });
+
+    await t.step("chat with an Idempotency-Key: the request sent again after its 503 runs", async () => {
+      model.reset();
+      model.enqueue({ ...toolCallReply("final_answer", { answer: "slow again" }), delayMs: 500 });
+      holder = countingClient(`${url}/v1`, 0).client.chat.completions.create(chat);
+      while (model.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      const { client } = countingClient(`${url}/v1`, 0);
+      const keyed = { headers: { "Idempotency-Key": "chat-refused-once" } };
+      const refused = await client.chat.completions.create(chat, keyed).catch((e) => e);
+      assert.equal(refused.status, 503, String(refused));
+      await holder;
+      // Not 409 request_in_progress: the refused request's claim on the key was given back with its place.
+      model.enqueue(toolCallReply("final_answer", { answer: "keyed" }));
+      const completion = await client.chat.completions.create(chat, keyed);
+      assert.equal(completion.choices[0].message.content, "keyed");
+    });
   } finally {
     await holder?.catch(() => {});
     await mcp.client.close();

@@ -245,6 +245,34 @@ Deno.test("GET /openapi.json: every route, and real responses validate against i
         assert.equal(typeof (stateless ? first.body.state : first.body.runId), "string");
         check("POST", "/v1/agents/ops/runs", first.status, first.body);
       }
+      // Streamed (`Accept: text/event-stream`), the first step is a 200 event stream whose events the document names.
+      model.enqueue(toolCallReply("user_input", { question: "KV?" }), toolCallReply("user_input", { question: "St?" }));
+      for (const stateless of [false, true]) {
+        const streamed = await fetch(`${base}/v1/agents/ops/runs`, {
+          method: "POST",
+          headers: {
+            Authorization: `Bearer ${API_KEY}`,
+            "Content-Type": "application/json",
+            Accept: "text/event-stream",
+          },
+          body: JSON.stringify({ task: "first", stateless, firstStep: true }),
+        });
+        assert.equal(streamed.status, 200);
+        const text = await streamed.text();
+        check("POST", "/v1/agents/ops/runs", 200, text, "text/event-stream");
+        const events = findOperation(doc, "POST", "/v1/agents/ops/runs").responses["200"].content["text/event-stream"][
+          "x-sse-events"
+        ];
+        assert.deepEqual(Object.keys(events), ["delta", "step", "error"]);
+        const blocks = text.split("\n\n").filter((block) => block.trim());
+        assert.match(blocks.at(-1)!, /^event: step$/m);
+        for (const block of blocks) {
+          const event = /^event: (.*)$/m.exec(block)![1];
+          const data = JSON.parse(/^data: (.*)$/m.exec(block)![1]);
+          const validate = compile(events[event]);
+          assert.ok(validate(data), `event ${event}: ${JSON.stringify(validate.errors)}`);
+        }
+      }
     });
 
     await t.step(

@@ -7,6 +7,7 @@ import { apiClient } from "../support/http_client.ts";
 import { type ScriptedModelServer, startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
 import { runsCreated, startDropProxy } from "./mcp_drop_proxy.ts";
 import { callThenLeave, connect, helperAgents, serveApp } from "./mcp_server_support.ts";
+import { until } from "../support/until.ts";
 
 /**
  * Idempotency keys of MCP `tools/call` (lib/mcp/server/mcp_idempotency.ts), through the official SDK client: a host
@@ -220,4 +221,102 @@ Deno.test("MCP idempotency: the POST's Idempotency-Key header names its call; a 
     }
     assert.equal(await runsCreated(), 2, "a malformed key starts nothing");
   });
+});
+
+Deno.test("MCP idempotency: a batch's calls are not all named by the POST's one Idempotency-Key header", async () => {
+  await withApp(false, 0, async ({ url, model, runsCreated }) => {
+    model.setHandler((request) => {
+      const second = JSON.stringify(request.body.messages).includes("second task");
+      return toolCallReply("final_answer", { answer: second ? "B" : "A" });
+    });
+    const call = (id: number, task: string, meta?: Record<string, unknown>) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "helper", arguments: { task }, ...(meta ? { _meta: meta } : {}) },
+    });
+    /** POSTs a batch (a client of a protocol that has them) with the header; each call's result by its id. */
+    const batch = async (messages: unknown[]) => {
+      const response = await fetch(`${url}/mcp`, {
+        method: "POST",
+        headers: {
+          ...auth(KEY_A),
+          "Content-Type": "application/json",
+          Accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2025-03-26",
+          "Idempotency-Key": "batch-header",
+        },
+        body: JSON.stringify(messages),
+      });
+      assert.equal(response.status, 200);
+      const answers = (await response.text()).match(/^data: (.*)$/gm)!.map((line) => JSON.parse(line.slice(6)));
+      return new Map(answers.map((answer) => [answer.id, answer]));
+    };
+    // The header cannot tell the batch's calls apart: each is refused (-32602) and none runs, rather than the
+    // first taking the key and the others answered "in progress" now and "key reused" on every retry.
+    const refused = await batch([call(1, "first task"), call(2, "second task")]);
+    for (const id of [1, 2]) {
+      assert.equal(refused.get(id)?.error?.code, ErrorCode.InvalidParams, JSON.stringify(refused.get(id)));
+    }
+    assert.match(refused.get(1)!.error.message, /smolstep\/idempotencyKey/);
+    assert.equal(await runsCreated(), 0);
+    assert.equal(model.requests.length, 0);
+    // Each call named by its own `_meta` key runs, and the same batch sent again answers from the same runs.
+    const named = [call(1, "first task", keyed("batch-1")), call(2, "second task", keyed("batch-2"))];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const answered = await batch(named);
+      assert.deepEqual(
+        answered.get(1)?.result?.content,
+        [{ type: "text", text: "A" }],
+        JSON.stringify(answered.get(1)),
+      );
+      assert.deepEqual(
+        answered.get(2)?.result?.content,
+        [{ type: "text", text: "B" }],
+        JSON.stringify(answered.get(2)),
+      );
+    }
+    assert.equal(await runsCreated(), 2);
+    assert.equal(model.requests.length, 2);
+  });
+});
+
+Deno.test("MCP idempotency: a keyed call refused by a full server (503 overloaded) runs when sent again", async () => {
+  await using model = await startScriptedModelServer();
+  const kv = await Deno.openKv(":memory:");
+  // No queue: a call steps its run in the request, within the one place among the steps in flight.
+  const app = serveApp({
+    agents: helperAgents(model),
+    store: new DenoKvStore(kv),
+    apiKeys: [KEY_A],
+    maxStepsInFlight: 1,
+    plugins: [mcpServer()],
+  });
+  const clients: Client[] = [];
+  const client = async () => {
+    const { client } = await connect(app.url, auth(KEY_A));
+    clients.push(client);
+    return client;
+  };
+  try {
+    // An unkeyed call holds the one place while its model answers.
+    model.enqueue({ ...toolCallReply("final_answer", { answer: "held" }), delayMs: 1_000 });
+    const holding = call(await client(), {});
+    await until(() => model.requests.length === 1);
+    const host = await client();
+    const refused = await call(host, keyed("overloaded-call"));
+    assert.equal(refused.isError, true);
+    assert.match(JSON.stringify(refused.content), /maximum of 1 steps/);
+    assert.deepEqual((await holding).content, [{ type: "text", text: "held" }]);
+    // The place is free: the same call sent again (as the refusal asks) runs, instead of finding its key held by the
+    // request that was refused ("starting its run") until the claim expires (the lock's time, 5 minutes).
+    model.enqueue(toolCallReply("final_answer", { answer: "42" }));
+    const again = await call(host, keyed("overloaded-call"));
+    assert.deepEqual(again.content, ANSWER, JSON.stringify(again));
+    assert.equal(model.requests.length, 2);
+  } finally {
+    for (const open of clients) await open.close();
+    await app.close();
+    kv.close();
+  }
 });

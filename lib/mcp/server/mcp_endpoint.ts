@@ -65,7 +65,16 @@ async function answer(c: Context, ctx: AppContext, body: unknown, options: McpEn
   const messages = Array.isArray(body) ? body : [body];
   const streams = messages.some((message) => (message as { method?: unknown } | null)?.method === "tools/call");
   // Its calls' idempotency keys may come from its headers (./mcp_idempotency.ts).
-  const keys = { header: c.req.header("Idempotency-Key"), authorization: c.req.header("Authorization") };
+  const agentCalls = messages.filter((message) => {
+    const { method, params } = (message ?? {}) as { method?: unknown; params?: { name?: unknown } };
+    return method === "tools/call" && typeof params?.name === "string" &&
+      Object.hasOwn(ctx.options.agents, params.name);
+  });
+  const keys = {
+    header: c.req.header("Idempotency-Key"),
+    authorization: c.req.header("Authorization"),
+    batched: agentCalls.length > 1,
+  };
   // A lone agent call of a recent client gets event ids it can resume from (./mcp_resume.ts).
   const resumable = streams ? await resumableCall(c, ctx, messages, keys) : undefined;
   const transport = new WebStandardStreamableHTTPServerTransport({
