@@ -1,5 +1,5 @@
 /**
- * Every TypeScript snippet in README.md type-checks against the code (`deno check`), so the README cannot drift from
+ * README.md stays true to the code: its task commands exist, and every TypeScript snippet type-checks against the code (`deno check`), so the README cannot drift from
  * the API it shows. Snippets import the package by its name (`@smolstep/smolstep/...`, mapped here to the files
  * `deno.json` exports) or by path from the repository's root. Names a snippet uses but defines elsewhere in the
  * README (an agent's `model`, the `weather` tool, an MCP `client`, ...) are declared with the type they have there;
@@ -111,5 +111,15 @@ Deno.test("README.md: every TypeScript snippet type-checks against the code", as
     assert.ok(checked.success, `README snippets do not type-check (file N is the Nth \`\`\`ts block):\n${output}`);
   } finally {
     for (const file of [config, ...files]) await Deno.remove(file).catch(() => {});
+  }
+});
+
+Deno.test("README.md: every `deno task` it names exists in the config it names", async () => {
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const mentions = [...readme.matchAll(/deno(?:@2)? task (?:--config (\S+) )?([a-z][\w:-]*)/g)];
+  assert.ok(mentions.length >= 10, `only ${mentions.length} task commands found`);
+  for (const [command, config = "deno.json", name] of mentions) {
+    const tasks = JSON.parse(await Deno.readTextFile(join(ROOT, config))).tasks ?? {};
+    assert.ok(Object.hasOwn(tasks, name), `README.md names \`${command}\`, but ${config} has no task '${name}'`);
   }
 });
