@@ -1,9 +1,10 @@
 /**
- * README.md stays true to the code: its task commands exist, and every TypeScript snippet type-checks against the code (`deno check`), so the README cannot drift from
- * the API it shows. Snippets import the package by its name (`@smolstep/smolstep/...`, mapped here to the files
- * `deno.json` exports) or by path from the repository's root. Names a snippet uses but defines elsewhere in the
- * README (an agent's `model`, the `weather` tool, an MCP `client`, ...) are declared with the type they have there;
- * imports of packages this repository does not depend on are declared `any` (listed in EXTERNAL, nothing else).
+ * README.md stays true to the code: every `deno task` it names exists, and every TypeScript snippet type-checks
+ * against the code (`deno check`), so the README cannot drift from the API it shows. Snippets import the package by
+ * its name (`@smolstep/smolstep/...`, mapped here to the files `deno.json` exports) or by path from the repository's
+ * root. Names a snippet uses but defines elsewhere in the README (an agent's `model`, the `weather` tool, an MCP
+ * `client`, ...) are declared with the type they have there; imports of packages this repository does not depend on
+ * are declared `any` (listed in EXTERNAL, nothing else).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
