@@ -55,7 +55,7 @@ async function readWithin(
   let late = false;
   const stop = (lateness: boolean) => {
     late ||= lateness;
-    // A pending read then resolves as done; the checks below answer.
+    // A pending read then ends (done, or an error on workerd); the checks below answer.
     reader.cancel().catch(() => {});
   };
   const onAbort = () => stop(signal.reason instanceof StepTimeoutError);
@@ -66,7 +66,15 @@ async function readWithin(
   let size = 0;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      let read: ReadableStreamReadResult<Uint8Array>;
+      try {
+        read = await reader.read();
+      } catch (error) {
+        // workerd rejects a pending read once its stream is cancelled (Deno resolves it as done).
+        if (late || signal.aborted) break;
+        throw error;
+      }
+      const { done, value } = read;
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {

@@ -5,40 +5,20 @@
  * Each is 401 (400 for a malformed `Authorization` header) with a `WWW-Authenticate` challenge and changes nothing: no model call, no stored record.
  */
 import assert from "node:assert/strict";
-import { createAgents } from "../../functions/agents.ts";
-import { createApp } from "../../lib/server.ts";
-import { mcpServer } from "../../lib/mcp/server/mod.ts";
 import { ROUTES } from "../../lib/http/openapi_route_table.ts";
-import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
-import { apiClient } from "../support/http_client.ts";
 import { kvSnapshot } from "../support/kv_snapshot.ts";
-import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+import { serveAttackTarget } from "../support/attack_app.ts";
 
 const KEY = "api-key-attack-0123456789";
 const OTHER = "api-key-attack-other-0123";
 
 Deno.test("attack: the API key only in Authorization: Bearer, on every keyed route", async (t) => {
-  const model = await startScriptedModelServer();
-  model.setHandler(() => toolCallReply("final_answer", { answer: "should not run" }));
-  const kv = await Deno.openKv(":memory:");
-  const app = createApp({
-    agents: createAgents({ OPENAI_BASE_URL: model.url, OPENAI_API_KEY: "k" }),
-    store: new DenoKvStore(kv),
-    secret: "api-key-attack-secret-0123456789",
-    apiKeys: [KEY, OTHER],
-    plugins: [mcpServer({ exposeTools: true })],
-  });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
-  const url = `http://127.0.0.1:${server.addr.port}`;
+  const target = await serveAttackTarget([KEY, OTHER]);
+  const { url, model, kv, runId } = target;
   try {
-    const { body: run } = await apiClient(url, { apiKey: KEY }).post("/v1/agents/assistant/runs", { task: "x" });
     const keyed = ROUTES.filter((route) => route.auth).map((route) => ({
       method: route.method.toUpperCase(),
-      path: route.path.replace(":runId", run.runId).replace(
-        ":name",
-        route.path.includes("tools") ? "calculator" : "assistant",
-      )
-        .replace(":id", "assistant").replace(":sha256", "0".repeat(64)),
+      path: target.concrete(route.path),
     }));
     keyed.push({ method: "GET", path: "/metrics" }, { method: "POST", path: "/mcp" });
     assert.ok(keyed.length >= 14, `${keyed.length} keyed routes`);
@@ -74,14 +54,12 @@ Deno.test("attack: the API key only in Authorization: Bearer, on every keyed rou
     assert.deepEqual(await kvSnapshot(kv), before, "nothing was stored");
     await t.step("the right keys, either of them, pass", async () => {
       for (const key of [KEY, OTHER]) {
-        const response = await fetch(`${url}/v1/runs/${run.runId}`, { headers: { Authorization: `Bearer ${key}` } });
+        const response = await fetch(`${url}/v1/runs/${runId}`, { headers: { Authorization: `Bearer ${key}` } });
         assert.equal(response.status, 200);
         await response.body?.cancel();
       }
     });
   } finally {
-    await server.shutdown();
-    kv.close();
-    await model.close();
+    await target.close();
   }
 });

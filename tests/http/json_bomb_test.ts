@@ -5,15 +5,10 @@
  * 4xx JSON error at once; the model is never called and nothing is stored.
  */
 import assert from "node:assert/strict";
-import { createAgents } from "../../functions/agents.ts";
-import { createApp } from "../../lib/server.ts";
-import { mcpServer } from "../../lib/mcp/server/mod.ts";
 import { ROUTES } from "../../lib/http/openapi_route_table.ts";
 import { DEFAULT_JSON_LIMITS } from "../../lib/http/json_limits.ts";
-import { DenoKvStore } from "../../lib/adapters/deno/deno_kv_store.ts";
-import { apiClient } from "../support/http_client.ts";
 import { kvSnapshot } from "../support/kv_snapshot.ts";
-import { startScriptedModelServer, toolCallReply } from "../support/scripted_model_server.ts";
+import { serveAttackTarget } from "../support/attack_app.ts";
 
 const KEY = "json-bomb-key-0123456789";
 const entries = DEFAULT_JSON_LIMITS.maxEntries + 1;
@@ -37,29 +32,12 @@ const BOMBS: Array<[string, string, string[]]> = [
 ];
 
 Deno.test("attack: JSON bombs on every JSON body route and /mcp are 4xx, nothing called or stored", async (t) => {
-  const model = await startScriptedModelServer();
-  model.setHandler(() => toolCallReply("final_answer", { answer: "should not run" }));
-  const kv = await Deno.openKv(":memory:");
-  const app = createApp({
-    agents: createAgents({ OPENAI_BASE_URL: model.url, OPENAI_API_KEY: "k" }),
-    store: new DenoKvStore(kv),
-    secret: "json-bomb-secret-0123456789",
-    apiKeys: [KEY],
-    plugins: [mcpServer({ exposeTools: true })],
-  });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
-  const url = `http://127.0.0.1:${server.addr.port}`;
-  const api = apiClient(url, { apiKey: KEY });
+  const target = await serveAttackTarget([KEY]);
+  const { url, model, kv } = target;
   try {
-    const { body: run } = await api.post("/v1/agents/assistant/runs", { task: "existing" });
     const paths = [
       ...new Set([
-        ...ROUTES.filter((route) => route.method === "post" && route.body).map((route) =>
-          route.path.replace(":runId", run.runId).replace(
-            ":name",
-            route.path.includes("tools") ? "calculator" : "assistant",
-          )
-        ),
+        ...ROUTES.filter((route) => route.method === "post" && route.body).map((route) => target.concrete(route.path)),
         "/v1/chat/completions",
         "/mcp",
       ]),
@@ -93,8 +71,6 @@ Deno.test("attack: JSON bombs on every JSON body route and /mcp are 4xx, nothing
     assert.equal(model.requests.length, calls, "no bomb reached the model");
     assert.deepEqual(await kvSnapshot(kv), before, "nothing was stored");
   } finally {
-    await server.shutdown();
-    kv.close();
-    await model.close();
+    await target.close();
   }
 });
