@@ -12,6 +12,7 @@ import { STEP_ROUTES } from "./step_routes.ts";
 import { mountAgentRoutes } from "./agent_routes.ts";
 import { ApiKeyVerifier } from "./api_keys.ts";
 import { AppContext, type AppOptions, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
+import { stepBodyDeadline } from "./body_deadline.ts";
 import { corsPolicy } from "./cors_policy.ts";
 import { healthView } from "./health.ts";
 import { HttpError } from "./http_errors.ts";
@@ -97,6 +98,8 @@ export function createSmolstep(options: AppOptions): Smolstep {
   // Admission before the body is touched (even by the size limit) or the store: an overloaded process refuses at
   // once (503).
   app.on("POST", STEP_ROUTES, ctx.admission.middleware());
+  // ...and the step's deadline starts: its body must arrive in time, or a client that never ends it holds the place.
+  app.on("POST", STEP_ROUTES, stepBodyDeadline(ctx.stepTimeoutMs, maxBodyBytes, ctx.shutdown));
   app.use(
     "/v1/*",
     bodyLimit({

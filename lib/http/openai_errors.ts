@@ -30,7 +30,8 @@ function openAiType(status: number): string {
 /** The body of an error in OpenAI's shape, for a JSON answer or a streamed `data:`. */
 export function openAiErrorBody(error: unknown): { status: ContentfulStatusCode; body: Record<string, unknown> } {
   const http = classifyError(error);
-  if (http.status >= 500 && http.code === "internal_error") console.error("smolstep: unhandled error", error);
+  // An unhandled error is not printed: its message and stack may hold secrets (a provider's error quoting its key,
+  // a callback's). The request's log line names its class and `internal_error`, as on every other route.
   const param = error instanceof OpenAiParamError ? error.param : null;
   const body = {
     error: { message: http.message, type: openAiType(http.status), param, code: http.code, retryable: http.retryable },

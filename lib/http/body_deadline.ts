@@ -1,0 +1,103 @@
+import type { MiddlewareHandler } from "hono";
+import { carriesDeadline, startStepDeadline, StepTimeoutError } from "../runs/step_deadline.ts";
+import type { StepShutdown } from "../runs/step_shutdown.ts";
+import { releaseWhenStepEnds } from "./admission.ts";
+import { HttpError } from "./http_errors.ts";
+
+/** The longest a step request's body may take to arrive when `stepTimeoutMs` is longer. */
+export const MAX_BODY_WAIT_MS = 30_000;
+
+/**
+ * The step routes' deadline, started when the request arrives, so the body's arrival counts against `stepTimeoutMs`
+ * as the option says. A step route takes its place among the steps in flight before its body is read
+ * (./admission.ts): a body that never ends (a client that sends its headers, then a byte now and then, or nothing)
+ * would otherwise hold that place for as long as the connection stays open, and a few such connections would refuse
+ * every other step. The body must arrive within the step's time and at most `MAX_BODY_WAIT_MS`, else 408
+ * `request_timeout` and the connection's body is cancelled.
+ *
+ * The body is read here into memory (at most `maxBytes`, else 413 `payload_too_large`, as the body limit says) and
+ * handed on as a complete request whose signal is the deadline's: the route's own `withStepDeadline` finds it and
+ * uses it as is, one timer per step (lib/runs/step_deadline.ts). The deadline ends when the step does, a streamed
+ * step's after its stream.
+ */
+export function stepBodyDeadline(timeoutMs: number, maxBytes: number, shutdown: StepShutdown): MiddlewareHandler {
+  return async (c, next) => {
+    const deadline = startStepDeadline(timeoutMs, c.req.raw.signal, shutdown);
+    if (deadline.signal.aborted) {
+      // Gone or shut down before it began: the route refuses it as it would any such step, nothing read.
+      deadline.end();
+      return next();
+    }
+    try {
+      const body = c.req.raw.body && await readWithin(c.req.raw.body, deadline.signal, timeoutMs, maxBytes);
+      const headers = new Headers(c.req.raw.headers);
+      if (body) {
+        headers.delete("transfer-encoding");
+        headers.set("content-length", String(body.byteLength));
+      }
+      c.req.raw = new Request(c.req.raw, { body, headers, signal: deadline.signal });
+      carriesDeadline(c.req.raw.signal, deadline.signal);
+      await next();
+    } finally {
+      releaseWhenStepEnds(c.req.raw, deadline.end);
+    }
+  };
+}
+
+/** The whole body, or the deadline's error: 408 when the body was late, the signal's reason when the client left. */
+async function readWithin(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+  timeoutMs: number,
+  maxBytes: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const reader = body.getReader();
+  let late = false;
+  const stop = (lateness: boolean) => {
+    late ||= lateness;
+    // A pending read then ends (done, or an error on workerd); the checks below answer.
+    reader.cancel().catch(() => {});
+  };
+  const onAbort = () => stop(signal.reason instanceof StepTimeoutError);
+  signal.addEventListener("abort", onAbort, { once: true });
+  const waitMs = Math.min(timeoutMs, MAX_BODY_WAIT_MS);
+  const cap = waitMs < timeoutMs ? setTimeout(() => stop(true), waitMs) : undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      let read: ReadableStreamReadResult<Uint8Array>;
+      try {
+        read = await reader.read();
+      } catch (error) {
+        // workerd rejects a pending read once its stream is cancelled (Deno resolves it as done).
+        if (late || signal.aborted) break;
+        throw error;
+      }
+      const { done, value } = read;
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        reader.cancel().catch(() => {});
+        throw new HttpError(413, "payload_too_large", `Request bodies are limited to ${maxBytes} bytes.`);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    clearTimeout(cap);
+    signal.removeEventListener("abort", onAbort);
+  }
+  if (late) {
+    throw new HttpError(408, "request_timeout", `The request body did not arrive within ${waitMs} ms.`, {}, {
+      retryable: true,
+    });
+  }
+  if (signal.aborted) throw signal.reason;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
