@@ -14,7 +14,7 @@
 
 import { SmolstepError } from "../errors.ts";
 import { type EgressPolicy, guardedFetch } from "../net/egress.ts";
-import { BodyTooLargeError, readBodyCapped } from "../net/read_body.ts";
+import { BodyTooLargeError, readBodyCapped, readStart } from "../net/read_body.ts";
 import { readSse } from "../net/sse.ts";
 import { MAX_BLOB_BYTES } from "../stores/blob_ref.ts";
 import { clipText } from "../text_clip.ts";
@@ -134,7 +134,7 @@ async function request(
     connection.egress,
   );
   if (response.ok) return response;
-  const text = clipText(await response.text().catch(() => ""), ECHO);
+  const text = clipText(await readStart(response, 4 * ECHO).catch(() => ""), ECHO);
   throw new GradioError(`${what} answered ${response.status}${text ? `: ${text}` : ""}`, {
     retryable: response.status === 429 || response.status >= 500,
   });

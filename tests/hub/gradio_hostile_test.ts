@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import { GradioError, Tool } from "../../lib/hub/mod.ts";
 import { MAX_GRADIO_ANSWER_BYTES } from "../../lib/hub/gradio_client.ts";
+import { downloadSpaceFile, MAX_HUB_ANSWER_BYTES } from "../../lib/hub/hub_http.ts";
+import { BodyTooLargeError } from "../../lib/net/read_body.ts";
 
 const LOOPBACK = { allowPrivateNetwork: true };
 /** What the app gives up after, so that a host without a cap ends too (and the test can fail rather than hang). */
@@ -19,7 +21,7 @@ const INFO = {
   unnamed_endpoints: {},
 };
 
-type Hostility = "info" | "call" | "stream" | "lines";
+type Hostility = "info" | "call" | "stream" | "lines" | "error" | "hub";
 
 /** A body of `prefix` followed by `filler` forever (until APP_GIVES_UP_AFTER); counts what it sent. */
 function endless(prefix: string, filler: string, sent: { bytes: number }): ReadableStream<Uint8Array> {
@@ -45,6 +47,15 @@ function startHostileApp(hostility: Hostility) {
       return hostility === "info"
         ? new Response(endless('{"named_endpoints": {"/x": "', "A", sent), { headers: json })
         : Response.json(INFO);
+    }
+    if (path === "/api/spaces/owner/space/host") {
+      return new Response(endless('{"host": "', "h", sent), { headers: json });
+    }
+    if (path === "/spaces/owner/tool/resolve/main/tool.js") {
+      return new Response(endless("export default ", "1", sent), { headers: { "content-type": "text/javascript" } });
+    }
+    if (path === "/gradio_api/call/predict" && hostility === "error") {
+      return new Response(endless("Internal error: ", "E", sent), { status: 500 });
     }
     if (path === "/gradio_api/call/predict") {
       return hostility === "call"
@@ -91,4 +102,26 @@ Deno.test("attack: a Gradio app whose answers never end is read to MAX_GRADIO_AN
       assert.ok(app.sent.bytes < 2 * MAX_GRADIO_ANSWER_BYTES, `${app.sent.bytes} bytes sent`);
     });
   }
+
+  await t.step("an error status with an endless body: its start is quoted, the rest never read", async () => {
+    await using app = startHostileApp("error");
+    const tool = await Tool.fromGradio(app.origin, { egress: LOOPBACK });
+    const error = await tool.call({ text: "hi" }).catch((e) => e);
+    assert.ok(error instanceof GradioError, String(error));
+    assert.ok(error.message.startsWith("calling /predict answered 500: Internal error: EEE"), error.message);
+    assert.ok(error.message.length < 1_000, `${error.message.length} characters`);
+    assert.ok(app.sent.bytes < 2 * MAX_GRADIO_ANSWER_BYTES, `${app.sent.bytes} bytes sent`);
+  });
+
+  await t.step("the Hub: an endless Space host answer or tool file is refused at MAX_HUB_ANSWER_BYTES", async () => {
+    await using app = startHostileApp("hub");
+    const error = await Tool.fromSpace("owner/space", { hubUrl: app.origin, egress: LOOPBACK }).catch((e) => e);
+    assert.ok(error instanceof BodyTooLargeError, String(error));
+    assert.ok(app.sent.bytes < 2 * MAX_HUB_ANSWER_BYTES, `${app.sent.bytes} bytes sent`);
+    app.sent.bytes = 0;
+    const file = await downloadSpaceFile("owner/tool", "tool.js", { hubUrl: app.origin, egress: LOOPBACK })
+      .catch((e) => e);
+    assert.ok(file instanceof BodyTooLargeError, String(file));
+    assert.ok(app.sent.bytes < 2 * MAX_HUB_ANSWER_BYTES, `${app.sent.bytes} bytes sent`);
+  });
 });
