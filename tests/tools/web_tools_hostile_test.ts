@@ -1,9 +1,10 @@
-// visit_webpage against hostile pages from a real loopback server: pages built to make the HTML-to-Markdown
+// visit_webpage and web_search against hostile pages from a real loopback server: pages built to make the HTML-to-Markdown
 // converter work for minutes (it is quadratic in elements and nesting, and synchronous on the host's event loop),
 // bodies that never end, bodies that trickle forever. The host must keep serving other work meanwhile.
 import assert from "node:assert/strict";
 import { htmlChunks } from "../../lib/tools/web/html_chunks.ts";
 import { loadHtmlToMarkdown, VisitWebpageTool } from "../../lib/tools/web/visit_webpage_tool.ts";
+import { WebSearchTool } from "../../lib/tools/web/web_search_tool.ts";
 
 const LOOPBACK = { allowPrivateNetwork: true };
 const encoder = new TextEncoder();
@@ -15,6 +16,8 @@ const PAGES: Record<string, string> = {
   "/nested": `${"<div>".repeat(100_000)}deep text${"</div>".repeat(100_000)}`,
   // Elements that never close, each one deeper.
   "/unclosed": "<div><span>x".repeat(100_000),
+  // A DuckDuckGo result page of tags that never close: quadratic for `<div[^>]+class=` regular expressions.
+  "/html/": "<div ".repeat(100_000),
 };
 
 function startHostileServer() {
@@ -132,4 +135,16 @@ Deno.test("htmlChunks: well-formed pieces, nesting capped, text kept, small page
   ];
   assert.deepEqual(dropped, ["t<br/><p>u</p>"]);
   assert.deepEqual([...htmlChunks("a < b, 1<2 and <3")], ["a &lt; b, 1&lt;2 and &lt;3"]);
+});
+
+Deno.test("attack: a search result page of unclosed tags is parsed in linear time", async () => {
+  const server = startHostileServer();
+  try {
+    const search = new WebSearchTool({ baseUrl: server.origin, egress: LOOPBACK });
+    const { result, stallMs } = await longestStall(() => search.call({ query: "anything" }).catch((e) => e));
+    assert.ok(stallMs < MAX_STALL_MS, `the event loop stalled ${Math.round(stallMs)} ms`);
+    assert.match(String(result), /No results found/, "no result: every block lacks a closed title");
+  } finally {
+    await server.close();
+  }
 });
