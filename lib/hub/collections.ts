@@ -9,6 +9,7 @@ import { ConfigurationError } from "../errors.ts";
 import { guardedFetch } from "../net/egress.ts";
 import type { Tool } from "../tools/tool.ts";
 import { GradioError } from "./gradio_client.ts";
+import { readHubText } from "./hub_http.ts";
 import { DEFAULT_HUB_URL, type SpaceOptions, toolFromSpace } from "./spaces.ts";
 
 /** One item of a collection, as the Hub API lists it (the fields used here). */
@@ -47,12 +48,13 @@ export async function collectionSpaces(
       retryable: response.status === 429 || response.status >= 500,
     });
   }
-  const { items } = await response.json() as { items?: unknown };
+  const { items } = JSON.parse(await readHubText(response)) as { items?: unknown };
   if (!Array.isArray(items)) throw new GradioError(`collection ${slug} has no item list`);
   const spaces = items.filter((item): item is CollectionItem =>
     typeof item === "object" && item !== null && item.type === "space" && typeof item.id === "string"
   );
-  return spaces.filter((item, index) => spaces.findIndex((other) => other.id === item.id) === index); // once each
+  const seen = new Set<string>();
+  return spaces.filter((item) => !seen.has(item.id) && seen.add(item.id)); // once each, in the collection's order
 }
 
 /** The tools of a collection's Spaces, in the collection's order. */

@@ -14,7 +14,7 @@
 
 import { SmolstepError } from "../errors.ts";
 import { type EgressPolicy, guardedFetch } from "../net/egress.ts";
-import { BodyTooLargeError, readBodyCapped } from "../net/read_body.ts";
+import { BodyTooLargeError, readBodyCapped, readStart } from "../net/read_body.ts";
 import { readSse } from "../net/sse.ts";
 import { MAX_BLOB_BYTES } from "../stores/blob_ref.ts";
 import { clipText } from "../text_clip.ts";
@@ -78,6 +78,42 @@ export interface GradioConnection {
 
 const ECHO = 300;
 
+/**
+ * Largest API info, call answer or result stream read from an app (16 MiB in all, heartbeats included): a hostile or
+ * broken app cannot make the host buffer an endless answer. Output files have their own cap (`maxFileBytes`).
+ */
+export const MAX_GRADIO_ANSWER_BYTES = 16 * 1024 * 1024;
+
+function tooLarge(what: string, cause?: unknown): GradioError {
+  return new GradioError(`${what} holds more than ${MAX_GRADIO_ANSWER_BYTES} bytes`, { cause });
+}
+
+/** A JSON answer read to `MAX_GRADIO_ANSWER_BYTES` at most; undefined when it is no JSON. */
+async function readJson(response: Response, what: string): Promise<unknown> {
+  const bytes = await readBodyCapped(response, MAX_GRADIO_ANSWER_BYTES).catch((error) => {
+    throw error instanceof BodyTooLargeError ? tooLarge(what, error) : error;
+  });
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+/** `body`, failing once more than `MAX_GRADIO_ANSWER_BYTES` passed (the source is then cancelled). */
+function capped(body: ReadableStream<Uint8Array>, what: string): ReadableStream<Uint8Array> {
+  let size = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        size += chunk.byteLength;
+        if (size > MAX_GRADIO_ANSWER_BYTES) controller.error(tooLarge(what));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
 function headersFor(connection: GradioConnection, url: string, extra: Record<string, string> = {}): Headers {
   const headers = new Headers(extra);
   if (connection.token && new URL(url).origin === new URL(connection.root).origin) {
@@ -98,7 +134,7 @@ async function request(
     connection.egress,
   );
   if (response.ok) return response;
-  const text = clipText(await response.text().catch(() => ""), ECHO);
+  const text = clipText(await readStart(response, 4 * ECHO).catch(() => ""), ECHO);
   throw new GradioError(`${what} answered ${response.status}${text ? `: ${text}` : ""}`, {
     retryable: response.status === 429 || response.status >= 500,
   });
@@ -126,7 +162,7 @@ export async function fetchApiInfo(
         retryable: response.status === 429 || response.status >= 500,
       });
     }
-    const info = await response.json().catch(() => undefined) as GradioApiInfo | undefined;
+    const info = await readJson(response, `the API info of ${connection.root}`) as GradioApiInfo | undefined;
     if (!info || typeof info.named_endpoints !== "object" || info.named_endpoints === null) {
       throw new GradioError(`the API info of ${connection.root} is not Gradio's (no named_endpoints)`);
     }
@@ -154,14 +190,15 @@ export async function callEndpoint(
     headers: { "content-type": "application/json" },
     signal,
   }, `calling ${apiName}`);
-  const { event_id: eventId } = await started.json() as { event_id?: unknown };
+  const { event_id: eventId } = (await readJson(started, `calling ${apiName}`) ?? {}) as { event_id?: unknown };
   if (typeof eventId !== "string" || !eventId) throw new GradioError(`calling ${apiName} returned no event_id`);
   const stream = await request(connection, `${base}/${encodeURIComponent(eventId)}`, {
     signal,
     headers: { accept: "text/event-stream" },
   }, `the result stream of ${apiName}`);
   if (!stream.body) throw new GradioError(`the result stream of ${apiName} is empty`);
-  for await (const { event, data: text } of readSse(stream.body, { dispatchAtEnd: true })) {
+  const events = readSse(capped(stream.body, `the result stream of ${apiName}`), { dispatchAtEnd: true });
+  for await (const { event, data: text } of events) {
     if (event === "complete") {
       const output = parseJson(text);
       return Array.isArray(output) ? output : [output];
@@ -191,7 +228,7 @@ export async function uploadFiles(
     body: form,
     signal,
   }, "the upload");
-  const paths = await response.json() as unknown;
+  const paths = await readJson(response, "the upload's answer");
   if (!Array.isArray(paths) || paths.length !== files.length || !paths.every((path) => typeof path === "string")) {
     throw new GradioError("the upload answered no list of paths");
   }

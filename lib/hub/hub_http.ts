@@ -6,9 +6,18 @@
  */
 
 import { type EgressPolicy, guardedFetch } from "../net/egress.ts";
+import { readBodyCapped } from "../net/read_body.ts";
 import { SmolstepError } from "../errors.ts";
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
+
+/** Largest Hub answer read (a file, a Space's host, a collection): 16 MiB; past it, `BodyTooLargeError`. */
+export const MAX_HUB_ANSWER_BYTES = 16 * 1024 * 1024;
+
+/** A Hub answer's text, read to `MAX_HUB_ANSWER_BYTES` at most. */
+export async function readHubText(response: Response): Promise<string> {
+  return new TextDecoder().decode(await readBodyCapped(response, MAX_HUB_ANSWER_BYTES));
+}
 
 /** Where the Hub is and how to reach it. */
 export interface HubOptions {
@@ -60,5 +69,5 @@ export async function downloadSpaceFile(
     const what = response.status === 404 ? "not found" : `HTTP ${response.status}`;
     throw new HubError(`Could not download ${path} from the Space '${repoId}' (${what}).`, response.status);
   }
-  return await response.text();
+  return await readHubText(response);
 }

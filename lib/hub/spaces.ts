@@ -7,6 +7,7 @@
 import type { EgressPolicy } from "../net/egress.ts";
 import { guardedFetch } from "../net/egress.ts";
 import { fetchApiInfo, GradioError } from "./gradio_client.ts";
+import { readHubText } from "./hub_http.ts";
 import {
   checkDeclaredInputs,
   type GradioEndpoint,
@@ -57,7 +58,7 @@ export async function resolveSpaceUrl(
       retryable: response.status === 429 || response.status >= 500,
     });
   }
-  const { host } = await response.json() as { host?: unknown };
+  const { host } = JSON.parse(await readHubText(response)) as { host?: unknown };
   if (typeof host !== "string" || !host) throw new GradioError(`the Hub gave no host for Space ${spaceId}`);
   return host;
 }

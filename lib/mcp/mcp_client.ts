@@ -55,7 +55,17 @@ export class MCPClient {
   async #listTools(server: McpServerParameters): Promise<McpTool[]> {
     // A listing may be sent again on a new connection, even after one that closed in flight.
     const definitions = await withConnection(server, listAllTools, undefined, true);
-    return definitions.map((definition) => new McpTool(server, definition, this.#options));
+    const tools = definitions.map((definition) => new McpTool(server, definition, this.#options));
+    const shadowing = tools.find((tool) => tool.name === "final_answer");
+    if (shadowing) {
+      await dropConnection(server);
+      throw new ConfigurationError(
+        `MCPClient: the server offers a tool named '${shadowing.remoteName}', which would take the place of the ` +
+          "agent's final_answer (every final answer would be sent to the server, and its reply would be the " +
+          "run's answer). Refused.",
+      );
+    }
+    return tools;
   }
 }
 

@@ -7,6 +7,7 @@
 import { SmolstepError } from "../errors.ts";
 import { clipText } from "../text_clip.ts";
 import { retryableHttpStatus } from "./retry.ts";
+import { readStart } from "../net/read_body.ts";
 
 /** The longest server message quoted in an error. */
 const MAX_DETAIL_CHARS = 1000;
@@ -51,23 +52,4 @@ export function serverMessage(body: unknown): string | undefined {
   const inner = typeof error === "string" ? error : (error as { message?: unknown } | null | undefined)?.message;
   const text = typeof inner === "string" && inner ? inner : typeof message === "string" ? message : undefined;
   return text ? clipText(text, MAX_DETAIL_CHARS) : undefined;
-}
-
-/** The text of the first `maxBytes` of a body (then the body is cancelled). */
-async function readStart(response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    for (let size = 0; size < maxBytes;) {
-      const { value, done } = await reader.read();
-      if (done) return text + decoder.decode();
-      size += value.byteLength;
-      text += decoder.decode(value, { stream: true });
-    }
-    return text;
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
 }

@@ -36,3 +36,22 @@ export async function readBodyCapped(response: Response, maxBytes: number): Prom
   }
   return concatBytes(...chunks);
 }
+
+/** The text of the first `maxBytes` of a body (then the body is cancelled). */
+export async function readStart(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for (let size = 0; size < maxBytes;) {
+      const { value, done } = await reader.read();
+      if (done) return text + decoder.decode();
+      size += value.byteLength;
+      text += decoder.decode(value, { stream: true });
+    }
+    return text;
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}

@@ -226,3 +226,33 @@ Deno.test("SSRF: a public name that resolves to a private address is refused whe
   assert.equal(dev.status, 404, "in local development a name resolving to loopback is fetched");
   await dev.body?.cancel();
 });
+
+Deno.test("SSRF: each redirect hop is resolved and checked again (a real server redirecting to a rebinding name)", async () => {
+  const hops: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    hops.push(new URL(request.url).pathname);
+    const to = new URL(request.url).searchParams.get("to") ?? "";
+    return new Response(null, { status: 302, headers: { location: to } });
+  });
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  const resolved: string[] = [];
+  const policy: EgressPolicy = {
+    allowHosts: [origin], // the first hop only; every other host is judged by its DNS answer
+    resolveHost: (name) => {
+      resolved.push(name);
+      return Promise.resolve(name === "rebind.example" ? ["10.0.0.1"] : ["93.184.216.34"]);
+    },
+  };
+  try {
+    for (const target of ["https://rebind.example/x", "https://REBIND.example./x", "https://[::ffff:a00:1]/"]) {
+      const error = await guardedFetch(`${origin}/start?to=${encodeURIComponent(target)}`, {}, policy)
+        .catch((e) => e);
+      assert.ok(error instanceof EgressError, `${target}: ${error}`);
+      assert.match(error.reason, /10\.0\.0\.1|IPv4-mapped/);
+    }
+    assert.deepEqual(hops, ["/start", "/start", "/start"], "the redirect target was never fetched");
+    assert.deepEqual(resolved, ["rebind.example", "rebind.example"], "the allowlisted origin is not resolved");
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -2,6 +2,7 @@ import { EgressError } from "../../net/egress.ts";
 import { clipText } from "../../text_clip.ts";
 import { Tool, type ToolContext } from "../tool.ts";
 import type { ToolInputs } from "../tool_inputs.ts";
+import { htmlChunks } from "./html_chunks.ts";
 import { decodeEntities } from "./html_text.ts";
 import { fetchText, WebRequestError, type WebToolOptions } from "./web_request.ts";
 
@@ -53,8 +54,7 @@ export class VisitWebpageTool extends Tool<{ url: string }, string> {
     const signal = context.signal ? AbortSignal.any([context.signal, timeout]) : timeout;
     try {
       const html = await fetchText(url, { signal, headers: { accept: "text/html,*/*;q=0.8" } }, this.#web);
-      const markdown = (await this.#convert!(html)).trim().replace(/\n{3,}/g, "\n\n");
-      return truncateWebContent(markdown, this.maxOutputLength);
+      return truncateWebContent(await this.#markdown(html, signal), this.maxOutputLength);
     } catch (error) {
       if (context.signal?.aborted) throw context.signal.reason ?? error;
       if (timeout.aborted) return "The request timed out. Please try again later or check the URL.";
@@ -63,6 +63,24 @@ export class VisitWebpageTool extends Tool<{ url: string }, string> {
       }
       return `An unexpected error occurred: ${(error as Error).message}`;
     }
+  }
+
+  /**
+   * The page as Markdown, converted piece by piece (`htmlChunks`: linear work whatever the page), letting the event
+   * loop run between pieces, and stopping once there is more than `maxOutputLength` to show or `signal` aborts.
+   */
+  async #markdown(html: string, signal: AbortSignal): Promise<string> {
+    const parts: string[] = [];
+    let length = 0;
+    for (const piece of htmlChunks(html)) {
+      const part = (await this.#convert!(piece)).trim().replace(/\n{3,}/g, "\n\n");
+      if (part) parts.push(part);
+      length += part.length + 2;
+      if (length > this.maxOutputLength + 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      signal.throwIfAborted();
+    }
+    return parts.join("\n\n");
   }
 }
 
