@@ -1,4 +1,4 @@
-import { AgentError, AgentGenerationError, AgentMaxStepsError, SmolstepError } from "../errors.ts";
+import { AgentError, AgentGenerationError, AgentMaxStepsError } from "../errors.ts";
 import type { AgentState, PendingInput } from "../memory/agent_state.ts";
 import { maxStepsAnswerMessages } from "../memory/memory_to_messages.ts";
 import {
@@ -31,26 +31,14 @@ import type {
   StepResult,
 } from "./step_types.ts";
 import { afterSubRunStep, startSubRun } from "./sub_runs.ts";
+import { statusRefusal, StepRefusedError } from "./step_refused.ts";
 
-/**
- * Why a state cannot take the step asked of it. `run_finished` and `not_awaiting_input` are the codes a KV run
- * answers for the same cases (lib/runs/run_record.ts `statusMismatch`); `step_refused` is a state this agent cannot
- * step at all.
- */
-export type StepRefusedCode =
-  /** The run has ended: no step, no input. */
-  | "run_finished"
-  /** Input for a run that waits for none, or a step (without input) on a run that waits for input. */
-  | "not_awaiting_input"
-  /** A state made for another agent, or waiting on a managed agent this agent does not have. */
-  | "step_refused";
+export { type StepRefusedCode, StepRefusedError } from "./step_refused.ts";
 
-/** Thrown by `step()` and `resume()` for a state they must not step; `code` says why ({@link StepRefusedCode}). */
-export class StepRefusedError extends SmolstepError {
-  override name = "StepRefusedError";
-  constructor(message: string, code: StepRefusedCode = "step_refused") {
-    super(message, { code });
-  }
+/** The refusal of a step that needs `expected` on a run in `status`. */
+function refused(expected: "running" | "awaiting_input", status: string): StepRefusedError {
+  const { code, message } = statusRefusal(expected, status);
+  return new StepRefusedError(message, code);
 }
 
 /** What a step needs of its agent: settings, the model, and the agent kind's three actions. */
@@ -109,7 +97,7 @@ export async function step(
   // A managed agent is working: its step is this step.
   if (state.subRun) return await subRunStep(spec, state, io, resume);
   if (resume) return await resumeStep(spec, state, io, resume.input);
-  if (state.status !== "running") throw notRunning(state.status);
+  if (state.status !== "running") throw refused("running", state.status);
   // What the model reads: referenced observations in full again. The record is appended to `state` itself.
   // Without a blob store nothing is stored by reference (the state is its own view).
   const view = io.blobs ? await hydrateObservations(state, io.blobs) : state;
@@ -206,22 +194,11 @@ function eventsOf(agent: string, record: ActionStep, state: AgentState): AgentEv
   return events;
 }
 
-/** Why a run in `status` (not `running`) takes no step: it waits for input, or it has ended. */
-function notRunning(status: string): StepRefusedError {
-  if (status === "awaiting_input") {
-    return new StepRefusedError(
-      "The run is waiting for input: answer it (approve, reject or answer its question) before stepping it.",
-      "not_awaiting_input",
-    );
-  }
-  return new StepRefusedError(`The run has already ended with status '${status}'.`, "run_finished");
-}
-
 /** Completes a paused run's last action step with the input it waited for. */
 async function resumeStep(spec: StepSpec, state: AgentState, io: StepIO, input: unknown): Promise<StepResult> {
   const pending = state.pendingInput;
   if (state.status !== "awaiting_input" || !pending) {
-    throw new StepRefusedError(`The run is '${state.status}', not waiting for input.`, "not_awaiting_input");
+    throw refused("awaiting_input", state.status);
   }
   const index = state.steps.findLastIndex((record) => record.type === "action");
   const { type: _t, stepNumber, timing, error: _e, isFinalAnswer: _f, ...fields } = state.steps[index] as ActionStep;

@@ -1,5 +1,6 @@
 import type { AgentEvent } from "../agents/agent_events.ts";
 import type { MultiStepAgent, StepOptions } from "../agents/multi_step_agent.ts";
+import { statusRefusal } from "../agents/step_refused.ts";
 import { SmolstepError } from "../errors.ts";
 import { type AgentState, packState, parseAgentState } from "../memory/agent_state.ts";
 import type { StepRecord } from "../memory/step_records.ts";
@@ -173,14 +174,6 @@ export function newRunRecord(
 
 /** Why a run in `status` cannot take a step that needs `expected`. */
 export function statusMismatch(expected: "running" | "awaiting_input", status: string): RunError {
-  if (expected === "awaiting_input") {
-    return new RunError("not_awaiting_input", `The run is '${status}', not waiting for input.`);
-  }
-  if (status === "awaiting_input") {
-    return new RunError(
-      "not_awaiting_input",
-      "The run is waiting for input: answer it (approve, reject or answer its question) before stepping it.",
-    );
-  }
-  return new RunError("run_finished", `The run has already ended with status '${status}'.`);
+  const { code, message } = statusRefusal(expected, status);
+  return new RunError(code, message);
 }

@@ -165,11 +165,8 @@ export class RunService {
       }
     }, this.#shutdown);
     options.signal?.throwIfAborted();
-    const { record, put } = await this.#runs.commit(
-      { ...fresh, state: result.state, seq: 1 },
-      null,
-      this.maxRecordBytes,
-    );
+    const stepped = { ...fresh, state: result.state, seq: 1 };
+    const { record, put } = await this.#runs.commit(stepped, null, this.maxRecordBytes);
     if (!put.ok) throw new Error("Run id collision; try again.");
     this.#observer?.runCreated(name, "kv");
     if (!ACTIVE.has(record.state.status)) this.#observer?.runEnded(name, record.state.status);
