@@ -12,7 +12,7 @@ import { STEP_ROUTES } from "./step_routes.ts";
 import { mountAgentRoutes } from "./agent_routes.ts";
 import { ApiKeyVerifier } from "./api_keys.ts";
 import { AppContext, type AppOptions, DEFAULT_MAX_BODY_BYTES } from "./app_context.ts";
-import { stepBodyDeadline } from "./body_deadline.ts";
+import { MAX_BODY_WAIT_MS, readBodyWithin, stepBodyDeadline } from "./body_deadline.ts";
 import { corsPolicy } from "./cors_policy.ts";
 import { healthView } from "./health.ts";
 import { HttpError } from "./http_errors.ts";
@@ -99,7 +99,13 @@ export function createSmolstep(options: AppOptions): Smolstep {
   // once (503).
   app.on("POST", STEP_ROUTES, ctx.admission.middleware());
   // ...and the step's deadline starts: its body must arrive in time, or a client that never ends it holds the place.
-  app.on("POST", STEP_ROUTES, stepBodyDeadline(ctx.stepTimeoutMs, maxBodyBytes, ctx.shutdown));
+  const bodyWaitMs = options.maxBodyWaitMs ?? MAX_BODY_WAIT_MS;
+  app.on("POST", STEP_ROUTES, stepBodyDeadline(ctx.stepTimeoutMs, maxBodyBytes, ctx.shutdown, bodyWaitMs));
+  // Every other body arrives within `maxBodyWaitMs` too, or 408.
+  app.use("/v1/*", async (c, next) => {
+    if (c.req.method === "POST") await readBodyWithin(c, bodyWaitMs, maxBodyBytes);
+    await next();
+  });
   app.use(
     "/v1/*",
     bodyLimit({

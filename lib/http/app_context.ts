@@ -73,6 +73,11 @@ export interface AppOptions {
    */
   stepTimeoutMs?: number;
   /**
+   * How long a request's body may take to arrive (default 30 s; a step's, at most `stepTimeoutMs`). Past it 408
+   * `request_timeout`: a client that sends its headers and then nothing holds no connection open.
+   */
+  maxBodyWaitMs?: number;
+  /**
    * Steps this process runs at once (default 100); a step request beyond it is refused with 503 `overloaded` and
    * `Retry-After` before any store work. Background steps are counted but never refused.
    */

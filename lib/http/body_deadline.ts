@@ -1,11 +1,17 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { carriesDeadline, startStepDeadline, StepTimeoutError } from "../runs/step_deadline.ts";
 import type { StepShutdown } from "../runs/step_shutdown.ts";
 import { releaseWhenStepEnds } from "./admission.ts";
 import { HttpError } from "./http_errors.ts";
 
-/** The longest a step request's body may take to arrive when `stepTimeoutMs` is longer. */
+/**
+ * The longest a request's body may take to arrive (`maxBodyWaitMs` by default): on a step route when `stepTimeoutMs`
+ * is longer, on every other route always.
+ */
 export const MAX_BODY_WAIT_MS = 30_000;
+
+/** Requests whose body was read here already (a step route's, read under its step deadline). */
+const bodyRead = new WeakSet<Request>();
 
 /**
  * The step routes' deadline, started when the request arrives, so the body's arrival counts against `stepTimeoutMs`
@@ -20,7 +26,12 @@ export const MAX_BODY_WAIT_MS = 30_000;
  * uses it as is, one timer per step (lib/runs/step_deadline.ts). The deadline ends when the step does, a streamed
  * step's after its stream.
  */
-export function stepBodyDeadline(timeoutMs: number, maxBytes: number, shutdown: StepShutdown): MiddlewareHandler {
+export function stepBodyDeadline(
+  timeoutMs: number,
+  maxBytes: number,
+  shutdown: StepShutdown,
+  maxWaitMs = MAX_BODY_WAIT_MS,
+): MiddlewareHandler {
   return async (c, next) => {
     const deadline = startStepDeadline(timeoutMs, c.req.raw.signal, shutdown);
     if (deadline.signal.aborted) {
@@ -29,13 +40,10 @@ export function stepBodyDeadline(timeoutMs: number, maxBytes: number, shutdown: 
       return next();
     }
     try {
-      const body = c.req.raw.body && await readWithin(c.req.raw.body, deadline.signal, timeoutMs, maxBytes);
-      const headers = new Headers(c.req.raw.headers);
-      if (body) {
-        headers.delete("transfer-encoding");
-        headers.set("content-length", String(body.byteLength));
-      }
-      c.req.raw = new Request(c.req.raw, { body, headers, signal: deadline.signal });
+      const waitMs = Math.min(timeoutMs, maxWaitMs);
+      const body = c.req.raw.body &&
+        await readWithin(c.req.raw.body, deadline.signal, waitMs, waitMs < timeoutMs, maxBytes);
+      c.req.raw = withBody(c.req.raw, body, deadline.signal);
       carriesDeadline(c.req.raw.signal, deadline.signal);
       await next();
     } finally {
@@ -44,11 +52,40 @@ export function stepBodyDeadline(timeoutMs: number, maxBytes: number, shutdown: 
   };
 }
 
-/** The whole body, or the deadline's error: 408 when the body was late, the signal's reason when the client left. */
+/**
+ * Reads the body of a request on any other route (a run's creation, chat completions, `/mcp`, a tool call, a
+ * cancel, a webhook's delivery) into memory within `waitMs`, else 408 `request_timeout` (413 `payload_too_large`
+ * past `maxBytes`), and hands it on as a complete request (same bytes: a webhook's signature still verifies). A
+ * client that sends its headers and then nothing no longer holds a connection, and the memory it fills, for as long
+ * as it likes. A step route's body, read under its step deadline above, is left as it is.
+ */
+export async function readBodyWithin(c: Context, waitMs: number, maxBytes: number): Promise<void> {
+  const request = c.req.raw;
+  if (!request.body || bodyRead.has(request)) return;
+  c.req.raw = withBody(request, await readWithin(request.body, request.signal, waitMs, true, maxBytes));
+}
+
+/** The request with its body read (`signal`: the one it follows, by default its own). */
+function withBody(request: Request, body: Uint8Array<ArrayBuffer> | null, signal?: AbortSignal): Request {
+  const headers = new Headers(request.headers);
+  if (body) {
+    headers.delete("transfer-encoding");
+    headers.set("content-length", String(body.byteLength));
+  }
+  const read = new Request(request, { body, headers, signal: signal ?? request.signal });
+  bodyRead.add(read);
+  return read;
+}
+
+/**
+ * The whole body, or the deadline's error: 408 when the body was late (`waitMs` passed, with `timer`; or `signal`
+ * aborted by a step's deadline), the signal's reason when the client left.
+ */
 async function readWithin(
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal,
-  timeoutMs: number,
+  waitMs: number,
+  timer: boolean,
   maxBytes: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const reader = body.getReader();
@@ -60,8 +97,7 @@ async function readWithin(
   };
   const onAbort = () => stop(signal.reason instanceof StepTimeoutError);
   signal.addEventListener("abort", onAbort, { once: true });
-  const waitMs = Math.min(timeoutMs, MAX_BODY_WAIT_MS);
-  const cap = waitMs < timeoutMs ? setTimeout(() => stop(true), waitMs) : undefined;
+  const cap = timer ? setTimeout(() => stop(true), waitMs) : undefined;
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {

@@ -4,8 +4,9 @@
  */
 import type { BodyName, SchemaName } from "./openapi_components.ts";
 
-/** The errors of any route that reads a JSON body. */
+/** The errors of any route that reads a JSON body (`request_timeout`: it did not arrive in time, ./body_deadline.ts). */
 export const BODY_ERRORS = [
+  "request_timeout",
   "invalid_request",
   "invalid_json",
   "json_too_deep",

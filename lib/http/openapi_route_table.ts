@@ -28,7 +28,7 @@ export const ROUTE_ERROR_STATUS: Readonly<Record<string, number>> = {
   blob_not_found: 404,
   webhook_not_configured: 404,
   payload_too_large: 413,
-  request_timeout: 408, // a step request's body did not arrive in time (./body_deadline.ts)
+  request_timeout: 408, // a request's body did not arrive in time (./body_deadline.ts)
   unsupported_media_type: 415,
   internal_error: 500,
   store_not_configured: 501,
@@ -63,8 +63,6 @@ const STATELESS_ERRORS = [
   "token_replayed",
   "state_too_large",
 ];
-/** The routes admitted before their body is read (./step_routes.ts) bound its arrival (./body_deadline.ts). */
-const STEP_ROUTE_ERRORS = ["request_timeout", ...STEP_ERRORS];
 const KV_RUN_ERRORS = ["run_not_found", "store_not_configured"];
 
 export const STREAMED =
@@ -198,7 +196,7 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "One stateless step: send the state token, get the step and the next token",
     body: "StatelessStepBody",
     responses: { 200: { description: "The step taken", schema: "StatelessStep", streams: true } },
-    errors: [...BODY_ERRORS, ...STEP_ROUTE_ERRORS, ...STATELESS_ERRORS, "run_finished", "not_awaiting_input"],
+    errors: [...BODY_ERRORS, ...STEP_ERRORS, ...STATELESS_ERRORS, "run_finished", "not_awaiting_input"],
     auth: true,
     streamsStep: true,
   },
@@ -208,7 +206,7 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "Answer a paused stateless run (approve or reject tool calls, or answer the question)",
     body: "StatelessInputBody",
     responses: { 200: { description: "The step finished with the input", schema: "StatelessStep", streams: true } },
-    errors: [...BODY_ERRORS, ...STEP_ROUTE_ERRORS, ...STATELESS_ERRORS, "not_awaiting_input", "invalid_input"],
+    errors: [...BODY_ERRORS, ...STEP_ERRORS, ...STATELESS_ERRORS, "not_awaiting_input", "invalid_input"],
     auth: true,
     streamsStep: true,
   },
@@ -234,7 +232,7 @@ export const ROUTES: readonly RouteSpec[] = [
     },
     errors: [
       ...BODY_ERRORS,
-      ...STEP_ROUTE_ERRORS,
+      ...STEP_ERRORS,
       ...KV_RUN_ERRORS,
       "invalid_idempotency_key",
       "agent_not_found",
@@ -256,7 +254,7 @@ export const ROUTES: readonly RouteSpec[] = [
     responses: { 200: { description: "The step finished with the input", schema: "KvStep", streams: true } },
     errors: [
       ...BODY_ERRORS,
-      ...STEP_ROUTE_ERRORS,
+      ...STEP_ERRORS,
       ...KV_RUN_ERRORS,
       "invalid_input",
       "agent_not_found",
@@ -324,7 +322,7 @@ export const ROUTES: readonly RouteSpec[] = [
       200: { description: "Cancelled", schema: "Cancel" },
       202: { description: "Cancelled after the step in flight", schema: "Cancel" },
     },
-    errors: KV_RUN_ERRORS,
+    errors: [...KV_RUN_ERRORS, "request_timeout"],
     auth: true,
   },
   {
@@ -346,6 +344,7 @@ export const ROUTES: readonly RouteSpec[] = [
       200: { description: "A delivery seen before: nothing started", schema: "HookDuplicate" },
     },
     errors: [
+      "request_timeout",
       "invalid_json",
       "json_too_deep",
       "json_too_large",

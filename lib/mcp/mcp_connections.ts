@@ -1,9 +1,10 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { VERSION } from "../version.ts";
-import { createTransport, type McpServerParameters, serverKey } from "./mcp_server.ts";
+import { createTransport, type McpServerParameters, serverKey, transportFailure } from "./mcp_server.ts";
 
 /**
  * Connections to MCP servers, shared within one isolate (one process, one Worker isolate) and keyed by server. A
@@ -20,6 +21,9 @@ const connections = new Map<string, Promise<Client>>();
 const acceptAll: jsonSchemaValidator = {
   getValidator: <T>() => (input: unknown) => ({ valid: true as const, data: input as T, errorMessage: undefined }),
 };
+
+/** Each connection's transport (the client forgets it once closed). */
+const transports = new WeakMap<Client, Transport>();
 
 /** The shared connection to a server: the open one, or a new one. */
 export function sharedConnection(server: McpServerParameters): Promise<Client> {
@@ -51,7 +55,9 @@ function forget(key: string, connection: Promise<Client>): void {
 
 async function openConnection(server: McpServerParameters): Promise<Client> {
   const client = new Client({ name: "smolstep", version: VERSION }, { jsonSchemaValidator: acceptAll });
-  await client.connect(await createTransport(server));
+  const transport = await createTransport(server);
+  transports.set(client, transport);
+  await client.connect(transport);
   return client;
 }
 
@@ -78,6 +84,9 @@ export async function withConnection<T>(
       const closedInFlight = error instanceof McpError && (error as McpError).code === ErrorCode.ConnectionClosed;
       if (!closedInFlight && !refusedForConnection(error)) throw error;
       await dropConnection(server, client);
+      // Closed here because the server's answer was too large: that is the error, and no retry.
+      const failure = transportFailure(client && transports.get(client));
+      if (failure) throw failure;
       if ((closedInFlight && !idempotent) || attempt > 0 || signal?.aborted) throw error;
     }
   }

@@ -1,7 +1,21 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { capResponse } from "../net/capped_response.ts";
 import { type EgressPolicy, guardedFetch } from "../net/egress.ts";
+
+/**
+ * The most an MCP server's answer may hold: a JSON response's body, or one event of an event stream (a tool's
+ * result is one event). Past it the connection is closed and the request in flight fails with the reason
+ * (`BodyTooLargeError`), so a hostile or broken server cannot fill the host's memory within a tool's time limit.
+ */
+export const MAX_MCP_ANSWER_BYTES = 16 * 1024 * 1024;
+
+/** Why a transport was closed by this module (its answer was too large), for the request that was in flight. */
+const failures = new WeakMap<Transport, Error>();
+
+/** The error that closed the transport here, if any. */
+export const transportFailure = (transport: Transport | undefined) => transport && failures.get(transport);
 
 /**
  * An MCP server reached over HTTP: Streamable HTTP (the default, runs everywhere `fetch` does) or the legacy
@@ -66,14 +80,23 @@ export async function createTransport(server: McpServerParameters): Promise<Tran
   if ("createTransport" in server) return await server.createTransport();
   const policy = server.egress ?? {};
   const url = new URL(String(server.url));
-  const guarded = (input: string | URL, init?: RequestInit) => guardedFetch(input, init, policy, server.fetch);
+  let transport: Transport | undefined;
+  const guarded = async (input: string | URL, init?: RequestInit) =>
+    capResponse(await guardedFetch(input, init, policy, server.fetch), MAX_MCP_ANSWER_BYTES, (error) => {
+      if (!transport || failures.has(transport)) return;
+      failures.set(transport, error);
+      transport.close().catch(() => {});
+    });
   const requestInit: RequestInit | undefined = server.headers ? { headers: server.headers } : undefined;
   switch (server.transport ?? "streamable-http") {
     case "streamable-http":
-      return new StreamableHTTPClientTransport(url, { fetch: guarded, requestInit });
+      transport = new StreamableHTTPClientTransport(url, { fetch: guarded, requestInit });
+      break;
     case "sse":
-      return new SSEClientTransport(url, { fetch: guarded, requestInit });
+      transport = new SSEClientTransport(url, { fetch: guarded, requestInit });
+      break;
     default:
       throw new TypeError(`Unknown MCP transport '${server.transport}' (use "streamable-http" or "sse")`);
   }
+  return transport;
 }

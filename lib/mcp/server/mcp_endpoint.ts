@@ -3,6 +3,8 @@ import { bodyLimit } from "hono/body-limit";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { ErrorCode, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { type AppContext, DEFAULT_MAX_BODY_BYTES } from "../../http/app_context.ts";
+import { MAX_BODY_WAIT_MS, readBodyWithin } from "../../http/body_deadline.ts";
+import { HttpError } from "../../http/http_errors.ts";
 import { parseJsonBounded } from "../../http/json_limits.ts";
 import { isJsonContentType } from "../../http/request_body.ts";
 import { dispatch } from "./mcp_dispatch.ts";
@@ -17,7 +19,12 @@ export interface McpEndpointOptions {
 }
 
 /** A JSON-RPC error that answers no request (`id: null`), as the transport writes them. */
-function rpcError(status: 400 | 403 | 404 | 405 | 413 | 415, code: number, message: string, headers = {}): Response {
+function rpcError(
+  status: 400 | 403 | 404 | 405 | 408 | 413 | 415,
+  code: number,
+  message: string,
+  headers = {},
+): Response {
   return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, headers });
 }
 
@@ -31,6 +38,20 @@ function rpcError(status: 400 | 403 | 404 | 405 | 413 | 415, code: number, messa
 export function mountMcpEndpoint(app: Hono, ctx: AppContext, options: McpEndpointOptions): void {
   const maxSize = ctx.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const tooLarge = () => rpcError(413, ErrorCode.InvalidRequest, `Request bodies are limited to ${maxSize} bytes.`);
+  // The body must arrive within `maxBodyWaitMs` (lib/http/body_deadline.ts), else 408 as a JSON-RPC error; read
+  // before the size limit, which would otherwise wait for a chunked body's end.
+  const waitMs = ctx.options.maxBodyWaitMs ?? MAX_BODY_WAIT_MS;
+  app.use(options.path, async (c, next) => {
+    if (c.req.method !== "POST") return await next();
+    try {
+      await readBodyWithin(c, waitMs, maxSize);
+    } catch (error) {
+      if (!(error instanceof HttpError) || (error.status !== 408 && error.status !== 413)) throw error;
+      if (error.status === 413) return tooLarge();
+      return rpcError(408, ErrorCode.ConnectionClosed, `Request Timeout: ${error.message}`);
+    }
+    await next();
+  });
   app.use(options.path, bodyLimit({ maxSize, onError: tooLarge }));
   const noSession = () =>
     rpcError(405, ErrorCode.ConnectionClosed, "Method not allowed: this MCP server is stateless (POST only).", {

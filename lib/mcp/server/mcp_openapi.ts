@@ -35,6 +35,10 @@ export function mcpRoutes(path: string): RouteDoc[] {
           description: `${JSON_RPC_ERROR}: Accept lacks application/json or text/event-stream`,
           media: "application/json",
         },
+        408: {
+          description: `${JSON_RPC_ERROR}: the body did not arrive within maxBodyWaitMs`,
+          media: "application/json",
+        },
         413: { description: `${JSON_RPC_ERROR}: the body is over maxBodyBytes`, media: "application/json" },
         415: { description: `${JSON_RPC_ERROR}: Content-Type is not application/json`, media: "application/json" },
       },
