@@ -4,6 +4,7 @@ import type { MultiStepAgent, StepOptions, StepResult } from "../agents/multi_st
 import { StepRefusedError } from "../agents/step.ts";
 import type { AgentState } from "../memory/agent_state.ts";
 import type { AppContext } from "./app_context.ts";
+import { stepSignal } from "./body_deadline.ts";
 import { firstStepResponse } from "./first_step.ts";
 import { HttpError } from "./http_errors.ts";
 import type { CreateRunBody } from "./http_schemas.ts";
@@ -115,7 +116,7 @@ function statelessRoute<N extends "StatelessStepBody" | "StatelessInputBody">(
   ) => Promise<StepResult>,
 ): Promise<Response> {
   return stepResponse(c, (onDelta) =>
-    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+    ctx.withStepDeadline(stepSignal(c), async (signal) => {
       const name = c.req.param("name")!;
       const agent = ctx.agent(name);
       ctx.requireTokens();

@@ -1,6 +1,5 @@
 import { type Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { metricsEndpoint, optionalStepMetrics, requestMetrics, stepMetrics } from "../metrics/http_metrics.ts";
 import type { Metrics } from "../metrics/metrics.ts";
@@ -15,7 +14,6 @@ import { AppContext, type AppOptions, DEFAULT_MAX_BODY_BYTES } from "./app_conte
 import { MAX_BODY_WAIT_MS, readBodyWithin, stepBodyDeadline } from "./body_deadline.ts";
 import { corsPolicy } from "./cors_policy.ts";
 import { healthView } from "./health.ts";
-import { HttpError } from "./http_errors.ts";
 import { openAiAwareErrorHandler } from "./openai_errors.ts";
 import { mountOpenAiRoutes } from "./openai_routes.ts";
 import { requireJsonBody } from "./request_body.ts";
@@ -101,20 +99,11 @@ export function createSmolstep(options: AppOptions): Smolstep {
   // ...and the step's deadline starts: its body must arrive in time, or a client that never ends it holds the place.
   const bodyWaitMs = options.maxBodyWaitMs ?? MAX_BODY_WAIT_MS;
   app.on("POST", STEP_ROUTES, stepBodyDeadline(ctx.stepTimeoutMs, maxBodyBytes, ctx.shutdown, bodyWaitMs));
-  // Every other body arrives within `maxBodyWaitMs` too, or 408.
+  // Every other body arrives within `maxBodyWaitMs` too, or 408; and none is longer than `maxBodyBytes`, or 413.
   app.use("/v1/*", async (c, next) => {
-    if (c.req.method === "POST") await readBodyWithin(c, bodyWaitMs, maxBodyBytes);
+    await readBodyWithin(c, bodyWaitMs, maxBodyBytes);
     await next();
   });
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        throw new HttpError(413, "payload_too_large", `Request bodies are limited to ${maxBodyBytes} bytes.`);
-      },
-    }),
-  );
   // JSON only, so no page can reach the API with a CORS "simple request" (no preflight). Webhooks are signed instead.
   app.use("/v1/*", async (c, next) => {
     if (c.req.method === "POST" && !isWebhook(c.req.path)) await requireJsonBody(c);

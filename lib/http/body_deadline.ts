@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { carriesDeadline, startStepDeadline, StepTimeoutError } from "../runs/step_deadline.ts";
+import { startStepDeadline, StepTimeoutError } from "../runs/step_deadline.ts";
 import type { StepShutdown } from "../runs/step_shutdown.ts";
 import { releaseWhenStepEnds } from "./admission.ts";
 import { HttpError } from "./http_errors.ts";
@@ -13,6 +13,11 @@ export const MAX_BODY_WAIT_MS = 30_000;
 /** Requests whose body was read here already (a step route's, read under its step deadline). */
 const bodyRead = new WeakSet<Request>();
 
+/** The step routes' deadlines, by request (`stepSignal`). */
+const stepSignals = new WeakMap<Request, AbortSignal>();
+
+const utf8 = new TextDecoder();
+
 /**
  * The step routes' deadline, started when the request arrives, so the body's arrival counts against `stepTimeoutMs`
  * as the option says. A step route takes its place among the steps in flight before its body is read
@@ -22,9 +27,9 @@ const bodyRead = new WeakSet<Request>();
  * `request_timeout` and the connection's body is cancelled.
  *
  * The body is read here into memory (at most `maxBytes`, else 413 `payload_too_large`, as the body limit says) and
- * handed on as a complete request whose signal is the deadline's: the route's own `withStepDeadline` finds it and
- * uses it as is, one timer per step (lib/runs/step_deadline.ts). The deadline ends when the step does, a streamed
- * step's after its stream.
+ * kept in Hono's body cache (`keepBody`); the deadline's signal is the route's `stepSignal(c)`, which its
+ * `withStepDeadline` uses as is, one timer per step (lib/runs/step_deadline.ts). The deadline ends when the step
+ * does, a streamed step's after its stream.
  */
 export function stepBodyDeadline(
   timeoutMs: number,
@@ -33,48 +38,50 @@ export function stepBodyDeadline(
   maxWaitMs = MAX_BODY_WAIT_MS,
 ): MiddlewareHandler {
   return async (c, next) => {
-    const deadline = startStepDeadline(timeoutMs, c.req.raw.signal, shutdown);
-    if (deadline.signal.aborted) {
-      // Gone or shut down before it began: the route refuses it as it would any such step, nothing read.
-      deadline.end();
-      return next();
-    }
+    const request = c.req.raw;
+    const deadline = startStepDeadline(timeoutMs, request.signal, shutdown);
+    stepSignals.set(request, deadline.signal);
     try {
-      const waitMs = Math.min(timeoutMs, maxWaitMs);
-      const body = c.req.raw.body &&
-        await readWithin(c.req.raw.body, deadline.signal, waitMs, waitMs < timeoutMs, maxBytes);
-      c.req.raw = withBody(c.req.raw, body, deadline.signal);
-      carriesDeadline(c.req.raw.signal, deadline.signal);
+      // Gone or shut down before it began: the route refuses it as it would any such step, nothing read.
+      if (request.body && !deadline.signal.aborted) {
+        const waitMs = Math.min(timeoutMs, maxWaitMs);
+        keepBody(c, await readWithin(request.body, deadline.signal, waitMs, waitMs < timeoutMs, maxBytes));
+      }
       await next();
     } finally {
-      releaseWhenStepEnds(c.req.raw, deadline.end);
+      releaseWhenStepEnds(request, deadline.end);
     }
   };
+}
+
+/** The signal a route's step runs under: the step deadline started at the request's arrival, else the request's. */
+export function stepSignal(c: Context): AbortSignal {
+  return stepSignals.get(c.req.raw) ?? c.req.raw.signal;
 }
 
 /**
  * Reads the body of a request on any other route (a run's creation, chat completions, `/mcp`, a tool call, a
  * cancel, a webhook's delivery) into memory within `waitMs`, else 408 `request_timeout` (413 `payload_too_large`
- * past `maxBytes`), and hands it on as a complete request (same bytes: a webhook's signature still verifies). A
- * client that sends its headers and then nothing no longer holds a connection, and the memory it fills, for as long
- * as it likes. A step route's body, read under its step deadline above, is left as it is.
+ * past `maxBytes`), and keeps it in Hono's body cache (same bytes: a webhook's signature still verifies). A client
+ * that sends its headers and then nothing no longer holds a connection, and the memory it fills, for as long as it
+ * likes. A step route's body, read under its step deadline above, is left as it is.
  */
 export async function readBodyWithin(c: Context, waitMs: number, maxBytes: number): Promise<void> {
   const request = c.req.raw;
   if (!request.body || bodyRead.has(request)) return;
-  c.req.raw = withBody(request, await readWithin(request.body, request.signal, waitMs, true, maxBytes));
+  keepBody(c, await readWithin(request.body, request.signal, waitMs, true, maxBytes));
 }
 
-/** The request with its body read (`signal`: the one it follows, by default its own). */
-function withBody(request: Request, body: Uint8Array<ArrayBuffer> | null, signal?: AbortSignal): Request {
-  const headers = new Headers(request.headers);
-  if (body) {
-    headers.delete("transfer-encoding");
-    headers.set("content-length", String(body.byteLength));
-  }
-  const read = new Request(request, { body, headers, signal: signal ?? request.signal });
-  bodyRead.add(read);
-  return read;
+/**
+ * Keeps a body read here where `c.req.text()`, `json()` and `arrayBuffer()` find it: Hono's body cache (typed as
+ * `Body`'s methods, it holds their promises; hono/dist/request.js). The request itself is not copied: everything
+ * keyed by it (admission, metrics, logs) keeps its key, and no `Headers` or `Request` is built per request.
+ */
+function keepBody(c: Context, body: Uint8Array<ArrayBuffer>): void {
+  bodyRead.add(c.req.raw);
+  const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
+  cache.arrayBuffer = Promise.resolve(body.buffer);
+  cache.text = Promise.resolve(utf8.decode(body));
 }
 
 /**

@@ -4,6 +4,7 @@ import type { AgentState } from "../memory/agent_state.ts";
 import type { StepOutcomeKind } from "../runs/run_observer.ts";
 import { releaseWhenStepEnds } from "./admission.ts";
 import type { AppContext } from "./app_context.ts";
+import { stepSignal } from "./body_deadline.ts";
 import { stepView } from "./run_views.ts";
 import { statelessStep } from "./stateless_steps.ts";
 import { stepResponse } from "./step_stream.ts";
@@ -39,7 +40,7 @@ export function firstStepResponse(
   const ended = ctx.metrics?.stepStarted(stateless ? "stateless" : "kv");
   if (ended) measured.set(c.req.raw, ended);
   const answered = stepResponse(c, (onDelta) =>
-    ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+    ctx.withStepDeadline(stepSignal(c), async (signal) => {
       const options = onDelta ? { onDelta } : {};
       if (stateless) {
         const { result, token } = await statelessStep(

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { readRunBlob } from "../runs/run_blobs.ts";
 import { RunError, type RunRecord } from "../runs/run_record.ts";
 import type { AppContext } from "./app_context.ts";
+import { stepSignal } from "./body_deadline.ts";
 import { blobResponse } from "./blob_response.ts";
 import { HttpError } from "./http_errors.ts";
 import { idempotencyKeyOf, readJson } from "./request_body.ts";
@@ -26,7 +27,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     "/v1/runs/:runId/steps",
     (c) =>
       stepResponse(c, (onDelta) =>
-        ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+        ctx.withStepDeadline(stepSignal(c), async (signal) => {
           await readJson(c, "StepBody");
           const runId = c.req.param("runId");
           const idempotencyKey = idempotencyKeyOf(c);
@@ -101,7 +102,7 @@ export function mountRunRoutes(app: Hono, ctx: AppContext): void {
     "/v1/runs/:runId/input",
     (c) =>
       stepResponse(c, (onDelta) =>
-        ctx.withStepDeadline(c.req.raw.signal, async (signal) => {
+        ctx.withStepDeadline(stepSignal(c), async (signal) => {
           const runId = c.req.param("runId");
           const input = await readJson(c, "InputBody");
           const agentFor = (record: RunRecord) => ctx.stepAgent(c.req.raw, record.agent);

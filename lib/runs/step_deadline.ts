@@ -70,15 +70,6 @@ export function startStepDeadline(timeoutMs: number, caller?: AbortSignal, shutd
 const DEADLINES = new WeakMap<AbortSignal, number>();
 
 /**
- * Marks `follower`, a signal that aborts with `deadline` (a `Request`'s built with the deadline's signal, which is
- * its own signal following that one), as carrying the deadline, so a `withStepDeadline` given it adds no timer.
- */
-export function carriesDeadline(follower: AbortSignal, deadline: AbortSignal): void {
-  const at = DEADLINES.get(deadline);
-  if (at !== undefined) DEADLINES.set(follower, at);
-}
-
-/**
  * Runs `step` under a deadline (see `startStepDeadline`), ending it however the step ends (after the step has given
  * its run back, so `shutdown` counts it in flight until then). When `caller` is itself a step deadline's signal
  * that ends no later than this one would (an HTTP route's, counted from the request's arrival, handed to

@@ -112,3 +112,48 @@ Deno.test("attack: a POST body that never ends is 408 request_timeout on every r
     await model.close();
   }
 });
+
+Deno.test("attack: a chunked body past maxBodyBytes is 413 on every method, read no further than the limit", async (t) => {
+  const smolstep = createSmolstep({
+    agents: createAgents({ OPENAI_BASE_URL: "http://127.0.0.1:9", OPENAI_API_KEY: "k" }),
+    store: new MemoryStore(),
+    plugins: [mcpServer()],
+    maxBodyBytes: 1024,
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, smolstep.app.fetch);
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  /** A chunked body (a stream has no Content-Length) of 64 KiB pieces for as long as the server pulls. */
+  const endless = () => {
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        if (pulled > 64) controller.close();
+        else controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+      },
+    });
+    return { body, pulled: () => pulled };
+  };
+  try {
+    for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+      for (const path of ["/v1/runs/00000000-0000-0000-0000-000000000000", "/v1/agents/assistant/runs", "/mcp"]) {
+        await t.step(`${method} ${path}: 413`, async () => {
+          const sent = endless();
+          const response = await fetch(`${url}${path}`, {
+            method,
+            body: sent.body,
+            headers: { "Content-Type": "application/json" },
+          });
+          const body = await response.json();
+          assert.equal(response.status, 413, JSON.stringify(body));
+          if (path === "/mcp") assert.equal(body.jsonrpc, "2.0");
+          else assert.equal(body.error.code, "payload_too_large");
+          // The server stopped reading at the limit: the client was not asked for the whole 4 MiB.
+          assert.ok(sent.pulled() < 64, `pulled ${sent.pulled()} pieces`);
+        });
+      }
+    }
+  } finally {
+    await server.shutdown();
+  }
+});

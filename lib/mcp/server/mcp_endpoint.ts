@@ -1,5 +1,4 @@
 import type { Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { ErrorCode, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { type AppContext, DEFAULT_MAX_BODY_BYTES } from "../../http/app_context.ts";
@@ -38,11 +37,10 @@ function rpcError(
 export function mountMcpEndpoint(app: Hono, ctx: AppContext, options: McpEndpointOptions): void {
   const maxSize = ctx.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const tooLarge = () => rpcError(413, ErrorCode.InvalidRequest, `Request bodies are limited to ${maxSize} bytes.`);
-  // The body must arrive within `maxBodyWaitMs` (lib/http/body_deadline.ts), else 408 as a JSON-RPC error; read
-  // before the size limit, which would otherwise wait for a chunked body's end.
+  // A body must arrive within `maxBodyWaitMs` (lib/http/body_deadline.ts), else 408, and be at most `maxSize`,
+  // else 413, each as a JSON-RPC error.
   const waitMs = ctx.options.maxBodyWaitMs ?? MAX_BODY_WAIT_MS;
   app.use(options.path, async (c, next) => {
-    if (c.req.method !== "POST") return await next();
     try {
       await readBodyWithin(c, waitMs, maxSize);
     } catch (error) {
@@ -52,7 +50,6 @@ export function mountMcpEndpoint(app: Hono, ctx: AppContext, options: McpEndpoin
     }
     await next();
   });
-  app.use(options.path, bodyLimit({ maxSize, onError: tooLarge }));
   const noSession = () =>
     rpcError(405, ErrorCode.ConnectionClosed, "Method not allowed: this MCP server is stateless (POST only).", {
       Allow: "POST",
